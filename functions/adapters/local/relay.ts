@@ -1,0 +1,108 @@
+/**
+ * The local relay: the Lambda's handler with local adapters (in-memory dedup, a JSON-lines file
+ * sink instead of the bus, secrets from the environment). Used by `npm start`, tests and benchmarks.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { createIngress, type ProviderRoute } from '../../core/ingress.js';
+import type { EventPublisher } from '../../core/ports.js';
+import { createIngressHandler } from '../../ingress-handler.js';
+import { logger as defaultLogger, metrics as defaultMetrics, powertoolsTelemetry } from '../../observability.js';
+import { answerBudgetMs, getProvider } from '../../providers/index.js';
+import { FileSinkPublisher } from './file-sink.js';
+import { createFunctionUrlServer } from './http-server.js';
+import { MemoryDedupStore } from './memory-dedup.js';
+import { StaticKeySource } from './static-keys.js';
+
+export interface LocalProvider {
+  readonly name: string;
+  /** Secrets accepted for this provider (several during a rotation). */
+  readonly secrets: readonly string[];
+  /** @default `/${name}` */
+  readonly path?: string;
+  /** @default the provider's default */
+  readonly timestampToleranceSeconds?: number;
+}
+
+export interface LocalRelayOptions {
+  readonly providers: readonly LocalProvider[];
+  /** JSON-lines file every published event is appended to. */
+  readonly sinkPath: string;
+  /** Replaces the file sink (tests, benchmarks). */
+  readonly publisher?: EventPublisher;
+  readonly onPublish?: (line: string) => void;
+  readonly maxBodyBytes?: number;
+  readonly dedupWindowSeconds?: number;
+  readonly port?: number;
+  readonly host?: string;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface LocalRelay {
+  readonly url: string;
+  readonly server: Server;
+  readonly keys: ReadonlyMap<string, StaticKeySource>;
+  readonly dedup: MemoryDedupStore;
+  close(): Promise<void>;
+}
+
+export function buildLocalHandler(options: LocalRelayOptions) {
+  const logger = options.logger ?? defaultLogger;
+  const metrics = options.metrics ?? defaultMetrics;
+  const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
+  const dedup = new MemoryDedupStore({ windowSeconds: options.dedupWindowSeconds ?? 48 * 3600, lockSeconds: 15 });
+  const keys = new Map<string, StaticKeySource>();
+  const routes: ProviderRoute[] = options.providers.map((p) => {
+    const provider = getProvider(p.name);
+    const source = new StaticKeySource(p.secrets);
+    keys.set(p.name, source);
+    return {
+      provider,
+      path: p.path ?? `/${p.name}`,
+      keys: source,
+      timestampToleranceSeconds: p.timestampToleranceSeconds ?? provider.defaultTimestampToleranceSeconds,
+      budgetMs: answerBudgetMs(provider),
+    };
+  });
+  const handler = createIngressHandler({
+    pipeline: createIngress({
+      routes,
+      maxBodyBytes,
+      dedup,
+      publisher: options.publisher ?? new FileSinkPublisher(options.sinkPath, options.onPublish),
+      telemetry: powertoolsTelemetry(logger, metrics),
+    }),
+    maxBodyBytes,
+    logger,
+    metrics,
+  });
+  return { handler, keys, dedup, maxBodyBytes };
+}
+
+export async function startLocalRelay(options: LocalRelayOptions): Promise<LocalRelay> {
+  const { handler, keys, dedup, maxBodyBytes } = buildLocalHandler(options);
+  const server = createFunctionUrlServer(handler, maxBodyBytes);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const sweeper = setInterval(() => dedup.sweep(), 60_000);
+  sweeper.unref();
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    keys,
+    dedup,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearInterval(sweeper);
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}

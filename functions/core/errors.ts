@@ -1,0 +1,99 @@
+/**
+ * One error hierarchy for the relay. Every error carries the HTTP status and a stable, machine
+ * readable `code`; messages never contain secrets, signatures or request bodies.
+ */
+export class RelayError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RelayError';
+    this.status = status;
+    this.code = code;
+  }
+  /** True for faults of the caller (4xx): reported as they are. */
+  get isClientError(): boolean {
+    return this.status >= 400 && this.status < 500;
+  }
+}
+
+export class NotFoundError extends RelayError {
+  constructor(message = 'No route for this path', options?: ErrorOptions) {
+    super(404, 'not_found', message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class MethodNotAllowedError extends RelayError {
+  readonly allow: string;
+  constructor(method: string, allow = 'POST, OPTIONS', options?: ErrorOptions) {
+    super(405, 'method_not_allowed', `Method ${method.slice(0, 16)} is not allowed; use POST`, options);
+    this.name = 'MethodNotAllowedError';
+    this.allow = allow;
+  }
+}
+
+export class PayloadTooLargeError extends RelayError {
+  constructor(limitBytes: number, options?: ErrorOptions) {
+    super(413, 'payload_too_large', `Body exceeds the limit of ${limitBytes} bytes`, options);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+export class BadRequestError extends RelayError {
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(400, code, message, options);
+    this.name = 'BadRequestError';
+  }
+}
+
+export class SignatureVerificationError extends RelayError {
+  constructor(code: 'missing_signature' | 'invalid_signature', message: string, options?: ErrorOptions) {
+    super(401, code, message, options);
+    this.name = 'SignatureVerificationError';
+  }
+}
+
+export class StaleDeliveryError extends RelayError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(401, 'stale_timestamp', message, options);
+    this.name = 'StaleDeliveryError';
+  }
+}
+
+export class InFlightError extends RelayError {
+  constructor(options?: ErrorOptions) {
+    super(409, 'in_flight', 'The same delivery is being processed; retry later', options);
+    this.name = 'InFlightError';
+  }
+}
+
+export class NotConfiguredError extends RelayError {
+  constructor(provider: string, options?: ErrorOptions) {
+    super(503, 'not_configured', `No signing secret is configured for ${provider} yet`, options);
+    this.name = 'NotConfiguredError';
+  }
+}
+
+/** A dependency (Secrets Manager, DynamoDB, EventBridge) failed or timed out: the provider should retry. */
+export class DependencyError extends RelayError {
+  readonly dependency: string;
+  constructor(dependency: string, message: string, options?: ErrorOptions) {
+    super(503, 'dependency_unavailable', message, options);
+    this.name = 'DependencyError';
+    this.dependency = dependency;
+  }
+}
+
+export class DeadlineExceededError extends RelayError {
+  constructor(budgetMs: number, options?: ErrorOptions) {
+    super(503, 'deadline_exceeded', `Processing did not finish within ${budgetMs} ms`, options);
+    this.name = 'DeadlineExceededError';
+  }
+}
+
+/** Anything that is not a RelayError becomes a generic 500 (never its message: it may hold details). */
+export function toRelayError(err: unknown): RelayError {
+  if (err instanceof RelayError) return err;
+  return new RelayError(500, 'internal_error', 'Internal error', { cause: err });
+}

@@ -1,0 +1,216 @@
+/**
+ * The ingress pipeline, pure: read → verify → dedup → normalize → publish. It knows no AWS; every
+ * side effect goes through a port (functions/core/ports.ts).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { ProviderIngress } from '../providers/types.js';
+import { ENVELOPE_VERSION, type RelayEvent } from './envelope.js';
+import {
+  DeadlineExceededError,
+  DependencyError,
+  InFlightError,
+  MethodNotAllowedError,
+  NotConfiguredError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RelayError,
+  SignatureVerificationError,
+  StaleDeliveryError,
+  toRelayError,
+} from './errors.js';
+import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
+import type { DedupStore, EventPublisher, SigningKey, SigningKeySource } from './ports.js';
+import { verifyWithFallback } from './verify.js';
+
+export interface Telemetry {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+  /** Adds 1 to a count metric. */
+  count(metric: MetricName, dimensions?: Record<string, string>): void;
+}
+
+export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'Rejected' | 'Failed';
+
+export interface ProviderRoute {
+  readonly provider: ProviderIngress;
+  /** Route, e.g. `/heygen`. */
+  readonly path: string;
+  readonly keys: SigningKeySource;
+  /** 0 turns the staleness check off. */
+  readonly timestampToleranceSeconds: number;
+  /** Time budget for one request; must be below the provider's answer deadline. */
+  readonly budgetMs: number;
+}
+
+export interface IngressOptions {
+  readonly routes: readonly ProviderRoute[];
+  readonly maxBodyBytes: number;
+  readonly dedup: DedupStore;
+  readonly publisher: EventPublisher;
+  readonly telemetry: Telemetry;
+  /** Clock in ms (tests replace it). */
+  readonly now?: () => number;
+}
+
+export type IngressPipeline = (request: RelayRequest) => Promise<RelayResponse>;
+
+/** Dedup key: provider + sha256(raw body). The body is what the provider signs. */
+export function dedupKey(provider: string, body: Uint8Array): string {
+  return `${provider}:${createHash('sha256').update(body).digest('hex')}`;
+}
+
+function normalizePath(path: string): string {
+  const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return p.toLowerCase();
+}
+
+/** Rejects when the signal aborts, so a port that ignores signals still cannot hold the answer. */
+function within<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export function createIngress(options: IngressOptions): IngressPipeline {
+  const { maxBodyBytes, dedup, publisher, telemetry } = options;
+  const now = options.now ?? Date.now;
+  const routes = new Map(options.routes.map((r) => [normalizePath(r.path), r]));
+
+  function reject(route: ProviderRoute | undefined, err: RelayError, extra: Record<string, unknown> = {}): RelayResponse {
+    const provider = route?.provider.name ?? 'none';
+    if (err.status >= 500) {
+      telemetry.count('Failed', { provider, reason: err.code });
+      telemetry.error('Delivery failed; the provider will retry', {
+        provider,
+        status: err.status,
+        code: err.code,
+        cause: err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined,
+        ...extra,
+      });
+    } else {
+      telemetry.count('Rejected', { provider, reason: err.code });
+      telemetry.warn('Delivery rejected', { provider, status: err.status, code: err.code, ...extra });
+    }
+    const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { allow: err.allow } : {};
+    return errorResponse(err, headers);
+  }
+
+  async function verifiedKey(route: ProviderRoute, req: RelayRequest, signal: AbortSignal): Promise<SigningKey> {
+    let keys: readonly SigningKey[];
+    try {
+      keys = await within(route.keys.getKeys(signal), signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new DependencyError('secrets', 'Could not read the signing secret', { cause: err });
+    }
+    if (keys.length === 0) {
+      // A secret may have been set since the last read: re-read (rate-limited) before answering 503.
+      keys = await within(route.keys.refresh(signal), signal).catch(() => keys);
+      if (keys.length === 0) throw new NotConfiguredError(route.provider.name);
+    }
+    const signature = req.headers[route.provider.signatureHeader]?.trim();
+    if (!signature) throw new SignatureVerificationError('missing_signature', 'Signature header is missing');
+    let key = verifyWithFallback(keys, req.body, signature);
+    if (!key) {
+      // A miss may mean the provider switched secrets (rotation): re-read once, rate-limited.
+      const refreshed = await within(route.keys.refresh(signal), signal).catch(() => keys);
+      if (refreshed !== keys) key = verifyWithFallback(refreshed, req.body, signature);
+    }
+    if (!key) throw new SignatureVerificationError('invalid_signature', 'Signature does not match');
+    return key;
+  }
+
+  async function process(route: ProviderRoute, req: RelayRequest, signal: AbortSignal): Promise<RelayResponse> {
+    const started = now();
+    const provider = route.provider.name;
+    telemetry.count('Received', { provider });
+    const key = await verifiedKey(route, req, signal);
+    // Only now is the body trusted enough to be parsed.
+    const delivery = route.provider.normalize(req.body, req.headers);
+    if (route.timestampToleranceSeconds > 0 && delivery.sentAt !== undefined) {
+      const skew = Math.abs(now() / 1000 - delivery.sentAt);
+      if (skew > route.timestampToleranceSeconds)
+        throw new StaleDeliveryError(`Timestamp is outside the tolerance of ${route.timestampToleranceSeconds} s`);
+    }
+    const id = dedupKey(provider, req.body);
+    const logAttrs = { provider, type: delivery.type, id, deliveryId: delivery.deliveryId, keyLabel: key.label };
+
+    const owner = randomUUID();
+    let claim: Awaited<ReturnType<DedupStore['claim']>>;
+    try {
+      claim = await within(dedup.claim(id, owner, signal), signal);
+    } catch (err) {
+      // The write may have landed before the failure: release our claim, if any.
+      await dedup.release(id, owner);
+      if (signal.aborted) throw err;
+      throw new DependencyError('dedup', 'Could not record the delivery', { cause: err });
+    }
+    if (claim === 'duplicate') {
+      telemetry.count('Duplicate', { provider });
+      telemetry.info('Duplicate delivery; already published', logAttrs);
+      return jsonResponse(200, { status: 'duplicate', id });
+    }
+    if (claim === 'in_flight') throw new InFlightError();
+
+    const event: RelayEvent = {
+      version: ENVELOPE_VERSION,
+      id,
+      provider,
+      type: delivery.type,
+      subject: delivery.subject,
+      callbackId: delivery.callbackId,
+      deliveryId: delivery.deliveryId,
+      receivedAt: new Date(now()).toISOString(),
+      data: delivery.data,
+    };
+    try {
+      await within(publisher.publish(event, signal), signal);
+    } catch (err) {
+      // Not published: free the key so the provider's retry is processed, then answer 5xx.
+      await dedup.release(id, owner);
+      if (signal.aborted) throw signal.reason;
+      throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
+    }
+    try {
+      await within(dedup.complete(id, owner, signal), signal);
+    } catch (err) {
+      // Published: answer 200 regardless. The claim stays in progress until its lock expires.
+      telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
+    }
+    telemetry.count('Published', { provider });
+    telemetry.info('Delivery published', { ...logAttrs, ms: now() - started });
+    return jsonResponse(200, { status: 'published', id });
+  }
+
+  return async function ingress(req: RelayRequest): Promise<RelayResponse> {
+    const route = routes.get(normalizePath(req.path));
+    if (!route) return reject(undefined, new NotFoundError());
+    if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
+    if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));
+    if (req.body.length > maxBodyBytes) return reject(route, new PayloadTooLargeError(maxBodyBytes));
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DeadlineExceededError(route.budgetMs)), route.budgetMs);
+    try {
+      return await process(route, req, controller.signal);
+    } catch (err) {
+      const relayError = controller.signal.aborted ? new DeadlineExceededError(route.budgetMs, { cause: err }) : toRelayError(err);
+      return reject(route, relayError);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Ports: what the pure core needs from the outside world. AWS adapters (functions/adapters/aws)
+ * and local adapters (functions/adapters/local) implement the same interfaces, so the very same
+ * handler runs in Lambda, in `npm start` and in tests.
+ */
+import type { RelayEvent } from './envelope.js';
+
+/** One signing secret version the ingress may accept. */
+export interface SigningKey {
+  /** The secret string exactly as the provider issued it (e.g. `whsec_...`), used as the HMAC key. */
+  readonly secret: string;
+  /** Where it came from (e.g. `AWSCURRENT`, `AWSPENDING`, `AWSPREVIOUS`, `local`); for logs, never the value. */
+  readonly label: string;
+}
+
+/** Reads the signing secrets that are live right now for one provider. */
+export interface SigningKeySource {
+  /** Cached read. Returns an empty array when no secret has been configured yet. */
+  getKeys(signal?: AbortSignal): Promise<readonly SigningKey[]>;
+  /**
+   * Re-read after a verification miss. Implementations rate-limit the real re-read
+   * (at most once per `minRefreshIntervalMs`) and otherwise return the cached keys.
+   */
+  refresh(signal?: AbortSignal): Promise<readonly SigningKey[]>;
+}
+
+export type ClaimResult = 'claimed' | 'duplicate' | 'in_flight';
+
+/** Deduplication: a conditional write keyed on provider + sha256(raw body). */
+export interface DedupStore {
+  /**
+   * Claim the key for processing on behalf of `owner` (unique per request).
+   * `duplicate` = already published; `in_flight` = another request holds an unexpired claim.
+   */
+  claim(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult>;
+  /** Mark the key as published, keeping it for the dedup window. */
+  complete(key: string, owner: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Release `owner`'s claim after a failure so the provider's retry can succeed. Releases nothing
+   * that is completed or held by another owner. Must not throw.
+   */
+  release(key: string, owner: string): Promise<void>;
+}
+
+/** The one durable write of a request. Resolves only when the event is stored. */
+export interface EventPublisher {
+  publish(event: RelayEvent, signal?: AbortSignal): Promise<void>;
+}
+
+/** Signing-secret storage for the registrar and rotation (provider-agnostic). */
+export interface StoredSigningSecret {
+  /** The provider's signing secret, or null while none has been issued. */
+  readonly secret: string | null;
+  /** The provider endpoint the secret belongs to. */
+  readonly endpointId?: string | null;
+  /** The URL that endpoint delivers to. */
+  readonly url?: string | null;
+}

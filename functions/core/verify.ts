@@ -1,0 +1,35 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SigningKey } from './ports.js';
+
+const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
+
+/** Lowercase hex HMAC-SHA256 of the raw body, keyed with the secret string as UTF-8. */
+export function sign(secret: string, body: Uint8Array | string): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/**
+ * Constant-time check of one hex signature against one secret. Bad input (wrong length, not hex)
+ * is simply `false`: the caller answers 401 either way.
+ */
+export function verify(secret: string, body: Uint8Array, signature: string): boolean {
+  if (!HEX_SHA256.test(signature)) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  const given = Buffer.from(signature, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Tries every live key in order; returns the one that matched (its label is loggable), or undefined. */
+export function verifyWithFallback(
+  keys: readonly SigningKey[],
+  body: Uint8Array,
+  signature: string,
+): SigningKey | undefined {
+  if (!HEX_SHA256.test(signature)) return undefined;
+  const given = Buffer.from(signature, 'hex');
+  for (const key of keys) {
+    const expected = createHmac('sha256', key.secret).update(body).digest();
+    if (timingSafeEqual(given, expected)) return key;
+  }
+  return undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * The ingress's configuration, read once at module load from the environment the construct sets.
+ * Fails fast with a message naming the variable. Holds ARNs and names only, never secret values.
+ */
+import { getProvider } from './providers/index.js';
+
+export interface ProviderConfig {
+  /** Provider plug-in name (functions/providers). */
+  readonly name: string;
+  /** Route on the Function URL, e.g. `/heygen`. */
+  readonly path: string;
+  /** ARN or name of the Secrets Manager secret holding the signing secret. */
+  readonly secretId: string;
+  readonly timestampToleranceSeconds: number;
+}
+
+export interface IngressConfig {
+  readonly eventBusName: string;
+  readonly dedupTableName: string | null;
+  readonly dedupWindowSeconds: number;
+  readonly dedupLockSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly secretCacheSeconds: number;
+  readonly secretRefreshIntervalMs: number;
+  readonly secretGraceSeconds: number;
+  readonly providers: readonly ProviderConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function required(env: Env, name: string): string {
+  const v = env[name];
+  if (!v) throw new ConfigError(`Environment variable ${name} is required`);
+  return v;
+}
+
+function integer(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`Environment variable ${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+export function loadIngressConfig(env: Env = process.env): IngressConfig {
+  let providers: ProviderConfig[];
+  try {
+    providers = JSON.parse(required(env, 'RELAY_PROVIDERS')) as ProviderConfig[];
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError('Environment variable RELAY_PROVIDERS must be JSON');
+  }
+  if (!Array.isArray(providers) || providers.length === 0) throw new ConfigError('RELAY_PROVIDERS must list at least one provider');
+  for (const p of providers) {
+    getProvider(p.name);
+    if (typeof p.path !== 'string' || !p.path.startsWith('/')) throw new ConfigError(`Provider ${p.name}: path must start with /`);
+    if (typeof p.secretId !== 'string' || p.secretId.length === 0) throw new ConfigError(`Provider ${p.name}: secretId is required`);
+    if (!Number.isInteger(p.timestampToleranceSeconds) || p.timestampToleranceSeconds < 0)
+      throw new ConfigError(`Provider ${p.name}: timestampToleranceSeconds must be an integer >= 0`);
+  }
+  const dedupEnabled = env.DEDUP_ENABLED !== 'false';
+  return {
+    eventBusName: required(env, 'EVENT_BUS_NAME'),
+    dedupTableName: dedupEnabled ? required(env, 'DEDUP_TABLE_NAME') : null,
+    dedupWindowSeconds: integer(env, 'DEDUP_WINDOW_SECONDS', 48 * 3600, 1),
+    dedupLockSeconds: integer(env, 'DEDUP_LOCK_SECONDS', 15, 1),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 256 * 1024, 1),
+    secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0),
+    secretRefreshIntervalMs: integer(env, 'SECRET_REFRESH_INTERVAL_MS', 1_000, 0),
+    secretGraceSeconds: integer(env, 'SECRET_GRACE_SECONDS', 900, 0),
+    providers,
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Lambda entry for the ingress (Function URL). Thin: configuration, the AWS adapters, the handler.
+ * Clients are created once per execution environment.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
+import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
+import { sdkClientConfig } from './adapters/aws/sdk-config.js';
+import { SecretsManagerKeySource } from './adapters/aws/secrets-key-source.js';
+import { createIngress } from './core/ingress.js';
+import { noDedup } from './core/noop-dedup.js';
+import { loadIngressConfig } from './ingress-config.js';
+import { createIngressHandler } from './ingress-handler.js';
+import { logger, metrics, powertoolsTelemetry } from './observability.js';
+import { answerBudgetMs, getProvider } from './providers/index.js';
+
+const config = loadIngressConfig();
+const sdk = sdkClientConfig();
+const secrets = new SecretsManagerClient(sdk);
+
+export const handler = createIngressHandler({
+  pipeline: createIngress({
+    maxBodyBytes: config.maxBodyBytes,
+    dedup: config.dedupTableName
+      ? new DynamoDedupStore(new DynamoDBClient(sdk), config.dedupTableName, {
+          windowSeconds: config.dedupWindowSeconds,
+          lockSeconds: config.dedupLockSeconds,
+        })
+      : noDedup,
+    publisher: new EventBridgePublisher(new EventBridgeClient(sdk), config.eventBusName),
+    telemetry: powertoolsTelemetry(),
+    routes: config.providers.map((p) => {
+      const provider = getProvider(p.name);
+      return {
+        provider,
+        path: p.path,
+        timestampToleranceSeconds: p.timestampToleranceSeconds,
+        budgetMs: answerBudgetMs(provider),
+        keys: new SecretsManagerKeySource(secrets, p.secretId, {
+          cacheTtlMs: config.secretCacheSeconds * 1000,
+          minRefreshIntervalMs: config.secretRefreshIntervalMs,
+          previousGraceMs: config.secretGraceSeconds * 1000,
+        }),
+      };
+    }),
+  }),
+  maxBodyBytes: config.maxBodyBytes,
+  logger,
+  metrics,
+});

@@ -1,0 +1,52 @@
+/**
+ * HeyGen's delivery contract (developers.heygen.com/docs/webhooks):
+ * - `Heygen-Signature`: lowercase hex HMAC-SHA256 of the raw body, keyed with the endpoint secret;
+ * - `Heygen-Timestamp`: unix seconds, NOT signed (checked against a tolerance as defense in depth);
+ * - `Heygen-Event-Id`: delivery id, carried as metadata (unsigned, so not the dedup key);
+ * - body `{ "event_type": "...", "event_data": { ... } }`; answer 2xx within 10 s.
+ */
+import { BadRequestError } from '../../core/errors.js';
+import { pickSubject, readJsonObject } from '../normalize.js';
+import type { Headers, NormalizedDelivery, ProviderIngress } from '../types.js';
+import { SUBJECT_RULES } from './events.js';
+
+const MAX_HEADER_ID = 256;
+
+function parseTimestamp(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const trimmed = raw.trim();
+  if (!/^\d{1,12}$/.test(trimmed)) throw new BadRequestError('invalid_timestamp', 'Heygen-Timestamp must be unix seconds');
+  return Number(trimmed);
+}
+
+export function normalizeHeyGen(body: Buffer, headers: Headers): NormalizedDelivery {
+  const sentAt = parseTimestamp(headers['heygen-timestamp']);
+  const payload = readJsonObject(body);
+  const type = payload.event_type;
+  if (typeof type !== 'string' || type.length === 0 || type.length > 128)
+    throw new BadRequestError('missing_event_type', 'Body has no event_type string');
+  const rawData = payload.event_data ?? {};
+  if (typeof rawData !== 'object' || rawData === null || Array.isArray(rawData))
+    throw new BadRequestError('invalid_event_data', 'event_data must be an object');
+  const data = rawData as Record<string, unknown>;
+  const family = type.split('.', 1)[0] ?? type;
+  const headerId = headers['heygen-event-id']?.trim();
+  const bodyId = typeof payload.event_id === 'string' ? payload.event_id : undefined;
+  const deliveryId = (headerId ? headerId.slice(0, MAX_HEADER_ID) : bodyId) ?? null;
+  return {
+    type,
+    subject: pickSubject(data, SUBJECT_RULES[family] ?? { kind: family, idKeys: [`${family}_id`, 'video_id', 'id'] }),
+    callbackId: typeof data.callback_id === 'string' ? data.callback_id : null,
+    deliveryId,
+    data,
+    ...(sentAt === undefined ? {} : { sentAt }),
+  };
+}
+
+export const heygen: ProviderIngress = {
+  name: 'heygen',
+  signatureHeader: 'heygen-signature',
+  answerWithinMs: 10_000,
+  defaultTimestampToleranceSeconds: 300,
+  normalize: normalizeHeyGen,
+};

@@ -1,0 +1,16 @@
+/** The provider plug-ins the ingress knows. Adding a provider: a folder plus one line here. */
+import { heygen } from './heygen/index.js';
+import type { ProviderIngress } from './types.js';
+
+export const PROVIDERS: Readonly<Record<string, ProviderIngress>> = { heygen };
+
+export function getProvider(name: string): ProviderIngress {
+  const provider = PROVIDERS[name];
+  if (!provider) throw new Error(`Unknown provider "${name}"; known: ${Object.keys(PROVIDERS).join(', ')}`);
+  return provider;
+}
+
+/** Time budget for one request: the provider's deadline less a margin for the network and cold start. */
+export function answerBudgetMs(provider: ProviderIngress): number {
+  return Math.max(1_000, Math.floor(provider.answerWithinMs * 0.8));
+}

@@ -1,0 +1,26 @@
+/** Helpers shared by provider adapters (provider-agnostic). */
+import { BadRequestError } from '../core/errors.js';
+import type { RelaySubject } from '../core/envelope.js';
+
+/** Parses a verified body as a JSON object or throws a 400. */
+export function readJsonObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError('invalid_json', 'Body is not valid JSON', { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new BadRequestError('invalid_json', 'Body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** The first id-like field (string or number) among `idKeys`, as a string. */
+export function pickSubject(data: Record<string, unknown>, rule: { kind: string; idKeys: readonly string[] }): RelaySubject {
+  for (const key of rule.idKeys) {
+    const v = data[key];
+    if (typeof v === 'string' && v.length > 0) return { kind: rule.kind, id: v };
+    if (typeof v === 'number' && Number.isFinite(v)) return { kind: rule.kind, id: String(v) };
+  }
+  return { kind: rule.kind, id: null };
+}

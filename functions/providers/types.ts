@@ -1,0 +1,38 @@
+/**
+ * What a provider plug-in brings to the ingress. A provider is a folder under functions/providers
+ * that exports one `ProviderIngress`; the core knows nothing provider-specific.
+ */
+import type { RelaySubject } from '../core/envelope.js';
+
+/** Headers with lowercase names (Function URL events already are). */
+export type Headers = Readonly<Record<string, string | undefined>>;
+
+/** What a provider makes of a verified body. */
+export interface NormalizedDelivery {
+  readonly type: string;
+  readonly subject: RelaySubject;
+  readonly callbackId: string | null;
+  readonly deliveryId: string | null;
+  readonly data: Record<string, unknown>;
+  /**
+   * When the provider says it sent the delivery (unix seconds), if it says so; the core rejects it
+   * when it is outside the configured tolerance.
+   */
+  readonly sentAt?: number;
+}
+
+export interface ProviderIngress {
+  /** Provider name: the bus `source`, the envelope `provider`, the dedup key prefix. */
+  readonly name: string;
+  /** Lowercase name of the header carrying the hex HMAC-SHA256 signature. */
+  readonly signatureHeader: string;
+  /** The provider's answer deadline; the relay answers inside it, leaving a margin. */
+  readonly answerWithinMs: number;
+  /** Default tolerance (seconds) for `sentAt`; 0 turns the check off. */
+  readonly defaultTimestampToleranceSeconds: number;
+  /**
+   * Turns a verified raw body (and the delivery headers) into the normalized shape.
+   * Throws BadRequestError for malformed input.
+   */
+  normalize(body: Buffer, headers: Headers): NormalizedDelivery;
+}
