@@ -3,8 +3,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Telemetry } from './core/ingress.js';
 
-export const SERVICE_NAME = 'heygen-relay';
-export const METRICS_NAMESPACE = 'HeyGenRelay';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './observability-names.js';
+
+export { METRICS_NAMESPACE, SERVICE_NAME };
 
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? SERVICE_NAME });
 export const metrics = new Metrics({
