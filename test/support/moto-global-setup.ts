@@ -8,10 +8,11 @@
  * call the reset API on it (that would wipe the state of other files mid-test). A file that needs a
  * clean emulator of its own can call startMoto() itself.
  */
-import type { TestProject } from 'vitest/node';
+
 // Type-only import so the `declare module 'vitest'` augmentation below resolves from this CJS file.
 import type {} from 'vitest';
-import { startMoto } from './moto';
+import type { TestProject } from 'vitest/node';
+import { startMoto } from './moto.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
