@@ -195,6 +195,18 @@ export class FakeHeyGenApi {
 
   // --- test controls ------------------------------------------------------------------------
 
+  /** Forgets all state: endpoints, idempotency records, faults, recorded requests and stats. */
+  reset(): void {
+    this.endpoints.clear();
+    this.idempotency.clear();
+    this.requests.length = 0;
+    this.violations.length = 0;
+    this.faults.length = 0;
+    this.slowdowns.length = 0;
+    this.issuedSecrets.clear();
+    Object.assign(this.stats, { deliveries: 0, attempts: 0, firstAttemptRejections: 0, delivered: 0, undelivered: 0 });
+  }
+
   /** Injects a fault for the next `times` matching requests. */
   inject(fault: Fault): this {
     this.faults.push({ times: 1, ...fault });

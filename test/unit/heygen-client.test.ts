@@ -25,10 +25,7 @@ describe('Class: HeyGenWebhookClient', () => {
     await fake.close();
   });
   beforeEach(() => {
-    fake.endpoints.clear();
-    fake.requests.length = 0;
-    fake.faults.length = 0;
-    fake.slowdowns.length = 0;
+    fake.reset();
     waits = [];
   });
   afterEach(() => {

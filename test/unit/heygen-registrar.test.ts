@@ -1,0 +1,299 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
+import { HeyGenWebhookClient, IDEMPOTENCY_KEY_PATTERN } from '../../functions/providers/heygen/api/client.js';
+import {
+  type RegistrarLogger,
+  adoptIdempotencyKey,
+  createIdempotencyKey,
+  reconcile,
+} from '../../functions/providers/heygen/registrar.js';
+import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+
+const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
+
+function recordingLogger(): RegistrarLogger & { lines: { level: string; message: string }[] } {
+  const lines: { level: string; message: string }[] = [];
+  return {
+    lines,
+    info: (message) => lines.push({ level: 'info', message }),
+    warn: (message) => lines.push({ level: 'warn', message }),
+    error: (message) => lines.push({ level: 'error', message }),
+  };
+}
+
+describe('Function: reconcile', () => {
+  let fake: FakeHeyGenApi;
+  let client: HeyGenWebhookClient;
+
+  beforeAll(async () => {
+    fake = await FakeHeyGenApi.start();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.reset();
+    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async () => {} });
+  });
+  afterEach(() => {
+    expect(fake.violations).toEqual([]);
+  });
+
+  const mutations = () => fake.requests.filter((r) => r.method !== 'GET');
+
+  it('creates the endpoint when absent and stores its secret, then is in sync', async () => {
+    const store = new MemorySigningSecretStore();
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.outcome).toBe('changed');
+    expect(summary.actions.map((a) => `${a.type}:${a.status}`)).toEqual(['create:done', 'store_secret:done']);
+    const [ep] = fake.endpointsFor(URL_A);
+    expect(summary.endpointId).toBe(ep?.endpoint_id);
+    expect(await store.get()).toEqual({ secret: ep?.secret, endpointId: ep?.endpoint_id, url: URL_A });
+    expect(fake.requestsTo('POST', /endpoints$/)[0]?.headers['idempotency-key']).toMatch(IDEMPOTENCY_KEY_PATTERN);
+
+    fake.requests.length = 0;
+    const again = await reconcile({ url: URL_A, events: [...EVENTS].reverse() }, { client, secretStore: store });
+    expect(again.outcome).toBe('in_sync');
+    expect(again.actions).toEqual([]);
+    expect(mutations()).toEqual([]);
+  });
+
+  it('subscribes to all events with events: null', async () => {
+    const store = new MemorySigningSecretStore();
+    await reconcile({ url: URL_A, events: null }, { client, secretStore: store });
+    expect(fake.endpointsFor(URL_A)[0]?.events).toBeNull();
+    expect(fake.requestsTo('POST', /endpoints$/)[0]?.body).toEqual({ url: URL_A, events: null });
+  });
+
+  it('PATCHes the events (full list) when the endpoint subscribes to others', async () => {
+    const ep = fake.seedEndpoint(URL_A, ['avatar_video.success']);
+    const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.actions.map((a) => a.type)).toEqual(['update']);
+    expect(fake.endpoints.get(ep.endpoint_id)?.events?.sort()).toEqual([...EVENTS].sort());
+    expect(fake.requestsTo('PATCH', /endpoints\//)[0]?.body).toEqual({ events: [...EVENTS].sort() });
+    expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(1); // no rotation
+  });
+
+  it('PATCHes to all events (null) when desired is null', async () => {
+    const ep = fake.seedEndpoint(URL_A, ['avatar_video.success']);
+    const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
+    await reconcile({ url: URL_A, events: null }, { client, secretStore: store });
+    expect(fake.endpoints.get(ep.endpoint_id)?.events).toBeNull();
+  });
+
+  it('rotates the secret when the endpoint exists but no secret is stored', async () => {
+    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    const store = new MemorySigningSecretStore();
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.actions.map((a) => a.type)).toEqual(['rotate', 'store_secret']);
+    expect(summary.actions[0]).toMatchObject({ reason: 'no_secret_stored' });
+    expect((await store.get())?.secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
+    expect(fake.requestsTo('POST', /rotate-secret$/)[0]?.headers['idempotency-key']).toMatch(/^hgr-adopt-/);
+  });
+
+  it('rotates when the stored secret belongs to another endpoint (or is a plain string)', async () => {
+    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    const store = new MemorySigningSecretStore({ secret: 'whsec_old', endpointId: 'ep_gone', url: URL_A });
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.actions[0]).toMatchObject({ type: 'rotate', reason: 'secret_for_other_endpoint' });
+    expect(await store.get()).toMatchObject({
+      endpointId: ep.endpoint_id,
+      secret: fake.endpoints.get(ep.endpoint_id)?.secret,
+    });
+
+    const plain = new MemorySigningSecretStore({ secret: 'whsec_manual', endpointId: null, url: null });
+    const s2 = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: plain });
+    expect(s2.actions[0]).toMatchObject({ type: 'rotate', reason: 'no_secret_stored' });
+  });
+
+  it('re-creates the endpoint when it was deleted behind our back, with a new Idempotency-Key', async () => {
+    const store = new MemorySigningSecretStore();
+    await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    const first = (await store.get())?.endpointId as string;
+    fake.deleteBehindOurBack(first);
+
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.actions[0]).toMatchObject({ type: 'create', reason: 'deleted_behind_our_back' });
+    const keys = fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).not.toBe(keys[1]); // otherwise HeyGen would replay the deleted endpoint for 24 h
+    const [now] = fake.endpointsFor(URL_A);
+    expect(now?.endpoint_id).not.toBe(first);
+    expect(await store.get()).toEqual({ secret: now?.secret, endpointId: now?.endpoint_id, url: URL_A });
+  });
+
+  it('keeps the endpoint whose secret we hold and deletes duplicates', async () => {
+    const a = fake.seedEndpoint(URL_A, EVENTS);
+    const b = fake.seedEndpoint(URL_A, EVENTS);
+    const c = fake.seedEndpoint(URL_A, ['avatar_video.fail']);
+    const other = fake.seedEndpoint('https://someone-else.example.com/hook');
+    const store = new MemorySigningSecretStore({ secret: b.secret, endpointId: b.endpoint_id, url: URL_A });
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.found.matching).toHaveLength(3);
+    expect(summary.endpointId).toBe(b.endpoint_id);
+    expect(summary.actions.map((a) => `${a.type}:${'endpointId' in a ? a.endpointId : ''}`)).toEqual([
+      `delete:${a.endpoint_id}`,
+      `delete:${c.endpoint_id}`,
+    ]);
+    expect([...fake.endpoints.keys()].sort()).toEqual([b.endpoint_id, other.endpoint_id].sort());
+  });
+
+  it('keeps the oldest duplicate and adopts it when we hold no secret', async () => {
+    const a = fake.seedEndpoint(URL_A, EVENTS);
+    fake.seedEndpoint(URL_A, EVENTS);
+    const store = new MemorySigningSecretStore();
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.endpointId).toBe(a.endpoint_id);
+    expect(summary.actions.map((x) => x.type)).toEqual(['rotate', 'store_secret', 'delete']);
+    expect(fake.endpointsFor(URL_A).map((e) => e.endpoint_id)).toEqual([a.endpoint_id]);
+    expect((await store.get())?.secret).toBe(fake.endpoints.get(a.endpoint_id)?.secret);
+  });
+
+  it('recovers from a 409 conflict (created concurrently) by re-reading the list', async () => {
+    const store = new MemorySigningSecretStore();
+    const racing = Object.create(client) as HeyGenWebhookClient;
+    racing.createEndpoint = async (body, options) => {
+      fake.seedEndpoint(body.url, [...(body.events ?? [])]); // someone else won the race
+      return client.createEndpoint(body, options);
+    };
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client: racing, secretStore: store });
+    expect(summary.actions.map((a) => a.type)).toEqual(['rotate', 'store_secret']);
+    expect(fake.endpointsFor(URL_A)).toHaveLength(1);
+    expect((await store.get())?.secret).toBe(fake.endpointsFor(URL_A)[0]?.secret);
+  });
+
+  it('reports a missing API key once, naming the secret to fill, without throwing', async () => {
+    const logger = recordingLogger();
+    const summary = await reconcile(
+      { url: URL_A, events: EVENTS },
+      {
+        client: null,
+        secretStore: new MemorySigningSecretStore(),
+        logger,
+        apiKeySecretName: 'arn:aws:secretsmanager:x:1:secret:heygen-api-key',
+      },
+    );
+    expect(summary.outcome).toBe('missing_api_key');
+    expect(summary.message).toContain('arn:aws:secretsmanager:x:1:secret:heygen-api-key');
+    expect(logger.lines).toHaveLength(1);
+    expect(fake.requests).toEqual([]);
+  });
+
+  it('reports a rejected API key as unauthorized, without throwing', async () => {
+    const bad = new HeyGenWebhookClient({ apiKey: 'nope-nope', baseUrl: fake.url });
+    const logger = recordingLogger();
+    const summary = await reconcile(
+      { url: URL_A, events: EVENTS },
+      { client: bad, secretStore: new MemorySigningSecretStore(), logger, apiKeySecretName: 'heygen-key' },
+    );
+    expect(summary.outcome).toBe('unauthorized');
+    expect(logger.lines.map((l) => l.level)).toEqual(['error']);
+    expect(logger.lines[0]?.message).not.toContain('nope-nope');
+  });
+
+  it('plans without changing anything in a dry run', async () => {
+    const store = new MemorySigningSecretStore();
+    const planAbsent = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, dryRun: true });
+    expect(planAbsent.outcome).toBe('planned');
+    expect(planAbsent.actions.map((a) => `${a.type}:${a.status}`)).toEqual(['create:planned']);
+
+    const a = fake.seedEndpoint(URL_A, ['avatar_video.fail']);
+    fake.seedEndpoint(URL_A, EVENTS);
+    const plan = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, dryRun: true });
+    expect(plan.actions.map((x) => `${x.type}:${x.status}`)).toEqual([
+      'update:planned',
+      'rotate:planned',
+      'delete:planned',
+    ]);
+    expect(plan.endpointId).toBe(a.endpoint_id);
+    expect(mutations()).toEqual([]);
+    expect(await store.get()).toBeNull();
+  });
+
+  describe('crash between HeyGen answer and storing the secret', () => {
+    it('create: the retried run adopts the created endpoint (one endpoint, a live secret stored)', async () => {
+      const store = new MemorySigningSecretStore();
+      const crashing = Object.create(store) as MemorySigningSecretStore;
+      crashing.put = async () => {
+        throw new Error('Lambda timed out');
+      };
+      await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow(
+        'Lambda timed out',
+      );
+      const [ep] = fake.endpointsFor(URL_A);
+      // Retry (same desired + same stored state): same key, replayed answer.
+      const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+      expect(summary.actions.map((a) => a.type)).toEqual(['rotate', 'store_secret']);
+      // The endpoint exists now and nobody holds its secret: adopting it by rotate-secret is always
+      // correct, whereas replaying the create could hand back a secret rotated since.
+      expect(fake.endpointsFor(URL_A)).toHaveLength(1);
+      expect((await store.get())?.secret).toBe(fake.endpoints.get(ep?.endpoint_id as string)?.secret);
+    });
+
+    it('rotate (adopt): the retried run gets the same secret, no second rotation', async () => {
+      const ep = fake.seedEndpoint(URL_A, EVENTS);
+      const store = new MemorySigningSecretStore();
+      const crashing = Object.create(store) as MemorySigningSecretStore;
+      crashing.put = async () => {
+        throw new Error('crash');
+      };
+      await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow(
+        'crash',
+      );
+      const afterFirst = fake.endpoints.get(ep.endpoint_id)?.secret;
+      await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+      expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2); // seed + one rotation
+      expect((await store.get())?.secret).toBe(afterFirst);
+      const keys = fake.requestsTo('POST', /rotate-secret$/).map((r) => r.headers['idempotency-key']);
+      expect(keys[0]).toBe(keys[1]);
+    });
+
+    it('the fake replays a create with the same key (same endpoint, same secret)', async () => {
+      const store = new MemorySigningSecretStore();
+      const key = createIdempotencyKey({ url: URL_A, events: EVENTS }, null);
+      const first = await client.createEndpoint({ url: URL_A, events: EVENTS }, { idempotencyKey: key });
+      const replay = await client.createEndpoint({ url: URL_A, events: EVENTS }, { idempotencyKey: key });
+      expect(replay.secret).toBe(first.secret);
+      expect(await store.get()).toBeNull();
+    });
+  });
+});
+
+describe('Idempotency keys', () => {
+  it('match the spec pattern and are deterministic', () => {
+    const k1 = createIdempotencyKey({ url: URL_A, events: EVENTS }, null);
+    expect(k1).toMatch(IDEMPOTENCY_KEY_PATTERN);
+    expect(createIdempotencyKey({ url: URL_A, events: [...EVENTS].reverse() }, null)).toBe(k1);
+    expect(createIdempotencyKey({ url: URL_A, events: null }, null)).not.toBe(k1);
+    expect(createIdempotencyKey({ url: URL_A, events: EVENTS }, { secret: 's', endpointId: 'ep_1' })).not.toBe(k1);
+    const a1 = adoptIdempotencyKey('ep_1', null);
+    expect(a1).toMatch(IDEMPOTENCY_KEY_PATTERN);
+    expect(adoptIdempotencyKey('ep_1', null)).toBe(a1);
+    expect(adoptIdempotencyKey('ep_1', { secret: 'whsec_x', endpointId: 'ep_0' })).not.toBe(a1);
+  });
+});
+
+describe('Function: reconcile (stale idempotent replay)', () => {
+  it('creates anew when HeyGen replays a create whose endpoint was deleted since', async () => {
+    const fake = await FakeHeyGenApi.start();
+    try {
+      const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+      // A run created the endpoint, crashed before storing; then someone deleted it within 24 h.
+      const key = createIdempotencyKey({ url: URL_A, events: EVENTS }, null);
+      const ghost = await client.createEndpoint({ url: URL_A, events: EVENTS }, { idempotencyKey: key });
+      fake.deleteBehindOurBack(ghost.endpoint_id);
+      const store = new MemorySigningSecretStore();
+      const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+      const [live] = fake.endpointsFor(URL_A);
+      expect(live?.endpoint_id).not.toBe(ghost.endpoint_id);
+      expect(summary.endpointId).toBe(live?.endpoint_id);
+      expect(summary.warnings.join()).toMatch(/no longer exists/);
+      expect(await store.get()).toEqual({ secret: live?.secret, endpointId: live?.endpoint_id, url: URL_A });
+      expect(fake.violations).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
