@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['./test/support/moto-global-setup.ts'],
     env: { CDK_VALIDATION: 'false', POWERTOOLS_DEV: 'false' },
   },
 });

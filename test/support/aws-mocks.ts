@@ -1,0 +1,155 @@
+/**
+ * The ingress wired with its real AWS adapters over aws-sdk-client-mock clients: DynamoDB is a
+ * small stateful fake (conditional writes evaluated for the dedup store's expressions), Secrets
+ * Manager serves staged versions, EventBridge records entries.
+ */
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
+import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher.js';
+import { SecretsManagerKeySource, type SecretsKeySourceOptions } from '../../functions/adapters/aws/secrets-key-source.js';
+import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
+import { createIngressHandler } from '../../functions/ingress-handler.js';
+import { heygen } from '../../functions/providers/heygen/index.js';
+
+type Item = Record<string, AttributeValue>;
+
+export interface StagedSecret {
+  value: string;
+  createdAt?: Date;
+}
+
+export class MockAws {
+  readonly ddb = mockClient(DynamoDBClient);
+  readonly eb = mockClient(EventBridgeClient);
+  readonly sm = mockClient(SecretsManagerClient);
+  readonly items = new Map<string, Item>();
+  readonly published: PutEventsRequestEntry[] = [];
+  readonly stages: Record<string, StagedSecret | undefined> = {};
+  secretReads = 0;
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    this.ddb.reset();
+    this.eb.reset();
+    this.sm.reset();
+    this.items.clear();
+    this.published.length = 0;
+    this.secretReads = 0;
+    this.ddb.on(PutItemCommand).callsFake((input) => this.putItem(input));
+    this.ddb.on(UpdateItemCommand).callsFake((input) => {
+      const key = input.Key.pk.S as string;
+      const item = this.items.get(key);
+      if (!item || item.owner?.S !== input.ExpressionAttributeValues[':o'].S)
+        throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+      item.status = { S: 'COMPLETED' };
+      item.expiresAt = input.ExpressionAttributeValues[':exp'];
+      delete item.lockUntil;
+      return {};
+    });
+    this.ddb.on(DeleteItemCommand).callsFake((input) => {
+      const key = input.Key.pk.S as string;
+      const item = this.items.get(key);
+      if (item?.status?.S === 'IN_PROGRESS' && item.owner?.S === input.ExpressionAttributeValues[':o'].S) this.items.delete(key);
+      else throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+      return {};
+    });
+    this.ddb.on(GetItemCommand).callsFake((input) => ({ Item: this.items.get(input.Key.pk.S as string) }));
+    this.eb.on(PutEventsCommand).callsFake((input) => {
+      this.published.push(...input.Entries);
+      return { FailedEntryCount: 0, Entries: input.Entries.map(() => ({ EventId: `ev-${this.published.length}` })) };
+    });
+    this.sm.on(GetSecretValueCommand).callsFake((input) => {
+      this.secretReads++;
+      const staged = this.stages[input.VersionStage ?? 'AWSCURRENT'];
+      if (!staged) throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value", $metadata: {} });
+      return { SecretString: staged.value, CreatedDate: staged.createdAt ?? new Date(Date.now() - 3600_000), VersionStages: [input.VersionStage] };
+    });
+  }
+
+  private putItem(input: { Item: Item; ExpressionAttributeValues: Item }) {
+    const key = input.Item.pk?.S as string;
+    const old = this.items.get(key);
+    const v = input.ExpressionAttributeValues;
+    const free =
+      !old ||
+      Number(old.expiresAt?.N) < Number(v[':nowS']?.N) ||
+      (old.status?.S === 'IN_PROGRESS' && Number(old.lockUntil?.N) < Number(v[':nowMs']?.N));
+    if (!free) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', Item: old, $metadata: {} });
+    this.items.set(key, structuredClone(input.Item));
+    return {};
+  }
+}
+
+export interface CapturedTelemetry extends Telemetry {
+  readonly lines: { level: string; message: string; attributes?: Record<string, unknown> }[];
+  readonly counts: { metric: string; dimensions?: Record<string, string> }[];
+}
+
+export function captureTelemetry(): CapturedTelemetry {
+  const lines: CapturedTelemetry['lines'] = [];
+  const counts: CapturedTelemetry['counts'] = [];
+  return {
+    lines,
+    counts,
+    info: (message, attributes) => lines.push({ level: 'info', message, attributes }),
+    warn: (message, attributes) => lines.push({ level: 'warn', message, attributes }),
+    error: (message, attributes) => lines.push({ level: 'error', message, attributes }),
+    count: (metric, dimensions) => counts.push({ metric, dimensions }),
+  };
+}
+
+export interface BuildOptions {
+  readonly budgetMs?: number;
+  readonly toleranceSeconds?: number;
+  readonly maxBodyBytes?: number;
+  readonly keyOptions?: SecretsKeySourceOptions;
+  readonly windowSeconds?: number;
+}
+
+/** The full middy handler over the AWS adapters and mocked clients. */
+export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
+  const telemetry = captureTelemetry();
+  const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
+  const keys = new SecretsManagerKeySource(new SecretsManagerClient({ region: 'us-east-1' }), 'signing-secret', {
+    minRefreshIntervalMs: 1_000,
+    ...options.keyOptions,
+  });
+  const pipeline = createIngress({
+    maxBodyBytes,
+    dedup: new DynamoDedupStore(new DynamoDBClient({ region: 'us-east-1' }), 'dedup', {
+      windowSeconds: options.windowSeconds ?? 48 * 3600,
+      lockSeconds: 15,
+    }),
+    publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), 'relay-bus', { backoffMs: 1 }),
+    telemetry,
+    routes: [
+      {
+        provider: heygen,
+        path: '/heygen',
+        keys,
+        timestampToleranceSeconds: options.toleranceSeconds ?? 300,
+        budgetMs: options.budgetMs ?? 8_000,
+      },
+    ],
+  });
+  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+  const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+  const handler = createIngressHandler({ pipeline, maxBodyBytes, logger, metrics });
+  return { handler, telemetry, keys };
+}
