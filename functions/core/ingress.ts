@@ -136,7 +136,6 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   async function process(route: ProviderRoute, req: RelayRequest, signal: AbortSignal): Promise<RelayResponse> {
     const started = now();
     const provider = route.provider.name;
-    telemetry.count('Received', { provider });
     const key = await verifiedKey(route, req, signal);
     // Only now is the body trusted enough to be parsed.
     const delivery = route.provider.normalize(req.body, req.headers);
@@ -197,6 +196,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
 
   return async function ingress(req: RelayRequest): Promise<RelayResponse> {
     const route = routes.get(normalizePath(req.path));
+    telemetry.count('Received', { provider: route?.provider.name ?? 'none' });
     if (!route) return reject(undefined, new NotFoundError());
     if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
     if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));

@@ -1,0 +1,104 @@
+/**
+ * Registrar Lambda (thin entry): runs on a schedule and once after deploy. Makes sure exactly one
+ * HeyGen webhook endpoint points at the relay, subscribed to the configured events, and that its
+ * signing secret is stored. The work lives in providers/heygen/registrar.ts.
+ *
+ * Environment (read once, fails fast): SIGNING_SECRET_ARN, API_KEY_SECRET_ARN, ENDPOINT_URL,
+ * EVENTS (JSON array, or "null"/empty for all events), HEYGEN_API_URL (optional).
+ * An invocation payload of `{"dryRun": true}` only plans.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { sdkClientConfig } from './adapters/aws/sdk-config.js';
+import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from './adapters/aws/signing-secret-store.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './observability-names.js';
+import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
+import { type ReconcileSummary, reconcile } from './providers/heygen/registrar.js';
+
+export interface RegistrarEnv {
+  readonly signingSecretArn: string;
+  readonly apiKeySecretArn: string;
+  readonly endpointUrl: string;
+  readonly events: readonly string[] | null;
+  readonly apiUrl: string;
+}
+
+/** Parses EVENTS: a JSON array of event types, or empty / "null" / "*" for all events. */
+export function parseEventsEnv(raw: string | undefined): string[] | null {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'null' || value === '*') return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error('EVENTS must be a JSON array of HeyGen event types, or empty for all events');
+  }
+  if (parsed === null) return null;
+  if (!Array.isArray(parsed) || !parsed.every((e) => typeof e === 'string' && e !== '')) {
+    throw new Error('EVENTS must be a JSON array of HeyGen event types, or empty for all events');
+  }
+  return parsed as string[];
+}
+
+export function readRegistrarEnv(env: NodeJS.ProcessEnv = process.env): RegistrarEnv {
+  const need = (name: string): string => {
+    const v = env[name]?.trim();
+    if (!v) throw new Error(`registrar: environment variable ${name} is not set`);
+    return v;
+  };
+  return {
+    signingSecretArn: need('SIGNING_SECRET_ARN'),
+    apiKeySecretArn: need('API_KEY_SECRET_ARN'),
+    endpointUrl: need('ENDPOINT_URL'),
+    events: parseEventsEnv(env.EVENTS),
+    apiUrl: env.HEYGEN_API_URL?.trim() || DEFAULT_HEYGEN_API_URL,
+  };
+}
+
+const env = readRegistrarEnv();
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-registrar` });
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-registrar`,
+});
+const secrets = new SecretsManagerClient(
+  sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }),
+);
+const store = new SecretsManagerSigningSecretStore(secrets, env.signingSecretArn);
+
+export const handler = async (event: unknown, context: Context): Promise<ReconcileSummary> => {
+  logger.addContext(context);
+  const dryRun = typeof event === 'object' && event !== null && (event as { dryRun?: unknown }).dryRun === true;
+  const deadline = () => context.getRemainingTimeInMillis();
+  const apiKey = await readHeyGenApiKey(secrets, env.apiKeySecretArn);
+  const client =
+    apiKey === null
+      ? null
+      : new HeyGenWebhookClient({
+          apiKey,
+          baseUrl: env.apiUrl,
+          deadline,
+          reserveMs: 3_000,
+          onRetry: (info) => logger.info('HeyGen call retried', { ...info }),
+        });
+  try {
+    const summary = await reconcile(
+      { url: env.endpointUrl, events: env.events },
+      { client, secretStore: store, logger, dryRun, apiKeySecretName: env.apiKeySecretArn },
+    );
+    logger.info('registrar run', { summary });
+    metrics.addDimension('Outcome', summary.outcome);
+    metrics.addMetric('RegistrarRuns', MetricUnit.Count, 1);
+    metrics.addMetric('RegistrarActions', MetricUnit.Count, summary.actions.length);
+    return summary;
+  } catch (err) {
+    logger.error('registrar run failed', err as Error);
+    metrics.addDimension('Outcome', 'failed');
+    metrics.addMetric('RegistrarRuns', MetricUnit.Count, 1);
+    throw err;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
