@@ -52,12 +52,13 @@ export class FakeSecretsManager {
   /** Errors to throw from the next calls of a command (e.g. a crash before PutSecretValue lands). */
   private readonly failures = new Map<string, Error[]>();
 
-  constructor() {
+  /** @param allInstances mock every SecretsManagerClient (for code that builds its own client). */
+  constructor(allInstances = false) {
     this.client = new SecretsManagerClient({
       region: 'us-east-1',
       credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
     });
-    this.mock = mockClient(this.client);
+    this.mock = allInstances ? mockClient(SecretsManagerClient) : mockClient(this.client);
     this.mock.on(DescribeSecretCommand).callsFake(async (input) => {
       this.calls.push('DescribeSecret');
       this.maybeFail('DescribeSecret');
