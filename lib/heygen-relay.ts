@@ -337,6 +337,12 @@ export class HeyGenRelay extends Construct {
       'Serverless::Serverless-LambdaLatestVersion',
       'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22; upgrades are a deliberate change.',
     );
+    if (props.tracing)
+      ack(
+        this.ingress.role ?? this.ingress,
+        'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        'Only xray:PutTraceSegments/PutTelemetryRecords use Resource "*": X-Ray supports no resource-level permissions.',
+      );
     if (!props.tracing)
       ack(this.ingress, 'Serverless::Serverless-LambdaTracing', 'X-Ray tracing is opt-in (props.tracing) to keep the per-event cost down.');
     ack(

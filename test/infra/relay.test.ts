@@ -1,0 +1,178 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { RelayConfigError } from '../../lib/config.js';
+import { HeyGenRelay } from '../../lib/heygen-relay.js';
+import { synthRelay } from '../support/synth.js';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+function policyStatements(template: Template, roleLogicalIdPrefix: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleLogicalIdPrefix))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+describe('Construct: HeyGenRelay', () => {
+  const { template } = synthRelay({ relay: { queues: [{ name: 'failures', eventTypes: ['avatar_video.fail', 'video_translate.fail'] }] } });
+
+  it('is a single `new` in any stack', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Any');
+    const relay = new HeyGenRelay(stack, 'Relay');
+    expect(relay.defaultQueue?.queue).toBeDefined();
+    expect(Template.fromStack(stack).resourceCountIs('AWS::Lambda::Url', 1)).toBeUndefined();
+  });
+
+  it('creates the ingress on nodejs22.x arm64 with a 10 s timeout and reserved concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Timeout: 10,
+      MemorySize: 256,
+      ReservedConcurrentExecutions: 10,
+      Environment: {
+        Variables: Match.objectLike({
+          EVENT_BUS_NAME: Match.anyValue(),
+          DEDUP_TABLE_NAME: Match.anyValue(),
+          DEDUP_WINDOW_SECONDS: String(48 * 3600),
+          MAX_BODY_BYTES: String(256 * 1024),
+          RELAY_PROVIDERS: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('puts no secret value in the environment, only the secret ARN', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
+    const env = JSON.stringify(fn?.Properties.Environment);
+    expect(env).toContain('HeyGenSigningSecret');
+    expect(env).not.toMatch(/whsec_|apiKey|"secret":/);
+  });
+
+  it('exposes a Function URL with auth NONE (the signature authenticates)', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    template.hasOutput('*', { Value: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen'])]) }) });
+  });
+
+  it('sets log retention and leaves tracing off by default, on when asked', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::Lambda::Function', { TracingConfig: Match.absent() });
+    const traced = synthRelay({ relay: { tracing: true, reservedConcurrency: null } }).template;
+    traced.hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' }, ReservedConcurrentExecutions: Match.absent() });
+  });
+
+  it('creates a custom bus with an archive of every relay event (30 days by default)', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30, EventPattern: { source: ['heygen'] } });
+    synthRelay({ relay: { archiveRetention: Duration.days(7) } }).template.hasResourceProperties('AWS::Events::Archive', {
+      RetentionDays: 7,
+    });
+  });
+
+  it('routes every event to the default queue and the configured event types to a route queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['heygen'], 'detail-type': Match.absent() },
+      Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 } })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['heygen'], 'detail-type': ['avatar_video.fail', 'video_translate.fail'] },
+    });
+  });
+
+  it('encrypts every queue, gives each relay queue a redrive DLQ, and denies non-TLS access', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    // default + failures (queue + DLQ each) + the rule-target DLQ
+    expect(Object.keys(queues)).toHaveLength(5);
+    for (const q of Object.values(queues)) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    const redriven = Object.values(queues).filter((q) => q.Properties.RedrivePolicy);
+    expect(redriven).toHaveLength(2);
+    for (const q of redriven) expect(q.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+    const policies = template.findResources('AWS::SQS::QueuePolicy');
+    for (const p of Object.values(policies))
+      expect(p.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    expect(Object.keys(policies).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('creates an on-demand dedup table with TTL', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    const noDedup = synthRelay({ relay: { dedup: false } }).template;
+    noDedup.resourceCountIs('AWS::DynamoDB::Table', 0);
+    noDedup.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DEDUP_ENABLED: 'false' }) } });
+  });
+
+  it('creates the signing secret empty-safe and an API-key secret', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { SecretString: '{"secret":null}' });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { SecretString: '{"apiKey":null}' });
+  });
+
+  it('alarms on DLQ messages, ingress 5xx and a spike of signature rejections', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Url5xxCount', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'HeyGenRelay',
+      MetricName: 'Rejected',
+      Dimensions: Match.arrayWith([{ Name: 'reason', Value: 'invalid_signature' }]),
+      Threshold: 20,
+    });
+    // three DLQs + 5xx + signatures
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+  });
+
+  it('grants the ingress least privilege: PutEvents on its bus, read on its secret, four item actions on its table', () => {
+    const statements = policyStatements(template, 'RelayIngressServiceRole');
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      expect([s.Action].flat()).not.toContain('*');
+      expect(s.Resource).not.toBe('*');
+    }
+    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
+    );
+  });
+});
+
+describe('Construct: HeyGenRelay props validation', () => {
+  const build = (props: ConstructorParameters<typeof HeyGenRelay>[2]) => () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    new HeyGenRelay(new Stack(app, 'V'), 'Relay', props);
+  };
+
+  it('fails synth when a queue routes an unknown event type', () => {
+    expect(build({ queues: [{ name: 'x', eventTypes: ['avatar_video.done'] }] })).toThrowError(RelayConfigError);
+    expect(build({ queues: [{ name: 'x', eventTypes: ['avatar_video.done'] }] })).toThrowError(/unknown event type "avatar_video.done"/);
+  });
+
+  it.each([
+    ['a duplicate queue name', { queues: [{ name: 'a' }, { name: 'a' }] }, /used twice/],
+    ['a queue named like the default', { queues: [{ name: 'all' }] }, /used twice/],
+    ['a bad queue name', { queues: [{ name: 'bad name' }] }, /must be 1-40/],
+    ['an empty event list', { queues: [{ name: 'a', eventTypes: [] }] }, /empty eventTypes/],
+    ['a provider that is not enabled', { queues: [{ name: 'a', providers: ['joggai'] }] }, /not enabled/],
+    ['a body limit over EventBridge\'s', { maxBodyBytes: 300_000 }, /maxBodyBytes/],
+    ['a dedup window under an hour', { dedupWindow: Duration.minutes(5) }, /dedupWindow/],
+    ['zero reserved concurrency', { reservedConcurrency: 0 }, /reservedConcurrency/],
+  ])('fails synth with a clear message for %s', (_n, props, message) => {
+    expect(build(props as never)).toThrowError(message);
+  });
+});
