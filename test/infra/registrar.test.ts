@@ -102,7 +102,9 @@ describe('Construct: HeyGenRegistrar', () => {
   it('lets the rotation function read the API key and stage versions of the signing secret', () => {
     const statements = statementsOf(template, stack, registrar.rotationFunction.role as never);
     const all = actions(statements);
-    expect(all).toEqual(expect.arrayContaining(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']));
+    expect(all).toEqual(
+      expect.arrayContaining(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']),
+    );
     const onApiKey = statements.filter((s) => JSON.stringify(s.Resource).includes('ApiKey'));
     expect(actions(onApiKey)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(all).not.toContain('secretsmanager:DeleteSecret');
@@ -150,7 +152,10 @@ describe('cdk-nag on HeyGenRegistrar', () => {
     const { app, stack } = build();
     // The test secrets are not the construct's; acknowledge their own findings here.
     for (const id of ['Signing', 'ApiKey']) {
-      Validations.of(stack.node.findChild(id)).acknowledge({ id: 'AwsSolutions::AwsSolutions-SMG4', reason: 'test fixture' });
+      Validations.of(stack.node.findChild(id)).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-SMG4',
+        reason: 'test fixture',
+      });
     }
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
     expect(() => app.synth({ force: true })).not.toThrow();
