@@ -13,8 +13,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import { HeyGenRegistrar } from './registrar.js';
 import {
   EMPTY_API_KEY,
+  KNOWN_EVENT_TYPES,
   EMPTY_SIGNING_SECRET,
   type QueueRoute,
   queueEventPattern,
@@ -52,6 +54,25 @@ export interface HeyGenProviderProps {
   readonly timestampTolerance?: Duration;
   /** Route on the Function URL. @default '/heygen' */
   readonly path?: string;
+  /**
+   * Self-registration with HeyGen's API and secret rotation (the registrar), or `false` to manage
+   * the endpoint and its secret yourself.
+   * @default enabled: all events, hourly reconcile plus once after every deploy, rotation every 30 days
+   */
+  readonly registration?: false | HeyGenRegistrationProps;
+}
+
+export interface HeyGenRegistrationProps {
+  /** Event types the endpoint subscribes to. @default all events */
+  readonly events?: readonly string[];
+  /** How often the registrar reconciles the endpoint. @default events.Schedule.rate(Duration.hours(1)) */
+  readonly schedule?: events.Schedule;
+  /** How often the signing secret is rotated. @default Duration.days(30) */
+  readonly rotationInterval?: Duration;
+  /** HeyGen API base URL. @default https://api.heygen.com */
+  readonly apiUrl?: string;
+  /** Run the registrar once after every deploy. @default true */
+  readonly runAfterDeploy?: boolean;
 }
 
 export interface HeyGenRelayProps {
@@ -132,6 +153,8 @@ export class HeyGenRelay extends Construct {
   /** Dead-letter queue for events the bus could not deliver to a rule target. */
   public readonly targetDeadLetterQueue: sqs.Queue;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** The registrar and rotation, unless `heygen.registration` is false. */
+  public readonly registrar?: HeyGenRegistrar;
 
   constructor(scope: Construct, id: string, props: HeyGenRelayProps = {}) {
     super(scope, id);
@@ -260,6 +283,27 @@ export class HeyGenRelay extends Construct {
     this.functionUrl = this.ingress.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     this.heygenWebhookUrl = `${this.functionUrl.url}${heygenPath.slice(1)}`;
 
+    if (heygen.registration !== false) {
+      const registration = heygen.registration ?? {};
+      if (registration.events) {
+        const known = new Set<string>(KNOWN_EVENT_TYPES.heygen);
+        for (const e of registration.events)
+          if (!known.has(e)) throw new RelayConfigError(`heygen.registration.events has unknown event type "${e}"`);
+      }
+      this.registrar = new HeyGenRegistrar(this, 'Registrar', {
+        signingSecret: this.signingSecret,
+        apiKeySecret: this.apiKeySecret,
+        endpointUrl: this.heygenWebhookUrl,
+        ...(registration.events ? { events: [...registration.events] } : {}),
+        ...(registration.schedule ? { schedule: registration.schedule } : {}),
+        ...(registration.rotationInterval ? { rotationInterval: registration.rotationInterval } : {}),
+        ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
+        ...(registration.runAfterDeploy === undefined ? {} : { runAfterDeploy: registration.runAfterDeploy }),
+        logRetention,
+        tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      });
+    }
+
     this.createAlarms(props, Object.values(queues));
 
     new CfnOutput(this, 'HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
@@ -338,11 +382,13 @@ export class HeyGenRelay extends Construct {
       'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22; upgrades are a deliberate change.',
     );
     if (props.tracing)
-      ack(
-        this.ingress.role ?? this.ingress,
-        'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        'Only xray:PutTraceSegments/PutTelemetryRecords use Resource "*": X-Ray supports no resource-level permissions.',
-      );
+      for (const fn of [this.ingress, this.registrar?.registrarFunction, this.registrar?.rotationFunction])
+        if (fn)
+          ack(
+            fn.role ?? fn,
+            'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+            'Only xray:PutTraceSegments/PutTelemetryRecords use Resource "*": X-Ray supports no resource-level permissions.',
+          );
     if (!props.tracing)
       ack(this.ingress, 'Serverless::Serverless-LambdaTracing', 'X-Ray tracing is opt-in (props.tracing) to keep the per-event cost down.');
     ack(
@@ -361,7 +407,7 @@ export class HeyGenRelay extends Construct {
         'AwsSolutions::AwsSolutions-SMG4',
         'The HeyGen API key is issued in HeyGen\'s dashboard; Secrets Manager cannot rotate it. Replace it with put-secret-value.',
       );
-    if (this.signingSecret instanceof secretsmanager.Secret && !this.signingSecret.node.tryFindChild('Schedule'))
+    if (this.signingSecret instanceof secretsmanager.Secret && !this.registrar)
       ack(
         this.signingSecret,
         'AwsSolutions::AwsSolutions-SMG4',

@@ -152,6 +152,23 @@ describe('Construct: HeyGenRelay', () => {
   });
 });
 
+describe('Construct: HeyGenRelay registration wiring', () => {
+  it('registers itself by default (registrar + rotation on the signing secret) and not when disabled', () => {
+    const on = synthRelay({}).template;
+    on.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    on.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ENDPOINT_URL: Match.anyValue() }) },
+    });
+    const off = synthRelay({ relay: { heygen: { registration: false } } }).template;
+    off.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    off.resourceCountIs('AWS::Lambda::Function', 1);
+  });
+
+  it('fails synth for an unknown registration event type', () => {
+    expect(() => synthRelay({ relay: { heygen: { registration: { events: ['nope.success'] } } } })).toThrowError(/unknown event type "nope.success"/);
+  });
+});
+
 describe('Construct: HeyGenRelay props validation', () => {
   const build = (props: ConstructorParameters<typeof HeyGenRelay>[2]) => () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });

@@ -50,6 +50,6 @@ describe('Local relay: the same handler over HTTP with a file sink', () => {
     const big = 'x'.repeat(10_000);
     const tooLarge = await post(big, { 'heygen-signature': sign(SECRET, big) });
     expect(tooLarge.status).toBe(413);
-    expect((await tooLarge.json()).error.code).toBe('payload_too_large');
+    expect(((await tooLarge.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 });
