@@ -297,3 +297,21 @@ describe('Function: reconcile (stale idempotent replay)', () => {
     }
   });
 });
+
+describe('Function: reconcile (events left alone)', () => {
+  it('does not PATCH when desired events are undefined, and creates with all events', async () => {
+    const fake = await FakeHeyGenApi.start();
+    try {
+      const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+      const ep = fake.seedEndpoint(URL_A, ['avatar_video.fail']);
+      const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
+      expect((await reconcile({ url: URL_A }, { client, secretStore: store })).outcome).toBe('in_sync');
+      fake.deleteBehindOurBack(ep.endpoint_id);
+      await reconcile({ url: URL_A }, { client, secretStore: store });
+      expect(fake.endpointsFor(URL_A)[0]?.events).toBeNull();
+      expect(fake.violations).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+});

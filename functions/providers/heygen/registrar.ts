@@ -22,8 +22,11 @@ import { HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api
 export interface DesiredEndpoint {
   /** The relay's public HTTPS URL that HeyGen must deliver to. */
   readonly url: string;
-  /** Event types to subscribe to; null = all events. */
-  readonly events: readonly string[] | null;
+  /**
+   * Event types to subscribe to; null = all events; undefined = leave an existing endpoint's
+   * events as they are (a new endpoint then gets all events).
+   */
+  readonly events?: readonly string[] | null;
 }
 
 /** The subset of a structured logger the registrar uses (Powertools Logger fits). */
@@ -42,6 +45,8 @@ export interface RegistrarDeps {
   readonly dryRun?: boolean;
   /** Where the operator puts the API key (named in the missing-key message). */
   readonly apiKeySecretName?: string;
+  /** Overrides the next-step advice of the missing/rejected-key messages (e.g. for the CLI). */
+  readonly apiKeyHint?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -181,7 +186,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
   const apiKeyWhere = deps.apiKeySecretName ?? 'the HeyGen API key secret';
 
   if (deps.client === null) {
-    const message = `HeyGen API key is not set: put your key into ${apiKeyWhere} (SecretString = the key). The registrar retries on its schedule.`;
+    const message = `HeyGen API key is not set: ${deps.apiKeyHint ?? `put your key into ${apiKeyWhere} (SecretString = the key, or {"apiKey": "..."}). The registrar retries on its schedule.`}`;
     log?.warn(message, {
       outcome: 'missing_api_key',
       apiKeySecret: apiKeyWhere,
@@ -266,12 +271,12 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
     if (keeper && !(createdNow && secretSecured)) {
       // The endpoint existed already: converge its events and make sure we hold its secret.
       {
-        if (!createdNow && !sameEvents(keeper.events, desired.events)) {
+        if (!createdNow && desired.events !== undefined && !sameEvents(keeper.events, desired.events)) {
           const action: ReconcileAction = {
             type: 'update',
             endpointId: keeper.endpoint_id,
             from: keeper.events ?? null,
-            to: canonicalEvents(desired.events),
+            to: canonicalEvents(desired.events ?? null),
             status: 'planned',
           };
           actions.push(action);
@@ -339,7 +344,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
     return summary;
   } catch (err) {
     if (err instanceof HeyGenAuthError) {
-      const message = `HeyGen rejected the API key (HTTP ${err.status}): put a valid key into ${apiKeyWhere}. The registrar retries on its schedule.`;
+      const message = `HeyGen rejected the API key (HTTP ${err.status}): ${deps.apiKeyHint ?? `put a valid key into ${apiKeyWhere}. The registrar retries on its schedule.`}`;
       log?.error(message, {
         outcome: 'unauthorized',
         apiKeySecret: apiKeyWhere,

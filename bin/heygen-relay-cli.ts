@@ -1,0 +1,267 @@
+/**
+ * heygen-relay operator CLI.
+ *
+ *   heygen-relay reconcile [--endpoint-url URL | --stack NAME] [--events a,b | --events all]
+ *                          [--signing-secret-id ARN | --secret-file PATH] [--api-url URL] [--dry-run] [--json]
+ *   heygen-relay rotate    [--stack NAME | --signing-secret-id ARN | --secret-file PATH] [--dry-run] [--json]
+ *   heygen-relay event-types [--api-url URL] [--json]
+ *
+ * The HeyGen API key comes from HEYGEN_API_KEY (never from a flag, so it stays out of shell history).
+ * Run from the repo with `npx heygen-relay ...` (bin/cli.js loads bin/cli.ts through tsx).
+ * Kept apart from bin/cli.ts so tests import it without resolving to the bin/cli.js shim.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { FileSigningSecretStore } from '../functions/adapters/local/signing-secret-file-store.js';
+import { SecretsManagerSigningSecretStore } from '../functions/adapters/aws/signing-secret-store.js';
+import { MemorySigningSecretStore, type SigningSecretStore } from '../functions/core/secret-store.js';
+import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
+import { HeyGenError } from '../functions/providers/heygen/api/errors.js';
+import { normalizeUrl, type ReconcileSummary, reconcile } from '../functions/providers/heygen/registrar.js';
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  /** Injected for tests. */
+  readonly secretsManager?: () => SecretsManagerClient;
+  readonly cloudFormation?: () => CloudFormationClient;
+}
+
+const USAGE = `Usage: heygen-relay <command> [options]
+
+Commands:
+  reconcile     make sure exactly one HeyGen endpoint points at the relay, with the right events,
+                and that its signing secret is stored
+  rotate        rotate the signing secret (via Secrets Manager rotation when the secret is there)
+  event-types   list HeyGen's webhook event types
+
+Options:
+  --endpoint-url URL        the relay's HeyGen webhook URL
+  --stack NAME              read the URL and secret ARNs from a deployed stack's outputs
+  --events LIST             comma-separated event types, or "all" (default: keep the endpoint's events)
+  --signing-secret-id ID    Secrets Manager secret that holds the signing secret
+  --secret-file PATH        local file that holds the signing secret instead
+  --api-url URL             HeyGen API base URL (default: $HEYGEN_API_URL or ${DEFAULT_HEYGEN_API_URL})
+  --dry-run                 print the plan, change nothing
+  --json                    print the result as JSON
+  -h, --help                show this help
+
+Environment: HEYGEN_API_KEY (required except for a plan without HeyGen), HEYGEN_API_URL, AWS_* for AWS access.`;
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+interface StackOutputs {
+  webhookUrl?: string;
+  signingSecretArn?: string;
+  apiKeySecretArn?: string;
+}
+
+/** Finds the relay's outputs by key suffix (construct paths prefix CloudFormation output ids). */
+export async function readStackOutputs(cf: CloudFormationClient, stackName: string): Promise<StackOutputs> {
+  const res = await cf.send(new DescribeStacksCommand({ StackName: stackName }));
+  const outputs = res.Stacks?.[0]?.Outputs ?? [];
+  const find = (name: string) =>
+    outputs.find((o) => o.OutputKey === name || (o.OutputKey ?? '').replace(/[0-9A-F]{8}$/, '').endsWith(name))
+      ?.OutputValue;
+  return {
+    webhookUrl: find('HeyGenWebhookUrl'),
+    signingSecretArn: find('SigningSecretArn'),
+    apiKeySecretArn: find('ApiKeySecretArn'),
+  };
+}
+
+function describeSummary(summary: ReconcileSummary): string[] {
+  const lines: string[] = [];
+  const verb = summary.dryRun ? 'would' : 'did';
+  lines.push(
+    `outcome: ${summary.outcome}${summary.dryRun ? ' (dry run)' : ''}; endpoint: ${summary.endpointId ?? '-'}; ` +
+      `found ${summary.found.matching.length} endpoint(s) at the URL among ${summary.found.total ?? '?'}`,
+  );
+  if (summary.actions.length === 0 && summary.outcome === 'in_sync') lines.push('nothing to do');
+  for (const a of summary.actions) {
+    switch (a.type) {
+      case 'create':
+        lines.push(`${verb} create an endpoint for ${a.url} (${a.reason}), events: ${a.events?.join(',') ?? 'all'}`);
+        break;
+      case 'update':
+        lines.push(
+          `${verb} update events of ${a.endpointId}: ${a.from?.join(',') ?? 'all'} -> ${a.to?.join(',') ?? 'all'}`,
+        );
+        break;
+      case 'rotate':
+        lines.push(`${verb} rotate the secret of ${a.endpointId} (${a.reason})`);
+        break;
+      case 'delete':
+        lines.push(`${verb} delete duplicate endpoint ${a.endpointId}`);
+        break;
+      case 'store_secret':
+        lines.push(`${verb} store the signing secret of ${a.endpointId} in ${a.store}`);
+        break;
+    }
+  }
+  for (const w of summary.warnings) lines.push(`warning: ${w}`);
+  if (summary.message) lines.push(summary.message);
+  return lines;
+}
+
+export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${USAGE}`);
+    return 64;
+  }
+  const { command, values } = parsed;
+  if (values.help || command === undefined || command === 'help') {
+    io.out(USAGE);
+    return command === undefined && !values.help ? 64 : 0;
+  }
+  const sm = io.secretsManager ?? (() => new SecretsManagerClient({}));
+  const cf = io.cloudFormation ?? (() => new CloudFormationClient({}));
+  const apiUrl = values['api-url'] ?? io.env.HEYGEN_API_URL ?? DEFAULT_HEYGEN_API_URL;
+  const apiKey = io.env.HEYGEN_API_KEY?.trim() || null;
+  const client = apiKey ? new HeyGenWebhookClient({ apiKey, baseUrl: apiUrl }) : null;
+  const emit = (obj: unknown, lines: string[]) => {
+    if (values.json) io.out(JSON.stringify(obj, null, 2));
+    else for (const l of lines) io.out(l);
+  };
+
+  try {
+    const outputs = values.stack ? await readStackOutputs(cf(), values.stack) : {};
+    const endpointUrl = values['endpoint-url'] ?? outputs.webhookUrl;
+    const signingSecretId =
+      values['signing-secret-id'] ?? (values['secret-file'] ? undefined : outputs.signingSecretArn);
+    const store: SigningSecretStore | undefined = values['secret-file']
+      ? new FileSigningSecretStore(values['secret-file'])
+      : signingSecretId
+        ? new SecretsManagerSigningSecretStore(sm(), signingSecretId)
+        : undefined;
+
+    switch (command) {
+      case 'event-types': {
+        if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+        const types = await client.listEventTypes();
+        emit(
+          types,
+          types.map((t) => `${t.event_type}\t${t.description}`),
+        );
+        return 0;
+      }
+      case 'reconcile': {
+        if (!endpointUrl) throw new UsageError('reconcile needs --endpoint-url or --stack');
+        if (!/^https:\/\//.test(endpointUrl)) throw new UsageError('--endpoint-url must be an https:// URL');
+        if (!store && !values['dry-run']) {
+          throw new UsageError('reconcile needs --signing-secret-id, --secret-file or --stack to store the secret');
+        }
+        const events =
+          values.events === undefined
+            ? undefined
+            : values.events === 'all'
+              ? null
+              : values.events
+                  .split(',')
+                  .map((e) => e.trim())
+                  .filter((e) => e !== '');
+        const summary = await reconcile(
+          { url: endpointUrl, events },
+          {
+            client,
+            secretStore: store ?? new MemorySigningSecretStore(null, '(none: dry run)'),
+            dryRun: values['dry-run'] === true,
+            apiKeyHint: 'set the HEYGEN_API_KEY environment variable to your HeyGen API key.',
+          },
+        );
+        emit(summary, describeSummary(summary));
+        return summary.outcome === 'missing_api_key' || summary.outcome === 'unauthorized' ? 2 : 0;
+      }
+      case 'rotate': {
+        if (signingSecretId && !values['secret-file']) {
+          // Let the deployed rotation function do it: the 4-step protocol keeps it crash-safe.
+          if (values['dry-run']) {
+            emit({ plan: 'RotateSecret', secretId: signingSecretId }, [
+              `would start a Secrets Manager rotation of ${signingSecretId}`,
+            ]);
+            return 0;
+          }
+          const res = await sm().send(new RotateSecretCommand({ SecretId: signingSecretId, RotateImmediately: true }));
+          emit({ started: true, secretId: signingSecretId, versionId: res.VersionId }, [
+            `started rotation of ${signingSecretId} (version ${res.VersionId ?? '?'}); the rotation function rotates at HeyGen and stores the new secret`,
+          ]);
+          return 0;
+        }
+        if (!store) throw new UsageError('rotate needs --stack, --signing-secret-id or --secret-file');
+        const stored = await store.get();
+        let endpointId = stored?.endpointId ?? null;
+        const url = stored?.url ?? endpointUrl ?? null;
+        if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+        if (!endpointId && url) {
+          const target = normalizeUrl(url);
+          endpointId = (await client.listEndpoints()).find((e) => normalizeUrl(e.url) === target)?.endpoint_id ?? null;
+        }
+        if (!endpointId) throw new UsageError('no endpoint known: run reconcile first (or pass --endpoint-url)');
+        if (values['dry-run']) {
+          emit({ plan: 'rotate-secret', endpointId }, [
+            `would rotate the secret of ${endpointId} and store it in ${store.name}`,
+          ]);
+          return 0;
+        }
+        const rotated = await client.rotateSecret(endpointId, { idempotencyKey: `cli-rotate-${randomUUID()}` });
+        await store.put({ secret: rotated.secret, endpointId, url: url ?? '' });
+        emit({ rotated: true, endpointId, store: store.name }, [
+          `rotated the secret of ${endpointId}; stored in ${store.name}`,
+        ]);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}`);
+      return 64;
+    }
+    if (err instanceof HeyGenError) {
+      io.err(`error: ${err.message}`);
+      return 1;
+    }
+    io.err(`error: ${(err as Error).name}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function parse(argv: readonly string[]) {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      'endpoint-url': { type: 'string' },
+      stack: { type: 'string' },
+      events: { type: 'string' },
+      'signing-secret-id': { type: 'string' },
+      'secret-file': { type: 'string' },
+      'api-url': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
+  return { command: positionals[0], values };
+}
+
+function defaultIo(): CliIo {
+  return {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  };
+}
