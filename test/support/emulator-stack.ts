@@ -100,6 +100,22 @@ const PROVISIONED = new Set([
   'AWS::SecretsManager::Secret',
 ]);
 
+/**
+ * Rules are provisioned when they are bus rules whose every target is a queue of the template (the
+ * fan-out); schedule rules targeting functions (registrar) are skipped like the functions.
+ */
+function isProvisioned(res: CfnResource, resources: Record<string, CfnResource>): boolean {
+  if (!PROVISIONED.has(res.Type)) return false;
+  if (res.Type !== 'AWS::Events::Rule') return true;
+  const props = res.Properties ?? {};
+  const targets = (props.Targets ?? []) as { Arn?: { 'Fn::GetAtt'?: [string, string] } }[];
+  return (
+    props.EventPattern !== undefined &&
+    targets.length > 0 &&
+    targets.every((t) => resources[t.Arn?.['Fn::GetAtt']?.[0] ?? '']?.Type === 'AWS::SQS::Queue')
+  );
+}
+
 interface Created {
   ref: string;
   attrs: Record<string, string>;
@@ -124,7 +140,7 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
   const resources = template.Resources;
   const created = new Map<string, Promise<Created>>();
   const skipped: Record<string, number> = {};
-  for (const r of Object.values(resources)) if (!PROVISIONED.has(r.Type)) skipped[r.Type] = (skipped[r.Type] ?? 0) + 1;
+  for (const r of Object.values(resources)) if (!isProvisioned(r, resources)) skipped[r.Type] = (skipped[r.Type] ?? 0) + 1;
   const queues: Record<string, ProvisionedQueue> = {};
   const rules: ProvisionedRule[] = [];
   const secretArns: Record<string, string> = {};
@@ -135,7 +151,7 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
     if (!p) {
       const res = resources[logicalId];
       if (!res) throw new Error(`Template references unknown resource ${logicalId}`);
-      if (!PROVISIONED.has(res.Type)) throw new Error(`Reference to ${logicalId} (${res.Type}), which the emulator stack does not provision`);
+      if (!isProvisioned(res, resources)) throw new Error(`Reference to ${logicalId} (${res.Type}), which the emulator stack does not provision`);
       p = create(logicalId, res);
       created.set(logicalId, p);
     }
@@ -260,10 +276,10 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
   }
 
   // Everything on the data path, in an order the references resolve themselves (get() recurses).
-  for (const [id, r] of Object.entries(resources)) if (PROVISIONED.has(r.Type)) await get(id);
+  for (const [id, r] of Object.entries(resources)) if (isProvisioned(r, resources)) await get(id);
 
   const fn = Object.entries(resources).find(
-    ([, r]) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties?.Environment ?? {}).includes('RELAY_PROVIDERS'),
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties?.Environment ?? {}).includes('"RELAY_PROVIDERS"'),
   );
   if (!fn) throw new Error('The template has no ingress function (no Lambda::Function with RELAY_PROVIDERS)');
   const vars = (fn[1].Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
