@@ -1,0 +1,80 @@
+/**
+ * The SDK's per-attempt budget, on the wire. The design says "SDK timeouts and retries are budgeted
+ * to answer inside [the deadline], even when a dependency hangs": sdkClientConfig() sets a 2 s
+ * requestTimeout and 3 attempts, so ONE hung attempt should be abandoned after 2 s and retried,
+ * and the delivery still published well inside HeyGen's 10 s.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
+import { dedupKey } from '../../functions/core/ingress.js';
+import { type EmulatorStack, lambdaContext, loadIngressEntry, provisionFromTemplate, synthesizeRelayTemplate } from '../support/emulator-stack.js';
+import { functionUrlEvent } from '../support/heygen.js';
+import { awsClientConfig } from '../support/moto.js';
+import { registerEventSignature, registerSensitive } from '../support/log-capture.js';
+import { FaultProxy } from './fault-proxy.js';
+
+const secret = `whsec_${randomBytes(24).toString('hex')}`;
+registerSensitive(secret, 'secret');
+let stack: EmulatorStack;
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
+  await stack.clients.sm.send(new PutSecretValueCommand({ SecretId: stack.signingSecretArn, SecretString: JSON.stringify({ secret, endpointId: 'ep_b', url: 'https://x/heygen' }) }));
+  proxy = await new FaultProxy(stack.endpoint).start();
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  stack?.destroy();
+});
+
+describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () => {
+  it('BUG: one hung PutEvents attempt is abandoned after requestTimeout and retried, so the delivery is published inside the budget', async () => {
+    const handler = await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint });
+    const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v_${randomUUID()}` } });
+    const hex = dedupKey('heygen', Buffer.from(body)).split(':')[1] as string;
+    proxy.inject('one-hang', { target: /^AWSEvents\.PutEvents$/, bodyIncludes: hex, times: 1, fault: { kind: 'hang' } });
+    const ev = functionUrlEvent(body, { secret });
+    registerEventSignature(ev);
+    const t0 = Date.now();
+    const res = await handler(ev, lambdaContext());
+    const elapsed = Date.now() - t0;
+    // Retry like HeyGen so the event still ends up published once whatever the outcome above.
+    if (res.statusCode !== 200) {
+      const again = await handler(functionUrlEvent(body, { secret }), lambdaContext());
+      expect(again.statusCode).toBe(200);
+    }
+    // With @smithy/node-http-handler 4.x, `requestTimeout` only logs a warning unless
+    // `throwOnRequestTimeout: true` is set: the hung attempt is held until the 8 s pipeline budget
+    // aborts it, no SDK retry happens, and the answer is 503 deadline_exceeded after ~8 s.
+    expect({ status: res.statusCode, elapsedUnder4s: elapsed < 4_000 }).toEqual({ status: 200, elapsedUnder4s: true });
+  }, 30_000);
+
+  it('BUG (latent): a conditional PutItem that landed but whose answer was lost, retried by the SDK, is recognised as our own claim', async () => {
+    // A client as the ingress would have once requestTimeout throws (the fix for the test above).
+    const client = new DynamoDBClient({
+      ...awsClientConfig(proxy.endpoint),
+      maxAttempts: 3,
+      requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 1_000, throwOnRequestTimeout: true } as never),
+    });
+    const table = `sdk-budget-${randomUUID().slice(0, 8)}`;
+    await stack.clients.ddb.send(
+      new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }),
+    );
+    const store = new DynamoDedupStore(client, table, { windowSeconds: 3600, lockSeconds: 15 });
+    const key = `heygen:${randomBytes(32).toString('hex')}`;
+    proxy.inject('lost-answer', { target: /^DynamoDB_20120810\.PutItem$/, bodyIncludes: key, times: 1, fault: { kind: 'lose-answer' } });
+    const result = await store.claim(key, 'owner-1');
+    client.destroy();
+    expect(proxy.hits('lost-answer')).toBe(1);
+    // The SDK's second attempt fails the condition on the item its first attempt wrote; claim() sees
+    // status IN_PROGRESS and answers in_flight (409) although `owner` in ALL_OLD is our own: the
+    // delivery is then blocked for lockSeconds (15 s) of HeyGen retries.
+    expect(result).toBe('claimed');
+  }, 30_000);
+});
