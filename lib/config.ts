@@ -2,12 +2,15 @@
  * Typed configuration of the relay and its synth-time validation. Everything here is plain data
  * so the integration tests can derive the emulator's resources from the same definitions.
  */
-import { HEYGEN_EVENT_TYPES } from '../functions/providers/heygen/events.js';
+import { PROVIDERS } from '../functions/providers/index.js';
 
-/** Event types each provider can deliver; queue routes are validated against these at synth. */
-export const KNOWN_EVENT_TYPES: Readonly<Record<string, readonly string[]>> = {
-  heygen: HEYGEN_EVENT_TYPES,
-};
+/**
+ * Event types each provider can deliver (each plug-in's exported list); queue routes are
+ * validated against these at synth.
+ */
+export const KNOWN_EVENT_TYPES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.values(PROVIDERS).map((p) => [p.name, p.eventTypes ?? []]),
+);
 
 /** A queue fed by a rule on the relay bus. */
 export interface QueueRoute {

@@ -1,8 +1,9 @@
 /** The provider plug-ins the ingress knows. Adding a provider: a folder plus one line here. */
 import { heygen } from './heygen/index.js';
+import { joggai } from './joggai/index.js';
 import type { ProviderIngress } from './types.js';
 
-export const PROVIDERS: Readonly<Record<string, ProviderIngress>> = { heygen };
+export const PROVIDERS: Readonly<Record<string, ProviderIngress>> = { heygen, joggai };
 
 export function getProvider(name: string): ProviderIngress {
   const provider = PROVIDERS[name];

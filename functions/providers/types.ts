@@ -31,6 +31,11 @@ export interface ProviderIngress {
   /** Default tolerance (seconds) for `sentAt`; 0 turns the check off. */
   readonly defaultTimestampToleranceSeconds: number;
   /**
+   * The event types the provider is known to deliver (queue routes and registrations are
+   * validated against them at synth). Optional: a provider without a list accepts any type.
+   */
+  readonly eventTypes?: readonly string[];
+  /**
    * Turns a verified raw body (and the delivery headers) into the normalized shape.
    * Throws BadRequestError for malformed input.
    */

@@ -8,7 +8,7 @@
 import { BadRequestError } from '../../core/errors.js';
 import { pickSubject, readJsonObject } from '../normalize.js';
 import type { Headers, NormalizedDelivery, ProviderIngress } from '../types.js';
-import { SUBJECT_RULES } from './events.js';
+import { HEYGEN_EVENT_TYPES, SUBJECT_RULES } from './events.js';
 
 const MAX_HEADER_ID = 256;
 
@@ -48,5 +48,6 @@ export const heygen: ProviderIngress = {
   signatureHeader: 'heygen-signature',
   answerWithinMs: 10_000,
   defaultTimestampToleranceSeconds: 300,
+  eventTypes: HEYGEN_EVENT_TYPES,
   normalize: normalizeHeyGen,
 };
