@@ -45,7 +45,8 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`Environment variable ${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min)
+    throw new ConfigError(`Environment variable ${name} must be an integer >= ${min}, got "${raw}"`);
   return n;
 }
 
@@ -57,11 +58,14 @@ export function loadIngressConfig(env: Env = process.env): IngressConfig {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('Environment variable RELAY_PROVIDERS must be JSON');
   }
-  if (!Array.isArray(providers) || providers.length === 0) throw new ConfigError('RELAY_PROVIDERS must list at least one provider');
+  if (!Array.isArray(providers) || providers.length === 0)
+    throw new ConfigError('RELAY_PROVIDERS must list at least one provider');
   for (const p of providers) {
     getProvider(p.name);
-    if (typeof p.path !== 'string' || !p.path.startsWith('/')) throw new ConfigError(`Provider ${p.name}: path must start with /`);
-    if (typeof p.secretId !== 'string' || p.secretId.length === 0) throw new ConfigError(`Provider ${p.name}: secretId is required`);
+    if (typeof p.path !== 'string' || !p.path.startsWith('/'))
+      throw new ConfigError(`Provider ${p.name}: path must start with /`);
+    if (typeof p.secretId !== 'string' || p.secretId.length === 0)
+      throw new ConfigError(`Provider ${p.name}: secretId is required`);
     if (!Number.isInteger(p.timestampToleranceSeconds) || p.timestampToleranceSeconds < 0)
       throw new ConfigError(`Provider ${p.name}: timestampToleranceSeconds must be an integer >= 0`);
   }

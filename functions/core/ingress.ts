@@ -41,6 +41,12 @@ export interface ProviderRoute {
   readonly timestampToleranceSeconds: number;
   /** Time budget for one request; must be below the provider's answer deadline. */
   readonly budgetMs: number;
+  /**
+   * Also route `<path>/<segment>` (one segment of letters, digits, `-`, `_`) here. Gives a provider
+   * several distinct URLs into the same route, e.g. for a rotation that overlaps two endpoints.
+   * @default false
+   */
+  readonly acceptSubpaths?: boolean;
 }
 
 export interface IngressOptions {
@@ -88,6 +94,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   const { maxBodyBytes, dedup, publisher, telemetry } = options;
   const now = options.now ?? Date.now;
   const routes = new Map(options.routes.map((r) => [normalizePath(r.path), r]));
+  const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
+
+  function routeFor(path: string): ProviderRoute | undefined {
+    const normalized = normalizePath(path);
+    const exact = routes.get(normalized);
+    if (exact) return exact;
+    const parent = SUBPATH.exec(normalized)?.[1];
+    const route = parent === undefined ? undefined : routes.get(parent);
+    return route?.acceptSubpaths ? route : undefined;
+  }
 
   function reject(route: ProviderRoute | undefined, err: RelayError, extra: Record<string, unknown> = {}): RelayResponse {
     const provider = route?.provider.name ?? 'none';
@@ -195,7 +211,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   }
 
   return async function ingress(req: RelayRequest): Promise<RelayResponse> {
-    const route = routes.get(normalizePath(req.path));
+    const route = routeFor(req.path);
     telemetry.count('Received', { provider: route?.provider.name ?? 'none' });
     if (!route) return reject(undefined, new NotFoundError());
     if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
@@ -207,7 +223,9 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     try {
       return await process(route, req, controller.signal);
     } catch (err) {
-      const relayError = controller.signal.aborted ? new DeadlineExceededError(route.budgetMs, { cause: err }) : toRelayError(err);
+      const relayError = controller.signal.aborted
+        ? new DeadlineExceededError(route.budgetMs, { cause: err })
+        : toRelayError(err);
       return reject(route, relayError);
     } finally {
       clearTimeout(timer);

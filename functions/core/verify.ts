@@ -20,11 +20,7 @@ export function verify(secret: string, body: Uint8Array, signature: string): boo
 }
 
 /** Tries every live key in order; returns the one that matched (its label is loggable), or undefined. */
-export function verifyWithFallback(
-  keys: readonly SigningKey[],
-  body: Uint8Array,
-  signature: string,
-): SigningKey | undefined {
+export function verifyWithFallback(keys: readonly SigningKey[], body: Uint8Array, signature: string): SigningKey | undefined {
   if (!HEX_SHA256.test(signature)) return undefined;
   const given = Buffer.from(signature, 'hex');
   for (const key of keys) {

@@ -29,7 +29,12 @@ describe('Bundling: the ingress as `cdk synth` builds it (esbuild, SDK bundled)'
         PATH: process.env.PATH,
         AWS_REGION: 'us-east-1',
         RELAY_PROVIDERS: JSON.stringify([
-          { name: 'heygen', path: '/heygen', secretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:s', timestampToleranceSeconds: 300 },
+          {
+            name: 'heygen',
+            path: '/heygen',
+            secretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:s',
+            timestampToleranceSeconds: 300,
+          },
         ]),
         EVENT_BUS_NAME: 'bus',
         DEDUP_TABLE_NAME: 'table',

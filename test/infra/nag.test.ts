@@ -15,7 +15,10 @@ describe('cdk-nag: AwsSolutions and Serverless packs', () => {
 
   it.each([
     ['defaults', {}],
-    ['route queues, tracing, no dedup', { queues: [{ name: 'failures', eventTypes: ['avatar_video.fail'] }], tracing: true, dedup: false }],
+    [
+      'route queues, tracing, no dedup',
+      { queues: [{ name: 'failures', eventTypes: ['avatar_video.fail'] }], tracing: true, dedup: false },
+    ],
   ])('passes with %s, every acknowledgement carrying a reason', (_n, relay) => {
     const { app } = synthRelay({ relay });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

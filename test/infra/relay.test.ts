@@ -1,5 +1,5 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
@@ -15,7 +15,9 @@ function policyStatements(template: Template, roleLogicalIdPrefix: string): Stat
 }
 
 describe('Construct: HeyGenRelay', () => {
-  const { template } = synthRelay({ relay: { queues: [{ name: 'failures', eventTypes: ['avatar_video.fail', 'video_translate.fail'] }] } });
+  const { template } = synthRelay({
+    relay: { queues: [{ name: 'failures', eventTypes: ['avatar_video.fail', 'video_translate.fail'] }] },
+  });
 
   it('is a single `new` in any stack', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -60,7 +62,10 @@ describe('Construct: HeyGenRelay', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     template.hasResourceProperties('AWS::Lambda::Function', { TracingConfig: Match.absent() });
     const traced = synthRelay({ relay: { tracing: true, reservedConcurrency: null } }).template;
-    traced.hasResourceProperties('AWS::Lambda::Function', { TracingConfig: { Mode: 'Active' }, ReservedConcurrentExecutions: Match.absent() });
+    traced.hasResourceProperties('AWS::Lambda::Function', {
+      TracingConfig: { Mode: 'Active' },
+      ReservedConcurrentExecutions: Match.absent(),
+    });
   });
 
   it('creates a custom bus with an archive of every relay event (30 days by default)', () => {
@@ -74,7 +79,12 @@ describe('Construct: HeyGenRelay', () => {
   it('routes every event to the default queue and the configured event types to a route queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['heygen'], 'detail-type': Match.absent() },
-      Targets: [Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 } })],
+      Targets: [
+        Match.objectLike({
+          DeadLetterConfig: { Arn: Match.anyValue() },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+        }),
+      ],
     });
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['heygen'], 'detail-type': ['avatar_video.fail', 'video_translate.fail'] },
@@ -105,7 +115,9 @@ describe('Construct: HeyGenRelay', () => {
     });
     const noDedup = synthRelay({ relay: { dedup: false } }).template;
     noDedup.resourceCountIs('AWS::DynamoDB::Table', 0);
-    noDedup.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ DEDUP_ENABLED: 'false' }) } });
+    noDedup.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DEDUP_ENABLED: 'false' }) },
+    });
   });
 
   it('creates the signing secret empty-safe and an API-key secret', () => {
@@ -119,7 +131,11 @@ describe('Construct: HeyGenRelay', () => {
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Url5xxCount', Threshold: 1 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Url5xxCount',
+      Threshold: 1,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'HeyGenRelay',
       MetricName: 'Rejected',
@@ -165,7 +181,9 @@ describe('Construct: HeyGenRelay registration wiring', () => {
   });
 
   it('fails synth for an unknown registration event type', () => {
-    expect(() => synthRelay({ relay: { heygen: { registration: { events: ['nope.success'] } } } })).toThrowError(/unknown event type "nope.success"/);
+    expect(() => synthRelay({ relay: { heygen: { registration: { events: ['nope.success'] } } } })).toThrowError(
+      /unknown event type "nope.success"/,
+    );
   });
 });
 
@@ -177,7 +195,9 @@ describe('Construct: HeyGenRelay props validation', () => {
 
   it('fails synth when a queue routes an unknown event type', () => {
     expect(build({ queues: [{ name: 'x', eventTypes: ['avatar_video.done'] }] })).toThrowError(RelayConfigError);
-    expect(build({ queues: [{ name: 'x', eventTypes: ['avatar_video.done'] }] })).toThrowError(/unknown event type "avatar_video.done"/);
+    expect(build({ queues: [{ name: 'x', eventTypes: ['avatar_video.done'] }] })).toThrowError(
+      /unknown event type "avatar_video.done"/,
+    );
   });
 
   it.each([
@@ -186,7 +206,7 @@ describe('Construct: HeyGenRelay props validation', () => {
     ['a bad queue name', { queues: [{ name: 'bad name' }] }, /must be 1-40/],
     ['an empty event list', { queues: [{ name: 'a', eventTypes: [] }] }, /empty eventTypes/],
     ['a provider that is not enabled', { queues: [{ name: 'a', providers: ['joggai'] }] }, /not enabled/],
-    ['a body limit over EventBridge\'s', { maxBodyBytes: 300_000 }, /maxBodyBytes/],
+    ["a body limit over EventBridge's", { maxBodyBytes: 300_000 }, /maxBodyBytes/],
     ['a dedup window under an hour', { dedupWindow: Duration.minutes(5) }, /dedupWindow/],
     ['zero reserved concurrency', { reservedConcurrency: 0 }, /reservedConcurrency/],
   ])('fails synth with a clear message for %s', (_n, props, message) => {

@@ -3,26 +3,29 @@
  * small stateful fake (conditional writes evaluated for the dedup store's expressions), Secrets
  * Manager serves staged versions, EventBridge records entries.
  */
+
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
-  type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
 import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher.js';
-import { SecretsManagerKeySource, type SecretsKeySourceOptions } from '../../functions/adapters/aws/secrets-key-source.js';
+import { type SecretsKeySourceOptions, SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { createIngressHandler } from '../../functions/ingress-handler.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
+import { answerBudgetMs } from '../../functions/providers/index.js';
+import type { ProviderIngress } from '../../functions/providers/types.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -77,8 +80,13 @@ export class MockAws {
     this.sm.on(GetSecretValueCommand).callsFake((input) => {
       this.secretReads++;
       const staged = this.stages[input.VersionStage ?? 'AWSCURRENT'];
-      if (!staged) throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value", $metadata: {} });
-      return { SecretString: staged.value, CreatedDate: staged.createdAt ?? new Date(Date.now() - 3600_000), VersionStages: [input.VersionStage] };
+      if (!staged)
+        throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value", $metadata: {} });
+      return {
+        SecretString: staged.value,
+        CreatedDate: staged.createdAt ?? new Date(Date.now() - 3600_000),
+        VersionStages: [input.VersionStage],
+      };
     });
   }
 
@@ -120,11 +128,18 @@ export interface BuildOptions {
   readonly maxBodyBytes?: number;
   readonly keyOptions?: SecretsKeySourceOptions;
   readonly windowSeconds?: number;
+  /** The provider plug-in routed. @default heygen */
+  readonly provider?: ProviderIngress;
+  /** Its route. @default `/${provider.name}` */
+  readonly path?: string;
+  /** Also route `<path>/<segment>` to the provider. @default false */
+  readonly acceptSubpaths?: boolean;
 }
 
 /** The full middy handler over the AWS adapters and mocked clients. */
 export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
   const telemetry = captureTelemetry();
+  const provider = options.provider ?? heygen;
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
   const keys = new SecretsManagerKeySource(new SecretsManagerClient({ region: 'us-east-1' }), 'signing-secret', {
     minRefreshIntervalMs: 1_000,
@@ -140,11 +155,12 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
     telemetry,
     routes: [
       {
-        provider: heygen,
-        path: '/heygen',
+        provider,
+        path: options.path ?? `/${provider.name}`,
         keys,
-        timestampToleranceSeconds: options.toleranceSeconds ?? 300,
-        budgetMs: options.budgetMs ?? 8_000,
+        timestampToleranceSeconds: options.toleranceSeconds ?? provider.defaultTimestampToleranceSeconds,
+        budgetMs: options.budgetMs ?? answerBudgetMs(provider),
+        ...(options.acceptSubpaths ? { acceptSubpaths: true } : {}),
       },
     ],
   });

@@ -61,7 +61,10 @@ describe('Envelope: schema and parseRelayEvent', () => {
     expect(parseRelayEvent(env as unknown as Record<string, unknown>)).toEqual(env);
   });
 
-  it.each([['not json'], ['{"detail-type":"x","detail":{"version":"2"}}'], ['{"version":"1"}']])('throws RelayEventParseError for %s', (input) => {
-    expect(() => parseRelayEvent(input)).toThrowError(RelayEventParseError);
-  });
+  it.each([['not json'], ['{"detail-type":"x","detail":{"version":"2"}}'], ['{"version":"1"}']])(
+    'throws RelayEventParseError for %s',
+    (input) => {
+      expect(() => parseRelayEvent(input)).toThrowError(RelayEventParseError);
+    },
+  );
 });

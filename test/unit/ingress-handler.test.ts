@@ -1,11 +1,11 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { localContext } from '../../functions/adapters/local/http-server.js';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
 import { dedupKey } from '../../functions/core/ingress.js';
-import { localContext } from '../../functions/adapters/local/http-server.js';
 import { buildAwsHandler, MockAws } from '../support/aws-mocks.js';
 import { functionUrlEvent, sampleBody } from '../support/heygen.js';
 
@@ -122,7 +122,10 @@ describe('Function: ingress handler (AWS adapters, mocked SDK)', () => {
   it('answers 401 when Heygen-Timestamp is outside the tolerance, and ignores it when the tolerance is 0', async () => {
     const stale = Math.floor(Date.now() / 1000) - 301;
     const strict = buildAwsHandler(aws);
-    const res = await strict.handler(functionUrlEvent(sampleBody('avatar_video.success'), { secret: SECRET, timestamp: stale }), ctx());
+    const res = await strict.handler(
+      functionUrlEvent(sampleBody('avatar_video.success'), { secret: SECRET, timestamp: stale }),
+      ctx(),
+    );
     expect(res.statusCode).toBe(401);
     expect(errorBody(res).code).toBe('stale_timestamp');
     const future = await strict.handler(
@@ -132,7 +135,10 @@ describe('Function: ingress handler (AWS adapters, mocked SDK)', () => {
     expect(future.statusCode).toBe(401);
     expect(aws.published).toHaveLength(0);
     const off = buildAwsHandler(aws, { toleranceSeconds: 0 });
-    const ok = await off.handler(functionUrlEvent(sampleBody('avatar_video.success'), { secret: SECRET, timestamp: stale }), ctx());
+    const ok = await off.handler(
+      functionUrlEvent(sampleBody('avatar_video.success'), { secret: SECRET, timestamp: stale }),
+      ctx(),
+    );
     expect(ok.statusCode).toBe(200);
   });
 
@@ -288,7 +294,9 @@ describe('Function: ingress handler (AWS adapters, mocked SDK)', () => {
     // A flood of bad signatures right after does not hammer Secrets Manager.
     const readsAfter = aws.secretReads;
     for (let i = 0; i < 20; i++)
-      expect((await handler(functionUrlEvent(`{"event_type":"x","n":${i}}`, { secret: 'whsec_attacker' }), ctx())).statusCode).toBe(401);
+      expect(
+        (await handler(functionUrlEvent(`{"event_type":"x","n":${i}}`, { secret: 'whsec_attacker' }), ctx())).statusCode,
+      ).toBe(401);
     expect(aws.secretReads).toBe(readsAfter);
   });
 
@@ -299,10 +307,14 @@ describe('Function: ingress handler (AWS adapters, mocked SDK)', () => {
     aws.stages.AWSPENDING = { value: pending };
     aws.stages.AWSPREVIOUS = { value: prev };
     const inGrace = buildAwsHandler(aws, { keyOptions: { previousGraceMs: 900_000 } });
-    expect((await inGrace.handler(functionUrlEvent('{"event_type":"a.b","n":1}', { secret: pending }), ctx())).statusCode).toBe(200);
+    expect((await inGrace.handler(functionUrlEvent('{"event_type":"a.b","n":1}', { secret: pending }), ctx())).statusCode).toBe(
+      200,
+    );
     expect((await inGrace.handler(functionUrlEvent('{"event_type":"a.b","n":2}', { secret: prev }), ctx())).statusCode).toBe(200);
     const pastGrace = buildAwsHandler(aws, { keyOptions: { previousGraceMs: 30_000 } });
-    expect((await pastGrace.handler(functionUrlEvent('{"event_type":"a.b","n":3}', { secret: prev }), ctx())).statusCode).toBe(401);
+    expect((await pastGrace.handler(functionUrlEvent('{"event_type":"a.b","n":3}', { secret: prev }), ctx())).statusCode).toBe(
+      401,
+    );
   });
 
   it('never logs the secret, the signature or the body', async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sign, verify, verifyWithFallback } from '../../functions/core/verify.js';
 
 describe('Function: verify', () => {
-  it('matches HeyGen\'s sample: lowercase hex HMAC-SHA256 of the raw body keyed with the secret string', () => {
+  it("matches HeyGen's sample: lowercase hex HMAC-SHA256 of the raw body keyed with the secret string", () => {
     const body = Buffer.from('{"event_type":"avatar_video.success","event_data":{"video_id":"v1"}}');
     const expected = createHmac('sha256', 'whsec_k7x9m2').update(body).digest('hex');
     expect(sign('whsec_k7x9m2', body)).toBe(expected);
@@ -25,17 +25,22 @@ describe('Function: verify', () => {
 
   it('verifies any body against its own signature and rejects any single-bit change (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 512 }), fc.string({ minLength: 1 }), fc.nat(), (bytes, secret, flip) => {
-        const body = Buffer.from(bytes);
-        const sig = sign(secret, body);
-        expect(verify(secret, body, sig)).toBe(true);
-        if (body.length > 0) {
-          const changed = Buffer.from(body);
-          const i = flip % changed.length;
-          changed[i] = (changed[i] ?? 0) ^ 1;
-          expect(verify(secret, changed, sig)).toBe(false);
-        }
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 512 }),
+        fc.string({ minLength: 1 }),
+        fc.nat(),
+        (bytes, secret, flip) => {
+          const body = Buffer.from(bytes);
+          const sig = sign(secret, body);
+          expect(verify(secret, body, sig)).toBe(true);
+          if (body.length > 0) {
+            const changed = Buffer.from(body);
+            const i = flip % changed.length;
+            changed[i] = (changed[i] ?? 0) ^ 1;
+            expect(verify(secret, changed, sig)).toBe(false);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

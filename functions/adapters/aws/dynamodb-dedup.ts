@@ -47,14 +47,19 @@ export class DynamoDedupStore implements DedupStore {
           },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR (#s = :ip AND lockUntil < :nowMs)',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':nowS': { N: String(nowS) }, ':nowMs': { N: String(nowMs) }, ':ip': { S: 'IN_PROGRESS' } },
+          ExpressionAttributeValues: {
+            ':nowS': { N: String(nowS) },
+            ':nowMs': { N: String(nowMs) },
+            ':ip': { S: 'IN_PROGRESS' },
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
         { abortSignal: signal },
       );
       return 'claimed';
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException) && (err as Error)?.name !== 'ConditionalCheckFailedException') throw err;
+      if (!(err instanceof ConditionalCheckFailedException) && (err as Error)?.name !== 'ConditionalCheckFailedException')
+        throw err;
       let status = (err as ConditionalCheckFailedException).Item?.status?.S;
       if (status === undefined) {
         const got = await this.client.send(

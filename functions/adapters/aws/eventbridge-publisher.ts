@@ -19,7 +19,14 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }
 
@@ -48,7 +55,8 @@ export class EventBridgePublisher implements EventPublisher {
 
   async publish(event: RelayEvent, signal?: AbortSignal): Promise<void> {
     const entry = toPutEventsEntry(event, this.busName);
-    const size = Buffer.byteLength(entry.Detail ?? '') + Buffer.byteLength(entry.DetailType ?? '') + Buffer.byteLength(entry.Source ?? '');
+    const size =
+      Buffer.byteLength(entry.Detail ?? '') + Buffer.byteLength(entry.DetailType ?? '') + Buffer.byteLength(entry.Source ?? '');
     if (size > MAX_ENTRY_BYTES)
       throw new RelayError(413, 'event_too_large', `The event would exceed EventBridge's ${MAX_ENTRY_BYTES}-byte entry limit`);
     let lastCode = 'unknown';

@@ -10,9 +10,7 @@ interface Entry {
 /** In-process dedup with the DynamoDB store's semantics (window, in-flight lock). For `npm start` and tests. */
 export class MemoryDedupStore implements DedupStore {
   private readonly entries = new Map<string, Entry>();
-  constructor(
-    private readonly options: { windowSeconds: number; lockSeconds: number; now?: () => number },
-  ) {}
+  constructor(private readonly options: { windowSeconds: number; lockSeconds: number; now?: () => number }) {}
 
   private now(): number {
     return (this.options.now ?? Date.now)();
