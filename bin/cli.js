@@ -27,7 +27,7 @@ load()
       process.exitCode = code;
     },
     (err) => {
-      process.stderr.write(`error: ${err && err.message ? err.message : String(err)}\n`);
+      process.stderr.write(`error: ${err?.message ? err.message : String(err)}\n`);
       process.exitCode = 1;
     },
   );

@@ -14,8 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { FileSigningSecretStore } from '../functions/adapters/local/signing-secret-file-store.js';
 import { SecretsManagerSigningSecretStore } from '../functions/adapters/aws/signing-secret-store.js';
+import { FileSigningSecretStore } from '../functions/adapters/local/signing-secret-file-store.js';
 import { MemorySigningSecretStore, type SigningSecretStore } from '../functions/core/secret-store.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
 import { HeyGenError } from '../functions/providers/heygen/api/errors.js';
@@ -69,8 +69,7 @@ export async function readStackOutputs(cf: CloudFormationClient, stackName: stri
   const res = await cf.send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = res.Stacks?.[0]?.Outputs ?? [];
   const find = (name: string) =>
-    outputs.find((o) => o.OutputKey === name || (o.OutputKey ?? '').replace(/[0-9A-F]{8}$/, '').endsWith(name))
-      ?.OutputValue;
+    outputs.find((o) => o.OutputKey === name || (o.OutputKey ?? '').replace(/[0-9A-F]{8}$/, '').endsWith(name))?.OutputValue;
   return {
     webhookUrl: find('HeyGenWebhookUrl'),
     signingSecretArn: find('SigningSecretArn'),
@@ -92,9 +91,7 @@ function describeSummary(summary: ReconcileSummary): string[] {
         lines.push(`${verb} create an endpoint for ${a.url} (${a.reason}), events: ${a.events?.join(',') ?? 'all'}`);
         break;
       case 'update':
-        lines.push(
-          `${verb} update events of ${a.endpointId}: ${a.from?.join(',') ?? 'all'} -> ${a.to?.join(',') ?? 'all'}`,
-        );
+        lines.push(`${verb} update events of ${a.endpointId}: ${a.from?.join(',') ?? 'all'} -> ${a.to?.join(',') ?? 'all'}`);
         break;
       case 'rotate':
         lines.push(`${verb} rotate the secret of ${a.endpointId} (${a.reason})`);
@@ -138,8 +135,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   try {
     const outputs = values.stack ? await readStackOutputs(cf(), values.stack) : {};
     const endpointUrl = values['endpoint-url'] ?? outputs.webhookUrl;
-    const signingSecretId =
-      values['signing-secret-id'] ?? (values['secret-file'] ? undefined : outputs.signingSecretArn);
+    const signingSecretId = values['signing-secret-id'] ?? (values['secret-file'] ? undefined : outputs.signingSecretArn);
     const store: SigningSecretStore | undefined = values['secret-file']
       ? new FileSigningSecretStore(values['secret-file'])
       : signingSecretId
@@ -209,16 +205,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         }
         if (!endpointId) throw new UsageError('no endpoint known: run reconcile first (or pass --endpoint-url)');
         if (values['dry-run']) {
-          emit({ plan: 'rotate-secret', endpointId }, [
-            `would rotate the secret of ${endpointId} and store it in ${store.name}`,
-          ]);
+          emit({ plan: 'rotate-secret', endpointId }, [`would rotate the secret of ${endpointId} and store it in ${store.name}`]);
           return 0;
         }
         const rotated = await client.rotateSecret(endpointId, { idempotencyKey: `cli-rotate-${randomUUID()}` });
         await store.put({ secret: rotated.secret, endpointId, url: url ?? '' });
-        emit({ rotated: true, endpointId, store: store.name }, [
-          `rotated the secret of ${endpointId}; stored in ${store.name}`,
-        ]);
+        emit({ rotated: true, endpointId, store: store.name }, [`rotated the secret of ${endpointId}; stored in ${store.name}`]);
         return 0;
       }
       default:

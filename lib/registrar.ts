@@ -194,11 +194,7 @@ export class HeyGenRegistrar extends Construct {
         'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'AWSLambdaBasicExecutionRole only allows writing CloudWatch Logs; the log group is created here with a retention.',
       );
-      ack(
-        fn,
-        'AwsSolutions::AwsSolutions-L1',
-        'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.',
-      );
+      ack(fn, 'AwsSolutions::AwsSolutions-L1', 'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.');
       ack(
         fn,
         'Serverless::Serverless-LambdaLatestVersion',

@@ -100,16 +100,11 @@ async function main(): Promise<void> {
       for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
         for (let attempt = 1; ; attempt++) {
           try {
-            await rotationStep(
-              { SecretId: NAME, ClientRequestToken: token, Step: step },
-              { secrets: sm.client, heygen },
-            );
+            await rotationStep({ SecretId: NAME, ClientRequestToken: token, Step: step }, { secrets: sm.client, heygen });
             break;
           } catch (err) {
             if (attempt >= 3) throw err;
-            rotationLog.push(
-              `rotation ${i + 1}: ${step} failed (${(err as Error).message}); retried after ${CRASH_DELAY_MS} ms`,
-            );
+            rotationLog.push(`rotation ${i + 1}: ${step} failed (${(err as Error).message}); retried after ${CRASH_DELAY_MS} ms`);
             await sleep(CRASH_DELAY_MS);
           }
         }

@@ -17,7 +17,7 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import OpenAPIBackend from 'openapi-backend';
@@ -468,13 +468,7 @@ export class FakeHeyGenApi {
     }
   }
 
-  private process(
-    method: string,
-    path: string,
-    query: Record<string, string>,
-    body: unknown,
-    operationId: string,
-  ): Reply {
+  private process(method: string, path: string, query: Record<string, string>, body: unknown, operationId: string): Reply {
     const idMatch = /^\/v3\/webhooks\/endpoints\/([^/]+)/.exec(path);
     const endpointId = idMatch?.[1] ? decodeURIComponent(idMatch[1]) : undefined;
     const view = (e: FakeEndpoint, withSecret: boolean) => ({

@@ -37,11 +37,7 @@ interface FakeSecret {
 
 const meta = { $metadata: {} };
 
-export type RotationHandler = (event: {
-  SecretId: string;
-  ClientRequestToken: string;
-  Step: string;
-}) => Promise<unknown>;
+export type RotationHandler = (event: { SecretId: string; ClientRequestToken: string; Step: string }) => Promise<unknown>;
 
 export class FakeSecretsManager {
   readonly client: SecretsManagerClient;
@@ -150,9 +146,7 @@ export class FakeSecretsManager {
   /** Creates a secret with an initial AWSCURRENT value. */
   create(name: string, value: string, rotationEnabled = true): string {
     const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
-    const versions = new Map<string, Version>([
-      [randomUUID(), { value, stages: new Set(['AWSCURRENT']), created: new Date() }],
-    ]);
+    const versions = new Map<string, Version>([[randomUUID(), { value, stages: new Set(['AWSCURRENT']), created: new Date() }]]);
     this.secrets.set(name, { name, arn, versions, rotationEnabled });
     return arn;
   }

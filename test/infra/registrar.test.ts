@@ -102,9 +102,7 @@ describe('Construct: HeyGenRegistrar', () => {
   it('lets the rotation function read the API key and stage versions of the signing secret', () => {
     const statements = statementsOf(template, stack, registrar.rotationFunction.role as never);
     const all = actions(statements);
-    expect(all).toEqual(
-      expect.arrayContaining(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']),
-    );
+    expect(all).toEqual(expect.arrayContaining(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']));
     const onApiKey = statements.filter((s) => JSON.stringify(s.Resource).includes('ApiKey'));
     expect(actions(onApiKey)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(all).not.toContain('secretsmanager:DeleteSecret');

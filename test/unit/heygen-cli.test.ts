@@ -124,9 +124,7 @@ describe('CLI: heygen-relay', () => {
   });
 
   it('exits 2 without an API key and 64 on usage errors', async () => {
-    expect(
-      await main(['reconcile', '--endpoint-url', URL_A, '--dry-run'], io({ env: { HEYGEN_API_URL: fake.url } })),
-    ).toBe(2);
+    expect(await main(['reconcile', '--endpoint-url', URL_A, '--dry-run'], io({ env: { HEYGEN_API_URL: fake.url } }))).toBe(2);
     expect(out.join()).toMatch(/set the HEYGEN_API_KEY environment variable/);
     expect(await main(['reconcile'], io())).toBe(64);
     expect(await main(['reconcile', '--endpoint-url', 'http://insecure.example.com'], io())).toBe(64);
@@ -142,10 +140,7 @@ describe('CLI: heygen-relay', () => {
 
 describe('bin/cli.js shim', () => {
   it('runs the TypeScript CLI through tsx', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      join(__dirname, '..', '..', 'bin', 'cli.js'),
-      '--help',
-    ]);
+    const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'cli.js'), '--help']);
     expect(stdout).toMatch(/Usage: heygen-relay/);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HeyGenWebhookClient, type HeyGenClientOptions, parseRetryAfter } from '../../functions/providers/heygen/api/client.js';
+import { type HeyGenClientOptions, HeyGenWebhookClient, parseRetryAfter } from '../../functions/providers/heygen/api/client.js';
 import {
   HeyGenApiError,
   HeyGenAuthError,
@@ -92,7 +92,9 @@ describe('Class: HeyGenWebhookClient', () => {
 
     it('gives up on 429 at once when Retry-After does not fit the deadline', async () => {
       fake.inject({ method: 'GET', status: 429, retryAfter: '30' });
-      const err = await client({ deadline: () => 5_000 }).listEndpoints().catch((e: unknown) => e);
+      const err = await client({ deadline: () => 5_000 })
+        .listEndpoints()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenRateLimitError);
       expect((err as HeyGenRateLimitError).retryAfterMs).toBe(30_000);
       expect(waits).toEqual([]);
@@ -100,7 +102,9 @@ describe('Class: HeyGenWebhookClient', () => {
 
     it('stops after maxAttempts on persistent 429', async () => {
       fake.inject({ status: 429, retryAfter: '0', times: 10 });
-      const err = await client({ maxAttempts: 3 }).listEndpoints().catch((e: unknown) => e);
+      const err = await client({ maxAttempts: 3 })
+        .listEndpoints()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenRateLimitError);
       expect(fake.requests).toHaveLength(3);
     });
@@ -116,7 +120,9 @@ describe('Class: HeyGenWebhookClient', () => {
 
     it('does not retry 5xx for a POST without Idempotency-Key', async () => {
       fake.inject({ method: 'POST', status: 502 });
-      const err = await client().createEndpoint({ url: URL_A, events: null }).catch((e: unknown) => e);
+      const err = await client()
+        .createEndpoint({ url: URL_A, events: null })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenApiError);
       expect((err as HeyGenApiError).status).toBe(502);
       expect(fake.requests).toHaveLength(1);
@@ -169,7 +175,9 @@ describe('Class: HeyGenWebhookClient', () => {
 
   describe('final errors', () => {
     it('fails 401 at once with a clear error that does not contain the key', async () => {
-      const err = await client({ apiKey: 'wrong-key-abcdef' }).listEndpoints().catch((e: unknown) => e);
+      const err = await client({ apiKey: 'wrong-key-abcdef' })
+        .listEndpoints()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenAuthError);
       expect((err as Error).name).toBe('HeyGenAuthError');
       expect((err as Error).message).toMatch(/rejected the API key/);
@@ -186,14 +194,18 @@ describe('Class: HeyGenWebhookClient', () => {
     it('maps 404 and 409 conflict to typed errors without retrying', async () => {
       await expect(client().rotateSecret('ep_missing', { idempotencyKey: 'x' })).rejects.toBeInstanceOf(HeyGenNotFoundError);
       fake.seedEndpoint(URL_A);
-      const err = await client().createEndpoint({ url: URL_A, events: null }, { idempotencyKey: 'dup' }).catch((e: unknown) => e);
+      const err = await client()
+        .createEndpoint({ url: URL_A, events: null }, { idempotencyKey: 'dup' })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenConflictError);
       expect((err as HeyGenConflictError).code).toBe('conflict');
       expect(fake.requests).toHaveLength(2);
     });
 
     it('does not send anything when the deadline has passed', async () => {
-      const err = await client({ deadline: () => 500, reserveMs: 1_000 }).listEndpoints().catch((e: unknown) => e);
+      const err = await client({ deadline: () => 500, reserveMs: 1_000 })
+        .listEndpoints()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenDeadlineError);
       expect(fake.requests).toHaveLength(0);
     });
@@ -232,7 +244,11 @@ describe('Class: HeyGenWebhookClient', () => {
 
     it('flags unknown event types, bad limits and bodies on body-less operations', async () => {
       const h = { 'x-api-key': FAKE_API_KEY, 'content-type': 'application/json' };
-      await fetch(`${fake.url}/v3/webhooks/endpoints`, { method: 'POST', headers: h, body: JSON.stringify({ url: URL_A, events: ['nope'] }) });
+      await fetch(`${fake.url}/v3/webhooks/endpoints`, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify({ url: URL_A, events: ['nope'] }),
+      });
       await fetch(`${fake.url}/v3/webhooks/endpoints?limit=101`, { headers: h });
       await fetch(`${fake.url}/v3/webhooks/endpoints/ep_1/rotate-secret`, { method: 'POST', headers: h, body: '{}' });
       const v = fake.violations.join('\n');
@@ -255,6 +271,8 @@ describe('Function: parseRetryAfter', () => {
 
 describe('Function: redact', () => {
   it('removes whsec_ secrets and given values', () => {
-    expect(redact('bad secret whsec_abc123 for key KEY123456', ['KEY123456'])).toBe('bad secret whsec_[REDACTED] for key [REDACTED]');
+    expect(redact('bad secret whsec_abc123 for key KEY123456', ['KEY123456'])).toBe(
+      'bad secret whsec_[REDACTED] for key [REDACTED]',
+    );
   });
 });

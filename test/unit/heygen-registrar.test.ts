@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { HeyGenWebhookClient, IDEMPOTENCY_KEY_PATTERN } from '../../functions/providers/heygen/api/client.js';
 import {
-  type RegistrarLogger,
   adoptIdempotencyKey,
   createIdempotencyKey,
+  type RegistrarLogger,
   reconcile,
 } from '../../functions/providers/heygen/registrar.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
@@ -202,11 +202,7 @@ describe('Function: reconcile', () => {
     const a = fake.seedEndpoint(URL_A, ['avatar_video.fail']);
     fake.seedEndpoint(URL_A, EVENTS);
     const plan = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, dryRun: true });
-    expect(plan.actions.map((x) => `${x.type}:${x.status}`)).toEqual([
-      'update:planned',
-      'rotate:planned',
-      'delete:planned',
-    ]);
+    expect(plan.actions.map((x) => `${x.type}:${x.status}`)).toEqual(['update:planned', 'rotate:planned', 'delete:planned']);
     expect(plan.endpointId).toBe(a.endpoint_id);
     expect(mutations()).toEqual([]);
     expect(await store.get()).toBeNull();
@@ -239,9 +235,7 @@ describe('Function: reconcile', () => {
       crashing.put = async () => {
         throw new Error('crash');
       };
-      await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow(
-        'crash',
-      );
+      await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow('crash');
       const afterFirst = fake.endpoints.get(ep.endpoint_id)?.secret;
       await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
       expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2); // seed + one rotation

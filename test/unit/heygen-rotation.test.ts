@@ -8,7 +8,7 @@ import {
   rotationIdempotencyKey,
   rotationStep,
 } from '../../functions/providers/heygen/rotation.js';
-import { FAKE_API_KEY, FakeHeyGenApi, type FakeEndpoint } from '../fakes/heygen-api.js';
+import { FAKE_API_KEY, type FakeEndpoint, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { startVerifyingReceiver, type VerifyingReceiver } from '../fakes/verifying-receiver.js';
 
@@ -139,9 +139,7 @@ describe('Function: rotationStep', () => {
   it('finds the endpoint by URL when the stored value names none', async () => {
     const sm2 = new FakeSecretsManager();
     sm2.create('plain', ep.secret); // plain-string secret
-    const { token } = await sm2.rotate('plain', (e) =>
-      rotationStep(e, { secrets: sm2.client, heygen, endpointUrl: URL_A }),
-    );
+    const { token } = await sm2.rotate('plain', (e) => rotationStep(e, { secrets: sm2.client, heygen, endpointUrl: URL_A }));
     expect(JSON.parse(sm2.value('plain') as string)).toMatchObject({ endpointId: ep.endpoint_id, url: URL_A });
     expect(token).toBeTruthy();
     sm2.mock.restore();
@@ -166,10 +164,7 @@ describe('Function: rotationStep', () => {
     sm2.create('off', 'x', false);
     const token = sm2.stageRotation('off');
     await expect(
-      rotationStep(
-        { SecretId: 'off', ClientRequestToken: token, Step: 'createSecret' },
-        { secrets: sm2.client, heygen },
-      ),
+      rotationStep({ SecretId: 'off', ClientRequestToken: token, Step: 'createSecret' }, { secrets: sm2.client, heygen }),
     ).rejects.toThrow(/rotation enabled/);
     sm2.mock.restore();
   });

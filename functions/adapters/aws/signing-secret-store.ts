@@ -1,13 +1,9 @@
-import {
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { StoredSigningSecret } from '../../core/ports.js';
 import {
   type IssuedSigningSecret,
-  type SigningSecretStore,
   parseStoredSigningSecret,
+  type SigningSecretStore,
   serializeStoredSigningSecret,
 } from '../../core/secret-store.js';
 

@@ -3,8 +3,8 @@ import { dirname } from 'node:path';
 import type { StoredSigningSecret } from '../../core/ports.js';
 import {
   type IssuedSigningSecret,
-  type SigningSecretStore,
   parseStoredSigningSecret,
+  type SigningSecretStore,
   serializeStoredSigningSecret,
 } from '../../core/secret-store.js';
 

@@ -162,15 +162,10 @@ export function adoptIdempotencyKey(endpointId: string, stored: StoredSigningSec
   return `hgr-adopt-${sha(material).slice(0, 48)}`;
 }
 
-function pickKeeper(
-  matching: readonly WebhookEndpoint[],
-  stored: StoredSigningSecret | null,
-): WebhookEndpoint | undefined {
+function pickKeeper(matching: readonly WebhookEndpoint[], stored: StoredSigningSecret | null): WebhookEndpoint | undefined {
   const ours = matching.find((e) => e.endpoint_id === stored?.endpointId);
   if (ours) return ours;
-  return [...matching].sort(
-    (a, b) => a.created_at.localeCompare(b.created_at) || a.endpoint_id.localeCompare(b.endpoint_id),
-  )[0];
+  return [...matching].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.endpoint_id.localeCompare(b.endpoint_id))[0];
 }
 
 export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): Promise<ReconcileSummary> {

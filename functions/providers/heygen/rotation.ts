@@ -130,10 +130,7 @@ export async function rotationStep(event: RotationEvent, deps: RotationDeps): Pr
   }
 
   async function createSecret(): Promise<RotationResult> {
-    const currentOut = await sm.send(
-      new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
-      opts,
-    );
+    const currentOut = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }), opts);
     if ((await getPending()) !== undefined) {
       log?.info('rotation: AWSPENDING already exists for this token; nothing to do', { token });
       return 'pending_exists';
@@ -178,10 +175,9 @@ export async function rotationStep(event: RotationEvent, deps: RotationDeps): Pr
       });
     } catch (err) {
       if (err instanceof HeyGenNotFoundError) {
-        throw new RotationError(
-          `HeyGen endpoint ${endpointId} no longer exists; the registrar re-creates it on its next run`,
-          { cause: err },
-        );
+        throw new RotationError(`HeyGen endpoint ${endpointId} no longer exists; the registrar re-creates it on its next run`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -213,10 +209,7 @@ export async function rotationStep(event: RotationEvent, deps: RotationDeps): Pr
       }
     } else {
       // Only the "nothing to rotate" copy may lack an endpoint; it must equal AWSCURRENT.
-      const current = await sm.send(
-        new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
-        opts,
-      );
+      const current = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }), opts);
       if (current.SecretString !== pending) {
         throw new RotationError(`AWSPENDING for token ${token} names no endpoint`);
       }

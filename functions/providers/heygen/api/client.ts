@@ -91,10 +91,7 @@ export interface CallOptions {
 /** The operations the registrar and rotation need; implemented by {@link HeyGenWebhookClient}. */
 export interface HeyGenWebhookApi {
   listEndpoints(options?: CallOptions): Promise<WebhookEndpoint[]>;
-  createEndpoint(
-    body: { url: string; events: readonly string[] | null },
-    options?: CallOptions,
-  ): Promise<WebhookEndpoint>;
+  createEndpoint(body: { url: string; events: readonly string[] | null }, options?: CallOptions): Promise<WebhookEndpoint>;
   updateEndpoint(
     endpointId: string,
     body: { url?: string; events?: readonly string[] | null },
@@ -327,7 +324,9 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
 
   private throwIfAborted(callSignal: AbortSignal | undefined, what: string, cause?: unknown): void {
     if (this.signal?.aborted || callSignal?.aborted) {
-      throw new HeyGenDeadlineError(`${what}: aborted by the caller`, { cause: cause ?? this.signal?.reason ?? callSignal?.reason });
+      throw new HeyGenDeadlineError(`${what}: aborted by the caller`, {
+        cause: cause ?? this.signal?.reason ?? callSignal?.reason,
+      });
     }
   }
 

@@ -77,11 +77,7 @@ export class HeyGenConflictError extends HeyGenApiError {
 export class HeyGenRateLimitError extends HeyGenApiError {
   /** What HeyGen asked us to wait, in ms, when it said so. */
   readonly retryAfterMs: number | undefined;
-  constructor(
-    message: string,
-    details: HeyGenApiErrorDetails & { retryAfterMs?: number | undefined },
-    options?: ErrorOptions,
-  ) {
+  constructor(message: string, details: HeyGenApiErrorDetails & { retryAfterMs?: number | undefined }, options?: ErrorOptions) {
     super(message, details, options);
     this.name = 'HeyGenRateLimitError';
     this.retryAfterMs = details.retryAfterMs;
@@ -93,11 +89,7 @@ export class HeyGenNetworkError extends HeyGenError {
   readonly method: string;
   readonly path: string;
   readonly attempts: number;
-  constructor(
-    message: string,
-    details: { method: string; path: string; attempts: number },
-    options?: ErrorOptions,
-  ) {
+  constructor(message: string, details: { method: string; path: string; attempts: number }, options?: ErrorOptions) {
     super(message, options);
     this.name = 'HeyGenNetworkError';
     this.method = details.method;
