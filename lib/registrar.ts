@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,6 +10,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import { HEYGEN_EVENT_TYPES } from '../functions/providers/heygen/events.js';
 
 const FUNCTIONS_DIR = path.join(__dirname, '..', 'functions');
 
@@ -104,6 +105,15 @@ export class HeyGenRegistrar extends Construct {
       memorySize: 256,
     };
     const apiUrl = props.apiUrl ?? 'https://api.heygen.com';
+    const known = new Set<string>(HEYGEN_EVENT_TYPES);
+    const unknown = (props.events ?? []).filter((e) => !known.has(e));
+    if (unknown.length > 0) {
+      // A warning, not an error: HeyGen adds event types before this list learns them.
+      Annotations.of(this).addWarningV2(
+        'heygen-relay:unknown-event-type',
+        `Event types not in HeyGen's v3 spec: ${unknown.join(', ')}. HeyGen rejects unknown types with 400.`,
+      );
+    }
 
     this.registrarFunction = new nodejs.NodejsFunction(this, 'Registrar', {
       ...common,

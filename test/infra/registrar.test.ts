@@ -1,5 +1,5 @@
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
@@ -130,6 +130,12 @@ describe('Construct: HeyGenRegistrar', () => {
     const { template: t, registrar: r } = build({ rotationInterval: Duration.days(0) });
     t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     expect(r.rotationSchedule).toBeUndefined();
+  });
+
+  it('warns at synth about event types HeyGen does not know', () => {
+    const { stack: s } = build({ events: ['avatar_video.success', 'avatar_video.finished'] });
+    Annotations.fromStack(s).hasWarning('*', Match.stringLikeRegexp('avatar_video.finished'));
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('not in HeyGen'));
   });
 
   it('sets log retention on both log groups', () => {

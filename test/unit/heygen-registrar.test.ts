@@ -83,6 +83,17 @@ describe('Function: reconcile', () => {
     expect(fake.endpoints.get(ep.endpoint_id)?.events).toBeNull();
   });
 
+  it('warns (once, in the summary) when the endpoint is disabled at HeyGen', async () => {
+    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    ep.status = 'disabled';
+    const logger = recordingLogger();
+    const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, logger });
+    expect(summary.outcome).toBe('in_sync');
+    expect(summary.warnings).toEqual([expect.stringMatching(/is 'disabled'/)]);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
   it('rotates the secret when the endpoint exists but no secret is stored', async () => {
     const ep = fake.seedEndpoint(URL_A, EVENTS);
     const store = new MemorySigningSecretStore();
