@@ -120,8 +120,8 @@ export class HeyGenRegistrar extends Construct {
       description: 'heygen-relay: keeps one HeyGen webhook endpoint pointed at the relay',
       entry: path.join(FUNCTIONS_DIR, 'registrar.ts'),
       timeout: Duration.minutes(2),
-      // One run at a time: the schedule, the after-deploy run and a manual run never race.
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency (it can fail deployments on accounts with low limits): overlapping runs
+      // are safe, as they send the same Idempotency-Keys and a lost create race ends in a 409 that is handled.
       logGroup: new logs.LogGroup(this, 'RegistrarLogs', {
         retention: logRetention,
         removalPolicy: RemovalPolicy.DESTROY,

@@ -47,7 +47,6 @@ describe('Construct: HeyGenRegistrar', () => {
   it('configures the registrar through its environment, without secret values', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('keeps one HeyGen'),
-      ReservedConcurrentExecutions: 1,
       Environment: {
         Variables: Match.objectLike({
           SIGNING_SECRET_ARN: { Ref: Match.stringLikeRegexp('Signing') },

@@ -230,6 +230,57 @@ describe('Class: HeyGenWebhookClient', () => {
     });
   });
 
+  describe('the fake: idempotency window and signed delivery', () => {
+    it('replays a keyed rotate for 24 h, then rotates anew', async () => {
+      const ep = fake.seedEndpoint(URL_A);
+      const a = await client().rotateSecret(ep.endpoint_id, { idempotencyKey: 'day-key' });
+      fake.advanceIdempotencyClock(23 * 3600_000);
+      expect((await client().rotateSecret(ep.endpoint_id, { idempotencyKey: 'day-key' })).secret).toBe(a.secret);
+      fake.advanceIdempotencyClock(2 * 3600_000);
+      expect((await client().rotateSecret(ep.endpoint_id, { idempotencyKey: 'day-key' })).secret).not.toBe(a.secret);
+    });
+
+    it('signs deliveries with the current secret and retries non-2xx, counting first-attempt rejections', async () => {
+      const { createServer } = await import('node:http');
+      const { createHmac } = await import('node:crypto');
+      const ep = fake.seedEndpoint(URL_A);
+      const seen: { headers: Record<string, unknown>; body: string }[] = [];
+      const server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => {
+          body += c.toString('utf8');
+        });
+        req.on('end', () => {
+          seen.push({ headers: req.headers, body });
+          res.writeHead(seen.length < 3 ? 503 : 204).end();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      try {
+        const result = await fake.deliver(
+          ep.endpoint_id,
+          `http://127.0.0.1:${port}/heygen`,
+          { event_type: 'avatar_video.success', event_data: { video_id: 'v1' } },
+          { backoffBaseMs: 1 },
+        );
+        expect(result).toMatchObject({ delivered: true, attempts: 3, statuses: [503, 503, 204] });
+        const first = seen[0];
+        expect(first?.body).toBe('{"event_type":"avatar_video.success","event_data":{"video_id":"v1"}}');
+        expect(first?.headers['heygen-signature']).toBe(
+          createHmac('sha256', ep.secret)
+            .update(first?.body ?? '')
+            .digest('hex'),
+        );
+        expect(String(first?.headers['heygen-timestamp'])).toMatch(/^\d{10}$/);
+        expect(new Set(seen.map((s) => s.headers['heygen-event-id'])).size).toBe(1);
+        expect(fake.stats).toMatchObject({ deliveries: 1, attempts: 3, firstAttemptRejections: 1, delivered: 1 });
+      } finally {
+        server.close();
+      }
+    });
+  });
+
   describe('the fake validates requests against the spec', () => {
     it('answers 400 and records a violation for a field the spec forbids', async () => {
       const res = await fetch(`${fake.url}/v3/webhooks/endpoints`, {

@@ -59,6 +59,21 @@ describe('Function: reconcile', () => {
     expect(mutations()).toEqual([]);
   });
 
+  it('is safe when two runs overlap: one endpoint, both store the same secret', async () => {
+    fake.slow({ method: 'POST', path: /endpoints$/, ms: 200 });
+    const realWaits = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, inProgressWaitMs: 100 });
+    const [s1, s2] = [new MemorySigningSecretStore(), new MemorySigningSecretStore()];
+    await Promise.all([
+      reconcile({ url: URL_A, events: EVENTS }, { client: realWaits, secretStore: s1 }),
+      reconcile({ url: URL_A, events: EVENTS }, { client: realWaits, secretStore: s2 }),
+    ]);
+    const [ep] = fake.endpointsFor(URL_A);
+    expect(fake.endpointsFor(URL_A)).toHaveLength(1);
+    expect((await s1.get())?.secret).toBe(ep?.secret);
+    expect((await s2.get())?.secret).toBe(ep?.secret);
+    expect(fake.requests.some((r) => r.status === 409)).toBe(true); // the second waited out request_in_progress
+  });
+
   it('subscribes to all events with events: null', async () => {
     const store = new MemorySigningSecretStore();
     await reconcile({ url: URL_A, events: null }, { client, secretStore: store });
