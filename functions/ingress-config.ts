@@ -12,6 +12,8 @@ export interface ProviderConfig {
   /** ARN or name of the Secrets Manager secret holding the signing secret. */
   readonly secretId: string;
   readonly timestampToleranceSeconds: number;
+  /** Also route `<path>/<segment>` to this provider (distinct endpoint URLs, e.g. for an overlapping rotation). */
+  readonly acceptSubpaths?: boolean;
 }
 
 export interface IngressConfig {
@@ -68,6 +70,8 @@ export function loadIngressConfig(env: Env = process.env): IngressConfig {
       throw new ConfigError(`Provider ${p.name}: secretId is required`);
     if (!Number.isInteger(p.timestampToleranceSeconds) || p.timestampToleranceSeconds < 0)
       throw new ConfigError(`Provider ${p.name}: timestampToleranceSeconds must be an integer >= 0`);
+    if (p.acceptSubpaths !== undefined && typeof p.acceptSubpaths !== 'boolean')
+      throw new ConfigError(`Provider ${p.name}: acceptSubpaths must be a boolean`);
   }
   const dedupEnabled = env.DEDUP_ENABLED !== 'false';
   return {

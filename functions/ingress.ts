@@ -38,6 +38,7 @@ export const handler = createIngressHandler({
         path: p.path,
         timestampToleranceSeconds: p.timestampToleranceSeconds,
         budgetMs: answerBudgetMs(provider),
+        ...(p.acceptSubpaths ? { acceptSubpaths: true } : {}),
         keys: new SecretsManagerKeySource(secrets, p.secretId, {
           cacheTtlMs: config.secretCacheSeconds * 1000,
           minRefreshIntervalMs: config.secretRefreshIntervalMs,

@@ -75,9 +75,36 @@ export interface HeyGenRegistrationProps {
   readonly runAfterDeploy?: boolean;
 }
 
+export interface JoggAiProviderProps {
+  /**
+   * The secret holding JoggAI's webhook signing secret (plain string, or JSON `{"secret": "..."}`).
+   * During an overlapping rotation, AWSPENDING holds the second endpoint's secret; both are accepted.
+   * @default a new secret, created empty (`{"secret":null}`): the relay answers 503 until it is filled
+   */
+  readonly signingSecret?: secretsmanager.ISecret;
+  /**
+   * Reject deliveries whose body `timestamp` (signed, unix seconds) is further than this from now.
+   * `Duration.seconds(0)` turns the check off.
+   * @default Duration.seconds(300)
+   */
+  readonly timestampTolerance?: Duration;
+  /**
+   * Route on the Function URL. `<path>/<segment>` (e.g. `/joggai/r2`) is routed here too, so a
+   * rotation can register a second endpoint at a distinct URL while the first still exists.
+   * @default '/joggai'
+   */
+  readonly path?: string;
+}
+
 export interface HeyGenRelayProps {
-  /** HeyGen intake. @default enabled with defaults */
-  readonly heygen?: HeyGenProviderProps;
+  /** HeyGen intake, or `false` to leave HeyGen out (JoggAI only). @default enabled with defaults */
+  readonly heygen?: HeyGenProviderProps | false;
+  /**
+   * JoggAI intake (`POST /joggai`). Endpoint registration with JoggAI's API is not wired into the
+   * construct yet: register the URL and put the secret yourself (see README, JoggAI).
+   * @default disabled
+   */
+  readonly joggai?: JoggAiProviderProps;
   /**
    * Queues fed from the bus by rules, in addition to the default queue, e.g.
    * `[{ name: 'failures', eventTypes: ['avatar_video.fail', 'video_translate.fail'] }]`.
@@ -141,11 +168,19 @@ export class HeyGenRelay extends Construct {
   public readonly archive: events.Archive;
   public readonly ingress: nodejs.NodejsFunction;
   public readonly functionUrl: lambda.FunctionUrl;
-  /** The URL HeyGen delivers to (Function URL + route). */
-  public readonly heygenWebhookUrl: string;
+  /** The URL HeyGen delivers to (Function URL + route); undefined when `heygen: false`. */
+  public readonly heygenWebhookUrl?: string;
   public readonly dedupTable?: dynamodb.Table;
-  public readonly signingSecret: secretsmanager.ISecret;
-  public readonly apiKeySecret: secretsmanager.ISecret;
+  /** HeyGen's signing secret; undefined when `heygen: false`. */
+  public readonly signingSecret?: secretsmanager.ISecret;
+  /** HeyGen's API key secret; undefined when `heygen: false`. */
+  public readonly apiKeySecret?: secretsmanager.ISecret;
+  /** The URL JoggAI delivers to; undefined unless `joggai` is set. */
+  public readonly joggaiWebhookUrl?: string;
+  /** JoggAI's signing secret; undefined unless `joggai` is set. */
+  public readonly joggaiSigningSecret?: secretsmanager.ISecret;
+  /** The providers this relay accepts, e.g. `['heygen', 'joggai']`. */
+  public readonly providers: readonly string[];
   /** The default queue (every event), if created. */
   public readonly defaultQueue?: RelayQueue;
   /** Every queue the relay created, by name (`all` is the default queue). */
@@ -158,10 +193,16 @@ export class HeyGenRelay extends Construct {
 
   constructor(scope: Construct, id: string, props: HeyGenRelayProps = {}) {
     super(scope, id);
-    const providers = ['heygen'];
-    const heygen = props.heygen ?? {};
-    const heygenPath = heygen.path ?? '/heygen';
-    if (!/^\/[a-z0-9_-]+$/.test(heygenPath)) throw new RelayConfigError(`heygen.path "${heygenPath}" must look like /name`);
+    const heygen = props.heygen === false ? undefined : (props.heygen ?? {});
+    const joggai = props.joggai;
+    const providers = [...(heygen ? ['heygen'] : []), ...(joggai ? ['joggai'] : [])];
+    this.providers = providers;
+    if (providers.length === 0) throw new RelayConfigError('At least one provider must be enabled (heygen is false and joggai is not set)');
+    const heygenPath = heygen?.path ?? '/heygen';
+    const joggaiPath = joggai?.path ?? '/joggai';
+    for (const [name, p] of [['heygen', heygenPath], ['joggai', joggaiPath]] as const)
+      if (!/^\/[a-z0-9_-]+$/.test(p)) throw new RelayConfigError(`${name}.path "${p}" must look like /name`);
+    if (heygen && joggai && heygenPath === joggaiPath) throw new RelayConfigError(`heygen.path and joggai.path are both "${heygenPath}"`);
     const routes: QueueRoute[] = [...(props.defaultQueue === false ? [] : [{ name: 'all' }]), ...(props.queues ?? [])];
     validateQueueRoutes(routes, providers);
     const maxBodyBytes = props.maxBodyBytes ?? 256 * 1024;
@@ -171,7 +212,8 @@ export class HeyGenRelay extends Construct {
     if (dedupWindow.toSeconds() < 3600) throw new RelayConfigError('dedupWindow must be at least 1 hour');
     if (dedupWindow.toSeconds() <= 24 * 3600)
       Annotations.of(this).addWarningV2('heygen-relay:dedupWindow', 'dedupWindow does not outlive HeyGen\'s 24 h retry horizon; late retries may be published twice');
-    const tolerance = heygen.timestampTolerance ?? Duration.seconds(300);
+    const tolerance = heygen?.timestampTolerance ?? Duration.seconds(300);
+    const joggaiTolerance = joggai?.timestampTolerance ?? Duration.seconds(300);
     const reserved = props.reservedConcurrency === undefined ? 10 : props.reservedConcurrency;
     if (reserved !== null && (!Number.isInteger(reserved) || reserved < 1))
       throw new RelayConfigError(`reservedConcurrency must be a positive integer or null, got ${reserved}`);
@@ -179,18 +221,28 @@ export class HeyGenRelay extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
     // Secrets: created empty-safe so the relay answers 503 (not 401) until a secret is set.
-    this.signingSecret =
-      heygen.signingSecret ??
-      new secretsmanager.Secret(this, 'HeyGenSigningSecret', {
-        description: 'heygen-relay: HeyGen webhook signing secret (written by the registrar and rotation)',
-        secretStringValue: SecretValue.unsafePlainText(EMPTY_SIGNING_SECRET),
-      });
-    this.apiKeySecret =
-      heygen.apiKeySecret ??
-      new secretsmanager.Secret(this, 'HeyGenApiKey', {
-        description: 'heygen-relay: HeyGen API key for the registrar (put-secret-value with the key)',
-        secretStringValue: SecretValue.unsafePlainText(EMPTY_API_KEY),
-      });
+    if (heygen) {
+      this.signingSecret =
+        heygen.signingSecret ??
+        new secretsmanager.Secret(this, 'HeyGenSigningSecret', {
+          description: 'heygen-relay: HeyGen webhook signing secret (written by the registrar and rotation)',
+          secretStringValue: SecretValue.unsafePlainText(EMPTY_SIGNING_SECRET),
+        });
+      this.apiKeySecret =
+        heygen.apiKeySecret ??
+        new secretsmanager.Secret(this, 'HeyGenApiKey', {
+          description: 'heygen-relay: HeyGen API key for the registrar (put-secret-value with the key)',
+          secretStringValue: SecretValue.unsafePlainText(EMPTY_API_KEY),
+        });
+    }
+    if (joggai) {
+      this.joggaiSigningSecret =
+        joggai.signingSecret ??
+        new secretsmanager.Secret(this, 'JoggAiSigningSecret', {
+          description: 'heygen-relay: JoggAI webhook signing secret (the endpoint secret JoggAI shows once registered)',
+          secretStringValue: SecretValue.unsafePlainText(EMPTY_SIGNING_SECRET),
+        });
+    }
 
     // The bus and its archive (replay).
     this.eventBus = new events.EventBus(this, 'Bus', props.eventBusName ? { eventBusName: props.eventBusName } : {});
@@ -258,12 +310,27 @@ export class HeyGenRelay extends Construct {
       bundling: BUNDLING,
       environment: {
         RELAY_PROVIDERS: Stack.of(this).toJsonString([
-          {
-            name: 'heygen',
-            path: heygenPath,
-            secretId: this.signingSecret.secretArn,
-            timestampToleranceSeconds: tolerance.toSeconds(),
-          },
+          ...(this.signingSecret
+            ? [
+                {
+                  name: 'heygen',
+                  path: heygenPath,
+                  secretId: this.signingSecret.secretArn,
+                  timestampToleranceSeconds: tolerance.toSeconds(),
+                },
+              ]
+            : []),
+          ...(this.joggaiSigningSecret
+            ? [
+                {
+                  name: 'joggai',
+                  path: joggaiPath,
+                  secretId: this.joggaiSigningSecret.secretArn,
+                  timestampToleranceSeconds: joggaiTolerance.toSeconds(),
+                  acceptSubpaths: true,
+                },
+              ]
+            : []),
         ]),
         EVENT_BUS_NAME: this.eventBus.eventBusName,
         ...(this.dedupTable
@@ -276,14 +343,16 @@ export class HeyGenRelay extends Construct {
     });
     // Least privilege, each grant next to the wiring it serves.
     this.eventBus.grantPutEventsTo(this.ingress);
-    this.signingSecret.grantRead(this.ingress);
+    this.signingSecret?.grantRead(this.ingress);
+    this.joggaiSigningSecret?.grantRead(this.ingress);
     this.dedupTable?.grant(this.ingress, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem');
 
     // The signature is the authentication: HeyGen cannot sign AWS requests.
     this.functionUrl = this.ingress.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    this.heygenWebhookUrl = `${this.functionUrl.url}${heygenPath.slice(1)}`;
+    if (heygen) this.heygenWebhookUrl = `${this.functionUrl.url}${heygenPath.slice(1)}`;
+    if (joggai) this.joggaiWebhookUrl = `${this.functionUrl.url}${joggaiPath.slice(1)}`;
 
-    if (heygen.registration !== false) {
+    if (heygen && this.signingSecret && this.apiKeySecret && this.heygenWebhookUrl && heygen.registration !== false) {
       const registration = heygen.registration ?? {};
       if (registration.events) {
         const known = new Set<string>(KNOWN_EVENT_TYPES.heygen);
@@ -306,11 +375,20 @@ export class HeyGenRelay extends Construct {
 
     this.createAlarms(props, Object.values(queues));
 
-    new CfnOutput(this, 'HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
+    if (this.heygenWebhookUrl)
+      new CfnOutput(this, 'HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
+    if (this.joggaiWebhookUrl)
+      new CfnOutput(this, 'JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
     if (this.defaultQueue) new CfnOutput(this, 'DefaultQueueUrl', { value: this.defaultQueue.queue.queueUrl });
-    new CfnOutput(this, 'SigningSecretArn', { value: this.signingSecret.secretArn });
-    new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
+    if (this.signingSecret) new CfnOutput(this, 'SigningSecretArn', { value: this.signingSecret.secretArn });
+    if (this.apiKeySecret)
+      new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
+    if (this.joggaiSigningSecret)
+      new CfnOutput(this, 'JoggAiSigningSecretArn', {
+        value: this.joggaiSigningSecret.secretArn,
+        description: 'Put the JoggAI endpoint secret here ({"secret":"..."})',
+      });
 
     this.acknowledgeFindings(props);
   }
@@ -348,19 +426,23 @@ export class HeyGenRelay extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    add('SignatureRejections', {
-      alarmDescription: 'heygen-relay: a spike of HeyGen deliveries with invalid signatures',
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'Rejected',
-        dimensionsMap: { service: SERVICE_NAME, provider: 'heygen', reason: 'invalid_signature' },
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }),
-      threshold: props.signatureRejectionAlarmThreshold ?? 20,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    });
+    const providerNames: Record<string, string> = { heygen: 'HeyGen', joggai: 'JoggAI' };
+    for (const provider of this.providers) {
+      // HeyGen's alarm keeps its original logical id.
+      add(provider === 'heygen' ? 'SignatureRejections' : `SignatureRejections-${provider}`, {
+        alarmDescription: `heygen-relay: a spike of ${providerNames[provider] ?? provider} deliveries with invalid signatures`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'Rejected',
+          dimensionsMap: { service: SERVICE_NAME, provider, reason: 'invalid_signature' },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: props.signatureRejectionAlarmThreshold ?? 20,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    }
   }
 
   /** cdk-nag acknowledgements, each scoped to the construct it concerns and with its reason. */
@@ -412,6 +494,12 @@ export class HeyGenRelay extends Construct {
         this.signingSecret,
         'AwsSolutions::AwsSolutions-SMG4',
         'Registration (and with it HeyGen secret rotation) is disabled: the signing secret is managed by the operator.',
+      );
+    if (this.joggaiSigningSecret instanceof secretsmanager.Secret)
+      ack(
+        this.joggaiSigningSecret,
+        'AwsSolutions::AwsSolutions-SMG4',
+        'JoggAI cannot change an endpoint secret; rotating means registering a second endpoint (see README, JoggAI). The construct does not schedule it yet.',
       );
     for (const q of [this.targetDeadLetterQueue, ...Object.values(this.queues).map((r) => r.deadLetterQueue)])
       ack(q, 'Serverless::Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter queue, the end of the line; it is alarmed when not empty.');

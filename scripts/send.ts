@@ -1,7 +1,8 @@
 /**
- * `npm run send -- <event_type> [--url http://127.0.0.1:3000/heygen] [--file body.json]`
- * Posts a correctly signed HeyGen sample (test/events/heygen/<event_type>.json) to the relay.
- * Secret: HEYGEN_WEBHOOK_SECRET, else the one `npm start` generated in .relay/heygen-secret.
+ * `npm run send -- [--provider heygen|joggai] <event_type> [--url http://127.0.0.1:3000/<provider>] [--file body.json]`
+ * Posts a correctly signed sample (test/events/<provider>/<event_type>.json) to the relay.
+ * Secret: HEYGEN_WEBHOOK_SECRET / JOGGAI_WEBHOOK_SECRET, else the one `npm start` generated in
+ * .relay/<provider>-secret. JoggAI samples get their body `timestamp` set to now (it is signed).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -12,42 +13,66 @@ import { sign } from '../functions/core/verify.js';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
+    provider: { type: 'string', default: 'heygen' },
     url: { type: 'string' },
     file: { type: 'string' },
     secret: { type: 'string' },
   },
 });
-const eventsDir = join(__dirname, '..', 'test', 'events', 'heygen');
-const type = positionals[0] ?? 'avatar_video.success';
+const provider = values.provider ?? 'heygen';
+if (provider !== 'heygen' && provider !== 'joggai') {
+  console.error(`Unknown provider "${provider}" (heygen or joggai)`);
+  process.exit(2);
+}
+const eventsDir = join(__dirname, '..', 'test', 'events', provider);
+const type = positionals[0] ?? (provider === 'heygen' ? 'avatar_video.success' : 'generated_avatar_video_success');
 const file = values.file ?? join(eventsDir, `${type}.json`);
 if (!existsSync(file)) {
   const known = readdirSync(eventsDir).map((f) => f.replace(/\.json$/, ''));
   console.error(`No sample for "${type}". Samples: ${known.join(', ')} (or pass --file body.json)`);
   process.exit(2);
 }
-const secretFile = join('.relay', 'heygen-secret');
+const envName = provider === 'heygen' ? 'HEYGEN_WEBHOOK_SECRET' : 'JOGGAI_WEBHOOK_SECRET';
+const secretFile = join('.relay', `${provider}-secret`);
 const secret =
-  values.secret ??
-  process.env.HEYGEN_WEBHOOK_SECRET ??
-  (existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : undefined);
+  values.secret ?? process.env[envName] ?? (existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : undefined);
 if (secret === undefined) {
-  console.error('No signing secret: set HEYGEN_WEBHOOK_SECRET, or start the relay with `npm start` first.');
+  console.error(`No signing secret: set ${envName}, or start the relay with \`npm start\` first.`);
   process.exit(2);
 }
-const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? 3000}/heygen`;
-const body = readFileSync(file);
-async function main(secret: string): Promise<void> {
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
+const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? 3000}/${provider}`;
+
+function request(secret: string): { body: Buffer; headers: Record<string, string> } {
+  const raw = readFileSync(file);
+  if (provider === 'heygen') {
+    return {
+      body: raw,
       headers: {
         'content-type': 'application/json',
-        'heygen-signature': sign(secret, body),
+        'heygen-signature': sign(secret, raw),
         'heygen-timestamp': String(Math.floor(Date.now() / 1000)),
         'heygen-event-id': randomUUID(),
       },
-      body,
-    });
+    };
+  }
+  const parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  if (!values.file) parsed.timestamp = Math.floor(Date.now() / 1000);
+  const body = values.file ? raw : Buffer.from(JSON.stringify(parsed));
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'JoggAI-Webhook/2.0',
+      'x-webhook-signature': sign(secret, body),
+      ...(typeof parsed.event === 'string' ? { 'x-webhook-event': parsed.event } : {}),
+    },
+  };
+}
+
+async function main(secret: string): Promise<void> {
+  const { body, headers } = request(secret);
+  try {
+    const res = await fetch(url, { method: 'POST', headers, body });
     console.log(`${res.status} ${await res.text()}`);
     process.exit(res.ok ? 0 : 1);
   } catch (err) {

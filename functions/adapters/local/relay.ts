@@ -2,8 +2,9 @@
  * The local relay: the Lambda's handler with local adapters (in-memory dedup, a JSON-lines file
  * sink instead of the bus, secrets from the environment). Used by `npm start`, tests and benchmarks.
  */
-import type { AddressInfo } from 'node:net';
+
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createIngress, type ProviderRoute } from '../../core/ingress.js';
@@ -24,6 +25,8 @@ export interface LocalProvider {
   readonly path?: string;
   /** @default the provider's default */
   readonly timestampToleranceSeconds?: number;
+  /** Also accept `<path>/<segment>`. @default false */
+  readonly acceptSubpaths?: boolean;
 }
 
 export interface LocalRelayOptions {
@@ -65,6 +68,7 @@ export function buildLocalHandler(options: LocalRelayOptions) {
       keys: source,
       timestampToleranceSeconds: p.timestampToleranceSeconds ?? provider.defaultTimestampToleranceSeconds,
       budgetMs: answerBudgetMs(provider),
+      ...(p.acceptSubpaths ? { acceptSubpaths: true } : {}),
     };
   });
   const handler = createIngressHandler({

@@ -1,0 +1,115 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RelayConfigError } from '../../lib/config.js';
+import { synthRelay } from '../support/synth.js';
+
+function relayProviders(template: Template): { name: string; path: string; timestampToleranceSeconds: number; acceptSubpaths?: boolean; secretId: unknown }[] {
+  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.RELAY_PROVIDERS);
+  const raw = fn?.Properties.Environment.Variables.RELAY_PROVIDERS;
+  // toJsonString renders tokens as Fn::Join; join the literal parts and stand in for the references.
+  const text = typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
+  return JSON.parse(text);
+}
+
+describe('Construct: HeyGenRelay with only HeyGen (the default)', () => {
+  const { template } = synthRelay({});
+  it('creates nothing JoggAI-specific', () => {
+    const text = JSON.stringify(template.toJSON());
+    expect(text).not.toMatch(/joggai/i);
+    expect(relayProviders(template).map((p) => p.name)).toEqual(['heygen']);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+  });
+});
+
+describe('Construct: HeyGenRelay with JoggAI enabled', () => {
+  const { template, stack } = synthRelay({
+    relay: { joggai: { timestampTolerance: Duration.seconds(120) }, queues: [{ name: 'jogg-failures', eventTypes: ['generated_avatar_video_failed'] }] },
+  });
+
+  it('creates its own empty-safe signing secret', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('JoggAI webhook signing secret'),
+      SecretString: '{"secret":null}',
+    });
+  });
+
+  it('adds a second RELAY_PROVIDERS entry that accepts /joggai/<segment> for rotation endpoints', () => {
+    const providers = relayProviders(template);
+    expect(providers.map((p) => p.name)).toEqual(['heygen', 'joggai']);
+    expect(providers[1]).toMatchObject({ name: 'joggai', path: '/joggai', timestampToleranceSeconds: 120, acceptSubpaths: true });
+    expect(providers[0]?.acceptSubpaths).toBeUndefined();
+  });
+
+  it('grants the ingress read on the JoggAI secret', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('Ingress'));
+    const text = JSON.stringify(policies);
+    expect(text).toMatch(/JoggAiSigningSecret/);
+    expect(text).toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('archives and routes source joggai; a queue can route JoggAI event types', () => {
+    template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['heygen', 'joggai'] } });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['heygen', 'joggai'] } });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['heygen', 'joggai'], 'detail-type': ['generated_avatar_video_failed'] },
+    });
+  });
+
+  it('has a signature-rejection alarm per provider', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === 'Rejected');
+    expect(alarms.map((a) => a.Properties.Dimensions.find((d: { Name: string }) => d.Name === 'provider').Value).sort()).toEqual(['heygen', 'joggai']);
+  });
+
+  it('outputs the JoggAI webhook URL and secret ARN', () => {
+    template.hasOutput('*', { Value: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['joggai'])]) }) });
+    expect(Object.keys(template.findOutputs('*')).some((k) => k.includes('JoggAiSigningSecretArn'))).toBe(true);
+    expect(stack.relay.joggaiWebhookUrl).toBeDefined();
+    expect(stack.relay.providers).toEqual(['heygen', 'joggai']);
+  });
+});
+
+describe('Construct: HeyGenRelay with JoggAI only', () => {
+  const { template, stack } = synthRelay({ relay: { heygen: false, joggai: { path: '/jogg' } } });
+  it('creates no HeyGen secret, registrar or route', () => {
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/HeyGenSigningSecret|HeyGenApiKey|Registrar/);
+    expect(relayProviders(template)).toMatchObject([{ name: 'joggai', path: '/jogg' }]);
+    template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['joggai'] } });
+    expect(stack.relay.heygenWebhookUrl).toBeUndefined();
+    expect(stack.relay.signingSecret).toBeUndefined();
+  });
+});
+
+describe('Construct: provider validation', () => {
+  it.each([
+    ['no provider at all', { heygen: false as const }, /At least one provider/],
+    ['a queue routing JoggAI events without JoggAI', { queues: [{ name: 'j', eventTypes: ['generated_video_success'] }] }, /unknown event type/],
+    ['a queue routing provider joggai when disabled', { queues: [{ name: 'j', providers: ['joggai'] }] }, /not enabled/],
+    ['a HeyGen type on a JoggAI-only queue', { joggai: {}, queues: [{ name: 'j', providers: ['joggai'], eventTypes: ['avatar_video.fail'] }] }, /unknown event type/],
+    ['a bad joggai path', { joggai: { path: 'joggai' } }, /joggai.path/],
+    ['the same path twice', { joggai: { path: '/heygen' } }, /both/],
+  ])('rejects %s', (_n, relay, message) => {
+    expect(() => synthRelay({ relay })).toThrowError(RelayConfigError);
+    expect(() => synthRelay({ relay })).toThrowError(message);
+  });
+});
+
+describe('cdk-nag with JoggAI', () => {
+  const saved = process.env.CDK_VALIDATION;
+  beforeAll(() => {
+    process.env.CDK_VALIDATION = 'true';
+  });
+  afterAll(() => {
+    process.env.CDK_VALIDATION = saved;
+  });
+  it.each([
+    ['both providers', { joggai: {} }],
+    ['JoggAI only, tracing', { heygen: false as const, joggai: {}, tracing: true }],
+  ])('passes with %s', (_n, relay) => {
+    const { app } = synthRelay({ relay });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+    expect(() => app.synth({ force: true })).not.toThrow();
+  });
+});
