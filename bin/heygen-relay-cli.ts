@@ -68,8 +68,18 @@ interface StackOutputs {
 export async function readStackOutputs(cf: CloudFormationClient, stackName: string): Promise<StackOutputs> {
   const res = await cf.send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = res.Stacks?.[0]?.Outputs ?? [];
-  const find = (name: string) =>
-    outputs.find((o) => o.OutputKey === name || (o.OutputKey ?? '').replace(/[0-9A-F]{8}$/, '').endsWith(name))?.OutputValue;
+  // Output ids carry the construct path and a hash suffix (e.g. RelaySigningSecretArn8D610EE0). Other
+  // providers' outputs share the tail (RelayJoggAiSigningSecretArn...), so those are excluded.
+  const find = (name: string) => {
+    const hits = outputs.filter((o) => {
+      const key = (o.OutputKey ?? '').replace(/[0-9A-F]{8}$/, '');
+      return key.endsWith(name) && !/JoggAi$/i.test(key.slice(0, -name.length));
+    });
+    if (hits.length > 1) {
+      throw new UsageError(`stack ${stackName} has several ${name} outputs; pass the value explicitly`);
+    }
+    return hits[0]?.OutputValue;
+  };
   return {
     webhookUrl: find('HeyGenWebhookUrl'),
     signingSecretArn: find('SigningSecretArn'),

@@ -97,6 +97,10 @@ describe('CLI: heygen-relay', () => {
             Outputs: [
               { OutputKey: 'RelayHeyGenWebhookUrl1A2B3C4D', OutputValue: URL_A },
               {
+                OutputKey: 'RelayJoggAiSigningSecretArn0BADF00D',
+                OutputValue: 'arn:aws:secretsmanager:us-east-1:1:secret:j-XyZ',
+              },
+              {
                 OutputKey: 'RelaySigningSecretArnDEADBEEF',
                 OutputValue: 'arn:aws:secretsmanager:us-east-1:1:secret:s-AbC',
               },
