@@ -1,0 +1,85 @@
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  parseApiKeySecret,
+  readHeyGenApiKey,
+  SecretsManagerSigningSecretStore,
+} from '../../functions/adapters/aws/signing-secret-store.js';
+import { parseStoredSigningSecret, serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
+
+const sm = mockClient(SecretsManagerClient);
+const client = new SecretsManagerClient({ region: 'us-east-1' });
+const notFound = () => new ResourceNotFoundException({ $metadata: {}, message: 'not found' });
+
+describe('Class: SecretsManagerSigningSecretStore', () => {
+  afterEach(() => sm.reset());
+
+  it('reads AWSCURRENT and parses the JSON the registrar writes', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 'arn:s', VersionStage: 'AWSCURRENT' }).resolves({
+      SecretString: '{"secret":"whsec_a","endpointId":"ep_1","url":"https://x/h"}',
+    });
+    expect(await new SecretsManagerSigningSecretStore(client, 'arn:s').get()).toEqual({
+      secret: 'whsec_a',
+      endpointId: 'ep_1',
+      url: 'https://x/h',
+    });
+  });
+
+  it('returns null when the secret has no value, and rethrows other errors', async () => {
+    const store = new SecretsManagerSigningSecretStore(client, 'arn:s');
+    sm.on(GetSecretValueCommand)
+      .rejectsOnce(notFound())
+      .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    expect(await store.get()).toBeNull();
+    await expect(store.get()).rejects.toThrow('denied');
+  });
+
+  it('writes a new version with a fixed key order', async () => {
+    sm.on(PutSecretValueCommand).resolves({});
+    await new SecretsManagerSigningSecretStore(client, 'arn:s').put({
+      url: 'https://x/h',
+      endpointId: 'ep_1',
+      secret: 'whsec_b',
+    });
+    expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+      SecretId: 'arn:s',
+      SecretString: '{"secret":"whsec_b","endpointId":"ep_1","url":"https://x/h"}',
+    });
+  });
+});
+
+describe('Function: parseStoredSigningSecret', () => {
+  it('accepts JSON, plain strings and the empty placeholder', () => {
+    expect(parseStoredSigningSecret('whsec_plain')).toEqual({ secret: 'whsec_plain', endpointId: null, url: null });
+    expect(parseStoredSigningSecret('{"secret":null}')).toEqual({ secret: null, endpointId: null, url: null });
+    expect(parseStoredSigningSecret('  ')).toBeNull();
+    expect(parseStoredSigningSecret('{broken')).toBeNull();
+    const v = { secret: 's', endpointId: 'e', url: 'u' };
+    expect(parseStoredSigningSecret(serializeStoredSigningSecret(v))).toEqual(v);
+  });
+});
+
+describe('Function: parseApiKeySecret / readHeyGenApiKey', () => {
+  afterEach(() => sm.reset());
+
+  it('reads plain and JSON keys and treats placeholders as unset', () => {
+    expect(parseApiKeySecret('sk_live_123')).toBe('sk_live_123');
+    expect(parseApiKeySecret('{"apiKey":"sk_1"}')).toBe('sk_1');
+    expect(parseApiKeySecret('{"HEYGEN_API_KEY":"sk_2"}')).toBe('sk_2');
+    for (const unset of ['{"apiKey":null}', '', 'REPLACE_ME', '<your HeyGen key>', 'changeme', '{oops'])
+      expect(parseApiKeySecret(unset)).toBeNull();
+  });
+
+  it('returns null when the API-key secret has no value', async () => {
+    sm.on(GetSecretValueCommand).rejects(notFound());
+    expect(await readHeyGenApiKey(client, 'arn:k')).toBeNull();
+    sm.on(GetSecretValueCommand).resolves({ SecretString: 'sk_live' });
+    expect(await readHeyGenApiKey(client, 'arn:k')).toBe('sk_live');
+  });
+});
