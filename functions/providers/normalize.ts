@@ -24,3 +24,8 @@ export function pickSubject(data: Record<string, unknown>, rule: { kind: string;
   }
   return { kind: rule.kind, id: null };
 }
+
+/** `table[key]` only when `key` is the table's own property (never `constructor`, `__proto__`...). */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

@@ -53,6 +53,14 @@ describe('Function: normalizeHeyGen', () => {
     }
   });
 
+  it.each(['constructor', '__proto__', 'valueOf.success', 'toString', 'hasOwnProperty.fail'])(
+    'treats event type %s as an unknown family, not an Object.prototype key',
+    (type) => {
+      const family = type.split('.')[0] ?? type;
+      expect(n(JSON.stringify({ event_type: type, event_data: { id: 'x' } })).subject).toEqual({ kind: family, id: 'x' });
+    },
+  );
+
   it('rejects a malformed Heygen-Timestamp', () => {
     expect(() => n(sampleBody('avatar_video.success'), { 'heygen-timestamp': 'yesterday' })).toThrowError(/unix seconds/);
   });

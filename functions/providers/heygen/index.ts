@@ -6,7 +6,7 @@
  * - body `{ "event_type": "...", "event_data": { ... } }`; answer 2xx within 10 s.
  */
 import { BadRequestError } from '../../core/errors.js';
-import { pickSubject, readJsonObject } from '../normalize.js';
+import { ownEntry, pickSubject, readJsonObject } from '../normalize.js';
 import type { Headers, NormalizedDelivery, ProviderIngress } from '../types.js';
 import { HEYGEN_EVENT_TYPES, SUBJECT_RULES } from './events.js';
 
@@ -35,7 +35,7 @@ export function normalizeHeyGen(body: Buffer, headers: Headers): NormalizedDeliv
   const deliveryId = (headerId ? headerId.slice(0, MAX_HEADER_ID) : bodyId) ?? null;
   return {
     type,
-    subject: pickSubject(data, SUBJECT_RULES[family] ?? { kind: family, idKeys: [`${family}_id`, 'video_id', 'id'] }),
+    subject: pickSubject(data, ownEntry(SUBJECT_RULES, family) ?? { kind: family, idKeys: [`${family}_id`, 'video_id', 'id'] }),
     callbackId: typeof data.callback_id === 'string' ? data.callback_id : null,
     deliveryId,
     data,
