@@ -13,6 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
 import {
   EMPTY_API_KEY,
@@ -94,14 +95,35 @@ export interface JoggAiProviderProps {
    * @default '/joggai'
    */
   readonly path?: string;
+  /**
+   * The secret holding the JoggAI API key (plain string, or JSON `{"apiKey": "..."}`) for the registrar.
+   * @default a new secret, created empty (the registrar logs what to fill and waits)
+   */
+  readonly apiKeySecret?: secretsmanager.ISecret;
+  /**
+   * Registration with JoggAI's v2 API and rotation by overlapping endpoints, or `false` to register
+   * the endpoint and put its secret yourself.
+   * @default enabled: all events, hourly reconcile, rotation every 30 days
+   */
+  readonly registration?: false | JoggAiRegistrationProps;
+}
+
+export interface JoggAiRegistrationProps {
+  /** Event types the endpoint subscribes to. @default all 22 */
+  readonly events?: readonly string[];
+  /** How often the registrar reconciles the endpoint. @default events.Schedule.rate(Duration.hours(1)) */
+  readonly schedule?: events.Schedule;
+  /** How often the secret is rotated (a second endpoint, overlap, delete the old). @default Duration.days(30) */
+  readonly rotationInterval?: Duration;
+  /** JoggAI API base URL. @default https://api.jogg.ai */
+  readonly apiUrl?: string;
 }
 
 export interface HeyGenRelayProps {
   /** HeyGen intake, or `false` to leave HeyGen out (JoggAI only). @default enabled with defaults */
   readonly heygen?: HeyGenProviderProps | false;
   /**
-   * JoggAI intake (`POST /joggai`). Endpoint registration with JoggAI's API is not wired into the
-   * construct yet: register the URL and put the secret yourself (see README, JoggAI).
+   * JoggAI intake (`POST /joggai`), with its registrar unless `joggai.registration` is false.
    * @default disabled
    */
   readonly joggai?: JoggAiProviderProps;
@@ -179,6 +201,10 @@ export class HeyGenRelay extends Construct {
   public readonly joggaiWebhookUrl?: string;
   /** JoggAI's signing secret; undefined unless `joggai` is set. */
   public readonly joggaiSigningSecret?: secretsmanager.ISecret;
+  /** JoggAI's API key secret; set when JoggAI registration is enabled. */
+  public readonly joggaiApiKeySecret?: secretsmanager.ISecret;
+  /** The JoggAI registrar, when `joggai` is set and its registration is not false. */
+  public readonly joggaiRegistrar?: JoggAiRegistrar;
   /** The providers this relay accepts, e.g. `['heygen', 'joggai']`. */
   public readonly providers: readonly string[];
   /** The default queue (every event), if created. */
@@ -373,6 +399,33 @@ export class HeyGenRelay extends Construct {
       });
     }
 
+    if (joggai && this.joggaiSigningSecret && this.joggaiWebhookUrl && joggai.registration !== false) {
+      const registration = joggai.registration ?? {};
+      if (registration.events) {
+        const known = new Set<string>(KNOWN_EVENT_TYPES.joggai);
+        for (const e of registration.events)
+          if (!known.has(e)) throw new RelayConfigError(`joggai.registration.events has unknown event type "${e}"`);
+        if (registration.events.length === 0) throw new RelayConfigError('joggai.registration.events is empty; omit it for all events');
+      }
+      this.joggaiApiKeySecret =
+        joggai.apiKeySecret ??
+        new secretsmanager.Secret(this, 'JoggAiApiKey', {
+          description: 'heygen-relay: JoggAI API key for the registrar (put-secret-value with {"apiKey":"..."})',
+          secretStringValue: SecretValue.unsafePlainText(EMPTY_API_KEY),
+        });
+      this.joggaiRegistrar = new JoggAiRegistrar(this, 'JoggAiRegistrar', {
+        signingSecret: this.joggaiSigningSecret,
+        apiKeySecret: this.joggaiApiKeySecret,
+        endpointUrl: this.joggaiWebhookUrl,
+        ...(registration.events ? { events: [...registration.events] } : {}),
+        ...(registration.schedule ? { schedule: registration.schedule } : {}),
+        ...(registration.rotationInterval ? { rotationInterval: registration.rotationInterval } : {}),
+        ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
+        logRetention,
+        tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      });
+    }
+
     this.createAlarms(props, Object.values(queues));
 
     if (this.heygenWebhookUrl)
@@ -384,6 +437,8 @@ export class HeyGenRelay extends Construct {
     if (this.signingSecret) new CfnOutput(this, 'SigningSecretArn', { value: this.signingSecret.secretArn });
     if (this.apiKeySecret)
       new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
+    if (this.joggaiApiKeySecret)
+      new CfnOutput(this, 'JoggAiApiKeySecretArn', { value: this.joggaiApiKeySecret.secretArn, description: 'Put the JoggAI API key here' });
     if (this.joggaiSigningSecret)
       new CfnOutput(this, 'JoggAiSigningSecretArn', {
         value: this.joggaiSigningSecret.secretArn,
@@ -499,7 +554,15 @@ export class HeyGenRelay extends Construct {
       ack(
         this.joggaiSigningSecret,
         'AwsSolutions::AwsSolutions-SMG4',
-        'JoggAI cannot change an endpoint secret; rotating means registering a second endpoint (see README, JoggAI). The construct does not schedule it yet.',
+        this.joggaiRegistrar
+          ? 'JoggAI cannot change an endpoint secret, so Secrets Manager rotation does not apply: the JoggAI registrar rotates on its own schedule by overlapping a second endpoint.'
+          : 'JoggAI registration is disabled: the endpoint and its secret are managed by the operator (JoggAI cannot change a secret in place).',
+      );
+    if (this.joggaiApiKeySecret instanceof secretsmanager.Secret)
+      ack(
+        this.joggaiApiKeySecret,
+        'AwsSolutions::AwsSolutions-SMG4',
+        "The JoggAI API key is issued in JoggAI's dashboard; Secrets Manager cannot rotate it. Replace it with put-secret-value.",
       );
     for (const q of [this.targetDeadLetterQueue, ...Object.values(this.queues).map((r) => r.deadLetterQueue)])
       ack(q, 'Serverless::Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter queue, the end of the line; it is alarmed when not empty.');

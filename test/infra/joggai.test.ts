@@ -28,8 +28,8 @@ describe('Construct: HeyGenRelay with JoggAI enabled', () => {
     relay: { joggai: { timestampTolerance: Duration.seconds(120) }, queues: [{ name: 'jogg-failures', eventTypes: ['generated_avatar_video_failed'] }] },
   });
 
-  it('creates its own empty-safe signing secret', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+  it('creates its own empty-safe signing secret (and an API-key secret for its registrar)', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 4);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Description: Match.stringLikeRegexp('JoggAI webhook signing secret'),
       SecretString: '{"secret":null}',
@@ -74,11 +74,54 @@ describe('Construct: HeyGenRelay with JoggAI enabled', () => {
 describe('Construct: HeyGenRelay with JoggAI only', () => {
   const { template, stack } = synthRelay({ relay: { heygen: false, joggai: { path: '/jogg' } } });
   it('creates no HeyGen secret, registrar or route', () => {
-    expect(JSON.stringify(template.toJSON())).not.toMatch(/HeyGenSigningSecret|HeyGenApiKey|Registrar/);
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/HeyGenSigningSecret|HeyGenApiKey|RelayRegistrar/);
     expect(relayProviders(template)).toMatchObject([{ name: 'joggai', path: '/jogg' }]);
     template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['joggai'] } });
     expect(stack.relay.heygenWebhookUrl).toBeUndefined();
     expect(stack.relay.signingSecret).toBeUndefined();
+  });
+});
+
+describe('Construct: JoggAI registrar', () => {
+  const { template } = synthRelay({ relay: { joggai: { registration: { events: ['generated_video_success'] } } } });
+  const fns = () => Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.includes('JoggAiRegistrar'));
+
+  it('is one function with reserved concurrency 1, pointed at the relay URL, with the chosen events', () => {
+    const [[, fn] = ['', undefined]] = fns();
+    expect(fns()).toHaveLength(1);
+    expect(fn?.Properties.ReservedConcurrentExecutions).toBe(1);
+    const env = fn?.Properties.Environment.Variables;
+    expect(JSON.stringify(env.ENDPOINT_URL)).toContain('joggai');
+    expect(JSON.stringify(env.EVENTS)).toContain('generated_video_success');
+    expect(JSON.stringify(env)).not.toMatch(/whsec_|"apiKey"/);
+  });
+
+  it('may write versions and stages of the JoggAI signing secret only, and read its API key', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('JoggAiRegistrar'));
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Action: string | string[]; Resource: unknown }[]);
+    const write = statements.find((s) => s.Sid === 'JoggAiSigningSecretStages');
+    expect(write?.Action).toEqual(expect.arrayContaining(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']));
+    expect(JSON.stringify(write?.Resource)).toContain('JoggAiSigningSecret');
+    expect(JSON.stringify(statements)).not.toMatch(/HeyGenSigningSecret/);
+    expect(JSON.stringify(statements)).toContain('JoggAiApiKey');
+  });
+
+  it('runs hourly and rotates on its own schedule with {"action":"rotate"}', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [Match.objectLike({ Arn: Match.anyValue() })] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(30 days)',
+      Targets: [Match.objectLike({ Input: '{"action":"rotate"}' })],
+    });
+  });
+
+  it('is left out with registration: false (no API-key secret either)', () => {
+    const off = synthRelay({ relay: { joggai: { registration: false } } }).template;
+    expect(JSON.stringify(off.toJSON())).not.toMatch(/JoggAiRegistrar|JoggAiApiKey/);
+    off.resourceCountIs('AWS::SecretsManager::Secret', 3);
+  });
+
+  it('rejects unknown registration events', () => {
+    expect(() => synthRelay({ relay: { joggai: { registration: { events: ['avatar_video.success'] } } } })).toThrowError(/unknown event type/);
   });
 });
 
@@ -107,6 +150,7 @@ describe('cdk-nag with JoggAI', () => {
   it.each([
     ['both providers', { joggai: {} }],
     ['JoggAI only, tracing', { heygen: false as const, joggai: {}, tracing: true }],
+    ['JoggAI without registration', { joggai: { registration: false as const } }],
   ])('passes with %s', (_n, relay) => {
     const { app } = synthRelay({ relay });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

@@ -1,0 +1,125 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { SERVICE_NAME } from '../functions/observability-names.js';
+
+export interface JoggAiRegistrarProps {
+  readonly signingSecret: secretsmanager.ISecret;
+  readonly apiKeySecret: secretsmanager.ISecret;
+  /** The relay's JoggAI route URL. */
+  readonly endpointUrl: string;
+  /** @default all events */
+  readonly events?: readonly string[];
+  /** @default hourly */
+  readonly schedule?: events.Schedule;
+  /** @default Duration.days(30) */
+  readonly rotationInterval?: Duration;
+  /** @default https://api.jogg.ai */
+  readonly apiUrl?: string;
+  readonly logRetention?: logs.RetentionDays;
+  readonly tracing?: lambda.Tracing;
+}
+
+/**
+ * Keeps one JoggAI webhook endpoint pointed at the relay (hourly) and rotates its secret by
+ * overlapping a second endpoint (every `rotationInterval`). One function, two schedules;
+ * reserved concurrency 1 so a reconcile and a rotation never interleave.
+ */
+export class JoggAiRegistrar extends Construct {
+  public readonly registrarFunction: nodejs.NodejsFunction;
+  public readonly scheduleRule: events.Rule;
+  public readonly rotationRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: JoggAiRegistrarProps) {
+    super(scope, id);
+    this.registrarFunction = new nodejs.NodejsFunction(this, 'Function', {
+      entry: path.join(__dirname, '..', 'functions', 'providers', 'joggai', 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      reservedConcurrentExecutions: 1,
+      tracing: props.tracing ?? lambda.Tracing.DISABLED,
+      bundling: { minify: true, mainFields: ['module', 'main'], sourceMap: false, target: 'node22', externalModules: [] },
+      description: 'heygen-relay: keeps one JoggAI webhook endpoint pointed at the relay; rotates by overlap',
+      logGroup: new logs.LogGroup(this, 'Logs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        SIGNING_SECRET_ARN: props.signingSecret.secretArn,
+        API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
+        ENDPOINT_URL: props.endpointUrl,
+        EVENTS: props.events && props.events.length > 0 ? Stack.of(this).toJsonString(props.events) : '',
+        ...(props.apiUrl ? { JOGGAI_API_URL: props.apiUrl } : {}),
+        POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-joggai-registrar`,
+      },
+    });
+    // Least privilege: read and write the signing secret's versions and stages; read the API key.
+    this.registrarFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'JoggAiSigningSecretStages',
+        actions: [
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        resources: [props.signingSecret.secretFullArn ?? `${props.signingSecret.secretArn}-??????`],
+      }),
+    );
+    props.signingSecret.encryptionKey?.grantEncryptDecrypt(this.registrarFunction);
+    props.apiKeySecret.grantRead(this.registrarFunction);
+
+    this.scheduleRule = new events.Rule(this, 'Schedule', {
+      description: 'heygen-relay: re-check the JoggAI webhook endpoint',
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(this.registrarFunction, { retryAttempts: 2 })],
+    });
+    this.rotationRule = new events.Rule(this, 'Rotation', {
+      description: 'heygen-relay: rotate the JoggAI endpoint secret (second endpoint, overlap, delete the old)',
+      schedule: events.Schedule.rate(props.rotationInterval ?? Duration.days(30)),
+      targets: [
+        new targets.LambdaFunction(this.registrarFunction, {
+          retryAttempts: 2,
+          event: events.RuleTargetInput.fromObject({ action: 'rotate' }),
+        }),
+      ],
+    });
+
+    const ack = (s: Construct, rule: string, reason: string) => Validations.of(s).acknowledge({ id: rule, reason });
+    const fn = this.registrarFunction;
+    ack(
+      fn,
+      'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AWSLambdaBasicExecutionRole only allows writing CloudWatch Logs; the log group is created here with a retention.',
+    );
+    ack(fn, 'AwsSolutions::AwsSolutions-L1', 'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.');
+    ack(fn, 'Serverless::Serverless-LambdaLatestVersion', 'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.');
+    if (!props.tracing || props.tracing === lambda.Tracing.DISABLED)
+      ack(fn, 'Serverless::Serverless-LambdaTracing', 'X-Ray tracing is opt-in (props.tracing).');
+    else
+      ack(
+        fn.role ?? fn,
+        'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+        'Only xray:PutTraceSegments/PutTelemetryRecords use Resource "*": X-Ray supports no resource-level permissions.',
+      );
+    ack(fn, 'Serverless::Serverless-LambdaDLQ', 'A failed run needs no replay: the hourly schedule re-runs the same reconciliation, and a rotation resumes from its stored pending state.');
+    for (const rule of [this.scheduleRule, this.rotationRule])
+      ack(rule, 'Serverless::Serverless-EventBusDLQ', 'The target only receives clock ticks; the next tick re-runs the same idempotent work.');
+    if (!props.signingSecret.secretFullArn)
+      ack(
+        fn,
+        'AwsSolutions::AwsSolutions-IAM5[Resource::<JoggAiSigningSecret*>-??????]',
+        'An imported secret by partial ARN: the 6-character suffix wildcard is how IAM addresses it.',
+      );
+  }
+}
