@@ -44,9 +44,12 @@ export function validateQueueRoutes(routes: readonly QueueRoute[], enabledProvid
     const providers = route.providers ?? enabledProviders;
     for (const p of providers)
       if (!enabledProviders.includes(p))
-        throw new RelayConfigError(`Queue "${route.name}" routes provider "${p}", which is not enabled (enabled: ${enabledProviders.join(', ')})`);
+        throw new RelayConfigError(
+          `Queue "${route.name}" routes provider "${p}", which is not enabled (enabled: ${enabledProviders.join(', ')})`,
+        );
     if (route.eventTypes !== undefined) {
-      if (route.eventTypes.length === 0) throw new RelayConfigError(`Queue "${route.name}" has an empty eventTypes list; omit it for all events`);
+      if (route.eventTypes.length === 0)
+        throw new RelayConfigError(`Queue "${route.name}" has an empty eventTypes list; omit it for all events`);
       const known = new Set(providers.flatMap((p) => KNOWN_EVENT_TYPES[p] ?? []));
       for (const t of route.eventTypes)
         if (!known.has(t))
@@ -54,13 +57,19 @@ export function validateQueueRoutes(routes: readonly QueueRoute[], enabledProvid
             `Queue "${route.name}" routes unknown event type "${t}" (providers ${providers.join(', ')} send: ${[...known].join(', ')})`,
           );
     }
-    if (route.maxReceiveCount !== undefined && (!Number.isInteger(route.maxReceiveCount) || route.maxReceiveCount < 1 || route.maxReceiveCount > 1000))
+    if (
+      route.maxReceiveCount !== undefined &&
+      (!Number.isInteger(route.maxReceiveCount) || route.maxReceiveCount < 1 || route.maxReceiveCount > 1000)
+    )
       throw new RelayConfigError(`Queue "${route.name}": maxReceiveCount must be an integer from 1 to 1000`);
   }
 }
 
 /** The EventBridge pattern of a queue's rule. */
-export function queueEventPattern(route: QueueRoute, enabledProviders: readonly string[]): { source: string[]; 'detail-type'?: string[] } {
+export function queueEventPattern(
+  route: QueueRoute,
+  enabledProviders: readonly string[],
+): { source: string[]; 'detail-type'?: string[] } {
   return {
     source: [...(route.providers ?? enabledProviders)],
     ...(route.eventTypes ? { 'detail-type': [...route.eventTypes] } : {}),

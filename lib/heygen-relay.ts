@@ -13,17 +13,17 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
-import { JoggAiRegistrar } from './joggai-registrar.js';
-import { HeyGenRegistrar } from './registrar.js';
 import {
   EMPTY_API_KEY,
-  KNOWN_EVENT_TYPES,
   EMPTY_SIGNING_SECRET,
+  KNOWN_EVENT_TYPES,
   type QueueRoute,
   queueEventPattern,
   RelayConfigError,
   validateQueueRoutes,
 } from './config.js';
+import { JoggAiRegistrar } from './joggai-registrar.js';
+import { HeyGenRegistrar } from './registrar.js';
 
 const FUNCTIONS_DIR = path.join(__dirname, '..', 'functions');
 
@@ -223,12 +223,17 @@ export class HeyGenRelay extends Construct {
     const joggai = props.joggai;
     const providers = [...(heygen ? ['heygen'] : []), ...(joggai ? ['joggai'] : [])];
     this.providers = providers;
-    if (providers.length === 0) throw new RelayConfigError('At least one provider must be enabled (heygen is false and joggai is not set)');
+    if (providers.length === 0)
+      throw new RelayConfigError('At least one provider must be enabled (heygen is false and joggai is not set)');
     const heygenPath = heygen?.path ?? '/heygen';
     const joggaiPath = joggai?.path ?? '/joggai';
-    for (const [name, p] of [['heygen', heygenPath], ['joggai', joggaiPath]] as const)
+    for (const [name, p] of [
+      ['heygen', heygenPath],
+      ['joggai', joggaiPath],
+    ] as const)
       if (!/^\/[a-z0-9_-]+$/.test(p)) throw new RelayConfigError(`${name}.path "${p}" must look like /name`);
-    if (heygen && joggai && heygenPath === joggaiPath) throw new RelayConfigError(`heygen.path and joggai.path are both "${heygenPath}"`);
+    if (heygen && joggai && heygenPath === joggaiPath)
+      throw new RelayConfigError(`heygen.path and joggai.path are both "${heygenPath}"`);
     const routes: QueueRoute[] = [...(props.defaultQueue === false ? [] : [{ name: 'all' }]), ...(props.queues ?? [])];
     validateQueueRoutes(routes, providers);
     const maxBodyBytes = props.maxBodyBytes ?? 256 * 1024;
@@ -237,7 +242,10 @@ export class HeyGenRelay extends Construct {
     const dedupWindow = props.dedupWindow ?? Duration.hours(48);
     if (dedupWindow.toSeconds() < 3600) throw new RelayConfigError('dedupWindow must be at least 1 hour');
     if (dedupWindow.toSeconds() <= 24 * 3600)
-      Annotations.of(this).addWarningV2('heygen-relay:dedupWindow', 'dedupWindow does not outlive HeyGen\'s 24 h retry horizon; late retries may be published twice');
+      Annotations.of(this).addWarningV2(
+        'heygen-relay:dedupWindow',
+        "dedupWindow does not outlive HeyGen's 24 h retry horizon; late retries may be published twice",
+      );
     const tolerance = heygen?.timestampTolerance ?? Duration.seconds(300);
     const joggaiTolerance = joggai?.timestampTolerance ?? Duration.seconds(300);
     const reserved = props.reservedConcurrency === undefined ? 10 : props.reservedConcurrency;
@@ -405,7 +413,8 @@ export class HeyGenRelay extends Construct {
         const known = new Set<string>(KNOWN_EVENT_TYPES.joggai);
         for (const e of registration.events)
           if (!known.has(e)) throw new RelayConfigError(`joggai.registration.events has unknown event type "${e}"`);
-        if (registration.events.length === 0) throw new RelayConfigError('joggai.registration.events is empty; omit it for all events');
+        if (registration.events.length === 0)
+          throw new RelayConfigError('joggai.registration.events is empty; omit it for all events');
       }
       this.joggaiApiKeySecret =
         joggai.apiKeySecret ??
@@ -438,7 +447,10 @@ export class HeyGenRelay extends Construct {
     if (this.apiKeySecret)
       new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
     if (this.joggaiApiKeySecret)
-      new CfnOutput(this, 'JoggAiApiKeySecretArn', { value: this.joggaiApiKeySecret.secretArn, description: 'Put the JoggAI API key here' });
+      new CfnOutput(this, 'JoggAiApiKeySecretArn', {
+        value: this.joggaiApiKeySecret.secretArn,
+        description: 'Put the JoggAI API key here',
+      });
     if (this.joggaiSigningSecret)
       new CfnOutput(this, 'JoggAiSigningSecretArn', {
         value: this.joggaiSigningSecret.secretArn,
@@ -527,7 +539,11 @@ export class HeyGenRelay extends Construct {
             'Only xray:PutTraceSegments/PutTelemetryRecords use Resource "*": X-Ray supports no resource-level permissions.',
           );
     if (!props.tracing)
-      ack(this.ingress, 'Serverless::Serverless-LambdaTracing', 'X-Ray tracing is opt-in (props.tracing) to keep the per-event cost down.');
+      ack(
+        this.ingress,
+        'Serverless::Serverless-LambdaTracing',
+        'X-Ray tracing is opt-in (props.tracing) to keep the per-event cost down.',
+      );
     ack(
       this.ingress,
       'AwsSolutions::AwsSolutions-L1',
@@ -542,7 +558,7 @@ export class HeyGenRelay extends Construct {
       ack(
         this.apiKeySecret,
         'AwsSolutions::AwsSolutions-SMG4',
-        'The HeyGen API key is issued in HeyGen\'s dashboard; Secrets Manager cannot rotate it. Replace it with put-secret-value.',
+        "The HeyGen API key is issued in HeyGen's dashboard; Secrets Manager cannot rotate it. Replace it with put-secret-value.",
       );
     if (this.signingSecret instanceof secretsmanager.Secret && !this.registrar)
       ack(
@@ -565,7 +581,10 @@ export class HeyGenRelay extends Construct {
         "The JoggAI API key is issued in JoggAI's dashboard; Secrets Manager cannot rotate it. Replace it with put-secret-value.",
       );
     for (const q of [this.targetDeadLetterQueue, ...Object.values(this.queues).map((r) => r.deadLetterQueue)])
-      ack(q, 'Serverless::Serverless-SQSRedrivePolicy', 'This queue is itself a dead-letter queue, the end of the line; it is alarmed when not empty.');
-
+      ack(
+        q,
+        'Serverless::Serverless-SQSRedrivePolicy',
+        'This queue is itself a dead-letter queue, the end of the line; it is alarmed when not empty.',
+      );
   }
 }

@@ -103,7 +103,11 @@ export class JoggAiRegistrar extends Construct {
       'AWSLambdaBasicExecutionRole only allows writing CloudWatch Logs; the log group is created here with a retention.',
     );
     ack(fn, 'AwsSolutions::AwsSolutions-L1', 'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.');
-    ack(fn, 'Serverless::Serverless-LambdaLatestVersion', 'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.');
+    ack(
+      fn,
+      'Serverless::Serverless-LambdaLatestVersion',
+      'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.',
+    );
     if (!props.tracing || props.tracing === lambda.Tracing.DISABLED)
       ack(fn, 'Serverless::Serverless-LambdaTracing', 'X-Ray tracing is opt-in (props.tracing).');
     else
@@ -112,9 +116,17 @@ export class JoggAiRegistrar extends Construct {
         'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
         'Only xray:PutTraceSegments/PutTelemetryRecords use Resource "*": X-Ray supports no resource-level permissions.',
       );
-    ack(fn, 'Serverless::Serverless-LambdaDLQ', 'A failed run needs no replay: the hourly schedule re-runs the same reconciliation, and a rotation resumes from its stored pending state.');
+    ack(
+      fn,
+      'Serverless::Serverless-LambdaDLQ',
+      'A failed run needs no replay: the hourly schedule re-runs the same reconciliation, and a rotation resumes from its stored pending state.',
+    );
     for (const rule of [this.scheduleRule, this.rotationRule])
-      ack(rule, 'Serverless::Serverless-EventBusDLQ', 'The target only receives clock ticks; the next tick re-runs the same idempotent work.');
+      ack(
+        rule,
+        'Serverless::Serverless-EventBusDLQ',
+        'The target only receives clock ticks; the next tick re-runs the same idempotent work.',
+      );
     if (!props.signingSecret.secretFullArn)
       ack(
         fn,

@@ -54,7 +54,9 @@ async function main(): Promise<void> {
   });
 
   const describe = (label: string, s: LocalSecret, env: string) =>
-    s.generated ? `  ${label} secret: generated for this run (saved to ${s.file}): ${s.secret}` : `  ${label} secret: from ${env}`;
+    s.generated
+      ? `  ${label} secret: generated for this run (saved to ${s.file}): ${s.secret}`
+      : `  ${label} secret: from ${env}`;
   process.stdout.write(
     [
       `heygen-relay (local) listening on ${relay.url}`,

@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import addFormats from 'ajv-formats';
-import { OpenAPIBackend, type Request as OabRequest } from 'openapi-backend';
+import { type Request as OabRequest, OpenAPIBackend } from 'openapi-backend';
 import { parse } from 'yaml';
 import { JOGGAI_EVENT_TYPES } from '../../functions/providers/joggai/events.js';
 
@@ -73,7 +73,8 @@ function definition(): unknown {
     const doc = parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, { operationId?: string }>> };
     doc.paths = Object.fromEntries(Object.entries(doc.paths).filter(([p]) => /^\/v2\/(endpoints?|events)(\/|$)/.test(p)));
     for (const [p, item] of Object.entries(doc.paths))
-      for (const [m, op] of Object.entries(item)) if (op && typeof op === 'object' && !op.operationId) op.operationId = `${m} ${p}`;
+      for (const [m, op] of Object.entries(item))
+        if (op && typeof op === 'object' && !op.operationId) op.operationId = `${m} ${p}`;
     definitionCache = doc;
   }
   return structuredClone(definitionCache);
@@ -184,9 +185,18 @@ export class FakeJoggAi {
     if (req.headers['x-api-key'] !== this.apiKey) return send({ code: 10105, msg: 'invalid api key' });
     const validation = api.validateRequest(oabReq, operation);
     if (!validation.valid)
-      return send({ code: 40000, msg: `parameter error: ${(validation.errors ?? []).map((e) => `${e.instancePath} ${e.message}`).join('; ')}` });
+      return send({
+        code: 40000,
+        msg: `parameter error: ${(validation.errors ?? []).map((e) => `${e.instancePath} ${e.message}`).join('; ')}`,
+      });
     const op: FakeOperation | undefined = (
-      { 'get /v2/endpoints': 'list', 'post /v2/endpoint': 'create', 'put /v2/endpoint/{endpoint_id}': 'update', 'delete /v2/endpoint/{endpoint_id}': 'delete', 'get /v2/events': 'events' } as Record<string, FakeOperation>
+      {
+        'get /v2/endpoints': 'list',
+        'post /v2/endpoint': 'create',
+        'put /v2/endpoint/{endpoint_id}': 'update',
+        'delete /v2/endpoint/{endpoint_id}': 'delete',
+        'get /v2/events': 'events',
+      } as Record<string, FakeOperation>
     )[operation.operationId ?? ''];
     const injected = this.failures.findIndex((f) => f.op === op);
     if (injected >= 0) {
@@ -203,7 +213,11 @@ export class FakeJoggAi {
     };
     switch (op) {
       case 'list':
-        return send({ code: 0, msg: 'Success', data: { endpoints: [...this.endpoints.values()].map((e) => ({ ...e, events: [...e.events] })) } });
+        return send({
+          code: 0,
+          msg: 'Success',
+          data: { endpoints: [...this.endpoints.values()].map((e) => ({ ...e, events: [...e.events] })) },
+        });
       case 'events':
         return send({ code: 0, msg: 'Success', data: { events: [...JOGGAI_EVENT_TYPES] } });
       case 'create': {

@@ -5,11 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
 import { synthRelay } from '../support/synth.js';
 
-function relayProviders(template: Template): { name: string; path: string; timestampToleranceSeconds: number; acceptSubpaths?: boolean; secretId: unknown }[] {
-  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.RELAY_PROVIDERS);
+function relayProviders(
+  template: Template,
+): { name: string; path: string; timestampToleranceSeconds: number; acceptSubpaths?: boolean; secretId: unknown }[] {
+  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find(
+    (f) => f.Properties.Environment?.Variables?.RELAY_PROVIDERS,
+  );
   const raw = fn?.Properties.Environment.Variables.RELAY_PROVIDERS;
   // toJsonString renders tokens as Fn::Join; join the literal parts and stand in for the references.
-  const text = typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
+  const text =
+    typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
   return JSON.parse(text);
 }
 
@@ -25,7 +30,10 @@ describe('Construct: HeyGenRelay with only HeyGen (the default)', () => {
 
 describe('Construct: HeyGenRelay with JoggAI enabled', () => {
   const { template, stack } = synthRelay({
-    relay: { joggai: { timestampTolerance: Duration.seconds(120) }, queues: [{ name: 'jogg-failures', eventTypes: ['generated_avatar_video_failed'] }] },
+    relay: {
+      joggai: { timestampTolerance: Duration.seconds(120) },
+      queues: [{ name: 'jogg-failures', eventTypes: ['generated_avatar_video_failed'] }],
+    },
   });
 
   it('creates its own empty-safe signing secret (and an API-key secret for its registrar)', () => {
@@ -44,7 +52,9 @@ describe('Construct: HeyGenRelay with JoggAI enabled', () => {
   });
 
   it('grants the ingress read on the JoggAI secret', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('Ingress'));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes('Ingress'),
+    );
     const text = JSON.stringify(policies);
     expect(text).toMatch(/JoggAiSigningSecret/);
     expect(text).toContain('secretsmanager:GetSecretValue');
@@ -59,8 +69,13 @@ describe('Construct: HeyGenRelay with JoggAI enabled', () => {
   });
 
   it('has a signature-rejection alarm per provider', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === 'Rejected');
-    expect(alarms.map((a) => a.Properties.Dimensions.find((d: { Name: string }) => d.Name === 'provider').Value).sort()).toEqual(['heygen', 'joggai']);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.MetricName === 'Rejected',
+    );
+    expect(alarms.map((a) => a.Properties.Dimensions.find((d: { Name: string }) => d.Name === 'provider').Value).sort()).toEqual([
+      'heygen',
+      'joggai',
+    ]);
   });
 
   it('outputs the JoggAI webhook URL and secret ARN', () => {
@@ -84,7 +99,8 @@ describe('Construct: HeyGenRelay with JoggAI only', () => {
 
 describe('Construct: JoggAI registrar', () => {
   const { template } = synthRelay({ relay: { joggai: { registration: { events: ['generated_video_success'] } } } });
-  const fns = () => Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.includes('JoggAiRegistrar'));
+  const fns = () =>
+    Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => id.includes('JoggAiRegistrar'));
 
   it('is one function with reserved concurrency 1, pointed at the relay URL, with the chosen events', () => {
     const [[, fn] = ['', undefined]] = fns();
@@ -97,17 +113,26 @@ describe('Construct: JoggAI registrar', () => {
   });
 
   it('may write versions and stages of the JoggAI signing secret only, and read its API key', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes('JoggAiRegistrar'));
-    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Action: string | string[]; Resource: unknown }[]);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes('JoggAiRegistrar'),
+    );
+    const statements = policies.flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Action: string | string[]; Resource: unknown }[],
+    );
     const write = statements.find((s) => s.Sid === 'JoggAiSigningSecretStages');
-    expect(write?.Action).toEqual(expect.arrayContaining(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']));
+    expect(write?.Action).toEqual(
+      expect.arrayContaining(['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']),
+    );
     expect(JSON.stringify(write?.Resource)).toContain('JoggAiSigningSecret');
     expect(JSON.stringify(statements)).not.toMatch(/HeyGenSigningSecret/);
     expect(JSON.stringify(statements)).toContain('JoggAiApiKey');
   });
 
   it('runs hourly and rotates on its own schedule with {"action":"rotate"}', () => {
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Targets: [Match.objectLike({ Arn: Match.anyValue() })] });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Arn: Match.anyValue() })],
+    });
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(30 days)',
       Targets: [Match.objectLike({ Input: '{"action":"rotate"}' })],
@@ -121,16 +146,26 @@ describe('Construct: JoggAI registrar', () => {
   });
 
   it('rejects unknown registration events', () => {
-    expect(() => synthRelay({ relay: { joggai: { registration: { events: ['avatar_video.success'] } } } })).toThrowError(/unknown event type/);
+    expect(() => synthRelay({ relay: { joggai: { registration: { events: ['avatar_video.success'] } } } })).toThrowError(
+      /unknown event type/,
+    );
   });
 });
 
 describe('Construct: provider validation', () => {
   it.each([
     ['no provider at all', { heygen: false as const }, /At least one provider/],
-    ['a queue routing JoggAI events without JoggAI', { queues: [{ name: 'j', eventTypes: ['generated_video_success'] }] }, /unknown event type/],
+    [
+      'a queue routing JoggAI events without JoggAI',
+      { queues: [{ name: 'j', eventTypes: ['generated_video_success'] }] },
+      /unknown event type/,
+    ],
     ['a queue routing provider joggai when disabled', { queues: [{ name: 'j', providers: ['joggai'] }] }, /not enabled/],
-    ['a HeyGen type on a JoggAI-only queue', { joggai: {}, queues: [{ name: 'j', providers: ['joggai'], eventTypes: ['avatar_video.fail'] }] }, /unknown event type/],
+    [
+      'a HeyGen type on a JoggAI-only queue',
+      { joggai: {}, queues: [{ name: 'j', providers: ['joggai'], eventTypes: ['avatar_video.fail'] }] },
+      /unknown event type/,
+    ],
     ['a bad joggai path', { joggai: { path: 'joggai' } }, /joggai.path/],
     ['the same path twice', { joggai: { path: '/heygen' } }, /both/],
   ])('rejects %s', (_n, relay, message) => {

@@ -109,7 +109,16 @@ describe('SecretsManagerJoggAiSecretStore', () => {
     await reconcileJoggAi({ url: RELAY }, { client, store });
     const first = (await store.get()).current;
     let duringOverlap: string[] = [];
-    const res = await rotateJoggAi({ url: RELAY }, { client, store, overlap: async () => void (duringOverlap = await ingressKeys()) });
+    const res = await rotateJoggAi(
+      { url: RELAY },
+      {
+        client,
+        store,
+        overlap: async () => {
+          duringOverlap = await ingressKeys();
+        },
+      },
+    );
     expect(duringOverlap).toEqual(['AWSCURRENT', 'AWSPENDING']);
     expect(res).toMatchObject({ from: { endpointId: first?.endpointId }, to: { url: `${RELAY}/r1` }, oldDeleted: true });
     expect((await store.get()).current?.endpointId).toBe(res.to.endpointId);

@@ -39,7 +39,11 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body ?? '')).toEqual({ status: 'published', id: dedupKey('joggai', Buffer.from(body)) });
     expect(aws.published).toHaveLength(1);
-    expect(aws.published[0]).toMatchObject({ EventBusName: 'relay-bus', Source: 'joggai', DetailType: 'generated_avatar_video_success' });
+    expect(aws.published[0]).toMatchObject({
+      EventBusName: 'relay-bus',
+      Source: 'joggai',
+      DetailType: 'generated_avatar_video_success',
+    });
     const detail = assertRelayEvent(JSON.parse(aws.published[0]?.Detail ?? ''));
     expect(detail).toMatchObject({
       version: '1',
@@ -54,7 +58,9 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
 
   it('publishes a numeric avatar_id as a string subject id and an event without event_id with a null deliveryId', async () => {
     const { handler } = build(aws);
-    expect((await handler(joggaiEvent(joggaiSample('generated_photo_avatar_success'), { secret: SECRET }), ctx())).statusCode).toBe(200);
+    expect(
+      (await handler(joggaiEvent(joggaiSample('generated_photo_avatar_success'), { secret: SECRET }), ctx())).statusCode,
+    ).toBe(200);
     expect((await handler(joggaiEvent(joggaiSample('generated_image_success'), { secret: SECRET }), ctx())).statusCode).toBe(200);
     const [avatar, image] = aws.published.map((e) => assertRelayEvent(JSON.parse(e.Detail ?? '')));
     expect(avatar?.subject).toEqual({ kind: 'avatar', id: '128734' });
@@ -71,7 +77,9 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
     expect(second.statusCode).toBe(200);
     expect(JSON.parse(second.body ?? '').status).toBe('duplicate');
     expect(aws.published).toHaveLength(1);
-    expect(telemetry.counts.filter((c) => c.metric === 'Duplicate')).toEqual([{ metric: 'Duplicate', dimensions: { provider: 'joggai' } }]);
+    expect(telemetry.counts.filter((c) => c.metric === 'Duplicate')).toEqual([
+      { metric: 'Duplicate', dimensions: { provider: 'joggai' } },
+    ]);
   });
 
   it('answers 409 for the same body while the first is still in flight', async () => {
@@ -123,15 +131,24 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
   it('answers 401 when the body timestamp is outside the tolerance either way, and ignores it when the tolerance is 0', async () => {
     const stale = now() - 301;
     const strict = build(aws);
-    const res = await strict.handler(joggaiEvent(joggaiSample('generated_avatar_video_success', stale), { secret: SECRET }), ctx());
+    const res = await strict.handler(
+      joggaiEvent(joggaiSample('generated_avatar_video_success', stale), { secret: SECRET }),
+      ctx(),
+    );
     expect(res.statusCode).toBe(401);
     expect(errorBody(res).code).toBe('stale_timestamp');
-    const future = await strict.handler(joggaiEvent(joggaiSample('generated_avatar_video_success', now() + 301), { secret: SECRET }), ctx());
+    const future = await strict.handler(
+      joggaiEvent(joggaiSample('generated_avatar_video_success', now() + 301), { secret: SECRET }),
+      ctx(),
+    );
     expect(future.statusCode).toBe(401);
     expect(aws.published).toHaveLength(0);
     expect(aws.items.size).toBe(0);
     const custom = build(aws, { toleranceSeconds: 600 });
-    expect((await custom.handler(joggaiEvent(joggaiSample('generated_avatar_video_success', stale), { secret: SECRET }), ctx())).statusCode).toBe(200);
+    expect(
+      (await custom.handler(joggaiEvent(joggaiSample('generated_avatar_video_success', stale), { secret: SECRET }), ctx()))
+        .statusCode,
+    ).toBe(200);
     const off = build(aws, { toleranceSeconds: 0 });
     const ok = await off.handler(joggaiEvent(joggaiSample('generated_avatar_video_failed', 1_000), { secret: SECRET }), ctx());
     expect(ok.statusCode).toBe(200);
@@ -145,8 +162,12 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
 
   it('accepts a delivery without a body timestamp or without X-Webhook-Event', async () => {
     const { handler } = build(aws);
-    expect((await handler(joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }), ctx())).statusCode).toBe(200);
-    expect((await handler(joggaiEvent(joggaiSample('generated_motion_failed'), { secret: SECRET, event: null }), ctx())).statusCode).toBe(200);
+    expect(
+      (await handler(joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }), ctx())).statusCode,
+    ).toBe(200);
+    expect(
+      (await handler(joggaiEvent(joggaiSample('generated_motion_failed'), { secret: SECRET, event: null }), ctx())).statusCode,
+    ).toBe(200);
   });
 
   it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'])('answers 405 with Allow for %s', async (method) => {
@@ -189,19 +210,37 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
 
   it('verifies base64-encoded bodies on their raw bytes', async () => {
     const { handler } = build(aws);
-    const raw = Buffer.from(JSON.stringify({ event: 'generated_video_success', timestamp: now(), data: { video_id: 'ü-ñ-✓' } }), 'utf8');
+    const raw = Buffer.from(
+      JSON.stringify({ event: 'generated_video_success', timestamp: now(), data: { video_id: 'ü-ñ-✓' } }),
+      'utf8',
+    );
     const res = await handler(joggaiEvent(raw, { secret: SECRET, base64: true }), ctx());
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(aws.published[0]?.Detail ?? '').subject.id).toBe('ü-ñ-✓');
   });
 
   it.each([
-    ['X-Webhook-Event disagreeing with body.event', joggaiSample('generated_avatar_video_success'), 'generated_avatar_video_failed', 'event_mismatch'],
+    [
+      'X-Webhook-Event disagreeing with body.event',
+      joggaiSample('generated_avatar_video_success'),
+      'generated_avatar_video_failed',
+      'event_mismatch',
+    ],
     ['not JSON', 'not json at all', undefined, 'invalid_json'],
     ['a JSON array', '[1,2]', undefined, 'invalid_json'],
     ['JSON without event', `{"timestamp":${now()},"data":{}}`, undefined, 'missing_event_type'],
-    ['data that is not an object', `{"event":"generated_video_success","timestamp":${now()},"data":[1]}`, undefined, 'invalid_event_data'],
-    ['a timestamp that is not unix seconds', '{"event":"generated_video_success","timestamp":"soon","data":{}}', undefined, 'invalid_timestamp'],
+    [
+      'data that is not an object',
+      `{"event":"generated_video_success","timestamp":${now()},"data":[1]}`,
+      undefined,
+      'invalid_event_data',
+    ],
+    [
+      'a timestamp that is not unix seconds',
+      '{"event":"generated_video_success","timestamp":"soon","data":{}}',
+      undefined,
+      'invalid_timestamp',
+    ],
   ])('answers 400 for a validly signed body with %s', async (_n, body, event, code) => {
     const { handler } = build(aws);
     const res = await handler(joggaiEvent(body, { secret: SECRET, ...(event ? { event } : {}) }), ctx());
@@ -270,7 +309,7 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
     expect(aws.published).toHaveLength(0);
   });
 
-  it('budgets the request inside JoggAI\'s 5 s deadline by default', async () => {
+  it("budgets the request inside JoggAI's 5 s deadline by default", async () => {
     aws.eb.on(PutEventsCommand).callsFake(() => new Promise(() => {}));
     const { handler } = build(aws);
     const started = Date.now();
@@ -281,11 +320,16 @@ describe('Function: ingress handler for POST /joggai (AWS adapters, mocked SDK)'
     expect(took).toBeLessThan(5_000);
   }, 10_000);
 
-  it('accepts both endpoints\' secrets while a rotation overlaps them (AWSCURRENT + AWSPENDING)', async () => {
+  it("accepts both endpoints' secrets while a rotation overlaps them (AWSCURRENT + AWSPENDING)", async () => {
     aws.stages.AWSPENDING = { value: JSON.stringify({ secret: OTHER, endpointId: 'wh_2' }) };
     const { handler } = build(aws);
-    expect((await handler(joggaiEvent(joggaiSample('generated_avatar_video_success'), { secret: SECRET }), ctx())).statusCode).toBe(200);
-    expect((await handler(joggaiEvent(joggaiSample('generated_avatar_video_failed'), { secret: OTHER, path: '/joggai' }), ctx())).statusCode).toBe(200);
+    expect(
+      (await handler(joggaiEvent(joggaiSample('generated_avatar_video_success'), { secret: SECRET }), ctx())).statusCode,
+    ).toBe(200);
+    expect(
+      (await handler(joggaiEvent(joggaiSample('generated_avatar_video_failed'), { secret: OTHER, path: '/joggai' }), ctx()))
+        .statusCode,
+    ).toBe(200);
     expect(aws.published).toHaveLength(2);
   });
 

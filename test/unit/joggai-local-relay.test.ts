@@ -36,10 +36,13 @@ describe('Local relay: POST /joggai next to /heygen, one sink', () => {
     expect(await again.json()).toMatchObject({ status: 'duplicate' });
     expect((await post('/joggai/r2', joggaiSample('generated_motion_failed'), JOGGAI)).status).toBe(200);
     const lines = readFileSync(sink, 'utf8').trim().split('\n');
-    expect(lines.map((l) => parseRelayEvent({ body: l }).type)).toEqual(['generated_avatar_video_success', 'generated_motion_failed']);
+    expect(lines.map((l) => parseRelayEvent({ body: l }).type)).toEqual([
+      'generated_avatar_video_success',
+      'generated_motion_failed',
+    ]);
   });
 
-  it('keeps the providers\' secrets apart', async () => {
+  it("keeps the providers' secrets apart", async () => {
     expect((await post('/joggai', joggaiSample('generated_image_success'), HEYGEN)).status).toBe(401);
   });
 });

@@ -1,10 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../functions/core/errors.js';
-import { PROVIDERS, answerBudgetMs, getProvider } from '../../functions/providers/index.js';
+import { answerBudgetMs, getProvider, PROVIDERS } from '../../functions/providers/index.js';
 import { JOGGAI_EVENT_TYPES, joggai, normalizeJoggAi } from '../../functions/providers/joggai/index.js';
 import { KNOWN_EVENT_TYPES } from '../../lib/config.js';
 
@@ -48,17 +48,25 @@ describe('Function: normalizeJoggAi', () => {
   });
 
   it('falls back to the id key present for event names it does not know', () => {
-    expect(n('{"event":"new_thing_success","timestamp":1,"data":{"motion_id":"m9"}}').subject).toEqual({ kind: 'motion', id: 'm9' });
+    expect(n('{"event":"new_thing_success","timestamp":1,"data":{"motion_id":"m9"}}').subject).toEqual({
+      kind: 'motion',
+      id: 'm9',
+    });
     expect(n('{"event":"new_thing_success","timestamp":1,"data":{}}').subject).toEqual({ kind: 'new_thing', id: null });
   });
 
   it('reads the v1 payload shape (project_id) as a video subject', () => {
-    expect(n('{"event":"generated_video_success","timestamp":1,"data":{"project_id":"pr_1"}}').subject).toEqual({ kind: 'video', id: 'pr_1' });
+    expect(n('{"event":"generated_video_success","timestamp":1,"data":{"project_id":"pr_1"}}').subject).toEqual({
+      kind: 'video',
+      id: 'pr_1',
+    });
   });
 
   it('accepts a delivery without X-Webhook-Event, and with a matching one (trimmed)', () => {
     expect(n(sample('generated_image_success')).type).toBe('generated_image_success');
-    expect(n(sample('generated_image_success'), { 'x-webhook-event': ' generated_image_success ' }).type).toBe('generated_image_success');
+    expect(n(sample('generated_image_success'), { 'x-webhook-event': ' generated_image_success ' }).type).toBe(
+      'generated_image_success',
+    );
   });
 
   it('leaves sentAt undefined without a timestamp, and accepts a numeric-string timestamp', () => {
@@ -67,7 +75,12 @@ describe('Function: normalizeJoggAi', () => {
   });
 
   it.each([
-    ['X-Webhook-Event disagrees with the body', sample('generated_image_success'), { 'x-webhook-event': 'generated_image_failed' }, 'event_mismatch'],
+    [
+      'X-Webhook-Event disagrees with the body',
+      sample('generated_image_success'),
+      { 'x-webhook-event': 'generated_image_failed' },
+      'event_mismatch',
+    ],
     ['no event', '{"timestamp":1,"data":{}}', {}, 'missing_event_type'],
     ['HeyGen shape (event_type)', '{"event_type":"avatar_video.success","event_data":{}}', {}, 'missing_event_type'],
     ['an empty event', '{"event":"","timestamp":1}', {}, 'missing_event_type'],
@@ -89,7 +102,12 @@ describe('Function: normalizeJoggAi', () => {
 
 describe('Provider: joggai plug-in and registry', () => {
   it('declares its delivery contract', () => {
-    expect(joggai).toMatchObject({ name: 'joggai', signatureHeader: 'x-webhook-signature', answerWithinMs: 5000, defaultTimestampToleranceSeconds: 300 });
+    expect(joggai).toMatchObject({
+      name: 'joggai',
+      signatureHeader: 'x-webhook-signature',
+      answerWithinMs: 5000,
+      defaultTimestampToleranceSeconds: 300,
+    });
     expect(answerBudgetMs(joggai)).toBe(4000);
   });
 

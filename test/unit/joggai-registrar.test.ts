@@ -24,8 +24,14 @@ describe('JoggAI fake and client', () => {
     const created = await client.createEndpoint({ url: RELAY, status: 'enabled', events: ['generated_video_success'] });
     expect(created).toMatchObject({ url: RELAY, status: 'enabled', events: ['generated_video_success'] });
     expect(created.secret).toMatch(/^whsec_/);
-    expect(await client.listEndpoints()).toEqual([expect.objectContaining({ endpoint_id: created.endpoint_id, secret: created.secret })]);
-    const updated = await client.updateEndpoint(created.endpoint_id, { url: RELAY, status: 'disabled', events: ['generated_video_failed'] });
+    expect(await client.listEndpoints()).toEqual([
+      expect.objectContaining({ endpoint_id: created.endpoint_id, secret: created.secret }),
+    ]);
+    const updated = await client.updateEndpoint(created.endpoint_id, {
+      url: RELAY,
+      status: 'disabled',
+      events: ['generated_video_failed'],
+    });
     expect(updated).toMatchObject({ status: 'disabled', events: ['generated_video_failed'], secret: created.secret });
     await client.deleteEndpoint(created.endpoint_id);
     expect(await client.listEndpoints()).toEqual([]);
@@ -45,7 +51,9 @@ describe('JoggAI fake and client', () => {
 
   it('maps 10104 to JoggAiNotFoundError, 10105 to JoggAiAuthError, 50000 to a retryable error', async () => {
     await expect(client.deleteEndpoint('wh_missing')).rejects.toBeInstanceOf(JoggAiNotFoundError);
-    await expect(client.updateEndpoint('wh_missing', { url: RELAY, status: 'enabled', events: ALL })).rejects.toBeInstanceOf(JoggAiNotFoundError);
+    await expect(client.updateEndpoint('wh_missing', { url: RELAY, status: 'enabled', events: ALL })).rejects.toBeInstanceOf(
+      JoggAiNotFoundError,
+    );
     const bad = new JoggAiClient({ apiKey: 'wrong', baseUrl: fake.url });
     const auth = await bad.listEndpoints().catch((e: unknown) => e);
     expect(auth).toBeInstanceOf(JoggAiAuthError);
@@ -127,7 +135,9 @@ describe('JoggAI registrar: reconcile', () => {
     const r1 = store.current;
     fake.endpoints.clear();
     const res = await run();
-    expect(res.actions).toEqual([expect.objectContaining({ type: 'create', reason: 'deleted_behind_our_back', url: `${RELAY}/r1` })]);
+    expect(res.actions).toEqual([
+      expect.objectContaining({ type: 'create', reason: 'deleted_behind_our_back', url: `${RELAY}/r1` }),
+    ]);
     expect(store.current?.endpointId).not.toBe(r1?.endpointId);
     expect(store.current?.endpointId).not.toBe(oldId);
   });
@@ -139,7 +149,12 @@ describe('JoggAI registrar: reconcile', () => {
     const dup2 = fake.seed({ url: RELAY });
     const foreign = fake.seed({ url: 'https://elsewhere.example/hook' });
     const res = await run();
-    expect(res.actions.filter((a) => a.type === 'delete').map((a) => a.endpointId).sort()).toEqual([dup.endpoint_id, dup2.endpoint_id].sort());
+    expect(
+      res.actions
+        .filter((a) => a.type === 'delete')
+        .map((a) => a.endpointId)
+        .sort(),
+    ).toEqual([dup.endpoint_id, dup2.endpoint_id].sort());
     expect([...fake.endpoints.keys()].sort()).toEqual([keep, foreign.endpoint_id].sort());
   });
 
@@ -211,8 +226,22 @@ describe('JoggAI rotation: overlap two endpoints', () => {
   it('creates r1, accepts both secrets during the overlap, promotes, deletes the old endpoint', async () => {
     const old = store.current;
     let during: string[] = [];
-    const res = await rotateJoggAi({ url: RELAY }, { client, store, overlap: async () => void (during = store.liveSecrets()) });
-    expect(res).toMatchObject({ from: { endpointId: old?.endpointId, url: RELAY }, to: { url: `${RELAY}/r1` }, oldDeleted: true, resumed: false });
+    const res = await rotateJoggAi(
+      { url: RELAY },
+      {
+        client,
+        store,
+        overlap: async () => {
+          during = store.liveSecrets();
+        },
+      },
+    );
+    expect(res).toMatchObject({
+      from: { endpointId: old?.endpointId, url: RELAY },
+      to: { url: `${RELAY}/r1` },
+      oldDeleted: true,
+      resumed: false,
+    });
     expect(during).toHaveLength(2);
     expect(during).toContain(old?.secret);
     expect(store.current?.url).toBe(`${RELAY}/r1`);
@@ -228,7 +257,9 @@ describe('JoggAI rotation: overlap two endpoints', () => {
     const first = await rotateJoggAi({ url: RELAY }, { client, store });
     expect(first.oldDeleted).toBe(false);
     expect(fake.endpoints.size).toBe(2);
-    expect((await reconcileJoggAi({ url: RELAY }, { client, store })).actions).toEqual([expect.objectContaining({ type: 'delete' })]);
+    expect((await reconcileJoggAi({ url: RELAY }, { client, store })).actions).toEqual([
+      expect.objectContaining({ type: 'delete' }),
+    ]);
     // Crash between putPending and promote: run again.
     const crashing = rotateJoggAi({ url: RELAY }, { client, store, overlap: async () => Promise.reject(new Error('crash')) });
     await expect(crashing).rejects.toThrow('crash');
@@ -256,6 +287,8 @@ describe('JoggAI rotation: overlap two endpoints', () => {
     for (let i = 0; i < 19; i++) fake.seed({ url: `https://other.example/${i}` });
     await expect(rotateJoggAi({ url: RELAY }, { client, store })).rejects.toBeInstanceOf(JoggAiRotationError);
     expect(store.pending).toBeNull();
-    await expect(rotateJoggAi({ url: RELAY }, { client, store: new MemoryJoggAiSecretStore() })).rejects.toThrow(/registrar first/);
+    await expect(rotateJoggAi({ url: RELAY }, { client, store: new MemoryJoggAiSecretStore() })).rejects.toThrow(
+      /registrar first/,
+    );
   });
 });

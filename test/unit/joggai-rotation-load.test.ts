@@ -150,7 +150,11 @@ describe('JoggAI rotation under load (fake JoggAI → local relay)', () => {
     const keySource = relay.keys.get('joggai');
     if (!keySource) throw new Error('no key source');
     const client = new JoggAiClient({ apiKey: fake.apiKey, baseUrl: fake.url });
-    const old = await client.createEndpoint({ url: `${relay.url}/joggai`, status: 'enabled', events: ['generated_avatar_video_success', 'generated_image_success', 'generated_motion_failed'] });
+    const old = await client.createEndpoint({
+      url: `${relay.url}/joggai`,
+      status: 'enabled',
+      events: ['generated_avatar_video_success', 'generated_image_success', 'generated_motion_failed'],
+    });
     keySource.set([old.secret]);
     const producer = produce(fake);
     await new Promise((r) => setTimeout(r, 100));

@@ -3,6 +3,8 @@
  * (the ingress's SecretsManagerKeySource accepts both, and AWSPREVIOUS for its grace period), so a
  * rotation's overlap needs no ingress change. Values are `{"secret","endpointId","url"}`.
  */
+
+import { createHash } from 'node:crypto';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -10,7 +12,6 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { createHash } from 'node:crypto';
 import { type IssuedSigningSecret, parseStoredSigningSecret, serializeStoredSigningSecret } from '../../core/secret-store.js';
 import type { JoggAiSecretState, JoggAiSecretStore } from './secret-store.js';
 
@@ -32,7 +33,9 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
 
   private async stage(stage: string, signal?: AbortSignal): Promise<string | undefined> {
     try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.name, VersionStage: stage }), { abortSignal: signal });
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.name, VersionStage: stage }), {
+        abortSignal: signal,
+      });
       return out.SecretString;
     } catch (err) {
       if (err instanceof Error && err.name === 'ResourceNotFoundException') return undefined;
@@ -47,7 +50,11 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
 
   async putCurrent(value: IssuedSigningSecret, signal?: AbortSignal): Promise<void> {
     await this.client.send(
-      new PutSecretValueCommand({ SecretId: this.name, SecretString: serializeStoredSigningSecret(value), ClientRequestToken: token('c', value) }),
+      new PutSecretValueCommand({
+        SecretId: this.name,
+        SecretString: serializeStoredSigningSecret(value),
+        ClientRequestToken: token('c', value),
+      }),
       { abortSignal: signal },
     );
   }
@@ -80,14 +87,21 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
         }),
         { abortSignal: signal },
       );
-    await this.client.send(new UpdateSecretVersionStageCommand({ SecretId: this.name, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }), {
-      abortSignal: signal,
-    });
+    await this.client.send(
+      new UpdateSecretVersionStageCommand({ SecretId: this.name, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }),
+      {
+        abortSignal: signal,
+      },
+    );
   }
 }
 
 /** The JoggAI API key from its secret: a plain string or `{"apiKey": "..."}`; null when unset. */
-export async function readJoggAiApiKey(client: SecretsManagerClient, secretId: string, signal?: AbortSignal): Promise<string | null> {
+export async function readJoggAiApiKey(
+  client: SecretsManagerClient,
+  secretId: string,
+  signal?: AbortSignal,
+): Promise<string | null> {
   const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }), { abortSignal: signal });
   const raw = out.SecretString?.trim() ?? '';
   if (raw === '') return null;

@@ -28,13 +28,18 @@ const eventsRaw = process.env.EVENTS?.trim();
 const events = eventsRaw ? (JSON.parse(eventsRaw) as string[]) : undefined;
 const overlapMs = Number(process.env.ROTATION_OVERLAP_SECONDS ?? 30) * 1000;
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-joggai-registrar` });
-const secrets = new SecretsManagerClient(sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }));
+const secrets = new SecretsManagerClient(
+  sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }),
+);
 const store = new SecretsManagerJoggAiSecretStore(secrets, signingSecretArn);
 
 export const handler = async (event: unknown): Promise<JoggAiReconcileSummary | JoggAiRotationResult> => {
   const action = typeof event === 'object' && event !== null ? (event as { action?: unknown }).action : undefined;
   const apiKey = await readJoggAiApiKey(secrets, apiKeySecretArn);
-  const client = apiKey === null ? null : new JoggAiClient({ apiKey, ...(process.env.JOGGAI_API_URL ? { baseUrl: process.env.JOGGAI_API_URL } : {}) });
+  const client =
+    apiKey === null
+      ? null
+      : new JoggAiClient({ apiKey, ...(process.env.JOGGAI_API_URL ? { baseUrl: process.env.JOGGAI_API_URL } : {}) });
   const desired = { url, ...(events ? { events } : {}) };
   const summary = await reconcileJoggAi(desired, { client, store, logger });
   if (action !== 'rotate' || !client || summary.endpointId === null) return summary;

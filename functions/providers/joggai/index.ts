@@ -6,11 +6,12 @@
  *   so its `timestamp` (unix seconds) feeds the staleness check and `event_id` is the delivery id;
  * - answer 2xx within 5 s; non-2xx is retried (v1 docs: 3 attempts, 5 s apart).
  */
+
+import type { RelaySubject } from '../../core/envelope.js';
 import { BadRequestError } from '../../core/errors.js';
 import { pickSubject, readJsonObject } from '../normalize.js';
 import type { Headers, NormalizedDelivery, ProviderIngress } from '../types.js';
 import { eventFamily, FALLBACK_RULES, JOGGAI_EVENT_TYPES, SUBJECT_RULES } from './events.js';
-import type { RelaySubject } from '../../core/envelope.js';
 
 const MAX_ID = 256;
 /** Largest plausible unix-seconds value (year 5138); rejects millisecond timestamps instead of misreading them. */

@@ -43,7 +43,12 @@ export interface JoggAiRegistrarDeps {
 }
 
 export type JoggAiAction =
-  | { readonly type: 'create'; readonly url: string; readonly endpointId: string; readonly reason: 'absent' | 'deleted_behind_our_back' }
+  | {
+      readonly type: 'create';
+      readonly url: string;
+      readonly endpointId: string;
+      readonly reason: 'absent' | 'deleted_behind_our_back';
+    }
   | { readonly type: 'adopt'; readonly endpointId: string }
   | { readonly type: 'update'; readonly endpointId: string }
   | { readonly type: 'delete'; readonly endpointId: string; readonly reason: 'duplicate' };
@@ -91,7 +96,8 @@ export function issued(e: JoggAiEndpoint): IssuedSigningSecret {
   return { secret: e.secret, endpointId: e.endpoint_id, url: e.url };
 }
 
-const MISSING_KEY = 'No JoggAI API key is configured: put it into the API-key secret ({"apiKey":"..."}); the registrar retries on its schedule.';
+const MISSING_KEY =
+  'No JoggAI API key is configured: put it into the API-key secret ({"apiKey":"..."}); the registrar retries on its schedule.';
 
 export async function reconcileJoggAi(desired: JoggAiDesired, deps: JoggAiRegistrarDeps): Promise<JoggAiReconcileSummary> {
   const { client, store, logger, signal } = deps;
@@ -139,11 +145,19 @@ async function reconcile(
       return { outcome: 'limit_reached', actions, endpointId: null, message };
     }
     keeper = await client.createEndpoint({ url, status: 'enabled', events }, signal);
-    actions.push({ type: 'create', url, endpointId: keeper.endpoint_id, reason: state.current?.endpointId ? 'deleted_behind_our_back' : 'absent' });
+    actions.push({
+      type: 'create',
+      url,
+      endpointId: keeper.endpoint_id,
+      reason: state.current?.endpointId ? 'deleted_behind_our_back' : 'absent',
+    });
     await store.putCurrent(issued(keeper), signal);
   } else {
     if (keeper.status !== 'enabled' || !sameEvents(keeper.events, events)) {
-      keeper = { ...keeper, ...(await client.updateEndpoint(keeper.endpoint_id, { url: keeper.url, status: 'enabled', events }, signal)) };
+      keeper = {
+        ...keeper,
+        ...(await client.updateEndpoint(keeper.endpoint_id, { url: keeper.url, status: 'enabled', events }, signal)),
+      };
       actions.push({ type: 'update', endpointId: keeper.endpoint_id });
     }
     const stored = state.current;

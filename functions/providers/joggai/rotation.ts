@@ -13,7 +13,7 @@
 import type { JoggAiWebhookApi } from './api/client.js';
 import { JOGGAI_ENDPOINT_LIMIT } from './api/client.js';
 import { JoggAiApiError, JoggAiNotFoundError } from './api/errors.js';
-import { type JoggAiDesired, type JoggAiLogger, desiredEvents, generationOf, issued, rotationUrl } from './registrar.js';
+import { desiredEvents, generationOf, issued, type JoggAiDesired, type JoggAiLogger, rotationUrl } from './registrar.js';
 import type { JoggAiSecretStore } from './secret-store.js';
 
 export interface JoggAiRotationDeps {
@@ -70,11 +70,16 @@ export async function rotateJoggAi(desired: JoggAiDesired, deps: JoggAiRotationD
       next = issued(existing);
     } else {
       if (all.length >= JOGGAI_ENDPOINT_LIMIT)
-        throw new JoggAiRotationError(`JoggAI allows ${JOGGAI_ENDPOINT_LIMIT} endpoints and the account has ${all.length}; a rotation needs one more`);
+        throw new JoggAiRotationError(
+          `JoggAI allows ${JOGGAI_ENDPOINT_LIMIT} endpoints and the account has ${all.length}; a rotation needs one more`,
+        );
       next = issued(await client.createEndpoint({ url, status: 'enabled', events: desiredEvents(desired) }, signal));
     }
     await store.putPending(next, signal);
-    logger?.info('JoggAI rotation: second endpoint live, both secrets accepted', { from: current.endpointId, to: next.endpointId });
+    logger?.info('JoggAI rotation: second endpoint live, both secrets accepted', {
+      from: current.endpointId,
+      to: next.endpointId,
+    });
   }
 
   await deps.overlap?.();

@@ -101,7 +101,11 @@ export class JoggAiClient implements JoggAiWebhookApi {
     if (typeof envelope.code !== 'number')
       throw new JoggAiApiError(-1, `JoggAI ${method} ${path}: HTTP ${res.status}, no code in the answer`, res.status);
     if (envelope.code !== 0)
-      throw joggAiError(envelope.code, `JoggAI ${method} ${path}: ${envelope.code} ${String(envelope.msg ?? '').slice(0, 200)}`, res.status);
+      throw joggAiError(
+        envelope.code,
+        `JoggAI ${method} ${path}: ${envelope.code} ${String(envelope.msg ?? '').slice(0, 200)}`,
+        res.status,
+      );
     return envelope.data as T;
   }
 }

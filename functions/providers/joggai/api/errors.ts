@@ -21,7 +21,8 @@ export class JoggAiApiError extends Error {
     this.name = 'JoggAiApiError';
     this.code = code;
     this.httpStatus = httpStatus;
-    this.retryable = code === JOGGAI_CODES.systemError || code === -1 || httpStatus === 0 || httpStatus >= 500 || httpStatus === 429;
+    this.retryable =
+      code === JOGGAI_CODES.systemError || code === -1 || httpStatus === 0 || httpStatus >= 500 || httpStatus === 429;
   }
 }
 
@@ -42,6 +43,7 @@ export class JoggAiAuthError extends JoggAiApiError {
 
 export function joggAiError(code: number, msg: string, httpStatus: number): JoggAiApiError {
   if (code === JOGGAI_CODES.notFound) return new JoggAiNotFoundError(msg, httpStatus);
-  if (code === JOGGAI_CODES.invalidApiKey || code === JOGGAI_CODES.noPermission) return new JoggAiAuthError(code, msg, httpStatus);
+  if (code === JOGGAI_CODES.invalidApiKey || code === JOGGAI_CODES.noPermission)
+    return new JoggAiAuthError(code, msg, httpStatus);
   return new JoggAiApiError(code, msg, httpStatus);
 }
