@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { capturedLines, scanForLeaks } from '../support/log-capture.js';
 
 describe('log capture', () => {
-  it('is installed in every worker and captures Powertools Logger output (setupFiles: ./test/support/log-capture.ts)', () => {
+  it('captures Powertools Logger and console output in this worker', () => {
     const marker = `capture-probe-${Math.random().toString(36).slice(2)}`;
     new Logger({ serviceName: 'capture-probe' }).info(marker);
     console.log(`plain console ${marker}`);
@@ -42,11 +42,12 @@ describe('log capture', () => {
           '{"level":"ERROR","message":"oops whsec_planted_0123456789abcdef"}',
           `{"level":"WARN","sig":"${sig.toUpperCase()}"}`,
           'Authorization: hg_key_planted_987654321',
+          'unregistered but secret-shaped: whsec_AbCdEf0123456789XyZ',
         ].join('\n'),
       );
       const report = scanForLeaks(dir);
-      expect(report.linesScanned).toBe(4);
-      expect(report.leaks.map((l) => l.kind).sort()).toEqual(['api_key', 'secret', 'signature']);
+      expect(report.linesScanned).toBe(5);
+      expect(report.leaks.map((l) => l.kind).sort()).toEqual(['api_key', 'secret', 'secret', 'signature']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
