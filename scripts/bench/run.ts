@@ -10,19 +10,32 @@ import { join } from 'node:path';
 import { type BundleFigures, buildBundle, OUT_DIR, ROOT } from './lib/build';
 import { costPerMillion, PRICES, PRICES_DATE } from './lib/cost';
 import { writeReport } from './lib/report';
-import { round, type Spread, spread } from './lib/stats';
+import { median, round, type Spread, spread } from './lib/stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const P = QUICK
-  ? { coldRuns: 7, warmN: 2_000, warmWarmup: 500, warmRuns: 1, loadMs: 1_000, loadReps: 1, loadWarmMs: 300, conc: [1, 8, 32] }
+  ? {
+      coldRuns: 7,
+      warmN: 2_000,
+      warmNSdk: 1_000,
+      memN: 1_000,
+      warmWarmup: 500,
+      warmRuns: 1,
+      loadMs: 1_000,
+      loadReps: 1,
+      loadWarmMs: 300,
+      conc: [1, 8, 32],
+    }
   : {
       coldRuns: 21,
       warmN: 10_000,
+      warmNSdk: 4_000,
+      memN: 2_500,
       warmWarmup: 2_000,
       warmRuns: 3,
-      loadMs: 3_000,
+      loadMs: 2_500,
       loadReps: 3,
-      loadWarmMs: 500,
+      loadWarmMs: 400,
       conc: [1, 8, 32],
     };
 
@@ -77,7 +90,7 @@ async function bundles() {
 }
 
 // ---------------------------------------------------------------------------------- cold start
-function coldOnce(file: string): { ms: number; maxRssMb: number } {
+function coldOnce(file: string): { ms: number; cpuMs: number; maxRssMb: number } {
   const out = execFileSync(process.execPath, [join(__dirname, 'entries', 'cold-child.cjs'), join(ROOT, file)], {
     env: { ...process.env, ...LAMBDA_ENV, ...LOG_OFF },
     encoding: 'utf8',
@@ -92,21 +105,31 @@ function coldStart(ingress: BundleFigures, baseline: BundleFigures, extra: Bundl
   const subjectRss: number[] = [];
   const baseRss: number[] = [];
   const ratios: number[] = [];
+  const subjectCpu: number[] = [];
+  const baseCpu: number[] = [];
+  const extraCpu: Record<string, number[]> = Object.fromEntries(extra.map((b) => [b.name, []]));
+  const loadBefore = loadavg()[0] ?? 0;
   coldOnce(ingress.outfile); // page cache warm-up, not recorded
   coldOnce(baseline.outfile);
   for (let i = 0; i < P.coldRuns; i++) {
     // Interleaved pairs, alternating which goes first.
     const pair = i % 2 === 0 ? [ingress, baseline] : [baseline, ingress];
-    const r: Record<string, { ms: number; maxRssMb: number }> = {};
+    const r: Record<string, { ms: number; cpuMs: number; maxRssMb: number }> = {};
     for (const b of pair) r[b.name] = coldOnce(b.outfile);
-    const s = r[ingress.name] as { ms: number; maxRssMb: number };
-    const bl = r[baseline.name] as { ms: number; maxRssMb: number };
+    const s = r[ingress.name] as { ms: number; cpuMs: number; maxRssMb: number };
+    const bl = r[baseline.name] as { ms: number; cpuMs: number; maxRssMb: number };
+    subjectCpu.push(s.cpuMs);
+    baseCpu.push(bl.cpuMs);
     subject.push(s.ms);
     base.push(bl.ms);
     subjectRss.push(s.maxRssMb);
     baseRss.push(bl.maxRssMb);
     ratios.push(s.ms / bl.ms);
-    for (const b of extra) extraMs[b.name]?.push(coldOnce(b.outfile).ms);
+    for (const b of extra) {
+      const x = coldOnce(b.outfile);
+      extraMs[b.name]?.push(x.ms);
+      extraCpu[b.name]?.push(x.cpuMs);
+    }
   }
   const sm = spread(subject);
   const bm = spread(base);
@@ -119,6 +142,12 @@ function coldStart(ingress: BundleFigures, baseline: BundleFigures, extra: Bundl
     ingressMaxRssMb: spread(subjectRss),
     baselineMaxRssMb: spread(baseRss),
     breakdownMs: Object.fromEntries(Object.entries(extraMs).map(([k, v]) => [k, spread(v)])),
+    breakdownCpuMs: Object.fromEntries(Object.entries(extraCpu).map(([k, v]) => [k, spread(v)])),
+    ingressCpuMs: spread(subjectCpu),
+    baselineCpuMs: spread(baseCpu),
+    cpuRatioOfMedians: ratio(median(subjectCpu), median(baseCpu)),
+    ratioOverConstructedClients: ratio(sm.median, median(extraMs['sdk-clients-constructed'] ?? [Number.NaN])),
+    loadavg1mBeforeAfter: [round(loadBefore, 2), round(loadavg()[0] ?? 0, 2)],
   };
 }
 
@@ -188,20 +217,20 @@ function summarize(out: WarmOut) {
 async function warm() {
   const sizes = [1024, 65536];
   const off = await warmChild(
-    { sizes, n: P.warmN, warmup: P.warmWarmup, runs: P.warmRuns, variants: ['local', 'sdk'], floor: true },
+    { sizes, n: P.warmN, nSdk: P.warmNSdk, warmup: P.warmWarmup, runs: P.warmRuns, variants: ['local', 'sdk'], floor: true },
     false,
     null,
     'off',
   );
   const logFile = join(OUT_DIR, 'warm-logs.jsonl');
   const on = await warmChild(
-    { sizes, n: P.warmN, warmup: P.warmWarmup, runs: 1, variants: ['local', 'sdk'], floor: false },
+    { sizes, n: P.warmN, nSdk: P.warmNSdk, warmup: P.warmWarmup, runs: 1, variants: ['local', 'sdk'], floor: false },
     true,
     logFile,
     'on',
   );
   // Memory: the deployed port set only (SDK adapters), logging on, as in Lambda.
-  const memCfg = { sizes, n: Math.round(P.warmN / 2), warmup: P.warmWarmup, runs: 1, variants: ['sdk'], floor: false };
+  const memCfg = { sizes, n: P.memN, warmup: Math.min(P.warmWarmup, 500), runs: 1, variants: ['sdk'], floor: false };
   const mem = await warmChild(memCfg, true, null, 'mem', ['--expose-gc']);
   // The same with the V8 heap capped as it would have to be inside a 256 MB / 128 MB sandbox
   // (flags chosen here, ~80% of the memory for the old space): does the working set fit?
@@ -426,7 +455,7 @@ async function main() {
       scenarios.push({ memoryMb, dedup, ...costPerMillion({ ...base, handlerCpuMs: cpu1k, memoryMb, dedup }) });
   const variants = [
     {
-      name: '64 KB bodies (2 EventBridge chunks, 2 SQS chunks)',
+      name: '64 KB bodies (the event then spans 2 EventBridge and 2 SQS 64 KB chunks)',
       ...costPerMillion({
         ...base,
         eventBytes: warmRes.eventEntryBytesBySize['65536'] ?? 66_000,

@@ -31,6 +31,8 @@ import { percentile, sortedCopy } from '../lib/stats';
 interface WarmConfig {
   sizes: number[];
   n: number;
+  /** Events per run for the SDK variant (slower; supplementary, not judged by a target). */
+  nSdk?: number;
   warmup: number;
   runs: number;
   variants: Array<'local' | 'sdk'>;
@@ -265,8 +267,9 @@ async function main() {
       // Interleave: every run measures each kind once, rotating the order to spread drift.
       const order = kinds.map((_, i) => kinds[(i + r) % kinds.length] as 'floor' | 'local' | 'sdk');
       for (const kind of order) {
-        const samples = await series(kind, size, cfg.n, kind === 'floor' ? undefined : handlers[kind]);
-        if (kind !== 'floor') handlerCalls.count += cfg.n;
+        const n = kind === 'sdk' ? (cfg.nSdk ?? cfg.n) : cfg.n;
+        const samples = await series(kind, size, n, kind === 'floor' ? undefined : handlers[kind]);
+        if (kind !== 'floor') handlerCalls.count += n;
         const sorted = sortedCopy(samples);
         let sum = 0;
         for (const v of samples) sum += v;
