@@ -7,7 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    globalSetup: ['./test/support/moto-global-setup.ts'],
+    setupFiles: ['./test/support/log-capture.ts'],
+    globalSetup: ['./test/support/moto-global-setup.ts', './test/support/log-capture.ts'],
     env: { CDK_VALIDATION: 'false', POWERTOOLS_DEV: 'false' },
   },
 });

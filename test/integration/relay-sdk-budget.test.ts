@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () => {
-  it('BUG: one hung PutEvents attempt is abandoned after requestTimeout and retried, so the delivery is published inside the budget', async () => {
+  it('one hung PutEvents attempt is abandoned after requestTimeout and retried, so the delivery is published inside the budget', async () => {
     const handler = await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint });
     const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v_${randomUUID()}` } });
     const hex = dedupKey('heygen', Buffer.from(body)).split(':')[1] as string;
@@ -55,7 +55,7 @@ describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () =
     expect({ status: res.statusCode, elapsedUnder4s: elapsed < 4_000 }).toEqual({ status: 200, elapsedUnder4s: true });
   }, 30_000);
 
-  it('BUG (latent): a conditional PutItem that landed but whose answer was lost, retried by the SDK, is recognised as our own claim', async () => {
+  it('a conditional PutItem that landed but whose answer was lost, retried by the SDK, is recognised as our own claim', async () => {
     // A client as the ingress would have once requestTimeout throws (the fix for the test above).
     const client = new DynamoDBClient({
       ...awsClientConfig(proxy.endpoint),

@@ -60,15 +60,18 @@ export class DynamoDedupStore implements DedupStore {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException) && (err as Error)?.name !== 'ConditionalCheckFailedException')
         throw err;
-      let status = (err as ConditionalCheckFailedException).Item?.status?.S;
-      if (status === undefined) {
+      let old = (err as ConditionalCheckFailedException).Item;
+      if (old === undefined) {
         const got = await this.client.send(
           new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
           { abortSignal: signal },
         );
-        status = got.Item?.status?.S;
+        old = got.Item;
       }
-      return status === 'COMPLETED' ? 'duplicate' : 'in_flight';
+      if (old?.status?.S === 'COMPLETED') return 'duplicate';
+      // Our own put landed but its answer was lost, and the SDK's retry hit our own item.
+      if (old?.status?.S === 'IN_PROGRESS' && old.owner?.S === owner) return 'claimed';
+      return 'in_flight';
     }
   }
 

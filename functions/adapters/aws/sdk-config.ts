@@ -19,6 +19,8 @@ export function sdkClientConfig(budget: SdkBudget = INGRESS_SDK_BUDGET) {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: budget.connectionTimeoutMs,
       requestTimeout: budget.requestTimeoutMs,
+      // Without this, @smithy/node-http-handler 4.x only warns on requestTimeout and keeps waiting.
+      throwOnRequestTimeout: true,
     }),
   };
 }
