@@ -59,6 +59,10 @@ export function writeReport(path: string, r: R): void {
     '| --- | --- | --- |',
   );
   p(...r.bundle.ingress.top.map((x: R) => `| ${x.name} | ${x.bytes} | ${(x.share * 100).toFixed(1)}% |`), '');
+  if (r.bundle.registrar) {
+    p('Largest contributors to the registrar bundle:', '', '| package | bytes | share |', '| --- | --- | --- |');
+    p(...r.bundle.registrar.top.map((x: R) => `| ${x.name} | ${x.bytes} | ${(x.share * 100).toFixed(1)}% |`), '');
+  }
   p(
     `The relay's own code plus Powertools and middy add ${r.bundle.ingress.bytes - r.bundle.baseline.bytes} bytes over the SDK-clients baseline (${kb(r.bundle.baseline.bytes)}).`,
     '',
@@ -123,7 +127,7 @@ export function writeReport(path: string, r: R): void {
         `| ${kb(s.size)} | ${f(s.logOn.localUs.p50.median)} / ${f(s.logOn.localUs.p99.median)} | ${f(s.logOn.sdkUs.p50.median)} / ${f(s.logOn.sdkUs.p99.median)} |`,
     ),
     '',
-    `Log output per delivery with logging on: **${f(w.logBytesPerDelivery, 0)} bytes** in ${f(w.logLinesPerDelivery, 2)} lines (handler lines and the EMF metrics blob). First lines of a real run:`,
+    `Log output per delivery with logging on: **${f(w.logBytesPerDelivery, 0)} bytes** in ${f(w.logLinesPerDelivery, 2)} lines (handler lines and the EMF metrics blob), of which the EMF metrics blob is ${f(w.emfBytesPerDelivery, 0)} bytes and the rest is the \`Delivery published\` INFO line, roughly 40% of it the Lambda context keys (function_arn, function_name, function_memory_size, function_request_id, cold_start, sampling_rate) that \`injectLambdaContext\` adds to every line. First lines of a real run:`,
     '',
     '```',
     ...w.sampleLogLines,
