@@ -21,6 +21,7 @@ export const metrics = new Metrics({
  */
 export function powertoolsTelemetry(log: Logger = logger, m: Metrics = metrics): Telemetry {
   return {
+    debug: (message, attributes) => log.debug(message, attributes ?? {}),
     info: (message, attributes) => log.info(message, attributes ?? {}),
     warn: (message, attributes) => log.warn(message, attributes ?? {}),
     error: (message, attributes) => log.error(message, attributes ?? {}),

@@ -151,6 +151,14 @@ export interface HeyGenRelayProps {
   readonly memorySize?: number;
   /** Retention of the functions' log groups. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Ingress application log level (Lambda advanced logging controls, JSON format). `DEBUG` adds a
+   * line per published delivery; rejections and failures log at WARN/ERROR whatever the level.
+   * Lambda's own START/END/REPORT lines are dropped (system level WARN): they cost more per
+   * delivery than the relay's metrics, and duration and memory are in Lambda's metrics.
+   * @default lambda.ApplicationLogLevel.INFO
+   */
+  readonly logLevel?: lambda.ApplicationLogLevel;
   /** Active X-Ray tracing on the functions. @default false */
   readonly tracing?: boolean;
   /** Where alarms notify. @default no action (alarms still change state) */
@@ -339,6 +347,9 @@ export class HeyGenRelay extends Construct {
       timeout: Duration.seconds(10),
       ...(reserved === null ? {} : { reservedConcurrentExecutions: reserved }),
       logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       description: 'heygen-relay ingress: verify, dedup, normalize, publish',
       bundling: BUNDLING,

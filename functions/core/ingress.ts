@@ -23,6 +23,7 @@ import type { DedupStore, EventPublisher, SigningKey, SigningKeySource } from '.
 import { verifyWithFallback } from './verify.js';
 
 export interface Telemetry {
+  debug(message: string, attributes?: Record<string, unknown>): void;
   info(message: string, attributes?: Record<string, unknown>): void;
   warn(message: string, attributes?: Record<string, unknown>): void;
   error(message: string, attributes?: Record<string, unknown>): void;
@@ -71,23 +72,10 @@ function normalizePath(path: string): string {
   return p.toLowerCase();
 }
 
-/** Rejects when the signal aborts, so a port that ignores signals still cannot hold the answer. */
-function within<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+/** The dedup claim a request holds until it has published (so a deadline can release it). */
+interface HeldClaim {
+  id: string | undefined;
+  owner: string;
 }
 
 export function createIngress(options: IngressOptions): IngressPipeline {
@@ -127,14 +115,14 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   async function verifiedKey(route: ProviderRoute, req: RelayRequest, signal: AbortSignal): Promise<SigningKey> {
     let keys: readonly SigningKey[];
     try {
-      keys = await within(route.keys.getKeys(signal), signal);
+      keys = await route.keys.getKeys(signal);
     } catch (err) {
       if (signal.aborted) throw err;
       throw new DependencyError('secrets', 'Could not read the signing secret', { cause: err });
     }
     if (keys.length === 0) {
       // A secret may have been set since the last read: re-read (rate-limited) before answering 503.
-      keys = await within(route.keys.refresh(signal), signal).catch(() => keys);
+      keys = await route.keys.refresh(signal).catch(() => keys);
       if (keys.length === 0) throw new NotConfiguredError(route.provider.name);
     }
     const signature = req.headers[route.provider.signatureHeader]?.trim();
@@ -142,14 +130,14 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     let key = verifyWithFallback(keys, req.body, signature);
     if (!key) {
       // A miss may mean the provider switched secrets (rotation): re-read once, rate-limited.
-      const refreshed = await within(route.keys.refresh(signal), signal).catch(() => keys);
+      const refreshed = await route.keys.refresh(signal).catch(() => keys);
       if (refreshed !== keys) key = verifyWithFallback(refreshed, req.body, signature);
     }
     if (!key) throw new SignatureVerificationError('invalid_signature', 'Signature does not match');
     return key;
   }
 
-  async function process(route: ProviderRoute, req: RelayRequest, signal: AbortSignal): Promise<RelayResponse> {
+  async function process(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim): Promise<RelayResponse> {
     const started = now();
     const provider = route.provider.name;
     const key = await verifiedKey(route, req, signal);
@@ -164,15 +152,19 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     const logAttrs = { provider, type: delivery.type, id, deliveryId: delivery.deliveryId, keyLabel: key.label };
 
     const owner = randomUUID();
+    held.id = id;
+    held.owner = owner;
     let claim: Awaited<ReturnType<DedupStore['claim']>>;
     try {
-      claim = await within(dedup.claim(id, owner, signal), signal);
+      claim = await dedup.claim(id, owner, signal);
     } catch (err) {
       // The write may have landed before the failure: release our claim, if any.
+      held.id = undefined;
       await dedup.release(id, owner);
       if (signal.aborted) throw err;
       throw new DependencyError('dedup', 'Could not record the delivery', { cause: err });
     }
+    if (claim !== 'claimed') held.id = undefined;
     if (claim === 'duplicate') {
       telemetry.count('Duplicate', { provider });
       telemetry.info('Duplicate delivery; already published', logAttrs);
@@ -192,21 +184,25 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       data: delivery.data,
     };
     try {
-      await within(publisher.publish(event, signal), signal);
+      await publisher.publish(event, signal);
+      held.id = undefined; // published: never release from here on
     } catch (err) {
       // Not published: free the key so the provider's retry is processed, then answer 5xx.
+      held.id = undefined;
       await dedup.release(id, owner);
       if (signal.aborted) throw signal.reason;
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
     try {
-      await within(dedup.complete(id, owner, signal), signal);
+      await dedup.complete(id, owner, signal);
     } catch (err) {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
       telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
     }
     telemetry.count('Published', { provider });
-    telemetry.info('Delivery published', { ...logAttrs, ms: now() - started });
+    // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
+    // logging together; counts are in the metrics, and rejections and failures log at WARN/ERROR.
+    telemetry.debug('Delivery published', { ...logAttrs, ms: now() - started });
     return jsonResponse(200, { status: 'published', id });
   }
 
@@ -218,14 +214,28 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));
     if (req.body.length > maxBodyBytes) return reject(route, new PayloadTooLargeError(maxBodyBytes));
 
+    // One deadline per request: the answer races it, and its signal aborts the SDK calls in flight
+    // (whose failure paths release the dedup claim). A port that ignores the signal cannot hold the
+    // answer either: the race answers without it.
+    const held: HeldClaim = { id: undefined, owner: '' };
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DeadlineExceededError(route.budgetMs)), route.budgetMs);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, rejectDeadline) => {
+      timer = setTimeout(() => {
+        const err = new DeadlineExceededError(route.budgetMs);
+        controller.abort(err);
+        rejectDeadline(err);
+      }, route.budgetMs);
+    });
     try {
-      return await process(route, req, controller.signal);
+      return await Promise.race([process(route, req, controller.signal, held), deadline]);
     } catch (err) {
-      const relayError = controller.signal.aborted
-        ? new DeadlineExceededError(route.budgetMs, { cause: err })
-        : toRelayError(err);
+      // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
+      if (held.id !== undefined) await dedup.release(held.id, held.owner);
+      const relayError =
+        err instanceof DeadlineExceededError || controller.signal.aborted
+          ? new DeadlineExceededError(route.budgetMs, { cause: err })
+          : toRelayError(err);
       return reject(route, relayError);
     } finally {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
@@ -56,6 +57,15 @@ describe('Construct: HeyGenRelay', () => {
   it('exposes a Function URL with auth NONE (the signature authenticates)', () => {
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
     template.hasOutput('*', { Value: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen'])]) }) });
+  });
+
+  it('logs JSON at INFO with Lambda\'s platform lines at WARN, and DEBUG when asked', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: Match.anyValue() },
+    });
+    synthRelay({ relay: { logLevel: lambda.ApplicationLogLevel.DEBUG } }).template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: Match.objectLike({ ApplicationLogLevel: 'DEBUG' }),
+    });
   });
 
   it('sets log retention and leaves tracing off by default, on when asked', () => {

@@ -115,6 +115,7 @@ export function captureTelemetry(): CapturedTelemetry {
   return {
     lines,
     counts,
+    debug: (message, attributes) => lines.push({ level: 'debug', message, attributes }),
     info: (message, attributes) => lines.push({ level: 'info', message, attributes }),
     warn: (message, attributes) => lines.push({ level: 'warn', message, attributes }),
     error: (message, attributes) => lines.push({ level: 'error', message, attributes }),
