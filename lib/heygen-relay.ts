@@ -58,7 +58,7 @@ export interface HeyGenProviderProps {
   /**
    * Self-registration with HeyGen's API and secret rotation (the registrar), or `false` to manage
    * the endpoint and its secret yourself.
-   * @default enabled: all events, hourly reconcile plus once after every deploy, rotation every 30 days
+   * @default enabled: all events, hourly reconcile plus once after any deploy that changes the registrar, rotation every 30 days
    */
   readonly registration?: false | HeyGenRegistrationProps;
 }
@@ -72,7 +72,10 @@ export interface HeyGenRegistrationProps {
   readonly rotationInterval?: Duration;
   /** HeyGen API base URL. @default https://api.heygen.com */
   readonly apiUrl?: string;
-  /** Run the registrar once after every deploy. @default true */
+  /**
+   * Run the registrar once after a deploy that changes its code or configuration (events, URL, API URL);
+   * asynchronous, so a HeyGen outage or a missing API key never fails the deploy. @default true
+   */
   readonly runAfterDeploy?: boolean;
 }
 
