@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../functions/core/errors.js';
 import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
+import { normalizeJoggAi } from '../../functions/providers/joggai/index.js';
 import { sampleBody } from '../support/heygen.js';
 
 const n = (body: string, headers: Record<string, string> = {}) => normalizeHeyGen(Buffer.from(body), headers);
@@ -64,4 +65,15 @@ describe('Function: normalizeHeyGen', () => {
   it('rejects a malformed Heygen-Timestamp', () => {
     expect(() => n(sampleBody('avatar_video.success'), { 'heygen-timestamp': 'yesterday' })).toThrowError(/unix seconds/);
   });
+});
+
+describe('Function: normalizeJoggAi', () => {
+  it.each(['constructor', '__proto__', 'valueOf', 'toString_success'])(
+    'treats event %s as unknown, never as an Object.prototype key',
+    (event) => {
+      const out = normalizeJoggAi(Buffer.from(JSON.stringify({ event, timestamp: 1, data: {} })), {});
+      expect(out.type).toBe(event);
+      expect(out.subject.id).toBeNull();
+    },
+  );
 });

@@ -9,7 +9,7 @@
 
 import type { RelaySubject } from '../../core/envelope.js';
 import { BadRequestError } from '../../core/errors.js';
-import { pickSubject, readJsonObject } from '../normalize.js';
+import { ownEntry, pickSubject, readJsonObject } from '../normalize.js';
 import type { Headers, NormalizedDelivery, ProviderIngress } from '../types.js';
 import { eventFamily, FALLBACK_RULES, JOGGAI_EVENT_TYPES, SUBJECT_RULES } from './events.js';
 
@@ -26,7 +26,7 @@ function parseTimestamp(raw: unknown): number | undefined {
 }
 
 function subjectOf(type: string, data: Record<string, unknown>): RelaySubject {
-  const rule = SUBJECT_RULES[eventFamily(type)];
+  const rule = ownEntry(SUBJECT_RULES, eventFamily(type));
   if (rule) return pickSubject(data, rule);
   for (const fallback of FALLBACK_RULES) {
     const subject = pickSubject(data, fallback);
