@@ -1,5 +1,5 @@
 /**
- * The ingress pipeline, pure: read → verify → dedup → normalize → publish. It knows no AWS; every
+ * The ingress pipeline, pure: route → verify → normalize → dedup → publish. It knows no AWS; every
  * side effect goes through a port (functions/core/ports.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -72,17 +72,24 @@ function normalizePath(path: string): string {
   return p.toLowerCase();
 }
 
+/** How long marking a published delivery complete may take (past the request's budget, within Lambda's timeout). */
+const COMPLETE_TIMEOUT_MS = 500;
+
+/** `<route>/<segment>`: a sub-path of a route that accepts them. */
+const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
+
 /** The dedup claim a request holds until it has published (so a deadline can release it). */
 interface HeldClaim {
   id: string | undefined;
   owner: string;
+  /** Once true the answer is 200 whatever the clock says: the event is on the bus. */
+  published: boolean;
 }
 
 export function createIngress(options: IngressOptions): IngressPipeline {
   const { maxBodyBytes, dedup, publisher, telemetry } = options;
   const now = options.now ?? Date.now;
   const routes = new Map(options.routes.map((r) => [normalizePath(r.path), r]));
-  const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
 
   function routeFor(path: string): ProviderRoute | undefined {
     const normalized = normalizePath(path);
@@ -137,7 +144,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     return key;
   }
 
-  async function process(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim): Promise<RelayResponse> {
+  async function deliver(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim): Promise<RelayResponse> {
     const started = now();
     const provider = route.provider.name;
     const key = await verifiedKey(route, req, signal);
@@ -186,6 +193,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     try {
       await publisher.publish(event, signal);
       held.id = undefined; // published: never release from here on
+      held.published = true;
     } catch (err) {
       // Not published: free the key so the provider's retry is processed, then answer 5xx.
       held.id = undefined;
@@ -194,7 +202,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
     try {
-      await dedup.complete(id, owner, signal);
+      // Its own short timeout: the request's deadline no longer applies once the event is published.
+      await dedup.complete(id, owner, AbortSignal.timeout(COMPLETE_TIMEOUT_MS));
     } catch (err) {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
       telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
@@ -217,18 +226,19 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     // One deadline per request: the answer races it, and its signal aborts the SDK calls in flight
     // (whose failure paths release the dedup claim). A port that ignores the signal cannot hold the
     // answer either: the race answers without it.
-    const held: HeldClaim = { id: undefined, owner: '' };
+    const held: HeldClaim = { id: undefined, owner: '', published: false };
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, rejectDeadline) => {
       timer = setTimeout(() => {
+        if (held.published) return; // only the dedup bookkeeping is left: let it finish, answer 200
         const err = new DeadlineExceededError(route.budgetMs);
         controller.abort(err);
         rejectDeadline(err);
       }, route.budgetMs);
     });
     try {
-      return await Promise.race([process(route, req, controller.signal, held), deadline]);
+      return await Promise.race([deliver(route, req, controller.signal, held), deadline]);
     } catch (err) {
       // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
       if (held.id !== undefined) await dedup.release(held.id, held.owner);

@@ -1,4 +1,4 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
@@ -274,6 +274,28 @@ describe('Function: ingress handler (AWS adapters, mocked SDK)', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(aws.items.size).toBe(0);
     expect(aws.published).toHaveLength(0);
+  });
+
+  it('answers 200 when the deadline passes after the publish, and still completes the dedup record', async () => {
+    const { handler } = buildAwsHandler(aws, { budgetMs: 150 });
+    aws.eb.on(PutEventsCommand).callsFake(async (input) => {
+      await new Promise((r) => setTimeout(r, 120));
+      aws.published.push(...input.Entries);
+      return { FailedEntryCount: 0, Entries: [{ EventId: 'late' }] };
+    });
+    const complete = aws.ddb.commandCalls(UpdateItemCommand).length;
+    aws.ddb.on(UpdateItemCommand).callsFake(async (input) => {
+      await new Promise((r) => setTimeout(r, 100));
+      const item = aws.items.get(input.Key.pk?.S as string);
+      if (item) item.status = { S: 'COMPLETED' };
+      return {};
+    });
+    const body = sampleBody('avatar_video.success');
+    const res = await handler(functionUrlEvent(body, { secret: SECRET }), ctx());
+    expect(res.statusCode).toBe(200);
+    expect(aws.published).toHaveLength(1);
+    expect(aws.ddb.commandCalls(UpdateItemCommand).length).toBe(complete + 1);
+    expect(aws.items.get(dedupKey('heygen', Buffer.from(body)))?.status?.S).toBe('COMPLETED');
   });
 
   it('picks up a changed secret on the first miss (rotation), re-reading at most once per interval', async () => {
