@@ -106,7 +106,7 @@ export interface JoggAiProviderProps {
   /**
    * Registration with JoggAI's v2 API and rotation by overlapping endpoints, or `false` to register
    * the endpoint and put its secret yourself.
-   * @default enabled: all events, hourly reconcile, rotation every 30 days
+   * @default enabled: all events, hourly reconcile plus once after deploy, rotation every 30 days
    */
   readonly registration?: false | JoggAiRegistrationProps;
 }
@@ -120,6 +120,11 @@ export interface JoggAiRegistrationProps {
   readonly rotationInterval?: Duration;
   /** JoggAI API base URL. @default https://api.jogg.ai */
   readonly apiUrl?: string;
+  /**
+   * Run the registrar once after a deploy that changes its code or configuration (asynchronously;
+   * never fails the deploy). @default true
+   */
+  readonly runAfterDeploy?: boolean;
 }
 
 export interface HeyGenRelayProps {
@@ -444,6 +449,7 @@ export class HeyGenRelay extends Construct {
         ...(registration.schedule ? { schedule: registration.schedule } : {}),
         ...(registration.rotationInterval ? { rotationInterval: registration.rotationInterval } : {}),
         ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
+        ...(registration.runAfterDeploy === undefined ? {} : { runAfterDeploy: registration.runAfterDeploy }),
         logRetention,
         tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
       });

@@ -7,8 +7,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { SERVICE_NAME } from '../functions/observability-names.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
 
 export interface JoggAiRegistrarProps {
   readonly signingSecret: secretsmanager.ISecret;
@@ -23,24 +24,38 @@ export interface JoggAiRegistrarProps {
   readonly rotationInterval?: Duration;
   /** @default https://api.jogg.ai */
   readonly apiUrl?: string;
+  /**
+   * Run the registrar once after each deployment that changes its code or configuration
+   * (asynchronously: a JoggAI outage or a missing API key never fails the deployment).
+   * @default true
+   */
+  readonly runAfterDeploy?: boolean;
+  /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** @default lambda.Tracing.DISABLED */
   readonly tracing?: lambda.Tracing;
 }
 
 /**
- * Keeps one JoggAI webhook endpoint pointed at the relay (hourly) and rotates its secret by
- * overlapping a second endpoint (every `rotationInterval`). One function, two schedules;
- * reserved concurrency 1 so a reconcile and a rotation never interleave.
+ * Keeps one JoggAI webhook endpoint pointed at the relay (hourly, and once after deploy) and
+ * rotates its secret by overlapping a second endpoint (every `rotationInterval`). One function,
+ * two schedules and an after-deploy trigger; reserved concurrency 1 so a reconcile and a rotation
+ * never interleave. Each run logs one summary and emits `RegistrarRuns{provider=joggai, Outcome}`.
  */
 export class JoggAiRegistrar extends Construct {
+  /** Reconciles (and, with `{"action":"rotate"}`, rotates) the JoggAI endpoint and stores its secret. */
   public readonly registrarFunction: nodejs.NodejsFunction;
+  /** The schedule that re-runs the reconcile. */
   public readonly scheduleRule: events.Rule;
+  /** The schedule that rotates the secret (payload `{"action":"rotate"}`). */
   public readonly rotationRule: events.Rule;
+  /** The after-deploy run, when enabled. */
+  public readonly afterDeploy?: triggers.Trigger;
 
   constructor(scope: Construct, id: string, props: JoggAiRegistrarProps) {
     super(scope, id);
     this.registrarFunction = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, '..', 'functions', 'providers', 'joggai', 'handler.ts'),
+      entry: path.join(__dirname, '..', 'functions', 'joggai-registrar.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -59,8 +74,9 @@ export class JoggAiRegistrar extends Construct {
         API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
         ENDPOINT_URL: props.endpointUrl,
         EVENTS: props.events && props.events.length > 0 ? Stack.of(this).toJsonString(props.events) : '',
-        ...(props.apiUrl ? { JOGGAI_API_URL: props.apiUrl } : {}),
+        JOGGAI_API_URL: props.apiUrl ?? 'https://api.jogg.ai',
         POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-joggai-registrar`,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });
     // Least privilege: read and write the signing secret's versions and stages; read the API key.
@@ -94,6 +110,16 @@ export class JoggAiRegistrar extends Construct {
         }),
       ],
     });
+
+    if (props.runAfterDeploy ?? true) {
+      // Asynchronous (Event): the deployment never waits for JoggAI nor fails on its outage or a missing key.
+      this.afterDeploy = new triggers.Trigger(this, 'AfterDeploy', {
+        handler: this.registrarFunction,
+        invocationType: triggers.InvocationType.EVENT,
+        executeOnHandlerChange: true,
+        timeout: Duration.minutes(2),
+      });
+    }
 
     const ack = (s: Construct, rule: string, reason: string) => Validations.of(s).acknowledge({ id: rule, reason });
     const fn = this.registrarFunction;

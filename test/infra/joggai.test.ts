@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
@@ -95,6 +96,11 @@ describe('Construct: HeyGenRelay with JoggAI only', () => {
     expect(stack.relay.heygenWebhookUrl).toBeUndefined();
     expect(stack.relay.signingSecret).toBeUndefined();
   });
+  it('still runs the JoggAI registrar after deploy (the only trigger)', () => {
+    const triggers = Object.keys(template.findResources('Custom::Trigger'));
+    expect(triggers).toHaveLength(1);
+    expect(triggers[0]).toMatch(/JoggAiRegistrar/);
+  });
 });
 
 describe('Construct: JoggAI registrar', () => {
@@ -139,9 +145,112 @@ describe('Construct: JoggAI registrar', () => {
     });
   });
 
+  it('runs once after every deploy that changes it, asynchronously (never failing the deploy)', () => {
+    const triggers = Object.entries(template.findResources('Custom::Trigger')).filter(([id]) => id.includes('JoggAiRegistrar'));
+    expect(triggers).toHaveLength(1);
+    const [, trigger] = triggers[0] as [string, { Properties: Record<string, unknown> }];
+    expect(trigger.Properties).toMatchObject({ InvocationType: 'Event', ExecuteOnHandlerChange: true, Timeout: '120000' });
+    // The handler is the registrar's current version: a change of code or configuration re-runs it.
+    const version = (trigger.Properties.HandlerArn as { Ref: string }).Ref;
+    const fnId = fns()[0]?.[0] as string;
+    expect(template.toJSON().Resources[version].Properties.FunctionName).toEqual({ Ref: fnId });
+    // The trigger provider may invoke the two registrars (HeyGen's and JoggAI's) and nothing else.
+    const providerRole = Object.entries(template.findResources('AWS::IAM::Role')).find(([id]) =>
+      id.startsWith('AWSCDKTriggerCustomResourceProvider'),
+    )?.[1];
+    const invoke = (
+      (providerRole?.Properties.Policies ?? []) as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[]
+    )
+      .flatMap((p) => p.PolicyDocument.Statement)
+      .filter((st) => st.Action.includes('lambda:InvokeFunction'));
+    expect(JSON.stringify(invoke.map((st) => st.Resource))).toContain(fnId);
+    expect(invoke).toHaveLength(2);
+  });
+
+  it('is configured through its environment: metrics namespace, API URL, no secret values', () => {
+    const [[, fn] = ['', undefined]] = fns();
+    const env = fn?.Properties.Environment.Variables;
+    expect(env).toMatchObject({
+      POWERTOOLS_METRICS_NAMESPACE: 'HeyGenRelay',
+      POWERTOOLS_SERVICE_NAME: 'heygen-relay-joggai-registrar',
+      JOGGAI_API_URL: 'https://api.jogg.ai',
+      SIGNING_SECRET_ARN: { Ref: expect.stringMatching(/JoggAiSigningSecret/) },
+      API_KEY_SECRET_ARN: { Ref: expect.stringMatching(/JoggAiApiKey/) },
+    });
+    expect(fn?.Properties.Handler).toBe('index.handler');
+    expect(fn?.Properties.Timeout).toBe(120);
+  });
+
+  it('both schedules target the registrar function, with retries; custom schedule and interval are honoured', () => {
+    const fnId = fns()[0]?.[0] as string;
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).filter((r) => r.Properties.ScheduleExpression);
+    const joggRules = rules.filter((r) => JSON.stringify(r.Properties.Targets).includes(fnId));
+    expect(joggRules.map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['rate(1 hour)', 'rate(30 days)']);
+    for (const r of joggRules) expect(r.Properties.Targets[0].RetryPolicy).toEqual({ MaximumRetryAttempts: 2 });
+    const custom = synthRelay({
+      relay: {
+        joggai: {
+          registration: {
+            schedule: events.Schedule.rate(Duration.minutes(15)),
+            rotationInterval: Duration.days(7),
+            apiUrl: 'https://api.example.test',
+            runAfterDeploy: false,
+          },
+        },
+      },
+    }).template;
+    custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    custom.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(7 days)',
+      Targets: [Match.objectLike({ Input: '{"action":"rotate"}' })],
+    });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ JOGGAI_API_URL: 'https://api.example.test' }) },
+    });
+    // runAfterDeploy: false drops the JoggAI trigger only (HeyGen's stays).
+    const customTriggers = Object.keys(custom.findResources('Custom::Trigger'));
+    expect(customTriggers.some((id) => id.includes('JoggAiRegistrar'))).toBe(false);
+    expect(customTriggers).toHaveLength(1);
+  });
+
+  it('least privilege: only the registrar writes the JoggAI signing secret; the ingress only reads it', () => {
+    type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const statementsOf = (role: string) =>
+      policies
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const acts = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+    const onJoggSecret = (s: Statement) => JSON.stringify(s.Resource).includes('JoggAiSigningSecret');
+
+    const registrar = statementsOf('JoggAiRegistrar');
+    expect(registrar.flatMap(acts).sort()).toEqual(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ].sort(),
+    );
+    expect(JSON.stringify(registrar)).not.toMatch(/"\*"|HeyGen|Bus|Dedup|Queue/);
+    const apiKey = registrar.filter((s) => JSON.stringify(s.Resource).includes('JoggAiApiKey'));
+    expect(apiKey.flatMap(acts).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+
+    const ingress = statementsOf('RelayIngress').filter(onJoggSecret);
+    expect(ingress.flatMap(acts).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+    // Nobody else (HeyGen's registrar and rotation included) touches the JoggAI signing secret or API key.
+    const others = policies
+      .filter((p) => !/JoggAiRegistrar|RelayIngress/.test(JSON.stringify(p.Properties.Roles)))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    expect(JSON.stringify(others)).not.toMatch(/JoggAiSigningSecret|JoggAiApiKey/);
+  });
+
   it('is left out with registration: false (no API-key secret either)', () => {
     const off = synthRelay({ relay: { joggai: { registration: false } } }).template;
     expect(JSON.stringify(off.toJSON())).not.toMatch(/JoggAiRegistrar|JoggAiApiKey/);
+    expect(Object.keys(off.findResources('Custom::Trigger')).some((id) => id.includes('JoggAi'))).toBe(false);
     off.resourceCountIs('AWS::SecretsManager::Secret', 3);
   });
 

@@ -96,13 +96,20 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
   }
 }
 
-/** The JoggAI API key from its secret: a plain string or `{"apiKey": "..."}`; null when unset. */
+/** The JoggAI API key from its secret: a plain string or `{"apiKey": "..."}`; null when unset or without a value. */
 export async function readJoggAiApiKey(
   client: SecretsManagerClient,
   secretId: string,
   signal?: AbortSignal,
 ): Promise<string | null> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }), { abortSignal: signal });
+  let out: { SecretString?: string | undefined };
+  try {
+    out = await client.send(new GetSecretValueCommand({ SecretId: secretId }), { abortSignal: signal });
+  } catch (err) {
+    // No value yet (a secret created without one, or deleted): the same as an empty key, like HeyGen's.
+    if (err instanceof Error && err.name === 'ResourceNotFoundException') return null;
+    throw err;
+  }
   const raw = out.SecretString?.trim() ?? '';
   if (raw === '') return null;
   if (!raw.startsWith('{')) return raw;

@@ -4,7 +4,7 @@
  *
  * "Ours" is the relay URL (`https://…/joggai`) or a rotation URL under it (`…/joggai/r<n>`).
  * Branches:
- * - no API key                   → outcome `missing_api_key`, one log line, no call;
+ * - no API key                   → outcome `missing_api_key`, one log line naming the secret, no call;
  * - key rejected (10105/18025)   → outcome `unauthorized`;
  * - none of ours                 → create `{url, status: enabled, events}` (the stored URL if any,
  *                                  else the relay URL) and store its secret; at JoggAI's limit of
@@ -40,6 +40,8 @@ export interface JoggAiRegistrarDeps {
   readonly store: JoggAiSecretStore;
   readonly logger?: JoggAiLogger;
   readonly signal?: AbortSignal;
+  /** Where the API key goes (the secret's ARN or name), named in the missing-key log line. */
+  readonly apiKeySecretName?: string;
 }
 
 export type JoggAiAction =
@@ -96,14 +98,20 @@ export function issued(e: JoggAiEndpoint): IssuedSigningSecret {
   return { secret: e.secret, endpointId: e.endpoint_id, url: e.url };
 }
 
-const MISSING_KEY =
-  'No JoggAI API key is configured: put it into the API-key secret ({"apiKey":"..."}); the registrar retries on its schedule.';
+function missingKeyMessage(secretName: string | undefined): string {
+  const where = secretName ? `the secret ${secretName}` : 'the API-key secret';
+  return `JoggAI API key is not set: put it into ${where} (SecretString {"apiKey":"..."} or the key); the registrar retries on its schedule.`;
+}
 
 export async function reconcileJoggAi(desired: JoggAiDesired, deps: JoggAiRegistrarDeps): Promise<JoggAiReconcileSummary> {
   const { client, store, logger, signal } = deps;
   if (!client) {
-    logger?.warn(MISSING_KEY);
-    return { outcome: 'missing_api_key', actions: [], endpointId: null, message: MISSING_KEY };
+    const message = missingKeyMessage(deps.apiKeySecretName);
+    logger?.warn(message, {
+      outcome: 'missing_api_key',
+      ...(deps.apiKeySecretName ? { apiKeySecret: deps.apiKeySecretName } : {}),
+    });
+    return { outcome: 'missing_api_key', actions: [], endpointId: null, message };
   }
   try {
     return await reconcile(desired, client, store, logger, signal);
@@ -176,7 +184,6 @@ async function reconcile(
     }
     actions.push({ type: 'delete', endpointId: e.endpoint_id, reason: 'duplicate' });
   }
-  const outcome = actions.length === 0 ? 'in_sync' : 'changed';
-  logger?.info('JoggAI endpoint reconciled', { outcome, endpointId: keeper.endpoint_id, actions: actions.map((a) => a.type) });
-  return { outcome, actions, endpointId: keeper.endpoint_id };
+  // No log line here: the Lambda entry logs one summary per run.
+  return { outcome: actions.length === 0 ? 'in_sync' : 'changed', actions, endpointId: keeper.endpoint_id };
 }
