@@ -6,7 +6,8 @@
  * - RotateSecret / {@link FakeSecretsManager.rotate}: stages a new token as AWSPENDING (no value
  *   yet) and runs the four steps against a rotation handler, retrying a failed step with the same
  *   token like the service does;
- * - UpdateSecretVersionStage: moves AWSCURRENT (the old one becomes AWSPREVIOUS).
+ * - UpdateSecretVersionStage: moves AWSCURRENT (the old one becomes AWSPREVIOUS); with only
+ *   RemoveFromVersionId it removes a label (not AWSCURRENT).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -121,6 +122,15 @@ export class FakeSecretsManager {
           ...meta,
           message: `The staging label ${stage} is attached to ${holder}.`,
         });
+      }
+      if (!input.MoveToVersionId && input.RemoveFromVersionId !== undefined) {
+        // Removing a label without moving it (allowed for any label but AWSCURRENT).
+        const v = s.versions.get(input.RemoveFromVersionId);
+        if (stage === 'AWSCURRENT' || !v?.stages.has(stage)) {
+          throw new InvalidParameterException({ ...meta, message: `Cannot remove ${stage} from ${input.RemoveFromVersionId}.` });
+        }
+        v.stages.delete(stage);
+        return { ARN: s.arn, Name: s.name };
       }
       if (!input.MoveToVersionId || !s.versions.has(input.MoveToVersionId)) {
         throw new InvalidParameterException({ ...meta, message: 'MoveToVersionId does not exist.' });

@@ -136,5 +136,7 @@ describe('SecretsManagerJoggAiSecretStore', () => {
       await sm().send(new PutSecretValueCommand({ SecretId: 'k', SecretString: value }));
       expect(await readJoggAiApiKey(sm(), 'k')).toBe(expected);
     }
+    secrets.reset(); // a secret without any value yet: ResourceNotFoundException
+    expect(await readJoggAiApiKey(sm(), 'k')).toBeNull();
   });
 });
