@@ -1,22 +1,50 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FakeJoggAi } from '../fakes/joggai-api.js';
+import { registerSensitive } from '../support/log-capture.js';
+import { awsClientConfig, MOTO_REGION } from '../support/moto.js';
 import { synthRelay } from '../support/synth.js';
+
+/**
+ * One `cdk synth`-style bundling (esbuild, SDK bundled) of a stack with both providers: the
+ * ingress, HeyGen's registrar and rotation, and the JoggAI registrar. Each bundle is then loaded
+ * in a fresh node with only the environment the construct sets (no node_modules on the path).
+ */
+let assemblyDir: string;
+let template: Template;
+
+function bundleOf(match: (fn: { Properties?: Record<string, unknown> }) => boolean): string {
+  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find(match);
+  const assetHash = JSON.stringify(fn?.Properties.Code).match(/([0-9a-f]{64})\.zip/)?.[1];
+  expect(assetHash).toBeTruthy();
+  const bundle = join(assemblyDir, `asset.${assetHash}`, 'index.js');
+  expect(existsSync(bundle)).toBe(true);
+  const bytes = statSync(bundle).size;
+  expect(bytes).toBeGreaterThan(50_000);
+  expect(bytes).toBeLessThan(2_000_000);
+  return bundle;
+}
+
+beforeAll(() => {
+  const synth = synthRelay({ relay: { joggai: {} } }, { bundle: true });
+  assemblyDir = synth.app.synth().directory;
+  template = synth.template;
+}, 120_000);
 
 describe('Bundling: the ingress as `cdk synth` builds it (esbuild, SDK bundled)', () => {
   it('produces one self-contained index.js that loads and answers an OPTIONS probe', () => {
-    const { app, template } = synthRelay({}, { bundle: true });
-    const assembly = app.synth();
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0];
-    const assetHash = JSON.stringify(fn?.Properties.Code).match(/([0-9a-f]{64})\.zip/)?.[1];
-    expect(assetHash).toBeTruthy();
-    const bundle = join(assembly.directory, `asset.${assetHash}`, 'index.js');
-    expect(existsSync(bundle)).toBe(true);
-    const bytes = statSync(bundle).size;
-    expect(bytes).toBeGreaterThan(50_000);
-    expect(bytes).toBeLessThan(2_000_000);
-    // Load it in a fresh node with only the environment the construct sets (no node_modules on the path).
+    const bundle = bundleOf((f) => JSON.stringify(f.Properties).includes('RELAY_PROVIDERS'));
     const script = `
       const { handler } = require(${JSON.stringify(bundle)});
       handler({ rawPath: '/heygen', headers: {}, body: '', isBase64Encoded: false,
@@ -24,7 +52,7 @@ describe('Bundling: the ingress as `cdk synth` builds it (esbuild, SDK bundled)'
         { awsRequestId: 'r', functionName: 'f', getRemainingTimeInMillis: () => 10000 })
         .then((r) => { process.stdout.write(JSON.stringify(r)); });`;
     const out = execFileSync(process.execPath, ['-e', script], {
-      cwd: assembly.directory,
+      cwd: assemblyDir,
       env: {
         PATH: process.env.PATH,
         AWS_REGION: 'us-east-1',
@@ -45,5 +73,83 @@ describe('Bundling: the ingress as `cdk synth` builds it (esbuild, SDK bundled)'
     });
     const result = JSON.parse(out.slice(out.indexOf('{"statusCode"')));
     expect(result.statusCode).toBe(200);
-  }, 120_000);
+  });
+});
+
+describe('Bundling: the JoggAI registrar bundle loads and runs against moto and the JoggAI fake', () => {
+  const fake = new FakeJoggAi();
+  let sm: SecretsManagerClient;
+  let signingArn: string;
+  let apiKeyArn: string;
+  const relayUrl = 'https://bundle-test.lambda-url.us-east-1.on.aws/joggai';
+
+  beforeAll(async () => {
+    await fake.start();
+    registerSensitive(fake.apiKey, 'api_key');
+    sm = new SecretsManagerClient(awsClientConfig(inject('motoEndpoint')));
+    const id = randomUUID().slice(0, 8);
+    signingArn = (await sm.send(new CreateSecretCommand({ Name: `bundle-${id}-jogg-signing`, SecretString: '{"secret":null}' })))
+      .ARN as string;
+    apiKeyArn = (await sm.send(new CreateSecretCommand({ Name: `bundle-${id}-jogg-apikey`, SecretString: '{"apiKey":null}' })))
+      .ARN as string;
+  });
+  afterAll(async () => {
+    for (const e of fake.endpoints.values()) registerSensitive(e.secret, 'secret');
+    sm?.destroy();
+    await fake.stop();
+  });
+
+  /** Invokes the bundle's handler once in a fresh node (asynchronously: moto and the fake answer from this process). */
+  async function invoke(bundle: string, event: unknown): Promise<{ result: Record<string, unknown>; lines: string[] }> {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+      String(f.Properties.Description).includes('JoggAI webhook endpoint'),
+    );
+    const env = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const script = `
+      const { handler } = require(${JSON.stringify(bundle)});
+      handler(${JSON.stringify(event)}, { awsRequestId: 'r', functionName: 'f', getRemainingTimeInMillis: () => 60000 })
+        .then((r) => { process.stdout.write('\\nRESULT ' + JSON.stringify(r) + '\\n'); });`;
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['-e', script], {
+      cwd: assemblyDir,
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: MOTO_REGION,
+        AWS_ENDPOINT_URL: inject('motoEndpoint'),
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        // What the construct sets, with the references stood in for by moto's ARNs and the fake.
+        POWERTOOLS_SERVICE_NAME: String(env.POWERTOOLS_SERVICE_NAME),
+        POWERTOOLS_METRICS_NAMESPACE: String(env.POWERTOOLS_METRICS_NAMESPACE),
+        EVENTS: String(env.EVENTS),
+        SIGNING_SECRET_ARN: signingArn,
+        API_KEY_SECRET_ARN: apiKeyArn,
+        ENDPOINT_URL: relayUrl,
+        JOGGAI_API_URL: fake.url,
+      },
+      encoding: 'utf8',
+    });
+    const at = stdout.indexOf('\nRESULT ');
+    expect(at).toBeGreaterThanOrEqual(0);
+    const lines = `${stdout.slice(0, at)}\n${stderr}`.split('\n').filter((l) => l.startsWith('{'));
+    return { result: JSON.parse(stdout.slice(at + 8)), lines };
+  }
+
+  it('reports a missing API key (one line naming the secret), then registers once the key is set', async () => {
+    const bundle = bundleOf((f) => String(f.Properties?.Description).includes('JoggAI webhook endpoint'));
+    const missing = await invoke(bundle, {});
+    expect(missing.result).toMatchObject({ action: 'reconcile', outcome: 'missing_api_key' });
+    expect(missing.lines.filter((l) => l.includes(apiKeyArn) && l.includes('"WARN"'))).toHaveLength(1);
+    const emf = missing.lines.map((l) => JSON.parse(l)).find((j) => j._aws);
+    expect(emf).toMatchObject({ provider: 'joggai', Outcome: 'missing_api_key', RegistrarRuns: 1 });
+    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('HeyGenRelay');
+
+    await sm.send(new PutSecretValueCommand({ SecretId: apiKeyArn, SecretString: JSON.stringify({ apiKey: fake.apiKey }) }));
+    const created = await invoke(bundle, {});
+    expect(created.result).toMatchObject({ outcome: 'changed' });
+    const [ep] = [...fake.endpoints.values()];
+    expect(ep?.url).toBe(relayUrl);
+    const stored = await sm.send(new GetSecretValueCommand({ SecretId: signingArn }));
+    expect(JSON.parse(stored.SecretString as string)).toEqual({ secret: ep?.secret, endpointId: ep?.endpoint_id, url: relayUrl });
+    expect(created.lines.join('\n')).not.toContain(ep?.secret);
+  });
 });
