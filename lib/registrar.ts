@@ -160,6 +160,12 @@ export class HeyGenRegistrar extends Construct {
         executeOnHandlerChange: true,
         timeout: Duration.minutes(2),
       });
+      // The trigger invokes the current version; its provider's role is granted lambda:InvokeFunction
+      // on `<function ARN>:*` (identity-based), so the schedule's function-level permission is not needed there.
+      Annotations.of(this.registrarFunction).acknowledgeWarning(
+        '@aws-cdk/aws-lambda:addPermissionsToVersionOrAlias',
+        'The after-deploy Trigger invokes the version with an identity-based grant on <function ARN>:*',
+      );
     }
 
     this.rotationFunction = new nodejs.NodejsFunction(this, 'Rotation', {
