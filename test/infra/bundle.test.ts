@@ -104,7 +104,8 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
     const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
       String(f.Properties.Description).includes('JoggAI webhook endpoint'),
     );
-    const env = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    if (!fn) throw new Error('no JoggAI registrar function in the template');
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     const script = `
       const { handler } = require(${JSON.stringify(bundle)});
       handler(${JSON.stringify(event)}, { awsRequestId: 'r', functionName: 'f', getRemainingTimeInMillis: () => 60000 })
