@@ -115,7 +115,9 @@ function registrarEnvironment(): Record<string, string> {
     Object.entries(stack.template.Resources).find(
       ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.includes('JoggAiRegistrar'),
     ) ?? [];
-  const vars = (fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+  if (!fn) throw new Error('no JoggAI registrar function in the template');
+  const environment = fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
+  const vars = environment?.Variables ?? {};
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(vars)) {
     if (typeof v === 'string') out[k] = v;
