@@ -1,5 +1,5 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +165,13 @@ describe('Construct: JoggAI registrar', () => {
       .filter((st) => st.Action.includes('lambda:InvokeFunction'));
     expect(JSON.stringify(invoke.map((st) => st.Resource))).toContain(fnId);
     expect(invoke).toHaveLength(2);
+  });
+
+  it('synthesizes without warnings (the trigger version-permission warning is acknowledged with its reason)', () => {
+    for (const relay of [{ joggai: {} }, { heygen: false as const, joggai: {} }]) {
+      const { stack } = synthRelay({ relay });
+      expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    }
   });
 
   it('is configured through its environment: metrics namespace, API URL, no secret values', () => {
