@@ -18,7 +18,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './observability-names.js';
+import { JOGGAI_REGISTRAR_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { JoggAiClient } from './providers/joggai/api/client.js';
 import { readJoggAiApiKey, SecretsManagerJoggAiSecretStore } from './providers/joggai/aws-secret-store.js';
 import { type JoggAiRunAction, type JoggAiRunSummary, parseJoggAiAction, runJoggAiRegistrar } from './providers/joggai/run.js';
@@ -87,7 +87,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 const env = readJoggAiRegistrarEnv();
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-joggai-registrar`;
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? JOGGAI_REGISTRAR_SERVICE;
 const logger = new Logger({ serviceName });
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,

@@ -13,7 +13,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from './adapters/aws/signing-secret-store.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './observability-names.js';
+import { HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
 import { type ReconcileSummary, reconcile } from './providers/heygen/registrar.js';
 
@@ -58,10 +58,10 @@ export function readRegistrarEnv(env: NodeJS.ProcessEnv = process.env): Registra
 }
 
 const env = readRegistrarEnv();
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-registrar` });
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? HEYGEN_REGISTRAR_SERVICE });
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-registrar`,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? HEYGEN_REGISTRAR_SERVICE,
 });
 const secrets = new SecretsManagerClient(
   sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }),

@@ -12,7 +12,12 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import {
+  HEYGEN_REGISTRAR_SERVICE,
+  JOGGAI_REGISTRAR_SERVICE,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../functions/observability-names.js';
 import {
   EMPTY_API_KEY,
   EMPTY_SIGNING_SECRET,
@@ -513,6 +518,35 @@ export class HeyGenRelay extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
+    // A registrar that keeps failing (HeyGen/JoggAI down, or the API key rejected): two hourly runs in a row.
+    const registrars: { id: string; name: string; dims: Record<string, string> }[] = [
+      ...(this.registrar ? [{ id: 'HeyGenRegistrarFailing', name: 'HeyGen', dims: { service: HEYGEN_REGISTRAR_SERVICE } }] : []),
+      ...(this.joggaiRegistrar
+        ? [{ id: 'JoggAiRegistrarFailing', name: 'JoggAI', dims: { service: JOGGAI_REGISTRAR_SERVICE, provider: 'joggai' } }]
+        : []),
+    ];
+    for (const r of registrars) {
+      const runs = (outcome: string) =>
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'RegistrarRuns',
+          dimensionsMap: { ...r.dims, Outcome: outcome },
+          statistic: 'Sum',
+          period: Duration.hours(1),
+        });
+      add(r.id, {
+        alarmDescription: `heygen-relay: the ${r.name} registrar failed or was refused (API key) in two hourly runs in a row`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(failed, 0) + FILL(unauthorized, 0)',
+          usingMetrics: { failed: runs('failed'), unauthorized: runs('unauthorized') },
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    }
     const providerNames: Record<string, string> = { heygen: 'HeyGen', joggai: 'JoggAI' };
     for (const provider of this.providers) {
       // HeyGen's alarm keeps its original logical id.

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import { JOGGAI_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../functions/observability-names.js';
 
 export interface JoggAiRegistrarProps {
   readonly signingSecret: secretsmanager.ISecret;
@@ -75,7 +75,7 @@ export class JoggAiRegistrar extends Construct {
         ENDPOINT_URL: props.endpointUrl,
         EVENTS: props.events && props.events.length > 0 ? Stack.of(this).toJsonString(props.events) : '',
         JOGGAI_API_URL: props.apiUrl ?? 'https://api.jogg.ai',
-        POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-joggai-registrar`,
+        POWERTOOLS_SERVICE_NAME: JOGGAI_REGISTRAR_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import { HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
 import { HEYGEN_EVENT_TYPES } from '../functions/providers/heygen/events.js';
 
 const FUNCTIONS_DIR = path.join(__dirname, '..', 'functions');
@@ -132,7 +132,7 @@ export class HeyGenRegistrar extends Construct {
         ENDPOINT_URL: props.endpointUrl,
         EVENTS: props.events && props.events.length > 0 ? Stack.of(this).toJsonString(props.events) : '',
         HEYGEN_API_URL: apiUrl,
-        POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-registrar`,
+        POWERTOOLS_SERVICE_NAME: HEYGEN_REGISTRAR_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
     });

@@ -1,6 +1,6 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
@@ -59,13 +59,16 @@ describe('Construct: HeyGenRelay', () => {
     template.hasOutput('*', { Value: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen'])]) }) });
   });
 
-  it('logs JSON at INFO with Lambda\'s platform lines at WARN, and DEBUG when asked', () => {
+  it("logs JSON at INFO with Lambda's platform lines at WARN, and DEBUG when asked", () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN', LogGroup: Match.anyValue() },
     });
-    synthRelay({ relay: { logLevel: lambda.ApplicationLogLevel.DEBUG } }).template.hasResourceProperties('AWS::Lambda::Function', {
-      LoggingConfig: Match.objectLike({ ApplicationLogLevel: 'DEBUG' }),
-    });
+    synthRelay({ relay: { logLevel: lambda.ApplicationLogLevel.DEBUG } }).template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      {
+        LoggingConfig: Match.objectLike({ ApplicationLogLevel: 'DEBUG' }),
+      },
+    );
   });
 
   it('sets log retention and leaves tracing off by default, on when asked', () => {
@@ -152,8 +155,26 @@ describe('Construct: HeyGenRelay', () => {
       Dimensions: Match.arrayWith([{ Name: 'reason', Value: 'invalid_signature' }]),
       Threshold: 20,
     });
-    // three DLQs + 5xx + signatures
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          Id: 'failed',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              MetricName: 'RegistrarRuns',
+              Dimensions: Match.arrayWith([
+                { Name: 'Outcome', Value: 'failed' },
+                { Name: 'service', Value: 'heygen-relay-registrar' },
+              ]),
+            }),
+          }),
+        }),
+      ]),
+    });
+    // three DLQs + 5xx + signatures + registrar
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, four item actions on its table', () => {
