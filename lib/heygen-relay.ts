@@ -68,21 +68,28 @@ export interface HeyGenProviderProps {
   readonly registration?: false | HeyGenRegistrationProps;
 }
 
-export interface HeyGenRegistrationProps {
-  /** Event types the endpoint subscribes to. @default all events */
+/** Registration of the relay's endpoint with a provider's API, and rotation of its signing secret. */
+export interface RegistrationProps {
+  /** Event types the endpoint subscribes to. @default all the provider's events */
   readonly events?: readonly string[];
   /** How often the registrar reconciles the endpoint. @default events.Schedule.rate(Duration.hours(1)) */
   readonly schedule?: events.Schedule;
-  /** How often the signing secret is rotated. @default Duration.days(30) */
+  /**
+   * How often the signing secret is rotated (HeyGen: rotate-secret; JoggAI: a second endpoint,
+   * overlap, delete the old one). @default Duration.days(30)
+   */
   readonly rotationInterval?: Duration;
-  /** HeyGen API base URL. @default https://api.heygen.com */
+  /** The provider's API base URL. @default https://api.heygen.com, https://api.jogg.ai */
   readonly apiUrl?: string;
   /**
    * Run the registrar once after a deploy that changes its code or configuration (events, URL, API URL);
-   * asynchronous, so a HeyGen outage or a missing API key never fails the deploy. @default true
+   * asynchronous, so a provider outage or a missing API key never fails the deploy. @default true
    */
   readonly runAfterDeploy?: boolean;
 }
+
+export type HeyGenRegistrationProps = RegistrationProps;
+export type JoggAiRegistrationProps = RegistrationProps;
 
 export interface JoggAiProviderProps {
   /**
@@ -114,22 +121,6 @@ export interface JoggAiProviderProps {
    * @default enabled: all events, hourly reconcile plus once after deploy, rotation every 30 days
    */
   readonly registration?: false | JoggAiRegistrationProps;
-}
-
-export interface JoggAiRegistrationProps {
-  /** Event types the endpoint subscribes to. @default all 22 */
-  readonly events?: readonly string[];
-  /** How often the registrar reconciles the endpoint. @default events.Schedule.rate(Duration.hours(1)) */
-  readonly schedule?: events.Schedule;
-  /** How often the secret is rotated (a second endpoint, overlap, delete the old). @default Duration.days(30) */
-  readonly rotationInterval?: Duration;
-  /** JoggAI API base URL. @default https://api.jogg.ai */
-  readonly apiUrl?: string;
-  /**
-   * Run the registrar once after a deploy that changes its code or configuration (asynchronously;
-   * never fails the deploy). @default true
-   */
-  readonly runAfterDeploy?: boolean;
 }
 
 export interface HeyGenRelayProps {
