@@ -10,5 +10,13 @@ export {
 } from './functions/core/envelope.js';
 export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './functions/providers/heygen/events.js';
 export { type QueueRoute, RelayConfigError } from './lib/config.js';
-export { type HeyGenProviderProps, HeyGenRelay, type HeyGenRelayProps, type RelayQueue } from './lib/heygen-relay.js';
+export {
+  type HeyGenProviderProps,
+  HeyGenRelay,
+  type HeyGenRelayProps,
+  type JoggAiProviderProps,
+  type RegistrationProps,
+  type RelayQueue,
+} from './lib/heygen-relay.js';
 export { HeyGenRelayStack, type HeyGenRelayStackProps } from './lib/relay-stack.js';
+export { JOGGAI_EVENT_TYPES } from './functions/providers/joggai/index.js';
