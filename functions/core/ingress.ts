@@ -72,8 +72,8 @@ function normalizePath(path: string): string {
   return p.toLowerCase();
 }
 
-/** How long marking a published delivery complete may take (past the request's budget, within Lambda's timeout). */
-const COMPLETE_TIMEOUT_MS = 500;
+/** How long marking a published delivery complete may run past the request's budget (within the provider's deadline). */
+const COMPLETE_GRACE_MS = 500;
 
 /** `<route>/<segment>`: a sub-path of a route that accepts them. */
 const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
@@ -202,8 +202,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
     try {
-      // Its own short timeout: the request's deadline no longer applies once the event is published.
-      await dedup.complete(id, owner, AbortSignal.timeout(COMPLETE_TIMEOUT_MS));
+      // The request's deadline no longer cuts this short: once published it only arms a grace timer.
+      await dedup.complete(id, owner, signal);
     } catch (err) {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
       telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
@@ -231,7 +231,11 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, rejectDeadline) => {
       timer = setTimeout(() => {
-        if (held.published) return; // only the dedup bookkeeping is left: let it finish, answer 200
+        if (held.published) {
+          // Only the dedup bookkeeping is left: give it a short grace, then cut it; the answer is 200.
+          timer = setTimeout(() => controller.abort(new DeadlineExceededError(route.budgetMs)), COMPLETE_GRACE_MS);
+          return;
+        }
         const err = new DeadlineExceededError(route.budgetMs);
         controller.abort(err);
         rejectDeadline(err);
