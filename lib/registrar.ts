@@ -1,29 +1,24 @@
 import * as path from 'node:path';
-import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Annotations, Duration } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as triggers from 'aws-cdk-lib/triggers';
+import type * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import { HEYGEN_REGISTRAR_SERVICE, SERVICE_NAME } from '../functions/observability-names.js';
 import { HEYGEN_EVENT_TYPES } from '../functions/providers/heygen/events.js';
+import {
+  acknowledge as ack,
+  acknowledgeFunctionFindings,
+  createRegistrarFunction,
+  type RegistrarFunctionProps,
+  registrarFunctionDefaults,
+  registrarLogGroup,
+} from './registrar-common.js';
 
 const FUNCTIONS_DIR = path.join(__dirname, '..', 'functions');
 
-/** Same bundling as the relay's other functions: minified, ESM-first resolution, AWS SDK bundled. */
-const REGISTRAR_BUNDLING: nodejs.BundlingOptions = {
-  minify: true,
-  mainFields: ['module', 'main'],
-  sourceMap: false,
-  target: 'node22',
-  externalModules: [],
-};
-
-export interface HeyGenRegistrarProps {
+export interface HeyGenRegistrarProps extends RegistrarFunctionProps {
   /**
    * Where the HeyGen signing secret is stored. The registrar writes it (JSON
    * `{"secret","endpointId","url"}`); a rotation schedule is attached to it.
@@ -39,11 +34,6 @@ export interface HeyGenRegistrarProps {
    */
   readonly events?: string[];
   /**
-   * How often the registrar re-checks the endpoint (re-creates it if deleted, fixes its events).
-   * @default Schedule.rate(Duration.hours(1))
-   */
-  readonly schedule?: events.Schedule;
-  /**
    * How often the signing secret is rotated through HeyGen's rotate-secret.
    * `Duration.days(0)` attaches no rotation schedule.
    * @default Duration.days(30)
@@ -54,27 +44,6 @@ export interface HeyGenRegistrarProps {
    * @default https://api.heygen.com
    */
   readonly apiUrl?: string;
-  /**
-   * Run the registrar once after each deployment that changes its code or configuration
-   * (asynchronously: a HeyGen outage or a missing API key never fails the deployment).
-   * @default true
-   */
-  readonly runAfterDeploy?: boolean;
-  /**
-   * Retention of the two functions' log groups.
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * X-Ray tracing of the two functions.
-   * @default lambda.Tracing.DISABLED
-   */
-  readonly tracing?: lambda.Tracing;
-}
-
-/** Secrets Manager resource ARN usable in a policy, also for a secret imported by partial ARN. */
-function secretArnForPolicy(secret: secretsmanager.ISecret): string {
-  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }
 
 /**
@@ -95,15 +64,6 @@ export class HeyGenRegistrar extends Construct {
 
   constructor(scope: Construct, id: string, props: HeyGenRegistrarProps) {
     super(scope, id);
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const common = {
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'handler',
-      bundling: REGISTRAR_BUNDLING,
-      tracing: props.tracing ?? lambda.Tracing.DISABLED,
-      memorySize: 256,
-    };
     const apiUrl = props.apiUrl ?? 'https://api.heygen.com';
     const known = new Set<string>(HEYGEN_EVENT_TYPES);
     const unknown = (props.events ?? []).filter((e) => !known.has(e));
@@ -115,68 +75,30 @@ export class HeyGenRegistrar extends Construct {
       );
     }
 
-    this.registrarFunction = new nodejs.NodejsFunction(this, 'Registrar', {
-      ...common,
-      description: 'heygen-relay: keeps one HeyGen webhook endpoint pointed at the relay',
+    // No reserved concurrency (it can fail deployments on accounts with low limits): overlapping runs
+    // are safe, as they send the same Idempotency-Keys and a lost create race ends in a 409 that is handled.
+    const registrar = createRegistrarFunction(this, props, {
+      functionId: 'Registrar',
+      logGroupId: 'RegistrarLogs',
       entry: path.join(FUNCTIONS_DIR, 'registrar.ts'),
-      timeout: Duration.minutes(2),
-      // No reserved concurrency (it can fail deployments on accounts with low limits): overlapping runs
-      // are safe, as they send the same Idempotency-Keys and a lost create race ends in a 409 that is handled.
-      logGroup: new logs.LogGroup(this, 'RegistrarLogs', {
-        retention: logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-      environment: {
-        SIGNING_SECRET_ARN: props.signingSecret.secretArn,
-        API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
-        ENDPOINT_URL: props.endpointUrl,
-        EVENTS: props.events && props.events.length > 0 ? Stack.of(this).toJsonString(props.events) : '',
-        HEYGEN_API_URL: apiUrl,
-        POWERTOOLS_SERVICE_NAME: HEYGEN_REGISTRAR_SERVICE,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      },
+      description: 'heygen-relay: keeps one HeyGen webhook endpoint pointed at the relay',
+      apiUrlVariable: 'HEYGEN_API_URL',
+      apiUrl,
+      serviceName: HEYGEN_REGISTRAR_SERVICE,
+      signingSecretSid: 'SigningSecretReadWrite',
+      signingSecretActions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+      scheduleDescription: 'heygen-relay: re-check the HeyGen webhook endpoint',
     });
-    // Least privilege: read + write the signing secret's value, read the API key. Nothing else.
-    this.registrarFunction.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'SigningSecretReadWrite',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
-        resources: [secretArnForPolicy(props.signingSecret)],
-      }),
-    );
-    props.signingSecret.encryptionKey?.grantEncryptDecrypt(this.registrarFunction);
-    props.apiKeySecret.grantRead(this.registrarFunction);
-
-    this.scheduleRule = new events.Rule(this, 'Schedule', {
-      description: 'heygen-relay: re-check the HeyGen webhook endpoint',
-      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
-      targets: [new targets.LambdaFunction(this.registrarFunction, { retryAttempts: 2 })],
-    });
-
-    if (props.runAfterDeploy ?? true) {
-      this.afterDeploy = new triggers.Trigger(this, 'AfterDeploy', {
-        handler: this.registrarFunction,
-        invocationType: triggers.InvocationType.EVENT,
-        executeOnHandlerChange: true,
-        timeout: Duration.minutes(2),
-      });
-      // The trigger invokes the current version; its provider's role is granted lambda:InvokeFunction
-      // on `<function ARN>:*` (identity-based), so the schedule's function-level permission is not needed there.
-      Annotations.of(this.registrarFunction).acknowledgeWarning(
-        '@aws-cdk/aws-lambda:addPermissionsToVersionOrAlias',
-        'The after-deploy Trigger invokes the version with an identity-based grant on <function ARN>:*',
-      );
-    }
+    this.registrarFunction = registrar.fn;
+    this.scheduleRule = registrar.scheduleRule;
+    this.afterDeploy = registrar.afterDeploy;
 
     this.rotationFunction = new nodejs.NodejsFunction(this, 'Rotation', {
-      ...common,
+      ...registrarFunctionDefaults(props),
       description: 'heygen-relay: rotates the HeyGen signing secret (Secrets Manager rotation)',
       entry: path.join(FUNCTIONS_DIR, 'rotation.ts'),
       timeout: Duration.minutes(1),
-      logGroup: new logs.LogGroup(this, 'RotationLogs', {
-        retention: logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup: registrarLogGroup(this, 'RotationLogs', props),
       environment: {
         API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
         ENDPOINT_URL: props.endpointUrl,
@@ -203,22 +125,7 @@ export class HeyGenRegistrar extends Construct {
 
   /** cdk-nag acknowledgements for this construct's resources, each with its reason. */
   private acknowledgeFindings(props: HeyGenRegistrarProps): void {
-    const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
-    for (const fn of [this.registrarFunction, this.rotationFunction]) {
-      ack(
-        fn,
-        'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        'AWSLambdaBasicExecutionRole only allows writing CloudWatch Logs; the log group is created here with a retention.',
-      );
-      ack(fn, 'AwsSolutions::AwsSolutions-L1', 'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.');
-      ack(
-        fn,
-        'Serverless::Serverless-LambdaLatestVersion',
-        'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.',
-      );
-      if (!props.tracing || props.tracing === lambda.Tracing.DISABLED)
-        ack(fn, 'Serverless::Serverless-LambdaTracing', 'X-Ray tracing is opt-in (props.tracing).');
-    }
+    for (const fn of [this.registrarFunction, this.rotationFunction]) acknowledgeFunctionFindings(fn, props);
     ack(
       this.registrarFunction,
       'Serverless::Serverless-LambdaDLQ',

@@ -1,0 +1,206 @@
+/**
+ * What the HeyGen and JoggAI registrars share: their common props, the function's settings, its log
+ * group, the reconcile schedule, the after-deploy trigger and the cdk-nag acknowledgements of a function.
+ */
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as triggers from 'aws-cdk-lib/triggers';
+import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../functions/observability-names.js';
+
+/** Same bundling as the relay's other functions: minified, ESM-first resolution, AWS SDK bundled. */
+export const REGISTRAR_BUNDLING: nodejs.BundlingOptions = {
+  minify: true,
+  mainFields: ['module', 'main'],
+  sourceMap: false,
+  target: 'node22',
+  externalModules: [],
+};
+
+/** The props every registrar takes. */
+export interface RegistrarFunctionProps {
+  /** Where the provider's signing secret is stored; the registrar writes it. */
+  readonly signingSecret: secretsmanager.ISecret;
+  /** The secret holding the provider's API key; read only. */
+  readonly apiKeySecret: secretsmanager.ISecret;
+  /** The relay's public HTTPS URL the provider must deliver to (may be a token, e.g. from a Function URL). */
+  readonly endpointUrl: string;
+  /**
+   * Event types to subscribe to.
+   * @default all events
+   */
+  readonly events?: readonly string[];
+  /**
+   * How often the registrar re-checks the endpoint (re-creates it if deleted, fixes its events).
+   * @default Schedule.rate(Duration.hours(1))
+   */
+  readonly schedule?: events.Schedule;
+  /**
+   * How often the signing secret is rotated.
+   * @default Duration.days(30)
+   */
+  readonly rotationInterval?: Duration;
+  /**
+   * The provider's API base URL.
+   * @default the provider's public API
+   */
+  readonly apiUrl?: string;
+  /**
+   * Run the registrar once after each deployment that changes its code or configuration
+   * (asynchronously: a provider outage or a missing API key never fails the deployment).
+   * @default true
+   */
+  readonly runAfterDeploy?: boolean;
+  /**
+   * Retention of the registrar's log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * X-Ray tracing of the registrar's functions.
+   * @default lambda.Tracing.DISABLED
+   */
+  readonly tracing?: lambda.Tracing;
+}
+
+/** Secrets Manager resource ARN usable in a policy, also for a secret imported by partial ARN. */
+export function secretArnForPolicy(secret: secretsmanager.ISecret): string {
+  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
+}
+
+/** The NodejsFunction settings every registrar function shares. */
+export function registrarFunctionDefaults(props: RegistrarFunctionProps) {
+  return {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'handler',
+    bundling: REGISTRAR_BUNDLING,
+    tracing: props.tracing ?? lambda.Tracing.DISABLED,
+    memorySize: 256,
+  };
+}
+
+/** A registrar function's log group (`props.logRetention`, destroyed with the stack). */
+export function registrarLogGroup(scope: Construct, id: string, props: RegistrarFunctionProps): logs.LogGroup {
+  return new logs.LogGroup(scope, id, {
+    retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
+
+export interface RegistrarFunctionOptions {
+  /** Construct ids (they make the logical ids: keep them stable). */
+  readonly functionId: string;
+  readonly logGroupId: string;
+  readonly entry: string;
+  readonly description: string;
+  readonly reservedConcurrentExecutions?: number;
+  /** The environment variable carrying the API URL, and that URL. */
+  readonly apiUrlVariable: string;
+  readonly apiUrl: string;
+  /** POWERTOOLS_SERVICE_NAME. */
+  readonly serviceName: string;
+  /** The signing secret's policy statement: its sid and actions (on that secret only). */
+  readonly signingSecretSid: string;
+  readonly signingSecretActions: string[];
+  /** The reconcile schedule's description. */
+  readonly scheduleDescription: string;
+}
+
+export interface RegistrarFunction {
+  readonly fn: nodejs.NodejsFunction;
+  readonly scheduleRule: events.Rule;
+  readonly afterDeploy?: triggers.Trigger;
+}
+
+/**
+ * The registrar function with its log group and least-privilege grants (read + write the signing secret,
+ * read the API key, nothing else), the reconcile schedule (id 'Schedule'), and unless
+ * `props.runAfterDeploy` is false the asynchronous after-deploy trigger (id 'AfterDeploy').
+ */
+export function createRegistrarFunction(
+  scope: Construct,
+  props: RegistrarFunctionProps,
+  options: RegistrarFunctionOptions,
+): RegistrarFunction {
+  const fn = new nodejs.NodejsFunction(scope, options.functionId, {
+    ...registrarFunctionDefaults(props),
+    entry: options.entry,
+    timeout: Duration.minutes(2),
+    ...(options.reservedConcurrentExecutions === undefined
+      ? {}
+      : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
+    description: options.description,
+    logGroup: registrarLogGroup(scope, options.logGroupId, props),
+    environment: {
+      SIGNING_SECRET_ARN: props.signingSecret.secretArn,
+      API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
+      ENDPOINT_URL: props.endpointUrl,
+      EVENTS: props.events && props.events.length > 0 ? Stack.of(scope).toJsonString(props.events) : '',
+      [options.apiUrlVariable]: options.apiUrl,
+      POWERTOOLS_SERVICE_NAME: options.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    },
+  });
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: options.signingSecretSid,
+      actions: options.signingSecretActions,
+      resources: [secretArnForPolicy(props.signingSecret)],
+    }),
+  );
+  props.signingSecret.encryptionKey?.grantEncryptDecrypt(fn);
+  props.apiKeySecret.grantRead(fn);
+
+  const scheduleRule = new events.Rule(scope, 'Schedule', {
+    description: options.scheduleDescription,
+    schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+    targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+  });
+
+  let afterDeploy: triggers.Trigger | undefined;
+  if (props.runAfterDeploy ?? true) {
+    // Asynchronous (Event): the deployment never waits for the provider nor fails on its outage or a missing key.
+    afterDeploy = new triggers.Trigger(scope, 'AfterDeploy', {
+      handler: fn,
+      invocationType: triggers.InvocationType.EVENT,
+      executeOnHandlerChange: true,
+      timeout: Duration.minutes(2),
+    });
+    // The trigger invokes the current version; its provider's role is granted lambda:InvokeFunction
+    // on `<function ARN>:*` (identity-based), so the schedule's function-level permission is not needed there.
+    Annotations.of(fn).acknowledgeWarning(
+      '@aws-cdk/aws-lambda:addPermissionsToVersionOrAlias',
+      'The after-deploy Trigger invokes the version with an identity-based grant on <function ARN>:*',
+    );
+  }
+  return { fn, scheduleRule, ...(afterDeploy ? { afterDeploy } : {}) };
+}
+
+/** Acknowledges a cdk-nag finding on `scope`, with its reason. */
+export function acknowledge(scope: Construct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** The cdk-nag acknowledgements every registrar function shares (managed logs policy, pinned runtime, opt-in tracing). */
+export function acknowledgeFunctionFindings(fn: lambda.IFunction, props: RegistrarFunctionProps): void {
+  acknowledge(
+    fn,
+    'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    'AWSLambdaBasicExecutionRole only allows writing CloudWatch Logs; the log group is created here with a retention.',
+  );
+  acknowledge(fn, 'AwsSolutions::AwsSolutions-L1', 'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.');
+  acknowledge(
+    fn,
+    'Serverless::Serverless-LambdaLatestVersion',
+    'nodejs22.x is pinned on purpose: the relay is built and tested for Node 22.',
+  );
+  if (!props.tracing || props.tracing === lambda.Tracing.DISABLED)
+    acknowledge(fn, 'Serverless::Serverless-LambdaTracing', 'X-Ray tracing is opt-in (props.tracing).');
+}
