@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Annotations, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -27,10 +26,9 @@ import {
   RelayConfigError,
   validateQueueRoutes,
 } from './config.js';
+import { functionEntry } from './function-entry.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
-
-const FUNCTIONS_DIR = path.join(__dirname, '..', 'functions');
 
 /** Bundling shared by the relay's functions: minified, ESM-first resolution, AWS SDK bundled. */
 export const BUNDLING: nodejs.BundlingOptions = {
@@ -343,7 +341,7 @@ export class HeyGenRelay extends Construct {
     // The ingress.
     const logGroup = new logs.LogGroup(this, 'IngressLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     this.ingress = new nodejs.NodejsFunction(this, 'Ingress', {
-      entry: path.join(FUNCTIONS_DIR, 'ingress.ts'),
+      entry: functionEntry('ingress'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,

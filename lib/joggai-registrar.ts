@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -7,6 +6,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { JOGGAI_REGISTRAR_SERVICE } from '../functions/observability-names.js';
+import { functionEntry } from './function-entry.js';
 import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
@@ -42,7 +42,7 @@ export class JoggAiRegistrar extends Construct {
     const registrar = createRegistrarFunction(this, props, {
       functionId: 'Function',
       logGroupId: 'Logs',
-      entry: path.join(__dirname, '..', 'functions', 'joggai-registrar.ts'),
+      entry: functionEntry('joggai-registrar'),
       description: 'heygen-relay: keeps one JoggAI webhook endpoint pointed at the relay; rotates by overlap',
       reservedConcurrentExecutions: 1,
       apiUrlVariable: 'JOGGAI_API_URL',

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Annotations, Duration } from 'aws-cdk-lib';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -7,6 +6,7 @@ import type * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { HEYGEN_REGISTRAR_SERVICE, SERVICE_NAME } from '../functions/observability-names.js';
 import { HEYGEN_EVENT_TYPES } from '../functions/providers/heygen/events.js';
+import { functionEntry } from './function-entry.js';
 import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
@@ -15,8 +15,6 @@ import {
   registrarFunctionDefaults,
   registrarLogGroup,
 } from './registrar-common.js';
-
-const FUNCTIONS_DIR = path.join(__dirname, '..', 'functions');
 
 export interface HeyGenRegistrarProps extends RegistrarFunctionProps {
   /**
@@ -80,7 +78,7 @@ export class HeyGenRegistrar extends Construct {
     const registrar = createRegistrarFunction(this, props, {
       functionId: 'Registrar',
       logGroupId: 'RegistrarLogs',
-      entry: path.join(FUNCTIONS_DIR, 'registrar.ts'),
+      entry: functionEntry('registrar'),
       description: 'heygen-relay: keeps one HeyGen webhook endpoint pointed at the relay',
       apiUrlVariable: 'HEYGEN_API_URL',
       apiUrl,
@@ -96,7 +94,7 @@ export class HeyGenRegistrar extends Construct {
     this.rotationFunction = new nodejs.NodejsFunction(this, 'Rotation', {
       ...registrarFunctionDefaults(props),
       description: 'heygen-relay: rotates the HeyGen signing secret (Secrets Manager rotation)',
-      entry: path.join(FUNCTIONS_DIR, 'rotation.ts'),
+      entry: functionEntry('rotation'),
       timeout: Duration.minutes(1),
       logGroup: registrarLogGroup(this, 'RotationLogs', props),
       environment: {
