@@ -171,6 +171,24 @@ export interface HeyGenRelayProps {
   readonly dedupTableRemovalPolicy?: RemovalPolicy;
 }
 
+/** Validates a provider's registration props (event types it can send) and keeps only what is set. */
+function registrationOptions(provider: string, registration: RegistrationProps) {
+  if (registration.events) {
+    if (registration.events.length === 0)
+      throw new RelayConfigError(`${provider}.registration.events is empty; omit it for all events`);
+    const known = new Set<string>(KNOWN_EVENT_TYPES[provider] ?? []);
+    for (const e of registration.events)
+      if (!known.has(e)) throw new RelayConfigError(`${provider}.registration.events has unknown event type "${e}"`);
+  }
+  return {
+    ...(registration.events ? { events: [...registration.events] } : {}),
+    ...(registration.schedule ? { schedule: registration.schedule } : {}),
+    ...(registration.rotationInterval ? { rotationInterval: registration.rotationInterval } : {}),
+    ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
+    ...(registration.runAfterDeploy === undefined ? {} : { runAfterDeploy: registration.runAfterDeploy }),
+  };
+}
+
 /** A queue created by the relay, with its dead-letter queue. */
 export interface RelayQueue {
   readonly name: string;
@@ -340,6 +358,7 @@ export class HeyGenRelay extends Construct {
 
     // The ingress.
     const logGroup = new logs.LogGroup(this, 'IngressLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const tracing = props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED;
     this.ingress = new nodejs.NodejsFunction(this, 'Ingress', {
       entry: functionEntry('ingress'),
       handler: 'handler',
@@ -352,7 +371,7 @@ export class HeyGenRelay extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
-      tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      tracing,
       description: 'heygen-relay ingress: verify, dedup, normalize, publish',
       bundling: BUNDLING,
       environment: {
@@ -400,35 +419,18 @@ export class HeyGenRelay extends Construct {
     if (joggai) this.joggaiWebhookUrl = `${this.functionUrl.url}${joggaiPath.slice(1)}`;
 
     if (heygen && this.signingSecret && this.apiKeySecret && this.heygenWebhookUrl && heygen.registration !== false) {
-      const registration = heygen.registration ?? {};
-      if (registration.events) {
-        const known = new Set<string>(KNOWN_EVENT_TYPES.heygen);
-        for (const e of registration.events)
-          if (!known.has(e)) throw new RelayConfigError(`heygen.registration.events has unknown event type "${e}"`);
-      }
       this.registrar = new HeyGenRegistrar(this, 'Registrar', {
         signingSecret: this.signingSecret,
         apiKeySecret: this.apiKeySecret,
         endpointUrl: this.heygenWebhookUrl,
-        ...(registration.events ? { events: [...registration.events] } : {}),
-        ...(registration.schedule ? { schedule: registration.schedule } : {}),
-        ...(registration.rotationInterval ? { rotationInterval: registration.rotationInterval } : {}),
-        ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
-        ...(registration.runAfterDeploy === undefined ? {} : { runAfterDeploy: registration.runAfterDeploy }),
+        ...registrationOptions('heygen', heygen.registration ?? {}),
         logRetention,
-        tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+        tracing,
       });
     }
 
     if (joggai && this.joggaiSigningSecret && this.joggaiWebhookUrl && joggai.registration !== false) {
-      const registration = joggai.registration ?? {};
-      if (registration.events) {
-        const known = new Set<string>(KNOWN_EVENT_TYPES.joggai);
-        for (const e of registration.events)
-          if (!known.has(e)) throw new RelayConfigError(`joggai.registration.events has unknown event type "${e}"`);
-        if (registration.events.length === 0)
-          throw new RelayConfigError('joggai.registration.events is empty; omit it for all events');
-      }
+      const registration = registrationOptions('joggai', joggai.registration ?? {});
       this.joggaiApiKeySecret =
         joggai.apiKeySecret ??
         new secretsmanager.Secret(this, 'JoggAiApiKey', {
@@ -439,13 +441,9 @@ export class HeyGenRelay extends Construct {
         signingSecret: this.joggaiSigningSecret,
         apiKeySecret: this.joggaiApiKeySecret,
         endpointUrl: this.joggaiWebhookUrl,
-        ...(registration.events ? { events: [...registration.events] } : {}),
-        ...(registration.schedule ? { schedule: registration.schedule } : {}),
-        ...(registration.rotationInterval ? { rotationInterval: registration.rotationInterval } : {}),
-        ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
-        ...(registration.runAfterDeploy === undefined ? {} : { runAfterDeploy: registration.runAfterDeploy }),
+        ...registration,
         logRetention,
-        tracing: props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+        tracing,
       });
     }
 

@@ -1,7 +1,7 @@
 /** Signed HeyGen-shaped deliveries of an exact byte size, unique per sequence number. */
 import { createHmac } from 'node:crypto';
 
-export const BENCH_SECRET = 'whsec_bench_0123456789abcdef0123456789abcdef';
+export const BENCH_SECRET = 'whsec_fake_bench_0123456789abcdef0123456789ab';
 
 export interface BodyFactory {
   size: number;
