@@ -179,6 +179,16 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
     storedSecret: Boolean(stored?.secret),
   };
   const apiKeyWhere = deps.apiKeySecretName ?? 'the HeyGen API key secret';
+  /** The summary of a run that stopped before reading HeyGen's endpoints (no key, or a refused key). */
+  const stoppedEarly = (outcome: 'missing_api_key' | 'unauthorized', message: string): ReconcileSummary => ({
+    outcome,
+    dryRun,
+    found: { total: null, matching: [], ...storedInfo },
+    actions,
+    endpointId: stored?.endpointId ?? null,
+    warnings,
+    message,
+  });
 
   if (deps.client === null) {
     const message = `HeyGen API key is not set: ${deps.apiKeyHint ?? `put your key into ${apiKeyWhere} (SecretString = the key, or {"apiKey": "..."}). The registrar retries on its schedule.`}`;
@@ -186,15 +196,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
       outcome: 'missing_api_key',
       apiKeySecret: apiKeyWhere,
     });
-    return {
-      outcome: 'missing_api_key',
-      dryRun,
-      found: { total: null, matching: [], ...storedInfo },
-      actions,
-      endpointId: stored?.endpointId ?? null,
-      warnings,
-      message,
-    };
+    return stoppedEarly('missing_api_key', message);
   }
   const client = deps.client;
   const call = { signal: deps.signal };
@@ -345,15 +347,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
         apiKeySecret: apiKeyWhere,
         requestId: err.requestId,
       });
-      return {
-        outcome: 'unauthorized',
-        dryRun,
-        found: { total: null, matching: [], ...storedInfo },
-        actions,
-        endpointId: stored?.endpointId ?? null,
-        warnings,
-        message,
-      };
+      return stoppedEarly('unauthorized', message);
     }
     throw err;
   }
