@@ -32,6 +32,7 @@ import {
   patternMatches,
   provisionFromTemplate,
   QueueCollector,
+  sendLikeProvider,
   synthesizeRelayTemplate,
 } from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
@@ -277,35 +278,11 @@ describe('JoggAI on the emulator, provisioned from the synthesized template', ()
     expect(sends).toHaveLength(DELIVERIES);
 
     const queues = collector();
-    const firstAttempt: Record<string, number> = {};
-    const published = new Map<string, number>();
-    let retries = 0;
-    let next = 0;
-    const started = Date.now();
-    async function worker() {
-      while (next < sends.length) {
-        const body = sends[next++] as string;
-        for (let attempt = 1; ; attempt++) {
-          const event = joggaiEvent(body, { secret, path: '/joggai' });
-          registerSensitive(event.headers['x-webhook-signature'], 'signature');
-          const res = await withEnvironment((h) => h(event, lambdaContext()));
-          const parsed = JSON.parse(res.body ?? '{}') as { status?: string; id?: string; error?: { code: string } };
-          const outcome = res.statusCode === 200 ? (parsed.status ?? '200') : `${res.statusCode}:${parsed.error?.code}`;
-          if (attempt === 1) firstAttempt[outcome] = (firstAttempt[outcome] ?? 0) + 1;
-          if (res.statusCode === 200) {
-            if (parsed.status === 'published' && parsed.id) published.set(parsed.id, (published.get(parsed.id) ?? 0) + 1);
-            break;
-          }
-          // Like JoggAI: a non-2xx answer is retried (409 = the original is still in flight).
-          expect([409, 500, 502, 503, 504]).toContain(res.statusCode);
-          expect(attempt).toBeLessThan(10);
-          retries++;
-          await new Promise((r) => setTimeout(r, 50 * attempt));
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const elapsedMs = Date.now() - started;
+    const { firstAttempt, published, retries, elapsedMs } = await sendLikeProvider(sends, CONCURRENCY, 9, (body) => {
+      const event = joggaiEvent(body, { secret, path: '/joggai' });
+      registerSensitive(event.headers['x-webhook-signature'], 'signature');
+      return withEnvironment((h) => h(event, lambdaContext()));
+    });
     const received = await queues.stop();
 
     expect(published.size).toBe(uniqueCount);

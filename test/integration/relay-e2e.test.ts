@@ -19,8 +19,9 @@ import {
   lambdaContext,
   loadIngressEntry,
   patternMatches,
-  QueueCollector,
   provisionFromTemplate,
+  QueueCollector,
+  sendLikeProvider,
   synthesizeRelayTemplate,
 } from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
@@ -41,7 +42,11 @@ function body(i: number, run: string): string {
   const type = TYPES[i % TYPES.length] as string;
   const id = `${run}-${i}`;
   const data: Record<string, unknown> = type.startsWith('avatar_video')
-    ? { video_id: `v_${id}`, callback_id: `cb-${id}`, ...(type.endsWith('fail') ? { msg: 'failed: é ✓ 日本' } : { url: `https://files.example/${id}.mp4` }) }
+    ? {
+        video_id: `v_${id}`,
+        callback_id: `cb-${id}`,
+        ...(type.endsWith('fail') ? { msg: 'failed: é ✓ 日本' } : { url: `https://files.example/${id}.mp4` }),
+      }
     : { video_translate_id: `vt_${id}`, callback_id: `cb-${id}`, output_language: 'Español' };
   return JSON.stringify({ event_type: type, event_data: data });
 }
@@ -91,7 +96,12 @@ describe('relay on the emulator, provisioned from the synthesized template', () 
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body ?? '{}').error.code).toBe('not_configured');
 
-    await stack.clients.sm.send(new PutSecretValueCommand({ SecretId: stack.signingSecretArn, SecretString: JSON.stringify({ secret, endpointId: 'ep_1', url: 'https://x/heygen' }) }));
+    await stack.clients.sm.send(
+      new PutSecretValueCommand({
+        SecretId: stack.signingSecretArn,
+        SecretString: JSON.stringify({ secret, endpointId: 'ep_1', url: 'https://x/heygen' }),
+      }),
+    );
     // A re-read on an empty key set is rate-limited to once per second.
     await new Promise((r) => setTimeout(r, 1_100));
     const again = await handler(functionUrlEvent(b, { secret }), lambdaContext());
@@ -119,40 +129,16 @@ describe('relay on the emulator, provisioned from the synthesized template', () 
       stack.clients.sqs,
       Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url])),
     ).start();
-    const firstAttempt: Record<string, number> = {};
-    const statuses: Record<string, number> = {};
-    let retries = 0;
-    const published = new Map<string, number>(); // envelope id -> 200 "published" answers
-    let next = 0;
-    const started = Date.now();
-    const latencies: number[] = [];
-    async function worker(env: IngressHandler) {
-      while (next < sends.length) {
-        const b = sends[next++] as string;
-        for (let attempt = 1; ; attempt++) {
-          const ev = functionUrlEvent(b, { secret, headers: { 'heygen-event-id': randomUUID() } });
-          registerEventSignature(ev);
-          const t0 = Date.now();
-          const res = await env(ev, lambdaContext());
-          latencies.push(Date.now() - t0);
-          const parsed = JSON.parse(res.body ?? '{}') as { status?: string; id?: string; error?: { code: string } };
-          const outcome = res.statusCode === 200 ? (parsed.status ?? '200') : `${res.statusCode}:${parsed.error?.code}`;
-          statuses[outcome] = (statuses[outcome] ?? 0) + 1;
-          if (attempt === 1) firstAttempt[outcome] = (firstAttempt[outcome] ?? 0) + 1;
-          if (res.statusCode === 200) {
-            if (parsed.status === 'published' && parsed.id) published.set(parsed.id, (published.get(parsed.id) ?? 0) + 1);
-            break;
-          }
-          // Like HeyGen: a non-2xx answer is retried (here quickly; 4xx other than 409 would be a bug).
-          expect([409, 500, 502, 503, 504]).toContain(res.statusCode);
-          expect(attempt).toBeLessThan(20);
-          retries++;
-          await new Promise((r) => setTimeout(r, 50 * attempt));
-        }
-      }
-    }
-    await Promise.all(envs.map(worker));
-    const elapsedMs = Date.now() - started;
+    const { firstAttempt, statuses, published, retries, latencies, elapsedMs } = await sendLikeProvider(
+      sends,
+      envs.length,
+      19,
+      (b, w) => {
+        const ev = functionUrlEvent(b, { secret, headers: { 'heygen-event-id': randomUUID() } });
+        registerEventSignature(ev);
+        return (envs[w] as IngressHandler)(ev, lambdaContext());
+      },
+    );
     const received = await collector.stop();
 
     // Every unique body was published exactly once (by the ingress's own account).
@@ -174,7 +160,8 @@ describe('relay on the emulator, provisioned from the synthesized template', () 
         const expected = bodies
           .map((b) => JSON.parse(b) as { event_type: string })
           .filter((b) => patternMatches(rule.eventPattern, 'heygen', b.event_type)).length;
-        const extra = [...counts.values()].reduce((s, n) => s + (n - 1), 0) + [...counts.keys()].filter((id) => !allIds.has(id)).length;
+        const extra =
+          [...counts.values()].reduce((s, n) => s + (n - 1), 0) + [...counts.keys()].filter((id) => !allIds.has(id)).length;
         perQueue[qid] = { received: got.length, expected, lost: expected - counts.size, extra };
         expect(got.every((e) => patternMatches(rule.eventPattern, e.provider, e.detailType))).toBe(true);
         expect(counts.size).toBe(expected);
@@ -212,7 +199,11 @@ describe('relay on the emulator, provisioned from the synthesized template', () 
       eventsLost: Object.values(perQueue).reduce((s, q) => s + q.lost, 0),
       duplicatesPublished: Object.values(perQueue).reduce((s, q) => s + q.extra, 0),
       elapsedMs,
-      latencyMs: { p50: latencies[Math.floor(latencies.length * 0.5)], p99: latencies[Math.floor(latencies.length * 0.99)], max: latencies.at(-1) },
+      latencyMs: {
+        p50: latencies[Math.floor(latencies.length * 0.5)],
+        p99: latencies[Math.floor(latencies.length * 0.99)],
+        max: latencies.at(-1),
+      },
       skippedResourceTypes: stack.skipped,
     });
   }, 120_000);

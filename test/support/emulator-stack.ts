@@ -16,7 +16,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, type Target } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+  type Target,
+} from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
@@ -26,9 +32,9 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { HeyGenRelayStack, type HeyGenRelayStackProps } from '../../lib/relay-stack.js';
 import { awsClientConfig, MOTO_ACCOUNT_ID, MOTO_REGION } from './moto.js';
 
@@ -129,7 +135,11 @@ function isObject(v: unknown): v is Record<string, Json> {
  * Creates the template's data-path resources on the emulator. `prefix` makes every physical name
  * unique (test files share one server).
  */
-export async function provisionFromTemplate(template: CfnTemplate, endpoint: string, prefix = `t${randomUUID().slice(0, 8)}`): Promise<EmulatorStack> {
+export async function provisionFromTemplate(
+  template: CfnTemplate,
+  endpoint: string,
+  prefix = `t${randomUUID().slice(0, 8)}`,
+): Promise<EmulatorStack> {
   const config = awsClientConfig(endpoint);
   const clients = {
     ddb: new DynamoDBClient(config),
@@ -151,7 +161,8 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
     if (!p) {
       const res = resources[logicalId];
       if (!res) throw new Error(`Template references unknown resource ${logicalId}`);
-      if (!isProvisioned(res, resources)) throw new Error(`Reference to ${logicalId} (${res.Type}), which the emulator stack does not provision`);
+      if (!isProvisioned(res, resources))
+        throw new Error(`Reference to ${logicalId} (${res.Type}), which the emulator stack does not provision`);
       p = create(logicalId, res);
       created.set(logicalId, p);
     }
@@ -182,7 +193,8 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
       const resolved = await Promise.all(parts.map((p) => resolve(p)));
       return resolved.map((p) => String(p)).join(sep);
     }
-    if (keys.length === 1 && keys[0]?.startsWith('Fn::')) throw new Error(`Intrinsic ${keys[0]} is not supported by the emulator stack`);
+    if (keys.length === 1 && keys[0]?.startsWith('Fn::'))
+      throw new Error(`Intrinsic ${keys[0]} is not supported by the emulator stack`);
     const out: Record<string, Json> = {};
     for (const k of keys) out[k] = (await resolve(value[k])) as Json;
     return out;
@@ -232,13 +244,18 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
             KeySchema: props.KeySchema as never,
             AttributeDefinitions: props.AttributeDefinitions as never,
             BillingMode: (props.BillingMode as 'PAY_PER_REQUEST' | undefined) ?? 'PAY_PER_REQUEST',
-            ...(props.SSESpecification ? { SSESpecification: { Enabled: Boolean((props.SSESpecification as Record<string, Json>).SSEEnabled) } } : {}),
+            ...(props.SSESpecification
+              ? { SSESpecification: { Enabled: Boolean((props.SSESpecification as Record<string, Json>).SSEEnabled) } }
+              : {}),
           }),
         );
         const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
         if (ttl?.AttributeName)
           await clients.ddb.send(
-            new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true } }),
+            new UpdateTimeToLiveCommand({
+              TableName: name,
+              TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: ttl.Enabled ?? true },
+            }),
           );
         return { ref: name, attrs: { Arn: `arn:aws:dynamodb:${MOTO_REGION}:${MOTO_ACCOUNT_ID}:table/${name}` } };
       }
@@ -258,7 +275,8 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
         const targets = (props.Targets ?? []) as unknown as Target[];
         if (targets.length > 0) {
           const put = await clients.eb.send(new PutTargetsCommand({ Rule: name, EventBusName: busName, Targets: targets }));
-          if ((put.FailedEntryCount ?? 0) > 0) throw new Error(`PutTargets failed for ${logicalId}: ${JSON.stringify(put.FailedEntries)}`);
+          if ((put.FailedEntryCount ?? 0) > 0)
+            throw new Error(`PutTargets failed for ${logicalId}: ${JSON.stringify(put.FailedEntries)}`);
         }
         const byArn = (arn: string | undefined) => Object.values(queues).find((q) => q.arn === arn)?.logicalId;
         rules.push({
@@ -279,7 +297,8 @@ export async function provisionFromTemplate(template: CfnTemplate, endpoint: str
   for (const [id, r] of Object.entries(resources)) if (isProvisioned(r, resources)) await get(id);
 
   const fn = Object.entries(resources).find(
-    ([, r]) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties?.Environment ?? {}).includes('"RELAY_PROVIDERS"'),
+    ([, r]) =>
+      r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties?.Environment ?? {}).includes('"RELAY_PROVIDERS"'),
   );
   if (!fn) throw new Error('The template has no ingress function (no Lambda::Function with RELAY_PROVIDERS)');
   const vars = (fn[1].Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
@@ -431,4 +450,63 @@ export function patternMatches(pattern: Record<string, unknown>, source: string,
   for (const k of Object.keys(pattern))
     if (k !== 'source' && k !== 'detail-type') throw new Error(`pattern key ${k} is not understood by patternMatches`);
   return (!src || src.includes(source)) && (!dt || dt.includes(detailType));
+}
+
+/** What sending deliveries like a provider produced. */
+export interface ProviderSendStats {
+  /** Outcome of each delivery's first attempt: `published`, `duplicate`, or `<status>:<code>`. */
+  readonly firstAttempt: Record<string, number>;
+  /** Outcome of every attempt. */
+  readonly statuses: Record<string, number>;
+  /** Envelope id -> number of 200 "published" answers for it. */
+  readonly published: Map<string, number>;
+  readonly retries: number;
+  /** Per attempt, ms. */
+  readonly latencies: number[];
+  readonly elapsedMs: number;
+}
+
+/**
+ * Sends every body the way HeyGen and JoggAI do: `workers` senders in parallel, each retrying a
+ * non-2xx answer with a growing pause. Only 409 (in flight) and 5xx may be retried; any other
+ * answer, or more than `maxAttempts` attempts, fails the run.
+ */
+export async function sendLikeProvider(
+  bodies: readonly string[],
+  workers: number,
+  maxAttempts: number,
+  deliver: (body: string, worker: number) => Promise<APIGatewayProxyStructuredResultV2>,
+): Promise<ProviderSendStats> {
+  const firstAttempt: Record<string, number> = {};
+  const statuses: Record<string, number> = {};
+  const published = new Map<string, number>();
+  const latencies: number[] = [];
+  let retries = 0;
+  let next = 0;
+  const started = Date.now();
+  async function worker(index: number) {
+    while (next < bodies.length) {
+      const body = bodies[next++] as string;
+      for (let attempt = 1; ; attempt++) {
+        const t0 = Date.now();
+        const res = await deliver(body, index);
+        latencies.push(Date.now() - t0);
+        const parsed = JSON.parse(res.body ?? '{}') as { status?: string; id?: string; error?: { code: string } };
+        const outcome = res.statusCode === 200 ? (parsed.status ?? '200') : `${res.statusCode}:${parsed.error?.code}`;
+        statuses[outcome] = (statuses[outcome] ?? 0) + 1;
+        if (attempt === 1) firstAttempt[outcome] = (firstAttempt[outcome] ?? 0) + 1;
+        if (res.statusCode === 200) {
+          if (parsed.status === 'published' && parsed.id) published.set(parsed.id, (published.get(parsed.id) ?? 0) + 1);
+          break;
+        }
+        if (![409, 500, 502, 503, 504].includes(res.statusCode ?? 0))
+          throw new Error(`A provider would not retry ${outcome}, and a valid delivery must not get it`);
+        if (attempt >= maxAttempts) throw new Error(`Still ${outcome} after ${attempt} attempts`);
+        retries++;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: workers }, (_, i) => worker(i)));
+  return { firstAttempt, statuses, published, retries, latencies, elapsedMs: Date.now() - started };
 }
