@@ -13,6 +13,7 @@ const DIR = join(ROOT, '.reliability');
 const OUT = join(ROOT, 'RELIABILITY.md');
 const FILES = [
   'test/integration/relay-e2e.test.ts',
+  'test/integration/joggai-e2e.test.ts',
   'test/integration/relay-rotation.test.ts',
   'test/integration/relay-faults.test.ts',
   'test/integration/relay-sdk-budget.test.ts',
@@ -62,7 +63,16 @@ function main(): number {
   const started = Date.now();
   const vitest = spawnSync(
     process.execPath,
-    [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', configFile, ...FILES, '--reporter=default', '--reporter=json', `--outputFile.json=${join(DIR, 'vitest.json')}`],
+    [
+      join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+      'run',
+      '--config',
+      configFile,
+      ...FILES,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${join(DIR, 'vitest.json')}`,
+    ],
     { cwd: ROOT, stdio: 'inherit', env: { ...process.env, CDK_VALIDATION: 'false' } },
   );
   const elapsedS = Math.round((Date.now() - started) / 1000);
@@ -82,15 +92,31 @@ function render(elapsedS: number, code: number): string {
   const faults = read('faults');
   const hostile = read('hostile');
   const lint = read('cfn-lint');
+  const jogE2e = read('joggai-e2e');
+  const jogRot = read('joggai-rotation');
   const logs = read('log-scan');
   const results = read('vitest');
   const tests: { file: string; name: string; status: string; ms: number }[] = [];
   for (const f of (results?.testResults ?? []) as Json[])
     for (const a of (f.assertionResults ?? []) as Json[])
-      tests.push({ file: String(f.name).replace(`${ROOT}/`, ''), name: String(a.fullName ?? a.title), status: String(a.status), ms: Math.round(Number(a.duration ?? 0)) });
+      tests.push({
+        file: String(f.name).replace(`${ROOT}/`, ''),
+        name: String(a.fullName ?? a.title),
+        status: String(a.status),
+        ms: Math.round(Number(a.duration ?? 0)),
+      });
   const failed = tests.filter((t) => t.status === 'failed');
-  const lost = [e2e?.eventsLost, rot?.eventsLost, faults?.eventsLost].reduce<number>((s, v) => s + (typeof v === 'number' ? v : 0), 0);
-  const dups = [e2e?.duplicatesPublished, rot?.duplicatesPublished, faults?.duplicatesPublished].reduce<number>((s, v) => s + (typeof v === 'number' ? v : 0), 0);
+  const lost = [e2e?.eventsLost, rot?.eventsLost, faults?.eventsLost, jogE2e?.eventsLost, jogRot?.eventsLost].reduce<number>(
+    (s, v) => s + (typeof v === 'number' ? v : 0),
+    0,
+  );
+  const dups = [
+    e2e?.duplicatesPublished,
+    rot?.duplicatesPublished,
+    faults?.duplicatesPublished,
+    jogE2e?.duplicatesPublished,
+    jogRot?.publishedTwice,
+  ].reduce<number>((s, v) => s + (typeof v === 'number' ? v : 0), 0);
   const moto = sh(join(ROOT, '.venv', 'bin', 'python'), ['-c', 'import moto; print(moto.__version__)']);
   const commit = sh('git', ['rev-parse', '--short', 'HEAD']);
   const L: string[] = [];
@@ -107,8 +133,19 @@ function render(elapsedS: number, code: number): string {
   row('Duplicates injected', e2e?.duplicatesInjected);
   row('Signing-secret rotations under load', rot?.rotations);
   row('Deliveries during rotations', rot?.deliveries);
+  row(
+    'JoggAI deliveries end to end (duplicates injected)',
+    jogE2e ? `${num(jogE2e.deliveriesSent)} (${num(jogE2e.duplicatesInjected)})` : undefined,
+  );
+  row(
+    'JoggAI overlap rotation: events (sent by both endpoints)',
+    jogRot ? `${num(jogRot.events)} (${num(jogRot.deliveredByBothEndpoints)})` : undefined,
+  );
   row('Faults injected on the wire', faults?.faultsInjected);
-  row('Fault scenarios survived (5xx inside the deadline, then exactly once)', faults ? `${faults.scenariosSurvived} / ${faults.scenariosTotal}` : undefined);
+  row(
+    'Fault scenarios survived (5xx inside the deadline, then exactly once)',
+    faults ? `${faults.scenariosSurvived} / ${faults.scenariosTotal}` : undefined,
+  );
   row('Hostile inputs tried (fast-check)', hostile?.hostileInputsTried);
   row('**Events lost**', lost);
   row('**Duplicates published**', dups);
@@ -122,16 +159,31 @@ function render(elapsedS: number, code: number): string {
     L.push('## End to end (test/integration/relay-e2e.test.ts)', '');
     L.push(
       'The bus, rules, queues, DLQs, dedup table and signing secret are created on moto from the synthesized `HeyGenRelayStack` template; ' +
-        'the ingress is the real Lambda entry (functions/ingress.ts) reading the function\'s Environment from that template with references resolved. ' +
+        "the ingress is the real Lambda entry (functions/ingress.ts) reading the function's Environment from that template with references resolved. " +
         `Each of the ${e2e.concurrency} concurrent senders is its own execution environment (fresh module graph). A non-2xx answer is retried like HeyGen would.`,
       '',
     );
-    L.push(`- Deliveries: ${num(e2e.deliveriesSent)} (${num(e2e.uniqueEvents)} unique events + ${num(e2e.duplicatesInjected)} byte-identical duplicates), ${num(e2e.providerRetries)} provider retries`);
-    L.push(`- First-attempt outcomes: ${Object.entries(e2e.firstAttemptOutcomes ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    L.push(`- Published: ${num(e2e.published)}; DLQ messages: ${num(e2e.dlqMessages)}; elapsed ${num(e2e.elapsedMs)} ms; latency p50 ${e2e.latencyMs?.p50} ms, p99 ${e2e.latencyMs?.p99} ms, max ${e2e.latencyMs?.max} ms (moto is the bottleneck)`);
+    L.push(
+      `- Deliveries: ${num(e2e.deliveriesSent)} (${num(e2e.uniqueEvents)} unique events + ${num(e2e.duplicatesInjected)} byte-identical duplicates), ${num(e2e.providerRetries)} provider retries`,
+    );
+    L.push(
+      `- First-attempt outcomes: ${Object.entries(e2e.firstAttemptOutcomes ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    L.push(
+      `- Published: ${num(e2e.published)}; DLQ messages: ${num(e2e.dlqMessages)}; elapsed ${num(e2e.elapsedMs)} ms; latency p50 ${e2e.latencyMs?.p50} ms, p99 ${e2e.latencyMs?.p99} ms, max ${e2e.latencyMs?.max} ms (moto is the bottleneck)`,
+    );
     L.push('', '| Queue (logical id) | Expected | Received | Lost | Extra |', '| --- | --- | --- | --- | --- |');
-    for (const [q, v] of Object.entries((e2e.queues ?? {}) as Record<string, Json>)) L.push(`| ${q} | ${v.expected} | ${v.received} | ${v.lost} | ${v.extra} |`);
-    L.push('', `Not provisioned on the emulator (not on the data path): ${Object.entries(e2e.skippedResourceTypes ?? {}).map(([k, v]) => `${k} ×${v}`).join(', ')}.`, '');
+    for (const [q, v] of Object.entries((e2e.queues ?? {}) as Record<string, Json>))
+      L.push(`| ${q} | ${v.expected} | ${v.received} | ${v.lost} | ${v.extra} |`);
+    L.push(
+      '',
+      `Not provisioned on the emulator (not on the data path): ${Object.entries(e2e.skippedResourceTypes ?? {})
+        .map(([k, v]) => `${k} ×${v}`)
+        .join(', ')}.`,
+      '',
+    );
   }
   if (rot) {
     L.push('## Rotation under load (test/integration/relay-rotation.test.ts)', '');
@@ -140,34 +192,107 @@ function render(elapsedS: number, code: number): string {
         `${rot.executionEnvironments} execution environments delivering throughout, each attempt signed with the secret HeyGen uses at that moment.`,
       '',
     );
-    L.push(`- Deliveries: ${num(rot.deliveries)} (${num(rot.attempts)} attempts); first-attempt outcomes: ${Object.entries(rot.firstAttemptOutcomes ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-    L.push(`- First-attempt rejections: ${num(rot.firstAttemptRejections)} (the window between HeyGen switching and the new secret being readable), all retried successfully (${num(rot.providerRetries)} retries)`);
-    L.push(`- rotate-secret calls: ${num(rot.rotateSecretCalls)}; secrets issued: ${num(rot.secretsIssued)} (a retried createSecret did not rotate again); AWSPREVIOUS accepted within grace: ${rot.previousAcceptedWithinGrace}`);
+    L.push(
+      `- Deliveries: ${num(rot.deliveries)} (${num(rot.attempts)} attempts); first-attempt outcomes: ${Object.entries(
+        rot.firstAttemptOutcomes ?? {},
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+    L.push(
+      `- First-attempt rejections: ${num(rot.firstAttemptRejections)} (the window between HeyGen switching and the new secret being readable), all retried successfully (${num(rot.providerRetries)} retries)`,
+    );
+    L.push(
+      `- rotate-secret calls: ${num(rot.rotateSecretCalls)}; secrets issued: ${num(rot.secretsIssued)} (a retried createSecret did not rotate again); AWSPREVIOUS accepted within grace: ${rot.previousAcceptedWithinGrace}`,
+    );
     L.push(`- Lost: ${num(rot.eventsLost)}; duplicates published: ${num(rot.duplicatesPublished)}`, '');
+  }
+  if (jogE2e || jogRot) {
+    L.push('## JoggAI (test/integration/joggai-e2e.test.ts)', '');
+    if (jogE2e)
+      L.push(
+        `- End to end: ${num(jogE2e.deliveriesSent)} signed deliveries at concurrency ${num(jogE2e.concurrency)} (${num(jogE2e.uniqueEvents)} unique + ${num(jogE2e.duplicatesInjected)} duplicates), ${num(jogE2e.providerRetries)} retries; first attempts ${Object.entries(
+          jogE2e.firstAttemptOutcomes ?? {},
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(
+            ', ',
+          )}; ${num(jogE2e.inDefaultQueue)} in the default queue; lost ${num(jogE2e.eventsLost)}, published twice ${num(jogE2e.duplicatesPublished)}`,
+      );
+    if (jogRot)
+      L.push(
+        `- Rotation by overlapping endpoints: ${num(jogRot.events)} events, ${num(jogRot.deliveredByBothEndpoints)} delivered by both endpoints, ${num(jogRot.attempts)} attempts; first-attempt rejections ${num(jogRot.firstAttemptRejections)} (${Object.entries(
+          jogRot.firstAttemptRejectionStatuses ?? {},
+        )
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(
+            ', ',
+          )}), all delivered by a retry; pending window ${num(jogRot.pendingWindowMs)} ms; lost ${num(jogRot.eventsLost)}, published twice ${num(jogRot.publishedTwice)}`,
+      );
+    L.push('');
   }
   if (faults) {
     L.push('## Faults on the wire (test/integration/relay-faults.test.ts)', '');
-    L.push('A fault-injecting HTTP proxy between the ingress\'s SDK clients and moto. Each scenario: one delivery while the fault is active, then the fault is lifted and the delivery retried like HeyGen.', '');
-    L.push('| Scenario | Faults injected | First answer | First answer time | Retries | Survived |', '| --- | --- | --- | --- | --- | --- |');
-    for (const s of (faults.scenarios ?? []) as Json[]) L.push(`| ${s.scenario} | ${s.faultsInjected} | ${s.firstStatus} ${s.firstCode ?? ''} | ${s.firstElapsedMs} ms | ${s.retries} | ${s.survived ? 'yes' : 'NO'} |`);
-    L.push('', `Faults by kind: ${Object.entries(faults.faultsByKind ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}. Slowest first answer: ${num(faults.maxFirstAnswerMs)} ms (HeyGen's deadline: 10,000 ms). Events expected ${num(faults.eventsExpected)}, lost ${num(faults.eventsLost)}, published twice ${num(faults.duplicatesPublished)}.`, '');
+    L.push(
+      "A fault-injecting HTTP proxy between the ingress's SDK clients and moto. Each scenario: one delivery while the fault is active, then the fault is lifted and the delivery retried like HeyGen.",
+      '',
+    );
+    L.push(
+      '| Scenario | Faults injected | First answer | First answer time | Retries | Survived |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const s of (faults.scenarios ?? []) as Json[])
+      L.push(
+        `| ${s.scenario} | ${s.faultsInjected} | ${s.firstStatus} ${s.firstCode ?? ''} | ${s.firstElapsedMs} ms | ${s.retries} | ${s.survived ? 'yes' : 'NO'} |`,
+      );
+    L.push(
+      '',
+      `Faults by kind: ${Object.entries(faults.faultsByKind ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ', ',
+        )}. Slowest first answer: ${num(faults.maxFirstAnswerMs)} ms (HeyGen's deadline: 10,000 ms). Events expected ${num(faults.eventsExpected)}, lost ${num(faults.eventsLost)}, published twice ${num(faults.duplicatesPublished)}.`,
+      '',
+    );
   }
   if (hostile) {
     L.push('## Hostile input (test/integration/relay-hostile.test.ts)', '');
-    L.push(`${num(hostile.hostileInputsTried)} generated requests (fast-check) against the middy handler over local adapters: answers by status ${Object.entries(hostile.byStatus ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')}; validly signed: ${num(hostile.validlySigned)}; published: ${num(hostile.published)}. Invariants: never a 2xx or publish without a valid signature, never a 5xx, never throws.`, '');
+    L.push(
+      `${num(hostile.hostileInputsTried)} generated requests (fast-check) against the middy handler over local adapters: answers by status ${Object.entries(
+        hostile.byStatus ?? {},
+      )
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(
+          ', ',
+        )}; validly signed: ${num(hostile.validlySigned)}; published: ${num(hostile.published)}. Invariants: never a 2xx or publish without a valid signature, never a 5xx, never throws.`,
+      '',
+    );
   }
   if (lint) {
     L.push('## cfn-lint (test/integration/cfn-lint.test.ts)', '');
-    L.push(`${lint.templates} template variants, ${lint.errors} errors, ${lint.warnings} warnings (rules: ${(lint.warningRules ?? []).join(', ') || 'none'}; W3005 is CDK's redundant DependsOn).`, '');
+    L.push(
+      `${lint.templates} template variants, ${lint.errors} errors, ${lint.warnings} warnings (rules: ${(lint.warningRules ?? []).join(', ') || 'none'}; W3005 is CDK's redundant DependsOn).`,
+      '',
+    );
   }
   if (logs) {
     L.push('## Secrets in logs (test/support/log-capture.ts)', '');
-    L.push(`${num(logs.linesScanned)} log lines from ${num(logs.files)} worker(s) scanned against ${num(logs.sensitiveValues?.secret)} signing secrets, ${num(logs.sensitiveValues?.api_key)} API keys and ${num(logs.sensitiveValues?.signature)} signatures: ${num(logs.leaks)} leaks.`, '');
+    L.push(
+      `${num(logs.linesScanned)} log lines from ${num(logs.files)} worker(s) scanned against ${num(logs.sensitiveValues?.secret)} signing secrets, ${num(logs.sensitiveValues?.api_key)} API keys and ${num(logs.sensitiveValues?.signature)} signatures: ${num(logs.leaks)} leaks.`,
+      '',
+    );
   }
   L.push('## Tests', '', '| Status | Test | ms |', '| --- | --- | --- |');
-  for (const t of tests) L.push(`| ${t.status === 'passed' ? 'pass' : t.status === 'failed' ? '**FAIL**' : t.status} | ${t.file}: ${t.name.replace(/\|/g, '\\|')} | ${t.ms} |`);
+  for (const t of tests)
+    L.push(
+      `| ${t.status === 'passed' ? 'pass' : t.status === 'failed' ? '**FAIL**' : t.status} | ${t.file}: ${t.name.replace(/\|/g, '\\|')} | ${t.ms} |`,
+    );
   if (failed.length > 0) {
-    L.push('', `Failing tests (${failed.length}) are bugs found in functions/, reported to the maintainers; the tests stay red until fixed:`, '');
+    L.push(
+      '',
+      `Failing tests (${failed.length}) are bugs found in functions/, reported to the maintainers; the tests stay red until fixed:`,
+      '',
+    );
     for (const t of failed) L.push(`- ${t.file}: ${t.name}`);
   }
   L.push('');
