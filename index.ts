@@ -8,7 +8,9 @@ export {
   RelayEventParseError,
   type RelaySubject,
 } from './functions/core/envelope.js';
+export type { DedupMode } from './functions/core/ports.js';
 export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './functions/providers/heygen/events.js';
+export { JOGGAI_EVENT_TYPES } from './functions/providers/joggai/index.js';
 export { type QueueRoute, RelayConfigError } from './lib/config.js';
 export {
   type HeyGenProviderProps,
@@ -19,4 +21,3 @@ export {
   type RelayQueue,
 } from './lib/heygen-relay.js';
 export { HeyGenRelayStack, type HeyGenRelayStackProps } from './lib/relay-stack.js';
-export { JOGGAI_EVENT_TYPES } from './functions/providers/joggai/index.js';

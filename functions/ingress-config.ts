@@ -2,6 +2,7 @@
  * The ingress's configuration, read once at module load from the environment the construct sets.
  * Fails fast with a message naming the variable. Holds ARNs and names only, never secret values.
  */
+import type { DedupMode } from './core/ports.js';
 import { getProvider } from './providers/index.js';
 
 export interface ProviderConfig {
@@ -14,6 +15,8 @@ export interface ProviderConfig {
   readonly timestampToleranceSeconds: number;
   /** Also route `<path>/<segment>` to this provider (distinct endpoint URLs, e.g. for an overlapping rotation). */
   readonly acceptSubpaths?: boolean;
+  /** How this provider's deliveries are deduplicated. @default the provider's `defaultDedupMode` */
+  readonly dedupMode?: DedupMode;
 }
 
 export interface IngressConfig {
@@ -72,6 +75,8 @@ export function loadIngressConfig(env: Env = process.env): IngressConfig {
       throw new ConfigError(`Provider ${p.name}: timestampToleranceSeconds must be an integer >= 0`);
     if (p.acceptSubpaths !== undefined && typeof p.acceptSubpaths !== 'boolean')
       throw new ConfigError(`Provider ${p.name}: acceptSubpaths must be a boolean`);
+    if (p.dedupMode !== undefined && p.dedupMode !== 'record' && p.dedupMode !== 'claim')
+      throw new ConfigError(`Provider ${p.name}: dedupMode must be "record" or "claim"`);
   }
   const dedupEnabled = env.DEDUP_ENABLED !== 'false';
   return {

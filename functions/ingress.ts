@@ -11,6 +11,7 @@ import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { SecretsManagerKeySource } from './adapters/aws/secrets-key-source.js';
 import { createIngress } from './core/ingress.js';
 import { noDedup } from './core/noop-dedup.js';
+import type { DedupMode, DedupStore } from './core/ports.js';
 import { loadIngressConfig } from './ingress-config.js';
 import { createIngressHandler } from './ingress-handler.js';
 import { logger, metrics, powertoolsTelemetry } from './observability.js';
@@ -19,16 +20,27 @@ import { answerBudgetMs, getProvider } from './providers/index.js';
 const config = loadIngressConfig();
 const sdk = sdkClientConfig();
 const secrets = new SecretsManagerClient(sdk);
+const dynamodb = config.dedupTableName ? new DynamoDBClient(sdk) : undefined;
+/** One store per dedup mode in use, over the same client and table. */
+const dedupStores = new Map<DedupMode, DynamoDedupStore>();
+function dedupFor(mode: DedupMode): DedupStore {
+  if (!dynamodb || !config.dedupTableName) return noDedup;
+  let store = dedupStores.get(mode);
+  if (!store) {
+    store = new DynamoDedupStore(dynamodb, config.dedupTableName, {
+      windowSeconds: config.dedupWindowSeconds,
+      lockSeconds: config.dedupLockSeconds,
+      mode,
+    });
+    dedupStores.set(mode, store);
+  }
+  return store;
+}
 
 export const handler = createIngressHandler({
   pipeline: createIngress({
     maxBodyBytes: config.maxBodyBytes,
-    dedup: config.dedupTableName
-      ? new DynamoDedupStore(new DynamoDBClient(sdk), config.dedupTableName, {
-          windowSeconds: config.dedupWindowSeconds,
-          lockSeconds: config.dedupLockSeconds,
-        })
-      : noDedup,
+    dedup: dedupFor('claim'),
     publisher: new EventBridgePublisher(new EventBridgeClient(sdk), config.eventBusName),
     telemetry: powertoolsTelemetry(),
     routes: config.providers.map((p) => {
@@ -39,6 +51,7 @@ export const handler = createIngressHandler({
         timestampToleranceSeconds: p.timestampToleranceSeconds,
         budgetMs: answerBudgetMs(provider),
         ...(p.acceptSubpaths ? { acceptSubpaths: true } : {}),
+        dedup: dedupFor(p.dedupMode ?? provider.defaultDedupMode),
         keys: new SecretsManagerKeySource(secrets, p.secretId, {
           cacheTtlMs: config.secretCacheSeconds * 1000,
           minRefreshIntervalMs: config.secretRefreshIntervalMs,

@@ -11,12 +11,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { DedupMode } from '../functions/core/ports.js';
 import {
   HEYGEN_REGISTRAR_SERVICE,
   JOGGAI_REGISTRAR_SERVICE,
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from '../functions/observability-names.js';
+import { getProvider } from '../functions/providers/index.js';
 import {
   EMPTY_API_KEY,
   EMPTY_SIGNING_SECRET,
@@ -64,6 +66,17 @@ export interface HeyGenProviderProps {
    * @default enabled: all events, hourly reconcile plus once after any deploy that changes the registrar, rotation every 30 days
    */
   readonly registration?: false | HeyGenRegistrationProps;
+  /**
+   * How HeyGen deliveries are deduplicated when `dedup` is on (neither mode can lose an event):
+   * - `'record'`: a consistent read before publishing and one write after it (1 read + 1 write per
+   *   delivery). A retry after the first answer is a 200 duplicate; a copy arriving while the first
+   *   is still publishing may be published too (metric `ConcurrentDuplicate`). HeyGen resends only
+   *   after a failed or timed-out attempt, so its copies do not overlap.
+   * - `'claim'`: a conditional write claims the delivery before publishing and an update marks it
+   *   published (2 writes, about $0.63 more per million); a copy in flight gets 409 and is retried.
+   * @default 'record'
+   */
+  readonly dedupMode?: DedupMode;
 }
 
 /** Registration of the relay's endpoint with a provider's API, and rotation of its signing secret. */
@@ -119,6 +132,13 @@ export interface JoggAiProviderProps {
    * @default enabled: all events, hourly reconcile plus once after deploy, rotation every 30 days
    */
   readonly registration?: false | JoggAiRegistrationProps;
+  /**
+   * How JoggAI deliveries are deduplicated when `dedup` is on; see `HeyGenProviderProps.dedupMode`.
+   * `'claim'` by default because an overlapping rotation makes JoggAI deliver each event to two
+   * endpoints at the same moment, and only a claim keeps the second copy off the bus.
+   * @default 'claim'
+   */
+  readonly dedupMode?: DedupMode;
 }
 
 export interface HeyGenRelayProps {
@@ -169,6 +189,14 @@ export interface HeyGenRelayProps {
   readonly signatureRejectionAlarmThreshold?: number;
   /** Removal policy of the dedup table. @default RemovalPolicy.DESTROY (it holds only transient keys) */
   readonly dedupTableRemovalPolicy?: RemovalPolicy;
+}
+
+/** A provider's dedup mode: the prop if set (validated), else the provider plug-in's default. */
+function dedupModeOf(provider: string, mode: DedupMode | undefined): DedupMode {
+  if (mode === undefined) return getProvider(provider).defaultDedupMode;
+  if (mode !== 'record' && mode !== 'claim')
+    throw new RelayConfigError(`${provider}.dedupMode must be 'record' or 'claim', got "${String(mode)}"`);
+  return mode;
 }
 
 /** Validates a provider's registration props (event types it can send) and keeps only what is set. */
@@ -274,6 +302,8 @@ export class HeyGenRelay extends Construct {
         'heygen-relay:dedupWindow',
         "dedupWindow does not outlive HeyGen's 24 h retry horizon; late retries may be published twice",
       );
+    const heygenDedupMode = dedupModeOf('heygen', heygen?.dedupMode);
+    const joggaiDedupMode = dedupModeOf('joggai', joggai?.dedupMode);
     const tolerance = heygen?.timestampTolerance ?? Duration.seconds(300);
     const joggaiTolerance = joggai?.timestampTolerance ?? Duration.seconds(300);
     const reserved = props.reservedConcurrency === undefined ? 10 : props.reservedConcurrency;
@@ -383,6 +413,7 @@ export class HeyGenRelay extends Construct {
                   path: heygenPath,
                   secretId: this.signingSecret.secretArn,
                   timestampToleranceSeconds: tolerance.toSeconds(),
+                  dedupMode: heygenDedupMode,
                 },
               ]
             : []),
@@ -394,6 +425,7 @@ export class HeyGenRelay extends Construct {
                   secretId: this.joggaiSigningSecret.secretArn,
                   timestampToleranceSeconds: joggaiTolerance.toSeconds(),
                   acceptSubpaths: true,
+                  dedupMode: joggaiDedupMode,
                 },
               ]
             : []),
@@ -411,7 +443,14 @@ export class HeyGenRelay extends Construct {
     this.eventBus.grantPutEventsTo(this.ingress);
     this.signingSecret?.grantRead(this.ingress);
     this.joggaiSigningSecret?.grantRead(this.ingress);
-    this.dedupTable?.grant(this.ingress, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem');
+    // `record` reads and puts; `claim` also updates (mark published) and deletes (release).
+    const claims = [heygen && heygenDedupMode, joggai && joggaiDedupMode].includes('claim');
+    this.dedupTable?.grant(
+      this.ingress,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      ...(claims ? ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : []),
+    );
 
     // The signature is the authentication: HeyGen cannot sign AWS requests.
     this.functionUrl = this.ingress.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });

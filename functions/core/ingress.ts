@@ -31,7 +31,7 @@ export interface Telemetry {
   count(metric: MetricName, dimensions?: Record<string, string>): void;
 }
 
-export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'Rejected' | 'Failed';
+export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'ConcurrentDuplicate' | 'Rejected' | 'Failed';
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
@@ -48,6 +48,8 @@ export interface ProviderRoute {
    * @default false
    */
   readonly acceptSubpaths?: boolean;
+  /** This route's dedup store (e.g. another mode). @default IngressOptions.dedup */
+  readonly dedup?: DedupStore;
 }
 
 export interface IngressOptions {
@@ -80,6 +82,7 @@ const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
 
 /** The dedup claim a request holds until it has published (so a deadline can release it). */
 interface HeldClaim {
+  readonly dedup: DedupStore;
   id: string | undefined;
   owner: string;
   /** Once true the answer is 200 whatever the clock says: the event is on the bus. */
@@ -87,7 +90,7 @@ interface HeldClaim {
 }
 
 export function createIngress(options: IngressOptions): IngressPipeline {
-  const { maxBodyBytes, dedup, publisher, telemetry } = options;
+  const { maxBodyBytes, publisher, telemetry } = options;
   const now = options.now ?? Date.now;
   const routes = new Map(options.routes.map((r) => [normalizePath(r.path), r]));
 
@@ -158,6 +161,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     const id = dedupKey(provider, req.body);
     const logAttrs = { provider, type: delivery.type, id, deliveryId: delivery.deliveryId, keyLabel: key.label };
 
+    const { dedup } = held;
     const owner = randomUUID();
     held.id = id;
     held.owner = owner;
@@ -203,7 +207,11 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     }
     try {
       // The request's deadline no longer cuts this short: once published it only arms a grace timer.
-      await dedup.complete(id, owner, signal);
+      if ((await dedup.complete(id, owner, signal)) === 'raced') {
+        // `record` mode: a copy that arrived while this one was publishing was published too.
+        telemetry.count('ConcurrentDuplicate', { provider });
+        telemetry.warn('Published a copy of a delivery that another request published at the same time', logAttrs);
+      }
     } catch (err) {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
       telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
@@ -226,7 +234,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     // One deadline per request: the answer races it, and its signal aborts the SDK calls in flight
     // (whose failure paths release the dedup claim). A port that ignores the signal cannot hold the
     // answer either: the race answers without it.
-    const held: HeldClaim = { id: undefined, owner: '', published: false };
+    const held: HeldClaim = { dedup: route.dedup ?? options.dedup, id: undefined, owner: '', published: false };
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, rejectDeadline) => {
@@ -245,7 +253,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       return await Promise.race([deliver(route, req, controller.signal, held), deadline]);
     } catch (err) {
       // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
-      if (held.id !== undefined) await dedup.release(held.id, held.owner);
+      if (held.id !== undefined) await held.dedup.release(held.id, held.owner);
       const relayError =
         err instanceof DeadlineExceededError || controller.signal.aborted
           ? new DeadlineExceededError(route.budgetMs, { cause: err })

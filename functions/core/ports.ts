@@ -26,15 +26,30 @@ export interface SigningKeySource {
 
 export type ClaimResult = 'claimed' | 'duplicate' | 'in_flight';
 
-/** Deduplication: a conditional write keyed on provider + sha256(raw body). */
+/**
+ * How a dedup store keeps a delivery from being published twice. Neither mode can lose an event:
+ * nothing is marked published before PutEvents has succeeded, and a failure leaves the key free.
+ * - `record`: a consistent read before publishing, one write after it (1 read + 1 write unit per
+ *   new delivery). A retry after the first answer is a 200 duplicate; a copy that arrives while
+ *   the first is still publishing can be published too (counted as `ConcurrentDuplicate`).
+ * - `claim`: a conditional write claims the key before publishing and an update marks it published
+ *   (2 write units). A copy that arrives while the first is in flight gets 409 and is retried.
+ */
+export type DedupMode = 'record' | 'claim';
+
+/** `raced`: published, but another delivery of the same body was recorded first (both were published). */
+export type CompleteResult = 'completed' | 'raced';
+
+/** Deduplication keyed on provider + sha256(raw body). */
 export interface DedupStore {
   /**
-   * Claim the key for processing on behalf of `owner` (unique per request).
-   * `duplicate` = already published; `in_flight` = another request holds an unexpired claim.
+   * Before publishing, on behalf of `owner` (unique per request): `duplicate` = already published;
+   * `in_flight` = another request holds an unexpired claim; `claimed` = go ahead and publish (in
+   * `claim` mode the key is now held by `owner`; in `record` mode nothing was written).
    */
   claim(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult>;
-  /** Mark the key as published, keeping it for the dedup window. */
-  complete(key: string, owner: string, signal?: AbortSignal): Promise<void>;
+  /** After publishing: mark the key as published, keeping it for the dedup window. */
+  complete(key: string, owner: string, signal?: AbortSignal): Promise<CompleteResult>;
   /**
    * Release `owner`'s claim after a failure so the provider's retry can succeed. Releases nothing
    * that is completed or held by another owner. Must not throw.

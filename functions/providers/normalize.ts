@@ -1,6 +1,7 @@
 /** Helpers shared by provider adapters (provider-agnostic). */
-import { BadRequestError } from '../core/errors.js';
+
 import type { RelaySubject } from '../core/envelope.js';
+import { BadRequestError } from '../core/errors.js';
 
 /** Parses a verified body as a JSON object or throws a 400. */
 export function readJsonObject(body: Buffer): Record<string, unknown> {

@@ -3,6 +3,7 @@
  * that exports one `ProviderIngress`; the core knows nothing provider-specific.
  */
 import type { RelaySubject } from '../core/envelope.js';
+import type { DedupMode } from '../core/ports.js';
 
 /** Headers with lowercase names (Function URL events already are). */
 export type Headers = Readonly<Record<string, string | undefined>>;
@@ -30,6 +31,12 @@ export interface ProviderIngress {
   readonly answerWithinMs: number;
   /** Default tolerance (seconds) for `sentAt`; 0 turns the check off. */
   readonly defaultTimestampToleranceSeconds: number;
+  /**
+   * Default dedup mode (functions/core/ports.ts `DedupMode`): `record` when the provider only
+   * resends after a failed or timed-out attempt (copies never overlap in time), `claim` when it
+   * can deliver copies of one event at the same moment.
+   */
+  readonly defaultDedupMode: DedupMode;
   /**
    * The event types the provider is known to deliver (queue routes and registrations are
    * validated against them at synth). Optional: a provider without a list accepts any type.

@@ -6,9 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
 import { synthRelay } from '../support/synth.js';
 
-function relayProviders(
-  template: Template,
-): { name: string; path: string; timestampToleranceSeconds: number; acceptSubpaths?: boolean; secretId: unknown }[] {
+function relayProviders(template: Template): {
+  name: string;
+  path: string;
+  timestampToleranceSeconds: number;
+  acceptSubpaths?: boolean;
+  dedupMode?: string;
+  secretId: unknown;
+}[] {
   const fn = Object.values(template.findResources('AWS::Lambda::Function')).find(
     (f) => f.Properties.Environment?.Variables?.RELAY_PROVIDERS,
   );
@@ -50,6 +55,11 @@ describe('Construct: HeyGenRelay with JoggAI enabled', () => {
     expect(providers.map((p) => p.name)).toEqual(['heygen', 'joggai']);
     expect(providers[1]).toMatchObject({ name: 'joggai', path: '/joggai', timestampToleranceSeconds: 120, acceptSubpaths: true });
     expect(providers[0]?.acceptSubpaths).toBeUndefined();
+    // JoggAI's overlap rotation delivers each event to two endpoints at once: it claims by default.
+    expect(providers.map((p) => [p.name, p.dedupMode])).toEqual([
+      ['heygen', 'record'],
+      ['joggai', 'claim'],
+    ]);
   });
 
   it('grants the ingress read on the JoggAI secret', () => {

@@ -177,7 +177,7 @@ describe('Construct: HeyGenRelay', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
   });
 
-  it('grants the ingress least privilege: PutEvents on its bus, read on its secret, four item actions on its table', () => {
+  it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {
     const statements = policyStatements(template, 'RelayIngressServiceRole');
     for (const s of statements) {
       expect(s.Effect).toBe('Allow');
@@ -187,14 +187,44 @@ describe('Construct: HeyGenRelay', () => {
     const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions).toEqual(
       [
-        'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
         'events:PutEvents',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ].sort(),
+    );
+  });
+});
+
+describe('Construct: HeyGenRelay dedup modes', () => {
+  const providersOf = (t: Template) => {
+    const fn = Object.values(t.findResources('AWS::Lambda::Function')).find(
+      (f) => f.Properties.Environment?.Variables?.RELAY_PROVIDERS,
+    );
+    const raw = fn?.Properties.Environment.Variables.RELAY_PROVIDERS;
+    const text =
+      typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
+    return JSON.parse(text) as { name: string; dedupMode: string }[];
+  };
+  const tableActions = (t: Template) =>
+    policyStatements(t, 'RelayIngressServiceRole')
+      .flatMap((s) => [s.Action].flat())
+      .filter((a) => String(a).startsWith('dynamodb:'))
+      .sort();
+
+  it("tells the ingress HeyGen's mode: record by default, claim when asked, with update and delete granted only then", () => {
+    const byDefault = synthRelay({}).template;
+    expect(providersOf(byDefault)).toMatchObject([{ name: 'heygen', dedupMode: 'record' }]);
+    expect(tableActions(byDefault)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    const claim = synthRelay({ relay: { heygen: { dedupMode: 'claim' } } }).template;
+    expect(providersOf(claim)).toMatchObject([{ name: 'heygen', dedupMode: 'claim' }]);
+    expect(tableActions(claim)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  });
+
+  it('refuses an unknown mode at synth', () => {
+    expect(() => synthRelay({ relay: { heygen: { dedupMode: 'exactly-once' as never } } })).toThrow(
+      /heygen\.dedupMode must be 'record' or 'claim', got "exactly-once"/,
     );
   });
 });

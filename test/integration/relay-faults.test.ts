@@ -13,7 +13,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dedupKey } from '../../functions/core/ingress.js';
+import type { DedupMode } from '../../functions/core/ports.js';
 import {
+  dedupModeEnv,
   type EmulatorStack,
   envelopes,
   type IngressHandler,
@@ -67,9 +69,9 @@ async function deliver(handler: IngressHandler, body: string) {
   return { status: res.statusCode ?? 0, code: parsed.error?.code ?? parsed.status, elapsedMs: Date.now() - t0 };
 }
 
-/** A warm execution environment: keys cached (one delivery published through it). */
-async function warmEnvironment(): Promise<IngressHandler> {
-  const h = await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint });
+/** A warm execution environment in dedup `mode`: keys cached (one delivery published through it). */
+async function warmEnvironment(mode: DedupMode): Promise<IngressHandler> {
+  const h = await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint, env: dedupModeEnv(stack, mode) });
   const warm = newBody('warmup');
   const r = await deliver(h, warm.body);
   expect(r.status).toBe(200);
@@ -103,7 +105,9 @@ async function scenario(
   if (expectFirst === 200) {
     expect(first.status, `${name}: survived without a 5xx`).toBe(200);
   } else {
-    expect(first.status, `${name}: a 5xx so the provider retries (got ${first.status} ${first.code})`).toBeGreaterThanOrEqual(500);
+    expect(first.status, `${name}: a 5xx so the provider retries (got ${first.status} ${first.code})`).toBeGreaterThanOrEqual(
+      500,
+    );
     while (last.status !== 200 && retries < 10) {
       retries++;
       await new Promise((r) => setTimeout(r, 250 * retries));
@@ -128,12 +132,22 @@ async function scenario(
 
 beforeAll(async () => {
   stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  await stack.clients.sm.send(new PutSecretValueCommand({ SecretId: stack.signingSecretArn, SecretString: JSON.stringify({ secret, endpointId: 'ep_f', url: 'https://x/heygen' }) }));
+  await stack.clients.sm.send(
+    new PutSecretValueCommand({
+      SecretId: stack.signingSecretArn,
+      SecretString: JSON.stringify({ secret, endpointId: 'ep_f', url: 'https://x/heygen' }),
+    }),
+  );
   proxy = await new FaultProxy(stack.endpoint).start();
-  const dq = Object.values(stack.queues).find((q) => stack.rules.some((r) => r.targetQueues.includes(q.logicalId) && !r.eventPattern['detail-type']));
+  const dq = Object.values(stack.queues).find((q) =>
+    stack.rules.some((r) => r.targetQueues.includes(q.logicalId) && !r.eventPattern['detail-type']),
+  );
   if (!dq) throw new Error('no default queue in the template');
   defaultQueueId = dq.logicalId;
-  collector = new QueueCollector(stack.clients.sqs, Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url]))).start();
+  collector = new QueueCollector(
+    stack.clients.sqs,
+    Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url])),
+  ).start();
 });
 
 afterAll(async () => {
@@ -144,42 +158,91 @@ afterAll(async () => {
 const PUT_EVENTS = /^AWSEvents\.PutEvents$/;
 const DYNAMO_ANY = /^DynamoDB_20120810\./;
 const PUT_ITEM = /^DynamoDB_20120810\.PutItem$/;
+const GET_ITEM = /^DynamoDB_20120810\.GetItem$/;
 const GET_SECRET = /^secretsmanager\.GetSecretValue$/;
 
 describe('faults on the wire (fault proxy in front of moto)', () => {
   it('every fault ends in a 5xx inside the deadline or is survived, and the retry publishes exactly once', async () => {
     // Warm environments first (they read the secret through the proxy while no fault is active).
-    const names = ['partial-transient', 'partial-persistent', 'throttled', 'dynamodb-500', 'dynamodb-throttled', 'putevents-hang', 'putitem-hang', 'eventbridge-500'];
-    const envs = new Map<string, IngressHandler>();
-    for (const n of names) envs.set(n, await warmEnvironment());
-    const env = (n: string) => envs.get(n) as IngressHandler;
-
-    const concurrent = Promise.all([
+    // Every data-path scenario runs in both dedup modes; where the modes differ, so does the expectation.
+    type Rules = (b: { key: string; hex: string }) => FaultRule[];
+    const perMode: [string, Rules, (mode: DedupMode) => '5xx' | 200 | null][] = [
       // PutEvents reports the entry failed twice, then accepts it: the publisher's entry retries absorb it.
-      scenario('partial-transient', env('partial-transient'), (b) => [{ target: PUT_EVENTS, bodyIncludes: b.hex, times: 2, fault: { kind: 'partial' } }], 200),
-      scenario('partial-persistent', env('partial-persistent'), (b) => [{ target: PUT_EVENTS, bodyIncludes: b.hex, fault: { kind: 'partial', errorCode: 'InternalFailure' } }]),
-      scenario('throttled', env('throttled'), (b) => [
-        { target: PUT_EVENTS, bodyIncludes: b.hex, fault: { kind: 'error', status: 400, type: 'ThrottlingException', message: 'Rate exceeded' } },
-      ]),
-      scenario('eventbridge-500', env('eventbridge-500'), (b) => [
-        { target: PUT_EVENTS, bodyIncludes: b.hex, fault: { kind: 'error', status: 500, type: 'InternalException' } },
-      ]),
-      scenario('dynamodb-500', env('dynamodb-500'), (b) => [
-        { target: DYNAMO_ANY, bodyIncludes: b.hex, fault: { kind: 'error', status: 500, type: 'InternalServerError' } },
-      ]),
-      scenario('dynamodb-throttled', env('dynamodb-throttled'), (b) => [
-        { target: DYNAMO_ANY, bodyIncludes: b.hex, fault: { kind: 'error', status: 400, type: 'ProvisionedThroughputExceededException' } },
-      ]),
-      scenario('putevents-hang', env('putevents-hang'), (b) => [{ target: PUT_EVENTS, bodyIncludes: b.hex, fault: { kind: 'hang' } }]),
-      scenario('putitem-hang', env('putitem-hang'), (b) => [{ target: PUT_ITEM, bodyIncludes: b.hex, fault: { kind: 'hang' } }]),
-    ]);
+      [
+        'partial-transient',
+        (b) => [{ target: PUT_EVENTS, bodyIncludes: b.hex, times: 2, fault: { kind: 'partial' } }],
+        () => 200,
+      ],
+      [
+        'partial-persistent',
+        (b) => [{ target: PUT_EVENTS, bodyIncludes: b.hex, fault: { kind: 'partial', errorCode: 'InternalFailure' } }],
+        () => '5xx',
+      ],
+      [
+        'throttled',
+        (b) => [
+          {
+            target: PUT_EVENTS,
+            bodyIncludes: b.hex,
+            fault: { kind: 'error', status: 400, type: 'ThrottlingException', message: 'Rate exceeded' },
+          },
+        ],
+        () => '5xx',
+      ],
+      [
+        'eventbridge-500',
+        (b) => [{ target: PUT_EVENTS, bodyIncludes: b.hex, fault: { kind: 'error', status: 500, type: 'InternalException' } }],
+        () => '5xx',
+      ],
+      [
+        'dynamodb-500',
+        (b) => [{ target: DYNAMO_ANY, bodyIncludes: b.hex, fault: { kind: 'error', status: 500, type: 'InternalServerError' } }],
+        () => '5xx',
+      ],
+      [
+        'dynamodb-throttled',
+        (b) => [
+          {
+            target: DYNAMO_ANY,
+            bodyIncludes: b.hex,
+            fault: { kind: 'error', status: 400, type: 'ProvisionedThroughputExceededException' },
+          },
+        ],
+        () => '5xx',
+      ],
+      ['putevents-hang', (b) => [{ target: PUT_EVENTS, bodyIncludes: b.hex, fault: { kind: 'hang' } }], () => '5xx'],
+      // claim: the claim hangs before the publish (5xx). record: the one PutItem is the record after
+      // the publish, so the event is on the bus and the answer is 200; the record is cut short.
+      [
+        'putitem-hang',
+        (b) => [{ target: PUT_ITEM, bodyIncludes: b.hex, fault: { kind: 'hang' } }],
+        (mode) => (mode === 'claim' ? '5xx' : 200),
+      ],
+      // record's read before the publish (claim mode reads only after a failed claim: not run there).
+      [
+        'getitem-hang',
+        (b) => [{ target: GET_ITEM, bodyIncludes: b.hex, fault: { kind: 'hang' } }],
+        (mode) => (mode === 'record' ? '5xx' : null),
+      ],
+    ];
+    const runs = (['record', 'claim'] as const).flatMap((mode) =>
+      perMode.flatMap(([name, rules, expect]) => {
+        const first = expect(mode);
+        return first === null ? [] : [{ name: `${name}/${mode}`, mode, rules, first }];
+      }),
+    );
+    const envs = new Map<string, IngressHandler>();
+    for (const r of runs) envs.set(r.name, await warmEnvironment(r.mode));
+    const concurrent = Promise.all(runs.map((r) => scenario(r.name, envs.get(r.name) as IngressHandler, r.rules, r.first)));
 
     // Secrets Manager: cold environments, a fault on every GetSecretValue; one after another.
     const sm = (async () => {
       await scenario('secrets-500-cold', await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint }), () => [
         { target: GET_SECRET, fault: { kind: 'error', status: 500, type: 'InternalServiceError' } },
       ]);
-      await scenario('secrets-hang-cold', await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint }), () => [{ target: GET_SECRET, fault: { kind: 'hang' } }]);
+      await scenario('secrets-hang-cold', await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint }), () => [
+        { target: GET_SECRET, fault: { kind: 'hang' } },
+      ]);
       await scenario(
         'secrets-slow-cold',
         await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint }),
@@ -202,7 +265,8 @@ describe('faults on the wire (fault proxy in front of moto)', () => {
     expect(twice).toEqual([]);
     expect(unexpected).toEqual([]);
     let dlq = 0;
-    for (const [id, msgs] of received) if (id !== defaultQueueId && stack.queues[id]?.attributes.RedrivePolicy === undefined) dlq += msgs.length;
+    for (const [id, msgs] of received)
+      if (id !== defaultQueueId && stack.queues[id]?.attributes.RedrivePolicy === undefined) dlq += msgs.length;
     expect(dlq).toBe(0);
 
     writeFigures('faults', {

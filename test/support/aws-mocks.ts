@@ -22,6 +22,7 @@ import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js
 import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher.js';
 import { type SecretsKeySourceOptions, SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
+import type { DedupMode } from '../../functions/core/ports.js';
 import { createIngressHandler } from '../../functions/ingress-handler.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
 import { answerBudgetMs } from '../../functions/providers/index.js';
@@ -53,6 +54,7 @@ export class MockAws {
     this.sm.reset();
     this.items.clear();
     this.published.length = 0;
+    for (const stage of Object.keys(this.stages)) delete this.stages[stage];
     this.secretReads = 0;
     this.ddb.on(PutItemCommand).callsFake((input) => this.putItem(input));
     this.ddb.on(UpdateItemCommand).callsFake((input) => {
@@ -90,14 +92,16 @@ export class MockAws {
     });
   }
 
+  /** Evaluates the two conditions DynamoDedupStore writes: a `claim` (IN_PROGRESS) and a `record` (COMPLETED). */
   private putItem(input: { Item: Item; ExpressionAttributeValues: Item }) {
     const key = input.Item.pk?.S as string;
     const old = this.items.get(key);
     const v = input.ExpressionAttributeValues;
+    const expired = !old || Number(old.expiresAt?.N) < Number(v[':nowS']?.N);
     const free =
-      !old ||
-      Number(old.expiresAt?.N) < Number(v[':nowS']?.N) ||
-      (old.status?.S === 'IN_PROGRESS' && Number(old.lockUntil?.N) < Number(v[':nowMs']?.N));
+      input.Item.status?.S === 'COMPLETED'
+        ? expired || old?.status?.S !== 'COMPLETED' || old.owner?.S === v[':o']?.S
+        : expired || (old?.status?.S === 'IN_PROGRESS' && Number(old.lockUntil?.N) < Number(v[':nowMs']?.N));
     if (!free) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', Item: old, $metadata: {} });
     this.items.set(key, structuredClone(input.Item));
     return {};
@@ -129,6 +133,8 @@ export interface BuildOptions {
   readonly maxBodyBytes?: number;
   readonly keyOptions?: SecretsKeySourceOptions;
   readonly windowSeconds?: number;
+  /** @default the provider's `defaultDedupMode` */
+  readonly dedupMode?: DedupMode;
   /** The provider plug-in routed. @default heygen */
   readonly provider?: ProviderIngress;
   /** Its route. @default `/${provider.name}` */
@@ -151,6 +157,7 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
     dedup: new DynamoDedupStore(new DynamoDBClient({ region: 'us-east-1' }), 'dedup', {
       windowSeconds: options.windowSeconds ?? 48 * 3600,
       lockSeconds: 15,
+      mode: options.dedupMode ?? provider.defaultDedupMode,
     }),
     publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), 'relay-bus', { backoffMs: 1 }),
     telemetry,

@@ -3,7 +3,7 @@
  * failure, secret refresh, no secrets in logs), run over the AWS adapters (aws-sdk-client-mock) for one provider.
  * Each provider's test file calls `describeBehaviourTable(spec)` and keeps only its own rules next to it.
  */
-import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localContext } from '../../functions/adapters/local/http-server.js';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
 import { dedupKey } from '../../functions/core/ingress.js';
+import type { DedupMode } from '../../functions/core/ports.js';
 import { type BuildOptions, buildAwsHandler, type MockAws } from './aws-mocks.js';
 
 export const ctx = (): Context => localContext('test');
@@ -73,331 +74,363 @@ export interface BehaviourSpec {
 
 export function describeBehaviourTable(spec: BehaviourSpec): void {
   const { aws, name, secret: SECRET, other: OTHER } = spec;
-  const build = (options: BuildOptions = {}) => buildAwsHandler(aws, { ...spec.build, ...options });
   const event = spec.event;
   const sample = spec.sample;
+  // Every row holds in both dedup modes, except the one about a copy that arrives mid-flight.
+  for (const mode of ['record', 'claim'] as const)
+    describeFor(mode, (options: BuildOptions = {}) => buildAwsHandler(aws, { ...spec.build, dedupMode: mode, ...options }));
 
-  describe(`Function: ingress behaviour table for ${name} (AWS adapters, mocked SDK)`, () => {
-    beforeEach(() => {
-      aws.reset();
-      aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: SECRET, endpointId: spec.endpointId }) };
-    });
-    afterEach(() => aws.reset());
-
-    it('publishes exactly one event for a valid delivery and answers 200', async () => {
-      const { handler } = build();
-      const body = sample(0);
-      const res = await handler(event(body, { secret: SECRET, headers: spec.published.headers }), ctx());
-      expect(res.statusCode).toBe(200);
-      expect(JSON.parse(res.body ?? '')).toEqual({ status: 'published', id: dedupKey(name, Buffer.from(body)) });
-      expect(aws.published).toHaveLength(1);
-      const entry = aws.published[0];
-      expect(entry).toMatchObject({ EventBusName: 'relay-bus', Source: name, DetailType: spec.published.type });
-      const detail = assertRelayEvent(JSON.parse(entry?.Detail ?? ''));
-      expect(detail).toMatchObject({ version: '1', provider: name, type: spec.published.type, ...spec.published.detail(body) });
-    });
-
-    it('answers 200 and publishes nothing more for the same body within the dedup window', async () => {
-      const { handler, telemetry } = build();
-      const body = sample(1);
-      const first = await handler(event(body, { secret: SECRET }), ctx());
-      const second = await handler(event(body, { secret: SECRET, headers: spec.retryHeaders }), ctx());
-      expect(first.statusCode).toBe(200);
-      expect(second.statusCode).toBe(200);
-      expect(JSON.parse(second.body ?? '').status).toBe('duplicate');
-      expect(aws.published).toHaveLength(1);
-      expect(telemetry.counts.filter((c) => c.metric === 'Duplicate')).toEqual([
-        { metric: 'Duplicate', dimensions: { provider: name } },
-      ]);
-    });
-
-    it('publishes again once the dedup window has passed', async () => {
-      const { handler } = build({ windowSeconds: 1 });
-      const body = sample(1);
-      await handler(event(body, { secret: SECRET }), ctx());
-      const item = aws.items.get(dedupKey(name, Buffer.from(body)));
-      expect(item).toBeDefined();
-      if (item) item.expiresAt = { N: String(nowSeconds() - 5) };
-      const again = await handler(event(body, { secret: SECRET }), ctx());
-      expect(JSON.parse(again.body ?? '').status).toBe('published');
-      expect(aws.published).toHaveLength(2);
-    });
-
-    it('answers 409 for the same body while the first is still in flight', async () => {
-      let release: () => void = () => {};
-      const gate = new Promise<void>((r) => {
-        release = r;
+  function describeFor(mode: DedupMode, build: (options?: BuildOptions) => ReturnType<typeof buildAwsHandler>): void {
+    describe(`Function: ingress behaviour table for ${name}, dedup mode ${mode} (AWS adapters, mocked SDK)`, () => {
+      beforeEach(() => {
+        aws.reset();
+        aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: SECRET, endpointId: spec.endpointId }) };
       });
-      aws.eb.on(PutEventsCommand).callsFake(async (input) => {
-        await gate;
-        aws.published.push(...input.Entries);
-        return { FailedEntryCount: 0, Entries: [{ EventId: 'ev' }] };
+      afterEach(() => aws.reset());
+
+      it('publishes exactly one event for a valid delivery and answers 200', async () => {
+        const { handler } = build();
+        const body = sample(0);
+        const res = await handler(event(body, { secret: SECRET, headers: spec.published.headers }), ctx());
+        expect(res.statusCode).toBe(200);
+        expect(JSON.parse(res.body ?? '')).toEqual({ status: 'published', id: dedupKey(name, Buffer.from(body)) });
+        expect(aws.published).toHaveLength(1);
+        const entry = aws.published[0];
+        expect(entry).toMatchObject({ EventBusName: 'relay-bus', Source: name, DetailType: spec.published.type });
+        const detail = assertRelayEvent(JSON.parse(entry?.Detail ?? ''));
+        expect(detail).toMatchObject({ version: '1', provider: name, type: spec.published.type, ...spec.published.detail(body) });
       });
-      const { handler } = build();
-      const body = sample(2);
-      const first = handler(event(body, { secret: SECRET }), ctx());
-      await new Promise((r) => setTimeout(r, 20));
-      const second = await handler(event(body, { secret: SECRET }), ctx());
-      release();
-      expect(second.statusCode).toBe(409);
-      expect(errorBody(second).code).toBe('in_flight');
-      expect((await first).statusCode).toBe(200);
-      expect(aws.published).toHaveLength(1);
-    });
 
-    it.each([
-      ['missing', { signature: null }, 'missing_signature'],
-      ['wrong', { signature: 'a'.repeat(64) }, 'invalid_signature'],
-      ['made with another secret', { secret: OTHER }, 'invalid_signature'],
-      ['of the wrong length', { signature: 'abcd' }, 'invalid_signature'],
-      ['not hex', { signature: 'z'.repeat(64) }, 'invalid_signature'],
-    ] as const)('answers 401 and publishes nothing for a %s signature', async (_name, options, code) => {
-      const { handler, telemetry } = build();
-      const res = await handler(event(sample(0), options), ctx());
-      expect(res.statusCode).toBe(401);
-      expect(errorBody(res).code).toBe(code);
-      expect(aws.published).toHaveLength(0);
-      expect(aws.ddb.commandCalls(PutItemCommand)).toHaveLength(0);
-      expect(telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: name, reason: code } });
-    });
+      it('answers 200 and publishes nothing more for the same body within the dedup window', async () => {
+        const { handler, telemetry } = build();
+        const body = sample(1);
+        const first = await handler(event(body, { secret: SECRET }), ctx());
+        const second = await handler(event(body, { secret: SECRET, headers: spec.retryHeaders }), ctx());
+        expect(first.statusCode).toBe(200);
+        expect(second.statusCode).toBe(200);
+        expect(JSON.parse(second.body ?? '').status).toBe('duplicate');
+        expect(aws.published).toHaveLength(1);
+        expect(telemetry.counts.filter((c) => c.metric === 'Duplicate')).toEqual([
+          { metric: 'Duplicate', dimensions: { provider: name } },
+        ]);
+      });
 
-    it('answers 401 when the timestamp is outside the tolerance either way, and ignores it when the tolerance is 0', async () => {
-      const stale = nowSeconds() - 301;
-      const strict = build();
-      const res = await strict.handler(spec.timestamped(stale, { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(401);
-      expect(errorBody(res).code).toBe('stale_timestamp');
-      for (const future of [nowSeconds() + 301, stale + 700]) {
-        const late = await strict.handler(spec.timestamped(future, { secret: SECRET }), ctx());
-        expect(late.statusCode).toBe(401);
-        expect(errorBody(late).code).toBe('stale_timestamp');
+      it('publishes again once the dedup window has passed', async () => {
+        const { handler } = build({ windowSeconds: 1 });
+        const body = sample(1);
+        await handler(event(body, { secret: SECRET }), ctx());
+        const item = aws.items.get(dedupKey(name, Buffer.from(body)));
+        expect(item).toBeDefined();
+        if (item) item.expiresAt = { N: String(nowSeconds() - 5) };
+        const again = await handler(event(body, { secret: SECRET }), ctx());
+        expect(JSON.parse(again.body ?? '').status).toBe('published');
+        expect(aws.published).toHaveLength(2);
+      });
+
+      /** PutEvents waits for the returned release; returns the two answers to a body sent twice, the second mid-flight. */
+      async function sendCopyMidFlight() {
+        let release: () => void = () => {};
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        aws.eb.on(PutEventsCommand).callsFake(async (input) => {
+          await gate;
+          aws.published.push(...input.Entries);
+          return { FailedEntryCount: 0, Entries: [{ EventId: 'ev' }] };
+        });
+        const { handler, telemetry } = build();
+        const body = sample(2);
+        const first = handler(event(body, { secret: SECRET }), ctx());
+        await new Promise((r) => setTimeout(r, 20));
+        const second = handler(event(body, { secret: SECRET }), ctx());
+        await new Promise((r) => setTimeout(r, 20));
+        release();
+        return { first: await first, second: await second, telemetry };
       }
-      expect(aws.published).toHaveLength(0);
-      expect(aws.items.size).toBe(0);
-      const custom = build({ toleranceSeconds: 600 });
-      expect((await custom.handler(spec.timestamped(stale, { secret: SECRET }, 0), ctx())).statusCode).toBe(200);
-      const off = build({ toleranceSeconds: 0 });
-      expect((await off.handler(spec.timestamped(stale, { secret: SECRET }, 1), ctx())).statusCode).toBe(200);
-      expect((await off.handler(spec.timestamped(1_000, { secret: SECRET }, 2), ctx())).statusCode).toBe(200);
-      expect(aws.published).toHaveLength(3);
-    });
 
-    it('checks the timestamp only after the signature: a forged stale delivery is 401 invalid_signature', async () => {
-      const { handler } = build();
-      const res = await handler(spec.timestamped(1_000, { secret: OTHER }), ctx());
-      expect(res.statusCode).toBe(401);
-      expect(errorBody(res).code).toBe('invalid_signature');
-    });
+      if (mode === 'claim')
+        it('answers 409 for the same body while the first is still in flight', async () => {
+          const { first, second } = await sendCopyMidFlight();
+          expect(second.statusCode).toBe(409);
+          expect(errorBody(second).code).toBe('in_flight');
+          expect(first.statusCode).toBe(200);
+          expect(aws.published).toHaveLength(1);
+        });
+      else
+        it('publishes a copy that arrives while the first is still in flight too, and counts it', async () => {
+          const { first, second, telemetry } = await sendCopyMidFlight();
+          expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
+          // The documented cost of one write: both copies are on the bus (consumers dedupe on `id`).
+          expect(aws.published).toHaveLength(2);
+          const ids = aws.published.map((e) => JSON.parse(e.Detail ?? '').id);
+          expect(ids).toEqual([ids[0], ids[0]]);
+          expect(telemetry.counts.filter((c) => c.metric === 'ConcurrentDuplicate')).toEqual([
+            { metric: 'ConcurrentDuplicate', dimensions: { provider: name } },
+          ]);
+        });
 
-    it('accepts a delivery without a timestamp (it is optional)', async () => {
-      const { handler } = build();
-      const res = await handler(spec.timestamped(null, { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(200);
-    });
-
-    it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'])('answers 405 with Allow for %s', async (method) => {
-      const { handler } = build();
-      const res = await handler(event(sample(0), { secret: SECRET, method }), ctx());
-      expect(res.statusCode).toBe(405);
-      expect(res.headers?.allow).toBe('POST, OPTIONS');
-      expect(errorBody(res).code).toBe('method_not_allowed');
-      expect(aws.published).toHaveLength(0);
-    });
-
-    it('answers 200 to OPTIONS (reachability probe) without publishing', async () => {
-      const { handler } = build();
-      const res = await handler(event('', { method: 'OPTIONS', signature: null }), ctx());
-      expect(res.statusCode).toBe(200);
-      expect(aws.published).toHaveLength(0);
-    });
-
-    it('answers 404 for an unknown path', async () => {
-      const { handler } = build();
-      const res = await handler(event(sample(0), { secret: SECRET, path: '/other' }), ctx());
-      expect(res.statusCode).toBe(404);
-      expect(errorBody(res).code).toBe('not_found');
-      expect(aws.published).toHaveLength(0);
-    });
-
-    it.each([false, true])('answers 413 for a body over the limit (base64: %s)', async (base64) => {
-      const { handler } = build({ maxBodyBytes: 1024 });
-      const body = spec.envelope(spec.type, { pad: 'x'.repeat(2000) });
-      const res = await handler(event(body, { secret: SECRET, base64 }), ctx());
-      expect(res.statusCode).toBe(413);
-      expect(errorBody(res).code).toBe('payload_too_large');
-      expect(aws.published).toHaveLength(0);
-    });
-
-    it('verifies base64-encoded bodies on their raw bytes', async () => {
-      const { handler } = build();
-      const raw = Buffer.from(spec.envelope(spec.type, { video_id: 'ü-ñ-✓' }), 'utf8');
-      const res = await handler(event(raw, { secret: SECRET, base64: true }), ctx());
-      expect(res.statusCode).toBe(200);
-      expect(JSON.parse(aws.published[0]?.Detail ?? '').subject.id).toBe('ü-ñ-✓');
-    });
-
-    it.each([
-      ['not JSON', () => 'not json at all', 'invalid_json'],
-      ['a JSON array', () => '[1,2]', 'invalid_json'],
-      ['JSON without an event type', () => spec.envelope(undefined, {}), 'missing_event_type'],
-      ['event data that is not an object', () => spec.envelope(spec.type, [1]), 'invalid_event_data'],
-    ])('answers 400 for a validly signed body that is %s', async (_n, body, code) => {
-      const { handler } = build();
-      const res = await handler(event(body(), { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(400);
-      expect(errorBody(res).code).toBe(code);
-      expect(aws.published).toHaveLength(0);
-      expect(aws.items.size).toBe(0);
-    });
-
-    it('answers 503 (not 401) while no signing secret is configured', async () => {
-      aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: null }) };
-      const { handler } = build();
-      const res = await handler(event(sample(0), { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(503);
-      expect(errorBody(res)).toEqual({ code: 'not_configured', message: `No signing secret is configured for ${name} yet` });
-      expect(aws.published).toHaveLength(0);
-    });
-
-    it('answers 503 when Secrets Manager fails and nothing is cached', async () => {
-      aws.sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalServiceError' }));
-      const { handler } = build();
-      const res = await handler(event(sample(0), { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(503);
-      expect(errorBody(res)).toEqual({ code: 'dependency_unavailable', message: 'Could not read the signing secret' });
-    });
-
-    it('answers 503 when DynamoDB fails, publishes nothing, and the retry succeeds', async () => {
-      aws.ddb.on(PutItemCommand).rejectsOnce(Object.assign(new Error('down'), { name: 'InternalServerError' }));
-      const { handler } = build();
-      const body = sample(0);
-      const res = await handler(event(body, { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(503);
-      expect(aws.published).toHaveLength(0);
-      aws.reset();
-      aws.stages.AWSCURRENT = { value: SECRET };
-      const retry = await handler(event(body, { secret: SECRET }), ctx());
-      expect(retry.statusCode).toBe(200);
-      expect(aws.published).toHaveLength(1);
-    });
-
-    it('answers 503 when PutEvents keeps failing the entry, releases the dedup record, and the retry publishes once', async () => {
-      aws.eb.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException' }] });
-      const { handler } = build();
-      const body = sample(0);
-      const res = await handler(event(body, { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(503);
-      expect(aws.eb.commandCalls(PutEventsCommand)).toHaveLength(3);
-      expect(aws.items.size).toBe(0);
-      aws.eb.on(PutEventsCommand).callsFake((input) => {
-        aws.published.push(...input.Entries);
-        return { FailedEntryCount: 0, Entries: [{ EventId: 'ok' }] };
+      it.each([
+        ['missing', { signature: null }, 'missing_signature'],
+        ['wrong', { signature: 'a'.repeat(64) }, 'invalid_signature'],
+        ['made with another secret', { secret: OTHER }, 'invalid_signature'],
+        ['of the wrong length', { signature: 'abcd' }, 'invalid_signature'],
+        ['not hex', { signature: 'z'.repeat(64) }, 'invalid_signature'],
+      ] as const)('answers 401 and publishes nothing for a %s signature', async (_name, options, code) => {
+        const { handler, telemetry } = build();
+        const res = await handler(event(sample(0), options), ctx());
+        expect(res.statusCode).toBe(401);
+        expect(errorBody(res).code).toBe(code);
+        expect(aws.published).toHaveLength(0);
+        expect(aws.ddb.calls()).toHaveLength(0);
+        expect(telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: name, reason: code } });
       });
-      const retry = await handler(event(body, { secret: SECRET }), ctx());
-      expect(retry.statusCode).toBe(200);
-      expect(aws.published).toHaveLength(1);
-    });
 
-    it('recovers from one failed PutEvents entry without answering 5xx', async () => {
-      aws.eb
-        .on(PutEventsCommand)
-        .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] })
-        .callsFake((input) => {
+      it('answers 401 when the timestamp is outside the tolerance either way, and ignores it when the tolerance is 0', async () => {
+        const stale = nowSeconds() - 301;
+        const strict = build();
+        const res = await strict.handler(spec.timestamped(stale, { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(401);
+        expect(errorBody(res).code).toBe('stale_timestamp');
+        for (const future of [nowSeconds() + 301, stale + 700]) {
+          const late = await strict.handler(spec.timestamped(future, { secret: SECRET }), ctx());
+          expect(late.statusCode).toBe(401);
+          expect(errorBody(late).code).toBe('stale_timestamp');
+        }
+        expect(aws.published).toHaveLength(0);
+        expect(aws.items.size).toBe(0);
+        const custom = build({ toleranceSeconds: 600 });
+        expect((await custom.handler(spec.timestamped(stale, { secret: SECRET }, 0), ctx())).statusCode).toBe(200);
+        const off = build({ toleranceSeconds: 0 });
+        expect((await off.handler(spec.timestamped(stale, { secret: SECRET }, 1), ctx())).statusCode).toBe(200);
+        expect((await off.handler(spec.timestamped(1_000, { secret: SECRET }, 2), ctx())).statusCode).toBe(200);
+        expect(aws.published).toHaveLength(3);
+      });
+
+      it('checks the timestamp only after the signature: a forged stale delivery is 401 invalid_signature', async () => {
+        const { handler } = build();
+        const res = await handler(spec.timestamped(1_000, { secret: OTHER }), ctx());
+        expect(res.statusCode).toBe(401);
+        expect(errorBody(res).code).toBe('invalid_signature');
+      });
+
+      it('accepts a delivery without a timestamp (it is optional)', async () => {
+        const { handler } = build();
+        const res = await handler(spec.timestamped(null, { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(200);
+      });
+
+      it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'])('answers 405 with Allow for %s', async (method) => {
+        const { handler } = build();
+        const res = await handler(event(sample(0), { secret: SECRET, method }), ctx());
+        expect(res.statusCode).toBe(405);
+        expect(res.headers?.allow).toBe('POST, OPTIONS');
+        expect(errorBody(res).code).toBe('method_not_allowed');
+        expect(aws.published).toHaveLength(0);
+      });
+
+      it('answers 200 to OPTIONS (reachability probe) without publishing', async () => {
+        const { handler } = build();
+        const res = await handler(event('', { method: 'OPTIONS', signature: null }), ctx());
+        expect(res.statusCode).toBe(200);
+        expect(aws.published).toHaveLength(0);
+      });
+
+      it('answers 404 for an unknown path', async () => {
+        const { handler } = build();
+        const res = await handler(event(sample(0), { secret: SECRET, path: '/other' }), ctx());
+        expect(res.statusCode).toBe(404);
+        expect(errorBody(res).code).toBe('not_found');
+        expect(aws.published).toHaveLength(0);
+      });
+
+      it.each([false, true])('answers 413 for a body over the limit (base64: %s)', async (base64) => {
+        const { handler } = build({ maxBodyBytes: 1024 });
+        const body = spec.envelope(spec.type, { pad: 'x'.repeat(2000) });
+        const res = await handler(event(body, { secret: SECRET, base64 }), ctx());
+        expect(res.statusCode).toBe(413);
+        expect(errorBody(res).code).toBe('payload_too_large');
+        expect(aws.published).toHaveLength(0);
+      });
+
+      it('verifies base64-encoded bodies on their raw bytes', async () => {
+        const { handler } = build();
+        const raw = Buffer.from(spec.envelope(spec.type, { video_id: 'ü-ñ-✓' }), 'utf8');
+        const res = await handler(event(raw, { secret: SECRET, base64: true }), ctx());
+        expect(res.statusCode).toBe(200);
+        expect(JSON.parse(aws.published[0]?.Detail ?? '').subject.id).toBe('ü-ñ-✓');
+      });
+
+      it.each([
+        ['not JSON', () => 'not json at all', 'invalid_json'],
+        ['a JSON array', () => '[1,2]', 'invalid_json'],
+        ['JSON without an event type', () => spec.envelope(undefined, {}), 'missing_event_type'],
+        ['event data that is not an object', () => spec.envelope(spec.type, [1]), 'invalid_event_data'],
+      ])('answers 400 for a validly signed body that is %s', async (_n, body, code) => {
+        const { handler } = build();
+        const res = await handler(event(body(), { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(400);
+        expect(errorBody(res).code).toBe(code);
+        expect(aws.published).toHaveLength(0);
+        expect(aws.items.size).toBe(0);
+      });
+
+      it('answers 503 (not 401) while no signing secret is configured', async () => {
+        aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: null }) };
+        const { handler } = build();
+        const res = await handler(event(sample(0), { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(503);
+        expect(errorBody(res)).toEqual({ code: 'not_configured', message: `No signing secret is configured for ${name} yet` });
+        expect(aws.published).toHaveLength(0);
+      });
+
+      it('answers 503 when Secrets Manager fails and nothing is cached', async () => {
+        aws.sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalServiceError' }));
+        const { handler } = build();
+        const res = await handler(event(sample(0), { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(503);
+        expect(errorBody(res)).toEqual({ code: 'dependency_unavailable', message: 'Could not read the signing secret' });
+      });
+
+      it('answers 503 when DynamoDB fails, publishes nothing, and the retry succeeds', async () => {
+        // The mode's first DynamoDB call: the read (record) or the claim (claim).
+        const down = Object.assign(new Error('down'), { name: 'InternalServerError' });
+        if (mode === 'record') aws.ddb.on(GetItemCommand).rejectsOnce(down);
+        else aws.ddb.on(PutItemCommand).rejectsOnce(down);
+        const { handler } = build();
+        const body = sample(0);
+        const res = await handler(event(body, { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(503);
+        expect(aws.published).toHaveLength(0);
+        aws.reset();
+        aws.stages.AWSCURRENT = { value: SECRET };
+        const retry = await handler(event(body, { secret: SECRET }), ctx());
+        expect(retry.statusCode).toBe(200);
+        expect(aws.published).toHaveLength(1);
+      });
+
+      it('answers 503 when PutEvents keeps failing the entry, releases the dedup record, and the retry publishes once', async () => {
+        aws.eb.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException' }] });
+        const { handler } = build();
+        const body = sample(0);
+        const res = await handler(event(body, { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(503);
+        expect(aws.eb.commandCalls(PutEventsCommand)).toHaveLength(3);
+        expect(aws.items.size).toBe(0);
+        aws.eb.on(PutEventsCommand).callsFake((input) => {
           aws.published.push(...input.Entries);
           return { FailedEntryCount: 0, Entries: [{ EventId: 'ok' }] };
         });
-      const { handler } = build();
-      const res = await handler(event(sample(0), { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(200);
-      expect(aws.published).toHaveLength(1);
-    });
-
-    it('answers 503 inside the budget when a dependency hangs, and releases the claim', async () => {
-      aws.eb.on(PutEventsCommand).callsFake(() => new Promise(() => {}));
-      const { handler } = build({ budgetMs: 150 });
-      const started = Date.now();
-      const res = await handler(event(sample(0), { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(503);
-      expect(errorBody(res).code).toBe('deadline_exceeded');
-      expect(Date.now() - started).toBeLessThan(2_000);
-      expect(aws.items.size).toBe(0);
-      expect(aws.published).toHaveLength(0);
-    });
-
-    it('answers 200 when the deadline passes after the publish, and still completes the dedup record', async () => {
-      const { handler } = build({ budgetMs: 150 });
-      aws.eb.on(PutEventsCommand).callsFake(async (input) => {
-        await new Promise((r) => setTimeout(r, 120));
-        aws.published.push(...input.Entries);
-        return { FailedEntryCount: 0, Entries: [{ EventId: 'late' }] };
+        const retry = await handler(event(body, { secret: SECRET }), ctx());
+        expect(retry.statusCode).toBe(200);
+        expect(aws.published).toHaveLength(1);
       });
-      const complete = aws.ddb.commandCalls(UpdateItemCommand).length;
-      aws.ddb.on(UpdateItemCommand).callsFake(async (input) => {
-        await new Promise((r) => setTimeout(r, 100));
-        const item = aws.items.get(input.Key.pk?.S as string);
-        if (item) item.status = { S: 'COMPLETED' };
-        return {};
+
+      it('recovers from one failed PutEvents entry without answering 5xx', async () => {
+        aws.eb
+          .on(PutEventsCommand)
+          .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] })
+          .callsFake((input) => {
+            aws.published.push(...input.Entries);
+            return { FailedEntryCount: 0, Entries: [{ EventId: 'ok' }] };
+          });
+        const { handler } = build();
+        const res = await handler(event(sample(0), { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(200);
+        expect(aws.published).toHaveLength(1);
       });
-      const body = sample(0);
-      const res = await handler(event(body, { secret: SECRET }), ctx());
-      expect(res.statusCode).toBe(200);
-      expect(aws.published).toHaveLength(1);
-      expect(aws.ddb.commandCalls(UpdateItemCommand).length).toBe(complete + 1);
-      expect(aws.items.get(dedupKey(name, Buffer.from(body)))?.status?.S).toBe('COMPLETED');
-    });
 
-    it('picks up a changed secret on the first miss (rotation), re-reading at most once per interval', async () => {
-      let clock = Date.now();
-      const { handler } = build({ keyOptions: { now: () => clock, minRefreshIntervalMs: 1_000 } });
-      expect((await handler(event(sample(0), { secret: SECRET }), ctx())).statusCode).toBe(200);
-      const readsBefore = aws.secretReads;
-      aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: OTHER }) };
-      // Within the interval of the last read, a miss does not re-read: 401, the provider retries.
-      clock += 500;
-      const early = await handler(event(sample(1), { secret: OTHER }), ctx());
-      expect(early.statusCode).toBe(401);
-      expect(aws.secretReads).toBe(readsBefore);
-      clock += 600;
-      const res = await handler(event(sample(1), { secret: OTHER }), ctx());
-      expect(res.statusCode).toBe(200);
-      expect(aws.secretReads).toBeGreaterThan(readsBefore);
-      // A flood of bad signatures right after does not hammer Secrets Manager.
-      const readsAfter = aws.secretReads;
-      for (let i = 0; i < 20; i++)
-        expect((await handler(event(spec.envelope(spec.type, { n: i }), { secret: 'whsec_attacker' }), ctx())).statusCode).toBe(
-          401,
-        );
-      expect(aws.secretReads).toBe(readsAfter);
-    });
+      it('answers 503 inside the budget when a dependency hangs, and releases the claim', async () => {
+        aws.eb.on(PutEventsCommand).callsFake(() => new Promise(() => {}));
+        const { handler } = build({ budgetMs: 150 });
+        const started = Date.now();
+        const res = await handler(event(sample(0), { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(503);
+        expect(errorBody(res).code).toBe('deadline_exceeded');
+        expect(Date.now() - started).toBeLessThan(2_000);
+        expect(aws.items.size).toBe(0);
+        expect(aws.published).toHaveLength(0);
+      });
 
-    it('accepts AWSPENDING, and AWSPREVIOUS only within the grace period', async () => {
-      const prev = 'whsec_previous_secret_value_123456';
-      const pending = 'whsec_pending_secret_value_654321';
-      aws.stages.AWSCURRENT = { value: SECRET, createdAt: new Date(Date.now() - 60_000) };
-      aws.stages.AWSPENDING = { value: pending };
-      aws.stages.AWSPREVIOUS = { value: prev };
-      const inGrace = build({ keyOptions: { previousGraceMs: 900_000 } });
-      const body = (n: number) => spec.envelope(spec.type, { n });
-      expect((await inGrace.handler(event(body(1), { secret: pending }), ctx())).statusCode).toBe(200);
-      expect((await inGrace.handler(event(body(2), { secret: prev }), ctx())).statusCode).toBe(200);
-      const pastGrace = build({ keyOptions: { previousGraceMs: 30_000 } });
-      expect((await pastGrace.handler(event(body(3), { secret: prev }), ctx())).statusCode).toBe(401);
-    });
+      it('answers 200 when the deadline passes after the publish, and still completes the dedup record', async () => {
+        const { handler } = build({ budgetMs: 150 });
+        aws.eb.on(PutEventsCommand).callsFake(async (input) => {
+          await new Promise((r) => setTimeout(r, 120));
+          aws.published.push(...input.Entries);
+          return { FailedEntryCount: 0, Entries: [{ EventId: 'late' }] };
+        });
+        // Marking it published: an UpdateItem of the claim (claim) or the one PutItem (record).
+        // (One cast: the stub's input is either command's.)
+        const completeCommand = (mode === 'claim' ? UpdateItemCommand : PutItemCommand) as typeof PutItemCommand;
+        const complete = aws.ddb.commandCalls(completeCommand).length;
+        aws.ddb
+          .on(completeCommand)
+          .callsFake(async (input: { Key?: Record<string, AttributeValue>; Item: Record<string, AttributeValue> }) => {
+            await new Promise((r) => setTimeout(r, 100));
+            const key = (input.Key ?? input.Item).pk?.S as string;
+            aws.items.set(key, { ...(aws.items.get(key) ?? input.Item), status: { S: 'COMPLETED' } });
+            return {};
+          });
+        const body = sample(0);
+        const res = await handler(event(body, { secret: SECRET }), ctx());
+        expect(res.statusCode).toBe(200);
+        expect(aws.published).toHaveLength(1);
+        expect(aws.ddb.commandCalls(completeCommand).length).toBe(complete + 1);
+        expect(aws.items.get(dedupKey(name, Buffer.from(body)))?.status?.S).toBe('COMPLETED');
+      });
 
-    it('never logs the secret, the signature or the body', async () => {
-      const { handler, telemetry } = build();
-      const body = sample(0);
-      const delivery = event(body, { secret: SECRET });
-      expect(body).toContain(spec.published.marker);
-      await handler(delivery, ctx());
-      await handler(event(body, { secret: OTHER }), ctx());
-      const text = JSON.stringify(telemetry.lines);
-      expect(text).not.toContain(SECRET);
-      expect(text).not.toContain(OTHER);
-      const signature = delivery.headers[spec.signatureHeader];
-      expect(signature).toBeDefined();
-      expect(text).not.toContain(signature);
-      expect(text).not.toContain(spec.published.marker);
+      it('picks up a changed secret on the first miss (rotation), re-reading at most once per interval', async () => {
+        let clock = Date.now();
+        const { handler } = build({ keyOptions: { now: () => clock, minRefreshIntervalMs: 1_000 } });
+        expect((await handler(event(sample(0), { secret: SECRET }), ctx())).statusCode).toBe(200);
+        const readsBefore = aws.secretReads;
+        aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: OTHER }) };
+        // Within the interval of the last read, a miss does not re-read: 401, the provider retries.
+        clock += 500;
+        const early = await handler(event(sample(1), { secret: OTHER }), ctx());
+        expect(early.statusCode).toBe(401);
+        expect(aws.secretReads).toBe(readsBefore);
+        clock += 600;
+        const res = await handler(event(sample(1), { secret: OTHER }), ctx());
+        expect(res.statusCode).toBe(200);
+        expect(aws.secretReads).toBeGreaterThan(readsBefore);
+        // A flood of bad signatures right after does not hammer Secrets Manager.
+        const readsAfter = aws.secretReads;
+        for (let i = 0; i < 20; i++)
+          expect((await handler(event(spec.envelope(spec.type, { n: i }), { secret: 'whsec_attacker' }), ctx())).statusCode).toBe(
+            401,
+          );
+        expect(aws.secretReads).toBe(readsAfter);
+      });
+
+      it('accepts AWSPENDING, and AWSPREVIOUS only within the grace period', async () => {
+        const prev = 'whsec_previous_secret_value_123456';
+        const pending = 'whsec_pending_secret_value_654321';
+        aws.stages.AWSCURRENT = { value: SECRET, createdAt: new Date(Date.now() - 60_000) };
+        aws.stages.AWSPENDING = { value: pending };
+        aws.stages.AWSPREVIOUS = { value: prev };
+        const inGrace = build({ keyOptions: { previousGraceMs: 900_000 } });
+        const body = (n: number) => spec.envelope(spec.type, { n });
+        expect((await inGrace.handler(event(body(1), { secret: pending }), ctx())).statusCode).toBe(200);
+        expect((await inGrace.handler(event(body(2), { secret: prev }), ctx())).statusCode).toBe(200);
+        const pastGrace = build({ keyOptions: { previousGraceMs: 30_000 } });
+        expect((await pastGrace.handler(event(body(3), { secret: prev }), ctx())).statusCode).toBe(401);
+      });
+
+      it('never logs the secret, the signature or the body', async () => {
+        const { handler, telemetry } = build();
+        const body = sample(0);
+        const delivery = event(body, { secret: SECRET });
+        expect(body).toContain(spec.published.marker);
+        await handler(delivery, ctx());
+        await handler(event(body, { secret: OTHER }), ctx());
+        const text = JSON.stringify(telemetry.lines);
+        expect(text).not.toContain(SECRET);
+        expect(text).not.toContain(OTHER);
+        const signature = delivery.headers[spec.signatureHeader];
+        expect(signature).toBeDefined();
+        expect(text).not.toContain(signature);
+        expect(text).not.toContain(spec.published.marker);
+      });
     });
-  });
+  }
 }

@@ -35,6 +35,7 @@ import {
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { DedupMode } from '../../functions/core/ports.js';
 import { HeyGenRelayStack, type HeyGenRelayStackProps } from '../../lib/relay-stack.js';
 import { awsClientConfig, MOTO_ACCOUNT_ID, MOTO_REGION } from './moto.js';
 
@@ -354,6 +355,12 @@ export async function loadIngressEntry(
   return mod.handler;
 }
 
+/** Environment overrides that switch every provider of the template's ingress to dedup `mode`. */
+export function dedupModeEnv(stack: EmulatorStack, mode: DedupMode): Record<string, string> {
+  const providers = (JSON.parse(stack.ingressEnv.RELAY_PROVIDERS ?? '[]') as object[]).map((p) => ({ ...p, dedupMode: mode }));
+  return { RELAY_PROVIDERS: JSON.stringify(providers) };
+}
+
 let invocation = 0;
 /** A Lambda context good enough for the Powertools middlewares. */
 export function lambdaContext(): Context {
@@ -463,6 +470,8 @@ export interface ProviderSendStats {
   readonly retries: number;
   /** Per attempt, ms. */
   readonly latencies: number[];
+  /** Every attempt: which body, and when it was sent and answered (ms since the epoch). */
+  readonly attempts: { body: string; start: number; end: number }[];
   readonly elapsedMs: number;
 }
 
@@ -481,6 +490,7 @@ export async function sendLikeProvider(
   const statuses: Record<string, number> = {};
   const published = new Map<string, number>();
   const latencies: number[] = [];
+  const attempts: ProviderSendStats['attempts'] = [];
   let retries = 0;
   let next = 0;
   const started = Date.now();
@@ -490,7 +500,9 @@ export async function sendLikeProvider(
       for (let attempt = 1; ; attempt++) {
         const t0 = Date.now();
         const res = await deliver(body, index);
-        latencies.push(Date.now() - t0);
+        const t1 = Date.now();
+        latencies.push(t1 - t0);
+        attempts.push({ body, start: t0, end: t1 });
         const parsed = JSON.parse(res.body ?? '{}') as { status?: string; id?: string; error?: { code: string } };
         const outcome = res.statusCode === 200 ? (parsed.status ?? '200') : `${res.statusCode}:${parsed.error?.code}`;
         statuses[outcome] = (statuses[outcome] ?? 0) + 1;
@@ -508,5 +520,5 @@ export async function sendLikeProvider(
     }
   }
   await Promise.all(Array.from({ length: workers }, (_, i) => worker(i)));
-  return { firstAttempt, statuses, published, retries, latencies, elapsedMs: Date.now() - started };
+  return { firstAttempt, statuses, published, retries, latencies, attempts, elapsedMs: Date.now() - started };
 }

@@ -83,7 +83,11 @@ export function capturedLines(): string[] {
   const s = state();
   if (!s) return [];
   flush();
-  return existsSync(s.file) ? readFileSync(s.file, 'utf8').split('\n').filter((l) => l.length > 0) : [];
+  return existsSync(s.file)
+    ? readFileSync(s.file, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0)
+    : [];
 }
 
 function isPowertoolsLine(line: string): boolean {
@@ -91,7 +95,12 @@ function isPowertoolsLine(line: string): boolean {
 }
 
 function record(s: CaptureState, which: 'out' | 'err', chunk: unknown): boolean {
-  const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : String(chunk);
+  const text =
+    typeof chunk === 'string'
+      ? chunk
+      : Buffer.isBuffer(chunk) || chunk instanceof Uint8Array
+        ? Buffer.from(chunk).toString('utf8')
+        : String(chunk);
   const all = s.partial[which] + text;
   const parts = all.split('\n');
   s.partial[which] = parts.pop() ?? '';
@@ -261,5 +270,8 @@ export default function setup(project: { provide(key: 'logCaptureDir', value: st
 /** Writes one test file's figures for scripts/reliability.ts (.reliability/<name>.json). */
 export function writeFigures(name: string, figures: Record<string, unknown>): void {
   mkdirSync(RELIABILITY_DIR, { recursive: true });
-  writeFileSync(join(RELIABILITY_DIR, `${name}.json`), `${JSON.stringify({ ...figures, writtenAt: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    join(RELIABILITY_DIR, `${name}.json`),
+    `${JSON.stringify({ ...figures, writtenAt: new Date().toISOString() }, null, 2)}\n`,
+  );
 }

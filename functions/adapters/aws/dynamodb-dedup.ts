@@ -6,20 +6,27 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { ClaimResult, DedupStore } from '../../core/ports.js';
+import type { ClaimResult, CompleteResult, DedupMode, DedupStore } from '../../core/ports.js';
 
 export interface DynamoDedupOptions {
   /** How long a published delivery is remembered. */
   readonly windowSeconds: number;
   /** How long an in-progress claim blocks others (must exceed the function timeout). */
   readonly lockSeconds: number;
+  /** See `DedupMode`. @default 'claim' */
+  readonly mode?: DedupMode;
   readonly now?: () => number;
 }
 
 /**
- * Dedup as one conditional write in DynamoDB. Item: `pk` (dedup key), `status`
- * (IN_PROGRESS | COMPLETED), `owner` (the claiming request), `lockUntil` (ms), `expiresAt`
- * (seconds; the table's TTL attribute; also checked in the condition because TTL deletes late).
+ * Dedup in DynamoDB. Item: `pk` (dedup key), `status` (IN_PROGRESS | COMPLETED), `owner` (the
+ * request that wrote it), `lockUntil` (ms; IN_PROGRESS only), `expiresAt` (seconds; the table's TTL
+ * attribute; also checked in conditions because TTL deletes late).
+ *
+ * `claim` mode: conditional PutItem IN_PROGRESS, publish, UpdateItem COMPLETED (2 WRU); a failure
+ * deletes the claim. `record` mode: consistent GetItem, publish, conditional PutItem COMPLETED
+ * (1 RRU + 1 WRU); nothing is written before the event is on the bus, so nothing needs releasing.
+ * The two modes read each other's items, so switching modes on a live table is safe.
  */
 export class DynamoDedupStore implements DedupStore {
   private readonly now: () => number;
@@ -29,9 +36,13 @@ export class DynamoDedupStore implements DedupStore {
     private readonly options: DynamoDedupOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.mode = options.mode ?? 'claim';
   }
 
+  readonly mode: DedupMode;
+
   async claim(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult> {
+    if (this.mode === 'record') return this.check(key, owner, signal);
     const nowMs = this.now();
     const nowS = Math.floor(nowMs / 1000);
     try {
@@ -75,7 +86,23 @@ export class DynamoDedupStore implements DedupStore {
     }
   }
 
-  async complete(key: string, owner: string, signal?: AbortSignal): Promise<void> {
+  /** `record` mode: a strongly consistent read; writes nothing. */
+  private async check(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult> {
+    const got = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
+      { abortSignal: signal },
+    );
+    const item = got.Item;
+    const nowMs = this.now();
+    if (!item || Number(item.expiresAt?.N) < Math.floor(nowMs / 1000)) return 'claimed';
+    if (item.status?.S === 'COMPLETED') return 'duplicate';
+    // A claim written by `claim` mode (e.g. while the mode is being switched) still blocks.
+    if (item.status?.S === 'IN_PROGRESS' && Number(item.lockUntil?.N) >= nowMs && item.owner?.S !== owner) return 'in_flight';
+    return 'claimed';
+  }
+
+  async complete(key: string, owner: string, signal?: AbortSignal): Promise<CompleteResult> {
+    if (this.mode === 'record') return this.record(key, owner, signal);
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -91,9 +118,40 @@ export class DynamoDedupStore implements DedupStore {
       }),
       { abortSignal: signal },
     );
+    return 'completed';
+  }
+
+  /** `record` mode: one conditional PutItem; `raced` if another request recorded the key first. */
+  private async record(key: string, owner: string, signal?: AbortSignal): Promise<CompleteResult> {
+    const nowS = Math.floor(this.now() / 1000);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: { S: key },
+            status: { S: 'COMPLETED' },
+            owner: { S: owner },
+            expiresAt: { N: String(nowS + this.options.windowSeconds) },
+          },
+          // Fails only on an unexpired COMPLETED item written by someone else; not on our own put
+          // retried by the SDK after a lost answer.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR #s <> :c OR #o = :o',
+          ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
+          ExpressionAttributeValues: { ':nowS': { N: String(nowS) }, ':c': { S: 'COMPLETED' }, ':o': { S: owner } },
+        }),
+        { abortSignal: signal },
+      );
+      return 'completed';
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException')
+        return 'raced';
+      throw err;
+    }
   }
 
   async release(key: string, owner: string): Promise<void> {
+    if (this.mode === 'record') return; // nothing was written before the publish
     try {
       await this.client.send(
         new DeleteItemCommand({

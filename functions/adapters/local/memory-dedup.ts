@@ -1,4 +1,4 @@
-import type { ClaimResult, DedupStore } from '../../core/ports.js';
+import type { ClaimResult, CompleteResult, DedupMode, DedupStore } from '../../core/ports.js';
 
 interface Entry {
   status: 'IN_PROGRESS' | 'COMPLETED';
@@ -7,22 +7,38 @@ interface Entry {
   lockUntil: number;
 }
 
-/** In-process dedup with the DynamoDB store's semantics (window, in-flight lock). For `npm start` and tests. */
+export interface MemoryDedupOptions {
+  readonly windowSeconds: number;
+  readonly lockSeconds: number;
+  /** See `DedupMode`. @default 'claim' */
+  readonly mode?: DedupMode;
+  readonly now?: () => number;
+}
+
+/** In-process dedup with the DynamoDB store's semantics (window, in-flight lock, both modes). For `npm start` and tests. */
 export class MemoryDedupStore implements DedupStore {
   private readonly entries = new Map<string, Entry>();
-  constructor(private readonly options: { windowSeconds: number; lockSeconds: number; now?: () => number }) {}
+  readonly mode: DedupMode;
+  constructor(private readonly options: MemoryDedupOptions) {
+    this.mode = options.mode ?? 'claim';
+  }
 
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
 
+  /** The live entry for `key`, if any. */
+  private live(key: string, now: number): Entry | undefined {
+    const existing = this.entries.get(key);
+    return existing && existing.expiresAt > now ? existing : undefined;
+  }
+
   async claim(key: string, owner: string): Promise<ClaimResult> {
     const now = this.now();
-    const existing = this.entries.get(key);
-    if (existing && existing.expiresAt > now) {
-      if (existing.status === 'COMPLETED') return 'duplicate';
-      if (existing.lockUntil > now) return 'in_flight';
-    }
+    const existing = this.live(key, now);
+    if (existing?.status === 'COMPLETED') return 'duplicate';
+    if (existing && existing.lockUntil > now && existing.owner !== owner) return 'in_flight';
+    if (this.mode === 'record') return 'claimed';
     this.entries.set(key, {
       status: 'IN_PROGRESS',
       owner,
@@ -32,11 +48,19 @@ export class MemoryDedupStore implements DedupStore {
     return 'claimed';
   }
 
-  async complete(key: string, owner: string): Promise<void> {
-    const entry = this.entries.get(key);
+  async complete(key: string, owner: string): Promise<CompleteResult> {
+    const now = this.now();
+    const entry = this.live(key, now);
+    const expiresAt = now + this.options.windowSeconds * 1000;
+    if (this.mode === 'record') {
+      if (entry?.status === 'COMPLETED' && entry.owner !== owner) return 'raced';
+      this.entries.set(key, { status: 'COMPLETED', owner, expiresAt, lockUntil: 0 });
+      return 'completed';
+    }
     if (!entry || entry.owner !== owner) throw new Error('Claim lost before completion');
     entry.status = 'COMPLETED';
-    entry.expiresAt = this.now() + this.options.windowSeconds * 1000;
+    entry.expiresAt = expiresAt;
+    return 'completed';
   }
 
   async release(key: string, owner: string): Promise<void> {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createIngress, type ProviderRoute } from '../../core/ingress.js';
-import type { EventPublisher } from '../../core/ports.js';
+import type { DedupMode, EventPublisher } from '../../core/ports.js';
 import { createIngressHandler } from '../../ingress-handler.js';
 import { logger as defaultLogger, metrics as defaultMetrics, powertoolsTelemetry } from '../../observability.js';
 import { answerBudgetMs, getProvider } from '../../providers/index.js';
@@ -27,6 +27,8 @@ export interface LocalProvider {
   readonly timestampToleranceSeconds?: number;
   /** Also accept `<path>/<segment>`. @default false */
   readonly acceptSubpaths?: boolean;
+  /** @default the provider's `defaultDedupMode` */
+  readonly dedupMode?: DedupMode;
 }
 
 export interface LocalRelayOptions {
@@ -48,7 +50,6 @@ export interface LocalRelay {
   readonly url: string;
   readonly server: Server;
   readonly keys: ReadonlyMap<string, StaticKeySource>;
-  readonly dedup: MemoryDedupStore;
   close(): Promise<void>;
 }
 
@@ -56,7 +57,16 @@ export function buildLocalHandler(options: LocalRelayOptions) {
   const logger = options.logger ?? defaultLogger;
   const metrics = options.metrics ?? defaultMetrics;
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
-  const dedup = new MemoryDedupStore({ windowSeconds: options.dedupWindowSeconds ?? 48 * 3600, lockSeconds: 15 });
+  // One store per dedup mode in use (keys carry the provider, so providers never collide).
+  const stores = new Map<DedupMode, MemoryDedupStore>();
+  const dedupFor = (mode: DedupMode) => {
+    let store = stores.get(mode);
+    if (!store) {
+      store = new MemoryDedupStore({ windowSeconds: options.dedupWindowSeconds ?? 48 * 3600, lockSeconds: 15, mode });
+      stores.set(mode, store);
+    }
+    return store;
+  };
   const keys = new Map<string, StaticKeySource>();
   const routes: ProviderRoute[] = options.providers.map((p) => {
     const provider = getProvider(p.name);
@@ -69,13 +79,14 @@ export function buildLocalHandler(options: LocalRelayOptions) {
       timestampToleranceSeconds: p.timestampToleranceSeconds ?? provider.defaultTimestampToleranceSeconds,
       budgetMs: answerBudgetMs(provider),
       ...(p.acceptSubpaths ? { acceptSubpaths: true } : {}),
+      dedup: dedupFor(p.dedupMode ?? provider.defaultDedupMode),
     };
   });
   const handler = createIngressHandler({
     pipeline: createIngress({
       routes,
       maxBodyBytes,
-      dedup,
+      dedup: dedupFor('claim'),
       publisher: options.publisher ?? new FileSinkPublisher(options.sinkPath, options.onPublish),
       telemetry: powertoolsTelemetry(logger, metrics),
     }),
@@ -83,11 +94,11 @@ export function buildLocalHandler(options: LocalRelayOptions) {
     logger,
     metrics,
   });
-  return { handler, keys, dedup, maxBodyBytes };
+  return { handler, keys, dedupStores: [...stores.values()], maxBodyBytes };
 }
 
 export async function startLocalRelay(options: LocalRelayOptions): Promise<LocalRelay> {
-  const { handler, keys, dedup, maxBodyBytes } = buildLocalHandler(options);
+  const { handler, keys, dedupStores, maxBodyBytes } = buildLocalHandler(options);
   const server = createFunctionUrlServer(handler, maxBodyBytes);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -95,13 +106,14 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const sweeper = setInterval(() => dedup.sweep(), 60_000);
+  const sweeper = setInterval(() => {
+    for (const store of dedupStores) store.sweep();
+  }, 60_000);
   sweeper.unref();
   return {
     url: `http://${host}:${port}`,
     server,
     keys,
-    dedup,
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(sweeper);

@@ -48,6 +48,9 @@ export const heygen: ProviderIngress = {
   signatureHeader: 'heygen-signature',
   answerWithinMs: 10_000,
   defaultTimestampToleranceSeconds: 300,
+  // HeyGen resends only a delivery that failed or timed out (10 s), with backoff, and the relay
+  // answers well inside those 10 s: two copies of one event are not in flight at once, so one write suffices.
+  defaultDedupMode: 'record',
   eventTypes: HEYGEN_EVENT_TYPES,
   normalize: normalizeHeyGen,
 };

@@ -64,6 +64,9 @@ export const joggai: ProviderIngress = {
   signatureHeader: 'x-webhook-signature',
   answerWithinMs: 5_000,
   defaultTimestampToleranceSeconds: 300,
+  // The relay rotates JoggAI's secret by overlapping two endpoints, and JoggAI then delivers every
+  // event to both at once: only a claim before publishing keeps one of the two copies off the bus.
+  defaultDedupMode: 'claim',
   eventTypes: JOGGAI_EVENT_TYPES,
   normalize: normalizeJoggAi,
 };

@@ -1,0 +1,147 @@
+/**
+ * The dedup stores' contract in both modes (`record`, `claim`; functions/core/ports.ts), for the
+ * in-process store and for the DynamoDB store against moto's DynamoDB, so the condition
+ * expressions are evaluated by an emulator and not by our own fake. Also checks that the two
+ * modes read each other's items (switching a live table's mode is safe).
+ */
+import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
+import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
+import type { DedupMode, DedupStore } from '../../functions/core/ports.js';
+import { awsClientConfig } from '../support/moto.js';
+
+const WINDOW_S = 3600;
+const LOCK_S = 15;
+const TABLE = `dedup-modes-${randomBytes(4).toString('hex')}`;
+let client: DynamoDBClient;
+
+beforeAll(async () => {
+  client = new DynamoDBClient(awsClientConfig(inject('motoEndpoint')));
+  await client.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+});
+
+afterAll(async () => {
+  await client?.send(new DeleteTableCommand({ TableName: TABLE })).catch(() => {});
+  client?.destroy();
+});
+
+/** A store factory with a shared, movable clock. */
+type Factory = (mode: DedupMode, now: () => number) => DedupStore;
+const STORES: Record<string, Factory> = {
+  'DynamoDB (moto)': (mode, now) =>
+    new DynamoDedupStore(client, TABLE, { windowSeconds: WINDOW_S, lockSeconds: LOCK_S, mode, now }),
+  // One in-process store per mode cannot share items with another, so mixed-mode cases use DynamoDB only.
+  memory: (mode, now) => new MemoryDedupStore({ windowSeconds: WINDOW_S, lockSeconds: LOCK_S, mode, now }),
+};
+
+const newKey = () => `heygen:${randomBytes(32).toString('hex')}`;
+
+for (const [storeName, make] of Object.entries(STORES)) {
+  for (const mode of ['record', 'claim'] as const) {
+    describe(`Dedup store contract: ${storeName}, mode ${mode}`, () => {
+      let clock = Date.now();
+      const now = () => clock;
+      const store = () => make(mode, now);
+
+      it('a new key goes ahead; once completed, a copy is a duplicate', async () => {
+        const s = store();
+        const key = newKey();
+        expect(await s.claim(key, 'a')).toBe('claimed');
+        expect(await s.complete(key, 'a')).toBe('completed');
+        expect(await s.claim(key, 'b')).toBe('duplicate');
+      });
+
+      it('a key is new again once the window has passed', async () => {
+        const s = store();
+        const key = newKey();
+        await s.claim(key, 'a');
+        await s.complete(key, 'a');
+        clock += (WINDOW_S + 5) * 1000;
+        expect(await s.claim(key, 'b')).toBe('claimed');
+        clock = Date.now();
+      });
+
+      it('a released key (publish failed) goes ahead for the retry', async () => {
+        const s = store();
+        const key = newKey();
+        expect(await s.claim(key, 'a')).toBe('claimed');
+        await s.release(key, 'a');
+        expect(await s.claim(key, 'b')).toBe('claimed');
+        expect(await s.complete(key, 'b')).toBe('completed');
+      });
+
+      it('completing twice for the same owner (an SDK retry after a lost answer) is not a race', async () => {
+        const s = store();
+        const key = newKey();
+        await s.claim(key, 'a');
+        expect(await s.complete(key, 'a')).toBe('completed');
+        expect(await s.complete(key, 'a')).toBe('completed');
+      });
+
+      if (mode === 'claim') {
+        it('a copy that arrives mid-flight is in_flight until the claim completes or its lock expires', async () => {
+          const s = store();
+          const key = newKey();
+          expect(await s.claim(key, 'a')).toBe('claimed');
+          expect(await s.claim(key, 'b')).toBe('in_flight');
+          clock += (LOCK_S + 1) * 1000;
+          // The first request died without releasing: its lock lapses and the retry goes ahead.
+          expect(await s.claim(key, 'b')).toBe('claimed');
+          clock = Date.now();
+        });
+      } else {
+        it('a copy that arrives mid-flight goes ahead too, and the later completion reports the race', async () => {
+          const s = store();
+          const key = newKey();
+          expect(await s.claim(key, 'a')).toBe('claimed');
+          expect(await s.claim(key, 'b')).toBe('claimed');
+          expect(await s.complete(key, 'a')).toBe('completed');
+          expect(await s.complete(key, 'b')).toBe('raced');
+          expect(await s.claim(key, 'c')).toBe('duplicate');
+        });
+
+        it('writes nothing before the publish: a request that dies mid-flight leaves the key free', async () => {
+          const s = store();
+          const key = newKey();
+          expect(await s.claim(key, 'a')).toBe('claimed');
+          // No complete, no release (the function died): the provider's retry goes ahead at once.
+          expect(await s.claim(key, 'b')).toBe('claimed');
+          if (storeName !== 'memory') {
+            const got = await client.send(
+              new GetItemCommand({ TableName: TABLE, Key: { pk: { S: key } }, ConsistentRead: true }),
+            );
+            expect(got.Item).toBeUndefined();
+          }
+        });
+      }
+    });
+  }
+}
+
+describe('Dedup modes share one DynamoDB table (switching modes on a live table)', () => {
+  const dynamo = (mode: DedupMode) => new DynamoDedupStore(client, TABLE, { windowSeconds: WINDOW_S, lockSeconds: LOCK_S, mode });
+
+  it('record mode waits for a claim that claim mode holds, and sees its completion', async () => {
+    const key = newKey();
+    expect(await dynamo('claim').claim(key, 'a')).toBe('claimed');
+    expect(await dynamo('record').claim(key, 'b')).toBe('in_flight');
+    await dynamo('claim').complete(key, 'a');
+    expect(await dynamo('record').claim(key, 'b')).toBe('duplicate');
+  });
+
+  it("claim mode sees record mode's completion as a duplicate", async () => {
+    const key = newKey();
+    expect(await dynamo('record').claim(key, 'a')).toBe('claimed');
+    expect(await dynamo('record').complete(key, 'a')).toBe('completed');
+    expect(await dynamo('claim').claim(key, 'b')).toBe('duplicate');
+  });
+});
