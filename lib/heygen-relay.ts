@@ -31,14 +31,16 @@ import {
 import { functionEntry } from './function-entry.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
+import { LAMBDA_CREDENTIALS_ALIAS } from './registrar-common.js';
 
-/** Bundling shared by the relay's functions: minified, ESM-first resolution, AWS SDK bundled. */
+/** Bundling shared by the relay's functions: minified, ESM-first resolution, AWS SDK bundled (Lambda credential chain). */
 export const BUNDLING: nodejs.BundlingOptions = {
   minify: true,
   mainFields: ['module', 'main'],
   sourceMap: false,
   target: 'node22',
   externalModules: [],
+  esbuildArgs: { '--alias': [LAMBDA_CREDENTIALS_ALIAS] },
 };
 
 export interface HeyGenProviderProps {

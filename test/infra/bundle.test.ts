@@ -1,6 +1,8 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -76,6 +78,27 @@ describe('Bundling: the ingress as `cdk synth` builds it (esbuild, SDK bundled)'
   });
 });
 
+describe("Bundling: every function carries the Lambda credential chain, not the SDK's default chain", () => {
+  it('the ingress, both registrars and the rotation function alias @aws-sdk/credential-provider-node to lambda-credentials', () => {
+    const ours = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) =>
+      String(f.Properties?.Description).startsWith('heygen-relay'),
+    );
+    expect(ours).toHaveLength(4);
+    for (const fn of ours) {
+      const code = readFileSync(
+        bundleOf((f) => f === fn),
+        'utf8',
+      );
+      // lambda-credentials' own error text is in, the default chain's providers are not.
+      expect(code).toContain('carries only the environment and container credential providers');
+      expect(code).not.toContain('@aws-sdk/credential-provider-node - defaultProvider');
+      expect(code).not.toContain('@aws-sdk/credential-provider-ini - fromIni');
+      expect(code).not.toContain('@aws-sdk/credential-provider-sso');
+      expect(code).not.toContain('sts.amazonaws.com');
+    }
+  });
+});
+
 describe('Bundling: the JoggAI registrar bundle loads and runs against moto and the JoggAI fake', () => {
   const fake = new FakeJoggAi();
   let sm: SecretsManagerClient;
@@ -99,8 +122,15 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
     await fake.stop();
   });
 
-  /** Invokes the bundle's handler once in a fresh node (asynchronously: moto and the fake answer from this process). */
-  async function invoke(bundle: string, event: unknown): Promise<{ result: Record<string, unknown>; lines: string[] }> {
+  /**
+   * Invokes the bundle's handler once in a fresh node (asynchronously: moto and the fake answer from
+   * this process), with environment credentials unless `credentials` gives other variables.
+   */
+  async function invoke(
+    bundle: string,
+    event: unknown,
+    credentials: Record<string, string> = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+  ): Promise<{ result: Record<string, unknown>; lines: string[]; stderr: string }> {
     const fn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
       String(f.Properties.Description).includes('JoggAI webhook endpoint'),
     );
@@ -116,8 +146,7 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
         PATH: process.env.PATH,
         AWS_REGION: MOTO_REGION,
         AWS_ENDPOINT_URL: inject('motoEndpoint'),
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
+        ...credentials,
         // What the construct sets, with the references stood in for by moto's ARNs and the fake.
         POWERTOOLS_SERVICE_NAME: String(env.POWERTOOLS_SERVICE_NAME),
         POWERTOOLS_METRICS_NAMESPACE: String(env.POWERTOOLS_METRICS_NAMESPACE),
@@ -132,7 +161,7 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
     const at = stdout.indexOf('\nRESULT ');
     expect(at).toBeGreaterThanOrEqual(0);
     const lines = `${stdout.slice(0, at)}\n${stderr}`.split('\n').filter((l) => l.startsWith('{'));
-    return { result: JSON.parse(stdout.slice(at + 8)), lines };
+    return { result: JSON.parse(stdout.slice(at + 8)), lines, stderr };
   }
 
   it('reports a missing API key (one line naming the secret), then registers once the key is set', async () => {
@@ -152,5 +181,46 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
     const stored = await sm.send(new GetSecretValueCommand({ SecretId: signingArn }));
     expect(JSON.parse(stored.SecretString as string)).toEqual({ secret: ep?.secret, endpointId: ep?.endpoint_id, url: relayUrl });
     expect(created.lines.join('\n')).not.toContain(ep?.secret);
+  });
+
+  it('resolves credentials from the container endpoint when the environment has none (SnapStart-style)', async () => {
+    const bundle = bundleOf((f) => String(f.Properties?.Description).includes('JoggAI webhook endpoint'));
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      res.setHeader('content-type', 'application/json');
+      const Expiration = new Date(Date.now() + 3_600_000).toISOString();
+      res.end(JSON.stringify({ AccessKeyId: 'ASIACONTAINER', SecretAccessKey: 'testing', Token: 'testing', Expiration }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const run = await invoke(
+        bundle,
+        {},
+        {
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `http://127.0.0.1:${port}/2021-04-23/credentials`,
+          AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-auth-token',
+        },
+      );
+      // The registrar read both secrets from moto (signed with the container credentials) and found the endpoint in place.
+      expect(run.result).toMatchObject({ action: 'reconcile', outcome: 'in_sync' });
+      expect(seen.length).toBeGreaterThanOrEqual(1);
+      expect(seen[0]?.authorization).toBe('container-auth-token');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("without any credentials, fails with the Lambda credential chain's own error", async () => {
+    const bundle = bundleOf((f) => String(f.Properties?.Description).includes('JoggAI webhook endpoint'));
+    const run = await invoke(bundle, {}, {}).catch((err: { stdout?: string; stderr?: string }) => ({
+      result: null,
+      lines: [],
+      stderr: `${err.stdout ?? ''}\n${err.stderr ?? ''}`,
+    }));
+    const text = `${run.lines.join('\n')}\n${run.stderr}`;
+    expect(text).toContain('No AWS credentials');
+    expect(text).toContain('built for Lambda');
   });
 });
