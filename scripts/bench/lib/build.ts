@@ -1,20 +1,39 @@
 /**
  * Builds bundles exactly as the construct's NodejsFunction does: esbuild with `BUNDLING` from
  * lib/heygen-relay.ts mapped to esbuild options (bundle, platform node, cjs unless BUNDLING says
- * otherwise), plus `metafile: true` so the contributors can be listed.
+ * otherwise, `esbuildArgs` aliases), plus `metafile: true` so the contributors can be listed.
+ * `{ standardSdk: true }` builds without the construct's credential-chain alias
+ * (LAMBDA_CREDENTIALS_ALIAS): the AWS SDK as a plain import bundles it.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { BUNDLING } from '../../../lib/heygen-relay';
+import { LAMBDA_CREDENTIALS_ALIAS } from '../../../lib/registrar-common';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const OUT_DIR = join(ROOT, '.bench-tmp');
 
+/** `esbuildArgs` `--alias` values (a string or a list of `from=to`) → esbuild's `alias` option. */
+function aliasesFromEsbuildArgs(args: Record<string, unknown> | undefined, standardSdk: boolean) {
+  const raw = args?.['--alias'];
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)];
+  const alias: Record<string, string> = {};
+  for (const item of list) {
+    if (standardSdk && item === LAMBDA_CREDENTIALS_ALIAS) continue;
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`bench: cannot map esbuildArgs --alias ${item}`);
+    alias[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  const otherArgs = Object.keys(args ?? {}).filter((k) => k !== '--alias');
+  return { alias: Object.keys(alias).length > 0 ? alias : undefined, otherArgs };
+}
+
 /** BUNDLING → esbuild options, the way aws-lambda-nodejs passes them to the esbuild CLI. */
-export function esbuildOptionsFromBundling(): esbuild.BuildOptions & { unmapped: string[] } {
+export function esbuildOptionsFromBundling(standardSdk = false): esbuild.BuildOptions & { unmapped: string[] } {
   const b = BUNDLING as Record<string, unknown>;
+  const { alias, otherArgs } = aliasesFromEsbuildArgs(b.esbuildArgs as Record<string, unknown> | undefined, standardSdk);
   const known = new Set([
     'minify',
     'mainFields',
@@ -30,8 +49,12 @@ export function esbuildOptionsFromBundling(): esbuild.BuildOptions & { unmapped:
     'footer',
     'charset',
     'logLevel',
+    'esbuildArgs',
   ]);
-  const unmapped = Object.keys(b).filter((k) => !known.has(k) && b[k] !== undefined);
+  const unmapped = [
+    ...Object.keys(b).filter((k) => !known.has(k) && b[k] !== undefined),
+    ...otherArgs.map((k) => `esbuildArgs ${k}`),
+  ];
   const format = b.format === 'esm' ? 'esm' : 'cjs';
   return {
     bundle: true,
@@ -48,6 +71,7 @@ export function esbuildOptionsFromBundling(): esbuild.BuildOptions & { unmapped:
     charset: b.charset as esbuild.Charset | undefined,
     banner: b.banner ? { js: b.banner as string } : undefined,
     footer: b.footer ? { js: b.footer as string } : undefined,
+    alias,
     unmapped,
   };
 }
@@ -61,6 +85,8 @@ export interface Contributor {
 export interface BundleFigures {
   name: string;
   entry: string;
+  /** Built without the credential-chain alias (a plain SDK import). */
+  standardSdk: boolean;
   outfile: string;
   bytes: number;
   gzipBytes: number;
@@ -77,9 +103,19 @@ function packageOf(inputPath: string): string {
   return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? inputPath);
 }
 
-export async function buildBundle(name: string, entry: string, extra: esbuild.BuildOptions = {}): Promise<BundleFigures> {
+export interface BuildVariant {
+  /** Without the construct's credential-chain alias: the SDK as a plain import bundles it. */
+  standardSdk?: boolean;
+}
+
+export async function buildBundle(
+  name: string,
+  entry: string,
+  extra: esbuild.BuildOptions = {},
+  variant: BuildVariant = {},
+): Promise<BundleFigures> {
   mkdirSync(OUT_DIR, { recursive: true });
-  const { unmapped, ...options } = esbuildOptionsFromBundling();
+  const { unmapped, ...options } = esbuildOptionsFromBundling(variant.standardSdk ?? false);
   if (unmapped.length > 0) console.warn(`bench: BUNDLING keys not mapped to esbuild: ${unmapped.join(', ')}`);
   const outfile = join(OUT_DIR, `${name}.js`);
   const result = await esbuild.build({
@@ -104,6 +140,7 @@ export async function buildBundle(name: string, entry: string, extra: esbuild.Bu
   return {
     name,
     entry: relative(ROOT, entry),
+    standardSdk: variant.standardSdk ?? false,
     outfile: relative(ROOT, outfile),
     bytes: content.length,
     gzipBytes: gzipSync(content, { level: 9 }).length,
