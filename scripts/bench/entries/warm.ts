@@ -48,6 +48,8 @@ let currentSize = 0;
 const entryBytesBySize: Record<number, number> = {};
 let putEventsDetailBytes = 0;
 let dynamoCalls = 0;
+/** DynamoDB calls by operation (x-amz-target), e.g. `GetItem`. */
+const dynamoOps: Record<string, number> = {};
 let secretsCalls = 0;
 type Req = { headers: Record<string, string>; body?: unknown };
 function inProcessHandler(answer: (req: Req) => { status: number; body: string; headers?: Record<string, string> }) {
@@ -74,8 +76,10 @@ function inProcessHandler(answer: (req: Req) => { status: number; body: string; 
 const sdkBase = { region: 'us-east-1', credentials: { accessKeyId: 'AKIDBENCHMARK', secretAccessKey: 'bench' }, maxAttempts: 3 };
 const ddb = new DynamoDBClient({
   ...sdkBase,
-  requestHandler: inProcessHandler(() => {
+  requestHandler: inProcessHandler((req) => {
     dynamoCalls++;
+    const op = (req.headers['x-amz-target'] ?? '?').split('.').pop() as string;
+    dynamoOps[op] = (dynamoOps[op] ?? 0) + 1;
     return { status: 200, body: '{}' };
   }) as never,
 });
@@ -147,8 +151,8 @@ function buildHandler(variant: 'local' | 'sdk') {
     maxBodyBytes: 256 * 1024,
     dedup:
       variant === 'local'
-        ? new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15 })
-        : new DynamoDedupStore(ddb, 'dedup', { windowSeconds: 48 * 3600, lockSeconds: 15 }),
+        ? new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode })
+        : new DynamoDedupStore(ddb, 'dedup', { windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode }),
     publisher:
       variant === 'local'
         ? {
@@ -237,8 +241,11 @@ async function handlerOnce(handler: Handler, body: string, signature: string, s:
   return us;
 }
 
+/** Deliveries through the SDK variant (the denominator of the DynamoDB calls per delivery). */
+let sdkDeliveries = 0;
 async function series(kind: 'floor' | 'local' | 'sdk', size: number, count: number, handler?: Handler) {
   currentSize = size;
+  if (kind === 'sdk') sdkDeliveries += count;
   const f = bodyFactory(size, kind);
   const samples = new Float64Array(count);
   for (let i = 0; i < count; i++) {
@@ -312,6 +319,9 @@ async function main() {
       localEnvelopeBytes: publishedBytes,
       published,
       dynamoCalls,
+      dynamoOps,
+      sdkDeliveries,
+      dedupMode: provider.defaultDedupMode,
       secretsCalls,
       sink,
     }),

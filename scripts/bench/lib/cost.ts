@@ -9,6 +9,7 @@ export const PRICES = {
   functionUrl: 0, // no charge beyond the Lambda invocation
   eventBridgePerM: 1.0, // custom events, per million, each 64 KB chunk counts as one
   dynamoWruPerM: 0.625, // on-demand, per million write request units (1 WRU = 1 KB)
+  dynamoRruPerM: 0.125, // on-demand, per million read request units (strongly consistent read of <= 4 KB = 1 RRU)
   sqsPerM: 0.4, // standard, per million requests, each 64 KB chunk counts as one
   logsPerGb: 0.5, // CloudWatch Logs ingestion, per GB
   secretsPer10k: 0.05, // Secrets Manager API calls, per 10,000
@@ -17,13 +18,27 @@ export const PRICES = {
 /** Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB (AWS documentation). */
 export const FULL_VCPU_MB = 1769;
 
+/** Dedup off, or one of the modes (functions/core/ports.ts `DedupMode`). */
+export type DedupSetting = 'off' | 'record' | 'claim';
+
+/**
+ * DynamoDB request units per new delivery (items < 1 KB). `record`: a strongly consistent GetItem,
+ * then one PutItem; `claim`: a conditional PutItem, then an UpdateItem. The bench checks these
+ * against the calls the SDK variant of the warm benchmark actually made.
+ */
+export const DEDUP_UNITS: Record<DedupSetting, { reads: number; writes: number; basis: string }> = {
+  off: { reads: 0, writes: 0, basis: 'dedup off' },
+  record: { reads: 1, writes: 1, basis: "mode 'record': 1 RRU (consistent GetItem) + 1 WRU (conditional PutItem), items < 1 KB" },
+  claim: { reads: 0, writes: 2, basis: "mode 'claim': 2 WRU (conditional PutItem + UpdateItem), items < 1 KB" },
+};
+
 export interface CostInputs {
   /** Handler CPU time per delivery measured here on one full core (ms). */
   readonly handlerCpuMs: number;
   /** Time spent waiting on DynamoDB/EventBridge per delivery (ms): ASSUMED, not measured here. */
   readonly awsWaitMs: number;
   readonly memoryMb: number;
-  readonly dedup: boolean;
+  readonly dedup: DedupSetting;
   /** PutEvents entry size (bytes), measured. */
   readonly eventBytes: number;
   /** Log bytes per delivery written by the handler (measured) plus the Lambda platform lines (estimated). */
@@ -71,9 +86,9 @@ export function costPerMillion(i: CostInputs): CostResult {
     { part: 'Function URL', basis: 'no charge', perMillion: 0 },
     { part: 'EventBridge PutEvents', basis: `${ebChunks} x 64 KB chunk(s)`, perMillion: ebChunks * PRICES.eventBridgePerM },
     {
-      part: 'DynamoDB dedup writes',
-      basis: i.dedup ? '2 WRU (conditional put + update, items < 1 KB)' : 'dedup off',
-      perMillion: i.dedup ? 2 * PRICES.dynamoWruPerM : 0,
+      part: 'DynamoDB dedup',
+      basis: DEDUP_UNITS[i.dedup].basis,
+      perMillion: DEDUP_UNITS[i.dedup].reads * PRICES.dynamoRruPerM + DEDUP_UNITS[i.dedup].writes * PRICES.dynamoWruPerM,
     },
     {
       part: 'SQS',
