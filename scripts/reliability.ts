@@ -173,7 +173,7 @@ function render(elapsedS: number, code: number): string {
       'The bus, rules, queues, DLQs, dedup table and signing secret are created on moto from the synthesized `HeyGenRelayStack` template; ' +
         "the ingress is the real Lambda entry (functions/ingress.ts) reading the function's Environment from that template with references resolved. " +
         `Each of the ${run.concurrency} concurrent senders is its own execution environment (fresh module graph). A non-2xx answer is retried like HeyGen would. ` +
-        'The copies are spread through the stream, many of them sent while their original is still in flight (HeyGen itself does not do that). ' +
+        'The copies are spread through the stream, many of them sent while their original is still in flight (HeyGen, by its documentation, resends only after an attempt failed or timed out). ' +
         (run.dedupMode === 'claim'
           ? 'Mode `claim` answers those 409 and the retry is a 200 duplicate: every event exactly once.'
           : `Mode \`record\` publishes such a copy too (README "Dedup modes"): ${num(run.copiesSentMidFlight)} copies were sent mid-flight and ${num(run.publishedTwiceByIngress)} events were published twice; copies sent after the first answer were all answered 200 duplicate.`),
