@@ -2,10 +2,18 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * The entry file of a Lambda function in functions/: the TypeScript source in this repository, or
- * the compiled JavaScript when the construct is used from the built package (dist/).
+ * The entry file of a Lambda function (or a module the bundling aliases) in functions/:
+ * - in this repository, the TypeScript source;
+ * - from the built package (dist/), the ES-module build in dist/functions-esm (`npm run build`
+ *   emits it with tsconfig.functions-esm.json). esbuild can drop the SDK code a function does not
+ *   use only from ES modules: bundled from the CommonJS build in dist/functions, the ingress comes
+ *   out about half again as large and twice as slow to initialise;
+ * - failing both, the CommonJS build.
  */
 export function functionEntry(name: string): string {
-  const base = path.join(__dirname, '..', 'functions', name);
-  return existsSync(`${base}.ts`) ? `${base}.ts` : `${base}.js`;
+  const root = path.join(__dirname, '..');
+  const source = path.join(root, 'functions', `${name}.ts`);
+  if (existsSync(source)) return source;
+  const esm = path.join(root, 'functions-esm', `${name}.js`);
+  return existsSync(esm) ? esm : path.join(root, 'functions', `${name}.js`);
 }
