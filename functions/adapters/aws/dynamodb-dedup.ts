@@ -41,6 +41,16 @@ export class DynamoDedupStore implements DedupStore {
 
   readonly mode: DedupMode;
 
+  /** The attributes every item has; `expiresAt` is the dedup window from `nowS`. */
+  private item(key: string, status: 'IN_PROGRESS' | 'COMPLETED', owner: string, nowS: number) {
+    return {
+      pk: { S: key },
+      status: { S: status },
+      owner: { S: owner },
+      expiresAt: { N: String(nowS + this.options.windowSeconds) },
+    };
+  }
+
   async claim(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult> {
     if (this.mode === 'record') return this.check(key, owner, signal);
     const nowMs = this.now();
@@ -50,11 +60,8 @@ export class DynamoDedupStore implements DedupStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
-            pk: { S: key },
-            status: { S: 'IN_PROGRESS' },
-            owner: { S: owner },
+            ...this.item(key, 'IN_PROGRESS', owner, nowS),
             lockUntil: { N: String(nowMs + this.options.lockSeconds * 1000) },
-            expiresAt: { N: String(nowS + this.options.windowSeconds) },
           },
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR (#s = :ip AND lockUntil < :nowMs)',
           ExpressionAttributeNames: { '#s': 'status' },
@@ -69,8 +76,7 @@ export class DynamoDedupStore implements DedupStore {
       );
       return 'claimed';
     } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException) && (err as Error)?.name !== 'ConditionalCheckFailedException')
-        throw err;
+      if (!isConditionalFailure(err)) throw err;
       let old = (err as ConditionalCheckFailedException).Item;
       if (old === undefined) {
         const got = await this.client.send(
@@ -128,12 +134,7 @@ export class DynamoDedupStore implements DedupStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            pk: { S: key },
-            status: { S: 'COMPLETED' },
-            owner: { S: owner },
-            expiresAt: { N: String(nowS + this.options.windowSeconds) },
-          },
+          Item: this.item(key, 'COMPLETED', owner, nowS),
           // Fails only on an unexpired COMPLETED item written by someone else; not on our own put
           // retried by the SDK after a lost answer.
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR #s <> :c OR #o = :o',
@@ -144,8 +145,7 @@ export class DynamoDedupStore implements DedupStore {
       );
       return 'completed';
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException')
-        return 'raced';
+      if (isConditionalFailure(err)) return 'raced';
       throw err;
     }
   }
@@ -167,4 +167,9 @@ export class DynamoDedupStore implements DedupStore {
       // Nothing to release, or DynamoDB is down: the claim then expires at lockUntil.
     }
   }
+}
+
+/** A failed ConditionExpression (by class, or by name when the error crossed a module boundary). */
+function isConditionalFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
 }
