@@ -19,6 +19,7 @@ import {
   SERVICE_NAME,
 } from '../functions/observability-names.js';
 import { getProvider } from '../functions/providers/index.js';
+import { BUNDLING } from './bundling.js';
 import {
   EMPTY_API_KEY,
   EMPTY_SIGNING_SECRET,
@@ -31,17 +32,9 @@ import {
 import { functionEntry } from './function-entry.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
-import { LAMBDA_CREDENTIALS_ALIAS } from './registrar-common.js';
 
-/** Bundling shared by the relay's functions: minified, ESM-first resolution, AWS SDK bundled (Lambda credential chain). */
-export const BUNDLING: nodejs.BundlingOptions = {
-  minify: true,
-  mainFields: ['module', 'main'],
-  sourceMap: false,
-  target: 'node22',
-  externalModules: [],
-  esbuildArgs: { '--alias': [LAMBDA_CREDENTIALS_ALIAS] },
-};
+/** The bundling of the relay's functions (lib/bundling.ts); the benchmarks build with it too. */
+export { BUNDLING };
 
 export interface HeyGenProviderProps {
   /**

@@ -13,28 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../functions/observability-names.js';
-import { functionEntry } from './function-entry.js';
-
-/**
- * esbuild alias (used by every function's bundling) that replaces the SDK's default credential
- * chain, `@aws-sdk/credential-provider-node` (environment, shared ini/credentials files and
- * profiles, SSO, login, credential_process, web identity, container and EC2 instance metadata, with
- * the nested STS/SSO clients they carry), by functions/adapters/aws/lambda-credentials: environment
- * credentials, which is what Lambda sets from the execution role, then the container credentials
- * endpoint. About 120 KB less bundle and a quarter less module init (BENCHMARKS.md). The path is
- * absolute: bundling must run with a local esbuild (it does when `esbuild` is installed), not in Docker.
- */
-export const LAMBDA_CREDENTIALS_ALIAS = `@aws-sdk/credential-provider-node=${functionEntry('adapters/aws/lambda-credentials')}`;
-
-/** Same bundling as the relay's other functions: minified, ESM-first resolution, AWS SDK bundled (Lambda credential chain). */
-export const REGISTRAR_BUNDLING: nodejs.BundlingOptions = {
-  minify: true,
-  mainFields: ['module', 'main'],
-  sourceMap: false,
-  target: 'node22',
-  externalModules: [],
-  esbuildArgs: { '--alias': [LAMBDA_CREDENTIALS_ALIAS] },
-};
+import { BUNDLING } from './bundling.js';
 
 /** The props every registrar takes. */
 export interface RegistrarFunctionProps {
@@ -93,7 +72,7 @@ export function registrarFunctionDefaults(props: RegistrarFunctionProps) {
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     handler: 'handler',
-    bundling: REGISTRAR_BUNDLING,
+    bundling: BUNDLING,
     tracing: props.tracing ?? lambda.Tracing.DISABLED,
     memorySize: 256,
   };

@@ -322,9 +322,7 @@ async function warm() {
     dynamoCallsPerDelivery: on.dynamoCalls / on.handlerCalls,
     /** The dedup mode the SDK variant ran (HeyGen's default) and its DynamoDB calls per delivery, by operation. */
     dedupMode: on.dedupMode,
-    dynamoOpsPerDelivery: Object.fromEntries(
-      Object.entries(on.dynamoOps).map(([op, n]) => [op, round(n / on.sdkDeliveries, 3)]),
-    ),
+    dynamoOpsPerDelivery: Object.fromEntries(Object.entries(on.dynamoOps).map(([op, n]) => [op, round(n / on.sdkDeliveries, 3)])),
   };
 }
 
@@ -503,7 +501,9 @@ async function main() {
   const measuredReads = ops.GetItem ?? 0;
   const measuredWrites = (ops.PutItem ?? 0) + (ops.UpdateItem ?? 0) + (ops.DeleteItem ?? 0);
   if (Math.abs(measuredReads - units.reads) > 0.01 || Math.abs(measuredWrites - units.writes) > 0.01)
-    throw new Error(`dedup ${DEDUP}: measured ${JSON.stringify(ops)} per delivery, the cost model prices ${JSON.stringify(units)}`);
+    throw new Error(
+      `dedup ${DEDUP}: measured ${JSON.stringify(ops)} per delivery, the cost model prices ${JSON.stringify(units)}`,
+    );
   const logBytes = warmRes.logBytesPerDelivery + PLATFORM_LOG_BYTES;
   const refRate = 1; // deliveries/s for the Secrets Manager amortization
   const secretsPerDelivery = 2 / (300 * refRate); // AWSCURRENT + AWSPENDING per environment per 300 s TTL, one environment

@@ -6,7 +6,7 @@ import { defaultProvider, LambdaCredentialsError } from '../../functions/adapter
 
 /**
  * The credential chain the Lambda bundles use in place of @aws-sdk/credential-provider-node
- * (lib/registrar-common.ts LAMBDA_CREDENTIALS_ALIAS): environment credentials, then the container
+ * (lib/bundling.ts LAMBDA_CREDENTIALS_ALIAS): environment credentials, then the container
  * credentials endpoint, memoized like the SDK's own chain.
  */
 const VARS = [

@@ -1,7 +1,7 @@
 /**
  * What the relay's Lambda bundles use in place of `@aws-sdk/credential-provider-node` (the SDK's
  * default credential chain): the bundling options alias that package to this module (see
- * `LAMBDA_CREDENTIALS_ALIAS` in lib/registrar-common.ts), so every SDK client in the bundle resolves
+ * `LAMBDA_CREDENTIALS_ALIAS` in lib/bundling.ts), so every SDK client in the bundle resolves
  * its credentials here when none are passed to it.
  *
  * Lambda hands a Node.js function its execution role's credentials in `AWS_ACCESS_KEY_ID`,

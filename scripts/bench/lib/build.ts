@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { LAMBDA_CREDENTIALS_ALIAS } from '../../../lib/bundling';
 import { BUNDLING } from '../../../lib/heygen-relay';
-import { LAMBDA_CREDENTIALS_ALIAS } from '../../../lib/registrar-common';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const OUT_DIR = join(ROOT, '.bench-tmp');
