@@ -40,7 +40,6 @@ function dedupFor(mode: DedupMode): DedupStore {
 export const handler = createIngressHandler({
   pipeline: createIngress({
     maxBodyBytes: config.maxBodyBytes,
-    dedup: dedupFor('claim'),
     publisher: new EventBridgePublisher(new EventBridgeClient(sdk), config.eventBusName),
     telemetry: powertoolsTelemetry(),
     routes: config.providers.map((p) => {

@@ -48,14 +48,13 @@ export interface ProviderRoute {
    * @default false
    */
   readonly acceptSubpaths?: boolean;
-  /** This route's dedup store (e.g. another mode). @default IngressOptions.dedup */
-  readonly dedup?: DedupStore;
+  /** This provider's dedup store (its mode: functions/core/ports.ts `DedupMode`), or `noDedup`. */
+  readonly dedup: DedupStore;
 }
 
 export interface IngressOptions {
   readonly routes: readonly ProviderRoute[];
   readonly maxBodyBytes: number;
-  readonly dedup: DedupStore;
   readonly publisher: EventPublisher;
   readonly telemetry: Telemetry;
   /** Clock in ms (tests replace it). */
@@ -234,7 +233,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     // One deadline per request: the answer races it, and its signal aborts the SDK calls in flight
     // (whose failure paths release the dedup claim). A port that ignores the signal cannot hold the
     // answer either: the race answers without it.
-    const held: HeldClaim = { dedup: route.dedup ?? options.dedup, id: undefined, owner: '', published: false };
+    const held: HeldClaim = { dedup: route.dedup, id: undefined, owner: '', published: false };
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, rejectDeadline) => {

@@ -41,7 +41,16 @@ async function lint(name: string, props: Parameters<typeof synthesizeRelayTempla
 
 const variants: Record<string, Parameters<typeof synthesizeRelayTemplate>[0]> = {
   Default: {},
-  Routed: { relay: { queues: [{ name: 'failures', eventTypes: ['avatar_video.fail', 'video_translate.fail'] }, { name: 'ok', eventTypes: ['avatar_video.success'], maxReceiveCount: 3 }], tracing: true, dedupWindow: Duration.hours(72) } },
+  Routed: {
+    relay: {
+      queues: [
+        { name: 'failures', eventTypes: ['avatar_video.fail', 'video_translate.fail'] },
+        { name: 'ok', eventTypes: ['avatar_video.success'], maxReceiveCount: 3 },
+      ],
+      tracing: true,
+      dedupWindow: Duration.hours(72),
+    },
+  },
   NoDedupNoDefaultQueue: { relay: { dedup: false, defaultQueue: false, queues: [{ name: 'only' }], reservedConcurrency: null } },
 };
 
@@ -56,8 +65,12 @@ describe('cfn-lint on the synthesized template', () => {
       const findings = await lint(name, props);
       const errors = findings.filter((f) => f.Level === 'Error');
       const warnings = findings.filter((f) => f.Level !== 'Error');
-      figures[name] = { errors: errors.length, warnings: warnings.map((w) => `${w.Rule.Id} ${w.Location.Path.slice(0, 2).join('/')}: ${w.Message}`) };
-      if (warnings.length > 0) console.info(`cfn-lint ${name}: ${warnings.length} warning(s)\n${figures[name].warnings.join('\n')}`);
+      figures[name] = {
+        errors: errors.length,
+        warnings: warnings.map((w) => `${w.Rule.Id} ${w.Location.Path.slice(0, 2).join('/')}: ${w.Message}`),
+      };
+      if (warnings.length > 0)
+        console.info(`cfn-lint ${name}: ${warnings.length} warning(s)\n${figures[name].warnings.join('\n')}`);
       expect(errors.map((e) => `${e.Rule.Id} ${e.Location.Path.join('/')}: ${e.Message}`)).toEqual([]);
       // Anything but the known CDK W3005 is worth a look: listed, and pinned here.
       expect(warnings.filter((w) => w.Rule.Id !== 'W3005').map((w) => `${w.Rule.Id}: ${w.Message}`)).toEqual([]);

@@ -6,7 +6,7 @@
  * optionally, by a string the request body must contain (so concurrent scenarios don't collide).
  * Everything else is forwarded to moto untouched.
  */
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export type Fault =
@@ -107,7 +107,10 @@ export class FaultProxy {
         res.end(
           JSON.stringify({
             FailedEntryCount: entries.length,
-            Entries: entries.map(() => ({ ErrorCode: fault.errorCode ?? 'ThrottlingException', ErrorMessage: 'Injected partial failure' })),
+            Entries: entries.map(() => ({
+              ErrorCode: fault.errorCode ?? 'ThrottlingException',
+              ErrorMessage: 'Injected partial failure',
+            })),
           }),
         );
         return;
@@ -136,23 +139,23 @@ export class FaultProxy {
     }
   }
 
-  private forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> {
+  private forward(
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> {
     const url = new URL(req.url ?? '/', this.upstream);
     return new Promise((resolve, reject) => {
-      const up = request(
-        url,
-        { method: req.method, headers: { ...req.headers, host: url.host } },
-        (r) => {
-          const parts: Buffer[] = [];
-          r.on('data', (c: Buffer) => parts.push(c));
-          r.on('end', () => {
-            const headers: Record<string, string | string[]> = {};
-            for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && k !== 'transfer-encoding' && k !== 'connection') headers[k] = v;
-            resolve({ status: r.statusCode ?? 502, headers, body: Buffer.concat(parts) });
-          });
-          r.on('error', reject);
-        },
-      );
+      const up = request(url, { method: req.method, headers: { ...req.headers, host: url.host } }, (r) => {
+        const parts: Buffer[] = [];
+        r.on('data', (c: Buffer) => parts.push(c));
+        r.on('end', () => {
+          const headers: Record<string, string | string[]> = {};
+          for (const [k, v] of Object.entries(r.headers))
+            if (v !== undefined && k !== 'transfer-encoding' && k !== 'connection') headers[k] = v;
+          resolve({ status: r.statusCode ?? 502, headers, body: Buffer.concat(parts) });
+        });
+        r.on('error', reject);
+      });
       up.on('error', reject);
       up.end(body);
     });

@@ -41,14 +41,22 @@ const metrics = new Metrics({ namespace: 'HeyGenRelayHostile', serviceName: 'hey
 const handler = createIngressHandler({
   pipeline: createIngress({
     maxBodyBytes: MAX_BODY,
-    dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15 }),
     publisher: {
       async publish(event) {
         published.push(event);
       },
     },
     telemetry: powertoolsTelemetry(logger, metrics),
-    routes: [{ provider: heygen, path: '/heygen', keys: new StaticKeySource(LIVE), timestampToleranceSeconds: 300, budgetMs: 8_000 }],
+    routes: [
+      {
+        provider: heygen,
+        path: '/heygen',
+        keys: new StaticKeySource(LIVE),
+        timestampToleranceSeconds: 300,
+        budgetMs: 8_000,
+        dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: heygen.defaultDedupMode }),
+      },
+    ],
   }),
   maxBodyBytes: MAX_BODY,
   logger,
@@ -89,7 +97,8 @@ async function check(ev: APIGatewayProxyEventV2): Promise<void> {
   const signed = validlySigned(ev);
   if (signed) stats.validlySigned++;
   const method = (ev.requestContext?.http?.method ?? '').toUpperCase();
-  if (status >= 200 && status < 300 && method !== 'OPTIONS') expect(signed, `2xx without a valid signature: ${res.body}`).toBe(true);
+  if (status >= 200 && status < 300 && method !== 'OPTIONS')
+    expect(signed, `2xx without a valid signature: ${res.body}`).toBe(true);
   if (published.length > before) {
     stats.published++;
     expect(signed, 'published without a valid signature').toBe(true);
@@ -100,19 +109,69 @@ async function check(ev: APIGatewayProxyEventV2): Promise<void> {
 // ---- arbitraries -------------------------------------------------------------------------------
 const unicode = fc.string({ unit: 'binary', maxLength: 200 });
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
-const eventType = fc.oneof(fc.constantFrom('avatar_video.success', 'avatar_video.fail', 'video_translate.success', 'personalized_video', ''), unicode);
-const heygenBody = fc.record({ event_type: eventType, event_data: fc.oneof(fc.dictionary(fc.string(), jsonValue, { maxKeys: 5 }), jsonValue) }).map((o) => JSON.stringify(o));
-const sampleBodies = fc.constantFrom(...['avatar_video.success', 'avatar_video.fail', 'video_translate.success', 'video_translate.fail', 'personalized_video'].map(sampleBody));
+const eventType = fc.oneof(
+  fc.constantFrom('avatar_video.success', 'avatar_video.fail', 'video_translate.success', 'personalized_video', ''),
+  unicode,
+);
+const heygenBody = fc
+  .record({ event_type: eventType, event_data: fc.oneof(fc.dictionary(fc.string(), jsonValue, { maxKeys: 5 }), jsonValue) })
+  .map((o) => JSON.stringify(o));
+const sampleBodies = fc.constantFrom(
+  ...['avatar_video.success', 'avatar_video.fail', 'video_translate.success', 'video_translate.fail', 'personalized_video'].map(
+    sampleBody,
+  ),
+);
 const bodyBytes = fc.oneof(
   { weight: 4, arbitrary: heygenBody.map((s) => Buffer.from(s)) },
   { weight: 2, arbitrary: sampleBodies.map((s) => Buffer.from(s)) },
   { weight: 2, arbitrary: unicode.map((s) => Buffer.from(s)) },
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) },
-  { weight: 1, arbitrary: fc.integer({ min: MAX_BODY - 8, max: MAX_BODY + 8 }).map((n) => Buffer.from(`{"event_type":"avatar_video.success","event_data":{"pad":"${'x'.repeat(Math.max(0, n - 60))}"}}`)) },
-  { weight: 1, arbitrary: fc.constantFrom(Buffer.alloc(0), Buffer.from('null'), Buffer.from('[]'), Buffer.from('{}'), Buffer.from('{"event_type":1}'), Buffer.from('\uFEFF{}'), Buffer.from('{"__proto__":{"x":1},"event_type":"a.b"}')) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: MAX_BODY - 8, max: MAX_BODY + 8 })
+      .map((n) => Buffer.from(`{"event_type":"avatar_video.success","event_data":{"pad":"${'x'.repeat(Math.max(0, n - 60))}"}}`)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      Buffer.alloc(0),
+      Buffer.from('null'),
+      Buffer.from('[]'),
+      Buffer.from('{}'),
+      Buffer.from('{"event_type":1}'),
+      Buffer.from('\uFEFF{}'),
+      Buffer.from('{"__proto__":{"x":1},"event_type":"a.b"}'),
+    ),
+  },
 );
-const method = fc.oneof({ weight: 6, arbitrary: fc.constant('POST') }, { weight: 2, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'post', 'Post', 'TRACE', 'CONNECT') }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
-const path = fc.oneof({ weight: 6, arbitrary: fc.constant('/heygen') }, { weight: 2, arbitrary: fc.constantFrom('/heygen/', '/HEYGEN', '/heygen//', '/', '', '/joggai', '/heygen?x=1', '/%68eygen', '/heygen/../heygen', '/heygen\u0000') }, { weight: 1, arbitrary: fc.string({ maxLength: 50 }) });
+const method = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('POST') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'post', 'Post', 'TRACE', 'CONNECT'),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+);
+const path = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('/heygen') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '/heygen/',
+      '/HEYGEN',
+      '/heygen//',
+      '/',
+      '',
+      '/joggai',
+      '/heygen?x=1',
+      '/%68eygen',
+      '/heygen/../heygen',
+      '/heygen\u0000',
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ maxLength: 50 }) },
+);
 
 const randomHex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 
@@ -138,11 +197,38 @@ function signatureFor(body: Buffer) {
   );
 }
 
-const headerName = fc.oneof(fc.constantFrom('Heygen-Signature', 'HEYGEN-SIGNATURE', 'heygen-timestamp', 'Heygen-Event-Id', 'content-type', 'content-length', 'transfer-encoding', 'x-forwarded-for', '__proto__', 'constructor'), fc.string({ maxLength: 30 }));
+const headerName = fc.oneof(
+  fc.constantFrom(
+    'Heygen-Signature',
+    'HEYGEN-SIGNATURE',
+    'heygen-timestamp',
+    'Heygen-Event-Id',
+    'content-type',
+    'content-length',
+    'transfer-encoding',
+    'x-forwarded-for',
+    '__proto__',
+    'constructor',
+  ),
+  fc.string({ maxLength: 30 }),
+);
 const extraHeaders = fc.dictionary(headerName, fc.oneof(unicode, fc.string({ maxLength: 300 })), { maxKeys: 4 });
 const timestamp = fc.oneof(
   { weight: 6, arbitrary: fc.constant(undefined) },
-  { weight: 1, arbitrary: fc.constantFrom('0', '-1', '1e10', 'NaN', '99999999999999999999', ' 123 ', '', 'abc', String(Math.floor(Date.now() / 1000) - 3600)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '0',
+      '-1',
+      '1e10',
+      'NaN',
+      '99999999999999999999',
+      ' 123 ',
+      '',
+      'abc',
+      String(Math.floor(Date.now() / 1000) - 3600),
+    ),
+  },
   { weight: 1, arbitrary: fc.integer().map(String) },
 );
 
@@ -159,8 +245,21 @@ const delivery = bodyBytes.chain((body) =>
   }),
 );
 
-function toEvent(d: { body: Buffer; sig: string | undefined; base64: string; method: string; path: string; extra: Record<string, string>; ts: string | undefined }): APIGatewayProxyEventV2 {
-  const ev = functionUrlEvent(d.body, { method: d.method, path: d.path, signature: d.sig ?? null, base64: d.base64 === 'honest-base64' });
+function toEvent(d: {
+  body: Buffer;
+  sig: string | undefined;
+  base64: string;
+  method: string;
+  path: string;
+  extra: Record<string, string>;
+  ts: string | undefined;
+}): APIGatewayProxyEventV2 {
+  const ev = functionUrlEvent(d.body, {
+    method: d.method,
+    path: d.path,
+    signature: d.sig ?? null,
+    base64: d.base64 === 'honest-base64',
+  });
   if (d.base64 === 'lying-flag') ev.isBase64Encoded = true; // raw text claimed to be base64
   if (d.base64 === 'double-base64') ev.body = Buffer.from(ev.body ?? '').toString('base64');
   if (d.base64 === 'base64url') {
@@ -168,7 +267,8 @@ function toEvent(d: { body: Buffer; sig: string | undefined; base64: string; met
     ev.isBase64Encoded = true;
   }
   if (d.ts !== undefined) (ev.headers as Record<string, string>)['heygen-timestamp'] = d.ts;
-  for (const [k, v] of Object.entries(d.extra)) Object.defineProperty(ev.headers, k, { value: v, enumerable: true, configurable: true, writable: true });
+  for (const [k, v] of Object.entries(d.extra))
+    Object.defineProperty(ev.headers, k, { value: v, enumerable: true, configurable: true, writable: true });
   return ev;
 }
 
@@ -180,7 +280,13 @@ const malformedEvent = fc.record(
     headers: fc.oneof(fc.constant(undefined), fc.constant({}), extraHeaders),
     body: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 200 }), fc.constant('x'.repeat(MAX_BODY * 2))),
     isBase64Encoded: fc.oneof(fc.boolean(), fc.constant(undefined)),
-    requestContext: fc.oneof(fc.constant(undefined), fc.record({ http: fc.oneof(fc.constant(undefined), fc.record({ method: method, path: fc.string() })), requestId: fc.string() })),
+    requestContext: fc.oneof(
+      fc.constant(undefined),
+      fc.record({
+        http: fc.oneof(fc.constant(undefined), fc.record({ method: method, path: fc.string() })),
+        requestId: fc.string(),
+      }),
+    ),
   },
   { requiredKeys: [] },
 ) as unknown as fc.Arbitrary<APIGatewayProxyEventV2>;
@@ -196,7 +302,9 @@ describe('hostile input (fast-check, local adapters)', () => {
   }, 60_000);
 
   it('validly signed deliveries with hostile bodies and encodings: 2xx only when published or duplicate, else 4xx', async () => {
-    const signed = bodyBytes.chain((body) => fc.record({ body: fc.constant(body), honestBase64: fc.boolean(), key: fc.constantFrom(SECRET, PREVIOUS) }));
+    const signed = bodyBytes.chain((body) =>
+      fc.record({ body: fc.constant(body), honestBase64: fc.boolean(), key: fc.constantFrom(SECRET, PREVIOUS) }),
+    );
     await fc.assert(
       fc.asyncProperty(signed, async ({ body, honestBase64, key }) => {
         const ev = functionUrlEvent(body, { signature: hmac(key, body), base64: honestBase64 });
@@ -209,7 +317,10 @@ describe('hostile input (fast-check, local adapters)', () => {
   }, 60_000);
 
   it('malformed Function URL events (missing or mistyped fields): never throws, never 5xx, never publishes unsigned', async () => {
-    await fc.assert(fc.asyncProperty(malformedEvent, async (ev) => check(ev)), { numRuns: 1_500 });
+    await fc.assert(
+      fc.asyncProperty(malformedEvent, async (ev) => check(ev)),
+      { numRuns: 1_500 },
+    );
   }, 60_000);
 
   it('regression (found by this suite, fixed in af14b50): validly signed bodies whose event_type is an Object.prototype key never answer 500', async () => {
@@ -225,7 +336,12 @@ describe('hostile input (fast-check, local adapters)', () => {
   });
 
   it('totals', () => {
-    writeFigures('hostile', { hostileInputsTried: stats.requests, byStatus: stats.byStatus, validlySigned: stats.validlySigned, published: stats.published });
+    writeFigures('hostile', {
+      hostileInputsTried: stats.requests,
+      byStatus: stats.byStatus,
+      validlySigned: stats.validlySigned,
+      published: stats.published,
+    });
     expect(stats.requests).toBeGreaterThanOrEqual(10_000);
     expect(stats.published).toBeGreaterThan(0);
   });

@@ -32,8 +32,8 @@ import {
   synthesizeRelayTemplate,
 } from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
-import { awsClientConfig } from '../support/moto.js';
 import { registerEventSignature, registerSensitive, writeFigures } from '../support/log-capture.js';
+import { awsClientConfig } from '../support/moto.js';
 
 const ROTATIONS = 3;
 const ENVIRONMENTS = 4;
@@ -107,11 +107,17 @@ describe('signing-secret rotation while deliveries flow', () => {
     registerSensitive('hg_api_key_for_rotation_test_0123456789', 'api_key');
     // The registrar's first write: the secret HeyGen issued on endpoint creation.
     await stack.clients.sm.send(
-      new PutSecretValueCommand({ SecretId: stack.signingSecretArn, SecretString: JSON.stringify({ secret: heygen.current, endpointId: 'ep_rot', url: URL }) }),
+      new PutSecretValueCommand({
+        SecretId: stack.signingSecretArn,
+        SecretString: JSON.stringify({ secret: heygen.current, endpointId: 'ep_rot', url: URL }),
+      }),
     );
     const envs: IngressHandler[] = [];
     for (let i = 0; i < ENVIRONMENTS; i++) envs.push(await loadIngressEntry(stack));
-    const collector = new QueueCollector(stack.clients.sqs, Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url]))).start();
+    const collector = new QueueCollector(
+      stack.clients.sqs,
+      Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url])),
+    ).start();
 
     const sent = new Set<string>();
     const published = new Map<string, number>();
@@ -122,7 +128,10 @@ describe('signing-secret rotation while deliveries flow', () => {
     async function provider(env: IngressHandler, w: number) {
       let n = 0;
       while (!stop) {
-        const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `rot-${w}-${n++}-${randomUUID()}` } });
+        const body = JSON.stringify({
+          event_type: 'avatar_video.success',
+          event_data: { video_id: `rot-${w}-${n++}-${randomUUID()}` },
+        });
         for (let attempt = 1; ; attempt++) {
           const ev = functionUrlEvent(body, { secret: heygen.current }); // HeyGen signs each attempt with its current secret
           registerEventSignature(ev);
@@ -155,17 +164,26 @@ describe('signing-secret rotation while deliveries flow', () => {
       const token = { value: randomUUID() as string | undefined };
       const sm = rotationClient(token);
       const log = {
-        info: (m: string, ...a: Record<string, unknown>[]) => console.log(JSON.stringify({ level: 'INFO', service: 'rotation', message: m, ...Object.assign({}, ...a) })),
-        warn: (m: string, ...a: Record<string, unknown>[]) => console.log(JSON.stringify({ level: 'WARN', service: 'rotation', message: m, ...Object.assign({}, ...a) })),
-        error: (m: string, ...a: Record<string, unknown>[]) => console.log(JSON.stringify({ level: 'ERROR', service: 'rotation', message: m, ...Object.assign({}, ...a) })),
+        info: (m: string, ...a: Record<string, unknown>[]) =>
+          console.log(JSON.stringify({ level: 'INFO', service: 'rotation', message: m, ...Object.assign({}, ...a) })),
+        warn: (m: string, ...a: Record<string, unknown>[]) =>
+          console.log(JSON.stringify({ level: 'WARN', service: 'rotation', message: m, ...Object.assign({}, ...a) })),
+        error: (m: string, ...a: Record<string, unknown>[]) =>
+          console.log(JSON.stringify({ level: 'ERROR', service: 'rotation', message: m, ...Object.assign({}, ...a) })),
       };
       oldSecrets.push(heygen.current);
       for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
-        const result = await rotationStep({ SecretId: stack.signingSecretArn, ClientRequestToken: token.value as string, Step: step }, { secrets: sm, heygen: heygen.api(), logger: log, endpointUrl: URL });
+        const result = await rotationStep(
+          { SecretId: stack.signingSecretArn, ClientRequestToken: token.value as string, Step: step },
+          { secrets: sm, heygen: heygen.api(), logger: log, endpointUrl: URL },
+        );
         stepLog.push({ rotation: r, step, result });
         // Secrets Manager retries a step after a crash: a retried createSecret must not rotate again.
         if (step === 'createSecret') {
-          const again = await rotationStep({ SecretId: stack.signingSecretArn, ClientRequestToken: token.value as string, Step: step }, { secrets: sm, heygen: heygen.api(), logger: log, endpointUrl: URL });
+          const again = await rotationStep(
+            { SecretId: stack.signingSecretArn, ClientRequestToken: token.value as string, Step: step },
+            { secrets: sm, heygen: heygen.api(), logger: log, endpointUrl: URL },
+          );
           expect(again).toBe('pending_exists');
         }
         await new Promise((res) => setTimeout(res, 300));
@@ -197,7 +215,9 @@ describe('signing-secret rotation while deliveries flow', () => {
 
     await new Promise((res) => setTimeout(res, 300));
     const received = await collector.stop();
-    const dq = Object.values(stack.queues).find((q) => stack.rules.some((r) => r.targetQueues.includes(q.logicalId) && !r.eventPattern['detail-type']));
+    const dq = Object.values(stack.queues).find((q) =>
+      stack.rules.some((r) => r.targetQueues.includes(q.logicalId) && !r.eventPattern['detail-type']),
+    );
     const got = envelopes(received.get(dq?.logicalId ?? '') ?? []);
     const counts = new Map<string, number>();
     for (const e of got) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
@@ -215,7 +235,9 @@ describe('signing-secret rotation while deliveries flow', () => {
       deliveries: sent.size,
       attempts,
       firstAttemptOutcomes: firstAttempt,
-      firstAttemptRejections: Object.entries(firstAttempt).filter(([k]) => !k.startsWith('200')).reduce((s, [, n]) => s + n, 0),
+      firstAttemptRejections: Object.entries(firstAttempt)
+        .filter(([k]) => !k.startsWith('200'))
+        .reduce((s, [, n]) => s + n, 0),
       providerRetries: retries,
       rotateSecretCalls: heygen.rotateCalls,
       secretsIssued: heygen.issued.length,

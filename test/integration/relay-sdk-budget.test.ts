@@ -11,10 +11,16 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
 import { dedupKey } from '../../functions/core/ingress.js';
-import { type EmulatorStack, lambdaContext, loadIngressEntry, provisionFromTemplate, synthesizeRelayTemplate } from '../support/emulator-stack.js';
+import {
+  type EmulatorStack,
+  lambdaContext,
+  loadIngressEntry,
+  provisionFromTemplate,
+  synthesizeRelayTemplate,
+} from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
-import { awsClientConfig } from '../support/moto.js';
 import { registerEventSignature, registerSensitive } from '../support/log-capture.js';
+import { awsClientConfig } from '../support/moto.js';
 import { FaultProxy } from './fault-proxy.js';
 
 const secret = `whsec_${randomBytes(24).toString('hex')}`;
@@ -24,7 +30,12 @@ let proxy: FaultProxy;
 
 beforeAll(async () => {
   stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  await stack.clients.sm.send(new PutSecretValueCommand({ SecretId: stack.signingSecretArn, SecretString: JSON.stringify({ secret, endpointId: 'ep_b', url: 'https://x/heygen' }) }));
+  await stack.clients.sm.send(
+    new PutSecretValueCommand({
+      SecretId: stack.signingSecretArn,
+      SecretString: JSON.stringify({ secret, endpointId: 'ep_b', url: 'https://x/heygen' }),
+    }),
+  );
   proxy = await new FaultProxy(stack.endpoint).start();
 });
 
@@ -60,15 +71,29 @@ describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () =
     const client = new DynamoDBClient({
       ...awsClientConfig(proxy.endpoint),
       maxAttempts: 3,
-      requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 1_000, throwOnRequestTimeout: true } as never),
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: 1_000,
+        requestTimeout: 1_000,
+        throwOnRequestTimeout: true,
+      } as never),
     });
     const table = `sdk-budget-${randomUUID().slice(0, 8)}`;
     await stack.clients.ddb.send(
-      new CreateTableCommand({ TableName: table, KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' }),
+      new CreateTableCommand({
+        TableName: table,
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
     );
     const store = new DynamoDedupStore(client, table, { windowSeconds: 3600, lockSeconds: 15 });
     const key = `heygen:${randomBytes(32).toString('hex')}`;
-    proxy.inject('lost-answer', { target: /^DynamoDB_20120810\.PutItem$/, bodyIncludes: key, times: 1, fault: { kind: 'lose-answer' } });
+    proxy.inject('lost-answer', {
+      target: /^DynamoDB_20120810\.PutItem$/,
+      bodyIncludes: key,
+      times: 1,
+      fault: { kind: 'lose-answer' },
+    });
     const result = await store.claim(key, 'owner-1');
     client.destroy();
     expect(proxy.hits('lost-answer')).toBe(1);

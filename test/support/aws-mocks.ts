@@ -154,11 +154,6 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
   });
   const pipeline = createIngress({
     maxBodyBytes,
-    dedup: new DynamoDedupStore(new DynamoDBClient({ region: 'us-east-1' }), 'dedup', {
-      windowSeconds: options.windowSeconds ?? 48 * 3600,
-      lockSeconds: 15,
-      mode: options.dedupMode ?? provider.defaultDedupMode,
-    }),
     publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), 'relay-bus', { backoffMs: 1 }),
     telemetry,
     routes: [
@@ -169,6 +164,11 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
         timestampToleranceSeconds: options.toleranceSeconds ?? provider.defaultTimestampToleranceSeconds,
         budgetMs: options.budgetMs ?? answerBudgetMs(provider),
         ...(options.acceptSubpaths ? { acceptSubpaths: true } : {}),
+        dedup: new DynamoDedupStore(new DynamoDBClient({ region: 'us-east-1' }), 'dedup', {
+          windowSeconds: options.windowSeconds ?? 48 * 3600,
+          lockSeconds: 15,
+          mode: options.dedupMode ?? provider.defaultDedupMode,
+        }),
       },
     ],
   });

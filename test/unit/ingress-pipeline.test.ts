@@ -15,11 +15,17 @@ describe('Function: createIngress (no adapter in front)', () => {
     const published: RelayEvent[] = [];
     const ingress = createIngress({
       maxBodyBytes,
-      dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15 }),
       publisher: { publish: async (e) => void published.push(e) },
       telemetry: captureTelemetry(),
       routes: [
-        { provider: heygen, path: '/heygen', keys: new StaticKeySource([SECRET]), timestampToleranceSeconds: 0, budgetMs: 1000 },
+        {
+          provider: heygen,
+          path: '/heygen',
+          keys: new StaticKeySource([SECRET]),
+          timestampToleranceSeconds: 0,
+          budgetMs: 1000,
+          dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: heygen.defaultDedupMode }),
+        },
       ],
     });
     return { ingress, published };

@@ -86,7 +86,6 @@ export function buildLocalHandler(options: LocalRelayOptions) {
     pipeline: createIngress({
       routes,
       maxBodyBytes,
-      dedup: dedupFor('claim'),
       publisher: options.publisher ?? new FileSinkPublisher(options.sinkPath, options.onPublish),
       telemetry: powertoolsTelemetry(logger, metrics),
     }),

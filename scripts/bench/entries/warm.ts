@@ -145,14 +145,14 @@ function buildHandler(variant: 'local' | 'sdk') {
       variant === 'local'
         ? new StaticKeySource([BENCH_SECRET])
         : new SecretsManagerKeySource(sm, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x'),
-  };
-  const pipeline = createIngress({
-    routes: [route],
-    maxBodyBytes: 256 * 1024,
     dedup:
       variant === 'local'
         ? new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode })
         : new DynamoDedupStore(ddb, 'dedup', { windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode }),
+  };
+  const pipeline = createIngress({
+    routes: [route],
+    maxBodyBytes: 256 * 1024,
     publisher:
       variant === 'local'
         ? {
