@@ -1,6 +1,6 @@
 /**
  * Builds bundles exactly as the construct's NodejsFunction does: esbuild with `BUNDLING` from
- * lib/heygen-relay.ts mapped to esbuild options (bundle, platform node, cjs unless BUNDLING says
+ * lib/bundling.ts mapped to esbuild options (bundle, platform node, cjs unless BUNDLING says
  * otherwise, `esbuildArgs` aliases), plus `metafile: true` so the contributors can be listed.
  * `{ standardSdk: true }` builds without the construct's credential-chain alias
  * (LAMBDA_CREDENTIALS_ALIAS): the AWS SDK as a plain import bundles it.
@@ -9,8 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { LAMBDA_CREDENTIALS_ALIAS } from '../../../lib/bundling';
-import { BUNDLING } from '../../../lib/heygen-relay';
+import { BUNDLING, LAMBDA_CREDENTIALS_ALIAS } from '../../../lib/bundling';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 export const OUT_DIR = join(ROOT, '.bench-tmp');
