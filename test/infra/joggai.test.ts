@@ -4,25 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
-import { synthRelay } from '../support/synth.js';
-
-function relayProviders(template: Template): {
-  name: string;
-  path: string;
-  timestampToleranceSeconds: number;
-  acceptSubpaths?: boolean;
-  dedupMode?: string;
-  secretId: unknown;
-}[] {
-  const fn = Object.values(template.findResources('AWS::Lambda::Function')).find(
-    (f) => f.Properties.Environment?.Variables?.RELAY_PROVIDERS,
-  );
-  const raw = fn?.Properties.Environment.Variables.RELAY_PROVIDERS;
-  // toJsonString renders tokens as Fn::Join; join the literal parts and stand in for the references.
-  const text =
-    typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
-  return JSON.parse(text);
-}
+import { relayProviders, synthRelay } from '../support/synth.js';
 
 describe('Construct: HeyGenRelay with only HeyGen (the default)', () => {
   const { template } = synthRelay({});

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
-import { synthRelay } from '../support/synth.js';
+import { relayProviders, synthRelay } from '../support/synth.js';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
@@ -198,15 +198,6 @@ describe('Construct: HeyGenRelay', () => {
 });
 
 describe('Construct: HeyGenRelay dedup modes', () => {
-  const providersOf = (t: Template) => {
-    const fn = Object.values(t.findResources('AWS::Lambda::Function')).find(
-      (f) => f.Properties.Environment?.Variables?.RELAY_PROVIDERS,
-    );
-    const raw = fn?.Properties.Environment.Variables.RELAY_PROVIDERS;
-    const text =
-      typeof raw === 'string' ? raw : (raw['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : 'REF')).join('');
-    return JSON.parse(text) as { name: string; dedupMode: string }[];
-  };
   const tableActions = (t: Template) =>
     policyStatements(t, 'RelayIngressServiceRole')
       .flatMap((s) => [s.Action].flat())
@@ -215,10 +206,10 @@ describe('Construct: HeyGenRelay dedup modes', () => {
 
   it("tells the ingress HeyGen's mode: record by default, claim when asked, with update and delete granted only then", () => {
     const byDefault = synthRelay({}).template;
-    expect(providersOf(byDefault)).toMatchObject([{ name: 'heygen', dedupMode: 'record' }]);
+    expect(relayProviders(byDefault)).toMatchObject([{ name: 'heygen', dedupMode: 'record' }]);
     expect(tableActions(byDefault)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
     const claim = synthRelay({ relay: { heygen: { dedupMode: 'claim' } } }).template;
-    expect(providersOf(claim)).toMatchObject([{ name: 'heygen', dedupMode: 'claim' }]);
+    expect(relayProviders(claim)).toMatchObject([{ name: 'heygen', dedupMode: 'claim' }]);
     expect(tableActions(claim)).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });
 
