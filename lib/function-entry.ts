@@ -6,8 +6,8 @@ import * as path from 'node:path';
  * - in this repository, the TypeScript source;
  * - from the built package (dist/), the ES-module build in dist/functions-esm (`npm run build`
  *   emits it with tsconfig.functions-esm.json). esbuild can drop the SDK code a function does not
- *   use only from ES modules: bundled from the CommonJS build in dist/functions, the ingress comes
- *   out about half again as large and twice as slow to initialise;
+ *   use only from ES modules: bundled from the CommonJS build in dist/functions, the ingress came
+ *   out about half again as large and twice as slow to initialise (measured once by hand);
  * - failing both, the CommonJS build.
  */
 export function functionEntry(name: string): string {
