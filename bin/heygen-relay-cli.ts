@@ -13,13 +13,26 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoLeaseStore } from '../functions/adapters/aws/dynamodb-lease.js';
 import { SecretsManagerSigningSecretStore } from '../functions/adapters/aws/signing-secret-store.js';
+import { FileLeaseStore } from '../functions/adapters/local/file-lease.js';
 import { FileSigningSecretStore } from '../functions/adapters/local/signing-secret-file-store.js';
+import { LeaseBusyError, LeaseLostError, withLease } from '../functions/core/lease.js';
+import { WeakSigningSecretError } from '../functions/core/secret-quality.js';
 import { MemorySigningSecretStore, type SigningSecretStore } from '../functions/core/secret-store.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
 import { HeyGenError } from '../functions/providers/heygen/api/errors.js';
-import { normalizeUrl, type ReconcileSummary, reconcile } from '../functions/providers/heygen/registrar.js';
+import {
+  LEASE_TTL_MS,
+  LEASE_WAIT_MS,
+  normalizeUrl,
+  type ReconcileSummary,
+  type RegistrarLease,
+  reconcile,
+  SecretWriter,
+} from '../functions/providers/heygen/registrar.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -28,6 +41,7 @@ export interface CliIo {
   /** Injected for tests. */
   readonly secretsManager?: () => SecretsManagerClient;
   readonly cloudFormation?: () => CloudFormationClient;
+  readonly dynamoDb?: () => DynamoDBClient;
 }
 
 const USAGE = `Usage: heygen-relay <command> [options]
@@ -44,6 +58,7 @@ Options:
   --events LIST             comma-separated event types, or "all" (default: keep the endpoint's events)
   --signing-secret-id ID    Secrets Manager secret that holds the signing secret
   --secret-file PATH        local file that holds the signing secret instead
+  --state-table NAME        the relay's state table (the one-writer lease); read from --stack when given
   --api-url URL             HeyGen API base URL (default: $HEYGEN_API_URL or ${DEFAULT_HEYGEN_API_URL})
   --dry-run                 print the plan, change nothing
   --json                    print the result as JSON
@@ -62,6 +77,7 @@ interface StackOutputs {
   webhookUrl?: string;
   signingSecretArn?: string;
   apiKeySecretArn?: string;
+  stateTableName?: string;
 }
 
 /** Finds the relay's outputs by key suffix (construct paths prefix CloudFormation output ids). */
@@ -84,6 +100,7 @@ export async function readStackOutputs(cf: CloudFormationClient, stackName: stri
     webhookUrl: find('HeyGenWebhookUrl'),
     signingSecretArn: find('SigningSecretArn'),
     apiKeySecretArn: find('ApiKeySecretArn'),
+    stateTableName: find('StateTableName'),
   };
 }
 
@@ -111,6 +128,15 @@ function describeSummary(summary: ReconcileSummary): string[] {
         break;
       case 'store_secret':
         lines.push(`${verb} store the signing secret of ${a.endpointId} in ${a.store}`);
+        break;
+      case 'recover':
+        lines.push(`${verb} replay an unstored secret change (${a.op}) of ${a.endpointId} and store its answer`);
+        break;
+      case 'update_url':
+        lines.push(`${verb} point ${a.endpointId} back at ${a.to} (it delivered to ${a.from})`);
+        break;
+      case 'drop_pending':
+        lines.push(`${verb} drop a stale pending rotation value`);
         break;
     }
   }
@@ -152,6 +178,23 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         ? new SecretsManagerSigningSecretStore(sm(), signingSecretId)
         : undefined;
 
+    const stateTable = values['state-table'] ?? outputs.stateTableName;
+    /** The one-writer lease of the signing secret, shared with the deployed registrar and rotation. */
+    const lease = (): RegistrarLease => {
+      if (values['secret-file'])
+        return { store: new FileLeaseStore(`${values['secret-file']}.lease`), name: `heygen:${values['secret-file']}` };
+      if (!signingSecretId) throw new UsageError('no signing secret given');
+      if (!stateTable) {
+        throw new UsageError(
+          "changing a Secrets Manager signing secret needs the relay's state table (its one-writer lease, shared with the deployed registrar and rotation): pass --stack or --state-table",
+        );
+      }
+      return {
+        store: new DynamoLeaseStore((io.dynamoDb ?? (() => new DynamoDBClient({})))(), stateTable),
+        name: `heygen:${signingSecretId}`,
+      };
+    };
+
     switch (command) {
       case 'event-types': {
         if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
@@ -184,9 +227,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
             secretStore: store ?? new MemorySigningSecretStore(null, '(none: dry run)'),
             dryRun: values['dry-run'] === true,
             apiKeyHint: 'set the HEYGEN_API_KEY environment variable to your HeyGen API key.',
+            ...(store && !values['dry-run'] && client ? { lease: lease() } : {}),
           },
         );
         emit(summary, describeSummary(summary));
+        if (summary.outcome === 'busy') return 75; // EX_TEMPFAIL: try again
         return summary.outcome === 'missing_api_key' || summary.outcome === 'unauthorized' ? 2 : 0;
       }
       case 'rotate': {
@@ -205,22 +250,45 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
           return 0;
         }
         if (!store) throw new UsageError('rotate needs --stack, --signing-secret-id or --secret-file');
-        const stored = await store.get();
-        let endpointId = stored?.endpointId ?? null;
-        const url = stored?.url ?? endpointUrl ?? null;
         if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
-        if (!endpointId && url) {
-          const target = normalizeUrl(url);
-          endpointId = (await client.listEndpoints()).find((e) => normalizeUrl(e.url) === target)?.endpoint_id ?? null;
-        }
-        if (!endpointId) throw new UsageError('no endpoint known: run reconcile first (or pass --endpoint-url)');
-        if (values['dry-run']) {
-          emit({ plan: 'rotate-secret', endpointId }, [`would rotate the secret of ${endpointId} and store it in ${store.name}`]);
+        const fileStore = store;
+        const l = lease();
+        const result = await withLease(
+          l.store,
+          l.name,
+          { owner: `cli-${randomUUID()}`, ttlMs: LEASE_TTL_MS, waitMs: LEASE_WAIT_MS },
+          async (grant) => {
+            const writer = new SecretWriter(grant, l.store, client, fileStore);
+            if (writer.leftover) {
+              throw new UsageError(
+                'a previous writer left a secret change unstored: run reconcile first (it replays and stores it)',
+              );
+            }
+            const snapshot = await fileStore.read();
+            let endpointId = snapshot.current?.endpointId ?? null;
+            const url = snapshot.current?.url ?? endpointUrl ?? null;
+            if (!endpointId && url) {
+              const target = normalizeUrl(url);
+              endpointId = (await client.listEndpoints()).find((e) => normalizeUrl(e.url) === target)?.endpoint_id ?? null;
+            }
+            if (!endpointId) throw new UsageError('no endpoint known: run reconcile first (or pass --endpoint-url)');
+            if (values['dry-run']) return { endpointId, dryRun: true };
+            const id = endpointId;
+            await writer.rotate(id, `cli-rotate-${randomUUID()}`, snapshot.version, async (rotated) => {
+              await writer.storeIssued({ secret: rotated.secret, endpointId: id, url: url ?? '' }, snapshot.version);
+            });
+            return { endpointId, dryRun: false };
+          },
+        );
+        if (result.dryRun) {
+          emit({ plan: 'rotate-secret', endpointId: result.endpointId }, [
+            `would rotate the secret of ${result.endpointId} and store it in ${store.name}`,
+          ]);
           return 0;
         }
-        const rotated = await client.rotateSecret(endpointId, { idempotencyKey: `cli-rotate-${randomUUID()}` });
-        await store.put({ secret: rotated.secret, endpointId, url: url ?? '' });
-        emit({ rotated: true, endpointId, store: store.name }, [`rotated the secret of ${endpointId}; stored in ${store.name}`]);
+        emit({ rotated: true, endpointId: result.endpointId, store: store.name }, [
+          `rotated the secret of ${result.endpointId}; stored in ${store.name}`,
+        ]);
         return 0;
       }
       default:
@@ -231,7 +299,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       io.err(`error: ${err.message}`);
       return 64;
     }
-    if (err instanceof HeyGenError) {
+    if (err instanceof LeaseBusyError) {
+      io.err(`error: ${err.message}`);
+      return 75;
+    }
+    if (err instanceof HeyGenError || err instanceof LeaseLostError || err instanceof WeakSigningSecretError) {
       io.err(`error: ${err.message}`);
       return 1;
     }
@@ -250,6 +322,7 @@ function parse(argv: readonly string[]) {
       events: { type: 'string' },
       'signing-secret-id': { type: 'string' },
       'secret-file': { type: 'string' },
+      'state-table': { type: 'string' },
       'api-url': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },

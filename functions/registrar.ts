@@ -4,13 +4,16 @@
  * signing secret is stored. The work lives in providers/heygen/registrar.ts.
  *
  * Environment (read once, fails fast): SIGNING_SECRET_ARN, API_KEY_SECRET_ARN, ENDPOINT_URL,
- * EVENTS (JSON array, or "null"/empty for all events), HEYGEN_API_URL (optional).
+ * EVENTS (JSON array, or "null"/empty for all events), HEYGEN_API_URL (optional), STATE_TABLE_NAME
+ * and LEASE_NAME (the one-writer lease shared with the rotation function and the CLI).
  * An invocation payload of `{"dryRun": true}` only plans.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from './adapters/aws/signing-secret-store.js';
 import { HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
@@ -23,6 +26,8 @@ export interface RegistrarEnv {
   readonly endpointUrl: string;
   readonly events: readonly string[] | null;
   readonly apiUrl: string;
+  readonly stateTableName: string;
+  readonly leaseName: string;
 }
 
 /** Parses EVENTS: a JSON array of event types, or empty / "null" / "*" for all events. */
@@ -54,6 +59,8 @@ export function readRegistrarEnv(env: NodeJS.ProcessEnv = process.env): Registra
     endpointUrl: need('ENDPOINT_URL'),
     events: parseEventsEnv(env.EVENTS),
     apiUrl: env.HEYGEN_API_URL?.trim() || DEFAULT_HEYGEN_API_URL,
+    stateTableName: need('STATE_TABLE_NAME'),
+    leaseName: need('LEASE_NAME'),
   };
 }
 
@@ -67,6 +74,10 @@ const secrets = new SecretsManagerClient(
   sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }),
 );
 const store = new SecretsManagerSigningSecretStore(secrets, env.signingSecretArn);
+const leases = new DynamoLeaseStore(
+  new DynamoDBClient(sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 })),
+  env.stateTableName,
+);
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileSummary> => {
   logger.addContext(context);
@@ -86,7 +97,14 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
   try {
     const summary = await reconcile(
       { url: env.endpointUrl, events: env.events },
-      { client, secretStore: store, logger, dryRun, apiKeySecretName: env.apiKeySecretArn },
+      {
+        client,
+        secretStore: store,
+        logger,
+        dryRun,
+        apiKeySecretName: env.apiKeySecretArn,
+        lease: { store: leases, name: env.leaseName, owner: `registrar-${context.awsRequestId}` },
+      },
     );
     logger.info('registrar run', { summary });
     metrics.addDimension('Outcome', summary.outcome);

@@ -3,11 +3,14 @@
  * `{SecretId, ClientRequestToken, Step}`. The protocol lives in providers/heygen/rotation.ts.
  *
  * Environment (read once, fails fast): API_KEY_SECRET_ARN, HEYGEN_API_URL (optional),
- * ENDPOINT_URL (optional: finds the endpoint when the stored value names none).
+ * ENDPOINT_URL (optional: finds the endpoint when the stored value names none), STATE_TABLE_NAME and
+ * LEASE_NAME (the one-writer lease shared with the registrar and the CLI).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from './adapters/aws/signing-secret-store.js';
 import { SERVICE_NAME } from './observability-names.js';
@@ -18,10 +21,18 @@ const apiKeySecretArn = process.env.API_KEY_SECRET_ARN?.trim();
 if (!apiKeySecretArn) throw new Error('rotation: environment variable API_KEY_SECRET_ARN is not set');
 const apiUrl = process.env.HEYGEN_API_URL?.trim() || DEFAULT_HEYGEN_API_URL;
 const endpointUrl = process.env.ENDPOINT_URL?.trim() || undefined;
+const stateTableName = process.env.STATE_TABLE_NAME?.trim();
+if (!stateTableName) throw new Error('rotation: environment variable STATE_TABLE_NAME is not set');
+const leaseName = process.env.LEASE_NAME?.trim();
+if (!leaseName) throw new Error('rotation: environment variable LEASE_NAME is not set');
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-rotation` });
 const secrets = new SecretsManagerClient(
   sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }),
+);
+const leases = new DynamoLeaseStore(
+  new DynamoDBClient(sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 })),
+  stateTableName,
 );
 
 export const handler = async (event: RotationEvent, context: Context): Promise<RotationResult> => {
@@ -45,6 +56,7 @@ export const handler = async (event: RotationEvent, context: Context): Promise<R
       logger,
       endpointUrl,
       apiKeySecretName: apiKeySecretArn,
+      lease: { store: leases, name: leaseName },
     });
     logger.info('rotation step done', { result });
     return result;

@@ -70,4 +70,6 @@ export interface StoredSigningSecret {
   readonly endpointId?: string | null;
   /** The URL that endpoint delivers to. */
   readonly url?: string | null;
+  /** On a rotation's pending value: the current version it replaces. */
+  readonly replaces?: string | null;
 }

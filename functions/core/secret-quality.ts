@@ -26,7 +26,8 @@ const PLACEHOLDER_PATTERNS: readonly RegExp[] = [
  * value (it may be logged).
  */
 export function signingSecretProblem(value: unknown): string | null {
-  if (typeof value !== 'string') return `not a string (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+  if (typeof value !== 'string')
+    return `not a string (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
   if (value.length === 0) return 'empty';
   if (/\s/.test(value)) return 'contains whitespace';
   if (value.length < MIN_SIGNING_SECRET_LENGTH) return `shorter than ${MIN_SIGNING_SECRET_LENGTH} characters`;

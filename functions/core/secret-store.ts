@@ -6,12 +6,24 @@
  * A plain string (the secret alone) is accepted on read; it carries no endpoint id.
  */
 import type { StoredSigningSecret } from './ports.js';
+import { signingSecretProblem, WeakSigningSecretError } from './secret-quality.js';
 
 /** A complete value as the registrar and rotation write it. */
 export interface IssuedSigningSecret {
   readonly secret: string;
   readonly endpointId: string;
   readonly url: string;
+  /** On a rotation's pending value: the current version it replaces (finishSecret checks it). */
+  readonly replaces?: string | null;
+}
+
+/** What is stored now, with the version a compare-and-set write must name. */
+export interface SecretSnapshot {
+  /** Version of the current value (AWSCURRENT's VersionId); null when nothing was ever stored. */
+  readonly version: string | null;
+  readonly current: StoredSigningSecret | null;
+  /** A rotation in progress: AWSPENDING on a version other than the current one. */
+  readonly pending: { readonly version: string; readonly value: StoredSigningSecret | null } | null;
 }
 
 export interface SigningSecretStore {
@@ -19,8 +31,35 @@ export interface SigningSecretStore {
   readonly name: string;
   /** The current value, or null when none has been stored (or it holds no usable secret). */
   get(signal?: AbortSignal): Promise<StoredSigningSecret | null>;
-  /** Stores a new current value. */
-  put(value: IssuedSigningSecret, signal?: AbortSignal): Promise<void>;
+  /** The current value with its version, and a pending rotation's value if there is one. */
+  read(signal?: AbortSignal): Promise<SecretSnapshot>;
+  /**
+   * Stores `value` as current if the current version is still `expected` (compare and set), and
+   * drops a pending rotation's value (it is superseded: the provider's secret just changed under
+   * the lease). Returns the new version. Throws SecretVersionConflictError when another writer
+   * stored since `expected` was read, and WeakSigningSecretError for an unusable secret.
+   */
+  put(value: IssuedSigningSecret, expected: string | null, signal?: AbortSignal): Promise<string>;
+  /** Drops a pending rotation's value if `version` still holds it (stores without rotation have none). */
+  dropPending?(version: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** The stored secret changed since it was read: someone else wrote; re-read and decide again. */
+export class SecretVersionConflictError extends Error {
+  constructor(
+    where: string,
+    readonly expected: string | null,
+    options?: ErrorOptions,
+  ) {
+    super(`the signing secret in ${where} changed since it was read (expected version ${expected ?? 'none'})`, options);
+    this.name = 'SecretVersionConflictError';
+  }
+}
+
+/** Throws WeakSigningSecretError unless `value.secret` is usable (see core/secret-quality.ts). */
+export function assertStorable(value: IssuedSigningSecret, where: string): void {
+  const problem = signingSecretProblem(value.secret);
+  if (problem !== null) throw new WeakSigningSecretError(problem, where);
 }
 
 /** Parses a stored SecretString (JSON or plain). Returns null for an empty or unusable value. */
@@ -40,6 +79,7 @@ export function parseStoredSigningSecret(secretString: string | undefined | null
       secret: str(value.secret),
       endpointId: str(value.endpointId),
       url: str(value.url),
+      ...(str(value.replaces) ? { replaces: str(value.replaces) } : {}),
     };
   }
   return { secret: trimmed, endpointId: null, url: null };
@@ -51,17 +91,26 @@ export function serializeStoredSigningSecret(value: IssuedSigningSecret): string
     secret: value.secret,
     endpointId: value.endpointId,
     url: value.url,
+    ...(value.replaces ? { replaces: value.replaces } : {}),
   });
 }
 
-/** In-memory store for tests, dry runs and the CLI. */
+let memoryStores = 0;
+
+/** In-memory store for tests, dry runs and the model-based chaos run; versions are counted. */
 export class MemorySigningSecretStore implements SigningSecretStore {
   readonly name: string;
   readonly history: IssuedSigningSecret[] = [];
   private value: StoredSigningSecret | null;
+  private version: string | null;
+  private seq = 0;
+  /** A rotation's pending value (tests set it to model AWSPENDING). */
+  pending: { version: string; value: StoredSigningSecret | null } | null = null;
 
-  constructor(initial: StoredSigningSecret | null = null, name = 'memory') {
+  /** @param name unique per store by default, so stores in one process get leases of their own. */
+  constructor(initial: StoredSigningSecret | null = null, name = `memory-${++memoryStores}`) {
     this.value = initial;
+    this.version = initial ? 'v0' : null;
     this.name = name;
   }
 
@@ -69,8 +118,27 @@ export class MemorySigningSecretStore implements SigningSecretStore {
     return this.value;
   }
 
-  async put(value: IssuedSigningSecret): Promise<void> {
+  async read(): Promise<SecretSnapshot> {
+    return { version: this.version, current: this.value, pending: this.pending };
+  }
+
+  async put(value: IssuedSigningSecret, expected: string | null): Promise<string> {
+    assertStorable(value, this.name);
+    if (expected !== this.version) throw new SecretVersionConflictError(this.name, expected);
     this.value = { ...value };
+    this.version = `v${++this.seq}`;
+    this.pending = null;
     this.history.push({ ...value });
+    return this.version;
+  }
+
+  async dropPending(version: string): Promise<void> {
+    if (this.pending?.version === version) this.pending = null;
+  }
+
+  /** An operator's (or another tool's) unconditional write, e.g. `aws secretsmanager put-secret-value`. */
+  overwrite(value: StoredSigningSecret | null): void {
+    this.value = value;
+    this.version = `v${++this.seq}`;
   }
 }

@@ -51,6 +51,7 @@ describe('CLI: heygen-relay', () => {
       secret: ep?.secret,
       endpointId: ep?.endpoint_id,
       url: URL_A,
+      version: expect.any(String),
     });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(out.join('\n')).toMatch(/did create an endpoint/);

@@ -1,7 +1,9 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
+import { motoStateTable } from '../support/state-table.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 
@@ -16,6 +18,7 @@ function context(ms = 60_000): Context {
 describe('Lambda entries: registrar and rotation', () => {
   let fake: FakeHeyGenApi;
   let sm: FakeSecretsManager;
+  let state: Awaited<ReturnType<typeof motoStateTable>>;
 
   beforeAll(async () => {
     fake = await FakeHeyGenApi.start();
@@ -28,6 +31,13 @@ describe('Lambda entries: registrar and rotation', () => {
     vi.stubEnv('EVENTS', '["avatar_video.success","avatar_video.fail"]');
     vi.stubEnv('HEYGEN_API_URL', fake.url);
     vi.stubEnv('AWS_REGION', 'us-east-1');
+    // The lease lives in a real DynamoDB table on moto (the SDK's own endpoint variable points there).
+    state = await motoStateTable();
+    vi.stubEnv('STATE_TABLE_NAME', state.name);
+    vi.stubEnv('LEASE_NAME', 'heygen:signing');
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', state.endpoint);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
   });
   afterAll(async () => {
     sm.mock.restore();
@@ -63,6 +73,12 @@ describe('Lambda entries: registrar and rotation', () => {
       endpointId: ep?.endpoint_id,
       url: URL_A,
     });
+    // The run held the lease (its fence grew) and let go of it.
+    const item = await state.client.send(
+      new GetItemCommand({ TableName: state.name, Key: { pk: { S: 'lease#heygen:signing' } } }),
+    );
+    expect(Number(item.Item?.fence?.N)).toBeGreaterThan(0);
+    expect(item.Item?.owner).toBeUndefined();
     expect((await handler({}, context())).outcome).toBe('in_sync');
   });
 

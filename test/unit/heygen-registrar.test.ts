@@ -1,12 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { HeyGenWebhookClient, IDEMPOTENCY_KEY_PATTERN } from '../../functions/providers/heygen/api/client.js';
-import {
-  adoptIdempotencyKey,
-  createIdempotencyKey,
-  type RegistrarLogger,
-  reconcile,
-} from '../../functions/providers/heygen/registrar.js';
+import { changeIdempotencyKey, type RegistrarLogger, reconcile } from '../../functions/providers/heygen/registrar.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
@@ -59,19 +54,17 @@ describe('Function: reconcile', () => {
     expect(mutations()).toEqual([]);
   });
 
-  it('is safe when two runs overlap: one endpoint, both store the same secret', async () => {
+  it('is safe when two runs overlap: they take turns on the lease, one endpoint, its live secret stored', async () => {
     fake.slow({ method: 'POST', path: /endpoints$/, ms: 200 });
-    const realWaits = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, inProgressWaitMs: 100 });
-    const [s1, s2] = [new MemorySigningSecretStore(), new MemorySigningSecretStore()];
-    await Promise.all([
-      reconcile({ url: URL_A, events: EVENTS }, { client: realWaits, secretStore: s1 }),
-      reconcile({ url: URL_A, events: EVENTS }, { client: realWaits, secretStore: s2 }),
+    const store = new MemorySigningSecretStore();
+    const [a, b] = await Promise.all([
+      reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store }),
+      reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store }),
     ]);
     const [ep] = fake.endpointsFor(URL_A);
     expect(fake.endpointsFor(URL_A)).toHaveLength(1);
-    expect((await s1.get())?.secret).toBe(ep?.secret);
-    expect((await s2.get())?.secret).toBe(ep?.secret);
-    expect(fake.requests.some((r) => r.status === 409)).toBe(true); // the second waited out request_in_progress
+    expect((await store.get())?.secret).toBe(ep?.secret);
+    expect([a.outcome, b.outcome].sort()).toEqual(['changed', 'in_sync']);
   });
 
   it('subscribes to all events with events: null', async () => {
@@ -271,46 +264,45 @@ describe('Function: reconcile', () => {
     });
 
     it('the fake replays a create with the same key (same endpoint, same secret)', async () => {
-      const store = new MemorySigningSecretStore();
-      const key = createIdempotencyKey({ url: URL_A, events: EVENTS }, null);
+      const key = changeIdempotencyKey('create', { name: 'l', fence: 1 }, null, URL_A);
       const first = await client.createEndpoint({ url: URL_A, events: EVENTS }, { idempotencyKey: key });
       const replay = await client.createEndpoint({ url: URL_A, events: EVENTS }, { idempotencyKey: key });
       expect(replay.secret).toBe(first.secret);
-      expect(await store.get()).toBeNull();
     });
   });
 });
 
 describe('Idempotency keys', () => {
-  it('match the spec pattern and are deterministic', () => {
-    const k1 = createIdempotencyKey({ url: URL_A, events: EVENTS }, null);
+  it('match the spec pattern and differ for every lease grant and replaced state', () => {
+    const k1 = changeIdempotencyKey('adopt', { name: 'heygen:s', fence: 1 }, 'v1', 'ep_1');
     expect(k1).toMatch(IDEMPOTENCY_KEY_PATTERN);
-    expect(createIdempotencyKey({ url: URL_A, events: [...EVENTS].reverse() }, null)).toBe(k1);
-    expect(createIdempotencyKey({ url: URL_A, events: null }, null)).not.toBe(k1);
-    expect(createIdempotencyKey({ url: URL_A, events: EVENTS }, { secret: 's', endpointId: 'ep_1' })).not.toBe(k1);
-    const a1 = adoptIdempotencyKey('ep_1', null);
-    expect(a1).toMatch(IDEMPOTENCY_KEY_PATTERN);
-    expect(adoptIdempotencyKey('ep_1', null)).toBe(a1);
-    expect(adoptIdempotencyKey('ep_1', { secret: 'whsec_x', endpointId: 'ep_0' })).not.toBe(a1);
+    expect(changeIdempotencyKey('adopt', { name: 'heygen:s', fence: 1 }, 'v1', 'ep_1')).toBe(k1);
+    expect(changeIdempotencyKey('adopt', { name: 'heygen:s', fence: 2 }, 'v1', 'ep_1')).not.toBe(k1);
+    expect(changeIdempotencyKey('adopt', { name: 'heygen:s', fence: 1 }, 'v2', 'ep_1')).not.toBe(k1);
+    expect(changeIdempotencyKey('create', { name: 'heygen:s', fence: 1 }, 'v1', 'ep_1')).not.toBe(k1);
   });
 });
 
-describe('Function: reconcile (stale idempotent replay)', () => {
-  it('creates anew when HeyGen replays a create whose endpoint was deleted since', async () => {
+describe('Function: reconcile (a create key is never reused)', () => {
+  it("creates anew although an earlier create (crashed, its endpoint deleted since) is within HeyGen's replay window", async () => {
     const fake = await FakeHeyGenApi.start();
     try {
       const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
-      // A run created the endpoint, crashed before storing; then someone deleted it within 24 h.
-      const key = createIdempotencyKey({ url: URL_A, events: EVENTS }, null);
-      const ghost = await client.createEndpoint({ url: URL_A, events: EVENTS }, { idempotencyKey: key });
-      fake.deleteBehindOurBack(ghost.endpoint_id);
       const store = new MemorySigningSecretStore();
+      const crashing = Object.create(store) as MemorySigningSecretStore;
+      crashing.put = async () => {
+        throw new Error('crash');
+      };
+      await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow('crash');
+      const [ghost] = fake.endpointsFor(URL_A);
+      fake.deleteBehindOurBack(ghost?.endpoint_id as string);
       const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
       const [live] = fake.endpointsFor(URL_A);
-      expect(live?.endpoint_id).not.toBe(ghost.endpoint_id);
+      expect(live?.endpoint_id).not.toBe(ghost?.endpoint_id);
       expect(summary.endpointId).toBe(live?.endpoint_id);
-      expect(summary.warnings.join()).toMatch(/no longer exists/);
       expect(await store.get()).toEqual({ secret: live?.secret, endpointId: live?.endpoint_id, url: URL_A });
+      const keys = fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
+      expect(new Set(keys).size).toBe(keys.length);
       expect(fake.violations).toEqual([]);
     } finally {
       await fake.close();

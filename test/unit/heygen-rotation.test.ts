@@ -53,6 +53,7 @@ describe('Function: rotationStep', () => {
       secret: fake.endpoints.get(ep.endpoint_id)?.secret,
       endpointId: ep.endpoint_id,
       url: URL_A,
+      replaces: expect.any(String),
     });
     expect(current.secret).not.toBe(before);
     expect(JSON.parse(sm.value(NAME, 'AWSPREVIOUS') as string).secret).toBe(before);
@@ -156,10 +157,9 @@ describe('Function: rotationStep', () => {
     sm2.mock.restore();
   });
 
-  it('refuses tokens that are not AWSPENDING and secrets without rotation enabled', async () => {
-    await expect(handler({ SecretId: NAME, ClientRequestToken: 'nope', Step: 'createSecret' })).rejects.toBeInstanceOf(
-      RotationError,
-    );
+  it('does nothing for tokens that are not AWSPENDING (cancelled or superseded); refuses secrets without rotation enabled', async () => {
+    expect(await handler({ SecretId: NAME, ClientRequestToken: 'nope', Step: 'createSecret' })).toBe('superseded');
+    expect(fake.requestsTo('POST', /rotate-secret$/)).toEqual([]);
     const sm2 = new FakeSecretsManager();
     sm2.create('off', 'x', false);
     const token = sm2.stageRotation('off');

@@ -1,8 +1,10 @@
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,7 +23,8 @@ describe('Class: SecretsManagerSigningSecretStore', () => {
   afterEach(() => sm.reset());
 
   it('reads AWSCURRENT and parses the JSON the registrar writes', async () => {
-    sm.on(GetSecretValueCommand, { SecretId: 'arn:s', VersionStage: 'AWSCURRENT' }).resolves({
+    sm.on(DescribeSecretCommand).resolves({ VersionIdsToStages: { v1: ['AWSCURRENT'] } });
+    sm.on(GetSecretValueCommand, { SecretId: 'arn:s', VersionId: 'v1' }).resolves({
       SecretString: '{"secret":"whsec_a","endpointId":"ep_1","url":"https://x/h"}',
     });
     expect(await new SecretsManagerSigningSecretStore(client, 'arn:s').get()).toEqual({
@@ -33,6 +36,7 @@ describe('Class: SecretsManagerSigningSecretStore', () => {
 
   it('returns null when the secret has no value, and rethrows other errors', async () => {
     const store = new SecretsManagerSigningSecretStore(client, 'arn:s');
+    sm.on(DescribeSecretCommand).resolves({ VersionIdsToStages: { v1: ['AWSCURRENT'] } });
     sm.on(GetSecretValueCommand)
       .rejectsOnce(notFound())
       .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
@@ -40,17 +44,39 @@ describe('Class: SecretsManagerSigningSecretStore', () => {
     await expect(store.get()).rejects.toThrow('denied');
   });
 
-  it('writes a new version with a fixed key order', async () => {
+  it('writes compare-and-set: a new version under a fresh token, then AWSCURRENT moved from the version read', async () => {
     sm.on(PutSecretValueCommand).resolves({});
-    await new SecretsManagerSigningSecretStore(client, 'arn:s').put({
-      url: 'https://x/h',
-      endpointId: 'ep_1',
-      secret: 'whsec_b',
-    });
-    expect(sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input).toEqual({
+    sm.on(UpdateSecretVersionStageCommand).resolves({});
+    sm.on(DescribeSecretCommand).resolves({ VersionIdsToStages: { v1: ['AWSCURRENT'] } });
+    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"secret":"whsec_a"}' });
+    const secret = 'whsec_bK9dkq2LmZp4xTr7Yw1';
+    const version = await new SecretsManagerSigningSecretStore(client, 'arn:s').put(
+      { url: 'https://x/h', endpointId: 'ep_1', secret },
+      'v1',
+    );
+    const put = sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input;
+    expect(put).toEqual({
       SecretId: 'arn:s',
-      SecretString: '{"secret":"whsec_b","endpointId":"ep_1","url":"https://x/h"}',
+      ClientRequestToken: version,
+      SecretString: `{"secret":"${secret}","endpointId":"ep_1","url":"https://x/h"}`,
+      VersionStages: ['RELAY_STAGED'],
     });
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toEqual({
+      SecretId: 'arn:s',
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: version,
+      RemoveFromVersionId: 'v1',
+    });
+  });
+
+  it('refuses a placeholder secret before writing anything', async () => {
+    await expect(
+      new SecretsManagerSigningSecretStore(client, 'arn:s').put(
+        { url: 'https://x/h', endpointId: 'ep_1', secret: 'whsec_...' },
+        'v1',
+      ),
+    ).rejects.toThrow(/refusing to store a signing secret/);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 });
 

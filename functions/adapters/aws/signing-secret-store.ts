@@ -1,8 +1,18 @@
-import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { randomUUID } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import type { StoredSigningSecret } from '../../core/ports.js';
 import {
+  assertStorable,
   type IssuedSigningSecret,
   parseStoredSigningSecret,
+  type SecretSnapshot,
+  SecretVersionConflictError,
   type SigningSecretStore,
   serializeStoredSigningSecret,
 } from '../../core/secret-store.js';
@@ -11,10 +21,27 @@ function isNotFound(err: unknown): boolean {
   return err instanceof Error && err.name === 'ResourceNotFoundException';
 }
 
+/** A custom staging label that keeps a freshly written version from being deprecated until it is made current. */
+export const STAGED_LABEL = 'RELAY_STAGED';
+
+/** Version id holding each label, from DescribeSecret's VersionIdsToStages. */
+export function labelHolders(versions: Record<string, string[]> | undefined): Map<string, string> {
+  const holders = new Map<string, string>();
+  for (const [id, stages] of Object.entries(versions ?? {})) for (const s of stages) holders.set(s, id);
+  return holders;
+}
+
 /**
- * The signing secret in AWS Secrets Manager. `get` reads AWSCURRENT; `put` writes a new version,
- * which becomes AWSCURRENT (the one before becomes AWSPREVIOUS, which the ingress still accepts for
- * a grace period).
+ * The signing secret in AWS Secrets Manager, written compare-and-set:
+ * - `read` names AWSCURRENT's VersionId (and a pending rotation's version, if AWSPENDING sits on
+ *   another version);
+ * - `put` writes a new version under a fresh ClientRequestToken (so a value that was current once
+ *   can be made current again; a reused token would be a silent no-op), labelled RELAY_STAGED, then
+ *   moves AWSCURRENT to it with `RemoveFromVersionId` = the version read. Secrets Manager refuses
+ *   that move when AWSCURRENT has moved meanwhile, which is the version check. The replaced version
+ *   becomes AWSPREVIOUS (the ingress accepts it for a grace period), and AWSPENDING is removed
+ *   from a pending version that holds a value, so the ingress never keeps accepting a retired value
+ *   and the next rotation is not refused as "previous rotation not complete".
  */
 export class SecretsManagerSigningSecretStore implements SigningSecretStore {
   constructor(
@@ -27,30 +54,89 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
   }
 
   async get(signal?: AbortSignal): Promise<StoredSigningSecret | null> {
+    return (await this.read(signal)).current;
+  }
+
+  private async value(versionId: string, signal?: AbortSignal): Promise<string | undefined> {
     try {
-      const out = await this.client.send(
-        new GetSecretValueCommand({
-          SecretId: this.secretId,
-          VersionStage: 'AWSCURRENT',
-        }),
-        { abortSignal: signal },
-      );
-      return parseStoredSigningSecret(out.SecretString);
+      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionId: versionId }), {
+        abortSignal: signal,
+      });
+      return out.SecretString;
     } catch (err) {
-      // A secret created without a value has no AWSCURRENT version yet.
-      if (isNotFound(err)) return null;
+      if (isNotFound(err)) return undefined; // a rotation's pending version before createSecret put its value
       throw err;
     }
   }
 
-  async put(value: IssuedSigningSecret, signal?: AbortSignal): Promise<void> {
+  async read(signal?: AbortSignal): Promise<SecretSnapshot> {
+    const described = await this.client.send(new DescribeSecretCommand({ SecretId: this.secretId }), { abortSignal: signal });
+    const holders = labelHolders(described.VersionIdsToStages);
+    const version = holders.get('AWSCURRENT') ?? null;
+    const pendingId = holders.get('AWSPENDING');
+    const [current, pending] = await Promise.all([
+      version ? this.value(version, signal) : undefined,
+      pendingId && pendingId !== version ? this.value(pendingId, signal) : undefined,
+    ]);
+    return {
+      version,
+      current: parseStoredSigningSecret(current),
+      pending: pendingId && pendingId !== version ? { version: pendingId, value: parseStoredSigningSecret(pending) } : null,
+    };
+  }
+
+  async put(value: IssuedSigningSecret, expected: string | null, signal?: AbortSignal): Promise<string> {
+    assertStorable(value, this.secretId);
+    const opts = { abortSignal: signal };
+    const token = randomUUID();
     await this.client.send(
       new PutSecretValueCommand({
         SecretId: this.secretId,
+        ClientRequestToken: token,
         SecretString: serializeStoredSigningSecret(value),
+        VersionStages: [STAGED_LABEL],
       }),
-      { abortSignal: signal },
+      opts,
     );
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: this.secretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: token,
+          ...(expected ? { RemoveFromVersionId: expected } : {}),
+        }),
+        opts,
+      );
+    } catch (err) {
+      if (err instanceof Error && err.name === 'InvalidParameterException') {
+        throw new SecretVersionConflictError(this.secretId, expected, { cause: err });
+      }
+      throw err;
+    }
+    // A pending rotation that already holds a value is superseded by this write (its provider secret
+    // is dead: the lease guarantees our provider call came after it). A pending version without a
+    // value is a rotation Secrets Manager has staged but not started; its createSecret runs later
+    // under the lease and rotates from the value written here, so it stays.
+    const after = await this.read(signal);
+    if (after.pending && after.pending.value !== null) await this.dropPending(after.pending.version, signal);
+    return token;
+  }
+
+  async dropPending(version: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: this.secretId,
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: version,
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      // AWSPENDING is no longer on `version` (a rotation moved on): nothing to drop.
+      if (!(err instanceof Error && err.name === 'InvalidParameterException')) throw err;
+    }
   }
 }
 

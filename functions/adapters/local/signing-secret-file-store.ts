@@ -1,16 +1,23 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StoredSigningSecret } from '../../core/ports.js';
 import {
+  assertStorable,
   type IssuedSigningSecret,
   parseStoredSigningSecret,
+  type SecretSnapshot,
+  SecretVersionConflictError,
   type SigningSecretStore,
   serializeStoredSigningSecret,
 } from '../../core/secret-store.js';
+import { withFileMutex } from './file-mutex.js';
 
 /**
- * The signing secret in a local file (same format as the Secrets Manager value), for the CLI and
- * local runs. Written atomically (temp file + rename) with mode 0600.
+ * The signing secret in a local file (same format as the Secrets Manager value, plus a `version`
+ * field), for the CLI and local runs. Written compare-and-set inside a file mutex, atomically
+ * (temp file + rename), with mode 0600. A file without a `version` (written by hand, or by an
+ * older relay) has the version `unversioned:<sha of its content>`, so a hand edit is noticed too.
  */
 export class FileSigningSecretStore implements SigningSecretStore {
   constructor(private readonly path: string) {}
@@ -20,19 +27,41 @@ export class FileSigningSecretStore implements SigningSecretStore {
   }
 
   async get(): Promise<StoredSigningSecret | null> {
-    try {
-      return parseStoredSigningSecret(await readFile(this.path, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+    return (await this.read()).current;
   }
 
-  async put(value: IssuedSigningSecret): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, `${serializeStoredSigningSecret(value)}\n`, { mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await rename(tmp, this.path);
+  async read(): Promise<SecretSnapshot> {
+    let raw: string;
+    try {
+      raw = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: null, current: null, pending: null };
+      throw err;
+    }
+    let version: string | null = null;
+    try {
+      const v = JSON.parse(raw) as { version?: unknown };
+      if (typeof v.version === 'string') version = v.version;
+    } catch {
+      // a plain secret
+    }
+    version ??= `unversioned:${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`;
+    return { version, current: parseStoredSigningSecret(raw), pending: null };
+  }
+
+  async put(value: IssuedSigningSecret, expected: string | null): Promise<string> {
+    assertStorable(value, this.path);
+    return withFileMutex(this.path, async () => {
+      const now = await this.read();
+      if (now.version !== expected) throw new SecretVersionConflictError(this.path, expected);
+      await mkdir(dirname(this.path), { recursive: true });
+      const version = randomUUID();
+      const body = JSON.parse(serializeStoredSigningSecret(value)) as Record<string, unknown>;
+      const tmp = `${this.path}.${process.pid}.${version}.tmp`;
+      await writeFile(tmp, `${JSON.stringify({ ...body, version })}\n`, { mode: 0o600 });
+      await chmod(tmp, 0o600);
+      await rename(tmp, this.path);
+      return version;
+    });
   }
 }

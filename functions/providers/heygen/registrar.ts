@@ -2,22 +2,57 @@
  * Registrar core (pure; ports injected): makes sure exactly one HeyGen webhook endpoint points at
  * this relay's URL, subscribes to the configured events, and that we hold its signing secret.
  *
- * Branches:
- * - absent                       → create (deterministic Idempotency-Key) and store the secret;
- * - deleted behind our back      → re-create (the key includes the vanished endpoint id, so HeyGen
- *                                  does not replay the old create);
- * - present, other events        → PATCH events (full replace);
- * - present, no secret held      → rotate-secret (deterministic key per endpoint + stored state,
- *                                  so a crash-retry gets the same secret back) and store it;
- * - duplicates at our URL        → keep one (the one whose secret we hold, else the oldest),
- *                                  delete the others;
- * - no API key                   → one clear log line, outcome `missing_api_key`, no throw.
+ * One writer at a time: a run holds the lease of the signing secret (core/lease.ts) for all of its
+ * changes; a run that finds it busy waits briefly and then reports `busy`. Under the lease:
+ * 1. a leftover intent (a provider call that changed the secret, recorded before it was made, by a
+ *    holder that died before storing the answer) is replayed with the same Idempotency-Key and the
+ *    answer stored;
+ * 2. the stored endpoint, if its URL changed (our config, or someone at HeyGen), is PATCHed back to
+ *    our URL: the endpoint and its secret stay, nothing delivers elsewhere;
+ * 3. absent → create (fresh Idempotency-Key) and store its secret;
+ *    present, other events → PATCH events (full replace);
+ *    present, no usable secret held for it → rotate-secret under a recorded intent and store;
+ *    duplicates at our URL → keep one (the one whose secret we hold, else the oldest), delete others;
+ *    a stale pending rotation (AWSPENDING on a value the current moved past) → dropped.
+ * Every store is compare-and-set against the version read under the lease; a conflict (someone
+ * wrote outside the lease) is re-read, never overwritten blindly.
+ * No API key → one clear log line, outcome `missing_api_key`, no throw.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  LeaseBusyError,
+  type LeaseGrant,
+  type LeaseIntent,
+  type LeaseStore,
+  MemoryLeaseStore,
+  withLease,
+} from '../../core/lease.js';
 import type { StoredSigningSecret } from '../../core/ports.js';
-import type { SigningSecretStore } from '../../core/secret-store.js';
+import { isUsableSigningSecret } from '../../core/secret-quality.js';
+import { type SecretSnapshot, SecretVersionConflictError, type SigningSecretStore } from '../../core/secret-store.js';
 import type { HeyGenWebhookApi, WebhookEndpoint } from './api/client.js';
 import { HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
+
+/** Longer than the registrar's (2 min) and the rotation's (1 min) Lambda timeouts, so a Lambda never outlives its lease. */
+export const LEASE_TTL_MS = 240_000;
+/** How long a writer waits for a busy lease before reporting `busy`. */
+export const LEASE_WAIT_MS = 20_000;
+
+/** Where the one-writer lease of a HeyGen signing secret lives. */
+export interface RegistrarLease {
+  readonly store: LeaseStore;
+  /** The lease's name: one per signing secret (e.g. `heygen:<secret ARN>`). */
+  readonly name: string;
+  /** This run's identity (unique per run). @default a random UUID */
+  readonly owner?: string;
+  /** @default LEASE_TTL_MS */
+  readonly ttlMs?: number;
+  /** @default LEASE_WAIT_MS */
+  readonly waitMs?: number;
+}
+
+/** In-process lease used when none is injected (unit tests, one-off scripts): excludes writers in this process only. */
+const processLeases = new MemoryLeaseStore();
 
 export interface DesiredEndpoint {
   /** The relay's public HTTPS URL that HeyGen must deliver to. */
@@ -48,6 +83,8 @@ export interface RegistrarDeps {
   /** Overrides the next-step advice of the missing/rejected-key messages (e.g. for the CLI). */
   readonly apiKeyHint?: string;
   readonly signal?: AbortSignal;
+  /** The one-writer lease. @default an in-process lease named after the secret store */
+  readonly lease?: RegistrarLease;
 }
 
 export type ActionStatus = 'planned' | 'done';
@@ -72,7 +109,7 @@ export type ReconcileAction =
   | {
       readonly type: 'rotate';
       readonly endpointId: string;
-      readonly reason: 'no_secret_stored' | 'secret_for_other_endpoint';
+      readonly reason: 'no_secret_stored' | 'secret_for_other_endpoint' | 'unusable_secret_stored';
       readonly idempotencyKey: string;
       status: ActionStatus;
     }
@@ -83,13 +120,31 @@ export type ReconcileAction =
       status: ActionStatus;
     }
   | {
+      readonly type: 'recover';
+      readonly endpointId: string;
+      readonly op: string;
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'update_url';
+      readonly endpointId: string;
+      readonly from: string;
+      readonly to: string;
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'drop_pending';
+      readonly reason: 'stale_rotation';
+      status: ActionStatus;
+    }
+  | {
       readonly type: 'store_secret';
       readonly endpointId: string;
       readonly store: string;
       status: ActionStatus;
     };
 
-export type ReconcileOutcome = 'in_sync' | 'changed' | 'planned' | 'missing_api_key' | 'unauthorized';
+export type ReconcileOutcome = 'in_sync' | 'changed' | 'planned' | 'missing_api_key' | 'unauthorized' | 'busy';
 
 export interface ReconcileSummary {
   readonly outcome: ReconcileOutcome;
@@ -133,33 +188,28 @@ export function normalizeUrl(url: string): string {
 }
 
 /**
- * Idempotency-Key for creating our endpoint. Same desired state and same stored state give the
- * same key (a crash between HeyGen's answer and storing the secret replays the same endpoint and
- * secret); once an endpoint id is stored and later vanishes, the key changes, so the re-create is
- * not answered with the replay of the first create.
+ * Idempotency-Key for a change the registrar makes at HeyGen (create an endpoint, or rotate the
+ * secret of one it adopts).
+ *
+ * HeyGen replays its first answer to a key for 24 hours. That is what makes a retry safe (the
+ * client's own retries, or the replay of a recorded intent, get the same endpoint or secret back
+ * instead of a second create or rotation), and also what makes a reused key dangerous: a key sent
+ * again for a *new* change within 24 h would be answered with the old change's secret, which a
+ * later rotation may have killed already. So each planned change gets a key of its own, derived
+ * from the state it replaces (the stored version, the endpoint) and the lease's fence, which grows
+ * with every grant and is never reused. A key is sent twice only to replay a recorded intent, and
+ * then it asks for exactly that change: within 24 h HeyGen answers with the same secret, after
+ * that it rotates once more; either answer is the secret HeyGen signs with now, because every
+ * lease holder replays a leftover intent before it changes anything else at HeyGen.
  */
-export function createIdempotencyKey(desired: DesiredEndpoint, stored: StoredSigningSecret | null): string {
-  const material = JSON.stringify({
-    url: normalizeUrl(desired.url),
-    events: canonicalEvents(desired.events),
-    previous: stored?.endpointId ?? null,
-  });
-  return `hgr-create-${sha(material).slice(0, 48)}`;
-}
-
-/**
- * Idempotency-Key for the registrar's own rotate-secret (adopting an endpoint whose secret we do
- * not hold). Deterministic per endpoint + purpose + stored state: a crashed-and-retried run gets the
- * same secret back; after the store changed, a new key makes a new rotation.
- */
-export function adoptIdempotencyKey(endpointId: string, stored: StoredSigningSecret | null): string {
-  const material = JSON.stringify({
-    purpose: 'registrar-adopt',
-    endpointId,
-    storedEndpointId: stored?.endpointId ?? null,
-    storedSecret: stored?.secret ? sha(stored.secret) : null,
-  });
-  return `hgr-adopt-${sha(material).slice(0, 48)}`;
+export function changeIdempotencyKey(
+  purpose: 'create' | 'adopt',
+  lease: { readonly name: string; readonly fence: number },
+  base: string | null,
+  target: string,
+): string {
+  const material = JSON.stringify({ purpose, lease: lease.name, fence: lease.fence, base, target });
+  return `hgr-${purpose}-${sha(material).slice(0, 48)}`;
 }
 
 function pickKeeper(matching: readonly WebhookEndpoint[], stored: StoredSigningSecret | null): WebhookEndpoint | undefined {
@@ -168,199 +218,367 @@ function pickKeeper(matching: readonly WebhookEndpoint[], stored: StoredSigningS
   return [...matching].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.endpoint_id.localeCompare(b.endpoint_id))[0];
 }
 
+/** We hold the secret of `endpointId`: a usable secret is stored for that very endpoint. */
+export function holdsSecretFor(stored: StoredSigningSecret | null, endpointId: string): boolean {
+  return stored?.endpointId === endpointId && isUsableSigningSecret(stored.secret);
+}
+
+/**
+ * What a writer holding the lease may do to HeyGen's secret: record the intent, call HeyGen, store
+ * the answer compare-and-set, clear the intent. Shared by the registrar and the rotation function.
+ */
+export class SecretWriter {
+  /** The intent recorded now (the leftover one until it is replayed or cleared). */
+  private intent: LeaseIntent | null;
+
+  constructor(
+    private readonly grant: LeaseGrant,
+    private readonly leases: LeaseStore,
+    private readonly client: HeyGenWebhookApi,
+    readonly store: SigningSecretStore,
+    private readonly signal?: AbortSignal,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.intent = grant.intent;
+  }
+
+  get fence(): { readonly name: string; readonly fence: number } {
+    return this.grant;
+  }
+
+  /** The intent a dead holder left, if any (cleared by {@link recover}). */
+  get leftover(): LeaseIntent | null {
+    return this.grant.intent;
+  }
+
+  /**
+   * Rotates `endpointId`'s secret at HeyGen with `key`, recording the intent first, and hands the
+   * answer to `store` (which must persist it); clears the intent once stored. From the moment
+   * HeyGen answers, only the returned secret verifies deliveries.
+   */
+  async rotate(
+    endpointId: string,
+    key: string,
+    base: string | null,
+    store: (rotated: { endpoint_id: string; secret: string }) => Promise<void>,
+    op = 'rotate',
+  ): Promise<void> {
+    await this.setIntent({ op, endpointId, key, base, at: this.now() });
+    const rotated = await this.client.rotateSecret(endpointId, { idempotencyKey: key, signal: this.signal });
+    await store(rotated);
+    await this.setIntent(null);
+  }
+
+  /**
+   * Stores `value` as current over whatever is stored now. Only for a secret HeyGen just issued
+   * under this lease (it is the newest one HeyGen has): a version conflict means someone wrote
+   * outside the lease (a person with put-secret-value), and their value is older than ours, so we
+   * re-read and store again; each attempt first confirms we still hold the lease.
+   */
+  async storeIssued(value: { secret: string; endpointId: string; url: string }, expected: string | null): Promise<string> {
+    let base = expected;
+    for (let attempt = 1; ; attempt++) {
+      await this.leases.setIntent(this.grant, this.intent, this.signal); // still ours? (throws LeaseLostError)
+      try {
+        return await this.store.put(value, base, this.signal);
+      } catch (err) {
+        if (!(err instanceof SecretVersionConflictError) || attempt >= 3) throw err;
+        base = (await this.store.read(this.signal)).version;
+      }
+    }
+  }
+
+  /** Clears the recorded intent (after it was resolved another way, or turned out moot). */
+  async clearIntent(): Promise<void> {
+    await this.setIntent(null);
+  }
+
+  private async setIntent(intent: LeaseIntent | null): Promise<void> {
+    await this.leases.setIntent(this.grant, intent, this.signal);
+    this.intent = intent;
+  }
+}
+
+interface RunContext {
+  readonly desired: DesiredEndpoint;
+  readonly deps: RegistrarDeps;
+  readonly client: HeyGenWebhookApi;
+  readonly actions: ReconcileAction[];
+  readonly warnings: string[];
+}
+
 export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): Promise<ReconcileSummary> {
   const dryRun = deps.dryRun === true;
   const log = deps.logger;
   const actions: ReconcileAction[] = [];
   const warnings: string[] = [];
-  const stored = await deps.secretStore.get(deps.signal);
-  const storedInfo = {
-    storedEndpointId: stored?.endpointId ?? null,
-    storedSecret: Boolean(stored?.secret),
-  };
   const apiKeyWhere = deps.apiKeySecretName ?? 'the HeyGen API key secret';
-  /** The summary of a run that stopped before reading HeyGen's endpoints (no key, or a refused key). */
-  const stoppedEarly = (outcome: 'missing_api_key' | 'unauthorized', message: string): ReconcileSummary => ({
-    outcome,
-    dryRun,
-    found: { total: null, matching: [], ...storedInfo },
-    actions,
-    endpointId: stored?.endpointId ?? null,
-    warnings,
-    message,
-  });
+  /** The summary of a run that stopped before reading HeyGen's endpoints (no key, a refused key, a busy lease). */
+  const stoppedEarly = async (
+    outcome: 'missing_api_key' | 'unauthorized' | 'busy',
+    message: string,
+  ): Promise<ReconcileSummary> => {
+    const stored = await deps.secretStore.get(deps.signal).catch(() => null);
+    return {
+      outcome,
+      dryRun,
+      found: { total: null, matching: [], storedEndpointId: stored?.endpointId ?? null, storedSecret: Boolean(stored?.secret) },
+      actions,
+      endpointId: stored?.endpointId ?? null,
+      warnings,
+      message,
+    };
+  };
 
   if (deps.client === null) {
     const message = `HeyGen API key is not set: ${deps.apiKeyHint ?? `put your key into ${apiKeyWhere} (SecretString = the key, or {"apiKey": "..."}). The registrar retries on its schedule.`}`;
-    log?.warn(message, {
-      outcome: 'missing_api_key',
-      apiKeySecret: apiKeyWhere,
-    });
+    log?.warn(message, { outcome: 'missing_api_key', apiKeySecret: apiKeyWhere });
     return stoppedEarly('missing_api_key', message);
   }
-  const client = deps.client;
-  const call = { signal: deps.signal };
-  const target = normalizeUrl(desired.url);
-
+  const ctx: RunContext = { desired, deps, client: deps.client, actions, warnings };
   try {
-    let endpoints = await client.listEndpoints(call);
-    let matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
-    const matchingIds = matching.map((e) => e.endpoint_id);
-    let keeper = pickKeeper(matching, stored);
-    let secretSecured = false;
-
-    if (!keeper) {
-      const action: Extract<ReconcileAction, { type: 'create' }> = {
-        type: 'create',
-        reason: stored?.endpointId ? 'deleted_behind_our_back' : 'absent',
-        url: desired.url,
-        events: canonicalEvents(desired.events),
-        idempotencyKey: createIdempotencyKey(desired, stored),
-        status: 'planned',
-      };
-      actions.push(action);
-      if (!dryRun) {
-        try {
-          let created = await client.createEndpoint(
-            { url: desired.url, events: action.events },
-            { ...call, idempotencyKey: action.idempotencyKey },
-          );
-          // HeyGen replays an answer for 24 h per key. If the endpoint of that answer is gone (deleted
-          // after a crashed run), the replay is stale: create again under a key that names it.
-          const relisted = await client.listEndpoints(call);
-          if (!relisted.some((e) => e.endpoint_id === created.endpoint_id)) {
-            warnings.push(`create replayed endpoint ${created.endpoint_id}, which no longer exists; created anew`);
-            created = await client.createEndpoint(
-              { url: desired.url, events: action.events },
-              {
-                ...call,
-                idempotencyKey: createIdempotencyKey(desired, { secret: null, endpointId: created.endpoint_id }),
-              },
-            );
-          }
-          action.status = 'done';
-          action.endpointId = created.endpoint_id;
-          keeper = created;
-          if (created.secret) {
-            await storeSecret(created.endpoint_id, created.secret);
-            secretSecured = true;
-          } else {
-            warnings.push('create answered without a secret; adopting via rotate-secret');
-          }
-        } catch (err) {
-          // Someone (a concurrent run, a person) created it between our list and our create.
-          if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
-          log?.warn('create hit 409 conflict; re-reading the endpoint list', {
-            url: desired.url,
-          });
-          actions.pop();
-          endpoints = await client.listEndpoints(call);
-          matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
-          keeper = pickKeeper(matching, stored);
-          if (!keeper) throw err;
-        }
-      } else {
-        secretSecured = true; // a create would bring its secret along
-      }
-    }
-
-    const createdNow = actions.some((a) => a.type === 'create' && a.status === 'done');
-    if (keeper && !(createdNow && secretSecured)) {
-      // The endpoint existed already: converge its events and make sure we hold its secret.
+    if (dryRun) return await run(ctx, null);
+    const lease = deps.lease ?? { store: processLeases, name: `heygen:${deps.secretStore.name}` };
+    return await withLease(
+      lease.store,
+      lease.name,
       {
-        if (!createdNow && desired.events !== undefined && !sameEvents(keeper.events, desired.events)) {
-          const action: ReconcileAction = {
-            type: 'update',
-            endpointId: keeper.endpoint_id,
-            from: keeper.events ?? null,
-            to: canonicalEvents(desired.events ?? null),
-            status: 'planned',
-          };
-          actions.push(action);
-          if (!dryRun) {
-            await client.updateEndpoint(keeper.endpoint_id, { events: action.to }, call);
-            action.status = 'done';
+        owner: lease.owner ?? `registrar-${randomUUID()}`,
+        ttlMs: lease.ttlMs ?? LEASE_TTL_MS,
+        waitMs: lease.waitMs ?? LEASE_WAIT_MS,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      },
+      async (grant) => {
+        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal);
+        // A write outside the lease (a person's put-secret-value) between our read and our store
+        // makes the store fail its version check: start over from a fresh read, at most twice more.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await run(ctx, writer);
+          } catch (err) {
+            if (!(err instanceof SecretVersionConflictError) || attempt >= 3) throw err;
+            log?.warn('the signing secret changed outside the lease during the run; re-reading', { attempt });
+            actions.length = 0;
+            warnings.length = 0;
           }
         }
-        if (keeper.status !== 'enabled') {
-          warnings.push(
-            `endpoint ${keeper.endpoint_id} is '${keeper.status}' at HeyGen; the v3 API documents no way to enable it`,
-          );
-        }
-        const holdsSecret = Boolean(stored?.secret) && stored?.endpointId === keeper.endpoint_id;
-        if (!holdsSecret && !secretSecured) {
-          const action: ReconcileAction = {
-            type: 'rotate',
-            endpointId: keeper.endpoint_id,
-            reason: stored?.secret && stored.endpointId ? 'secret_for_other_endpoint' : 'no_secret_stored',
-            idempotencyKey: adoptIdempotencyKey(keeper.endpoint_id, stored),
-            status: 'planned',
-          };
-          actions.push(action);
-          if (!dryRun) {
-            const rotated = await client.rotateSecret(keeper.endpoint_id, {
-              ...call,
-              idempotencyKey: action.idempotencyKey,
-            });
-            action.status = 'done';
-            await storeSecret(keeper.endpoint_id, rotated.secret);
-          }
-        }
-      }
-    }
-
-    // Duplicates: everything at our URL except the keeper.
-    for (const extra of matching) {
-      if (!keeper || extra.endpoint_id === keeper.endpoint_id) continue;
-      const action: ReconcileAction = {
-        type: 'delete',
-        endpointId: extra.endpoint_id,
-        reason: 'duplicate',
-        status: 'planned',
-      };
-      actions.push(action);
-      if (!dryRun) {
-        try {
-          await client.deleteEndpoint(extra.endpoint_id, call);
-        } catch (err) {
-          if (!(err instanceof HeyGenNotFoundError)) throw err; // already gone: fine
-        }
-        action.status = 'done';
-      }
-    }
-
-    for (const w of warnings) log?.warn(w, { endpointId: keeper?.endpoint_id });
-    const summary: ReconcileSummary = {
-      outcome: actions.length === 0 ? 'in_sync' : dryRun ? 'planned' : 'changed',
-      dryRun,
-      found: { total: endpoints.length, matching: matchingIds, ...storedInfo },
-      actions,
-      endpointId: keeper?.endpoint_id ?? null,
-      warnings,
-    };
-    return summary;
+      },
+    );
   } catch (err) {
+    if (err instanceof LeaseBusyError) {
+      log?.warn('another writer holds the lease; this run changes nothing', { outcome: 'busy', holder: err.holder });
+      return stoppedEarly('busy', err.message);
+    }
     if (err instanceof HeyGenAuthError) {
       const message = `HeyGen rejected the API key (HTTP ${err.status}): ${deps.apiKeyHint ?? `put a valid key into ${apiKeyWhere}. The registrar retries on its schedule.`}`;
-      log?.error(message, {
-        outcome: 'unauthorized',
-        apiKeySecret: apiKeyWhere,
-        requestId: err.requestId,
-      });
+      log?.error(message, { outcome: 'unauthorized', apiKeySecret: apiKeyWhere, requestId: err.requestId });
       return stoppedEarly('unauthorized', message);
     }
     throw err;
   }
+}
 
-  async function storeSecret(endpointId: string, secret: string): Promise<void> {
+/** One pass; `writer` is null in a dry run (plan only). */
+async function run(ctx: RunContext, writer: SecretWriter | null): Promise<ReconcileSummary> {
+  const { desired, deps, client, actions, warnings } = ctx;
+  const dryRun = writer === null;
+  const call = { signal: deps.signal };
+  const target = normalizeUrl(desired.url);
+  const log = deps.logger;
+
+  // 1. A change a dead holder made at HeyGen and never stored: replay it, store the answer.
+  const leftover = writer?.leftover ?? null;
+  if (writer && leftover) {
+    const action: ReconcileAction = { type: 'recover', endpointId: leftover.endpointId, op: leftover.op, status: 'planned' };
+    actions.push(action);
+    const snapshot = await deps.secretStore.read(deps.signal);
+    try {
+      await writer.rotate(
+        leftover.endpointId,
+        leftover.key,
+        leftover.base,
+        async (rotated) => {
+          await storeIssued(writer, snapshot, rotated.endpoint_id, rotated.secret, desired.url, actions);
+        },
+        leftover.op,
+      );
+    } catch (err) {
+      if (!(err instanceof HeyGenNotFoundError)) throw err;
+      await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
+    }
+    action.status = 'done';
+    log?.warn('replayed a secret change a previous writer made at HeyGen and never stored', { endpointId: leftover.endpointId });
+  }
+
+  let snapshot = await deps.secretStore.read(deps.signal);
+  const stored = snapshot.current;
+  let endpoints = await client.listEndpoints(call);
+  const total = endpoints.length;
+  const matchingIds = endpoints.filter((e) => normalizeUrl(e.url) === target).map((e) => e.endpoint_id);
+
+  // 2. Our endpoint (the one whose secret we hold) delivering somewhere else: bring it back.
+  const ownById = stored?.endpointId ? endpoints.find((e) => e.endpoint_id === stored.endpointId) : undefined;
+  if (ownById && normalizeUrl(ownById.url) !== target) {
     const action: ReconcileAction = {
-      type: 'store_secret',
-      endpointId,
-      store: deps.secretStore.name,
+      type: 'update_url',
+      endpointId: ownById.endpoint_id,
+      from: ownById.url,
+      to: desired.url,
       status: 'planned',
     };
     actions.push(action);
-    await deps.secretStore.put({ secret, endpointId, url: desired.url }, deps.signal);
-    action.status = 'done';
+    if (!dryRun) {
+      const updated = await client.updateEndpoint(ownById.endpoint_id, { url: desired.url }, call);
+      action.status = 'done';
+      endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
+    } else {
+      endpoints = endpoints.map((e) => (e.endpoint_id === ownById.endpoint_id ? { ...e, url: desired.url } : e));
+    }
   }
+  let matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
+  let keeper = pickKeeper(matching, stored);
+  let secretSecured = false;
+
+  // 3a. None at our URL: create one and store its secret.
+  if (!keeper) {
+    const action: Extract<ReconcileAction, { type: 'create' }> = {
+      type: 'create',
+      reason: stored?.endpointId ? 'deleted_behind_our_back' : 'absent',
+      url: desired.url,
+      events: canonicalEvents(desired.events),
+      idempotencyKey: writer ? changeIdempotencyKey('create', writer.fence, snapshot.version, target) : '(assigned when run)',
+      status: 'planned',
+    };
+    actions.push(action);
+    if (writer) {
+      try {
+        const created = await client.createEndpoint(
+          { url: desired.url, events: action.events },
+          { ...call, idempotencyKey: action.idempotencyKey },
+        );
+        action.status = 'done';
+        action.endpointId = created.endpoint_id;
+        keeper = created;
+        if (created.secret) {
+          snapshot = await storeIssued(writer, snapshot, created.endpoint_id, created.secret, desired.url, actions);
+          secretSecured = true;
+        } else {
+          warnings.push('create answered without a secret; adopting via rotate-secret');
+        }
+      } catch (err) {
+        // Someone (a person, or a relay in another account) created it between our list and our create.
+        if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+        log?.warn('create hit 409 conflict; re-reading the endpoint list', { url: desired.url });
+        actions.pop();
+        endpoints = await client.listEndpoints(call);
+        matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
+        keeper = pickKeeper(matching, stored);
+        if (!keeper) throw err;
+      }
+    } else {
+      secretSecured = true; // a create would bring its secret along
+    }
+  }
+
+  const createdNow = actions.some((a) => a.type === 'create' && a.status === 'done');
+  if (keeper && !(createdNow && secretSecured)) {
+    // 3b. The endpoint existed: converge its events and make sure we hold its secret.
+    if (!createdNow && desired.events !== undefined && !sameEvents(keeper.events, desired.events)) {
+      const action: ReconcileAction = {
+        type: 'update',
+        endpointId: keeper.endpoint_id,
+        from: keeper.events ?? null,
+        to: canonicalEvents(desired.events ?? null),
+        status: 'planned',
+      };
+      actions.push(action);
+      if (!dryRun) {
+        await client.updateEndpoint(keeper.endpoint_id, { events: action.to }, call);
+        action.status = 'done';
+      }
+    }
+    if (keeper.status !== 'enabled') {
+      warnings.push(`endpoint ${keeper.endpoint_id} is '${keeper.status}' at HeyGen; the v3 API documents no way to enable it`);
+    }
+    if (!holdsSecretFor(stored, keeper.endpoint_id) && !secretSecured) {
+      const action: ReconcileAction = {
+        type: 'rotate',
+        endpointId: keeper.endpoint_id,
+        reason: !stored?.secret
+          ? 'no_secret_stored'
+          : stored.endpointId === keeper.endpoint_id
+            ? 'unusable_secret_stored'
+            : stored.endpointId
+              ? 'secret_for_other_endpoint'
+              : 'no_secret_stored',
+        idempotencyKey: writer
+          ? changeIdempotencyKey('adopt', writer.fence, snapshot.version, keeper.endpoint_id)
+          : '(assigned when run)',
+        status: 'planned',
+      };
+      actions.push(action);
+      if (writer) {
+        const base = snapshot;
+        await writer.rotate(keeper.endpoint_id, action.idempotencyKey, base.version, async (rotated) => {
+          action.status = 'done';
+          snapshot = await storeIssued(writer, base, keeper.endpoint_id, rotated.secret, desired.url, actions);
+        });
+      }
+    }
+  }
+
+  // 4. A pending rotation that the current value has moved past (its secret is dead): drop it, so
+  // the ingress stops accepting it and the next rotation is not refused.
+  const pending = snapshot.pending;
+  if (pending?.value?.secret && pending.value.replaces !== undefined && pending.value.replaces !== snapshot.version) {
+    const action: ReconcileAction = { type: 'drop_pending', reason: 'stale_rotation', status: 'planned' };
+    actions.push(action);
+    if (writer && deps.secretStore.dropPending) {
+      await deps.secretStore.dropPending(pending.version, deps.signal);
+      action.status = 'done';
+    }
+  } else if (pending?.value?.secret) {
+    warnings.push('a rotation is in progress (AWSPENDING holds the new secret); it finishes on its own');
+  }
+
+  // 5. Duplicates: everything at our URL except the keeper.
+  for (const extra of matching) {
+    if (!keeper || extra.endpoint_id === keeper.endpoint_id) continue;
+    const action: ReconcileAction = { type: 'delete', endpointId: extra.endpoint_id, reason: 'duplicate', status: 'planned' };
+    actions.push(action);
+    if (!dryRun) {
+      try {
+        await client.deleteEndpoint(extra.endpoint_id, call);
+      } catch (err) {
+        if (!(err instanceof HeyGenNotFoundError)) throw err; // already gone: fine
+      }
+      action.status = 'done';
+    }
+  }
+
+  for (const w of warnings) log?.warn(w, { endpointId: keeper?.endpoint_id });
+  return {
+    outcome: actions.length === 0 ? 'in_sync' : dryRun ? 'planned' : 'changed',
+    dryRun,
+    found: { total, matching: matchingIds, storedEndpointId: stored?.endpointId ?? null, storedSecret: Boolean(stored?.secret) },
+    actions,
+    endpointId: keeper?.endpoint_id ?? null,
+    warnings,
+  };
+}
+
+/** Stores a secret HeyGen just issued (see SecretWriter.storeIssued) and returns the snapshot after it. */
+async function storeIssued(
+  writer: SecretWriter,
+  before: SecretSnapshot,
+  endpointId: string,
+  secret: string,
+  url: string,
+  actions: ReconcileAction[],
+): Promise<SecretSnapshot> {
+  const action: ReconcileAction = { type: 'store_secret', endpointId, store: writer.store.name, status: 'planned' };
+  actions.push(action);
+  const version = await writer.storeIssued({ secret, endpointId, url }, before.version);
+  action.status = 'done';
+  return { version, current: { secret, endpointId, url }, pending: null };
 }
