@@ -110,6 +110,14 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
     metrics.addDimension('Outcome', summary.outcome);
     metrics.addMetric('RegistrarRuns', MetricUnit.Count, 1);
     metrics.addMetric('RegistrarActions', MetricUnit.Count, summary.actions.length);
+    // For the alarms: duplicates at our URL that someone keeps creating, and a rotation stuck between
+    // createSecret and finishSecret (the ingress accepts both secrets meanwhile, but it should finish).
+    metrics.addMetric(
+      'DuplicateEndpointsDeleted',
+      MetricUnit.Count,
+      summary.actions.filter((a) => a.type === 'delete' && a.status === 'done').length,
+    );
+    metrics.addMetric('RotationPendingAgeSeconds', MetricUnit.Seconds, summary.pendingRotationAgeSeconds ?? 0);
     return summary;
   } catch (err) {
     logger.error('registrar run failed', err as Error);

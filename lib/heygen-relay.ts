@@ -32,6 +32,7 @@ import {
 import { functionEntry } from './function-entry.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
+import { createStateTable } from './registrar-common.js';
 
 /** The bundling of the relay's functions (lib/bundling.ts); the benchmarks build with it too. */
 export { BUNDLING };
@@ -244,6 +245,8 @@ export class HeyGenRelay extends Construct {
   /** The URL HeyGen delivers to (Function URL + route); undefined when `heygen: false`. */
   public readonly heygenWebhookUrl?: string;
   public readonly dedupTable?: dynamodb.Table;
+  /** Leases of the signing secrets (one writer at a time: registrars, rotation, CLI); created with a registrar. */
+  public readonly stateTable?: dynamodb.Table;
   /** HeyGen's signing secret; undefined when `heygen: false`. */
   public readonly signingSecret?: secretsmanager.ISecret;
   /** HeyGen's API key secret; undefined when `heygen: false`. */
@@ -452,8 +455,11 @@ export class HeyGenRelay extends Construct {
     if (heygen) this.heygenWebhookUrl = `${this.functionUrl.url}${heygenPath.slice(1)}`;
     if (joggai) this.joggaiWebhookUrl = `${this.functionUrl.url}${joggaiPath.slice(1)}`;
 
+    const registers = (heygen && heygen.registration !== false && this.apiKeySecret) || (joggai && joggai.registration !== false);
+    if (registers) this.stateTable = createStateTable(this, 'StateTable');
     if (heygen && this.signingSecret && this.apiKeySecret && this.heygenWebhookUrl && heygen.registration !== false) {
       this.registrar = new HeyGenRegistrar(this, 'Registrar', {
+        ...(this.stateTable ? { stateTable: this.stateTable } : {}),
         signingSecret: this.signingSecret,
         apiKeySecret: this.apiKeySecret,
         endpointUrl: this.heygenWebhookUrl,
@@ -472,6 +478,7 @@ export class HeyGenRelay extends Construct {
           secretStringValue: SecretValue.unsafePlainText(EMPTY_API_KEY),
         });
       this.joggaiRegistrar = new JoggAiRegistrar(this, 'JoggAiRegistrar', {
+        ...(this.stateTable ? { stateTable: this.stateTable } : {}),
         signingSecret: this.joggaiSigningSecret,
         apiKeySecret: this.joggaiApiKeySecret,
         endpointUrl: this.joggaiWebhookUrl,
@@ -488,6 +495,11 @@ export class HeyGenRelay extends Construct {
     if (this.joggaiWebhookUrl)
       new CfnOutput(this, 'JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    if (this.stateTable)
+      new CfnOutput(this, 'StateTableName', {
+        value: this.stateTable.tableName,
+        description: 'The one-writer lease table (heygen-relay reconcile/rotate --stack use it)',
+      });
     if (this.defaultQueue) new CfnOutput(this, 'DefaultQueueUrl', { value: this.defaultQueue.queue.queueUrl });
     if (this.signingSecret) new CfnOutput(this, 'SigningSecretArn', { value: this.signingSecret.secretArn });
     if (this.apiKeySecret)
@@ -562,6 +574,60 @@ export class HeyGenRelay extends Construct {
           usingMetrics: { failed: runs('failed'), unauthorized: runs('unauthorized') },
           period: Duration.hours(1),
         }),
+        threshold: 1,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+      // Outcomes no retry fixes: a refused API key, JoggAI's endpoint limit. One run is enough.
+      add(`${r.id.replace(/Failing$/, '')}NeedsAttention`, {
+        alarmDescription: `heygen-relay: the ${r.name} registrar needs a person (API key refused, or the provider's endpoint limit reached)`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(unauthorized, 0) + FILL(limit, 0)',
+          usingMetrics: { unauthorized: runs('unauthorized'), limit: runs('limit_reached') },
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    }
+    if (this.registrar) {
+      const heygenMetric = (metricName: string, outcome: string, statistic: string) =>
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName,
+          dimensionsMap: { service: HEYGEN_REGISTRAR_SERVICE, Outcome: outcome },
+          statistic,
+          period: Duration.hours(1),
+        });
+      add('RotationErrors', {
+        alarmDescription:
+          'heygen-relay: a step of the HeyGen signing-secret rotation failed (Secrets Manager retries it; check the rotation logs)',
+        metric: this.registrar.rotationFunction.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+      add('RotationPendingTooLong', {
+        alarmDescription:
+          'heygen-relay: a HeyGen secret rotation has been between createSecret and finishSecret for over an hour (both secrets are accepted meanwhile)',
+        metric: new cloudwatch.MathExpression({
+          expression: 'MAX([FILL(insync, 0), FILL(changed, 0)])',
+          usingMetrics: {
+            insync: heygenMetric('RotationPendingAgeSeconds', 'in_sync', 'Maximum'),
+            changed: heygenMetric('RotationPendingAgeSeconds', 'changed', 'Maximum'),
+          },
+          period: Duration.hours(1),
+        }),
+        threshold: 3600,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+      add('DuplicateEndpoints', {
+        alarmDescription:
+          'heygen-relay: endpoints at the relay URL keep reappearing at HeyGen (deleted as duplicates in two hourly runs in a row); something else registers this URL',
+        metric: heygenMetric('DuplicateEndpointsDeleted', 'changed', 'Sum'),
         threshold: 1,
         evaluationPeriods: 2,
         datapointsToAlarm: 2,

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +12,7 @@ import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
   createRegistrarFunction,
+  createStateTable,
   type RegistrarFunctionProps,
 } from './registrar-common.js';
 
@@ -34,12 +36,17 @@ export class JoggAiRegistrar extends Construct {
   public readonly scheduleRule: events.Rule;
   /** The schedule that rotates the secret (payload `{"action":"rotate"}`). */
   public readonly rotationRule: events.Rule;
+  /** Holds the one-writer lease of the signing secret (the relay's state table, or one of its own). */
+  public readonly stateTable: dynamodb.ITable;
   /** The after-deploy run, when enabled. */
   public readonly afterDeploy?: triggers.Trigger;
 
   constructor(scope: Construct, id: string, props: JoggAiRegistrarProps) {
     super(scope, id);
+    this.stateTable = props.stateTable ?? createStateTable(this, 'StateTable');
     const registrar = createRegistrarFunction(this, props, {
+      provider: 'joggai',
+      stateTable: this.stateTable,
       functionId: 'Function',
       logGroupId: 'Logs',
       entry: functionEntry('joggai-registrar'),

@@ -3,6 +3,7 @@
  * group, the reconcile schedule, the after-deploy trigger and the cdk-nag acknowledgements of a function.
  */
 import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -59,6 +60,38 @@ export interface RegistrarFunctionProps {
    * @default lambda.Tracing.DISABLED
    */
   readonly tracing?: lambda.Tracing;
+  /**
+   * The table holding the one-writer lease of the signing secret (partition key `pk`), shared by the
+   * registrar, the rotation and the CLI. HeyGenRelay passes its state table.
+   * @default a table created by the registrar construct
+   */
+  readonly stateTable?: dynamodb.ITable;
+}
+
+/** The relay's state table: leases (and what later runs need to remember). On-demand, encrypted, PITR on. */
+export function createStateTable(scope: Construct, id: string): dynamodb.Table {
+  return new dynamodb.Table(scope, id, {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
+
+/** The lease's name: one per provider signing secret (the CLI derives the same from the stack outputs). */
+export function leaseName(provider: string, signingSecret: secretsmanager.ISecret): string {
+  return `${provider}:${signingSecret.secretArn}`;
+}
+
+/**
+ * Wires a function to the signing secret's lease: STATE_TABLE_NAME and LEASE_NAME, and the two
+ * calls the lease makes (conditional UpdateItem, consistent GetItem) on that table only.
+ */
+export function grantLease(fn: lambda.Function, table: dynamodb.ITable, name: string): void {
+  fn.addEnvironment('STATE_TABLE_NAME', table.tableName);
+  fn.addEnvironment('LEASE_NAME', name);
+  table.grant(fn, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
 }
 
 /** Secrets Manager resource ARN usable in a policy, also for a secret imported by partial ARN. */
@@ -103,6 +136,10 @@ export interface RegistrarFunctionOptions {
   readonly signingSecretActions: string[];
   /** The reconcile schedule's description. */
   readonly scheduleDescription: string;
+  /** The provider's name in the lease (`heygen`, `joggai`). */
+  readonly provider: string;
+  /** The state table holding the lease. */
+  readonly stateTable: dynamodb.ITable;
 }
 
 export interface RegistrarFunction {
@@ -149,6 +186,7 @@ export function createRegistrarFunction(
   );
   props.signingSecret.encryptionKey?.grantEncryptDecrypt(fn);
   props.apiKeySecret.grantRead(fn);
+  grantLease(fn, options.stateTable, leaseName(options.provider, props.signingSecret));
 
   const scheduleRule = new events.Rule(scope, 'Schedule', {
     description: options.scheduleDescription,

@@ -1,4 +1,5 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,6 +12,9 @@ import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
   createRegistrarFunction,
+  createStateTable,
+  grantLease,
+  leaseName,
   type RegistrarFunctionProps,
   registrarFunctionDefaults,
   registrarLogGroup,
@@ -51,6 +55,8 @@ export interface HeyGenRegistrarProps extends RegistrarFunctionProps {
 export class HeyGenRegistrar extends Construct {
   /** Creates/patches/re-creates the HeyGen endpoint and stores its secret. */
   public readonly registrarFunction: nodejs.NodejsFunction;
+  /** Holds the one-writer lease of the signing secret (the relay's state table, or one of its own). */
+  public readonly stateTable: dynamodb.ITable;
   /** Secrets Manager rotation function for the signing secret. */
   public readonly rotationFunction: nodejs.NodejsFunction;
   /** The schedule that re-runs the registrar. */
@@ -75,7 +81,10 @@ export class HeyGenRegistrar extends Construct {
 
     // No reserved concurrency (it can fail deployments on accounts with low limits): overlapping runs
     // are safe, as they send the same Idempotency-Keys and a lost create race ends in a 409 that is handled.
+    this.stateTable = props.stateTable ?? createStateTable(this, 'StateTable');
     const registrar = createRegistrarFunction(this, props, {
+      provider: 'heygen',
+      stateTable: this.stateTable,
       functionId: 'Registrar',
       logGroupId: 'RegistrarLogs',
       entry: functionEntry('registrar'),
@@ -84,7 +93,13 @@ export class HeyGenRegistrar extends Construct {
       apiUrl,
       serviceName: HEYGEN_REGISTRAR_SERVICE,
       signingSecretSid: 'SigningSecretReadWrite',
-      signingSecretActions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'secretsmanager:PutSecretValue'],
+      // Compare-and-set writes: a new version, then AWSCURRENT moved from the version read.
+      signingSecretActions: [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
       scheduleDescription: 'heygen-relay: re-check the HeyGen webhook endpoint',
     });
     this.registrarFunction = registrar.fn;
@@ -105,6 +120,7 @@ export class HeyGenRegistrar extends Construct {
       },
     });
     props.apiKeySecret.grantRead(this.rotationFunction);
+    grantLease(this.rotationFunction, this.stateTable, leaseName('heygen', props.signingSecret));
 
     const interval = props.rotationInterval ?? Duration.days(30);
     if (interval.toMilliseconds() > 0) {

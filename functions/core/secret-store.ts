@@ -23,7 +23,7 @@ export interface SecretSnapshot {
   readonly version: string | null;
   readonly current: StoredSigningSecret | null;
   /** A rotation in progress: AWSPENDING on a version other than the current one. */
-  readonly pending: { readonly version: string; readonly value: StoredSigningSecret | null } | null;
+  readonly pending: { readonly version: string; readonly value: StoredSigningSecret | null; readonly createdAt?: number } | null;
 }
 
 export interface SigningSecretStore {
@@ -105,7 +105,7 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   private version: string | null;
   private seq = 0;
   /** A rotation's pending value (tests set it to model AWSPENDING). */
-  pending: { version: string; value: StoredSigningSecret | null } | null = null;
+  pending: { version: string; value: StoredSigningSecret | null; createdAt?: number } | null = null;
 
   /** @param name unique per store by default, so stores in one process get leases of their own. */
   constructor(initial: StoredSigningSecret | null = null, name = `memory-${++memoryStores}`) {

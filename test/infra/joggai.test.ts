@@ -225,6 +225,8 @@ describe('Construct: JoggAI registrar', () => {
     const registrar = statementsOf('JoggAiRegistrar');
     expect(registrar.flatMap(acts).sort()).toEqual(
       [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
         'secretsmanager:DescribeSecret',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
@@ -234,6 +236,8 @@ describe('Construct: JoggAI registrar', () => {
       ].sort(),
     );
     expect(JSON.stringify(registrar)).not.toMatch(/"\*"|HeyGen|Bus|Dedup|Queue/);
+    const lease = registrar.filter((s) => acts(s).includes('dynamodb:UpdateItem'));
+    expect(JSON.stringify(lease.map((s) => s.Resource))).toMatch(/StateTable/);
     const apiKey = registrar.filter((s) => JSON.stringify(s.Resource).includes('JoggAiApiKey'));
     expect(apiKey.flatMap(acts).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
 

@@ -80,20 +80,25 @@ describe('Construct: HeyGenRegistrar', () => {
     });
   });
 
-  it('grants the registrar read+write on the signing secret and read on the API key, nothing broader', () => {
+  it('grants the registrar read+write on the signing secret, read on the API key and the lease on the state table, nothing broader', () => {
     const statements = statementsOf(template, stack, registrar.registrarFunction.role as never);
     expect(actions(statements)).toEqual(
       [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
         'secretsmanager:DescribeSecret',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'secretsmanager:GetSecretValue',
         'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
       ].sort(),
     );
     const signing = statements.find((s) => s.Sid === 'SigningSecretReadWrite');
     expect(JSON.stringify(signing?.Resource)).toMatch(/Signing/);
-    const apiKey = statements.find((s) => s !== signing);
+    const lease = statements.find((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(JSON.stringify(lease?.Resource)).toMatch(/StateTable/);
+    const apiKey = statements.find((s) => s !== signing && s !== lease);
     expect(JSON.stringify(apiKey?.Resource)).toMatch(/ApiKey/);
     expect(JSON.stringify(statements)).not.toMatch(/"\*"/);
   });
@@ -105,6 +110,17 @@ describe('Construct: HeyGenRegistrar', () => {
     const onApiKey = statements.filter((s) => JSON.stringify(s.Resource).includes('ApiKey'));
     expect(actions(onApiKey)).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(all).not.toContain('secretsmanager:DeleteSecret');
+    // The rotation takes the same lease as the registrar: same table, same lease name.
+    expect(all).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    type Fn = { Properties: { Environment?: { Variables?: Record<string, unknown> } } };
+    const withLease = Object.values(template.findResources('AWS::Lambda::Function') as Record<string, Fn>)
+      .map((r) => r.Properties.Environment?.Variables ?? {})
+      .filter((v) => v.LEASE_NAME !== undefined);
+    expect(withLease).toHaveLength(2); // the registrar and the rotation
+    const [reg, rot] = withLease as [Record<string, unknown>, Record<string, unknown>];
+    expect(reg.LEASE_NAME).toEqual(rot.LEASE_NAME);
+    expect(reg.STATE_TABLE_NAME).toEqual(rot.STATE_TABLE_NAME);
+    expect(JSON.stringify(reg.LEASE_NAME)).toMatch(/heygen:/);
   });
 
   it('subscribes to all events when none are given, and honours schedule/interval/api URL', () => {

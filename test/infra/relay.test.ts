@@ -120,14 +120,23 @@ describe('Construct: HeyGenRelay', () => {
     expect(Object.keys(policies).length).toBeGreaterThanOrEqual(5);
   });
 
-  it('creates an on-demand dedup table with TTL', () => {
+  it('creates an on-demand dedup table with TTL, and a state table for the leases', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
+    const tables = template.findResources('AWS::DynamoDB::Table');
+    const state = Object.entries(tables).filter(([id]) => id.startsWith('RelayStateTable'));
+    expect(state).toHaveLength(1);
+    expect(state[0]?.[1].Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    template.hasOutput('*', { Value: { Ref: state[0]?.[0] } });
     const noDedup = synthRelay({ relay: { dedup: false } }).template;
-    noDedup.resourceCountIs('AWS::DynamoDB::Table', 0);
+    noDedup.resourceCountIs('AWS::DynamoDB::Table', 1); // the state table only
     noDedup.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ DEDUP_ENABLED: 'false' }) },
     });
@@ -173,8 +182,35 @@ describe('Construct: HeyGenRelay', () => {
         }),
       ]),
     });
-    // three DLQs + 5xx + signatures + registrar
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    // Secret lifecycle: a refused key in one run, a failing rotation step, a rotation stuck pending, duplicates that keep coming back.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      EvaluationPeriods: 1,
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          Id: 'limit',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ Dimensions: Match.arrayWith([{ Name: 'Outcome', Value: 'limit_reached' }]) }),
+          }),
+        }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^RelayRegistrarRotation') } }],
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 3600,
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'RotationPendingAgeSeconds' }) }),
+        }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DuplicateEndpointsDeleted', DatapointsToAlarm: 2 });
+    // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {

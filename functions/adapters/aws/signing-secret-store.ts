@@ -57,12 +57,15 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     return (await this.read(signal)).current;
   }
 
-  private async value(versionId: string, signal?: AbortSignal): Promise<string | undefined> {
+  private async value(
+    versionId: string,
+    signal?: AbortSignal,
+  ): Promise<{ text?: string | undefined; createdAt?: number | undefined } | undefined> {
     try {
       const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionId: versionId }), {
         abortSignal: signal,
       });
-      return out.SecretString;
+      return { text: out.SecretString, createdAt: out.CreatedDate?.getTime() };
     } catch (err) {
       if (isNotFound(err)) return undefined; // a rotation's pending version before createSecret put its value
       throw err;
@@ -80,8 +83,15 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     ]);
     return {
       version,
-      current: parseStoredSigningSecret(current),
-      pending: pendingId && pendingId !== version ? { version: pendingId, value: parseStoredSigningSecret(pending) } : null,
+      current: parseStoredSigningSecret(current?.text),
+      pending:
+        pendingId && pendingId !== version
+          ? {
+              version: pendingId,
+              value: parseStoredSigningSecret(pending?.text),
+              ...(pending?.createdAt !== undefined ? { createdAt: pending.createdAt } : {}),
+            }
+          : null,
     };
   }
 

@@ -163,6 +163,8 @@ export interface ReconcileSummary {
   readonly warnings: readonly string[];
   /** Human-readable next step for `missing_api_key` / `unauthorized`. */
   readonly message?: string;
+  /** How long a rotation has been pending (AWSPENDING holds a value on another version), in seconds; 0 when none. */
+  readonly pendingRotationAgeSeconds?: number;
 }
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -564,6 +566,10 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
     actions,
     endpointId: keeper?.endpoint_id ?? null,
     warnings,
+    pendingRotationAgeSeconds:
+      snapshot.pending?.value?.secret && !actions.some((a) => a.type === 'drop_pending' && a.status === 'done')
+        ? Math.max(0, Math.round((Date.now() - (snapshot.pending.createdAt ?? Date.now())) / 1000))
+        : 0,
   };
 }
 
