@@ -328,12 +328,44 @@ export class FakeHeyGenApi {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
-    const url = new URL(req.url ?? '/', 'http://fake');
-    const method = (req.method ?? 'GET').toUpperCase();
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (typeof v === 'string') headers[k.toLowerCase()] = v;
     }
+    const answer = await this.answer((req.method ?? 'GET').toUpperCase(), req.url ?? '/', headers, raw);
+    if (answer === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    if (res.destroyed) return;
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.text);
+  }
+
+  /**
+   * The same API without a socket: a `fetch` for HeyGenWebhookClient that runs every request
+   * through exactly the path the HTTP server uses (faults, auth, OpenAPI validation, idempotency),
+   * in-process. For tests that schedule interleavings deterministically (no I/O timing involved).
+   */
+  readonly fetch: typeof fetch = async (input, init) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers).forEach((v, k) => {
+      headers[k.toLowerCase()] = v;
+    });
+    const raw = typeof init?.body === 'string' ? init.body : '';
+    const answer = await this.answer((init?.method ?? 'GET').toUpperCase(), `${url.pathname}${url.search}`, headers, raw);
+    if (answer === 'drop') throw new TypeError('fetch failed (connection dropped)');
+    return new Response(answer.status === 204 ? null : answer.text, { status: answer.status, headers: answer.headers });
+  };
+
+  private async answer(
+    method: string,
+    target: string,
+    headers: Record<string, string>,
+    raw: string,
+  ): Promise<{ status: number; headers: Record<string, string>; text: string } | 'drop'> {
+    const url = new URL(target, 'http://fake');
     const query = Object.fromEntries(url.searchParams.entries());
     let body: unknown;
     let bodyParseError = false;
@@ -350,15 +382,13 @@ export class FakeHeyGenApi {
       this.requests.push({ method, path: url.pathname, query, headers: safeHeaders, body, status });
     };
 
-    const send = (reply: Reply): void => {
+    const send = (reply: Reply) => {
       record(reply.status);
-      const text = JSON.stringify(reply.body);
-      res.writeHead(reply.status, {
-        'content-type': 'application/json',
-        'x-request-id': `req_${randomUUID()}`,
-        ...(reply.headers ?? {}),
-      });
-      res.end(text);
+      return {
+        status: reply.status,
+        headers: { 'content-type': 'application/json', 'x-request-id': `req_${randomUUID()}`, ...(reply.headers ?? {}) },
+        text: JSON.stringify(reply.body),
+      };
     };
 
     // Fault injection happens "in front of" the API: nothing is processed or remembered.
@@ -366,27 +396,23 @@ export class FakeHeyGenApi {
     if (fault) {
       if (fault.status === 'drop') {
         record(0);
-        req.socket.destroy();
-        return;
+        return 'drop';
       }
       const code = fault.code ?? (fault.status === 429 ? 'rate_limit_exceeded' : 'internal_error');
-      send({
+      return send({
         ...err(fault.status, code, fault.status === 429 ? 'Too many requests.' : 'Injected failure.'),
         headers: fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {},
       });
-      return;
     }
 
     if (headers['x-api-key'] !== this.apiKey) {
-      send(err(401, 'authentication_failed', 'Invalid or expired API key. Verify your x-api-key header.'));
-      return;
+      return send(err(401, 'authentication_failed', 'Invalid or expired API key. Verify your x-api-key header.'));
     }
 
     const opRequest = { method: method.toLowerCase(), path: url.pathname, headers, query, body };
     const operation = this.api.matchOperation(opRequest);
     if (!operation) {
-      send(err(404, 'not_found', `No route ${method} ${url.pathname}.`));
-      return;
+      return send(err(404, 'not_found', `No route ${method} ${url.pathname}.`));
     }
     if (this.validate) {
       const problems: string[] = [];
@@ -401,8 +427,7 @@ export class FakeHeyGenApi {
       }
       if (problems.length > 0) {
         this.violations.push(...problems.map((p) => `request ${method} ${url.pathname}: ${p}`));
-        send(err(400, 'invalid_parameter', problems.join('; ')));
-        return;
+        return send(err(400, 'invalid_parameter', problems.join('; ')));
       }
     }
 
@@ -415,7 +440,7 @@ export class FakeHeyGenApi {
         );
       }
     }
-    if (!res.destroyed) send(reply);
+    return send(reply);
   }
 
   private take<T extends { method?: string; path?: RegExp; times?: number }>(

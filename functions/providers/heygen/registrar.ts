@@ -49,6 +49,9 @@ export interface RegistrarLease {
   readonly ttlMs?: number;
   /** @default LEASE_WAIT_MS */
   readonly waitMs?: number;
+  /** Injected by tests that run on a virtual clock. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
 }
 
 /** In-process lease used when none is injected (unit tests, one-off scripts): excludes writers in this process only. */
@@ -349,9 +352,11 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
         ttlMs: lease.ttlMs ?? LEASE_TTL_MS,
         waitMs: lease.waitMs ?? LEASE_WAIT_MS,
         ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(lease.sleep ? { sleep: lease.sleep } : {}),
+        ...(lease.now ? { now: lease.now } : {}),
       },
       async (grant) => {
-        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal);
+        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal, lease.now);
         // A write outside the lease (a person's put-secret-value) between our read and our store
         // makes the store fail its version check: start over from a fresh read, at most twice more.
         for (let attempt = 1; ; attempt++) {

@@ -60,7 +60,14 @@ export interface RotationDeps {
   readonly apiKeySecretName?: string;
   readonly signal?: AbortSignal;
   /** The one-writer lease shared with the registrar (same name). @default an in-process lease */
-  readonly lease?: { readonly store: LeaseStore; readonly name: string; readonly waitMs?: number };
+  readonly lease?: {
+    readonly store: LeaseStore;
+    readonly name: string;
+    readonly waitMs?: number;
+    /** Injected by tests that run on a virtual clock. */
+    readonly sleep?: (ms: number) => Promise<void>;
+    readonly now?: () => number;
+  };
 }
 
 /** In-process lease used when none is injected (unit tests). */
@@ -146,10 +153,19 @@ export async function rotationStep(event: RotationEvent, deps: RotationDeps): Pr
           ttlMs: LEASE_TTL_MS,
           waitMs: lease.waitMs ?? LEASE_WAIT_MS,
           ...(deps.signal ? { signal: deps.signal } : {}),
+          ...(lease.sleep ? { sleep: lease.sleep } : {}),
+          ...(lease.now ? { now: lease.now } : {}),
         },
         async (grant) => {
           const writer = deps.heygen
-            ? new SecretWriter(grant, lease.store, deps.heygen, new SecretsManagerSigningSecretStore(sm, secretId), deps.signal)
+            ? new SecretWriter(
+                grant,
+                lease.store,
+                deps.heygen,
+                new SecretsManagerSigningSecretStore(sm, secretId),
+                deps.signal,
+                lease.now,
+              )
             : null;
           // A change a dead holder made at HeyGen and never stored comes first (same key, answer stored).
           // (The intent of this very step's crashed attempt is not replayed here: the step itself makes

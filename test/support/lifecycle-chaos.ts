@@ -1,0 +1,326 @@
+/**
+ * Model-based exploration of the HeyGen secret lifecycle: registrar runs (the hourly tick, the
+ * after-deploy trigger, `heygen-relay reconcile`), rotation steps (Secrets Manager's four steps with
+ * its retries), operator writes and changes at HeyGen run concurrently; fast-check's scheduler
+ * decides the order of every call they make (HeyGen API, Secrets Manager, the lease) and crashes are
+ * injected before or after any call (a crash after a call is the dangerous kind: HeyGen changed the
+ * secret and the answer is lost). A crashed Lambda never releases its lease; time only moves when
+ * someone waits (a virtual clock), so leases expire exactly when the model says.
+ *
+ * The fakes are the faithful ones: HeyGen's API in-process through the same OpenAPI-validated path
+ * as over HTTP (old secret dead the moment rotate-secret answers, Idempotency-Key replays for 24 h),
+ * Secrets Manager with AWS's version-stage semantics (contract-tested against moto).
+ *
+ * Invariant once the system is quiet (leases expired, one more registrar run):
+ * - exactly one endpoint points at the relay, with the configured events, and (unless an operator
+ *   wiped the stored value, which forgets which endpoint was ours) none of ours points elsewhere;
+ * - the ingress verifies HeyGen's current secret (AWSCURRENT or AWSPENDING holds it);
+ * - no retired secret stays accepted through AWSPENDING;
+ * - a rotation can still start and finish, ending on HeyGen's secret.
+ * Used by test/unit/heygen-lifecycle-chaos.test.ts (bounded) and scripts/chaos.ts (`npm run chaos`).
+ */
+import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import fc from 'fast-check';
+import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
+import { type LeaseGrant, type LeaseIntent, type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
+import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
+import { type RotationEvent, rotationStep } from '../../functions/providers/heygen/rotation.js';
+import { FAKE_API_KEY, type FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FakeSecretsManager } from '../fakes/secrets-manager.js';
+
+export const CHAOS_URL = 'https://chaos.lambda-url.eu-west-1.on.aws/heygen';
+const FOREIGN_URL = 'https://somewhere-else.example.com/hook';
+const NAME = 'heygen-signing';
+const LEASE = `heygen:${NAME}`;
+const EVENTS = ['avatar_video.fail', 'avatar_video.success'];
+const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+
+export type ActorSpec =
+  | { readonly kind: 'registrar' | 'cli'; readonly crashAt: number | null; readonly crashAfter: boolean }
+  | { readonly kind: 'rotation'; readonly crashes: readonly (number | null)[]; readonly crashAfter: boolean }
+  | { readonly kind: 'operator'; readonly op: 'reset' | 'paste-plain' }
+  | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' };
+
+export interface ChaosScenario {
+  readonly initial: 'empty' | 'registered' | 'rotated';
+  readonly actors: readonly ActorSpec[];
+}
+
+const crashPoint = fc.option(fc.nat({ max: 14 }), { nil: null, freq: 2 });
+export const actorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('registrar' as const, 'cli' as const),
+      crashAt: crashPoint,
+      crashAfter: fc.boolean(),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('rotation' as const),
+      crashes: fc.array(crashPoint, { minLength: 1, maxLength: 4 }),
+      crashAfter: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('operator' as const),
+      op: fc.constantFrom('reset' as const, 'paste-plain' as const),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('provider' as const),
+      op: fc.constantFrom('delete' as const, 'edit-url' as const, 'disable' as const),
+    }),
+  },
+);
+export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc.record({
+  initial: fc.constantFrom('empty' as const, 'registered' as const, 'rotated' as const),
+  actors: fc.array(actorArb, { minLength: 2, maxLength: 5 }),
+});
+
+class Crash extends Error {
+  constructor() {
+    super('crash (injected)');
+    this.name = 'Crash';
+  }
+}
+
+export interface ChaosStats {
+  runs: number;
+  scheduledCalls: number;
+  crashes: number;
+  rotationsStarted: number;
+  registrarRuns: number;
+  operatorWrites: number;
+  providerChanges: number;
+  busy: number;
+}
+
+export function emptyStats(): ChaosStats {
+  return {
+    runs: 0,
+    scheduledCalls: 0,
+    crashes: 0,
+    rotationsStarted: 0,
+    registrarRuns: 0,
+    operatorWrites: 0,
+    providerChanges: 0,
+    busy: 0,
+  };
+}
+
+/** One run of a scenario; returns the invariant violations (empty = fine). */
+export async function runScenario(
+  s: fc.Scheduler,
+  scenario: ChaosScenario,
+  heygen: FakeHeyGenApi,
+  stats: ChaosStats = emptyStats(),
+): Promise<string[]> {
+  heygen.reset();
+  stats.runs++;
+  const sm = new FakeSecretsManager();
+  try {
+    sm.create(NAME, '{"secret":null}');
+    const clock = { t: Date.parse('2026-11-29T00:00:00Z') };
+    const leases = new MemoryLeaseStore(() => clock.t);
+    let wiped = false;
+
+    const gate = async (label: string) => {
+      stats.scheduledCalls++;
+      await s.schedule(Promise.resolve(label), label);
+    };
+    const vsleep = async (ms: number) => {
+      clock.t += ms;
+      await gate('sleep');
+    };
+
+    /** One process (a Lambda invocation, a CLI run): its calls are scheduled, and it may die at one of them. */
+    class Invocation {
+      private calls = 0;
+      crashed = false;
+      constructor(
+        readonly name: string,
+        private readonly crashAt: number | null,
+        private readonly crashAfter: boolean,
+      ) {}
+      async around<T>(label: string, fn: () => Promise<T>): Promise<T> {
+        if (this.crashed) throw new Crash();
+        await gate(`${this.name}:${label}`);
+        const n = ++this.calls;
+        if (n === this.crashAt && !this.crashAfter) this.die();
+        const result = await fn();
+        if (n === this.crashAt && this.crashAfter) this.die();
+        return result;
+      }
+      private die(): never {
+        this.crashed = true;
+        stats.crashes++;
+        throw new Crash();
+      }
+      secrets(): SecretsManagerClient {
+        return {
+          send: (cmd: { constructor: { name: string } }, o?: unknown) =>
+            this.around(cmd.constructor.name, () => sm.client.send(cmd as never, o as never)),
+        } as unknown as SecretsManagerClient;
+      }
+      heygenClient(): HeyGenWebhookClient {
+        return new HeyGenWebhookClient({
+          apiKey: FAKE_API_KEY,
+          baseUrl: 'http://fake',
+          fetch: (input, init) =>
+            this.around(`${init?.method ?? 'GET'} ${String(input).replace('http://fake', '')}`, () => heygen.fetch(input, init)),
+          sleep: vsleep,
+        });
+      }
+      leaseStore(): LeaseStore {
+        return {
+          name: leases.name,
+          tryAcquire: (n, owner, ttl) => this.around('lease.acquire', () => leases.tryAcquire(n, owner, ttl)),
+          setIntent: (g: LeaseGrant, i: LeaseIntent | null) => this.around('lease.intent', () => leases.setIntent(g, i)),
+          // A dead process does not let go: its lease stays until it expires.
+          release: async (g: LeaseGrant) => {
+            if (!this.crashed) await leases.release(g);
+          },
+        };
+      }
+    }
+
+    const registrarRun = (inv: Invocation): Promise<ReconcileSummary> =>
+      reconcile(
+        { url: CHAOS_URL, events: EVENTS },
+        {
+          client: inv.heygenClient(),
+          secretStore: new SecretsManagerSigningSecretStore(inv.secrets(), NAME),
+          lease: { store: inv.leaseStore(), name: LEASE, owner: inv.name, waitMs: 60_000, sleep: vsleep, now: () => clock.t },
+        },
+      );
+
+    const pendingToken = () =>
+      Object.entries(sm.stagesOf(NAME)).find(([, st]) => st.includes('AWSPENDING') && !st.includes('AWSCURRENT'))?.[0];
+
+    /** Secrets Manager's rotation: stage a token (or reattempt the incomplete one), four steps, each retried. */
+    const rotationRun = async (name: string, crashes: readonly (number | null)[], crashAfter: boolean): Promise<string> => {
+      await gate(`${name}:RotateSecret`);
+      stats.rotationsStarted++;
+      const token = pendingToken() ?? sm.stageRotation(NAME);
+      let k = 0;
+      for (const Step of STEPS) {
+        for (let attempt = 1; ; attempt++) {
+          const inv = new Invocation(`${name}#${k}`, crashes[k] ?? null, crashAfter);
+          k++;
+          try {
+            await rotationStep({ SecretId: NAME, ClientRequestToken: token, Step } as RotationEvent, {
+              secrets: inv.secrets(),
+              heygen: inv.heygenClient(),
+              endpointUrl: CHAOS_URL,
+              lease: { store: inv.leaseStore(), name: LEASE, waitMs: 60_000, sleep: vsleep, now: () => clock.t },
+            });
+            break;
+          } catch {
+            if (attempt >= 3) return 'abandoned'; // Secrets Manager marks the rotation failed; its schedule retries later
+          }
+        }
+      }
+      return 'finished';
+    };
+
+    // The starting state, built without the scheduler's interference.
+    if (scenario.initial !== 'empty') {
+      const setup = new Invocation('setup', null, false);
+      await s.waitFor(registrarRun(setup));
+      if (scenario.initial === 'rotated') await s.waitFor(rotationRun('setup-rotation', [], false));
+    }
+
+    const runs = scenario.actors.map(async (a, i): Promise<unknown> => {
+      const name = `${a.kind}${i}`;
+      switch (a.kind) {
+        case 'registrar':
+        case 'cli':
+          stats.registrarRuns++;
+          return registrarRun(new Invocation(name, a.crashAt, a.crashAfter)).then((r) => {
+            if (r.outcome === 'busy') stats.busy++;
+            return r.outcome;
+          });
+        case 'rotation':
+          return rotationRun(name, a.crashes, a.crashAfter);
+        case 'operator': {
+          await gate(`${name}:${a.op}`);
+          stats.operatorWrites++;
+          wiped = true;
+          const value = a.op === 'reset' ? '{"secret":null}' : `whsec_pastedByHand${i}x${Math.floor(clock.t % 1e6)}Zq`;
+          return sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: value }));
+        }
+        case 'provider': {
+          await gate(`${name}:${a.op}`);
+          stats.providerChanges++;
+          const [ep] = heygen.endpointsFor(CHAOS_URL);
+          if (!ep) return 'nothing';
+          if (a.op === 'delete') heygen.deleteBehindOurBack(ep.endpoint_id);
+          else if (a.op === 'edit-url') ep.url = FOREIGN_URL;
+          else ep.status = 'disabled';
+          return a.op;
+        }
+      }
+    });
+    await s.waitFor(Promise.allSettled(runs));
+
+    // Quiet: every lease has expired; one more registrar run.
+    clock.t += 10 * 60_000;
+    const violations: string[] = [];
+    const final = await s.waitFor(registrarRun(new Invocation('quiet', null, false)));
+    if (final.outcome === 'busy') violations.push('the quiet registrar run found the lease busy');
+    const check = (when: string) => {
+      const ours = heygen.endpointsFor(CHAOS_URL);
+      if (ours.length !== 1) violations.push(`${when}: ${ours.length} endpoints point at the relay`);
+      if (!wiped && heygen.endpoints.size !== 1)
+        violations.push(`${when}: ${heygen.endpoints.size - ours.length} endpoint(s) of ours deliver elsewhere`);
+      const [ep] = ours;
+      if (!ep) return;
+      if (JSON.stringify([...(ep.events ?? [])].sort()) !== JSON.stringify(EVENTS))
+        violations.push(`${when}: events ${JSON.stringify(ep.events)}`);
+      const parse = (v: string | undefined) =>
+        v === undefined ? undefined : (JSON.parse(v) as { secret?: string | null }).secret;
+      const current = parse(sm.value(NAME));
+      const pending = parse(sm.value(NAME, 'AWSPENDING'));
+      if (current !== ep.secret && pending !== ep.secret)
+        violations.push(`${when}: LOCKOUT, the ingress does not accept HeyGen's secret`);
+      if (pending !== undefined && pending !== ep.secret)
+        violations.push(`${when}: a retired secret stays accepted through AWSPENDING`);
+    };
+    check('quiet');
+    // And a rotation can still start and finish (nothing blocks it), ending on HeyGen's secret.
+    const rotated = await s.waitFor(rotationRun('after', [], false));
+    if (rotated !== 'finished') violations.push('a rotation after the quiet run did not finish');
+    check('after a rotation');
+    const [ep] = heygen.endpointsFor(CHAOS_URL);
+    const current = sm.value(NAME);
+    if (ep && current && (JSON.parse(current) as { secret?: string }).secret !== ep.secret)
+      violations.push('after a rotation: AWSCURRENT is not HeyGen secret');
+    violations.push(...heygen.violations.map((v) => `HeyGen API contract: ${v}`));
+    return violations;
+  } finally {
+    sm.mock.restore();
+  }
+}
+
+/** The property: no scenario ends with a violated invariant. */
+export function lifecycleProperty(heygen: FakeHeyGenApi, stats: ChaosStats) {
+  return fc.asyncProperty(fc.scheduler(), scenarioArb, async (s, scenario) => {
+    const violations = await runScenario(s, scenario, heygen, stats);
+    if (violations.length > 0)
+      throw new Error(
+        `invariant violated:\n  ${violations.join('\n  ')}\nlast scheduled calls:\n${s
+          .report()
+          .slice(-60)
+          .map((t) => `  ${t.label}`)
+          .join('\n')}`,
+      );
+  });
+}
