@@ -5,20 +5,27 @@
  *
  * Providers' real secrets: HeyGen `whsec_` + a random token (the v1 docs show 30 characters),
  * JoggAI "16-character" (v1 docs) or `whsec_...` (v2). Hence: 16 to 1024 characters, printable
- * ASCII without whitespace, not a placeholder shape, and at least 8 distinct characters.
+ * ASCII without whitespace, not a placeholder shape, and at least 4 distinct characters (a 16-character hex secret has fewer than 4 about once in 10^9 draws).
  */
 
 /** Shortest secret the relay accepts (JoggAI's v1 secrets are 16 characters). */
 export const MIN_SIGNING_SECRET_LENGTH = 16;
 export const MAX_SIGNING_SECRET_LENGTH = 1024;
 
-const PLACEHOLDER_PATTERNS: readonly RegExp[] = [
+/**
+ * Placeholder shapes. They look at the whole value (after a `whsec_` prefix), never at a substring
+ * alone: a random secret may well contain `tbd` or `Todo` (a 32-character base64 token does in about
+ * 1 of 300 draws), and refusing a real secret would lock the relay out.
+ */
+const PLACEHOLDER_ANYWHERE: readonly RegExp[] = [
   /\.\.\.|…/, // an elided example: whsec_...
   /[<>{}[\]"'`]/, // <your secret>, {{secret}}, JSON fragments, quoting leftovers
-  /(replace|change|update|insert|put|set|fill)[-_ ]?(me|this|here|it)/i,
-  /placeholder|example|dummy|changeit|your[-_ ]?(secret|key)|secret[-_ ]?here|todo|tbd|fixme/i,
-  /^(null|undefined|none|nil|true|false|nan|test|secret|password)$/i,
-  /x{4,}|X{4,}/, // whsec_xxxxxxxx
+];
+const PLACEHOLDER_BODY: readonly RegExp[] = [
+  /^(replace|change|insert|put|set|fill|add)[-_ ]?(me|this|here|it|the)(\b|_|-|$)/i,
+  /^(your|my|the)[-_ ]?(webhook[-_ ]?)?(signing[-_ ]?)?(secret|key|token)/i,
+  /^(placeholder|example|sample|dummy|changeit|secret|password|todo|tbd|fixme|test|testing|null|undefined|none|nil|true|false|nan)([-_ ]?\d*)$/i,
+  /^(x+|0+|\*+|-+|_+)$/i, // whsec_xxxxxxxx
 ];
 
 /**
@@ -33,8 +40,10 @@ export function signingSecretProblem(value: unknown): string | null {
   if (value.length < MIN_SIGNING_SECRET_LENGTH) return `shorter than ${MIN_SIGNING_SECRET_LENGTH} characters`;
   if (value.length > MAX_SIGNING_SECRET_LENGTH) return `longer than ${MAX_SIGNING_SECRET_LENGTH} characters`;
   if (!/^[\x21-\x7e]+$/.test(value)) return 'contains characters outside printable ASCII';
-  for (const p of PLACEHOLDER_PATTERNS) if (p.test(value)) return 'looks like a placeholder, not an issued secret';
-  if (new Set(value).size < 8) return 'too few distinct characters to be a random secret';
+  const body = value.replace(/^whsec_/i, '');
+  if (PLACEHOLDER_ANYWHERE.some((p) => p.test(value)) || PLACEHOLDER_BODY.some((p) => p.test(body)))
+    return 'looks like a placeholder, not an issued secret';
+  if (new Set(value).size < 4) return 'too few distinct characters to be a random secret';
   return null;
 }
 

@@ -37,7 +37,12 @@ const EVENTS = ['avatar_video.fail', 'avatar_video.success'];
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 
 export type ActorSpec =
-  | { readonly kind: 'registrar' | 'cli'; readonly crashAt: number | null; readonly crashAfter: boolean }
+  | {
+      readonly kind: 'registrar' | 'cli';
+      readonly crashAt: number | null;
+      readonly crashAfter: boolean;
+      readonly stall?: boolean;
+    }
   | { readonly kind: 'rotation'; readonly crashes: readonly (number | null)[]; readonly crashAfter: boolean }
   | { readonly kind: 'operator'; readonly op: 'reset' | 'paste-plain' }
   | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' };
@@ -101,6 +106,7 @@ export interface ChaosStats {
   operatorWrites: number;
   providerChanges: number;
   busy: number;
+  stalls: number;
 }
 
 export function emptyStats(): ChaosStats {
@@ -113,6 +119,7 @@ export function emptyStats(): ChaosStats {
     operatorWrites: 0,
     providerChanges: 0,
     busy: 0,
+    stalls: 0,
   };
 }
 
@@ -149,14 +156,20 @@ export async function runScenario(
         readonly name: string,
         private readonly crashAt: number | null,
         private readonly crashAfter: boolean,
+        /** At `crashAt`, stall past every lease's expiry and go on, instead of dying. */
+        private readonly stall = false,
       ) {}
       async around<T>(label: string, fn: () => Promise<T>): Promise<T> {
         if (this.crashed) throw new Crash();
         await gate(`${this.name}:${label}`);
         const n = ++this.calls;
-        if (n === this.crashAt && !this.crashAfter) this.die();
+        if (n === this.crashAt && this.stall) {
+          stats.stalls++;
+          await vsleep(5 * 60_000); // meanwhile others may take the expired lease
+          await gate(`${this.name}:wakes up`);
+        } else if (n === this.crashAt && !this.crashAfter) this.die();
         const result = await fn();
-        if (n === this.crashAt && this.crashAfter) this.die();
+        if (n === this.crashAt && this.crashAfter && !this.stall) this.die();
         return result;
       }
       private die(): never {
@@ -244,7 +257,7 @@ export async function runScenario(
         case 'registrar':
         case 'cli':
           stats.registrarRuns++;
-          return registrarRun(new Invocation(name, a.crashAt, a.crashAfter)).then((r) => {
+          return registrarRun(new Invocation(name, a.crashAt, a.crashAfter, a.stall === true)).then((r) => {
             if (r.outcome === 'busy') stats.busy++;
             return r.outcome;
           });
