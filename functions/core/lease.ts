@@ -23,10 +23,13 @@
 
 /** A provider call in progress that changes the provider's secret (recorded before the call). */
 export interface LeaseIntent {
-  /** What is being done, e.g. `rotate` (HeyGen rotate-secret). */
+  /** What is being done: `rotate` (HeyGen rotate-secret) or `create` (a new endpoint, with its secret). */
   readonly op: string;
-  /** The endpoint it applies to. */
+  /** The endpoint it applies to (empty for a create: the answer names it). */
   readonly endpointId: string;
+  /** For a create: the body sent, so a replay sends the very same request. */
+  readonly url?: string;
+  readonly events?: readonly string[] | null;
   /** The Idempotency-Key sent with the call; a replay sends the same one. */
   readonly key: string;
   /** The stored secret version the call replaces (null: none stored). */

@@ -228,7 +228,7 @@ describe('Function: reconcile', () => {
   });
 
   describe('crash between HeyGen answer and storing the secret', () => {
-    it('create: the retried run adopts the created endpoint (one endpoint, a live secret stored)', async () => {
+    it('create: the retried run replays the recorded create (same key, same endpoint and secret), no rotation', async () => {
       const store = new MemorySigningSecretStore();
       const crashing = Object.create(store) as MemorySigningSecretStore;
       crashing.put = async () => {
@@ -238,13 +238,14 @@ describe('Function: reconcile', () => {
         'Lambda timed out',
       );
       const [ep] = fake.endpointsFor(URL_A);
-      // Retry (same desired + same stored state): same key, replayed answer.
       const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
-      expect(summary.actions.map((a) => a.type)).toEqual(['rotate', 'store_secret']);
-      // The endpoint exists now and nobody holds its secret: adopting it by rotate-secret is always
-      // correct, whereas replaying the create could hand back a secret rotated since.
+      expect(summary.actions.map((a) => a.type)).toEqual(['recover', 'store_secret']);
       expect(fake.endpointsFor(URL_A)).toHaveLength(1);
       expect((await store.get())?.secret).toBe(fake.endpoints.get(ep?.endpoint_id as string)?.secret);
+      expect(fake.requestsTo('POST', /rotate-secret$/)).toHaveLength(0);
+      const keys = fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
+      expect(keys).toHaveLength(2);
+      expect(keys[0]).toBe(keys[1]);
     });
 
     it('rotate (adopt): the retried run gets the same secret, no second rotation', async () => {
@@ -301,8 +302,12 @@ describe('Function: reconcile (a create key is never reused)', () => {
       expect(live?.endpoint_id).not.toBe(ghost?.endpoint_id);
       expect(summary.endpointId).toBe(live?.endpoint_id);
       expect(await store.get()).toEqual({ secret: live?.secret, endpointId: live?.endpoint_id, url: URL_A });
+      // The crashed create was replayed once under its own key (it answered with the deleted endpoint,
+      // so nothing was stored); the new endpoint got a key never used before.
       const keys = fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
-      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys).toHaveLength(3);
+      expect(keys[1]).toBe(keys[0]);
+      expect(keys[2]).not.toBe(keys[0]);
       expect(fake.violations).toEqual([]);
     } finally {
       await fake.close();

@@ -275,6 +275,20 @@ export class SecretWriter {
   }
 
   /**
+   * Creates an endpoint at HeyGen with `key`, recording the intent (with the request body) first, so
+   * a holder that dies before storing the new endpoint's secret leaves enough to replay it. The
+   * caller stores the secret and then clears the intent.
+   */
+  async create(
+    body: { url: string; events: readonly string[] | null },
+    key: string,
+    base: string | null,
+  ): Promise<WebhookEndpoint> {
+    await this.setIntent({ op: 'create', endpointId: '', key, base, at: this.now(), url: body.url, events: body.events });
+    return this.client.createEndpoint(body, { idempotencyKey: key, signal: this.signal });
+  }
+
+  /**
    * Stores `value` as current over whatever is stored now. Only for a secret HeyGen just issued
    * under this lease (it is the newest one HeyGen has): a version conflict means someone wrote
    * outside the lease (a person with put-secret-value), and their value is older than ours, so we
@@ -398,23 +412,42 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
   if (writer && leftover) {
     const action: ReconcileAction = { type: 'recover', endpointId: leftover.endpointId, op: leftover.op, status: 'planned' };
     actions.push(action);
-    const snapshot = await deps.secretStore.read(deps.signal);
-    try {
-      await writer.rotate(
-        leftover.endpointId,
+    const before = await deps.secretStore.read(deps.signal);
+    if (leftover.op === 'create') {
+      // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
+      // created then (it may have been moved to another URL or deleted since); after that, the replay
+      // creates one, which is ours as well. Either way we now know it and hold its secret; step 2
+      // brings it back to our URL and step 5 removes duplicates.
+      const replayed = await writer.create(
+        { url: leftover.url ?? desired.url, events: leftover.events ?? null },
         leftover.key,
-        leftover.base,
-        async (rotated) => {
-          await storeIssued(writer, snapshot, rotated.endpoint_id, rotated.secret, desired.url, actions);
-        },
-        leftover.op,
+        before.version,
       );
-    } catch (err) {
-      if (!(err instanceof HeyGenNotFoundError)) throw err;
-      await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
+      const exists = (await client.listEndpoints(call)).some((e) => e.endpoint_id === replayed.endpoint_id);
+      if (exists && replayed.secret)
+        await storeIssued(writer, before, replayed.endpoint_id, replayed.secret, desired.url, actions);
+      await writer.clearIntent();
+    } else {
+      try {
+        await writer.rotate(
+          leftover.endpointId,
+          leftover.key,
+          leftover.base,
+          async (rotated) => {
+            await storeIssued(writer, before, rotated.endpoint_id, rotated.secret, desired.url, actions);
+          },
+          leftover.op,
+        );
+      } catch (err) {
+        if (!(err instanceof HeyGenNotFoundError)) throw err;
+        await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
+      }
     }
     action.status = 'done';
-    log?.warn('replayed a secret change a previous writer made at HeyGen and never stored', { endpointId: leftover.endpointId });
+    log?.warn('replayed a secret change a previous writer made at HeyGen and never stored', {
+      op: leftover.op,
+      endpointId: leftover.endpointId,
+    });
   }
 
   let snapshot = await deps.secretStore.read(deps.signal);
@@ -459,10 +492,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
     actions.push(action);
     if (writer) {
       try {
-        const created = await client.createEndpoint(
-          { url: desired.url, events: action.events },
-          { ...call, idempotencyKey: action.idempotencyKey },
-        );
+        const created = await writer.create({ url: desired.url, events: action.events }, action.idempotencyKey, snapshot.version);
         action.status = 'done';
         action.endpointId = created.endpoint_id;
         keeper = created;
@@ -472,9 +502,11 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
         } else {
           warnings.push('create answered without a secret; adopting via rotate-secret');
         }
+        await writer.clearIntent();
       } catch (err) {
         // Someone (a person, or a relay in another account) created it between our list and our create.
         if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+        await writer.clearIntent(); // HeyGen refused it: nothing was created
         log?.warn('create hit 409 conflict; re-reading the endpoint list', { url: desired.url });
         actions.pop();
         endpoints = await client.listEndpoints(call);

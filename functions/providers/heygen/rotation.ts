@@ -170,6 +170,13 @@ export async function rotationStep(event: RotationEvent, deps: RotationDeps): Pr
           // A change a dead holder made at HeyGen and never stored comes first (same key, answer stored).
           // (The intent of this very step's crashed attempt is not replayed here: the step itself makes
           // that call again with the same key, and stores the answer as AWSPENDING.)
+          if (writer?.leftover && writer.leftover.op !== 'rotate') {
+            // A create the registrar made and never stored: the registrar replays it (it knows the
+            // relay's desired endpoint); rotating meanwhile would overwrite that record.
+            throw new RotationError(
+              'a registrar change awaits recovery (the registrar replays it on its next run); Secrets Manager retries this step',
+            );
+          }
           if (writer?.leftover && writer.leftover.key !== rotationIdempotencyKey(token)) {
             const leftover = writer.leftover;
             const store = new SecretsManagerSigningSecretStore(sm, secretId);
