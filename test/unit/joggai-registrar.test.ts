@@ -170,7 +170,13 @@ describe('JoggAI registrar: reconcile', () => {
   it('does not delete the pending endpoint of a rotation in progress', async () => {
     await run();
     const pending = fake.seed({ url: `${RELAY}/r1` });
-    await store.putPending({ secret: pending.secret, endpointId: pending.endpoint_id, url: pending.url });
+    await store.putPending({
+      secret: pending.secret,
+      endpointId: pending.endpoint_id,
+      url: pending.url,
+      replaces: store.version as string,
+      replacesEndpointId: store.current?.endpointId as string,
+    });
     expect(await run()).toMatchObject({ outcome: 'in_sync' });
     expect(fake.endpoints.has(pending.endpoint_id)).toBe(true);
   });
@@ -263,7 +269,7 @@ describe('JoggAI rotation: overlap two endpoints', () => {
     // Crash between putPending and promote: run again.
     const crashing = rotateJoggAi({ url: RELAY }, { client, store, overlap: async () => Promise.reject(new Error('crash')) });
     await expect(crashing).rejects.toThrow('crash');
-    expect(store.pending?.url).toBe(`${RELAY}/r2`);
+    expect(store.pending?.value.url).toBe(`${RELAY}/r2`);
     const resumed = await rotateJoggAi({ url: RELAY }, { client, store });
     expect(resumed).toMatchObject({ resumed: true, to: { url: `${RELAY}/r2` }, oldDeleted: true });
     expect([...fake.endpoints.values()].map((e) => e.url)).toEqual([`${RELAY}/r2`]);
@@ -277,7 +283,13 @@ describe('JoggAI rotation: overlap two endpoints', () => {
   });
 
   it('re-creates when the pending endpoint vanished', async () => {
-    await store.putPending({ secret: 's', endpointId: 'wh_gone', url: `${RELAY}/r1` });
+    await store.putPending({
+      secret: 'whsec_gone0123456789abcdef',
+      endpointId: 'wh_gone',
+      url: `${RELAY}/r1`,
+      replaces: store.version as string,
+      replacesEndpointId: store.current?.endpointId as string,
+    });
     const res = await rotateJoggAi({ url: RELAY }, { client, store });
     expect(res.to.endpointId).not.toBe('wh_gone');
     expect(res.to.url).toBe(`${RELAY}/r1`);
