@@ -219,19 +219,20 @@ describe('JoggAI sequence 9: a crash between the two stage moves of the promotio
       const { versions, state } = await stagesByEndpoint(sm, id, store);
       expect(state.current?.endpointId).toBe(next?.endpoint_id);
       expect(Object.values(versions).filter((s) => s.includes('AWSCURRENT') && s.includes('AWSPENDING'))).toHaveLength(1);
-      // AWSPENDING on the AWSCURRENT version is a finished promotion, not a rotation in progress.
-      expect(state.pending).toBeNull();
 
-      // The retry (Lambda retries the failed invocation) finishes that rotation.
+      // The retry (Lambda retries the failed invocation) finishes that rotation: the endpoint that
+      // survives is the one whose secret is AWSCURRENT.
       const retry = await rotateJoggAi({ url: RELAY }, { client: jogg, store });
+      expect(ours().map((e) => e.endpoint_id)).toEqual([next?.endpoint_id]);
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(next?.secret);
       expect(retry).toMatchObject({
         resumed: true,
         from: { endpointId: old?.endpoint_id },
         to: { endpointId: next?.endpoint_id, url: `${RELAY}/r1` },
         oldDeleted: true,
       });
-      expect(ours().map((e) => e.endpoint_id)).toEqual([next?.endpoint_id]);
-      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(next?.secret);
+      // AWSPENDING on the AWSCURRENT version is a finished promotion, not a rotation in progress.
+      expect((await store.get()).pending).toBeNull();
       expect(await reconcileJoggAi({ url: RELAY }, { client: jogg, store })).toMatchObject({
         outcome: 'in_sync',
         endpointId: next?.endpoint_id,
