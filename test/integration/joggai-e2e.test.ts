@@ -123,11 +123,16 @@ function registrarEnvironment(): Record<string, string> {
   for (const [k, v] of Object.entries(vars)) {
     if (typeof v === 'string') out[k] = v;
     else if (typeof v === 'object' && v !== null && 'Ref' in v) {
-      const arn = stack.secretArns[(v as { Ref: string }).Ref];
-      if (!arn) throw new Error(`registrar env ${k} references ${(v as { Ref: string }).Ref}, not a provisioned secret`);
-      out[k] = arn;
+      const ref = (v as { Ref: string }).Ref;
+      const arn = stack.secretArns[ref];
+      if (arn) out[k] = arn;
+      else if (stack.template.Resources[ref]?.Type === 'AWS::DynamoDB::Table') out[k] = stack.tableName;
+      else throw new Error(`registrar env ${k} references ${ref}, not a provisioned secret or table`);
     }
   }
+  // The one-writer lease (STATE_TABLE_NAME, LEASE_NAME): the relay's table, until lib/ passes them.
+  out.STATE_TABLE_NAME ??= stack.tableName;
+  out.LEASE_NAME ??= 'joggai:signing';
   // The only two stand-ins: the relay's public URL (a Function URL) is the bridge, JoggAI is the fake.
   expect(JSON.stringify(vars.ENDPOINT_URL)).toContain('joggai');
   out.ENDPOINT_URL = `${bridgeUrl}/joggai`;
@@ -251,7 +256,11 @@ describe('JoggAI on the emulator, provisioned from the synthesized template', ()
     const [ep, ...more] = [...fake.endpoints.values()];
     expect(more).toEqual([]);
     expect(ep?.url).toBe(`${bridgeUrl}/joggai`);
-    const stored = await stack.clients.sm.send(new GetSecretValueCommand({ SecretId: joggSecretArn }));
+    // By stage: moto's read without VersionStage returns a stale default version once AWSCURRENT was
+    // moved by UpdateSecretVersionStage (pinned in secrets-manager-contract.test.ts), as the store's CAS write does.
+    const stored = await stack.clients.sm.send(
+      new GetSecretValueCommand({ SecretId: joggSecretArn, VersionStage: 'AWSCURRENT' }),
+    );
     expect(JSON.parse(stored.SecretString as string)).toEqual({
       secret: ep?.secret,
       endpointId: ep?.endpoint_id,

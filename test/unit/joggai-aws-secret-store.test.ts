@@ -48,7 +48,9 @@ async function plainPut(sm: SecretsManagerClient, id: string, value: string): Pr
  */
 async function motoPut(sm: SecretsManagerClient, id: string, value: string): Promise<void> {
   const token = randomUUID();
-  await sm.send(new PutSecretValueCommand({ SecretId: id, SecretString: value, ClientRequestToken: token, VersionStages: ['OPERATOR'] }));
+  await sm.send(
+    new PutSecretValueCommand({ SecretId: id, SecretString: value, ClientRequestToken: token, VersionStages: ['OPERATOR'] }),
+  );
   const d = await sm.send(new DescribeSecretCommand({ SecretId: id }));
   const current = Object.entries(d.VersionIdsToStages ?? {}).find(([, s]) => s.includes('AWSCURRENT'))?.[0];
   await sm.send(
@@ -180,26 +182,29 @@ describe.each(backends)('SecretsManagerJoggAiSecretStore on %s', (_name, backend
 });
 
 describe('JoggAI sequence 8: a value that was current once can be made current again (an operator overwrote AWSCURRENT)', () => {
-  it.each(backends)('on %s: the next reconcile stores the endpoint secret again, and the run after it is in sync', async (_n, backend) => {
-    fake.endpoints.clear();
-    const { sm, id } = await backend.secret();
-    const store = new SecretsManagerJoggAiSecretStore(sm, id);
-    await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
-    const [ep] = ours();
-    const stored = { secret: ep?.secret, endpointId: ep?.endpoint_id, url: RELAY };
-    expect((await store.get()).current).toEqual(stored);
+  it.each(backends)(
+    'on %s: the next reconcile stores the endpoint secret again, and the run after it is in sync',
+    async (_n, backend) => {
+      fake.endpoints.clear();
+      const { sm, id } = await backend.secret();
+      const store = new SecretsManagerJoggAiSecretStore(sm, id);
+      await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
+      const [ep] = ours();
+      const stored = { secret: ep?.secret, endpointId: ep?.endpoint_id, url: RELAY };
+      expect((await store.get()).current).toEqual(stored);
 
-    // A person pastes another value over AWSCURRENT (here: a secret of some other endpoint).
-    await backend.overwrite(sm, id, JSON.stringify(B));
-    expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(B.secret);
+      // A person pastes another value over AWSCURRENT (here: a secret of some other endpoint).
+      await backend.overwrite(sm, id, JSON.stringify(B));
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(B.secret);
 
-    // The same value as before must become current again: JoggAI's endpoint still signs with it.
-    const healed = await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
-    expect(healed.actions).toEqual([{ type: 'adopt', endpointId: ep?.endpoint_id }]);
-    expect((await store.get()).current).toEqual(stored);
-    expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(ep?.secret);
-    expect(await reconcileJoggAi({ url: RELAY }, { client: jogg, store })).toMatchObject({ outcome: 'in_sync', actions: [] });
-  });
+      // The same value as before must become current again: JoggAI's endpoint still signs with it.
+      const healed = await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
+      expect(healed.actions).toEqual([{ type: 'adopt', endpointId: ep?.endpoint_id }]);
+      expect((await store.get()).current).toEqual(stored);
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(ep?.secret);
+      expect(await reconcileJoggAi({ url: RELAY }, { client: jogg, store })).toMatchObject({ outcome: 'in_sync', actions: [] });
+    },
+  );
 });
 
 describe('JoggAI sequence 9: a crash between the two stage moves of the promotion', () => {

@@ -213,7 +213,7 @@ describe('Lambda entry: JoggAI registrar (functions/joggai-registrar.ts)', () =>
     expect((await run(handler, {})).result).toMatchObject({ outcome: 'in_sync', endpointId: now?.endpoint_id });
   });
 
-  describe('sequence 10: at JoggAI\'s 20-endpoint limit', () => {
+  describe("sequence 10: at JoggAI's 20-endpoint limit", () => {
     it('a rotation that cannot create its second endpoint reports Outcome=limit_reached (alarmed), changes nothing, and does not throw', async () => {
       const ours = [...fake.endpoints.values()];
       expect(ours).toHaveLength(1);
@@ -282,7 +282,13 @@ describe('Function: readJoggAiRegistrarEnv', () => {
     vi.stubEnv('STATE_TABLE_NAME', 't');
     vi.stubEnv('LEASE_NAME', 'l');
     const { readJoggAiRegistrarEnv } = await import('../../functions/joggai-registrar.js');
-    const base = { SIGNING_SECRET_ARN: 's', API_KEY_SECRET_ARN: 'a', ENDPOINT_URL: RELAY, STATE_TABLE_NAME: 't', LEASE_NAME: 'l' };
+    const base = {
+      SIGNING_SECRET_ARN: 's',
+      API_KEY_SECRET_ARN: 'a',
+      ENDPOINT_URL: RELAY,
+      STATE_TABLE_NAME: 't',
+      LEASE_NAME: 'l',
+    };
     expect(readJoggAiRegistrarEnv(base)).toEqual({
       signingSecretArn: 's',
       apiKeySecretArn: 'a',

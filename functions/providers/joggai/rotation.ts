@@ -74,11 +74,7 @@ export class JoggAiRotationLimitError extends JoggAiRotationError {
 }
 
 /** Deletes `endpointId` unless it is gone already; true when it is gone afterwards. */
-async function deleteEndpoint(
-  deps: JoggAiRotationDeps,
-  endpointId: string,
-  what: string,
-): Promise<boolean> {
+async function deleteEndpoint(deps: JoggAiRotationDeps, endpointId: string, what: string): Promise<boolean> {
   try {
     await deps.client.deleteEndpoint(endpointId, deps.signal);
     return true;

@@ -29,7 +29,7 @@ import {
   type JoggAiReconcileSummary,
   reconcileJoggAi,
 } from './registrar.js';
-import { type JoggAiRotationResult, JoggAiRotationLimitError, rotateJoggAi } from './rotation.js';
+import { JoggAiRotationLimitError, type JoggAiRotationResult, rotateJoggAi } from './rotation.js';
 import type { JoggAiSecretStore } from './secret-store.js';
 
 /**

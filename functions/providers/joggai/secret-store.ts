@@ -11,11 +11,7 @@
  * - a pending value records what it replaces (the current version and its endpoint), and
  *   `promotePending` moves AWSCURRENT only while it is still on that version.
  */
-import {
-  assertStorable,
-  type IssuedSigningSecret,
-  SecretVersionConflictError,
-} from '../../core/secret-store.js';
+import { assertStorable, type IssuedSigningSecret, SecretVersionConflictError } from '../../core/secret-store.js';
 
 /** A rotation's second endpoint, with what it replaces. */
 export interface JoggAiPendingValue extends IssuedSigningSecret {
