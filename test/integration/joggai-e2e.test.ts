@@ -119,15 +119,29 @@ function registrarEnvironment(): Record<string, string> {
   if (!fn) throw new Error('no JoggAI registrar function in the template');
   const environment = fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined;
   const vars = environment?.Variables ?? {};
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(vars)) {
-    if (typeof v === 'string') out[k] = v;
-    else if (typeof v === 'object' && v !== null && 'Ref' in v) {
-      const arn = stack.secretArns[(v as { Ref: string }).Ref];
-      if (!arn) throw new Error(`registrar env ${k} references ${(v as { Ref: string }).Ref}, not a provisioned secret`);
-      out[k] = arn;
+  const resolve = (k: string, v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (typeof v === 'object' && v !== null && 'Fn::Join' in v) {
+      const [sep, parts] = (v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+      return parts.map((p) => resolve(k, p)).join(sep);
     }
-  }
+    if (typeof v === 'object' && v !== null && 'Ref' in v) {
+      const ref = (v as { Ref: string }).Ref;
+      const arn = stack.secretArns[ref];
+      if (arn) return arn;
+      if (stack.template.Resources[ref]?.Type === 'AWS::DynamoDB::Table') {
+        // The emulator names each table `<prefix>-<logical id>` (sliced to 80), like the dedup table.
+        const prefix = stack.tableName.slice(0, stack.tableName.lastIndexOf('-'));
+        return `${prefix}-${ref}`.slice(0, 80);
+      }
+    }
+    throw new Error(`registrar env ${k}: cannot resolve ${JSON.stringify(v)} (not a provisioned secret or table)`);
+  };
+  const out: Record<string, string> = {};
+  // ENDPOINT_URL (the Function URL) is replaced by the bridge below.
+  for (const [k, v] of Object.entries(vars)) if (k !== 'ENDPOINT_URL') out[k] = resolve(k, v);
+  // The one-writer lease: lib/ passes the state table and the lease name.
+  expect(Object.keys(out)).toEqual(expect.arrayContaining(['STATE_TABLE_NAME', 'LEASE_NAME']));
   // The only two stand-ins: the relay's public URL (a Function URL) is the bridge, JoggAI is the fake.
   expect(JSON.stringify(vars.ENDPOINT_URL)).toContain('joggai');
   out.ENDPOINT_URL = `${bridgeUrl}/joggai`;
@@ -251,7 +265,11 @@ describe('JoggAI on the emulator, provisioned from the synthesized template', ()
     const [ep, ...more] = [...fake.endpoints.values()];
     expect(more).toEqual([]);
     expect(ep?.url).toBe(`${bridgeUrl}/joggai`);
-    const stored = await stack.clients.sm.send(new GetSecretValueCommand({ SecretId: joggSecretArn }));
+    // By stage: moto's read without VersionStage returns a stale default version once AWSCURRENT was
+    // moved by UpdateSecretVersionStage (pinned in secrets-manager-contract.test.ts), as the store's CAS write does.
+    const stored = await stack.clients.sm.send(
+      new GetSecretValueCommand({ SecretId: joggSecretArn, VersionStage: 'AWSCURRENT' }),
+    );
     expect(JSON.parse(stored.SecretString as string)).toEqual({
       secret: ep?.secret,
       endpointId: ep?.endpoint_id,

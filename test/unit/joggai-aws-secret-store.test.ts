@@ -1,121 +1,176 @@
-/** The JoggAI secret store on Secrets Manager stages, with the ingress's key source reading the same secret. */
+/**
+ * The JoggAI secret store on Secrets Manager stages, with the ingress's key source reading the same
+ * secret. Every scenario runs twice: on the faithful fake (test/fakes/secrets-manager.ts, AWS's
+ * version-stage semantics) and with the real AWS SDK against moto (test/support/moto.ts).
+ * JoggAI is the stateful fake of its v2 API.
+ */
+import { randomUUID } from 'node:crypto';
 import {
+  CreateSecretCommand,
   DescribeSecretCommand,
-  GetSecretValueCommand,
   PutSecretValueCommand,
-  ResourceNotFoundException,
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
+import { SecretVersionConflictError } from '../../functions/core/secret-store.js';
 import { JoggAiClient } from '../../functions/providers/joggai/api/client.js';
 import { readJoggAiApiKey, SecretsManagerJoggAiSecretStore } from '../../functions/providers/joggai/aws-secret-store.js';
-import { reconcileJoggAi } from '../../functions/providers/joggai/registrar.js';
+import { generationOf, reconcileJoggAi } from '../../functions/providers/joggai/registrar.js';
 import { rotateJoggAi } from '../../functions/providers/joggai/rotation.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
-
-/** A stateful Secrets Manager: versions with staging labels, AWSPREVIOUS moved like the service does. */
-class FakeSecrets {
-  readonly sm = mockClient(SecretsManagerClient);
-  versions = new Map<string, { value: string; stages: Set<string>; created: Date }>();
-  private n = 0;
-  reset(): void {
-    this.sm.reset();
-    this.versions.clear();
-    const move = (stage: string, to: string) => {
-      if (stage === 'AWSCURRENT') {
-        const old = [...this.versions.entries()].find(([, v]) => v.stages.has('AWSCURRENT'))?.[0];
-        if (old && old !== to) {
-          for (const v of this.versions.values()) v.stages.delete('AWSPREVIOUS');
-          this.versions.get(old)?.stages.add('AWSPREVIOUS');
-        }
-      }
-      for (const v of this.versions.values()) v.stages.delete(stage);
-      this.versions.get(to)?.stages.add(stage);
-    };
-    this.sm.on(PutSecretValueCommand).callsFake((i) => {
-      const id = i.ClientRequestToken ?? `v${++this.n}`;
-      if (!this.versions.has(id)) this.versions.set(id, { value: i.SecretString, stages: new Set(), created: new Date() });
-      for (const stage of i.VersionStages ?? ['AWSCURRENT']) move(stage, id);
-      return { VersionId: id };
-    });
-    this.sm.on(GetSecretValueCommand).callsFake((i) => {
-      const stage = i.VersionStage ?? 'AWSCURRENT';
-      const found = [...this.versions.entries()].find(([, v]) => v.stages.has(stage));
-      if (!found) throw new ResourceNotFoundException({ message: 'no such version', $metadata: {} });
-      return { SecretString: found[1].value, VersionId: found[0], CreatedDate: found[1].created };
-    });
-    this.sm.on(DescribeSecretCommand).callsFake(() => ({
-      VersionIdsToStages: Object.fromEntries([...this.versions.entries()].map(([id, v]) => [id, [...v.stages]])),
-    }));
-    this.sm.on(UpdateSecretVersionStageCommand).callsFake((i) => {
-      if (i.MoveToVersionId) move(i.VersionStage, i.MoveToVersionId);
-      else if (i.RemoveFromVersionId) this.versions.get(i.RemoveFromVersionId)?.stages.delete(i.VersionStage);
-      return {};
-    });
-  }
-  stagesOf(endpointId: string): string[] {
-    const v = [...this.versions.values()].find((x) => x.value.includes(endpointId));
-    return v ? [...v.stages].sort() : [];
-  }
-}
+import { FakeSecretsManager } from '../fakes/secrets-manager.js';
+import { awsClientConfig } from '../support/moto.js';
 
 const RELAY = 'https://abc.lambda-url.us-east-1.on.aws/joggai';
+const A = { secret: 'whsec_a1b2c3d4e5f6g7h8i9j0', endpointId: 'wh_a', url: RELAY };
+const B = { secret: 'whsec_k1l2m3n4o5p6q7r8s9t0', endpointId: 'wh_b', url: `${RELAY}/r1` };
 
-describe('SecretsManagerJoggAiSecretStore', () => {
-  const secrets = new FakeSecrets();
-  const fake = new FakeJoggAi();
-  let client: JoggAiClient;
-  beforeAll(async () => {
-    client = new JoggAiClient({ apiKey: fake.apiKey, baseUrl: await fake.start() });
-  });
-  afterAll(async () => {
-    secrets.sm.restore();
-    await fake.stop();
-  });
-  beforeEach(() => {
-    secrets.reset();
-    fake.endpoints.clear();
-  });
-  const sm = () => new SecretsManagerClient({ region: 'us-east-1' });
-  const ingressKeys = async () => {
-    const source = new SecretsManagerKeySource(sm(), 'joggai-secret', { cacheTtlMs: 0, minRefreshIntervalMs: 0 });
-    return (await source.getKeys()).map((k) => k.label);
-  };
+interface Backend {
+  /** A client on this backend and a fresh secret holding `initial` (AWSCURRENT). */
+  secret(initial?: string): Promise<{ sm: SecretsManagerClient; id: string }>;
+  /** A person's `aws secretsmanager put-secret-value` (a new version made AWSCURRENT, no version check). */
+  overwrite(sm: SecretsManagerClient, id: string, value: string): Promise<void>;
+}
 
+/** On AWS (and the fake) a plain PutSecretValue makes the new version AWSCURRENT. */
+async function plainPut(sm: SecretsManagerClient, id: string, value: string): Promise<void> {
+  await sm.send(new PutSecretValueCommand({ SecretId: id, SecretString: value }));
+}
+
+/**
+ * The same write, spelled so that moto ends where AWS does. A moto difference (not yet pinned in
+ * test/integration/secrets-manager-contract.test.ts): after UpdateSecretVersionStage moved
+ * AWSCURRENT, moto's plain PutSecretValue takes AWSCURRENT off its stale "default version" (the one
+ * that held it before the move) and leaves it on the moved-to version as well, so two versions carry
+ * AWSCURRENT and reads by stage still return the old one. Moving the label explicitly avoids that.
+ */
+async function motoPut(sm: SecretsManagerClient, id: string, value: string): Promise<void> {
+  const token = randomUUID();
+  await sm.send(
+    new PutSecretValueCommand({ SecretId: id, SecretString: value, ClientRequestToken: token, VersionStages: ['OPERATOR'] }),
+  );
+  const d = await sm.send(new DescribeSecretCommand({ SecretId: id }));
+  const current = Object.entries(d.VersionIdsToStages ?? {}).find(([, s]) => s.includes('AWSCURRENT'))?.[0];
+  await sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: id,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: token,
+      ...(current ? { RemoveFromVersionId: current } : {}),
+    }),
+  );
+}
+
+const fakeSm = new FakeSecretsManager();
+const backends: [string, Backend][] = [
+  [
+    'the Secrets Manager fake',
+    {
+      async secret(initial = JSON.stringify({ secret: null })) {
+        return { sm: fakeSm.client, id: fakeSm.create(`joggai-${randomUUID()}`, initial, false) };
+      },
+      overwrite: plainPut,
+    },
+  ],
+  [
+    'moto (real AWS SDK)',
+    {
+      async secret(initial = JSON.stringify({ secret: null })) {
+        const sm = new SecretsManagerClient(awsClientConfig(inject('motoEndpoint')));
+        const out = await sm.send(new CreateSecretCommand({ Name: `joggai-${randomUUID()}`, SecretString: initial }));
+        return { sm, id: out.ARN as string };
+      },
+      overwrite: motoPut,
+    },
+  ],
+];
+
+/** The labels of every version, keyed by the endpoint its value names (what a person sees in the console). */
+async function stagesByEndpoint(sm: SecretsManagerClient, id: string, store: SecretsManagerJoggAiSecretStore) {
+  const d = await sm.send(new DescribeSecretCommand({ SecretId: id }));
+  const state = await store.get();
+  return { versions: d.VersionIdsToStages ?? {}, state };
+}
+
+/** What the ingress accepts now, by label (no cache). */
+async function ingressKeys(sm: SecretsManagerClient, id: string): Promise<Record<string, string>> {
+  const source = new SecretsManagerKeySource(sm, id, { cacheTtlMs: 0, minRefreshIntervalMs: 0 });
+  return Object.fromEntries((await source.getKeys()).map((k) => [k.label, k.secret]));
+}
+
+/** A client that dies (throws, like a crashed run) on the `nth` UpdateSecretVersionStage call, and passes everything else. */
+function crashingOnStageMove(sm: SecretsManagerClient, nth: number): SecretsManagerClient {
+  let seen = 0;
+  return {
+    send: (command: unknown, options?: unknown) => {
+      if (command instanceof UpdateSecretVersionStageCommand && ++seen === nth)
+        return Promise.reject(new Error('crash: the run died here'));
+      return (sm.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+    },
+  } as unknown as SecretsManagerClient;
+}
+
+const fake = new FakeJoggAi();
+let jogg: JoggAiClient;
+beforeAll(async () => {
+  jogg = new JoggAiClient({ apiKey: fake.apiKey, baseUrl: await fake.start() });
+});
+afterAll(async () => {
+  fakeSm.mock.restore();
+  await fake.stop();
+});
+
+/** Endpoints at the relay's URLs, as JoggAI lists them. */
+const ours = () => [...fake.endpoints.values()].filter((e) => generationOf(RELAY, e.url) !== null);
+
+describe.each(backends)('SecretsManagerJoggAiSecretStore on %s', (_name, backend) => {
   it('reads nothing from an empty-safe secret, then holds current and pending as AWSCURRENT and AWSPENDING', async () => {
-    await sm().send(new PutSecretValueCommand({ SecretId: 'joggai-secret', SecretString: '{"secret":null}' }));
-    const store = new SecretsManagerJoggAiSecretStore(sm(), 'joggai-secret');
-    expect(await store.get()).toEqual({ current: null, pending: null });
-    const a = { secret: 'whsec_a', endpointId: 'wh_a', url: RELAY };
-    const b = { secret: 'whsec_b', endpointId: 'wh_b', url: `${RELAY}/r1` };
-    await store.putCurrent(a);
-    await store.putPending(b);
-    await store.putPending(b); // idempotent: same token
-    expect(await store.get()).toEqual({ current: a, pending: b });
-    expect(await ingressKeys()).toEqual(['AWSCURRENT', 'AWSPENDING']);
-    await store.promotePending();
-    expect(await store.get()).toEqual({ current: b, pending: null });
-    expect(secrets.stagesOf('wh_a')).toEqual(['AWSPREVIOUS']);
-    expect(await ingressKeys()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']); // old secret accepted in the grace period
-    await store.promotePending(); // nothing pending: no-op
-    expect(secrets.stagesOf('wh_b')).toEqual(['AWSCURRENT']);
+    const { sm, id } = await backend.secret();
+    const store = new SecretsManagerJoggAiSecretStore(sm, id);
+    const empty = await store.get();
+    expect(empty).toMatchObject({ current: null, pending: null });
+    const v1 = await store.putCurrent(A, empty.version);
+    const pending = { ...B, replaces: v1, replacesEndpointId: A.endpointId };
+    const p1 = await store.putPending(pending);
+    const p2 = await store.putPending(pending); // re-stored (a fresh version): still one pending, the latest
+    expect(p2).not.toBe(p1);
+    expect(await store.get()).toEqual({ version: v1, current: A, pending: { version: p2, value: pending } });
+    expect(await ingressKeys(sm, id)).toEqual({ AWSCURRENT: A.secret, AWSPENDING: B.secret });
+    await store.promotePending({ version: p2, value: pending });
+    expect(await store.get()).toEqual({ version: p2, current: pending, pending: null });
+    // The old secret is accepted in the grace period; AWSPENDING is gone.
+    expect(await ingressKeys(sm, id)).toEqual({ AWSCURRENT: B.secret, AWSPREVIOUS: A.secret });
   });
 
-  it('runs a full reconcile + rotation on Secrets Manager stages, the ingress accepting the right secrets at each step', async () => {
-    const store = new SecretsManagerJoggAiSecretStore(sm(), 'joggai-secret');
-    await reconcileJoggAi({ url: RELAY }, { client, store });
+  it('refuses a stale write: putCurrent and promotePending are compare-and-set on the version read', async () => {
+    const { sm, id } = await backend.secret();
+    const store = new SecretsManagerJoggAiSecretStore(sm, id);
+    const base = (await store.get()).version;
+    const v1 = await store.putCurrent(A, base);
+    await expect(store.putCurrent(B, base)).rejects.toBeInstanceOf(SecretVersionConflictError);
+    const pending = { ...B, replaces: v1, replacesEndpointId: A.endpointId };
+    const p = await store.putPending(pending);
+    await backend.overwrite(sm, id, JSON.stringify(A)); // a person's write
+    await expect(store.promotePending({ version: p, value: pending })).rejects.toBeInstanceOf(SecretVersionConflictError);
+    expect((await store.get()).current).toEqual(A);
+  });
+
+  it('runs a full reconcile + rotation, the ingress accepting the right secrets at each step', async () => {
+    fake.endpoints.clear();
+    const { sm, id } = await backend.secret();
+    const store = new SecretsManagerJoggAiSecretStore(sm, id);
+    await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
     const first = (await store.get()).current;
     let duringOverlap: string[] = [];
     const res = await rotateJoggAi(
       { url: RELAY },
       {
-        client,
+        client: jogg,
         store,
         overlap: async () => {
-          duringOverlap = await ingressKeys();
+          duringOverlap = Object.keys(await ingressKeys(sm, id));
         },
       },
     );
@@ -124,7 +179,105 @@ describe('SecretsManagerJoggAiSecretStore', () => {
     expect((await store.get()).current?.endpointId).toBe(res.to.endpointId);
     expect([...fake.endpoints.keys()]).toEqual([res.to.endpointId]);
   });
+});
 
+describe('JoggAI sequence 8: a value that was current once can be made current again (an operator overwrote AWSCURRENT)', () => {
+  it.each(backends)(
+    'on %s: the next reconcile stores the endpoint secret again, and the run after it is in sync',
+    async (_n, backend) => {
+      fake.endpoints.clear();
+      const { sm, id } = await backend.secret();
+      const store = new SecretsManagerJoggAiSecretStore(sm, id);
+      await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
+      const [ep] = ours();
+      const stored = { secret: ep?.secret, endpointId: ep?.endpoint_id, url: RELAY };
+      expect((await store.get()).current).toEqual(stored);
+
+      // A person pastes another value over AWSCURRENT (here: a secret of some other endpoint).
+      await backend.overwrite(sm, id, JSON.stringify(B));
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(B.secret);
+
+      // The same value as before must become current again: JoggAI's endpoint still signs with it.
+      const healed = await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
+      expect(healed.actions).toEqual([{ type: 'adopt', endpointId: ep?.endpoint_id }]);
+      expect((await store.get()).current).toEqual(stored);
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(ep?.secret);
+      expect(await reconcileJoggAi({ url: RELAY }, { client: jogg, store })).toMatchObject({ outcome: 'in_sync', actions: [] });
+    },
+  );
+});
+
+describe('JoggAI sequence 9: a crash between the two stage moves of the promotion', () => {
+  it.each(backends)(
+    'on %s: the retried rotation keeps the new endpoint (AWSCURRENT) and deletes the old one',
+    async (_n, backend) => {
+      fake.endpoints.clear();
+      const { sm, id } = await backend.secret();
+      const store = new SecretsManagerJoggAiSecretStore(sm, id);
+      await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
+      const [old] = ours();
+
+      // The rotation dies after moving AWSCURRENT to the new version, before removing AWSPENDING.
+      const dying = new SecretsManagerJoggAiSecretStore(crashingOnStageMove(sm, 2), id);
+      await expect(rotateJoggAi({ url: RELAY }, { client: jogg, store: dying })).rejects.toThrow(/crash/);
+      const next = ours().find((e) => e.endpoint_id !== old?.endpoint_id);
+      const { versions, state } = await stagesByEndpoint(sm, id, store);
+      expect(state.current?.endpointId).toBe(next?.endpoint_id);
+      expect(Object.values(versions).filter((s) => s.includes('AWSCURRENT') && s.includes('AWSPENDING'))).toHaveLength(1);
+
+      // The retry (Lambda retries the failed invocation) finishes that rotation: the endpoint that
+      // survives is the one whose secret is AWSCURRENT.
+      const retry = await rotateJoggAi({ url: RELAY }, { client: jogg, store });
+      expect(ours().map((e) => e.endpoint_id)).toEqual([next?.endpoint_id]);
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(next?.secret);
+      expect(retry).toMatchObject({
+        resumed: true,
+        from: { endpointId: old?.endpoint_id },
+        to: { endpointId: next?.endpoint_id, url: `${RELAY}/r1` },
+        oldDeleted: true,
+      });
+      // AWSPENDING on the AWSCURRENT version is a finished promotion, not a rotation in progress.
+      expect((await store.get()).pending).toBeNull();
+      expect(await reconcileJoggAi({ url: RELAY }, { client: jogg, store })).toMatchObject({
+        outcome: 'in_sync',
+        endpointId: next?.endpoint_id,
+      });
+      // A later rotation starts from the new endpoint (moving the leftover AWSPENDING label).
+      const later = await rotateJoggAi({ url: RELAY }, { client: jogg, store });
+      expect(later).toMatchObject({ from: { endpointId: next?.endpoint_id }, to: { url: `${RELAY}/r2` }, oldDeleted: true });
+      expect(ours().map((e) => e.url)).toEqual([`${RELAY}/r2`]);
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(ours()[0]?.secret);
+    },
+  );
+
+  it.each(backends)(
+    'on %s: a pending value that no longer replaces AWSCURRENT is dropped, never promoted over it',
+    async (_n, backend) => {
+      fake.endpoints.clear();
+      const { sm, id } = await backend.secret();
+      const store = new SecretsManagerJoggAiSecretStore(sm, id);
+      await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
+      // A rotation stores its pending value and dies in the overlap...
+      const dead = rotateJoggAi({ url: RELAY }, { client: jogg, store, overlap: () => Promise.reject(new Error('crash')) });
+      await expect(dead).rejects.toThrow('crash');
+      const stalePendingId = (await store.get()).pending?.value?.endpointId;
+      // ...then the current endpoint is deleted at JoggAI and the registrar re-creates and stores it.
+      const [current] = ours().filter((e) => e.endpoint_id !== stalePendingId);
+      fake.endpoints.delete(current?.endpoint_id as string);
+      await backend.overwrite(sm, id, JSON.stringify(A)); // and a person pasted a value
+      const rec = await reconcileJoggAi({ url: RELAY }, { client: jogg, store });
+      expect(rec.actions[0]).toEqual({ type: 'drop_pending', endpointId: stalePendingId, reason: 'stale_rotation' });
+      // The stale pending's endpoint was the only one of ours left: it is kept and its secret adopted.
+      expect(rec.endpointId).toBe(stalePendingId);
+      expect((await store.get()).pending).toBeNull();
+      expect(Object.keys(await ingressKeys(sm, id))).not.toContain('AWSPENDING');
+      expect((await ingressKeys(sm, id)).AWSCURRENT).toBe(ours()[0]?.secret);
+      expect(ours()).toHaveLength(1);
+    },
+  );
+});
+
+describe('readJoggAiApiKey', () => {
   it('reads the API key as plain text or {"apiKey"}, and null when unset', async () => {
     for (const [value, expected] of [
       ['jk_plain', 'jk_plain'],
@@ -132,11 +285,11 @@ describe('SecretsManagerJoggAiSecretStore', () => {
       ['{"apiKey":null}', null],
       ['   ', null],
     ] as const) {
-      secrets.reset();
-      await sm().send(new PutSecretValueCommand({ SecretId: 'k', SecretString: value }));
-      expect(await readJoggAiApiKey(sm(), 'k')).toBe(expected);
+      const id = fakeSm.create(`k-${randomUUID()}`, value, false);
+      expect(await readJoggAiApiKey(fakeSm.client, id)).toBe(expected);
     }
-    secrets.reset(); // a secret without any value yet: ResourceNotFoundException
-    expect(await readJoggAiApiKey(sm(), 'k')).toBeNull();
+    // A secret without any value yet: ResourceNotFoundException.
+    const none = await fakeSm.client.send(new CreateSecretCommand({ Name: `k-${randomUUID()}` }));
+    expect(await readJoggAiApiKey(fakeSm.client, none.ARN as string)).toBeNull();
   });
 });

@@ -5,12 +5,14 @@
  * by the stateful fake (test/fakes/joggai-api.ts, requests validated against the OpenAPI file).
  * Each run's stdout is parsed: one summary line, and the EMF blob of `RegistrarRuns`.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { JoggAiRunSummary } from '../../functions/providers/joggai/run.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { registerSensitive } from '../support/log-capture.js';
+import { motoStateTable } from '../support/state-table.js';
 
 const RELAY = 'https://abc123.lambda-url.us-east-1.on.aws/joggai';
 const EVENTS = ['generated_video_success', 'generated_video_failed'];
@@ -75,6 +77,7 @@ describe('Lambda entry: JoggAI registrar (functions/joggai-registrar.ts)', () =>
   let handler: (e: unknown, c: Context) => Promise<JoggAiRunSummary>;
   let signingArn: string;
   let apiKeyArn: string;
+  let state: Awaited<ReturnType<typeof motoStateTable>>;
 
   beforeAll(async () => {
     const apiUrl = await fake.start();
@@ -88,6 +91,13 @@ describe('Lambda entry: JoggAI registrar (functions/joggai-registrar.ts)', () =>
     vi.stubEnv('EVENTS', JSON.stringify(EVENTS));
     vi.stubEnv('JOGGAI_API_URL', apiUrl);
     vi.stubEnv('ROTATION_OVERLAP_SECONDS', '0.05');
+    // The lease lives in a real DynamoDB table on moto (the SDK's own endpoint variable points there).
+    state = await motoStateTable('joggai-lambda');
+    vi.stubEnv('STATE_TABLE_NAME', state.name);
+    vi.stubEnv('LEASE_NAME', 'joggai:signing');
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', state.endpoint);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
     vi.stubEnv('POWERTOOLS_SERVICE_NAME', 'heygen-relay-joggai-registrar');
     vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'HeyGenRelay');
     vi.stubEnv('AWS_REGION', 'us-east-1');
@@ -156,6 +166,12 @@ describe('Lambda entry: JoggAI registrar (functions/joggai-registrar.ts)', () =>
     expect(registrarRuns(first.emf)).toMatchObject({ provider: 'joggai', outcome: 'changed' });
 
     expect(fake.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET /v2/endpoints', 'POST /v2/endpoint']);
+    // The run held the one-writer lease in the state table, and let go of it.
+    const lease = await state.client.send(
+      new GetItemCommand({ TableName: state.name, Key: { pk: { S: 'lease#joggai:signing' } }, ConsistentRead: true }),
+    );
+    expect(Number(lease.Item?.fence?.N)).toBeGreaterThanOrEqual(1);
+    expect(lease.Item?.owner).toBeUndefined();
     fake.calls.length = 0;
     const second = await run(handler, {});
     expect(second.result).toMatchObject({ outcome: 'in_sync', endpointId: ep?.endpoint_id, reconcile: { actions: [] } });
@@ -197,6 +213,44 @@ describe('Lambda entry: JoggAI registrar (functions/joggai-registrar.ts)', () =>
     expect((await run(handler, {})).result).toMatchObject({ outcome: 'in_sync', endpointId: now?.endpoint_id });
   });
 
+  describe("sequence 10: at JoggAI's 20-endpoint limit", () => {
+    it('a rotation that cannot create its second endpoint reports Outcome=limit_reached (alarmed), changes nothing, and does not throw', async () => {
+      const ours = [...fake.endpoints.values()];
+      expect(ours).toHaveLength(1);
+      const foreign = Array.from({ length: 19 }, (_, i) => fake.seed({ url: `https://other.example/hook/${i}` }));
+      const currentBefore = sm.value('jogg-signing');
+      const { result, error, emf, logs } = await run(handler, { action: 'rotate' });
+      expect(error).toBeUndefined();
+      expect(result).toMatchObject({
+        action: 'rotate',
+        outcome: 'limit_reached',
+        endpointId: ours[0]?.endpoint_id,
+        reconcile: { outcome: 'in_sync' },
+        message: expect.stringMatching(/20 webhook endpoints.*delete an endpoint/),
+      });
+      expect(result?.rotation).toBeUndefined();
+      expect(registrarRuns(emf)).toMatchObject({ provider: 'joggai', outcome: 'limit_reached', runs: 1 });
+      expect(logs.map((l) => [l.level, l.message.slice(0, 24)])).toEqual([
+        ['WARN', 'JoggAI allows 20 webhook'],
+        ['INFO', 'joggai registrar run'],
+      ]);
+      expect(fake.endpoints.size).toBe(20);
+      expect(sm.value('jogg-signing')).toBe(currentBefore);
+      expect(sm.value('jogg-signing', 'AWSPENDING')).toBeUndefined();
+
+      // Our endpoint deleted behind our back while the account is full: reconcile cannot re-create it.
+      fake.endpoints.delete(ours[0]?.endpoint_id as string);
+      fake.seed({ url: 'https://other.example/hook/19' });
+      const full = await run(handler, {});
+      expect(full.result).toMatchObject({ outcome: 'limit_reached', endpointId: null });
+      expect(registrarRuns(full.emf).outcome).toBe('limit_reached');
+
+      // A person frees slots: the next run re-creates the endpoint.
+      for (const e of [...foreign, ...fake.endpoints.values()]) fake.endpoints.delete(e.endpoint_id);
+      expect((await run(handler, {})).result).toMatchObject({ outcome: 'changed', reconcile: { actions: [{ type: 'create' }] } });
+    });
+  });
+
   it('a failed run logs one error and counts Outcome=failed, then throws (the scheduler retries)', async () => {
     fake.failNext('list', 50000);
     const failed = await run(handler, {});
@@ -225,8 +279,16 @@ describe('Function: readJoggAiRegistrarEnv', () => {
     vi.stubEnv('SIGNING_SECRET_ARN', 's');
     vi.stubEnv('API_KEY_SECRET_ARN', 'a');
     vi.stubEnv('ENDPOINT_URL', RELAY);
+    vi.stubEnv('STATE_TABLE_NAME', 't');
+    vi.stubEnv('LEASE_NAME', 'l');
     const { readJoggAiRegistrarEnv } = await import('../../functions/joggai-registrar.js');
-    const base = { SIGNING_SECRET_ARN: 's', API_KEY_SECRET_ARN: 'a', ENDPOINT_URL: RELAY };
+    const base = {
+      SIGNING_SECRET_ARN: 's',
+      API_KEY_SECRET_ARN: 'a',
+      ENDPOINT_URL: RELAY,
+      STATE_TABLE_NAME: 't',
+      LEASE_NAME: 'l',
+    };
     expect(readJoggAiRegistrarEnv(base)).toEqual({
       signingSecretArn: 's',
       apiKeySecretArn: 'a',
@@ -234,6 +296,8 @@ describe('Function: readJoggAiRegistrarEnv', () => {
       events: null,
       apiUrl: 'https://api.jogg.ai',
       overlapMs: 30_000,
+      stateTableName: 't',
+      leaseName: 'l',
     });
     expect(readJoggAiRegistrarEnv({ ...base, EVENTS: '["a"]', ROTATION_OVERLAP_SECONDS: '2.5' })).toMatchObject({
       events: ['a'],
@@ -243,6 +307,11 @@ describe('Function: readJoggAiRegistrarEnv', () => {
     expect(() => readJoggAiRegistrarEnv({ ...base, EVENTS: '[]' })).toThrow(/EVENTS/);
     expect(() => readJoggAiRegistrarEnv({ ...base, EVENTS: '{"a":1}' })).toThrow(/EVENTS/);
     expect(() => readJoggAiRegistrarEnv({ ...base, ROTATION_OVERLAP_SECONDS: '-1' })).toThrow(/ROTATION_OVERLAP_SECONDS/);
+    // The overlap wait must fit the function's 2 min timeout next to a lease wait and the calls.
+    expect(readJoggAiRegistrarEnv({ ...base, ROTATION_OVERLAP_SECONDS: '60' }).overlapMs).toBe(60_000);
+    expect(() => readJoggAiRegistrarEnv({ ...base, ROTATION_OVERLAP_SECONDS: '61' })).toThrow(/ROTATION_OVERLAP_SECONDS/);
+    expect(() => readJoggAiRegistrarEnv({ ...base, LEASE_NAME: '' })).toThrow(/LEASE_NAME/);
+    expect(() => readJoggAiRegistrarEnv({ ...base, STATE_TABLE_NAME: '' })).toThrow(/STATE_TABLE_NAME/);
     vi.unstubAllEnvs();
   });
 });

@@ -1,10 +1,12 @@
 /** JoggAI client, registrar and rotation against the stateful fake of JoggAI's v2 API. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SecretVersionConflictError } from '../../functions/core/secret-store.js';
 import { JoggAiClient } from '../../functions/providers/joggai/api/client.js';
 import { JoggAiApiError, JoggAiAuthError, JoggAiNotFoundError } from '../../functions/providers/joggai/api/errors.js';
 import { JOGGAI_EVENT_TYPES } from '../../functions/providers/joggai/events.js';
 import { generationOf, reconcileJoggAi, rotationUrl } from '../../functions/providers/joggai/registrar.js';
 import { JoggAiRotationError, rotateJoggAi } from '../../functions/providers/joggai/rotation.js';
+import { runJoggAiRegistrar } from '../../functions/providers/joggai/run.js';
 import { MemoryJoggAiSecretStore } from '../../functions/providers/joggai/secret-store.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 
@@ -170,7 +172,13 @@ describe('JoggAI registrar: reconcile', () => {
   it('does not delete the pending endpoint of a rotation in progress', async () => {
     await run();
     const pending = fake.seed({ url: `${RELAY}/r1` });
-    await store.putPending({ secret: pending.secret, endpointId: pending.endpoint_id, url: pending.url });
+    await store.putPending({
+      secret: pending.secret,
+      endpointId: pending.endpoint_id,
+      url: pending.url,
+      replaces: store.version as string,
+      replacesEndpointId: store.current?.endpointId as string,
+    });
     expect(await run()).toMatchObject({ outcome: 'in_sync' });
     expect(fake.endpoints.has(pending.endpoint_id)).toBe(true);
   });
@@ -206,6 +214,43 @@ describe('JoggAI registrar: reconcile', () => {
     fake.failNext('delete', 10104);
     const res = await run();
     expect(res.actions).toEqual([{ type: 'delete', endpointId: dup.endpoint_id, reason: 'duplicate' }]);
+  });
+
+  it('keeps the pending endpoint of a rotation (no third endpoint) when the current one was deleted behind our back', async () => {
+    await run();
+    const crashed = rotateJoggAi({ url: RELAY }, { client, store, overlap: () => Promise.reject(new Error('crash')) });
+    await expect(crashed).rejects.toThrow('crash');
+    const pending = store.pending?.value;
+    fake.endpoints.delete(store.current?.endpointId as string);
+    const res = await run();
+    expect(res).toMatchObject({ outcome: 'changed', endpointId: pending?.endpointId });
+    expect(res.actions).toEqual([{ type: 'adopt', endpointId: pending?.endpointId }]);
+    expect(store.current).toEqual({ secret: pending?.secret, endpointId: pending?.endpointId, url: `${RELAY}/r1` });
+    expect(store.pending).toBeNull();
+    expect([...fake.endpoints.keys()]).toEqual([pending?.endpointId]);
+  });
+
+  it('stores compare-and-set: a write by someone else between the read and the store fails the run instead of being overwritten', async () => {
+    const racing = new MemoryJoggAiSecretStore();
+    const put = racing.putCurrent.bind(racing);
+    racing.putCurrent = async (value, expected) => {
+      racing.overwrite({ secret: 'whsec_pasted0123456789ab', endpointId: 'wh_pasted', url: RELAY }); // a person, just now
+      return put(value, expected);
+    };
+    await expect(reconcileJoggAi({ url: RELAY }, { client, store: racing })).rejects.toBeInstanceOf(SecretVersionConflictError);
+    expect(racing.current?.endpointId).toBe('wh_pasted');
+
+    // A registrar run re-reads after such a conflict and stores what JoggAI lists.
+    let raced = false;
+    racing.putCurrent = async (value, expected) => {
+      if (!raced) racing.overwrite({ secret: 'whsec_pasted0123456789cd', endpointId: 'wh_pasted', url: RELAY });
+      raced = true;
+      return put(value, expected);
+    };
+    const summary = await runJoggAiRegistrar('reconcile', { url: RELAY }, { client, store: racing });
+    expect(summary.outcome).toBe('changed');
+    expect(racing.current?.endpointId).toBe(summary.endpointId);
+    expect(racing.current?.secret).toBe(fake.endpoints.get(summary.endpointId as string)?.secret);
   });
 });
 
@@ -263,7 +308,7 @@ describe('JoggAI rotation: overlap two endpoints', () => {
     // Crash between putPending and promote: run again.
     const crashing = rotateJoggAi({ url: RELAY }, { client, store, overlap: async () => Promise.reject(new Error('crash')) });
     await expect(crashing).rejects.toThrow('crash');
-    expect(store.pending?.url).toBe(`${RELAY}/r2`);
+    expect(store.pending?.value.url).toBe(`${RELAY}/r2`);
     const resumed = await rotateJoggAi({ url: RELAY }, { client, store });
     expect(resumed).toMatchObject({ resumed: true, to: { url: `${RELAY}/r2` }, oldDeleted: true });
     expect([...fake.endpoints.values()].map((e) => e.url)).toEqual([`${RELAY}/r2`]);
@@ -277,7 +322,13 @@ describe('JoggAI rotation: overlap two endpoints', () => {
   });
 
   it('re-creates when the pending endpoint vanished', async () => {
-    await store.putPending({ secret: 's', endpointId: 'wh_gone', url: `${RELAY}/r1` });
+    await store.putPending({
+      secret: 'whsec_gone0123456789abcdef',
+      endpointId: 'wh_gone',
+      url: `${RELAY}/r1`,
+      replaces: store.version as string,
+      replacesEndpointId: store.current?.endpointId as string,
+    });
     const res = await rotateJoggAi({ url: RELAY }, { client, store });
     expect(res.to.endpointId).not.toBe('wh_gone');
     expect(res.to.url).toBe(`${RELAY}/r1`);

@@ -12,7 +12,7 @@ import type { IssuedSigningSecret } from '../../functions/core/secret-store.js';
 import { JoggAiClient } from '../../functions/providers/joggai/api/client.js';
 import { reconcileJoggAi } from '../../functions/providers/joggai/registrar.js';
 import { rotateJoggAi } from '../../functions/providers/joggai/rotation.js';
-import { MemoryJoggAiSecretStore } from '../../functions/providers/joggai/secret-store.js';
+import { type JoggAiPendingValue, MemoryJoggAiSecretStore } from '../../functions/providers/joggai/secret-store.js';
 import { type DeliveryResult, FakeJoggAi } from '../fakes/joggai-api.js';
 
 const RETRY_MS = 40;
@@ -29,16 +29,18 @@ class PropagatingStore extends MemoryJoggAiSecretStore {
     const secrets = this.liveSecrets();
     setTimeout(() => this.apply(secrets), PROPAGATION_MS);
   }
-  override async putCurrent(v: IssuedSigningSecret): Promise<void> {
-    await super.putCurrent(v);
+  override async putCurrent(v: IssuedSigningSecret, expected: string | null): Promise<string> {
+    const version = await super.putCurrent(v, expected);
     this.later();
+    return version;
   }
-  override async putPending(v: IssuedSigningSecret): Promise<void> {
-    await super.putPending(v);
+  override async putPending(v: JoggAiPendingValue): Promise<string> {
+    const version = await super.putPending(v);
     this.later();
+    return version;
   }
-  override async promotePending(): Promise<void> {
-    await super.promotePending();
+  override async promotePending(pending: { version: string; value: JoggAiPendingValue }): Promise<void> {
+    await super.promotePending(pending);
     this.later();
   }
 }

@@ -13,7 +13,12 @@
  * - ours, wrong events/disabled  → PUT the full endpoint (JoggAI's update is a full replace);
  * - several of ours              → keep the stored one (else the newest), delete the others, except
  *                                  the pending endpoint of a rotation in progress;
- * - stored endpoint deleted behind our back → re-create at the stored URL.
+ * - stored endpoint deleted behind our back → keep a rotation's pending endpoint if one is live,
+ *                                  else re-create at the stored URL;
+ * - a stale pending rotation (it replaces a version that is no longer current) → dropped; its
+ *                                  endpoint is then kept or deleted like any other of ours.
+ * Every store is compare-and-set on the version read (a write by someone else since fails the run;
+ * the next run re-reads). It runs under the one-writer lease (run.ts), so no rotation interleaves.
  */
 import type { IssuedSigningSecret } from '../../core/secret-store.js';
 import type { JoggAiEndpoint, JoggAiWebhookApi } from './api/client.js';
@@ -21,6 +26,7 @@ import { JOGGAI_ENDPOINT_LIMIT } from './api/client.js';
 import { JoggAiAuthError, JoggAiNotFoundError } from './api/errors.js';
 import { JOGGAI_EVENT_TYPES } from './events.js';
 import type { JoggAiSecretStore } from './secret-store.js';
+import { dropStalePending } from './stale-pending.js';
 
 export interface JoggAiDesired {
   /** The relay's JoggAI route URL, e.g. `https://abc.lambda-url.us-east-1.on.aws/joggai`. */
@@ -53,7 +59,8 @@ export type JoggAiAction =
     }
   | { readonly type: 'adopt'; readonly endpointId: string }
   | { readonly type: 'update'; readonly endpointId: string }
-  | { readonly type: 'delete'; readonly endpointId: string; readonly reason: 'duplicate' };
+  | { readonly type: 'delete'; readonly endpointId: string; readonly reason: 'duplicate' }
+  | { readonly type: 'drop_pending'; readonly endpointId: string; readonly reason: 'stale_rotation' };
 
 export type JoggAiOutcome = 'in_sync' | 'changed' | 'missing_api_key' | 'unauthorized' | 'limit_reached';
 
@@ -134,15 +141,26 @@ async function reconcile(
 ): Promise<JoggAiReconcileSummary> {
   const events = desiredEvents(desired);
   const actions: JoggAiAction[] = [];
-  const state = await store.get(signal);
+  let state = await store.get(signal);
   const all = await client.listEndpoints(signal);
   const ours = all.filter((e) => generationOf(desired.url, e.url) !== null);
-  const pendingId = state.pending?.endpointId ?? null;
+
+  // A pending rotation that no longer replaces the current version is stale (see rotation.ts).
+  const stale = await dropStalePending(state, { store, ...(signal ? { signal } : {}), ...(logger ? { logger } : {}) });
+  if (stale) {
+    actions.push({ type: 'drop_pending', endpointId: stale.dropped, reason: 'stale_rotation' });
+    state = { ...state, pending: null };
+  }
+  // A valid pending rotation's endpoint is left alone: the rotation resumes it.
+  let pendingId = state.pending?.value?.endpointId ?? null;
   const candidates = ours.filter((e) => e.endpoint_id !== pendingId);
 
   let keeper =
     candidates.find((e) => e.endpoint_id === state.current?.endpointId) ??
-    [...candidates].sort((a, b) => (b.created_at ?? 0) - (a.created_at ?? 0))[0];
+    [...candidates].sort((a, b) => (b.created_at ?? 0) - (a.created_at ?? 0))[0] ??
+    // The current endpoint vanished mid-rotation: the pending one is live and ours; keep it
+    // rather than creating a third.
+    ours.find((e) => e.endpoint_id === pendingId);
 
   if (!keeper) {
     const storedUrl = state.current?.url && generationOf(desired.url, state.current.url) !== null ? state.current.url : null;
@@ -159,7 +177,8 @@ async function reconcile(
       endpointId: keeper.endpoint_id,
       reason: state.current?.endpointId ? 'deleted_behind_our_back' : 'absent',
     });
-    await store.putCurrent(issued(keeper), signal);
+    await store.putCurrent(issued(keeper), state.version, signal);
+    pendingId = null; // putCurrent supersedes (drops) a pending rotation: its endpoint is a duplicate now
   } else {
     if (keeper.status !== 'enabled' || !sameEvents(keeper.events, events)) {
       keeper = {
@@ -170,13 +189,16 @@ async function reconcile(
     }
     const stored = state.current;
     if (!stored || stored.endpointId !== keeper.endpoint_id || stored.secret !== keeper.secret || stored.url !== keeper.url) {
-      await store.putCurrent(issued(keeper), signal);
+      // Compare-and-set on the version read: a person's write since makes this fail (the run
+      // fails, the next one re-reads), never overwritten blindly.
+      await store.putCurrent(issued(keeper), state.version, signal);
       actions.push({ type: 'adopt', endpointId: keeper.endpoint_id });
+      pendingId = null;
     }
   }
 
-  for (const e of candidates) {
-    if (e.endpoint_id === keeper.endpoint_id) continue;
+  for (const e of ours) {
+    if (e.endpoint_id === keeper.endpoint_id || e.endpoint_id === pendingId) continue;
     try {
       await client.deleteEndpoint(e.endpoint_id, signal);
     } catch (err) {
