@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { reconcile } from '../../functions/providers/heygen/registrar.js';
+import { reconcile, SecretWriter } from '../../functions/providers/heygen/registrar.js';
 import { type RotationEvent, rotationStep } from '../../functions/providers/heygen/rotation.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
@@ -171,3 +171,58 @@ describe('HeyGen lockout sequences (secret lifecycle)', () => {
     expect(current().secret).toBe(heygenSecret(ep?.endpoint_id));
   });
 });
+
+describe('A writer that outlived its lease (a CLI stalled past the expiry)', () => {
+  it('stores nothing once another writer took the lease over, even after that one rotated again', async () => {
+    const fake = await FakeHeyGenApi.start();
+    const sm = new FakeSecretsManager();
+    try {
+      sm.create(NAME, '{"secret":null}');
+      const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async () => {} });
+      const store = new SecretsManagerSigningSecretStore(sm.client, NAME);
+      const ep = fake.seedEndpoint(URL_A, EVENTS);
+      const clock = { t: 1_000_000 };
+      const leases = new MemoryLeaseStore(() => clock.t);
+      // A takes the lease and rotates at HeyGen (recording the intent first), then stalls before storing.
+      const a = await leases.tryAcquire('l', 'cli-A', 60_000);
+      if ('busy' in a) throw new Error('unexpected');
+      const writerA = new SecretWriter(a, leases, client, store, undefined, () => clock.t);
+      const snapshot = await store.read();
+      let resume: () => void = () => {};
+      const stalled = new Promise<void>((r) => {
+        resume = r;
+      });
+      const storingA = writerA.rotate(ep.endpoint_id, 'key-A', snapshot.version, async (rotated) => {
+        await stalled; // the laptop sleeps here, HeyGen already switched to A's secret
+        await writerA.storeIssued({ secret: rotated.secret, endpointId: ep.endpoint_id, url: URL_A }, snapshot.version);
+      });
+      while (fake.requestsTo('POST', /rotate-secret$/).length === 0) await sleep(5);
+      clock.t += 120_000; // A's lease expires
+      // B takes over: replays A's recorded rotation (same key, same secret), stores it, then rotates again.
+      await reconcile(
+        { url: URL_A, events: EVENTS },
+        { client, secretStore: store, lease: { store: leases, name: 'l', now: () => clock.t } },
+      );
+      const b = await leases.tryAcquire('l', 'rotation-B', 60_000);
+      if ('busy' in b) throw new Error('unexpected');
+      const writerB = new SecretWriter(b, leases, client, store, undefined, () => clock.t);
+      const before = await store.read();
+      await writerB.rotate(ep.endpoint_id, 'key-B', before.version, async (rotated) => {
+        await writerB.storeIssued({ secret: rotated.secret, endpointId: ep.endpoint_id, url: URL_A }, before.version);
+      });
+      await leases.release(b);
+      expect(current(sm).secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
+      // A wakes up: it must not write its (now dead) secret over B's.
+      resume();
+      await expect(storingA).rejects.toThrow(/lost the lease/);
+      expect(current(sm).secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
+    } finally {
+      sm.mock.restore();
+      await fake.close();
+    }
+  });
+});
+
+function current(sm: FakeSecretsManager): { secret?: string | null } {
+  return JSON.parse(sm.value(NAME) ?? '{}') as { secret?: string | null };
+}
