@@ -230,6 +230,21 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "the relay's compare-and-set write, then an operator's plain put: exactly one AWSCURRENT",
+    steps: [
+      create('v1', 'one'),
+      put('v2', 'two', ['RELAY_STAGED']),
+      move(CUR, 'v2', 'v1'),
+      put('v3', 'three'),
+      get({ stage: CUR }),
+    ],
+    aws: {
+      3: { result: OK, state: state({ v1: [PREV], v2: [CUR, 'RELAY_STAGED'] }) },
+      4: { state: state({ v2: [PREV, 'RELAY_STAGED'], v3: [CUR] }) },
+      5: { result: { VersionId: 'v3', SecretString: 'three' } },
+    },
+  },
+  {
     name: 'move a custom label with RemoveFromVersionId; put with a custom label takes it along',
     steps: [
       create('v1', 'one'),
@@ -378,6 +393,20 @@ const staleDefaultRead = (step: number, stages: string[]): KnownDifference['at']
 });
 
 const KNOWN_DIFFERENCES: KnownDifference[] = [
+  {
+    id: 'moto-plain-put-after-stage-move-leaves-two-awscurrent',
+    scenario: "the relay's compare-and-set write, then an operator's plain put: exactly one AWSCURRENT",
+    why:
+      'AWS docs (PutSecretValue): without VersionStages the new version gets AWSCURRENT, moved from the version that held ' +
+      'it, which becomes AWSPREVIOUS. moto moves it from its internal default version, which UpdateSecretVersionStage never ' +
+      'updates: after our stage move, a plain put leaves AWSCURRENT on two versions (found by the JoggAI store tests, which ' +
+      'therefore simulate an operator write on moto with an explicit stage move)',
+    at: {
+      step: 4,
+      fake: obs({ VersionId: 'v3', VersionStages: [CUR] }, { v2: [PREV, 'RELAY_STAGED'], v3: [CUR] }),
+      moto: obs({ VersionId: 'v3', VersionStages: [CUR] }, { v1: [PREV], v2: [CUR, 'RELAY_STAGED'], v3: [CUR] }),
+    },
+  },
   {
     id: 'moto-reused-pending-token-relabels',
     scenario: 'same token, same value, other VersionStages: ignored, no label moves (the label-move bug)',
