@@ -157,7 +157,8 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async setIntent(grant: LeaseGrant, intent: LeaseIntent | null): Promise<void> {
     const r = this.records.get(grant.name);
-    if (!r || r.owner !== grant.owner || r.fence !== grant.fence) throw new LeaseLostError(grant.name);
+    if (!r || r.owner !== grant.owner || r.fence !== grant.fence || r.expiresAt <= this.now())
+      throw new LeaseLostError(grant.name);
     r.intent = intent;
   }
 

@@ -32,12 +32,11 @@ export interface StartMotoOptions {
 }
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
-const DEFAULT_EXECUTABLE = join(
-  REPO_ROOT,
-  '.venv',
-  process.platform === 'win32' ? 'Scripts' : 'bin',
-  process.platform === 'win32' ? 'moto_server.exe' : 'moto_server',
-);
+const VENV_BIN = join(REPO_ROOT, '.venv', process.platform === 'win32' ? 'Scripts' : 'bin');
+const DEFAULT_EXECUTABLE = join(VENV_BIN, process.platform === 'win32' ? 'moto_server.exe' : 'moto_server');
+const VENV_PYTHON = join(VENV_BIN, process.platform === 'win32' ? 'python.exe' : 'python');
+/** moto_server with DynamoDB's item operations serialized, as DynamoDB applies them (see the file). */
+const ATOMIC_LAUNCHER = join(REPO_ROOT, 'python', 'moto_server_atomic.py');
 const OUTPUT_TAIL_BYTES = 4096;
 const PORT_ATTEMPTS = 3;
 
@@ -114,7 +113,11 @@ async function startOnce(executable: string, port: number, options: StartMotoOpt
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const started = Date.now();
 
-  const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], {
+  // The repo's own moto (no MOTO_SERVER_BIN) runs through the launcher that serializes DynamoDB.
+  const viaLauncher = executable === DEFAULT_EXECUTABLE && existsSync(VENV_PYTHON);
+  const command = viaLauncher ? VENV_PYTHON : executable;
+  const args = [...(viaLauncher ? [ATOMIC_LAUNCHER] : []), '-H', '127.0.0.1', '-p', String(port)];
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, PYTHONUNBUFFERED: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
