@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 import { registerSensitive } from '../support/log-capture.js';
 import { awsClientConfig, MOTO_REGION } from '../support/moto.js';
+import { motoStateTable } from '../support/state-table.js';
 import { synthRelay } from '../support/synth.js';
 
 /**
@@ -104,6 +105,7 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
   let sm: SecretsManagerClient;
   let signingArn: string;
   let apiKeyArn: string;
+  let stateTable: string;
   const relayUrl = 'https://bundle-test.lambda-url.us-east-1.on.aws/joggai';
 
   beforeAll(async () => {
@@ -115,6 +117,7 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
       .ARN as string;
     apiKeyArn = (await sm.send(new CreateSecretCommand({ Name: `bundle-${id}-jogg-apikey`, SecretString: '{"apiKey":null}' })))
       .ARN as string;
+    stateTable = (await motoStateTable('bundle')).name; // the one-writer lease
   });
   afterAll(async () => {
     for (const e of fake.endpoints.values()) registerSensitive(e.secret, 'secret');
@@ -155,6 +158,8 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
         API_KEY_SECRET_ARN: apiKeyArn,
         ENDPOINT_URL: relayUrl,
         JOGGAI_API_URL: fake.url,
+        STATE_TABLE_NAME: stateTable,
+        LEASE_NAME: `joggai:${signingArn}`,
       },
       encoding: 'utf8',
     });
@@ -178,7 +183,8 @@ describe('Bundling: the JoggAI registrar bundle loads and runs against moto and 
     expect(created.result).toMatchObject({ outcome: 'changed' });
     const [ep] = [...fake.endpoints.values()];
     expect(ep?.url).toBe(relayUrl);
-    const stored = await sm.send(new GetSecretValueCommand({ SecretId: signingArn }));
+    // By stage: moto's read without one serves a stale default version after a stage move (pinned in the contract test).
+    const stored = await sm.send(new GetSecretValueCommand({ SecretId: signingArn, VersionStage: 'AWSCURRENT' }));
     expect(JSON.parse(stored.SecretString as string)).toEqual({ secret: ep?.secret, endpointId: ep?.endpoint_id, url: relayUrl });
     expect(created.lines.join('\n')).not.toContain(ep?.secret);
   });
