@@ -46,7 +46,8 @@ export const handler = createIngressHandler({
       ? {
           parked: new S3ParkedStore(config.parkedBucketName, async () => {
             const { S3Client } = await import('@aws-sdk/client-s3');
-            return new S3Client(sdk);
+            // Path-style only against an emulator endpoint (AWS_ENDPOINT_URL); AWS itself takes virtual-hosted.
+            return new S3Client({ ...sdk, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
           }),
         }
       : {}),
