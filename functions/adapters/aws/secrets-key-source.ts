@@ -174,7 +174,9 @@ export class SecretsManagerKeySource implements SigningKeySource {
     if (this.inflight) return this.inflight;
     if (this.now() < this.retryAt) return undefined;
     this.lastAttemptAt = this.now();
-    this.inflight = this.fetch(AbortSignal.timeout(this.loadTimeoutMs))
+    const deadline = AbortSignal.timeout(this.loadTimeoutMs);
+    // Raced with its own deadline too: a client that ignores the signal cannot hold the read open.
+    this.inflight = raceSignal(this.fetch(deadline), deadline)
       .then(
         (keys) => {
           this.keys = keys;
