@@ -28,6 +28,8 @@ export interface IngressConfig {
   readonly secretCacheSeconds: number;
   readonly secretRefreshIntervalMs: number;
   readonly secretGraceSeconds: number;
+  /** S3 bucket for parked deliveries (signed, but EventBridge can never take them); null: none (answered 503). */
+  readonly parkedBucketName: string | null;
   readonly providers: readonly ProviderConfig[];
 }
 
@@ -88,6 +90,7 @@ export function loadIngressConfig(env: Env = process.env): IngressConfig {
     secretCacheSeconds: integer(env, 'SECRET_CACHE_SECONDS', 300, 0),
     secretRefreshIntervalMs: integer(env, 'SECRET_REFRESH_INTERVAL_MS', 1_000, 0),
     secretGraceSeconds: integer(env, 'SECRET_GRACE_SECONDS', 900, 0),
+    parkedBucketName: env.PARKED_BUCKET_NAME || null,
     providers,
   };
 }

@@ -49,7 +49,11 @@ export interface HandlerOptions {
 export function createIngressHandler(options: HandlerOptions) {
   const { pipeline, maxBodyBytes, logger, metrics } = options;
   return middy<Event, Result, Error, Context>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(
+      // `logEvent: false` pins event logging off whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event
+      // holds the unverified body and the signature header.
+      injectLambdaContext(logger, { resetKeys: true, logEvent: false }),
+    )
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(correlationId({ logger }))
     .use(jsonErrors({ logger }))

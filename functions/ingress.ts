@@ -8,6 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
+import { S3ParkedStore } from './adapters/aws/parked-store.js';
 import { SecretsManagerKeySource } from './adapters/aws/secrets-key-source.js';
 import { createIngress } from './core/ingress.js';
 import { noDedup } from './core/noop-dedup.js';
@@ -41,6 +42,15 @@ export const handler = createIngressHandler({
   pipeline: createIngress({
     maxBodyBytes: config.maxBodyBytes,
     publisher: new EventBridgePublisher(new EventBridgeClient(sdk), config.eventBusName),
+    ...(config.parkedBucketName
+      ? {
+          parked: new S3ParkedStore(config.parkedBucketName, async () => {
+            const { S3Client } = await import('@aws-sdk/client-s3');
+            // Path-style only against an emulator endpoint (AWS_ENDPOINT_URL); AWS itself takes virtual-hosted.
+            return new S3Client({ ...sdk, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
+          }),
+        }
+      : {}),
     telemetry: powertoolsTelemetry(),
     routes: config.providers.map((p) => {
       const provider = getProvider(p.name);
@@ -55,6 +65,12 @@ export const handler = createIngressHandler({
           cacheTtlMs: config.secretCacheSeconds * 1000,
           minRefreshIntervalMs: config.secretRefreshIntervalMs,
           previousGraceMs: config.secretGraceSeconds * 1000,
+          onWeakSecret: (stage, reason) =>
+            logger.warn('Signing secret refused as a key; fix the stored value (it is never logged)', {
+              provider: p.name,
+              stage,
+              reason,
+            }),
         }),
       };
     }),

@@ -26,6 +26,10 @@ export function powertoolsTelemetry(log: Logger = logger, m: Metrics = metrics):
     warn: (message, attributes) => log.warn(message, attributes ?? {}),
     error: (message, attributes) => log.error(message, attributes ?? {}),
     count(name, dimensions = {}) {
+      if (name === 'Parked') {
+        m.addMetric(name, MetricUnit.Count, 1);
+        return;
+      }
       if (dimensions.reason !== undefined) {
         const single = m.singleMetric();
         for (const [k, v] of Object.entries(dimensions)) single.addDimension(k, v);
@@ -34,6 +38,7 @@ export function powertoolsTelemetry(log: Logger = logger, m: Metrics = metrics):
       }
       // One invocation handles one delivery: its dimensions are set once, with its first count.
       if (name === 'Received') for (const [k, v] of Object.entries(dimensions)) m.addDimension(k, v);
+      // `Parked` carries its reason for the log line only: the metric (and its alarm) is by provider.
       m.addMetric(name, MetricUnit.Count, 1);
     },
   };

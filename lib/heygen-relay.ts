@@ -6,7 +6,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -185,6 +187,11 @@ export interface HeyGenRelayProps {
   readonly signatureRejectionAlarmThreshold?: number;
   /** Removal policy of the dedup table. @default RemovalPolicy.DESTROY (it holds only transient keys) */
   readonly dedupTableRemovalPolicy?: RemovalPolicy;
+  /**
+   * How long parked deliveries (signed, but EventBridge can never take them as they are) are kept
+   * in their bucket for operators to list and re-publish. @default Duration.days(90)
+   */
+  readonly parkedRetention?: Duration;
 }
 
 /** A provider's dedup mode: the prop if set (validated), else the provider plug-in's default. */
@@ -270,6 +277,8 @@ export class HeyGenRelay extends Construct {
   public readonly alarms: cloudwatch.Alarm[] = [];
   /** The registrar and rotation, unless `heygen.registration` is false. */
   public readonly registrar?: HeyGenRegistrar;
+  /** Signed deliveries EventBridge can never take, kept with their reason (`parked/<provider>/<sha256>.json`). */
+  public readonly parkedBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: HeyGenRelayProps = {}) {
     super(scope, id);
@@ -449,6 +458,8 @@ export class HeyGenRelay extends Construct {
       'dynamodb:PutItem',
       ...(claims ? ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : []),
     );
+
+    this.parkedBucket = this.createParkedStore(props, providers);
 
     // The signature is the authentication: HeyGen cannot sign AWS requests.
     this.functionUrl = this.ingress.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
@@ -651,6 +662,54 @@ export class HeyGenRelay extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       });
     }
+  }
+
+  // ---- Parked deliveries: signed deliveries EventBridge can never take, kept for operators ----
+  private createParkedStore(props: HeyGenRelayProps, providers: readonly string[]): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'ParkedDeliveries', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      lifecycleRules: [{ id: 'expire-parked', expiration: props.parkedRetention ?? Duration.days(90) }],
+      // It holds deliveries not yet on the bus: never deleted with the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Least privilege: the ingress only puts records under parked/ (list, read, delete are the operators').
+    this.ingress.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('parked/*')] }),
+    );
+    this.ingress.addEnvironment('PARKED_BUCKET_NAME', bucket.bucketName);
+    new CfnOutput(this, 'ParkedBucketName', { value: bucket.bucketName, description: 'Parked deliveries (list / re-publish)' });
+    const action = props.alarmTopic ? new cwActions.SnsAction(props.alarmTopic) : undefined;
+    for (const provider of providers) {
+      const alarm = new cloudwatch.Alarm(this, `Parked-${provider}`, {
+        alarmDescription: `heygen-relay: a signed ${provider} delivery was parked (EventBridge cannot take it); list and re-publish it after a fix`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'Parked',
+          dimensionsMap: { service: SERVICE_NAME, provider },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      if (action) alarm.addAlarmAction(action);
+      this.alarms.push(alarm);
+    }
+    const bucketId = Stack.of(this).resolve(Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket)) as string;
+    Validations.of(this.ingress).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/parked/*]`,
+      reason: 'The ingress may only put objects under parked/ of its own bucket; object keys are per delivery, so they cannot be listed in advance.',
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-S1',
+      reason: 'The parked-deliveries bucket is written only by the ingress role under parked/; every write is counted (metric Parked) and alarmed, so server access logs would add a second bucket for no extra signal.',
+    });
+    return bucket;
   }
 
   /** cdk-nag acknowledgements, each scoped to the construct it concerns and with its reason. */

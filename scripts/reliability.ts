@@ -16,6 +16,7 @@ const FILES = [
   'test/integration/joggai-e2e.test.ts',
   'test/integration/relay-rotation.test.ts',
   'test/integration/relay-faults.test.ts',
+  'test/integration/relay-secrets-outage.test.ts',
   'test/integration/relay-sdk-budget.test.ts',
   'test/integration/relay-hostile.test.ts',
   'test/integration/cfn-lint.test.ts',
@@ -93,6 +94,7 @@ function render(elapsedS: number, code: number): string {
   const rot = read('rotation');
   const faults = read('faults');
   const hostile = read('hostile');
+  const outage = read('secrets-outage');
   const lint = read('cfn-lint');
   const jogE2e = read('joggai-e2e');
   const jogRot = read('joggai-rotation');
@@ -113,6 +115,7 @@ function render(elapsedS: number, code: number): string {
     e2eClaim?.eventsLost,
     rot?.eventsLost,
     faults?.eventsLost,
+    outage?.eventsLost,
     jogE2e?.eventsLost,
     jogRot?.eventsLost,
   ].reduce<number>((s, v) => s + (typeof v === 'number' ? v : 0), 0);
@@ -280,9 +283,26 @@ function render(elapsedS: number, code: number): string {
         .map(([k, v]) => `${k}: ${v}`)
         .join(
           ', ',
-        )}; validly signed: ${num(hostile.validlySigned)}; published: ${num(hostile.published)}. Invariants: never a 2xx or publish without a valid signature, never a 5xx, never throws.`,
+        )}; validly signed: ${num(hostile.validlySigned)}; published: ${num(hostile.published)}; parked: ${num(hostile.parked)}. Invariants: never a 2xx or publish without a valid signature, never a 5xx, never throws; a 202 parked only for a validly signed delivery.`,
       '',
     );
+    const sh12 = hostile.shapes as Json | undefined;
+    if (sh12)
+      L.push(
+        'Issue 12 shapes:',
+        '',
+        `- placeholder / weak secrets: ${num(sh12.placeholderSecrets?.tried)} deliveries signed with one; ${num(sh12.placeholderSecrets?.answered503)} answered 503 \`not_configured\`, ${num(sh12.placeholderSecrets?.published)} published;`,
+        `- number fidelity: ${num(sh12.numbers?.tried)} signed numbers (big integers, doubles, exponents to ±400, long fractions); ${num(sh12.numbers?.publishedExact)} published exactly, ${num(sh12.numbers?.parkedLossy)} parked \`lossy_number\`, ${num(sh12.numbers?.publishedLossy)} published changed;`,
+        `- entry-size boundary (AWS's formula, ±40 bytes around 262,144): ${num(sh12.sizeBoundary?.tried)} tried; ${num(sh12.sizeBoundary?.publishedAtOrUnder)} at or under the limit published, ${num(sh12.sizeBoundary?.parkedOver)} over it parked \`too_large\`, ${num(sh12.sizeBoundary?.wrong)} wrong.`,
+        '',
+      );
+  }
+  if (outage) {
+    L.push('## Secrets Manager outage with the key cache expired (test/integration/relay-secrets-outage.test.ts)', '');
+    L.push('| scenario | faults injected | answers during the outage (ms) | attempts until the rotated secret verified |', '|---|---|---|---|');
+    for (const o of (outage.scenarios ?? []) as Json[])
+      L.push(`| ${o.scenario} | ${o.faultsInjected} | ${(o.duringOutageMs ?? []).join(', ')} (all 200) | ${o.attemptsUntilNewSecret} |`);
+    L.push('', `Events expected ${num(outage.eventsExpected)}, lost ${num(outage.eventsLost)}.`, '');
   }
   if (lint) {
     L.push('## cfn-lint (test/integration/cfn-lint.test.ts)', '');

@@ -92,6 +92,23 @@ export class DeadlineExceededError extends RelayError {
   }
 }
 
+/**
+ * A signed delivery EventBridge can never accept (too large, too deep, a number it cannot carry
+ * exactly, a permanent entry error). Never answered as such: the core parks the delivery with its
+ * reason and answers 202 `parked`. `busCode` (EventBridge's own error code, if any) is for logs
+ * and the parked record only, never for a response body.
+ */
+export class UnpublishableError extends RelayError {
+  readonly reason: string;
+  readonly busCode: string | undefined;
+  constructor(reason: string, message: string, busCode?: string, options?: ErrorOptions) {
+    super(500, 'unpublishable', message, options);
+    this.name = 'UnpublishableError';
+    this.reason = reason;
+    this.busCode = busCode;
+  }
+}
+
 /** Anything that is not a RelayError becomes a generic 500 (never its message: it may hold details). */
 export function toRelayError(err: unknown): RelayError {
   if (err instanceof RelayError) return err;

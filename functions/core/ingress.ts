@@ -3,9 +3,10 @@
  * side effect goes through a port (functions/core/ports.ts).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { ProviderIngress } from '../providers/types.js';
+import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
 import { ENVELOPE_VERSION, type RelayEvent } from './envelope.js';
 import {
+  BadRequestError,
   DeadlineExceededError,
   DependencyError,
   InFlightError,
@@ -17,10 +18,13 @@ import {
   SignatureVerificationError,
   StaleDeliveryError,
   toRelayError,
+  UnpublishableError,
 } from './errors.js';
+import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
-import type { DedupStore, EventPublisher, SigningKey, SigningKeySource } from './ports.js';
-import { verifyWithFallback } from './verify.js';
+import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
+import { MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES, putEventsEntrySize } from './publish-limits.js';
+import { isWellFormedSignature, verifyWithFallback } from './verify.js';
 
 export interface Telemetry {
   debug(message: string, attributes?: Record<string, unknown>): void;
@@ -31,7 +35,7 @@ export interface Telemetry {
   count(metric: MetricName, dimensions?: Record<string, string>): void;
 }
 
-export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'ConcurrentDuplicate' | 'Rejected' | 'Failed';
+export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'ConcurrentDuplicate' | 'Rejected' | 'Failed' | 'Parked';
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
@@ -56,6 +60,11 @@ export interface IngressOptions {
   readonly routes: readonly ProviderRoute[];
   readonly maxBodyBytes: number;
   readonly publisher: EventPublisher;
+  /**
+   * Where signed deliveries EventBridge can never take are kept (answered 202 `parked`). Without
+   * one they are answered 503, so the provider retries until its horizon.
+   */
+  readonly parked?: ParkedStore;
   readonly telemetry: Telemetry;
   /** Clock in ms (tests replace it). */
   readonly now?: () => number;
@@ -79,6 +88,45 @@ const COMPLETE_GRACE_MS = 500;
 /** `<route>/<segment>`: a sub-path of a route that accepts them. */
 const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
 
+/** What became of a delivery; copies waiting on it in the same execution environment answer from it. */
+type Outcome = 'published' | 'parked' | 'failed';
+
+/** A signed delivery that cannot reach the bus as it is: parked, never retried forever. */
+export class Unpublishable {
+  constructor(
+    readonly reason: ParkReason,
+    readonly message: string,
+    readonly busCode?: string,
+  ) {}
+}
+
+/** Resolves with `promise`, or rejects when `signal` aborts first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Headers worth keeping with a parked delivery: all but the signature (and anything credential-like). */
+function parkableHeaders(headers: RelayRequest['headers'], signatureHeader: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers))
+    if (v !== undefined && k !== signatureHeader && !/signature|authorization|cookie|token|secret/i.test(k)) out[k] = v;
+  return out;
+}
+
 /** The dedup claim a request holds until it has published (so a deadline can release it). */
 interface HeldClaim {
   readonly dedup: DedupStore;
@@ -88,10 +136,57 @@ interface HeldClaim {
   published: boolean;
 }
 
+/**
+ * The envelope of a verified, normalized delivery and its serialized `Detail`, or why EventBridge
+ * can never take it as it is (the body's bytes or numbers would change, too deep, too large).
+ * Shared by the ingress and the operators' re-publish of parked deliveries.
+ */
+export function prepareEvent(
+  provider: string,
+  body: Buffer,
+  delivery: NormalizedDelivery,
+  id: string,
+  receivedAt: string,
+  options: { readonly exact?: boolean } = {},
+): { event: RelayEvent; detail: string } | Unpublishable {
+  const scan = scanBody(body, body.toString('utf8'));
+  if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
+  const event: RelayEvent = {
+    version: ENVELOPE_VERSION,
+    id,
+    provider,
+    type: delivery.type,
+    subject: delivery.subject,
+    callbackId: delivery.callbackId,
+    deliveryId: delivery.deliveryId,
+    receivedAt,
+    data: delivery.data,
+  };
+  // The body's depth bounds the envelope's (`data` is inside the body); look closer only past the limit.
+  if (scan.depth > MAX_DETAIL_DEPTH && depthOf(event.data) + 1 > MAX_DETAIL_DEPTH)
+    return new Unpublishable('too_deep', `The event nests beyond the ${MAX_DETAIL_DEPTH} levels EventBridge processes`);
+  let detail: string;
+  try {
+    detail = JSON.stringify(event);
+  } catch {
+    return new Unpublishable('too_deep', 'The event cannot be serialized (nesting overflowed)');
+  }
+  const size = putEventsEntrySize({ source: provider, detailType: event.type, detail, hasTime: true });
+  if (size > MAX_ENTRY_BYTES)
+    return new Unpublishable('too_large', `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
+  return { event, detail };
+}
+
 export function createIngress(options: IngressOptions): IngressPipeline {
   const { maxBodyBytes, publisher, telemetry } = options;
   const now = options.now ?? Date.now;
   const routes = new Map(options.routes.map((r) => [normalizePath(r.path), r]));
+  /**
+   * Deliveries being processed in this execution environment, by dedup key. A copy that arrives
+   * meanwhile waits for the first one's outcome instead of publishing too: at most one publish per
+   * key in flight per environment, whatever the dedup mode.
+   */
+  const inFlight = new Map<string, Promise<Outcome>>();
 
   function routeFor(path: string): ProviderRoute | undefined {
     const normalized = normalizePath(path);
@@ -136,6 +231,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     }
     const signature = req.headers[route.provider.signatureHeader]?.trim();
     if (!signature) throw new SignatureVerificationError('missing_signature', 'Signature header is missing');
+    // Not 64 hex digits: no secret can match it, so it never costs a Secrets Manager read.
+    if (!isWellFormedSignature(signature)) throw new SignatureVerificationError('invalid_signature', 'Signature does not match');
     let key = verifyWithFallback(keys, req.body, signature);
     if (!key) {
       // A miss may mean the provider switched secrets (rotation): re-read once, rate-limited.
@@ -146,19 +243,120 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     return key;
   }
 
-  async function deliver(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim): Promise<RelayResponse> {
-    const started = now();
+  /** Keeps a signed delivery EventBridge can never take, with its reason; answers 202 `parked`. */
+  async function park(
+    route: ProviderRoute,
+    req: RelayRequest,
+    id: string,
+    key: SigningKey,
+    why: Unpublishable,
+    signal: AbortSignal,
+  ): Promise<RelayResponse> {
     const provider = route.provider.name;
+    if (!options.parked)
+      throw new DependencyError('parked', 'The delivery cannot be published and no parked store is configured');
+    try {
+      await options.parked.park(
+        {
+          id,
+          provider,
+          reason: why.reason,
+          message: why.message,
+          ...(why.busCode ? { busCode: why.busCode } : {}),
+          receivedAt: new Date(now()).toISOString(),
+          path: req.path,
+          headers: parkableHeaders(req.headers, route.provider.signatureHeader),
+          keyLabel: key.label,
+          body: req.body,
+        },
+        signal,
+      );
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new DependencyError('parked', 'Could not keep the unpublishable delivery', { cause: err });
+    }
+    telemetry.count('Parked', { provider, reason: why.reason });
+    telemetry.warn('Delivery parked: EventBridge can never take it as it is; list and re-publish it after a fix', {
+      provider,
+      id,
+      reason: why.reason,
+      busCode: why.busCode,
+      keyLabel: key.label,
+    });
+    return jsonResponse(202, { status: 'parked', id, reason: why.reason });
+  }
+
+  /** Checks the staleness of a verified delivery (only when the check is on: 0 means off). */
+  function checkTimestamp(route: ProviderRoute, delivery: NormalizedDelivery): void {
+    const tolerance = route.timestampToleranceSeconds;
+    if (tolerance <= 0) return;
+    if (delivery.timestampInvalid) throw new BadRequestError('invalid_timestamp', 'The timestamp must be unix seconds');
+    if (delivery.sentAt === undefined) {
+      if (route.provider.requiresTimestamp)
+        throw new BadRequestError('missing_timestamp', 'The signed body has no timestamp, and the staleness check is on');
+      return;
+    }
+    if (Math.abs(now() / 1000 - delivery.sentAt) > tolerance)
+      throw new StaleDeliveryError(`Timestamp is outside the tolerance of ${tolerance} s`);
+  }
+
+  async function deliver(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim): Promise<RelayResponse> {
     const key = await verifiedKey(route, req, signal);
     // Only now is the body trusted enough to be parsed.
     const delivery = route.provider.normalize(req.body, req.headers);
-    if (route.timestampToleranceSeconds > 0 && delivery.sentAt !== undefined) {
-      const skew = Math.abs(now() / 1000 - delivery.sentAt);
-      if (skew > route.timestampToleranceSeconds)
-        throw new StaleDeliveryError(`Timestamp is outside the tolerance of ${route.timestampToleranceSeconds} s`);
+    checkTimestamp(route, delivery);
+    const id = dedupKey(route.provider.name, req.body);
+    // One publish per key in flight in this environment: a copy waits for the first one's outcome.
+    for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
+      const outcome = await abortable(waiting, signal);
+      if (outcome === 'published') {
+        telemetry.count('Duplicate', { provider: route.provider.name });
+        telemetry.info('Duplicate delivery; published by a copy in flight', { provider: route.provider.name, id });
+        return jsonResponse(200, { status: 'duplicate', id });
+      }
+      // Parked or failed: this copy goes through the pipeline itself (parking again is idempotent).
     }
-    const id = dedupKey(provider, req.body);
+    let settle: (o: Outcome) => void = () => {};
+    const mine = new Promise<Outcome>((resolve) => {
+      settle = resolve;
+    });
+    inFlight.set(id, mine);
+    const done = (outcome: Outcome) => {
+      if (inFlight.get(id) === mine) inFlight.delete(id);
+      settle(outcome);
+    };
+    // A port that ignores the deadline must not hold the key for the environment's lifetime.
+    const onAbort = () => done(held.published ? 'published' : 'failed');
+    signal.addEventListener('abort', onAbort, { once: true });
+    let outcome: Outcome = 'failed';
+    try {
+      const res = await publishOnce(route, req, signal, held, key, delivery, id);
+      // 200 is published now or before (duplicate); 202 parked; anything else failed.
+      outcome = held.published || res.statusCode === 200 ? 'published' : res.statusCode === 202 ? 'parked' : 'failed';
+      return res;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      done(outcome);
+    }
+  }
+
+  async function publishOnce(
+    route: ProviderRoute,
+    req: RelayRequest,
+    signal: AbortSignal,
+    held: HeldClaim,
+    key: SigningKey,
+    delivery: NormalizedDelivery,
+    id: string,
+  ): Promise<RelayResponse> {
+    const started = now();
+    const provider = route.provider.name;
     const logAttrs = { provider, type: delivery.type, id, deliveryId: delivery.deliveryId, keyLabel: key.label };
+
+    // What EventBridge can never take as it is, decided before anything is claimed.
+    const prepared = prepareEvent(provider, req.body, delivery, id, new Date(now()).toISOString());
+    if (prepared instanceof Unpublishable) return park(route, req, id, key, prepared, signal);
+    const { event, detail } = prepared;
 
     const { dedup } = held;
     const owner = randomUUID();
@@ -182,26 +380,17 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     }
     if (claim === 'in_flight') throw new InFlightError();
 
-    const event: RelayEvent = {
-      version: ENVELOPE_VERSION,
-      id,
-      provider,
-      type: delivery.type,
-      subject: delivery.subject,
-      callbackId: delivery.callbackId,
-      deliveryId: delivery.deliveryId,
-      receivedAt: new Date(now()).toISOString(),
-      data: delivery.data,
-    };
     try {
-      await publisher.publish(event, signal);
+      await publisher.publish(event, signal, detail);
       held.id = undefined; // published: never release from here on
       held.published = true;
     } catch (err) {
-      // Not published: free the key so the provider's retry is processed, then answer 5xx.
+      // Not published: free the key so the provider's retry is processed, then answer 5xx (or park).
       held.id = undefined;
       await dedup.release(id, owner);
       if (signal.aborted) throw signal.reason;
+      if (err instanceof UnpublishableError)
+        return park(route, req, id, key, new Unpublishable('rejected_by_bus', err.message, err.busCode), signal);
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
     try {
@@ -228,7 +417,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     if (!route) return reject(undefined, new NotFoundError());
     if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
     if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));
-    if (req.body.length > maxBodyBytes) return reject(route, new PayloadTooLargeError(maxBodyBytes));
+    if (req.tooLarge || req.body.length > maxBodyBytes) return reject(route, new PayloadTooLargeError(maxBodyBytes));
 
     // One deadline per request: the answer races it, and its signal aborts the SDK calls in flight
     // (whose failure paths release the dedup claim). A port that ignores the signal cannot hold the

@@ -59,7 +59,46 @@ export interface DedupStore {
 
 /** The one durable write of a request. Resolves only when the event is stored. */
 export interface EventPublisher {
-  publish(event: RelayEvent, signal?: AbortSignal): Promise<void>;
+  /**
+   * `detail` is `JSON.stringify(event)`, already computed by the core (for the size check); an
+   * adapter uses it instead of serializing again. Throws `UnpublishableError` when the bus refuses
+   * the entry permanently.
+   */
+  publish(event: RelayEvent, signal?: AbortSignal, detail?: string): Promise<void>;
+}
+
+/** Why a signed delivery was parked instead of published. */
+export type ParkReason =
+  | 'too_large' // the envelope exceeds EventBridge's 256 KB entry limit
+  | 'too_deep' // nesting beyond the 1,100 levels PutEvents processes
+  | 'lossy_number' // a number JSON cannot carry exactly (beyond double precision or range)
+  | 'duplicate_key' // an object repeats a key (JSON.parse would keep only the last)
+  | 'invalid_utf8' // the body is not UTF-8 (decoding would replace bytes with U+FFFD)
+  | 'rejected_by_bus'; // EventBridge refused the entry permanently (e.g. MalformedDetail)
+
+/** A signed delivery kept, with its reason, because EventBridge can never take it as it is. */
+export interface ParkedDelivery {
+  /** The dedup key (`<provider>:<sha256 of the body>`): parking the same body twice overwrites one record. */
+  readonly id: string;
+  readonly provider: string;
+  readonly reason: ParkReason;
+  /** A sentence for operators; never body content. EventBridge's error code, if any, is in `busCode`. */
+  readonly message: string;
+  readonly busCode?: string;
+  /** ISO-8601 UTC. */
+  readonly receivedAt: string;
+  readonly path: string;
+  /** The delivery's headers without its signature (signatures never leave the request). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Which secret version verified it (a label, never the value). */
+  readonly keyLabel: string;
+  /** The raw signed body, byte for byte. */
+  readonly body: Buffer;
+}
+
+/** Durable storage for parked deliveries. `park` resolves only when the delivery is stored. */
+export interface ParkedStore {
+  park(delivery: ParkedDelivery, signal?: AbortSignal): Promise<void>;
 }
 
 /** Signing-secret storage for the registrar and rotation (provider-agnostic). */

@@ -3,6 +3,11 @@ import type { SigningKey } from './ports.js';
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
+/** A signature that could be an HMAC-SHA256 at all (64 hex digits). Only such a miss justifies re-reading the secrets. */
+export function isWellFormedSignature(signature: string): boolean {
+  return HEX_SHA256.test(signature);
+}
+
 /** Lowercase hex HMAC-SHA256 of the raw body, keyed with the secret string as UTF-8. */
 export function sign(secret: string, body: Uint8Array | string): string {
   return createHmac('sha256', secret).update(body).digest('hex');

@@ -20,6 +20,11 @@ export interface NormalizedDelivery {
    * when it is outside the configured tolerance.
    */
   readonly sentAt?: number;
+  /**
+   * The timestamp is present but not unix seconds. The core answers 400 `invalid_timestamp` only
+   * when the staleness check is on: tolerance 0 means the timestamp is not read at all.
+   */
+  readonly timestampInvalid?: boolean;
 }
 
 export interface ProviderIngress {
@@ -31,6 +36,13 @@ export interface ProviderIngress {
   readonly answerWithinMs: number;
   /** Default tolerance (seconds) for `sentAt`; 0 turns the check off. */
   readonly defaultTimestampToleranceSeconds: number;
+  /**
+   * The timestamp is part of the signed content and the provider always sends it, so with the
+   * check on a delivery without one is refused (400 `missing_timestamp`): otherwise a captured
+   * signed body could be replayed after the dedup window. False when the timestamp is an unsigned
+   * header whose absence proves nothing (HeyGen).
+   */
+  readonly requiresTimestamp: boolean;
   /**
    * Default dedup mode (functions/core/ports.ts `DedupMode`): `record` when the provider only
    * resends after a failed or timed-out attempt (copies never overlap in time), `claim` when it

@@ -576,6 +576,18 @@ async function main() {
     },
     defaults,
     defaultsCpuOnly,
+    /**
+     * What users pay for: the handler's CPU time per 1 KB delivery at the defaults (256 MB gets
+     * 256/1769 of a vCPU, so the full-core CPU time measured here is scaled up), as a share of the
+     * billed duration (that CPU time plus the assumed AWS wait, rounded up to the ms).
+     */
+    cpuShareOfBilled: {
+      memoryMb: 256,
+      cpuMsFullCore: round(cpu1k, 4),
+      cpuMsAtDefaults: round(cpu1k * Math.max(1, 1769 / 256), 3),
+      billedMs: defaults.billedMs,
+      share: round((cpu1k * Math.max(1, 1769 / 256)) / defaults.billedMs, 4),
+    },
     scenarios,
     variants,
   };

@@ -209,8 +209,8 @@ describe('Construct: HeyGenRelay', () => {
       ]),
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DuplicateEndpointsDeleted', DatapointsToAlarm: 2 });
-    // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates + parked
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {
@@ -226,10 +226,38 @@ describe('Construct: HeyGenRelay', () => {
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'events:PutEvents',
+        's3:PutObject',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ].sort(),
     );
+  });
+
+  it('keeps parked deliveries in a private, encrypted, TLS-only, expiring bucket the ingress may only put into under parked/', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    const [id, bucket] = Object.entries(buckets)[0] ?? [];
+    expect(Object.keys(buckets)).toHaveLength(1);
+    const props = (bucket as { Properties: Record<string, any>; DeletionPolicy: string }).Properties;
+    expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(props.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(props.LifecycleConfiguration.Rules[0]).toMatchObject({ ExpirationInDays: 90, Status: 'Enabled' });
+    expect((bucket as { DeletionPolicy: string }).DeletionPolicy).toBe('Retain');
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy'))[0] as { Properties: Record<string, any> };
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+    const put = policyStatements(template, 'RelayIngressServiceRole').find((s) => [s.Action].flat().includes('s3:PutObject'));
+    expect(put?.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, '/parked/*']] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Parked',
+      Dimensions: Match.arrayWith([{ Name: 'provider', Value: 'heygen' }]),
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PARKED_BUCKET_NAME: { Ref: id } }) },
+    });
   });
 });
 

@@ -21,6 +21,8 @@ import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js
 import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
+import type { ParkedDelivery } from '../../functions/core/ports.js';
+import { MAX_ENTRY_BYTES } from '../../functions/core/publish-limits.js';
 import { createIngressHandler } from '../../functions/ingress-handler.js';
 import { powertoolsTelemetry } from '../../functions/observability.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
@@ -36,6 +38,8 @@ for (const s of [SECRET, PREVIOUS, WRONG]) registerSensitive(s, 'secret');
 const LIVE = [SECRET, PREVIOUS];
 
 const published: RelayEvent[] = [];
+const parked: ParkedDelivery[] = [];
+const parkedStore = { park: async (d: ParkedDelivery) => void parked.push(d) };
 const logger = new Logger({ serviceName: 'heygen-relay-hostile' });
 const metrics = new Metrics({ namespace: 'HeyGenRelayHostile', serviceName: 'heygen-relay-hostile' });
 const handler = createIngressHandler({
@@ -46,6 +50,7 @@ const handler = createIngressHandler({
         published.push(event);
       },
     },
+    parked: parkedStore,
     telemetry: powertoolsTelemetry(logger, metrics),
     routes: [
       {
@@ -63,7 +68,13 @@ const handler = createIngressHandler({
   metrics,
 });
 
-const stats = { requests: 0, byStatus: {} as Record<string, number>, validlySigned: 0, published: 0 };
+const stats = { requests: 0, byStatus: {} as Record<string, number>, validlySigned: 0, published: 0, parked: 0 };
+/** Issue 12's shapes, counted for RELIABILITY.md. */
+const shapes = {
+  placeholderSecrets: { tried: 0, answered503: 0, published: 0 },
+  numbers: { tried: 0, publishedExact: 0, parkedLossy: 0, publishedLossy: 0 },
+  sizeBoundary: { tried: 0, publishedAtOrUnder: 0, parkedOver: 0, wrong: 0 },
+};
 const hmac = (key: string, body: Buffer) => createHmac('sha256', key).update(body).digest('hex');
 
 /** The bytes the relay must have verified: the body as received, base64-decoded when flagged. */
@@ -99,6 +110,13 @@ async function check(ev: APIGatewayProxyEventV2): Promise<void> {
   const method = (ev.requestContext?.http?.method ?? '').toUpperCase();
   if (status >= 200 && status < 300 && method !== 'OPTIONS')
     expect(signed, `2xx without a valid signature: ${res.body}`).toBe(true);
+  const parkedBefore = stats.parked;
+  if (status === 202) {
+    stats.parked++;
+    expect(signed, `parked without a valid signature: ${res.body}`).toBe(true);
+    expect(parked.length).toBeGreaterThan(0);
+  }
+  void parkedBefore;
   if (published.length > before) {
     stats.published++;
     expect(signed, 'published without a valid signature').toBe(true);
@@ -335,14 +353,155 @@ describe('hostile input (fast-check, local adapters)', () => {
     expect(Object.entries(outcomes).filter(([, s]) => s >= 500)).toEqual([]);
   });
 
+  it('placeholder and weak secrets (issue 12): a delivery signed with one is never published, always 503 not_configured', async () => {
+    const weak = fc.oneof(
+      fc.constantFrom('whsec_...', 'REPLACE_ME', 'whsec_REPLACE_ME_0123456789', '<your secret>', 'null', 'changeme', 'whsec_xxxxxxxxxxxxxxxx', '{{secret}}'),
+      fc.string({ maxLength: 15 }).filter((x) => x.length > 0),
+      fc.stringMatching(/^[ \t\n]{1,20}$/),
+      fc.constantFrom('a'.repeat(40), 'ababababababababab'),
+    );
+    await fc.assert(
+      fc.asyncProperty(weak, sampleBodies, async (secret, body) => {
+        const pub: RelayEvent[] = [];
+        const weakHandler = createIngressHandler({
+          pipeline: createIngress({
+            maxBodyBytes: MAX_BODY,
+            publisher: { publish: async (e) => void pub.push(e) },
+            telemetry: powertoolsTelemetry(logger, metrics),
+            routes: [
+              {
+                provider: heygen,
+                path: '/heygen',
+                keys: new StaticKeySource([secret]),
+                timestampToleranceSeconds: 300,
+                budgetMs: 8_000,
+                dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15 }),
+              },
+            ],
+          }),
+          maxBodyBytes: MAX_BODY,
+          logger,
+          metrics,
+        });
+        shapes.placeholderSecrets.tried++;
+        const res = await weakHandler(functionUrlEvent(body, { signature: hmac(secret, Buffer.from(body)) }), lambdaContext());
+        if (res.statusCode === 503 && JSON.parse(res.body ?? '{}').error?.code === 'not_configured') shapes.placeholderSecrets.answered503++;
+        shapes.placeholderSecrets.published += pub.length;
+        expect(pub).toHaveLength(0);
+        expect(res.statusCode).toBe(503);
+      }),
+      { numRuns: 300 },
+    );
+  }, 60_000);
+
+  it('number fidelity (issue 12): a signed number is published with exactly its value, or parked lossy_number', async () => {
+    const literal = fc.oneof(
+      fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+      fc.tuple(fc.integer({ min: 1, max: 99_999 }), fc.integer({ min: -400, max: 400 })).map(([m, e]) => `${m}e${e}`),
+      fc.tuple(fc.nat(), fc.stringMatching(/^[0-9]{1,25}$/)).map(([i, f]) => `${i}.${f}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(literal, async (lit) => {
+        shapes.numbers.tried++;
+        const body = Buffer.from(`{"event_type":"avatar_video.success","event_data":{"video_id":"n","x":${lit}}}`);
+        const before = published.length;
+        const res = await handler(functionUrlEvent(body, { signature: hmac(SECRET, body) }), lambdaContext());
+        const n = Number(lit);
+        // Exact: the double's shortest form names the same decimal value as the literal.
+        const exact = Number.isFinite(n) && BigIntOrDecimalEqual(lit, String(n));
+        if (res.statusCode === 202) {
+          expect(JSON.parse(res.body ?? '{}').reason).toBe('lossy_number');
+          expect(exact).toBe(false);
+          shapes.numbers.parkedLossy++;
+        } else if (published.length > before) {
+          const x = (published.at(-1)?.data as { x: number }).x;
+          if (exact) shapes.numbers.publishedExact++;
+          else shapes.numbers.publishedLossy++;
+          expect(exact, `published ${lit} as ${x}`).toBe(true);
+        } else expect(res.statusCode).toBe(200); // a duplicate of an earlier exact literal
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(shapes.numbers.publishedLossy).toBe(0);
+  }, 60_000);
+
+  it('entry size boundary (issue 12): at or under 256 KB by AWS\'s formula published, one byte over parked', async () => {
+    const pub: RelayEvent[] = [];
+    const big = createIngressHandler({
+      pipeline: createIngress({
+        maxBodyBytes: 256 * 1024,
+        publisher: { publish: async (e, _s, detail) => void pub.push({ ...e, data: { detailBytes: Buffer.byteLength(detail ?? '') } }) },
+        parked: parkedStore,
+        telemetry: powertoolsTelemetry(logger, metrics),
+        routes: [
+          {
+            provider: heygen,
+            path: '/heygen',
+            keys: new StaticKeySource(LIVE),
+            timestampToleranceSeconds: 0,
+            budgetMs: 8_000,
+            dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15 }),
+          },
+        ],
+      }),
+      maxBodyBytes: 256 * 1024,
+      logger,
+      metrics,
+    });
+    const bodyWithPad = (n: number, tag: string) =>
+      Buffer.from(`{"event_type":"avatar_video.success","event_data":{"video_id":"${tag}","pad":"${'é'.repeat(n % 2)}${'x'.repeat(n)}"}}`);
+    // Measure the envelope overhead once with a small pad, then aim at the limit.
+    await big(functionUrlEvent(bodyWithPad(10, 'probe'), { secret: SECRET }), lambdaContext());
+    const probe = pub.at(-1);
+    const entry = (detailBytes: number) => 14 + 'heygen'.length + 'avatar_video.success'.length + detailBytes;
+    const base = entry((probe?.data as { detailBytes: number }).detailBytes) - 10;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -40, max: 40 }), fc.uuid(), async (delta, tag) => {
+        shapes.sizeBoundary.tried++;
+        const pad = MAX_ENTRY_BYTES - base + delta - (tag.length - 'probe'.length);
+        const body = bodyWithPad(pad, tag);
+        const res = await big(functionUrlEvent(body, { secret: SECRET }), lambdaContext());
+        const size = res.statusCode === 200 ? entry((pub.at(-1)?.data as { detailBytes: number }).detailBytes) : undefined;
+        if (res.statusCode === 200 && size !== undefined && size <= MAX_ENTRY_BYTES) shapes.sizeBoundary.publishedAtOrUnder++;
+        else if (res.statusCode === 202 && JSON.parse(res.body ?? '{}').reason === 'too_large') shapes.sizeBoundary.parkedOver++;
+        else shapes.sizeBoundary.wrong++;
+      }),
+      { numRuns: 200 },
+    );
+    expect(shapes.sizeBoundary.wrong).toBe(0);
+    expect(shapes.sizeBoundary.publishedAtOrUnder).toBeGreaterThan(0);
+    expect(shapes.sizeBoundary.parkedOver).toBeGreaterThan(0);
+  }, 60_000);
+
   it('totals', () => {
     writeFigures('hostile', {
       hostileInputsTried: stats.requests,
       byStatus: stats.byStatus,
       validlySigned: stats.validlySigned,
       published: stats.published,
+      parked: stats.parked,
+      shapes,
     });
     expect(stats.requests).toBeGreaterThanOrEqual(10_000);
     expect(stats.published).toBeGreaterThan(0);
   });
 });
+
+/** Whether two decimal literals name the same value (sign of zero aside). */
+function BigIntOrDecimalEqual(a: string, b: string): boolean {
+  const norm = (lit: string) => {
+    const neg = lit.startsWith('-');
+    const body = neg ? lit.slice(1) : lit;
+    const [mant = '', expPart] = body.split(/[eE]/);
+    const [int = '', frac = ''] = mant.split('.');
+    let digits = int + frac;
+    let exp = Number(expPart ?? 0) + int.length;
+    const lead = digits.match(/^0*/)?.[0].length ?? 0;
+    digits = digits.slice(lead);
+    exp -= lead;
+    digits = digits.replace(/0+$/, '');
+    return digits === '' ? '0' : `${neg ? '-' : ''}${digits}e${exp}`;
+  };
+  return norm(a) === norm(b);
+}

@@ -22,7 +22,7 @@ import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js
 import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher.js';
 import { type SecretsKeySourceOptions, SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
-import type { DedupMode } from '../../functions/core/ports.js';
+import type { DedupMode, ParkedDelivery, ParkedStore } from '../../functions/core/ports.js';
 import { createIngressHandler } from '../../functions/ingress-handler.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
 import { answerBudgetMs } from '../../functions/providers/index.js';
@@ -108,6 +108,16 @@ export class MockAws {
   }
 }
 
+/** Parked deliveries kept in memory, by id (parking one body twice overwrites, like the S3 store). */
+export class MemoryParkedStore implements ParkedStore {
+  readonly byId = new Map<string, ParkedDelivery>();
+  fail: Error | undefined;
+  async park(delivery: ParkedDelivery): Promise<void> {
+    if (this.fail) throw this.fail;
+    this.byId.set(delivery.id, delivery);
+  }
+}
+
 export interface CapturedTelemetry extends Telemetry {
   readonly lines: { level: string; message: string; attributes?: Record<string, unknown> }[];
   readonly counts: { metric: string; dimensions?: Record<string, string> }[];
@@ -137,6 +147,8 @@ export interface BuildOptions {
   readonly dedupMode?: DedupMode;
   /** The provider plug-in routed. @default heygen */
   readonly provider?: ProviderIngress;
+  /** Where unpublishable deliveries are parked. @default a `MemoryParkedStore` */
+  readonly parked?: ParkedStore | null;
   /** Its route. @default `/${provider.name}` */
   readonly path?: string;
   /** Also route `<path>/<segment>` to the provider. @default false */
@@ -152,8 +164,10 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
     minRefreshIntervalMs: 1_000,
     ...options.keyOptions,
   });
+  const parked = options.parked === undefined ? new MemoryParkedStore() : options.parked;
   const pipeline = createIngress({
     maxBodyBytes,
+    ...(parked ? { parked } : {}),
     publisher: new EventBridgePublisher(new EventBridgeClient({ region: 'us-east-1' }), 'relay-bus', { backoffMs: 1 }),
     telemetry,
     routes: [
@@ -175,5 +189,5 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
   const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
   const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
   const handler = createIngressHandler({ pipeline, maxBodyBytes, logger, metrics });
-  return { handler, telemetry, keys };
+  return { handler, telemetry, keys, parked: parked instanceof MemoryParkedStore ? parked : undefined };
 }

@@ -3,6 +3,7 @@
  * failure, secret refresh, no secrets in logs), run over the AWS adapters (aws-sdk-client-mock) for one provider.
  * Each provider's test file calls `describeBehaviourTable(spec)` and keeps only its own rules next to it.
  */
+import { getProvider } from '../../functions/providers/index.js';
 import { type AttributeValue, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -128,7 +129,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
       });
 
       /** PutEvents waits for the returned release; returns the two answers to a body sent twice, the second mid-flight. */
-      async function sendCopyMidFlight() {
+      async function sendCopyMidFlight(environments: 'same' | 'separate') {
         let release: () => void = () => {};
         const gate = new Promise<void>((r) => {
           release = r;
@@ -139,26 +140,39 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
           return { FailedEntryCount: 0, Entries: [{ EventId: 'ev' }] };
         });
         const { handler, telemetry } = build();
+        // A second execution environment shares the AWS resources, not the first one's memory.
+        const otherEnv = environments === 'same' ? undefined : build();
+        const other = otherEnv?.handler ?? handler;
         const body = sample(2);
         const first = handler(event(body, { secret: SECRET }), ctx());
         await new Promise((r) => setTimeout(r, 20));
-        const second = handler(event(body, { secret: SECRET }), ctx());
+        const second = other(event(body, { secret: SECRET }), ctx());
         await new Promise((r) => setTimeout(r, 20));
         release();
-        return { first: await first, second: await second, telemetry };
+        const answers = { first: await first, second: await second };
+        return { ...answers, telemetry: { counts: [...telemetry.counts, ...(otherEnv?.telemetry.counts ?? [])] } };
       }
 
+      it('lets a copy in flight in the same execution environment wait for the first, then answers it 200 duplicate: one publish', async () => {
+        const { first, second, telemetry } = await sendCopyMidFlight('same');
+        expect(first.statusCode).toBe(200);
+        expect(second.statusCode).toBe(200);
+        expect(JSON.parse(second.body ?? '{}').status).toBe('duplicate');
+        expect(aws.published).toHaveLength(1);
+        expect(telemetry.counts.filter((c) => c.metric === 'ConcurrentDuplicate')).toEqual([]);
+      });
+
       if (mode === 'claim')
-        it('answers 409 for the same body while the first is still in flight', async () => {
-          const { first, second } = await sendCopyMidFlight();
+        it('answers 409 for the same body while the first is still in flight in another environment', async () => {
+          const { first, second } = await sendCopyMidFlight('separate');
           expect(second.statusCode).toBe(409);
           expect(errorBody(second).code).toBe('in_flight');
           expect(first.statusCode).toBe(200);
           expect(aws.published).toHaveLength(1);
         });
       else
-        it('publishes a copy that arrives while the first is still in flight too, and counts it', async () => {
-          const { first, second, telemetry } = await sendCopyMidFlight();
+        it('publishes a copy that arrives while the first is still in flight in another environment too, and counts it', async () => {
+          const { first, second, telemetry } = await sendCopyMidFlight('separate');
           expect([first.statusCode, second.statusCode]).toEqual([200, 200]);
           // The documented cost of one write: both copies are on the bus (consumers dedupe on `id`).
           expect(aws.published).toHaveLength(2);
@@ -213,11 +227,23 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(errorBody(res).code).toBe('invalid_signature');
       });
 
-      it('accepts a delivery without a timestamp (it is optional)', async () => {
-        const { handler } = build();
-        const res = await handler(spec.timestamped(null, { secret: SECRET }), ctx());
-        expect(res.statusCode).toBe(200);
-      });
+      if (getProvider(name).requiresTimestamp)
+        it('refuses a delivery without its signed timestamp while the check is on (400 missing_timestamp), accepts it when off', async () => {
+          const strict = build();
+          const res = await strict.handler(spec.timestamped(null, { secret: SECRET }), ctx());
+          expect(res.statusCode).toBe(400);
+          expect(errorBody(res).code).toBe('missing_timestamp');
+          expect(strict.telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: name, reason: 'missing_timestamp' } });
+          expect(aws.published).toHaveLength(0);
+          const off = build({ toleranceSeconds: 0 });
+          expect((await off.handler(spec.timestamped(null, { secret: SECRET }), ctx())).statusCode).toBe(200);
+        });
+      else
+        it('accepts a delivery without a timestamp (an unsigned header: its absence proves nothing)', async () => {
+          const { handler } = build();
+          const res = await handler(spec.timestamped(null, { secret: SECRET }), ctx());
+          expect(res.statusCode).toBe(200);
+        });
 
       it.each(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'])('answers 405 with Allow for %s', async (method) => {
         const { handler } = build();

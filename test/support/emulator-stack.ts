@@ -23,6 +23,7 @@ import {
   PutTargetsCommand,
   type Target,
 } from '@aws-sdk/client-eventbridge';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
@@ -95,7 +96,9 @@ export interface EmulatorStack {
   readonly ingressEnv: Record<string, string>;
   /** Resource types present in the template and deliberately not provisioned. */
   readonly skipped: Record<string, number>;
-  readonly clients: { ddb: DynamoDBClient; eb: EventBridgeClient; sm: SecretsManagerClient; sqs: SQSClient };
+  readonly clients: { ddb: DynamoDBClient; eb: EventBridgeClient; sm: SecretsManagerClient; sqs: SQSClient; s3: S3Client };
+  /** The parked-deliveries bucket's name (PARKED_BUCKET_NAME). */
+  readonly parkedBucket: string;
   destroy(): void;
 }
 
@@ -105,6 +108,7 @@ const PROVISIONED = new Set([
   'AWS::SQS::Queue',
   'AWS::DynamoDB::Table',
   'AWS::SecretsManager::Secret',
+  'AWS::S3::Bucket',
 ]);
 
 /**
@@ -147,6 +151,7 @@ export async function provisionFromTemplate(
     eb: new EventBridgeClient(config),
     sm: new SecretsManagerClient(config),
     sqs: new SQSClient(config),
+    s3: new S3Client({ ...config, forcePathStyle: true }),
   };
   const resources = template.Resources;
   const created = new Map<string, Promise<Created>>();
@@ -289,6 +294,11 @@ export async function provisionFromTemplate(
         });
         return { ref: name, attrs: { Arn: out.RuleArn ?? name } };
       }
+      case 'AWS::S3::Bucket': {
+        const name = physical(logicalId).toLowerCase().slice(0, 63);
+        await clients.s3.send(new CreateBucketCommand({ Bucket: name }));
+        return { ref: name, attrs: { Arn: `arn:aws:s3:::${name}` } };
+      }
       default:
         throw new Error(`unreachable: ${res.Type}`);
     }
@@ -314,6 +324,7 @@ export async function provisionFromTemplate(
     endpoint,
     busName: ingressEnv.EVENT_BUS_NAME ?? '',
     tableName: ingressEnv.DEDUP_TABLE_NAME ?? '',
+    parkedBucket: ingressEnv.PARKED_BUCKET_NAME ?? '',
     signingSecretArn,
     secretArns,
     queues,

@@ -67,11 +67,15 @@ describe('Function: ingress handler for POST /joggai, JoggAI-specific rules (AWS
     expect(errorBody(res).code).toBe('missing_signature');
   });
 
-  it('accepts a delivery without a body timestamp or without X-Webhook-Event', async () => {
+  it('accepts a delivery without X-Webhook-Event, and one without a body timestamp only when the check is off', async () => {
     const { handler } = build();
     expect(
-      (await handler(joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }), ctx())).statusCode,
+      (await build({ toleranceSeconds: 0 }).handler(joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }), ctx()))
+        .statusCode,
     ).toBe(200);
+    expect(
+      (await handler(joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }), ctx())).statusCode,
+    ).toBe(400);
     expect(
       (await handler(joggaiEvent(joggaiSample('generated_motion_failed'), { secret: SECRET, event: null }), ctx())).statusCode,
     ).toBe(200);

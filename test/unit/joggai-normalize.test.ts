@@ -85,13 +85,20 @@ describe('Function: normalizeJoggAi', () => {
     ['HeyGen shape (event_type)', '{"event_type":"avatar_video.success","event_data":{}}', {}, 'missing_event_type'],
     ['an empty event', '{"event":"","timestamp":1}', {}, 'missing_event_type'],
     ['data as an array', '{"event":"a_success","timestamp":1,"data":[]}', {}, 'invalid_event_data'],
-    ['a fractional timestamp', '{"event":"a_success","timestamp":1.5,"data":{}}', {}, 'invalid_timestamp'],
-    ['a negative timestamp', '{"event":"a_success","timestamp":-3,"data":{}}', {}, 'invalid_timestamp'],
-    ['a millisecond timestamp', '{"event":"a_success","timestamp":1732806631000,"data":{}}', {}, 'invalid_timestamp'],
-    ['a text timestamp', '{"event":"a_success","timestamp":"yesterday","data":{}}', {}, 'invalid_timestamp'],
     ['not JSON', 'nope', {}, 'invalid_json'],
   ])('throws a 400 when %s', (_name, body, headers, code) => {
     expect(badRequest(() => n(body, headers))).toBe(code);
+  });
+
+  it.each([
+    ['a fractional timestamp', '{"event":"a_success","timestamp":1.5,"data":{}}'],
+    ['a negative timestamp', '{"event":"a_success","timestamp":-3,"data":{}}'],
+    ['a millisecond timestamp', '{"event":"a_success","timestamp":1732806631000,"data":{}}'],
+    ['a text timestamp', '{"event":"a_success","timestamp":"yesterday","data":{}}'],
+  ])('flags %s as invalid (the core answers 400 invalid_timestamp only while the check is on)', (_name, body) => {
+    const out = n(body);
+    expect(out.timestampInvalid).toBe(true);
+    expect(out.sentAt).toBeUndefined();
   });
 
   it('takes event_id only when it is a non-empty string, capped at 256 characters', () => {

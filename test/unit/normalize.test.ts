@@ -62,8 +62,10 @@ describe('Function: normalizeHeyGen', () => {
     },
   );
 
-  it('rejects a malformed Heygen-Timestamp', () => {
-    expect(() => n(sampleBody('avatar_video.success'), { 'heygen-timestamp': 'yesterday' })).toThrowError(/unix seconds/);
+  it('flags a malformed Heygen-Timestamp instead of throwing (tolerance 0 must not read it at all)', () => {
+    const out = n(sampleBody('avatar_video.success'), { 'heygen-timestamp': 'yesterday' });
+    expect(out.timestampInvalid).toBe(true);
+    expect(out.sentAt).toBeUndefined();
   });
 });
 

@@ -1,12 +1,14 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { RelayEvent } from '../../core/envelope.js';
-import { DependencyError, RelayError } from '../../core/errors.js';
+import { DependencyError, UnpublishableError } from '../../core/errors.js';
 import type { EventPublisher } from '../../core/ports.js';
+import { MAX_ENTRY_BYTES, putEventsEntrySize } from '../../core/publish-limits.js';
 
-/** EventBridge's limit for one PutEvents entry. */
-export const MAX_ENTRY_BYTES = 256 * 1024;
-/** Entry error codes that a retry cannot fix. */
-const PERMANENT = new Set(['MalformedDetail', 'InvalidArgument', 'ValidationException', 'AccessDeniedException']);
+export { MAX_ENTRY_BYTES };
+/** Entry error codes that a retry cannot fix: the core parks the delivery. */
+const PERMANENT = new Set(['MalformedDetail', 'InvalidArgument', 'ValidationException']);
+/** Our own fault (the role): not retried here, answered 503 (alarmed) so the provider retries after the fix. */
+const NO_RETRY = new Set(['AccessDeniedException']);
 
 export interface EventBridgePublisherOptions {
   /** Attempts for an entry that PutEvents reports as failed (throttling, internal errors). @default 3 */
@@ -30,12 +32,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export function toPutEventsEntry(event: RelayEvent, busName: string): PutEventsRequestEntry {
+export function toPutEventsEntry(event: RelayEvent, busName: string, detail?: string): PutEventsRequestEntry {
   return {
     EventBusName: busName,
     Source: event.provider,
     DetailType: event.type,
-    Detail: JSON.stringify(event),
+    Detail: detail ?? JSON.stringify(event),
     Time: new Date(event.receivedAt),
   };
 }
@@ -53,21 +55,36 @@ export class EventBridgePublisher implements EventPublisher {
     this.backoffMs = options.backoffMs ?? 50;
   }
 
-  async publish(event: RelayEvent, signal?: AbortSignal): Promise<void> {
-    const entry = toPutEventsEntry(event, this.busName);
-    const size =
-      Buffer.byteLength(entry.Detail ?? '') + Buffer.byteLength(entry.DetailType ?? '') + Buffer.byteLength(entry.Source ?? '');
+  async publish(event: RelayEvent, signal?: AbortSignal, detail?: string): Promise<void> {
+    let entry: PutEventsRequestEntry;
+    try {
+      entry = toPutEventsEntry(event, this.busName, detail);
+    } catch (err) {
+      // JSON.stringify overflows its stack on extreme nesting (the core parks deeper than 1,100 first).
+      throw new UnpublishableError('too_deep', 'The event cannot be serialized', undefined, { cause: err });
+    }
+    const size = putEventsEntrySize({
+      source: entry.Source ?? '',
+      detailType: entry.DetailType ?? '',
+      ...(entry.Detail === undefined ? {} : { detail: entry.Detail }),
+      hasTime: entry.Time !== undefined,
+    });
     if (size > MAX_ENTRY_BYTES)
-      throw new RelayError(413, 'event_too_large', `The event would exceed EventBridge's ${MAX_ENTRY_BYTES}-byte entry limit`);
+      throw new UnpublishableError('too_large', `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
     let lastCode = 'unknown';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const out = await this.client.send(new PutEventsCommand({ Entries: [entry] }), { abortSignal: signal });
       const result = out.Entries?.[0];
       if ((out.FailedEntryCount ?? 0) === 0 && result?.EventId) return;
       lastCode = result?.ErrorCode ?? 'unknown';
-      if (PERMANENT.has(lastCode)) break;
+      if (PERMANENT.has(lastCode))
+        // The bus's own code goes to logs and the parked record, never into a response body.
+        throw new UnpublishableError('rejected_by_bus', 'EventBridge refused the entry permanently', lastCode);
+      if (NO_RETRY.has(lastCode)) break;
       if (attempt < this.attempts) await sleep(this.backoffMs * 2 ** (attempt - 1), signal);
     }
-    throw new DependencyError('publish', `PutEvents did not accept the event (${lastCode})`);
+    throw new DependencyError('publish', 'EventBridge did not accept the event', {
+      cause: new Error(`PutEvents entry error ${lastCode} after ${this.attempts} attempts`),
+    });
   }
 }

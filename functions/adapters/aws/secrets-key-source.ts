@@ -4,33 +4,64 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { SigningKey, SigningKeySource } from '../../core/ports.js';
+import { usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
+
+/** What a stage's `SecretString` holds: a candidate secret (not yet judged), or nothing set. */
+export type SecretCandidate = { readonly value: unknown } | null;
 
 /**
- * Reads the signing secret from its `SecretString`: either the plain secret, or the JSON the
- * registrar writes (`{"secret": "...", "endpointId": "..."}`). Returns null when none is set.
+ * Reads a stage's `SecretString`: either the plain secret (trimmed: `put-secret-value` of a file
+ * often ends in a newline), or the JSON the registrar writes (`{"secret": "...", "endpointId": "..."}`).
+ * Null when none is set (empty, or `{"secret": null}`, the empty-safe default). Anything else is a
+ * candidate for the quality rule to judge, never silently taken as the key: a JSON array, a
+ * non-string `secret`, the word `null`.
  */
-export function parseSigningSecret(secretString: string | undefined): string | null {
+export function readSecretCandidate(secretString: string | undefined): SecretCandidate {
   if (secretString === undefined) return null;
   const trimmed = secretString.trim();
   if (trimmed.length === 0) return null;
-  if (trimmed.startsWith('{')) {
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let value: unknown;
     try {
-      const value = JSON.parse(trimmed) as { secret?: unknown };
-      return typeof value.secret === 'string' && value.secret.length > 0 ? value.secret : null;
+      value = JSON.parse(trimmed);
     } catch {
-      return null;
+      return { value: undefined }; // malformed JSON: refused, reported
     }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { value };
+    const secret = (value as { secret?: unknown }).secret;
+    return secret === null || secret === undefined ? null : { value: secret };
   }
-  return trimmed;
+  return { value: trimmed };
+}
+
+/** The signing secret a `SecretString` holds when it is usable as a key, else null. */
+export function parseSigningSecret(secretString: string | undefined): string | null {
+  const candidate = readSecretCandidate(secretString);
+  if (candidate === null) return null;
+  return usableKeys([{ label: 'value', value: candidate.value }], () => {})[0]?.secret ?? null;
 }
 
 export interface SecretsKeySourceOptions {
-  /** How long keys are served from memory before a re-read. @default 300_000 */
+  /** How long keys are served from memory before a (background) re-read. @default 300_000 */
   readonly cacheTtlMs?: number;
   /** Re-reads after a verification miss happen at most this often. @default 1_000 */
   readonly minRefreshIntervalMs?: number;
   /** AWSPREVIOUS stays accepted for this long after AWSCURRENT was created. @default 900_000 */
   readonly previousGraceMs?: number;
+  /**
+   * With last-good keys in hand, the longest a request waits on a re-read after a verification
+   * miss; past it, it answers with the keys it has and the re-read goes on in the background.
+   * @default 1_000 (a quarter of JoggAI's 4 s budget, an eighth of HeyGen's 8 s)
+   */
+  readonly staleWaitMs?: number;
+  /** A re-read's own deadline (it is not tied to one request). @default 6_000 */
+  readonly loadTimeoutMs?: number;
+  /** First back-off after a failed read, doubled per failure up to `maxBackoffMs`. @default 1_000 */
+  readonly backoffMs?: number;
+  /** @default 30_000 */
+  readonly maxBackoffMs?: number;
+  /** Told about each stage whose value is refused as a key (its label and the reason, never the value). */
+  readonly onWeakSecret?: WeakSecretReporter;
   readonly now?: () => number;
 }
 
@@ -38,10 +69,36 @@ function isNotFound(err: unknown): boolean {
   return err instanceof Error && err.name === 'ResourceNotFoundException';
 }
 
+/** Resolves with `promise`, or rejects when `signal` aborts first (the promise runs on). */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 /**
  * Live signing keys from Secrets Manager: AWSCURRENT, AWSPENDING (a rotation in progress) and
- * AWSPREVIOUS while inside the grace period. Cached; re-read on a miss at most once per interval;
- * single-flight; when Secrets Manager fails, the last good keys keep serving.
+ * AWSPREVIOUS while inside the grace period; a value that fails the quality rule is never a key.
+ *
+ * Stale-while-revalidate: once keys have been read, no request waits on Secrets Manager for them.
+ * An expired cache serves the last good keys and re-reads in the background; a verification miss
+ * waits at most `staleWaitMs` for its re-read. A failed re-read backs off (1 s, 2 s, ... 30 s) and
+ * keeps the last good keys. Only a cold source (nothing read yet) waits, bounded by the request's
+ * own deadline. Reads are single-flight and run on their own deadline, so one request's deadline
+ * never cancels a read that others wait on.
  *
  * Powertools Parameters is not used here because its cache key ignores `VersionStage`, so the
  * three stages of one secret would overwrite each other in its cache.
@@ -50,10 +107,18 @@ export class SecretsManagerKeySource implements SigningKeySource {
   private keys: readonly SigningKey[] | undefined;
   private loadedAt = 0;
   private lastAttemptAt = Number.NEGATIVE_INFINITY;
+  private failures = 0;
+  private retryAt = Number.NEGATIVE_INFINITY;
+  private lastError: unknown;
   private inflight: Promise<readonly SigningKey[]> | undefined;
   private readonly cacheTtlMs: number;
   private readonly minRefreshIntervalMs: number;
   private readonly previousGraceMs: number;
+  private readonly staleWaitMs: number;
+  private readonly loadTimeoutMs: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly onWeakSecret: WeakSecretReporter;
   private readonly now: () => number;
 
   constructor(
@@ -64,28 +129,66 @@ export class SecretsManagerKeySource implements SigningKeySource {
     this.cacheTtlMs = options.cacheTtlMs ?? 300_000;
     this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? 1_000;
     this.previousGraceMs = options.previousGraceMs ?? 900_000;
+    this.staleWaitMs = options.staleWaitMs ?? 1_000;
+    this.loadTimeoutMs = options.loadTimeoutMs ?? 6_000;
+    this.backoffMs = options.backoffMs ?? 1_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.onWeakSecret = options.onWeakSecret ?? (() => {});
     this.now = options.now ?? Date.now;
   }
 
   async getKeys(signal?: AbortSignal): Promise<readonly SigningKey[]> {
-    if (this.keys && this.now() - this.loadedAt < this.cacheTtlMs) return this.keys;
-    return this.load(signal);
+    if (this.keys) {
+      if (this.now() - this.loadedAt >= this.cacheTtlMs) void this.start()?.catch(() => {});
+      return this.keys; // fresh, or stale while the re-read runs in the background
+    }
+    return this.cold(signal);
   }
 
   async refresh(signal?: AbortSignal): Promise<readonly SigningKey[]> {
-    if (this.now() - this.lastAttemptAt < this.minRefreshIntervalMs) return this.inflight ?? this.keys ?? [];
-    return this.load(signal);
+    if (!this.keys) return this.cold(signal);
+    const keys = this.keys;
+    if (this.now() - this.lastAttemptAt < this.minRefreshIntervalMs && !this.inflight) return keys;
+    const reading = this.start();
+    if (!reading) return keys; // backing off after a failure: the last good keys serve
+    let timer: NodeJS.Timeout | undefined;
+    const enough = new Promise<readonly SigningKey[]>((resolve) => {
+      timer = setTimeout(() => resolve(keys), this.staleWaitMs);
+    });
+    try {
+      return await raceSignal(Promise.race([reading.catch(() => keys), enough]), signal);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  private load(signal?: AbortSignal): Promise<readonly SigningKey[]> {
-    this.inflight ??= this.fetch(signal)
+  /** Nothing read yet: wait for a read (bounded by the caller's signal), unless backing off. */
+  private cold(signal?: AbortSignal): Promise<readonly SigningKey[]> {
+    const reading = this.start();
+    if (!reading) return Promise.reject(this.lastError ?? new Error('Secrets Manager read is backing off'));
+    return raceSignal(reading, signal);
+  }
+
+  /** The read in flight, a new one, or undefined while backing off after a failure. */
+  private start(): Promise<readonly SigningKey[]> | undefined {
+    if (this.inflight) return this.inflight;
+    if (this.now() < this.retryAt) return undefined;
+    this.lastAttemptAt = this.now();
+    const deadline = AbortSignal.timeout(this.loadTimeoutMs);
+    // Raced with its own deadline too: a client that ignores the signal cannot hold the read open.
+    this.inflight = raceSignal(this.fetch(deadline), deadline)
       .then(
         (keys) => {
           this.keys = keys;
           this.loadedAt = this.now();
+          this.failures = 0;
+          this.retryAt = Number.NEGATIVE_INFINITY;
           return keys;
         },
         (err: unknown) => {
+          this.failures++;
+          this.lastError = err;
+          this.retryAt = this.now() + Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (this.failures - 1));
           if (this.keys) return this.keys; // serve the last good keys through an outage
           throw err;
         },
@@ -96,7 +199,7 @@ export class SecretsManagerKeySource implements SigningKeySource {
     return this.inflight;
   }
 
-  private async stage(stage: string, signal?: AbortSignal): Promise<GetSecretValueCommandOutput | undefined> {
+  private async stage(stage: string, signal: AbortSignal): Promise<GetSecretValueCommandOutput | undefined> {
     try {
       return await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: stage }), {
         abortSignal: signal,
@@ -107,17 +210,12 @@ export class SecretsManagerKeySource implements SigningKeySource {
     }
   }
 
-  private async fetch(signal?: AbortSignal): Promise<readonly SigningKey[]> {
-    this.lastAttemptAt = this.now();
+  private async fetch(signal: AbortSignal): Promise<readonly SigningKey[]> {
     const [current, pending] = await Promise.all([this.stage('AWSCURRENT', signal), this.stage('AWSPENDING', signal)]);
-    const keys: SigningKey[] = [];
-    const seen = new Set<string>();
+    const candidates: { label: string; value: unknown }[] = [];
     const add = (out: GetSecretValueCommandOutput | undefined, label: string) => {
-      const secret = parseSigningSecret(out?.SecretString);
-      if (secret && !seen.has(secret)) {
-        seen.add(secret);
-        keys.push({ secret, label });
-      }
+      const candidate = readSecretCandidate(out?.SecretString);
+      if (candidate) candidates.push({ label, value: candidate.value });
     };
     add(current, 'AWSCURRENT');
     add(pending, 'AWSPENDING');
@@ -125,6 +223,6 @@ export class SecretsManagerKeySource implements SigningKeySource {
     if (currentSince !== undefined && this.now() - currentSince < this.previousGraceMs) {
       add(await this.stage('AWSPREVIOUS', signal), 'AWSPREVIOUS');
     }
-    return keys;
+    return usableKeys(candidates, this.onWeakSecret);
   }
 }

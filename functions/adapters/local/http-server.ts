@@ -1,27 +1,38 @@
 /**
  * Serves a Function URL handler over node:http: builds the same payload-2.0 event that Lambda's
  * Function URL builds (body base64-encoded, as Function URLs do for raw bytes) and writes back its
- * result. Bodies over the limit are refused while streaming, before they are buffered whole.
+ * result. The server stops reading a body past the limit (at once when its Content-Length says
+ * so) and closes the connection after answering; the handler still sees the request (with the
+ * first limit + 1 bytes), so the 413 is routed, logged and counted like any other rejection.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { PayloadTooLargeError } from '../../core/errors.js';
-import { errorResponse } from '../../core/http.js';
 
 export type FunctionUrlHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+/** The body, or its first `limit + 1` bytes (`over`) once it is known to exceed the limit. */
+function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer; over: boolean }> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.pause();
+    // A stand-in of limit + 1 bytes: the pipeline answers 413 on the size before anything reads them.
+    return Promise.resolve({ body: Buffer.alloc(limit + 1), over: true });
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
       size += chunk.length;
-      if (size > limit) over = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)));
+      if (size > limit) {
+        req.off('data', onData);
+        req.pause();
+        resolve({ body: Buffer.concat(chunks).subarray(0, limit + 1), over: true });
+      }
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve({ body: Buffer.concat(chunks), over: false }));
     req.on('error', reject);
   });
 }
@@ -82,14 +93,15 @@ export function createFunctionUrlServer(handler: FunctionUrlHandler, maxBodyByte
   return createServer(async (req, res) => {
     const requestId = randomUUID();
     try {
-      const body = await readBody(req, maxBodyBytes);
-      const result =
-        body === null
-          ? { ...errorResponse(new PayloadTooLargeError(maxBodyBytes)) }
-          : await handler(toFunctionUrlEvent(req, body, requestId), localContext(requestId));
+      const { body, over } = await readBody(req, maxBodyBytes);
+      const result = await handler(toFunctionUrlEvent(req, body, requestId), localContext(requestId));
       const headers = { ...(result.headers ?? {}), 'x-request-id': requestId } as Record<string, string>;
+      // The rest of an oversized body is never read: close the connection once answered.
+      if (over) headers.connection = 'close';
       res.writeHead(result.statusCode ?? 200, headers);
-      res.end(result.body ?? '');
+      res.end(result.body ?? '', () => {
+        if (over) req.socket.destroy();
+      });
     } catch {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'internal_error', message: 'Internal error' } }));

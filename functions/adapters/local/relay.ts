@@ -4,6 +4,7 @@
  */
 
 import type { Server } from 'node:http';
+import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
@@ -15,6 +16,7 @@ import { answerBudgetMs, getProvider } from '../../providers/index.js';
 import { FileSinkPublisher } from './file-sink.js';
 import { createFunctionUrlServer } from './http-server.js';
 import { MemoryDedupStore } from './memory-dedup.js';
+import { DirectoryParkedStore } from './parked-dir.js';
 import { StaticKeySource } from './static-keys.js';
 
 export interface LocalProvider {
@@ -38,6 +40,8 @@ export interface LocalRelayOptions {
   /** Replaces the file sink (tests, benchmarks). */
   readonly publisher?: EventPublisher;
   readonly onPublish?: (line: string) => void;
+  /** Directory for parked deliveries (signed, but EventBridge could never take them). @default `parked/` next to the sink */
+  readonly parkedDir?: string;
   readonly maxBodyBytes?: number;
   readonly dedupWindowSeconds?: number;
   readonly port?: number;
@@ -70,7 +74,9 @@ export function buildLocalHandler(options: LocalRelayOptions) {
   const keys = new Map<string, StaticKeySource>();
   const routes: ProviderRoute[] = options.providers.map((p) => {
     const provider = getProvider(p.name);
-    const source = new StaticKeySource(p.secrets);
+    const source = new StaticKeySource(p.secrets, 'local', (label, reason) =>
+      logger.warn('Signing secret refused as a key; set a real one (it is never logged)', { provider: p.name, label, reason }),
+    );
     keys.set(p.name, source);
     return {
       provider,
@@ -87,6 +93,7 @@ export function buildLocalHandler(options: LocalRelayOptions) {
       routes,
       maxBodyBytes,
       publisher: options.publisher ?? new FileSinkPublisher(options.sinkPath, options.onPublish),
+      parked: new DirectoryParkedStore(options.parkedDir ?? join(dirname(options.sinkPath), 'parked')),
       telemetry: powertoolsTelemetry(logger, metrics),
     }),
     maxBodyBytes,

@@ -1,13 +1,28 @@
 import type { SigningKey, SigningKeySource } from '../../core/ports.js';
+import { usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
 
-/** Signing keys held in memory (local relay, tests). `set()` swaps them, like a rotation. */
+/**
+ * Signing keys held in memory (local relay, tests). `set()` swaps them, like a rotation. A secret
+ * that fails the quality rule (functions/core/secret-quality.ts) is never a key: it is reported
+ * (label and reason, never the value) and left out, so a relay with only weak secrets answers 503.
+ */
 export class StaticKeySource implements SigningKeySource {
   private keys: readonly SigningKey[];
-  constructor(secrets: readonly string[], label = 'local') {
-    this.keys = secrets.filter((s) => s.length > 0).map((secret, i) => ({ secret, label: i === 0 ? label : `${label}-${i}` }));
+  constructor(
+    secrets: readonly string[],
+    private readonly label = 'local',
+    private readonly report: WeakSecretReporter = () => {},
+  ) {
+    this.keys = this.usable(secrets);
+  }
+  private usable(secrets: readonly string[]): SigningKey[] {
+    return usableKeys(
+      secrets.filter((s) => s.length > 0).map((value, i) => ({ value, label: i === 0 ? this.label : `${this.label}-${i}` })),
+      this.report,
+    );
   }
   set(secrets: readonly string[]): void {
-    this.keys = secrets.map((secret, i) => ({ secret, label: `local-${i}` }));
+    this.keys = this.usable(secrets);
   }
   async getKeys(): Promise<readonly SigningKey[]> {
     return this.keys;

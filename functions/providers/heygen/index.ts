@@ -12,15 +12,15 @@ import { HEYGEN_EVENT_TYPES, SUBJECT_RULES } from './events.js';
 
 const MAX_HEADER_ID = 256;
 
-function parseTimestamp(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
+/** `Heygen-Timestamp` as unix seconds; `invalid` when present but not that (the core decides what it gets). */
+function parseTimestamp(raw: string | undefined): { sentAt: number } | { timestampInvalid: true } | Record<string, never> {
+  if (raw === undefined) return {};
   const trimmed = raw.trim();
-  if (!/^\d{1,12}$/.test(trimmed)) throw new BadRequestError('invalid_timestamp', 'Heygen-Timestamp must be unix seconds');
-  return Number(trimmed);
+  return /^\d{1,12}$/.test(trimmed) ? { sentAt: Number(trimmed) } : { timestampInvalid: true };
 }
 
 export function normalizeHeyGen(body: Buffer, headers: Headers): NormalizedDelivery {
-  const sentAt = parseTimestamp(headers['heygen-timestamp']);
+  const timestamp = parseTimestamp(headers['heygen-timestamp']);
   const payload = readJsonObject(body);
   const type = payload.event_type;
   if (typeof type !== 'string' || type.length === 0 || type.length > 128)
@@ -39,7 +39,7 @@ export function normalizeHeyGen(body: Buffer, headers: Headers): NormalizedDeliv
     callbackId: typeof data.callback_id === 'string' ? data.callback_id : null,
     deliveryId,
     data,
-    ...(sentAt === undefined ? {} : { sentAt }),
+    ...timestamp,
   };
 }
 
@@ -48,6 +48,8 @@ export const heygen: ProviderIngress = {
   signatureHeader: 'heygen-signature',
   answerWithinMs: 10_000,
   defaultTimestampToleranceSeconds: 300,
+  // Heygen-Timestamp is an unsigned header: its absence proves nothing, and anyone can forge it.
+  requiresTimestamp: false,
   // HeyGen resends only a delivery that failed or timed out (10 s), with backoff, and the relay
   // answers well inside those 10 s: two copies of one event are not in flight at once, so one write suffices.
   defaultDedupMode: 'record',

@@ -17,12 +17,12 @@ const MAX_ID = 256;
 /** Largest plausible unix-seconds value (year 5138); rejects millisecond timestamps instead of misreading them. */
 const MAX_UNIX_SECONDS = 99_999_999_999;
 
-function parseTimestamp(raw: unknown): number | undefined {
-  if (raw === undefined || raw === null) return undefined;
+/** The body's `timestamp` as unix seconds; `invalid` when present but not that (the core decides what it gets). */
+function parseTimestamp(raw: unknown): { sentAt: number } | { timestampInvalid: true } | Record<string, never> {
+  if (raw === undefined || raw === null) return {};
   const n = typeof raw === 'string' && /^\d{1,11}$/.test(raw.trim()) ? Number(raw.trim()) : raw;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_UNIX_SECONDS)
-    throw new BadRequestError('invalid_timestamp', 'timestamp must be unix seconds');
-  return n;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_UNIX_SECONDS) return { timestampInvalid: true };
+  return { sentAt: n };
 }
 
 function subjectOf(type: string, data: Record<string, unknown>): RelaySubject {
@@ -43,7 +43,7 @@ export function normalizeJoggAi(body: Buffer, headers: Headers): NormalizedDeliv
   const headerEvent = headers['x-webhook-event']?.trim();
   if (headerEvent && headerEvent !== type)
     throw new BadRequestError('event_mismatch', 'X-Webhook-Event does not match the body event');
-  const sentAt = parseTimestamp(payload.timestamp);
+  const timestamp = parseTimestamp(payload.timestamp);
   const rawData = payload.data ?? {};
   if (typeof rawData !== 'object' || rawData === null || Array.isArray(rawData))
     throw new BadRequestError('invalid_event_data', 'data must be an object');
@@ -55,7 +55,7 @@ export function normalizeJoggAi(body: Buffer, headers: Headers): NormalizedDeliv
     callbackId: null,
     deliveryId: typeof eventId === 'string' && eventId.length > 0 ? eventId.slice(0, MAX_ID) : null,
     data,
-    ...(sentAt === undefined ? {} : { sentAt }),
+    ...timestamp,
   };
 }
 
@@ -64,6 +64,9 @@ export const joggai: ProviderIngress = {
   signatureHeader: 'x-webhook-signature',
   answerWithinMs: 5_000,
   defaultTimestampToleranceSeconds: 300,
+  // The body's `timestamp` is signed and JoggAI documents it on every delivery: with the check on,
+  // a body without one is refused, so an old signed body cannot be replayed after the dedup window.
+  requiresTimestamp: true,
   // The relay rotates JoggAI's secret by overlapping two endpoints, and JoggAI then delivers every
   // event to both at once: only a claim before publishing keeps one of the two copies off the bus.
   defaultDedupMode: 'claim',

@@ -235,6 +235,12 @@ export function writeReport(path: string, r: R): void {
     `| **total** | | **${usd(cost.defaults.total)}** |`,
     '',
     `With no AWS wait at all (CPU only, a lower bound): ${usd(cost.defaultsCpuOnly.total)}/M.`,
+    ...(cost.cpuShareOfBilled
+      ? [
+          '',
+          `**Handler CPU as a share of the billed duration** (what users pay for, at the defaults): ${f(cost.cpuShareOfBilled.cpuMsFullCore, 3)} ms of a full core per 1 KB delivery through the real SDK is ${f(cost.cpuShareOfBilled.cpuMsAtDefaults, 2)} ms at 256 MB (256/1,769 of a vCPU), **${f(cost.cpuShareOfBilled.share * 100, 1)} %** of the ${cost.cpuShareOfBilled.billedMs} ms billed (the rest is the assumed ${cost.assumptions.awsWaitMs} ms wait on AWS). The warm-handler-over-floor ratios above depend on the CPU model (a floor that is itself CPU-bound); this share is the figure that prices the handler.`,
+        ]
+      : []),
     '',
     'Memory size and dedup mode:',
     '',

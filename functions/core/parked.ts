@@ -1,0 +1,61 @@
+/**
+ * The stored form of a parked delivery, shared by the S3 and the local (directory) stores and the
+ * operators' list / re-publish. One record per dedup key, so parking the same body twice (the
+ * provider's retries) overwrites one record instead of piling up copies.
+ */
+import type { ParkedDelivery, ParkReason } from './ports.js';
+
+export const PARKED_RECORD_VERSION = 1 as const;
+
+export interface ParkedRecord {
+  readonly version: typeof PARKED_RECORD_VERSION;
+  readonly id: string;
+  readonly provider: string;
+  readonly reason: ParkReason;
+  readonly message: string;
+  readonly busCode?: string;
+  readonly receivedAt: string;
+  readonly parkedAt: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly keyLabel: string;
+  /** The raw signed body, base64 (it may not be UTF-8). */
+  readonly body: string;
+}
+
+/** Where a parked delivery lives: `parked/<provider>/<sha256>.json`. */
+export function parkedKey(id: string): string {
+  const [provider, hash] = id.split(':', 2);
+  if (!provider || !hash || !/^[a-z0-9_-]+$/.test(provider) || !/^[0-9a-f]{64}$/.test(hash))
+    throw new TypeError('Not a relay delivery id');
+  return `parked/${provider}/${hash}.json`;
+}
+
+export function toParkedRecord(delivery: ParkedDelivery, parkedAt: string): ParkedRecord {
+  return {
+    version: PARKED_RECORD_VERSION,
+    id: delivery.id,
+    provider: delivery.provider,
+    reason: delivery.reason,
+    message: delivery.message,
+    ...(delivery.busCode ? { busCode: delivery.busCode } : {}),
+    receivedAt: delivery.receivedAt,
+    parkedAt,
+    path: delivery.path,
+    headers: delivery.headers,
+    keyLabel: delivery.keyLabel,
+    body: delivery.body.toString('base64'),
+  };
+}
+
+export function parseParkedRecord(text: string): ParkedRecord {
+  const value = JSON.parse(text) as Partial<ParkedRecord>;
+  if (value?.version !== PARKED_RECORD_VERSION || typeof value.id !== 'string' || typeof value.body !== 'string')
+    throw new TypeError('Not a parked delivery record');
+  return value as ParkedRecord;
+}
+
+/** The raw body of a parked record. */
+export function parkedBody(record: ParkedRecord): Buffer {
+  return Buffer.from(record.body, 'base64');
+}
