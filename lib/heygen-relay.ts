@@ -5,7 +5,6 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -19,7 +18,6 @@ import {
   SERVICE_NAME,
 } from '../functions/observability-names.js';
 import { getProvider } from '../functions/providers/index.js';
-import { BUNDLING } from './bundling.js';
 import {
   EMPTY_API_KEY,
   EMPTY_SIGNING_SECRET,
@@ -29,13 +27,11 @@ import {
   RelayConfigError,
   validateQueueRoutes,
 } from './config.js';
-import { functionEntry } from './function-entry.js';
+import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
 
-/** The bundling of the relay's functions (lib/bundling.ts); the benchmarks build with it too. */
-export { BUNDLING };
 
 export interface HeyGenProviderProps {
   /**
@@ -240,7 +236,7 @@ function secureQueue(scope: Construct, id: string, props: sqs.QueueProps = {}): 
 export class HeyGenRelay extends Construct {
   public readonly eventBus: events.EventBus;
   public readonly archive: events.Archive;
-  public readonly ingress: nodejs.NodejsFunction;
+  public readonly ingress: lambda.Function;
   public readonly functionUrl: lambda.FunctionUrl;
   /** The URL HeyGen delivers to (Function URL + route); undefined when `heygen: false`. */
   public readonly heygenWebhookUrl?: string;
@@ -387,9 +383,9 @@ export class HeyGenRelay extends Construct {
     // The ingress.
     const logGroup = new logs.LogGroup(this, 'IngressLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const tracing = props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED;
-    this.ingress = new nodejs.NodejsFunction(this, 'Ingress', {
-      entry: functionEntry('ingress'),
-      handler: 'handler',
+    this.ingress = new lambda.Function(this, 'Ingress', {
+      code: functionCode('ingress'),
+      handler: FUNCTION_HANDLER,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
@@ -401,7 +397,6 @@ export class HeyGenRelay extends Construct {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing,
       description: 'heygen-relay ingress: verify, dedup, normalize, publish',
-      bundling: BUNDLING,
       environment: {
         RELAY_PROVIDERS: Stack.of(this).toJsonString([
           ...(this.signingSecret
