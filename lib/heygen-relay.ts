@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, type CfnOutputProps, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -485,32 +485,44 @@ export class HeyGenRelay extends Construct {
 
     this.createAlarms(props, Object.values(queues));
 
-    if (this.heygenWebhookUrl)
-      new CfnOutput(this, 'HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
-    if (this.joggaiWebhookUrl)
-      new CfnOutput(this, 'JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
-    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    const output = this.outputFactory();
+    if (this.heygenWebhookUrl) output('HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
+    if (this.joggaiWebhookUrl) output('JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
+    output('EventBusName', { value: this.eventBus.eventBusName });
     if (this.stateTable)
-      new CfnOutput(this, 'StateTableName', {
+      output('StateTableName', {
         value: this.stateTable.tableName,
         description: 'The one-writer lease table (heygen-relay reconcile/rotate --stack use it)',
       });
-    if (this.defaultQueue) new CfnOutput(this, 'DefaultQueueUrl', { value: this.defaultQueue.queue.queueUrl });
-    if (this.signingSecret) new CfnOutput(this, 'SigningSecretArn', { value: this.signingSecret.secretArn });
-    if (this.apiKeySecret)
-      new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
+    if (this.defaultQueue) output('DefaultQueueUrl', { value: this.defaultQueue.queue.queueUrl });
+    if (this.signingSecret) output('SigningSecretArn', { value: this.signingSecret.secretArn });
+    if (this.apiKeySecret) output('ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
     if (this.joggaiApiKeySecret)
-      new CfnOutput(this, 'JoggAiApiKeySecretArn', {
-        value: this.joggaiApiKeySecret.secretArn,
-        description: 'Put the JoggAI API key here',
-      });
+      output('JoggAiApiKeySecretArn', { value: this.joggaiApiKeySecret.secretArn, description: 'Put the JoggAI API key here' });
     if (this.joggaiSigningSecret)
-      new CfnOutput(this, 'JoggAiSigningSecretArn', {
+      output('JoggAiSigningSecretArn', {
         value: this.joggaiSigningSecret.secretArn,
         description: 'Put the JoggAI endpoint secret here ({"secret":"..."})',
       });
 
     this.acknowledgeFindings(props);
+  }
+
+  /**
+   * Stack outputs with stable, short logical ids: `HeyGenWebhookUrl`, `EventBusName`, ... (what
+   * `cdk deploy` prints and `heygen-relay --stack` reads), not `RelayHeyGenWebhookUrlF6580353`. The
+   * first relay in a stack gets the bare names; any further relay in the same stack prefixes them
+   * with its construct path (e.g. `SecondRelayHeyGenWebhookUrl`), so ids never collide.
+   */
+  private outputFactory(): (name: string, props: CfnOutputProps) => CfnOutput {
+    const stack = Stack.of(this);
+    const another = stack.node.findAll().some((c) => c instanceof HeyGenRelay && c !== this && Stack.of(c) === stack);
+    const prefix = another ? this.node.path.slice(stack.node.path.length + 1).replace(/[^A-Za-z0-9]/g, '') : '';
+    return (name, props) => {
+      const out = new CfnOutput(this, name, props);
+      out.overrideLogicalId(`${prefix}${name}`);
+      return out;
+    };
   }
 
   private createAlarms(props: HeyGenRelayProps, queues: RelayQueue[]): void {
