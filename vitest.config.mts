@@ -1,6 +1,14 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // examples/ import the package by its name; in the repository that is the sources, not a build in dist/.
+  resolve: {
+    alias: [
+      { find: /^heygen-relay$/, replacement: fileURLToPath(new URL('./index.ts', import.meta.url)) },
+      { find: /^heygen-relay\/events$/, replacement: fileURLToPath(new URL('./events.ts', import.meta.url)) },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',
