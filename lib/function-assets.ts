@@ -28,7 +28,8 @@ export function prebuiltAssetDir(name: string): string {
 
 /** The Lambda code of the entry `name`: its prebuilt asset in the package, a local build in the repository. */
 export function functionCode(name: string): lambda.Code {
-  if (!FUNCTION_ENTRIES.includes(name)) throw new Error(`heygen-relay: "${name}" is not in FUNCTION_ENTRIES (lib/function-assets.ts)`);
+  if (!FUNCTION_ENTRIES.includes(name))
+    throw new Error(`heygen-relay: "${name}" is not in FUNCTION_ENTRIES (lib/function-assets.ts)`);
   const source = path.join(__dirname, '..', 'functions', `${name}.ts`);
   if (existsSync(source)) {
     return lambda.Code.fromAsset(path.dirname(source), {
@@ -49,6 +50,8 @@ export function functionCode(name: string): lambda.Code {
   }
   const asset = prebuiltAssetDir(name);
   if (!existsSync(path.join(asset, 'index.js')))
-    throw new Error(`heygen-relay: the prebuilt function asset ${asset}/index.js is missing; the package was packed without \`npm run build\``);
+    throw new Error(
+      `heygen-relay: the prebuilt function asset ${asset}/index.js is missing; the package was packed without \`npm run build\``,
+    );
   return lambda.Code.fromAsset(asset);
 }

@@ -1,4 +1,13 @@
-import { Annotations, CfnOutput, type CfnOutputProps, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  type CfnOutputProps,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -31,7 +40,6 @@ import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
-
 
 export interface HeyGenProviderProps {
   /**
@@ -486,8 +494,10 @@ export class HeyGenRelay extends Construct {
     this.createAlarms(props, Object.values(queues));
 
     const output = this.outputFactory();
-    if (this.heygenWebhookUrl) output('HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
-    if (this.joggaiWebhookUrl) output('JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
+    if (this.heygenWebhookUrl)
+      output('HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
+    if (this.joggaiWebhookUrl)
+      output('JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
     output('EventBusName', { value: this.eventBus.eventBusName });
     if (this.stateTable)
       output('StateTableName', {
@@ -496,7 +506,8 @@ export class HeyGenRelay extends Construct {
       });
     if (this.defaultQueue) output('DefaultQueueUrl', { value: this.defaultQueue.queue.queueUrl });
     if (this.signingSecret) output('SigningSecretArn', { value: this.signingSecret.secretArn });
-    if (this.apiKeySecret) output('ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
+    if (this.apiKeySecret)
+      output('ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
     if (this.joggaiApiKeySecret)
       output('JoggAiApiKeySecretArn', { value: this.joggaiApiKeySecret.secretArn, description: 'Put the JoggAI API key here' });
     if (this.joggaiSigningSecret)

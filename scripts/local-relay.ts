@@ -51,7 +51,8 @@ function saveGenerated(s: LocalSecret): void {
 function tolerance(envName: string): { timestampToleranceSeconds: number } | Record<string, never> {
   const raw = process.env[envName];
   if (raw === undefined || raw === '') return {};
-  if (!/^\d+$/.test(raw)) throw new LocalConfigError(`${envName} must be a whole number of seconds (0 turns the check off), got "${raw}"`);
+  if (!/^\d+$/.test(raw))
+    throw new LocalConfigError(`${envName} must be a whole number of seconds (0 turns the check off), got "${raw}"`);
   return { timestampToleranceSeconds: Number(raw) };
 }
 
@@ -101,7 +102,9 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const e = err as NodeJS.ErrnoException;
   const reason =
-    e.code === 'EADDRINUSE' ? `port ${process.env.PORT ?? 3000} is in use (is another \`npm start\` running? PORT=<n> picks another)` : e.message;
+    e.code === 'EADDRINUSE'
+      ? `port ${process.env.PORT ?? 3000} is in use (is another \`npm start\` running? PORT=<n> picks another)`
+      : e.message;
   process.stderr.write(`heygen-relay (local) could not start: ${reason}\n`);
   process.exit(err instanceof LocalConfigError ? 2 : 1);
 });

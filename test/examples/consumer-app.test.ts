@@ -18,9 +18,13 @@ const ROOT = join(__dirname, '..', '..');
 describe('examples/consumer-app', () => {
   it('type-checks', async () => {
     await expect(
-      promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'examples/consumer-app/tsconfig.json'], {
-        cwd: ROOT,
-      }),
+      promisify(execFile)(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'examples/consumer-app/tsconfig.json'],
+        {
+          cwd: ROOT,
+        },
+      ),
     ).resolves.toBeDefined();
   }, 120_000);
 

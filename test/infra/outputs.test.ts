@@ -1,6 +1,6 @@
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { describe, expect, it } from 'vitest';
 import { readStackOutputs } from '../../bin/heygen-relay-cli.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
@@ -35,7 +35,10 @@ describe('Construct: HeyGenRelay stack outputs', () => {
 
   it('are what the CLI reads with --stack', async () => {
     const { template } = synthRelay({ relay: { joggai: {} } });
-    const Outputs = Object.keys(template.findOutputs('*')).map((OutputKey) => ({ OutputKey, OutputValue: `value-of-${OutputKey}` }));
+    const Outputs = Object.keys(template.findOutputs('*')).map((OutputKey) => ({
+      OutputKey,
+      OutputValue: `value-of-${OutputKey}`,
+    }));
     const cf = { send: async () => ({ Stacks: [{ Outputs }] }) } as unknown as CloudFormationClient;
     await expect(readStackOutputs(cf, 'HeyGenRelay')).resolves.toEqual({
       webhookUrl: 'value-of-HeyGenWebhookUrl',

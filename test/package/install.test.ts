@@ -43,7 +43,8 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(NODE_OPTIONS|NODE_PATH|VITEST.*|CDK_.*|POWERTOOLS_.*|INIT_CWD)$/.test(k)) continue;
-    if (k.startsWith('npm_') && !/^npm_config_(registry|cache|userconfig|globalconfig|.*proxy|strict_ssl|cafile)$/i.test(k)) continue;
+    if (k.startsWith('npm_') && !/^npm_config_(registry|cache|userconfig|globalconfig|.*proxy|strict_ssl|cafile)$/i.test(k))
+      continue;
     env[k] = v;
   }
   return { ...env, ...extra };
@@ -150,7 +151,10 @@ beforeAll(async () => {
   app = join(work, 'app');
   mkdirSync(app);
   // `npm pack` runs prepack (npm run build): tsc, then the prebuilt assets.
-  const packed = await sh('npm', ['pack', '--json', '--pack-destination', work], ROOT, { ...process.env, npm_config_loglevel: 'error' });
+  const packed = await sh('npm', ['pack', '--json', '--pack-destination', work], ROOT, {
+    ...process.env,
+    npm_config_loglevel: 'error',
+  });
   const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as {
     filename: string;
     size: number;
@@ -188,9 +192,11 @@ describe('Package: what the tarball carries', () => {
     const paths = figures.paths as string[];
     for (const name of FUNCTION_ENTRIES) expect(paths).toContain(`dist/assets/${name}/index.js`);
     expect(paths).toEqual(expect.arrayContaining(['dist/index.js', 'dist/events.js', 'dist/events.d.ts', 'dist/bin/cli.js']));
-    expect(paths.filter((p) => /^(test|scripts|\.ci|python|bench|functions|lib|bin)\/|\.ts$|bench-results/.test(p) && !p.endsWith('.d.ts'))).toEqual(
-      [],
-    );
+    expect(
+      paths.filter(
+        (p) => /^(test|scripts|\.ci|python|bench|functions|lib|bin)\/|\.ts$|bench-results/.test(p) && !p.endsWith('.d.ts'),
+      ),
+    ).toEqual([]);
     expect(paths).not.toContain('dist/bin/app.js');
   });
 
@@ -218,9 +224,13 @@ describe('Package: a fresh CDK app', () => {
     figures.synthSeconds = (Date.now() - t0) / 1000;
     const out = join(app, 'cdk.out');
     const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8'));
-    expect(report.pluginReports).toEqual(expect.arrayContaining([expect.objectContaining({ pluginName: 'AwsSolutions', conclusion: 'success' })]));
+    expect(report.pluginReports).toEqual(
+      expect.arrayContaining([expect.objectContaining({ pluginName: 'AwsSolutions', conclusion: 'success' })]),
+    );
     const template = JSON.parse(readFileSync(join(out, 'FreshRelay.template.json'), 'utf8'));
-    const hashes = Object.values(template.Resources as Record<string, { Type: string; Properties: { Code?: { S3Key?: string }; Handler?: string } }>)
+    const hashes = Object.values(
+      template.Resources as Record<string, { Type: string; Properties: { Code?: { S3Key?: string }; Handler?: string } }>,
+    )
       .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Handler === 'index.handler')
       .map((r) => String(r.Properties.Code?.S3Key).replace(/\.zip$/, ''));
     const fresh = join(work, 'fresh-build');
