@@ -98,7 +98,7 @@ export function secretArnForPolicy(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }
 
-/** The NodejsFunction settings every registrar function shares. */
+/** The Lambda function settings every registrar function shares (code: functionCode of its entry). */
 export function registrarFunctionDefaults(props: RegistrarFunctionProps) {
   return {
     runtime: lambda.Runtime.NODEJS_22_X,
