@@ -1,6 +1,8 @@
+#!/usr/bin/env node
 /**
- * Entry of the `heygen-relay` operator CLI (see bin/heygen-relay-cli.ts). bin/cli.js, the npm bin,
- * loads this file through tsx (in the repo) or its compiled form dist/bin/cli.js.
+ * Entry of the `heygen-relay` operator CLI (see bin/heygen-relay-cli.ts). The package's bin is its
+ * compiled form, dist/bin/cli.js (plain Node, no tsx); in this repository `npm run cli -- <args>`
+ * runs it from source.
  */
 import { main } from './heygen-relay-cli.js';
 

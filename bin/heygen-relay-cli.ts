@@ -7,8 +7,8 @@
  *   heygen-relay event-types [--api-url URL] [--json]
  *
  * The HeyGen API key comes from HEYGEN_API_KEY (never from a flag, so it stays out of shell history).
- * Run from the repo with `npx heygen-relay ...` (bin/cli.js loads bin/cli.ts through tsx).
- * Kept apart from bin/cli.ts so tests import it without resolving to the bin/cli.js shim.
+ * Run from the repo with `npm run cli -- ...`; the installed package runs its compiled bin/cli.ts.
+ * Kept apart from bin/cli.ts (the entry that runs main) so tests import it without side effects.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';

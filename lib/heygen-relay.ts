@@ -1,11 +1,19 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  type CfnOutputProps,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -21,7 +29,6 @@ import {
   SERVICE_NAME,
 } from '../functions/observability-names.js';
 import { getProvider } from '../functions/providers/index.js';
-import { BUNDLING } from './bundling.js';
 import {
   EMPTY_API_KEY,
   EMPTY_SIGNING_SECRET,
@@ -31,13 +38,10 @@ import {
   RelayConfigError,
   validateQueueRoutes,
 } from './config.js';
-import { functionEntry } from './function-entry.js';
+import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
-
-/** The bundling of the relay's functions (lib/bundling.ts); the benchmarks build with it too. */
-export { BUNDLING };
 
 export interface HeyGenProviderProps {
   /**
@@ -247,7 +251,7 @@ function secureQueue(scope: Construct, id: string, props: sqs.QueueProps = {}): 
 export class HeyGenRelay extends Construct {
   public readonly eventBus: events.EventBus;
   public readonly archive: events.Archive;
-  public readonly ingress: nodejs.NodejsFunction;
+  public readonly ingress: lambda.Function;
   public readonly functionUrl: lambda.FunctionUrl;
   /** The URL HeyGen delivers to (Function URL + route); undefined when `heygen: false`. */
   public readonly heygenWebhookUrl?: string;
@@ -396,9 +400,9 @@ export class HeyGenRelay extends Construct {
     // The ingress.
     const logGroup = new logs.LogGroup(this, 'IngressLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const tracing = props.tracing ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED;
-    this.ingress = new nodejs.NodejsFunction(this, 'Ingress', {
-      entry: functionEntry('ingress'),
-      handler: 'handler',
+    this.ingress = new lambda.Function(this, 'Ingress', {
+      code: functionCode('ingress'),
+      handler: FUNCTION_HANDLER,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize,
@@ -410,7 +414,6 @@ export class HeyGenRelay extends Construct {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing,
       description: 'heygen-relay ingress: verify, dedup, normalize, publish',
-      bundling: BUNDLING,
       environment: {
         RELAY_PROVIDERS: Stack.of(this).toJsonString([
           ...(this.signingSecret
@@ -501,32 +504,47 @@ export class HeyGenRelay extends Construct {
 
     this.createAlarms(props, Object.values(queues));
 
+    const output = this.outputFactory();
     if (this.heygenWebhookUrl)
-      new CfnOutput(this, 'HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
+      output('HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
     if (this.joggaiWebhookUrl)
-      new CfnOutput(this, 'JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
-    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+      output('JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
+    output('EventBusName', { value: this.eventBus.eventBusName });
     if (this.stateTable)
-      new CfnOutput(this, 'StateTableName', {
+      output('StateTableName', {
         value: this.stateTable.tableName,
         description: 'The one-writer lease table (heygen-relay reconcile/rotate --stack use it)',
       });
-    if (this.defaultQueue) new CfnOutput(this, 'DefaultQueueUrl', { value: this.defaultQueue.queue.queueUrl });
-    if (this.signingSecret) new CfnOutput(this, 'SigningSecretArn', { value: this.signingSecret.secretArn });
+    if (this.defaultQueue) output('DefaultQueueUrl', { value: this.defaultQueue.queue.queueUrl });
+    if (this.signingSecret) output('SigningSecretArn', { value: this.signingSecret.secretArn });
     if (this.apiKeySecret)
-      new CfnOutput(this, 'ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
+      output('ApiKeySecretArn', { value: this.apiKeySecret.secretArn, description: 'Put the HeyGen API key here' });
     if (this.joggaiApiKeySecret)
-      new CfnOutput(this, 'JoggAiApiKeySecretArn', {
-        value: this.joggaiApiKeySecret.secretArn,
-        description: 'Put the JoggAI API key here',
-      });
+      output('JoggAiApiKeySecretArn', { value: this.joggaiApiKeySecret.secretArn, description: 'Put the JoggAI API key here' });
     if (this.joggaiSigningSecret)
-      new CfnOutput(this, 'JoggAiSigningSecretArn', {
+      output('JoggAiSigningSecretArn', {
         value: this.joggaiSigningSecret.secretArn,
         description: 'Put the JoggAI endpoint secret here ({"secret":"..."})',
       });
 
     this.acknowledgeFindings(props);
+  }
+
+  /**
+   * Stack outputs with stable, short logical ids: `HeyGenWebhookUrl`, `EventBusName`, ... (what
+   * `cdk deploy` prints and `heygen-relay --stack` reads), not `RelayHeyGenWebhookUrlF6580353`. The
+   * first relay in a stack gets the bare names; any further relay in the same stack prefixes them
+   * with its construct path (e.g. `SecondRelayHeyGenWebhookUrl`), so ids never collide.
+   */
+  private outputFactory(): (name: string, props: CfnOutputProps) => CfnOutput {
+    const stack = Stack.of(this);
+    const another = stack.node.findAll().some((c) => c instanceof HeyGenRelay && c !== this && Stack.of(c) === stack);
+    const prefix = another ? this.node.path.slice(stack.node.path.length + 1).replace(/[^A-Za-z0-9]/g, '') : '';
+    return (name, props) => {
+      const out = new CfnOutput(this, name, props);
+      out.overrideLogicalId(`${prefix}${name}`);
+      return out;
+    };
   }
 
   private createAlarms(props: HeyGenRelayProps, queues: RelayQueue[]): void {

@@ -3,11 +3,9 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { JOGGAI_REGISTRAR_SERVICE } from '../functions/observability-names.js';
-import { functionEntry } from './function-entry.js';
 import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
@@ -31,7 +29,7 @@ export interface JoggAiRegistrarProps extends RegistrarFunctionProps {
  */
 export class JoggAiRegistrar extends Construct {
   /** Reconciles (and, with `{"action":"rotate"}`, rotates) the JoggAI endpoint and stores its secret. */
-  public readonly registrarFunction: nodejs.NodejsFunction;
+  public readonly registrarFunction: lambda.Function;
   /** The schedule that re-runs the reconcile. */
   public readonly scheduleRule: events.Rule;
   /** The schedule that rotates the secret (payload `{"action":"rotate"}`). */
@@ -49,7 +47,7 @@ export class JoggAiRegistrar extends Construct {
       stateTable: this.stateTable,
       functionId: 'Function',
       logGroupId: 'Logs',
-      entry: functionEntry('joggai-registrar'),
+      entry: 'joggai-registrar',
       description: 'heygen-relay: keeps one JoggAI webhook endpoint pointed at the relay; rotates by overlap',
       reservedConcurrentExecutions: 1,
       apiUrlVariable: 'JOGGAI_API_URL',

@@ -8,13 +8,12 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../functions/observability-names.js';
-import { BUNDLING } from './bundling.js';
+import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 
 /** The props every registrar takes. */
 export interface RegistrarFunctionProps {
@@ -99,13 +98,12 @@ export function secretArnForPolicy(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }
 
-/** The NodejsFunction settings every registrar function shares. */
+/** The Lambda function settings every registrar function shares (code: functionCode of its entry). */
 export function registrarFunctionDefaults(props: RegistrarFunctionProps) {
   return {
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
-    handler: 'handler',
-    bundling: BUNDLING,
+    handler: FUNCTION_HANDLER,
     tracing: props.tracing ?? lambda.Tracing.DISABLED,
     memorySize: 256,
   };
@@ -123,6 +121,7 @@ export interface RegistrarFunctionOptions {
   /** Construct ids (they make the logical ids: keep them stable). */
   readonly functionId: string;
   readonly logGroupId: string;
+  /** The function's entry in FUNCTION_ENTRIES (lib/function-assets.ts). */
   readonly entry: string;
   readonly description: string;
   readonly reservedConcurrentExecutions?: number;
@@ -143,7 +142,7 @@ export interface RegistrarFunctionOptions {
 }
 
 export interface RegistrarFunction {
-  readonly fn: nodejs.NodejsFunction;
+  readonly fn: lambda.Function;
   readonly scheduleRule: events.Rule;
   readonly afterDeploy?: triggers.Trigger;
 }
@@ -158,9 +157,9 @@ export function createRegistrarFunction(
   props: RegistrarFunctionProps,
   options: RegistrarFunctionOptions,
 ): RegistrarFunction {
-  const fn = new nodejs.NodejsFunction(scope, options.functionId, {
+  const fn = new lambda.Function(scope, options.functionId, {
     ...registrarFunctionDefaults(props),
-    entry: options.entry,
+    code: functionCode(options.entry),
     timeout: Duration.minutes(2),
     ...(options.reservedConcurrentExecutions === undefined
       ? {}

@@ -1,13 +1,13 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { HEYGEN_REGISTRAR_SERVICE, SERVICE_NAME } from '../functions/observability-names.js';
 import { HEYGEN_EVENT_TYPES } from '../functions/providers/heygen/events.js';
-import { functionEntry } from './function-entry.js';
+import { functionCode } from './function-assets.js';
 import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
@@ -54,11 +54,11 @@ export interface HeyGenRegistrarProps extends RegistrarFunctionProps {
  */
 export class HeyGenRegistrar extends Construct {
   /** Creates/patches/re-creates the HeyGen endpoint and stores its secret. */
-  public readonly registrarFunction: nodejs.NodejsFunction;
+  public readonly registrarFunction: lambda.Function;
   /** Holds the one-writer lease of the signing secret (the relay's state table, or one of its own). */
   public readonly stateTable: dynamodb.ITable;
   /** Secrets Manager rotation function for the signing secret. */
-  public readonly rotationFunction: nodejs.NodejsFunction;
+  public readonly rotationFunction: lambda.Function;
   /** The schedule that re-runs the registrar. */
   public readonly scheduleRule: events.Rule;
   /** The after-deploy run, when enabled. */
@@ -87,7 +87,7 @@ export class HeyGenRegistrar extends Construct {
       stateTable: this.stateTable,
       functionId: 'Registrar',
       logGroupId: 'RegistrarLogs',
-      entry: functionEntry('registrar'),
+      entry: 'registrar',
       description: 'heygen-relay: keeps one HeyGen webhook endpoint pointed at the relay',
       apiUrlVariable: 'HEYGEN_API_URL',
       apiUrl,
@@ -106,10 +106,10 @@ export class HeyGenRegistrar extends Construct {
     this.scheduleRule = registrar.scheduleRule;
     this.afterDeploy = registrar.afterDeploy;
 
-    this.rotationFunction = new nodejs.NodejsFunction(this, 'Rotation', {
+    this.rotationFunction = new lambda.Function(this, 'Rotation', {
       ...registrarFunctionDefaults(props),
       description: 'heygen-relay: rotates the HeyGen signing secret (Secrets Manager rotation)',
-      entry: functionEntry('rotation'),
+      code: functionCode('rotation'),
       timeout: Duration.minutes(1),
       logGroup: registrarLogGroup(this, 'RotationLogs', props),
       environment: {

@@ -2,7 +2,7 @@
  * `npm run send -- [--provider heygen|joggai] <event_type> [--url http://127.0.0.1:3000/<provider>] [--file body.json]`
  * Posts a correctly signed sample (test/events/<provider>/<event_type>.json) to the relay.
  * Secret: HEYGEN_WEBHOOK_SECRET / JOGGAI_WEBHOOK_SECRET, else the one `npm start` generated in
- * .relay/<provider>-secret. JoggAI samples get their body `timestamp` set to now (it is signed).
+ * .relay/<provider>-secret (RELAY_STATE_DIR moves .relay). JoggAI samples get their body `timestamp` set to now (it is signed).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -10,15 +10,40 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sign } from '../functions/core/verify.js';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    provider: { type: 'string', default: 'heygen' },
-    url: { type: 'string' },
-    file: { type: 'string' },
-    secret: { type: 'string' },
-  },
-});
+const USAGE = `Usage: npm run send -- [--provider heygen|joggai] [<sample>] [--file body.json] [--url URL] [--secret S]
+
+Posts a correctly signed delivery to the local relay (\`npm start\`).
+  <sample>            a file of test/events/<provider>/ without .json (default: avatar_video.success,
+                      or generated_avatar_video_success for joggai)
+  --provider NAME     heygen (default) or joggai
+  --file PATH         post this body instead of a sample
+  --url URL           default http://127.0.0.1:\${PORT:-3000}/<provider>
+  --secret S          signing secret; default HEYGEN_WEBHOOK_SECRET / JOGGAI_WEBHOOK_SECRET, else the
+                      one \`npm start\` saved in .relay/<provider>-secret
+  -h, --help          this help`;
+
+function parse() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        provider: { type: 'string', default: 'heygen' },
+        url: { type: 'string' },
+        file: { type: 'string' },
+        secret: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const { values, positionals } = parse();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const provider = values.provider ?? 'heygen';
 if (provider !== 'heygen' && provider !== 'joggai') {
   console.error(`Unknown provider "${provider}" (heygen or joggai)`);
@@ -33,7 +58,7 @@ if (!existsSync(file)) {
   process.exit(2);
 }
 const envName = provider === 'heygen' ? 'HEYGEN_WEBHOOK_SECRET' : 'JOGGAI_WEBHOOK_SECRET';
-const secretFile = join('.relay', `${provider}-secret`);
+const secretFile = join(process.env.RELAY_STATE_DIR ?? '.relay', `${provider}-secret`);
 const secret =
   values.secret ?? process.env[envName] ?? (existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : undefined);
 if (secret === undefined) {

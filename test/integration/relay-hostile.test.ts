@@ -41,7 +41,8 @@ const published: RelayEvent[] = [];
 const parked: ParkedDelivery[] = [];
 const parkedStore = { park: async (d: ParkedDelivery) => void parked.push(d) };
 const logger = new Logger({ serviceName: 'heygen-relay-hostile' });
-const metrics = new Metrics({ namespace: 'HeyGenRelayHostile', serviceName: 'heygen-relay-hostile' });
+// Its own warnings (an empty flush) go to the logger as JSON lines, which the log capture scans and keeps off the console.
+const metrics = new Metrics({ namespace: 'HeyGenRelayHostile', serviceName: 'heygen-relay-hostile', logger });
 const handler = createIngressHandler({
   pipeline: createIngress({
     maxBodyBytes: MAX_BODY,

@@ -187,7 +187,8 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
     ],
   });
   const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
-  const metrics = new Metrics({ namespace: 'Test', serviceName: 'test' });
+  // Telemetry is recorded above; this Metrics stays empty, so its "No application metrics" warning goes to the silent logger.
+  const metrics = new Metrics({ namespace: 'Test', serviceName: 'test', logger });
   const handler = createIngressHandler({ pipeline, maxBodyBytes, logger, metrics });
   return { handler, telemetry, keys, parked: parked instanceof MemoryParkedStore ? parked : undefined };
 }

@@ -143,9 +143,9 @@ describe('CLI: heygen-relay', () => {
   });
 });
 
-describe('bin/cli.js shim', () => {
-  it('runs the TypeScript CLI through tsx', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'cli.js'), '--help']);
+describe('bin/cli.ts (`npm run cli`; the package runs its compiled form, test/package/install.test.ts)', () => {
+  it('prints the usage', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'bin', 'cli.ts'), '--help']);
     expect(stdout).toMatch(/Usage: heygen-relay/);
   });
 });

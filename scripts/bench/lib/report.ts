@@ -49,7 +49,7 @@ export function writeReport(path: string, r: R): void {
   p(
     '## Bundle',
     '',
-    "Built with esbuild from the construct's own `BUNDLING` (lib/bundling.ts), mapped the way `aws-lambda-nodejs` does: bundle, platform node, cjs, minify, mainFields module,main, target node22, no externals (AWS SDK bundled), the `esbuildArgs` alias that replaces the SDK's default credential chain (`@aws-sdk/credential-provider-node`) by functions/adapters/aws/lambda-credentials.ts (environment credentials, then the container credentials endpoint: what Lambda provides), plus `metafile: true`. Rows built as a plain SDK import use the same options without that alias. Bytes are the single output file; gzip is level 9.",
+    "Built with esbuild from the functions' own `ESBUILD_OPTIONS` (lib/bundling.ts, the options the prebuilt assets are built with): bundle, platform node, cjs, minify, mainFields module,main, target node22, no externals (AWS SDK bundled), the alias that replaces the SDK's default credential chain (`@aws-sdk/credential-provider-node`) by functions/adapters/aws/lambda-credentials.ts (environment credentials, then the container credentials endpoint: what Lambda provides), plus `metafile: true`. Rows built as a plain SDK import use the same options without that alias. Bytes are the single output file; gzip is level 9.",
     '',
   );
   const bundles = [b.ingress, b.registrar, b.baseline, b.baselineAliased, standardIngress].filter(Boolean);

@@ -1,0 +1,25 @@
+/**
+ * `heygen-relay/events`: what a consumer of the relay's queues or bus needs, and nothing else: the
+ * envelope's types and parser, its JSON Schema, and the providers' event type lists. It imports
+ * neither aws-cdk-lib nor the AWS SDK, so a consumer Lambda that uses it bundles to a few KB
+ * (test/package/install.test.ts measures it).
+ *
+ * ```ts
+ * import { parseRelayEvent } from 'heygen-relay/events';
+ * ```
+ */
+import relayEventSchema from './schemas/relay-event.schema.json';
+
+export {
+  assertRelayEvent,
+  ENVELOPE_VERSION,
+  parseRelayEvent,
+  type RelayEvent,
+  RelayEventParseError,
+  type RelaySubject,
+} from './functions/core/envelope.js';
+export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './functions/providers/heygen/events.js';
+export { JOGGAI_EVENT_TYPES, type JoggAiEventType } from './functions/providers/joggai/events.js';
+
+/** The envelope's JSON Schema (draft 2020-12), also at `heygen-relay/relay-event.schema.json`. */
+export const RELAY_EVENT_SCHEMA: Readonly<Record<string, unknown>> = relayEventSchema;

@@ -1,0 +1,30 @@
+/**
+ * Builds one function of the relay into `<outDir>/index.js` with ESBUILD_OPTIONS. Used by
+ * `npm run build` (scripts/build-assets.ts, the assets shipped in the package) and by CDK's local
+ * bundling in this repository (lib/function-assets.ts). esbuild is a devDependency: it is loaded
+ * only when something is built, never from an installed package.
+ */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { ESBUILD_OPTIONS, FUNCTIONS_DIR } from './bundling.js';
+
+/** The source of a function entry, e.g. `ingress` → functions/ingress.ts. */
+export function functionSource(name: string): string {
+  return path.join(FUNCTIONS_DIR, `${name}.ts`);
+}
+
+/** Bundles the entry `name` to `<outDir>/index.js` (synchronously: CDK's local bundling is synchronous). */
+export function buildFunction(name: string, outDir: string): string {
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  mkdirSync(outDir, { recursive: true });
+  const outfile = path.join(outDir, 'index.js');
+  esbuild.buildSync({
+    ...ESBUILD_OPTIONS,
+    entryPoints: [functionSource(name)],
+    outfile,
+    // Paths esbuild writes into the output are relative to this; fixed, so a build is reproducible.
+    absWorkingDir: path.join(FUNCTIONS_DIR, '..'),
+    logLevel: 'warning',
+  });
+  return outfile;
+}
