@@ -14,14 +14,21 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoLeaseStore } from '../functions/adapters/aws/dynamodb-lease.js';
+import { EventBridgePublisher } from '../functions/adapters/aws/eventbridge-publisher.js';
+import { S3ParkedArchive } from '../functions/adapters/aws/parked-store.js';
 import { SecretsManagerSigningSecretStore } from '../functions/adapters/aws/signing-secret-store.js';
 import { FileLeaseStore } from '../functions/adapters/local/file-lease.js';
+import { FileSinkPublisher } from '../functions/adapters/local/file-sink.js';
+import { DirectoryParkedStore } from '../functions/adapters/local/parked-dir.js';
 import { FileSigningSecretStore } from '../functions/adapters/local/signing-secret-file-store.js';
 import { LeaseBusyError, LeaseLostError, withLease } from '../functions/core/lease.js';
 import { WeakSigningSecretError } from '../functions/core/secret-quality.js';
 import { MemorySigningSecretStore, type SigningSecretStore } from '../functions/core/secret-store.js';
+import { listParked, republishParked } from '../functions/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
 import { HeyGenError } from '../functions/providers/heygen/api/errors.js';
 import {
@@ -42,6 +49,8 @@ export interface CliIo {
   readonly secretsManager?: () => SecretsManagerClient;
   readonly cloudFormation?: () => CloudFormationClient;
   readonly dynamoDb?: () => DynamoDBClient;
+  readonly s3?: () => S3Client;
+  readonly eventBridge?: () => EventBridgeClient;
 }
 
 const USAGE = `Usage: heygen-relay <command> [options]
@@ -51,6 +60,11 @@ Commands:
                 and that its signing secret is stored
   rotate        rotate the signing secret (via Secrets Manager rotation when the secret is there)
   event-types   list HeyGen's webhook event types
+  parked list [--provider NAME] [--limit N]
+                deliveries the intake parked (signed, but EventBridge could not take them as they were)
+  parked republish KEY [--accept-lossy] [--dry-run]
+                re-check a parked delivery with the current code and publish it (same envelope id);
+                the record is deleted once EventBridge accepted it
 
 Options:
   --endpoint-url URL        the relay's HeyGen webhook URL
@@ -59,6 +73,9 @@ Options:
   --signing-secret-id ID    Secrets Manager secret that holds the signing secret
   --secret-file PATH        local file that holds the signing secret instead
   --state-table NAME        the relay's state table (the one-writer lease); read from --stack when given
+  --parked-bucket NAME      parked deliveries' bucket (default: from --stack); --parked-dir DIR for npm start's
+  --bus NAME                the relay's event bus for republish (default: from --stack; locally the sink file)
+  --provider NAME, --limit N, --accept-lossy    options of parked list / republish
   --api-url URL             HeyGen API base URL (default: $HEYGEN_API_URL or ${DEFAULT_HEYGEN_API_URL})
   --dry-run                 print the plan, change nothing
   --json                    print the result as JSON
@@ -78,6 +95,8 @@ interface StackOutputs {
   signingSecretArn?: string;
   apiKeySecretArn?: string;
   stateTableName?: string;
+  parkedBucketName?: string;
+  eventBusName?: string;
 }
 
 /** Finds the relay's outputs by key suffix (construct paths prefix CloudFormation output ids). */
@@ -101,6 +120,8 @@ export async function readStackOutputs(cf: CloudFormationClient, stackName: stri
     signingSecretArn: find('SigningSecretArn'),
     apiKeySecretArn: find('ApiKeySecretArn'),
     stateTableName: find('StateTableName'),
+    parkedBucketName: find('ParkedBucketName'),
+    eventBusName: find('EventBusName'),
   };
 }
 
@@ -291,6 +312,55 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         ]);
         return 0;
       }
+      case 'parked': {
+        const [sub, key] = parsed.args;
+        const dir = values['parked-dir'];
+        const bucket = values['parked-bucket'] ?? outputs.parkedBucketName;
+        if (!dir && !bucket) throw new UsageError('parked needs --stack, --parked-bucket or --parked-dir');
+        const local = dir ? new DirectoryParkedStore(dir) : undefined;
+        const archive = local ?? new S3ParkedArchive((io.s3 ?? (() => new S3Client({})))(), bucket as string);
+        if (sub === 'list') {
+          const limit = values.limit === undefined ? undefined : Number(values.limit);
+          if (limit !== undefined && (!Number.isInteger(limit) || limit < 1))
+            throw new UsageError('--limit must be a positive integer');
+          const items = await listParked(archive, {
+            ...(values.provider ? { provider: values.provider } : {}),
+            ...(limit ? { limit } : {}),
+          });
+          emit(
+            items,
+            items.length === 0
+              ? ['no parked deliveries']
+              : items.map((p) => `${p.parkedAt}\t${p.provider}\t${p.reason}\t${p.bytes} B\t${p.key}`),
+          );
+          return 0;
+        }
+        if (sub === 'republish') {
+          if (!key) throw new UsageError('parked republish needs the KEY shown by parked list');
+          const bus = values.bus ?? outputs.eventBusName;
+          const publisher = local
+            ? new FileSinkPublisher(values.bus ?? '.relay/events.jsonl')
+            : bus
+              ? new EventBridgePublisher((io.eventBridge ?? (() => new EventBridgeClient({})))(), bus)
+              : undefined;
+          if (!publisher) throw new UsageError('parked republish needs --stack or --bus');
+          const result = await republishParked({ archive, publisher }, key, {
+            acceptLossy: values['accept-lossy'] === true,
+            dryRun: values['dry-run'] === true,
+          });
+          if (values['accept-lossy'] && !values.json)
+            io.err(
+              'warning: --accept-lossy publishes what JSON.parse makes of the body, which differs from what the provider sent',
+            );
+          const line =
+            result.outcome === 'still_unpublishable'
+              ? `${key}: still unpublishable (${result.reason}): ${result.message}`
+              : `${key}: ${result.outcome.replace('_', ' ')}`;
+          emit(result, [line]);
+          return result.outcome === 'published' || result.outcome === 'would_publish' ? 0 : 1;
+        }
+        throw new UsageError('parked needs list or republish');
+      }
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
@@ -323,14 +393,21 @@ function parse(argv: readonly string[]) {
       'signing-secret-id': { type: 'string' },
       'secret-file': { type: 'string' },
       'state-table': { type: 'string' },
+      'parked-bucket': { type: 'string' },
+      'parked-dir': { type: 'string' },
+      bus: { type: 'string' },
+      provider: { type: 'string' },
+      limit: { type: 'string' },
+      'accept-lossy': { type: 'boolean' },
       'api-url': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (positionals.length > 1) throw new UsageError(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
-  return { command: positionals[0], values };
+  const max = positionals[0] === 'parked' ? 3 : 1;
+  if (positionals.length > max) throw new UsageError(`unexpected arguments: ${positionals.slice(max).join(' ')}`);
+  return { command: positionals[0], args: positionals.slice(1), values };
 }
 
 function defaultIo(): CliIo {
