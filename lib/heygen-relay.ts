@@ -698,7 +698,10 @@ export class HeyGenRelay extends Construct {
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('parked/*')] }),
     );
     this.ingress.addEnvironment('PARKED_BUCKET_NAME', bucket.bucketName);
-    new CfnOutput(this, 'ParkedBucketName', { value: bucket.bucketName, description: 'Parked deliveries (list / re-publish)' });
+    this.outputFactory()('ParkedBucketName', {
+      value: bucket.bucketName,
+      description: 'Parked deliveries (heygen-relay parked list / republish)',
+    });
     const action = props.alarmTopic ? new cwActions.SnsAction(props.alarmTopic) : undefined;
     for (const provider of providers) {
       const alarm = new cloudwatch.Alarm(this, `Parked-${provider}`, {

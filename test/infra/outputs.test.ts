@@ -18,6 +18,7 @@ describe('Construct: HeyGenRelay stack outputs', () => {
         'JoggAiApiKeySecretArn',
         'JoggAiSigningSecretArn',
         'JoggAiWebhookUrl',
+        'ParkedBucketName',
         'SigningSecretArn',
         'StateTableName',
       ].sort(),
@@ -45,6 +46,8 @@ describe('Construct: HeyGenRelay stack outputs', () => {
       signingSecretArn: 'value-of-SigningSecretArn',
       apiKeySecretArn: 'value-of-ApiKeySecretArn',
       stateTableName: 'value-of-StateTableName',
+      parkedBucketName: 'value-of-ParkedBucketName',
+      eventBusName: 'value-of-EventBusName',
     });
   });
 });
