@@ -68,6 +68,12 @@ export interface IngressOptions {
   readonly telemetry: Telemetry;
   /** Clock in ms (tests replace it). */
   readonly now?: () => number;
+  /**
+   * Called with a routed delivery's provider and status when the answer is 4xx/5xx, before the
+   * answer is returned (core/evidence.ts `evidenceRecorder`: signature refusals and failures, the
+   * evidence the registrar's secret check and the backfill read). Must not throw.
+   */
+  readonly onTrouble?: (provider: string, status: number) => Promise<void>;
 }
 
 export type IngressPipeline = (request: RelayRequest) => Promise<RelayResponse>;
@@ -441,7 +447,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     return jsonResponse(200, { status: 'published', id });
   }
 
-  return async function ingress(req: RelayRequest): Promise<RelayResponse> {
+  const onTrouble = options.onTrouble;
+  const answer = async (req: RelayRequest): Promise<RelayResponse> => {
+    const response = await respond(req);
+    const provider = onTrouble && response.statusCode >= 400 ? routeFor(req.path)?.provider.name : undefined;
+    if (provider !== undefined) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
+    return response;
+  };
+  return answer;
+
+  async function respond(req: RelayRequest): Promise<RelayResponse> {
     const route = routeFor(req.path);
     telemetry.count('Received', { provider: route?.provider.name ?? 'none' });
     if (!route) return reject(undefined, new NotFoundError());
@@ -480,5 +495,5 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     } finally {
       clearTimeout(timer);
     }
-  };
+  }
 }
