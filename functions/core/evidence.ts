@@ -12,9 +12,12 @@ export interface DeliveryEvidence {
   readonly lastSignatureRejectionAt: number | null;
   /** Last time (epoch ms) a delivery was answered 401 or 5xx (the provider retries it, or drops it after its horizon), or null. */
   readonly lastTroubleAt: number | null;
+  /** Creation time (epoch ms) of the newest event the backfill had to recover (live delivery failed), or null. */
+  readonly lastMissedAt: number | null;
 }
 
-export type TroubleKind = 'signature' | 'failure';
+/** `missed`: recorded by the backfill, with the recovered event's creation time. */
+export type TroubleKind = 'signature' | 'failure' | 'missed';
 
 export interface EvidenceStore {
   /** Records that a delivery of `provider` was refused (`signature`) or failed (`failure`) at `at`. */
@@ -22,15 +25,17 @@ export interface EvidenceStore {
   read(provider: string, signal?: AbortSignal): Promise<DeliveryEvidence>;
 }
 
-export const NO_EVIDENCE: DeliveryEvidence = { lastSignatureRejectionAt: null, lastTroubleAt: null };
+export const NO_EVIDENCE: DeliveryEvidence = { lastSignatureRejectionAt: null, lastTroubleAt: null, lastMissedAt: null };
 
 export class MemoryEvidenceStore implements EvidenceStore {
   readonly items = new Map<string, DeliveryEvidence>();
   async record(provider: string, kind: TroubleKind, at: number): Promise<void> {
     const old = this.items.get(provider) ?? NO_EVIDENCE;
+    const max = (a: number | null) => Math.max(a ?? 0, at);
     this.items.set(provider, {
-      lastTroubleAt: Math.max(old.lastTroubleAt ?? 0, at),
-      lastSignatureRejectionAt: kind === 'signature' ? Math.max(old.lastSignatureRejectionAt ?? 0, at) : old.lastSignatureRejectionAt,
+      lastTroubleAt: kind === 'missed' ? old.lastTroubleAt : max(old.lastTroubleAt),
+      lastSignatureRejectionAt: kind === 'signature' ? max(old.lastSignatureRejectionAt) : old.lastSignatureRejectionAt,
+      lastMissedAt: kind === 'missed' ? max(old.lastMissedAt) : old.lastMissedAt,
     });
   }
   async read(provider: string): Promise<DeliveryEvidence> {

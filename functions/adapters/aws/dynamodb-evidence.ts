@@ -3,7 +3,7 @@ import { type DeliveryEvidence, type EvidenceStore, NO_EVIDENCE, type TroubleKin
 
 /**
  * Delivery evidence in the relay's state table (partition key `pk`): item `evidence#<provider>` with
- * `lastTroubleAt` and `lastSignatureRejectionAt` (epoch ms), each only ever moved forward. One
+ * `lastTroubleAt`, `lastSignatureRejectionAt` and `lastMissedAt` (epoch ms), each only ever moved forward. One
  * UpdateItem per record (the ingress rate-limits them), one GetItem per read.
  */
 export class DynamoEvidenceStore implements EvidenceStore {
@@ -13,20 +13,23 @@ export class DynamoEvidenceStore implements EvidenceStore {
   ) {}
 
   async record(provider: string, kind: TroubleKind, at: number, signal?: AbortSignal): Promise<void> {
-    const sig = kind === 'signature';
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: `evidence#${provider}` } },
-        // Both stamps move forward only (two environments may write out of order).
-        UpdateExpression: sig ? 'SET lastTroubleAt = :at, lastSignatureRejectionAt = :at' : 'SET lastTroubleAt = :at',
-        ConditionExpression: 'attribute_not_exists(lastTroubleAt) OR lastTroubleAt < :at',
-        ExpressionAttributeValues: { ':at': { N: String(at) } },
-      }),
-      { abortSignal: signal },
-    ).catch((err: unknown) => {
+    const attrs = kind === 'signature' ? ['lastTroubleAt', 'lastSignatureRejectionAt'] : kind === 'failure' ? ['lastTroubleAt'] : ['lastMissedAt'];
+    // Moves forward only (environments may write out of order): conditioned on the kind's own stamp.
+    const own = attrs[attrs.length - 1] as string;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: `evidence#${provider}` } },
+          UpdateExpression: `SET ${attrs.map((a) => `${a} = :at`).join(', ')}`,
+          ConditionExpression: `attribute_not_exists(${own}) OR ${own} < :at`,
+          ExpressionAttributeValues: { ':at': { N: String(at) } },
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
       if ((err as Error)?.name !== 'ConditionalCheckFailedException') throw err;
-    });
+    }
   }
 
   async read(provider: string, signal?: AbortSignal): Promise<DeliveryEvidence> {
@@ -36,6 +39,10 @@ export class DynamoEvidenceStore implements EvidenceStore {
     );
     if (!got.Item) return NO_EVIDENCE;
     const n = (v: { N?: string } | undefined) => (v?.N === undefined ? null : Number(v.N));
-    return { lastTroubleAt: n(got.Item.lastTroubleAt), lastSignatureRejectionAt: n(got.Item.lastSignatureRejectionAt) };
+    return {
+      lastTroubleAt: n(got.Item.lastTroubleAt),
+      lastSignatureRejectionAt: n(got.Item.lastSignatureRejectionAt),
+      lastMissedAt: n(got.Item.lastMissedAt),
+    };
   }
 }
