@@ -111,7 +111,11 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   pending: { version: string; value: StoredSigningSecret | null; createdAt?: number } | null = null;
 
   /** @param name unique per store by default, so stores in one process get leases of their own. */
-  constructor(initial: StoredSigningSecret | null = null, name = `memory-${++memoryStores}`) {
+  constructor(
+    initial: StoredSigningSecret | null = null,
+    name = `memory-${++memoryStores}`,
+    private readonly now: () => number = Date.now,
+  ) {
     this.value = initial;
     this.version = initial ? 'v0' : null;
     this.name = name;
@@ -135,7 +139,7 @@ export class MemorySigningSecretStore implements SigningSecretStore {
     if (expected !== this.version) throw new SecretVersionConflictError(this.name, expected);
     this.value = { ...value };
     this.version = `v${++this.seq}`;
-    this.storedAt = Date.now();
+    this.storedAt = this.now();
     this.pending = null;
     this.history.push({ ...value });
     return this.version;
@@ -149,6 +153,6 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   overwrite(value: StoredSigningSecret | null): void {
     this.value = value;
     this.version = `v${++this.seq}`;
-    this.storedAt = Date.now();
+    this.storedAt = this.now();
   }
 }
