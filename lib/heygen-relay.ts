@@ -23,6 +23,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DedupMode } from '../functions/core/ports.js';
 import {
+  HEYGEN_BACKFILL_SERVICE,
   HEYGEN_REGISTRAR_SERVICE,
   JOGGAI_REGISTRAR_SERVICE,
   METRICS_NAMESPACE,
@@ -40,6 +41,7 @@ import {
 } from './config.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
+import { HeyGenBackfill } from './backfill.js';
 import { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
 
@@ -279,6 +281,8 @@ export class HeyGenRelay extends Construct {
   /** Dead-letter queue for events the bus could not deliver to a rule target. */
   public readonly targetDeadLetterQueue: sqs.Queue;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** The scheduled backfill from HeyGen's event history (with the registrar, when dedup is on). */
+  public readonly heygenBackfill?: HeyGenBackfill;
   /** The registrar and rotation, unless `heygen.registration` is false. */
   public readonly registrar?: HeyGenRegistrar;
   /** Signed deliveries EventBridge can never take, kept with their reason (`parked/<provider>/<sha256>.json`). */
@@ -483,6 +487,28 @@ export class HeyGenRelay extends Construct {
       });
     }
 
+    if (this.registrar && this.dedupTable && this.stateTable && this.apiKeySecret && this.signingSecret) {
+      // Evidence: the ingress records refused signatures and failures; the registrar's secret check
+      // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
+      this.ingress.addEnvironment('STATE_TABLE_NAME', this.stateTable.tableName);
+      this.stateTable.grant(this.ingress, 'dynamodb:UpdateItem');
+      const registrarFn = this.registrar.registrarFunction;
+      registrarFn.addEnvironment('DEDUP_TABLE_NAME', this.dedupTable.tableName);
+      registrarFn.addEnvironment('DEDUP_WINDOW_SECONDS', String(dedupWindow.toSeconds()));
+      this.dedupTable.grant(registrarFn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+      this.heygenBackfill = new HeyGenBackfill(this, 'Backfill', {
+        apiKeySecret: this.apiKeySecret,
+        signingSecret: this.signingSecret,
+        ...(heygen?.registration && heygen.registration.apiUrl ? { apiUrl: heygen.registration.apiUrl } : {}),
+        dedupTable: this.dedupTable,
+        dedupWindow,
+        stateTable: this.stateTable,
+        eventBus: this.eventBus,
+        logRetention,
+        tracing,
+      });
+    }
+
     if (joggai && this.joggaiSigningSecret && this.joggaiWebhookUrl && joggai.registration !== false) {
       const registration = registrationOptions('joggai', joggai.registration ?? {});
       this.joggaiApiKeySecret =
@@ -629,6 +655,38 @@ export class HeyGenRelay extends Construct {
           dimensionsMap: { service: HEYGEN_REGISTRAR_SERVICE, Outcome: outcome },
           statistic,
           period: Duration.hours(1),
+        });
+      add('HeyGenSecretMismatch', {
+        alarmDescription:
+          'heygen-relay: the stored HeyGen signing secret was not the one HeyGen signs with (refused signatures and missed events); the registrar re-synchronized it, the backfill recovers the events: find out who wrote the secret',
+        metric: heygenMetric('RegistrarRuns', 'secret_mismatch', 'Sum'),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+      if (this.heygenBackfill)
+        add('HeyGenBackfilled', {
+          alarmDescription:
+            'heygen-relay: the backfill published events from HeyGen\'s history that live delivery never brought (each one means live delivery failed)',
+          metric: new cloudwatch.MathExpression({
+            expression: 'FILL(done, 0) + FILL(partial, 0)',
+            usingMetrics: Object.fromEntries(
+              ['done', 'partial'].map((o) => [
+                o,
+                new cloudwatch.Metric({
+                  namespace: METRICS_NAMESPACE,
+                  metricName: 'BackfilledEvents',
+                  dimensionsMap: { service: HEYGEN_BACKFILL_SERVICE, Outcome: o },
+                  statistic: 'Sum',
+                  period: Duration.hours(1),
+                }),
+              ]),
+            ),
+            period: Duration.hours(1),
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         });
       add('RotationErrors', {
         alarmDescription:

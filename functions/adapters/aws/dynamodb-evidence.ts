@@ -46,3 +46,33 @@ export class DynamoEvidenceStore implements EvidenceStore {
     };
   }
 }
+
+/** The scheduled backfill's checkpoint in the state table: item `backfill#<provider>`, `checkedThrough` (epoch ms). */
+export class DynamoBackfillCheckpoint {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly provider: string,
+  ) {}
+
+  async read(signal?: AbortSignal): Promise<number | null> {
+    const got = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `backfill#${this.provider}` } }, ConsistentRead: true }),
+      { abortSignal: signal },
+    );
+    const v = got.Item?.checkedThrough?.N;
+    return v === undefined ? null : Number(v);
+  }
+
+  async write(checkedThrough: number, signal?: AbortSignal): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: `backfill#${this.provider}` } },
+        UpdateExpression: 'SET checkedThrough = :t',
+        ExpressionAttributeValues: { ':t': { N: String(checkedThrough) } },
+      }),
+      { abortSignal: signal },
+    );
+  }
+}
