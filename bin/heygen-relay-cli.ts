@@ -33,6 +33,7 @@ import {
   reconcile,
   SecretWriter,
 } from '../functions/providers/heygen/registrar.js';
+import { backfillCommand, describeBackfill } from './backfill-command.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -51,6 +52,8 @@ Commands:
                 and that its signing secret is stored
   rotate        rotate the signing secret (via Secrets Manager rotation when the secret is there)
   event-types   list HeyGen's webhook event types
+  backfill      publish what HeyGen's event history delivered and the relay never published
+                (--since DURATION, default 48h; needs --stack, or --dedup-table, --event-bus and --state-table)
 
 Options:
   --endpoint-url URL        the relay's HeyGen webhook URL
@@ -60,6 +63,9 @@ Options:
   --secret-file PATH        local file that holds the signing secret instead
   --state-table NAME        the relay's state table (the one-writer lease); read from --stack when given
   --api-url URL             HeyGen API base URL (default: $HEYGEN_API_URL or ${DEFAULT_HEYGEN_API_URL})
+  --since DURATION          backfill: how far back (e.g. 48h, 3d, 90m)
+  --dedup-table NAME        backfill: the relay's dedup table (read from --stack when given)
+  --event-bus NAME          backfill: the relay's event bus (read from --stack when given)
   --dry-run                 print the plan, change nothing
   --json                    print the result as JSON
   -h, --help                show this help
@@ -78,6 +84,8 @@ interface StackOutputs {
   signingSecretArn?: string;
   apiKeySecretArn?: string;
   stateTableName?: string;
+  dedupTableName?: string;
+  eventBusName?: string;
 }
 
 /** Finds the relay's outputs by key suffix (construct paths prefix CloudFormation output ids). */
@@ -101,6 +109,8 @@ export async function readStackOutputs(cf: CloudFormationClient, stackName: stri
     signingSecretArn: find('SigningSecretArn'),
     apiKeySecretArn: find('ApiKeySecretArn'),
     stateTableName: find('StateTableName'),
+    dedupTableName: find('DedupTableName'),
+    eventBusName: find('EventBusName'),
   };
 }
 
@@ -291,6 +301,31 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         ]);
         return 0;
       }
+      case 'backfill': {
+        if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+        const dedupTable = values['dedup-table'] ?? outputs.dedupTableName;
+        const eventBus = values['event-bus'] ?? outputs.eventBusName;
+        if (!dedupTable || !eventBus || !stateTable || !signingSecretId)
+          throw new UsageError('backfill needs --stack, or --dedup-table, --event-bus, --state-table and --signing-secret-id');
+        let summary: Awaited<ReturnType<typeof backfillCommand>>;
+        try {
+          summary = await backfillCommand({
+            since: values.since,
+            dryRun: values['dry-run'] === true,
+            client,
+            dedupTable,
+            eventBus,
+            stateTable,
+            signingSecretId,
+            ...(io.dynamoDb ? { dynamoDb: io.dynamoDb } : {}),
+          });
+        } catch (err) {
+          if (err instanceof RangeError) throw new UsageError(err.message);
+          throw err;
+        }
+        emit(summary, describeBackfill(summary));
+        return summary.outcome === 'busy' ? 75 : summary.failed > 0 ? 1 : 0;
+      }
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
@@ -324,6 +359,9 @@ function parse(argv: readonly string[]) {
       'secret-file': { type: 'string' },
       'state-table': { type: 'string' },
       'api-url': { type: 'string' },
+      since: { type: 'string' },
+      'dedup-table': { type: 'string' },
+      'event-bus': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

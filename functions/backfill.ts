@@ -84,7 +84,11 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     );
     if (summary.checkedThrough !== undefined) await checkpoint.write(summary.checkedThrough);
     const { missing, ...counts } = summary;
-    (summary.backfilled > 0 ? logger.warn : logger.info).call(logger, 'backfill run', { plan, ...counts, missing: missing.slice(0, 20) });
+    (summary.backfilled > 0 ? logger.warn : logger.info).call(logger, 'backfill run', {
+      plan,
+      ...counts,
+      missing: missing.slice(0, 20),
+    });
     metrics.addDimension('Outcome', summary.outcome);
     metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
     metrics.addMetric('BackfilledEvents', MetricUnit.Count, summary.backfilled);

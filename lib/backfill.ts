@@ -75,9 +75,17 @@ export class HeyGenBackfill extends Construct {
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
     });
     acknowledgeFunctionFindings(fn, { ...(props.tracing ? { tracing: props.tracing } : {}) } as never);
-    ack(fn, 'Serverless::Serverless-LambdaDLQ', 'A failed backfill run needs no replay: the next hourly run covers the same window.');
+    ack(
+      fn,
+      'Serverless::Serverless-LambdaDLQ',
+      'A failed backfill run needs no replay: the next hourly run covers the same window.',
+    );
     ack(this.scheduleRule, 'Serverless::Serverless-EventBusDLQ', 'Clock ticks only; the next tick re-runs the same backfill.');
     if (!props.apiKeySecret.secretFullArn)
-      ack(fn, 'AwsSolutions::AwsSolutions-IAM5', 'A secret known by partial ARN is matched with the 6-character suffix wildcard Secrets Manager appends; it names one secret.');
+      ack(
+        fn,
+        'AwsSolutions::AwsSolutions-IAM5',
+        'A secret known by partial ARN is matched with the 6-character suffix wildcard Secrets Manager appends; it names one secret.',
+      );
   }
 }

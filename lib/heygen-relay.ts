@@ -30,6 +30,7 @@ import {
   SERVICE_NAME,
 } from '../functions/observability-names.js';
 import { getProvider } from '../functions/providers/index.js';
+import { HeyGenBackfill } from './backfill.js';
 import {
   EMPTY_API_KEY,
   EMPTY_SIGNING_SECRET,
@@ -41,7 +42,6 @@ import {
 } from './config.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
-import { HeyGenBackfill } from './backfill.js';
 import { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
 
@@ -493,13 +493,14 @@ export class HeyGenRelay extends Construct {
       this.ingress.addEnvironment('STATE_TABLE_NAME', this.stateTable.tableName);
       this.stateTable.grant(this.ingress, 'dynamodb:UpdateItem');
       const registrarFn = this.registrar.registrarFunction;
+      const heygenApiUrl = (heygen?.registration || undefined)?.apiUrl;
       registrarFn.addEnvironment('DEDUP_TABLE_NAME', this.dedupTable.tableName);
       registrarFn.addEnvironment('DEDUP_WINDOW_SECONDS', String(dedupWindow.toSeconds()));
       this.dedupTable.grant(registrarFn, 'dynamodb:GetItem', 'dynamodb:PutItem');
       this.heygenBackfill = new HeyGenBackfill(this, 'Backfill', {
         apiKeySecret: this.apiKeySecret,
         signingSecret: this.signingSecret,
-        ...(heygen?.registration && heygen.registration.apiUrl ? { apiUrl: heygen.registration.apiUrl } : {}),
+        ...(heygenApiUrl ? { apiUrl: heygenApiUrl } : {}),
         dedupTable: this.dedupTable,
         dedupWindow,
         stateTable: this.stateTable,
@@ -536,6 +537,11 @@ export class HeyGenRelay extends Construct {
     if (this.joggaiWebhookUrl)
       output('JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
     output('EventBusName', { value: this.eventBus.eventBusName });
+    if (this.dedupTable)
+      output('DedupTableName', {
+        value: this.dedupTable.tableName,
+        description: 'The dedup table (heygen-relay backfill --stack reads it)',
+      });
     if (this.stateTable)
       output('StateTableName', {
         value: this.stateTable.tableName,
@@ -667,7 +673,7 @@ export class HeyGenRelay extends Construct {
       if (this.heygenBackfill)
         add('HeyGenBackfilled', {
           alarmDescription:
-            'heygen-relay: the backfill published events from HeyGen\'s history that live delivery never brought (each one means live delivery failed)',
+            "heygen-relay: the backfill published events from HeyGen's history that live delivery never brought (each one means live delivery failed)",
           metric: new cloudwatch.MathExpression({
             expression: 'FILL(done, 0) + FILL(partial, 0)',
             usingMetrics: Object.fromEntries(

@@ -14,7 +14,12 @@
  */
 
 export type JsonNode =
-  | { readonly t: 'object'; readonly entries: readonly (readonly [string, JsonNode])[]; readonly start: number; readonly end: number }
+  | {
+      readonly t: 'object';
+      readonly entries: readonly (readonly [string, JsonNode])[];
+      readonly start: number;
+      readonly end: number;
+    }
   | { readonly t: 'array'; readonly items: readonly JsonNode[]; readonly start: number; readonly end: number }
   | { readonly t: 'string'; readonly value: string; readonly start: number; readonly end: number }
   | { readonly t: 'number' | 'literal'; readonly text: string; readonly start: number; readonly end: number };
@@ -28,6 +33,7 @@ export class CanonicalJsonError extends Error {
 
 const MAX_DEPTH = 256;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this excludes them.
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const WS = /[ \t\n\r]*/y;
 

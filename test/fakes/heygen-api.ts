@@ -618,7 +618,11 @@ export class FakeHeyGenApi {
         }
         const all = [...this.history]
           .reverse()
-          .filter((e) => (query.event_type === undefined || e.event_type === query.event_type) && (query.entity_id === undefined || e.endpoint_id === query.entity_id));
+          .filter(
+            (e) =>
+              (query.event_type === undefined || e.event_type === query.event_type) &&
+              (query.entity_id === undefined || e.endpoint_id === query.entity_id),
+          );
         const page = all.slice(offset, offset + limit);
         const hasMore = offset + limit < all.length;
         return {

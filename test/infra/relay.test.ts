@@ -267,9 +267,16 @@ describe('Construct: HeyGenRelay', () => {
     );
     for (const st of statements) expect(st.Resource).not.toBe('*');
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ LEASE_NAME: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen-backfill:'])]) }) }) },
+      Environment: {
+        Variables: Match.objectLike({
+          LEASE_NAME: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen-backfill:'])]) }),
+        }),
+      },
     });
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)', Description: Match.stringLikeRegexp('backfill') });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Description: Match.stringLikeRegexp('backfill'),
+    });
   });
 
   it('keeps parked deliveries in a private, encrypted, TLS-only, expiring bucket the ingress may only put into under parked/', () => {

@@ -26,8 +26,10 @@ const quiet: Telemetry = { debug() {}, info() {}, warn() {}, error() {}, count()
 
 describe('Event key: a live delivery and its history entry', () => {
   it('share one key although their bytes differ (order, whitespace, escapes, number spelling)', () => {
-    const live = '{"event_type":"avatar_video.success","event_data":{"video_id":"v1","duration":12.50,"url":"https://x/\\u00e9"}}';
-    const history = '{ "event_data": { "url": "https://x/é", "duration": 1.25e1, "video_id": "v1" }, "event_type": "avatar_video.success", "event_id": "whe_1" }';
+    const live =
+      '{"event_type":"avatar_video.success","event_data":{"video_id":"v1","duration":12.50,"url":"https://x/\\u00e9"}}';
+    const history =
+      '{ "event_data": { "url": "https://x/é", "duration": 1.25e1, "video_id": "v1" }, "event_type": "avatar_video.success", "event_id": "whe_1" }';
     expect(heygenEventKey(live)).toBe(heygenEventKey(history));
     expect(heygenEventKey(live)).toMatch(/^heygen:evt:[0-9a-f]{64}$/);
   });
@@ -43,8 +45,12 @@ describe('Event key: a live delivery and its history entry', () => {
     expect(canonicalNumber('0.001')).toBe('1e-3');
   });
   it('differs when type or data differ', () => {
-    expect(heygenEventKey('{"event_type":"a","event_data":{"x":1}}')).not.toBe(heygenEventKey('{"event_type":"b","event_data":{"x":1}}'));
-    expect(heygenEventKey('{"event_type":"a","event_data":{"x":1}}')).not.toBe(heygenEventKey('{"event_type":"a","event_data":{"x":"1"}}'));
+    expect(heygenEventKey('{"event_type":"a","event_data":{"x":1}}')).not.toBe(
+      heygenEventKey('{"event_type":"b","event_data":{"x":1}}'),
+    );
+    expect(heygenEventKey('{"event_type":"a","event_data":{"x":1}}')).not.toBe(
+      heygenEventKey('{"event_type":"a","event_data":{"x":"1"}}'),
+    );
   });
 });
 
@@ -193,8 +199,14 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       expect(b.backfilled).toBe(missed.length);
       expect(b.alreadyPublished).toBe(delivered.length + 1);
       r.onBusOnce([...delivered, ...missed, after.event]);
-      const byVideo = (a: Record<string, unknown>, b: Record<string, unknown>) => String(a.video_id).localeCompare(String(b.video_id));
-      expect(r.bus.filter((e) => e.origin === 'backfill').map((e) => e.data).sort(byVideo)).toEqual(missed.map((m) => m.event_data).sort(byVideo));
+      const byVideo = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+        String(a.video_id).localeCompare(String(b.video_id));
+      expect(
+        r.bus
+          .filter((e) => e.origin === 'backfill')
+          .map((e) => e.data)
+          .sort(byVideo),
+      ).toEqual(missed.map((m) => m.event_data).sort(byVideo));
       // And the next registrar run is back to in_sync.
       expect((await r.register()).outcome).toBe('in_sync');
     });
@@ -301,5 +313,27 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
     expect(b.sampleMissed).toBe(true);
     expect(b.backfilled).toBe(gap.length);
     r.onBusOnce([...events, ...gap]);
+  });
+});
+
+describe('CLI: heygen-relay backfill', () => {
+  it('reads --since as a duration and refuses what is not one', async () => {
+    const { parseDuration } = await import('../../bin/backfill-command.js');
+    expect(parseDuration('48h')).toBe(48 * HOUR);
+    expect(parseDuration('3d')).toBe(72 * HOUR);
+    expect(parseDuration('1h30m')).toBe(90 * 60_000);
+    expect(parseDuration('120')).toBe(120_000);
+    for (const bad of ['', 'h', '3x', '-1h', '2h junk']) expect(() => parseDuration(bad)).toThrow(RangeError);
+  });
+  it('says what it needs instead of guessing (exit 64)', async () => {
+    const { main } = await import('../../bin/heygen-relay-cli.js');
+    const err: string[] = [];
+    const code = await main(['backfill', '--since', '48h'], {
+      env: { HEYGEN_API_KEY: 'k' },
+      out: () => {},
+      err: (l) => err.push(l),
+    });
+    expect(code).toBe(64);
+    expect(err.join('\n')).toMatch(/backfill needs --stack/);
   });
 });

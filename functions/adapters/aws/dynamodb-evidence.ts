@@ -13,7 +13,12 @@ export class DynamoEvidenceStore implements EvidenceStore {
   ) {}
 
   async record(provider: string, kind: TroubleKind, at: number, signal?: AbortSignal): Promise<void> {
-    const attrs = kind === 'signature' ? ['lastTroubleAt', 'lastSignatureRejectionAt'] : kind === 'failure' ? ['lastTroubleAt'] : ['lastMissedAt'];
+    const attrs =
+      kind === 'signature'
+        ? ['lastTroubleAt', 'lastSignatureRejectionAt']
+        : kind === 'failure'
+          ? ['lastTroubleAt']
+          : ['lastMissedAt'];
     // Moves forward only (environments may write out of order): conditioned on the kind's own stamp.
     const own = attrs[attrs.length - 1] as string;
     try {

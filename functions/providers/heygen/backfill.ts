@@ -38,7 +38,9 @@ export const BACKFILL_DEFAULTS = {
 } as const;
 
 export interface BackfillDeps {
-  readonly history: { listEvents(query: { limit?: number; token?: string }, options?: { signal?: AbortSignal }): Promise<EventHistoryPage> };
+  readonly history: {
+    listEvents(query: { limit?: number; token?: string }, options?: { signal?: AbortSignal }): Promise<EventHistoryPage>;
+  };
   /** Read-only lookup (a `record`-mode store over the dedup table). */
   readonly check: DedupStore;
   /** Conditional claim (a `claim`-mode store over the same table). */
@@ -109,7 +111,11 @@ export async function backfill(options: BackfillOptions, deps: BackfillDeps): Pr
     return await withLease(
       lease.store,
       lease.name,
-      { owner: lease.owner ?? `backfill-${randomUUID()}`, ttlMs: lease.ttlMs ?? 16 * 60_000, ...(deps.signal ? { signal: deps.signal } : {}) },
+      {
+        owner: lease.owner ?? `backfill-${randomUUID()}`,
+        ttlMs: lease.ttlMs ?? 16 * 60_000,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      },
       () => run(options, deps),
     );
   } catch (err) {

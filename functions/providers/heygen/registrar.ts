@@ -19,6 +19,7 @@
  * No API key → one clear log line, outcome `missing_api_key`, no throw.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { EvidenceStore } from '../../core/evidence.js';
 import {
   LeaseBusyError,
   type LeaseGrant,
@@ -27,7 +28,6 @@ import {
   MemoryLeaseStore,
   withLease,
 } from '../../core/lease.js';
-import type { EvidenceStore } from '../../core/evidence.js';
 import type { DedupStore, StoredSigningSecret } from '../../core/ports.js';
 import { isUsableSigningSecret } from '../../core/secret-quality.js';
 import { type SecretSnapshot, SecretVersionConflictError, type SigningSecretStore } from '../../core/secret-store.js';
@@ -710,7 +710,10 @@ async function secretMismatch(
   if (rejectedAt === null || rejectedAt < from || from > until) return null;
   // The backfill may have recovered the missed events already (it records when): that is the evidence too.
   if (lastMissedAt !== null && lastMissedAt >= from)
-    return { rejectedAt, missed: { eventId: '(recovered by the backfill)', type: '', createdAt: new Date(lastMissedAt).toISOString() } };
+    return {
+      rejectedAt,
+      missed: { eventId: '(recovered by the backfill)', type: '', createdAt: new Date(lastMissedAt).toISOString() },
+    };
   let token: string | undefined;
   for (let page = 0; page < (e.maxPages ?? 3); page++) {
     const got = await e.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { ...(signal ? { signal } : {}) });

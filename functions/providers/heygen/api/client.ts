@@ -12,6 +12,9 @@
  * - 401/403: final, {@link HeyGenAuthError}. 404: final, {@link HeyGenNotFoundError}.
  *   409 `conflict`: final, {@link HeyGenConflictError}. Other 4xx: final, {@link HeyGenApiError}.
  */
+
+import { type JsonNode, member, parseLossless } from '../../../core/canonical-json.js';
+import { heygenEventKeyOf } from '../event-key.js';
 import {
   HeyGenApiError,
   type HeyGenApiErrorDetails,
@@ -26,9 +29,6 @@ import {
   redact,
 } from './errors.js';
 import type { components } from './schema.js';
-
-import { type JsonNode, member, parseLossless } from '../../../core/canonical-json.js';
-import { heygenEventKeyOf } from '../event-key.js';
 
 export type WebhookEndpoint = components['schemas']['WebhookEndpointResponse'];
 export type WebhookEventType = components['schemas']['WebhookEventType'];
@@ -382,7 +382,8 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
     });
     const hasMore = member(root, 'has_more');
     const next = member(root, 'next_token');
-    const nextToken = hasMore?.t === 'literal' && hasMore.text === 'true' && next?.t === 'string' && next.value !== '' ? next.value : null;
+    const nextToken =
+      hasMore?.t === 'literal' && hasMore.text === 'true' && next?.t === 'string' && next.value !== '' ? next.value : null;
     return { events, nextToken };
   }
 
