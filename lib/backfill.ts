@@ -2,13 +2,12 @@ import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from '../functions/observability-names.js';
-import { functionEntry } from './function-entry.js';
+import { functionCode } from './function-assets.js';
 import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
@@ -42,16 +41,15 @@ export interface HeyGenBackfillProps {
  * on the relay bus; the state table for its lease, checkpoint and evidence.
  */
 export class HeyGenBackfill extends Construct {
-  public readonly backfillFunction: nodejs.NodejsFunction;
+  public readonly backfillFunction: lambda.Function;
   public readonly scheduleRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: HeyGenBackfillProps) {
     super(scope, id);
-    const fn = new nodejs.NodejsFunction(this, 'Function', {
+    const fn = new lambda.Function(this, 'Function', {
       ...registrarFunctionDefaults({ ...(props.tracing ? { tracing: props.tracing } : {}) } as never),
-      entry: functionEntry('backfill'),
+      code: functionCode('backfill'),
       timeout: Duration.minutes(5),
-      // One run at a time anyway (the lease); this keeps a stuck schedule from piling up invocations.
       description: "heygen-relay: publishes what HeyGen's event history delivered and the relay never published",
       logGroup: registrarLogGroup(this, 'Logs', { ...(props.logRetention ? { logRetention: props.logRetention } : {}) } as never),
       environment: {

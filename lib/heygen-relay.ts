@@ -13,8 +13,8 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -785,11 +785,13 @@ export class HeyGenRelay extends Construct {
     const bucketId = Stack.of(this).resolve(Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket)) as string;
     Validations.of(this.ingress).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/parked/*]`,
-      reason: 'The ingress may only put objects under parked/ of its own bucket; object keys are per delivery, so they cannot be listed in advance.',
+      reason:
+        'The ingress may only put objects under parked/ of its own bucket; object keys are per delivery, so they cannot be listed in advance.',
     });
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions::AwsSolutions-S1',
-      reason: 'The parked-deliveries bucket is written only by the ingress role under parked/; every write is counted (metric Parked) and alarmed, so server access logs would add a second bucket for no extra signal.',
+      reason:
+        'The parked-deliveries bucket is written only by the ingress role under parked/; every write is counted (metric Parked) and alarmed, so server access logs would add a second bucket for no extra signal.',
     });
     return bucket;
   }

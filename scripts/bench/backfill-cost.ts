@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { renderBackfillCost } from './lib/cost';
 
 const ROOT = join(__dirname, '..', '..');
-const results = JSON.parse(readFileSync(join(ROOT, 'bench-results.json'), 'utf8')) as { cost?: { defaults?: { total?: number } } };
+const results = JSON.parse(readFileSync(join(ROOT, 'bench-results.json'), 'utf8')) as {
+  cost?: { defaults?: { total?: number } };
+};
 const total = results.cost?.defaults?.total;
 if (typeof total !== 'number') throw new Error('bench-results.json has no cost.defaults.total; run npm run bench first');
 const section = renderBackfillCost(total);

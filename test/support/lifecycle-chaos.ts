@@ -317,7 +317,7 @@ export async function runScenario(
         case 'delivery': {
           await gate(`${name}:event`);
           const [ep] = heygen.endpointsFor(CHAOS_URL);
-          if (!ep || ep.status !== 'enabled') return 'no endpoint';
+          if (ep?.status !== 'enabled') return 'no endpoint';
           const event = { event_type: 'avatar_video.success', event_data: { video_id: `chaos-${stats.runs}-${i}` } };
           heygen.emit(ep.endpoint_id, event, clock.t);
           stats.eventsDelivered++;

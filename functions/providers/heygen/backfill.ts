@@ -19,8 +19,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { RelayEvent } from '../../core/envelope.js';
-import { ENVELOPE_VERSION } from '../../core/envelope.js';
 import type { EvidenceStore } from '../../core/evidence.js';
+import { prepareEvent, Unpublishable } from '../../core/ingress.js';
 import { LeaseBusyError, type LeaseStore, withLease } from '../../core/lease.js';
 import type { DedupStore, EventPublisher } from '../../core/ports.js';
 import type { EventHistoryPage, HistoryEvent } from './api/client.js';
@@ -90,6 +90,8 @@ export interface BackfillSummary {
   readonly tooRecent: number;
   /** Entries whose publish failed (released; the next run tries again). */
   readonly failed: number;
+  /** Entries EventBridge could never take as they are (numbers a double cannot hold, too deep, too large): listed, not published. */
+  readonly unpublishable: number;
   /** What was (or would be) published: event id, type, created_at and envelope id. */
   readonly missing: readonly { eventId: string; type: string; createdAt: string; id: string }[];
   /** Whether entries were sampled, and whether a sample was missing (then all were looked up). */
@@ -136,6 +138,7 @@ function emptySummary(options: BackfillOptions) {
     inFlight: 0,
     tooRecent: 0,
     failed: 0,
+    unpublishable: 0,
     missing: [] as { eventId: string; type: string; createdAt: string; id: string }[],
     sampled: false,
     sampleMissed: false,
@@ -223,20 +226,17 @@ async function one(
     s.inFlight++;
     return 'published';
   }
-  const delivery = heygen.normalize(Buffer.from(entry.body, 'utf8'), {});
-  const event: RelayEvent = {
-    version: ENVELOPE_VERSION,
-    id,
-    provider: heygen.name,
-    type: delivery.type,
-    subject: delivery.subject,
-    callbackId: delivery.callbackId,
-    // The history's event_id: whether it equals a delivery's Heygen-Event-Id is not documented.
-    deliveryId: entry.eventId,
-    receivedAt: new Date(now()).toISOString(),
-    data: delivery.data,
+  // The history's event_id as the delivery id: whether it equals a delivery's Heygen-Event-Id is not documented.
+  const delivery = { ...heygen.normalize(Buffer.from(entry.body, 'utf8'), {}), deliveryId: entry.eventId };
+  // The ingress's own envelope builder: the same fidelity checks (numbers, keys, depth, size).
+  const prepared = prepareEvent(heygen.name, Buffer.from(entry.body, 'utf8'), delivery, id, new Date(now()).toISOString(), {
     origin: 'backfill',
-  };
+  });
+  if (prepared instanceof Unpublishable) {
+    s.unpublishable++;
+    return 'published'; // not a sign of failed live delivery: the ingress would have parked it too
+  }
+  const { event, detail } = prepared;
   const missing = { eventId: entry.eventId, type: entry.eventType, createdAt: entry.createdAt, id };
   if (options.dryRun) {
     s.backfilled++;
@@ -253,7 +253,7 @@ async function one(
     return 'published';
   }
   try {
-    await deps.publisher.publish(event, deps.signal);
+    await deps.publisher.publish(event, deps.signal, detail);
   } catch {
     await deps.claim.release(id, owner);
     s.failed++;

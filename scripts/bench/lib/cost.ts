@@ -178,7 +178,7 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
   const b = BACKFILL_DEFAULTS_FOR_COST;
   return [
     '<!-- backfill-cost:start -->',
-    '### Scheduled backfill from HeyGen\'s event history (issue 11)',
+    "### Scheduled backfill from HeyGen's event history (issue 11)",
     '',
     `Defaults: a run every hour; a routine run looks up 1 history entry in ${b.sampleEvery} of the last ${b.routineHours} h (the hour since its checkpoint plus an hour of overlap) with a consistent GetItem (1 RRU), and all of them only when a sample is missing; after trouble (a refused signature or a 5xx recorded by the ingress within 24 h of the checkpoint) or on its first run it looks up every entry of the ${b.windowHours} h dedup window. Fixed per run: ${b.stateReads} RRU + ${b.stateWrites} WRU on the state table (checkpoint, evidence, lease), ${b.secretsCalls} Secrets Manager call (the API key), one Lambda invocation (assumed ${b.assumedRunMs} ms at 256 MB). HeyGen's API calls (one per page of ${b.pageSize}) cost nothing on AWS. Priced from the plan's constants (scripts/bench/lib/cost.ts \`backfillRunCost\`), not measured.`,
     '',
@@ -191,7 +191,7 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
     '',
     `A run stops at 20 pages / 2,000 entries or 10 s before its 5-minute deadline (outcome \`partial\`, checkpoint kept, alarm-free): the after-trouble figures above 20 pages are what \`heygen-relay backfill --since 48h\` (no page bound) does; the scheduled run covers the newest 2,000 entries.`,
     '',
-    `Per delivery, the routine lookups add ${b.routineHours}/${b.sampleEvery} RRU = **$${perM.toFixed(3)} per million deliveries**: the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (budget $2.75). The fixed part is about $${(rows[0]?.fixedPerMonth ?? 0).toFixed(3)} a month. Looking up every entry in every run instead would add ${b.windowHours} RRU per delivery ($${((b.windowHours * PRICES.dynamoRruPerM)).toFixed(2)}/M); every entry once, $${PRICES.dynamoRruPerM.toFixed(3)}/M (over the budget): hence sampling, with the evidence deciding when to look at everything.`,
+    `Per delivery, the routine lookups add ${b.routineHours}/${b.sampleEvery} RRU = **$${perM.toFixed(3)} per million deliveries**: the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (budget $2.75). The fixed part is about $${(rows[0]?.fixedPerMonth ?? 0).toFixed(3)} a month. Looking up every entry in every run instead would add ${b.windowHours} RRU per delivery ($${(b.windowHours * PRICES.dynamoRruPerM).toFixed(2)}/M); every entry once, $${PRICES.dynamoRruPerM.toFixed(3)}/M (over the budget): hence sampling, with the evidence deciding when to look at everything.`,
     '<!-- backfill-cost:end -->',
   ].join('\n');
 }
