@@ -52,7 +52,7 @@ export const DEFAULT_SINCE_MS = 48 * 3_600_000;
 export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillSummary> {
   const sinceMs = (input.now ?? Date.now)() - (input.since === undefined ? DEFAULT_SINCE_MS : parseDuration(input.since));
   const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
-  const dedup = { windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000), lockSeconds: 15 };
+  const dedup = { windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000), lockSeconds: 15, legacyBodyKeys: true };
   return backfill(
     { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },
     {

@@ -43,7 +43,11 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: HEYGEN_
 const sdk = sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 });
 const secrets = new SecretsManagerClient(sdk);
 const dynamodb = new DynamoDBClient(sdk);
-const dedupOptions = { windowSeconds: env.windowSeconds, lockSeconds: 15 };
+const dedupOptions = {
+  windowSeconds: env.windowSeconds,
+  lockSeconds: 15,
+  legacyBodyKeys: process.env.DEDUP_LEGACY_BODY_KEYS === 'true',
+};
 const check = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'record' });
 const claim = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'claim' });
 const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);

@@ -34,6 +34,7 @@ function dedupFor(mode: DedupMode): DedupStore {
       windowSeconds: config.dedupWindowSeconds,
       lockSeconds: config.dedupLockSeconds,
       mode,
+      legacyBodyKeys: config.dedupLegacyBodyKeys,
     });
     dedupStores.set(mode, store);
   }

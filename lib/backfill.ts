@@ -57,6 +57,7 @@ export class HeyGenBackfill extends Construct {
         HEYGEN_API_URL: props.apiUrl ?? 'https://api.heygen.com',
         DEDUP_TABLE_NAME: props.dedupTable.tableName,
         DEDUP_WINDOW_SECONDS: String(props.dedupWindow.toSeconds()),
+        DEDUP_LEGACY_BODY_KEYS: 'true',
         EVENT_BUS_NAME: props.eventBus.eventBusName,
         POWERTOOLS_SERVICE_NAME: HEYGEN_BACKFILL_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

@@ -491,6 +491,8 @@ export class HeyGenRelay extends Construct {
       // Evidence: the ingress records refused signatures and failures; the registrar's secret check
       // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
       this.ingress.addEnvironment('STATE_TABLE_NAME', this.stateTable.tableName);
+      // Deployments from before content keys hold body-keyed records: recognise them for one window.
+      this.ingress.addEnvironment('DEDUP_LEGACY_BODY_KEYS', 'true');
       this.stateTable.grant(this.ingress, 'dynamodb:UpdateItem');
       const registrarFn = this.registrar.registrarFunction;
       const heygenApiUrl = (heygen?.registration || undefined)?.apiUrl;
@@ -762,7 +764,7 @@ export class HeyGenRelay extends Construct {
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('parked/*')] }),
     );
     this.ingress.addEnvironment('PARKED_BUCKET_NAME', bucket.bucketName);
-    new CfnOutput(this, 'ParkedBucketName', { value: bucket.bucketName, description: 'Parked deliveries (list / re-publish)' });
+    this.outputFactory()('ParkedBucketName', { value: bucket.bucketName, description: 'Parked deliveries (list / re-publish)' });
     const action = props.alarmTopic ? new cwActions.SnsAction(props.alarmTopic) : undefined;
     for (const provider of providers) {
       const alarm = new cloudwatch.Alarm(this, `Parked-${provider}`, {

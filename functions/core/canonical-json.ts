@@ -31,7 +31,8 @@ export class CanonicalJsonError extends Error {
   }
 }
 
-const MAX_DEPTH = 256;
+/** Deeper than EventBridge's 1,100 levels (such a delivery is parked, never published), within the JS stack. */
+export const MAX_DEPTH = 2_000;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this excludes them.
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;

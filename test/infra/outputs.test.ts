@@ -12,12 +12,14 @@ describe('Construct: HeyGenRelay stack outputs', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
       [
         'ApiKeySecretArn',
+        'DedupTableName',
         'DefaultQueueUrl',
         'EventBusName',
         'HeyGenWebhookUrl',
         'JoggAiApiKeySecretArn',
         'JoggAiSigningSecretArn',
         'JoggAiWebhookUrl',
+        'ParkedBucketName',
         'SigningSecretArn',
         'StateTableName',
       ].sort(),
@@ -45,6 +47,8 @@ describe('Construct: HeyGenRelay stack outputs', () => {
       signingSecretArn: 'value-of-SigningSecretArn',
       apiKeySecretArn: 'value-of-ApiKeySecretArn',
       stateTableName: 'value-of-StateTableName',
+      dedupTableName: 'value-of-DedupTableName',
+      eventBusName: 'value-of-EventBusName',
     });
   });
 });

@@ -15,6 +15,12 @@ export interface DynamoDedupOptions {
   readonly lockSeconds: number;
   /** See `DedupMode`. @default 'claim' */
   readonly mode?: DedupMode;
+  /**
+   * Recognise deliveries recorded under the earlier body key (`seenLegacy`) during the first dedup
+   * window after content keys were first used in the table. Off: `seenLegacy` is always false and
+   * costs nothing (a table that never held body keys). @default false
+   */
+  readonly legacyBodyKeys?: boolean;
   readonly now?: () => number;
 }
 
@@ -160,6 +166,7 @@ export class DynamoDedupStore implements DedupStore {
    * so the extra read per delivery stops by itself when the last earlier-scheme item has expired.
    */
   async seenLegacy(key: string, signal?: AbortSignal): Promise<boolean> {
+    if (!this.options.legacyBodyKeys) return false;
     this.legacyUntil ??= this.eventKeysSince(signal).then(
       (since) => since + this.options.windowSeconds * 1000,
       (err: unknown) => {

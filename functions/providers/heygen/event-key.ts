@@ -7,7 +7,7 @@
  * dedup window would be taken as one.
  */
 import { createHash } from 'node:crypto';
-import { canonicalize, type JsonNode, member, parseLossless } from '../../core/canonical-json.js';
+import { CanonicalJsonError, canonicalize, type JsonNode, member, parseLossless } from '../../core/canonical-json.js';
 
 const EMPTY: JsonNode = { t: 'object', entries: [], start: 0, end: 0 };
 
@@ -17,9 +17,22 @@ export function heygenEventKeyOf(eventType: string, eventData: JsonNode | undefi
   return `heygen:evt:${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
 }
 
-/** The key of a delivered body (`{"event_type", "event_data", ...}`); other members do not count. */
+/**
+ * The key of a delivered body (`{"event_type", "event_data", ...}`); other members do not count. A
+ * body nested deeper than the canonicalizer goes (MAX_DEPTH, beyond what EventBridge takes: the
+ * ingress parks it) keeps its body key.
+ */
 export function heygenEventKey(body: Buffer | string): string {
-  const root = parseLossless(typeof body === 'string' ? body : body.toString('utf8'));
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  let root: JsonNode;
+  try {
+    root = parseLossless(text);
+  } catch (err) {
+    if (!(err instanceof CanonicalJsonError)) throw err;
+    return `heygen:${createHash('sha256')
+      .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
+      .digest('hex')}`;
+  }
   const type = member(root, 'event_type');
   if (type?.t !== 'string') throw new TypeError('HeyGen body has no event_type string');
   return heygenEventKeyOf(type.value, member(root, 'event_data'));
