@@ -446,7 +446,12 @@ export class HeyGenRelay extends Construct {
         ]),
         EVENT_BUS_NAME: this.eventBus.eventBusName,
         ...(this.dedupTable
-          ? { DEDUP_TABLE_NAME: this.dedupTable.tableName, DEDUP_WINDOW_SECONDS: String(dedupWindow.toSeconds()) }
+          ? {
+              DEDUP_TABLE_NAME: this.dedupTable.tableName,
+              DEDUP_WINDOW_SECONDS: String(dedupWindow.toSeconds()),
+              // Deployments from before event keys hold body-keyed records: recognise them for one window.
+              DEDUP_LEGACY_BODY_KEYS: 'true',
+            }
           : { DEDUP_ENABLED: 'false' }),
         MAX_BODY_BYTES: String(maxBodyBytes),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -491,8 +496,6 @@ export class HeyGenRelay extends Construct {
       // Evidence: the ingress records refused signatures and failures; the registrar's secret check
       // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
       this.ingress.addEnvironment('STATE_TABLE_NAME', this.stateTable.tableName);
-      // Deployments from before content keys hold body-keyed records: recognise them for one window.
-      this.ingress.addEnvironment('DEDUP_LEGACY_BODY_KEYS', 'true');
       this.stateTable.grant(this.ingress, 'dynamodb:UpdateItem');
       const registrarFn = this.registrar.registrarFunction;
       const heygenApiUrl = (heygen?.registration || undefined)?.apiUrl;
