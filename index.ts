@@ -6,6 +6,7 @@ export {
   parseRelayEvent,
   type RelayEvent,
   RelayEventParseError,
+  type RelayOrigin,
   type RelaySubject,
 } from './functions/core/envelope.js';
 export type { DedupMode } from './functions/core/ports.js';

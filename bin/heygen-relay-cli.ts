@@ -40,6 +40,7 @@ import {
   reconcile,
   SecretWriter,
 } from '../functions/providers/heygen/registrar.js';
+import { backfillCommand, describeBackfill } from './backfill-command.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -65,6 +66,8 @@ Commands:
   parked republish KEY [--accept-lossy] [--dry-run]
                 re-check a parked delivery with the current code and publish it (same envelope id);
                 the record is deleted once EventBridge accepted it
+  backfill      publish what HeyGen's event history delivered and the relay never published
+                (--since DURATION, default 48h; needs --stack, or --dedup-table, --event-bus and --state-table)
 
 Options:
   --endpoint-url URL        the relay's HeyGen webhook URL
@@ -77,6 +80,9 @@ Options:
   --bus NAME                the relay's event bus for republish (default: from --stack; locally the sink file)
   --provider NAME, --limit N, --accept-lossy    options of parked list / republish
   --api-url URL             HeyGen API base URL (default: $HEYGEN_API_URL or ${DEFAULT_HEYGEN_API_URL})
+  --since DURATION          backfill: how far back (e.g. 48h, 3d, 90m)
+  --dedup-table NAME        backfill: the relay's dedup table (read from --stack when given)
+  --event-bus NAME          backfill: the relay's event bus (read from --stack when given)
   --dry-run                 print the plan, change nothing
   --json                    print the result as JSON
   -h, --help                show this help
@@ -96,6 +102,7 @@ interface StackOutputs {
   apiKeySecretArn?: string;
   stateTableName?: string;
   parkedBucketName?: string;
+  dedupTableName?: string;
   eventBusName?: string;
 }
 
@@ -121,6 +128,7 @@ export async function readStackOutputs(cf: CloudFormationClient, stackName: stri
     apiKeySecretArn: find('ApiKeySecretArn'),
     stateTableName: find('StateTableName'),
     parkedBucketName: find('ParkedBucketName'),
+    dedupTableName: find('DedupTableName'),
     eventBusName: find('EventBusName'),
   };
 }
@@ -361,6 +369,31 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         }
         throw new UsageError('parked needs list or republish');
       }
+      case 'backfill': {
+        if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+        const dedupTable = values['dedup-table'] ?? outputs.dedupTableName;
+        const eventBus = values['event-bus'] ?? outputs.eventBusName;
+        if (!dedupTable || !eventBus || !stateTable || !signingSecretId)
+          throw new UsageError('backfill needs --stack, or --dedup-table, --event-bus, --state-table and --signing-secret-id');
+        let summary: Awaited<ReturnType<typeof backfillCommand>>;
+        try {
+          summary = await backfillCommand({
+            since: values.since,
+            dryRun: values['dry-run'] === true,
+            client,
+            dedupTable,
+            eventBus,
+            stateTable,
+            signingSecretId,
+            ...(io.dynamoDb ? { dynamoDb: io.dynamoDb } : {}),
+          });
+        } catch (err) {
+          if (err instanceof RangeError) throw new UsageError(err.message);
+          throw err;
+        }
+        emit(summary, describeBackfill(summary));
+        return summary.outcome === 'busy' ? 75 : summary.failed > 0 ? 1 : 0;
+      }
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
@@ -400,6 +433,9 @@ function parse(argv: readonly string[]) {
       limit: { type: 'string' },
       'accept-lossy': { type: 'boolean' },
       'api-url': { type: 'string' },
+      since: { type: 'string' },
+      'dedup-table': { type: 'string' },
+      'event-bus': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

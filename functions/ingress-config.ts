@@ -31,6 +31,10 @@ export interface IngressConfig {
   /** S3 bucket for parked deliveries (signed, but EventBridge can never take them); null: none (answered 503). */
   readonly parkedBucketName: string | null;
   readonly providers: readonly ProviderConfig[];
+  /** Also recognise deliveries recorded under the earlier body key (DEDUP_LEGACY_BODY_KEYS=true). */
+  readonly dedupLegacyBodyKeys: boolean;
+  /** The relay's state table, where refused and failed deliveries are recorded as evidence (null: not recorded). */
+  readonly stateTableName: string | null;
 }
 
 export class ConfigError extends Error {
@@ -92,5 +96,7 @@ export function loadIngressConfig(env: Env = process.env): IngressConfig {
     secretGraceSeconds: integer(env, 'SECRET_GRACE_SECONDS', 900, 0),
     parkedBucketName: env.PARKED_BUCKET_NAME || null,
     providers,
+    stateTableName: env.STATE_TABLE_NAME || null,
+    dedupLegacyBodyKeys: env.DEDUP_LEGACY_BODY_KEYS === 'true',
   };
 }

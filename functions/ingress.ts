@@ -6,10 +6,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
+import { DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
-import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { S3ParkedStore } from './adapters/aws/parked-store.js';
+import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { SecretsManagerKeySource } from './adapters/aws/secrets-key-source.js';
+import { evidenceRecorder } from './core/evidence.js';
 import { createIngress } from './core/ingress.js';
 import { noDedup } from './core/noop-dedup.js';
 import type { DedupMode, DedupStore } from './core/ports.js';
@@ -21,7 +23,7 @@ import { answerBudgetMs, getProvider } from './providers/index.js';
 const config = loadIngressConfig();
 const sdk = sdkClientConfig();
 const secrets = new SecretsManagerClient(sdk);
-const dynamodb = config.dedupTableName ? new DynamoDBClient(sdk) : undefined;
+const dynamodb = config.dedupTableName || config.stateTableName ? new DynamoDBClient(sdk) : undefined;
 /** One store per dedup mode in use, over the same client and table. */
 const dedupStores = new Map<DedupMode, DynamoDedupStore>();
 function dedupFor(mode: DedupMode): DedupStore {
@@ -32,6 +34,7 @@ function dedupFor(mode: DedupMode): DedupStore {
       windowSeconds: config.dedupWindowSeconds,
       lockSeconds: config.dedupLockSeconds,
       mode,
+      legacyBodyKeys: config.dedupLegacyBodyKeys,
     });
     dedupStores.set(mode, store);
   }
@@ -52,6 +55,10 @@ export const handler = createIngressHandler({
         }
       : {}),
     telemetry: powertoolsTelemetry(),
+    // Refused signatures and failures, for the registrar's secret check and the backfill (rate-limited).
+    ...(dynamodb && config.stateTableName
+      ? { onTrouble: evidenceRecorder(new DynamoEvidenceStore(dynamodb, config.stateTableName)) }
+      : {}),
     routes: config.providers.map((p) => {
       const provider = getProvider(p.name);
       return {

@@ -13,6 +13,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
+import { DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from './adapters/aws/signing-secret-store.js';
@@ -74,10 +76,20 @@ const secrets = new SecretsManagerClient(
   sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }),
 );
 const store = new SecretsManagerSigningSecretStore(secrets, env.signingSecretArn);
-const leases = new DynamoLeaseStore(
-  new DynamoDBClient(sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 })),
-  env.stateTableName,
-);
+const dynamodb = new DynamoDBClient(sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 }));
+const leases = new DynamoLeaseStore(dynamodb, env.stateTableName);
+/** The evidence of the secret check (registrar.ts `SecretEvidence`): the ingress's refusals, the dedup table. */
+const dedupTable = process.env.DEDUP_TABLE_NAME?.trim();
+const evidenceSources = dedupTable
+  ? {
+      evidence: new DynamoEvidenceStore(dynamodb, env.stateTableName),
+      dedup: new DynamoDedupStore(dynamodb, dedupTable, {
+        windowSeconds: Number(process.env.DEDUP_WINDOW_SECONDS ?? 172_800),
+        lockSeconds: 15,
+        mode: 'record',
+      }),
+    }
+  : undefined;
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileSummary> => {
   logger.addContext(context);
@@ -104,6 +116,7 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
         dryRun,
         apiKeySecretName: env.apiKeySecretArn,
         lease: { store: leases, name: env.leaseName, owner: `registrar-${context.awsRequestId}` },
+        ...(client && evidenceSources ? { evidence: { ...evidenceSources, history: client } } : {}),
       },
     );
     logger.info('registrar run', { summary });

@@ -13,8 +13,8 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -23,12 +23,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DedupMode } from '../functions/core/ports.js';
 import {
+  HEYGEN_BACKFILL_SERVICE,
   HEYGEN_REGISTRAR_SERVICE,
   JOGGAI_REGISTRAR_SERVICE,
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from '../functions/observability-names.js';
 import { getProvider } from '../functions/providers/index.js';
+import { HeyGenBackfill } from './backfill.js';
 import {
   EMPTY_API_KEY,
   EMPTY_SIGNING_SECRET,
@@ -279,6 +281,8 @@ export class HeyGenRelay extends Construct {
   /** Dead-letter queue for events the bus could not deliver to a rule target. */
   public readonly targetDeadLetterQueue: sqs.Queue;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** The scheduled backfill from HeyGen's event history (with the registrar, when dedup is on). */
+  public readonly heygenBackfill?: HeyGenBackfill;
   /** The registrar and rotation, unless `heygen.registration` is false. */
   public readonly registrar?: HeyGenRegistrar;
   /** Signed deliveries EventBridge can never take, kept with their reason (`parked/<provider>/<sha256>.json`). */
@@ -442,7 +446,12 @@ export class HeyGenRelay extends Construct {
         ]),
         EVENT_BUS_NAME: this.eventBus.eventBusName,
         ...(this.dedupTable
-          ? { DEDUP_TABLE_NAME: this.dedupTable.tableName, DEDUP_WINDOW_SECONDS: String(dedupWindow.toSeconds()) }
+          ? {
+              DEDUP_TABLE_NAME: this.dedupTable.tableName,
+              DEDUP_WINDOW_SECONDS: String(dedupWindow.toSeconds()),
+              // Deployments from before event keys hold body-keyed records: recognise them for one window.
+              DEDUP_LEGACY_BODY_KEYS: 'true',
+            }
           : { DEDUP_ENABLED: 'false' }),
         MAX_BODY_BYTES: String(maxBodyBytes),
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -483,6 +492,29 @@ export class HeyGenRelay extends Construct {
       });
     }
 
+    if (this.registrar && this.dedupTable && this.stateTable && this.apiKeySecret && this.signingSecret) {
+      // Evidence: the ingress records refused signatures and failures; the registrar's secret check
+      // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
+      this.ingress.addEnvironment('STATE_TABLE_NAME', this.stateTable.tableName);
+      this.stateTable.grant(this.ingress, 'dynamodb:UpdateItem');
+      const registrarFn = this.registrar.registrarFunction;
+      const heygenApiUrl = (heygen?.registration || undefined)?.apiUrl;
+      registrarFn.addEnvironment('DEDUP_TABLE_NAME', this.dedupTable.tableName);
+      registrarFn.addEnvironment('DEDUP_WINDOW_SECONDS', String(dedupWindow.toSeconds()));
+      this.dedupTable.grant(registrarFn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+      this.heygenBackfill = new HeyGenBackfill(this, 'Backfill', {
+        apiKeySecret: this.apiKeySecret,
+        signingSecret: this.signingSecret,
+        ...(heygenApiUrl ? { apiUrl: heygenApiUrl } : {}),
+        dedupTable: this.dedupTable,
+        dedupWindow,
+        stateTable: this.stateTable,
+        eventBus: this.eventBus,
+        logRetention,
+        tracing,
+      });
+    }
+
     if (joggai && this.joggaiSigningSecret && this.joggaiWebhookUrl && joggai.registration !== false) {
       const registration = registrationOptions('joggai', joggai.registration ?? {});
       this.joggaiApiKeySecret =
@@ -510,6 +542,11 @@ export class HeyGenRelay extends Construct {
     if (this.joggaiWebhookUrl)
       output('JoggAiWebhookUrl', { value: this.joggaiWebhookUrl, description: 'Register this URL with JoggAI' });
     output('EventBusName', { value: this.eventBus.eventBusName });
+    if (this.dedupTable)
+      output('DedupTableName', {
+        value: this.dedupTable.tableName,
+        description: 'The dedup table (heygen-relay backfill --stack reads it)',
+      });
     if (this.stateTable)
       output('StateTableName', {
         value: this.stateTable.tableName,
@@ -630,6 +667,38 @@ export class HeyGenRelay extends Construct {
           statistic,
           period: Duration.hours(1),
         });
+      add('HeyGenSecretMismatch', {
+        alarmDescription:
+          'heygen-relay: the stored HeyGen signing secret was not the one HeyGen signs with (refused signatures and missed events); the registrar re-synchronized it, the backfill recovers the events: find out who wrote the secret',
+        metric: heygenMetric('RegistrarRuns', 'secret_mismatch', 'Sum'),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+      if (this.heygenBackfill)
+        add('HeyGenBackfilled', {
+          alarmDescription:
+            "heygen-relay: the backfill published events from HeyGen's history that live delivery never brought (each one means live delivery failed)",
+          metric: new cloudwatch.MathExpression({
+            expression: 'FILL(done, 0) + FILL(partial, 0)',
+            usingMetrics: Object.fromEntries(
+              ['done', 'partial'].map((o) => [
+                o,
+                new cloudwatch.Metric({
+                  namespace: METRICS_NAMESPACE,
+                  metricName: 'BackfilledEvents',
+                  dimensionsMap: { service: HEYGEN_BACKFILL_SERVICE, Outcome: o },
+                  statistic: 'Sum',
+                  period: Duration.hours(1),
+                }),
+              ]),
+            ),
+            period: Duration.hours(1),
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        });
       add('RotationErrors', {
         alarmDescription:
           'heygen-relay: a step of the HeyGen signing-secret rotation failed (Secrets Manager retries it; check the rotation logs)',
@@ -724,11 +793,13 @@ export class HeyGenRelay extends Construct {
     const bucketId = Stack.of(this).resolve(Stack.of(this).getLogicalId(bucket.node.defaultChild as s3.CfnBucket)) as string;
     Validations.of(this.ingress).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/parked/*]`,
-      reason: 'The ingress may only put objects under parked/ of its own bucket; object keys are per delivery, so they cannot be listed in advance.',
+      reason:
+        'The ingress may only put objects under parked/ of its own bucket; object keys are per delivery, so they cannot be listed in advance.',
     });
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions::AwsSolutions-S1',
-      reason: 'The parked-deliveries bucket is written only by the ingress role under parked/; every write is counted (metric Parked) and alarmed, so server access logs would add a second bucket for no extra signal.',
+      reason:
+        'The parked-deliveries bucket is written only by the ingress role under parked/; every write is counted (metric Parked) and alarmed, so server access logs would add a second bucket for no extra signal.',
     });
     return bucket;
   }

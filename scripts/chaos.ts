@@ -47,6 +47,7 @@ async function main(): Promise<number> {
     `Calls scheduled: ${stats.scheduledCalls}; crashes injected: ${stats.crashes}; CLI stalls past the lease: ${stats.stalls}`,
     `Registrar/CLI runs: ${stats.registrarRuns} (${stats.busy} found the lease busy); rotations started: ${stats.rotationsStarted}`,
     `Operator writes: ${stats.operatorWrites}; changes at HeyGen: ${stats.providerChanges}`,
+    `Events HeyGen delivered: ${stats.eventsDelivered}; attempts rejected: ${stats.attemptsRejected}; never received (relay down): ${stats.eventsNotReceived}; backfilled: ${stats.backfilled}; lost: ${stats.lost}; published twice: ${stats.publishedTwice}`,
     `Invariant violations: ${violations}`,
   ];
   for (const l of lines) console.log(l);
@@ -68,6 +69,9 @@ async function main(): Promise<number> {
       'disabled); fast-check orders every call and injects crashes before or after any of them. Invariant once quiet (leases',
       'expired, one registrar run): one endpoint points at the relay with the configured events, the ingress accepts',
       "HeyGen's current secret, no retired secret stays in AWSPENDING, and a rotation still finishes on HeyGen's secret.",
+      'HeyGen also delivers events meanwhile (some to a relay that is down; refused attempts retried up to twice), listed in',
+      'its event history; after the quiet registrar run one backfill runs, and every event HeyGen delivered must be on the',
+      'bus exactly once (ingress dedup mode `record` or `claim`, drawn per schedule).',
       '',
       ...lines.map((l) => `- ${l}`),
       END,

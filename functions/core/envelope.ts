@@ -15,7 +15,11 @@ export interface RelaySubject {
 export interface RelayEvent<TData = Record<string, unknown>> {
   /** Envelope version; changes only on breaking changes. */
   readonly version: typeof ENVELOPE_VERSION;
-  /** Stable id: `<provider>:<sha256 of the raw body>`, the relay's dedup key. */
+  /**
+   * Stable id, the relay's dedup key: for HeyGen `heygen:evt:<sha256 of the canonical {event_type,
+   * event_data}>` (the same for a live delivery and its backfill from HeyGen's history), for other
+   * providers `<provider>:<sha256 of the raw body>`.
+   */
   readonly id: string;
   /** The provider that sent it: `heygen`, `joggai`. */
   readonly provider: string;
@@ -30,7 +34,15 @@ export interface RelayEvent<TData = Record<string, unknown>> {
   readonly receivedAt: string;
   /** The provider's event payload exactly as sent (HeyGen `event_data`). */
   readonly data: TData;
+  /**
+   * How it reached the relay: `delivery` (the provider's webhook) or `backfill` (recovered from the
+   * provider's event history after live delivery failed). Absent on events published before this
+   * field existed: read absent as `delivery`.
+   */
+  readonly origin?: RelayOrigin;
 }
+
+export type RelayOrigin = 'delivery' | 'backfill';
 
 export class RelayEventParseError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -59,6 +71,9 @@ export function assertRelayEvent(value: unknown): RelayEvent {
   if (!nullableString(callbackId) || !nullableString(deliveryId) || typeof receivedAt !== 'string')
     throw new RelayEventParseError('Envelope metadata is malformed');
   if (!isObject(data)) throw new RelayEventParseError('Envelope data is not an object');
+  const { origin } = value;
+  if (origin !== undefined && origin !== 'delivery' && origin !== 'backfill')
+    throw new RelayEventParseError('Envelope origin is malformed');
   return value as unknown as RelayEvent;
 }
 

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
-import { ENVELOPE_VERSION, type RelayEvent } from './envelope.js';
+import { ENVELOPE_VERSION, type RelayEvent, type RelayOrigin } from './envelope.js';
 import {
   BadRequestError,
   DeadlineExceededError,
@@ -68,6 +68,12 @@ export interface IngressOptions {
   readonly telemetry: Telemetry;
   /** Clock in ms (tests replace it). */
   readonly now?: () => number;
+  /**
+   * Called with a routed delivery's provider and status when the answer is 4xx/5xx, before the
+   * answer is returned (core/evidence.ts `evidenceRecorder`: signature refusals and failures, the
+   * evidence the registrar's secret check and the backfill read). Must not throw.
+   */
+  readonly onTrouble?: (provider: string, status: number) => Promise<void>;
 }
 
 export type IngressPipeline = (request: RelayRequest) => Promise<RelayResponse>;
@@ -137,6 +143,29 @@ interface HeldClaim {
 }
 
 /**
+ * A delivery recorded before its provider's events were keyed by content (under the body key) is a
+ * duplicate: mark the content key too (completing our claim), so later copies need one read.
+ */
+async function alreadyUnderBodyKey(
+  dedup: DedupStore,
+  bodyKey: string,
+  id: string,
+  owner: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (!dedup.seenLegacy) return false;
+  try {
+    if (!(await dedup.seenLegacy(bodyKey, signal))) return false;
+  } catch (err) {
+    await dedup.release(id, owner);
+    if (signal.aborted) throw err;
+    throw new DependencyError('dedup', 'Could not read the delivery record', { cause: err });
+  }
+  await dedup.complete(id, owner, signal).catch(() => dedup.release(id, owner));
+  return true;
+}
+
+/**
  * The envelope of a verified, normalized delivery and its serialized `Detail`, or why EventBridge
  * can never take it as it is (the body's bytes or numbers would change, too deep, too large).
  * Shared by the ingress and the operators' re-publish of parked deliveries.
@@ -147,7 +176,7 @@ export function prepareEvent(
   delivery: NormalizedDelivery,
   id: string,
   receivedAt: string,
-  options: { readonly exact?: boolean } = {},
+  options: { readonly exact?: boolean; readonly origin?: RelayOrigin } = {},
 ): { event: RelayEvent; detail: string } | Unpublishable {
   const scan = scanBody(body, body.toString('utf8'));
   if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
@@ -161,6 +190,7 @@ export function prepareEvent(
     deliveryId: delivery.deliveryId,
     receivedAt,
     data: delivery.data,
+    origin: options.origin ?? 'delivery',
   };
   // The body's depth bounds the envelope's (`data` is inside the body); look closer only past the limit.
   if (scan.depth > MAX_DETAIL_DEPTH && depthOf(event.data) + 1 > MAX_DETAIL_DEPTH)
@@ -305,7 +335,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     // Only now is the body trusted enough to be parsed.
     const delivery = route.provider.normalize(req.body, req.headers);
     checkTimestamp(route, delivery);
-    const id = dedupKey(route.provider.name, req.body);
+    const bodyKey = dedupKey(route.provider.name, req.body);
+    const id = route.provider.eventKey?.(req.body) ?? bodyKey;
     // One publish per key in flight in this environment: a copy waits for the first one's outcome.
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
       const outcome = await abortable(waiting, signal);
@@ -330,7 +361,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     signal.addEventListener('abort', onAbort, { once: true });
     let outcome: Outcome = 'failed';
     try {
-      const res = await publishOnce(route, req, signal, held, key, delivery, id);
+      const res = await publishOnce(route, req, signal, held, key, delivery, id, bodyKey);
       // 200 is published now or before (duplicate); 202 parked; anything else failed.
       outcome = held.published || res.statusCode === 200 ? 'published' : res.statusCode === 202 ? 'parked' : 'failed';
       return res;
@@ -348,6 +379,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     key: SigningKey,
     delivery: NormalizedDelivery,
     id: string,
+    bodyKey: string,
   ): Promise<RelayResponse> {
     const started = now();
     const provider = route.provider.name;
@@ -371,6 +403,10 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       await dedup.release(id, owner);
       if (signal.aborted) throw err;
       throw new DependencyError('dedup', 'Could not record the delivery', { cause: err });
+    }
+    if (claim === 'claimed' && id !== bodyKey && (await alreadyUnderBodyKey(dedup, bodyKey, id, owner, signal))) {
+      held.id = undefined;
+      claim = 'duplicate';
     }
     if (claim !== 'claimed') held.id = undefined;
     if (claim === 'duplicate') {
@@ -411,7 +447,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     return jsonResponse(200, { status: 'published', id });
   }
 
-  return async function ingress(req: RelayRequest): Promise<RelayResponse> {
+  const onTrouble = options.onTrouble;
+  const answer = async (req: RelayRequest): Promise<RelayResponse> => {
+    const response = await respond(req);
+    const provider = onTrouble && response.statusCode >= 400 ? routeFor(req.path)?.provider.name : undefined;
+    if (provider !== undefined) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
+    return response;
+  };
+  return answer;
+
+  async function respond(req: RelayRequest): Promise<RelayResponse> {
     const route = routeFor(req.path);
     telemetry.count('Received', { provider: route?.provider.name ?? 'none' });
     if (!route) return reject(undefined, new NotFoundError());
@@ -450,5 +495,5 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     } finally {
       clearTimeout(timer);
     }
-  };
+  }
 }

@@ -23,12 +23,14 @@ export interface ParkedRecord {
   readonly body: string;
 }
 
-/** Where a parked delivery lives: `parked/<provider>/<sha256>.json`. */
+/**
+ * Where a parked delivery lives: `parked/<provider>/<sha256>.json` for a body key
+ * (`<provider>:<sha256>`), `parked/<provider>/evt-<sha256>.json` for an event key (`<provider>:evt:<sha256>`).
+ */
 export function parkedKey(id: string): string {
-  const [provider, hash] = id.split(':', 2);
-  if (!provider || !hash || !/^[a-z0-9_-]+$/.test(provider) || !/^[0-9a-f]{64}$/.test(hash))
-    throw new TypeError('Not a relay delivery id');
-  return `parked/${provider}/${hash}.json`;
+  const m = /^([a-z0-9_-]+):(evt:)?([0-9a-f]{64})$/.exec(id);
+  if (!m) throw new TypeError('Not a relay delivery id');
+  return `parked/${m[1]}/${m[2] ? 'evt-' : ''}${m[3]}.json`;
 }
 
 export function toParkedRecord(delivery: ParkedDelivery, parkedAt: string): ParkedRecord {

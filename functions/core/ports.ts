@@ -55,6 +55,13 @@ export interface DedupStore {
    * that is completed or held by another owner. Must not throw.
    */
   release(key: string, owner: string): Promise<void>;
+  /**
+   * Whether `key` of an earlier key scheme (a provider whose events are now keyed by content, see
+   * `ProviderIngress.eventKey`, was keyed by sha256 of the raw body) is recorded as published. A read
+   * that writes nothing. Stores may stop reading (answer false) once every item of the earlier
+   * scheme has expired, one dedup window after the new keys were first used.
+   */
+  seenLegacy?(key: string, signal?: AbortSignal): Promise<boolean>;
 }
 
 /** The one durable write of a request. Resolves only when the event is stored. */

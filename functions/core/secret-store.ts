@@ -24,6 +24,8 @@ export interface SecretSnapshot {
   readonly current: StoredSigningSecret | null;
   /** A rotation in progress: AWSPENDING on a version other than the current one. */
   readonly pending: { readonly version: string; readonly value: StoredSigningSecret | null; readonly createdAt?: number } | null;
+  /** When the current version was stored (epoch ms), when the store knows it. */
+  readonly currentCreatedAt?: number;
 }
 
 export interface SigningSecretStore {
@@ -104,11 +106,16 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   private value: StoredSigningSecret | null;
   private version: string | null;
   private seq = 0;
+  private storedAt: number | undefined;
   /** A rotation's pending value (tests set it to model AWSPENDING). */
   pending: { version: string; value: StoredSigningSecret | null; createdAt?: number } | null = null;
 
   /** @param name unique per store by default, so stores in one process get leases of their own. */
-  constructor(initial: StoredSigningSecret | null = null, name = `memory-${++memoryStores}`) {
+  constructor(
+    initial: StoredSigningSecret | null = null,
+    name = `memory-${++memoryStores}`,
+    private readonly now: () => number = Date.now,
+  ) {
     this.value = initial;
     this.version = initial ? 'v0' : null;
     this.name = name;
@@ -119,7 +126,12 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   }
 
   async read(): Promise<SecretSnapshot> {
-    return { version: this.version, current: this.value, pending: this.pending };
+    return {
+      version: this.version,
+      current: this.value,
+      pending: this.pending,
+      ...(this.storedAt === undefined ? {} : { currentCreatedAt: this.storedAt }),
+    };
   }
 
   async put(value: IssuedSigningSecret, expected: string | null): Promise<string> {
@@ -127,6 +139,7 @@ export class MemorySigningSecretStore implements SigningSecretStore {
     if (expected !== this.version) throw new SecretVersionConflictError(this.name, expected);
     this.value = { ...value };
     this.version = `v${++this.seq}`;
+    this.storedAt = this.now();
     this.pending = null;
     this.history.push({ ...value });
     return this.version;
@@ -140,5 +153,6 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   overwrite(value: StoredSigningSecret | null): void {
     this.value = value;
     this.version = `v${++this.seq}`;
+    this.storedAt = this.now();
   }
 }

@@ -1,4 +1,6 @@
 /** The provider plug-ins the ingress knows. Adding a provider: a folder plus one line here. */
+
+import { dedupKey } from '../core/ingress.js';
 import { heygen } from './heygen/index.js';
 import { joggai } from './joggai/index.js';
 import type { ProviderIngress } from './types.js';
@@ -9,6 +11,11 @@ export function getProvider(name: string): ProviderIngress {
   const provider = PROVIDERS[name];
   if (!provider) throw new Error(`Unknown provider "${name}"; known: ${Object.keys(PROVIDERS).join(', ')}`);
   return provider;
+}
+
+/** The envelope id and dedup key of a body: the provider's event key, else sha256 of the body. */
+export function eventId(name: string, body: Uint8Array): string {
+  return getProvider(name).eventKey?.(Buffer.from(body)) ?? dedupKey(name, body);
 }
 
 /** Time budget for one request: the provider's deadline less a margin for the network and cold start. */

@@ -59,4 +59,11 @@ export interface ProviderIngress {
    * Throws BadRequestError for malformed input.
    */
   normalize(body: Buffer, headers: Headers): NormalizedDelivery;
+  /**
+   * The event's dedup key from its content rather than its bytes, when a provider can deliver one
+   * event in different bytes (HeyGen: a live delivery and its entry in the event history). The
+   * ingress then also recognises deliveries recorded under the earlier body key (`DedupStore.seenLegacy`).
+   * Called only on a body `normalize` accepted. @default sha256 of the raw body
+   */
+  eventKey?(body: Buffer): string;
 }

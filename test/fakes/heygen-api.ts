@@ -13,7 +13,11 @@
  *   `400 invalid_parameter` and recorded in {@link FakeHeyGenApi.violations} (tests assert it is empty),
  *   and every answer the fake gives is validated against the spec too;
  * - signed webhook delivery (Heygen-Signature = lowercase hex HMAC-SHA256(raw body, secret)),
- *   retrying non-2xx answers with a bounded backoff, counting first-attempt rejections.
+ *   retrying non-2xx answers with a bounded backoff, counting first-attempt rejections;
+ * - the event history (`GET /v3/webhooks/events`, newest first, `limit`/`token`, filters
+ *   `event_type`/`entity_id`): every event HeyGen delivered or tried to, whatever the relay answered,
+ *   and events {@link FakeHeyGenApi.emit} records without delivering (the relay was down). Its
+ *   `event_id` differs from the delivery's `Heygen-Event-Id` (their relation is not documented).
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -97,6 +101,16 @@ export interface DeliveryStats {
   undelivered: number;
 }
 
+/** An entry of the fake's event history (what GET /v3/webhooks/events lists). */
+export interface FakeHistoryEvent {
+  readonly event_id: string;
+  readonly event_type: string;
+  readonly event_data: Record<string, unknown>;
+  readonly created_at: string;
+  /** For the entity_id filter: the endpoint it went to. */
+  readonly endpoint_id: string;
+}
+
 export interface FakeHeyGenOptions {
   readonly apiKey?: string;
   /** Validate requests against the spec. @default true */
@@ -150,6 +164,8 @@ export class FakeHeyGenApi {
   /** Every secret ever issued per endpoint, oldest first (for assertions). */
   readonly issuedSecrets = new Map<string, string[]>();
   readonly eventTypes: string[];
+  /** The event history, oldest first (listed newest first). */
+  readonly history: FakeHistoryEvent[] = [];
   /** Page size cap used by the fake for event-types (all in one page, like the CLI describes). */
   apiKey: string;
 
@@ -204,6 +220,7 @@ export class FakeHeyGenApi {
     this.faults.length = 0;
     this.slowdowns.length = 0;
     this.issuedSecrets.clear();
+    this.history.length = 0;
     Object.assign(this.stats, { deliveries: 0, attempts: 0, firstAttemptRejections: 0, delivered: 0, undelivered: 0 });
   }
 
@@ -245,6 +262,22 @@ export class FakeHeyGenApi {
   // --- webhook delivery ---------------------------------------------------------------------
 
   /**
+   * Records an event in the history as delivered to `endpointId` (at `at`, default now) without
+   * sending it: the relay was down, or every attempt failed. {@link deliver} records too.
+   */
+  emit(endpointId: string, event: { event_type: string; event_data: Record<string, unknown> }, at?: number): FakeHistoryEvent {
+    const entry: FakeHistoryEvent = {
+      event_id: `whe_${randomUUID().replace(/-/g, '')}`,
+      event_type: event.event_type,
+      event_data: event.event_data,
+      created_at: new Date(at ?? this.now()).toISOString(),
+      endpoint_id: endpointId,
+    };
+    this.history.push(entry);
+    return entry;
+  }
+
+  /**
    * Delivers one signed event to `target` with the endpoint's current secret, retrying non-2xx
    * answers (and network errors) with a bounded exponential backoff. Each attempt is signed with
    * the secret live at that moment.
@@ -261,6 +294,8 @@ export class FakeHeyGenApi {
     const body = JSON.stringify(event);
     const statuses: number[] = [];
     this.stats.deliveries++;
+    if (!this.endpoints.has(endpointId)) throw new Error(`deliver: endpoint ${endpointId} does not exist`);
+    this.emit(endpointId, event);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       await options.beforeAttempt?.(attempt);
       const endpoint = this.endpoints.get(endpointId);
@@ -573,6 +608,32 @@ export class FakeHeyGenApi {
             next_token: null,
           },
         };
+      case 'listWebhookEvents': {
+        const limit = query.limit !== undefined ? Number(query.limit) : 10;
+        let offset = 0;
+        if (query.token !== undefined) {
+          const decoded = Number(Buffer.from(query.token, 'base64url').toString('utf8').replace(/^evt:/, ''));
+          if (!Number.isInteger(decoded) || decoded < 0) return err(400, 'invalid_parameter', 'Invalid token.', 'token');
+          offset = decoded;
+        }
+        const all = [...this.history]
+          .reverse()
+          .filter(
+            (e) =>
+              (query.event_type === undefined || e.event_type === query.event_type) &&
+              (query.entity_id === undefined || e.endpoint_id === query.entity_id),
+          );
+        const page = all.slice(offset, offset + limit);
+        const hasMore = offset + limit < all.length;
+        return {
+          status: 200,
+          body: {
+            data: page.map(({ endpoint_id: _e, ...e }) => e),
+            has_more: hasMore,
+            next_token: hasMore ? Buffer.from(`evt:${offset + limit}`).toString('base64url') : null,
+          },
+        };
+      }
       default:
         return err(404, 'not_found', `The fake does not implement ${method} ${path}.`);
     }

@@ -12,6 +12,7 @@ describe('Construct: HeyGenRelay stack outputs', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
       [
         'ApiKeySecretArn',
+        'DedupTableName',
         'DefaultQueueUrl',
         'EventBusName',
         'HeyGenWebhookUrl',
@@ -47,6 +48,7 @@ describe('Construct: HeyGenRelay stack outputs', () => {
       apiKeySecretArn: 'value-of-ApiKeySecretArn',
       stateTableName: 'value-of-StateTableName',
       parkedBucketName: 'value-of-ParkedBucketName',
+      dedupTableName: 'value-of-DedupTableName',
       eventBusName: 'value-of-EventBusName',
     });
   });

@@ -209,8 +209,20 @@ describe('Construct: HeyGenRelay', () => {
       ]),
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DuplicateEndpointsDeleted', DatapointsToAlarm: 2 });
+    // A wrong secret healed (issue 11), and events only the backfill brought.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'RegistrarRuns',
+      Dimensions: Match.arrayWith([{ Name: 'Outcome', Value: 'secret_mismatch' }]),
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'BackfilledEvents' }) }) }),
+      ]),
+    });
     // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates + parked
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    // + secret mismatch + backfilled
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {
@@ -225,12 +237,46 @@ describe('Construct: HeyGenRelay', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem', // on the state table only: the delivery evidence (below)
         'events:PutEvents',
         's3:PutObject',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ].sort(),
     );
+    const update = statements.find((st) => [st.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(JSON.stringify(update?.Resource)).toMatch(/RelayStateTable/);
+    expect([update?.Action].flat()).toEqual(['dynamodb:UpdateItem']);
+  });
+
+  it('runs the backfill hourly with least privilege: API key, dedup reads and claims, PutEvents, its lease', () => {
+    const statements = policyStatements(template, 'RelayBackfillFunctionServiceRole');
+    const actions = statements.flatMap((st) => [st.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
+    );
+    for (const st of statements) expect(st.Resource).not.toBe('*');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          LEASE_NAME: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen-backfill:'])]) }),
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Description: Match.stringLikeRegexp('backfill'),
+    });
   });
 
   it('keeps parked deliveries in a private, encrypted, TLS-only, expiring bucket the ingress may only put into under parked/', () => {
@@ -264,6 +310,7 @@ describe('Construct: HeyGenRelay', () => {
 describe('Construct: HeyGenRelay dedup modes', () => {
   const tableActions = (t: Template) =>
     policyStatements(t, 'RelayIngressServiceRole')
+      .filter((s) => JSON.stringify(s.Resource).includes('DedupTable'))
       .flatMap((s) => [s.Action].flat())
       .filter((a) => String(a).startsWith('dynamodb:'))
       .sort();

@@ -11,8 +11,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dedupKey } from '../../functions/core/ingress.js';
 import type { DedupMode } from '../../functions/core/ports.js';
+import { eventId } from '../../functions/providers/index.js';
 import {
   dedupModeEnv,
   drainQueue,
@@ -78,7 +78,7 @@ function copiesMidFlight(attempts: ProviderSendStats['attempts']): Map<string, n
   const out = new Map<string, number>();
   for (const [b, list] of byBody) {
     const n = list.filter((a) => list.some((o) => o !== a && o.start <= a.start && o.end > a.start)).length;
-    out.set(dedupKey('heygen', Buffer.from(b)), n);
+    out.set(eventId('heygen', Buffer.from(b)), n);
   }
   return out;
 }
@@ -174,7 +174,7 @@ describe('relay on the emulator, provisioned from the synthesized template', () 
       for (const [id, extra] of extraPublished) expect(extra).toBeLessThanOrEqual(midFlight.get(id) ?? 0);
       const expectedExtra = [...extraPublished.values()].reduce((a, n) => a + n, 0);
       const typeOf = new Map(
-        bodies.map((b) => [dedupKey('heygen', Buffer.from(b)), (JSON.parse(b) as { event_type: string }).event_type]),
+        bodies.map((b) => [eventId('heygen', Buffer.from(b)), (JSON.parse(b) as { event_type: string }).event_type]),
       );
 
       // What the queues hold: derived from the template's rules, not from a hand-written list.

@@ -12,8 +12,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dedupKey } from '../../functions/core/ingress.js';
 import type { DedupMode } from '../../functions/core/ports.js';
+import { eventId } from '../../functions/providers/index.js';
 import {
   dedupModeEnv,
   type EmulatorStack,
@@ -56,8 +56,8 @@ function newBody(tag: string): { body: string; key: string; hex: string } {
     event_type: 'avatar_video.success',
     event_data: { video_id: `v_${tag}_${randomUUID()}`, url: 'https://files.example/x.mp4', callback_id: tag },
   });
-  const key = dedupKey('heygen', Buffer.from(body));
-  return { body, key, hex: key.split(':')[1] as string };
+  const key = eventId('heygen', Buffer.from(body));
+  return { body, key, hex: key.split(':').at(-1) as string };
 }
 
 async function deliver(handler: IngressHandler, body: string) {

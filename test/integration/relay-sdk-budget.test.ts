@@ -10,7 +10,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
-import { dedupKey } from '../../functions/core/ingress.js';
+import { eventId } from '../../functions/providers/index.js';
 import {
   type EmulatorStack,
   lambdaContext,
@@ -48,7 +48,7 @@ describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () =
   it('one hung PutEvents attempt is abandoned after requestTimeout and retried, so the delivery is published inside the budget', async () => {
     const handler = await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint });
     const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v_${randomUUID()}` } });
-    const hex = dedupKey('heygen', Buffer.from(body)).split(':')[1] as string;
+    const hex = eventId('heygen', Buffer.from(body)).split(':').at(-1) as string;
     proxy.inject('one-hang', { target: /^AWSEvents\.PutEvents$/, bodyIncludes: hex, times: 1, fault: { kind: 'hang' } });
     const ev = functionUrlEvent(body, { secret });
     registerEventSignature(ev);

@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dedupKey } from '../../functions/core/ingress.js';
+import { eventId } from '../../functions/providers/index.js';
 import {
   type EmulatorStack,
   envelopes,
@@ -96,7 +96,7 @@ describe('Secrets Manager outage with the key cache expired (stale-while-revalid
       const handler = await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint, env: { SECRET_CACHE_SECONDS: '1' } });
       const warm = body(provider, 'warm');
       expect((await deliver(handler, provider, warm, secret)).status, `${name}: warm-up`).toBe(200);
-      expected.add(dedupKey(provider, Buffer.from(warm)));
+      expected.add(eventId(provider, Buffer.from(warm)));
       await new Promise((r) => setTimeout(r, 1_100)); // the cache has expired
       proxy.inject(name, {
         target: GET_SECRET,
@@ -111,7 +111,7 @@ describe('Secrets Manager outage with the key cache expired (stale-while-revalid
         // Not waiting on Secrets Manager: far under the SDK's 2 s request timeout (the old code took 6 s).
         expect(r.ms, `${name}: without waiting on Secrets Manager`).toBeLessThan(STALE_ANSWER_MS);
         during.push(r.ms);
-        expected.add(dedupKey(provider, Buffer.from(raw)));
+        expected.add(eventId(provider, Buffer.from(raw)));
       }
       const faults = proxy.hits(name);
       expect(faults, `${name}: the fault was injected`).toBeGreaterThan(0);
@@ -129,7 +129,7 @@ describe('Secrets Manager outage with the key cache expired (stale-while-revalid
         if (last.status !== 200) await new Promise((r) => setTimeout(r, 500));
       }
       expect(last.status, `${name}: the rotated secret is taken up after the outage`).toBe(200);
-      expected.add(dedupKey(provider, Buffer.from(raw)));
+      expected.add(eventId(provider, Buffer.from(raw)));
       figures.push({ scenario: name, faultsInjected: faults, duringOutageMs: during, maxDuringOutageMs: Math.max(...during), attemptsUntilNewSecret: attempts });
     }
 

@@ -93,10 +93,16 @@ export class MockAws {
   }
 
   /** Evaluates the two conditions DynamoDedupStore writes: a `claim` (IN_PROGRESS) and a `record` (COMPLETED). */
-  private putItem(input: { Item: Item; ExpressionAttributeValues: Item }) {
+  private putItem(input: { Item: Item; ExpressionAttributeValues?: Item; ConditionExpression?: string }) {
     const key = input.Item.pk?.S as string;
     const old = this.items.get(key);
-    const v = input.ExpressionAttributeValues;
+    if (input.ConditionExpression === 'attribute_not_exists(pk)') {
+      // The content-key marker (dedup-meta#event-keys-since): written once.
+      if (old) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', Item: old, $metadata: {} });
+      this.items.set(key, structuredClone(input.Item));
+      return {};
+    }
+    const v = input.ExpressionAttributeValues ?? {};
     const expired = !old || Number(old.expiresAt?.N) < Number(v[':nowS']?.N);
     const free =
       input.Item.status?.S === 'COMPLETED'

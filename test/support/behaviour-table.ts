@@ -3,7 +3,7 @@
  * failure, secret refresh, no secrets in logs), run over the AWS adapters (aws-sdk-client-mock) for one provider.
  * Each provider's test file calls `describeBehaviourTable(spec)` and keeps only its own rules next to it.
  */
-import { getProvider } from '../../functions/providers/index.js';
+
 import { type AttributeValue, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -11,8 +11,8 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localContext } from '../../functions/adapters/local/http-server.js';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
-import { dedupKey } from '../../functions/core/ingress.js';
 import type { DedupMode } from '../../functions/core/ports.js';
+import { eventId, getProvider } from '../../functions/providers/index.js';
 import { type BuildOptions, buildAwsHandler, type MockAws } from './aws-mocks.js';
 
 export const ctx = (): Context => localContext('test');
@@ -94,7 +94,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         const body = sample(0);
         const res = await handler(event(body, { secret: SECRET, headers: spec.published.headers }), ctx());
         expect(res.statusCode).toBe(200);
-        expect(JSON.parse(res.body ?? '')).toEqual({ status: 'published', id: dedupKey(name, Buffer.from(body)) });
+        expect(JSON.parse(res.body ?? '')).toEqual({ status: 'published', id: eventId(name, Buffer.from(body)) });
         expect(aws.published).toHaveLength(1);
         const entry = aws.published[0];
         expect(entry).toMatchObject({ EventBusName: 'relay-bus', Source: name, DetailType: spec.published.type });
@@ -120,7 +120,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         const { handler } = build({ windowSeconds: 1 });
         const body = sample(1);
         await handler(event(body, { secret: SECRET }), ctx());
-        const item = aws.items.get(dedupKey(name, Buffer.from(body)));
+        const item = aws.items.get(eventId(name, Buffer.from(body)));
         expect(item).toBeDefined();
         if (item) item.expiresAt = { N: String(nowSeconds() - 5) };
         const again = await handler(event(body, { secret: SECRET }), ctx());
@@ -233,7 +233,10 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
           const res = await strict.handler(spec.timestamped(null, { secret: SECRET }), ctx());
           expect(res.statusCode).toBe(400);
           expect(errorBody(res).code).toBe('missing_timestamp');
-          expect(strict.telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: name, reason: 'missing_timestamp' } });
+          expect(strict.telemetry.counts).toContainEqual({
+            metric: 'Rejected',
+            dimensions: { provider: name, reason: 'missing_timestamp' },
+          });
           expect(aws.published).toHaveLength(0);
           const off = build({ toleranceSeconds: 0 });
           expect((await off.handler(spec.timestamped(null, { secret: SECRET }), ctx())).statusCode).toBe(200);
@@ -401,7 +404,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(res.statusCode).toBe(200);
         expect(aws.published).toHaveLength(1);
         expect(aws.ddb.commandCalls(completeCommand).length).toBe(complete + 1);
-        expect(aws.items.get(dedupKey(name, Buffer.from(body)))?.status?.S).toBe('COMPLETED');
+        expect(aws.items.get(eventId(name, Buffer.from(body)))?.status?.S).toBe('COMPLETED');
       });
 
       it('picks up a changed secret on the first miss (rotation), re-reading at most once per interval', async () => {

@@ -19,11 +19,21 @@
  * - a rotation can still start and finish, ending on HeyGen's secret.
  * Used by test/unit/heygen-lifecycle-chaos.test.ts (bounded) and scripts/chaos.ts (`npm run chaos`).
  */
+
+import { createHmac } from 'node:crypto';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import fc from 'fast-check';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
+import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
+import type { RelayEvent } from '../../functions/core/envelope.js';
+import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { type LeaseGrant, type LeaseIntent, type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
+import type { DedupMode, SigningKeySource } from '../../functions/core/ports.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import { backfill } from '../../functions/providers/heygen/backfill.js';
+import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
+import { heygen as heygenProvider } from '../../functions/providers/heygen/index.js';
 import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
 import { type RotationEvent, rotationStep } from '../../functions/providers/heygen/rotation.js';
 import { FAKE_API_KEY, type FakeHeyGenApi } from '../fakes/heygen-api.js';
@@ -45,10 +55,14 @@ export type ActorSpec =
     }
   | { readonly kind: 'rotation'; readonly crashes: readonly (number | null)[]; readonly crashAfter: boolean }
   | { readonly kind: 'operator'; readonly op: 'reset' | 'paste-plain' }
-  | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' };
+  | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' }
+  /** HeyGen delivers one event (listed in its history); the relay may be down; HeyGen retries `retries` times. */
+  | { readonly kind: 'delivery'; readonly relayDown: boolean; readonly retries: number };
 
 export interface ChaosScenario {
   readonly initial: 'empty' | 'registered' | 'rotated';
+  /** The ingress's dedup mode. */
+  readonly dedupMode: DedupMode;
   readonly actors: readonly ActorSpec[];
 }
 
@@ -91,9 +105,17 @@ export const actorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
     }),
   },
 );
+const deliveryArb: fc.Arbitrary<ActorSpec> = fc.record({
+  kind: fc.constant('delivery' as const),
+  relayDown: fc.nat({ max: 4 }).map((n) => n === 0),
+  retries: fc.nat({ max: 2 }),
+});
 export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc.record({
   initial: fc.constantFrom('empty' as const, 'registered' as const, 'rotated' as const),
-  actors: fc.array(actorArb, { minLength: 2, maxLength: 5 }),
+  dedupMode: fc.constantFrom('record' as const, 'claim' as const),
+  actors: fc
+    .tuple(fc.array(actorArb, { minLength: 2, maxLength: 5 }), fc.array(deliveryArb, { minLength: 1, maxLength: 4 }))
+    .chain(([a, d]) => fc.shuffledSubarray([...a, ...d], { minLength: a.length + d.length })),
 });
 
 class Crash extends Error {
@@ -113,6 +135,14 @@ export interface ChaosStats {
   providerChanges: number;
   busy: number;
   stalls: number;
+  /** Events HeyGen delivered (listed in its history), attempts the relay refused or failed, events it never received. */
+  eventsDelivered: number;
+  attemptsRejected: number;
+  eventsNotReceived: number;
+  /** Events the quiet backfill published; events missing from the bus or on it twice (both must stay 0). */
+  backfilled: number;
+  lost: number;
+  publishedTwice: number;
 }
 
 export function emptyStats(): ChaosStats {
@@ -126,6 +156,12 @@ export function emptyStats(): ChaosStats {
     providerChanges: 0,
     busy: 0,
     stalls: 0,
+    eventsDelivered: 0,
+    attemptsRejected: 0,
+    eventsNotReceived: 0,
+    backfilled: 0,
+    lost: 0,
+    publishedTwice: 0,
   };
 }
 
@@ -144,6 +180,7 @@ export async function runScenario(
     const clock = { t: Date.parse('2026-11-29T00:00:00Z') };
     const leases = new MemoryLeaseStore(() => clock.t);
     let wiped = false;
+    const relay = chaosRelay(sm, scenario.dedupMode, () => clock.t);
 
     const gate = async (label: string) => {
       stats.scheduledCalls++;
@@ -218,6 +255,7 @@ export async function runScenario(
           client: inv.heygenClient(),
           secretStore: new SecretsManagerSigningSecretStore(inv.secrets(), NAME),
           lease: { store: inv.leaseStore(), name: LEASE, owner: inv.name, waitMs: 60_000, sleep: vsleep, now: () => clock.t },
+          evidence: { evidence: relay.evidence, history: inv.heygenClient(), dedup: relay.check, now: () => clock.t },
         },
       );
 
@@ -276,6 +314,26 @@ export async function runScenario(
           const value = a.op === 'reset' ? '{"secret":null}' : `whsec_pastedByHand${i}x${Math.floor(clock.t % 1e6)}Zq`;
           return sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: value }));
         }
+        case 'delivery': {
+          await gate(`${name}:event`);
+          const [ep] = heygen.endpointsFor(CHAOS_URL);
+          if (ep?.status !== 'enabled') return 'no endpoint';
+          const event = { event_type: 'avatar_video.success', event_data: { video_id: `chaos-${stats.runs}-${i}` } };
+          heygen.emit(ep.endpoint_id, event, clock.t);
+          stats.eventsDelivered++;
+          if (a.relayDown) {
+            stats.eventsNotReceived++;
+            return 'not received';
+          }
+          for (let attempt = 0; attempt <= a.retries; attempt++) {
+            if (attempt > 0) await gate(`${name}:retry${attempt}`);
+            const live = heygen.endpoints.get(ep.endpoint_id);
+            if (!live) return 'endpoint gone';
+            if ((await relay.deliver(event, live.secret)) === 200) return 'delivered';
+            stats.attemptsRejected++;
+          }
+          return 'given up';
+        }
         case 'provider': {
           await gate(`${name}:${a.op}`);
           stats.providerChanges++;
@@ -322,11 +380,100 @@ export async function runScenario(
     const current = sm.value(NAME);
     if (ep && current && (JSON.parse(current) as { secret?: string }).secret !== ep.secret)
       violations.push('after a rotation: AWSCURRENT is not HeyGen secret');
+    // And one backfill: every event HeyGen delivered is on the bus exactly once.
+    const filled = await s.waitFor(
+      backfill(
+        { sinceMs: clock.t - 48 * 3_600_000, settleMs: 0 },
+        {
+          history: new Invocation('backfill', null, false).heygenClient(),
+          check: relay.check,
+          claim: relay.claim,
+          publisher: relay.publisher,
+          evidence: relay.evidence,
+          now: () => clock.t,
+        },
+      ),
+    );
+    stats.backfilled += filled.backfilled;
+    const onBus = new Map<string, number>();
+    for (const e of relay.bus) onBus.set(e.id, (onBus.get(e.id) ?? 0) + 1);
+    for (const entry of heygen.history) {
+      const n = onBus.get(heygenEventKey(JSON.stringify({ event_type: entry.event_type, event_data: entry.event_data }))) ?? 0;
+      if (n === 0) {
+        stats.lost++;
+        violations.push(`event ${entry.event_id} (${JSON.stringify(entry.event_data)}) never reached the bus`);
+      } else if (n > 1) {
+        stats.publishedTwice++;
+        violations.push(`event ${entry.event_id} reached the bus ${n} times`);
+      }
+    }
+    if (relay.bus.length !== heygen.history.length)
+      violations.push(`${relay.bus.length} events on the bus for ${heygen.history.length} delivered`);
     violations.push(...heygen.violations.map((v) => `HeyGen API contract: ${v}`));
     return violations;
   } finally {
     sm.mock.restore();
   }
+}
+
+/**
+ * The relay in the model: the real ingress pipeline, verifying against what Secrets Manager holds
+ * (AWSCURRENT and AWSPENDING, as the ingress accepts them), in-memory dedup in the scenario's mode,
+ * delivery evidence, and a bus that records what reached it.
+ */
+function chaosRelay(sm: FakeSecretsManager, mode: DedupMode, now: () => number) {
+  const entries = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode, now });
+  // The backfill's read-only and claiming views of the same table.
+  const view = (m: DedupMode) => {
+    const v = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: m, now });
+    Object.assign(v, { entries: (entries as unknown as { entries: unknown }).entries });
+    return v;
+  };
+  const evidence = new MemoryEvidenceStore();
+  const bus: RelayEvent[] = [];
+  const publisher = { publish: async (e: RelayEvent) => void bus.push(e) };
+  const secretOf = (stage?: string) => {
+    const raw = sm.value(NAME, stage);
+    try {
+      return raw === undefined ? undefined : ((JSON.parse(raw) as { secret?: string | null }).secret ?? undefined);
+    } catch {
+      return raw;
+    }
+  };
+  const keys: SigningKeySource = {
+    getKeys: async () =>
+      [secretOf(), secretOf('AWSPENDING')]
+        .filter((x): x is string => typeof x === 'string')
+        .map((secret) => ({ secret, label: 'chaos' })),
+    refresh: async () => keys.getKeys(),
+  };
+  const quiet: Telemetry = { debug() {}, info() {}, warn() {}, error() {}, count() {} };
+  const ingress = createIngress({
+    routes: [{ provider: heygenProvider, path: '/heygen', keys, timestampToleranceSeconds: 0, budgetMs: 8_000, dedup: entries }],
+    maxBodyBytes: 256 * 1024,
+    publisher,
+    telemetry: quiet,
+    now,
+    onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
+  });
+  return {
+    bus,
+    evidence,
+    publisher,
+    check: view('record'),
+    claim: view('claim'),
+    async deliver(event: { event_type: string; event_data: Record<string, unknown> }, secret: string): Promise<number> {
+      const raw = JSON.stringify(event);
+      const res = await ingress({
+        method: 'POST',
+        path: '/heygen',
+        headers: { 'heygen-signature': createHmac('sha256', secret).update(raw).digest('hex') },
+        body: Buffer.from(raw),
+        requestId: 'chaos',
+      });
+      return res.statusCode;
+    },
+  };
 }
 
 /** The property: no scenario ends with a violated invariant. */

@@ -5,8 +5,8 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { toBusEvent } from '../../functions/adapters/local/file-sink.js';
 import { parseRelayEvent, type RelayEvent, RelayEventParseError } from '../../functions/core/envelope.js';
-import { dedupKey } from '../../functions/core/ingress.js';
 import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
+import { eventId } from '../../functions/providers/index.js';
 import { sampleBody } from '../support/heygen.js';
 
 const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', 'relay-event.schema.json'), 'utf8'));
@@ -19,7 +19,7 @@ function envelopeFor(name: string): RelayEvent {
   const d = normalizeHeyGen(body, { 'heygen-event-id': 'evt_1' });
   return {
     version: '1',
-    id: dedupKey('heygen', body),
+    id: eventId('heygen', body),
     provider: 'heygen',
     type: d.type,
     subject: d.subject,

@@ -26,5 +26,11 @@ describe('HeyGen secret lifecycle: explored interleavings, crashes and retries',
     expect(stats.runs).toBeGreaterThanOrEqual(RUNS);
     expect(stats.crashes).toBeGreaterThan(0); // the runs did inject crashes
     expect(stats.rotationsStarted).toBeGreaterThan(RUNS); // every run also rotates once when quiet
+    // HeyGen delivered events meanwhile, some refused or never received; once quiet all are on the bus once.
+    expect(stats.eventsDelivered).toBeGreaterThan(0);
+    expect(stats.attemptsRejected + stats.eventsNotReceived).toBeGreaterThan(0);
+    expect(stats.backfilled).toBeGreaterThan(0);
+    expect(stats.lost).toBe(0);
+    expect(stats.publishedTwice).toBe(0);
   }, 240_000);
 });

@@ -15,7 +15,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { DirectoryParkedStore } from '../../functions/adapters/local/parked-dir.js';
 import { buildLocalHandler, type LocalRelay, startLocalRelay } from '../../functions/adapters/local/relay.js';
 import { numberRoundTrips } from '../../functions/core/fidelity.js';
-import { createIngress, dedupKey } from '../../functions/core/ingress.js';
+import { createIngress } from '../../functions/core/ingress.js';
+import { eventId } from '../../functions/providers/index.js';
 import { parkedBody, parseParkedRecord } from '../../functions/core/parked.js';
 import type { EventPublisher } from '../../functions/core/ports.js';
 import { MAX_ENTRY_BYTES, putEventsEntrySize } from '../../functions/core/publish-limits.js';
@@ -171,7 +172,7 @@ describe('Finding 3: a signed delivery EventBridge can never take is parked, ans
     expect(res.statusCode).toBe(202);
     expect(json(res)).toMatchObject({ status: 'parked', reason: 'rejected_by_bus' });
     expect(res.body).not.toContain(code);
-    const kept = parked?.byId.get(dedupKey('heygen', Buffer.from(body)));
+    const kept = parked?.byId.get(eventId('heygen', Buffer.from(body)));
     expect(kept?.body.toString('utf8')).toBe(body);
     expect(kept?.busCode).toBe(code);
     expect(kept?.headers['heygen-signature']).toBeUndefined();
@@ -209,7 +210,7 @@ describe('Finding 3: a signed delivery EventBridge can never take is parked, ans
     const dir = mkdtempSync(join(tmpdir(), 'parked-'));
     const store = new DirectoryParkedStore(dir);
     const body = heygenBody('{"video_id":"p1","n":12345678901234567890}');
-    const id = dedupKey('heygen', Buffer.from(body));
+    const id = eventId('heygen', Buffer.from(body));
     await store.park({
       id,
       provider: 'heygen',
@@ -222,7 +223,7 @@ describe('Finding 3: a signed delivery EventBridge can never take is parked, ans
       body: Buffer.from(body),
     });
     const listed = await listParked(store);
-    expect(listed).toMatchObject([{ provider: 'heygen', reason: 'lossy_number', key: `parked/heygen/${id.split(':')[1]}.json` }]);
+    expect(listed).toMatchObject([{ provider: 'heygen', reason: 'lossy_number', key: `parked/heygen/evt-${id.split(':').at(-1)}.json` }]);
     const record = parseParkedRecord(readFileSync(join(dir, listed[0]?.key ?? ''), 'utf8'));
     expect(parkedBody(record).toString('utf8')).toBe(body);
     const published: string[] = [];

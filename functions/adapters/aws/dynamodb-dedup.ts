@@ -15,6 +15,12 @@ export interface DynamoDedupOptions {
   readonly lockSeconds: number;
   /** See `DedupMode`. @default 'claim' */
   readonly mode?: DedupMode;
+  /**
+   * Recognise deliveries recorded under the earlier body key (`seenLegacy`) during the first dedup
+   * window after content keys were first used in the table. Off: `seenLegacy` is always false and
+   * costs nothing (a table that never held body keys). @default false
+   */
+  readonly legacyBodyKeys?: boolean;
   readonly now?: () => number;
 }
 
@@ -150,6 +156,53 @@ export class DynamoDedupStore implements DedupStore {
     }
   }
 
+  /** Epoch ms until which items of the earlier key scheme may still be live (read once, then cached). */
+  private legacyUntil: Promise<number> | undefined;
+
+  /**
+   * `seenLegacy`: a consistent GetItem of the earlier-scheme key, but only within one dedup window of
+   * the moment content keys were first used in this table. That moment is one item,
+   * `dedup-meta#event-keys-since` (written once, conditionally; read once per execution environment),
+   * so the extra read per delivery stops by itself when the last earlier-scheme item has expired.
+   */
+  async seenLegacy(key: string, signal?: AbortSignal): Promise<boolean> {
+    if (!this.options.legacyBodyKeys) return false;
+    this.legacyUntil ??= this.eventKeysSince(signal).then(
+      (since) => since + this.options.windowSeconds * 1000,
+      (err: unknown) => {
+        this.legacyUntil = undefined; // try again next time
+        throw err;
+      },
+    );
+    if (this.now() > (await this.legacyUntil)) return false;
+    const got = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
+      { abortSignal: signal },
+    );
+    const item = got.Item;
+    return item?.status?.S === 'COMPLETED' && Number(item.expiresAt?.N) >= Math.floor(this.now() / 1000);
+  }
+
+  private async eventKeysSince(signal?: AbortSignal): Promise<number> {
+    const nowMs = this.now();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { pk: { S: LEGACY_MARKER }, since: { N: String(nowMs) } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+        { abortSignal: signal },
+      );
+      return nowMs;
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+      const old = (err as ConditionalCheckFailedException).Item?.since?.N;
+      return old === undefined ? nowMs : Number(old);
+    }
+  }
+
   async release(key: string, owner: string): Promise<void> {
     if (this.mode === 'record') return; // nothing was written before the publish
     try {
@@ -168,6 +221,9 @@ export class DynamoDedupStore implements DedupStore {
     }
   }
 }
+
+/** The item recording when content-derived event keys were first used in a dedup table (no TTL). */
+export const LEGACY_MARKER = 'dedup-meta#event-keys-since';
 
 /** A failed ConditionExpression (by class, or by name when the error crossed a module boundary). */
 function isConditionalFailure(err: unknown): boolean {

@@ -84,6 +84,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     return {
       version,
       current: parseStoredSigningSecret(current?.text),
+      ...(current?.createdAt !== undefined ? { currentCreatedAt: current.createdAt } : {}),
       pending:
         pendingId && pendingId !== version
           ? {

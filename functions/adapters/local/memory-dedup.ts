@@ -68,6 +68,10 @@ export class MemoryDedupStore implements DedupStore {
     if (entry && entry.status === 'IN_PROGRESS' && entry.owner === owner) this.entries.delete(key);
   }
 
+  async seenLegacy(key: string): Promise<boolean> {
+    return this.live(key, this.now())?.status === 'COMPLETED';
+  }
+
   /** Drops expired entries (the local equivalent of DynamoDB TTL). */
   sweep(): void {
     const now = this.now();

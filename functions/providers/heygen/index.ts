@@ -8,6 +8,7 @@
 import { BadRequestError } from '../../core/errors.js';
 import { ownEntry, pickSubject, readJsonObject } from '../normalize.js';
 import type { Headers, NormalizedDelivery, ProviderIngress } from '../types.js';
+import { heygenEventKey } from './event-key.js';
 import { HEYGEN_EVENT_TYPES, SUBJECT_RULES } from './events.js';
 
 const MAX_HEADER_ID = 256;
@@ -55,4 +56,6 @@ export const heygen: ProviderIngress = {
   defaultDedupMode: 'record',
   eventTypes: HEYGEN_EVENT_TYPES,
   normalize: normalizeHeyGen,
+  // A live delivery and its entry in HeyGen's event history share this key (their bytes differ).
+  eventKey: heygenEventKey,
 };

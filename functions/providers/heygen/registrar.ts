@@ -19,6 +19,7 @@
  * No API key → one clear log line, outcome `missing_api_key`, no throw.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import type { EvidenceStore } from '../../core/evidence.js';
 import {
   LeaseBusyError,
   type LeaseGrant,
@@ -27,7 +28,7 @@ import {
   MemoryLeaseStore,
   withLease,
 } from '../../core/lease.js';
-import type { StoredSigningSecret } from '../../core/ports.js';
+import type { DedupStore, StoredSigningSecret } from '../../core/ports.js';
 import { isUsableSigningSecret } from '../../core/secret-quality.js';
 import { type SecretSnapshot, SecretVersionConflictError, type SigningSecretStore } from '../../core/secret-store.js';
 import type { HeyGenWebhookApi, WebhookEndpoint } from './api/client.js';
@@ -74,7 +75,36 @@ export interface RegistrarLogger {
   error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
+/**
+ * What the registrar reads to know, not believe, that the stored secret is the one HeyGen signs with.
+ * The secret is wrong when both hold: the ingress refused a signature after the current secret was
+ * stored (plus `graceMs`, which covers a rotation's brief overlap: HeyGen signs with the new secret
+ * the moment rotate-secret answers, before AWSPENDING is read), and HeyGen's history lists an event
+ * created after that grace and at least `retrySpacingMs` ago (HeyGen's retries had their chance) that
+ * the relay never recorded. A quiet account has neither, and stays `in_sync`.
+ */
+export interface SecretEvidence {
+  readonly evidence: EvidenceStore;
+  readonly history: Pick<Required<HeyGenWebhookApi>, 'listEvents'>;
+  /** A read-only lookup of the dedup table (a `record`-mode store). */
+  readonly dedup: DedupStore;
+  /** @default MISMATCH_GRACE_MS */
+  readonly graceMs?: number;
+  /** @default MISMATCH_RETRY_SPACING_MS */
+  readonly retrySpacingMs?: number;
+  /** History pages (of 100) read at most. @default 3 */
+  readonly maxPages?: number;
+  readonly now?: () => number;
+}
+
+/** After the current secret was stored, refusals are not evidence for this long (a rotation's overlap). */
+export const MISMATCH_GRACE_MS = 5 * 60_000;
+/** A missed event counts only when it is older than this (HeyGen's first retries come within minutes). */
+export const MISMATCH_RETRY_SPACING_MS = 10 * 60_000;
+
 export interface RegistrarDeps {
+  /** Evidence that the stored secret verifies HeyGen's deliveries; without it `in_sync` rests on the stored state alone. */
+  readonly evidence?: SecretEvidence;
   /** HeyGen client; null when no API key is configured yet. */
   readonly client: HeyGenWebhookApi | null;
   readonly secretStore: SigningSecretStore;
@@ -141,13 +171,30 @@ export type ReconcileAction =
       status: ActionStatus;
     }
   | {
+      readonly type: 'resync';
+      readonly endpointId: string;
+      readonly reason: 'secret_mismatch';
+      readonly idempotencyKey: string;
+      /** The evidence: the last signature refusal, and one event HeyGen delivered that the relay never recorded. */
+      readonly lastSignatureRejectionAt: string;
+      readonly missedEvent: { readonly eventId: string; readonly type: string; readonly createdAt: string };
+      status: ActionStatus;
+    }
+  | {
       readonly type: 'store_secret';
       readonly endpointId: string;
       readonly store: string;
       status: ActionStatus;
     };
 
-export type ReconcileOutcome = 'in_sync' | 'changed' | 'planned' | 'missing_api_key' | 'unauthorized' | 'busy';
+export type ReconcileOutcome =
+  | 'in_sync'
+  | 'changed'
+  | 'planned'
+  | 'secret_mismatch'
+  | 'missing_api_key'
+  | 'unauthorized'
+  | 'busy';
 
 export interface ReconcileSummary {
   readonly outcome: ReconcileOutcome;
@@ -208,7 +255,7 @@ export function normalizeUrl(url: string): string {
  * lease holder replays a leftover intent before it changes anything else at HeyGen.
  */
 export function changeIdempotencyKey(
-  purpose: 'create' | 'adopt',
+  purpose: 'create' | 'adopt' | 'resync',
   lease: { readonly name: string; readonly fence: number },
   base: string | null,
   target: string,
@@ -595,9 +642,49 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
     }
   }
 
+  // 6. Nothing to change by the stored state: ask the evidence whether HeyGen really signs with our secret.
+  if (actions.length === 0 && keeper && deps.evidence && !snapshot.pending?.value?.secret) {
+    const found = await secretMismatch(deps.evidence, snapshot, deps.signal);
+    if (found) {
+      const action: Extract<ReconcileAction, { type: 'resync' }> = {
+        type: 'resync',
+        endpointId: keeper.endpoint_id,
+        reason: 'secret_mismatch',
+        // A key of its own (purpose, fence, version): never one whose 24 h replay could hand back a dead secret.
+        idempotencyKey: writer
+          ? changeIdempotencyKey('resync', writer.fence, snapshot.version, keeper.endpoint_id)
+          : '(assigned when run)',
+        lastSignatureRejectionAt: new Date(found.rejectedAt).toISOString(),
+        missedEvent: found.missed,
+        status: 'planned',
+      };
+      actions.push(action);
+      log?.error('the stored signing secret is not the one HeyGen signs with: re-synchronizing', {
+        outcome: 'secret_mismatch',
+        endpointId: keeper.endpoint_id,
+        lastSignatureRejectionAt: action.lastSignatureRejectionAt,
+        missedEvent: found.missed,
+      });
+      if (writer) {
+        const base = snapshot;
+        const endpointId = keeper.endpoint_id;
+        await writer.rotate(endpointId, action.idempotencyKey, base.version, async (rotated) => {
+          action.status = 'done';
+          snapshot = await storeIssued(writer, base, endpointId, rotated.secret, desired.url, actions);
+        });
+      }
+    }
+  }
+
   for (const w of warnings) log?.warn(w, { endpointId: keeper?.endpoint_id });
   return {
-    outcome: actions.length === 0 ? 'in_sync' : dryRun ? 'planned' : 'changed',
+    outcome: actions.some((a) => a.type === 'resync')
+      ? 'secret_mismatch'
+      : actions.length === 0
+        ? 'in_sync'
+        : dryRun
+          ? 'planned'
+          : 'changed',
     dryRun,
     found: { total, matching: matchingIds, storedEndpointId: stored?.endpointId ?? null, storedSecret: Boolean(stored?.secret) },
     actions,
@@ -608,6 +695,39 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
         ? Math.max(0, Math.round((Date.now() - (snapshot.pending.createdAt ?? Date.now())) / 1000))
         : 0,
   };
+}
+
+/** The evidence rule of {@link SecretEvidence}: the refusal and the missed event, or null. */
+async function secretMismatch(
+  e: SecretEvidence,
+  snapshot: SecretSnapshot,
+  signal?: AbortSignal,
+): Promise<{ rejectedAt: number; missed: { eventId: string; type: string; createdAt: string } } | null> {
+  const now = (e.now ?? Date.now)();
+  const from = (snapshot.currentCreatedAt ?? 0) + (e.graceMs ?? MISMATCH_GRACE_MS);
+  const until = now - (e.retrySpacingMs ?? MISMATCH_RETRY_SPACING_MS);
+  const { lastSignatureRejectionAt: rejectedAt, lastMissedAt } = await e.evidence.read('heygen', signal);
+  if (rejectedAt === null || rejectedAt < from || from > until) return null;
+  // The backfill may have recovered the missed events already (it records when): that is the evidence too.
+  if (lastMissedAt !== null && lastMissedAt >= from)
+    return {
+      rejectedAt,
+      missed: { eventId: '(recovered by the backfill)', type: '', createdAt: new Date(lastMissedAt).toISOString() },
+    };
+  let token: string | undefined;
+  for (let page = 0; page < (e.maxPages ?? 3); page++) {
+    const got = await e.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { ...(signal ? { signal } : {}) });
+    for (const entry of got.events) {
+      const created = Date.parse(entry.createdAt);
+      if (!(created >= from && created <= until)) continue;
+      if ((await e.dedup.claim(entry.eventKey, `registrar-${randomUUID()}`, signal)) !== 'claimed') continue;
+      return { rejectedAt, missed: { eventId: entry.eventId, type: entry.eventType, createdAt: entry.createdAt } };
+    }
+    const oldest = got.events.at(-1);
+    if (got.nextToken === null || (oldest && Date.parse(oldest.createdAt) < from)) return null;
+    token = got.nextToken;
+  }
+  return null;
 }
 
 /** Stores a secret HeyGen just issued (see SecretWriter.storeIssued) and returns the snapshot after it. */

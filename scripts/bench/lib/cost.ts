@@ -108,3 +108,90 @@ export function costPerMillion(i: CostInputs): CostResult {
   ];
   return { lines, total: lines.reduce((s, l) => s + l.perMillion, 0), billedMs, latencyMs };
 }
+
+/**
+ * The scheduled HeyGen backfill (functions/backfill.ts, heygen-backfill-plan.ts) at its defaults:
+ * hourly, the dedup window 48 h, history pages of 100, a routine run looking up 1 entry in 10 of
+ * those since its checkpoint less an hour of overlap (so each delivery falls into two runs). Priced
+ * from the plan's constants, not measured: no AWS account here.
+ */
+export const BACKFILL_DEFAULTS_FOR_COST = {
+  runsPerHour: 1,
+  windowHours: 48,
+  /** Hours of history a routine run covers: the hour since the last run, plus an hour of overlap. */
+  routineHours: 2,
+  sampleEvery: 10,
+  pageSize: 100,
+  /** State table per run: checkpoint + evidence GetItem (RRU); lease acquire, release, checkpoint write (WRU). */
+  stateReads: 2,
+  stateWrites: 3,
+  /** The API key, read once per run. */
+  secretsCalls: 1,
+  /** Assumed run time (ms) at 256 MB: a few history pages and lookups. */
+  assumedRunMs: 2_000,
+} as const;
+
+export interface BackfillRunCost {
+  readonly deliveriesPerHour: number;
+  readonly routine: { heygenCalls: number; dedupReads: number; stateReads: number; stateWrites: number; dollars: number };
+  readonly afterTrouble: { heygenCalls: number; dedupReads: number; dollars: number };
+  /** What the routine lookups add per million deliveries (the per-run fixed part is per month below). */
+  readonly perMillionDeliveries: number;
+  readonly fixedPerMonth: number;
+}
+
+export function backfillRunCost(deliveriesPerHour: number): BackfillRunCost {
+  const b = BACKFILL_DEFAULTS_FOR_COST;
+  const routineEntries = deliveriesPerHour * b.routineHours;
+  const routineReads = Math.ceil(routineEntries / b.sampleEvery) + (routineEntries > 0 ? 1 : 0);
+  const routineCalls = Math.max(1, Math.ceil(routineEntries / b.pageSize));
+  const lambda = PRICES.lambdaRequestsPerM / 1e6 + (b.assumedRunMs / 1000) * (256 / 1024) * PRICES.lambdaGbSecond;
+  const fixed =
+    (b.stateReads * PRICES.dynamoRruPerM + b.stateWrites * PRICES.dynamoWruPerM) / 1e6 +
+    b.secretsCalls * (PRICES.secretsPer10k / 10_000) +
+    lambda;
+  const routineDollars = fixed + (routineReads * PRICES.dynamoRruPerM) / 1e6;
+  const troubleEntries = deliveriesPerHour * b.windowHours;
+  return {
+    deliveriesPerHour,
+    routine: {
+      heygenCalls: routineCalls,
+      dedupReads: routineReads,
+      stateReads: b.stateReads,
+      stateWrites: b.stateWrites,
+      dollars: routineDollars,
+    },
+    afterTrouble: {
+      heygenCalls: Math.max(1, Math.ceil(troubleEntries / b.pageSize)),
+      dedupReads: troubleEntries,
+      dollars: fixed + (troubleEntries * PRICES.dynamoRruPerM) / 1e6,
+    },
+    perMillionDeliveries: (b.routineHours / b.sampleEvery) * PRICES.dynamoRruPerM,
+    fixedPerMonth: fixed * b.runsPerHour * 24 * 30,
+  };
+}
+
+/** The BENCHMARKS.md section on the backfill's cost (also written by `npx tsx scripts/bench/backfill-cost.ts`). */
+export function renderBackfillCost(deliveryTotalPerMillion: number): string {
+  const rows = [10, 100, 1_000, 10_000].map(backfillRunCost);
+  const perM = rows[0]?.perMillionDeliveries ?? 0;
+  const b = BACKFILL_DEFAULTS_FOR_COST;
+  return [
+    '<!-- backfill-cost:start -->',
+    "### Scheduled backfill from HeyGen's event history (issue 11)",
+    '',
+    `Defaults: a run every hour; a routine run looks up 1 history entry in ${b.sampleEvery} of the last ${b.routineHours} h (the hour since its checkpoint plus an hour of overlap) with a consistent GetItem (1 RRU), and all of them only when a sample is missing; after trouble (a refused signature or a 5xx recorded by the ingress within 24 h of the checkpoint) or on its first run it looks up every entry of the ${b.windowHours} h dedup window. Fixed per run: ${b.stateReads} RRU + ${b.stateWrites} WRU on the state table (checkpoint, evidence, lease), ${b.secretsCalls} Secrets Manager call (the API key), one Lambda invocation (assumed ${b.assumedRunMs} ms at 256 MB). HeyGen's API calls (one per page of ${b.pageSize}) cost nothing on AWS. Priced from the plan's constants (scripts/bench/lib/cost.ts \`backfillRunCost\`), not measured.`,
+    '',
+    '| deliveries per hour | routine run: HeyGen calls / dedup reads / $ | after trouble: HeyGen calls / dedup reads / $ |',
+    '| --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.deliveriesPerHour.toLocaleString('en-US')} | ${r.routine.heygenCalls} / ${r.routine.dedupReads} / $${r.routine.dollars.toFixed(6)} | ${r.afterTrouble.heygenCalls} / ${r.afterTrouble.dedupReads.toLocaleString('en-US')} / $${r.afterTrouble.dollars.toFixed(4)} |`,
+    ),
+    '',
+    `A run stops at 20 pages / 2,000 entries or 10 s before its 5-minute deadline (outcome \`partial\`, checkpoint kept, alarm-free): the after-trouble figures above 20 pages are what \`heygen-relay backfill --since 48h\` (no page bound) does; the scheduled run covers the newest 2,000 entries.`,
+    '',
+    `Per delivery, the routine lookups add ${b.routineHours}/${b.sampleEvery} RRU = **$${perM.toFixed(3)} per million deliveries**: the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (budget $2.75). The fixed part is about $${(rows[0]?.fixedPerMonth ?? 0).toFixed(3)} a month. Looking up every entry in every run instead would add ${b.windowHours} RRU per delivery ($${(b.windowHours * PRICES.dynamoRruPerM).toFixed(2)}/M); every entry once, $${PRICES.dynamoRruPerM.toFixed(3)}/M (over the budget): hence sampling, with the evidence deciding when to look at everything.`,
+    '<!-- backfill-cost:end -->',
+  ].join('\n');
+}

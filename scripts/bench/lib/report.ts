@@ -1,5 +1,6 @@
 /** Renders bench-results.json as BENCHMARKS.md. Every figure in the file comes from `results`. */
 import { writeFileSync } from 'node:fs';
+import { renderBackfillCost } from './cost';
 import type { Spread } from './stats';
 
 // biome-ignore lint/suspicious/noExplicitAny: the results object is the JSON written next to it
@@ -259,6 +260,8 @@ export function writeReport(path: string, r: R): void {
     ...cost.variants.map((v: R) => `| ${v.name} | ${usd(v.total)} |`),
     '',
     "Not included: fixed monthly costs (Secrets Manager $0.40 per secret, the EventBridge archive's storage, alarms), data transfer, the SQS consumer's own compute, Lambda INIT billing for cold starts, and what a duplicate delivery costs (mode 'record': one GetItem, 1 RRU; mode 'claim': one failed conditional put, 1 WRU).",
+    '',
+    renderBackfillCost(cost.defaults.total),
     '',
   );
 

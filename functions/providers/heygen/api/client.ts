@@ -12,6 +12,9 @@
  * - 401/403: final, {@link HeyGenAuthError}. 404: final, {@link HeyGenNotFoundError}.
  *   409 `conflict`: final, {@link HeyGenConflictError}. Other 4xx: final, {@link HeyGenApiError}.
  */
+
+import { type JsonNode, member, parseLossless } from '../../../core/canonical-json.js';
+import { heygenEventKeyOf } from '../event-key.js';
 import {
   HeyGenApiError,
   type HeyGenApiErrorDetails,
@@ -100,6 +103,37 @@ export interface HeyGenWebhookApi {
   deleteEndpoint(endpointId: string, options?: CallOptions): Promise<void>;
   rotateSecret(endpointId: string, options?: CallOptions): Promise<RotatedSecret>;
   listEventTypes(options?: CallOptions): Promise<EventTypeInfo[]>;
+  /** One page of HeyGen's history of delivered events (GET /v3/webhooks/events). */
+  listEvents?(query: EventHistoryQuery, options?: CallOptions): Promise<EventHistoryPage>;
+}
+
+export interface EventHistoryQuery {
+  readonly eventType?: string;
+  readonly entityId?: string;
+  /** 1-100. @default 100 */
+  readonly limit?: number;
+  /** `nextToken` of the previous page. */
+  readonly token?: string;
+}
+
+/** An entry of HeyGen's event history, with what the relay needs to publish and dedupe it. */
+export interface HistoryEvent {
+  readonly eventId: string;
+  readonly eventType: string;
+  /** ISO 8601, as HeyGen lists it. */
+  readonly createdAt: string;
+  /** The shared dedup key of the event (providers/heygen/event-key.ts), the same as its live delivery's. */
+  readonly eventKey: string;
+  /**
+   * A delivery body rebuilt from the entry: `{"event_type":…,"event_data":…}` with `event_data`'s
+   * source text exactly as HeyGen sent it (every digit kept), for the provider's normalize.
+   */
+  readonly body: string;
+}
+
+export interface EventHistoryPage {
+  readonly events: HistoryEvent[];
+  readonly nextToken: string | null;
 }
 
 interface RequestSpec {
@@ -109,6 +143,8 @@ interface RequestSpec {
   readonly body?: unknown;
   readonly idempotencyKey?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Parses a 2xx body. @default JSON.parse */
+  readonly parse?: ((text: string) => unknown) | undefined;
 }
 
 const MAX_PAGES = 1_000;
@@ -309,6 +345,48 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
     throw new HeyGenResponseError(`list event types: more than ${MAX_PAGES} pages`);
   }
 
+  /**
+   * GET /v3/webhooks/events, one page. The body is parsed losslessly (core/canonical-json.ts), so an
+   * entry's `event_data` keeps HeyGen's digits both in its key and in the rebuilt body.
+   */
+  async listEvents(query: EventHistoryQuery = {}, options: CallOptions = {}): Promise<EventHistoryPage> {
+    let source = '';
+    const root = await this.request<JsonNode>({
+      method: 'GET',
+      path: '/v3/webhooks/events',
+      query: { event_type: query.eventType, entity_id: query.entityId, limit: query.limit ?? 100, token: query.token },
+      signal: options.signal,
+      parse: (text) => {
+        source = text;
+        return parseLossless(text);
+      },
+    });
+    const data = member(root, 'data');
+    if (data?.t !== 'array') throw new HeyGenResponseError('list events: `data` is not an array');
+    const events = data.items.map((item): HistoryEvent => {
+      const field = (name: string) => {
+        const v = member(item, name);
+        if (v?.t !== 'string') throw new HeyGenResponseError(`list events: an entry lacks ${name}`);
+        return v.value;
+      };
+      const eventType = field('event_type');
+      const eventData = member(item, 'event_data');
+      if (eventData?.t !== 'object') throw new HeyGenResponseError('list events: an entry has no event_data object');
+      return {
+        eventId: field('event_id'),
+        eventType,
+        createdAt: field('created_at'),
+        eventKey: heygenEventKeyOf(eventType, eventData),
+        body: `{"event_type":${JSON.stringify(eventType)},"event_data":${source.slice(eventData.start, eventData.end)}}`,
+      };
+    });
+    const hasMore = member(root, 'has_more');
+    const next = member(root, 'next_token');
+    const nextToken =
+      hasMore?.t === 'literal' && hasMore.text === 'true' && next?.t === 'string' && next.value !== '' ? next.value : null;
+    return { events, nextToken };
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   private remaining(): number {
@@ -381,7 +459,7 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
       if (response.ok) {
         if (text.trim() === '') return {} as T;
         try {
-          return JSON.parse(text) as T;
+          return (spec.parse ?? JSON.parse)(text) as T;
         } catch (err) {
           throw new HeyGenResponseError(`${what}: answered ${response.status} with a body that is not JSON`, { cause: err });
         }

@@ -1,0 +1,77 @@
+/**
+ * `heygen-relay backfill --since DURATION [--dry-run] [--json]`: publishes what HeyGen's event history
+ * lists as delivered since DURATION ago (default: the dedup window, 48 h) and the relay never
+ * published, through the same path as the scheduled backfill (functions/providers/heygen/backfill.ts),
+ * under the same lease. Every entry of the window is looked up (no sampling). `--dry-run` lists the
+ * missing events and publishes nothing.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDedupStore } from '../functions/adapters/aws/dynamodb-dedup.js';
+import { DynamoEvidenceStore } from '../functions/adapters/aws/dynamodb-evidence.js';
+import { DynamoLeaseStore } from '../functions/adapters/aws/dynamodb-lease.js';
+import { EventBridgePublisher } from '../functions/adapters/aws/eventbridge-publisher.js';
+import type { HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
+import { type BackfillSummary, backfill } from '../functions/providers/heygen/backfill.js';
+
+/** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
+export function parseDuration(text: string): number {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+)(d|h|m|s)/gy;
+  let ms = 0;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+  for (;;) {
+    m = re.exec(t);
+    if (!m) break;
+    ms += Number(m[1]) * unit[m[2] as keyof typeof unit];
+    end = re.lastIndex;
+  }
+  if (end !== t.length || end === 0 || ms <= 0)
+    throw new RangeError(`--since must be a duration like 48h, 3d or 90m, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+export interface BackfillCommandInput {
+  readonly since: string | undefined;
+  readonly dryRun: boolean;
+  readonly client: HeyGenWebhookClient;
+  readonly dedupTable: string;
+  readonly eventBus: string;
+  readonly stateTable: string;
+  readonly signingSecretId: string;
+  readonly dynamoDb?: () => DynamoDBClient;
+  readonly eventBridge?: () => EventBridgeClient;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_SINCE_MS = 48 * 3_600_000;
+
+export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillSummary> {
+  const sinceMs = (input.now ?? Date.now)() - (input.since === undefined ? DEFAULT_SINCE_MS : parseDuration(input.since));
+  const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
+  const dedup = { windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000), lockSeconds: 15, legacyBodyKeys: true };
+  return backfill(
+    { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },
+    {
+      history: input.client,
+      check: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'record' }),
+      claim: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'claim' }),
+      publisher: new EventBridgePublisher((input.eventBridge ?? (() => new EventBridgeClient({})))(), input.eventBus),
+      evidence: new DynamoEvidenceStore(ddb, input.stateTable),
+      lease: { store: new DynamoLeaseStore(ddb, input.stateTable), name: `heygen-backfill:${input.signingSecretId}` },
+    },
+  );
+}
+
+export function describeBackfill(s: BackfillSummary): string[] {
+  const lines = [
+    `outcome: ${s.outcome}${s.dryRun ? ' (dry run)' : ''}; since ${new Date(s.sinceMs).toISOString()}; ${s.pages} page(s), ${s.examined} event(s) looked up`,
+    `${s.dryRun ? 'would backfill' : 'backfilled'}: ${s.backfilled}; already published: ${s.alreadyPublished}; in flight: ${s.inFlight}; too recent: ${s.tooRecent}; failed: ${s.failed}`,
+  ];
+  for (const m of s.missing) lines.push(`  ${m.createdAt} ${m.type} ${m.eventId} -> ${m.id}`);
+  if (s.outcome === 'busy') lines.push('another backfill holds the lease; try again later');
+  return lines;
+}

@@ -1,0 +1,83 @@
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DeliveryEvidence, type EvidenceStore, NO_EVIDENCE, type TroubleKind } from '../../core/evidence.js';
+
+/**
+ * Delivery evidence in the relay's state table (partition key `pk`): item `evidence#<provider>` with
+ * `lastTroubleAt`, `lastSignatureRejectionAt` and `lastMissedAt` (epoch ms), each only ever moved forward. One
+ * UpdateItem per record (the ingress rate-limits them), one GetItem per read.
+ */
+export class DynamoEvidenceStore implements EvidenceStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async record(provider: string, kind: TroubleKind, at: number, signal?: AbortSignal): Promise<void> {
+    const attrs =
+      kind === 'signature'
+        ? ['lastTroubleAt', 'lastSignatureRejectionAt']
+        : kind === 'failure'
+          ? ['lastTroubleAt']
+          : ['lastMissedAt'];
+    // Moves forward only (environments may write out of order): conditioned on the kind's own stamp.
+    const own = attrs[attrs.length - 1] as string;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: `evidence#${provider}` } },
+          UpdateExpression: `SET ${attrs.map((a) => `${a} = :at`).join(', ')}`,
+          ConditionExpression: `attribute_not_exists(${own}) OR ${own} < :at`,
+          ExpressionAttributeValues: { ':at': { N: String(at) } },
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      if ((err as Error)?.name !== 'ConditionalCheckFailedException') throw err;
+    }
+  }
+
+  async read(provider: string, signal?: AbortSignal): Promise<DeliveryEvidence> {
+    const got = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `evidence#${provider}` } }, ConsistentRead: true }),
+      { abortSignal: signal },
+    );
+    if (!got.Item) return NO_EVIDENCE;
+    const n = (v: { N?: string } | undefined) => (v?.N === undefined ? null : Number(v.N));
+    return {
+      lastTroubleAt: n(got.Item.lastTroubleAt),
+      lastSignatureRejectionAt: n(got.Item.lastSignatureRejectionAt),
+      lastMissedAt: n(got.Item.lastMissedAt),
+    };
+  }
+}
+
+/** The scheduled backfill's checkpoint in the state table: item `backfill#<provider>`, `checkedThrough` (epoch ms). */
+export class DynamoBackfillCheckpoint {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly provider: string,
+  ) {}
+
+  async read(signal?: AbortSignal): Promise<number | null> {
+    const got = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `backfill#${this.provider}` } }, ConsistentRead: true }),
+      { abortSignal: signal },
+    );
+    const v = got.Item?.checkedThrough?.N;
+    return v === undefined ? null : Number(v);
+  }
+
+  async write(checkedThrough: number, signal?: AbortSignal): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: `backfill#${this.provider}` } },
+        UpdateExpression: 'SET checkedThrough = :t',
+        ExpressionAttributeValues: { ':t': { N: String(checkedThrough) } },
+      }),
+      { abortSignal: signal },
+    );
+  }
+}

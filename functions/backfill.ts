@@ -1,0 +1,108 @@
+/**
+ * Backfill Lambda (thin entry, hourly): publishes what HeyGen's event history says it delivered and the
+ * relay never published (providers/heygen/backfill.ts), under its own lease. What it looks at comes
+ * from its checkpoint and the delivery evidence (heygen-backfill-plan.ts).
+ *
+ * Environment (read once, fails fast): API_KEY_SECRET_ARN, HEYGEN_API_URL, DEDUP_TABLE_NAME,
+ * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME.
+ * Metrics: `Backfilled` (provider, type), `BackfillRuns` (Outcome).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
+import { DynamoBackfillCheckpoint, DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
+import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
+import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
+import { sdkClientConfig } from './adapters/aws/sdk-config.js';
+import { readHeyGenApiKey } from './adapters/aws/signing-secret-store.js';
+import { backfillPlan } from './heygen-backfill-plan.js';
+import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
+import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
+import { type BackfillSummary, backfill } from './providers/heygen/backfill.js';
+
+function need(name: string): string {
+  const v = process.env[name]?.trim();
+  if (!v) throw new Error(`backfill: environment variable ${name} is not set`);
+  return v;
+}
+const env = {
+  apiKeySecretArn: need('API_KEY_SECRET_ARN'),
+  apiUrl: process.env.HEYGEN_API_URL?.trim() || DEFAULT_HEYGEN_API_URL,
+  dedupTable: need('DEDUP_TABLE_NAME'),
+  windowSeconds: Number(need('DEDUP_WINDOW_SECONDS')),
+  busName: need('EVENT_BUS_NAME'),
+  stateTable: need('STATE_TABLE_NAME'),
+  leaseName: need('LEASE_NAME'),
+};
+const logger = new Logger({ serviceName: HEYGEN_BACKFILL_SERVICE });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: HEYGEN_BACKFILL_SERVICE });
+const sdk = sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 });
+const secrets = new SecretsManagerClient(sdk);
+const dynamodb = new DynamoDBClient(sdk);
+const dedupOptions = {
+  windowSeconds: env.windowSeconds,
+  lockSeconds: 15,
+  legacyBodyKeys: process.env.DEDUP_LEGACY_BODY_KEYS === 'true',
+};
+const check = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'record' });
+const claim = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'claim' });
+const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);
+const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, 'heygen');
+const leases = new DynamoLeaseStore(dynamodb, env.stateTable);
+const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
+
+export const handler = async (_event: unknown, context: Context): Promise<BackfillSummary | { outcome: 'missing_api_key' }> => {
+  logger.addContext(context);
+  const deadline = () => context.getRemainingTimeInMillis();
+  try {
+    const apiKey = await readHeyGenApiKey(secrets, env.apiKeySecretArn);
+    if (apiKey === null) {
+      logger.warn(`HeyGen API key is not set: put it into ${env.apiKeySecretArn}; the backfill retries on its schedule`);
+      metrics.addDimension('Outcome', 'missing_api_key');
+      metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
+      return { outcome: 'missing_api_key' };
+    }
+    const client = new HeyGenWebhookClient({ apiKey, baseUrl: env.apiUrl, deadline, reserveMs: 5_000 });
+    const now = Date.now();
+    const plan = backfillPlan(now, env.windowSeconds * 1000, await checkpoint.read(), await evidence.read('heygen'));
+    const summary = await backfill(
+      { sinceMs: plan.sinceMs, sampleEvery: plan.sampleEvery },
+      {
+        history: client,
+        check,
+        claim,
+        publisher,
+        evidence,
+        lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
+        deadline,
+        onBackfilled: (e) => {
+          const m = metrics.singleMetric();
+          m.addDimensions({ provider: e.provider, type: e.type });
+          m.addMetric('Backfilled', MetricUnit.Count, 1);
+        },
+      },
+    );
+    if (summary.checkedThrough !== undefined) await checkpoint.write(summary.checkedThrough);
+    const { missing, ...counts } = summary;
+    (summary.backfilled > 0 ? logger.warn : logger.info).call(logger, 'backfill run', {
+      plan,
+      ...counts,
+      missing: missing.slice(0, 20),
+    });
+    metrics.addDimension('Outcome', summary.outcome);
+    metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
+    metrics.addMetric('BackfilledEvents', MetricUnit.Count, summary.backfilled);
+    return summary;
+  } catch (err) {
+    logger.error('backfill run failed', err as Error);
+    metrics.addDimension('Outcome', 'failed');
+    metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
+    throw err;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

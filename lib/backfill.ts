@@ -1,0 +1,90 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from '../functions/observability-names.js';
+import { functionCode } from './function-assets.js';
+import {
+  acknowledge as ack,
+  acknowledgeFunctionFindings,
+  grantLease,
+  leaseName,
+  registrarFunctionDefaults,
+  registrarLogGroup,
+} from './registrar-common.js';
+
+export interface HeyGenBackfillProps {
+  readonly apiKeySecret: secretsmanager.ISecret;
+  /** Names the backfill's lease (`heygen-backfill:<ARN>`); not read. */
+  readonly signingSecret: secretsmanager.ISecret;
+  /** @default https://api.heygen.com */
+  readonly apiUrl?: string;
+  readonly dedupTable: dynamodb.ITable;
+  readonly dedupWindow: Duration;
+  /** Lease, checkpoint and delivery evidence. */
+  readonly stateTable: dynamodb.ITable;
+  readonly eventBus: events.IEventBus;
+  /** @default events.Schedule.rate(Duration.hours(1)) */
+  readonly schedule?: events.Schedule;
+  readonly logRetention?: logs.RetentionDays;
+  readonly tracing?: lambda.Tracing;
+}
+
+/**
+ * The scheduled backfill (functions/backfill.ts): what HeyGen's event history lists as delivered in
+ * the dedup window and the relay never published goes to the bus, marked `origin: "backfill"`.
+ * Least privilege: read the API key; on the dedup table the reads and the claim writes; PutEvents
+ * on the relay bus; the state table for its lease, checkpoint and evidence.
+ */
+export class HeyGenBackfill extends Construct {
+  public readonly backfillFunction: lambda.Function;
+  public readonly scheduleRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: HeyGenBackfillProps) {
+    super(scope, id);
+    const fn = new lambda.Function(this, 'Function', {
+      ...registrarFunctionDefaults({ ...(props.tracing ? { tracing: props.tracing } : {}) } as never),
+      code: functionCode('backfill'),
+      timeout: Duration.minutes(5),
+      description: "heygen-relay: publishes what HeyGen's event history delivered and the relay never published",
+      logGroup: registrarLogGroup(this, 'Logs', { ...(props.logRetention ? { logRetention: props.logRetention } : {}) } as never),
+      environment: {
+        API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
+        HEYGEN_API_URL: props.apiUrl ?? 'https://api.heygen.com',
+        DEDUP_TABLE_NAME: props.dedupTable.tableName,
+        DEDUP_WINDOW_SECONDS: String(props.dedupWindow.toSeconds()),
+        DEDUP_LEGACY_BODY_KEYS: 'true',
+        EVENT_BUS_NAME: props.eventBus.eventBusName,
+        POWERTOOLS_SERVICE_NAME: HEYGEN_BACKFILL_SERVICE,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+    });
+    props.apiKeySecret.grantRead(fn);
+    props.dedupTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    props.eventBus.grantPutEventsTo(fn);
+    grantLease(fn, props.stateTable, leaseName('heygen-backfill', props.signingSecret));
+    this.backfillFunction = fn;
+    this.scheduleRule = new events.Rule(this, 'Schedule', {
+      description: "heygen-relay: backfill from HeyGen's event history",
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+    });
+    acknowledgeFunctionFindings(fn, { ...(props.tracing ? { tracing: props.tracing } : {}) } as never);
+    ack(
+      fn,
+      'Serverless::Serverless-LambdaDLQ',
+      'A failed backfill run needs no replay: the next hourly run covers the same window.',
+    );
+    ack(this.scheduleRule, 'Serverless::Serverless-EventBusDLQ', 'Clock ticks only; the next tick re-runs the same backfill.');
+    if (!props.apiKeySecret.secretFullArn)
+      ack(
+        fn,
+        'AwsSolutions::AwsSolutions-IAM5',
+        'A secret known by partial ARN is matched with the 6-character suffix wildcard Secrets Manager appends; it names one secret.',
+      );
+  }
+}
