@@ -67,7 +67,7 @@ Commands:
                 re-check a parked delivery with the current code and publish it (same envelope id);
                 the record is deleted once EventBridge accepted it
   backfill      publish what HeyGen's event history delivered and the relay never published
-                (--since DURATION, default 48h; needs --stack, or --dedup-table, --event-bus and --state-table)
+                (--since DURATION, default 48h; needs --stack, or --dedup-table, --bus and --state-table)
 
 Options:
   --endpoint-url URL        the relay's HeyGen webhook URL
@@ -77,12 +77,11 @@ Options:
   --secret-file PATH        local file that holds the signing secret instead
   --state-table NAME        the relay's state table (the one-writer lease); read from --stack when given
   --parked-bucket NAME      parked deliveries' bucket (default: from --stack); --parked-dir DIR for npm start's
-  --bus NAME                the relay's event bus for republish (default: from --stack; locally the sink file)
+  --bus NAME                the relay's event bus for republish and backfill (default: from --stack; locally the sink file)
   --provider NAME, --limit N, --accept-lossy    options of parked list / republish
   --api-url URL             HeyGen API base URL (default: $HEYGEN_API_URL or ${DEFAULT_HEYGEN_API_URL})
   --since DURATION          backfill: how far back (e.g. 48h, 3d, 90m)
   --dedup-table NAME        backfill: the relay's dedup table (read from --stack when given)
-  --event-bus NAME          backfill: the relay's event bus (read from --stack when given)
   --dry-run                 print the plan, change nothing
   --json                    print the result as JSON
   -h, --help                show this help
@@ -372,9 +371,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       case 'backfill': {
         if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
         const dedupTable = values['dedup-table'] ?? outputs.dedupTableName;
-        const eventBus = values['event-bus'] ?? outputs.eventBusName;
+        const eventBus = values.bus ?? outputs.eventBusName;
         if (!dedupTable || !eventBus || !stateTable || !signingSecretId)
-          throw new UsageError('backfill needs --stack, or --dedup-table, --event-bus, --state-table and --signing-secret-id');
+          throw new UsageError('backfill needs --stack, or --dedup-table, --bus, --state-table and --signing-secret-id');
         let summary: Awaited<ReturnType<typeof backfillCommand>>;
         try {
           summary = await backfillCommand({
@@ -435,7 +434,6 @@ function parse(argv: readonly string[]) {
       'api-url': { type: 'string' },
       since: { type: 'string' },
       'dedup-table': { type: 'string' },
-      'event-bus': { type: 'string' },
       'dry-run': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -292,6 +292,30 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
     expect(r.bus).toHaveLength(0);
   });
 
+  it("honours HeyGen's 429 Retry-After while paging the history, and stops at its page bound (partial)", async () => {
+    const r = setup('record');
+    await r.register();
+    const [ep] = fake.endpointsFor(URL_A);
+    for (let k = 0; k < 250; k++)
+      fake.emit(ep?.endpoint_id as string, { event_type: 'avatar_video.success', event_data: { video_id: `p${k}` } });
+    clock.t += 15 * 60_000;
+    fake.inject({ method: 'GET', path: /\/v3\/webhooks\/events$/, status: 429, retryAfter: '0' });
+    const partial = await backfill(
+      { sinceMs: clock.t - 48 * HOUR, maxPages: 2 },
+      {
+        history: client,
+        check: r.check,
+        claim: r.claimView,
+        publisher: { publish: async (e) => void r.bus.push(e) },
+        now: () => clock.t,
+      },
+    );
+    expect(partial).toMatchObject({ outcome: 'partial', pages: 2, backfilled: 200 });
+    expect(fake.requestsTo('GET', /\/v3\/webhooks\/events$/).map((q) => q.status)).toEqual([429, 200, 200]);
+    expect((await r.runBackfill()).backfilled).toBe(50); // the next run finishes; nothing twice
+    expect(r.bus).toHaveLength(250);
+  });
+
   it('the scheduled run samples: a gap of consecutive misses is found and then every entry is looked up', async () => {
     const r = setup('record');
     await r.register();
