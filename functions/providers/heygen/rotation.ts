@@ -222,15 +222,9 @@ export async function rotationStep(event: RotationEvent, deps: RotationDeps): Pr
     }
   }
 
+  /** Removes AWSPENDING from this rotation's version (no-op if it is not there any more). */
   async function removePending(): Promise<void> {
-    try {
-      await sm.send(
-        new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }),
-        opts,
-      );
-    } catch (err) {
-      if (!(err instanceof Error && err.name === 'InvalidParameterException')) throw err;
-    }
+    await new SecretsManagerSigningSecretStore(sm, secretId).dropPending(token, deps.signal);
   }
 
   async function getPending(): Promise<string | undefined> {
