@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
+import { abortable } from './abortable.js';
 import { ENVELOPE_VERSION, type RelayEvent, type RelayOrigin } from './envelope.js';
 import {
   BadRequestError,
@@ -104,25 +105,6 @@ export class Unpublishable {
     readonly message: string,
     readonly busCode?: string,
   ) {}
-}
-
-/** Resolves with `promise`, or rejects when `signal` aborts first. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** Headers worth keeping with a parked delivery: all but the signature (and anything credential-like). */

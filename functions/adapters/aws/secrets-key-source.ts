@@ -3,6 +3,7 @@ import {
   type GetSecretValueCommandOutput,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { abortable } from '../../core/abortable.js';
 import type { SigningKey, SigningKeySource } from '../../core/ports.js';
 import { usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
 
@@ -67,26 +68,6 @@ export interface SecretsKeySourceOptions {
 
 function isNotFound(err: unknown): boolean {
   return err instanceof Error && err.name === 'ResourceNotFoundException';
-}
-
-/** Resolves with `promise`, or rejects when `signal` aborts first (the promise runs on). */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /**
@@ -156,7 +137,7 @@ export class SecretsManagerKeySource implements SigningKeySource {
       timer = setTimeout(() => resolve(keys), this.staleWaitMs);
     });
     try {
-      return await raceSignal(Promise.race([reading.catch(() => keys), enough]), signal);
+      return await abortable(Promise.race([reading.catch(() => keys), enough]), signal);
     } finally {
       clearTimeout(timer);
     }
@@ -166,7 +147,7 @@ export class SecretsManagerKeySource implements SigningKeySource {
   private cold(signal?: AbortSignal): Promise<readonly SigningKey[]> {
     const reading = this.start();
     if (!reading) return Promise.reject(this.lastError ?? new Error('Secrets Manager read is backing off'));
-    return raceSignal(reading, signal);
+    return abortable(reading, signal);
   }
 
   /** The read in flight, a new one, or undefined while backing off after a failure. */
@@ -176,7 +157,7 @@ export class SecretsManagerKeySource implements SigningKeySource {
     this.lastAttemptAt = this.now();
     const deadline = AbortSignal.timeout(this.loadTimeoutMs);
     // Raced with its own deadline too: a client that ignores the signal cannot hold the read open.
-    this.inflight = raceSignal(this.fetch(deadline), deadline)
+    this.inflight = abortable(this.fetch(deadline), deadline)
       .then(
         (keys) => {
           this.keys = keys;
