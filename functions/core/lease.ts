@@ -18,7 +18,7 @@
  *
  * Implementations: MemoryLeaseStore (tests, dry runs), DynamoLeaseStore (adapters/aws), and
  * FileLeaseStore (adapters/local, for `--secret-file`). Their shared contract is tested in
- * test/unit/lease-contract.test.ts.
+ * test/integration/lease-contract.test.ts.
  */
 
 /** A provider call in progress that changes the provider's secret (recorded before the call). */
