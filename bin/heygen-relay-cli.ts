@@ -12,10 +12,15 @@ import { WeakSigningSecretError } from '../functions/core/secret-quality.js';
 import { HeyGenError } from '../functions/providers/heygen/api/errors.js';
 import * as backfill from './commands/backfill.js';
 import * as eventTypes from './commands/event-types.js';
+import * as listen from './commands/listen.js';
 import * as parked from './commands/parked.js';
 import * as reconcile from './commands/reconcile.js';
+import * as redrive from './commands/redrive.js';
+import * as replay from './commands/replay.js';
 import * as rotate from './commands/rotate.js';
+import * as send from './commands/send.js';
 import { type CliIo, EXIT, type Run, UsageError } from './commands/shared.js';
+import * as status from './commands/status.js';
 
 export { type CliIo, EXIT, readStackOutputs } from './commands/shared.js';
 
@@ -24,12 +29,13 @@ Exit codes:
   0   done; status: healthy
   1   the command failed (an AWS or HeyGen error, a task that failed, a delivery still unpublishable)
   2   HeyGen's API key is missing or refused
+  3   status: something needs a person (each reason is listed)
   64  usage: a bad argument or option, or something it needs is missing
   75  busy: another writer (registrar, rotation, backfill) holds the lease; try again
 
 Environment: HEYGEN_API_KEY (HeyGen-facing commands), HEYGEN_API_URL, AWS_* (region, profile, credentials).`;
 
-const COMMANDS = [parked, backfill, reconcile, rotate, eventTypes];
+const COMMANDS = [status, redrive, replay, listen, send, parked, backfill, reconcile, rotate, eventTypes];
 
 /** The error's one line and its exit code. */
 function exitCodeOf(err: unknown): { code: number; line: string } {
