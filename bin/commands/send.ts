@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { sign } from '../../functions/core/verify.js';
+import { SUBJECT_RULES } from '../../functions/providers/heygen/events.js';
 import { getProvider } from '../../functions/providers/index.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
 
@@ -24,9 +25,10 @@ interface Options {
 /** A sample body of a HeyGen event type, with fresh ids. */
 export function sampleBody(type: string): string {
   const id = `heygen-relay-send-${randomUUID()}`;
-  const data: Record<string, unknown> = type.startsWith('video_translate')
-    ? { video_translate_id: id, callback_id: 'heygen-relay-send' }
-    : { video_id: id, callback_id: 'heygen-relay-send' };
+  // The id under the key the relay reads the event's subject from (functions/providers/heygen/events.ts).
+  const family = type.split('.')[0] ?? type;
+  const idKey = (Object.hasOwn(SUBJECT_RULES, family) ? SUBJECT_RULES[family]?.idKeys[0] : undefined) ?? 'video_id';
+  const data: Record<string, unknown> = { [idKey]: id, callback_id: 'heygen-relay-send' };
   if (type.endsWith('.fail')) data.msg = 'sample failure sent by heygen-relay send';
   else data.url = `https://example.com/${id}.mp4`;
   return JSON.stringify({ event_type: type, event_data: data });

@@ -17,6 +17,8 @@ export interface CliIo {
   err(line: string): void;
   /** Whether stderr is a terminal (a progress line is drawn only then). @default false */
   readonly isTTY?: boolean;
+  /** Raw writes to stderr (the progress line). @default process.stderr.write */
+  readonly writeErr?: (text: string) => void;
   /** Aborts long-running commands (listen) as SIGINT/SIGTERM do. @default SIGINT/SIGTERM of this process */
   readonly signal?: AbortSignal;
   /** Injected for tests. */
@@ -160,14 +162,15 @@ export class Ctx {
   /** A one-line progress display on stderr, drawn only on a TTY and never with --json. */
   progress(): { update(text: string): void; done(): void } {
     if (!this.io.isTTY || this.options.json) return { update() {}, done() {} };
+    const write = this.io.writeErr ?? ((text: string) => process.stderr.write(text));
     let drawn = false;
     return {
       update: (text) => {
-        process.stderr.write(`\r\x1b[2K${text}`);
+        write(`\r\x1b[2K${text}`);
         drawn = true;
       },
       done: () => {
-        if (drawn) process.stderr.write('\r\x1b[2K');
+        if (drawn) write('\r\x1b[2K');
         drawn = false;
       },
     };

@@ -281,8 +281,12 @@ describe('CLI: redrive', () => {
     expect(plan.find((x: { route: string }) => x.route === 'all')).toMatchObject({ outcome: 'would_move', before: N });
     expect(plan.find((x: { route: string }) => x.route === 'failures')).toMatchObject({ outcome: 'empty' });
 
-    const { io: cli, out } = io({ sqs: fake });
+    const drawn: string[] = [];
+    const { io: cli, out } = io({ sqs: fake, isTTY: true, writeErr: (t) => drawn.push(t) });
     expect(await main(['redrive', '--stack', STACK, '--all'], cli)).toBe(0);
+    // On a terminal, a progress line while the task runs, cleared at the end.
+    expect(drawn[0]).toMatch(/^\r\x1b\[2Kredrive all: moved \d+\/4$/);
+    expect(drawn.at(-1)).toBe('\r\x1b[2K');
     expect(out).toContain(
       `all: moved ${N} of ${N} message(s) from ${queueOf('RelayDefaultDlq').url.split('/').pop()} back to ${url.split('/').pop()}`,
     );
