@@ -22,7 +22,15 @@ import {
   type StartReplayCommandInput,
 } from '@aws-sdk/client-eventbridge';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ListQueuesCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ListMessageMoveTasksCommand,
+  ListQueuesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type CliIo, main } from '../../bin/heygen-relay-cli.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
@@ -303,6 +311,32 @@ describe('CLI: redrive', () => {
   }, 60_000);
 });
 
+describe('Fake: SQS message move task (test/fakes/sqs-message-move.ts), as the SQS API reference describes it', () => {
+  it('refuses a source that is no dead-letter queue, and a second task while one runs; lists newest first with the counts', async () => {
+    const fake = messageMoveTaskSqs(awsClientConfig(endpoint));
+    await expect(fake.send(new StartMessageMoveTaskCommand({ SourceArn: queueOf('RelayDefaultQueue').arn }))).rejects.toThrow(
+      /must be configured as a Dead Letter Queue/,
+    );
+    const dlq = queueOf('RelayRoutefailuresDlq');
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq.url, MessageBody: '{"n":1}' }));
+    const { TaskHandle } = await fake.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }));
+    expect(TaskHandle).toBeTruthy();
+    await expect(fake.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }))).rejects.toThrow(/already a task running/);
+    const running = (await fake.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }))).Results?.[0];
+    expect(running).toMatchObject({ Status: 'RUNNING', TaskHandle, ApproximateNumberOfMessagesToMove: 1 });
+    for (let i = 0; i < 100; i++) {
+      const r = (await fake.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }))).Results?.[0];
+      if (r?.Status !== 'RUNNING') {
+        expect(r).toMatchObject({ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 1 });
+        expect(r?.TaskHandle).toBeUndefined();
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    expect((await drainQueue(sqs, queueOf('RelayRoutefailuresQueue').url)).map((m) => m.Body)).toEqual(['{"n":1}']);
+  });
+});
+
 describe('CLI: replay', () => {
   /** An EventBridge client (to moto) that records StartReplay's input. */
   const recordingEventBridge = () => {
@@ -451,6 +485,21 @@ describe('CLI: listen', () => {
     await drainQueue(sqs, queueUrl('RelayDefaultQueue'));
   }, 60_000);
 
+  it('does not print or count an event whose forward failed, and says it comes again', async () => {
+    const ac = new AbortController();
+    const fakeFetch: typeof fetch = async () => new Response('down', { status: 503 });
+    const { io: cli, out, err } = io({ fetch: fakeFetch, signal: ac.signal });
+    const done = main(['listen', '--stack', STACK, '--wait', '1', '--forward', 'http://127.0.0.1:9/events'], cli);
+    await waitFor(() => err.some((l) => l.startsWith('listening on')));
+    await publish(['avatar_video.success']);
+    await waitFor(() => err.some((l) => / answered 503; it comes again in 30 s$/.test(l)));
+    ac.abort();
+    expect(await done).toBe(0);
+    expect(out).toEqual([]);
+    expect(err.at(-1)).toMatch(/^removed heygen-relay-listen-\S+; 0 event\(s\) received$/);
+    await drainQueue(sqs, queueUrl('RelayDefaultQueue'));
+  }, 60_000);
+
   const env = () => ({
     ...process.env,
     AWS_ENDPOINT_URL: endpoint,
@@ -498,6 +547,11 @@ describe('CLI: listen', () => {
     expect((await bExit).signal).toBe('SIGKILL');
     const left = await temporaryRoutes();
     expect(left.rules).toHaveLength(1);
+    // Meanwhile another listener runs, with the same short lease, renewing it.
+    const live = spawnListen(['--wait', '1', '--ttl', '2']);
+    await waitFor(() => live.err.some((l) => l.startsWith('listening on')), 30_000);
+    const liveRule = (await temporaryRoutes()).rules.find((r) => !left.rules.includes(r));
+    expect(liveRule).toBeDefined();
     expect(left.queues.some((u) => u.endsWith(left.rules[0] as string))).toBe(true);
     // Within the lease a sweep leaves them (the owner might be alive) ...
     const early = io();
@@ -509,8 +563,12 @@ describe('CLI: listen', () => {
     await main(['status', '--stack', STACK, '--json'], cli);
     expect(JSON.parse(out.join('\n')).sweptTemporaryRoutes).toEqual(left.rules);
     const after = await temporaryRoutes();
-    expect(after.rules).toEqual([]);
+    expect(after.rules).toEqual([liveRule]); // the live listener's lease was renewed: it stays
     expect(after.queues.filter((u) => u.endsWith(left.rules[0] as string))).toEqual([]);
+    const liveExit = exited(live.child);
+    live.child.kill('SIGINT');
+    expect((await liveExit).code).toBe(0);
+    expect((await temporaryRoutes()).rules).toEqual([]);
     await drainQueue(sqs, queueUrl('RelayDefaultQueue'));
   }, 90_000);
 });
