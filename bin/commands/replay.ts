@@ -100,7 +100,9 @@ async function drainInto(
   let delivered = 0;
   let outsideWindow = 0;
   let empties = 0;
-  const emptyWait = Math.max(1, Math.min(5, Math.round(ctx.pollMs / 1000)));
+  // After COMPLETED, events may still be on their way from the rule to the queue: two empty long
+  // polls in a row (5 s each at the default poll interval) end the drain.
+  const emptyWait = Math.max(1, Math.min(20, Math.round((ctx.pollMs * 2.5) / 1000)));
   while (empties < 2) {
     const res = await ctx
       .sqs()
