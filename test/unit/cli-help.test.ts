@@ -20,7 +20,20 @@ const commandNames = (() => {
 describe('CLI: commander surface', () => {
   it('has the commands of the issue, each reachable', () => {
     expect(commandNames.map((n) => n.join(' '))).toEqual(
-      expect.arrayContaining(['reconcile', 'rotate', 'event-types', 'parked', 'parked list', 'parked republish', 'backfill']),
+      expect.arrayContaining([
+        'status',
+        'redrive',
+        'replay',
+        'listen',
+        'send',
+        'reconcile',
+        'rotate',
+        'event-types',
+        'parked',
+        'parked list',
+        'parked republish',
+        'backfill',
+      ]),
     );
   });
 
