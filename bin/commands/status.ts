@@ -31,7 +31,12 @@ import { DescribeSecretCommand, ListSecretVersionIdsCommand } from '@aws-sdk/cli
 import type { Command } from 'commander';
 import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
-import { METRICS_NAMESPACE } from '../../functions/observability-names.js';
+import {
+  HEYGEN_BACKFILL_SERVICE,
+  HEYGEN_REGISTRAR_SERVICE,
+  JOGGAI_REGISTRAR_SERVICE,
+  METRICS_NAMESPACE,
+} from '../../functions/observability-names.js';
 import { listParked } from '../../functions/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import { normalizeUrl } from '../../functions/providers/heygen/registrar.js';
@@ -141,6 +146,7 @@ async function sums(ctx: Ctx, metrics: Metric[], start: number, end: number): Pr
   return results;
 }
 
+const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 const dim = (m: Metric, name: string) => m.Dimensions?.find((d) => d.Name === name)?.Value;
 
 /** The newest run's outcome of a service (`RegistrarRuns` or `BackfillRuns`), over the last 7 days. */
@@ -327,8 +333,17 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
 
   // Registrar and backfill runs, the backfill's checkpoint, delivery evidence.
   const runs: StatusReport['runs'] = {};
-  runs.registrar = (await part(attention, 'the registrar runs', () => lastRun(ctx, 'RegistrarRuns', /registrar$/, now))) ?? null;
-  runs.backfill = (await part(attention, 'the backfill runs', () => lastRun(ctx, 'BackfillRuns', /backfill$/, now))) ?? null;
+  runs.registrar =
+    (await part(attention, 'the registrar runs', () => lastRun(ctx, 'RegistrarRuns', exactly(HEYGEN_REGISTRAR_SERVICE), now))) ??
+    null;
+  if (outputs.joggaiWebhookUrl)
+    runs['JoggAI registrar'] =
+      (await part(attention, 'the JoggAI registrar runs', () =>
+        lastRun(ctx, 'RegistrarRuns', exactly(JOGGAI_REGISTRAR_SERVICE), now),
+      )) ?? null;
+  runs.backfill =
+    (await part(attention, 'the backfill runs', () => lastRun(ctx, 'BackfillRuns', exactly(HEYGEN_BACKFILL_SERVICE), now))) ??
+    null;
   for (const [name, r] of Object.entries(runs))
     if (r && BAD_RUN.has(r.outcome)) attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: see its logs`);
   let backfillCheckedThrough: string | null | undefined;

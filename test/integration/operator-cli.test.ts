@@ -271,6 +271,29 @@ describe('CLI: status', () => {
     expect(healthy).toBe(0);
     expect(after.out.join('\n')).toMatch(/healthy: nothing needs a person/);
   }, 60_000);
+  it('names a last backfill run that failed as needing a person', async () => {
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'HeyGenRelay',
+        MetricData: [
+          {
+            MetricName: 'BackfillRuns',
+            Dimensions: [
+              { Name: 'service', Value: 'heygen-relay-backfill' },
+              { Name: 'Outcome', Value: 'failed' },
+            ],
+            Value: 1,
+            Unit: 'Count',
+            Timestamp: new Date(Date.now() - 10 * 60_000),
+          },
+        ],
+      }),
+    );
+    const { io: cli, out } = io();
+    expect(await main(['status', '--stack', STACK], cli)).toBe(3);
+    expect(out.join('\n')).toMatch(/Last backfill +failed/);
+    expect(out.join('\n')).toMatch(/- the last backfill run \(\S+\) ended failed: see its logs/);
+  });
 });
 
 describe('CLI: redrive', () => {
