@@ -40,6 +40,7 @@ import {
   RelayConfigError,
   validateQueueRoutes,
 } from './config.js';
+import { RelayDashboard } from './dashboard.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import { JoggAiRegistrar } from './joggai-registrar.js';
 import { HeyGenRegistrar } from './registrar.js';
@@ -198,6 +199,8 @@ export interface HeyGenRelayProps {
    * in their bucket for operators to list and re-publish. @default Duration.days(90)
    */
   readonly parkedRetention?: Duration;
+  /** A CloudWatch dashboard of the relay (lib/dashboard.ts); its URL is the `DashboardUrl` output. @default true */
+  readonly dashboard?: boolean;
 }
 
 /** A provider's dedup mode: the prop if set (validated), else the provider plug-in's default. */
@@ -537,6 +540,22 @@ export class HeyGenRelay extends Construct {
     this.createAlarms(props, Object.values(queues));
 
     const output = this.outputFactory();
+    if (props.dashboard !== false) {
+      const dashboard = new RelayDashboard(this, 'Dashboard', {
+        ingress: this.ingress,
+        queues: Object.values(queues),
+        targetDeadLetterQueue: this.targetDeadLetterQueue,
+        providers,
+        registrars: [
+          ...(this.registrar
+            ? [{ label: 'HeyGen', service: HEYGEN_REGISTRAR_SERVICE, rotationFunction: this.registrar.rotationFunction }]
+            : []),
+          ...(this.joggaiRegistrar ? [{ label: 'JoggAI', service: JOGGAI_REGISTRAR_SERVICE }] : []),
+        ],
+        ...(this.heygenBackfill ? { backfillService: HEYGEN_BACKFILL_SERVICE } : {}),
+      });
+      output('DashboardUrl', { value: dashboard.url, description: "The relay's CloudWatch dashboard" });
+    }
     if (this.heygenWebhookUrl)
       output('HeyGenWebhookUrl', { value: this.heygenWebhookUrl, description: 'Register this URL with HeyGen' });
     if (this.joggaiWebhookUrl)

@@ -12,6 +12,7 @@ describe('Construct: HeyGenRelay stack outputs', () => {
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
       [
         'ApiKeySecretArn',
+        'DashboardUrl',
         'DedupTableName',
         'DefaultQueueUrl',
         'EventBusName',
@@ -44,6 +45,9 @@ describe('Construct: HeyGenRelay stack outputs', () => {
     const cf = { send: async () => ({ Stacks: [{ Outputs }] }) } as unknown as CloudFormationClient;
     await expect(readStackOutputs(cf, 'HeyGenRelay')).resolves.toEqual({
       webhookUrl: 'value-of-HeyGenWebhookUrl',
+      joggaiWebhookUrl: 'value-of-JoggAiWebhookUrl',
+      defaultQueueUrl: 'value-of-DefaultQueueUrl',
+      dashboardUrl: 'value-of-DashboardUrl',
       signingSecretArn: 'value-of-SigningSecretArn',
       apiKeySecretArn: 'value-of-ApiKeySecretArn',
       stateTableName: 'value-of-StateTableName',

@@ -10,6 +10,7 @@
  * its own. Either way every resource name is unique to this run, and the server is never reset here.
  */
 import { randomUUID } from 'node:crypto';
+import { CloudWatchClient, DescribeAlarmsCommand, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import {
   ConditionalCheckFailedException,
   CreateTableCommand,
@@ -43,10 +44,12 @@ import {
   CreateQueueCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
+  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { awsClientConfig, MOTO_ACCOUNT_ID, type MotoServer, startMoto } from '../support/moto.js';
@@ -59,6 +62,7 @@ let ddb: DynamoDBClient;
 let eb: EventBridgeClient;
 let sm: SecretsManagerClient;
 let sqs: SQSClient;
+let cw: CloudWatchClient;
 
 beforeAll(async () => {
   let endpoint = inject('motoEndpoint') as string | undefined;
@@ -71,10 +75,11 @@ beforeAll(async () => {
   eb = new EventBridgeClient(config);
   sm = new SecretsManagerClient(config);
   sqs = new SQSClient(config);
+  cw = new CloudWatchClient(config);
 });
 
 afterAll(async () => {
-  for (const c of [ddb, eb, sm, sqs]) c?.destroy();
+  for (const c of [ddb, eb, sm, sqs, cw]) c?.destroy();
   await ownServer?.stop();
 });
 
@@ -475,5 +480,75 @@ describe('SQS: redrive to a DLQ, SSE-SQS', () => {
     // Third receive exceeds maxReceiveCount: the message goes to the DLQ instead.
     expect((await receiveOnce()).Messages ?? []).toEqual([]);
     expect((await drain(dlq.url, 1)).map((m) => m.Body)).toEqual(['poison']);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Pins of the operator CLI (bin/commands/): what it uses that moto lacks or bends.
+describe('Operator CLI: redrive, replay, status', () => {
+  it('GAP: SQS StartMessageMoveTask / ListMessageMoveTasks are not implemented (the redrive test uses test/fakes/sqs-message-move.ts)', async () => {
+    const dlq = await createQueue('gap-move-dlq');
+    await createQueue('gap-move-src', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }) });
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }))).rejects.toThrow();
+    await expect(sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }))).rejects.toThrow();
+  });
+
+  it('GAP: StartReplay ignores Destination.FilterArns and the time window (every archived event goes to every matching rule)', async () => {
+    const bus = name('gap-replay-bus');
+    const created = await eb.send(new CreateEventBusCommand({ Name: bus }));
+    const chosen = await createQueue('gap-replay-chosen');
+    const other = await createQueue('gap-replay-other');
+    const rule = await eb.send(
+      new PutRuleCommand({ Name: name('gap-chosen'), EventBusName: bus, EventPattern: '{"source":["heygen"]}' }),
+    );
+    await eb.send(
+      new PutTargetsCommand({ Rule: name('gap-chosen'), EventBusName: bus, Targets: [{ Id: 'q', Arn: chosen.arn }] }),
+    );
+    await eb.send(new PutRuleCommand({ Name: name('gap-other'), EventBusName: bus, EventPattern: '{"source":["heygen"]}' }));
+    await eb.send(new PutTargetsCommand({ Rule: name('gap-other'), EventBusName: bus, Targets: [{ Id: 'q', Arn: other.arn }] }));
+    const archive = await eb.send(
+      new CreateArchiveCommand({
+        ArchiveName: name('gap-archive'),
+        EventSourceArn: created.EventBusArn,
+        EventPattern: '{"source":["heygen"]}',
+      }),
+    );
+    await eb.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: bus, Source: 'heygen', DetailType: 'gap.replay', Detail: '{}' }] }),
+    );
+    await drain(chosen.url, 1);
+    await drain(other.url, 1);
+    // A window that ended an hour before the event, filtered to the chosen rule only:
+    await eb.send(
+      new StartReplayCommand({
+        ReplayName: name('gap-replay'),
+        EventSourceArn: archive.ArchiveArn,
+        EventStartTime: new Date(Date.now() - 7_200_000),
+        EventEndTime: new Date(Date.now() - 3_600_000),
+        Destination: { Arn: created.EventBusArn, FilterArns: [rule.RuleArn ?? ''] },
+      }),
+    );
+    // AWS would replay nothing (the event is outside the window); moto replays it, to both rules.
+    expect(await drain(chosen.url, 1)).toHaveLength(1);
+    expect(await drain(other.url, 1)).toHaveLength(1);
+  });
+
+  it('GAP: DescribeAlarms with AlarmNamePrefix ignores StateValue (AWS applies both)', async () => {
+    const alarm = name('gap-alarm');
+    await cw.send(
+      new PutMetricAlarmCommand({
+        AlarmName: alarm,
+        Namespace: 'Gap',
+        MetricName: 'M',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    );
+    await cw.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'gap' }));
+    const res = await cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: alarm, StateValue: 'ALARM' }));
+    expect(res.MetricAlarms?.map((a) => [a.AlarmName, a.StateValue])).toEqual([[alarm, 'OK']]);
   });
 });

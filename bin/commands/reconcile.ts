@@ -1,0 +1,113 @@
+/** `heygen-relay reconcile`: exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored. */
+import type { Command } from 'commander';
+import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
+import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
+import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+
+interface Options {
+  stack?: string;
+  json?: boolean;
+  endpointUrl?: string;
+  events?: string;
+  signingSecretId?: string;
+  secretFile?: string;
+  stateTable?: string;
+  apiUrl?: string;
+  dryRun?: boolean;
+}
+
+export function describeSummary(summary: ReconcileSummary): string[] {
+  const lines: string[] = [];
+  const verb = summary.dryRun ? 'would' : 'did';
+  lines.push(
+    `outcome: ${summary.outcome}${summary.dryRun ? ' (dry run)' : ''}; endpoint: ${summary.endpointId ?? '-'}; ` +
+      `found ${summary.found.matching.length} endpoint(s) at the URL among ${summary.found.total ?? '?'}`,
+  );
+  if (summary.actions.length === 0 && summary.outcome === 'in_sync') lines.push('nothing to do');
+  for (const a of summary.actions) {
+    switch (a.type) {
+      case 'create':
+        lines.push(`${verb} create an endpoint for ${a.url} (${a.reason}), events: ${a.events?.join(',') ?? 'all'}`);
+        break;
+      case 'update':
+        lines.push(`${verb} update events of ${a.endpointId}: ${a.from?.join(',') ?? 'all'} -> ${a.to?.join(',') ?? 'all'}`);
+        break;
+      case 'rotate':
+        lines.push(`${verb} rotate the secret of ${a.endpointId} (${a.reason})`);
+        break;
+      case 'delete':
+        lines.push(`${verb} delete duplicate endpoint ${a.endpointId}`);
+        break;
+      case 'store_secret':
+        lines.push(`${verb} store the signing secret of ${a.endpointId} in ${a.store}`);
+        break;
+      case 'recover':
+        lines.push(`${verb} replay an unstored secret change (${a.op}) of ${a.endpointId} and store its answer`);
+        break;
+      case 'update_url':
+        lines.push(`${verb} point ${a.endpointId} back at ${a.to} (it delivered to ${a.from})`);
+        break;
+      case 'drop_pending':
+        lines.push(`${verb} drop a stale pending rotation value`);
+        break;
+    }
+  }
+  for (const w of summary.warnings) lines.push(`warning: ${w}`);
+  if (summary.message) lines.push(summary.message);
+  return lines;
+}
+
+async function run(ctx: Ctx, o: Options): Promise<number> {
+  const outputs = await ctx.outputs();
+  const endpointUrl = o.endpointUrl ?? outputs.webhookUrl;
+  if (!endpointUrl) throw new UsageError('reconcile needs --endpoint-url or --stack');
+  if (!/^https:\/\//.test(endpointUrl)) throw new UsageError('--endpoint-url must be an https:// URL');
+  const setup = await secretSetup(ctx, o);
+  const { store } = setup;
+  if (!store && !o.dryRun) {
+    throw new UsageError('reconcile needs --signing-secret-id, --secret-file or --stack to store the secret');
+  }
+  const events =
+    o.events === undefined
+      ? undefined
+      : o.events === 'all'
+        ? null
+        : o.events
+            .split(',')
+            .map((e) => e.trim())
+            .filter((e) => e !== '');
+  const client = heygenClient(ctx, o.apiUrl);
+  const summary = await reconcile(
+    { url: endpointUrl, events },
+    {
+      client,
+      secretStore: store ?? new MemorySigningSecretStore(null, '(none: dry run)'),
+      dryRun: o.dryRun === true,
+      apiKeyHint: 'set the HEYGEN_API_KEY environment variable to your HeyGen API key.',
+      ...(store && !o.dryRun && client ? { lease: setup.lease() } : {}),
+    },
+  );
+  ctx.emit(summary, describeSummary(summary));
+  if (summary.outcome === 'busy') return EXIT.busy;
+  return summary.outcome === 'missing_api_key' || summary.outcome === 'unauthorized' ? EXIT.apiKey : EXIT.ok;
+}
+
+export function register(program: Command, io: CliIo, runner: Run): void {
+  withCommon(
+    program
+      .command('reconcile')
+      .summary('make sure exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored')
+      .description(
+        'Make sure exactly one HeyGen endpoint points at the relay, subscribed to the right events, and that its signing secret is stored (what the deployed registrar does on its schedule). Needs HEYGEN_API_KEY.',
+      ),
+  )
+    .option('--endpoint-url <url>', "the relay's HeyGen webhook URL (default: from --stack)")
+    .option('--events <list>', 'comma-separated event types, or "all" (default: keep the endpoint\'s events)')
+    .option('--signing-secret-id <id>', 'Secrets Manager secret that holds the signing secret (default: from --stack)')
+    .option('--secret-file <path>', 'local file that holds the signing secret instead')
+    .option('--state-table <name>', "the relay's state table (the one-writer lease; default: from --stack)")
+    .option('--api-url <url>', API_URL_HELP)
+    .option('--dry-run', 'print the plan, change nothing')
+    .action((o: Options) => runner(() => run(new Ctx(io, o), o)));
+}

@@ -1,0 +1,200 @@
+/**
+ * What every CLI command shares: the injected I/O and clients, exit codes, usage errors, the stack's
+ * outputs (found by their stable ids), `--json` output and a progress line on a TTY.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Command } from 'commander';
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  out(line: string): void;
+  err(line: string): void;
+  /** Whether stderr is a terminal (a progress line is drawn only then). @default false */
+  readonly isTTY?: boolean;
+  /** Raw writes to stderr (the progress line). @default process.stderr.write */
+  readonly writeErr?: (text: string) => void;
+  /** Aborts long-running commands (listen) as SIGINT/SIGTERM do. @default SIGINT/SIGTERM of this process */
+  readonly signal?: AbortSignal;
+  /** Injected for tests. */
+  readonly secretsManager?: () => SecretsManagerClient;
+  readonly cloudFormation?: () => CloudFormationClient;
+  readonly dynamoDb?: () => DynamoDBClient;
+  readonly s3?: () => S3Client;
+  readonly eventBridge?: () => EventBridgeClient;
+  readonly sqs?: () => SQSClient;
+  readonly cloudWatch?: () => CloudWatchClient;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+  /** How often long waits (redrive, replay) poll, in ms. @default 2000 */
+  readonly pollMs?: number;
+}
+
+/** Exit codes (documented in the README's CLI section). */
+export const EXIT = {
+  ok: 0,
+  /** The command failed, or found what it was asked to act on in a bad state (e.g. still unpublishable). */
+  failed: 1,
+  /** HeyGen's API key is missing or refused. */
+  apiKey: 2,
+  /** `status`: the relay needs a person (see the report's "needs attention" lines). */
+  attention: 3,
+  /** EX_USAGE: bad arguments or options, or something they name is missing. */
+  usage: 64,
+  /** EX_TEMPFAIL: another writer holds the lease (registrar, rotation, backfill): try again. */
+  busy: 75,
+} as const;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface StackOutputs {
+  webhookUrl?: string;
+  joggaiWebhookUrl?: string;
+  signingSecretArn?: string;
+  apiKeySecretArn?: string;
+  stateTableName?: string;
+  parkedBucketName?: string;
+  dedupTableName?: string;
+  eventBusName?: string;
+  defaultQueueUrl?: string;
+  dashboardUrl?: string;
+}
+
+/**
+ * Finds the relay's outputs by their stable ids (`HeyGenWebhookUrl`, `EventBusName`, ...; see the
+ * construct's outputFactory). Ids with a construct-path prefix (a second relay in the stack) and the
+ * older hashed ids (`RelaySigningSecretArn8D610EE0`) are matched by suffix; JoggAI's outputs share
+ * some tails (`JoggAiSigningSecretArn`) and are excluded from HeyGen's.
+ */
+export async function readStackOutputs(cf: CloudFormationClient, stackName: string): Promise<StackOutputs> {
+  const res = await cf.send(new DescribeStacksCommand({ StackName: stackName }));
+  const outputs = res.Stacks?.[0]?.Outputs ?? [];
+  const find = (name: string) => {
+    const hits = outputs.filter((o) => {
+      const key = (o.OutputKey ?? '').replace(/[0-9A-F]{8}$/, '');
+      return key.endsWith(name) && !/JoggAi$/i.test(key.slice(0, -name.length));
+    });
+    if (hits.length > 1) {
+      throw new UsageError(`stack ${stackName} has several ${name} outputs; pass the value explicitly`);
+    }
+    return hits[0]?.OutputValue;
+  };
+  const all: StackOutputs = {
+    webhookUrl: find('HeyGenWebhookUrl'),
+    joggaiWebhookUrl: find('JoggAiWebhookUrl'),
+    signingSecretArn: find('SigningSecretArn'),
+    apiKeySecretArn: find('ApiKeySecretArn'),
+    stateTableName: find('StateTableName'),
+    parkedBucketName: find('ParkedBucketName'),
+    dedupTableName: find('DedupTableName'),
+    eventBusName: find('EventBusName'),
+    defaultQueueUrl: find('DefaultQueueUrl'),
+    dashboardUrl: find('DashboardUrl'),
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as StackOutputs;
+}
+
+/** Options every AWS-facing command takes. */
+export interface CommonOptions {
+  readonly stack?: string;
+  readonly json?: boolean;
+}
+
+/** One command's run: the I/O, lazily created clients, the stack's outputs, output helpers. */
+export class Ctx {
+  private outputsPromise?: Promise<StackOutputs>;
+  private readonly clients = new Map<string, unknown>();
+
+  constructor(
+    readonly io: CliIo,
+    readonly options: CommonOptions,
+  ) {}
+
+  private client<T>(key: string, make: () => T): T {
+    if (!this.clients.has(key)) this.clients.set(key, make());
+    return this.clients.get(key) as T;
+  }
+  sm = () => this.client('sm', this.io.secretsManager ?? (() => new SecretsManagerClient({})));
+  cf = () => this.client('cf', this.io.cloudFormation ?? (() => new CloudFormationClient({})));
+  ddb = () => this.client('ddb', this.io.dynamoDb ?? (() => new DynamoDBClient({})));
+  s3 = () => this.client('s3', this.io.s3 ?? (() => new S3Client({})));
+  eb = () => this.client('eb', this.io.eventBridge ?? (() => new EventBridgeClient({})));
+  sqs = () => this.client('sqs', this.io.sqs ?? (() => new SQSClient({})));
+  cw = () => this.client('cw', this.io.cloudWatch ?? (() => new CloudWatchClient({})));
+
+  now(): number {
+    return (this.io.now ?? Date.now)();
+  }
+
+  get pollMs(): number {
+    return this.io.pollMs ?? 2000;
+  }
+
+  /** The stack's outputs, or `{}` without `--stack`. */
+  outputs(): Promise<StackOutputs> {
+    const stack = this.options.stack;
+    this.outputsPromise ??= stack ? readStackOutputs(this.cf(), stack) : Promise.resolve({});
+    return this.outputsPromise;
+  }
+
+  /** The relay's event bus: `--bus`, else the stack's `EventBusName`. */
+  async bus(explicit: string | undefined, command: string): Promise<string> {
+    const bus = explicit ?? (await this.outputs()).eventBusName;
+    if (!bus) throw new UsageError(`${command} needs --stack or --bus`);
+    return bus;
+  }
+
+  emit(obj: unknown, lines: readonly string[]): void {
+    if (this.options.json) this.io.out(JSON.stringify(obj, null, 2));
+    else for (const l of lines) this.io.out(l);
+  }
+
+  /** A one-line progress display on stderr, drawn only on a TTY and never with --json. */
+  progress(): { update(text: string): void; done(): void } {
+    if (!this.io.isTTY || this.options.json) return { update() {}, done() {} };
+    const write = this.io.writeErr ?? ((text: string) => process.stderr.write(text));
+    let drawn = false;
+    return {
+      update: (text) => {
+        write(`\r\x1b[2K${text}`);
+        drawn = true;
+      },
+      done: () => {
+        if (drawn) write('\r\x1b[2K');
+        drawn = false;
+      },
+    };
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/** `--stack NAME` and `--json`, as every AWS-facing command has them. */
+export function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--stack <name>', "read the relay's resources from this CloudFormation stack's outputs")
+    .option('--json', 'print the result as JSON');
+}
+
+/** The runner a command's action hands its work to: it maps errors to exit codes (bin/heygen-relay-cli.ts). */
+export type Run = (work: () => Promise<number>) => Promise<void>;
+
+/** Parses a positive integer option. */
+export function positiveInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer`);
+  return n;
+}
