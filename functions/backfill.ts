@@ -4,8 +4,9 @@
  * from its checkpoint and the delivery evidence (heygen-backfill-plan.ts).
  *
  * Environment (read once, fails fast): API_KEY_SECRET_ARN, HEYGEN_API_URL, DEDUP_TABLE_NAME,
- * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME.
- * Metrics: `Backfilled` (provider, type), `BackfillRuns` (Outcome).
+ * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME; PARKED_BUCKET_NAME (where entries
+ * EventBridge can never take are parked).
+ * Metrics: `Backfilled` (provider, type), `Parked` (provider, reason), `BackfillRuns` (Outcome), `BackfilledEvents`.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -14,15 +15,18 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
+import { DynamoDedupIndex } from './adapters/aws/dynamodb-dedup-index.js';
 import { DynamoBackfillCheckpoint, DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
+import { S3ParkedStore } from './adapters/aws/parked-store.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from './adapters/aws/signing-secret-store.js';
-import { backfillPlan } from './heygen-backfill-plan.js';
+import type { RelayEvent } from './core/envelope.js';
+import { type BackfillPlan, backfillPlan, nextState } from './heygen-backfill-plan.js';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
-import { type BackfillSummary, backfill } from './providers/heygen/backfill.js';
+import { type BackfillDeps, type BackfillSummary, backfill } from './providers/heygen/backfill.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();
@@ -37,6 +41,7 @@ const env = {
   busName: need('EVENT_BUS_NAME'),
   stateTable: need('STATE_TABLE_NAME'),
   leaseName: need('LEASE_NAME'),
+  parkedBucket: process.env.PARKED_BUCKET_NAME?.trim() || undefined,
 };
 const logger = new Logger({ serviceName: HEYGEN_BACKFILL_SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: HEYGEN_BACKFILL_SERVICE });
@@ -54,6 +59,16 @@ const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);
 const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, 'heygen');
 const leases = new DynamoLeaseStore(dynamodb, env.stateTable);
 const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
+const index = new DynamoDedupIndex(dynamodb, env.dedupTable);
+const parked = env.parkedBucket
+  ? new S3ParkedStore(env.parkedBucket, async () => new (await import('@aws-sdk/client-s3')).S3Client(sdk))
+  : undefined;
+
+function runPlan(plan: BackfillPlan, deps: BackfillDeps): Promise<BackfillSummary> {
+  return plan.kind === 'sweep'
+    ? backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, ...(plan.cursor ? { cursor: plan.cursor } : {}) }, deps)
+    : backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery }, deps);
+}
 
 export const handler = async (_event: unknown, context: Context): Promise<BackfillSummary | { outcome: 'missing_api_key' }> => {
   logger.addContext(context);
@@ -68,25 +83,39 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     }
     const client = new HeyGenWebhookClient({ apiKey, baseUrl: env.apiUrl, deadline, reserveMs: 5_000 });
     const now = Date.now();
-    const plan = backfillPlan(now, env.windowSeconds * 1000, await checkpoint.read(), await evidence.read('heygen'));
-    const summary = await backfill(
-      { sinceMs: plan.sinceMs, sampleEvery: plan.sampleEvery },
-      {
-        history: client,
-        check,
-        claim,
-        publisher,
-        evidence,
-        lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
-        deadline,
-        onBackfilled: (e) => {
-          const m = metrics.singleMetric();
-          m.addDimensions({ provider: e.provider, type: e.type });
-          m.addMetric('Backfilled', MetricUnit.Count, 1);
-        },
+    const state = await checkpoint.read();
+    let plan: BackfillPlan = backfillPlan(now, env.windowSeconds * 1000, state, await evidence.read('heygen'));
+    const deps = {
+      history: client,
+      check,
+      claim,
+      publisher,
+      evidence,
+      index,
+      parked,
+      lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
+      deadline,
+      onBackfilled: (e: RelayEvent) => {
+        const m = metrics.singleMetric();
+        m.addDimensions({ provider: e.provider, type: e.type });
+        m.addMetric('Backfilled', MetricUnit.Count, 1);
       },
-    );
-    if (summary.checkedThrough !== undefined) await checkpoint.write(summary.checkedThrough);
+      onParked: (reason: string) => {
+        const m = metrics.singleMetric();
+        m.addDimensions({ provider: 'heygen', reason });
+        m.addMetric('Parked', MetricUnit.Count, 1);
+      },
+    };
+    let summary = await runPlan(plan, deps);
+    let next = nextState(state, plan, summary, now);
+    if (plan.kind === 'fresh' && summary.sampleMissed && summary.outcome !== 'busy') {
+      // A sampled miss: sweep now rather than in an hour.
+      await checkpoint.write(next);
+      plan = backfillPlan(now, env.windowSeconds * 1000, next, await evidence.read('heygen'));
+      summary = await runPlan(plan, deps);
+      next = nextState(next, plan, summary, now);
+    }
+    if (summary.outcome !== 'busy') await checkpoint.write(next);
     const { missing, ...counts } = summary;
     (summary.backfilled > 0 ? logger.warn : logger.info).call(logger, 'backfill run', {
       plan,
