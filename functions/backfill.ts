@@ -23,10 +23,10 @@ import { S3ParkedStore } from './adapters/aws/parked-store.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from './adapters/aws/signing-secret-store.js';
 import type { RelayEvent } from './core/envelope.js';
-import { type BackfillPlan, backfillPlan, nextState } from './heygen-backfill-plan.js';
+import { scheduledBackfill } from './heygen-backfill-plan.js';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
-import { type BackfillDeps, type BackfillSummary, backfill } from './providers/heygen/backfill.js';
+import { type BackfillSummary, EMPTY_SUMMARY } from './providers/heygen/backfill.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();
@@ -64,12 +64,6 @@ const parked = env.parkedBucket
   ? new S3ParkedStore(env.parkedBucket, async () => new (await import('@aws-sdk/client-s3')).S3Client(sdk))
   : undefined;
 
-function runPlan(plan: BackfillPlan, deps: BackfillDeps): Promise<BackfillSummary> {
-  return plan.kind === 'sweep'
-    ? backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, ...(plan.cursor ? { cursor: plan.cursor } : {}) }, deps)
-    : backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery }, deps);
-}
-
 export const handler = async (_event: unknown, context: Context): Promise<BackfillSummary | { outcome: 'missing_api_key' }> => {
   logger.addContext(context);
   const deadline = () => context.getRemainingTimeInMillis();
@@ -82,40 +76,34 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
       return { outcome: 'missing_api_key' };
     }
     const client = new HeyGenWebhookClient({ apiKey, baseUrl: env.apiUrl, deadline, reserveMs: 5_000 });
-    const now = Date.now();
-    const state = await checkpoint.read();
-    let plan: BackfillPlan = backfillPlan(now, env.windowSeconds * 1000, state, await evidence.read('heygen'));
-    const deps = {
-      history: client,
-      check,
-      claim,
-      publisher,
+    const run = await scheduledBackfill({
+      windowMs: env.windowSeconds * 1000,
+      checkpoint,
       evidence,
-      index,
-      parked,
-      lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
-      deadline,
-      onBackfilled: (e: RelayEvent) => {
-        const m = metrics.singleMetric();
-        m.addDimensions({ provider: e.provider, type: e.type });
-        m.addMetric('Backfilled', MetricUnit.Count, 1);
+      deps: {
+        history: client,
+        check,
+        claim,
+        publisher,
+        evidence,
+        index,
+        ...(parked ? { parked } : {}),
+        lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
+        deadline,
+        onBackfilled: (e: RelayEvent) => {
+          const m = metrics.singleMetric();
+          m.addDimensions({ provider: e.provider, type: e.type });
+          m.addMetric('Backfilled', MetricUnit.Count, 1);
+        },
+        onParked: (reason: string) => {
+          const m = metrics.singleMetric();
+          m.addDimensions({ provider: 'heygen', reason });
+          m.addMetric('Parked', MetricUnit.Count, 1);
+        },
       },
-      onParked: (reason: string) => {
-        const m = metrics.singleMetric();
-        m.addDimensions({ provider: 'heygen', reason });
-        m.addMetric('Parked', MetricUnit.Count, 1);
-      },
-    };
-    let summary = await runPlan(plan, deps);
-    let next = nextState(state, plan, summary, now);
-    if (plan.kind === 'fresh' && summary.sampleMissed && summary.outcome !== 'busy') {
-      // A sampled miss: sweep now rather than in an hour.
-      await checkpoint.write(next);
-      plan = backfillPlan(now, env.windowSeconds * 1000, next, await evidence.read('heygen'));
-      summary = await runPlan(plan, deps);
-      next = nextState(next, plan, summary, now);
-    }
-    if (summary.outcome !== 'busy') await checkpoint.write(next);
+    });
+    const { plan } = run;
+    const summary: BackfillSummary = run.summary ?? { ...EMPTY_SUMMARY, outcome: 'busy' };
     const { missing, ...counts } = summary;
     (summary.backfilled > 0 ? logger.warn : logger.info).call(logger, 'backfill run', {
       plan,

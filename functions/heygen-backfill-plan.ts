@@ -17,8 +17,10 @@
  * the last run, eventually consistent; a miss turns the next run into a sweep (the handler sweeps at once).
  * Entries older than the dedup window (less a margin) are not looked up: their records may be gone.
  */
-import type { DeliveryEvidence } from './core/evidence.js';
-import type { BackfillCursor, BackfillSummary } from './providers/heygen/backfill.js';
+import { randomUUID } from 'node:crypto';
+import type { DeliveryEvidence, EvidenceStore } from './core/evidence.js';
+import { LeaseBusyError, withLease } from './core/lease.js';
+import { type BackfillCursor, type BackfillDeps, type BackfillSummary, backfill } from './providers/heygen/backfill.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -110,4 +112,80 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
       unsettled: summary.checkedThrough < summary.untilMs,
     };
   return { ...state, cursor: summary.cursor ?? null };
+}
+
+/** Where the scheduled backfill keeps its `BackfillState`. */
+export interface BackfillCheckpoint {
+  read(signal?: AbortSignal): Promise<BackfillState>;
+  write(state: BackfillState, signal?: AbortSignal): Promise<void>;
+}
+
+export class MemoryBackfillCheckpoint implements BackfillCheckpoint {
+  state: BackfillState = NO_BACKFILL_STATE;
+  async read(): Promise<BackfillState> {
+    return this.state;
+  }
+  async write(state: BackfillState): Promise<void> {
+    this.state = state;
+  }
+}
+
+/** Per-run bounds of a sweep (BACKFILL_DEFAULTS otherwise). */
+export interface SweepBounds {
+  readonly maxPages?: number;
+  readonly maxEvents?: number;
+}
+
+function runPlan(plan: BackfillPlan, deps: BackfillDeps, bounds: SweepBounds = {}): Promise<BackfillSummary> {
+  return plan.kind === 'sweep'
+    ? backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, ...(plan.cursor ? { cursor: plan.cursor } : {}), ...bounds }, deps)
+    : backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery }, deps);
+}
+
+/**
+ * One scheduled run (the Lambda's work, functions/backfill.ts): under the backfill's lease, read the
+ * checkpoint and the evidence, plan, run, write the checkpoint; a freshness run whose sample missed
+ * is followed by a sweep at once. A second run while one holds the lease is `busy` and changes nothing.
+ */
+export async function scheduledBackfill(input: {
+  readonly windowMs: number;
+  readonly checkpoint: BackfillCheckpoint;
+  readonly evidence: EvidenceStore;
+  readonly deps: BackfillDeps;
+  readonly bounds?: SweepBounds;
+  readonly now?: () => number;
+}): Promise<{ plan: BackfillPlan | null; summary: BackfillSummary | null; outcome: 'done' | 'partial' | 'busy' }> {
+  const now = input.now ?? input.deps.now ?? Date.now;
+  const { lease, ...deps } = input.deps;
+  const work = async () => {
+    const t = now();
+    let state = await input.checkpoint.read(deps.signal);
+    let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read('heygen', deps.signal));
+    let summary = await runPlan(plan, deps, input.bounds);
+    state = nextState(state, plan, summary, t);
+    await input.checkpoint.write(state, deps.signal);
+    if (plan.kind === 'fresh' && summary.sampleMissed) {
+      plan = backfillPlan(t, input.windowMs, state, await input.evidence.read('heygen', deps.signal));
+      summary = await runPlan(plan, deps, input.bounds);
+      state = nextState(state, plan, summary, t);
+      await input.checkpoint.write(state, deps.signal);
+    }
+    return { plan, summary, outcome: summary.outcome };
+  };
+  if (!lease) return work();
+  try {
+    return await withLease(
+      lease.store,
+      lease.name,
+      {
+        owner: lease.owner ?? `backfill-${randomUUID()}`,
+        ttlMs: lease.ttlMs ?? 16 * 60_000,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      },
+      work,
+    );
+  } catch (err) {
+    if (!(err instanceof LeaseBusyError)) throw err;
+    return { plan: null, summary: null, outcome: 'busy' };
+  }
 }

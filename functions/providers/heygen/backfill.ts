@@ -187,6 +187,9 @@ export async function backfill(options: BackfillOptions, deps: BackfillDeps): Pr
   }
 }
 
+/** A run that did nothing (e.g. the lease was busy). */
+export const EMPTY_SUMMARY: BackfillSummary = Object.freeze(emptySummary({ sinceMs: 0 }, 0));
+
 function emptySummary(options: BackfillOptions, untilMs: number) {
   return {
     outcome: 'done' as BackfillSummary['outcome'],
