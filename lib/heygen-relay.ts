@@ -510,6 +510,7 @@ export class HeyGenRelay extends Construct {
         dedupWindow,
         stateTable: this.stateTable,
         eventBus: this.eventBus,
+        parkedBucket: this.parkedBucket,
         logRetention,
         tracing,
       });

@@ -249,11 +249,14 @@ describe('Construct: HeyGenRelay', () => {
     expect([update?.Action].flat()).toEqual(['dynamodb:UpdateItem']);
   });
 
-  it('runs the backfill hourly with least privilege: API key, dedup reads and claims, PutEvents, its lease', () => {
+  it('runs the backfill hourly with least privilege: API key, dedup reads, scan and claims, PutEvents, its lease, parking under parked/heygen/', () => {
     const statements = policyStatements(template, 'RelayBackfillFunctionServiceRole');
     const actions = statements.flatMap((st) => [st.Action].flat()).sort();
     expect(actions).toEqual(
       [
+        'dynamodb:BatchGetItem',
+        'dynamodb:Scan',
+        's3:PutObject',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:GetItem',
@@ -266,9 +269,12 @@ describe('Construct: HeyGenRelay', () => {
       ].sort(),
     );
     for (const st of statements) expect(st.Resource).not.toBe('*');
+    const put = statements.find((s) => [s.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(put?.Resource)).toContain('/parked/heygen/*');
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
+          PARKED_BUCKET_NAME: Match.anyValue(),
           LEASE_NAME: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen-backfill:'])]) }),
         }),
       },
