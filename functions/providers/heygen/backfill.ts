@@ -50,7 +50,7 @@ import { heygen } from './index.js';
 
 export const BACKFILL_DEFAULTS = {
   /** Pages of 100 entries per run (a sweep walks the whole listing, over several runs if need be). */
-  maxPages: 500,
+  maxPages: 1_000,
   /** Entries looked up one by one (consistent read) per run. */
   maxEvents: 2_000,
   /** Entries younger than this are still being retried by HeyGen (its first retries come within minutes). */
