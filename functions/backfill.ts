@@ -6,7 +6,7 @@
  * Environment (read once, fails fast): API_KEY_SECRET_ARN, HEYGEN_API_URL, DEDUP_TABLE_NAME,
  * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME; PARKED_BUCKET_NAME (where entries
  * EventBridge can never take are parked).
- * Metrics: `Backfilled` (provider, type), `Parked` (provider, reason), `BackfillRuns` (Outcome), `BackfilledEvents`.
+ * Metrics: `Backfilled` (provider, type), `Parked` (provider, reason), `BackfillRuns`, `BackfilledEvents`, `ParkedEvents` (Outcome; the last two alarmed).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -113,6 +113,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     metrics.addDimension('Outcome', summary.outcome);
     metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
     metrics.addMetric('BackfilledEvents', MetricUnit.Count, summary.backfilled);
+    metrics.addMetric('ParkedEvents', MetricUnit.Count, summary.parked);
     return summary;
   } catch (err) {
     logger.error('backfill run failed', err as Error);

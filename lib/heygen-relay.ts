@@ -700,6 +700,30 @@ export class HeyGenRelay extends Construct {
           evaluationPeriods: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         });
+      if (this.heygenBackfill)
+        add('HeyGenBackfillParked', {
+          alarmDescription:
+            "heygen-relay: the backfill parked entries of HeyGen's history EventBridge can never take; list and re-publish them after a fix",
+          metric: new cloudwatch.MathExpression({
+            expression: 'FILL(done, 0) + FILL(partial, 0)',
+            usingMetrics: Object.fromEntries(
+              ['done', 'partial'].map((o) => [
+                o,
+                new cloudwatch.Metric({
+                  namespace: METRICS_NAMESPACE,
+                  metricName: 'ParkedEvents',
+                  dimensionsMap: { service: HEYGEN_BACKFILL_SERVICE, Outcome: o },
+                  statistic: 'Sum',
+                  period: Duration.hours(1),
+                }),
+              ]),
+            ),
+            period: Duration.hours(1),
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        });
       add('RotationErrors', {
         alarmDescription:
           'heygen-relay: a step of the HeyGen signing-secret rotation failed (Secrets Manager retries it; check the rotation logs)',

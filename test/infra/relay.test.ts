@@ -220,9 +220,14 @@ describe('Construct: HeyGenRelay', () => {
         Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'BackfilledEvents' }) }) }),
       ]),
     });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ParkedEvents' }) }) }),
+      ]),
+    });
     // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates + parked
-    // + secret mismatch + backfilled
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+    // + secret mismatch + backfilled + backfill parked
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {
