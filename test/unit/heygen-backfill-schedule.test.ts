@@ -210,6 +210,27 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     expect(r.checkpoint.state.cursor).toBeNull();
   });
 
+  it('a cursor whose page token HeyGen no longer takes (400) restarts the same walk from the first page: finished, nothing twice', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 450; k++) {
+      all.push(k % 3 === 0 ? r.lost() : await r.delivered());
+      clock.t += 4_000;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 60_000);
+    expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
+    const cursor = r.checkpoint.state.cursor;
+    expect(cursor?.token).toBeTruthy();
+    r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: 'ZXhwaXJlZA' } };
+    clock.t += HOUR;
+    const resumed = await r.scheduled();
+    expect(resumed).toMatchObject({ outcome: 'done', plan: { reason: 'resume' }, summary: { restarted: true } });
+    r.onBusOnce(all);
+    expect(fake.violations).toEqual([]);
+  });
+
   it('a cursor survives entries arriving between runs (the listing shifts): nothing skipped, nothing published twice', async () => {
     const r = setup();
     await r.scheduled();

@@ -46,6 +46,7 @@ import { prepareEvent, Unpublishable } from '../../core/ingress.js';
 import { LeaseBusyError, type LeaseStore, withLease } from '../../core/lease.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason } from '../../core/ports.js';
 import type { EventHistoryPage, HistoryEvent } from './api/client.js';
+import { HeyGenApiError } from './api/errors.js';
 import { heygen } from './index.js';
 
 export const BACKFILL_DEFAULTS = {
@@ -160,6 +161,8 @@ export interface BackfillSummary {
   readonly checkedThrough?: number;
   /** A sweep cut short: where the next run goes on. */
   readonly cursor?: BackfillCursor;
+  /** The cursor's page token was refused (400): the walk started again from the first page. */
+  readonly restarted: boolean;
 }
 
 /** sha256 of the compact JSON body (HeyGen's delivery format), the key deliveries had before content keys. */
@@ -210,6 +213,7 @@ function emptySummary(options: BackfillOptions, untilMs: number) {
     missing: [] as { eventId: string; type: string; createdAt: string; id: string }[],
     sampled: false,
     sampleMissed: false,
+    restarted: false,
     checkedThrough: undefined as number | undefined,
     cursor: undefined as BackfillCursor | undefined,
   };
@@ -262,7 +266,17 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
   };
   for (;;) {
     if (s.pages >= maxPages || outOfTime()) return cut(token);
-    const page = await deps.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { signal: deps.signal });
+    let page: EventHistoryPage;
+    try {
+      page = await deps.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { signal: deps.signal });
+    } catch (err) {
+      // A stored page token HeyGen no longer takes (400): walk the same interval again from the first
+      // page (entries handled before are then found published), rather than never finishing.
+      if (!(s.pages === 0 && token && err instanceof HeyGenApiError && err.status === 400)) throw err;
+      s.restarted = true;
+      token = undefined;
+      continue;
+    }
     s.pages++;
     for (const entry of page.events) {
       if (!inInterval(entry, s)) continue;
