@@ -225,7 +225,6 @@ type Outcome = 'published' | 'missing' | 'unsettled';
 async function run(options: BackfillOptions, deps: BackfillDeps): Promise<BackfillSummary> {
   const now = deps.now ?? Date.now;
   const settleMs = options.settleMs ?? BACKFILL_DEFAULTS.settleMs;
-  const sinceMs = options.cursor?.sinceMs ?? options.sinceMs;
   const untilMs = options.cursor?.untilMs ?? Math.min(options.untilMs ?? Number.POSITIVE_INFINITY, now() - settleMs);
   const s = emptySummary(options, untilMs);
   const sampleEvery = Math.max(1, options.sampleEvery ?? 1);
