@@ -132,6 +132,11 @@ export const BACKFILL_DEFAULTS_FOR_COST = {
    * 0.5 RRU per 4 KB read (eventually consistent), so ~25 items a unit; a BatchGetItem 0.5 RRU per item.
    */
   dedupItemBytes: 160,
+  /**
+   * ASSUMED: how long an expired dedup item stays in the table until TTL deletes it (AWS: usually
+   * within a few days); a Scan reads (and bills) it meanwhile.
+   */
+  ttlLagHours: 24,
   /** ASSUMED: how long HeyGen's listing keeps an entry (not documented); a sweep pages all of it. */
   historyRetentionHours: 48,
   /** ASSUMED: HeyGen's answer time per page of 100 (billed as Lambda time while the sweep waits). */
@@ -173,13 +178,13 @@ export function backfillRunCost(deliveriesPerHour: number): BackfillRunCost {
   const listed = deliveriesPerHour * b.historyRetentionHours;
   const sweepCalls = Math.max(1, Math.ceil(listed / b.pageSize));
   const sweepRuns = Math.max(1, Math.ceil(sweepCalls / b.maxPagesPerRun));
-  const tableItems = deliveriesPerHour * b.windowHours;
+  const tableItems = deliveriesPerHour * (b.windowHours + b.ttlLagHours);
   const scanRru = Math.max(0.5, Math.ceil((tableItems * b.dedupItemBytes) / 4096) * 0.5);
   const sweepDollars =
     sweepRuns * fixed + lambdaDollars(sweepCalls * b.pageMs) + (sweepRuns * scanRru * PRICES.dynamoRruPerM) / 1e6;
   // Per delivery: each item scanned by (window / sweep cadence) sweeps x runs per sweep; each entry
   // listed by (retention / cadence) sweeps; 1 in sampleEvery read once by a freshness run.
-  const scansPerItem = (b.windowHours / b.sweepEveryHours) * sweepRuns;
+  const scansPerItem = ((b.windowHours + b.ttlLagHours) / b.sweepEveryHours) * sweepRuns;
   const perDelivery =
     scansPerItem * (b.dedupItemBytes / 4096) * 0.5 * PRICES.dynamoRruPerM +
     (b.historyRetentionHours / b.sweepEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6 +
@@ -201,7 +206,8 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
   const perM = base.perMillionDeliveries;
   const b = BACKFILL_DEFAULTS_FOR_COST;
   const oneRunUpTo = Math.floor((b.maxPagesPerRun * b.pageSize) / b.historyRetentionHours);
-  const scanPart = (b.windowHours / b.sweepEveryHours) * (b.dedupItemBytes / 4096) * 0.5 * PRICES.dynamoRruPerM;
+  const scansPerItem = (b.windowHours + b.ttlLagHours) / b.sweepEveryHours;
+  const scanPart = scansPerItem * (b.dedupItemBytes / 4096) * 0.5 * PRICES.dynamoRruPerM;
   const pagePart = (b.historyRetentionHours / b.sweepEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6;
   const freshPart = (0.5 / b.sampleEvery) * PRICES.dynamoRruPerM;
   const money = (x: number) => `$${x < 0.01 ? x.toFixed(6) : x.toFixed(4)}`;
@@ -218,9 +224,9 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
         `| ${r.deliveriesPerHour.toLocaleString('en-US')} | ${r.fresh.heygenCalls} / ${r.fresh.dedupReads} / ${money(r.fresh.dollars)} | ${r.sweep.heygenCalls.toLocaleString('en-US')} / ${r.sweep.runs} / ${r.sweep.scanRru.toLocaleString('en-US')} / ${money(r.sweep.dollars)} | $${r.perMillionDeliveries.toFixed(4)} |`,
     ),
     '',
-    `Per delivery, up to ${oneRunUpTo.toLocaleString('en-US')} deliveries an hour (a sweep fits one run): scans ${b.windowHours / b.sweepEveryHours} x ${((b.dedupItemBytes / 4096) * 0.5).toFixed(4)} RRU = $${scanPart.toFixed(4)}/M, sweep paging ${b.historyRetentionHours / b.sweepEveryHours} x ${(b.pageMs / b.pageSize).toFixed(0)} ms of Lambda = $${pagePart.toFixed(4)}/M, freshness samples 1/${b.sampleEvery} x 0.5 RRU = $${freshPart.toFixed(4)}/M: **$${perM.toFixed(3)} per million deliveries**; the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (base $${deliveryTotalPerMillion.toFixed(3)} from the last bench run; budget $2.75). Above that rate a sweep spans several runs, each scanning again (the last column). The fixed part is about $${base.fixedPerMonth.toFixed(3)} a month.`,
+    `Per delivery, up to ${oneRunUpTo.toLocaleString('en-US')} deliveries an hour (a sweep fits one run): scans ${scansPerItem} x ${((b.dedupItemBytes / 4096) * 0.5).toFixed(4)} RRU (an item lives ${b.windowHours} h plus an ASSUMED ${b.ttlLagHours} h until TTL deletes it) = $${scanPart.toFixed(4)}/M, sweep paging ${b.historyRetentionHours / b.sweepEveryHours} x ${(b.pageMs / b.pageSize).toFixed(0)} ms of Lambda = $${pagePart.toFixed(4)}/M, freshness samples 1/${b.sampleEvery} x 0.5 RRU = $${freshPart.toFixed(4)}/M: **$${perM.toFixed(3)} per million deliveries**; the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (base $${deliveryTotalPerMillion.toFixed(3)} from the last bench run; budget $2.75). Above that rate a sweep spans several runs, each scanning again (the last column). The fixed part is about $${base.fixedPerMonth.toFixed(3)} a month.`,
     '',
-    `Why this and not the alternatives: looking every entry up once with a consistent GetItem costs 1 RRU per delivery ($${PRICES.dynamoRruPerM.toFixed(3)}/M), with an eventually consistent BatchGetItem 0.5 RRU ($${(0.5 * PRICES.dynamoRruPerM).toFixed(4)}/M); either breaks the $2.75 budget on a base of $2.70. The Scan reads ~${Math.floor(4096 / b.dedupItemBytes)} items per half unit, so looking at every entry costs less than the 1-in-10 sample did before ($0.025/M). Sampling alone found an isolated miss with probability 0.1 per run; the sweep finds every one within ${b.sweepEveryHours} h + 10 min, inside the ${b.windowHours} h window.`,
+    `Why this and not the alternatives: looking every entry up once with a consistent GetItem costs 1 RRU per delivery ($${PRICES.dynamoRruPerM.toFixed(3)}/M), with an eventually consistent BatchGetItem 0.5 RRU ($${(0.5 * PRICES.dynamoRruPerM).toFixed(4)}/M); either breaks the $2.75 budget on a base of $2.70. The Scan reads ~${Math.floor(4096 / b.dedupItemBytes)} items per half unit, so checking every entry costs $${scanPart.toFixed(4)}/M of reads, less than the 1-in-10 sample of the previous design read ($0.025/M); walking the whole listing (needed because its order is not promised) adds the paging. Sampling alone found an isolated miss with probability 0.1 per run; the sweep finds every one within ${b.sweepEveryHours} h + 10 min, inside the ${b.windowHours} h window. The default total stays within $2.75 while the base is at most $${(2.75 - perM).toFixed(3)}/M.`,
     '<!-- backfill-cost:end -->',
   ].join('\n');
 }
