@@ -6,7 +6,8 @@
  * Environment (read once, fails fast): API_KEY_SECRET_ARN, HEYGEN_API_URL, DEDUP_TABLE_NAME,
  * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME; PARKED_BUCKET_NAME (where entries
  * EventBridge can never take are parked).
- * Metrics: `Backfilled` (provider, type), `Parked` (provider, reason), `BackfillRuns`, `BackfilledEvents`, `ParkedEvents` (Outcome; the last two alarmed).
+ * Metrics: `Backfilled` (provider, type), `Parked` (provider, reason), `BackfillRuns`, `BackfilledEvents`, `ParkedEvents` (Outcome; the last two alarmed), `SweepAgeHours`
+ * (hours since the last completed sweep; alarmed above 26, and when missing).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -23,7 +24,7 @@ import { S3ParkedStore } from './adapters/aws/parked-store.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from './adapters/aws/signing-secret-store.js';
 import type { RelayEvent } from './core/envelope.js';
-import { scheduledBackfill } from './heygen-backfill-plan.js';
+import { scheduledBackfill, sweepAgeHours } from './heygen-backfill-plan.js';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
 import { type BackfillSummary, EMPTY_SUMMARY } from './providers/heygen/backfill.js';
@@ -114,6 +115,10 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
     metrics.addMetric('BackfilledEvents', MetricUnit.Count, summary.backfilled);
     metrics.addMetric('ParkedEvents', MetricUnit.Count, summary.parked);
+    if (run.state) {
+      const age = metrics.singleMetric();
+      age.addMetric('SweepAgeHours', MetricUnit.Count, Math.round(sweepAgeHours(run.state, Date.now()) * 100) / 100);
+    }
     return summary;
   } catch (err) {
     logger.error('backfill run failed', err as Error);

@@ -154,7 +154,13 @@ export async function scheduledBackfill(input: {
   readonly deps: BackfillDeps;
   readonly bounds?: SweepBounds;
   readonly now?: () => number;
-}): Promise<{ plan: BackfillPlan | null; summary: BackfillSummary | null; outcome: 'done' | 'partial' | 'busy' }> {
+}): Promise<{
+  plan: BackfillPlan | null;
+  summary: BackfillSummary | null;
+  outcome: 'done' | 'partial' | 'busy';
+  /** The checkpoint after the run (null when busy). */
+  state: BackfillState | null;
+}> {
   const now = input.now ?? input.deps.now ?? Date.now;
   const { lease, ...deps } = input.deps;
   const work = async () => {
@@ -170,7 +176,7 @@ export async function scheduledBackfill(input: {
       state = nextState(state, plan, summary, t);
       await input.checkpoint.write(state, deps.signal);
     }
-    return { plan, summary, outcome: summary.outcome };
+    return { plan, summary, outcome: summary.outcome, state };
   };
   if (!lease) return work();
   try {
@@ -186,6 +192,16 @@ export async function scheduledBackfill(input: {
     );
   } catch (err) {
     if (!(err instanceof LeaseBusyError)) throw err;
-    return { plan: null, summary: null, outcome: 'busy' };
+    return { plan: null, summary: null, outcome: 'busy', state: null };
   }
 }
+
+/**
+ * Hours since the last completed sweep (metric `SweepAgeHours`, alarmed above `SWEEP_AGE_ALARM_HOURS`):
+ * a sweep that never finishes, or a backfill that fails every run, would let events age past the
+ * dedup window unchecked. 0 before any sweep completed (the first run is a sweep).
+ */
+export function sweepAgeHours(state: BackfillState, now: number): number {
+  return state.lastSweepAt === null ? 0 : Math.max(0, (now - state.lastSweepAt) / 3_600_000);
+}
+export const SWEEP_AGE_ALARM_HOURS = 26;

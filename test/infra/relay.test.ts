@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { SWEEP_AGE_ALARM_HOURS } from '../../functions/heygen-backfill-plan.js';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
@@ -225,9 +226,16 @@ describe('Construct: HeyGenRelay', () => {
         Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ParkedEvents' }) }) }),
       ]),
     });
+    // The backfill must keep sweeping: no completed sweep for 26 h, or no report at all, alarms.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SweepAgeHours',
+      Threshold: SWEEP_AGE_ALARM_HOURS,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+    });
     // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates + parked
-    // + secret mismatch + backfilled + backfill parked
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    // + secret mismatch + backfilled + backfill parked + backfill behind
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 15);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {

@@ -14,7 +14,13 @@ import { UnpublishableError } from '../../functions/core/errors.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { ParkedDelivery } from '../../functions/core/ports.js';
-import { MemoryBackfillCheckpoint, SWEEP_EVERY_MS, scheduledBackfill } from '../../functions/heygen-backfill-plan.js';
+import {
+  MemoryBackfillCheckpoint,
+  SWEEP_AGE_ALARM_HOURS,
+  SWEEP_EVERY_MS,
+  scheduledBackfill,
+  sweepAgeHours,
+} from '../../functions/heygen-backfill-plan.js';
 import type { EventHistoryPage, HistoryEvent } from '../../functions/providers/heygen/api/client.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import { type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
@@ -368,6 +374,33 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     expect(second.plan).toMatchObject({ kind: 'sweep', reason: 'unsettled' });
     expect(second.summary?.backfilled).toBe(1);
     r.onBusOnce([e]);
+  });
+
+  it('a backfill that cannot complete a sweep shows it: SweepAgeHours passes the alarm threshold (26 h) while HeyGen fails every run', async () => {
+    const broken = { on: false };
+    const history: BackfillDeps['history'] = {
+      listEvents: (q, o) => (broken.on ? Promise.reject(new Error('HeyGen is down')) : client.listEvents(q, o)),
+    };
+    const r = setup(history);
+    await r.scheduled();
+    expect(sweepAgeHours(r.checkpoint.state, clock.t)).toBe(0);
+    broken.on = true;
+    const ages: number[] = [];
+    for (let h = 1; h <= 30; h++) {
+      clock.t += HOUR;
+      await r.scheduled().catch(() => undefined); // the run fails (the Lambda reports BackfillRuns failed)
+      ages.push(sweepAgeHours(r.checkpoint.state, clock.t));
+    }
+    expect(ages[24]).toBeLessThanOrEqual(SWEEP_AGE_ALARM_HOURS);
+    expect(ages[29]).toBeGreaterThan(SWEEP_AGE_ALARM_HOURS);
+    broken.on = false;
+    const lostOne = r.lost();
+    clock.t += HOUR;
+    await r.scheduled(); // HeyGen is back: the overdue sweep runs at once
+    expect(sweepAgeHours(r.checkpoint.state, clock.t)).toBe(0);
+    clock.t += HOUR;
+    await r.scheduled();
+    r.onBusOnce([lostOne]);
   });
 
   it('a second run while one holds the lease is busy and publishes nothing; the sweep costs one scan of the dedup table', async () => {
