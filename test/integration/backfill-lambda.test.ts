@@ -145,6 +145,28 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
     expect(JSON.parse(Buffer.from(record.body, 'base64').toString('utf8'))).toEqual(tooBig);
   }, 120_000);
 
+  it('the routine daily sweep of the Lambda backfills an isolated event no trouble pointed at (checkpoint in the state table)', async () => {
+    const ep = fake.seedEndpoint('https://y/heygen');
+    const now = Date.now();
+    // The last sweep completed 24 h ago, checked through 2 h ago; no trouble recorded since.
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    const before = await checkpoint.read();
+    await checkpoint.write({ ...before, checkedThrough: now - 2 * 3_600_000, lastSweepAt: now - 24 * 3_600_000, cursor: null });
+    const lonely = { event_type: 'avatar_video.success', event_data: { video_id: 'lonely', url: 'https://v/lonely' } };
+    fake.emit(ep.endpoint_id, lonely, now - 3_600_000);
+    const run = (await (await loadBackfillEntry())({}, context())) as BackfillSummary;
+    expect(run).toMatchObject({ outcome: 'done', backfilled: 1, sampled: false });
+    expect(run.missing.map((m) => m.id)).toEqual([heygenEventKey(JSON.stringify(lonely))]);
+    const after = await checkpoint.read();
+    expect(after.lastSweepAt).toBeGreaterThanOrEqual(now);
+    expect(after.checkedThrough).toBeGreaterThan(now - 11 * 60_000);
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(lonely)))).toHaveLength(1);
+  }, 60_000);
+
   it('DynamoDedupIndex on moto: Scan and BatchGetItem list published, unexpired keys only (in flight and expired are left to the consistent read)', async () => {
     const nowS = Math.floor(Date.now() / 1000);
     const put = (pk: string, status: string, expiresAt: number) =>
