@@ -128,8 +128,10 @@ export const BACKFILL_DEFAULTS_FOR_COST = {
   /** Pages a sweep run walks before it hands over to the next run (BACKFILL_DEFAULTS.maxPages). */
   maxPagesPerRun: 1_000,
   /**
-   * A dedup item (pk `heygen:evt:<64 hex>`, status, owner, expiresAt): ~160 bytes. A Scan is charged
-   * 0.5 RRU per 4 KB read (eventually consistent), so ~25 items a unit; a BatchGetItem 0.5 RRU per item.
+   * A dedup item (functions/adapters/aws/dynamodb-dedup.ts: pk `heygen:evt:<64 hex>`, status, owner,
+   * expiresAt) by DynamoDB's item-size rules (`dedupItemSize`: 148 bytes with a UUID owner), rounded
+   * up for longer owners. A Scan is charged 0.5 RRU per 4 KB read (eventually consistent), so ~25
+   * items a unit; a BatchGetItem 0.5 RRU per item.
    */
   dedupItemBytes: 160,
   /**
@@ -149,6 +151,28 @@ export const BACKFILL_DEFAULTS_FOR_COST = {
   secretsCalls: 1,
   /** Assumed fixed run time (ms): start, API key, state, the freshness pages. */
   assumedRunMs: 1_000,
+} as const;
+
+/**
+ * DynamoDB's item size: each attribute's name (UTF-8 bytes) plus its value: a string's UTF-8 bytes, a
+ * number's significant digits / 2 + 1 bytes (AWS "Item sizes and formats").
+ */
+export function dedupItemSize(item: Readonly<Record<string, { S: string } | { N: string }>>): number {
+  let bytes = 0;
+  for (const [name, v] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name, 'utf8');
+    if ('S' in v) bytes += Buffer.byteLength(v.S, 'utf8');
+    else bytes += Math.ceil(v.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
+  }
+  return bytes;
+}
+
+/** A COMPLETED dedup item as the ingress writes it (owner: the request's UUID). */
+export const TYPICAL_DEDUP_ITEM = {
+  pk: { S: `heygen:evt:${'0'.repeat(64)}` },
+  status: { S: 'COMPLETED' },
+  owner: { S: '00000000-0000-4000-8000-000000000000' },
+  expiresAt: { N: '1796000000' },
 } as const;
 
 export interface BackfillRunCost {
@@ -215,7 +239,7 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
     '<!-- backfill-cost:start -->',
     "### Scheduled backfill from HeyGen's event history (issue 11)",
     '',
-    `Defaults: a run every hour. Once every ${b.sweepEveryHours} h, after trouble (a refused signature or a 5xx recorded by the ingress after the checkpoint), after a sampled miss, after an entry was left in flight, and on the first run, the run is a **sweep**: it walks HeyGen's whole listing (the spec promises no order, so no page may end it) and looks up every entry created since its checkpoint exactly once, through one eventually consistent Scan of the dedup table (0.5 RRU per 4 KB; a ~${b.dedupItemBytes}-byte item costs ${((b.dedupItemBytes / 4096) * 0.5).toFixed(3)} RRU); only an entry the scan does not list as published gets a consistent read and, if missing, the claim and publish. A sweep longer than ${b.maxPagesPerRun.toLocaleString('en-US')} pages goes on from its cursor in the next run (and scans again). The other runs are **freshness** runs: the first ${b.freshPages} pages, 1 entry in ${b.sampleEvery} of those created since the last run, BatchGetItem eventually consistent (0.5 RRU). Fixed per run: ${b.stateReads} RRU + ${b.stateWrites} WRU on the state table (checkpoint, evidence, lease), ${b.secretsCalls} Secrets Manager call (the API key), one Lambda invocation (assumed ${b.assumedRunMs} ms at ${b.memoryMb} MB). HeyGen's API calls cost nothing on AWS, but the sweep waits for them: ASSUMED ${b.pageMs} ms a page, and HeyGen keeping ${b.historyRetentionHours} h of history (not documented; the paging part scales with it). Priced from the plan's constants (scripts/bench/lib/cost.ts \`backfillRunCost\`), not measured.`,
+    `Defaults: a run every hour. Once every ${b.sweepEveryHours} h, after trouble (a refused signature or a 5xx recorded by the ingress after the checkpoint), after a sampled miss, after an entry was left in flight, and on the first run, the run is a **sweep**: it walks HeyGen's whole listing (the spec promises no order, so no page may end it) and looks up every entry created since its checkpoint exactly once, through one eventually consistent Scan of the dedup table (0.5 RRU per 4 KB; a dedup item is ${dedupItemSize(TYPICAL_DEDUP_ITEM)} bytes by DynamoDB's size rules, priced at ${b.dedupItemBytes}, so it costs ${((b.dedupItemBytes / 4096) * 0.5).toFixed(3)} RRU); only an entry the scan does not list as published gets a consistent read and, if missing, the claim and publish. A sweep longer than ${b.maxPagesPerRun.toLocaleString('en-US')} pages goes on from its cursor in the next run (and scans again). The other runs are **freshness** runs: the first ${b.freshPages} pages, 1 entry in ${b.sampleEvery} of those created since the last run, BatchGetItem eventually consistent (0.5 RRU). Fixed per run: ${b.stateReads} RRU + ${b.stateWrites} WRU on the state table (checkpoint, evidence, lease), ${b.secretsCalls} Secrets Manager call (the API key), one Lambda invocation (assumed ${b.assumedRunMs} ms at ${b.memoryMb} MB). HeyGen's API calls cost nothing on AWS, but the sweep waits for them: ASSUMED ${b.pageMs} ms a page, and HeyGen keeping ${b.historyRetentionHours} h of history (not documented; the paging part scales with it). Priced from the plan's constants (scripts/bench/lib/cost.ts \`backfillRunCost\`), not measured.`,
     '',
     '| deliveries per hour | freshness run: HeyGen calls / reads / $ | sweep: HeyGen calls / runs / scan RRU / $ | added per million deliveries |',
     '| --- | --- | --- | --- |',
