@@ -1,8 +1,9 @@
 /**
  * What the scheduled backfill does this run, from its checkpoint and the delivery evidence (pure).
  *
- * Correctness rests on the sweep: every entry of HeyGen's history is looked up exactly once, when it
- * is created in the interval (`checkedThrough`, now − settle] of a sweep. A sweep walks the whole
+ * Correctness rests on the sweep: every entry of HeyGen's history is looked up once, when it is
+ * created in the interval (`checkedThrough`, now − settle] of a sweep (the sweep walks back
+ * `SWEEP_OVERLAP_MS` further, for entries listed late; the dedup Scan spares those a read). A sweep walks the whole
  * listing (HeyGen's spec promises no order), and one cut short goes on from its cursor in the next
  * run. It runs
  * - on the first run (the whole dedup window),
@@ -25,6 +26,13 @@ import { type BackfillCursor, type BackfillDeps, type BackfillSummary, backfill 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
 export const SETTLE_MS = 10 * 60_000;
+/**
+ * A sweep also walks this far back before `checkedThrough`: an entry HeyGen lists late (its
+ * `created_at` older than the moment it appears in the listing; undocumented either way) is still
+ * looked at. Nearly free: the dedup Scan lists the entries of the overlap that are published, so they
+ * take no read of their own; only what is still missing is read (and published).
+ */
+export const SWEEP_OVERLAP_MS = 6 * 3_600_000;
 /** Kept from the dedup window's far end: a record written at an entry's creation expires one window later. */
 const WINDOW_MARGIN_MS = 15 * 60_000;
 
@@ -78,13 +86,14 @@ export function backfillPlan(now: number, windowMs: number, state: BackfillState
   }
   if (state.checkedThrough === null) return { kind: 'sweep', reason: 'first_run', sinceMs: oldest, untilMs };
   const sinceMs = Math.max(state.checkedThrough, oldest);
+  const sweepFrom = Math.max(state.checkedThrough - SWEEP_OVERLAP_MS, oldest);
   if ((evidence.lastTroubleAt ?? Number.NEGATIVE_INFINITY) > state.checkedThrough)
-    return { kind: 'sweep', reason: 'trouble', sinceMs, untilMs };
-  if (state.unsettled) return { kind: 'sweep', reason: 'unsettled', sinceMs, untilMs };
+    return { kind: 'sweep', reason: 'trouble', sinceMs: sweepFrom, untilMs };
+  if (state.unsettled) return { kind: 'sweep', reason: 'unsettled', sinceMs: sweepFrom, untilMs };
   if (state.sampleMissedAt !== null && state.sampleMissedAt > (state.lastSweepAt ?? Number.NEGATIVE_INFINITY))
-    return { kind: 'sweep', reason: 'sample_missed', sinceMs, untilMs };
+    return { kind: 'sweep', reason: 'sample_missed', sinceMs: sweepFrom, untilMs };
   if (now - (state.lastSweepAt ?? Number.NEGATIVE_INFINITY) >= SWEEP_EVERY_MS - SETTLE_MS)
-    return { kind: 'sweep', reason: 'routine', sinceMs, untilMs };
+    return { kind: 'sweep', reason: 'routine', sinceMs: sweepFrom, untilMs };
   return {
     kind: 'fresh',
     reason: 'fresh',

@@ -403,6 +403,24 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     r.onBusOnce([lostOne]);
   });
 
+  it('an entry HeyGen lists late (created before the checkpoint, listed after that sweep) is still backfilled by the next sweep, and the overlap costs no reads of published entries', async () => {
+    const r = setup();
+    for (let k = 0; k < 50; k++) {
+      await r.delivered(undefined, clock.t - 3 * HOUR + k * 60_000);
+    }
+    clock.t += 20 * 60_000;
+    await r.scheduled(); // first run: sweeps, checkedThrough = now - 10 min
+    const through = r.checkpoint.state.checkedThrough as number;
+    // Listed only now, with a created_at two hours before the checkpoint.
+    const late = r.lost(undefined, through - 2 * HOUR);
+    clock.t += 24 * HOUR;
+    const run = await r.scheduled();
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'routine' });
+    expect(run.summary?.backfilled).toBe(1);
+    expect(run.summary?.lookedUp).toBe(1); // the 50 published entries of the overlap: found by the scan, no read each
+    r.onBusOnce([late]);
+  });
+
   it('a second run while one holds the lease is busy and publishes nothing; the sweep costs one scan of the dedup table', async () => {
     const r = setup();
     const lostOnes = [r.lost(), r.lost(), r.lost()];
