@@ -2,8 +2,10 @@
  * `heygen-relay backfill --since DURATION [--dry-run] [--json]`: publishes what HeyGen's event history
  * lists as delivered since DURATION ago (default: the dedup window, 48 h) and the relay never
  * published, through the same path as the scheduled backfill (functions/providers/heygen/backfill.ts),
- * under the same lease. Every entry of the window is looked up (no sampling). `--dry-run` lists the
- * missing events and publishes nothing.
+ * under the same lease. A sweep: the whole listing is walked (HeyGen promises no order) and every
+ * entry created in the window is looked up (no sampling). `--dry-run` lists the missing events and
+ * publishes nothing. With `parkedBucket` (the stack's ParkedBucketName), entries EventBridge can never
+ * take are parked there; without it they are counted (`unpublishable`).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -11,6 +13,7 @@ import { DynamoDedupStore } from '../functions/adapters/aws/dynamodb-dedup.js';
 import { DynamoEvidenceStore } from '../functions/adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from '../functions/adapters/aws/dynamodb-lease.js';
 import { EventBridgePublisher } from '../functions/adapters/aws/eventbridge-publisher.js';
+import { S3ParkedStore } from '../functions/adapters/aws/parked-store.js';
 import type { HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
 import { type BackfillSummary, backfill } from '../functions/providers/heygen/backfill.js';
 
@@ -42,6 +45,8 @@ export interface BackfillCommandInput {
   readonly eventBus: string;
   readonly stateTable: string;
   readonly signingSecretId: string;
+  /** The parked-deliveries bucket (stack output ParkedBucketName): where unpublishable entries go. */
+  readonly parkedBucket?: string;
   readonly dynamoDb?: () => DynamoDBClient;
   readonly eventBridge?: () => EventBridgeClient;
   readonly now?: () => number;
@@ -61,6 +66,11 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
       claim: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'claim' }),
       publisher: new EventBridgePublisher((input.eventBridge ?? (() => new EventBridgeClient({})))(), input.eventBus),
       evidence: new DynamoEvidenceStore(ddb, input.stateTable),
+      ...(input.parkedBucket
+        ? {
+            parked: new S3ParkedStore(input.parkedBucket, async () => new (await import('@aws-sdk/client-s3')).S3Client({})),
+          }
+        : {}),
       lease: { store: new DynamoLeaseStore(ddb, input.stateTable), name: `heygen-backfill:${input.signingSecretId}` },
     },
   );
@@ -70,6 +80,7 @@ export function describeBackfill(s: BackfillSummary): string[] {
   const lines = [
     `outcome: ${s.outcome}${s.dryRun ? ' (dry run)' : ''}; since ${new Date(s.sinceMs).toISOString()}; ${s.pages} page(s), ${s.examined} event(s) looked up`,
     `${s.dryRun ? 'would backfill' : 'backfilled'}: ${s.backfilled}; already published: ${s.alreadyPublished}; in flight: ${s.inFlight}; too recent: ${s.tooRecent}; failed: ${s.failed}`,
+    `unpublishable: ${s.unpublishable} (parked: ${s.parked}); same type and data as another entry (one event): ${s.sameContent}`,
   ];
   for (const m of s.missing) lines.push(`  ${m.createdAt} ${m.type} ${m.eventId} -> ${m.id}`);
   if (s.outcome === 'busy') lines.push('another backfill holds the lease; try again later');

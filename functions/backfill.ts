@@ -4,8 +4,10 @@
  * from its checkpoint and the delivery evidence (heygen-backfill-plan.ts).
  *
  * Environment (read once, fails fast): API_KEY_SECRET_ARN, HEYGEN_API_URL, DEDUP_TABLE_NAME,
- * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME.
- * Metrics: `Backfilled` (provider, type), `BackfillRuns` (Outcome).
+ * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME; PARKED_BUCKET_NAME (where entries
+ * EventBridge can never take are parked).
+ * Metrics: `Backfilled` (provider, type), `Parked` (provider, reason), `BackfillRuns`, `BackfilledEvents`, `ParkedEvents` (Outcome; the last two alarmed), `SweepAgeHours`
+ * (hours since the last completed sweep; alarmed above 26, and when missing).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -14,15 +16,18 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
+import { DynamoDedupIndex } from './adapters/aws/dynamodb-dedup-index.js';
 import { DynamoBackfillCheckpoint, DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
+import { S3ParkedStore } from './adapters/aws/parked-store.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from './adapters/aws/signing-secret-store.js';
-import { backfillPlan } from './heygen-backfill-plan.js';
+import type { RelayEvent } from './core/envelope.js';
+import { scheduledBackfill, sweepAgeHours } from './heygen-backfill-plan.js';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
-import { type BackfillSummary, backfill } from './providers/heygen/backfill.js';
+import { type BackfillSummary, EMPTY_SUMMARY } from './providers/heygen/backfill.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();
@@ -37,6 +42,7 @@ const env = {
   busName: need('EVENT_BUS_NAME'),
   stateTable: need('STATE_TABLE_NAME'),
   leaseName: need('LEASE_NAME'),
+  parkedBucket: process.env.PARKED_BUCKET_NAME?.trim() || undefined,
 };
 const logger = new Logger({ serviceName: HEYGEN_BACKFILL_SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: HEYGEN_BACKFILL_SERVICE });
@@ -54,6 +60,10 @@ const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);
 const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, 'heygen');
 const leases = new DynamoLeaseStore(dynamodb, env.stateTable);
 const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
+const index = new DynamoDedupIndex(dynamodb, env.dedupTable);
+const parked = env.parkedBucket
+  ? new S3ParkedStore(env.parkedBucket, async () => new (await import('@aws-sdk/client-s3')).S3Client(sdk))
+  : undefined;
 
 export const handler = async (_event: unknown, context: Context): Promise<BackfillSummary | { outcome: 'missing_api_key' }> => {
   logger.addContext(context);
@@ -67,26 +77,34 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
       return { outcome: 'missing_api_key' };
     }
     const client = new HeyGenWebhookClient({ apiKey, baseUrl: env.apiUrl, deadline, reserveMs: 5_000 });
-    const now = Date.now();
-    const plan = backfillPlan(now, env.windowSeconds * 1000, await checkpoint.read(), await evidence.read('heygen'));
-    const summary = await backfill(
-      { sinceMs: plan.sinceMs, sampleEvery: plan.sampleEvery },
-      {
+    const run = await scheduledBackfill({
+      windowMs: env.windowSeconds * 1000,
+      checkpoint,
+      evidence,
+      deps: {
         history: client,
         check,
         claim,
         publisher,
         evidence,
+        index,
+        ...(parked ? { parked } : {}),
         lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
         deadline,
-        onBackfilled: (e) => {
+        onBackfilled: (e: RelayEvent) => {
           const m = metrics.singleMetric();
           m.addDimensions({ provider: e.provider, type: e.type });
           m.addMetric('Backfilled', MetricUnit.Count, 1);
         },
+        onParked: (reason: string) => {
+          const m = metrics.singleMetric();
+          m.addDimensions({ provider: 'heygen', reason });
+          m.addMetric('Parked', MetricUnit.Count, 1);
+        },
       },
-    );
-    if (summary.checkedThrough !== undefined) await checkpoint.write(summary.checkedThrough);
+    });
+    const { plan } = run;
+    const summary: BackfillSummary = run.summary ?? { ...EMPTY_SUMMARY, outcome: 'busy' };
     const { missing, ...counts } = summary;
     (summary.backfilled > 0 ? logger.warn : logger.info).call(logger, 'backfill run', {
       plan,
@@ -96,6 +114,11 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     metrics.addDimension('Outcome', summary.outcome);
     metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
     metrics.addMetric('BackfilledEvents', MetricUnit.Count, summary.backfilled);
+    metrics.addMetric('ParkedEvents', MetricUnit.Count, summary.parked);
+    if (run.state) {
+      const age = metrics.singleMetric();
+      age.addMetric('SweepAgeHours', MetricUnit.Count, Math.round(sweepAgeHours(run.state, Date.now()) * 100) / 100);
+    }
     return summary;
   } catch (err) {
     logger.error('backfill run failed', err as Error);

@@ -1,9 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from '../functions/observability-names.js';
@@ -28,6 +30,8 @@ export interface HeyGenBackfillProps {
   /** Lease, checkpoint and delivery evidence. */
   readonly stateTable: dynamodb.ITable;
   readonly eventBus: events.IEventBus;
+  /** Where history entries EventBridge can never take are parked (under `parked/heygen/`), as the ingress parks deliveries. */
+  readonly parkedBucket?: s3.IBucket;
   /** @default events.Schedule.rate(Duration.hours(1)) */
   readonly schedule?: events.Schedule;
   readonly logRetention?: logs.RetentionDays;
@@ -64,7 +68,31 @@ export class HeyGenBackfill extends Construct {
       },
     });
     props.apiKeySecret.grantRead(fn);
-    props.dedupTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    // GetItem/PutItem/UpdateItem/DeleteItem: the consistent lookup and the claim; Scan and BatchGetItem:
+    // the sweep's and the freshness run's eventually consistent filter (DynamoDedupIndex).
+    props.dedupTable.grant(
+      fn,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Scan',
+      'dynamodb:BatchGetItem',
+    );
+    if (props.parkedBucket) {
+      fn.addEnvironment('PARKED_BUCKET_NAME', props.parkedBucket.bucketName);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.parkedBucket.arnForObjects('parked/heygen/*')] }),
+      );
+      const bucketId = Stack.of(this).resolve(
+        Stack.of(this).getLogicalId(props.parkedBucket.node.defaultChild as s3.CfnBucket),
+      ) as string;
+      ack(
+        fn,
+        `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/parked/heygen/*]`,
+        'The backfill may only put objects under parked/heygen/ of the relay bucket; object keys are per event, so they cannot be listed in advance.',
+      );
+    }
     props.eventBus.grantPutEventsTo(fn);
     grantLease(fn, props.stateTable, leaseName('heygen-backfill', props.signingSecret));
     this.backfillFunction = fn;

@@ -513,6 +513,7 @@ export class HeyGenRelay extends Construct {
         dedupWindow,
         stateTable: this.stateTable,
         eventBus: this.eventBus,
+        parkedBucket: this.parkedBucket,
         logRetention,
         tracing,
       });
@@ -706,6 +707,46 @@ export class HeyGenRelay extends Construct {
                 new cloudwatch.Metric({
                   namespace: METRICS_NAMESPACE,
                   metricName: 'BackfilledEvents',
+                  dimensionsMap: { service: HEYGEN_BACKFILL_SERVICE, Outcome: o },
+                  statistic: 'Sum',
+                  period: Duration.hours(1),
+                }),
+              ]),
+            ),
+            period: Duration.hours(1),
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        });
+      if (this.heygenBackfill)
+        add('HeyGenBackfillBehind', {
+          alarmDescription:
+            "heygen-relay: no backfill sweep of HeyGen's history completed for over 26 h (or the backfill stopped reporting): events HeyGen gave up on may age past the dedup window unchecked; check the backfill's logs",
+          metric: new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'SweepAgeHours',
+            dimensionsMap: { service: HEYGEN_BACKFILL_SERVICE },
+            statistic: 'Maximum',
+            period: Duration.hours(3),
+          }),
+          threshold: 26, // SWEEP_AGE_ALARM_HOURS (functions/heygen-backfill-plan.ts): a daily sweep plus two hourly runs of slack
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        });
+      if (this.heygenBackfill)
+        add('HeyGenBackfillParked', {
+          alarmDescription:
+            "heygen-relay: the backfill parked entries of HeyGen's history EventBridge can never take; list and re-publish them after a fix",
+          metric: new cloudwatch.MathExpression({
+            expression: 'FILL(done, 0) + FILL(partial, 0)',
+            usingMetrics: Object.fromEntries(
+              ['done', 'partial'].map((o) => [
+                o,
+                new cloudwatch.Metric({
+                  namespace: METRICS_NAMESPACE,
+                  metricName: 'ParkedEvents',
                   dimensionsMap: { service: HEYGEN_BACKFILL_SERVICE, Outcome: o },
                   statistic: 'Sum',
                   period: Duration.hours(1),

@@ -48,6 +48,7 @@ async function main(): Promise<number> {
     `Registrar/CLI runs: ${stats.registrarRuns} (${stats.busy} found the lease busy); rotations started: ${stats.rotationsStarted}`,
     `Operator writes: ${stats.operatorWrites}; changes at HeyGen: ${stats.providerChanges}`,
     `Events HeyGen delivered: ${stats.eventsDelivered}; attempts rejected: ${stats.attemptsRejected}; never received (relay down): ${stats.eventsNotReceived}; backfilled: ${stats.backfilled}; lost: ${stats.lost}; published twice: ${stats.publishedTwice}`,
+    `Scheduled backfill runs: ${stats.backfillRuns} (${stats.sweeps} sweeps, the rest freshness runs or busy)`,
     `Invariant violations: ${violations}`,
   ];
   for (const l of lines) console.log(l);
@@ -70,8 +71,10 @@ async function main(): Promise<number> {
       'expired, one registrar run): one endpoint points at the relay with the configured events, the ingress accepts',
       "HeyGen's current secret, no retired secret stays in AWSPENDING, and a rotation still finishes on HeyGen's secret.",
       'HeyGen also delivers events meanwhile (some to a relay that is down; refused attempts retried up to twice), listed in',
-      'its event history; after the quiet registrar run one backfill runs, and every event HeyGen delivered must be on the',
-      'bus exactly once (ingress dedup mode `record` or `claim`, drawn per schedule).',
+      'its event history; scheduled backfill runs (scheduledBackfill, as the hourly Lambda) run and crash among the rest, and',
+      'after the quiet registrar run the hourly backfill runs for a day with no trouble needed (the daily sweep looks at every',
+      'entry): every event HeyGen delivered must be on the bus exactly once (ingress dedup mode `record` or `claim`, drawn per',
+      'schedule).',
       '',
       ...lines.map((l) => `- ${l}`),
       END,

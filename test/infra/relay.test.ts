@@ -2,6 +2,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { SWEEP_AGE_ALARM_HOURS } from '../../functions/heygen-backfill-plan.js';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
@@ -220,9 +221,21 @@ describe('Construct: HeyGenRelay', () => {
         Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'BackfilledEvents' }) }) }),
       ]),
     });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ParkedEvents' }) }) }),
+      ]),
+    });
+    // The backfill must keep sweeping: no completed sweep for 26 h, or no report at all, alarms.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SweepAgeHours',
+      Threshold: SWEEP_AGE_ALARM_HOURS,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+    });
     // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates + parked
-    // + secret mismatch + backfilled
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+    // + secret mismatch + backfilled + backfill parked + backfill behind
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 15);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {
@@ -249,11 +262,14 @@ describe('Construct: HeyGenRelay', () => {
     expect([update?.Action].flat()).toEqual(['dynamodb:UpdateItem']);
   });
 
-  it('runs the backfill hourly with least privilege: API key, dedup reads and claims, PutEvents, its lease', () => {
+  it('runs the backfill hourly with least privilege: API key, dedup reads, scan and claims, PutEvents, its lease, parking under parked/heygen/', () => {
     const statements = policyStatements(template, 'RelayBackfillFunctionServiceRole');
     const actions = statements.flatMap((st) => [st.Action].flat()).sort();
     expect(actions).toEqual(
       [
+        'dynamodb:BatchGetItem',
+        'dynamodb:Scan',
+        's3:PutObject',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:GetItem',
@@ -266,9 +282,12 @@ describe('Construct: HeyGenRelay', () => {
       ].sort(),
     );
     for (const st of statements) expect(st.Resource).not.toBe('*');
+    const put = statements.find((s) => [s.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(put?.Resource)).toContain('/parked/heygen/*');
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
+          PARKED_BUCKET_NAME: Match.anyValue(),
           LEASE_NAME: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen-backfill:'])]) }),
         }),
       },

@@ -99,6 +99,11 @@ export interface EmulatorStack {
   readonly clients: { ddb: DynamoDBClient; eb: EventBridgeClient; sm: SecretsManagerClient; sqs: SQSClient; s3: S3Client };
   /** The parked-deliveries bucket's name (PARKED_BUCKET_NAME). */
   readonly parkedBucket: string;
+  /**
+   * The Environment.Variables of the template's function whose variables satisfy `match` (e.g. the
+   * backfill's, with LEASE_NAME heygen-backfill:…), every reference resolved like the ingress's.
+   */
+  functionEnv(match: (vars: Record<string, string>) => boolean): Promise<Record<string, string>>;
   destroy(): void;
 }
 
@@ -332,6 +337,20 @@ export async function provisionFromTemplate(
     ingressEnv,
     skipped,
     clients,
+    async functionEnv(match) {
+      for (const r of Object.values(resources)) {
+        if (r.Type !== 'AWS::Lambda::Function') continue;
+        const raw = (r.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
+        const out: Record<string, string> = {};
+        try {
+          for (const [k, v] of Object.entries(raw)) out[k] = String(await resolve(v));
+        } catch {
+          continue; // references something off the data path (not this function)
+        }
+        if (match(out)) return out;
+      }
+      throw new Error('No function of the template has such an environment');
+    },
     destroy() {
       for (const c of Object.values(clients)) c.destroy();
     },

@@ -16,7 +16,9 @@
  *   wiped the stored value, which forgets which endpoint was ours) none of ours points elsewhere;
  * - the ingress verifies HeyGen's current secret (AWSCURRENT or AWSPENDING holds it);
  * - no retired secret stays accepted through AWSPENDING;
- * - a rotation can still start and finish, ending on HeyGen's secret.
+ * - a rotation can still start and finish, ending on HeyGen's secret;
+ * - after a day of hourly scheduled backfill runs (they also run, and crash, during the schedule),
+ *   every event HeyGen delivered is on the bus exactly once.
  * Used by test/unit/heygen-lifecycle-chaos.test.ts (bounded) and scripts/chaos.ts (`npm run chaos`).
  */
 
@@ -30,8 +32,9 @@ import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evid
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { type LeaseGrant, type LeaseIntent, type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, SigningKeySource } from '../../functions/core/ports.js';
+import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../functions/heygen-backfill-plan.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { backfill } from '../../functions/providers/heygen/backfill.js';
+import type { DedupIndex } from '../../functions/providers/heygen/backfill.js';
 import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
 import { heygen as heygenProvider } from '../../functions/providers/heygen/index.js';
 import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
@@ -57,7 +60,9 @@ export type ActorSpec =
   | { readonly kind: 'operator'; readonly op: 'reset' | 'paste-plain' }
   | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' }
   /** HeyGen delivers one event (listed in its history); the relay may be down; HeyGen retries `retries` times. */
-  | { readonly kind: 'delivery'; readonly relayDown: boolean; readonly retries: number };
+  | { readonly kind: 'delivery'; readonly relayDown: boolean; readonly retries: number }
+  /** A scheduled backfill run (functions/heygen-backfill-plan.ts scheduledBackfill), which may die at one of its calls. */
+  | { readonly kind: 'backfill'; readonly crashAt: number | null; readonly crashAfter: boolean };
 
 export interface ChaosScenario {
   readonly initial: 'empty' | 'registered' | 'rotated';
@@ -96,6 +101,10 @@ export const actorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
       kind: fc.constant('operator' as const),
       op: fc.constantFrom('reset' as const, 'paste-plain' as const),
     }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('backfill' as const), crashAt: crashPoint, crashAfter: fc.boolean() }),
   },
   {
     weight: 2,
@@ -139,8 +148,11 @@ export interface ChaosStats {
   eventsDelivered: number;
   attemptsRejected: number;
   eventsNotReceived: number;
-  /** Events the quiet backfill published; events missing from the bus or on it twice (both must stay 0). */
+  /** Events the backfill runs published; events missing from the bus or on it twice (both must stay 0). */
   backfilled: number;
+  /** Scheduled backfill runs (during the schedule and the hourly ones once quiet), and of those the sweeps. */
+  backfillRuns: number;
+  sweeps: number;
   lost: number;
   publishedTwice: number;
 }
@@ -160,6 +172,8 @@ export function emptyStats(): ChaosStats {
     attemptsRejected: 0,
     eventsNotReceived: 0,
     backfilled: 0,
+    backfillRuns: 0,
+    sweeps: 0,
     lost: 0,
     publishedTwice: 0,
   };
@@ -259,6 +273,30 @@ export async function runScenario(
         },
       );
 
+    const checkpoint = new MemoryBackfillCheckpoint();
+    /** One scheduled backfill run, as the hourly Lambda does it (its own lease, checkpoint, evidence, sweep or freshness). */
+    const backfillRun = async (inv: Invocation) => {
+      stats.backfillRuns++;
+      const run = await scheduledBackfill({
+        windowMs: 48 * 3_600_000,
+        checkpoint,
+        evidence: relay.evidence,
+        deps: {
+          history: inv.heygenClient(),
+          check: relay.check,
+          claim: relay.claim,
+          index: relay.index,
+          publisher: relay.publisher,
+          evidence: relay.evidence,
+          lease: { store: inv.leaseStore(), name: `heygen-backfill:${NAME}`, owner: inv.name },
+          now: () => clock.t,
+        },
+      });
+      if (run.plan?.kind === 'sweep') stats.sweeps++;
+      stats.backfilled += run.summary?.backfilled ?? 0;
+      return run.outcome;
+    };
+
     const pendingToken = () =>
       Object.entries(sm.stagesOf(NAME)).find(([, st]) => st.includes('AWSPENDING') && !st.includes('AWSCURRENT'))?.[0];
 
@@ -334,6 +372,8 @@ export async function runScenario(
           }
           return 'given up';
         }
+        case 'backfill':
+          return backfillRun(new Invocation(name, a.crashAt, a.crashAfter));
         case 'provider': {
           await gate(`${name}:${a.op}`);
           stats.providerChanges++;
@@ -380,21 +420,12 @@ export async function runScenario(
     const current = sm.value(NAME);
     if (ep && current && (JSON.parse(current) as { secret?: string }).secret !== ep.secret)
       violations.push('after a rotation: AWSCURRENT is not HeyGen secret');
-    // And one backfill: every event HeyGen delivered is on the bus exactly once.
-    const filled = await s.waitFor(
-      backfill(
-        { sinceMs: clock.t - 48 * 3_600_000, settleMs: 0 },
-        {
-          history: new Invocation('backfill', null, false).heygenClient(),
-          check: relay.check,
-          claim: relay.claim,
-          publisher: relay.publisher,
-          evidence: relay.evidence,
-          now: () => clock.t,
-        },
-      ),
-    );
-    stats.backfilled += filled.backfilled;
+    // And the hourly backfill for a day (no trouble needs to have been recorded: the daily sweep looks
+    // at every entry): every event HeyGen delivered is on the bus exactly once.
+    for (let h = 0; h < 25; h++) {
+      clock.t += 3_600_000;
+      await s.waitFor(backfillRun(new Invocation(`backfill-quiet${h}`, null, false)));
+    }
     const onBus = new Map<string, number>();
     for (const e of relay.bus) onBus.set(e.id, (onBus.get(e.id) ?? 0) + 1);
     for (const entry of heygen.history) {
@@ -430,6 +461,16 @@ function chaosRelay(sm: FakeSecretsManager, mode: DedupMode, now: () => number) 
     return v;
   };
   const evidence = new MemoryEvidenceStore();
+  const table = (entries as unknown as { entries: Map<string, { status: string; expiresAt: number }> }).entries;
+  const isPublished = (k: string) => {
+    const e = table.get(k);
+    return e?.status === 'COMPLETED' && e.expiresAt > now();
+  };
+  /** The eventually consistent view (a Scan / BatchGetItem of the table); here always current. */
+  const index: DedupIndex = {
+    publishedKeys: async () => new Set([...table.keys()].filter(isPublished)),
+    published: async (keys) => new Set(keys.filter(isPublished)),
+  };
   const bus: RelayEvent[] = [];
   const publisher = { publish: async (e: RelayEvent) => void bus.push(e) };
   const secretOf = (stage?: string) => {
@@ -460,6 +501,7 @@ function chaosRelay(sm: FakeSecretsManager, mode: DedupMode, now: () => number) 
     bus,
     evidence,
     publisher,
+    index,
     check: view('record'),
     claim: view('claim'),
     async deliver(event: { event_type: string; event_data: Record<string, unknown> }, secret: string): Promise<number> {

@@ -1,5 +1,13 @@
-import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { type DeliveryEvidence, type EvidenceStore, NO_EVIDENCE, type TroubleKind } from '../../core/evidence.js';
+import { type BackfillState, NO_BACKFILL_STATE } from '../../heygen-backfill-plan.js';
+import type { BackfillCursor } from '../../providers/heygen/backfill.js';
 
 /**
  * Delivery evidence in the relay's state table (partition key `pk`): item `evidence#<provider>` with
@@ -52,7 +60,12 @@ export class DynamoEvidenceStore implements EvidenceStore {
   }
 }
 
-/** The scheduled backfill's checkpoint in the state table: item `backfill#<provider>`, `checkedThrough` (epoch ms). */
+/**
+ * The scheduled backfill's checkpoint in the state table: item `backfill#<provider>` with
+ * `checkedThrough`, `lastSweepAt`, `freshThrough`, `sampleMissedAt` (epoch ms), `unsettled` and `cursor` (the JSON
+ * of a sweep under way). One consistent GetItem per read, one PutItem per write (the backfill's lease
+ * makes it the only writer).
+ */
 export class DynamoBackfillCheckpoint {
   constructor(
     private readonly client: DynamoDBClient,
@@ -60,24 +73,32 @@ export class DynamoBackfillCheckpoint {
     private readonly provider: string,
   ) {}
 
-  async read(signal?: AbortSignal): Promise<number | null> {
+  async read(signal?: AbortSignal): Promise<BackfillState> {
     const got = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: `backfill#${this.provider}` } }, ConsistentRead: true }),
       { abortSignal: signal },
     );
-    const v = got.Item?.checkedThrough?.N;
-    return v === undefined ? null : Number(v);
+    const item = got.Item;
+    if (!item) return NO_BACKFILL_STATE;
+    const n = (v: { N?: string } | undefined) => (v?.N === undefined ? null : Number(v.N));
+    return {
+      checkedThrough: n(item.checkedThrough),
+      lastSweepAt: n(item.lastSweepAt),
+      freshThrough: n(item.freshThrough),
+      sampleMissedAt: n(item.sampleMissedAt),
+      cursor: item.cursor?.S ? (JSON.parse(item.cursor.S) as BackfillCursor) : null,
+      unsettled: item.unsettled?.BOOL === true,
+    };
   }
 
-  async write(checkedThrough: number, signal?: AbortSignal): Promise<void> {
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: `backfill#${this.provider}` } },
-        UpdateExpression: 'SET checkedThrough = :t',
-        ExpressionAttributeValues: { ':t': { N: String(checkedThrough) } },
-      }),
-      { abortSignal: signal },
-    );
+  async write(state: BackfillState, signal?: AbortSignal): Promise<void> {
+    const item: Record<string, AttributeValue> = { pk: { S: `backfill#${this.provider}` } };
+    for (const k of ['checkedThrough', 'lastSweepAt', 'freshThrough', 'sampleMissedAt'] as const) {
+      const v = state[k];
+      if (v !== null) item[k] = { N: String(v) };
+    }
+    if (state.unsettled) item.unsettled = { BOOL: true };
+    if (state.cursor) item.cursor = { S: JSON.stringify(state.cursor) };
+    await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), { abortSignal: signal });
   }
 }

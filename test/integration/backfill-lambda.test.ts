@@ -1,0 +1,193 @@
+/**
+ * Issue 11, the backfill Lambda entry end to end: functions/backfill.ts imported with the environment
+ * of the template's backfill function (every reference resolved to the resources provisioned on moto
+ * from the synthesized stack), real SDK v3 clients against moto (dedup and state tables, the bus and
+ * its queues, the parked bucket, the API key secret), the fake HeyGen over HTTP serving its history.
+ * Live deliveries go through the real ingress entry first; events HeyGen lists that never reached it
+ * must land on the bus, and in the queue, exactly once, and a second run at the same time (the lease)
+ * publishes nothing twice. An entry EventBridge can never take is parked in S3.
+ */
+import { randomBytes } from 'node:crypto';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { DynamoDedupIndex } from '../../functions/adapters/aws/dynamodb-dedup-index.js';
+import type { BackfillSummary } from '../../functions/providers/heygen/backfill.js';
+import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
+import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import {
+  drainQueue,
+  type EmulatorStack,
+  envelopes,
+  lambdaContext,
+  loadIngressEntry,
+  provisionFromTemplate,
+  synthesizeRelayTemplate,
+} from '../support/emulator-stack.js';
+import { functionUrlEvent } from '../support/heygen.js';
+import { MOTO_REGION } from '../support/moto.js';
+
+type Handler = (event: unknown, context: Context) => Promise<BackfillSummary | { outcome: string }>;
+
+let stack: EmulatorStack;
+let fake: FakeHeyGenApi;
+let backfillEnv: Record<string, string>;
+
+async function loadBackfillEntry(): Promise<Handler> {
+  Object.assign(process.env, backfillEnv, {
+    HEYGEN_API_URL: fake.url,
+    AWS_ENDPOINT_URL: stack.endpoint,
+    AWS_REGION: MOTO_REGION,
+    AWS_DEFAULT_REGION: MOTO_REGION,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
+  vi.resetModules();
+  return ((await import('../../functions/backfill.js')) as { handler: Handler }).handler;
+}
+
+function context(): Context {
+  return { ...lambdaContext(), functionName: 'RelayBackfill', getRemainingTimeInMillis: () => 280_000 };
+}
+
+beforeAll(async () => {
+  fake = await FakeHeyGenApi.start();
+  stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
+  backfillEnv = await stack.functionEnv((v) => v.LEASE_NAME?.startsWith('heygen-backfill:') === true);
+  await stack.clients.sm.send(
+    new PutSecretValueCommand({
+      SecretId: backfillEnv.API_KEY_SECRET_ARN,
+      SecretString: JSON.stringify({ apiKey: FAKE_API_KEY }),
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await fake?.close();
+  stack?.destroy();
+});
+
+describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake HeyGen', () => {
+  it("publishes what HeyGen's history lists and the ingress never received, once; a concurrent run is busy; unpublishable entries are parked", async () => {
+    expect(backfillEnv).toMatchObject({
+      DEDUP_TABLE_NAME: stack.tableName,
+      EVENT_BUS_NAME: stack.busName,
+      PARKED_BUCKET_NAME: stack.parkedBucket,
+    });
+    expect(backfillEnv.STATE_TABLE_NAME).toBeTruthy();
+    const secret = `whsec_${randomBytes(24).toString('hex')}`;
+    await stack.clients.sm.send(
+      new PutSecretValueCommand({
+        SecretId: stack.signingSecretArn,
+        SecretString: JSON.stringify({ secret, endpointId: 'ep_1', url: 'https://x/heygen' }),
+      }),
+    );
+    const ep = fake.seedEndpoint('https://x/heygen');
+    const at = Date.now() - 30 * 60_000; // settled: older than the 10 min HeyGen's first retries take
+    const ingress = await loadIngressEntry(stack);
+    const delivered = [];
+    for (let k = 0; k < 5; k++) {
+      const e = { event_type: 'avatar_video.success', event_data: { video_id: `live${k}`, url: `https://v/${k}` } };
+      fake.emit(ep.endpoint_id, e, at + k);
+      const res = await ingress(functionUrlEvent(JSON.stringify(e), { secret }), lambdaContext());
+      expect(res.statusCode).toBe(200);
+      delivered.push(e);
+    }
+    const lost = [];
+    for (let k = 0; k < 4; k++) {
+      const e = { event_type: 'avatar_video.fail', event_data: { video_id: `lost${k}`, error: 'render' } };
+      fake.emit(ep.endpoint_id, e, at + 100 + k);
+      lost.push(e);
+    }
+    const tooBig = { event_type: 'avatar_video.success', event_data: { video_id: 'big', caption: 'x'.repeat(300_000) } };
+    fake.emit(ep.endpoint_id, tooBig, at + 200);
+
+    // Two runs at once: one holds the lease and sweeps (its first run), the other is busy.
+    const handler = await loadBackfillEntry();
+    const [a, b] = await Promise.all([handler({}, context()), handler({}, context())]);
+    expect([a.outcome, b.outcome].sort()).toEqual(['busy', 'done']);
+    const ran = (a.outcome === 'done' ? a : b) as BackfillSummary;
+    expect(ran).toMatchObject({ backfilled: 4, alreadyPublished: 5, parked: 1, unpublishable: 1, lookedUp: 5 });
+    expect(fake.violations).toEqual([]);
+
+    // A later run (new execution environment): its checkpoint says everything up to then was looked at.
+    const again = (await (await loadBackfillEntry())({}, context())) as BackfillSummary;
+    expect(again.outcome).toBe('done');
+    expect(again.backfilled).toBe(0);
+
+    // On the bus exactly once each, live and backfilled alike: the default queue takes every event.
+    const perQueue = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      perQueue.push(
+        envelopes(await drainQueue(stack.clients.sqs, q.url))
+          .map((m) => m.id)
+          .sort(),
+      );
+    perQueue.sort((x, y) => y.length - x.length);
+    const key = (e: object) => heygenEventKey(JSON.stringify(e));
+    expect(perQueue[0]).toEqual([...delivered, ...lost].map(key).sort());
+    for (const q of perQueue) expect(new Set(q).size).toBe(q.length);
+
+    // The entry EventBridge can never take is parked with its reason, its body as HeyGen listed it.
+    const listed = await stack.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: stack.parkedBucket, Prefix: 'parked/heygen/' }),
+    );
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([
+      `parked/heygen/evt-${heygenEventKey(JSON.stringify(tooBig)).slice(11)}.json`,
+    ]);
+    const obj = await stack.clients.s3.send(new GetObjectCommand({ Bucket: stack.parkedBucket, Key: listed.Contents?.[0]?.Key }));
+    const record = JSON.parse(await (obj.Body as { transformToString(): Promise<string> }).transformToString());
+    expect(record).toMatchObject({ reason: 'too_large', provider: 'heygen', keyLabel: 'history' });
+    expect(JSON.parse(Buffer.from(record.body, 'base64').toString('utf8'))).toEqual(tooBig);
+  }, 120_000);
+
+  it('the routine daily sweep of the Lambda backfills an isolated event no trouble pointed at (checkpoint in the state table)', async () => {
+    const ep = fake.seedEndpoint('https://y/heygen');
+    const now = Date.now();
+    // The last sweep completed 24 h ago, checked through 2 h ago; no trouble recorded since.
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    const before = await checkpoint.read();
+    await checkpoint.write({ ...before, checkedThrough: now - 2 * 3_600_000, lastSweepAt: now - 24 * 3_600_000, cursor: null });
+    const lonely = { event_type: 'avatar_video.success', event_data: { video_id: 'lonely', url: 'https://v/lonely' } };
+    fake.emit(ep.endpoint_id, lonely, now - 3_600_000);
+    const run = (await (await loadBackfillEntry())({}, context())) as BackfillSummary;
+    expect(run).toMatchObject({ outcome: 'done', backfilled: 1, sampled: false });
+    expect(run.missing.map((m) => m.id)).toEqual([heygenEventKey(JSON.stringify(lonely))]);
+    const after = await checkpoint.read();
+    expect(after.lastSweepAt).toBeGreaterThanOrEqual(now);
+    expect(after.checkedThrough).toBeGreaterThan(now - 11 * 60_000);
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(lonely)))).toHaveLength(1);
+  }, 60_000);
+
+  it('DynamoDedupIndex on moto: Scan and BatchGetItem list published, unexpired keys only (in flight and expired are left to the consistent read)', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const put = (pk: string, status: string, expiresAt: number) =>
+      stack.clients.ddb.send(
+        new PutItemCommand({
+          TableName: stack.tableName,
+          Item: { pk: { S: pk }, status: { S: status }, owner: { S: 'o' }, expiresAt: { N: String(expiresAt) } },
+        }),
+      );
+    await put('idx:done', 'COMPLETED', nowS + 3600);
+    await put('idx:flight', 'IN_PROGRESS', nowS + 3600);
+    await put('idx:old', 'COMPLETED', nowS - 10);
+    const many = Array.from({ length: 130 }, (_, i) => `idx:many${i}`);
+    for (const k of many) await put(k, 'COMPLETED', nowS + 3600);
+    const index = new DynamoDedupIndex(stack.clients.ddb, stack.tableName);
+    const all = await index.publishedKeys();
+    expect(all.has('idx:done')).toBe(true);
+    expect(all.has('idx:flight')).toBe(false);
+    expect(all.has('idx:old')).toBe(false);
+    for (const k of many) expect(all.has(k)).toBe(true);
+    const some = await index.published(['idx:done', 'idx:flight', 'idx:old', 'idx:absent', ...many]);
+    expect([...some].sort()).toEqual(['idx:done', ...many].sort());
+  });
+});

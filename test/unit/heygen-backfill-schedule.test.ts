@@ -1,0 +1,477 @@
+/**
+ * Issue 11, the scheduled backfill: every event HeyGen gave up on is found within the dedup window
+ * even with no trouble recorded, a sweep too large for one run goes on from its cursor, the listing's
+ * order does not matter, entries EventBridge can never take are parked, and two entries with the same
+ * type and data are one event. The real backfill and plan (scheduledBackfill, as the Lambda runs it),
+ * the fake HeyGen's history (validated against the OpenAPI file), in-memory dedup and a counting bus.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
+import type { RelayEvent } from '../../functions/core/envelope.js';
+import { UnpublishableError } from '../../functions/core/errors.js';
+import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { MemoryLeaseStore } from '../../functions/core/lease.js';
+import type { ParkedDelivery } from '../../functions/core/ports.js';
+import {
+  MemoryBackfillCheckpoint,
+  SWEEP_AGE_ALARM_HOURS,
+  SWEEP_EVERY_MS,
+  scheduledBackfill,
+  sweepAgeHours,
+} from '../../functions/heygen-backfill-plan.js';
+import type { EventHistoryPage, HistoryEvent } from '../../functions/providers/heygen/api/client.js';
+import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import { type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
+import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
+import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+
+const HOUR = 3_600_000;
+const WINDOW = 48 * HOUR;
+type Ev = { event_type: string; event_data: Record<string, unknown> };
+
+interface Entry {
+  status: 'IN_PROGRESS' | 'COMPLETED';
+  expiresAt: number;
+}
+
+/** One dedup "table" with the backfill's views of it (record, claim, an eventually consistent index). */
+function table(now: () => number) {
+  const opts = { windowSeconds: WINDOW / 1000, lockSeconds: 15, now };
+  const live = new MemoryDedupStore({ ...opts, mode: 'record' });
+  const entries = (live as unknown as { entries: Map<string, Entry> }).entries;
+  const check = new MemoryDedupStore({ ...opts, mode: 'record' });
+  const claim = new MemoryDedupStore({ ...opts, mode: 'claim' });
+  Object.assign(check, { entries });
+  Object.assign(claim, { entries });
+  const scans = { n: 0 };
+  const isPublished = (k: string) => {
+    const e = entries.get(k);
+    return e?.status === 'COMPLETED' && e.expiresAt > now();
+  };
+  const index: DedupIndex = {
+    publishedKeys: async () => {
+      scans.n++;
+      return new Set([...entries.keys()].filter(isPublished));
+    },
+    published: async (keys) => new Set(keys.filter(isPublished)),
+  };
+  return { live, check, claim, index, entries, scans };
+}
+
+describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => {
+  let fake: FakeHeyGenApi;
+  let clock: { t: number };
+  let client: HeyGenWebhookClient;
+  beforeAll(async () => {
+    fake = await FakeHeyGenApi.start({ now: () => clock.t });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  beforeEach(() => {
+    clock = { t: Date.parse('2026-11-29T00:00:00Z') };
+    fake.reset();
+    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: 'http://fake', fetch: fake.fetch, sleep: async () => {} });
+  });
+  afterEach(() => {
+    expect(fake.violations).toEqual([]);
+  });
+
+  function setup(history: BackfillDeps['history'] = client) {
+    const now = () => clock.t;
+    const t = table(now);
+    const ep = fake.seedEndpoint('https://abc123.lambda-url.eu-west-1.on.aws/heygen');
+    const bus: RelayEvent[] = [];
+    const parked: ParkedDelivery[] = [];
+    const evidence = new MemoryEvidenceStore();
+    const checkpoint = new MemoryBackfillCheckpoint();
+    const leases = new MemoryLeaseStore(now);
+    let n = 0;
+    const next = (): Ev => ({ event_type: 'avatar_video.success', event_data: { video_id: `v${++n}` } });
+    /** HeyGen lists the event; the relay received it (live delivery recorded it as published). */
+    const delivered = async (e = next(), at = clock.t) => {
+      fake.emit(ep.endpoint_id, e, at);
+      const key = heygenEventKey(JSON.stringify(e));
+      const wall = clock.t;
+      clock.t = at; // recorded when it arrived
+      await t.live.complete(key, `live-${randomUUID()}`);
+      clock.t = wall;
+      bus.push({ id: key, origin: 'delivery' } as RelayEvent);
+      return e;
+    };
+    /** HeyGen lists the event; it never reached the ingress (nothing recorded, no trouble). */
+    const lost = (e = next(), at = clock.t) => {
+      fake.emit(ep.endpoint_id, e, at);
+      return e;
+    };
+    const deps = (extra: Partial<BackfillDeps> = {}): BackfillDeps => ({
+      history,
+      check: t.check,
+      claim: t.claim,
+      index: t.index,
+      publisher: { publish: async (e) => void bus.push(e) },
+      parked: { park: async (d) => void parked.push(d) },
+      evidence,
+      lease: { store: leases, name: 'heygen-backfill:test' },
+      now,
+      ...extra,
+    });
+    const scheduled = (extra: Partial<BackfillDeps> = {}, bounds?: { maxPages?: number; maxEvents?: number }) =>
+      scheduledBackfill({ windowMs: WINDOW, checkpoint, evidence, deps: deps(extra), ...(bounds ? { bounds } : {}) });
+    const onBusOnce = (events: Ev[]) => {
+      const ids = bus.map((e) => e.id);
+      for (const e of events)
+        expect(
+          ids.filter((id) => id === heygenEventKey(JSON.stringify(e))),
+          JSON.stringify(e),
+        ).toHaveLength(1);
+      expect(new Set(ids).size).toBe(ids.length);
+    };
+    return { ...t, ep, bus, parked, evidence, checkpoint, leases, next, delivered, lost, deps, scheduled, onBusOnce };
+  }
+
+  it('an isolated event HeyGen gave up on, with no trouble recorded, is backfilled by the scheduled runs within 24 h, once', async () => {
+    const r = setup();
+    const all: Ev[] = [];
+    // Steady traffic, hourly runs; one event (the 37th of 60) never reached the ingress: throttled
+    // at the Function URL, lost on the way, no refusal or 5xx recorded anywhere.
+    for (let k = 0; k < 10; k++) all.push(await r.delivered());
+    clock.t += HOUR;
+    expect((await r.scheduled()).plan).toMatchObject({ kind: 'sweep', reason: 'first_run' });
+    let missing: Ev | undefined;
+    for (let k = 0; k < 60; k++) {
+      if (k === 36) {
+        missing = r.lost();
+        all.push(missing);
+      } else all.push(await r.delivered());
+      clock.t += 60_000;
+    }
+    expect(await r.evidence.read('heygen')).toMatchObject({ lastTroubleAt: null });
+    const kinds: string[] = [];
+    let foundAfter = -1;
+    for (let h = 1; h <= 25; h++) {
+      clock.t += HOUR;
+      for (let k = 0; k < 5; k++) all.push(await r.delivered());
+      const run = await r.scheduled();
+      kinds.push(run.plan?.reason ?? 'busy');
+      if (foundAfter < 0 && r.bus.some((e) => e.id === heygenEventKey(JSON.stringify(missing)))) foundAfter = h;
+    }
+    expect(foundAfter).toBeGreaterThan(0);
+    expect(foundAfter).toBeLessThanOrEqual(25);
+    expect(kinds).toContain('routine'); // the daily sweep ran
+    r.onBusOnce(all);
+    expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(1);
+  });
+
+  it('every isolated miss is found whichever entry it is (no sampling luck): each of 30 positions in turn', async () => {
+    for (let pos = 0; pos < 30; pos++) {
+      fake.reset();
+      clock.t = Date.parse('2026-11-29T00:00:00Z');
+      const r = setup();
+      await r.scheduled(); // first run, nothing yet
+      const all: Ev[] = [];
+      for (let k = 0; k < 30; k++) {
+        all.push(k === pos ? r.lost() : await r.delivered());
+        clock.t += 2 * 60_000;
+      }
+      for (let h = 0; h < 25; h++) {
+        clock.t += HOUR;
+        await r.scheduled();
+      }
+      r.onBusOnce(all);
+      expect(
+        r.bus.filter((e) => e.origin === 'backfill'),
+        `position ${pos}`,
+      ).toHaveLength(1);
+    }
+  });
+
+  it('a sweep larger than one run goes on from its cursor: consecutive runs cover every entry, nothing skipped, nothing published twice', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    // 1,500 deliveries an hour for 40 minutes; 1 in 7 never arrived.
+    for (let k = 0; k < 1_000; k++) {
+      all.push(k % 7 === 3 ? r.lost() : await r.delivered());
+      clock.t += 2_400;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 20 * 60_000); // trouble: the next run sweeps
+    const bounds = { maxPages: 3 }; // 300 entries a run
+    const outcomes: string[] = [];
+    const examined: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      const run = await r.scheduled({}, bounds);
+      outcomes.push(`${run.plan?.reason}:${run.outcome}`);
+      if (run.plan?.kind === 'sweep') examined.push(run.summary?.examined ?? 0);
+      if (run.outcome === 'done' && run.plan?.kind === 'sweep') break;
+      clock.t += 60_000; // nothing new arrives meanwhile
+    }
+    expect(outcomes).toEqual(['trouble:partial', 'resume:partial', 'resume:partial', 'resume:done']);
+    expect(examined.reduce((a, b) => a + b, 0)).toBe(1_000); // each entry exactly once
+    r.onBusOnce(all);
+    expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(all.filter((_, k) => k % 7 === 3).length);
+    expect(r.checkpoint.state.cursor).toBeNull();
+  });
+
+  it('a cursor whose page token HeyGen no longer takes (400) restarts the same walk from the first page: finished, nothing twice', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 450; k++) {
+      all.push(k % 3 === 0 ? r.lost() : await r.delivered());
+      clock.t += 4_000;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 60_000);
+    expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
+    const cursor = r.checkpoint.state.cursor;
+    expect(cursor?.token).toBeTruthy();
+    r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: 'ZXhwaXJlZA' } };
+    clock.t += HOUR;
+    const resumed = await r.scheduled();
+    expect(resumed).toMatchObject({ outcome: 'done', plan: { reason: 'resume' }, summary: { restarted: true } });
+    r.onBusOnce(all);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('a cursor survives entries arriving between runs (the listing shifts): nothing skipped, nothing published twice', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 600; k++) {
+      all.push(k % 5 === 0 ? r.lost() : await r.delivered());
+      clock.t += 5_000;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'signature', clock.t - 60_000);
+    for (let k = 0; k < 12; k++) {
+      // New events (some lost) arrive between runs and push the older ones down the listing.
+      for (let j = 0; j < 30; j++) all.push(j % 4 === 0 ? r.lost() : await r.delivered());
+      clock.t += 5 * 60_000;
+      await r.scheduled({}, { maxPages: 2 });
+    }
+    // Quiet again: the next sweeps (the daily one at the latest) find the rest.
+    for (let h = 0; h < 25; h++) {
+      clock.t += HOUR;
+      await r.scheduled({}, { maxPages: 2 });
+    }
+    r.onBusOnce(all);
+    expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(120 + 12 * 8);
+  });
+
+  it("the listing's order does not matter (HeyGen's spec promises none): shuffled pages, cut at any page, still every event of the window once", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 6 }), async (seed, maxPages) => {
+        fake.reset();
+        clock.t = Date.parse('2026-11-29T00:00:00Z');
+        const shuffled = shuffledHistory(client, seed);
+        const r = setup(shuffled);
+        const start = clock.t;
+        const inWindow = new Set<string>();
+        const lostInWindow: Ev[] = [];
+        // Three days of history, 1 event in 3 lost; only the last 48 h can be (and are) recovered.
+        const end = start + 72 * HOUR + 20 * 60_000;
+        for (let k = 0; k < 360; k++) {
+          const at = start + k * 12 * 60_000;
+          const e = r.next();
+          const recoverable = at > end - WINDOW + 15 * 60_000;
+          if (recoverable) inWindow.add(heygenEventKey(JSON.stringify(e)));
+          if (k % 3 === 0) {
+            r.lost(e, at);
+            if (recoverable) lostInWindow.push(e);
+          } else await r.delivered(e, at);
+        }
+        clock.t = end;
+        let run = await r.scheduled({}, { maxPages });
+        for (let k = 0; k < 100 && run.outcome !== 'done'; k++) run = await r.scheduled({}, { maxPages });
+        expect(run.outcome).toBe('done');
+        r.onBusOnce(lostInWindow);
+        // Nothing older than the window (its record may be gone) was published.
+        const backfilled = r.bus.filter((e) => e.origin === 'backfill');
+        expect(backfilled).toHaveLength(lostInWindow.length);
+        for (const e of backfilled) expect(inWindow.has(e.id)).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('a single sweep over pages in shuffled order is not ended by a page older than the window', async () => {
+    const r = setup(shuffledHistory(client, 7, 'page'));
+    const start = clock.t;
+    const lostOnes: Ev[] = [];
+    const end = start + 240 * HOUR + 20 * 60_000;
+    for (let k = 0; k < 2_400; k++) {
+      const at = start + k * 6 * 60_000; // ten days, pages of 10 h each
+      const e = r.next();
+      if (k % 10 === 0) {
+        r.lost(e, at);
+        if (at > end - WINDOW) lostOnes.push(e);
+      } else await r.delivered(e, at);
+    }
+    clock.t = end;
+    const s = await backfill({ sinceMs: clock.t - WINDOW }, r.deps({ lease: undefined }));
+    expect(s.outcome).toBe('done');
+    expect(s.backfilled).toBe(lostOnes.length);
+    r.onBusOnce(lostOnes);
+  });
+
+  it('entries EventBridge can never take are parked with their reason (not only counted), and not published', async () => {
+    const r = setup();
+    await r.scheduled();
+    const big = { event_type: 'avatar_video.success', event_data: { video_id: 'big', caption: 'x'.repeat(300_000) } };
+    fake.emit(r.ep.endpoint_id, big);
+    const refused = r.lost();
+    const refusedKey = heygenEventKey(JSON.stringify(refused));
+    clock.t += 20 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const publish = async (e: RelayEvent) => {
+      if (e.id === refusedKey)
+        throw new UnpublishableError('rejected_by_bus', 'EventBridge refused the entry permanently', 'MalformedDetail');
+      r.bus.push(e);
+    };
+    const run = await r.scheduled({ publisher: { publish } });
+    expect(run.plan?.kind).toBe('sweep');
+    expect(run.summary).toMatchObject({ unpublishable: 2, parked: 2, backfilled: 0 });
+    expect(r.parked.map((p) => p.reason).sort()).toEqual(['rejected_by_bus', 'too_large']);
+    const p = r.parked.find((x) => x.reason === 'too_large');
+    expect(p?.id).toBe(heygenEventKey(JSON.stringify(big)));
+    expect(JSON.parse(p?.body.toString('utf8') ?? '')).toEqual(big); // the entry as HeyGen listed it
+    expect(r.bus).toHaveLength(0);
+    // The claim was released: a fixed bus can take it later (republish), nothing is held.
+    expect(r.entries.get(refusedKey)).toBeUndefined();
+  });
+
+  it('two entries with different event_ids and the same type and data are one event: published once, counted sameContent', async () => {
+    const r = setup();
+    await r.scheduled();
+    const twin = { event_type: 'avatar_video.fail', event_data: { video_id: 'same', error: 'timeout' } };
+    const a = fake.emit(r.ep.endpoint_id, twin);
+    clock.t += 60_000;
+    const b = fake.emit(r.ep.endpoint_id, twin);
+    expect(a.event_id).not.toBe(b.event_id);
+    clock.t += 20 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const run = await r.scheduled();
+    expect(run.summary).toMatchObject({ backfilled: 1, sameContent: 1 });
+    r.onBusOnce([twin]);
+  });
+
+  it('an entry a live delivery holds in flight during the sweep is looked at again by the next run (not passed over)', async () => {
+    const r = setup();
+    const e = r.lost();
+    const key = heygenEventKey(JSON.stringify(e));
+    clock.t += 20 * 60_000;
+    await r.claim.claim(key, 'live-delivery-that-then-fails'); // a live copy holds the claim (15 s lock)
+    const first = await r.scheduled(); // the first run's sweep
+    expect(first.summary).toMatchObject({ inFlight: 1, backfilled: 0 });
+    expect(r.checkpoint.state.unsettled).toBe(true);
+    // The live copy failed and HeyGen gave up; its claim's lock has passed.
+    clock.t += HOUR;
+    const second = await r.scheduled();
+    expect(second.plan).toMatchObject({ kind: 'sweep', reason: 'unsettled' });
+    expect(second.summary?.backfilled).toBe(1);
+    r.onBusOnce([e]);
+  });
+
+  it('a backfill that cannot complete a sweep shows it: SweepAgeHours passes the alarm threshold (26 h) while HeyGen fails every run', async () => {
+    const broken = { on: false };
+    const history: BackfillDeps['history'] = {
+      listEvents: (q, o) => (broken.on ? Promise.reject(new Error('HeyGen is down')) : client.listEvents(q, o)),
+    };
+    const r = setup(history);
+    await r.scheduled();
+    expect(sweepAgeHours(r.checkpoint.state, clock.t)).toBe(0);
+    broken.on = true;
+    const ages: number[] = [];
+    for (let h = 1; h <= 30; h++) {
+      clock.t += HOUR;
+      await r.scheduled().catch(() => undefined); // the run fails (the Lambda reports BackfillRuns failed)
+      ages.push(sweepAgeHours(r.checkpoint.state, clock.t));
+    }
+    expect(ages[24]).toBeLessThanOrEqual(SWEEP_AGE_ALARM_HOURS);
+    expect(ages[29]).toBeGreaterThan(SWEEP_AGE_ALARM_HOURS);
+    broken.on = false;
+    const lostOne = r.lost();
+    clock.t += HOUR;
+    await r.scheduled(); // HeyGen is back: the overdue sweep runs at once
+    expect(sweepAgeHours(r.checkpoint.state, clock.t)).toBe(0);
+    clock.t += HOUR;
+    await r.scheduled();
+    r.onBusOnce([lostOne]);
+  });
+
+  it('an entry HeyGen lists late (created before the checkpoint, listed after that sweep) is still backfilled by the next sweep, and the overlap costs no reads of published entries', async () => {
+    const r = setup();
+    for (let k = 0; k < 50; k++) {
+      await r.delivered(undefined, clock.t - 3 * HOUR + k * 60_000);
+    }
+    clock.t += 20 * 60_000;
+    await r.scheduled(); // first run: sweeps, checkedThrough = now - 10 min
+    const through = r.checkpoint.state.checkedThrough as number;
+    // Listed only now, with a created_at two hours before the checkpoint.
+    const late = r.lost(undefined, through - 2 * HOUR);
+    clock.t += 24 * HOUR;
+    const run = await r.scheduled();
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'routine' });
+    expect(run.summary?.backfilled).toBe(1);
+    expect(run.summary?.lookedUp).toBe(1); // the 50 published entries of the overlap: found by the scan, no read each
+    r.onBusOnce([late]);
+  });
+
+  it('a second run while one holds the lease is busy and publishes nothing; the sweep costs one scan of the dedup table', async () => {
+    const r = setup();
+    const lostOnes = [r.lost(), r.lost(), r.lost()];
+    for (let k = 0; k < 20; k++) await r.delivered();
+    clock.t += 20 * 60_000;
+    const [x, y] = await Promise.all([r.scheduled(), r.scheduled()]);
+    expect([x.outcome, y.outcome].sort()).toEqual(['busy', 'done']);
+    r.onBusOnce(lostOnes);
+    expect(r.scans.n).toBe(1);
+    // The lookups: only the three the scan did not list went through the consistent read.
+    expect((x.summary ?? y.summary)?.lookedUp).toBe(3);
+    expect(SWEEP_EVERY_MS).toBe(24 * HOUR);
+  });
+});
+
+/**
+ * The fake's listing (read whole through the real client, so validated) served in a seeded random
+ * order: of its entries, or of its pages of 100 (each page still newest first).
+ */
+function shuffledHistory(client: HeyGenWebhookClient, seed: number, unit: 'entry' | 'page' = 'entry'): BackfillDeps['history'] {
+  let rand = seed >>> 0 || 1;
+  const next = () => {
+    rand ^= rand << 13;
+    rand ^= rand >>> 17;
+    rand ^= rand << 5;
+    return (rand >>> 0) / 2 ** 32;
+  };
+  let order: HistoryEvent[] | null = null;
+  return {
+    async listEvents(query): Promise<EventHistoryPage> {
+      if (order === null || query.token === undefined) {
+        const all: HistoryEvent[] = [];
+        let token: string | undefined;
+        do {
+          const page = await client.listEvents({ limit: 100, ...(token ? { token } : {}) });
+          all.push(...page.events);
+          token = page.nextToken ?? undefined;
+        } while (token);
+        const units: HistoryEvent[][] = [];
+        const size = unit === 'entry' ? 1 : 100;
+        for (let i = 0; i < all.length; i += size) units.push(all.slice(i, i + size));
+        for (let i = units.length - 1; i > 0; i--) {
+          const j = Math.floor(next() * (i + 1));
+          [units[i], units[j]] = [units[j] as HistoryEvent[], units[i] as HistoryEvent[]];
+        }
+        order = units.flat();
+      }
+      const limit = query.limit ?? 10;
+      const offset = query.token ? Number(query.token.slice(2)) : 0;
+      const events = order.slice(offset, offset + limit);
+      return { events, nextToken: offset + limit < order.length ? `s:${offset + limit}` : null };
+    },
+  };
+}
