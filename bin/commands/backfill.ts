@@ -15,6 +15,7 @@ interface Options {
   dedupTable?: string;
   bus?: string;
   stateTable?: string;
+  parkedBucket?: string;
   signingSecretId?: string;
   apiUrl?: string;
 }
@@ -26,6 +27,9 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
   const { signingSecretId, stateTable } = await secretSetup(ctx, o);
   const dedupTable = o.dedupTable ?? outputs.dedupTableName;
   const eventBus = o.bus ?? outputs.eventBusName;
+  // Entries EventBridge can never take are parked with their reason (as the scheduled run does); without a
+  // bucket they are counted and reported, and stay in HeyGen's history for a later run.
+  const parkedBucket = o.parkedBucket ?? outputs.parkedBucketName;
   if (!dedupTable || !eventBus || !stateTable || !signingSecretId)
     throw new UsageError('backfill needs --stack, or --dedup-table, --bus, --state-table and --signing-secret-id');
   let summary: Awaited<ReturnType<typeof backfillCommand>>;
@@ -38,6 +42,7 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       eventBus,
       stateTable,
       signingSecretId,
+      ...(parkedBucket ? { parkedBucket } : {}),
       ...(ctx.io.dynamoDb ? { dynamoDb: ctx.io.dynamoDb } : {}),
       ...(ctx.io.eventBridge ? { eventBridge: ctx.io.eventBridge } : {}),
     });
@@ -63,6 +68,7 @@ export function register(program: Command, io: CliIo, runner: Run): void {
     .option('--bus <name>', "the relay's event bus (default: from --stack)")
     .option('--state-table <name>', "the relay's state table (default: from --stack)")
     .option('--signing-secret-id <id>', 'the signing secret (names the lease; default: from --stack)')
+    .option('--parked-bucket <name>', 'where entries EventBridge can never take are parked (default: from --stack)')
     .option('--api-url <url>', API_URL_HELP)
     .option('--dry-run', 'list the missing events, publish nothing')
     .action((o: Options) => runner(() => run(new Ctx(io, o), o)));
