@@ -22,3 +22,19 @@ export {
   type RelayQueue,
 } from './lib/heygen-relay.js';
 export { HeyGenRelayStack, type HeyGenRelayStackProps } from './lib/relay-stack.js';
+export {
+  type BoundSource,
+  type IRelaySource,
+  type RelayCore,
+  RelaySource,
+  type SourceProps,
+  type SourceRoute,
+} from './lib/source.js';
+export {
+  type BoundHeyGenSource,
+  type BoundJoggAiSource,
+  HeyGenSource,
+  type HeyGenSourceProps,
+  JoggAiSource,
+  type JoggAiSourceProps,
+} from './lib/sources.js';
