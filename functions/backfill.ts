@@ -38,8 +38,11 @@ const env = {
   stateTable: need('STATE_TABLE_NAME'),
   leaseName: need('LEASE_NAME'),
 };
-const logger = new Logger({ serviceName: HEYGEN_BACKFILL_SERVICE });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: HEYGEN_BACKFILL_SERVICE });
+/** The relay source (HeyGen account) served: a second account's own service, evidence and checkpoint keys. */
+const source = process.env.RELAY_SOURCE?.trim() || 'heygen';
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || HEYGEN_BACKFILL_SERVICE;
+const logger = new Logger({ serviceName });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
 const sdk = sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 });
 const secrets = new SecretsManagerClient(sdk);
 const dynamodb = new DynamoDBClient(sdk);
@@ -51,7 +54,7 @@ const dedupOptions = {
 const check = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'record' });
 const claim = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'claim' });
 const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);
-const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, 'heygen');
+const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, source);
 const leases = new DynamoLeaseStore(dynamodb, env.stateTable);
 const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
 
@@ -68,7 +71,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     }
     const client = new HeyGenWebhookClient({ apiKey, baseUrl: env.apiUrl, deadline, reserveMs: 5_000 });
     const now = Date.now();
-    const plan = backfillPlan(now, env.windowSeconds * 1000, await checkpoint.read(), await evidence.read('heygen'));
+    const plan = backfillPlan(now, env.windowSeconds * 1000, await checkpoint.read(), await evidence.read(source));
     const summary = await backfill(
       { sinceMs: plan.sinceMs, sampleEvery: plan.sampleEvery },
       {
@@ -77,6 +80,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
         claim,
         publisher,
         evidence,
+        source,
         lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
         deadline,
         onBackfilled: (e) => {

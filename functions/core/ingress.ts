@@ -40,6 +40,11 @@ export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'ConcurrentDup
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
+  /**
+   * The source (provider account) this route serves: the envelope's `source`, the metrics' and
+   * evidence's `provider` label. Tells two accounts of one provider apart. @default the provider's name
+   */
+  readonly source?: string;
   /** Route, e.g. `/heygen`. */
   readonly path: string;
   readonly keys: SigningKeySource;
@@ -78,6 +83,11 @@ export interface IngressOptions {
 }
 
 export type IngressPipeline = (request: RelayRequest) => Promise<RelayResponse>;
+
+/** The route's source id: what metrics, logs and evidence are labelled with. */
+function sourceOf(route: ProviderRoute): string {
+  return route.source ?? route.provider.name;
+}
 
 /** Dedup key: provider + sha256(raw body). The body is what the provider signs. */
 export function dedupKey(provider: string, body: Uint8Array): string {
@@ -158,7 +168,7 @@ export function prepareEvent(
   delivery: NormalizedDelivery,
   id: string,
   receivedAt: string,
-  options: { readonly exact?: boolean; readonly origin?: RelayOrigin } = {},
+  options: { readonly exact?: boolean; readonly origin?: RelayOrigin; readonly source?: string } = {},
 ): { event: RelayEvent; detail: string } | Unpublishable {
   const scan = scanBody(body, body.toString('utf8'));
   if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
@@ -166,6 +176,7 @@ export function prepareEvent(
     version: ENVELOPE_VERSION,
     id,
     provider,
+    source: options.source ?? provider,
     type: delivery.type,
     subject: delivery.subject,
     callbackId: delivery.callbackId,
@@ -210,7 +221,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   }
 
   function reject(route: ProviderRoute | undefined, err: RelayError, extra: Record<string, unknown> = {}): RelayResponse {
-    const provider = route?.provider.name ?? 'none';
+    const provider = route ? sourceOf(route) : 'none';
     if (err.status >= 500) {
       telemetry.count('Failed', { provider, reason: err.code });
       telemetry.error('Delivery failed; the provider will retry', {
@@ -287,9 +298,9 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       if (signal.aborted) throw err;
       throw new DependencyError('parked', 'Could not keep the unpublishable delivery', { cause: err });
     }
-    telemetry.count('Parked', { provider, reason: why.reason });
+    telemetry.count('Parked', { provider: sourceOf(route), reason: why.reason });
     telemetry.warn('Delivery parked: EventBridge can never take it as it is; list and re-publish it after a fix', {
-      provider,
+      provider: sourceOf(route),
       id,
       reason: why.reason,
       busCode: why.busCode,
@@ -323,8 +334,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
       const outcome = await abortable(waiting, signal);
       if (outcome === 'published') {
-        telemetry.count('Duplicate', { provider: route.provider.name });
-        telemetry.info('Duplicate delivery; published by a copy in flight', { provider: route.provider.name, id });
+        telemetry.count('Duplicate', { provider: sourceOf(route) });
+        telemetry.info('Duplicate delivery; published by a copy in flight', { provider: sourceOf(route), id });
         return jsonResponse(200, { status: 'duplicate', id });
       }
       // Parked or failed: this copy goes through the pipeline itself (parking again is idempotent).
@@ -364,11 +375,13 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     bodyKey: string,
   ): Promise<RelayResponse> {
     const started = now();
-    const provider = route.provider.name;
+    const provider = sourceOf(route);
     const logAttrs = { provider, type: delivery.type, id, deliveryId: delivery.deliveryId, keyLabel: key.label };
 
     // What EventBridge can never take as it is, decided before anything is claimed.
-    const prepared = prepareEvent(provider, req.body, delivery, id, new Date(now()).toISOString());
+    const prepared = prepareEvent(route.provider.name, req.body, delivery, id, new Date(now()).toISOString(), {
+      source: provider,
+    });
     if (prepared instanceof Unpublishable) return park(route, req, id, key, prepared, signal);
     const { event, detail } = prepared;
 
@@ -432,15 +445,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   const onTrouble = options.onTrouble;
   const answer = async (req: RelayRequest): Promise<RelayResponse> => {
     const response = await respond(req);
-    const provider = onTrouble && response.statusCode >= 400 ? routeFor(req.path)?.provider.name : undefined;
-    if (provider !== undefined) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
+    const troubled = onTrouble && response.statusCode >= 400 ? routeFor(req.path) : undefined;
+    const provider = troubled && sourceOf(troubled);
+    if (provider) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
     return response;
   };
   return answer;
 
   async function respond(req: RelayRequest): Promise<RelayResponse> {
     const route = routeFor(req.path);
-    telemetry.count('Received', { provider: route?.provider.name ?? 'none' });
+    telemetry.count('Received', { provider: route ? sourceOf(route) : 'none' });
     if (!route) return reject(undefined, new NotFoundError());
     if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
     if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));

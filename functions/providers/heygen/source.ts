@@ -243,9 +243,13 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
   /** cdk-nag acknowledgements of this source's resources, each with its reason. */
   private acknowledge(relay: RelayCore, bound: BoundHeyGenSource): void {
     const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
-    const { registrar, apiKeySecret, signingSecret } = bound;
+    const { registrar, backfill, apiKeySecret, signingSecret } = bound;
     if (registrar && relay.tracing === 'Active')
-      for (const fn of [registrar.registrarFunction, registrar.rotationFunction])
+      for (const fn of [
+        registrar.registrarFunction,
+        registrar.rotationFunction,
+        ...(backfill ? [backfill.backfillFunction] : []),
+      ])
         ack(
           fn.role ?? fn,
           'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
