@@ -25,7 +25,7 @@ import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
 import { MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES, putEventsEntrySize } from './publish-limits.js';
-import { isWellFormedSignature, verifyWithFallback } from './verify.js';
+import { hmacHexBody } from './verify.js';
 
 export interface Telemetry {
   debug(message: string, attributes?: Record<string, unknown>): void;
@@ -252,15 +252,13 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       keys = await route.keys.refresh(signal).catch(() => keys);
       if (keys.length === 0) throw new NotConfiguredError(route.provider.name);
     }
-    const signature = req.headers[route.provider.signatureHeader]?.trim();
-    if (!signature) throw new SignatureVerificationError('missing_signature', 'Signature header is missing');
-    // Not 64 hex digits: no secret can match it, so it never costs a Secrets Manager read.
-    if (!isWellFormedSignature(signature)) throw new SignatureVerificationError('invalid_signature', 'Signature does not match');
-    let key = verifyWithFallback(keys, req.body, signature);
+    const scheme = route.provider.signature ?? hmacHexBody(route.provider.signatureHeader);
+    scheme.precheck(req.body, req.headers);
+    let key = scheme.match(keys, req.body, req.headers);
     if (!key) {
       // A miss may mean the provider switched secrets (rotation): re-read once, rate-limited.
       const refreshed = await route.keys.refresh(signal).catch(() => keys);
-      if (refreshed !== keys) key = verifyWithFallback(refreshed, req.body, signature);
+      if (refreshed !== keys) key = scheme.match(refreshed, req.body, req.headers);
     }
     if (!key) throw new SignatureVerificationError('invalid_signature', 'Signature does not match');
     return key;
@@ -329,7 +327,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     const delivery = route.provider.normalize(req.body, req.headers);
     checkTimestamp(route, delivery);
     const bodyKey = dedupKey(route.provider.name, req.body);
-    const id = route.provider.eventKey?.(req.body) ?? bodyKey;
+    const id = route.provider.eventKey?.(req.body, req.headers) ?? bodyKey;
     // One publish per key in flight in this environment: a copy waits for the first one's outcome.
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
       const outcome = await abortable(waiting, signal);
