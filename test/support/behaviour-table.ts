@@ -71,6 +71,11 @@ export interface BehaviourSpec {
   };
   /** Headers a retry of the same body may carry (a new delivery id): still a duplicate. */
   readonly retryHeaders?: Record<string, string>;
+  /**
+   * The timestamp is part of the signed content (Standard Webhooks): without it nothing can be
+   * verified, so its absence is 401 `missing_signature` whatever the tolerance.
+   */
+  readonly timestampSigned?: boolean;
 }
 
 export function describeBehaviourTable(spec: BehaviourSpec): void {
@@ -227,7 +232,16 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(errorBody(res).code).toBe('invalid_signature');
       });
 
-      if (getProvider(name).requiresTimestamp)
+      if (spec.timestampSigned)
+        it('refuses a delivery without its timestamp whatever the tolerance (401 missing_signature: nothing to verify)', async () => {
+          for (const toleranceSeconds of [300, 0]) {
+            const res = await build({ toleranceSeconds }).handler(spec.timestamped(null, { secret: SECRET }), ctx());
+            expect(res.statusCode).toBe(401);
+            expect(errorBody(res).code).toBe('missing_signature');
+          }
+          expect(aws.published).toHaveLength(0);
+        });
+      else if (getProvider(name).requiresTimestamp)
         it('refuses a delivery without its signed timestamp while the check is on (400 missing_timestamp), accepts it when off', async () => {
           const strict = build();
           const res = await strict.handler(spec.timestamped(null, { secret: SECRET }), ctx());
@@ -432,8 +446,9 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
       });
 
       it('accepts AWSPENDING, and AWSPREVIOUS only within the grace period', async () => {
-        const prev = 'whsec_previous_secret_value_123456';
-        const pending = 'whsec_pending_secret_value_654321';
+        // Valid as plain HMAC keys and as `whsec_` + base64 (Standard Webhooks decodes the key).
+        const prev = 'whsec_cHJldmlvdXMtc2VjcmV0LXZhbHVlLTEyMzQ1Ng==';
+        const pending = 'whsec_cGVuZGluZy1zZWNyZXQtdmFsdWUtNjU0MzIxIQ==';
         aws.stages.AWSCURRENT = { value: SECRET, createdAt: new Date(Date.now() - 60_000) };
         aws.stages.AWSPENDING = { value: pending };
         aws.stages.AWSPREVIOUS = { value: prev };
