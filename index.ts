@@ -30,11 +30,5 @@ export {
   type SourceProps,
   type SourceRoute,
 } from './lib/source.js';
-export {
-  type BoundHeyGenSource,
-  type BoundJoggAiSource,
-  HeyGenSource,
-  type HeyGenSourceProps,
-  JoggAiSource,
-  type JoggAiSourceProps,
-} from './lib/sources.js';
+// Every source the package ships (lib/sources.ts lists them).
+export * from './lib/sources.js';

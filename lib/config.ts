@@ -67,8 +67,10 @@ export function validateQueueRoutes(
       if (route.eventTypes.length === 0)
         throw new RelayConfigError(`Queue "${route.name}" has an empty eventTypes list; omit it for all events`);
       const known = new Set(providers.flatMap((p) => KNOWN_EVENT_TYPES[p] ?? []));
+      // A provider without a list of event types (e.g. Standard Webhooks senders) may send any.
+      const open = providers.some((p) => (KNOWN_EVENT_TYPES[p] ?? []).length === 0);
       for (const t of route.eventTypes)
-        if (!known.has(t))
+        if (!open && !known.has(t))
           throw new RelayConfigError(
             `Queue "${route.name}" routes unknown event type "${t}" (providers ${providers.join(', ')} send: ${[...known].join(', ')})`,
           );
