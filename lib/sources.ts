@@ -9,6 +9,10 @@ import type { IRelaySource } from './source.js';
 
 export { type BoundHeyGenSource, HeyGenSource, type HeyGenSourceProps } from '../functions/providers/heygen/source.js';
 export { type BoundJoggAiSource, JoggAiSource, type JoggAiSourceProps } from '../functions/providers/joggai/source.js';
+export {
+  StandardWebhooksSource,
+  type StandardWebhooksSourceProps,
+} from '../functions/providers/standard-webhooks/source.js';
 
 /** What the earlier props said, as sources: HeyGen unless `heygen: false`, JoggAI when `joggai` is set. */
 export function sourcesFromProps(props: {

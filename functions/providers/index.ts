@@ -3,9 +3,14 @@
 import { dedupKey } from '../core/ingress.js';
 import { heygen } from './heygen/index.js';
 import { joggai } from './joggai/index.js';
+import { standardWebhooks } from './standard-webhooks/index.js';
 import type { Headers, ProviderIngress } from './types.js';
 
-export const PROVIDERS: Readonly<Record<string, ProviderIngress>> = { heygen, joggai };
+export const PROVIDERS: Readonly<Record<string, ProviderIngress>> = {
+  heygen,
+  joggai,
+  [standardWebhooks.name]: standardWebhooks,
+};
 
 export function getProvider(name: string): ProviderIngress {
   const provider = PROVIDERS[name];

@@ -32,6 +32,7 @@ describe('Construct: HeyGenRelay with several sources (two HeyGen accounts, Jogg
         ['heygen', undefined, '/heygen'],
         ['heygen', 'heygen-staging', '/heygen-staging'],
         ['joggai', undefined, '/joggai'],
+        ['standard-webhooks', 'replicate', '/replicate'],
       ]),
     );
   });
@@ -89,7 +90,7 @@ describe('Construct: HeyGenRelay with several sources (two HeyGen accounts, Jogg
       .filter((a) => a.Properties.MetricName === 'Rejected')
       .map((a) => a.Properties.Dimensions.find((d: { Name: string }) => d.Name === 'provider').Value)
       .sort();
-    expect(rejected).toEqual(['heygen', 'heygen-staging', 'joggai']);
+    expect(rejected).toEqual(['heygen', 'heygen-staging', 'joggai', 'replicate']);
     const outputs = Object.keys(template.findOutputs('*'));
     expect(outputs).toEqual(
       expect.arrayContaining([
@@ -102,7 +103,7 @@ describe('Construct: HeyGenRelay with several sources (two HeyGen accounts, Jogg
       ]),
     );
     expect(stack.relay.boundSources['heygen-staging']?.webhookUrl).toBeDefined();
-    expect(stack.relay.providers).toEqual(['heygen', 'joggai']);
+    expect(stack.relay.providers).toEqual(['heygen', 'joggai', 'standard-webhooks']);
   });
 
   it('routes a queue by source (detail.source): one account of a provider apart from the other', () => {
@@ -110,7 +111,7 @@ describe('Construct: HeyGenRelay with several sources (two HeyGen accounts, Jogg
       relay: { sources: manySources(), queues: [{ name: 'staging', sources: ['heygen-staging'] }] },
     });
     routed.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['heygen', 'joggai'], detail: { source: ['heygen-staging'] } },
+      EventPattern: { source: ['heygen', 'joggai', 'standard-webhooks'], detail: { source: ['heygen-staging'] } },
     });
   });
 

@@ -4,15 +4,21 @@
  * Fresh instances on each call: a source binds to one relay.
  */
 import type { IRelaySource } from '../../lib/source.js';
-import { HeyGenSource, JoggAiSource } from '../../lib/sources.js';
+import { HeyGenSource, JoggAiSource, StandardWebhooksSource } from '../../lib/sources.js';
 
 /** Source id → the part of its resources' logical ids that tells them apart. */
 export const SOURCE_LOGICAL_ID_PARTS: Readonly<Record<string, RegExp>> = {
   'heygen-staging': /^RelaySourceheygenstaging/,
   joggai: /^RelayJoggAi/,
+  replicate: /^RelaySourcereplicate/,
   heygen: /^Relay(HeyGen|Registrar|Backfill)/,
 };
 
 export function manySources(): IRelaySource[] {
-  return [new HeyGenSource(), new HeyGenSource({ id: 'heygen-staging' }), new JoggAiSource()];
+  return [
+    new HeyGenSource(),
+    new HeyGenSource({ id: 'heygen-staging' }),
+    new JoggAiSource(),
+    new StandardWebhooksSource({ id: 'replicate' }),
+  ];
 }
