@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import type { DedupMode } from '../functions/core/ports.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
 import { getProvider } from '../functions/providers/index.js';
-import { KNOWN_EVENT_TYPES, RelayConfigError } from './config.js';
+import { EMPTY_SIGNING_SECRET, KNOWN_EVENT_TYPES, RelayConfigError } from './config.js';
 
 /** One entry of the ingress's RELAY_PROVIDERS (functions/ingress-config.ts `ProviderConfig`). */
 export interface SourceRoute {
@@ -183,6 +183,16 @@ export abstract class RelaySource<B extends BoundSource = BoundSource> implement
       ...(options.acceptSubpaths ? { acceptSubpaths: true } : {}),
       dedupMode: options.dedupMode,
     };
+  }
+
+  /** The signing secret given, or one created empty-safe (`{"secret":null}`: the ingress answers 503 until it is set). */
+  protected signingSecretOr(
+    given: secretsmanager.ISecret | undefined,
+    scope: Construct,
+    id: string,
+    description: string,
+  ): secretsmanager.ISecret {
+    return given ?? this.emptySecret(scope, id, description, EMPTY_SIGNING_SECRET);
   }
 
   /** A secret created with a value meaning "not set yet" (the ingress answers 503, the registrar waits). */

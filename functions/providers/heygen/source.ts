@@ -8,7 +8,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { HeyGenBackfill } from '../../../lib/backfill.js';
-import { EMPTY_API_KEY, EMPTY_SIGNING_SECRET } from '../../../lib/config.js';
+import { EMPTY_API_KEY } from '../../../lib/config.js';
 import { HeyGenRegistrar } from '../../../lib/registrar.js';
 import {
   type BoundSource,
@@ -83,14 +83,12 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
 
   protected build(relay: RelayCore, scope: Construct): BoundHeyGenSource {
     const props = this.props;
-    const signingSecret =
-      props.signingSecret ??
-      this.emptySecret(
-        scope,
-        'HeyGenSigningSecret',
-        'HeyGen webhook signing secret (written by the registrar and rotation)',
-        EMPTY_SIGNING_SECRET,
-      );
+    const signingSecret = this.signingSecretOr(
+      props.signingSecret,
+      scope,
+      'HeyGenSigningSecret',
+      'HeyGen webhook signing secret (written by the registrar and rotation)',
+    );
     const apiKeySecret =
       props.apiKeySecret ??
       this.emptySecret(scope, 'HeyGenApiKey', 'HeyGen API key for the registrar (put-secret-value with the key)', EMPTY_API_KEY);

@@ -7,7 +7,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { EMPTY_API_KEY, EMPTY_SIGNING_SECRET } from '../../../lib/config.js';
+import { EMPTY_API_KEY } from '../../../lib/config.js';
 import { JoggAiRegistrar } from '../../../lib/joggai-registrar.js';
 import { type BoundSource, type RegistrationProps, type RelayCore, RelaySource, type SourceProps } from '../../../lib/source.js';
 import type { DedupMode } from '../../core/ports.js';
@@ -70,14 +70,12 @@ export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
 
   protected build(relay: RelayCore, scope: Construct): BoundJoggAiSource {
     const props = this.props;
-    const signingSecret =
-      props.signingSecret ??
-      this.emptySecret(
-        scope,
-        'JoggAiSigningSecret',
-        'JoggAI webhook signing secret (the endpoint secret JoggAI shows once registered)',
-        EMPTY_SIGNING_SECRET,
-      );
+    const signingSecret = this.signingSecretOr(
+      props.signingSecret,
+      scope,
+      'JoggAiSigningSecret',
+      'JoggAI webhook signing secret (the endpoint secret JoggAI shows once registered)',
+    );
     const route = this.route(relay, signingSecret, {
       tolerance: props.timestampTolerance ?? Duration.seconds(300),
       dedupMode: this.dedupMode(props.dedupMode),

@@ -7,7 +7,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { EMPTY_SIGNING_SECRET, RelayConfigError } from '../../../lib/config.js';
+import { RelayConfigError } from '../../../lib/config.js';
 import { type BoundSource, type RelayCore, RelaySource, type SourceProps } from '../../../lib/source.js';
 import type { DedupMode } from '../../core/ports.js';
 
@@ -39,14 +39,12 @@ export class StandardWebhooksSource extends RelaySource<BoundSource> {
   }
 
   protected build(relay: RelayCore, scope: Construct): BoundSource {
-    const signingSecret =
-      this.props.signingSecret ??
-      this.emptySecret(
-        scope,
-        'StandardWebhooksSigningSecret',
-        `Standard Webhooks signing secret of source ${this.id} (put the sender's whsec_... as {"secret":"..."})`,
-        EMPTY_SIGNING_SECRET,
-      );
+    const signingSecret = this.signingSecretOr(
+      this.props.signingSecret,
+      scope,
+      'StandardWebhooksSigningSecret',
+      `Standard Webhooks signing secret of source ${this.id} (put the sender's whsec_... as {"secret":"..."})`,
+    );
     const route = this.route(relay, signingSecret, {
       tolerance: this.props.timestampTolerance ?? Duration.seconds(300),
       dedupMode: this.dedupMode(this.props.dedupMode),
