@@ -83,6 +83,14 @@ describe('Construct: HeyGenRelay with several sources (two HeyGen accounts, Jogg
     }
     // Registrar + rotation + backfill of each HeyGen account, JoggAI's registrar.
     expect(checked).toBeGreaterThanOrEqual(7);
+    // And no secret is reachable through a wildcard (CDK's RotationSchedule adds GetRandomPassword, which has no resource).
+    for (const p of Object.values(template.findResources('AWS::IAM::Policy')))
+      for (const st of p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]) {
+        const actions = ([] as string[])
+          .concat(st.Action)
+          .filter((a) => a.startsWith('secretsmanager:') && a !== 'secretsmanager:GetRandomPassword');
+        if (actions.length > 0) expect(JSON.stringify(st.Resource), actions.join(',')).not.toMatch(/^"\*"$|"\*"/);
+      }
   });
 
   it('alarms per source on its own metric label; outputs per source, the default ones keep their names', () => {

@@ -76,10 +76,17 @@ export interface BehaviourSpec {
    * verified, so its absence is 401 `missing_signature` whatever the tolerance.
    */
   readonly timestampSigned?: boolean;
+  /**
+   * The source id the route serves (a further account of the provider, `build.source`): the
+   * envelope's `source` and the metrics' `provider` label. @default the provider's name
+   */
+  readonly source?: string;
 }
 
 export function describeBehaviourTable(spec: BehaviourSpec): void {
   const { aws, name, secret: SECRET, other: OTHER } = spec;
+  /** What the metrics label the route with: its source id. */
+  const label = spec.source ?? name;
   const event = spec.event;
   const sample = spec.sample;
   /** The envelope id of a body as `event` delivers it (a provider may key its events on headers). */
@@ -89,7 +96,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
     describeFor(mode, (options: BuildOptions = {}) => buildAwsHandler(aws, { ...spec.build, dedupMode: mode, ...options }));
 
   function describeFor(mode: DedupMode, build: (options?: BuildOptions) => ReturnType<typeof buildAwsHandler>): void {
-    describe(`Function: ingress behaviour table for ${name}, dedup mode ${mode} (AWS adapters, mocked SDK)`, () => {
+    describe(`Function: ingress behaviour table for ${label === name ? name : `${name} (source ${label})`}, dedup mode ${mode} (AWS adapters, mocked SDK)`, () => {
       beforeEach(() => {
         aws.reset();
         aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: SECRET, endpointId: spec.endpointId }) };
@@ -106,7 +113,13 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         const entry = aws.published[0];
         expect(entry).toMatchObject({ EventBusName: 'relay-bus', Source: name, DetailType: spec.published.type });
         const detail = assertRelayEvent(JSON.parse(entry?.Detail ?? ''));
-        expect(detail).toMatchObject({ version: '1', provider: name, type: spec.published.type, ...spec.published.detail(body) });
+        expect(detail).toMatchObject({
+          version: '1',
+          provider: name,
+          source: label,
+          type: spec.published.type,
+          ...spec.published.detail(body),
+        });
       });
 
       it('answers 200 and publishes nothing more for the same body within the dedup window', async () => {
@@ -119,7 +132,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(JSON.parse(second.body ?? '').status).toBe('duplicate');
         expect(aws.published).toHaveLength(1);
         expect(telemetry.counts.filter((c) => c.metric === 'Duplicate')).toEqual([
-          { metric: 'Duplicate', dimensions: { provider: name } },
+          { metric: 'Duplicate', dimensions: { provider: label } },
         ]);
       });
 
@@ -186,7 +199,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
           const ids = aws.published.map((e) => JSON.parse(e.Detail ?? '').id);
           expect(ids).toEqual([ids[0], ids[0]]);
           expect(telemetry.counts.filter((c) => c.metric === 'ConcurrentDuplicate')).toEqual([
-            { metric: 'ConcurrentDuplicate', dimensions: { provider: name } },
+            { metric: 'ConcurrentDuplicate', dimensions: { provider: label } },
           ]);
         });
 
@@ -203,7 +216,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(errorBody(res).code).toBe(code);
         expect(aws.published).toHaveLength(0);
         expect(aws.ddb.calls()).toHaveLength(0);
-        expect(telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: name, reason: code } });
+        expect(telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: label, reason: code } });
       });
 
       it('answers 401 when the timestamp is outside the tolerance either way, and ignores it when the tolerance is 0', async () => {
@@ -251,7 +264,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
           expect(errorBody(res).code).toBe('missing_timestamp');
           expect(strict.telemetry.counts).toContainEqual({
             metric: 'Rejected',
-            dimensions: { provider: name, reason: 'missing_timestamp' },
+            dimensions: { provider: label, reason: 'missing_timestamp' },
           });
           expect(aws.published).toHaveLength(0);
           const off = build({ toleranceSeconds: 0 });

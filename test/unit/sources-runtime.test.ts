@@ -8,9 +8,37 @@ import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
 import { ConfigError, loadIngressConfig } from '../../functions/ingress-config.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
-import { captureTelemetry } from '../support/aws-mocks.js';
+import { captureTelemetry, MockAws } from '../support/aws-mocks.js';
+import { describeBehaviourTable } from '../support/behaviour-table.js';
+import { functionUrlEvent, sampleBody } from '../support/heygen.js';
 
 const PROD = 'whsec_prod_0123456789abcdef';
+
+// The whole behaviour table for a second HeyGen account (its own route and source id), over the AWS adapters.
+const SAMPLES = ['avatar_video.success', 'avatar_video.fail', 'video_translate.success'] as const;
+describeBehaviourTable({
+  name: 'heygen',
+  source: 'heygen-staging',
+  aws: new MockAws(),
+  build: { source: 'heygen-staging', path: '/heygen-staging' },
+  secret: 'whsec_staging_primary_0123456789ab',
+  other: 'whsec_staging_other_fedcba987654',
+  endpointId: 'ep_s',
+  signatureHeader: 'heygen-signature',
+  event: (body, delivery = {}) => functionUrlEvent(body, { path: '/heygen-staging', ...delivery }),
+  sample: (variant = 0) => sampleBody(SAMPLES[variant]),
+  timestamped: (timestamp, delivery, variant = 0) =>
+    functionUrlEvent(sampleBody(SAMPLES[variant]), { path: '/heygen-staging', ...delivery, timestamp }),
+  envelope: (type, data) => JSON.stringify({ ...(type === undefined ? {} : { event_type: type }), event_data: data }),
+  type: 'avatar_video.success',
+  published: {
+    headers: { 'heygen-event-id': 'evt_s' },
+    type: 'avatar_video.success',
+    detail: () => ({ callbackId: 'order-1042', deliveryId: 'evt_s' }),
+    marker: 'order-1042',
+  },
+  retryHeaders: { 'heygen-event-id': 'retry' },
+});
 const STAGING = 'whsec_staging_0123456789abcdef';
 
 /** Two HeyGen accounts in one relay: their own route, secret, envelope `source`, metric label and evidence. */
