@@ -281,6 +281,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
         {
           id,
           provider,
+          ...(route.source ? { source: route.source } : {}),
           reason: why.reason,
           message: why.message,
           ...(why.busCode ? { busCode: why.busCode } : {}),

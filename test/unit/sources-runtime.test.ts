@@ -5,10 +5,12 @@ import type { RelayEvent } from '../../functions/core/envelope.js';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
 import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { createIngress } from '../../functions/core/ingress.js';
+import { toParkedRecord } from '../../functions/core/parked.js';
 import { sign } from '../../functions/core/verify.js';
 import { ConfigError, loadIngressConfig } from '../../functions/ingress-config.js';
+import { republishParked } from '../../functions/parked-ops.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
-import { captureTelemetry, MockAws } from '../support/aws-mocks.js';
+import { captureTelemetry, MemoryParkedStore, MockAws } from '../support/aws-mocks.js';
 import { describeBehaviourTable } from '../support/behaviour-table.js';
 import { functionUrlEvent, sampleBody } from '../support/heygen.js';
 
@@ -45,6 +47,7 @@ const STAGING = 'whsec_staging_0123456789abcdef';
 describe('Function: ingress with two sources of one provider', () => {
   function pipeline() {
     const published: RelayEvent[] = [];
+    const parked = new MemoryParkedStore();
     const telemetry = captureTelemetry();
     const evidence = new MemoryEvidenceStore();
     const route = (path: string, secret: string, source?: string) => ({
@@ -61,13 +64,14 @@ describe('Function: ingress with two sources of one provider', () => {
       publisher: { publish: async (e) => void published.push(e) },
       telemetry,
       onTrouble: evidenceRecorder(evidence, { intervalMs: 0 }),
+      parked,
       routes: [route('/heygen', PROD), route('/heygen-staging', STAGING, 'heygen-staging')],
     });
-    const send = (path: string, secret: string, videoId: string) => {
-      const body = Buffer.from(JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: videoId } }));
+    const send = (path: string, secret: string, videoId: string, raw?: string) => {
+      const body = Buffer.from(raw ?? JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: videoId } }));
       return ingress({ method: 'POST', path, headers: { 'heygen-signature': sign(secret, body) }, body, requestId: 'r' });
     };
-    return { send, published, telemetry, evidence };
+    return { send, published, telemetry, evidence, parked };
   }
 
   it('publishes each account with provider heygen and its own source; the default source is the provider name', async () => {
@@ -91,6 +95,52 @@ describe('Function: ingress with two sources of one provider', () => {
     expect(published).toHaveLength(0);
     expect((await evidence.read('heygen-staging')).lastSignatureRejectionAt).not.toBeNull();
     expect((await evidence.read('heygen')).lastSignatureRejectionAt).toBeNull();
+  });
+});
+
+describe('Parked deliveries of a second account', () => {
+  it('keep their source, and are re-published with it', async () => {
+    const route = {
+      provider: heygen,
+      source: 'heygen-staging',
+      path: '/heygen-staging',
+      keys: new StaticKeySource([STAGING]),
+      timestampToleranceSeconds: 0,
+      budgetMs: 1000,
+      dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'record' as const }),
+    };
+    const parked = new MemoryParkedStore();
+    const ingress = createIngress({
+      maxBodyBytes: 4096,
+      publisher: { publish: async () => undefined },
+      telemetry: captureTelemetry(),
+      parked,
+      routes: [route],
+    });
+    // A key twice: EventBridge would keep only one, so the delivery is parked.
+    const body = Buffer.from('{"event_type":"avatar_video.success","event_data":{"video_id":"v","video_id":"w"}}');
+    const res = await ingress({
+      method: 'POST',
+      path: '/heygen-staging',
+      headers: { 'heygen-signature': sign(STAGING, body) },
+      body,
+      requestId: 'r',
+    });
+    expect(res.statusCode).toBe(202);
+    const [delivery] = [...parked.byId.values()];
+    expect(delivery?.source).toBe('heygen-staging');
+    const record = JSON.stringify(toParkedRecord(delivery as never, new Date().toISOString()));
+    const out: RelayEvent[] = [];
+    const result = await republishParked(
+      {
+        archive: { read: async () => record, remove: async () => undefined } as never,
+        publisher: { publish: async (e) => void out.push(e) },
+      },
+      'k',
+      { acceptLossy: true },
+    );
+    expect(result.outcome).toBe('published');
+    expect(out.map((e) => e.source)).toEqual(['heygen-staging']);
   });
 });
 
