@@ -22,3 +22,13 @@ export {
   type RelayQueue,
 } from './lib/heygen-relay.js';
 export { HeyGenRelayStack, type HeyGenRelayStackProps } from './lib/relay-stack.js';
+export {
+  type BoundSource,
+  type IRelaySource,
+  type RelayCore,
+  RelaySource,
+  type SourceProps,
+  type SourceRoute,
+} from './lib/source.js';
+// Every source the package ships (lib/sources.ts lists them).
+export * from './lib/sources.js';

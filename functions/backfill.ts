@@ -44,8 +44,11 @@ const env = {
   leaseName: need('LEASE_NAME'),
   parkedBucket: process.env.PARKED_BUCKET_NAME?.trim() || undefined,
 };
-const logger = new Logger({ serviceName: HEYGEN_BACKFILL_SERVICE });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: HEYGEN_BACKFILL_SERVICE });
+/** The relay source (HeyGen account) served: a second account's own service, evidence and checkpoint keys. */
+const source = process.env.RELAY_SOURCE?.trim() || 'heygen';
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME?.trim() || HEYGEN_BACKFILL_SERVICE;
+const logger = new Logger({ serviceName });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName });
 const sdk = sdkClientConfig({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxAttempts: 3 });
 const secrets = new SecretsManagerClient(sdk);
 const dynamodb = new DynamoDBClient(sdk);
@@ -57,7 +60,7 @@ const dedupOptions = {
 const check = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'record' });
 const claim = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'claim' });
 const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);
-const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, 'heygen');
+const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, source);
 const leases = new DynamoLeaseStore(dynamodb, env.stateTable);
 const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
 const index = new DynamoDedupIndex(dynamodb, env.dedupTable);
@@ -89,6 +92,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
         evidence,
         index,
         ...(parked ? { parked } : {}),
+        source,
         lease: { store: leases, name: env.leaseName, owner: `backfill-${context.awsRequestId}` },
         deadline,
         onBackfilled: (e: RelayEvent) => {
@@ -98,7 +102,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
         },
         onParked: (reason: string) => {
           const m = metrics.singleMetric();
-          m.addDimensions({ provider: 'heygen', reason });
+          m.addDimensions({ provider: source, reason });
           m.addMetric('Parked', MetricUnit.Count, 1);
         },
       },

@@ -175,12 +175,12 @@ export async function scheduledBackfill(input: {
   const work = async () => {
     const t = now();
     let state = await input.checkpoint.read(deps.signal);
-    let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read('heygen', deps.signal));
+    let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal));
     let summary = await runPlan(plan, deps, input.bounds);
     state = nextState(state, plan, summary, t);
     await input.checkpoint.write(state, deps.signal);
     if (plan.kind === 'fresh' && summary.sampleMissed) {
-      plan = backfillPlan(t, input.windowMs, state, await input.evidence.read('heygen', deps.signal));
+      plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal));
       summary = await runPlan(plan, deps, input.bounds);
       state = nextState(state, plan, summary, t);
       await input.checkpoint.write(state, deps.signal);

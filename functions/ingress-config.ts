@@ -8,6 +8,11 @@ import { getProvider } from './providers/index.js';
 export interface ProviderConfig {
   /** Provider plug-in name (functions/providers). */
   readonly name: string;
+  /**
+   * The source's id when the relay has several accounts of this provider (envelope `source`,
+   * metrics and evidence label). @default the provider's name
+   */
+  readonly source?: string;
   /** Route on the Function URL, e.g. `/heygen`. */
   readonly path: string;
   /** ARN or name of the Secrets Manager secret holding the signing secret. */
@@ -71,8 +76,14 @@ export function loadIngressConfig(env: Env = process.env): IngressConfig {
   }
   if (!Array.isArray(providers) || providers.length === 0)
     throw new ConfigError('RELAY_PROVIDERS must list at least one provider');
+  const sources = new Set<string>();
   for (const p of providers) {
     getProvider(p.name);
+    if (p.source !== undefined && (typeof p.source !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,39}$/.test(p.source)))
+      throw new ConfigError(`Provider ${p.name}: source must be 1-40 lowercase letters, digits, "-" or "_"`);
+    const source = p.source ?? p.name;
+    if (sources.has(source)) throw new ConfigError(`RELAY_PROVIDERS lists the source "${source}" twice`);
+    sources.add(source);
     if (typeof p.path !== 'string' || !p.path.startsWith('/'))
       throw new ConfigError(`Provider ${p.name}: path must start with /`);
     if (typeof p.secretId !== 'string' || p.secretId.length === 0)

@@ -63,6 +63,7 @@ export const handler = createIngressHandler({
       const provider = getProvider(p.name);
       return {
         provider,
+        ...(p.source ? { source: p.source } : {}),
         path: p.path,
         timestampToleranceSeconds: p.timestampToleranceSeconds,
         budgetMs: answerBudgetMs(provider),
@@ -74,7 +75,7 @@ export const handler = createIngressHandler({
           previousGraceMs: config.secretGraceSeconds * 1000,
           onWeakSecret: (stage, reason) =>
             logger.warn('Signing secret refused as a key; fix the stored value (it is never logged)', {
-              provider: p.name,
+              provider: p.source ?? p.name,
               stage,
               reason,
             }),

@@ -54,7 +54,10 @@ export async function republishParked(
   let prepared: ReturnType<typeof prepareEvent>;
   try {
     const delivery = provider.normalize(body, record.headers);
-    prepared = prepareEvent(provider.name, body, delivery, record.id, record.receivedAt, { exact: !options.acceptLossy });
+    prepared = prepareEvent(provider.name, body, delivery, record.id, record.receivedAt, {
+      exact: !options.acceptLossy,
+      ...(record.source ? { source: record.source } : {}),
+    });
   } catch (err) {
     return { key, id: record.id, outcome: 'still_unpublishable', reason: 'invalid', message: (err as Error).message };
   }

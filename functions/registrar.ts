@@ -116,7 +116,9 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
         dryRun,
         apiKeySecretName: env.apiKeySecretArn,
         lease: { store: leases, name: env.leaseName, owner: `registrar-${context.awsRequestId}` },
-        ...(client && evidenceSources ? { evidence: { ...evidenceSources, history: client } } : {}),
+        ...(client && evidenceSources
+          ? { evidence: { ...evidenceSources, history: client, source: process.env.RELAY_SOURCE?.trim() || 'heygen' } }
+          : {}),
       },
     );
     logger.info('registrar run', { summary });

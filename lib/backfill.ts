@@ -36,6 +36,10 @@ export interface HeyGenBackfillProps {
   readonly schedule?: events.Schedule;
   readonly logRetention?: logs.RetentionDays;
   readonly tracing?: lambda.Tracing;
+  /** Powertools service name (its metrics' `service` dimension). @default HEYGEN_BACKFILL_SERVICE */
+  readonly serviceName?: string;
+  /** The relay source it serves (RELAY_SOURCE: its evidence and checkpoint keys). @default 'heygen' */
+  readonly sourceId?: string;
 }
 
 /**
@@ -63,8 +67,9 @@ export class HeyGenBackfill extends Construct {
         DEDUP_WINDOW_SECONDS: String(props.dedupWindow.toSeconds()),
         DEDUP_LEGACY_BODY_KEYS: 'true',
         EVENT_BUS_NAME: props.eventBus.eventBusName,
-        POWERTOOLS_SERVICE_NAME: HEYGEN_BACKFILL_SERVICE,
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? HEYGEN_BACKFILL_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...(props.sourceId ? { RELAY_SOURCE: props.sourceId } : {}),
       },
     });
     props.apiKeySecret.grantRead(fn);

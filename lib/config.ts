@@ -20,6 +20,11 @@ export interface QueueRoute {
   readonly eventTypes?: readonly string[];
   /** Only these providers (the bus `source`). @default every enabled provider */
   readonly providers?: readonly string[];
+  /**
+   * Only these sources (the envelope's `source`: a source's id), to tell accounts of one provider
+   * apart, e.g. `['heygen-staging']`. @default every source
+   */
+  readonly sources?: readonly string[];
   /** Receives before a message moves to the queue's dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
 }
@@ -34,7 +39,11 @@ export class RelayConfigError extends Error {
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,40}$/;
 
 /** Throws a RelayConfigError naming the faulty route and the allowed values. */
-export function validateQueueRoutes(routes: readonly QueueRoute[], enabledProviders: readonly string[]): void {
+export function validateQueueRoutes(
+  routes: readonly QueueRoute[],
+  enabledProviders: readonly string[],
+  sourceIds: readonly string[] = enabledProviders,
+): void {
   const seen = new Set<string>();
   for (const route of routes) {
     if (!QUEUE_NAME.test(route.name))
@@ -47,12 +56,21 @@ export function validateQueueRoutes(routes: readonly QueueRoute[], enabledProvid
         throw new RelayConfigError(
           `Queue "${route.name}" routes provider "${p}", which is not enabled (enabled: ${enabledProviders.join(', ')})`,
         );
+    for (const id of route.sources ?? [])
+      if (!sourceIds.includes(id))
+        throw new RelayConfigError(
+          `Queue "${route.name}" routes source "${id}", which is not one of the relay's (${sourceIds.join(', ')})`,
+        );
+    if (route.sources?.length === 0)
+      throw new RelayConfigError(`Queue "${route.name}" has an empty sources list; omit it for all sources`);
     if (route.eventTypes !== undefined) {
       if (route.eventTypes.length === 0)
         throw new RelayConfigError(`Queue "${route.name}" has an empty eventTypes list; omit it for all events`);
       const known = new Set(providers.flatMap((p) => KNOWN_EVENT_TYPES[p] ?? []));
+      // A provider without a list of event types (e.g. Standard Webhooks senders) may send any.
+      const open = providers.some((p) => (KNOWN_EVENT_TYPES[p] ?? []).length === 0);
       for (const t of route.eventTypes)
-        if (!known.has(t))
+        if (!open && !known.has(t))
           throw new RelayConfigError(
             `Queue "${route.name}" routes unknown event type "${t}" (providers ${providers.join(', ')} send: ${[...known].join(', ')})`,
           );
@@ -69,10 +87,11 @@ export function validateQueueRoutes(routes: readonly QueueRoute[], enabledProvid
 export function queueEventPattern(
   route: QueueRoute,
   enabledProviders: readonly string[],
-): { source: string[]; 'detail-type'?: string[] } {
+): { source: string[]; 'detail-type'?: string[]; detail?: { source: string[] } } {
   return {
     source: [...(route.providers ?? enabledProviders)],
     ...(route.eventTypes ? { 'detail-type': [...route.eventTypes] } : {}),
+    ...(route.sources ? { detail: { source: [...route.sources] } } : {}),
   };
 }
 

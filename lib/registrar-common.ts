@@ -65,6 +65,17 @@ export interface RegistrarFunctionProps {
    * @default a table created by the registrar construct
    */
   readonly stateTable?: dynamodb.ITable;
+  /**
+   * The Powertools service name (the `service` dimension of the function's metrics); a second
+   * account of a provider gets its own so its alarms see only its runs.
+   * @default the provider's registrar service
+   */
+  readonly serviceName?: string;
+  /**
+   * The relay source the function serves (RELAY_SOURCE: its evidence and checkpoint keys), when it
+   * is not the provider's default source. @default the provider's name
+   */
+  readonly sourceId?: string;
 }
 
 /** The relay's state table: leases (and what later runs need to remember). On-demand, encrypted, PITR on. */
@@ -172,8 +183,9 @@ export function createRegistrarFunction(
       ENDPOINT_URL: props.endpointUrl,
       EVENTS: props.events && props.events.length > 0 ? Stack.of(scope).toJsonString(props.events) : '',
       [options.apiUrlVariable]: options.apiUrl,
-      POWERTOOLS_SERVICE_NAME: options.serviceName,
+      POWERTOOLS_SERVICE_NAME: props.serviceName ?? options.serviceName,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      ...(props.sourceId ? { RELAY_SOURCE: props.sourceId } : {}),
     },
   });
   fn.addToRolePolicy(

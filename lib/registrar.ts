@@ -116,7 +116,7 @@ export class HeyGenRegistrar extends Construct {
         API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
         ENDPOINT_URL: props.endpointUrl,
         HEYGEN_API_URL: apiUrl,
-        POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-rotation`,
+        POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-rotation${props.sourceId ? `-${props.sourceId}` : ''}`,
       },
     });
     props.apiKeySecret.grantRead(this.rotationFunction);

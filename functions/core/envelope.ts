@@ -21,8 +21,14 @@ export interface RelayEvent<TData = Record<string, unknown>> {
    * providers `<provider>:<sha256 of the raw body>`.
    */
   readonly id: string;
-  /** The provider that sent it: `heygen`, `joggai`. */
+  /** The provider that sent it: `heygen`, `joggai`, ... (the EventBridge `source`). */
   readonly provider: string;
+  /**
+   * The relay source (provider account) it came through: the source's id, by default the provider's
+   * name; tells two accounts of one provider apart (EventBridge rules match `detail.source`).
+   * Absent on events published before this field existed: read absent as `provider`.
+   */
+  readonly source?: string;
   /** The provider's event type, e.g. `avatar_video.success`. */
   readonly type: string;
   readonly subject: RelaySubject;
@@ -71,7 +77,8 @@ export function assertRelayEvent(value: unknown): RelayEvent {
   if (!nullableString(callbackId) || !nullableString(deliveryId) || typeof receivedAt !== 'string')
     throw new RelayEventParseError('Envelope metadata is malformed');
   if (!isObject(data)) throw new RelayEventParseError('Envelope data is not an object');
-  const { origin } = value;
+  const { origin, source } = value;
+  if (source !== undefined && typeof source !== 'string') throw new RelayEventParseError('Envelope source is malformed');
   if (origin !== undefined && origin !== 'delivery' && origin !== 'backfill')
     throw new RelayEventParseError('Envelope origin is malformed');
   return value as unknown as RelayEvent;

@@ -25,7 +25,7 @@ import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
 import { MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES, putEventsEntrySize } from './publish-limits.js';
-import { isWellFormedSignature, verifyWithFallback } from './verify.js';
+import { hmacHexBody } from './verify.js';
 
 export interface Telemetry {
   debug(message: string, attributes?: Record<string, unknown>): void;
@@ -40,6 +40,11 @@ export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'ConcurrentDup
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
+  /**
+   * The source (provider account) this route serves: the envelope's `source`, the metrics' and
+   * evidence's `provider` label. Tells two accounts of one provider apart. @default the provider's name
+   */
+  readonly source?: string;
   /** Route, e.g. `/heygen`. */
   readonly path: string;
   readonly keys: SigningKeySource;
@@ -78,6 +83,11 @@ export interface IngressOptions {
 }
 
 export type IngressPipeline = (request: RelayRequest) => Promise<RelayResponse>;
+
+/** The route's source id: what metrics, logs and evidence are labelled with. */
+function sourceOf(route: ProviderRoute): string {
+  return route.source ?? route.provider.name;
+}
 
 /** Dedup key: provider + sha256(raw body). The body is what the provider signs. */
 export function dedupKey(provider: string, body: Uint8Array): string {
@@ -158,7 +168,7 @@ export function prepareEvent(
   delivery: NormalizedDelivery,
   id: string,
   receivedAt: string,
-  options: { readonly exact?: boolean; readonly origin?: RelayOrigin } = {},
+  options: { readonly exact?: boolean; readonly origin?: RelayOrigin; readonly source?: string } = {},
 ): { event: RelayEvent; detail: string } | Unpublishable {
   const scan = scanBody(body, body.toString('utf8'));
   if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
@@ -166,6 +176,7 @@ export function prepareEvent(
     version: ENVELOPE_VERSION,
     id,
     provider,
+    source: options.source ?? provider,
     type: delivery.type,
     subject: delivery.subject,
     callbackId: delivery.callbackId,
@@ -210,7 +221,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   }
 
   function reject(route: ProviderRoute | undefined, err: RelayError, extra: Record<string, unknown> = {}): RelayResponse {
-    const provider = route?.provider.name ?? 'none';
+    const provider = route ? sourceOf(route) : 'none';
     if (err.status >= 500) {
       telemetry.count('Failed', { provider, reason: err.code });
       telemetry.error('Delivery failed; the provider will retry', {
@@ -241,15 +252,13 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       keys = await route.keys.refresh(signal).catch(() => keys);
       if (keys.length === 0) throw new NotConfiguredError(route.provider.name);
     }
-    const signature = req.headers[route.provider.signatureHeader]?.trim();
-    if (!signature) throw new SignatureVerificationError('missing_signature', 'Signature header is missing');
-    // Not 64 hex digits: no secret can match it, so it never costs a Secrets Manager read.
-    if (!isWellFormedSignature(signature)) throw new SignatureVerificationError('invalid_signature', 'Signature does not match');
-    let key = verifyWithFallback(keys, req.body, signature);
+    const scheme = route.provider.signature ?? hmacHexBody(route.provider.signatureHeader);
+    scheme.precheck(req.body, req.headers);
+    let key = scheme.match(keys, req.body, req.headers);
     if (!key) {
       // A miss may mean the provider switched secrets (rotation): re-read once, rate-limited.
       const refreshed = await route.keys.refresh(signal).catch(() => keys);
-      if (refreshed !== keys) key = verifyWithFallback(refreshed, req.body, signature);
+      if (refreshed !== keys) key = scheme.match(refreshed, req.body, req.headers);
     }
     if (!key) throw new SignatureVerificationError('invalid_signature', 'Signature does not match');
     return key;
@@ -272,6 +281,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
         {
           id,
           provider,
+          ...(route.source ? { source: route.source } : {}),
           reason: why.reason,
           message: why.message,
           ...(why.busCode ? { busCode: why.busCode } : {}),
@@ -287,9 +297,9 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       if (signal.aborted) throw err;
       throw new DependencyError('parked', 'Could not keep the unpublishable delivery', { cause: err });
     }
-    telemetry.count('Parked', { provider, reason: why.reason });
+    telemetry.count('Parked', { provider: sourceOf(route), reason: why.reason });
     telemetry.warn('Delivery parked: EventBridge can never take it as it is; list and re-publish it after a fix', {
-      provider,
+      provider: sourceOf(route),
       id,
       reason: why.reason,
       busCode: why.busCode,
@@ -318,13 +328,13 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     const delivery = route.provider.normalize(req.body, req.headers);
     checkTimestamp(route, delivery);
     const bodyKey = dedupKey(route.provider.name, req.body);
-    const id = route.provider.eventKey?.(req.body) ?? bodyKey;
+    const id = route.provider.eventKey?.(req.body, req.headers) ?? bodyKey;
     // One publish per key in flight in this environment: a copy waits for the first one's outcome.
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
       const outcome = await abortable(waiting, signal);
       if (outcome === 'published') {
-        telemetry.count('Duplicate', { provider: route.provider.name });
-        telemetry.info('Duplicate delivery; published by a copy in flight', { provider: route.provider.name, id });
+        telemetry.count('Duplicate', { provider: sourceOf(route) });
+        telemetry.info('Duplicate delivery; published by a copy in flight', { provider: sourceOf(route), id });
         return jsonResponse(200, { status: 'duplicate', id });
       }
       // Parked or failed: this copy goes through the pipeline itself (parking again is idempotent).
@@ -364,11 +374,13 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     bodyKey: string,
   ): Promise<RelayResponse> {
     const started = now();
-    const provider = route.provider.name;
+    const provider = sourceOf(route);
     const logAttrs = { provider, type: delivery.type, id, deliveryId: delivery.deliveryId, keyLabel: key.label };
 
     // What EventBridge can never take as it is, decided before anything is claimed.
-    const prepared = prepareEvent(provider, req.body, delivery, id, new Date(now()).toISOString());
+    const prepared = prepareEvent(route.provider.name, req.body, delivery, id, new Date(now()).toISOString(), {
+      source: provider,
+    });
     if (prepared instanceof Unpublishable) return park(route, req, id, key, prepared, signal);
     const { event, detail } = prepared;
 
@@ -432,15 +444,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
   const onTrouble = options.onTrouble;
   const answer = async (req: RelayRequest): Promise<RelayResponse> => {
     const response = await respond(req);
-    const provider = onTrouble && response.statusCode >= 400 ? routeFor(req.path)?.provider.name : undefined;
-    if (provider !== undefined) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
+    const troubled = onTrouble && response.statusCode >= 400 ? routeFor(req.path) : undefined;
+    const provider = troubled && sourceOf(troubled);
+    if (provider) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
     return response;
   };
   return answer;
 
   async function respond(req: RelayRequest): Promise<RelayResponse> {
     const route = routeFor(req.path);
-    telemetry.count('Received', { provider: route?.provider.name ?? 'none' });
+    telemetry.count('Received', { provider: route ? sourceOf(route) : 'none' });
     if (!route) return reject(undefined, new NotFoundError());
     if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
     if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));

@@ -11,6 +11,8 @@ export interface ParkedRecord {
   readonly version: typeof PARKED_RECORD_VERSION;
   readonly id: string;
   readonly provider: string;
+  /** The source it came through, when not the provider's default one (re-published with it). */
+  readonly source?: string;
   readonly reason: ParkReason;
   readonly message: string;
   readonly busCode?: string;
@@ -38,6 +40,7 @@ export function toParkedRecord(delivery: ParkedDelivery, parkedAt: string): Park
     version: PARKED_RECORD_VERSION,
     id: delivery.id,
     provider: delivery.provider,
+    ...(delivery.source ? { source: delivery.source } : {}),
     reason: delivery.reason,
     message: delivery.message,
     ...(delivery.busCode ? { busCode: delivery.busCode } : {}),

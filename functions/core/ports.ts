@@ -88,6 +88,8 @@ export interface ParkedDelivery {
   /** The dedup key (`<provider>:<sha256 of the body>`): parking the same body twice overwrites one record. */
   readonly id: string;
   readonly provider: string;
+  /** The source (provider account) it came through, when not the provider's default source. */
+  readonly source?: string;
   readonly reason: ParkReason;
   /** A sentence for operators; never body content. EventBridge's error code, if any, is in `busCode`. */
   readonly message: string;

@@ -3,9 +3,14 @@
 import { dedupKey } from '../core/ingress.js';
 import { heygen } from './heygen/index.js';
 import { joggai } from './joggai/index.js';
-import type { ProviderIngress } from './types.js';
+import { standardWebhooks } from './standard-webhooks/index.js';
+import type { Headers, ProviderIngress } from './types.js';
 
-export const PROVIDERS: Readonly<Record<string, ProviderIngress>> = { heygen, joggai };
+export const PROVIDERS: Readonly<Record<string, ProviderIngress>> = {
+  heygen,
+  joggai,
+  [standardWebhooks.name]: standardWebhooks,
+};
 
 export function getProvider(name: string): ProviderIngress {
   const provider = PROVIDERS[name];
@@ -14,8 +19,8 @@ export function getProvider(name: string): ProviderIngress {
 }
 
 /** The envelope id and dedup key of a body: the provider's event key, else sha256 of the body. */
-export function eventId(name: string, body: Uint8Array): string {
-  return getProvider(name).eventKey?.(Buffer.from(body)) ?? dedupKey(name, body);
+export function eventId(name: string, body: Uint8Array, headers: Headers = {}): string {
+  return getProvider(name).eventKey?.(Buffer.from(body), headers) ?? dedupKey(name, body);
 }
 
 /** Time budget for one request: the provider's deadline less a margin for the network and cold start. */

@@ -4,6 +4,7 @@
  */
 import type { RelaySubject } from '../core/envelope.js';
 import type { DedupMode } from '../core/ports.js';
+import type { SignatureScheme } from '../core/verify.js';
 
 /** Headers with lowercase names (Function URL events already are). */
 export type Headers = Readonly<Record<string, string | undefined>>;
@@ -30,8 +31,14 @@ export interface NormalizedDelivery {
 export interface ProviderIngress {
   /** Provider name: the bus `source`, the envelope `provider`, the dedup key prefix. */
   readonly name: string;
-  /** Lowercase name of the header carrying the hex HMAC-SHA256 signature. */
+  /** Lowercase name of the header carrying the signature (never kept with a parked delivery). */
   readonly signatureHeader: string;
+  /**
+   * How deliveries are signed, when not a hex HMAC-SHA256 of the raw body in `signatureHeader`
+   * (e.g. Standard Webhooks: id, timestamp and body signed, several signatures in one header).
+   * @default hmacHexBody(signatureHeader) (functions/core/verify.ts)
+   */
+  readonly signature?: SignatureScheme;
   /** The provider's answer deadline; the relay answers inside it, leaving a margin. */
   readonly answerWithinMs: number;
   /** Default tolerance (seconds) for `sentAt`; 0 turns the check off. */
@@ -63,7 +70,8 @@ export interface ProviderIngress {
    * The event's dedup key from its content rather than its bytes, when a provider can deliver one
    * event in different bytes (HeyGen: a live delivery and its entry in the event history). The
    * ingress then also recognises deliveries recorded under the earlier body key (`DedupStore.seenLegacy`).
-   * Called only on a body `normalize` accepted. @default sha256 of the raw body
+   * Called only on a verified body `normalize` accepted, with its headers (a provider whose signed
+   * headers carry the event's id keys on it). @default sha256 of the raw body
    */
-  eventKey?(body: Buffer): string;
+  eventKey?(body: Buffer, headers: Headers): string;
 }

@@ -12,6 +12,7 @@ import { Duration } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { synthesizeRelayTemplate } from '../support/emulator-stack.js';
 import { REPO_ROOT, writeFigures } from '../support/log-capture.js';
+import { manySources } from '../support/sources.js';
 
 const run = promisify(execFile);
 const CFN_LINT = join(REPO_ROOT, '.venv', 'bin', 'cfn-lint');
@@ -52,6 +53,8 @@ const variants: Record<string, Parameters<typeof synthesizeRelayTemplate>[0]> = 
     },
   },
   NoDedupNoDefaultQueue: { relay: { dedup: false, defaultQueue: false, queues: [{ name: 'only' }], reservedConcurrency: null } },
+  // Two HeyGen accounts, JoggAI, and every further source the package ships.
+  ManySources: { relay: { sources: manySources(), tracing: true } },
 };
 
 describe('cfn-lint on the synthesized template', () => {

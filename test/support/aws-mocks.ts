@@ -159,6 +159,8 @@ export interface BuildOptions {
   readonly path?: string;
   /** Also route `<path>/<segment>` to the provider. @default false */
   readonly acceptSubpaths?: boolean;
+  /** The route's source id (a further account of the provider). @default the provider's name */
+  readonly source?: string;
 }
 
 /** The full middy handler over the AWS adapters and mocked clients. */
@@ -179,6 +181,7 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
     routes: [
       {
         provider,
+        ...(options.source ? { source: options.source } : {}),
         path: options.path ?? `/${provider.name}`,
         keys,
         timestampToleranceSeconds: options.toleranceSeconds ?? provider.defaultTimestampToleranceSeconds,

@@ -71,18 +71,32 @@ export interface BehaviourSpec {
   };
   /** Headers a retry of the same body may carry (a new delivery id): still a duplicate. */
   readonly retryHeaders?: Record<string, string>;
+  /**
+   * The timestamp is part of the signed content (Standard Webhooks): without it nothing can be
+   * verified, so its absence is 401 `missing_signature` whatever the tolerance.
+   */
+  readonly timestampSigned?: boolean;
+  /**
+   * The source id the route serves (a further account of the provider, `build.source`): the
+   * envelope's `source` and the metrics' `provider` label. @default the provider's name
+   */
+  readonly source?: string;
 }
 
 export function describeBehaviourTable(spec: BehaviourSpec): void {
   const { aws, name, secret: SECRET, other: OTHER } = spec;
+  /** What the metrics label the route with: its source id. */
+  const label = spec.source ?? name;
   const event = spec.event;
   const sample = spec.sample;
+  /** The envelope id of a body as `event` delivers it (a provider may key its events on headers). */
+  const idOf = (body: string) => eventId(name, Buffer.from(body), event(body, { secret: SECRET }).headers);
   // Every row holds in both dedup modes, except the one about a copy that arrives mid-flight.
   for (const mode of ['record', 'claim'] as const)
     describeFor(mode, (options: BuildOptions = {}) => buildAwsHandler(aws, { ...spec.build, dedupMode: mode, ...options }));
 
   function describeFor(mode: DedupMode, build: (options?: BuildOptions) => ReturnType<typeof buildAwsHandler>): void {
-    describe(`Function: ingress behaviour table for ${name}, dedup mode ${mode} (AWS adapters, mocked SDK)`, () => {
+    describe(`Function: ingress behaviour table for ${label === name ? name : `${name} (source ${label})`}, dedup mode ${mode} (AWS adapters, mocked SDK)`, () => {
       beforeEach(() => {
         aws.reset();
         aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: SECRET, endpointId: spec.endpointId }) };
@@ -94,12 +108,18 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         const body = sample(0);
         const res = await handler(event(body, { secret: SECRET, headers: spec.published.headers }), ctx());
         expect(res.statusCode).toBe(200);
-        expect(JSON.parse(res.body ?? '')).toEqual({ status: 'published', id: eventId(name, Buffer.from(body)) });
+        expect(JSON.parse(res.body ?? '')).toEqual({ status: 'published', id: idOf(body) });
         expect(aws.published).toHaveLength(1);
         const entry = aws.published[0];
         expect(entry).toMatchObject({ EventBusName: 'relay-bus', Source: name, DetailType: spec.published.type });
         const detail = assertRelayEvent(JSON.parse(entry?.Detail ?? ''));
-        expect(detail).toMatchObject({ version: '1', provider: name, type: spec.published.type, ...spec.published.detail(body) });
+        expect(detail).toMatchObject({
+          version: '1',
+          provider: name,
+          source: label,
+          type: spec.published.type,
+          ...spec.published.detail(body),
+        });
       });
 
       it('answers 200 and publishes nothing more for the same body within the dedup window', async () => {
@@ -112,7 +132,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(JSON.parse(second.body ?? '').status).toBe('duplicate');
         expect(aws.published).toHaveLength(1);
         expect(telemetry.counts.filter((c) => c.metric === 'Duplicate')).toEqual([
-          { metric: 'Duplicate', dimensions: { provider: name } },
+          { metric: 'Duplicate', dimensions: { provider: label } },
         ]);
       });
 
@@ -120,7 +140,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         const { handler } = build({ windowSeconds: 1 });
         const body = sample(1);
         await handler(event(body, { secret: SECRET }), ctx());
-        const item = aws.items.get(eventId(name, Buffer.from(body)));
+        const item = aws.items.get(idOf(body));
         expect(item).toBeDefined();
         if (item) item.expiresAt = { N: String(nowSeconds() - 5) };
         const again = await handler(event(body, { secret: SECRET }), ctx());
@@ -179,7 +199,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
           const ids = aws.published.map((e) => JSON.parse(e.Detail ?? '').id);
           expect(ids).toEqual([ids[0], ids[0]]);
           expect(telemetry.counts.filter((c) => c.metric === 'ConcurrentDuplicate')).toEqual([
-            { metric: 'ConcurrentDuplicate', dimensions: { provider: name } },
+            { metric: 'ConcurrentDuplicate', dimensions: { provider: label } },
           ]);
         });
 
@@ -196,7 +216,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(errorBody(res).code).toBe(code);
         expect(aws.published).toHaveLength(0);
         expect(aws.ddb.calls()).toHaveLength(0);
-        expect(telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: name, reason: code } });
+        expect(telemetry.counts).toContainEqual({ metric: 'Rejected', dimensions: { provider: label, reason: code } });
       });
 
       it('answers 401 when the timestamp is outside the tolerance either way, and ignores it when the tolerance is 0', async () => {
@@ -227,7 +247,16 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(errorBody(res).code).toBe('invalid_signature');
       });
 
-      if (getProvider(name).requiresTimestamp)
+      if (spec.timestampSigned)
+        it('refuses a delivery without its timestamp whatever the tolerance (401 missing_signature: nothing to verify)', async () => {
+          for (const toleranceSeconds of [300, 0]) {
+            const res = await build({ toleranceSeconds }).handler(spec.timestamped(null, { secret: SECRET }), ctx());
+            expect(res.statusCode).toBe(401);
+            expect(errorBody(res).code).toBe('missing_signature');
+          }
+          expect(aws.published).toHaveLength(0);
+        });
+      else if (getProvider(name).requiresTimestamp)
         it('refuses a delivery without its signed timestamp while the check is on (400 missing_timestamp), accepts it when off', async () => {
           const strict = build();
           const res = await strict.handler(spec.timestamped(null, { secret: SECRET }), ctx());
@@ -235,7 +264,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
           expect(errorBody(res).code).toBe('missing_timestamp');
           expect(strict.telemetry.counts).toContainEqual({
             metric: 'Rejected',
-            dimensions: { provider: name, reason: 'missing_timestamp' },
+            dimensions: { provider: label, reason: 'missing_timestamp' },
           });
           expect(aws.published).toHaveLength(0);
           const off = build({ toleranceSeconds: 0 });
@@ -404,7 +433,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
         expect(res.statusCode).toBe(200);
         expect(aws.published).toHaveLength(1);
         expect(aws.ddb.commandCalls(completeCommand).length).toBe(complete + 1);
-        expect(aws.items.get(eventId(name, Buffer.from(body)))?.status?.S).toBe('COMPLETED');
+        expect(aws.items.get(idOf(body))?.status?.S).toBe('COMPLETED');
       });
 
       it('picks up a changed secret on the first miss (rotation), re-reading at most once per interval', async () => {
@@ -432,8 +461,9 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
       });
 
       it('accepts AWSPENDING, and AWSPREVIOUS only within the grace period', async () => {
-        const prev = 'whsec_previous_secret_value_123456';
-        const pending = 'whsec_pending_secret_value_654321';
+        // Valid as plain HMAC keys and as `whsec_` + base64 (Standard Webhooks decodes the key).
+        const prev = 'whsec_cHJldmlvdXMtc2VjcmV0LXZhbHVlLTEyMzQ1Ng==';
+        const pending = 'whsec_cGVuZGluZy1zZWNyZXQtdmFsdWUtNjU0MzIxIQ==';
         aws.stages.AWSCURRENT = { value: SECRET, createdAt: new Date(Date.now() - 60_000) };
         aws.stages.AWSPENDING = { value: pending };
         aws.stages.AWSPREVIOUS = { value: prev };

@@ -120,7 +120,7 @@ describe('Provider: joggai plug-in and registry', () => {
 
   it('is registered next to heygen', () => {
     expect(getProvider('joggai')).toBe(joggai);
-    expect(Object.keys(PROVIDERS).sort()).toEqual(['heygen', 'joggai']);
+    expect(Object.keys(PROVIDERS)).toEqual(expect.arrayContaining(['heygen', 'joggai']));
   });
 
   it('lists the 22 documented event types, and KNOWN_EVENT_TYPES takes them from the plug-in', () => {

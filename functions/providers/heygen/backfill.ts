@@ -97,6 +97,8 @@ export interface BackfillDeps {
   readonly lease?: { readonly store: LeaseStore; readonly name: string; readonly owner?: string; readonly ttlMs?: number };
   /** Where the run records the creation time of each event it recovered (the registrar's evidence). */
   readonly evidence?: EvidenceStore;
+  /** The relay source (HeyGen account) this run serves: envelope `source`, evidence key. @default 'heygen' */
+  readonly source?: string;
   /** Called once per event published (metrics: `Backfilled` by type). */
   readonly onBackfilled?: (event: RelayEvent) => void;
   /** Called once per entry parked (metrics: `Parked` by reason). */
@@ -411,6 +413,7 @@ async function one(
   // The ingress's own envelope builder: the same fidelity checks (numbers, keys, depth, size).
   const prepared = prepareEvent(heygen.name, Buffer.from(entry.body, 'utf8'), delivery, id, new Date(now()).toISOString(), {
     origin: 'backfill',
+    ...(deps.source ? { source: deps.source } : {}),
   });
   if (prepared instanceof Unpublishable) {
     if (options.dryRun) {
@@ -449,6 +452,8 @@ async function one(
   s.backfilled++;
   s.missing.push(missing);
   deps.onBackfilled?.(event);
-  await deps.evidence?.record(heygen.name, 'missed', Date.parse(entry.createdAt), deps.signal).catch(() => undefined);
+  await deps.evidence
+    ?.record(deps.source ?? heygen.name, 'missed', Date.parse(entry.createdAt), deps.signal)
+    .catch(() => undefined);
   return 'missing';
 }

@@ -85,6 +85,8 @@ export interface RegistrarLogger {
  */
 export interface SecretEvidence {
   readonly evidence: EvidenceStore;
+  /** The relay source whose evidence this is (a second HeyGen account's own id). @default 'heygen' */
+  readonly source?: string;
   readonly history: Pick<Required<HeyGenWebhookApi>, 'listEvents'>;
   /** A read-only lookup of the dedup table (a `record`-mode store). */
   readonly dedup: DedupStore;
@@ -706,7 +708,7 @@ async function secretMismatch(
   const now = (e.now ?? Date.now)();
   const from = (snapshot.currentCreatedAt ?? 0) + (e.graceMs ?? MISMATCH_GRACE_MS);
   const until = now - (e.retrySpacingMs ?? MISMATCH_RETRY_SPACING_MS);
-  const { lastSignatureRejectionAt: rejectedAt, lastMissedAt } = await e.evidence.read('heygen', signal);
+  const { lastSignatureRejectionAt: rejectedAt, lastMissedAt } = await e.evidence.read(e.source ?? 'heygen', signal);
   if (rejectedAt === null || rejectedAt < from || from > until) return null;
   // The backfill may have recovered the missed events already (it records when): that is the evidence too.
   if (lastMissedAt !== null && lastMissedAt >= from)

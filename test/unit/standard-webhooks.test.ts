@@ -1,0 +1,224 @@
+/**
+ * The Standard Webhooks source: the spec library's own test vectors, the provider-independent
+ * behaviour table over the AWS adapters, the same deliveries through the local relay, and the rules
+ * of its own (several signatures, rotation, dedup on webhook-id, signed timestamp).
+ *
+ * Vectors: standard-webhooks/standard-webhooks, libraries/javascript/src/webhook.test.ts (the npm
+ * package `standardwebhooks`' tests): secret `whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw`, id
+ * `msg_p5jXN8AQM9LWM0D4loKWxJek`, timestamp 1614265330, payload `{"test": 2432232314}` signs to
+ * `v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=` ("sign function works"); "multi sig payload is
+ * valid" (v1 junk, v2 entries around the valid one); "invalid signature", "partial signature".
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type LocalRelay, startLocalRelay } from '../../functions/adapters/local/relay.js';
+import { assertRelayEvent, parseRelayEvent } from '../../functions/core/envelope.js';
+import { SignatureVerificationError } from '../../functions/core/errors.js';
+import { standardWebhooks, standardWebhooksSignature } from '../../functions/providers/standard-webhooks/index.js';
+import { buildAwsHandler, MockAws } from '../support/aws-mocks.js';
+import { ctx, type Delivery, describeBehaviourTable, errorBody, nowSeconds } from '../support/behaviour-table.js';
+import { functionUrlEvent } from '../support/heygen.js';
+
+const VECTOR = {
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+  timestamp: 1614265330,
+  payload: '{"test": 2432232314}',
+  signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+};
+const SECRET = VECTOR.secret;
+const OTHER = 'whsec_b3RoZXItc2VjcmV0LWZvci10aGUtdGFibGUtMTIzNA==';
+const SAMPLES = ['video.completed', 'video.failed', 'prediction.completed'] as const;
+
+/** The spec's signature, computed here with node:crypto (not the library the source uses). */
+function v1(secret: string, id: string, timestamp: number | string, body: Buffer | string): string {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64')}`;
+}
+
+interface SwDelivery extends Delivery {
+  readonly id?: string;
+  readonly timestamp?: number | null;
+}
+
+/** A delivery as a Standard Webhooks sender makes it: id derived from the body (a retry has the same one). */
+function swEvent(body: string | Buffer, d: SwDelivery = {}): APIGatewayProxyEventV2 {
+  const raw = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const id = d.id ?? `msg_${createHash('sha256').update(raw).digest('hex').slice(0, 24)}`;
+  const timestamp = d.timestamp === undefined ? nowSeconds() : d.timestamp;
+  const headers: Record<string, string> = { 'webhook-id': id };
+  if (timestamp !== null) headers['webhook-timestamp'] = String(timestamp);
+  if (d.signature !== null) {
+    const signature = d.signature ?? (d.secret ? v1(d.secret, id, timestamp ?? '', raw) : undefined);
+    if (signature !== undefined) headers['webhook-signature'] = signature;
+  }
+  return functionUrlEvent(raw, {
+    method: d.method ?? 'POST',
+    path: d.path ?? '/standard-webhooks',
+    signature: null,
+    timestamp: null,
+    headers: { ...headers, ...d.headers },
+    ...(d.base64 ? { base64: true } : {}),
+  });
+}
+
+const sample = (variant: 0 | 1 | 2 = 0) =>
+  JSON.stringify({
+    type: SAMPLES[variant],
+    timestamp: '2026-12-01T10:00:00Z',
+    data: { id: `pred_${variant}_7f3a`, status: 'succeeded', output: 'https://example.test/marker-sw-0.mp4' },
+  });
+
+const aws = new MockAws();
+
+describeBehaviourTable({
+  name: 'standard-webhooks',
+  aws,
+  build: { provider: standardWebhooks },
+  secret: SECRET,
+  other: OTHER,
+  endpointId: 'sw',
+  signatureHeader: 'webhook-signature',
+  event: (body, delivery = {}) => swEvent(body, delivery),
+  sample,
+  timestamped: (timestamp, delivery, variant = 0) => swEvent(sample(variant), { ...delivery, timestamp }),
+  envelope: (type, data) => JSON.stringify({ ...(type === undefined ? {} : { type }), timestamp: '2026-12-01T10:00:00Z', data }),
+  type: 'video.completed',
+  published: {
+    type: 'video.completed',
+    detail: (body) => ({
+      subject: { kind: 'video', id: 'pred_0_7f3a' },
+      callbackId: null,
+      deliveryId: swEvent(body).headers['webhook-id'],
+      data: JSON.parse(body).data,
+    }),
+    marker: 'marker-sw-0',
+  },
+  timestampSigned: true,
+});
+
+describe('Standard Webhooks: the spec library’s test vectors', () => {
+  const key = { secret: VECTOR.secret, label: 'AWSCURRENT' as const };
+  const headers = (signature: string) => ({
+    'webhook-id': VECTOR.id,
+    'webhook-timestamp': String(VECTOR.timestamp),
+    'webhook-signature': signature,
+  });
+  const body = Buffer.from(VECTOR.payload);
+
+  it('matches the "sign function works" vector (and so does this file’s independent signer)', () => {
+    expect(v1(VECTOR.secret, VECTOR.id, VECTOR.timestamp, VECTOR.payload)).toBe(VECTOR.signature);
+    expect(standardWebhooksSignature.match([key], body, headers(VECTOR.signature))).toBe(key);
+  });
+
+  it('"multi sig payload is valid": junk v1 and v2 entries around the valid one', () => {
+    const junk = 'v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=';
+    const sig = [junk, junk.replace('v1,', 'v2,'), VECTOR.signature, junk].join(' ');
+    standardWebhooksSignature.precheck(body, headers(sig));
+    expect(standardWebhooksSignature.match([key], body, headers(sig))).toBe(key);
+  });
+
+  it('"invalid signature" and "partial signature" are refused before any key; a changed byte matches no key', () => {
+    for (const bad of ['v1,dawfeoifkpqwoekfpqoekf', VECTOR.signature.slice(0, 8), 'v1,'])
+      expect(() => standardWebhooksSignature.precheck(body, headers(bad))).toThrowError(SignatureVerificationError);
+    expect(
+      standardWebhooksSignature.match([key], Buffer.from('{"test": 2432232315}'), headers(VECTOR.signature)),
+    ).toBeUndefined();
+    expect(
+      standardWebhooksSignature.match([key], body, {
+        ...headers(VECTOR.signature),
+        'webhook-timestamp': String(VECTOR.timestamp + 1),
+      }),
+    ).toBeUndefined();
+  });
+
+  it('accepts the secret without its whsec_ prefix; a secret that is not base64 never matches', () => {
+    const bare = { secret: VECTOR.secret.slice('whsec_'.length), label: 'AWSCURRENT' as const };
+    expect(standardWebhooksSignature.match([bare], body, headers(VECTOR.signature))).toBe(bare);
+    const notBase64 = { secret: 'whsec_not*base64*at*all!!', label: 'AWSCURRENT' as const };
+    expect(standardWebhooksSignature.match([notBase64, key], body, headers(VECTOR.signature))).toBe(key);
+  });
+});
+
+describe('Function: ingress for Standard Webhooks, rules of its own (AWS adapters, mocked SDK)', () => {
+  const build = () => buildAwsHandler(aws, { provider: standardWebhooks });
+  beforeEach(() => {
+    aws.reset();
+    aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: SECRET }) };
+  });
+  afterEach(() => aws.reset());
+
+  it('dedups on webhook-id: a retry in other bytes is a duplicate, another id with the same body is published', async () => {
+    const { handler } = build();
+    const first = await handler(swEvent(sample(0), { secret: SECRET, id: 'msg_1' }), ctx());
+    const reworded = JSON.stringify(JSON.parse(sample(0)), null, 2);
+    const retry = await handler(swEvent(reworded, { secret: SECRET, id: 'msg_1' }), ctx());
+    const other = await handler(swEvent(sample(0), { secret: SECRET, id: 'msg_2' }), ctx());
+    expect([first, retry, other].map((r) => JSON.parse(r.body ?? '').status)).toEqual(['published', 'duplicate', 'published']);
+    const ids = aws.published.map((e) => assertRelayEvent(JSON.parse(e.Detail ?? '')).id);
+    expect(ids[0]).toMatch(/^standard-webhooks:[0-9a-f]{64}$/);
+    expect(new Set(ids).size).toBe(2);
+  });
+
+  it('rotation: AWSPENDING alone, or a sender signing with old and new secrets in one header', async () => {
+    const { handler } = build();
+    aws.stages.AWSPENDING = { value: OTHER };
+    expect((await handler(swEvent(sample(1), { secret: OTHER }), ctx())).statusCode).toBe(200);
+    const body = sample(2);
+    const ts = nowSeconds();
+    const both = `${v1('whsec_c29tZS1yZXRpcmVkLXNlY3JldC0wMDAwMDAwMA==', 'msg_r', ts, body)} ${v1(SECRET, 'msg_r', ts, body)}`;
+    expect((await handler(swEvent(body, { id: 'msg_r', timestamp: ts, signature: both }), ctx())).statusCode).toBe(200);
+  });
+
+  it('the signed timestamp is the replay defence: a captured delivery replayed later is refused, a re-signed timestamp does not verify', async () => {
+    const { handler } = build();
+    const body = sample(0);
+    const old = nowSeconds() - 3600;
+    const captured = swEvent(body, { secret: SECRET, id: 'msg_cap', timestamp: old });
+    const res = await handler(captured, ctx());
+    expect([res.statusCode, errorBody(res).code]).toEqual([401, 'stale_timestamp']);
+    // Fresh timestamp, old signature: the signature covers the timestamp.
+    const forged = { ...captured, headers: { ...captured.headers, 'webhook-timestamp': String(nowSeconds()) } };
+    const res2 = await handler(forged, ctx());
+    expect([res2.statusCode, errorBody(res2).code]).toEqual([401, 'invalid_signature']);
+    expect(aws.published).toHaveLength(0);
+  });
+});
+
+describe('Local relay: a Standard Webhooks source next to HeyGen', () => {
+  let relay: LocalRelay;
+  let sink: string;
+  beforeAll(async () => {
+    sink = join(mkdtempSync(join(tmpdir(), 'relay-sw-')), 'events.jsonl');
+    relay = await startLocalRelay({
+      providers: [
+        { name: 'heygen', secrets: ['whsec_local_heygen_0123456789'] },
+        { name: 'standard-webhooks', secrets: [SECRET, OTHER], path: '/replicate' },
+      ],
+      sinkPath: sink,
+      logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    });
+  });
+  afterAll(() => relay.close());
+
+  const post = (event: APIGatewayProxyEventV2) =>
+    fetch(`${relay.url}/replicate`, { method: 'POST', body: event.body, headers: event.headers as Record<string, string> });
+
+  it('verifies, dedups on webhook-id and publishes to the sink; refuses a wrong secret', async () => {
+    expect((await post(swEvent(sample(0), { secret: SECRET, id: 'msg_l1', path: '/replicate' }))).status).toBe(200);
+    const again = await post(swEvent(sample(0), { secret: OTHER, id: 'msg_l1', path: '/replicate' }));
+    expect(await again.json()).toMatchObject({ status: 'duplicate' });
+    expect(
+      (await post(swEvent(sample(1), { secret: 'whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==', path: '/replicate' }))).status,
+    ).toBe(401);
+    const lines = readFileSync(sink, 'utf8').trim().split('\n');
+    expect(lines.map((l) => parseRelayEvent({ body: l })).map((e) => [e.provider, e.type, e.deliveryId])).toEqual([
+      ['standard-webhooks', 'video.completed', 'msg_l1'],
+    ]);
+  });
+});
