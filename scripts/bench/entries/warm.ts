@@ -156,9 +156,10 @@ function buildHandler(variant: 'local' | 'sdk') {
     publisher:
       variant === 'local'
         ? {
-            async publish(event: RelayEvent) {
+            // Like the EventBridge adapter, it takes the Detail the core already serialized (no second stringify).
+            async publish(event: RelayEvent, _signal?: AbortSignal, detail?: string) {
               published++;
-              publishedBytes = Buffer.byteLength(JSON.stringify(event));
+              publishedBytes = Buffer.byteLength(detail ?? JSON.stringify(event));
             },
           }
         : new EventBridgePublisher(eb, 'relay-bus'),
