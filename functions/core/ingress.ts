@@ -156,18 +156,19 @@ class InFlight {
 
 /**
  * A delivery recorded before its provider's events were keyed by content (under the body key) is a
- * duplicate: mark the content key too (completing our claim), so later copies need one read.
+ * duplicate: mark the content key too (completing our claim), so later copies need one read. The
+ * earlier-scheme read (`legacy`, started together with the claim: one round trip for both) only
+ * counts once the claim went ahead.
  */
 async function alreadyUnderBodyKey(
   dedup: DedupStore,
-  bodyKey: string,
+  legacy: Promise<boolean>,
   id: string,
   owner: string,
   signal: AbortSignal,
 ): Promise<boolean> {
-  if (!dedup.seenLegacy || bodyKey === id) return false;
   try {
-    if (!(await dedup.seenLegacy(bodyKey, signal))) return false;
+    if (!(await legacy)) return false;
   } catch (err) {
     await dedup.release(id, owner);
     if (signal.aborted) throw err;
@@ -404,6 +405,12 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     const owner = randomUUID();
     held.id = id;
     held.owner = owner;
+    // A content key may have a copy recorded under the earlier body key: read that at the same time
+    // as the claim (read-only, so nothing to undo when the claim says duplicate).
+    const bodyKey = contentKeyed && dedup.seenLegacy ? dedupKey(provider, req.body) : id;
+    const legacy = bodyKey !== id ? dedup.seenLegacy?.(bodyKey, signal) : undefined;
+    // Settled below only if the claim went ahead; never an unhandled rejection otherwise.
+    legacy?.catch(() => undefined);
     let claim: Awaited<ReturnType<DedupStore['claim']>>;
     try {
       claim = await dedup.claim(id, owner, signal);
@@ -414,12 +421,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       if (signal.aborted) throw err;
       throw new DependencyError('dedup', 'Could not record the delivery', { cause: err });
     }
-    if (
-      claim === 'claimed' &&
-      contentKeyed &&
-      dedup.seenLegacy &&
-      (await alreadyUnderBodyKey(dedup, dedupKey(provider, req.body), id, owner, signal))
-    ) {
+    if (claim === 'claimed' && legacy && (await alreadyUnderBodyKey(dedup, legacy, id, owner, signal))) {
       held.id = undefined;
       claim = 'duplicate';
     }
