@@ -26,7 +26,7 @@ import {
   synthesizeRelayTemplate,
 } from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
-import { registerEventSignature, registerSensitive } from '../support/log-capture.js';
+import { registerEventSignature, registerSensitive, writeFigures } from '../support/log-capture.js';
 
 const secret = `whsec_${randomBytes(24).toString('hex')}`;
 registerSensitive(secret, 'secret');
@@ -70,6 +70,8 @@ class HangingS3Proxy {
   }
 }
 let proxy: HangingS3Proxy;
+/** Figures for RELIABILITY.md (scripts/reliability.ts), measured by these tests. */
+const figures: Record<string, unknown> = {};
 
 beforeAll(async () => {
   stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
@@ -84,6 +86,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  writeFigures('parked-s3', figures);
   await proxy?.stop();
   stack?.destroy();
 });
@@ -139,6 +142,16 @@ describe('Parking in S3 (moto) without the S3 client in the ingress', () => {
     expect(await republishParked({ archive, publisher }, key, { acceptLossy: true })).toMatchObject({ outcome: 'published', id });
     expect(published.map((e) => e.id)).toEqual([id]);
     expect(await listParked(archive)).toEqual([]);
+    figures.parkedThroughEntry = {
+      deliveries: 2,
+      answers: [first.status, 202],
+      objects: listed.Contents?.length ?? 0,
+      reason: record.reason,
+      bodyExact: parkedBody(record).toString('utf8') === body,
+      republished: published.length,
+      leftAfterRepublish: 0,
+      firstAnswerMs: first.ms,
+    };
   });
 
   it('a hanging S3 cannot hold the answer: 503 inside the budget, nothing published; the retry parks', async () => {
@@ -156,6 +169,13 @@ describe('Parking in S3 (moto) without the S3 client in the ingress', () => {
     const id = eventId('heygen', Buffer.from(body));
     const text = await archive.read(`parked/heygen/evt-${id.split(':').at(-1)}.json`);
     expect(text && parkedBody(parseParkedRecord(text)).toString('utf8')).toBe(body);
+    figures.s3Hang = {
+      hungPuts: proxy.hung,
+      answer: hung.status,
+      answerMs: hung.ms,
+      retryAnswer: retry.status,
+      retryParked: Boolean(text),
+    };
   });
 
   it('a bucket S3 refuses (NoSuchBucket) answers 503 at once, not after retries, and publishes nothing', async () => {
@@ -164,5 +184,6 @@ describe('Parking in S3 (moto) without the S3 client in the ingress', () => {
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('dependency_unavailable');
     expect(JSON.stringify(res.body)).not.toContain('NoSuchBucket');
+    figures.noSuchBucket = { answer: res.status, code: res.body.error.code, answerMs: res.ms };
   });
 });
