@@ -13,7 +13,7 @@ import { DynamoDedupStore } from '../functions/adapters/aws/dynamodb-dedup.js';
 import { DynamoEvidenceStore } from '../functions/adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from '../functions/adapters/aws/dynamodb-lease.js';
 import { EventBridgePublisher } from '../functions/adapters/aws/eventbridge-publisher.js';
-import { S3ParkedStore } from '../functions/adapters/aws/parked-store.js';
+import { S3ParkedStore, s3PutVia } from '../functions/adapters/aws/parked-store.js';
 import type { HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
 import { type BackfillSummary, backfill } from '../functions/providers/heygen/backfill.js';
 
@@ -57,6 +57,7 @@ export const DEFAULT_SINCE_MS = 48 * 3_600_000;
 export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillSummary> {
   const sinceMs = (input.now ?? Date.now)() - (input.since === undefined ? DEFAULT_SINCE_MS : parseDuration(input.since));
   const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
+  const eventBridge = (input.eventBridge ?? (() => new EventBridgeClient({})))();
   const dedup = { windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000), lockSeconds: 15, legacyBodyKeys: true };
   return backfill(
     { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },
@@ -64,11 +65,11 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
       history: input.client,
       check: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'record' }),
       claim: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'claim' }),
-      publisher: new EventBridgePublisher((input.eventBridge ?? (() => new EventBridgeClient({})))(), input.eventBus),
+      publisher: new EventBridgePublisher(eventBridge, input.eventBus),
       evidence: new DynamoEvidenceStore(ddb, input.stateTable),
       ...(input.parkedBucket
         ? {
-            parked: new S3ParkedStore(input.parkedBucket, async () => new (await import('@aws-sdk/client-s3')).S3Client({})),
+            parked: new S3ParkedStore(input.parkedBucket, s3PutVia(eventBridge)),
           }
         : {}),
       lease: { store: new DynamoLeaseStore(ddb, input.stateTable), name: `heygen-backfill:${input.signingSecretId}` },

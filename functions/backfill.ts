@@ -20,7 +20,7 @@ import { DynamoDedupIndex } from './adapters/aws/dynamodb-dedup-index.js';
 import { DynamoBackfillCheckpoint, DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
-import { S3ParkedStore } from './adapters/aws/parked-store.js';
+import { S3ParkedStore, s3PutVia } from './adapters/aws/parked-store.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from './adapters/aws/signing-secret-store.js';
 import type { RelayEvent } from './core/envelope.js';
@@ -62,11 +62,10 @@ const claim = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, 
 const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);
 const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, source);
 const leases = new DynamoLeaseStore(dynamodb, env.stateTable);
-const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
+const eventBridge = new EventBridgeClient(sdk);
+const publisher = new EventBridgePublisher(eventBridge, env.busName);
 const index = new DynamoDedupIndex(dynamodb, env.dedupTable);
-const parked = env.parkedBucket
-  ? new S3ParkedStore(env.parkedBucket, async () => new (await import('@aws-sdk/client-s3')).S3Client(sdk))
-  : undefined;
+const parked = env.parkedBucket ? new S3ParkedStore(env.parkedBucket, s3PutVia(eventBridge, sdk.maxAttempts)) : undefined;
 
 export const handler = async (_event: unknown, context: Context): Promise<BackfillSummary | { outcome: 'missing_api_key' }> => {
   logger.addContext(context);

@@ -8,7 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
 import { DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
-import { S3ParkedStore } from './adapters/aws/parked-store.js';
+import { S3ParkedStore, s3PutVia } from './adapters/aws/parked-store.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { SecretsManagerKeySource } from './adapters/aws/secrets-key-source.js';
 import { evidenceRecorder } from './core/evidence.js';
@@ -23,6 +23,7 @@ import { answerBudgetMs, getProvider } from './providers/index.js';
 const config = loadIngressConfig();
 const sdk = sdkClientConfig();
 const secrets = new SecretsManagerClient(sdk);
+const eventBridge = new EventBridgeClient(sdk);
 const dynamodb = config.dedupTableName || config.stateTableName ? new DynamoDBClient(sdk) : undefined;
 /** One store per dedup mode in use, over the same client and table. */
 const dedupStores = new Map<DedupMode, DynamoDedupStore>();
@@ -44,14 +45,12 @@ function dedupFor(mode: DedupMode): DedupStore {
 export const handler = createIngressHandler({
   pipeline: createIngress({
     maxBodyBytes: config.maxBodyBytes,
-    publisher: new EventBridgePublisher(new EventBridgeClient(sdk), config.eventBusName),
+    publisher: new EventBridgePublisher(eventBridge, config.eventBusName),
     ...(config.parkedBucketName
       ? {
-          parked: new S3ParkedStore(config.parkedBucketName, async () => {
-            const { S3Client } = await import('@aws-sdk/client-s3');
-            // Path-style only against an emulator endpoint (AWS_ENDPOINT_URL); AWS itself takes virtual-hosted.
-            return new S3Client({ ...sdk, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
-          }),
+          // S3 PutObject signed with the EventBridge client's credentials, region, hash and HTTP
+          // handler (same timeouts and retries): no S3 client in the bundle (parked-store.ts).
+          parked: new S3ParkedStore(config.parkedBucketName, s3PutVia(eventBridge, sdk.maxAttempts)),
         }
       : {}),
     telemetry: powertoolsTelemetry(),

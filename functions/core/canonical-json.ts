@@ -9,7 +9,7 @@
  *   decimal value and written in one form: sign, significant digits, exponent
  *   (`150`, `150.0`, `1.5e2`, `1.50E+2` all become `15e1`; `-0` becomes `0`). Two texts of the same
  *   decimal value agree; two different values never do.
- * A small recursive-descent parser over the raw text does this; it also gives the source text of
+ * A small recursive-descent parser over the raw text does this (hand-written: it runs on every delivery); it also gives the source text of
  * any value (the backfill republishes a history entry's `event_data` from its raw text).
  */
 
@@ -34,31 +34,57 @@ export class CanonicalJsonError extends Error {
 /** Deeper than EventBridge's 1,100 levels (such a delivery is parked, never published), within the JS stack. */
 export const MAX_DEPTH = 2_000;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this excludes them.
-const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-const WS = /[ \t\n\r]*/y;
+const HEX4 = /^[0-9a-fA-F]{4}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this stops at them.
+const PLAIN = /[^"\\\u0000-\u001f]*/y;
 
 /** Parses JSON text into a tree that keeps every number's digits and every value's source span. */
 export function parseLossless(text: string): JsonNode {
+  // Hand-written scanner (charCodeAt, no regex per string): every delivery's event key goes through
+  // it. test/unit/canonical-json-fast.test.ts checks it gives the earlier regex parser's trees and
+  // errors exactly (test/support/canonical-json-reference.ts).
+  const n = text.length;
   let i = 0;
   const ws = () => {
-    WS.lastIndex = i;
-    WS.exec(text);
-    i = WS.lastIndex;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+      else return;
+    }
   };
   const fail = (what: string): never => {
     throw new CanonicalJsonError(`invalid JSON at ${i}: ${what}`);
+  };
+  /** The end (after the closing quote) of a valid JSON string at `start`, or -1; `escaped` if it has a backslash. */
+  let escaped = false;
+  const stringEnd = (start: number): number => {
+    escaped = false;
+    for (let j = start + 1; ; ) {
+      // Skip the run of plain characters natively, then look at what stopped it.
+      PLAIN.lastIndex = j;
+      PLAIN.test(text);
+      j = PLAIN.lastIndex;
+      const c = text.charCodeAt(j);
+      if (c === 34) return j + 1;
+      if (c !== 92) return -1; // a raw control character, or the end of the text
+      escaped = true;
+      const e = text.charCodeAt(j + 1);
+      // \" \\ \/ \b \f \n \r \t
+      if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) j += 2;
+      else if (e === 117 && HEX4.test(text.slice(j + 2, j + 6))) j += 6;
+      else return -1;
+    }
   };
   const value = (depth: number): JsonNode => {
     if (depth > MAX_DEPTH) fail('nested too deeply');
     ws();
     const start = i;
-    const c = text[i];
-    if (c === '{') {
+    const c = text.charCodeAt(i);
+    if (c === 123 /* { */) {
       i++;
       const entries: [string, JsonNode][] = [];
       ws();
-      if (text[i] === '}') {
+      if (text.charCodeAt(i) === 125) {
         i++;
         return { t: 'object', entries, start, end: i };
       }
@@ -67,42 +93,48 @@ export function parseLossless(text: string): JsonNode {
         const key = value(depth + 1);
         if (key.t !== 'string') fail('object key is not a string');
         ws();
-        if (text[i++] !== ':') fail('expected :');
+        if (text.charCodeAt(i++) !== 58 /* : */) fail('expected :');
         entries.push([(key as { value: string }).value, value(depth + 1)]);
         ws();
-        const sep = text[i++];
-        if (sep === '}') return { t: 'object', entries, start, end: i };
-        if (sep !== ',') fail('expected , or }');
+        const sep = text.charCodeAt(i++);
+        if (sep === 125) return { t: 'object', entries, start, end: i };
+        if (sep !== 44) fail('expected , or }');
       }
     }
-    if (c === '[') {
+    if (c === 91 /* [ */) {
       i++;
       const items: JsonNode[] = [];
       ws();
-      if (text[i] === ']') {
+      if (text.charCodeAt(i) === 93) {
         i++;
         return { t: 'array', items, start, end: i };
       }
       for (;;) {
         items.push(value(depth + 1));
         ws();
-        const sep = text[i++];
-        if (sep === ']') return { t: 'array', items, start, end: i };
-        if (sep !== ',') fail('expected , or ]');
+        const sep = text.charCodeAt(i++);
+        if (sep === 93) return { t: 'array', items, start, end: i };
+        if (sep !== 44) fail('expected , or ]');
       }
     }
-    if (c === '"') {
-      STRING.lastIndex = i;
-      const m = STRING.exec(text);
-      if (!m) return fail('bad string');
-      i = STRING.lastIndex;
-      return { t: 'string', value: JSON.parse(m[0]) as string, start, end: i };
+    if (c === 34 /* " */) {
+      const end = stringEnd(i);
+      if (end < 0) return fail('bad string');
+      i = end;
+      const v = escaped ? (JSON.parse(text.slice(start, end)) as string) : text.slice(start + 1, end - 1);
+      return { t: 'string', value: v, start, end };
     }
-    for (const lit of ['true', 'false', 'null']) {
-      if (text.startsWith(lit, i)) {
-        i += lit.length;
-        return { t: 'literal', text: lit, start, end: i };
-      }
+    if (c === 116 /* t */ && text.startsWith('true', i)) {
+      i += 4;
+      return { t: 'literal', text: 'true', start, end: i };
+    }
+    if (c === 102 /* f */ && text.startsWith('false', i)) {
+      i += 5;
+      return { t: 'literal', text: 'false', start, end: i };
+    }
+    if (c === 110 /* n */ && text.startsWith('null', i)) {
+      i += 4;
+      return { t: 'literal', text: 'null', start, end: i };
     }
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
@@ -112,35 +144,50 @@ export function parseLossless(text: string): JsonNode {
   };
   const root = value(0);
   ws();
-  if (i !== text.length) fail('trailing characters');
+  if (i !== n) fail('trailing characters');
   return root;
 }
 
+const NUMBER_PARTS = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
 /** One text per decimal value: `[-]<digits without leading/trailing zeros>e<exponent>`, or `0`. */
 export function canonicalNumber(text: string): string {
-  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  const m = NUMBER_PARTS.exec(text);
   if (!m) throw new CanonicalJsonError(`not a JSON number: ${text}`);
   const [, sign = '', int = '', frac = '', exp = '0'] = m;
   let digits = `${int}${frac}`.replace(/^0+/, '');
   if (digits === '') return '0';
-  let exponent = BigInt(exp) - BigInt(frac.length);
-  const trailing = digits.length - digits.replace(/0+$/, '').length;
-  digits = digits.slice(0, digits.length - trailing);
-  exponent += BigInt(trailing);
+  const kept = digits.replace(/0+$/, '');
+  const trailing = digits.length - kept.length;
+  digits = kept;
+  // Exponents of up to 15 digits are exact as doubles (and print alike); beyond, BigInt.
+  const exponent = exp.length <= 15 ? Number(exp) - frac.length + trailing : BigInt(exp) - BigInt(frac.length) + BigInt(trailing);
   return `${sign}${digits}e${exponent}`;
 }
+
+const byKey = (a: readonly [string, JsonNode], b: readonly [string, JsonNode]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 /** The canonical text of a parsed value. */
 export function canonicalize(node: JsonNode): string {
   switch (node.t) {
     case 'object': {
-      // A repeated key: the last one wins, as in JSON.parse (what normalize saw).
-      const last = new Map(node.entries);
-      const sorted = [...last.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${sorted.map(([k, v]) => `${JSON.stringify(k)}:${canonicalize(v)}`).join(',')}}`;
+      const entries = node.entries;
+      if (entries.length === 0) return '{}';
+      // Sorted by key (a stable sort); of a repeated key the last one wins, as in JSON.parse (what normalize saw).
+      const sorted = entries.length === 1 ? entries : [...entries].sort(byKey);
+      let out = '{';
+      for (let k = 0; k < sorted.length; k++) {
+        const [key, v] = sorted[k] as readonly [string, JsonNode];
+        if (k + 1 < sorted.length && (sorted[k + 1] as readonly [string, JsonNode])[0] === key) continue;
+        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalize(v)}`;
+      }
+      return `${out}}`;
     }
-    case 'array':
-      return `[${node.items.map(canonicalize).join(',')}]`;
+    case 'array': {
+      let out = '[';
+      for (let k = 0; k < node.items.length; k++) out += `${k > 0 ? ',' : ''}${canonicalize(node.items[k] as JsonNode)}`;
+      return `${out}]`;
+    }
     case 'string':
       return JSON.stringify(node.value);
     case 'number':

@@ -132,22 +132,53 @@ interface HeldClaim {
   owner: string;
   /** Once true the answer is 200 whatever the clock says: the event is on the bus. */
   published: boolean;
+  /** The 200 answer once published: what the deadline answers if the dedup write after it hangs. */
+  answer: RelayResponse | undefined;
+  /**
+   * Called by the deadline (before the answer) when it cuts the request short: frees this request's
+   * in-flight slot, so a port that ignores the signal cannot hold the key for the environment's lifetime.
+   */
+  abandon: (() => void) | undefined;
+}
+
+/**
+ * A delivery being processed in this environment. Copies that arrive meanwhile wait for its outcome;
+ * the promise they wait on is only made when a copy arrives (the common case has none).
+ */
+class InFlight {
+  private waiters: ((o: Outcome) => void)[] | undefined;
+  private outcome: Outcome | undefined;
+  wait(): Promise<Outcome> {
+    if (this.outcome !== undefined) return Promise.resolve(this.outcome);
+    return new Promise((resolve) => {
+      this.waiters ??= [];
+      this.waiters.push(resolve);
+    });
+  }
+  settle(outcome: Outcome): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters) for (const w of waiters) w(outcome);
+  }
 }
 
 /**
  * A delivery recorded before its provider's events were keyed by content (under the body key) is a
- * duplicate: mark the content key too (completing our claim), so later copies need one read.
+ * duplicate: mark the content key too (completing our claim), so later copies need one read. The
+ * earlier-scheme read (`legacy`, started together with the claim: one round trip for both) only
+ * counts once the claim went ahead.
  */
 async function alreadyUnderBodyKey(
   dedup: DedupStore,
-  bodyKey: string,
+  legacy: Promise<boolean>,
   id: string,
   owner: string,
   signal: AbortSignal,
 ): Promise<boolean> {
-  if (!dedup.seenLegacy) return false;
   try {
-    if (!(await dedup.seenLegacy(bodyKey, signal))) return false;
+    if (!(await legacy)) return false;
   } catch (err) {
     await dedup.release(id, owner);
     if (signal.aborted) throw err;
@@ -209,7 +240,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
    * meanwhile waits for the first one's outcome instead of publishing too: at most one publish per
    * key in flight per environment, whatever the dedup mode.
    */
-  const inFlight = new Map<string, Promise<Outcome>>();
+  const inFlight = new Map<string, InFlight>();
 
   function routeFor(path: string): ProviderRoute | undefined {
     const normalized = normalizePath(path);
@@ -327,11 +358,12 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     // Only now is the body trusted enough to be parsed.
     const delivery = route.provider.normalize(req.body, req.headers);
     checkTimestamp(route, delivery);
-    const bodyKey = dedupKey(route.provider.name, req.body);
-    const id = route.provider.eventKey?.(req.body, req.headers) ?? bodyKey;
+    // The body key is computed only when it is the id, or for the check of earlier-scheme records.
+    const eventKey = route.provider.eventKey?.(req.body, req.headers);
+    const id = eventKey ?? dedupKey(route.provider.name, req.body);
     // One publish per key in flight in this environment: a copy waits for the first one's outcome.
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
-      const outcome = await abortable(waiting, signal);
+      const outcome = await abortable(waiting.wait(), signal);
       if (outcome === 'published') {
         telemetry.count('Duplicate', { provider: sourceOf(route) });
         telemetry.info('Duplicate delivery; published by a copy in flight', { provider: sourceOf(route), id });
@@ -339,26 +371,31 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       }
       // Parked or failed: this copy goes through the pipeline itself (parking again is idempotent).
     }
-    let settle: (o: Outcome) => void = () => {};
-    const mine = new Promise<Outcome>((resolve) => {
-      settle = resolve;
-    });
+    const mine = new InFlight();
     inFlight.set(id, mine);
     const done = (outcome: Outcome) => {
       if (inFlight.get(id) === mine) inFlight.delete(id);
-      settle(outcome);
+      mine.settle(outcome);
     };
-    // A port that ignores the deadline must not hold the key for the environment's lifetime.
-    const onAbort = () => done(held.published ? 'published' : 'failed');
-    signal.addEventListener('abort', onAbort, { once: true });
+    // The deadline frees the key even if a port ignores the signal and never returns.
+    held.abandon = () => done(held.published ? 'published' : 'failed');
     let outcome: Outcome = 'failed';
     try {
-      const res = await publishOnce(route, req, signal, held, key, delivery, id, bodyKey);
+      const res = await publishOnce(
+        route,
+        req,
+        signal,
+        held,
+        key,
+        delivery,
+        id,
+        eventKey !== undefined && route.provider.legacyBodyKeys === true,
+      );
       // 200 is published now or before (duplicate); 202 parked; anything else failed.
       outcome = held.published || res.statusCode === 200 ? 'published' : res.statusCode === 202 ? 'parked' : 'failed';
       return res;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      held.abandon = undefined;
       done(outcome);
     }
   }
@@ -371,7 +408,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     key: SigningKey,
     delivery: NormalizedDelivery,
     id: string,
-    bodyKey: string,
+    /** `id` is a content key: deliveries recorded under the body key may be earlier copies. */
+    contentKeyed: boolean,
   ): Promise<RelayResponse> {
     const started = now();
     const provider = sourceOf(route);
@@ -388,6 +426,12 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     const owner = randomUUID();
     held.id = id;
     held.owner = owner;
+    // A content key may have a copy recorded under the earlier body key: read that at the same time
+    // as the claim (read-only, so nothing to undo when the claim says duplicate).
+    const bodyKey = contentKeyed && dedup.seenLegacy ? dedupKey(route.provider.name, req.body) : id;
+    const legacy = bodyKey !== id ? dedup.seenLegacy?.(bodyKey, signal) : undefined;
+    // Settled below only if the claim went ahead; never an unhandled rejection otherwise.
+    legacy?.catch(() => undefined);
     let claim: Awaited<ReturnType<DedupStore['claim']>>;
     try {
       claim = await dedup.claim(id, owner, signal);
@@ -398,7 +442,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       if (signal.aborted) throw err;
       throw new DependencyError('dedup', 'Could not record the delivery', { cause: err });
     }
-    if (claim === 'claimed' && id !== bodyKey && (await alreadyUnderBodyKey(dedup, bodyKey, id, owner, signal))) {
+    if (claim === 'claimed' && legacy && (await alreadyUnderBodyKey(dedup, legacy, id, owner, signal))) {
       held.id = undefined;
       claim = 'duplicate';
     }
@@ -414,6 +458,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       await publisher.publish(event, signal, detail);
       held.id = undefined; // published: never release from here on
       held.published = true;
+      held.answer = jsonResponse(200, { status: 'published', id });
+      telemetry.count('Published', { provider });
     } catch (err) {
       // Not published: free the key so the provider's retry is processed, then answer 5xx (or park).
       held.id = undefined;
@@ -434,11 +480,10 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
       telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
     }
-    telemetry.count('Published', { provider });
     // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
     // logging together; counts are in the metrics, and rejections and failures log at WARN/ERROR.
     telemetry.debug('Delivery published', { ...logAttrs, ms: now() - started });
-    return jsonResponse(200, { status: 'published', id });
+    return held.answer ?? jsonResponse(200, { status: 'published', id });
   }
 
   const onTrouble = options.onTrouble;
@@ -459,26 +504,40 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));
     if (req.tooLarge || req.body.length > maxBodyBytes) return reject(route, new PayloadTooLargeError(maxBodyBytes));
 
-    // One deadline per request: the answer races it, and its signal aborts the SDK calls in flight
-    // (whose failure paths release the dedup claim). A port that ignores the signal cannot hold the
-    // answer either: the race answers without it.
-    const held: HeldClaim = { dedup: route.dedup, id: undefined, owner: '', published: false };
+    // One deadline per request (one timer, no listener): it answers with 503 if `deliver` has not,
+    // and its signal aborts the SDK calls in flight (whose failure paths release the dedup claim). A
+    // port that ignores the signal cannot hold the answer either: the deadline answers without it.
+    const held: HeldClaim = {
+      dedup: route.dedup,
+      id: undefined,
+      owner: '',
+      published: false,
+      answer: undefined,
+      abandon: undefined,
+    };
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, rejectDeadline) => {
-      timer = setTimeout(() => {
-        if (held.published) {
-          // Only the dedup bookkeeping is left: give it a short grace, then cut it; the answer is 200.
-          timer = setTimeout(() => controller.abort(new DeadlineExceededError(route.budgetMs)), COMPLETE_GRACE_MS);
-          return;
-        }
-        const err = new DeadlineExceededError(route.budgetMs);
-        controller.abort(err);
-        rejectDeadline(err);
-      }, route.budgetMs);
-    });
     try {
-      return await Promise.race([deliver(route, req, controller.signal, held), deadline]);
+      // The answer: what `deliver` returns, or the deadline's error if that comes first (one promise).
+      return await new Promise<RelayResponse>((resolve, rejectDeadline) => {
+        timer = setTimeout(() => {
+          // Copies waiting in this environment stop waiting: published, or failed.
+          held.abandon?.();
+          if (held.published) {
+            // Only the dedup bookkeeping is left: give it a short grace, then cut it and answer 200
+            // (even if that write ignores the signal: the event is on the bus).
+            timer = setTimeout(() => {
+              controller.abort(new DeadlineExceededError(route.budgetMs));
+              if (held.answer) resolve(held.answer);
+            }, COMPLETE_GRACE_MS);
+            return;
+          }
+          const err = new DeadlineExceededError(route.budgetMs);
+          controller.abort(err);
+          rejectDeadline(err);
+        }, route.budgetMs);
+        deliver(route, req, controller.signal, held).then(resolve, rejectDeadline);
+      });
     } catch (err) {
       // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
       if (held.id !== undefined) await held.dedup.release(held.id, held.owner);

@@ -67,6 +67,13 @@ export interface ProviderIngress {
    */
   normalize(body: Buffer, headers: Headers): NormalizedDelivery;
   /**
+   * Deliveries of this provider were recorded under the body key (`<provider>:<sha256 of the body>`)
+   * before its `eventKey` existed: with an `eventKey`, the ingress also looks for such a record for one
+   * dedup window (`DedupStore.seenLegacy`). A provider that always had its `eventKey` leaves it off and
+   * pays no extra read. @default false
+   */
+  readonly legacyBodyKeys?: boolean;
+  /**
    * The event's dedup key from its content rather than its bytes, when a provider can deliver one
    * event in different bytes (HeyGen: a live delivery and its entry in the event history). The
    * ingress then also recognises deliveries recorded under the earlier body key (`DedupStore.seenLegacy`).

@@ -275,6 +275,29 @@ async function warm() {
       p50Us64k: s['sdk:65536']?.p50.median,
     });
   }
+  // The earlier body-key check (DEDUP_LEGACY_BODY_KEYS, on for one dedup window after an upgrade):
+  // the SDK variant with it on, logging off, to price its extra read and CPU.
+  const legacyOut = await warmChild(
+    {
+      sizes: [1024],
+      n: P.warmNSdk,
+      nSdk: P.warmNSdk,
+      warmup: Math.min(P.warmWarmup, 500),
+      runs: 1,
+      variants: ['sdk'],
+      floor: false,
+      legacy: true,
+    },
+    false,
+    null,
+    'legacy',
+  );
+  const legacy = {
+    sdkUs1k: summarize(legacyOut)['sdk:1024']?.p50.median ?? Number.NaN,
+    dynamoOpsPerDelivery: Object.fromEntries(
+      Object.entries(legacyOut.dynamoOps).map(([op, n]) => [op, round(n / legacyOut.sdkDeliveries, 3)]),
+    ),
+  };
   const logBytes = statSync(logFile).size;
   const logText = readFileSync(logFile, 'utf8');
   const lines = logText.split('\n').filter(Boolean);
@@ -323,6 +346,7 @@ async function warm() {
     /** The dedup mode the SDK variant ran (HeyGen's default) and its DynamoDB calls per delivery, by operation. */
     dedupMode: on.dedupMode,
     dynamoOpsPerDelivery: Object.fromEntries(Object.entries(on.dynamoOps).map(([op, n]) => [op, round(n / on.sdkDeliveries, 3)])),
+    legacy,
   };
 }
 
@@ -561,7 +585,26 @@ async function main() {
       ...costPerMillion({ ...base, secretsCallsPerDelivery: 2, handlerCpuMs: cpu1k, memoryMb: 256, dedup: DEDUP }),
     },
   ];
+  // The earlier body-key check: its measured calls must be the ones priced (2 GetItem + 1 PutItem;
+  // the one-off marker write per environment rounds away).
+  const legacyUnits = DEDUP_UNITS['record-legacy'];
+  const lOps = warmRes.legacy.dynamoOpsPerDelivery;
+  if (DEDUP === 'record') {
+    if (Math.abs((lOps.GetItem ?? 0) - legacyUnits.reads) > 0.01 || Math.abs((lOps.PutItem ?? 0) - legacyUnits.writes) > 0.01)
+      throw new Error(
+        `legacy check: measured ${JSON.stringify(lOps)} per delivery, the cost model prices ${JSON.stringify(legacyUnits)}`,
+      );
+    variants.push({
+      name: "first dedup window after an upgrade: the earlier body-key check on (DEDUP_LEGACY_BODY_KEYS; 1 more consistent GetItem, in the claim's round trip; measured CPU)",
+      ...costPerMillion({ ...base, handlerCpuMs: warmRes.legacy.sdkUs1k / 1000, memoryMb: 256, dedup: 'record-legacy' }),
+    });
+  }
   const cost = {
+    legacyCheck: {
+      dynamoOpsPerDelivery: lOps,
+      handlerCpuMs1k: round(warmRes.legacy.sdkUs1k / 1000, 4),
+      total: round(variants[variants.length - 1]?.total ?? Number.NaN, 4),
+    },
     dedupMode: DEDUP,
     dynamoOpsPerDelivery: ops,
     pricesDate: PRICES_DATE,

@@ -17,8 +17,8 @@ export interface DynamoDedupOptions {
   readonly mode?: DedupMode;
   /**
    * Recognise deliveries recorded under the earlier body key (`seenLegacy`) during the first dedup
-   * window after content keys were first used in the table. Off: `seenLegacy` is always false and
-   * costs nothing (a table that never held body keys). @default false
+   * window after content keys were first used in the table. Off: the store has no `seenLegacy`
+   * and the check costs nothing (a table that never held body keys). @default false
    */
   readonly legacyBodyKeys?: boolean;
   readonly now?: () => number;
@@ -43,7 +43,11 @@ export class DynamoDedupStore implements DedupStore {
   ) {
     this.now = options.now ?? Date.now;
     this.mode = options.mode ?? 'claim';
+    // Off: no `seenLegacy` at all, so callers skip even computing the earlier-scheme key.
+    this.seenLegacy = options.legacyBodyKeys ? (key, signal) => this.readLegacy(key, signal) : undefined;
   }
+
+  readonly seenLegacy: ((key: string, signal?: AbortSignal) => Promise<boolean>) | undefined;
 
   readonly mode: DedupMode;
 
@@ -165,8 +169,7 @@ export class DynamoDedupStore implements DedupStore {
    * `dedup-meta#event-keys-since` (written once, conditionally; read once per execution environment),
    * so the extra read per delivery stops by itself when the last earlier-scheme item has expired.
    */
-  async seenLegacy(key: string, signal?: AbortSignal): Promise<boolean> {
-    if (!this.options.legacyBodyKeys) return false;
+  private async readLegacy(key: string, signal?: AbortSignal): Promise<boolean> {
     this.legacyUntil ??= this.eventKeysSince(signal).then(
       (since) => since + this.options.windowSeconds * 1000,
       (err: unknown) => {

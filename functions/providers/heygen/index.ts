@@ -58,4 +58,6 @@ export const heygen: ProviderIngress = {
   normalize: normalizeHeyGen,
   // A live delivery and its entry in HeyGen's event history share this key (their bytes differ).
   eventKey: heygenEventKey,
+  // Before event keys, HeyGen deliveries were recorded under the body key: recognised for one window.
+  legacyBodyKeys: true,
 };

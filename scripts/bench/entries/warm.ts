@@ -37,6 +37,8 @@ interface WarmConfig {
   runs: number;
   variants: Array<'local' | 'sdk'>;
   floor: boolean;
+  /** The SDK variant's dedup store also checks the earlier body key (DEDUP_LEGACY_BODY_KEYS=true). */
+  legacy?: boolean;
 }
 
 const cfg = JSON.parse(process.env.BENCH_WARM ?? '{}') as WarmConfig;
@@ -148,7 +150,12 @@ function buildHandler(variant: 'local' | 'sdk') {
     dedup:
       variant === 'local'
         ? new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode })
-        : new DynamoDedupStore(ddb, 'dedup', { windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode }),
+        : new DynamoDedupStore(ddb, 'dedup', {
+            windowSeconds: 48 * 3600,
+            lockSeconds: 15,
+            mode: provider.defaultDedupMode,
+            legacyBodyKeys: cfg.legacy === true,
+          }),
   };
   const pipeline = createIngress({
     routes: [route],
@@ -156,9 +163,10 @@ function buildHandler(variant: 'local' | 'sdk') {
     publisher:
       variant === 'local'
         ? {
-            async publish(event: RelayEvent) {
+            // Like the EventBridge adapter, it takes the Detail the core already serialized (no second stringify).
+            async publish(event: RelayEvent, _signal?: AbortSignal, detail?: string) {
               published++;
-              publishedBytes = Buffer.byteLength(JSON.stringify(event));
+              publishedBytes = Buffer.byteLength(detail ?? JSON.stringify(event));
             },
           }
         : new EventBridgePublisher(eb, 'relay-bus'),

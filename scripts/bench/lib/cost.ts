@@ -19,7 +19,7 @@ export const PRICES = {
 export const FULL_VCPU_MB = 1769;
 
 /** Dedup off, or one of the modes (functions/core/ports.ts `DedupMode`). */
-export type DedupSetting = 'off' | 'record' | 'claim';
+export type DedupSetting = 'off' | 'record' | 'claim' | 'record-legacy';
 
 /**
  * DynamoDB request units per new delivery (items < 1 KB). `record`: a strongly consistent GetItem,
@@ -30,6 +30,13 @@ export const DEDUP_UNITS: Record<DedupSetting, { reads: number; writes: number; 
   off: { reads: 0, writes: 0, basis: 'dedup off' },
   record: { reads: 1, writes: 1, basis: "mode 'record': 1 RRU (consistent GetItem) + 1 WRU (conditional PutItem), items < 1 KB" },
   claim: { reads: 0, writes: 2, basis: "mode 'claim': 2 WRU (conditional PutItem + UpdateItem), items < 1 KB" },
+  // The first dedup window after an upgrade (DEDUP_LEGACY_BODY_KEYS): also a consistent GetItem of
+  // the earlier body key, read in the same round trip as the content key's.
+  'record-legacy': {
+    reads: 2,
+    writes: 1,
+    basis: "mode 'record' + the earlier body-key check: 2 RRU (two consistent GetItems, in parallel) + 1 WRU, items < 1 KB",
+  },
 };
 
 export interface CostInputs {

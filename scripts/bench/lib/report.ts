@@ -259,6 +259,18 @@ export function writeReport(path: string, r: R): void {
     '| --- | --- |',
     ...cost.variants.map((v: R) => `| ${v.name} | ${usd(v.total)} |`),
     '',
+    ...(cost.legacyCheck
+      ? [
+          `The earlier body-key check (issue 11: deliveries recorded under the body key before content keys stay recognised) is on for one dedup window (48 h) after content keys were first used in a table (the marker item \`dedup-meta#event-keys-since\`), in every deployment the construct makes (DEDUP_LEGACY_BODY_KEYS=true), and stops by itself. Measured with it on (SDK variant, 1 KB): ${Object.entries(
+            cost.legacyCheck.dynamoOpsPerDelivery as Record<string, number>,
+          )
+            .map(([op, n]) => `${n} ${op}`)
+            .join(
+              ' + ',
+            )} per delivery and ${f(cost.legacyCheck.handlerCpuMs1k, 3)} ms of CPU (${f(cost.assumptions.handlerCpuMs1k, 3)} ms without): ${usd(cost.legacyCheck.total)}/M during that window, ${usd(cost.legacyCheck.total - cost.defaults.total)}/M over the default (the RRU and the CPU of one more SDK call; it is read in the same round trip as the claim, so the assumed wait does not grow). A duplicate delivery also pays that read during the window.`,
+          '',
+        ]
+      : []),
     "Not included: fixed monthly costs (Secrets Manager $0.40 per secret, the EventBridge archive's storage, alarms), data transfer, the SQS consumer's own compute, Lambda INIT billing for cold starts, and what a duplicate delivery costs (mode 'record': one GetItem, 1 RRU; mode 'claim': one failed conditional put, 1 WRU).",
     '',
     renderBackfillCost(cost.defaults.total),

@@ -1,0 +1,123 @@
+/**
+ * The event key's canonicalizer (functions/core/canonical-json.ts) was rewritten for speed (it runs
+ * on every delivery). A changed canonical text would change event keys, so dedup would stop
+ * recognising events recorded before the change: the rewrite must give exactly the trees, texts
+ * and errors of the earlier implementation (test/support/canonical-json-reference.ts), on valid
+ * and on broken JSON.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as fast from '../../functions/core/canonical-json.js';
+import * as reference from '../support/canonical-json-reference.js';
+
+type Outcome = { ok: true; tree: unknown; canonical: string } | { ok: false; error: string; name: string };
+
+function run(impl: typeof fast | typeof reference, text: string): Outcome {
+  try {
+    const tree = impl.parseLossless(text);
+    return { ok: true, tree, canonical: impl.canonicalize(tree as never) };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message, name: (err as Error).name };
+  }
+}
+
+const numberText = fc.oneof(
+  fc.constantFrom(
+    '0',
+    '-0',
+    '0.0',
+    '-0.000',
+    '150',
+    '150.0',
+    '1.5e2',
+    '1.50E+2',
+    '15e1',
+    '1e400',
+    '-1e-400',
+    '12345678901234567890',
+  ),
+  fc.constantFrom('1e9999999999999999', '1e-9999999999999999999', '0e5', '10', '100e-2', '0.1', '1.000000000000000000001'),
+  fc
+    .tuple(
+      fc.boolean(),
+      fc.oneof(fc.constant('0'), fc.stringMatching(/^[1-9]\d{0,25}$/)),
+      fc.option(fc.stringMatching(/^\d{1,20}$/), { nil: undefined }),
+      fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.stringMatching(/^\d{1,18}$/)), {
+        nil: undefined,
+      }),
+    )
+    .map(([neg, int, frac, exp]) => `${neg ? '-' : ''}${int}${frac === undefined ? '' : `.${frac}`}${exp ? exp.join('') : ''}`),
+);
+
+const ws = fc.constantFrom('', ' ', '\n', '\t', '\r\n  ');
+const stringText = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 12 }).map((s) => JSON.stringify(s)),
+  fc.string({ unit: 'binary', maxLength: 12 }).map((s) => JSON.stringify(s)),
+  fc.constantFrom('"\\u00e9"', '"é"', '"\\ud800"', '"a\\/b"', '"\\"\\\\\\b\\f\\n\\r\\t"', '"__proto__"', '"constructor"'),
+);
+
+/** JSON texts with repeated keys, odd whitespace and number spellings JSON.stringify never writes. */
+const jsonText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    numberText,
+    stringText,
+    fc.constantFrom('true', 'false', 'null'),
+    fc
+      .array(fc.tuple(ws, tie('value'), ws), { maxLength: 4 })
+      .map((items) => `[${items.map(([a, v, b]) => `${a}${v}${b}`).join(',')}]`),
+    fc
+      .array(fc.tuple(fc.oneof(stringText, fc.constantFrom('"a"', '"b"', '"event_type"')), ws, tie('value')), { maxLength: 5 })
+      .map((members) => `{${members.map(([k, w, v]) => `${w}${k}${w}:${w}${v}`).join(',')}}`),
+  ),
+})).value;
+
+/** Broken texts: a valid one cut, with a character changed or inserted. */
+const brokenText = fc
+  .tuple(
+    jsonText,
+    fc.nat(),
+    fc.constantFrom('', '}', ']', ',', ':', '"', '\\', '\u0001', '\u001f', '\u0000', '\t', 'x', '-', '.', 'e', 'tru', '\\u12'),
+  )
+  .map(([t, at, ins]) => {
+    const k = t.length === 0 ? 0 : at % (t.length + 1);
+    return `${t.slice(0, k)}${ins}${t.slice(k + (ins === '' ? 1 : 0))}`;
+  });
+
+describe('canonical-json rewrite: identical to the reference implementation', () => {
+  it('same tree, canonical text and error on generated valid JSON (incl. repeated keys and number spellings)', () => {
+    fc.assert(
+      fc.property(fc.tuple(ws, jsonText, ws), ([a, t, b]) => {
+        const text = `${a}${t}${b}`;
+        expect(run(fast, text)).toEqual(run(reference, text));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('same error (or same result) on broken JSON', () => {
+    fc.assert(
+      fc.property(brokenText, (text) => {
+        expect(run(fast, text)).toEqual(run(reference, text));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('same canonical number for every spelling, exponents beyond 15 digits included', () => {
+    fc.assert(
+      fc.property(numberText, (t) => {
+        expect(fast.canonicalNumber(t)).toBe(reference.canonicalNumber(t));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('same at the depth limit and past it', () => {
+    for (const d of [fast.MAX_DEPTH - 1, fast.MAX_DEPTH, fast.MAX_DEPTH + 1, fast.MAX_DEPTH + 2])
+      for (const inner of ['', '1'])
+        expect(run(fast, `${'['.repeat(d)}${inner}${']'.repeat(d)}`)).toEqual(
+          run(reference, `${'['.repeat(d)}${inner}${']'.repeat(d)}`),
+        );
+  });
+});
