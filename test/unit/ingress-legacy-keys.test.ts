@@ -17,7 +17,7 @@ import { captureTelemetry } from '../support/aws-mocks.js';
 
 const SECRET = 'whsec_test_legacy_keys_0123456789';
 
-function setup(mode: DedupMode, wrap: (m: MemoryDedupStore) => DedupStore = (m) => m) {
+function setup(mode: DedupMode, wrap: (m: MemoryDedupStore) => DedupStore = (m) => m, provider = heygen) {
   const memory = new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode });
   const published: RelayEvent[] = [];
   const ingress = createIngress({
@@ -26,7 +26,7 @@ function setup(mode: DedupMode, wrap: (m: MemoryDedupStore) => DedupStore = (m) 
     telemetry: captureTelemetry(),
     routes: [
       {
-        provider: heygen,
+        provider,
         path: '/heygen',
         keys: new StaticKeySource([SECRET]),
         timestampToleranceSeconds: 0,
@@ -116,5 +116,30 @@ describe('Earlier-scheme (body key) records', () => {
     const copy = await ingress(req(b));
     expect(copy.statusCode).toBe(200);
     expect(JSON.parse(copy.body).status).toBe('duplicate');
+  });
+
+  it('only a provider that had body-keyed records pays the extra read (ProviderIngress.legacyBodyKeys)', async () => {
+    for (const [provider, reads] of [
+      [heygen, 1],
+      [{ ...heygen, legacyBodyKeys: false }, 0],
+    ] as const) {
+      let legacyReads = 0;
+      const { ingress, published } = setup(
+        'record',
+        (m) => ({
+          claim: (k, o) => m.claim(k, o),
+          complete: (k, o) => m.complete(k, o),
+          release: (k, o) => m.release(k, o),
+          seenLegacy: async (k) => {
+            legacyReads += 1;
+            return m.seenLegacy(k);
+          },
+        }),
+        provider,
+      );
+      expect((await ingress(req(body(`flag-${reads}`)))).statusCode).toBe(200);
+      expect(published).toHaveLength(1);
+      expect(legacyReads).toBe(reads);
+    }
   });
 });
