@@ -23,6 +23,7 @@ import {
 } from '../../functions/heygen-backfill-plan.js';
 import type { EventHistoryPage, HistoryEvent } from '../../functions/providers/heygen/api/client.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../functions/providers/heygen/api/errors.js';
 import { type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
 import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
@@ -433,6 +434,117 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     // The lookups: only the three the scan did not list went through the consistent read.
     expect((x.summary ?? y.summary)?.lookedUp).toBe(3);
     expect(SWEEP_EVERY_MS).toBe(24 * HOUR);
+  });
+
+  // Review of the sweep (review-backfill): errors the walk must survive without locking itself up.
+
+  it('a cursor whose page token HeyGen refuses with another 4xx (404, 410, 422: undocumented which) restarts the walk instead of failing every run', async () => {
+    for (const status of [404, 410, 422]) {
+      fake.reset();
+      clock.t = Date.parse('2026-11-29T00:00:00Z');
+      const stale = { token: '\u0000none' };
+      const history: BackfillDeps['history'] = {
+        listEvents: (q, o) =>
+          q.token === stale.token
+            ? Promise.reject(
+                new (status === 404 ? HeyGenNotFoundError : HeyGenApiError)('GET /v3/webhooks/events: token expired', {
+                  status,
+                  code: 'invalid_token',
+                  method: 'GET',
+                  path: '/v3/webhooks/events',
+                  attempts: 1,
+                }),
+              )
+            : client.listEvents(q, o),
+      };
+      const r = setup(history);
+      await r.scheduled();
+      const all: Ev[] = [];
+      for (let k = 0; k < 450; k++) {
+        all.push(k % 3 === 0 ? r.lost() : await r.delivered());
+        clock.t += 4_000;
+      }
+      clock.t += 15 * 60_000;
+      r.evidence.record('heygen', 'failure', clock.t - 60_000);
+      expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
+      const cursor = r.checkpoint.state.cursor;
+      expect(cursor?.token).toBeTruthy();
+      stale.token = 'ZXhwaXJlZA'; // a token HeyGen has since forgotten
+      r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: stale.token } };
+      const outcomes: string[] = [];
+      for (let h = 0; h < 3; h++) {
+        clock.t += HOUR;
+        const run = await r.scheduled().catch((err: Error) => ({ outcome: `threw ${err.name}` }));
+        outcomes.push(run.outcome);
+      }
+      expect(outcomes[0], `status ${status}`).toBe('done');
+      r.onBusOnce(all);
+    }
+  });
+
+  it('a 429 (Retry-After too long to wait) in the middle of a walk keeps the pages done: the next run goes on from there, and the sweep completes', async () => {
+    const calls = { n: 0 };
+    // HeyGen lets 2 pages through per run, then asks for a 2 min wait the client will not make.
+    const history: BackfillDeps['history'] = {
+      listEvents: (q, o) =>
+        ++calls.n > 2
+          ? Promise.reject(
+              new HeyGenRateLimitError('GET /v3/webhooks/events: rate limited', {
+                status: 429,
+                code: 'rate_limited',
+                method: 'GET',
+                path: '/v3/webhooks/events',
+                attempts: 1,
+                retryAfterMs: 120_000,
+              }),
+            )
+          : client.listEvents(q, o),
+    };
+    const r = setup(history);
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 1_000; k++) {
+      all.push(k % 7 === 3 ? r.lost() : await r.delivered());
+      clock.t += 2_400;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 20 * 60_000);
+    const outcomes: string[] = [];
+    for (let h = 0; h < 8; h++) {
+      calls.n = 0;
+      const run = await r.scheduled().catch(() => ({ outcome: 'threw', plan: null }));
+      outcomes.push(run.outcome);
+      if (run.outcome === 'done' && run.plan?.kind === 'sweep') break;
+      clock.t += HOUR;
+    }
+    expect(outcomes.at(-1)).toBe('done');
+    expect(outcomes).not.toContain('threw');
+    r.onBusOnce(all);
+    expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(all.filter((_, k) => k % 7 === 3).length);
+  });
+
+  it('the dedup Scan failing or outlasting its share of the run is only a lost filter: the sweep goes on with consistent reads', async () => {
+    for (const scan of ['fails', 'hangs'] as const) {
+      fake.reset();
+      clock.t = Date.parse('2026-11-29T00:00:00Z');
+      const r = setup();
+      await r.scheduled();
+      const lostOnes = [r.lost(), r.lost()];
+      for (let k = 0; k < 20; k++) await r.delivered();
+      clock.t += 20 * 60_000;
+      const index: DedupIndex = {
+        publishedKeys: (signal) =>
+          scan === 'fails'
+            ? Promise.reject(new Error('ProvisionedThroughputExceededException'))
+            : new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+        published: r.index.published,
+      };
+      // 200 ms before the reserve: the Scan may take at most half of it.
+      const run = await r.scheduled({ index, deadline: () => 10_200 });
+      expect(run.outcome, scan).toBe('done');
+      expect(run.summary?.lookedUp, scan).toBe(22);
+      r.onBusOnce(lostOnes);
+    }
   });
 });
 

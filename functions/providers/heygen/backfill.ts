@@ -248,7 +248,7 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
   const reserveMs = options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs;
   const outOfTime = () => deps.deadline !== undefined && deps.deadline() < reserveMs;
   let unsettledFrom = options.cursor?.unsettledFrom;
-  const published = deps.index ? await deps.index.publishedKeys(deps.signal) : new Set<string>();
+  const published = deps.index ? await scanPublished(deps.index, deps, reserveMs) : new Set<string>();
   /** Event keys handled in this run, with the event_id first seen for each. */
   const handled = new Map<string, string>();
   let token = options.cursor?.token;
@@ -269,12 +269,18 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
     try {
       page = await deps.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { signal: deps.signal });
     } catch (err) {
-      // A stored page token HeyGen no longer takes (400): walk the same interval again from the first
-      // page (entries handled before are then found published), rather than never finishing.
-      if (!(s.pages === 0 && token && err instanceof HeyGenApiError && err.status === 400)) throw err;
-      s.restarted = true;
-      token = undefined;
-      continue;
+      // A stored page token HeyGen no longer takes (a 4xx other than auth/timeout/rate limit: which
+      // one is undocumented): walk the same interval again from the first page (entries handled
+      // before are then found published), rather than failing every run on the same cursor.
+      if (s.pages === 0 && token && refusedToken(err)) {
+        s.restarted = true;
+        token = undefined;
+        continue;
+      }
+      // Pages already handled in this run (e.g. a 429 whose Retry-After the client will not wait):
+      // keep them; the next run goes on from this page, rather than redoing them and failing there.
+      if (s.pages > 0) return cut(token);
+      throw err;
     }
     s.pages++;
     for (const entry of page.events) {
@@ -308,6 +314,26 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
   }
   s.checkedThrough = unsettledFrom === undefined ? s.untilMs : Math.min(s.untilMs, unsettledFrom - 1);
   return s;
+}
+
+/** A page token refused: a 4xx HeyGen answers to the request itself, not auth (401/403), 408 or 429. */
+function refusedToken(err: unknown): boolean {
+  return err instanceof HeyGenApiError && err.status >= 400 && err.status < 500 && ![401, 403, 408, 429].includes(err.status);
+}
+
+/**
+ * The index's published keys, or none: it is only a filter (a key it misses takes a consistent read),
+ * so a Scan that fails, or outlasts half the run's time, must not fail the sweep or eat its time.
+ */
+async function scanPublished(index: DedupIndex, deps: BackfillDeps, reserveMs: number): Promise<ReadonlySet<string>> {
+  const signals = deps.signal ? [deps.signal] : [];
+  if (deps.deadline) signals.push(AbortSignal.timeout(Math.max(1, Math.floor((deps.deadline() - reserveMs) / 2))));
+  try {
+    return await index.publishedKeys(signals.length > 0 ? AbortSignal.any(signals) : undefined);
+  } catch (err) {
+    if (deps.signal?.aborted) throw err;
+    return new Set<string>();
+  }
 }
 
 async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, sampleEvery: number): Promise<BackfillSummary> {
