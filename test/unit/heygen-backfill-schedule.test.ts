@@ -436,6 +436,64 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     expect(SWEEP_EVERY_MS).toBe(24 * HOUR);
   });
 
+  it('an entry whose created_at Date.parse cannot read (ISO 8601 basic format) is looked up, not passed over: backfilled once, and the checkpoint stays a number', async () => {
+    const undated = new Set<string>();
+    const history: BackfillDeps['history'] = {
+      listEvents: async (q, o) => {
+        const page = await client.listEvents(q, o);
+        const basic = (iso: string) => `${iso.slice(0, 19).replace(/[-:]/g, '')}Z`;
+        return {
+          ...page,
+          events: page.events.map((e) => (undated.has(e.eventKey) ? { ...e, createdAt: basic(e.createdAt) } : e)),
+        };
+      },
+    };
+    const r = setup(history);
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 30; k++) {
+      const e = k === 12 ? r.lost() : await r.delivered();
+      if (k === 12) undated.add(heygenEventKey(JSON.stringify(e)));
+      all.push(e);
+      clock.t += 60_000;
+    }
+    for (let h = 0; h < 25; h++) {
+      clock.t += HOUR;
+      await r.scheduled();
+    }
+    r.onBusOnce(all);
+    expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(1);
+    expect(Number.isFinite(r.checkpoint.state.checkedThrough)).toBe(true);
+    expect((await r.evidence.read('heygen')).lastMissedAt ?? 0).not.toBeNaN();
+  });
+
+  it('an undated entry a live delivery holds in flight holds the checkpoint (a number) and is swept again by the next run', async () => {
+    const undated = new Set<string>();
+    const history: BackfillDeps['history'] = {
+      listEvents: async (q, o) => {
+        const page = await client.listEvents(q, o);
+        return {
+          ...page,
+          events: page.events.map((e) => (undated.has(e.eventKey) ? { ...e, createdAt: '20261129T000000Z' } : e)),
+        };
+      },
+    };
+    const r = setup(history);
+    const e = r.lost();
+    const key = heygenEventKey(JSON.stringify(e));
+    undated.add(key);
+    clock.t += 20 * 60_000;
+    await r.claim.claim(key, 'live-delivery-that-then-fails');
+    expect((await r.scheduled()).summary).toMatchObject({ inFlight: 1, backfilled: 0 });
+    expect(r.checkpoint.state).toMatchObject({ unsettled: true, checkedThrough: expect.any(Number) });
+    expect(Number.isFinite(r.checkpoint.state.checkedThrough)).toBe(true);
+    clock.t += HOUR;
+    const second = await r.scheduled();
+    expect(second.plan).toMatchObject({ kind: 'sweep', reason: 'unsettled' });
+    expect(second.summary?.backfilled).toBe(1);
+    r.onBusOnce([e]);
+  });
+
   // Review of the sweep (review-backfill): errors the walk must survive without locking itself up.
 
   it('a cursor whose page token HeyGen refuses with another 4xx (404, 410, 422: undocumented which) restarts the walk instead of failing every run', async () => {

@@ -231,9 +231,14 @@ async function run(options: BackfillOptions, deps: BackfillDeps): Promise<Backfi
   return sampleEvery > 1 ? fresh(options, deps, s, sampleEvery) : sweep(options, deps, s);
 }
 
-/** Whether a history entry falls in the run's interval; counts the younger ones. */
+/**
+ * Whether a history entry falls in the run's interval; counts the younger ones. A `created_at` that
+ * does not parse (ISO 8601 has forms Date.parse does not read, e.g. `20261129T001000Z`) is in every
+ * interval: looking it up again costs a read, passing over it would lose the event without a trace.
+ */
 function inInterval(entry: HistoryEvent, s: Summary): boolean {
   const created = Date.parse(entry.createdAt);
+  if (Number.isNaN(created)) return true;
   if (created > s.untilMs) {
     s.tooRecent++;
     return false;
@@ -305,7 +310,8 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
       handled.set(entry.eventKey, entry.eventId);
       s.lookedUp++;
       if ((await one(entry, options, deps, s, now)) === 'unsettled') {
-        const created = Date.parse(entry.createdAt);
+        // Undated: hold the checkpoint just short of the interval's end, so the next run sweeps again.
+        const created = Number.isNaN(Date.parse(entry.createdAt)) ? s.untilMs : Date.parse(entry.createdAt);
         unsettledFrom = Math.min(unsettledFrom ?? created, created);
       }
     }
@@ -475,6 +481,8 @@ async function one(
   s.backfilled++;
   s.missing.push(missing);
   deps.onBackfilled?.(event);
-  await deps.evidence?.record(heygen.name, 'missed', Date.parse(entry.createdAt), deps.signal).catch(() => undefined);
+  const createdMs = Date.parse(entry.createdAt);
+  if (Number.isFinite(createdMs))
+    await deps.evidence?.record(heygen.name, 'missed', createdMs, deps.signal).catch(() => undefined);
   return 'missing';
 }
