@@ -24,7 +24,7 @@ import {
 import type { EventHistoryPage, HistoryEvent } from '../../functions/providers/heygen/api/client.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../functions/providers/heygen/api/errors.js';
-import { type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
+import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
 import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
@@ -492,6 +492,35 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     expect(second.plan).toMatchObject({ kind: 'sweep', reason: 'unsettled' });
     expect(second.summary?.backfilled).toBe(1);
     r.onBusOnce([e]);
+  });
+
+  it("a publish slower than the claim's lock (EventBridge's SDK retries: up to 3 entry attempts of 3 requests of 5 s) with a live copy arriving meanwhile: published once with the backfill's lock, twice with the ingress's 15 s", async () => {
+    const twice = async (lockSeconds: number) => {
+      fake.reset();
+      clock.t = Date.parse('2026-11-29T00:00:00Z');
+      const r = setup();
+      const e = r.lost();
+      const key = heygenEventKey(JSON.stringify(e));
+      clock.t += 20 * 60_000;
+      const claim = new MemoryDedupStore({ windowSeconds: WINDOW / 1000, lockSeconds, mode: 'claim', now: () => clock.t });
+      Object.assign(claim, { entries: r.entries });
+      const publisher = {
+        publish: async (ev: RelayEvent) => {
+          clock.t += 20_000; // HeyGen's retry of the live delivery reaches the ingress (record mode) now
+          if ((await r.live.claim(key, 'live-retry')) === 'claimed') {
+            r.bus.push({ id: key, origin: 'delivery' } as RelayEvent);
+            await r.live.complete(key, 'live-retry');
+          }
+          clock.t += 25_000;
+          r.bus.push(ev);
+        },
+      };
+      await backfill({ sinceMs: clock.t - HOUR }, r.deps({ claim, publisher }));
+      return r.bus.filter((b) => b.id === key).length;
+    };
+    expect(await twice(15)).toBe(2); // the hazard, as the backfill had it
+    expect(BACKFILL_DEFAULTS.claimLockSeconds).toBeGreaterThanOrEqual(300); // the backfill Lambda's timeout (test/infra)
+    expect(await twice(BACKFILL_DEFAULTS.claimLockSeconds)).toBe(1);
   });
 
   // Review of the sweep (review-backfill): errors the walk must survive without locking itself up.

@@ -58,6 +58,13 @@ export const BACKFILL_DEFAULTS = {
   settleMs: 10 * 60_000,
   /** Time kept back from the deadline. */
   reserveMs: 10_000,
+  /**
+   * How long the backfill's claim blocks a live copy (the dedup store's `lockSeconds`: "must exceed
+   * the function timeout"). Longer than the backfill Lambda's 5 min: a publish still retrying after
+   * the lock passed (EventBridge's SDK retries alone can take 45 s) would let a live copy publish the
+   * event too. A live copy meanwhile gets 409 and HeyGen retries it.
+   */
+  claimLockSeconds: 360,
 } as const;
 
 /**
