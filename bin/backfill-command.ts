@@ -53,9 +53,17 @@ export interface BackfillCommandInput {
 }
 
 export const DEFAULT_SINCE_MS = 48 * 3_600_000;
+/** Kept from the window's far end, as the scheduled backfill keeps it (a CLI run takes minutes). */
+const WINDOW_MARGIN_MS = 15 * 60_000;
 
 export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillSummary> {
-  const sinceMs = (input.now ?? Date.now)() - (input.since === undefined ? DEFAULT_SINCE_MS : parseDuration(input.since));
+  const now = (input.now ?? Date.now)();
+  // Never further back than the dedup window less a margin: an older entry's record may have expired,
+  // and it cannot be told from one never published (README), so it would be published again.
+  const sinceMs = Math.max(
+    now - (input.since === undefined ? DEFAULT_SINCE_MS : parseDuration(input.since)),
+    now - DEFAULT_SINCE_MS + WINDOW_MARGIN_MS,
+  );
   const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
   const dedup = {
     windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000),
