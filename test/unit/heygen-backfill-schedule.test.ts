@@ -523,6 +523,58 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     expect(await twice(BACKFILL_DEFAULTS.claimLockSeconds)).toBe(1);
   });
 
+  it('a walk cut in the middle of a page (out of lookups) reads that page again: every entry of it looked at, none skipped', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 250; k++) {
+      all.push(k % 2 === 0 ? r.lost() : await r.delivered());
+      clock.t += 5_000;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const outcomes: string[] = [];
+    for (let h = 0; h < 12; h++) {
+      // 30 lookups a run: cut after 30 of the 50 missing entries of a page
+      const run = await r.scheduled({}, { maxEvents: 30 });
+      outcomes.push(`${run.plan?.reason}:${run.outcome}`);
+      if (run.outcome === 'done' && run.plan?.kind === 'sweep') break;
+      clock.t += 60_000;
+    }
+    expect(outcomes[0]).toBe('trouble:partial');
+    expect(outcomes.at(-1)).toBe('resume:done');
+    r.onBusOnce(all);
+  });
+
+  it('an entry left in flight early in a walk of several runs holds the checkpoint when the walk completes: the next run sweeps it again', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 350; k++) {
+      all.push(k % 5 === 0 ? r.lost() : await r.delivered());
+      clock.t += 5_000;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 12 * 60_000); // before the walk's end (now - 10 min)
+    // The newest entry (on the first page) is held by a live copy whose claim outlasts the walk.
+    const held = all[345] as Ev; // lost (345 % 5 === 0), newest first: on the first page
+    await r.claim.claim(heygenEventKey(JSON.stringify(held)), 'live-copy');
+    r.entries.set(heygenEventKey(JSON.stringify(held)), {
+      ...(r.entries.get(heygenEventKey(JSON.stringify(held))) as Entry),
+      lockUntil: clock.t + 10 * HOUR,
+    } as Entry);
+    let run = await r.scheduled({}, { maxPages: 1 });
+    expect(run).toMatchObject({ plan: { reason: 'trouble' }, outcome: 'partial', summary: { inFlight: 1 } });
+    while (run.outcome !== 'done') run = await r.scheduled({}, { maxPages: 1 });
+    expect(r.checkpoint.state.unsettled).toBe(true);
+    r.entries.delete(heygenEventKey(JSON.stringify(held))); // the live copy failed and gave up
+    clock.t += HOUR;
+    const next = await r.scheduled();
+    expect(next.plan?.kind).toBe('sweep'); // checkedThrough held before the entry (trouble after it)
+    expect(next.summary?.backfilled).toBe(1);
+    r.onBusOnce(all);
+  });
+
   // Review of the sweep (review-backfill): errors the walk must survive without locking itself up.
 
   it('a cursor whose page token HeyGen refuses with another 4xx (404, 410, 422: undocumented which) restarts the walk instead of failing every run', async () => {
