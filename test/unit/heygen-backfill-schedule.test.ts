@@ -575,6 +575,23 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     r.onBusOnce(all);
   });
 
+  it("an entry at the dedup window's far end is not looked up: its record may expire while the run is under way, and it would be published again", async () => {
+    const slow: BackfillDeps['history'] = {
+      listEvents: async (q, o) => {
+        const page = await client.listEvents(q, o);
+        clock.t += 60_000; // a slow HeyGen: a minute a page
+        return page;
+      },
+    };
+    const r = setup(slow);
+    // Delivered live (and published) 48 h less 30 s ago: its record expires 30 s from now.
+    const edge = await r.delivered(undefined, clock.t - WINDOW + 30_000);
+    // No Scan to list it (one that lags, or failed): the consistent read decides.
+    const run = await r.scheduled({ index: undefined }); // the first run sweeps the whole window
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run' });
+    r.onBusOnce([edge]);
+  });
+
   // Review of the sweep (review-backfill): errors the walk must survive without locking itself up.
 
   it('a cursor whose page token HeyGen refuses with another 4xx (404, 410, 422: undocumented which) restarts the walk instead of failing every run', async () => {
