@@ -15,7 +15,7 @@ import { DynamoLeaseStore } from '../functions/adapters/aws/dynamodb-lease.js';
 import { EventBridgePublisher } from '../functions/adapters/aws/eventbridge-publisher.js';
 import { S3ParkedStore, s3PutVia } from '../functions/adapters/aws/parked-store.js';
 import type { HeyGenWebhookClient } from '../functions/providers/heygen/api/client.js';
-import { type BackfillSummary, backfill } from '../functions/providers/heygen/backfill.js';
+import { BACKFILL_DEFAULTS, type BackfillSummary, backfill } from '../functions/providers/heygen/backfill.js';
 
 /** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
 export function parseDuration(text: string): number {
@@ -53,12 +53,24 @@ export interface BackfillCommandInput {
 }
 
 export const DEFAULT_SINCE_MS = 48 * 3_600_000;
+/** Kept from the window's far end, as the scheduled backfill keeps it (a CLI run takes minutes). */
+const WINDOW_MARGIN_MS = 15 * 60_000;
 
 export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillSummary> {
-  const sinceMs = (input.now ?? Date.now)() - (input.since === undefined ? DEFAULT_SINCE_MS : parseDuration(input.since));
+  const now = (input.now ?? Date.now)();
+  // Never further back than the dedup window less a margin: an older entry's record may have expired,
+  // and it cannot be told from one never published (README), so it would be published again.
+  const sinceMs = Math.max(
+    now - (input.since === undefined ? DEFAULT_SINCE_MS : parseDuration(input.since)),
+    now - DEFAULT_SINCE_MS + WINDOW_MARGIN_MS,
+  );
   const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
   const eventBridge = (input.eventBridge ?? (() => new EventBridgeClient({})))();
-  const dedup = { windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000), lockSeconds: 15, legacyBodyKeys: true };
+  const dedup = {
+    windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000),
+    lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds,
+    legacyBodyKeys: true,
+  };
   return backfill(
     { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },
     {

@@ -27,7 +27,7 @@ import type { RelayEvent } from './core/envelope.js';
 import { scheduledBackfill, sweepAgeHours } from './heygen-backfill-plan.js';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
-import { type BackfillSummary, EMPTY_SUMMARY } from './providers/heygen/backfill.js';
+import { BACKFILL_DEFAULTS, type BackfillSummary, EMPTY_SUMMARY } from './providers/heygen/backfill.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();
@@ -54,7 +54,7 @@ const secrets = new SecretsManagerClient(sdk);
 const dynamodb = new DynamoDBClient(sdk);
 const dedupOptions = {
   windowSeconds: env.windowSeconds,
-  lockSeconds: 15,
+  lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds,
   legacyBodyKeys: process.env.DEDUP_LEGACY_BODY_KEYS === 'true',
 };
 const check = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'record' });

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { SWEEP_AGE_ALARM_HOURS } from '../../functions/heygen-backfill-plan.js';
+import { BACKFILL_DEFAULTS } from '../../functions/providers/heygen/backfill.js';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
@@ -292,6 +293,13 @@ describe('Construct: HeyGenRelay', () => {
         }),
       },
     });
+    // Its claims outlast the whole run: a publish still retrying after its lock passed would let a live
+    // copy publish the event too (the ingress's 15 s lock is safe only because its timeout is 10 s).
+    const backfillFn = Object.values(template.findResources('AWS::Lambda::Function')).find((f) =>
+      JSON.stringify(f.Properties?.Environment?.Variables?.LEASE_NAME ?? '').includes('heygen-backfill:'),
+    );
+    expect(backfillFn?.Properties?.Timeout).toBeGreaterThan(0);
+    expect(backfillFn?.Properties?.Timeout).toBeLessThan(BACKFILL_DEFAULTS.claimLockSeconds);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
       Description: Match.stringLikeRegexp('backfill'),

@@ -167,6 +167,40 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
     expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(lonely)))).toHaveLength(1);
   }, 60_000);
 
+  it('CLI backfill --since beyond the dedup window does not publish again what the relay published before its record expired (README: not backfilled)', async () => {
+    const ep = fake.seedEndpoint('https://z/heygen');
+    const now = Date.now();
+    // Delivered live 60 h ago and published then; its dedup record (48 h) has expired since.
+    const old = { event_type: 'avatar_video.success', event_data: { video_id: 'cli-old', url: 'https://v/cli-old' } };
+    fake.emit(ep.endpoint_id, old, now - 60 * 3_600_000);
+    await stack.clients.ddb.send(
+      new PutItemCommand({
+        TableName: stack.tableName,
+        Item: {
+          pk: { S: heygenEventKey(JSON.stringify(old)) },
+          status: { S: 'COMPLETED' },
+          owner: { S: 'live' },
+          expiresAt: { N: String(Math.floor((now - 12 * 3_600_000) / 1000)) },
+        },
+      }),
+    );
+    const { backfillCommand } = await import('../../bin/backfill-command.js');
+    const { HeyGenWebhookClient } = await import('../../functions/providers/heygen/api/client.js');
+    const run = await backfillCommand({
+      since: '72h',
+      dryRun: false,
+      client: new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url }),
+      dedupTable: stack.tableName,
+      eventBus: backfillEnv.EVENT_BUS_NAME as string,
+      stateTable: backfillEnv.STATE_TABLE_NAME as string,
+      signingSecretId: 'cli-test',
+      dynamoDb: () => stack.clients.ddb,
+      eventBridge: () => stack.clients.eb,
+    });
+    expect(run.missing.map((m) => m.id)).not.toContain(heygenEventKey(JSON.stringify(old)));
+    expect(run.sinceMs).toBeGreaterThan(now - 48 * 3_600_000);
+  }, 60_000);
+
   it('DynamoDedupIndex on moto: Scan and BatchGetItem list published, unexpired keys only (in flight and expired are left to the consistent read)', async () => {
     const nowS = Math.floor(Date.now() / 1000);
     const put = (pk: string, status: string, expiresAt: number) =>

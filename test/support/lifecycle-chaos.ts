@@ -34,7 +34,7 @@ import { type LeaseGrant, type LeaseIntent, type LeaseStore, MemoryLeaseStore } 
 import type { DedupMode, SigningKeySource } from '../../functions/core/ports.js';
 import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../functions/heygen-backfill-plan.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import type { DedupIndex } from '../../functions/providers/heygen/backfill.js';
+import { BACKFILL_DEFAULTS, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
 import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
 import { heygen as heygenProvider } from '../../functions/providers/heygen/index.js';
 import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
@@ -456,7 +456,8 @@ function chaosRelay(sm: FakeSecretsManager, mode: DedupMode, now: () => number) 
   const entries = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode, now });
   // The backfill's read-only and claiming views of the same table.
   const view = (m: DedupMode) => {
-    const v = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: m, now });
+    // The backfill's lock, as functions/backfill.ts sets it.
+    const v = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds, mode: m, now });
     Object.assign(v, { entries: (entries as unknown as { entries: unknown }).entries });
     return v;
   };

@@ -23,7 +23,8 @@ import {
 } from '../../functions/heygen-backfill-plan.js';
 import type { EventHistoryPage, HistoryEvent } from '../../functions/providers/heygen/api/client.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
+import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../functions/providers/heygen/api/errors.js';
+import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
 import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
@@ -433,6 +434,273 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     // The lookups: only the three the scan did not list went through the consistent read.
     expect((x.summary ?? y.summary)?.lookedUp).toBe(3);
     expect(SWEEP_EVERY_MS).toBe(24 * HOUR);
+  });
+
+  it('an entry whose created_at Date.parse cannot read (ISO 8601 basic format) is looked up, not passed over: backfilled once, and the checkpoint stays a number', async () => {
+    const undated = new Set<string>();
+    const history: BackfillDeps['history'] = {
+      listEvents: async (q, o) => {
+        const page = await client.listEvents(q, o);
+        const basic = (iso: string) => `${iso.slice(0, 19).replace(/[-:]/g, '')}Z`;
+        return {
+          ...page,
+          events: page.events.map((e) => (undated.has(e.eventKey) ? { ...e, createdAt: basic(e.createdAt) } : e)),
+        };
+      },
+    };
+    const r = setup(history);
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 30; k++) {
+      const e = k === 12 ? r.lost() : await r.delivered();
+      if (k === 12) undated.add(heygenEventKey(JSON.stringify(e)));
+      all.push(e);
+      clock.t += 60_000;
+    }
+    for (let h = 0; h < 25; h++) {
+      clock.t += HOUR;
+      await r.scheduled();
+    }
+    r.onBusOnce(all);
+    expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(1);
+    expect(Number.isFinite(r.checkpoint.state.checkedThrough)).toBe(true);
+    expect((await r.evidence.read('heygen')).lastMissedAt ?? 0).not.toBeNaN();
+  });
+
+  it('an undated entry a live delivery holds in flight holds the checkpoint (a number) and is swept again by the next run', async () => {
+    const undated = new Set<string>();
+    const history: BackfillDeps['history'] = {
+      listEvents: async (q, o) => {
+        const page = await client.listEvents(q, o);
+        return {
+          ...page,
+          events: page.events.map((e) => (undated.has(e.eventKey) ? { ...e, createdAt: '20261129T000000Z' } : e)),
+        };
+      },
+    };
+    const r = setup(history);
+    const e = r.lost();
+    const key = heygenEventKey(JSON.stringify(e));
+    undated.add(key);
+    clock.t += 20 * 60_000;
+    await r.claim.claim(key, 'live-delivery-that-then-fails');
+    expect((await r.scheduled()).summary).toMatchObject({ inFlight: 1, backfilled: 0 });
+    expect(r.checkpoint.state).toMatchObject({ unsettled: true, checkedThrough: expect.any(Number) });
+    expect(Number.isFinite(r.checkpoint.state.checkedThrough)).toBe(true);
+    clock.t += HOUR;
+    const second = await r.scheduled();
+    expect(second.plan).toMatchObject({ kind: 'sweep', reason: 'unsettled' });
+    expect(second.summary?.backfilled).toBe(1);
+    r.onBusOnce([e]);
+  });
+
+  it("a publish slower than the claim's lock (EventBridge's SDK retries: up to 3 entry attempts of 3 requests of 5 s) with a live copy arriving meanwhile: published once with the backfill's lock, twice with the ingress's 15 s", async () => {
+    const twice = async (lockSeconds: number) => {
+      fake.reset();
+      clock.t = Date.parse('2026-11-29T00:00:00Z');
+      const r = setup();
+      const e = r.lost();
+      const key = heygenEventKey(JSON.stringify(e));
+      clock.t += 20 * 60_000;
+      const claim = new MemoryDedupStore({ windowSeconds: WINDOW / 1000, lockSeconds, mode: 'claim', now: () => clock.t });
+      Object.assign(claim, { entries: r.entries });
+      const publisher = {
+        publish: async (ev: RelayEvent) => {
+          clock.t += 20_000; // HeyGen's retry of the live delivery reaches the ingress (record mode) now
+          if ((await r.live.claim(key, 'live-retry')) === 'claimed') {
+            r.bus.push({ id: key, origin: 'delivery' } as RelayEvent);
+            await r.live.complete(key, 'live-retry');
+          }
+          clock.t += 25_000;
+          r.bus.push(ev);
+        },
+      };
+      await backfill({ sinceMs: clock.t - HOUR }, r.deps({ claim, publisher }));
+      return r.bus.filter((b) => b.id === key).length;
+    };
+    expect(await twice(15)).toBe(2); // the hazard, as the backfill had it
+    expect(BACKFILL_DEFAULTS.claimLockSeconds).toBeGreaterThanOrEqual(300); // the backfill Lambda's timeout (test/infra)
+    expect(await twice(BACKFILL_DEFAULTS.claimLockSeconds)).toBe(1);
+  });
+
+  it('a walk cut in the middle of a page (out of lookups) reads that page again: every entry of it looked at, none skipped', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 250; k++) {
+      all.push(k % 2 === 0 ? r.lost() : await r.delivered());
+      clock.t += 5_000;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const outcomes: string[] = [];
+    for (let h = 0; h < 12; h++) {
+      // 30 lookups a run: cut after 30 of the 50 missing entries of a page
+      const run = await r.scheduled({}, { maxEvents: 30 });
+      outcomes.push(`${run.plan?.reason}:${run.outcome}`);
+      if (run.outcome === 'done' && run.plan?.kind === 'sweep') break;
+      clock.t += 60_000;
+    }
+    expect(outcomes[0]).toBe('trouble:partial');
+    expect(outcomes.at(-1)).toBe('resume:done');
+    r.onBusOnce(all);
+  });
+
+  it('an entry left in flight early in a walk of several runs holds the checkpoint when the walk completes: the next run sweeps it again', async () => {
+    const r = setup();
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 350; k++) {
+      all.push(k % 5 === 0 ? r.lost() : await r.delivered());
+      clock.t += 5_000;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 12 * 60_000); // before the walk's end (now - 10 min)
+    // The newest entry (on the first page) is held by a live copy whose claim outlasts the walk.
+    const held = all[345] as Ev; // lost (345 % 5 === 0), newest first: on the first page
+    await r.claim.claim(heygenEventKey(JSON.stringify(held)), 'live-copy');
+    r.entries.set(heygenEventKey(JSON.stringify(held)), {
+      ...(r.entries.get(heygenEventKey(JSON.stringify(held))) as Entry),
+      lockUntil: clock.t + 10 * HOUR,
+    } as Entry);
+    let run = await r.scheduled({}, { maxPages: 1 });
+    expect(run).toMatchObject({ plan: { reason: 'trouble' }, outcome: 'partial', summary: { inFlight: 1 } });
+    while (run.outcome !== 'done') run = await r.scheduled({}, { maxPages: 1 });
+    expect(r.checkpoint.state.unsettled).toBe(true);
+    r.entries.delete(heygenEventKey(JSON.stringify(held))); // the live copy failed and gave up
+    clock.t += HOUR;
+    const next = await r.scheduled();
+    expect(next.plan?.kind).toBe('sweep'); // checkedThrough held before the entry (trouble after it)
+    expect(next.summary?.backfilled).toBe(1);
+    r.onBusOnce(all);
+  });
+
+  it("an entry at the dedup window's far end is not looked up: its record may expire while the run is under way, and it would be published again", async () => {
+    const slow: BackfillDeps['history'] = {
+      listEvents: async (q, o) => {
+        const page = await client.listEvents(q, o);
+        clock.t += 60_000; // a slow HeyGen: a minute a page
+        return page;
+      },
+    };
+    const r = setup(slow);
+    // Delivered live (and published) 48 h less 30 s ago: its record expires 30 s from now.
+    const edge = await r.delivered(undefined, clock.t - WINDOW + 30_000);
+    // No Scan to list it (one that lags, or failed): the consistent read decides.
+    const run = await r.scheduled({ index: undefined }); // the first run sweeps the whole window
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run' });
+    r.onBusOnce([edge]);
+  });
+
+  // Review of the sweep (review-backfill): errors the walk must survive without locking itself up.
+
+  it('a cursor whose page token HeyGen refuses with another 4xx (404, 410, 422: undocumented which) restarts the walk instead of failing every run', async () => {
+    for (const status of [404, 410, 422]) {
+      fake.reset();
+      clock.t = Date.parse('2026-11-29T00:00:00Z');
+      const stale = { token: '\u0000none' };
+      const history: BackfillDeps['history'] = {
+        listEvents: (q, o) =>
+          q.token === stale.token
+            ? Promise.reject(
+                new (status === 404 ? HeyGenNotFoundError : HeyGenApiError)('GET /v3/webhooks/events: token expired', {
+                  status,
+                  code: 'invalid_token',
+                  method: 'GET',
+                  path: '/v3/webhooks/events',
+                  attempts: 1,
+                }),
+              )
+            : client.listEvents(q, o),
+      };
+      const r = setup(history);
+      await r.scheduled();
+      const all: Ev[] = [];
+      for (let k = 0; k < 450; k++) {
+        all.push(k % 3 === 0 ? r.lost() : await r.delivered());
+        clock.t += 4_000;
+      }
+      clock.t += 15 * 60_000;
+      r.evidence.record('heygen', 'failure', clock.t - 60_000);
+      expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
+      const cursor = r.checkpoint.state.cursor;
+      expect(cursor?.token).toBeTruthy();
+      stale.token = 'ZXhwaXJlZA'; // a token HeyGen has since forgotten
+      r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: stale.token } };
+      const outcomes: string[] = [];
+      for (let h = 0; h < 3; h++) {
+        clock.t += HOUR;
+        const run = await r.scheduled().catch((err: Error) => ({ outcome: `threw ${err.name}` }));
+        outcomes.push(run.outcome);
+      }
+      expect(outcomes[0], `status ${status}`).toBe('done');
+      r.onBusOnce(all);
+    }
+  });
+
+  it('a 429 (Retry-After too long to wait) in the middle of a walk keeps the pages done: the next run goes on from there, and the sweep completes', async () => {
+    const calls = { n: 0 };
+    // HeyGen lets 2 pages through per run, then asks for a 2 min wait the client will not make.
+    const history: BackfillDeps['history'] = {
+      listEvents: (q, o) =>
+        ++calls.n > 2
+          ? Promise.reject(
+              new HeyGenRateLimitError('GET /v3/webhooks/events: rate limited', {
+                status: 429,
+                code: 'rate_limited',
+                method: 'GET',
+                path: '/v3/webhooks/events',
+                attempts: 1,
+                retryAfterMs: 120_000,
+              }),
+            )
+          : client.listEvents(q, o),
+    };
+    const r = setup(history);
+    await r.scheduled();
+    const all: Ev[] = [];
+    for (let k = 0; k < 1_000; k++) {
+      all.push(k % 7 === 3 ? r.lost() : await r.delivered());
+      clock.t += 2_400;
+    }
+    clock.t += 15 * 60_000;
+    r.evidence.record('heygen', 'failure', clock.t - 20 * 60_000);
+    const outcomes: string[] = [];
+    for (let h = 0; h < 8; h++) {
+      calls.n = 0;
+      const run = await r.scheduled().catch(() => ({ outcome: 'threw', plan: null }));
+      outcomes.push(run.outcome);
+      if (run.outcome === 'done' && run.plan?.kind === 'sweep') break;
+      clock.t += HOUR;
+    }
+    expect(outcomes.at(-1)).toBe('done');
+    expect(outcomes).not.toContain('threw');
+    r.onBusOnce(all);
+    expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(all.filter((_, k) => k % 7 === 3).length);
+  });
+
+  it('the dedup Scan failing or outlasting its share of the run is only a lost filter: the sweep goes on with consistent reads', async () => {
+    for (const scan of ['fails', 'hangs'] as const) {
+      fake.reset();
+      clock.t = Date.parse('2026-11-29T00:00:00Z');
+      const r = setup();
+      await r.scheduled();
+      const lostOnes = [r.lost(), r.lost()];
+      for (let k = 0; k < 20; k++) await r.delivered();
+      clock.t += 20 * 60_000;
+      const index: DedupIndex = {
+        publishedKeys: (signal) =>
+          scan === 'fails'
+            ? Promise.reject(new Error('ProvisionedThroughputExceededException'))
+            : new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+        published: r.index.published,
+      };
+      // 200 ms before the reserve: the Scan may take at most half of it.
+      const run = await r.scheduled({ index, deadline: () => 10_200 });
+      expect(run.outcome, scan).toBe('done');
+      expect(run.summary?.lookedUp, scan).toBe(22);
+      r.onBusOnce(lostOnes);
+    }
   });
 });
 

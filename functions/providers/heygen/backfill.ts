@@ -58,6 +58,13 @@ export const BACKFILL_DEFAULTS = {
   settleMs: 10 * 60_000,
   /** Time kept back from the deadline. */
   reserveMs: 10_000,
+  /**
+   * How long the backfill's claim blocks a live copy (the dedup store's `lockSeconds`: "must exceed
+   * the function timeout"). Longer than the backfill Lambda's 5 min: a publish still retrying after
+   * the lock passed (EventBridge's SDK retries alone can take 45 s) would let a live copy publish the
+   * event too. A live copy meanwhile gets 409 and HeyGen retries it.
+   */
+  claimLockSeconds: 360,
 } as const;
 
 /**
@@ -233,9 +240,14 @@ async function run(options: BackfillOptions, deps: BackfillDeps): Promise<Backfi
   return sampleEvery > 1 ? fresh(options, deps, s, sampleEvery) : sweep(options, deps, s);
 }
 
-/** Whether a history entry falls in the run's interval; counts the younger ones. */
+/**
+ * Whether a history entry falls in the run's interval; counts the younger ones. A `created_at` that
+ * does not parse (ISO 8601 has forms Date.parse does not read, e.g. `20261129T001000Z`) is in every
+ * interval: looking it up again costs a read, passing over it would lose the event without a trace.
+ */
 function inInterval(entry: HistoryEvent, s: Summary): boolean {
   const created = Date.parse(entry.createdAt);
+  if (Number.isNaN(created)) return true;
   if (created > s.untilMs) {
     s.tooRecent++;
     return false;
@@ -250,7 +262,7 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
   const reserveMs = options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs;
   const outOfTime = () => deps.deadline !== undefined && deps.deadline() < reserveMs;
   let unsettledFrom = options.cursor?.unsettledFrom;
-  const published = deps.index ? await deps.index.publishedKeys(deps.signal) : new Set<string>();
+  const published = deps.index ? await scanPublished(deps.index, deps, reserveMs) : new Set<string>();
   /** Event keys handled in this run, with the event_id first seen for each. */
   const handled = new Map<string, string>();
   let token = options.cursor?.token;
@@ -271,12 +283,18 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
     try {
       page = await deps.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { signal: deps.signal });
     } catch (err) {
-      // A stored page token HeyGen no longer takes (400): walk the same interval again from the first
-      // page (entries handled before are then found published), rather than never finishing.
-      if (!(s.pages === 0 && token && err instanceof HeyGenApiError && err.status === 400)) throw err;
-      s.restarted = true;
-      token = undefined;
-      continue;
+      // A stored page token HeyGen no longer takes (a 4xx other than auth/timeout/rate limit: which
+      // one is undocumented): walk the same interval again from the first page (entries handled
+      // before are then found published), rather than failing every run on the same cursor.
+      if (s.pages === 0 && token && refusedToken(err)) {
+        s.restarted = true;
+        token = undefined;
+        continue;
+      }
+      // Pages already handled in this run (e.g. a 429 whose Retry-After the client will not wait):
+      // keep them; the next run goes on from this page, rather than redoing them and failing there.
+      if (s.pages > 0) return cut(token);
+      throw err;
     }
     s.pages++;
     for (const entry of page.events) {
@@ -301,7 +319,8 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
       handled.set(entry.eventKey, entry.eventId);
       s.lookedUp++;
       if ((await one(entry, options, deps, s, now)) === 'unsettled') {
-        const created = Date.parse(entry.createdAt);
+        // Undated: hold the checkpoint just short of the interval's end, so the next run sweeps again.
+        const created = Number.isNaN(Date.parse(entry.createdAt)) ? s.untilMs : Date.parse(entry.createdAt);
         unsettledFrom = Math.min(unsettledFrom ?? created, created);
       }
     }
@@ -310,6 +329,26 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
   }
   s.checkedThrough = unsettledFrom === undefined ? s.untilMs : Math.min(s.untilMs, unsettledFrom - 1);
   return s;
+}
+
+/** A page token refused: a 4xx HeyGen answers to the request itself, not auth (401/403), 408 or 429. */
+function refusedToken(err: unknown): boolean {
+  return err instanceof HeyGenApiError && err.status >= 400 && err.status < 500 && ![401, 403, 408, 429].includes(err.status);
+}
+
+/**
+ * The index's published keys, or none: it is only a filter (a key it misses takes a consistent read),
+ * so a Scan that fails, or outlasts half the run's time, must not fail the sweep or eat its time.
+ */
+async function scanPublished(index: DedupIndex, deps: BackfillDeps, reserveMs: number): Promise<ReadonlySet<string>> {
+  const signals = deps.signal ? [deps.signal] : [];
+  if (deps.deadline) signals.push(AbortSignal.timeout(Math.max(1, Math.floor((deps.deadline() - reserveMs) / 2))));
+  try {
+    return await index.publishedKeys(signals.length > 0 ? AbortSignal.any(signals) : undefined);
+  } catch (err) {
+    if (deps.signal?.aborted) throw err;
+    return new Set<string>();
+  }
 }
 
 async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, sampleEvery: number): Promise<BackfillSummary> {
@@ -452,8 +491,8 @@ async function one(
   s.backfilled++;
   s.missing.push(missing);
   deps.onBackfilled?.(event);
-  await deps.evidence
-    ?.record(deps.source ?? heygen.name, 'missed', Date.parse(entry.createdAt), deps.signal)
-    .catch(() => undefined);
+  const createdMs = Date.parse(entry.createdAt);
+  if (Number.isFinite(createdMs))
+    await deps.evidence?.record(deps.source ?? heygen.name, 'missed', createdMs, deps.signal).catch(() => undefined);
   return 'missing';
 }
