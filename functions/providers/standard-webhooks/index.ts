@@ -141,11 +141,8 @@ export function standardWebhooksBodyRule(value: unknown): StandardWebhooksBodyRu
     );
   if (rule.subjectKind !== undefined && (typeof rule.subjectKind !== 'string' || !SUBJECT_KIND.test(rule.subjectKind)))
     throw new TypeError(`subjectKind must be 1-64 letters, digits, "_" or "-", got ${JSON.stringify(rule.subjectKind)}`);
-  return rule as StandardWebhooksBodyRule;
+  return Object.freeze({ ...rule }) as StandardWebhooksBodyRule;
 }
-
-/** The body's own field `key` (never an inherited one such as `constructor`). */
-const fieldOf = (body: Record<string, unknown>, key: string): unknown => ownEntry(body, key);
 
 export function normalizeStandardWebhooks(
   body: Buffer,
@@ -154,14 +151,15 @@ export function normalizeStandardWebhooks(
 ): NormalizedDelivery {
   const payload = readJsonObject(body);
   const typeField = rule.typeField ?? 'type';
-  const value = fieldOf(payload, typeField);
+  // Own fields only (never an inherited one such as `constructor`).
+  const value = ownEntry(payload, typeField);
   if (typeof value !== 'string' || value.length === 0)
     throw new BadRequestError('missing_event_type', `Body has no "${typeField}" string (the event type)`);
   const type = rule.typePrefix === undefined ? value : `${rule.typePrefix}.${value}`;
   if (type.length > MAX_TYPE)
     throw new BadRequestError('missing_event_type', `The event type (from "${typeField}") is longer than ${MAX_TYPE} characters`);
   const dataField = rule.dataField === undefined ? 'data' : rule.dataField;
-  const rawData = dataField === null ? payload : (fieldOf(payload, dataField) ?? {});
+  const rawData = dataField === null ? payload : (ownEntry(payload, dataField) ?? {});
   if (typeof rawData !== 'object' || rawData === null || Array.isArray(rawData))
     throw new BadRequestError('invalid_event_data', `${dataField ?? 'the body'} must be an object`);
   const data = rawData as Record<string, unknown>;
