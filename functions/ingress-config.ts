@@ -4,6 +4,7 @@
  */
 import type { DedupMode } from './core/ports.js';
 import { getProvider } from './providers/index.js';
+import type { ProviderIngress } from './providers/types.js';
 
 export interface ProviderConfig {
   /** Provider plug-in name (functions/providers). */
@@ -22,6 +23,11 @@ export interface ProviderConfig {
   readonly acceptSubpaths?: boolean;
   /** How this provider's deliveries are deduplicated. @default the provider's `defaultDedupMode` */
   readonly dedupMode?: DedupMode;
+  /**
+   * The provider plug-in's settings for this route (its `withOptions`; e.g. Standard Webhooks: how a
+   * sender's body maps to the envelope), written by the source at synth. @default none
+   */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 export interface IngressConfig {
@@ -66,6 +72,21 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
   return n;
 }
 
+/** The provider plug-in serving a route: the named one, configured by the route's `options` if any. */
+export function routeProvider(p: ProviderConfig): ProviderIngress {
+  const provider = getProvider(p.name);
+  if (p.options === undefined) return provider;
+  const who = p.source ?? p.name;
+  if (typeof p.options !== 'object' || p.options === null || Array.isArray(p.options))
+    throw new ConfigError(`Provider ${who}: options must be an object`);
+  if (!provider.withOptions) throw new ConfigError(`Provider ${who}: ${p.name} takes no options`);
+  try {
+    return provider.withOptions(p.options);
+  } catch (err) {
+    throw new ConfigError(`Provider ${who}: options: ${(err as Error).message}`);
+  }
+}
+
 export function loadIngressConfig(env: Env = process.env): IngressConfig {
   let providers: ProviderConfig[];
   try {
@@ -94,6 +115,7 @@ export function loadIngressConfig(env: Env = process.env): IngressConfig {
       throw new ConfigError(`Provider ${p.name}: acceptSubpaths must be a boolean`);
     if (p.dedupMode !== undefined && p.dedupMode !== 'record' && p.dedupMode !== 'claim')
       throw new ConfigError(`Provider ${p.name}: dedupMode must be "record" or "claim"`);
+    routeProvider(p);
   }
   const dedupEnabled = env.DEDUP_ENABLED !== 'false';
   return {

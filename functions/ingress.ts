@@ -15,10 +15,10 @@ import { evidenceRecorder } from './core/evidence.js';
 import { createIngress } from './core/ingress.js';
 import { noDedup } from './core/noop-dedup.js';
 import type { DedupMode, DedupStore } from './core/ports.js';
-import { loadIngressConfig } from './ingress-config.js';
+import { loadIngressConfig, routeProvider } from './ingress-config.js';
 import { createIngressHandler } from './ingress-handler.js';
 import { logger, metrics, powertoolsTelemetry } from './observability.js';
-import { answerBudgetMs, getProvider } from './providers/index.js';
+import { answerBudgetMs } from './providers/index.js';
 
 const config = loadIngressConfig();
 const sdk = sdkClientConfig();
@@ -59,7 +59,7 @@ export const handler = createIngressHandler({
       ? { onTrouble: evidenceRecorder(new DynamoEvidenceStore(dynamodb, config.stateTableName)) }
       : {}),
     routes: config.providers.map((p) => {
-      const provider = getProvider(p.name);
+      const provider = routeProvider(p);
       return {
         provider,
         ...(p.source ? { source: p.source } : {}),

@@ -30,6 +30,8 @@ export interface SourceRoute {
   readonly timestampToleranceSeconds: number;
   readonly acceptSubpaths?: boolean;
   readonly dedupMode: DedupMode;
+  /** The provider plug-in's settings for this route (its `withOptions`), when the source has any. */
+  readonly options?: Readonly<Record<string, unknown>>;
 }
 
 /** What a source sees of the relay while it binds: the shared infrastructure and how to add to it. */

@@ -81,4 +81,10 @@ export interface ProviderIngress {
    * headers carry the event's id keys on it). @default sha256 of the raw body
    */
   eventKey?(body: Buffer, headers: Headers): string;
+  /**
+   * This plug-in configured for one route by its `options` (RELAY_PROVIDERS, written by the source at
+   * synth), e.g. how a sender's body maps to the envelope; it keeps its `name`. Throws an Error naming
+   * the bad option. Absent: the provider takes no options.
+   */
+  withOptions?(options: Readonly<Record<string, unknown>>): ProviderIngress;
 }

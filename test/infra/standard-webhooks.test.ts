@@ -6,13 +6,20 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenSource, StandardWebhooksSource } from '../../lib/sources.js';
 import { awsClientConfig, MOTO_REGION } from '../support/moto.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
 
 describe('Construct: a Standard Webhooks source', () => {
   const { template, stack } = synthRelay({
-    relay: { sources: [new HeyGenSource(), new StandardWebhooksSource({ timestampTolerance: Duration.seconds(120) })] },
+    relay: {
+      sources: [
+        new HeyGenSource(),
+        new StandardWebhooksSource({ timestampTolerance: Duration.seconds(120) }),
+        new StandardWebhooksSource({ id: 'replicate', typeField: 'status', typePrefix: 'prediction', dataField: null }),
+      ],
+    },
   });
 
   it('routes /standard-webhooks with its own empty-safe secret, claim dedup and its tolerance; no registrar', () => {
@@ -37,6 +44,26 @@ describe('Construct: a Standard Webhooks source', () => {
       ]),
     );
     expect(stack.relay.boundSources['standard-webhooks']?.webhookUrl).toBeDefined();
+  });
+
+  it('writes a body rule into the route as options, only where one is set', () => {
+    const routes = relayProviders(template).filter((r) => r.name === 'standard-webhooks');
+    expect(routes.map((r) => [r.path, (r as { options?: unknown }).options])).toEqual([
+      ['/standard-webhooks', undefined],
+      ['/replicate', { typeField: 'status', typePrefix: 'prediction', dataField: null }],
+    ]);
+    expect(routes[1]).toMatchObject({ source: 'replicate', timestampToleranceSeconds: 300, dedupMode: 'claim' });
+  });
+
+  it.each([
+    [{ typeField: 'event.type' }, /^replicate\.typeField must be a top-level field name .*got "event\.type"$/],
+    [{ dataField: '' }, /^replicate\.dataField must be a top-level field name, or null for the whole body/],
+    [{ typeField: 'status', dataField: 'status' }, /^replicate\.typeField and dataField name the same field "status"/],
+    [{ typePrefix: 'a..b' }, /^replicate\.typePrefix must be/],
+    [{ subjectKind: 'pre diction' }, /^replicate\.subjectKind must be/],
+  ])('refuses a bad body rule at synth: %j', (rule, message) => {
+    expect(() => new StandardWebhooksSource({ id: 'replicate', ...rule })).toThrowError(RelayConfigError);
+    expect(() => new StandardWebhooksSource({ id: 'replicate', ...rule })).toThrowError(message);
   });
 
   it('refuses a tolerance over an hour (the signed timestamp is the replay defence)', () => {
@@ -76,14 +103,21 @@ describe('Bundling: the ingress with a Standard Webhooks route', () => {
     sm.destroy();
   }, 180_000);
 
-  async function deliver(secret: string): Promise<{ statusCode: number; body: string }> {
-    const body = JSON.stringify({ type: 'video.completed', data: { id: 'v1' } });
+  /** What the construct writes for a Replicate source (checked above). */
+  const REPLICATE_ROUTE = { path: '/replicate', options: { typeField: 'status', typePrefix: 'prediction', dataField: null } };
+
+  async function deliver(
+    secret: string,
+    delivery: { body?: string; route?: { path: string; options?: unknown } } = {},
+  ): Promise<{ statusCode: number; body: string }> {
+    const body = delivery.body ?? JSON.stringify({ type: 'video.completed', data: { id: 'v1' } });
+    const route = delivery.route ?? { path: '/standard-webhooks' };
     const id = 'msg_bundle';
     const ts = Math.floor(Date.now() / 1000);
     const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
     const signature = `v1,${createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}`;
     const event = {
-      rawPath: '/standard-webhooks',
+      rawPath: route.path,
       headers: { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signature },
       body,
       isBase64Encoded: false,
@@ -102,7 +136,7 @@ describe('Bundling: the ingress with a Standard Webhooks route', () => {
         AWS_SECRET_ACCESS_KEY: 'testing',
         AWS_ENDPOINT_URL: inject('motoEndpoint'),
         RELAY_PROVIDERS: JSON.stringify([
-          { name: 'standard-webhooks', path: '/standard-webhooks', secretId: secretArn, timestampToleranceSeconds: 300 },
+          { name: 'standard-webhooks', secretId: secretArn, timestampToleranceSeconds: 300, ...route },
         ]),
         EVENT_BUS_NAME: `no-such-bus-${randomUUID().slice(0, 8)}`,
         DEDUP_ENABLED: 'false',
@@ -121,5 +155,22 @@ describe('Bundling: the ingress with a Standard Webhooks route', () => {
     const right = await deliver(SECRET);
     expect(right.statusCode).not.toBe(401);
     expect(right.statusCode).toBeGreaterThanOrEqual(500);
+  }, 60_000);
+
+  it('reads a Replicate prediction by the route options: past normalize (no bus: 5xx); without its status 400', async () => {
+    const prediction = { id: 'p1', status: 'succeeded', output: 'https://example.test/o.mp4' };
+    const read = await deliver(SECRET, { body: JSON.stringify(prediction), route: REPLICATE_ROUTE });
+    expect(read.statusCode).toBeGreaterThanOrEqual(500);
+    const noStatus = await deliver(SECRET, {
+      body: JSON.stringify({ ...prediction, status: undefined }),
+      route: REPLICATE_ROUTE,
+    });
+    expect([noStatus.statusCode, JSON.parse(noStatus.body).error]).toEqual([
+      400,
+      { code: 'missing_event_type', message: 'Body has no "status" string (the event type)' },
+    ]);
+    // The same prediction on a route without options: the spec's shape is required.
+    const plain = await deliver(SECRET, { body: JSON.stringify(prediction), route: { path: '/replicate' } });
+    expect([plain.statusCode, JSON.parse(plain.body).error.code]).toEqual([400, 'missing_event_type']);
   }, 60_000);
 });

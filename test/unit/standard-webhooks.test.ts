@@ -8,6 +8,11 @@
  * `msg_p5jXN8AQM9LWM0D4loKWxJek`, timestamp 1614265330, payload `{"test": 2432232314}` signs to
  * `v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=` ("sign function works"); "multi sig payload is
  * valid" (v1 junk, v2 entries around the valid one); "invalid signature", "partial signature".
+ *
+ * Senders that sign per the spec but post their own body: test/events/standard-webhooks/replicate-prediction.json
+ * is shaped after Replicate's prediction object (replicate.com/docs/reference/http, "Get a prediction";
+ * webhooks post it as it is): no `type`, no `data`; `status` is one of starting, processing,
+ * succeeded, failed, canceled.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -18,8 +23,15 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalRelay, startLocalRelay } from '../../functions/adapters/local/relay.js';
 import { assertRelayEvent, parseRelayEvent } from '../../functions/core/envelope.js';
-import { SignatureVerificationError } from '../../functions/core/errors.js';
-import { standardWebhooks, standardWebhooksSignature } from '../../functions/providers/standard-webhooks/index.js';
+import { BadRequestError, SignatureVerificationError } from '../../functions/core/errors.js';
+import { ConfigError, loadIngressConfig, routeProvider } from '../../functions/ingress-config.js';
+import {
+  normalizeStandardWebhooks,
+  type StandardWebhooksBodyRule,
+  standardWebhooks,
+  standardWebhooksBodyRule,
+  standardWebhooksSignature,
+} from '../../functions/providers/standard-webhooks/index.js';
 import { buildAwsHandler, MockAws } from '../support/aws-mocks.js';
 import { ctx, type Delivery, describeBehaviourTable, errorBody, nowSeconds } from '../support/behaviour-table.js';
 import { functionUrlEvent } from '../support/heygen.js';
@@ -220,5 +232,193 @@ describe('Local relay: a Standard Webhooks source next to HeyGen', () => {
     expect(lines.map((l) => parseRelayEvent({ body: l })).map((e) => [e.provider, e.type, e.deliveryId])).toEqual([
       ['standard-webhooks', 'video.completed', 'msg_l1'],
     ]);
+  });
+});
+
+const PREDICTION = readFileSync(join(__dirname, '..', 'events', 'standard-webhooks', 'replicate-prediction.json'), 'utf8');
+/** What the README gives for Replicate. */
+const REPLICATE: StandardWebhooksBodyRule = { typeField: 'status', typePrefix: 'prediction', dataField: null };
+const prediction = (extra: Record<string, unknown> = {}) => JSON.stringify({ ...JSON.parse(PREDICTION), ...extra });
+const headersOf = { 'webhook-id': 'msg_n', 'webhook-timestamp': '1764583200' };
+
+/** The BadRequestError `fn` throws (fails the test when it throws nothing or something else). */
+function badRequest(fn: () => unknown): BadRequestError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(BadRequestError);
+    return err as BadRequestError;
+  }
+  throw new Error('expected a BadRequestError');
+}
+
+describe('Standard Webhooks: body rules for senders with their own body shape (normalize)', () => {
+  it('the default rule still reads { type, timestamp, data }, and refuses a Replicate prediction (no type)', () => {
+    const d = normalizeStandardWebhooks(Buffer.from(sample(0)), headersOf);
+    expect([d.type, d.subject, d.data]).toEqual([
+      'video.completed',
+      { kind: 'video', id: 'pred_0_7f3a' },
+      JSON.parse(sample(0)).data,
+    ]);
+    const err = badRequest(() => normalizeStandardWebhooks(Buffer.from(PREDICTION), headersOf));
+    expect([err.code, err.message]).toEqual(['missing_event_type', 'Body has no "type" string (the event type)']);
+  });
+
+  it('Replicate: the status is the type (prefixed), the prediction its subject, the whole body its data in order', () => {
+    const d = normalizeStandardWebhooks(Buffer.from(PREDICTION), headersOf, REPLICATE);
+    expect(d.type).toBe('prediction.succeeded');
+    expect(d.subject).toEqual({ kind: 'prediction', id: 'ufawqhfynnddngldkgtslldrkq' });
+    expect(JSON.stringify(d.data)).toBe(JSON.stringify(JSON.parse(PREDICTION)));
+    expect([d.deliveryId, d.sentAt, d.callbackId]).toEqual(['msg_n', 1764583200, null]);
+  });
+
+  it.each(['starting', 'processing', 'succeeded', 'failed', 'canceled'])(
+    'Replicate status %s is type prediction.%s',
+    (status) => {
+      expect(normalizeStandardWebhooks(Buffer.from(prediction({ status })), headersOf, REPLICATE).type).toBe(
+        `prediction.${status}`,
+      );
+    },
+  );
+
+  it('reads another data field, subject id field and subject kind when told', () => {
+    const body = Buffer.from(JSON.stringify({ event: 'done', payload: { uuid: 'u-1', id: 'not-this' } }));
+    const d = normalizeStandardWebhooks(body, headersOf, {
+      typeField: 'event',
+      dataField: 'payload',
+      subjectIdField: 'uuid',
+      subjectKind: 'job',
+    });
+    expect([d.type, d.subject, d.data]).toEqual(['done', { kind: 'job', id: 'u-1' }, { uuid: 'u-1', id: 'not-this' }]);
+    // Without a prefix or a kind, the kind is the type up to its first dot; no id field: id null.
+    const bare = normalizeStandardWebhooks(Buffer.from('{"status":"succeeded"}'), headersOf, {
+      typeField: 'status',
+      dataField: null,
+    });
+    expect(bare.subject).toEqual({ kind: 'succeeded', id: null });
+  });
+
+  it.each([
+    ['the type field missing', prediction({ status: undefined }), 'missing_event_type', '"status"'],
+    ['the type field empty', prediction({ status: '' }), 'missing_event_type', '"status"'],
+    ['the type field not a string', prediction({ status: 3 }), 'missing_event_type', '"status"'],
+    ['a type too long once prefixed', prediction({ status: 'x'.repeat(120) }), 'missing_event_type', 'longer than 128'],
+    ['the type field only inherited', '{"id":"p"}', 'missing_event_type', '"constructor"'],
+  ])('answers 400 for %s', (_n, body, code, words) => {
+    const rule = _n.includes('inherited') ? { ...REPLICATE, typeField: 'constructor' } : REPLICATE;
+    const err = badRequest(() => normalizeStandardWebhooks(Buffer.from(body), headersOf, rule));
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(words);
+  });
+
+  it('a configured data field that is not an object is 400 invalid_event_data naming it; absent is {}', () => {
+    const rule = { typeField: 'event', dataField: 'payload' };
+    const err = badRequest(() => normalizeStandardWebhooks(Buffer.from('{"event":"a","payload":[1]}'), headersOf, rule));
+    expect([err.code, err.message]).toEqual(['invalid_event_data', 'payload must be an object']);
+    expect(normalizeStandardWebhooks(Buffer.from('{"event":"a"}'), headersOf, rule).data).toEqual({});
+  });
+});
+
+describe('Standard Webhooks: body rule validation (synth and RELAY_PROVIDERS share it)', () => {
+  it.each([
+    ['an unknown option', { typefield: 'status' }, /unknown option "typefield"/],
+    ['a dotted type field', { typeField: 'event.type' }, /typeField must be a top-level field name/],
+    ['an empty type field', { typeField: '' }, /typeField must be/],
+    ['a data field that is a number', { dataField: 5 }, /dataField must be a top-level field name, or null/],
+    ['type and data in one field', { typeField: 'status', dataField: 'status' }, /name the same field "status"/],
+    ['type in the default data field', { typeField: 'data' }, /name the same field "data"/],
+    ['a prefix ending in a dot', { typePrefix: 'prediction.' }, /typePrefix must be/],
+    ['a subject id field with a space', { subjectIdField: 'a b' }, /subjectIdField must be/],
+    ['a subject kind with a dot', { subjectKind: 'a.b' }, /subjectKind must be/],
+    ['not an object', ['status'], /must be an object/],
+  ])('refuses %s', (_n, rule, message) => {
+    expect(() => standardWebhooksBodyRule(rule)).toThrowError(message);
+  });
+
+  it('accepts the Replicate rule and every option together', () => {
+    expect(standardWebhooksBodyRule(REPLICATE)).toEqual(REPLICATE);
+    const all = { typeField: 'event', typePrefix: 'a.b', dataField: 'payload', subjectIdField: 'uuid', subjectKind: 'job' };
+    expect(standardWebhooksBodyRule(all)).toEqual(all);
+  });
+
+  const env = (options: unknown, name = 'standard-webhooks') => ({
+    RELAY_PROVIDERS: JSON.stringify([
+      { name, source: 'replicate', path: '/replicate', secretId: 's', timestampToleranceSeconds: 300, options },
+    ]),
+    EVENT_BUS_NAME: 'b',
+    DEDUP_ENABLED: 'false',
+  });
+
+  it('RELAY_PROVIDERS options configure the route’s plug-in (the name and the signature stay the provider’s)', () => {
+    const config = loadIngressConfig(env(REPLICATE));
+    const entry = config.providers[0];
+    if (!entry) throw new Error('no provider');
+    const provider = routeProvider(entry);
+    expect([provider.name, provider.signature, provider.eventKey]).toEqual([
+      'standard-webhooks',
+      standardWebhooksSignature,
+      standardWebhooks.eventKey,
+    ]);
+    expect(provider.normalize(Buffer.from(PREDICTION), headersOf).type).toBe('prediction.succeeded');
+    // Without options the route reads the spec's shape.
+    const plain = routeProvider({ ...entry, options: undefined });
+    expect(() => plain.normalize(Buffer.from(PREDICTION), headersOf)).toThrowError(BadRequestError);
+  });
+
+  it.each([
+    ['a bad rule', env({ typeField: 'a.b' }), 'Provider replicate: options: typeField must be a top-level field name'],
+    ['options that are not an object', env('status'), 'Provider replicate: options must be an object'],
+    [
+      'options for a provider that takes none',
+      env({ typeField: 'status' }, 'heygen'),
+      'Provider replicate: heygen takes no options',
+    ],
+  ])('refuses %s at start, naming the source', (_n, e, message) => {
+    expect(() => loadIngressConfig(e)).toThrowError(ConfigError);
+    expect(() => loadIngressConfig(e)).toThrowError(message);
+  });
+});
+
+describe('Function: ingress for a Replicate-shaped Standard Webhooks sender (AWS adapters, mocked SDK)', () => {
+  const build = () => buildAwsHandler(aws, { provider: standardWebhooks.withOptions?.({ ...REPLICATE }), path: '/replicate' });
+  beforeEach(() => {
+    aws.reset();
+    aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: SECRET }) };
+  });
+  afterEach(() => aws.reset());
+
+  it('publishes a signed prediction as prediction.succeeded about the prediction, its body as data exactly; a retry is a duplicate', async () => {
+    const { handler } = build();
+    const delivery = swEvent(PREDICTION, { secret: SECRET, id: 'msg_rep1', path: '/replicate' });
+    const res = await handler(delivery, ctx());
+    expect([res.statusCode, JSON.parse(res.body ?? '').status]).toEqual([200, 'published']);
+    expect(aws.published).toHaveLength(1);
+    const entry = aws.published[0];
+    expect(entry).toMatchObject({ Source: 'standard-webhooks', DetailType: 'prediction.succeeded' });
+    const detail = assertRelayEvent(JSON.parse(entry?.Detail ?? ''));
+    expect(detail).toMatchObject({
+      provider: 'standard-webhooks',
+      type: 'prediction.succeeded',
+      subject: { kind: 'prediction', id: 'ufawqhfynnddngldkgtslldrkq' },
+      deliveryId: 'msg_rep1',
+    });
+    expect(JSON.stringify(detail.data)).toBe(JSON.stringify(JSON.parse(PREDICTION)));
+    const retry = await handler(swEvent(PREDICTION, { secret: SECRET, id: 'msg_rep1', path: '/replicate' }), ctx());
+    expect(JSON.parse(retry.body ?? '').status).toBe('duplicate');
+    expect(aws.published).toHaveLength(1);
+  });
+
+  it('answers a signed body without the status with a 400 JSON error, and publishes nothing', async () => {
+    const { handler } = build();
+    const res = await handler(swEvent(prediction({ status: undefined }), { secret: SECRET, path: '/replicate' }), ctx());
+    expect(res.statusCode).toBe(400);
+    expect(errorBody(res)).toEqual({ code: 'missing_event_type', message: 'Body has no "status" string (the event type)' });
+    expect(aws.published).toHaveLength(0);
+  });
+
+  it('still verifies first: a prediction signed with another secret is 401', async () => {
+    const { handler } = build();
+    const res = await handler(swEvent(PREDICTION, { secret: OTHER, path: '/replicate' }), ctx());
+    expect([res.statusCode, errorBody(res).code]).toEqual([401, 'invalid_signature']);
   });
 });
