@@ -18,10 +18,14 @@
  * the last run, eventually consistent; a miss turns the next run into a sweep (the handler sweeps at once).
  * Entries older than the dedup window (less a margin) are not looked up: their records may be gone.
  */
-import { randomUUID } from 'node:crypto';
 import type { DeliveryEvidence, EvidenceStore } from './core/evidence.js';
-import { LeaseBusyError, withLease } from './core/lease.js';
-import { type BackfillCursor, type BackfillDeps, type BackfillSummary, backfill } from './providers/heygen/backfill.js';
+import {
+  type BackfillCursor,
+  type BackfillDeps,
+  type BackfillSummary,
+  backfill,
+  underBackfillLease,
+} from './providers/heygen/backfill.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -188,21 +192,12 @@ export async function scheduledBackfill(input: {
     return { plan, summary, outcome: summary.outcome, state };
   };
   if (!lease) return work();
-  try {
-    return await withLease(
-      lease.store,
-      lease.name,
-      {
-        owner: lease.owner ?? `backfill-${randomUUID()}`,
-        ttlMs: lease.ttlMs ?? 16 * 60_000,
-        ...(deps.signal ? { signal: deps.signal } : {}),
-      },
-      work,
-    );
-  } catch (err) {
-    if (!(err instanceof LeaseBusyError)) throw err;
-    return { plan: null, summary: null, outcome: 'busy', state: null };
-  }
+  return underBackfillLease<Awaited<ReturnType<typeof scheduledBackfill>>>(lease, deps.signal, work, () => ({
+    plan: null,
+    summary: null,
+    outcome: 'busy' as const,
+    state: null,
+  }));
 }
 
 /**

@@ -179,9 +179,16 @@ function bodyKeyGuess(entry: HistoryEvent): string {
   return `heygen:${createHash('sha256').update(entry.body, 'utf8').digest('hex')}`;
 }
 
-export async function backfill(options: BackfillOptions, deps: BackfillDeps): Promise<BackfillSummary> {
-  if (options.dryRun || !deps.lease) return run(options, deps);
-  const lease = deps.lease;
+/**
+ * Runs `work` under the backfill's lease (scheduled runs and the CLI share it: one walker at a time);
+ * `busy()` is the answer when another run holds it.
+ */
+export async function underBackfillLease<T>(
+  lease: NonNullable<BackfillDeps['lease']>,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+  busy: () => T,
+): Promise<T> {
   try {
     return await withLease(
       lease.store,
@@ -189,14 +196,24 @@ export async function backfill(options: BackfillOptions, deps: BackfillDeps): Pr
       {
         owner: lease.owner ?? `backfill-${randomUUID()}`,
         ttlMs: lease.ttlMs ?? 16 * 60_000,
-        ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(signal ? { signal } : {}),
       },
-      () => run(options, deps),
+      work,
     );
   } catch (err) {
     if (!(err instanceof LeaseBusyError)) throw err;
-    return { ...emptySummary(options, options.untilMs ?? 0), outcome: 'busy' };
+    return busy();
   }
+}
+
+export async function backfill(options: BackfillOptions, deps: BackfillDeps): Promise<BackfillSummary> {
+  if (options.dryRun || !deps.lease) return run(options, deps);
+  return underBackfillLease(
+    deps.lease,
+    deps.signal,
+    () => run(options, deps),
+    () => ({ ...emptySummary(options, options.untilMs ?? 0), outcome: 'busy' }),
+  );
 }
 
 /** A run that did nothing (e.g. the lease was busy). */
