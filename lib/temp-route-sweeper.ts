@@ -5,8 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUS_TAG, TEMP_KINDS, tempRoutePrefix } from '../functions/adapters/aws/temp-routes.js';
 import { SERVICE_NAME } from '../functions/observability-names.js';
+import { BUS_TAG, TEMP_KINDS, tempRoutePrefix } from '../functions/temp-route-names.js';
 import { functionCode } from './function-assets.js';
 import {
   acknowledge as ack,

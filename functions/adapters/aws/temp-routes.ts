@@ -42,12 +42,10 @@ import {
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 
-export type TempKind = 'listen' | 'replay';
-export const EXPIRES_TAG = 'heygen-relay:expires';
-export const BUS_TAG = 'heygen-relay:bus';
-export const TEMP_KINDS: readonly TempKind[] = ['listen', 'replay'];
-/** The name prefix of every temporary rule and queue of a kind (IAM scopes the sweeper by it). */
-export const tempRoutePrefix = (kind: TempKind): string => `heygen-relay-${kind}-`;
+import { BUS_TAG, EXPIRES_TAG, TEMP_KINDS, type TempKind, tempRoutePrefix } from '../../temp-route-names.js';
+
+export { BUS_TAG, EXPIRES_TAG, TEMP_KINDS, type TempKind, tempRoutePrefix };
+
 const TARGET_ID = 'heygen-relay-temp';
 
 /** The clients and clock the routes are handled with (the CLI's Ctx is one). */
