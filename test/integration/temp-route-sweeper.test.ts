@@ -23,7 +23,14 @@ import {
 import { DeleteQueueCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { createTempRoute, type SweepResult, type TempRoute } from '../../functions/adapters/aws/temp-routes.js';
+import {
+  createTempRoute,
+  removeTempRoute,
+  type SweepResult,
+  sweepTempRoutes,
+  type TempRoute,
+  type TempRouteDeps,
+} from '../../functions/adapters/aws/temp-routes.js';
 import { type EmulatorStack, lambdaContext, provisionFromTemplate, synthesizeRelayTemplate } from '../support/emulator-stack.js';
 import { awsClientConfig, MOTO_REGION } from '../support/moto.js';
 
@@ -191,5 +198,73 @@ describe('Temporary-route sweeper Lambda entry (functions/temp-route-sweeper.ts)
     expect(await rulesOf(stack.busName)).toEqual([mine]);
     await sqs.send(new DeleteQueueCommand({ QueueUrl: foreignQueue.queueUrl }));
     await eb.send(new DeleteRuleCommand({ Name: mine, EventBusName: stack.busName }));
+  }, 120_000);
+
+  it('a concurrent remover (the owner exiting, a CLI sweep) at any point of the sweep fails nothing and leaves nothing', async () => {
+    // The sweep's SDK calls, numbered; after call k the same routes are removed by someone else
+    // (removeTempRoute, as an exiting owner or a concurrent CLI sweep does), for every k the sweep makes.
+    const deps = (after: number, remove: () => Promise<void>): TempRouteDeps & { calls: string[] } => {
+      const calls: string[] = [];
+      let done = false;
+      const wrap = <C extends { send: (...a: never[]) => Promise<unknown> }>(client: C): C =>
+        new Proxy(client, {
+          get(target, prop, receiver) {
+            if (prop !== 'send') return Reflect.get(target, prop, receiver);
+            return async (command: { constructor: { name: string } }, ...rest: unknown[]) => {
+              const out = await (target.send as (...a: unknown[]) => Promise<unknown>).call(target, command, ...rest);
+              calls.push(command.constructor.name);
+              if (!done && calls.length === after) {
+                done = true;
+                await remove();
+              }
+              return out;
+            };
+          },
+        });
+      const e = wrap(eb);
+      const q = wrap(sqs);
+      // An hour ahead: the leases of 1 s have run out, the live route's two hours have not.
+      return { eb: () => e, sqs: () => q, now: () => Date.now() + 3_600_000, calls };
+    };
+    const real = { eb: () => eb, sqs: () => sqs, now: () => Date.now() };
+    const live = await createTempRoute(real, {
+      busName: stack.busName,
+      kind: 'replay',
+      pattern: { source: ['heygen'] },
+      ttlSeconds: 7_200,
+    });
+    const setUp = async () => {
+      const whole = await createTempRoute(real, {
+        busName: stack.busName,
+        kind: 'listen',
+        pattern: { source: ['heygen'] },
+        ttlSeconds: 1,
+      });
+      return { whole, orphan: await orphanQueue(stack.busName) };
+    };
+
+    // Undisturbed, to count the calls.
+    const first = await setUp();
+    const baseline = deps(0, async () => undefined);
+    expect((await sweepTempRoutes(baseline, stack.busName)).removed.sort()).toEqual([first.whole.name, first.orphan.name].sort());
+    expect(baseline.calls.length).toBeGreaterThan(8);
+
+    for (let k = 1; k <= baseline.calls.length; k++) {
+      const { whole, orphan } = await setUp();
+      const run = deps(k, async () => {
+        await removeTempRoute(real, whole);
+        await removeTempRoute(real, orphan);
+      });
+      const result = await sweepTempRoutes(run, stack.busName).catch((err: Error) => {
+        throw new Error(`removed concurrently after call ${k} (${run.calls.join(', ')}): ${err.name}: ${err.message}`);
+      });
+      expect(result.live).toEqual([live.name]);
+      expect(await rulesOf(stack.busName)).toEqual([live.name]);
+      const left = await queueNames();
+      expect(left).not.toContain(whole.name);
+      expect(left).not.toContain(orphan.name);
+      expect(left).toContain(live.name);
+    }
+    await removeTempRoute(real, live);
   }, 120_000);
 });

@@ -144,6 +144,16 @@ export async function renewTempRoute(deps: TempRouteDeps, route: TempRoute, ttlS
 const isMissing = (err: unknown) =>
   /NonExistentQueue|QueueDoesNotExist|ResourceNotFound/.test(`${(err as Error).name} ${(err as Error).message}`);
 
+/** The call's answer, or undefined when what it names no longer exists. */
+async function tolerateMissing<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
 async function removeRule(deps: TempRouteDeps, busName: string, name: string): Promise<void> {
   try {
     await deps.eb().send(new RemoveTargetsCommand({ Rule: name, EventBusName: busName, Ids: [TARGET_ID], Force: true }));
@@ -208,8 +218,10 @@ export async function sweepTempRoutes(deps: TempRouteDeps, busName: string, opti
   for (const kind of TEMP_KINDS) {
     for (const rule of await listRules(deps.eb(), busName, tempRoutePrefix(kind))) {
       if (!rule.Name || !rule.Arn) continue;
+      // Someone else (its owner exiting, another sweep) may remove it at any point from here on.
+      const tags = await tolerateMissing(deps.eb().send(new ListTagsForResourceCommand({ ResourceARN: rule.Arn })));
+      if (tags === undefined) continue; // gone already: its queue, if left, is found by name below
       seen.add(rule.Name);
-      const tags = await deps.eb().send(new ListTagsForResourceCommand({ ResourceARN: rule.Arn }));
       const lease = leaseOf(Object.fromEntries((tags.Tags ?? []).map((t) => [t.Key ?? '', t.Value])), busName, now, graceMs);
       if (lease === 'foreign') continue;
       if (lease === 'live') {
@@ -236,8 +248,9 @@ export async function sweepTempRoutes(deps: TempRouteDeps, busName: string, opti
       for (const url of page.QueueUrls ?? []) {
         const name = url.split('/').pop() ?? '';
         if (seen.has(name)) continue;
-        const tags = (await deps.sqs().send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags ?? {};
-        if (leaseOf(tags, busName, now, graceMs) !== 'expired') continue;
+        // ListQueues may still list a queue deleted in the last minute (or just now, concurrently).
+        const listed = await tolerateMissing(deps.sqs().send(new ListQueueTagsCommand({ QueueUrl: url })));
+        if (listed === undefined || leaseOf(listed.Tags ?? {}, busName, now, graceMs) !== 'expired') continue;
         await removeQueue(deps, url);
         removed.push(name);
       }
