@@ -67,7 +67,8 @@ export class TempRouteSweeper extends Construct {
       memorySize: 128,
       code: functionCode('temp-route-sweeper'),
       timeout: Duration.minutes(2),
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency: it would take from the account's pool, and overlapping sweeps are
+      // harmless (a route removed by someone else mid-sweep is skipped; test/integration/temp-route-sweeper.test.ts).
       description: 'heygen-relay: removes the temporary listen/replay routes whose owner died (lease expired)',
       logGroup: registrarLogGroup(this, 'Logs', options),
       environment: {

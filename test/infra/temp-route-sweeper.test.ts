@@ -43,9 +43,9 @@ describe('Construct: TempRouteSweeper (in every HeyGenRelay by default)', () => 
     expect(fn.Properties).toMatchObject({
       Handler: 'index.handler',
       Runtime: 'nodejs22.x',
-      ReservedConcurrentExecutions: 1,
       Environment: { Variables: { EVENT_BUS_NAME: { Ref: busId(template) }, SWEEP_GRACE_SECONDS: '300' } },
     });
+    expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
