@@ -46,7 +46,9 @@ describe('Construct: TempRouteSweeper (in every HeyGenRelay by default)', () => 
       Environment: { Variables: { EVENT_BUS_NAME: { Ref: busId(template) }, SWEEP_GRACE_SECONDS: '300' } },
     });
     expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    const logGroup = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+    expect(logGroup).toMatch(/^RelayTempRouteSweeperLogs/);
+    expect(template.findResources('AWS::Logs::LogGroup')[logGroup]?.Properties).toEqual({ RetentionInDays: 30 });
   });
 
   it('runs every 15 minutes, with retries', () => {
