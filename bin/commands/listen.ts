@@ -1,7 +1,8 @@
 /**
  * `heygen-relay listen [--type TYPE] [--forward URL]`: the deployed bus's events on a laptop, with no
- * public tunnel and no third party. A temporary rule and queue on the bus (functions/adapters/aws/temp-routes.ts:
- * removed on exit and on Ctrl-C, self-expiring when the process dies), long-polled; each event is
+ * public tunnel and no third party. A temporary rule and queue on the bus
+ * (functions/adapters/aws/temp-routes.ts: removed on exit and on Ctrl-C, self-expiring when the
+ * process dies, by the relay's sweeper Lambda, lib/temp-route-sweeper.ts), long-polled; each event is
  * printed as it arrives, or POSTed to a local consumer's URL (a message is deleted only once that
  * URL answered 2xx; otherwise SQS hands it over again after 30 s).
  */
