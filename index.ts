@@ -32,3 +32,4 @@ export {
 } from './lib/source.js';
 // Every source the package ships (lib/sources.ts lists them).
 export * from './lib/sources.js';
+export { TempRouteSweeper, type TempRouteSweeperProps } from './lib/temp-route-sweeper.js';

@@ -7,6 +7,9 @@
  * EVENTS (JSON array, or "null"/empty for all events), HEYGEN_API_URL (optional), STATE_TABLE_NAME
  * and LEASE_NAME (the one-writer lease shared with the rotation function and the CLI).
  * An invocation payload of `{"dryRun": true}` only plans.
+ * Metrics: `RegistrarRuns`, `RegistrarActions`, `DuplicateEndpointsDeleted`, `RotationPendingAgeSeconds`
+ * (service, Outcome); `SigningSecretAgeSeconds` (service only: the current secret's age, each run that
+ * finds one stored, whatever its outcome).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -122,6 +125,11 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
       },
     );
     logger.info('registrar run', { summary });
+    if (summary.signingSecretAgeSeconds !== undefined) {
+      // Its own blob, without the Outcome dimension: one series per registrar (service) to graph.
+      const age = metrics.singleMetric();
+      age.addMetric('SigningSecretAgeSeconds', MetricUnit.Seconds, summary.signingSecretAgeSeconds);
+    }
     metrics.addDimension('Outcome', summary.outcome);
     metrics.addMetric('RegistrarRuns', MetricUnit.Count, 1);
     metrics.addMetric('RegistrarActions', MetricUnit.Count, summary.actions.length);

@@ -1,7 +1,7 @@
 /**
  * The relay's CloudWatch dashboard: what came in, what went out, what failed, per provider; the
  * ingress's latency and throttles; queue and dead-letter depths and ages; registrar, rotation and
- * backfill outcomes; the signing-secret rotation's pending age.
+ * backfill outcomes; the signing secret's age and its rotation's pending age.
  *
  * It takes plain inputs (functions, queues, names), not the relay construct, so any shape of the
  * relay can create it. Metric names and dimensions are the ones README's metrics table lists
@@ -30,6 +30,10 @@ export interface DashboardRegistrar {
   readonly service: string;
   /** Its rotation function (Secrets Manager rotation), if it has one. */
   readonly rotationFunction?: lambda.IFunction;
+  /** It emits `SigningSecretAgeSeconds` (dimension `service`): graphed in days. @default false */
+  readonly secretAge?: boolean;
+  /** The signing secret's rotation interval, drawn as a line on the age graph. */
+  readonly rotationInterval?: Duration;
 }
 
 export interface RelayDashboardProps {
@@ -185,6 +189,34 @@ export class RelayDashboard extends Construct {
                 hour,
               ),
             ],
+          }),
+        );
+      if (r.secretAge)
+        widgets.push(
+          new cloudwatch.GraphWidget({
+            title: `${r.label} signing secret: age of the current version (days)`,
+            width: WIDTH,
+            height: HEIGHT,
+            left: [
+              new cloudwatch.MathExpression({
+                expression: 'age / 86400',
+                usingMetrics: {
+                  age: new cloudwatch.Metric({
+                    namespace: ns,
+                    metricName: 'SigningSecretAgeSeconds',
+                    dimensionsMap: { service: r.service },
+                    statistic: 'Maximum',
+                    period: hour,
+                  }),
+                },
+                label: 'secret age (days)',
+                period: hour,
+              }),
+            ],
+            leftYAxis: { min: 0 },
+            ...(r.rotationInterval
+              ? { leftAnnotations: [{ value: r.rotationInterval.toDays({ integral: false }), label: 'rotation interval' }] }
+              : {}),
           }),
         );
     }

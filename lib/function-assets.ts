@@ -16,7 +16,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildFunction } from './function-build.js';
 
 /** Every function entry (functions/<name>.ts), each built into an asset at pack time. */
-export const FUNCTION_ENTRIES: readonly string[] = ['ingress', 'registrar', 'rotation', 'joggai-registrar', 'backfill'];
+export const FUNCTION_ENTRIES: readonly string[] = [
+  'ingress',
+  'registrar',
+  'rotation',
+  'joggai-registrar',
+  'backfill',
+  'temp-route-sweeper',
+];
 
 /** The handler of every relay function: its bundle is index.js and exports `handler`. */
 export const FUNCTION_HANDLER = 'index.handler';

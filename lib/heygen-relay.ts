@@ -24,6 +24,7 @@ import type { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
 import type { BoundSource, IRelaySource, RelayCore, SourceRoute } from './source.js';
 import { type BoundHeyGenSource, type BoundJoggAiSource, sourcesFromProps } from './sources.js';
+import { TempRouteSweeper } from './temp-route-sweeper.js';
 
 export type { HeyGenProviderProps, HeyGenRegistrationProps } from '../functions/providers/heygen/source.js';
 export type { JoggAiProviderProps, JoggAiRegistrationProps } from '../functions/providers/joggai/source.js';
@@ -93,6 +94,11 @@ export interface HeyGenRelayProps {
   readonly parkedRetention?: Duration;
   /** A CloudWatch dashboard of the relay (lib/dashboard.ts); its URL is the `DashboardUrl` output. @default true */
   readonly dashboard?: boolean;
+  /**
+   * A scheduled Lambda (every 15 minutes) that removes the temporary rules and queues of
+   * `heygen-relay listen` / `replay` whose process died (lib/temp-route-sweeper.ts). @default true
+   */
+  readonly temporaryRouteSweeper?: boolean;
 }
 
 /** A queue created by the relay, with its dead-letter queue. */
@@ -173,6 +179,8 @@ export class HeyGenRelay extends Construct implements RelayCore {
   public readonly alarms: cloudwatch.Alarm[] = [];
   /** Signed deliveries EventBridge can never take, kept with their reason (`parked/<provider>/<sha256>.json`). */
   public readonly parkedBucket: s3.Bucket;
+  /** Removes the CLI's temporary listen/replay routes whose owner died, if created. */
+  public readonly temporaryRouteSweeper?: TempRouteSweeper;
   private stateTableCreated?: dynamodb.Table;
   private readonly props: HeyGenRelayProps;
 
@@ -206,6 +214,12 @@ export class HeyGenRelay extends Construct implements RelayCore {
     this.parkedBucket = this.createParkedStore();
     // The signature is the authentication: providers cannot sign AWS requests.
     this.functionUrl = this.ingress.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    if (props.temporaryRouteSweeper !== false)
+      this.temporaryRouteSweeper = new TempRouteSweeper(this, 'TempRouteSweeper', {
+        eventBus: this.eventBus,
+        logRetention: this.logRetention,
+        tracing: this.tracing,
+      });
 
     const bound = this.sources.map((source) => source.bind(this));
     this.boundSources = Object.fromEntries(bound.map((b, i) => [this.sources[i]?.id, b]));

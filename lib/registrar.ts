@@ -65,6 +65,8 @@ export class HeyGenRegistrar extends Construct {
   public readonly afterDeploy?: triggers.Trigger;
   /** The signing secret's rotation schedule, when enabled. */
   public readonly rotationSchedule?: secretsmanager.RotationSchedule;
+  /** How often the signing secret is rotated, when rotation is on. */
+  public readonly rotationInterval?: Duration;
 
   constructor(scope: Construct, id: string, props: HeyGenRegistrarProps) {
     super(scope, id);
@@ -124,6 +126,7 @@ export class HeyGenRegistrar extends Construct {
 
     const interval = props.rotationInterval ?? Duration.days(30);
     if (interval.toMilliseconds() > 0) {
+      this.rotationInterval = interval;
       // The id 'Schedule' is what HeyGenRelay looks for to know rotation is on.
       // Grants the rotation function read/write on the secret and Secrets Manager the invoke.
       this.rotationSchedule = props.signingSecret.addRotationSchedule('Schedule', {

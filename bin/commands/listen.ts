@@ -1,13 +1,20 @@
 /**
  * `heygen-relay listen [--type TYPE] [--forward URL]`: the deployed bus's events on a laptop, with no
- * public tunnel and no third party. A temporary rule and queue on the bus (bin/commands/ephemeral.ts:
- * removed on exit and on Ctrl-C, self-expiring when the process dies), long-polled; each event is
+ * public tunnel and no third party. A temporary rule and queue on the bus
+ * (functions/adapters/aws/temp-routes.ts: removed on exit and on Ctrl-C, self-expiring when the
+ * process dies, by the relay's sweeper Lambda, lib/temp-route-sweeper.ts), long-polled; each event is
  * printed as it arrives, or POSTed to a local consumer's URL (a message is deleted only once that
  * URL answered 2xx; otherwise SQS hands it over again after 30 s).
  */
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
-import { createTempRoute, removeTempRoute, renewTempRoute, sweepTempRoutes, type TempRoute } from './ephemeral.js';
+import {
+  createTempRoute,
+  removeTempRoute,
+  renewTempRoute,
+  sweepTempRoutes,
+  type TempRoute,
+} from '../../functions/adapters/aws/temp-routes.js';
 import { type CliIo, Ctx, EXIT, positiveInt, type Run, UsageError, withCommon } from './shared.js';
 import { discoverTopology } from './topology.js';
 

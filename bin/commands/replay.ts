@@ -5,7 +5,7 @@
  *
  * How: EventBridge replays an archive into rules (StartReplay `Destination.FilterArns`), but it
  * cannot narrow a replay by event type and reports no counts. So for each chosen queue the command
- * adds a temporary rule (bin/commands/ephemeral.ts) whose pattern is the queue rule's own pattern
+ * adds a temporary rule (functions/adapters/aws/temp-routes.ts) whose pattern is the queue rule's own pattern
  * plus `replay-name` = this replay (plus `detail-type` for --type), feeding a temporary queue; the
  * replay is filtered to those rules only (nothing else on the bus sees it: not the relay's queue
  * rules, not your own rules); once it COMPLETED, the command moves what arrived into the relay
@@ -19,8 +19,14 @@ import { randomBytes } from 'node:crypto';
 import { DescribeReplayCommand, StartReplayCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
+import {
+  createTempRoute,
+  removeTempRoute,
+  renewTempRoute,
+  sweepTempRoutes,
+  type TempRoute,
+} from '../../functions/adapters/aws/temp-routes.js';
 import { parseDuration } from '../backfill-command.js';
-import { createTempRoute, removeTempRoute, renewTempRoute, sweepTempRoutes, type TempRoute } from './ephemeral.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
 import { discoverTopology, type RelayQueueInfo, selectQueues } from './topology.js';
 

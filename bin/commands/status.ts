@@ -31,6 +31,7 @@ import { DescribeSecretCommand, ListSecretVersionIdsCommand } from '@aws-sdk/cli
 import type { Command } from 'commander';
 import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
+import { sweepTempRoutes } from '../../functions/adapters/aws/temp-routes.js';
 import {
   HEYGEN_BACKFILL_SERVICE,
   HEYGEN_REGISTRAR_SERVICE,
@@ -40,7 +41,6 @@ import {
 import { listParked } from '../../functions/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import { normalizeUrl } from '../../functions/providers/heygen/registrar.js';
-import { sweepTempRoutes } from './ephemeral.js';
 import { depthOf } from './redrive.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
 import { discoverTopology } from './topology.js';

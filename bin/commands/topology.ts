@@ -9,11 +9,11 @@ import {
   DescribeArchiveCommand,
   DescribeEventBusCommand,
   ListArchivesCommand,
-  ListRulesCommand,
   ListTargetsByRuleCommand,
   type Rule,
 } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { listRules as listBusRules } from '../../functions/adapters/aws/temp-routes.js';
 import type { Ctx } from './shared.js';
 import { UsageError } from './shared.js';
 
@@ -46,17 +46,9 @@ export interface RelayTopology {
 
 const RULE_DESCRIPTION = /^heygen-relay: (.+) queue$/;
 
-export async function listRules(ctx: Ctx, busName: string, namePrefix?: string): Promise<Rule[]> {
-  const rules: Rule[] = [];
-  let next: string | undefined;
-  do {
-    const page = await ctx
-      .eb()
-      .send(new ListRulesCommand({ EventBusName: busName, NextToken: next, ...(namePrefix ? { NamePrefix: namePrefix } : {}) }));
-    rules.push(...(page.Rules ?? []));
-    next = page.NextToken;
-  } while (next);
-  return rules;
+/** Every rule of the bus (optionally by name prefix): the one listing the temporary routes' sweep uses too. */
+export function listRules(ctx: Ctx, busName: string, namePrefix?: string): Promise<Rule[]> {
+  return listBusRules(ctx.eb(), busName, namePrefix);
 }
 
 /** `arn:aws:sqs:region:account:name` to its URL and parts. */

@@ -80,11 +80,11 @@ describe('Bundling: the ingress as `cdk synth` builds it (esbuild, SDK bundled)'
 });
 
 describe("Bundling: every function carries the Lambda credential chain, not the SDK's default chain", () => {
-  it('the ingress, both registrars, the rotation and the backfill function alias @aws-sdk/credential-provider-node to lambda-credentials', () => {
+  it('the ingress, both registrars, the rotation, the backfill and the temporary-route sweeper alias @aws-sdk/credential-provider-node to lambda-credentials', () => {
     const ours = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) =>
       String(f.Properties?.Description).startsWith('heygen-relay'),
     );
-    expect(ours).toHaveLength(5);
+    expect(ours).toHaveLength(6);
     for (const fn of ours) {
       const code = readFileSync(
         bundleOf((f) => f === fn),

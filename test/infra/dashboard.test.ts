@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -55,6 +55,7 @@ describe('Construct: RelayDashboard', () => {
       'queues and dead-letter queues: age of the oldest message (s)',
       'HeyGen registrar: runs by outcome',
       'HeyGen signing secret: rotation steps and pending-rotation age',
+      'HeyGen signing secret: age of the current version (days)',
       'JoggAI registrar: runs by outcome',
       'backfill: runs by outcome and events recovered',
     ]);
@@ -112,10 +113,34 @@ describe('Construct: RelayDashboard', () => {
     expect(expressions(rotation)).toEqual([
       `SEARCH('Namespace="HeyGenRelay" MetricName="RotationPendingAgeSeconds" service="heygen-relay-registrar"', 'Maximum', 3600)`,
     ]);
+    // The secret's age (issue 14): the registrar's SigningSecretAgeSeconds, in days, under the rotation interval.
+    const secretAge = by('HeyGen signing secret: age of the current version (days)');
+    expect(expressions(secretAge)).toEqual(['age / 86400']);
+    expect(metricNames(secretAge).filter(Boolean)).toEqual([
+      'HeyGenRelay SigningSecretAgeSeconds service heygen-relay-registrar',
+    ]);
+    expect(secretAge.properties.metrics?.[1]?.at(-1)).toEqual({ id: 'age', visible: false, period: 3600, stat: 'Maximum' });
+    expect((secretAge.properties as { annotations?: unknown }).annotations).toEqual({
+      horizontal: [{ value: 30, label: 'rotation interval', yAxis: 'left' }],
+    });
+    expect(titles(widgets).filter((t) => /JoggAI signing secret: age/.test(t ?? ''))).toEqual([]);
     expect(expressions(by('backfill: runs by outcome and events recovered'))).toEqual([
       `SEARCH('Namespace="HeyGenRelay" MetricName="BackfillRuns" service="heygen-relay-backfill"', 'Sum', 3600)`,
       `SEARCH('Namespace="HeyGenRelay" MetricName="BackfilledEvents" service="heygen-relay-backfill"', 'Sum', 3600)`,
     ]);
+  });
+
+  it("draws the secret-age graph's line at the configured rotation interval, and none with rotation off", () => {
+    const age = (relay: Parameters<typeof synthRelay>[0]) =>
+      widgetsOf(synthRelay(relay).template).find(
+        (w) => w.properties.title === 'HeyGen signing secret: age of the current version (days)',
+      )?.properties as { annotations?: unknown } | undefined;
+    expect(age({ relay: { heygen: { registration: { rotationInterval: Duration.days(7) } } } })?.annotations).toEqual({
+      horizontal: [{ value: 7, label: 'rotation interval', yAxis: 'left' }],
+    });
+    const off = age({ relay: { heygen: { registration: { rotationInterval: Duration.days(0) } } } });
+    expect(off).toBeDefined();
+    expect(off?.annotations).toBeUndefined();
   });
 
   it("the ingress and rotation widgets chart the relay's own functions", () => {

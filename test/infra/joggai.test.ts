@@ -198,7 +198,11 @@ describe('Construct: JoggAI registrar', () => {
         },
       },
     }).template;
-    custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+    // The JoggAI registrar's own schedule (the temporary-route sweeper also runs every 15 minutes).
+    custom.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('JoggAiRegistrar'), 'Arn'] } })],
+    });
     custom.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(7 days)',
       Targets: [Match.objectLike({ Input: '{"action":"rotate"}' })],

@@ -367,7 +367,7 @@ describe('Construct: HeyGenRelay registration wiring', () => {
     });
     const off = synthRelay({ relay: { heygen: { registration: false } } }).template;
     off.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
-    off.resourceCountIs('AWS::Lambda::Function', 1);
+    off.resourceCountIs('AWS::Lambda::Function', 2); // the ingress and the temporary-route sweeper
   });
 
   it('fails synth for an unknown registration event type', () => {

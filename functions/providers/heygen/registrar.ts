@@ -217,7 +217,22 @@ export interface ReconcileSummary {
   readonly message?: string;
   /** How long a rotation has been pending (AWSPENDING holds a value on another version), in seconds; 0 when none. */
   readonly pendingRotationAgeSeconds?: number;
+  /**
+   * Age of the current signing secret (AWSCURRENT's version, from its CreatedDate as the run read
+   * it; 0 when the run stored it), in seconds; absent when no secret is stored or its date is unknown.
+   */
+  readonly signingSecretAgeSeconds?: number;
 }
+
+/** The current secret's age in seconds as `snapshot` shows it (0 when `storedNow`), or undefined. */
+function secretAgeSeconds(snapshot: SecretSnapshot | null, storedNow: boolean): number | undefined {
+  if (!snapshot?.current?.secret) return undefined;
+  if (storedNow) return 0;
+  if (snapshot.currentCreatedAt === undefined) return undefined;
+  return Math.max(0, Math.round((Date.now() - snapshot.currentCreatedAt) / 1000));
+}
+
+const ageField = (age: number | undefined) => (age === undefined ? {} : { signingSecretAgeSeconds: age });
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -386,7 +401,8 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
     outcome: 'missing_api_key' | 'unauthorized' | 'busy',
     message: string,
   ): Promise<ReconcileSummary> => {
-    const stored = await deps.secretStore.get(deps.signal).catch(() => null);
+    const snapshot = await deps.secretStore.read(deps.signal).catch(() => null);
+    const stored = snapshot?.current ?? null;
     return {
       outcome,
       dryRun,
@@ -395,6 +411,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
       endpointId: stored?.endpointId ?? null,
       warnings,
       message,
+      ...ageField(secretAgeSeconds(snapshot, false)),
     };
   };
 
@@ -696,6 +713,13 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
       snapshot.pending?.value?.secret && !actions.some((a) => a.type === 'drop_pending' && a.status === 'done')
         ? Math.max(0, Math.round((Date.now() - (snapshot.pending.createdAt ?? Date.now())) / 1000))
         : 0,
+    // `snapshot` is what the run read, or what it stored (storeIssued): then the secret is brand new.
+    ...ageField(
+      secretAgeSeconds(
+        snapshot,
+        actions.some((a) => a.type === 'store_secret' && a.status === 'done'),
+      ),
+    ),
   };
 }
 

@@ -152,6 +152,8 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
                 label: this.isDefault ? 'HeyGen' : `HeyGen (${this.id})`,
                 service: services.registrar,
                 rotationFunction: registrar.rotationFunction,
+                secretAge: true,
+                ...(registrar.rotationInterval ? { rotationInterval: registrar.rotationInterval } : {}),
               },
             ]
           : [],
