@@ -371,6 +371,9 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       }
       // Parked or failed: this copy goes through the pipeline itself (parking again is idempotent).
     }
+    // Past the deadline (a port that ignored the signal returned late): the answer is out and the
+    // deadline that frees slots has fired, so take none (a hang from here would hold it for good).
+    if (signal.aborted) throw signal.reason;
     const mine = new InFlight();
     inFlight.set(id, mine);
     const done = (outcome: Outcome) => {
