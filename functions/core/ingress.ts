@@ -102,6 +102,9 @@ function normalizePath(path: string): string {
 /** How long marking a published delivery complete may run past the request's budget (within the provider's deadline). */
 const COMPLETE_GRACE_MS = 500;
 
+/** How long recording a publish that landed after the deadline's 5xx may take (the answer is already out). */
+const LATE_RECORD_MS = 1_500;
+
 /** `<route>/<segment>`: a sub-path of a route that accepts them. */
 const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
 
@@ -139,6 +142,8 @@ interface HeldClaim {
    * in-flight slot, so a port that ignores the signal cannot hold the key for the environment's lifetime.
    */
   abandon: (() => void) | undefined;
+  /** The deadline's release of the claim (set when it answered 5xx with a claim held). */
+  released: Promise<void> | undefined;
 }
 
 /**
@@ -473,8 +478,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
     try {
+      // Published after the deadline answered 5xx and freed the key (a port that finished despite
+      // the signal): record it, with a time limit of its own, so the provider's retry is answered
+      // duplicate instead of being published again. A copy that claimed the key meanwhile wins.
+      const late = signal.aborted;
+      if (late) await held.released;
+      const recordSignal = late ? AbortSignal.timeout(LATE_RECORD_MS) : signal;
+      if (late && (await dedup.claim(id, owner, recordSignal)) !== 'claimed')
+        throw new Error('The key was claimed by another request after the deadline');
       // The request's deadline no longer cuts this short: once published it only arms a grace timer.
-      if ((await dedup.complete(id, owner, signal)) === 'raced') {
+      if ((await dedup.complete(id, owner, recordSignal)) === 'raced') {
         // `record` mode: a copy that arrived while this one was publishing was published too.
         telemetry.count('ConcurrentDuplicate', { provider });
         telemetry.warn('Published a copy of a delivery that another request published at the same time', logAttrs);
@@ -517,6 +530,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       published: false,
       answer: undefined,
       abandon: undefined,
+      released: undefined,
     };
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -543,7 +557,10 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       });
     } catch (err) {
       // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
-      if (held.id !== undefined) await held.dedup.release(held.id, held.owner);
+      if (held.id !== undefined) {
+        held.released = held.dedup.release(held.id, held.owner);
+        await held.released;
+      }
       const relayError =
         err instanceof DeadlineExceededError || controller.signal.aborted
           ? new DeadlineExceededError(route.budgetMs, { cause: err })
