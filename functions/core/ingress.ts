@@ -105,6 +105,20 @@ const COMPLETE_GRACE_MS = 500;
 /** How long recording a publish that landed after the deadline's 5xx may take (the answer is already out). */
 const LATE_RECORD_MS = 1_500;
 
+/**
+ * Of the time between the budget and the provider's deadline, what the deadline's release of a claim
+ * leaves for the failure evidence (core/evidence.ts caps its write at 500 ms) and the way back.
+ */
+const ANSWER_RESERVE_MS = 750;
+
+/** Waits for `promise` at most `ms` (it runs on after that). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** `<route>/<segment>`: a sub-path of a route that accepts them. */
 const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
 
@@ -557,9 +571,11 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       });
     } catch (err) {
       // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
+      // Waited for only while the provider's deadline allows (a hanging DynamoDB takes the store's
+      // full cap): a release cut short goes on after the answer, or the claim's lock frees the key.
       if (held.id !== undefined) {
         held.released = held.dedup.release(held.id, held.owner);
-        await held.released;
+        await within(held.released, route.provider.answerWithinMs - route.budgetMs - ANSWER_RESERVE_MS);
       }
       const relayError =
         err instanceof DeadlineExceededError || controller.signal.aborted
