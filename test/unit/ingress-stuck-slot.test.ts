@@ -76,3 +76,48 @@ describe('A request past its deadline takes no in-flight slot', () => {
       expect(published).toHaveLength(1);
     });
 });
+
+describe('An abandoned request frees only its own in-flight slot', () => {
+  it('record mode: the late end of an abandoned request leaves the slot of the copy that took over', async () => {
+    const B = 300;
+    const published: RelayEvent[] = [];
+    let call = 0;
+    const ingress = createIngress({
+      maxBodyBytes: 1 << 16,
+      publisher: {
+        publish: async (e) => {
+          call++;
+          // A's publish fails 30 ms after A's deadline, ignoring the signal; W's takes 100 ms.
+          if (call === 1) {
+            await sleep(B + 30);
+            throw new Error('EventBridge unavailable');
+          }
+          await sleep(100);
+          published.push(e);
+        },
+      },
+      telemetry: captureTelemetry(),
+      routes: [
+        {
+          provider: heygen,
+          path: '/heygen',
+          keys: new StaticKeySource([SECRET]),
+          timestampToleranceSeconds: 0,
+          budgetMs: B,
+          dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'record' }),
+        },
+      ],
+    });
+    const b = body();
+    const a = ingress(request(b)); // t 0: publishes until 330
+    await sleep(B - 20);
+    const w = ingress(request(b)); // t 280: waits for A; A's deadline (300) frees it; publishes 300..400
+    await sleep(70);
+    const x = ingress(request(b)); // t 350, after A's late end (330), while W publishes: waits for W
+    const [ra, rw, rx] = await Promise.all([a, w, x]);
+    expect(ra.statusCode).toBe(503);
+    expect(JSON.parse(rw.body).status).toBe('published');
+    expect(JSON.parse(rx.body).status).toBe('duplicate');
+    expect(published).toHaveLength(1);
+  });
+});
