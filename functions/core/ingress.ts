@@ -102,6 +102,23 @@ function normalizePath(path: string): string {
 /** How long marking a published delivery complete may run past the request's budget (within the provider's deadline). */
 const COMPLETE_GRACE_MS = 500;
 
+/** How long recording a publish that landed after the deadline's 5xx may take (the answer is already out). */
+const LATE_RECORD_MS = 1_500;
+
+/**
+ * Of the time between the budget and the provider's deadline, what the deadline's release of a claim
+ * leaves for the failure evidence (core/evidence.ts caps its write at 500 ms) and the way back.
+ */
+const ANSWER_RESERVE_MS = 750;
+
+/** Waits for `promise` at most `ms` (it runs on after that). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** `<route>/<segment>`: a sub-path of a route that accepts them. */
 const SUBPATH = /^(\/.+)\/[a-z0-9_-]{1,64}$/;
 
@@ -139,6 +156,8 @@ interface HeldClaim {
    * in-flight slot, so a port that ignores the signal cannot hold the key for the environment's lifetime.
    */
   abandon: (() => void) | undefined;
+  /** The deadline's release of the claim (set when it answered 5xx with a claim held). */
+  released: Promise<void> | undefined;
 }
 
 /**
@@ -371,6 +390,9 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       }
       // Parked or failed: this copy goes through the pipeline itself (parking again is idempotent).
     }
+    // Past the deadline (a port that ignored the signal returned late): the answer is out and the
+    // deadline that frees slots has fired, so take none (a hang from here would hold it for good).
+    if (signal.aborted) throw signal.reason;
     const mine = new InFlight();
     inFlight.set(id, mine);
     const done = (outcome: Outcome) => {
@@ -470,8 +492,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
     try {
+      // Published after the deadline answered 5xx and freed the key (a port that finished despite
+      // the signal): record it, with a time limit of its own, so the provider's retry is answered
+      // duplicate instead of being published again. A copy that claimed the key meanwhile wins.
+      const late = signal.aborted;
+      if (late) await held.released;
+      const recordSignal = late ? AbortSignal.timeout(LATE_RECORD_MS) : signal;
+      if (late && (await dedup.claim(id, owner, recordSignal)) !== 'claimed')
+        throw new Error('The key was claimed by another request after the deadline');
       // The request's deadline no longer cuts this short: once published it only arms a grace timer.
-      if ((await dedup.complete(id, owner, signal)) === 'raced') {
+      if ((await dedup.complete(id, owner, recordSignal)) === 'raced') {
         // `record` mode: a copy that arrived while this one was publishing was published too.
         telemetry.count('ConcurrentDuplicate', { provider });
         telemetry.warn('Published a copy of a delivery that another request published at the same time', logAttrs);
@@ -514,6 +544,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       published: false,
       answer: undefined,
       abandon: undefined,
+      released: undefined,
     };
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -540,7 +571,12 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       });
     } catch (err) {
       // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
-      if (held.id !== undefined) await held.dedup.release(held.id, held.owner);
+      // Waited for only while the provider's deadline allows (a hanging DynamoDB takes the store's
+      // full cap): a release cut short goes on after the answer, or the claim's lock frees the key.
+      if (held.id !== undefined) {
+        held.released = held.dedup.release(held.id, held.owner);
+        await within(held.released, route.provider.answerWithinMs - route.budgetMs - ANSWER_RESERVE_MS);
+      }
       const relayError =
         err instanceof DeadlineExceededError || controller.signal.aborted
           ? new DeadlineExceededError(route.budgetMs, { cause: err })

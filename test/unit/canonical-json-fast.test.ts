@@ -104,6 +104,28 @@ describe('canonical-json rewrite: identical to the reference implementation', ()
     );
   });
 
+  it('same on texts JSON.stringify never writes: raw lone surrogates, raw U+2028, any code unit in strings and keys', () => {
+    const raw = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 10 }).map((units) => String.fromCharCode(...units));
+    const doc: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        raw.map((s) => `"${s}"`),
+        raw,
+        fc.constantFrom('1', '-0', '1e21', '-0.0e-0', 'null', '"\u2028"', '"\ud800"'),
+        fc.array(tie('v'), { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`),
+        fc
+          .array(fc.tuple(fc.oneof(raw, fc.constantFrom('__proto__', 'a')), tie('v')), { maxLength: 4 })
+          .map((xs) => `{${xs.map(([k, v]) => `"${k}":${v}`).join(',')}}`),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(doc, (text) => {
+        expect(run(fast, text)).toEqual(run(reference, text));
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
   it('same canonical number for every spelling, exponents beyond 15 digits included', () => {
     fc.assert(
       fc.property(numberText, (t) => {

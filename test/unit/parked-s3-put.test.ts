@@ -189,6 +189,26 @@ describe('S3ObjectPut: retries', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('retries S3’s 400 RequestTimeout (the upload was too slow), and a 429', async () => {
+    const { handler, seen } = scripted([
+      { status: 400, body: '<Error><Code>RequestTimeout</Code></Error>' },
+      { status: 429, body: '<Error><Code>SlowDown</Code></Error>' },
+    ]);
+    await put(handler, { maxAttempts: 3 }).put('b', 'k', Buffer.from('x'), {});
+    expect(seen).toHaveLength(3);
+  });
+
+  it('a retry after an attempt that may have landed (timed out) puts the same object again: same key, same bytes', async () => {
+    const { handler, seen } = scripted([new Error('socket hang up'), { status: 200 }]);
+    const body = Buffer.from('{"parked":true}');
+    await put(handler, { maxAttempts: 3 }).put('b', 'parked/heygen/abc.json', body, { 'content-type': 'application/json' });
+    expect(seen).toHaveLength(2);
+    expect(seen[1]?.path).toBe(seen[0]?.path);
+    expect(seen[1]?.hostname).toBe(seen[0]?.hostname);
+    expect(Buffer.from(seen[1]?.body as Buffer).equals(body)).toBe(true);
+    expect(seen[1]?.headers['x-amz-content-sha256']).toBe(seen[0]?.headers['x-amz-content-sha256']);
+  });
+
   it('gives up after maxAttempts', async () => {
     const { handler, seen } = scripted([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 200 }]);
     await expect(put(handler, { maxAttempts: 3 }).put('b', 'k', Buffer.from('x'), {})).rejects.toBeInstanceOf(S3PutError);
