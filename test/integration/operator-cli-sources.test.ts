@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -111,6 +111,22 @@ describe('CLI: --source on a stack with two HeyGen accounts', () => {
     const def = JSON.parse(byDefault.out.join('\n'));
     expect(def.signingSecret.id).toBe(stack.signingSecretArn);
     expect(def.evidence.lastMissedAt).toBeNull();
+  }, 60_000);
+
+  it("backfill --source heygen-staging records what it recovered under that account's evidence key", async () => {
+    heygen.emit(
+      'ep_staging',
+      { event_type: 'avatar_video.success', event_data: { video_id: `v-${RUN}` } },
+      Date.now() - 2 * 3_600_000,
+    );
+    const r = io();
+    expect(await main(['backfill', '--stack', STACK, '--source', 'heygen-staging', '--json'], r.io)).toBe(0);
+    expect(JSON.parse(r.out.join('\n')).backfilled).toBe(1);
+    const get = async (pk: string) =>
+      (await stack.clients.ddb.send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: pk } }, ConsistentRead: true })))
+        .Item;
+    expect((await get('evidence#heygen-staging'))?.lastMissedAt?.N).toBeDefined();
+    expect(await get('evidence#heygen')).toBeUndefined();
   }, 60_000);
 
   it('an unknown --source exits 64 naming the sources the stack has', async () => {
