@@ -47,6 +47,8 @@ export interface BackfillCommandInput {
   readonly signingSecretId: string;
   /** The parked-deliveries bucket (stack output ParkedBucketName): where unpublishable entries go. */
   readonly parkedBucket?: string;
+  /** The relay source (HeyGen account; the scheduled run's RELAY_SOURCE): the evidence key. @default 'heygen' */
+  readonly source?: string;
   readonly dynamoDb?: () => DynamoDBClient;
   readonly eventBridge?: () => EventBridgeClient;
   readonly now?: () => number;
@@ -84,6 +86,7 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
             parked: new S3ParkedStore(input.parkedBucket, s3PutVia(eventBridge)),
           }
         : {}),
+      ...(input.source && input.source !== 'heygen' ? { source: input.source } : {}),
       lease: { store: new DynamoLeaseStore(ddb, input.stateTable), name: `heygen-backfill:${input.signingSecretId}` },
     },
   );

@@ -5,10 +5,11 @@
 import type { Command } from 'commander';
 import { backfillCommand, describeBackfill } from '../backfill-command.js';
 import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
   stack?: string;
+  source?: string;
   json?: boolean;
   since?: string;
   dryRun?: boolean;
@@ -43,6 +44,7 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       stateTable,
       signingSecretId,
       ...(parkedBucket ? { parkedBucket } : {}),
+      source: ctx.sourceId,
       ...(ctx.io.dynamoDb ? { dynamoDb: ctx.io.dynamoDb } : {}),
       ...(ctx.io.eventBridge ? { eventBridge: ctx.io.eventBridge } : {}),
     });
@@ -55,13 +57,15 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  withCommon(
-    program
-      .command('backfill')
-      .summary("publish what HeyGen's event history delivered and the relay never published")
-      .description(
-        "Publish what HeyGen's event history lists as delivered and the relay never published, through the same path as the scheduled backfill and under its lease. Needs HEYGEN_API_KEY.",
-      ),
+  withSource(
+    withCommon(
+      program
+        .command('backfill')
+        .summary("publish what HeyGen's event history delivered and the relay never published")
+        .description(
+          "Publish what HeyGen's event history lists as delivered and the relay never published, through the same path as the scheduled backfill and under its lease. Needs HEYGEN_API_KEY.",
+        ),
+    ),
   )
     .option('--since <duration>', 'how far back, e.g. 48h, 3d, 90m (default: 48h)')
     .option('--dedup-table <name>', "the relay's dedup table (default: from --stack)")

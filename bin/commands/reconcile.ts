@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
 import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
   stack?: string;
+  source?: string;
   json?: boolean;
   endpointUrl?: string;
   events?: string;
@@ -94,13 +95,15 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  withCommon(
-    program
-      .command('reconcile')
-      .summary('make sure exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored')
-      .description(
-        'Make sure exactly one HeyGen endpoint points at the relay, subscribed to the right events, and that its signing secret is stored (what the deployed registrar does on its schedule). Needs HEYGEN_API_KEY.',
-      ),
+  withSource(
+    withCommon(
+      program
+        .command('reconcile')
+        .summary('make sure exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored')
+        .description(
+          'Make sure exactly one HeyGen endpoint points at the relay, subscribed to the right events, and that its signing secret is stored (what the deployed registrar does on its schedule). Needs HEYGEN_API_KEY.',
+        ),
+    ),
   )
     .option('--endpoint-url <url>', "the relay's HeyGen webhook URL (default: from --stack)")
     .option('--events <list>', 'comma-separated event types, or "all" (default: keep the endpoint\'s events)')

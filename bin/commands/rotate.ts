@@ -5,10 +5,11 @@ import type { Command } from 'commander';
 import { withLease } from '../../functions/core/lease.js';
 import { LEASE_TTL_MS, LEASE_WAIT_MS, normalizeUrl, SecretWriter } from '../../functions/providers/heygen/registrar.js';
 import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
   stack?: string;
+  source?: string;
   json?: boolean;
   endpointUrl?: string;
   signingSecretId?: string;
@@ -78,13 +79,15 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  withCommon(
-    program
-      .command('rotate')
-      .summary('rotate the signing secret (via Secrets Manager rotation when the secret is there)')
-      .description(
-        "Rotate HeyGen's signing secret. With a Secrets Manager secret (--stack or --signing-secret-id) this starts the deployed rotation (its 4 steps keep it crash-safe); with --secret-file it rotates at HeyGen under the file's lease. Needs HEYGEN_API_KEY for --secret-file.",
-      ),
+  withSource(
+    withCommon(
+      program
+        .command('rotate')
+        .summary('rotate the signing secret (via Secrets Manager rotation when the secret is there)')
+        .description(
+          "Rotate HeyGen's signing secret. With a Secrets Manager secret (--stack or --signing-secret-id) this starts the deployed rotation (its 4 steps keep it crash-safe); with --secret-file it rotates at HeyGen under the file's lease. Needs HEYGEN_API_KEY for --secret-file.",
+        ),
+    ),
   )
     .option('--endpoint-url <url>', "the relay's HeyGen webhook URL, to find the endpoint when the secret names none")
     .option('--signing-secret-id <id>', 'Secrets Manager secret that holds the signing secret (default: from --stack)')

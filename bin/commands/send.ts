@@ -12,10 +12,11 @@ import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/s
 import { sign } from '../../functions/core/verify.js';
 import { SUBJECT_RULES } from '../../functions/providers/heygen/events.js';
 import { getProvider } from '../../functions/providers/index.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
   stack?: string;
+  source?: string;
   json?: boolean;
   url?: string;
   signingSecretId?: string;
@@ -74,14 +75,16 @@ async function run(ctx: Ctx, type: string, o: Options): Promise<number> {
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  withCommon(
-    program
-      .command('send')
-      .argument('<type>', 'HeyGen event type, e.g. avatar_video.success')
-      .summary('post a correctly signed sample HeyGen delivery to the deployed relay (smoke test)')
-      .description(
-        "Post a correctly signed sample HeyGen delivery of <type> to the deployed relay's webhook URL, signed with the stored signing secret, and print its answer. Each sample has fresh ids (no duplicate); it reaches your queues like a real event.",
-      ),
+  withSource(
+    withCommon(
+      program
+        .command('send')
+        .argument('<type>', 'HeyGen event type, e.g. avatar_video.success')
+        .summary('post a correctly signed sample HeyGen delivery to the deployed relay (smoke test)')
+        .description(
+          "Post a correctly signed sample HeyGen delivery of <type> to the deployed relay's webhook URL, signed with the stored signing secret, and print its answer. Each sample has fresh ids (no duplicate); it reaches your queues like a real event.",
+        ),
+    ),
   )
     .option('--url <url>', "post here instead of the stack's HeyGenWebhookUrl")
     .option('--signing-secret-id <id>', 'the signing secret (default: from --stack)')

@@ -76,19 +76,78 @@ export interface StackOutputs {
  * older hashed ids (`RelaySigningSecretArn8D610EE0`) are matched by suffix; JoggAI's outputs share
  * some tails (`JoggAiSigningSecretArn`) and are excluded from HeyGen's.
  */
-export async function readStackOutputs(cf: CloudFormationClient, stackName: string): Promise<StackOutputs> {
+export async function readStackOutputs(
+  cf: CloudFormationClient,
+  stackName: string,
+  source: string = DEFAULT_SOURCE,
+): Promise<StackOutputs> {
   const res = await cf.send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = res.Stacks?.[0]?.Outputs ?? [];
+  return resolveOutputs(
+    outputs.map((o) => ({ key: o.OutputKey ?? '', value: o.OutputValue })),
+    stackName,
+    source,
+  );
+}
+
+/** The provider's default source (its outputs carry no `Source<Id>` prefix). */
+export const DEFAULT_SOURCE = 'heygen';
+
+/** A source id as its outputs' prefix spells it (lib/source.ts `outputName`): `heygen-staging` -> `HeygenStaging`. */
+export function sourcePascal(id: string): string {
+  return id.replace(/(^|[-_])([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase());
+}
+
+const SOURCE_PREFIX = /Source([A-Z0-9][A-Za-z0-9]*)$/;
+
+/** The HeyGen sources a stack's outputs name: `heygen` for un-prefixed outputs, else the ids of `Source<Id>HeyGenWebhookUrl`. */
+export function stackSources(keys: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const raw of keys) {
+    const key = raw.replace(/[0-9A-F]{8}$/, '');
+    if (!key.endsWith('HeyGenWebhookUrl')) continue;
+    const m = SOURCE_PREFIX.exec(key.slice(0, -'HeyGenWebhookUrl'.length));
+    // The id's separators are not in the prefix: `-` is the usual one (heygen-staging).
+    found.add(m ? (m[1] as string).replace(/(?<=[a-z0-9])([A-Z])/g, '-$1').toLowerCase() : DEFAULT_SOURCE);
+  }
+  return [...found].sort();
+}
+
+/**
+ * Resolves the outputs of one source: per-source outputs (webhook URL, signing and API-key secrets)
+ * carry `Source<Id>` for a non-default source; the relay's shared ones do not. An id the stack has no
+ * outputs for is a usage error listing the sources it has.
+ */
+export function resolveOutputs(
+  outputs: readonly { key: string; value?: string }[],
+  stackName: string,
+  source: string = DEFAULT_SOURCE,
+): StackOutputs {
+  const perSource = new Set(['HeyGenWebhookUrl', 'SigningSecretArn', 'ApiKeySecretArn']);
+  const isDefault = source === DEFAULT_SOURCE;
+  const want = isDefault ? undefined : sourcePascal(source);
   const find = (name: string) => {
     const hits = outputs.filter((o) => {
-      const key = (o.OutputKey ?? '').replace(/[0-9A-F]{8}$/, '');
-      return key.endsWith(name) && !/JoggAi$/i.test(key.slice(0, -name.length));
+      const key = o.key.replace(/[0-9A-F]{8}$/, '');
+      if (!key.endsWith(name)) return false;
+      const before = key.slice(0, -name.length);
+      if (/JoggAi$/i.test(before)) return false;
+      const m = SOURCE_PREFIX.exec(before);
+      if (!perSource.has(name)) return !m;
+      return want === undefined ? !m : m?.[1] === want;
     });
     if (hits.length > 1) {
       throw new UsageError(`stack ${stackName} has several ${name} outputs; pass the value explicitly`);
     }
-    return hits[0]?.OutputValue;
+    return hits[0]?.value;
   };
+  if (!isDefault) {
+    const have = stackSources(outputs.map((o) => o.key));
+    if (!have.includes(source) && find('HeyGenWebhookUrl') === undefined)
+      throw new UsageError(
+        `stack ${stackName} has no source "${source}"; its sources: ${have.length ? have.join(', ') : '(none)'}`,
+      );
+  }
   const all: StackOutputs = {
     webhookUrl: find('HeyGenWebhookUrl'),
     joggaiWebhookUrl: find('JoggAiWebhookUrl'),
@@ -107,6 +166,8 @@ export async function readStackOutputs(cf: CloudFormationClient, stackName: stri
 /** Options every AWS-facing command takes. */
 export interface CommonOptions {
   readonly stack?: string;
+  /** The source (provider account) whose per-source outputs and state keys to use. @default 'heygen' */
+  readonly source?: string;
   readonly json?: boolean;
 }
 
@@ -143,8 +204,18 @@ export class Ctx {
   /** The stack's outputs, or `{}` without `--stack`. */
   outputs(): Promise<StackOutputs> {
     const stack = this.options.stack;
-    this.outputsPromise ??= stack ? readStackOutputs(this.cf(), stack) : Promise.resolve({});
+    this.outputsPromise ??= stack ? readStackOutputs(this.cf(), stack, this.sourceId) : Promise.resolve({});
     return this.outputsPromise;
+  }
+
+  /** The source served (`--source`, default `heygen`): its evidence/checkpoint keys and Powertools service suffix. */
+  get sourceId(): string {
+    return this.options.source ?? DEFAULT_SOURCE;
+  }
+
+  /** A per-source service name (registrar, backfill): the default source's as is, else `<service>-<id>`. */
+  service(base: string): string {
+    return this.sourceId === DEFAULT_SOURCE ? base : `${base}-${this.sourceId}`;
   }
 
   /** The relay's event bus: `--bus`, else the stack's `EventBusName`. */
@@ -186,6 +257,11 @@ export function withCommon(cmd: Command): Command {
   return cmd
     .option('--stack <name>', "read the relay's resources from this CloudFormation stack's outputs")
     .option('--json', 'print the result as JSON');
+}
+
+/** `--source ID`, on the commands that read a source's outputs (webhook URL, signing and API-key secrets). */
+export function withSource(cmd: Command): Command {
+  return cmd.option('--source <id>', 'the HeyGen account (source id) whose outputs and state to use (default: heygen)');
 }
 
 /** The runner a command's action hands its work to: it maps errors to exit codes (bin/heygen-relay-cli.ts). */

@@ -42,11 +42,12 @@ import { listParked } from '../../functions/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import { normalizeUrl } from '../../functions/providers/heygen/registrar.js';
 import { depthOf } from './redrive.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 import { discoverTopology } from './topology.js';
 
 interface Options {
   stack?: string;
+  source?: string;
   json?: boolean;
   bus?: string;
   signingSecretId?: string;
@@ -334,16 +335,18 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
   // Registrar and backfill runs, the backfill's checkpoint, delivery evidence.
   const runs: StatusReport['runs'] = {};
   runs.registrar =
-    (await part(attention, 'the registrar runs', () => lastRun(ctx, 'RegistrarRuns', exactly(HEYGEN_REGISTRAR_SERVICE), now))) ??
-    null;
+    (await part(attention, 'the registrar runs', () =>
+      lastRun(ctx, 'RegistrarRuns', exactly(ctx.service(HEYGEN_REGISTRAR_SERVICE)), now),
+    )) ?? null;
   if (outputs.joggaiWebhookUrl)
     runs['JoggAI registrar'] =
       (await part(attention, 'the JoggAI registrar runs', () =>
         lastRun(ctx, 'RegistrarRuns', exactly(JOGGAI_REGISTRAR_SERVICE), now),
       )) ?? null;
   runs.backfill =
-    (await part(attention, 'the backfill runs', () => lastRun(ctx, 'BackfillRuns', exactly(HEYGEN_BACKFILL_SERVICE), now))) ??
-    null;
+    (await part(attention, 'the backfill runs', () =>
+      lastRun(ctx, 'BackfillRuns', exactly(ctx.service(HEYGEN_BACKFILL_SERVICE)), now),
+    )) ?? null;
   for (const [name, r] of Object.entries(runs))
     if (r && BAD_RUN.has(r.outcome)) attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: see its logs`);
   let backfillCheckedThrough: string | null | undefined;
@@ -352,9 +355,9 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     await part(attention, 'the state table', async () => {
       const get = (pk: string) =>
         ctx.ddb().send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: pk } }, ConsistentRead: true }));
-      const cp = (await get('backfill#heygen')).Item?.checkedThrough?.N;
+      const cp = (await get(`backfill#${ctx.sourceId}`)).Item?.checkedThrough?.N;
       backfillCheckedThrough = cp === undefined ? null : new Date(Number(cp)).toISOString();
-      const ev = (await get('evidence#heygen')).Item;
+      const ev = (await get(`evidence#${ctx.sourceId}`)).Item;
       const iso = (n: string | undefined) => (n === undefined ? null : new Date(Number(n)).toISOString());
       evidence = {
         lastSignatureRejectionAt: iso(ev?.lastSignatureRejectionAt?.N),
@@ -471,13 +474,15 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  withCommon(
-    program
-      .command('status')
-      .summary("the relay's health on one screen; exit 3 when something needs a person")
-      .description(
-        "The relay's health on one screen: HeyGen's view of the endpoint, the signing secret's versions and rotation, the last registrar and backfill runs, queue and dead-letter depths, alarms in ALARM, the last 24 h of deliveries by outcome, parked deliveries. Exits 3 when something needs a person (each reason listed).",
-      ),
+  withSource(
+    withCommon(
+      program
+        .command('status')
+        .summary("the relay's health on one screen; exit 3 when something needs a person")
+        .description(
+          "The relay's health on one screen: HeyGen's view of the endpoint, the signing secret's versions and rotation, the last registrar and backfill runs, queue and dead-letter depths, alarms in ALARM, the last 24 h of deliveries by outcome, parked deliveries. Exits 3 when something needs a person (each reason listed).",
+        ),
+    ),
   )
     .option('--bus <name>', "the relay's event bus (default: from --stack)")
     .option('--signing-secret-id <id>', 'the signing secret (default: from --stack)')

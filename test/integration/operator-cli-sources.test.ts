@@ -1,0 +1,137 @@
+/**
+ * `--source ID` end to end against moto: a relay synthesized with two HeyGen accounts (the default and
+ * `heygen-staging`), provisioned from its template, its outputs (with the second source's `Source<Id>`
+ * prefix) in a real CloudFormation stack on moto; `status --source heygen-staging` reads that account's
+ * signing secret and its evidence item, and an unknown id is a usage error listing the stack's sources.
+ */
+import { randomUUID } from 'node:crypto';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type CliIo, main } from '../../bin/heygen-relay-cli.js';
+import { HeyGenSource } from '../../lib/sources.js';
+import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { type EmulatorStack, provisionFromTemplate, synthesizeRelayTemplate } from '../support/emulator-stack.js';
+import { awsClientConfig } from '../support/moto.js';
+
+const RUN = randomUUID().slice(0, 8);
+const STACK = `SrcRelay${RUN}`;
+let endpoint: string;
+let stack: EmulatorStack;
+let heygen: FakeHeyGenApi;
+let stagingSecretArn: string;
+let stateTable: string;
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const config = awsClientConfig(endpoint);
+  const value: CliIo = {
+    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: heygen.url },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    secretsManager: () => stack.clients.sm,
+    cloudFormation: () => new CloudFormationClient(config),
+    dynamoDb: () => stack.clients.ddb,
+    s3: () => stack.clients.s3,
+    eventBridge: () => new EventBridgeClient(config),
+    sqs: () => new SQSClient(config),
+    cloudWatch: () => new CloudWatchClient(config),
+  };
+  return { io: value, out, err };
+}
+
+beforeAll(async () => {
+  endpoint = inject('motoEndpoint');
+  heygen = await FakeHeyGenApi.start();
+  const template = synthesizeRelayTemplate({
+    relay: { sources: [new HeyGenSource(), new HeyGenSource({ id: 'heygen-staging' })] },
+  });
+  stack = await provisionFromTemplate(template, endpoint);
+  const routes = JSON.parse(stack.ingressEnv.RELAY_PROVIDERS ?? '[]') as { source?: string; secretId: string }[];
+  const staging = routes.find((r) => r.source === 'heygen-staging');
+  if (!staging) throw new Error('no heygen-staging route');
+  stagingSecretArn = staging.secretId;
+  expect(stagingSecretArn).not.toBe(stack.signingSecretArn);
+  stateTable = stack.ingressEnv.STATE_TABLE_NAME ?? '';
+  expect(stateTable).not.toBe('');
+  for (const [arn, secret] of [
+    [stack.signingSecretArn, 'whsec_default'],
+    [stagingSecretArn, 'whsec_staging'],
+  ] as const)
+    await stack.clients.sm.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify({ secret }) }));
+  // The staging account's evidence, as the ingress and backfill keep it under its source id.
+  await stack.clients.ddb.send(
+    new PutItemCommand({
+      TableName: stateTable,
+      Item: { pk: { S: 'evidence#heygen-staging' }, lastMissedAt: { N: String(Date.UTC(2026, 0, 2)) } },
+    }),
+  );
+  const outputs: Record<string, string> = {
+    HeyGenWebhookUrl: `https://src${RUN}.lambda-url.us-east-1.on.aws/heygen`,
+    SigningSecretArn: stack.signingSecretArn,
+    SourceHeygenStagingHeyGenWebhookUrl: `https://src${RUN}.lambda-url.us-east-1.on.aws/heygen-staging`,
+    SourceHeygenStagingSigningSecretArn: stagingSecretArn,
+    EventBusName: stack.busName,
+    DedupTableName: stack.tableName,
+    StateTableName: stateTable,
+  };
+  await new CloudFormationClient(awsClientConfig(endpoint)).send(
+    new CreateStackCommand({
+      StackName: STACK,
+      TemplateBody: JSON.stringify({
+        Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+        Outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
+      }),
+    }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await heygen?.close();
+  stack?.destroy();
+});
+
+describe('CLI: --source on a stack with two HeyGen accounts', () => {
+  it("status --source heygen-staging reads that account's signing secret and evidence", async () => {
+    const staging = io();
+    await main(['status', '--stack', STACK, '--source', 'heygen-staging', '--json'], staging.io);
+    const report = JSON.parse(staging.out.join('\n'));
+    expect(report.signingSecret.id).toBe(stagingSecretArn);
+    expect(report.signingSecret.stored).toBe(true);
+    expect(report.signingSecret.versions.length).toBeGreaterThan(0);
+    expect(report.evidence.lastMissedAt).toBe('2026-01-02T00:00:00.000Z');
+
+    const byDefault = io();
+    await main(['status', '--stack', STACK, '--json'], byDefault.io);
+    const def = JSON.parse(byDefault.out.join('\n'));
+    expect(def.signingSecret.id).toBe(stack.signingSecretArn);
+    expect(def.evidence.lastMissedAt).toBeNull();
+  }, 60_000);
+
+  it("backfill --source heygen-staging records what it recovered under that account's evidence key", async () => {
+    heygen.emit(
+      'ep_staging',
+      { event_type: 'avatar_video.success', event_data: { video_id: `v-${RUN}` } },
+      Date.now() - 2 * 3_600_000,
+    );
+    const r = io();
+    expect(await main(['backfill', '--stack', STACK, '--source', 'heygen-staging', '--json'], r.io)).toBe(0);
+    expect(JSON.parse(r.out.join('\n')).backfilled).toBe(1);
+    const get = async (pk: string) =>
+      (await stack.clients.ddb.send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: pk } }, ConsistentRead: true })))
+        .Item;
+    expect((await get('evidence#heygen-staging'))?.lastMissedAt?.N).toBeDefined();
+    expect(await get('evidence#heygen')).toBeUndefined();
+  }, 60_000);
+
+  it('an unknown --source exits 64 naming the sources the stack has', async () => {
+    const r = io();
+    expect(await main(['status', '--stack', STACK, '--source', 'heygen-prod'], r.io)).toBe(64);
+    expect(r.err.join('\n')).toContain(`stack ${STACK} has no source "heygen-prod"; its sources: heygen, heygen-staging`);
+  });
+});
