@@ -13,7 +13,7 @@ import { createIngress } from '../functions/core/ingress.js';
 import { sign } from '../functions/core/verify.js';
 import { heygen } from '../functions/providers/heygen/index.js';
 
-const SECRET = 'whsec_leak_check_0123456789abcdef';
+const SECRET = 'whsec_fake_leak_check_0123456789abcdef'; // a fake key for this local check
 const noop = () => {};
 const mode = process.argv[2] === 'record' ? 'record' : 'claim';
 const dedup = new MemoryDedupStore({ windowSeconds: 1, lockSeconds: 1, mode });
