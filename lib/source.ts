@@ -15,24 +15,17 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DedupMode } from '../functions/core/ports.js';
+import type { ProviderConfig } from '../functions/ingress-config.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
 import { getProvider } from '../functions/providers/index.js';
 import { EMPTY_SIGNING_SECRET, KNOWN_EVENT_TYPES, RelayConfigError } from './config.js';
 import type { DashboardRegistrar } from './dashboard.js';
 
-/** One entry of the ingress's RELAY_PROVIDERS (functions/ingress-config.ts `ProviderConfig`). */
-export interface SourceRoute {
-  readonly name: string;
-  /** The source's id when it is not the provider's name (several accounts of one provider). */
-  readonly source?: string;
-  readonly path: string;
-  readonly secretId: string;
-  readonly timestampToleranceSeconds: number;
-  readonly acceptSubpaths?: boolean;
-  readonly dedupMode: DedupMode;
-  /** The provider plug-in's settings for this route (its `withOptions`), when the source has any. */
-  readonly options?: Readonly<Record<string, unknown>>;
-}
+/**
+ * One entry of the ingress's RELAY_PROVIDERS: the ingress's own `ProviderConfig`
+ * (functions/ingress-config.ts), with the dedup mode always written by the source.
+ */
+export type SourceRoute = ProviderConfig & { readonly dedupMode: DedupMode };
 
 /** What a source sees of the relay while it binds: the shared infrastructure and how to add to it. */
 export interface RelayCore extends Construct {

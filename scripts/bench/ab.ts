@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { OUT_DIR, ROOT, relayEsbuildOptions } from './lib/build';
 import { median } from './lib/stats';
+import { quietWarmEnv } from './lib/warm-env';
 
 const refs = process.argv.slice(2);
 if (refs.length < 1) throw new Error('usage: npm run bench:ab -- REF [REF2]');
@@ -57,16 +58,7 @@ function runOnce(bundle: string): Record<string, { p50: number }> {
   const out = join(OUT_DIR, 'ab', `out-${process.pid}.json`);
   const cfg = { sizes: [size], n, nSdk: Math.min(n, 3_000), warmup: 2_000, runs: 1, variants, floor: true };
   const r = spawnSync(process.execPath, [bundle], {
-    env: {
-      ...process.env,
-      RELAY_PROVIDERS: '[]',
-      AWS_REGION: 'us-east-1',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      NODE_NO_WARNINGS: '1',
-      BENCH_WARM: JSON.stringify(cfg),
-      BENCH_OUT: out,
-    },
+    env: quietWarmEnv(cfg, out),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`warm child exited ${r.status}`);

@@ -13,6 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { buildBundle, OUT_DIR } from './lib/build';
+import { quietWarmEnv } from './lib/warm-env';
 
 interface ProfileNode {
   id: number;
@@ -61,16 +62,7 @@ async function main() {
   const load = loadavg().map((x) => x.toFixed(2));
   const cfg = { sizes: [size], n, nSdk: n, warmup: 2_000, runs: 1, variants: [variant], floor: true };
   const run = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, bundle], {
-    env: {
-      ...process.env,
-      RELAY_PROVIDERS: '[]',
-      AWS_REGION: 'us-east-1',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      NODE_NO_WARNINGS: '1',
-      BENCH_WARM: JSON.stringify(cfg),
-      BENCH_OUT: join(dir, 'warm.json'),
-    },
+    env: quietWarmEnv(cfg, join(dir, 'warm.json')),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   if (run.status !== 0) throw new Error(`warm child exited ${run.status}`);
