@@ -72,13 +72,14 @@ export function buildLocalHandler(options: LocalRelayOptions) {
   const logger = options.logger ?? defaultLogger;
   const metrics = options.metrics ?? defaultMetrics;
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
-  // One store per dedup mode in use (keys carry the provider, so providers never collide).
-  const stores = new Map<DedupMode, MemoryDedupStore>();
-  const dedupFor = (mode: DedupMode) => {
-    let store = stores.get(mode);
+  // One store per source: two senders of one provider (two Standard Webhooks senders with
+  // sequential ids, two HeyGen accounts) never see each other's deliveries as duplicates.
+  const stores = new Map<string, MemoryDedupStore>();
+  const dedupFor = (source: string, mode: DedupMode) => {
+    let store = stores.get(source);
     if (!store) {
       store = new MemoryDedupStore({ windowSeconds: options.dedupWindowSeconds ?? 48 * 3600, lockSeconds: 15, mode });
-      stores.set(mode, store);
+      stores.set(source, store);
     }
     return store;
   };
@@ -106,7 +107,7 @@ export function buildLocalHandler(options: LocalRelayOptions) {
       timestampToleranceSeconds: p.timestampToleranceSeconds ?? provider.defaultTimestampToleranceSeconds,
       budgetMs: answerBudgetMs(provider),
       ...(p.acceptSubpaths ? { acceptSubpaths: true } : {}),
-      dedup: dedupFor(p.dedupMode ?? provider.defaultDedupMode),
+      dedup: dedupFor(id, p.dedupMode ?? provider.defaultDedupMode),
     };
   });
   const handler = createIngressHandler({
