@@ -73,7 +73,7 @@ function integer(env: Env, name: string, fallback: number, min = 0): number {
 }
 
 /** The provider plug-in serving a route: the named one, configured by the route's `options` if any. */
-export function routeProvider(p: ProviderConfig): ProviderIngress {
+export function routeProvider(p: Pick<ProviderConfig, 'name' | 'source' | 'options'>): ProviderIngress {
   const provider = getProvider(p.name);
   if (p.options === undefined) return provider;
   const who = p.source ?? p.name;

@@ -72,6 +72,7 @@ export const handler = createIngressHandler({
           cacheTtlMs: config.secretCacheSeconds * 1000,
           minRefreshIntervalMs: config.secretRefreshIntervalMs,
           previousGraceMs: config.secretGraceSeconds * 1000,
+          ...(provider.secretProblem ? { secretProblem: provider.secretProblem } : {}),
           onWeakSecret: (stage, reason) =>
             logger.warn('Signing secret refused as a key; fix the stored value (it is never logged)', {
               provider: p.source ?? p.name,

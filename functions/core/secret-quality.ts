@@ -62,3 +62,33 @@ export class WeakSigningSecretError extends Error {
     this.name = 'WeakSigningSecretError';
   }
 }
+
+/**
+ * HMAC keys whose bytes were published as examples (so anyone can sign with them), as lowercase hex
+ * of the decoded key. A provider whose secrets are an encoding of key bytes (Standard Webhooks:
+ * `whsec_` + base64) checks the decoded bytes here, so a re-encoding of the same key (prefix or
+ * not, padding or not) is caught too.
+ * - `whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw`: the Standard Webhooks libraries' test secret (the
+ *   JavaScript, Python, Go... tests of github.com/standard-webhooks/standard-webhooks) and the
+ *   example of Svix's verification docs and of many Svix-powered senders' pages.
+ */
+export const PUBLISHED_EXAMPLE_KEYS: ReadonlySet<string> = new Set([
+  Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64').toString('hex'),
+]);
+
+/** Fewest key bytes accepted: 128 bits (the Standard Webhooks spec asks senders for at least 24 bytes). */
+export const MIN_HMAC_KEY_BYTES = 16;
+
+/**
+ * Why decoded HMAC key bytes can never be a sender's random key, or null when they may be: too
+ * short, a published example, all one byte (an all-zero key), or fewer than 4 distinct bytes (a
+ * random 16-byte key has fewer about once in 10^22 draws). The reason never contains the key.
+ */
+export function hmacKeyProblem(key: Uint8Array): string | null {
+  if (key.length < MIN_HMAC_KEY_BYTES) return `the key is ${key.length} bytes once decoded, shorter than ${MIN_HMAC_KEY_BYTES}`;
+  if (PUBLISHED_EXAMPLE_KEYS.has(Buffer.from(key).toString('hex'))) return 'a published example key: anyone can sign with it';
+  const distinct = new Set(key).size;
+  if (distinct === 1) return 'every byte of the key is the same (an all-zero key, say): not a random key';
+  if (distinct < 4) return 'too few distinct bytes in the key to be random';
+  return null;
+}

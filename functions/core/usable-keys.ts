@@ -9,15 +9,19 @@ import { signingSecretProblem } from './secret-quality.js';
 /** Called once per refused secret: its label (e.g. `AWSCURRENT`) and why, never the value. */
 export type WeakSecretReporter = (label: string, reason: string) => void;
 
-/** The usable, distinct keys among `candidates`, in order; the rest reported. */
+/** Why a secret that passes the general rule can still never verify a provider's deliveries (ProviderIngress.secretProblem). */
+export type SecretProblem = (secret: string) => string | null;
+
+/** The usable, distinct keys among `candidates`, in order; the rest reported. `extra`: the provider's own rule. */
 export function usableKeys(
   candidates: readonly { readonly label: string; readonly value: unknown }[],
   report: WeakSecretReporter,
+  extra?: SecretProblem,
 ): SigningKey[] {
   const keys: SigningKey[] = [];
   const seen = new Set<string>();
   for (const { label, value } of candidates) {
-    const problem = signingSecretProblem(value);
+    const problem = signingSecretProblem(value) ?? extra?.(value as string) ?? null;
     if (problem !== null) {
       report(label, problem);
       continue;

@@ -39,6 +39,13 @@ export interface ProviderIngress {
    * @default hmacHexBody(signatureHeader) (functions/core/verify.ts)
    */
   readonly signature?: SignatureScheme;
+  /**
+   * Why a stored secret can never verify this provider's deliveries although it passes the general
+   * quality rule (functions/core/secret-quality.ts), e.g. a Standard Webhooks secret that is not
+   * `whsec_` + base64 or decodes to a published example key; null when usable. Such a secret is
+   * refused as a key with a WARN (its label and this reason, never the value). @default none
+   */
+  readonly secretProblem?: (secret: string) => string | null;
   /** The provider's answer deadline; the relay answers inside it, leaving a margin. */
   readonly answerWithinMs: number;
   /** Default tolerance (seconds) for `sentAt`; 0 turns the check off. */

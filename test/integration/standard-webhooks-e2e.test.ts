@@ -26,6 +26,7 @@ import {
 } from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { registerSensitive } from '../support/log-capture.js';
+import { pythonSign } from '../support/python-standard-webhooks.js';
 
 const PREDICTION = readFileSync(join(__dirname, '..', 'events', 'standard-webhooks', 'replicate-prediction.json'), 'utf8');
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -103,5 +104,45 @@ describe('Replicate-shaped Standard Webhooks deliveries on the emulator, provisi
       { code: 'missing_event_type', message: 'Body has no "status" string (the event type)' },
     ]);
     expect(await drainQueue(stack.clients.sqs, queue('Default'), 2)).toEqual([]);
+  });
+});
+
+describe('The real Lambda entry against the Python libraries (issue 20, findings 2 and 3)', () => {
+  const pythonSigned = (lib: 'standardwebhooks' | 'svix', secret: string, body: Buffer) => {
+    const [s] = pythonSign([{ lib, secret, id: `msg_${randomUUID()}`, timestamp: Math.floor(Date.now() / 1000), body }]);
+    return functionUrlEvent(body, {
+      path: '/replicate',
+      signature: null,
+      timestamp: null,
+      base64: true,
+      headers: s?.headers ?? {},
+    });
+  };
+
+  it('finding 2: svix-* headers signed by the svix package are verified over the raw bytes', async () => {
+    const body = Buffer.from(JSON.stringify({ ...JSON.parse(PREDICTION), id: 'p-svix', status: 'starting' }));
+    const res = await handler(pythonSigned('svix', SECRET, body), lambdaContext());
+    expect([res.statusCode, JSON.parse(res.body ?? '{}').status]).toEqual([200, 'published']);
+  });
+
+  it('finding 3: the spec libraries’ published example secret, once stored, is no key: a delivery signed with it is refused', async () => {
+    const example = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const route = (JSON.parse(stack.ingressEnv.RELAY_PROVIDERS ?? '[]') as { source?: string; secretId: string }[]).find(
+      (r) => r.source === 'replicate',
+    );
+    await stack.clients.sm.send(
+      new PutSecretValueCommand({ SecretId: route?.secretId, SecretString: JSON.stringify({ secret: example }) }),
+    );
+    const body = Buffer.from(JSON.stringify({ ...JSON.parse(PREDICTION), id: 'p-example', status: 'canceled' }));
+    // The first miss re-reads the secret (rate-limited to one a second): wait out the limit.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const res = await handler(pythonSigned('standardwebhooks', example, body), lambdaContext());
+    // The re-read finds AWSCURRENT refused; AWSPREVIOUS (the secret before, inside its grace period)
+    // is the only key: 401, and again on the next request; the previous secret still verifies.
+    expect([res.statusCode, JSON.parse(res.body ?? '{}').error?.code]).toEqual([401, 'invalid_signature']);
+    const next = await handler(pythonSigned('standardwebhooks', example, body), lambdaContext());
+    expect([next.statusCode, JSON.parse(next.body ?? '{}').error?.code]).toEqual([401, 'invalid_signature']);
+    const previous = await handler(pythonSigned('standardwebhooks', SECRET, body), lambdaContext());
+    expect([previous.statusCode, JSON.parse(previous.body ?? '{}').status]).toEqual([200, 'published']);
   });
 });

@@ -170,6 +170,8 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
   const keys = new SecretsManagerKeySource(new SecretsManagerClient({ region: 'us-east-1' }), 'signing-secret', {
     minRefreshIntervalMs: 1_000,
+    // As functions/ingress.ts wires it: the provider's own rule for its secrets.
+    ...(provider.secretProblem ? { secretProblem: provider.secretProblem } : {}),
     ...options.keyOptions,
   });
   const parked = options.parked === undefined ? new MemoryParkedStore() : options.parked;

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isUsableSigningSecret, signingSecretProblem } from '../../functions/core/secret-quality.js';
+import {
+  hmacKeyProblem,
+  isUsableSigningSecret,
+  MIN_HMAC_KEY_BYTES,
+  signingSecretProblem,
+} from '../../functions/core/secret-quality.js';
 
 describe('Function: signingSecretProblem', () => {
   it('refuses placeholders, weak values and non-strings, naming the reason and never the value', () => {
@@ -48,5 +53,30 @@ describe('Function: signingSecretProblem', () => {
     for (const tricky of ['whsec_TbDq9x', 'whsec_aTodoB', 'whsec_xExamplex']) {
       expect(isUsableSigningSecret(`${tricky}${randomBytes(12).toString('hex')}`)).toBe(true);
     }
+  });
+});
+
+describe('Function: hmacKeyProblem (decoded key bytes, e.g. a Standard Webhooks whsec_ secret)', () => {
+  it('refuses short, published-example and degenerate keys, the reason never holding the key', () => {
+    const example = Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64');
+    const cases: [Uint8Array, RegExp][] = [
+      [randomBytes(MIN_HMAC_KEY_BYTES - 1), /shorter than 16/],
+      [example, /published example/],
+      [Buffer.alloc(32), /every byte of the key is the same/],
+      [Buffer.alloc(24, 0x41), /every byte of the key is the same/],
+      [Buffer.from('abcabcabcabcabcabcabcabc'), /too few distinct bytes/],
+    ];
+    for (const [key, reason] of cases) {
+      const problem = hmacKeyProblem(key);
+      expect(problem).toMatch(reason);
+      expect(problem).not.toContain(Buffer.from(key).toString('base64').slice(0, 8));
+    }
+  });
+
+  it('never refuses a random key of 16 bytes or more (a refusal would lock a sender out)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: MIN_HMAC_KEY_BYTES, max: 64 }), (n) => hmacKeyProblem(randomBytes(n)) === null),
+      { numRuns: 20_000 },
+    );
   });
 });

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { abortable } from '../../core/abortable.js';
 import type { SigningKey, SigningKeySource } from '../../core/ports.js';
-import { usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
+import { type SecretProblem, usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
 
 /** What a stage's `SecretString` holds: a candidate secret (not yet judged), or nothing set. */
 export type SecretCandidate = { readonly value: unknown } | null;
@@ -63,6 +63,8 @@ export interface SecretsKeySourceOptions {
   readonly maxBackoffMs?: number;
   /** Told about each stage whose value is refused as a key (its label and the reason, never the value). */
   readonly onWeakSecret?: WeakSecretReporter;
+  /** The provider's own rule for its secrets (ProviderIngress.secretProblem), after the general one. */
+  readonly secretProblem?: SecretProblem;
   readonly now?: () => number;
 }
 
@@ -100,6 +102,7 @@ export class SecretsManagerKeySource implements SigningKeySource {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly onWeakSecret: WeakSecretReporter;
+  private readonly secretProblem: SecretProblem | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -115,6 +118,7 @@ export class SecretsManagerKeySource implements SigningKeySource {
     this.backoffMs = options.backoffMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.onWeakSecret = options.onWeakSecret ?? (() => {});
+    this.secretProblem = options.secretProblem;
     this.now = options.now ?? Date.now;
   }
 
@@ -204,6 +208,6 @@ export class SecretsManagerKeySource implements SigningKeySource {
     if (currentSince !== undefined && this.now() - currentSince < this.previousGraceMs) {
       add(await this.stage('AWSPREVIOUS', signal), 'AWSPREVIOUS');
     }
-    return usableKeys(candidates, this.onWeakSecret);
+    return usableKeys(candidates, this.onWeakSecret, this.secretProblem);
   }
 }

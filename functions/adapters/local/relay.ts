@@ -4,15 +4,16 @@
  */
 
 import type { Server } from 'node:http';
-import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { createIngress, type ProviderRoute } from '../../core/ingress.js';
 import type { DedupMode, EventPublisher } from '../../core/ports.js';
+import { routeProvider } from '../../ingress-config.js';
 import { createIngressHandler } from '../../ingress-handler.js';
 import { logger as defaultLogger, metrics as defaultMetrics, powertoolsTelemetry } from '../../observability.js';
-import { answerBudgetMs, getProvider } from '../../providers/index.js';
+import { answerBudgetMs } from '../../providers/index.js';
 import { FileSinkPublisher } from './file-sink.js';
 import { createFunctionUrlServer } from './http-server.js';
 import { MemoryDedupStore } from './memory-dedup.js';
@@ -20,11 +21,20 @@ import { DirectoryParkedStore } from './parked-dir.js';
 import { StaticKeySource } from './static-keys.js';
 
 export interface LocalProvider {
+  /** The provider plug-in (`heygen`, `joggai`, `standard-webhooks`). */
   readonly name: string;
+  /**
+   * The source's id when several sources use one provider (two HeyGen accounts, two Standard
+   * Webhooks senders): the envelope's `source`, the logs' label, the key of `LocalRelay.keys`.
+   * @default name
+   */
+  readonly source?: string;
   /** Secrets accepted for this provider (several during a rotation). */
   readonly secrets: readonly string[];
-  /** @default `/${name}` */
+  /** @default `/${source ?? name}` */
   readonly path?: string;
+  /** The plug-in's options (a Standard Webhooks body rule), as RELAY_PROVIDERS `options`. @default none */
+  readonly options?: Readonly<Record<string, unknown>>;
   /** @default the provider's default */
   readonly timestampToleranceSeconds?: number;
   /** Also accept `<path>/<segment>`. @default false */
@@ -53,6 +63,7 @@ export interface LocalRelayOptions {
 export interface LocalRelay {
   readonly url: string;
   readonly server: Server;
+  /** Each source's keys (by `source ?? name`), to swap them like a rotation. */
   readonly keys: ReadonlyMap<string, StaticKeySource>;
   close(): Promise<void>;
 }
@@ -61,31 +72,42 @@ export function buildLocalHandler(options: LocalRelayOptions) {
   const logger = options.logger ?? defaultLogger;
   const metrics = options.metrics ?? defaultMetrics;
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
-  // One store per dedup mode in use (keys carry the provider, so providers never collide).
-  const stores = new Map<DedupMode, MemoryDedupStore>();
-  const dedupFor = (mode: DedupMode) => {
-    let store = stores.get(mode);
+  // One store per source: two senders of one provider (two Standard Webhooks senders with
+  // sequential ids, two HeyGen accounts) never see each other's deliveries as duplicates.
+  const stores = new Map<string, MemoryDedupStore>();
+  const dedupFor = (source: string, mode: DedupMode) => {
+    let store = stores.get(source);
     if (!store) {
       store = new MemoryDedupStore({ windowSeconds: options.dedupWindowSeconds ?? 48 * 3600, lockSeconds: 15, mode });
-      stores.set(mode, store);
+      stores.set(source, store);
     }
     return store;
   };
   const keys = new Map<string, StaticKeySource>();
   const routes: ProviderRoute[] = options.providers.map((p) => {
-    const provider = getProvider(p.name);
-    const source = new StaticKeySource(p.secrets, 'local', (label, reason) =>
-      logger.warn('Signing secret refused as a key; set a real one (it is never logged)', { provider: p.name, label, reason }),
+    const provider = routeProvider({
+      name: p.name,
+      ...(p.source ? { source: p.source } : {}),
+      ...(p.options ? { options: p.options } : {}),
+    });
+    const id = p.source ?? p.name;
+    const source = new StaticKeySource(
+      p.secrets,
+      'local',
+      (label, reason) =>
+        logger.warn('Signing secret refused as a key; set a real one (it is never logged)', { provider: id, label, reason }),
+      provider.secretProblem,
     );
-    keys.set(p.name, source);
+    keys.set(id, source);
     return {
       provider,
-      path: p.path ?? `/${p.name}`,
+      ...(p.source ? { source: p.source } : {}),
+      path: p.path ?? `/${id}`,
       keys: source,
       timestampToleranceSeconds: p.timestampToleranceSeconds ?? provider.defaultTimestampToleranceSeconds,
       budgetMs: answerBudgetMs(provider),
       ...(p.acceptSubpaths ? { acceptSubpaths: true } : {}),
-      dedup: dedupFor(p.dedupMode ?? provider.defaultDedupMode),
+      dedup: dedupFor(id, p.dedupMode ?? provider.defaultDedupMode),
     };
   });
   const handler = createIngressHandler({

@@ -1,5 +1,5 @@
 import type { SigningKey, SigningKeySource } from '../../core/ports.js';
-import { usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
+import { type SecretProblem, usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
 
 /**
  * Signing keys held in memory (local relay, tests). `set()` swaps them, like a rotation. A secret
@@ -12,6 +12,8 @@ export class StaticKeySource implements SigningKeySource {
     secrets: readonly string[],
     private readonly label = 'local',
     private readonly report: WeakSecretReporter = () => {},
+    /** The provider's own rule for its secrets (ProviderIngress.secretProblem). */
+    private readonly problem?: SecretProblem,
   ) {
     this.keys = this.usable(secrets);
   }
@@ -19,6 +21,7 @@ export class StaticKeySource implements SigningKeySource {
     return usableKeys(
       secrets.filter((s) => s.length > 0).map((value, i) => ({ value, label: i === 0 ? this.label : `${this.label}-${i}` })),
       this.report,
+      this.problem,
     );
   }
   set(secrets: readonly string[]): void {
