@@ -9,13 +9,14 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { SigningKeySource } from '../../functions/core/ports.js';
-import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
+import { MemorySigningSecretStore, serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
 import { addressedToUs, proofWindow } from '../../functions/providers/heygen/proof.js';
@@ -25,7 +26,9 @@ import {
   reconcile,
   SECOND_WRITER_MESSAGE,
 } from '../../functions/providers/heygen/registrar.js';
+import { rotationStep } from '../../functions/providers/heygen/rotation.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const NEIGHBOUR_URL = 'https://neighbour.example.com/hooks/heygen';
@@ -268,5 +271,43 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect((await a.store.get())?.secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
     expect((await a.register()).outcome).toBe('in_sync');
     expect(await a.receive(event())).toBe(200);
+  });
+
+  it('a rotation whose rotate-secret HeyGen processed and answers 5xx for its token: the registrar heals it under a fresh key and cancels the rotation', async () => {
+    const sm = new FakeSecretsManager();
+    try {
+      const ep = fake.seedEndpoint(URL_A, EVENTS);
+      sm.create('sig', serializeStoredSigningSecret({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A }));
+      const lease = { store: new MemoryLeaseStore(() => clock.t), name: 'heygen:sig', now: () => clock.t };
+      const store = new SecretsManagerSigningSecretStore(sm.client, 'sig');
+      const token = sm.stageRotation('sig');
+      const createSecret = () =>
+        rotationStep(
+          { SecretId: 'sig', ClientRequestToken: token, Step: 'createSecret' },
+          { secrets: sm.client, heygen: client, endpointUrl: URL_A, lease },
+        );
+      fake.inject({ method: 'POST', path: /rotate-secret$/, status: 500, processed: true });
+      await expect(createSecret()).rejects.toThrow(/HTTP 500/); // HeyGen rotated, the answer was a 500
+      const register = () => reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, lease });
+      const outcomes: string[] = [];
+      for (let h = 0; h < 4; h++) {
+        clock.t += HOUR;
+        outcomes.push(
+          await register().then(
+            (r) => r.outcome,
+            (e: Error) => e.name,
+          ),
+        );
+      }
+      expect(outcomes).toEqual(['HeyGenApiError', 'HeyGenApiError', 'changed', 'in_sync']);
+      expect(JSON.parse(sm.value('sig') as string).secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
+      // Its retried steps find the rotation superseded: no more failing intents, no more rotations.
+      const rotated = rotations();
+      expect(await createSecret()).toBe('superseded');
+      expect((await register()).outcome).toBe('in_sync');
+      expect(rotations()).toBe(rotated);
+    } finally {
+      sm.mock.restore();
+    }
   });
 });

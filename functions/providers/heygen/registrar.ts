@@ -838,6 +838,7 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
         },
         freshKey ? 'rotate' : leftover.op,
       );
+      if (freshKey) await cancelRotationKeyedBy(deps, leftover.key);
     } catch (err) {
       if (!(err instanceof HeyGenNotFoundError)) throw err;
       await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
@@ -850,6 +851,19 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
       : 'replayed a secret change a previous writer made at HeyGen and never stored',
     { op: leftover.op, endpointId: leftover.endpointId },
   );
+}
+
+/**
+ * A Secrets Manager rotation whose token is HeyGen's Idempotency-Key `key` (rotation.ts) can never
+ * finish while HeyGen replays its 5xx: once its change is made under a fresh key, its AWSPENDING stub
+ * is removed, so its retried steps find it superseded and do nothing (else each retry would record the
+ * failing intent again and cost one more fresh-key rotation).
+ */
+async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<void> {
+  const pending = (await deps.secretStore.read(deps.signal)).pending;
+  if (!pending || !deps.secretStore.dropPending) return;
+  if (pending.version === key || `sm-${sha(pending.version)}` === key)
+    await deps.secretStore.dropPending(pending.version, deps.signal);
 }
 
 /**
