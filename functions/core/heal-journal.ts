@@ -1,24 +1,28 @@
 /**
  * The registrar's memory of the times it took a provider secret back: a rotation made because it
  * held no usable secret for the endpoint at its URL (`adopt`) or because the evidence proved the
- * stored secret dead (`heal`). Each means another writer changed the secret or the endpoint (a
- * person in the provider's dashboard, another stack registered at the same URL); one is a mishap,
- * a second within the rate window is another writer at work, and fighting it (each side rotating
- * the other's secret away) only locks both out in turn. The registrar reads this before such a
- * rotation and stops instead (outcome `second_writer`, alarmed).
+ * stored secret dead (`heal`); and of the times it set the endpoint's URL or events (`patch`). Each
+ * takeover means another writer changed the secret or the endpoint (a person in the provider's
+ * dashboard, another stack registered at the same URL); one is a mishap, a second within the rate
+ * window is another writer at work, and fighting it (each side rotating the other's secret away)
+ * only locks both out in turn; so is a patch that sets again what our last patch set. The registrar
+ * reads this first and stops instead (outcome `second_writer`, alarmed).
  *
  * Written only under the secret's lease (one writer), so a read-modify-write is safe.
  * Implementations: MemoryHealJournal (tests), DynamoHealJournal (adapters/aws, item `heal#<lease name>`
  * in the state table).
  */
 
-export type TakeoverKind = 'adopt' | 'heal';
+/** `patch`: the registrar set the endpoint's URL or events (to `target`); the same patch twice in the window means someone set it back. */
+export type TakeoverKind = 'adopt' | 'heal' | 'patch';
 
 export interface Takeover {
   /** Epoch ms. */
   readonly at: number;
   readonly kind: TakeoverKind;
   readonly endpointId: string;
+  /** For a patch: what it set (`url:<url>`, `events:<json>`). */
+  readonly target?: string;
 }
 
 export interface HealJournal {
@@ -47,7 +51,7 @@ export function parseTakeovers(raw: string | undefined): Takeover[] {
         typeof t === 'object' &&
         t !== null &&
         typeof (t as Takeover).at === 'number' &&
-        ((t as Takeover).kind === 'adopt' || (t as Takeover).kind === 'heal') &&
+        ['adopt', 'heal', 'patch'].includes((t as Takeover).kind) &&
         typeof (t as Takeover).endpointId === 'string',
     );
   } catch {

@@ -236,6 +236,34 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect(rotations()).toBeLessThanOrEqual(2); // b's adopt and at most one heal
   });
 
+  it('two stacks on one URL with different events: no PATCH ping-pong; the second patch back is second_writer', async () => {
+    const a = stack('a');
+    const b = stack('b');
+    const eventsB = [...EVENTS, 'video_translate.success'];
+    await a.register(EVENTS);
+    clock.t += 5 * MINUTE;
+    await b.register(eventsB); // adopts it and sets its events
+    const patches = () => fake.requestsTo('PATCH', /\/v3\/webhooks\/endpoints\//).length;
+    const outcomes: string[] = [];
+    for (let h = 1; h <= 12; h++) {
+      clock.t += HOUR;
+      outcomes.push((await a.register(EVENTS)).outcome, (await b.register(eventsB)).outcome);
+    }
+    expect(patches()).toBeLessThanOrEqual(2);
+    expect(outcomes).toContain('second_writer');
+  });
+
+  it('our own configuration changing back and forth (X, Y, X within a day) is not a second writer', async () => {
+    const a = stack('a');
+    await a.register(EVENTS);
+    for (const events of [[EVENTS[0] as string], EVENTS, [EVENTS[0] as string]]) {
+      clock.t += HOUR;
+      expect((await a.register(events)).outcome).toBe('changed');
+      clock.t += HOUR;
+      expect((await a.register(events)).outcome).toBe('in_sync');
+    }
+  });
+
   it('a disabled endpoint is never healed (rotating cannot enable it): endpoint_disabled, 0 rotations', async () => {
     const a = stack('a');
     await a.register();

@@ -541,7 +541,8 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
 
   // 2. Our endpoint (the one whose secret we hold) delivering somewhere else: bring it back.
   const ownById = stored?.endpointId ? endpoints.find((e) => e.endpoint_id === stored.endpointId) : undefined;
-  if (ownById && normalizeUrl(ownById.url) !== target) {
+  const urlUndone = ownById && writer ? await recentTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`) : null;
+  if (ownById && normalizeUrl(ownById.url) !== target && !urlUndone) {
     const action: ReconcileAction = {
       type: 'update_url',
       endpointId: ownById.endpoint_id,
@@ -553,6 +554,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
     if (!dryRun) {
       const updated = await client.updateEndpoint(ownById.endpoint_id, { url: desired.url }, call);
       action.status = 'done';
+      await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
       endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
     } else {
       endpoints = endpoints.map((e) => (e.endpoint_id === ownById.endpoint_id ? { ...e, url: desired.url } : e));
@@ -605,7 +607,13 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
   const createdNow = actions.some((a) => a.type === 'create' && a.status === 'done');
   if (keeper && !(createdNow && secretSecured)) {
     // 3b. The endpoint existed: converge its events and make sure we hold its secret.
-    if (!createdNow && desired.events !== undefined && !sameEvents(keeper.events, desired.events)) {
+    const eventsTarget = `events:${JSON.stringify(canonicalEvents(desired.events))}`;
+    if (
+      !createdNow &&
+      desired.events !== undefined &&
+      !sameEvents(keeper.events, desired.events) &&
+      !(writer && (await recentTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget)))
+    ) {
       const action: ReconcileAction = {
         type: 'update',
         endpointId: keeper.endpoint_id,
@@ -617,6 +625,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
       if (!dryRun) {
         await client.updateEndpoint(keeper.endpoint_id, { events: action.to }, call);
         action.status = 'done';
+        await recordTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget);
       }
     }
     if (keeper.status !== 'enabled') {
@@ -764,18 +773,31 @@ async function heal(
 export const HEAL_RATE_WINDOW_MS = 24 * 3_600_000;
 
 export const SECOND_WRITER_MESSAGE =
-  "another writer keeps changing the HeyGen endpoint's secret (a second takeover within 24 h): a person rotating it in HeyGen's dashboard, or another stack registered at this URL (a copied stack, a second region behind the same domain). " +
+  "another writer keeps changing the HeyGen endpoint's secret or settings (a second takeover within 24 h, or the endpoint's URL or events set back after we set them): a person in HeyGen's dashboard, or another stack registered at this URL (a copied stack, a second region behind the same domain). " +
   'The registrar stopped healing rather than fight it. Find the other writer and remove it (or give each stack its own URL), then rotate: `heygen-relay rotate --stack <stack>`. Healing resumes by itself 24 h after the last takeover.';
 
 /**
  * The takeover within HEAL_RATE_WINDOW_MS that makes this one (`kind`) a fight, or null. When there
  * is one, the run stops (outcome `second_writer`, alarmed) instead of rotating.
  */
-async function recentTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: string): Promise<Takeover | null> {
+async function recentTakeover(
+  ctx: RunContext,
+  kind: TakeoverKind,
+  endpointId: string,
+  target?: string,
+): Promise<Takeover | null> {
   const journal = ctx.deps.heals;
   if (!journal) return null;
   const now = clockOf(ctx.deps)();
-  const recent = [...(await journal.read(ctx.deps.signal))].reverse().find((t) => now - t.at < HEAL_RATE_WINDOW_MS) ?? null;
+  // A secret taken back twice; or our last patch of the endpoint's URL (events) set the very value we
+  // must set again: someone set it back in between (a change of our own configuration sets another).
+  const field = target?.split(':')[0];
+  const sameFight = (t: Takeover) =>
+    kind === 'patch'
+      ? t.kind === 'patch' && t.endpointId === endpointId && t.target?.split(':')[0] === field
+      : t.kind !== 'patch';
+  const last = [...(await journal.read(ctx.deps.signal))].reverse().find((t) => now - t.at < HEAL_RATE_WINDOW_MS && sameFight(t));
+  const recent = last && (kind !== 'patch' || last.target === target) ? last : null;
   if (!recent) return null;
   ctx.secondWriter = SECOND_WRITER_MESSAGE;
   ctx.deps.logger?.error(`${SECOND_WRITER_MESSAGE} (this run would ${kind})`, {
@@ -786,8 +808,8 @@ async function recentTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: s
   return recent;
 }
 
-async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: string): Promise<void> {
-  await ctx.deps.heals?.record({ at: clockOf(ctx.deps)(), kind, endpointId }, ctx.deps.signal);
+async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: string, target?: string): Promise<void> {
+  await ctx.deps.heals?.record({ at: clockOf(ctx.deps)(), kind, endpointId, ...(target ? { target } : {}) }, ctx.deps.signal);
 }
 
 function clockOf(deps: RegistrarDeps): () => number {
