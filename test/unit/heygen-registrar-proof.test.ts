@@ -253,6 +253,29 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect(outcomes).toContain('second_writer');
   });
 
+  it('our endpoint moved to another URL: brought back once; moved away again within a day is second_writer and it registers its own, not a tug of war', async () => {
+    const a = stack('a');
+    await a.register();
+    const [ep] = fake.endpointsFor(URL_A);
+    const moveAway = () => {
+      (fake.endpoints.get(ep?.endpoint_id as string) as { url: string }).url = NEIGHBOUR_URL;
+    };
+    moveAway();
+    clock.t += HOUR;
+    expect((await a.register()).actions.map((x) => x.type)).toEqual(['update_url']);
+    clock.t += HOUR;
+    expect((await a.register()).outcome).toBe('in_sync'); // the patch it made is no evidence of anyone
+    moveAway();
+    clock.t += HOUR;
+    const s2 = await a.register();
+    expect(s2.outcome).toBe('second_writer');
+    expect(fake.endpoints.get(ep?.endpoint_id as string)?.url).toBe(NEIGHBOUR_URL);
+    // It leaves that endpoint to the other writer and registers one of its own at its URL.
+    expect(s2.actions.map((x) => x.type)).toEqual(['create', 'store_secret']);
+    clock.t += HOUR;
+    expect((await a.register()).outcome).toBe('in_sync');
+  });
+
   it('our own configuration changing back and forth (X, Y, X within a day) is not a second writer', async () => {
     const a = stack('a');
     await a.register(EVENTS);

@@ -34,6 +34,7 @@ import { isUsableSigningSecret } from '../../core/secret-quality.js';
 import { type SecretSnapshot, SecretVersionConflictError, type SigningSecretStore } from '../../core/secret-store.js';
 import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/client.js';
 import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
+import { addressedToUs, proofWindow, refusalMatches } from './proof.js';
 
 /**
  * After this many 5xx answers to a recorded intent's call (its first call and replays with the same
@@ -117,8 +118,6 @@ export interface SecretEvidence {
 
 /** The relay's default dedup window (`dedupWindow`). */
 export const DEFAULT_DEDUP_WINDOW_MS = 48 * 3_600_000;
-
-import { addressedToUs, proofWindow, refusalMatches } from './proof.js';
 
 export { MISMATCH_GRACE_MS, MISMATCH_RETRY_SPACING_MS } from './proof.js';
 
@@ -541,8 +540,9 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
 
   // 2. Our endpoint (the one whose secret we hold) delivering somewhere else: bring it back.
   const ownById = stored?.endpointId ? endpoints.find((e) => e.endpoint_id === stored.endpointId) : undefined;
-  const urlUndone = ownById && writer ? await recentTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`) : null;
-  if (ownById && normalizeUrl(ownById.url) !== target && !urlUndone) {
+  const urlMoved = ownById !== undefined && normalizeUrl(ownById.url) !== target;
+  const urlSetBack = urlMoved && writer ? await recentTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`) : null;
+  if (ownById && urlMoved && !urlSetBack) {
     const action: ReconcileAction = {
       type: 'update_url',
       endpointId: ownById.endpoint_id,
@@ -696,7 +696,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
   }
 
   // 6. Nothing to change by the stored state: ask the evidence whether HeyGen really signs with our secret.
-  if (actions.length === 0 && keeper && !ctx.disabled && deps.evidence && !snapshot.pending?.value?.secret) {
+  if (actions.length === 0 && keeper && !ctx.disabled && !ctx.secondWriter && deps.evidence && !snapshot.pending?.value?.secret) {
     const found = await secretMismatch(deps.evidence, snapshot, keeper, deps.signal);
     if (found && (!writer || !(await recentTakeover(ctx, 'heal', keeper.endpoint_id)))) {
       snapshot = await heal(ctx, writer, snapshot, keeper.endpoint_id, found);
