@@ -275,9 +275,11 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
     });
     relay.addAlarm(scope, 'RotationPendingTooLong', {
       alarmDescription: `heygen-relay: a ${who} secret rotation has been between createSecret and finishSecret for over an hour (both secrets are accepted meanwhile)`,
-      metric: sum('MAX([FILL(insync, 0), FILL(changed, 0)])', {
+      metric: sum('MAX([FILL(insync, 0), FILL(changed, 0), FILL(disabled, 0), FILL(second, 0)])', {
         insync: metric('RotationPendingAgeSeconds', 'in_sync', 'Maximum'),
         changed: metric('RotationPendingAgeSeconds', 'changed', 'Maximum'),
+        disabled: metric('RotationPendingAgeSeconds', 'endpoint_disabled', 'Maximum'),
+        second: metric('RotationPendingAgeSeconds', 'second_writer', 'Maximum'),
       }),
       threshold: 3600,
       ...atLeastOnce,
