@@ -18,6 +18,7 @@ import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { SigningKeySource } from '../../functions/core/ports.js';
 import { MemorySigningSecretStore, serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
 import { heygen } from '../../functions/providers/heygen/index.js';
 import { addressedToUs, proofWindow } from '../../functions/providers/heygen/proof.js';
 import {
@@ -179,6 +180,34 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect((await a.store.get())?.secret).toBe(fake.endpoints.get(ep?.endpoint_id as string)?.secret);
     expect(await a.receive(event())).toBe(200);
     expect(a.heals.takeovers.map((t) => t.kind)).toEqual(['heal']);
+  });
+
+  it("an entry the backfill recovered counts as missed; a newer recovered entry of a neighbour's type does not", async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    const [ep] = fake.endpointsFor(URL_A);
+    await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
+    clock.t += MINUTE;
+    const refused = event();
+    expect(await a.receive(refused)).toBe(401);
+    const created = Date.parse(fake.history.at(-1)?.created_at as string);
+    // The backfill ran first: it published the entry (now recorded) and recorded when it was created.
+    const recover = async (body: Body, at: number) => {
+      await a.dedup.complete(heygenEventKey(JSON.stringify(body)), 'backfill');
+      await a.evidence.record('heygen', 'missed', at);
+    };
+    // A neighbour's entry, newer, recovered by a backfill without the type filter: not ours, proves nothing.
+    await recover(refused, created);
+    const other = fake.eventTypes.find((t) => !EVENTS.includes(t)) as string;
+    clock.t += MINUTE;
+    const neighbourEntry = fake.emit('ep_neighbour', event(other)); // delivered to a neighbour endpoint
+    await a.evidence.record('heygen', 'missed', Date.parse(neighbourEntry.created_at));
+    clock.t += 15 * MINUTE;
+    expect((await a.register()).outcome).toBe('in_sync');
+    // With lastMissedAt on that very entry (the backfill recovered it, nothing newer), the dead secret is healed.
+    a.evidence.items.set('heygen', { lastSignatureRejectionAt: created, lastTroubleAt: created, lastMissedAt: created });
+    expect((await a.register()).outcome).toBe('secret_mismatch');
   });
 
   it('the proof window: after the stored version plus its grace and the endpoint, before the retry spacing, well inside the dedup window', () => {

@@ -914,8 +914,9 @@ async function secretMismatch(
   if (!newest) return null;
   const created = Date.parse(newest.createdAt);
   if (!refusalMatches(rejectedAt, window.from, created)) return null;
-  // The backfill recovered it (it records the newest recovered entry's creation time): missed live.
-  const recovered = lastMissedAt !== null && lastMissedAt >= created && lastMissedAt <= window.until;
+  // The backfill recovered this very entry (it records the newest recovered entry's creation time):
+  // missed live. Only an exact match counts: a newer recovered entry may not be ours.
+  const recovered = lastMissedAt === created;
   if (!recovered && (await e.dedup.claim(newest.eventKey, `registrar-${randomUUID()}`, signal)) !== 'claimed') return null;
   return {
     rejectedAt,
