@@ -75,10 +75,16 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
       refresh: async () => keys.getKeys(),
     };
     const bus: unknown[] = [];
+    const outage = { on: false }; // the bus refuses every publish: the ingress answers 5xx
     const ingress = createIngress({
       routes: [{ provider: heygen, path: '/heygen', keys, timestampToleranceSeconds: 0, budgetMs: 8_000, dedup }],
       maxBodyBytes: 256 * 1024,
-      publisher: { publish: async (e) => void bus.push(e) },
+      publisher: {
+        publish: async (e) => {
+          if (outage.on) throw new Error('EventBridge unavailable');
+          bus.push(e);
+        },
+      },
       telemetry: quiet,
       now,
       onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
@@ -108,7 +114,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
         { url: URL_A, events },
         { client, secretStore: store, lease, heals, evidence: { evidence, history: client, dedup, now } },
       );
-    return { store, dedup, evidence, heals, bus, receive, stranger, register };
+    return { store, dedup, evidence, heals, bus, outage, receive, stranger, register };
   }
 
   const rotations = () => fake.requestsTo('POST', /rotate-secret$/).length;
@@ -147,6 +153,19 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect(rotations()).toBe(0);
     expect(addressedToUs({ eventType: other, createdAt: '' }, { events: EVENTS })).toBe(false);
     expect(addressedToUs({ eventType: EVENTS[0] as string, createdAt: '' }, { events: EVENTS })).toBe(true);
+  });
+
+  it('an outage is not a dead secret: every entry missed (5xx), no refusal, no rotation', async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    a.outage.on = true;
+    for (let k = 0; k < 6; k++) {
+      expect(await a.receive(event())).toBeGreaterThanOrEqual(500);
+      clock.t += 10 * MINUTE;
+      expect((await a.register()).outcome).toBe('in_sync');
+    }
+    expect(rotations()).toBe(0);
   });
 
   it('a miss that later deliveries outran proves nothing, even with a refusal after it', async () => {
