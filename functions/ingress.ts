@@ -36,6 +36,8 @@ function dedupFor(mode: DedupMode): DedupStore {
       lockSeconds: config.dedupLockSeconds,
       mode,
       legacyBodyKeys: config.dedupLegacyBodyKeys,
+      // Per-source keys (core/event-key.ts): a second account's records of before are recognised for one window.
+      sources: Object.fromEntries(config.providers.map((p) => [p.source ?? p.name, p.name])),
     });
     dedupStores.set(mode, store);
   }

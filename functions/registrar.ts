@@ -90,6 +90,9 @@ const evidenceSources = dedupTable
         windowSeconds: Number(process.env.DEDUP_WINDOW_SECONDS ?? 172_800),
         lockSeconds: 15,
         mode: 'record',
+        // Per-source keys (core/event-key.ts): a second account's records of before count for one window.
+        legacyBodyKeys: true,
+        sources: { [process.env.RELAY_SOURCE?.trim() || 'heygen']: 'heygen' },
       }),
     }
   : undefined;

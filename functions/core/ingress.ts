@@ -21,6 +21,7 @@ import {
   toRelayError,
   UnpublishableError,
 } from './errors.js';
+import { sourceEventKey } from './event-key.js';
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
@@ -89,7 +90,10 @@ function sourceOf(route: ProviderRoute): string {
   return route.source ?? route.provider.name;
 }
 
-/** Dedup key: provider + sha256(raw body). The body is what the provider signs. */
+/**
+ * A provider's body key: provider + sha256(raw body) (the body is what the provider signs). The
+ * relay's key of the event is this per source (core/event-key.ts `sourceEventKey`).
+ */
 export function dedupKey(provider: string, body: Uint8Array): string {
   return `${provider}:${createHash('sha256').update(body).digest('hex')}`;
 }
@@ -379,7 +383,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     checkTimestamp(route, delivery);
     // The body key is computed only when it is the id, or for the check of earlier-scheme records.
     const eventKey = route.provider.eventKey?.(req.body, req.headers);
-    const id = eventKey ?? dedupKey(route.provider.name, req.body);
+    // Per source: two sources (accounts) never share a key (core/event-key.ts).
+    const id = sourceEventKey(sourceOf(route), eventKey ?? dedupKey(route.provider.name, req.body));
     // One publish per key in flight in this environment: a copy waits for the first one's outcome.
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
       const outcome = await abortable(waiting.wait(), signal);

@@ -40,7 +40,7 @@ export type DedupMode = 'record' | 'claim';
 /** `raced`: published, but another delivery of the same body was recorded first (both were published). */
 export type CompleteResult = 'completed' | 'raced';
 
-/** Deduplication keyed on provider + sha256(raw body). */
+/** Deduplication keyed on the event's relay key (`<source>:<rest>`, functions/core/event-key.ts). */
 export interface DedupStore {
   /**
    * Before publishing, on behalf of `owner` (unique per request): `duplicate` = already published;
@@ -85,7 +85,10 @@ export type ParkReason =
 
 /** A signed delivery kept, with its reason, because EventBridge can never take it as it is. */
 export interface ParkedDelivery {
-  /** The dedup key (`<provider>:<sha256 of the body>`): parking the same body twice overwrites one record. */
+  /**
+   * The event's relay key (`<source>:<rest>`, functions/core/event-key.ts), its envelope id: parking the
+   * same event of one source twice overwrites one record; two sources never share one.
+   */
   readonly id: string;
   readonly provider: string;
   /** The source (provider account) it came through, when not the provider's default source. */

@@ -19,6 +19,7 @@
  * No API key → one clear log line, outcome `missing_api_key`, no throw.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { sourceEventKey } from '../../core/event-key.js';
 import type { EvidenceStore } from '../../core/evidence.js';
 import {
   LeaseBusyError,
@@ -746,7 +747,8 @@ async function secretMismatch(
     for (const entry of got.events) {
       const created = Date.parse(entry.createdAt);
       if (!(created >= from && created <= until)) continue;
-      if ((await e.dedup.claim(entry.eventKey, `registrar-${randomUUID()}`, signal)) !== 'claimed') continue;
+      const key = sourceEventKey(e.source ?? 'heygen', entry.eventKey);
+      if ((await e.dedup.claim(key, `registrar-${randomUUID()}`, signal)) !== 'claimed') continue;
       return { rejectedAt, missed: { eventId: entry.eventId, type: entry.eventType, createdAt: entry.createdAt } };
     }
     const oldest = got.events.at(-1);
