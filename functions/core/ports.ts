@@ -72,6 +72,13 @@ export interface EventPublisher {
    * the entry permanently.
    */
   publish(event: RelayEvent, signal?: AbortSignal, detail?: string): Promise<void>;
+  /**
+   * Whether a failure `publish` threw certainly left the event off the bus (the bus refused it, or
+   * was never reached). Otherwise the event may be stored although the call failed (its answer was
+   * lost), and the provider's retry then publishes a second copy: the core counts that as
+   * `PossibleDuplicatePublished` (docs/guarantees.md). Absent: every failure may have stored it.
+   */
+  notStored?(error: unknown): boolean;
 }
 
 /** Why a signed delivery was parked instead of published. */
