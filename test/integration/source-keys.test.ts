@@ -15,7 +15,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDedupStore, SOURCE_KEYS_MARKER } from '../../functions/adapters/aws/dynamodb-dedup.js';
+import type { RelayEvent } from '../../functions/core/envelope.js';
 import type { DedupMode } from '../../functions/core/ports.js';
+import { backfill } from '../../functions/providers/heygen/backfill.js';
+import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
 import { eventId } from '../../functions/providers/index.js';
 import { awsClientConfig } from '../support/moto.js';
 import { heygenBody, swBody, TENANTS, type Tenant, tenantDelivery, tenantRelay } from '../support/tenants.js';
@@ -182,5 +185,38 @@ describe('DynamoDB (moto): the upgrade to per-source keys (records of before rec
       { now: () => now },
     );
     expect(status(await fresh.ingress(tenantDelivery(TENANTS['heygen-staging'], body))).status).toBe('published');
+  });
+
+  it('source-keys-migration-backfill: the backfill of a second account finds an event recorded under the old key, and its own live deliveries', async () => {
+    const table = await freshTable();
+    const recordedBefore = heygenBody('v_backfill_before');
+    const liveAfter = heygenBody('v_backfill_after');
+    await writeOldRecord(table, eventId('heygen', Buffer.from(recordedBefore)));
+    const staging = TENANTS['heygen-staging'];
+    const relay = tenantRelay([staging], storesFor(table, [staging]));
+    expect(status(await relay.ingress(tenantDelivery(staging, liveAfter))).status).toBe('published');
+    // The backfill's stores as functions/backfill.ts builds them for RELAY_SOURCE=heygen-staging.
+    const options = { windowSeconds: WINDOW_S, legacyBodyKeys: true, sources: { 'heygen-staging': 'heygen' } };
+    const now = Date.now();
+    const entry = (body: string, n: number) => ({
+      eventId: `whe_${n}`,
+      eventType: 'avatar_video.success',
+      createdAt: new Date(now - 3_600_000).toISOString(),
+      body,
+      eventKey: heygenEventKey(body),
+    });
+    const bus: RelayEvent[] = [];
+    const summary = await backfill(
+      { sinceMs: now - 7_200_000 },
+      {
+        history: { listEvents: async () => ({ events: [entry(recordedBefore, 1), entry(liveAfter, 2)], nextToken: null }) },
+        check: new DynamoDedupStore(client, table, { ...options, lockSeconds: 15, mode: 'record' }),
+        claim: new DynamoDedupStore(client, table, { ...options, lockSeconds: 360, mode: 'claim' }),
+        publisher: { publish: async (e) => void bus.push(e) },
+        source: 'heygen-staging',
+        now: () => now,
+      },
+    );
+    expect([summary.backfilled, summary.alreadyPublished, bus.length]).toEqual([0, 2, 0]);
   });
 });
