@@ -150,4 +150,20 @@ describe('Issue 20 finding 7: the ingress reaches only the DynamoDB items it wri
     );
     expect(violations(wide).length).toBeGreaterThan(5);
   });
+
+  it('parked records are per source: each HeyGen backfill may put only under parked/<its source id>/', () => {
+    const template = synthRelay();
+    const puts = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => /Backfill/.test(JSON.stringify(p.Properties.Roles)))
+      .map((p) => ({
+        role: JSON.stringify(p.Properties.Roles),
+        resources: (p.Properties.PolicyDocument.Statement as Statement[])
+          .filter((st) => [st.Action].flat().includes('s3:PutObject'))
+          .map((st) => JSON.stringify(st.Resource)),
+      }));
+    const staging = puts.find((p) => /heygenstaging/i.test(p.role));
+    const main = puts.find((p) => !/heygenstaging/i.test(p.role));
+    expect(staging?.resources).toEqual([expect.stringContaining('/parked/heygen-staging/*')]);
+    expect(main?.resources).toEqual([expect.stringContaining('/parked/heygen/*')]);
+  });
 });
