@@ -72,6 +72,7 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
     windowSeconds: Math.ceil(DEFAULT_SINCE_MS / 1000),
     lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds,
     legacyBodyKeys: true,
+    sources: { [input.source ?? 'heygen']: 'heygen' },
   };
   return backfill(
     { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },

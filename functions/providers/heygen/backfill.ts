@@ -41,6 +41,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RelayEvent } from '../../core/envelope.js';
 import { UnpublishableError } from '../../core/errors.js';
+import { sourceEventKey } from '../../core/event-key.js';
 import type { EvidenceStore } from '../../core/evidence.js';
 import { prepareEvent, Unpublishable } from '../../core/ingress.js';
 import { LeaseBusyError, type LeaseStore, withLease } from '../../core/lease.js';
@@ -322,7 +323,7 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
         continue;
       }
       s.examined++;
-      if (published.has(entry.eventKey)) {
+      if (published.has(sourceEventKey(deps.source ?? heygen.name, entry.eventKey))) {
         handled.set(entry.eventKey, entry.eventId);
         s.alreadyPublished++;
         continue;
@@ -393,7 +394,7 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
   const picks = entries.filter((_, i) => i % sampleEvery === 0 || i === entries.length - 1);
   const known = deps.index
     ? await deps.index.published(
-        picks.map((e) => e.eventKey),
+        picks.map((e) => sourceEventKey(deps.source ?? heygen.name, e.eventKey)),
         deps.signal,
       )
     : new Set<string>();
@@ -401,7 +402,7 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
   for (const entry of picks) {
     done.add(entry);
     s.examined++;
-    if (known.has(entry.eventKey)) {
+    if (known.has(sourceEventKey(deps.source ?? heygen.name, entry.eventKey))) {
       s.alreadyPublished++;
       continue;
     }
@@ -426,6 +427,7 @@ async function park(entry: HistoryEvent, id: string, why: Unpublishable, deps: B
       {
         id,
         provider: heygen.name,
+        ...(deps.source ? { source: deps.source } : {}),
         reason: why.reason,
         message: why.message,
         ...(why.busCode ? { busCode: why.busCode } : {}),
@@ -453,7 +455,7 @@ async function one(
   s: Summary,
   now: () => number,
 ): Promise<Outcome> {
-  const id = entry.eventKey;
+  const id = sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
   const owner = `backfill-${randomUUID()}`;
   const seen = await deps.check.claim(id, owner, deps.signal);
   if (seen === 'duplicate' || (await deps.check.seenLegacy?.(bodyKeyGuess(entry), deps.signal))) {
