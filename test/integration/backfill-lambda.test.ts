@@ -57,7 +57,8 @@ function context(): Context {
 beforeAll(async () => {
   fake = await FakeHeyGenApi.start();
   stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  backfillEnv = await stack.functionEnv((v) => v.LEASE_NAME?.startsWith('heygen-backfill:') === true);
+  // ENDPOINT_URL is the Function URL (not provisioned on moto): each test names the endpoint URL it uses.
+  backfillEnv = await stack.functionEnv((v) => v.LEASE_NAME?.startsWith('heygen-backfill:') === true, ['ENDPOINT_URL']);
   await stack.clients.sm.send(
     new PutSecretValueCommand({
       SecretId: backfillEnv.API_KEY_SECRET_ARN,
@@ -201,27 +202,33 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
     expect(run.sinceMs).toBeGreaterThan(now - 48 * 3_600_000);
   }, 60_000);
 
-  it('DynamoDedupIndex on moto: Scan and BatchGetItem list published, unexpired keys only (in flight and expired are left to the consistent read)', async () => {
-    const nowS = Math.floor(Date.now() / 1000);
-    const put = (pk: string, status: string, expiresAt: number) =>
+  it('DynamoDedupIndex on moto: BatchGetItem (100 keys a call, never a Scan) lists published, unexpired keys, and unfinished claims whose lock passed', async () => {
+    const nowMs = Date.now();
+    const nowS = Math.floor(nowMs / 1000);
+    const put = (pk: string, status: string, expiresAt: number, lockUntil?: number) =>
       stack.clients.ddb.send(
         new PutItemCommand({
           TableName: stack.tableName,
-          Item: { pk: { S: pk }, status: { S: status }, owner: { S: 'o' }, expiresAt: { N: String(expiresAt) } },
+          Item: {
+            pk: { S: pk },
+            status: { S: status },
+            owner: { S: 'o' },
+            expiresAt: { N: String(expiresAt) },
+            ...(lockUntil !== undefined ? { lockUntil: { N: String(lockUntil) } } : {}),
+          },
         }),
       );
     await put('idx:done', 'COMPLETED', nowS + 3600);
-    await put('idx:flight', 'IN_PROGRESS', nowS + 3600);
+    await put('idx:flight', 'IN_PROGRESS', nowS + 3600, nowMs + 300_000);
+    await put('idx:abandoned', 'IN_PROGRESS', nowS + 3600, nowMs - 60_000);
     await put('idx:old', 'COMPLETED', nowS - 10);
     const many = Array.from({ length: 130 }, (_, i) => `idx:many${i}`);
     for (const k of many) await put(k, 'COMPLETED', nowS + 3600);
     const index = new DynamoDedupIndex(stack.clients.ddb, stack.tableName);
-    const all = await index.publishedKeys();
-    expect(all.has('idx:done')).toBe(true);
-    expect(all.has('idx:flight')).toBe(false);
-    expect(all.has('idx:old')).toBe(false);
-    for (const k of many) expect(all.has(k)).toBe(true);
-    const some = await index.published(['idx:done', 'idx:flight', 'idx:old', 'idx:absent', ...many]);
-    expect([...some].sort()).toEqual(['idx:done', ...many].sort());
+    const got = await index.lookup(['idx:done', 'idx:flight', 'idx:abandoned', 'idx:old', 'idx:absent', ...many]);
+    expect([...got.published].sort()).toEqual(['idx:done', ...many].sort());
+    expect([...got.unfinished]).toEqual(['idx:abandoned']);
+    expect(index.stats).toEqual({ calls: 2, keys: 135 }); // 135 keys: two calls of at most 100
+    expect([...(await index.published(['idx:done', 'idx:flight']))]).toEqual(['idx:done']);
   });
 });
