@@ -32,7 +32,13 @@ import type { RelayEvent } from './core/envelope.js';
 import { type BackfillState, scheduledBackfill, sweepAgeHours, uncoveredTotals } from './heygen-backfill-plan.js';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from './observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
-import { BACKFILL_DEFAULTS, type BackfillSummary, EMPTY_SUMMARY, type OurEndpoint, ourEndpoint } from './providers/heygen/backfill.js';
+import {
+  BACKFILL_DEFAULTS,
+  type BackfillSummary,
+  EMPTY_SUMMARY,
+  type OurEndpoint,
+  ourEndpoint,
+} from './providers/heygen/backfill.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();

@@ -130,12 +130,18 @@ export function backfillPlan(now: number, windowMs: number, state: BackfillState
 }
 
 /** Why this run sweeps (null: a freshness run does). Only our own failures (5xx), never a refusal. */
-function sweepReason(now: number, state: BackfillState, evidence: DeliveryEvidence): 'trouble' | 'unsettled' | 'sample_missed' | 'routine' | null {
+function sweepReason(
+  now: number,
+  state: BackfillState,
+  evidence: DeliveryEvidence,
+): 'trouble' | 'unsettled' | 'sample_missed' | 'routine' | null {
   const checked = state.checkedThrough ?? Number.NEGATIVE_INFINITY;
   // Older evidence items have no lastFailureAt: a trouble stamp that is not a refusal's was a 5xx.
   const failureAt =
     evidence.lastFailureAt ??
-    (evidence.lastTroubleAt !== null && evidence.lastTroubleAt !== evidence.lastSignatureRejectionAt ? evidence.lastTroubleAt : null);
+    (evidence.lastTroubleAt !== null && evidence.lastTroubleAt !== evidence.lastSignatureRejectionAt
+      ? evidence.lastTroubleAt
+      : null);
   if ((failureAt ?? Number.NEGATIVE_INFINITY) > checked) return 'trouble';
   if (state.unsettled) return 'unsettled';
   if (state.sampleMissedAt !== null && state.sampleMissedAt > (state.lastSweepAt ?? Number.NEGATIVE_INFINITY))
@@ -214,8 +220,14 @@ export interface SweepBounds {
   readonly maxEvents?: number;
 }
 
-function runPlan(plan: BackfillPlan, state: BackfillState, deps: BackfillDeps, bounds: SweepBounds = {}): Promise<BackfillSummary> {
-  if (plan.kind === 'fresh') return backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery }, deps);
+function runPlan(
+  plan: BackfillPlan,
+  state: BackfillState,
+  deps: BackfillDeps,
+  bounds: SweepBounds = {},
+): Promise<BackfillSummary> {
+  if (plan.kind === 'fresh')
+    return backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery }, deps);
   return backfill(
     {
       sinceMs: plan.sinceMs,

@@ -168,38 +168,62 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
     expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(lonely)))).toHaveLength(1);
   }, 60_000);
 
-  it('CLI backfill --since beyond the dedup window does not publish again what the relay published before its record expired (README: not backfilled)', async () => {
-    const ep = fake.seedEndpoint('https://z/heygen');
+  it("CLI backfill with the stack's 12 h dedup window: events 13 h and 40 h old (records expired) are not published again by default, a neighbour's never; --allow-duplicates publishes ours, counted as possible second copies", async () => {
+    const ep = fake.seedEndpoint('https://z/heygen', ['avatar_video.success']);
+    const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', ['video_translate.success']);
     const now = Date.now();
-    // Delivered live 60 h ago and published then; its dedup record (48 h) has expired since.
-    const old = { event_type: 'avatar_video.success', event_data: { video_id: 'cli-old', url: 'https://v/cli-old' } };
-    fake.emit(ep.endpoint_id, old, now - 60 * 3_600_000);
-    await stack.clients.ddb.send(
-      new PutItemCommand({
-        TableName: stack.tableName,
-        Item: {
-          pk: { S: heygenEventKey(JSON.stringify(old)) },
-          status: { S: 'COMPLETED' },
-          owner: { S: 'live' },
-          expiresAt: { N: String(Math.floor((now - 12 * 3_600_000) / 1000)) },
-        },
-      }),
-    );
+    const windowMs = 12 * 3_600_000;
+    // Delivered live 13 h and 40 h ago and published then; their dedup records (12 h) have expired since.
+    const old = [13, 40].map((h) => {
+      const e = { event_type: 'avatar_video.success', event_data: { video_id: `cli-old-${h}`, url: `https://v/${h}` } };
+      fake.emit(ep.endpoint_id, e, now - h * 3_600_000);
+      return e;
+    });
+    for (const e of old)
+      await stack.clients.ddb.send(
+        new PutItemCommand({
+          TableName: stack.tableName,
+          Item: {
+            pk: { S: heygenEventKey(JSON.stringify(e)) },
+            status: { S: 'COMPLETED' },
+            owner: { S: 'live' },
+            expiresAt: { N: String(Math.floor((now - 60_000) / 1000)) },
+          },
+        }),
+      );
+    const lost = { event_type: 'avatar_video.success', event_data: { video_id: 'cli-lost', url: 'https://v/lost' } };
+    fake.emit(ep.endpoint_id, lost, now - 3_600_000);
+    const theirs = { event_type: 'video_translate.success', event_data: { video_translate_id: 'cli-neighbour' } };
+    fake.emit(neighbour.endpoint_id, theirs, now - 2 * 3_600_000);
     const { backfillCommand } = await import('../../bin/backfill-command.js');
     const { HeyGenWebhookClient } = await import('../../functions/providers/heygen/api/client.js');
-    const run = await backfillCommand({
-      since: '72h',
+    const { ourEndpoint } = await import('../../functions/providers/heygen/backfill.js');
+    const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+    const endpoint = await ourEndpoint(client, 'https://z/heygen', null);
+    const common = {
       dryRun: false,
-      client: new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url }),
+      client,
+      windowMs,
+      endpoint,
       dedupTable: stack.tableName,
       eventBus: backfillEnv.EVENT_BUS_NAME as string,
       stateTable: backfillEnv.STATE_TABLE_NAME as string,
       signingSecretId: 'cli-test',
       dynamoDb: () => stack.clients.ddb,
       eventBridge: () => stack.clients.eb,
-    });
-    expect(run.missing.map((m) => m.id)).not.toContain(heygenEventKey(JSON.stringify(old)));
-    expect(run.sinceMs).toBeGreaterThan(now - 48 * 3_600_000);
+    };
+    await expect(backfillCommand({ ...common, since: '72h' })).rejects.toThrow(/reaches past the relay's dedup window \(12h\)/);
+    const run = await backfillCommand({ ...common, since: undefined });
+    expect(run.sinceMs).toBeGreaterThanOrEqual(now - windowMs);
+    expect(run.missing.map((m) => m.id)).toEqual([heygenEventKey(JSON.stringify(lost))]);
+    expect(run.foreign).toBeGreaterThanOrEqual(1);
+    const again = await backfillCommand({ ...common, since: '72h', allowDuplicates: true });
+    expect(again.missing.map((m) => m.id).sort()).toEqual(old.map((e) => heygenEventKey(JSON.stringify(e))).sort());
+    expect(again.beyondWindow).toBe(2);
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids).not.toContain(heygenEventKey(JSON.stringify(theirs)));
   }, 60_000);
 
   it('DynamoDedupIndex on moto: BatchGetItem (100 keys a call, never a Scan) lists published, unexpired keys, and unfinished claims whose lock passed', async () => {

@@ -107,10 +107,7 @@ export interface EmulatorStack {
    * The environment of the first function `match` accepts. `unresolved`: variables that may reference
    * something not provisioned here (e.g. the Function URL); left out instead of ruling the function out.
    */
-  functionEnv(
-    match: (vars: Record<string, string>) => boolean,
-    unresolved?: readonly string[],
-  ): Promise<Record<string, string>>;
+  functionEnv(match: (vars: Record<string, string>) => boolean, unresolved?: readonly string[]): Promise<Record<string, string>>;
   destroy(): void;
 }
 

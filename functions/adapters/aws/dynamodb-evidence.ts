@@ -98,7 +98,14 @@ export class DynamoBackfillCheckpoint {
 
   async write(state: BackfillState, signal?: AbortSignal): Promise<void> {
     const item: Record<string, AttributeValue> = { pk: { S: `backfill#${this.provider}` } };
-    for (const k of ['checkedThrough', 'lastSweepAt', 'freshThrough', 'sampleMissedAt', 'orderCheckedAt', 'historyFrom'] as const) {
+    for (const k of [
+      'checkedThrough',
+      'lastSweepAt',
+      'freshThrough',
+      'sampleMissedAt',
+      'orderCheckedAt',
+      'historyFrom',
+    ] as const) {
       const v = state[k];
       if (v !== null && v !== undefined) item[k] = { N: String(v) };
     }
