@@ -111,3 +111,20 @@ describe('CLI: heygen-relay backfill reads the relay dedup window', () => {
     expect(ddbCalls).toBe(0);
   });
 });
+
+describe('Cost model: the backfill row (scripts/bench/lib/cost.ts)', () => {
+  it("prices a stranger's one bad request a second at nothing for the backfill (dfd2de7: a sweep every run, 24 Scans a day)", async () => {
+    const { backfillDayReads } = await import('../../scripts/bench/lib/cost.js');
+    for (const [d, h] of [
+      [100, 48],
+      [21, 720],
+    ] as const) {
+      expect(backfillDayReads(d, true, 'now', h)).toEqual(backfillDayReads(d, false, 'now', h));
+      expect(backfillDayReads(d, true, 'now', h).scans).toBe(0);
+      expect(backfillDayReads(d, true, 'dfd2de7', h).scans).toBe(24);
+    }
+    // Issue 19's quiet account (15,000 entries listed): dfd2de7 walked ~3,600 pages a day with the stranger.
+    expect(backfillDayReads(21, true, 'dfd2de7', 720).pages).toBeGreaterThan(3_500);
+    expect(backfillDayReads(21, true, 'now', 720).pages).toBeLessThan(100);
+  });
+});
