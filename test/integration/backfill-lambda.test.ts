@@ -35,8 +35,9 @@ let stack: EmulatorStack;
 let fake: FakeHeyGenApi;
 let backfillEnv: Record<string, string>;
 
-async function loadBackfillEntry(): Promise<Handler> {
-  Object.assign(process.env, backfillEnv, {
+async function loadBackfillEntry(extra: Record<string, string> = {}): Promise<Handler> {
+  delete process.env.ENDPOINT_URL;
+  Object.assign(process.env, backfillEnv, extra, {
     HEYGEN_API_URL: fake.url,
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: MOTO_REGION,
@@ -168,7 +169,53 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
     expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(lonely)))).toHaveLength(1);
   }, 60_000);
 
+  it("the Lambda takes our endpoint's subscription from HeyGen (ENDPOINT_URL): a neighbour's entries never reach the bus; an unfinished claim a dead run left is published again with the same id, counted uncertain", async () => {
+    fake.reset(); // the history is account-wide: only this test's entries
+    const ours = fake.seedEndpoint('https://w/heygen', ['avatar_video.fail']);
+    const neighbour = fake.seedEndpoint('https://other-app.example.com/w', ['avatar_video.success']);
+    const now = Date.now();
+    const lost = { event_type: 'avatar_video.fail', event_data: { video_id: 'w-lost', error: 'render' } };
+    const half = { event_type: 'avatar_video.fail', event_data: { video_id: 'w-half', error: 'render' } };
+    const theirs = { event_type: 'avatar_video.success', event_data: { video_id: 'w-neighbour', url: 'https://v/n' } };
+    fake.emit(ours.endpoint_id, lost, now - 3_600_000);
+    fake.emit(ours.endpoint_id, half, now - 3_600_000);
+    fake.emit(neighbour.endpoint_id, theirs, now - 3_600_000);
+    // A backfill run claimed `half`, called PutEvents and died before recording it (lock long passed).
+    await stack.clients.ddb.send(
+      new PutItemCommand({
+        TableName: stack.tableName,
+        Item: {
+          pk: { S: heygenEventKey(JSON.stringify(half)) },
+          status: { S: 'IN_PROGRESS' },
+          owner: { S: 'backfill-dead' },
+          lockUntil: { N: String(now - 50 * 60_000) },
+          expiresAt: { N: String(Math.floor(now / 1000) + 48 * 3600) },
+        },
+      }),
+    );
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      checkedThrough: now - 2 * 3_600_000,
+      lastSweepAt: now - 24 * 3_600_000,
+      cursor: null,
+    });
+    const handler = await loadBackfillEntry({ ENDPOINT_URL: 'https://w/heygen' });
+    const run = (await handler({}, context())) as BackfillSummary;
+    delete process.env.ENDPOINT_URL;
+    expect(run).toMatchObject({ outcome: 'done', backfilled: 2, uncertain: 1 });
+    expect(run.foreign).toBeGreaterThanOrEqual(1);
+    expect(run.missing.map((m) => m.id).sort()).toEqual([lost, half].map((e) => heygenEventKey(JSON.stringify(e))).sort());
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids).not.toContain(heygenEventKey(JSON.stringify(theirs)));
+    expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(half)))).toHaveLength(1);
+  }, 60_000);
+
   it("CLI backfill with the stack's 12 h dedup window: events 13 h and 40 h old (records expired) are not published again by default, a neighbour's never; --allow-duplicates publishes ours, counted as possible second copies", async () => {
+    fake.reset(); // the history is account-wide: only this test's entries
     const ep = fake.seedEndpoint('https://z/heygen', ['avatar_video.success']);
     const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', ['video_translate.success']);
     const now = Date.now();
