@@ -70,8 +70,8 @@ export interface BackfillState {
   readonly orderCheckedAt?: number | null;
   /** The first entry of the last completed walk. */
   readonly head?: ListingHead | null;
-  /** The oldest entry of the listing when a walk last reached its end. */
-  readonly historyFrom?: number | null;
+  /** The longest HeyGen was seen to keep entries (a walk to the end: its time less the oldest entry listed). */
+  readonly historyKeptMs?: number | null;
   /** Periods the backfill could not cover, kept until a person acknowledges them. */
   readonly uncovered?: readonly UncoveredPeriod[];
 }
@@ -183,7 +183,10 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
     // A walk to the end in order vouches for the order; disorder anywhere withdraws it.
     orderCheckedAt: !summary.ordered ? null : summary.reachedEnd ? now : (state.orderCheckedAt ?? null),
     head: summary.head ?? state.head ?? null,
-    historyFrom: summary.historyFromMs ?? state.historyFrom ?? null,
+    historyKeptMs:
+      summary.historyFromMs === undefined
+        ? (state.historyKeptMs ?? null)
+        : Math.max(state.historyKeptMs ?? 0, now - summary.historyFromMs),
     uncovered: [...(state.uncovered ?? []), ...summary.uncovered],
   };
 }
@@ -235,7 +238,7 @@ function runPlan(
       ...(plan.cursor ? { cursor: plan.cursor } : {}),
       ...(plan.gapFromMs !== undefined ? { gapFromMs: plan.gapFromMs } : {}),
       ...(plan.stopEarly ? { stopEarly: plan.stopEarly } : {}),
-      historyFromMs: state.historyFrom ?? null,
+      historyKeptMs: state.historyKeptMs ?? null,
       ...bounds,
     },
     deps,

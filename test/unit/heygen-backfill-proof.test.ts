@@ -202,7 +202,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     clock.t += 20 * 60_000;
     await w.scheduled(); // a walk to the end: HeyGen listed entries back to 5 h ago
     const checked = w.checkpoint.state.checkedThrough as number;
-    expect(w.checkpoint.state.historyFrom).toBe(clock.t - 20 * 60_000 - 5 * HOUR);
+    expect(w.checkpoint.state.historyKeptMs).toBe(5 * HOUR + 20 * 60_000); // HeyGen was seen keeping 5 h 20 min
     // The backfill is down 30 h (inside the 48 h window); meanwhile HeyGen keeps only its last 12 h.
     for (let k = 0; k < 30; k++) w.lost(undefined, clock.t + k * HOUR);
     clock.t += 30 * HOUR;
@@ -216,6 +216,18 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     expect(run.plan?.kind).toBe('sweep');
     expect(run.summary?.uncovered).toEqual([{ reason: 'history', fromMs: checked, untilMs: listedFrom, entries: null }]);
     expect(uncoveredTotals(w.checkpoint.state).periods).toBe(1);
+  });
+
+  it('a dormant account whose only old entry HeyGen drops raises no history period (HeyGen was seen keeping 20 days; the run needs 1)', async () => {
+    const w = await world();
+    await w.delivered(undefined, clock.t - 20 * 24 * HOUR);
+    clock.t += 20 * 60_000;
+    await w.scheduled();
+    clock.t += 24 * HOUR;
+    fake.history.splice(0, 1); // aged out
+    for (let k = 0; k < 5; k++) await w.delivered(undefined, clock.t - HOUR + k * 60_000);
+    const run = await w.scheduled();
+    expect(run.summary).toMatchObject({ reachedEnd: true, uncovered: [] });
   });
 
   it('a stranger cannot change what the backfill reads: one bad request an hour forces no sweep (pages and reads identical to a quiet day)', async () => {

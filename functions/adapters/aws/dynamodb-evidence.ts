@@ -63,7 +63,7 @@ export class DynamoEvidenceStore implements EvidenceStore {
 
 /**
  * The scheduled backfill's checkpoint in the state table: item `backfill#<provider>` with
- * `checkedThrough`, `lastSweepAt`, `freshThrough`, `sampleMissedAt`, `orderCheckedAt`, `historyFrom` (epoch ms),
+ * `checkedThrough`, `lastSweepAt`, `freshThrough`, `sampleMissedAt`, `orderCheckedAt` (epoch ms), `historyKeptMs`,
  * `unsettled`, and the JSON of `cursor` (a sweep under way), `head` and `uncovered` (periods not yet acknowledged). One consistent GetItem per read, one PutItem per write (the backfill's lease
  * makes it the only writer).
  */
@@ -90,7 +90,7 @@ export class DynamoBackfillCheckpoint {
       cursor: item.cursor?.S ? (JSON.parse(item.cursor.S) as BackfillCursor) : null,
       unsettled: item.unsettled?.BOOL === true,
       orderCheckedAt: n(item.orderCheckedAt),
-      historyFrom: n(item.historyFrom),
+      historyKeptMs: n(item.historyKeptMs),
       head: item.head?.S ? (JSON.parse(item.head.S) as ListingHead) : null,
       uncovered: item.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [],
     };
@@ -104,7 +104,7 @@ export class DynamoBackfillCheckpoint {
       'freshThrough',
       'sampleMissedAt',
       'orderCheckedAt',
-      'historyFrom',
+      'historyKeptMs',
     ] as const) {
       const v = state[k];
       if (v !== null && v !== undefined) item[k] = { N: String(v) };

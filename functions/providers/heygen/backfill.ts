@@ -30,8 +30,8 @@
  * What cannot be covered is said, never skipped silently: entries of ours created in (`gapFrom`,
  * `sinceMs`] (a checkpoint older than the dedup window: their records may be gone, so they cannot be
  * told from published ones) are counted in `uncovered`, with the period; and a walk that reached the
- * end of a listing which no longer reaches back to what the run needed (HeyGen dropped entries it
- * listed before, `historyFrom`) reports that period too.
+ * end of a listing which no longer reaches back to what the run needed, further back than HeyGen was
+ * ever seen to keep entries (`historyKeptMs`), reports that period too (the count is unknown).
  *
  * Exactly once against live deliveries: an entry is first looked up with a read (a `record`-mode
  * store: 1 read, nothing written), and only a miss is claimed with a conditional write (a `claim`-mode
@@ -214,8 +214,12 @@ export interface BackfillOptions {
   readonly stopEarly?: StopEarly;
   /** The checkpoint, when older than `sinceMs`: entries of ours in (gapFromMs, sinceMs] are counted uncovered. */
   readonly gapFromMs?: number;
-  /** The oldest entry the last walk that reached the end of the listing saw (for `history` periods). */
-  readonly historyFromMs?: number | null;
+  /**
+   * The longest HeyGen was seen to keep entries (a walk to the end: its time less the oldest entry
+   * listed). A run needing entries from further back than that, which the listing no longer reaches,
+   * reports a `history` period.
+   */
+  readonly historyKeptMs?: number | null;
 }
 
 export interface BackfillSummary {
@@ -462,7 +466,7 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
     }
     w.token = page.nextToken;
   }
-  return completeWalk(w, options, s);
+  return completeWalk(w, options, s, (deps.now ?? Date.now)());
 }
 
 /** A cut-short walk: the cursor says where the next run goes on, with the order seen up to there. */
@@ -602,17 +606,18 @@ function canStop(page: EventHistoryPage, w: Walk, s: Summary): boolean {
 }
 
 /** A walk done: the checkpoint, the order seen, what could not be covered. */
-function completeWalk(w: Walk, options: BackfillOptions, s: Summary): BackfillSummary {
+function completeWalk(w: Walk, options: BackfillOptions, s: Summary, now: number): BackfillSummary {
   s.checkedThrough = w.unsettledFrom === undefined ? s.untilMs : Math.min(s.untilMs, w.unsettledFrom - 1);
   s.ordered = !w.seen.disorder;
   if (w.head) s.head = w.head;
   if (s.reachedEnd && w.seen.minCreated !== null) s.historyFromMs = w.seen.minCreated;
   if (w.gapFromMs !== undefined && w.gapFromMs < s.sinceMs)
     s.uncovered.push({ reason: 'dedup_window', fromMs: w.gapFromMs, untilMs: s.sinceMs, entries: w.seen.uncovered });
-  // HeyGen has dropped entries it listed before, and no longer lists back to what this run needed.
+  // HeyGen no longer lists back to what this run needed, and that lies further back than it was ever
+  // seen to keep entries: entries created there, if any, may have been dropped unseen.
   const need = w.gapFromMs ?? s.sinceMs;
-  const before = options.historyFromMs;
-  if (s.historyFromMs !== undefined && before != null && before < s.historyFromMs && need < s.historyFromMs)
+  const kept = options.historyKeptMs;
+  if (s.historyFromMs !== undefined && kept != null && need < s.historyFromMs && now - need > kept)
     s.uncovered.push({ reason: 'history', fromMs: need, untilMs: s.historyFromMs, entries: null });
   return s;
 }
