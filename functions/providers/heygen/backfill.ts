@@ -294,8 +294,15 @@ export async function ourEndpoint(
   configured: readonly string[] | null,
   signal?: AbortSignal,
 ): Promise<OurEndpoint & { readonly found: boolean }> {
+  const same = (u: string) => {
+    try {
+      return new URL(u).href;
+    } catch {
+      return u;
+    }
+  };
   const endpoints = await api.listEndpoints(signal ? { signal } : {});
-  const ours = endpoints.find((e) => e.url === url);
+  const ours = endpoints.find((e) => same(e.url) === same(url));
   if (!ours) return { events: configured, found: false };
   return { events: ours.events ?? null, found: true };
 }
