@@ -173,11 +173,17 @@ export async function acknowledgeGaps(input: {
   );
 }
 
+const UNCOVERED_WHY = {
+  dedup_window: 'older than the dedup window',
+  history: "HeyGen's history no longer lists it",
+  order: "HeyGen's listing changed its order; sweeps that stopped early may have passed entries over",
+} as const;
+
 /** One line per period the backfill could not cover. */
 export function describeUncovered(periods: readonly UncoveredPeriod[]): string[] {
   return periods.map(
     (p) =>
-      `not covered (${p.reason === 'history' ? "HeyGen's history no longer lists it" : 'older than the dedup window'}): ${new Date(p.fromMs).toISOString()} .. ${new Date(p.untilMs).toISOString()}, ${p.entries === null ? 'entries unknown' : `${p.entries} entr${p.entries === 1 ? 'y' : 'ies'} of ours`}`,
+      `not covered (${UNCOVERED_WHY[p.reason]}): ${new Date(p.fromMs).toISOString()} .. ${new Date(p.untilMs).toISOString()}, ${p.entries === null ? 'entries unknown' : `${p.entries} entr${p.entries === 1 ? 'y' : 'ies'} of ours`}`,
   );
 }
 

@@ -68,6 +68,11 @@ export interface BackfillState {
   readonly unsettled?: boolean;
   /** When a walk to the end last found the whole listing in order (null: never, or disorder seen since). */
   readonly orderCheckedAt?: number | null;
+  /**
+   * A sweep found the listing out of order while sweeps were allowed to stop early (since `sinceMs`, the
+   * last walk in order): the next sweep looks at the whole window again and reports what lies before it.
+   */
+  readonly orderBroken?: { readonly sinceMs: number } | null;
   /** The first entry of the last completed walk. */
   readonly head?: ListingHead | null;
   /** The longest HeyGen was seen to keep entries (a walk to the end: its time less the oldest entry listed). */
@@ -87,12 +92,13 @@ export const NO_BACKFILL_STATE: BackfillState = {
 export type BackfillPlan =
   | {
       readonly kind: 'sweep';
-      readonly reason: 'first_run' | 'resume' | 'gap' | 'trouble' | 'sample_missed' | 'unsettled' | 'routine';
+      readonly reason: 'first_run' | 'resume' | 'gap' | 'order_changed' | 'trouble' | 'sample_missed' | 'unsettled' | 'routine';
       readonly sinceMs: number;
       readonly untilMs: number;
       readonly cursor?: BackfillCursor;
       /** The checkpoint, older than the dedup window: entries of ours in (gapFromMs, sinceMs] cannot be covered. */
       readonly gapFromMs?: number;
+      readonly gapReason?: 'dedup_window' | 'order';
       /** The listing was seen in order: the walk may end once past what it needs. */
       readonly stopEarly?: StopEarly;
     }
@@ -118,6 +124,17 @@ export function backfillPlan(now: number, windowMs: number, state: BackfillState
   if (state.checkedThrough === null) return { kind: 'sweep', reason: 'first_run', sinceMs: oldest, untilMs };
   if (state.checkedThrough < oldest)
     return { kind: 'sweep', reason: 'gap', sinceMs: oldest, untilMs, gapFromMs: state.checkedThrough };
+  // Sweeps that stopped early may have passed entries over: the whole window again, what lies before it reported.
+  if (state.orderBroken) {
+    const from = state.orderBroken.sinceMs;
+    return {
+      kind: 'sweep',
+      reason: 'order_changed',
+      sinceMs: oldest,
+      untilMs,
+      ...(from < oldest ? { gapFromMs: from, gapReason: 'order' as const } : {}),
+    };
+  }
   const reason = sweepReason(now, state, evidence);
   if (reason) return { kind: 'sweep', reason, untilMs, ...sweepStart(now, oldest, state) };
   return {
@@ -182,6 +199,12 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
     unsettled: summary.checkedThrough < summary.untilMs,
     // A walk to the end in order vouches for the order; disorder anywhere withdraws it.
     orderCheckedAt: !summary.ordered ? null : summary.reachedEnd ? now : (state.orderCheckedAt ?? null),
+    orderBroken:
+      plan.reason === 'order_changed'
+        ? null
+        : !summary.ordered && state.orderCheckedAt != null
+          ? { sinceMs: state.orderCheckedAt }
+          : (state.orderBroken ?? null),
     head: summary.head ?? state.head ?? null,
     historyKeptMs:
       summary.historyFromMs === undefined
@@ -237,6 +260,7 @@ function runPlan(
       untilMs: plan.untilMs,
       ...(plan.cursor ? { cursor: plan.cursor } : {}),
       ...(plan.gapFromMs !== undefined ? { gapFromMs: plan.gapFromMs } : {}),
+      ...(plan.gapReason ? { gapReason: plan.gapReason } : {}),
       ...(plan.stopEarly ? { stopEarly: plan.stopEarly } : {}),
       historyKeptMs: state.historyKeptMs ?? null,
       ...bounds,

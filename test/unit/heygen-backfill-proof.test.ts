@@ -230,6 +230,56 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     expect(run.summary).toMatchObject({ reachedEnd: true, uncovered: [] });
   });
 
+  it("HeyGen changing its listing's order after a walk saw it in order: the walk to the end that sees it sends the next sweep over the whole window again (what early stops passed over is published), and the period before it is reported", async () => {
+    const w = await world();
+    const hidden = new Set<string>();
+    // HeyGen's listing, except that entries in `hidden` come last (behind days of older entries).
+    const history: BackfillDeps['history'] = {
+      listEvents: async (q) => {
+        const all = [];
+        let token: string | undefined;
+        do {
+          const page = await client.listEvents({ limit: 100, ...(token ? { token } : {}) });
+          all.push(...page.events);
+          token = page.nextToken ?? undefined;
+        } while (token);
+        const order = [...all.filter((e) => !hidden.has(e.eventKey)), ...all.filter((e) => hidden.has(e.eventKey))];
+        const offset = q.token ? Number(q.token) : 0;
+        const limit = q.limit ?? 100;
+        return {
+          events: order.slice(offset, offset + limit),
+          nextToken: offset + limit < order.length ? String(offset + limit) : null,
+        };
+      },
+    };
+    for (let k = 0; k < 600; k++) await w.delivered(undefined, clock.t - 240 * HOUR + k * 0.4 * HOUR);
+    clock.t += 20 * 60_000;
+    await w.scheduled({ history });
+    const verifiedAt = w.checkpoint.state.orderCheckedAt as number;
+    expect(verifiedAt).toBe(clock.t);
+    const x = w.lost();
+    hidden.add(heygenEventKey(JSON.stringify(x)));
+    for (let k = 0; k < 30; k++) await w.delivered(undefined, clock.t + k * 2 * 60_000);
+    clock.t += 24 * HOUR + 10 * 60_000;
+    const early = await w.scheduled({ history });
+    expect(early.summary).toMatchObject({ stoppedEarly: true, ordered: true, backfilled: 0 }); // x passed over
+    // The walk to the end (due every 7 days; made due here), and a 5xx to start a sweep.
+    w.checkpoint.state = { ...w.checkpoint.state, orderCheckedAt: clock.t - 7 * 24 * HOUR };
+    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    clock.t += HOUR;
+    const check = await w.scheduled({ history });
+    expect(check.summary).toMatchObject({ reachedEnd: true, ordered: false });
+    expect(w.copies(x)).toHaveLength(0);
+    clock.t += HOUR;
+    const again = await w.scheduled({ history });
+    expect(again.plan).toMatchObject({ kind: 'sweep', reason: 'order_changed', gapReason: 'order' });
+    expect(w.copies(x)).toHaveLength(1);
+    expect(again.summary?.uncovered).toEqual([
+      { reason: 'order', fromMs: clock.t - 2 * HOUR - 7 * 24 * HOUR, untilMs: again.plan?.sinceMs, entries: expect.any(Number) },
+    ]);
+    expect(w.checkpoint.state.orderBroken).toBeNull();
+  });
+
   it('a stranger cannot change what the backfill reads: one bad request an hour forces no sweep (pages and reads identical to a quiet day)', async () => {
     const day = async (stranger: boolean) => {
       fake.reset();

@@ -92,6 +92,7 @@ export class DynamoBackfillCheckpoint {
       orderCheckedAt: n(item.orderCheckedAt),
       historyKeptMs: n(item.historyKeptMs),
       head: item.head?.S ? (JSON.parse(item.head.S) as ListingHead) : null,
+      orderBroken: item.orderBrokenSince?.N === undefined ? null : { sinceMs: Number(item.orderBrokenSince.N) },
       uncovered: item.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [],
     };
   }
@@ -112,6 +113,7 @@ export class DynamoBackfillCheckpoint {
     if (state.unsettled) item.unsettled = { BOOL: true };
     if (state.cursor) item.cursor = { S: JSON.stringify(state.cursor) };
     if (state.head) item.head = { S: JSON.stringify(state.head) };
+    if (state.orderBroken) item.orderBrokenSince = { N: String(state.orderBroken.sinceMs) };
     if (state.uncovered?.length) item.uncovered = { S: JSON.stringify(state.uncovered) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), { abortSignal: signal });
   }

@@ -115,8 +115,12 @@ export interface ListingHead {
 
 /** A period the backfill could not cover, and why. */
 export interface UncoveredPeriod {
-  /** `dedup_window`: older than the dedup window (records gone); `history`: HeyGen no longer lists it. */
-  readonly reason: 'dedup_window' | 'history';
+  /**
+   * `dedup_window`: older than the dedup window (records gone); `history`: HeyGen no longer lists it;
+   * `order`: HeyGen's listing changed its order, and entries of the period were examined only by sweeps
+   * that stopped early (an upper bound: most were examined).
+   */
+  readonly reason: 'dedup_window' | 'history' | 'order';
   readonly fromMs: number;
   readonly untilMs: number;
   /** Entries of ours listed in the period (null: HeyGen lists none of them any more, so unknown). */
@@ -142,6 +146,7 @@ export interface BackfillCursor {
   /** Creation time of the oldest entry left in flight or failed so far in this walk. */
   readonly unsettledFrom?: number;
   readonly gapFromMs?: number;
+  readonly gapReason?: 'dedup_window' | 'order';
   readonly stopEarly?: StopEarly;
   readonly head?: ListingHead;
   readonly seen?: OrderSeen;
@@ -214,6 +219,8 @@ export interface BackfillOptions {
   readonly stopEarly?: StopEarly;
   /** The checkpoint, when older than `sinceMs`: entries of ours in (gapFromMs, sinceMs] are counted uncovered. */
   readonly gapFromMs?: number;
+  /** Why entries of the gap are not covered. @default 'dedup_window' */
+  readonly gapReason?: 'dedup_window' | 'order';
   /**
    * The longest HeyGen was seen to keep entries (a walk to the end: its time less the oldest entry
    * listed). A run needing entries from further back than that, which the listing no longer reaches,
@@ -425,6 +432,7 @@ interface Walk {
   head: ListingHead | undefined;
   readonly stopEarly: StopEarly | undefined;
   readonly gapFromMs: number | undefined;
+  readonly gapReason: 'dedup_window' | 'order';
   /** Event keys handled in this run, with the event_id first seen for each. */
   readonly handled: Map<string, string>;
   readonly uncoveredKeys: Set<string>;
@@ -434,6 +442,7 @@ function startWalk(options: BackfillOptions): Walk {
   const c = options.cursor;
   const stopEarly = c ? c.stopEarly : options.stopEarly;
   const gapFromMs = c ? c.gapFromMs : options.gapFromMs;
+  const gapReason = (c ? c.gapReason : options.gapReason) ?? 'dedup_window';
   return {
     token: c?.token || undefined,
     unsettledFrom: c?.unsettledFrom,
@@ -441,6 +450,7 @@ function startWalk(options: BackfillOptions): Walk {
     head: c?.head,
     stopEarly,
     gapFromMs,
+    gapReason,
     handled: new Map(),
     uncoveredKeys: new Set(),
   };
@@ -486,7 +496,7 @@ function cut(w: Walk, seen: Walk['seen'], s: Summary): BackfillSummary {
     sinceMs: s.sinceMs,
     untilMs: s.untilMs,
     ...(w.unsettledFrom !== undefined ? { unsettledFrom: w.unsettledFrom } : {}),
-    ...(w.gapFromMs !== undefined ? { gapFromMs: w.gapFromMs } : {}),
+    ...(w.gapFromMs !== undefined ? { gapFromMs: w.gapFromMs, gapReason: w.gapReason } : {}),
     ...(w.stopEarly ? { stopEarly: w.stopEarly } : {}),
     ...(w.head ? { head: w.head } : {}),
     seen: { ...seen },
@@ -619,7 +629,7 @@ function completeWalk(w: Walk, options: BackfillOptions, s: Summary, now: number
   if (w.head) s.head = w.head;
   if (s.reachedEnd && w.seen.minCreated !== null) s.historyFromMs = w.seen.minCreated;
   if (w.gapFromMs !== undefined && w.gapFromMs < s.sinceMs)
-    s.uncovered.push({ reason: 'dedup_window', fromMs: w.gapFromMs, untilMs: s.sinceMs, entries: w.seen.uncovered });
+    s.uncovered.push({ reason: w.gapReason, fromMs: w.gapFromMs, untilMs: s.sinceMs, entries: w.seen.uncovered });
   // HeyGen no longer lists back to what this run needed, and that lies further back than it was ever
   // seen to keep entries: entries created there, if any, may have been dropped unseen.
   const need = w.gapFromMs ?? s.sinceMs;
