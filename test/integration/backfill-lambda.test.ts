@@ -37,7 +37,7 @@ let backfillEnv: Record<string, string>;
 
 async function loadBackfillEntry(extra: Record<string, string> = {}): Promise<Handler> {
   delete process.env.ENDPOINT_URL;
-  Object.assign(process.env, backfillEnv, extra, {
+  Object.assign(process.env, backfillEnv, {
     HEYGEN_API_URL: fake.url,
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: MOTO_REGION,
@@ -46,6 +46,7 @@ async function loadBackfillEntry(extra: Record<string, string> = {}): Promise<Ha
     AWS_SECRET_ACCESS_KEY: 'testing',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
+    ...extra,
   });
   vi.resetModules();
   return ((await import('../../functions/backfill.js')) as { handler: Handler }).handler;
@@ -212,6 +213,41 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
       ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
     expect(ids).not.toContain(heygenEventKey(JSON.stringify(theirs)));
     expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(half)))).toHaveLength(1);
+  }, 60_000);
+
+  it('a period the backfill could not cover keeps BackfillGap at 1 (the HeyGenBackfillGap alarm) in every run until acknowledged, with the service dimension the alarm reads', async () => {
+    fake.reset();
+    fake.seedEndpoint('https://g/heygen');
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    const now = Date.now();
+    const period = { reason: 'dedup_window' as const, fromMs: now - 80 * 3_600_000, untilMs: now - 56 * 3_600_000, entries: 24 };
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      checkedThrough: now - 2 * 3_600_000,
+      lastSweepAt: now - 3_600_000,
+      cursor: null,
+      uncovered: [period],
+    });
+    const emitted: Record<string, unknown>[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      if (text.includes('"_aws"')) for (const line of text.trim().split('\n')) emitted.push(JSON.parse(line));
+      else write(chunk);
+      return true;
+    }) as typeof process.stdout.write);
+    try {
+      const handler = await loadBackfillEntry({ POWERTOOLS_METRICS_DISABLED: 'false' });
+      expect(((await handler({}, context())) as BackfillSummary).outcome).toBe('done');
+    } finally {
+      spy.mockRestore();
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    }
+    const gap = emitted.find((m) => 'BackfillGap' in m);
+    expect(gap).toMatchObject({ BackfillGap: 1, service: 'heygen-relay-backfill' });
+    expect(emitted.find((m) => 'UncoveredEntries' in m)).toMatchObject({ UncoveredEntries: 24 });
+    expect((await checkpoint.read()).uncovered).toEqual([period]); // a good run does not clear it
   }, 60_000);
 
   it("CLI backfill with the stack's 12 h dedup window: events 13 h and 40 h old (records expired) are not published again by default, a neighbour's never; --allow-duplicates publishes ours, counted as possible second copies", async () => {
