@@ -13,6 +13,12 @@ if (require.main === module) {
   // is the SDK's to give and the README's to document (Node versions), not each command's output:
   // the SDK's own switch turns it off unless the user set it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `heygen-relay ... | head`: the reader has gone, nothing more is wanted; end quietly.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
