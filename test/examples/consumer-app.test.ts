@@ -5,7 +5,7 @@
  * envelope id once even when the message comes twice. It is never deployed.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -63,7 +63,7 @@ describe('examples/consumer-app', () => {
       const info = vi.spyOn(Logger.prototype, 'info');
       const envelope = {
         version: '1',
-        id: `heygen:${randomUUID()}`,
+        id: `heygen:evt:${createHash('sha256').update(randomUUID()).digest('hex')}`, // as the schema has it
         provider: 'heygen',
         type: 'avatar_video.success',
         subject: { kind: 'video', id: 'v1' },

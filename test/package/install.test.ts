@@ -265,7 +265,7 @@ describe('Package: a fresh CDK app', () => {
     const envelope = JSON.parse(readFileSync(join(ROOT, 'test', 'events', 'heygen', 'avatar_video.success.json'), 'utf8'));
     const detail = {
       version: '1',
-      id: 'heygen:abc',
+      id: `heygen:evt:${'ab'.repeat(32)}`, // the schema's pattern (parseRelayEvent enforces it)
       provider: 'heygen',
       type: envelope.event_type,
       subject: { kind: 'video', id: null },
