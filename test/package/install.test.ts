@@ -6,13 +6,14 @@
  * - the app type-checks and `cdk synth` (the repository's aws-cdk CLI; CDK_DOCKER points at
  *   nothing) passes AwsSolutions and puts the four function assets into the cloud assembly, each
  *   byte for byte the shipped asset and a fresh build of the sources;
- * - a consumer Lambda importing `heygen-relay/events` bundles under 10 KB and parses a queue message;
+ * - a consumer Lambda importing `heygen-relay/events` bundles to at most 5 KB and parses a queue message;
+ * - examples/consumer-app, copied out of the repository, installs the tarball and builds on its own;
  * - `npx heygen-relay --help` runs from the installed package (no tsx, no dev dependencies).
  * Figures (tarball size and files, consumer bundle, synth time) go to .reliability/package.json.
  * Needs the npm registry (or a warm npm cache) for the fresh app's dependencies.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -286,4 +287,19 @@ describe('Package: a fresh CDK app', () => {
     const { stdout } = await sh('npx', ['--no-install', 'heygen-relay', '--help'], app);
     expect(stdout).toMatch(/Usage: heygen-relay <command>/);
   });
+});
+
+describe('Package: examples/consumer-app as a project of its own', () => {
+  it('copied out of the repository, installs the packed tarball and builds (strict tsc)', async () => {
+    const dir = join(work, 'consumer-app');
+    cpSync(join(ROOT, 'examples', 'consumer-app'), dir, { recursive: true });
+    const file = join(dir, 'package.json');
+    const own = JSON.parse(readFileSync(file, 'utf8')) as { dependencies: Record<string, string> };
+    own.dependencies['heygen-relay'] = `file:${tarball}`; // as published, this is the registry's version
+    writeFileSync(file, JSON.stringify(own, null, 2));
+    await sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], dir);
+    await sh('npm', ['run', 'build'], dir);
+    expect(existsSync(join(dir, 'dist', 'functions', 'consumer.js'))).toBe(true);
+    expect(existsSync(join(dir, 'dist', 'bin', 'app.js'))).toBe(true);
+  }, 480_000);
 });
