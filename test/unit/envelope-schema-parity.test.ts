@@ -21,7 +21,7 @@ const HEX = 'a'.repeat(64);
 /** Per field: values the schema takes and values it refuses (the arbitrary mixes them). */
 const FIELD_VALUES: Record<string, unknown[]> = {
   version: ['1', '2', 1, ABSENT],
-  id: [`heygen:evt:${HEX}`, `joggai:${HEX}`, `heygen:${HEX.slice(1)}`, 'heygen:evt:xyz', 'Heygen:' + HEX, 7, ABSENT],
+  id: [`heygen:evt:${HEX}`, `joggai:${HEX}`, `heygen:${HEX.slice(1)}`, 'heygen:evt:xyz', `Heygen:${HEX}`, 7, ABSENT],
   provider: ['heygen', 'joggai', 'my_provider-2', 'HeyGen', '-x', '', null, ABSENT],
   source: ['heygen-staging', 'a'.repeat(40), 'a'.repeat(41), 'Staging', 3, ABSENT, ABSENT],
   type: ['avatar_video.success', 'x', '', 'é'.repeat(128), 'é'.repeat(129), 5, ABSENT],
