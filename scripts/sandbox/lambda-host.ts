@@ -56,9 +56,13 @@ async function serve(entry: string, port: number): Promise<void> {
     server.once('error', fail);
     server.listen(port, '127.0.0.1', () => ok());
   });
-  const stop = () => server.close(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const stop = () => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  };
+  // `on`: a Ctrl-C comes from the terminal and then as the sandbox's SIGTERM; either ends it.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   process.once('disconnect', stop); // the sandbox is gone: so is its ingress
   await send({ ready: `http://127.0.0.1:${port}/` });
 }

@@ -303,11 +303,13 @@ function stop(code: number): Promise<void> {
   return stopping;
 }
 
-process.once('SIGINT', () => {
-  say('stopping ...');
+// `on`, not `once`: Ctrl-C reaches this process twice (from the terminal, and forwarded by npm), and
+// a second one must not kill it halfway through stopping what it started.
+process.on('SIGINT', () => {
+  if (!stopping) say('stopping ...');
   void stop(0);
 });
-process.once('SIGTERM', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
 
 start().catch((err: Error) => {
   say(`could not start: ${err.message}`);
