@@ -303,3 +303,26 @@ describe('Package: examples/consumer-app as a project of its own', () => {
     expect(existsSync(join(dir, 'dist', 'bin', 'app.js'))).toBe(true);
   }, 480_000);
 });
+
+describe('Package: the README quotes what this run measured', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const near = (quoted: number, measured: number) => Math.abs(quoted - measured) <= 0.1 * measured;
+
+  it('its tarball and consumer-bundle figures are within 10 % of this run (rerun and copy .reliability/package.json when not)', () => {
+    const m = /tarball [\d.]+ KB\s+\(([\d,]+) bytes\), (\d+) files;\s+consumer bundle [\d.]+ KB \(([\d,]+) bytes/.exec(readme);
+    expect(m, 'the README names the tarball and consumer bundle figures').not.toBeNull();
+    const [tarball, files, bundle] = [m?.[1], m?.[2], m?.[3]].map((x) => Number(String(x).replace(/,/g, '')));
+    expect(near(tarball as number, figures.tarballBytes as number), `tarball ${tarball} vs ${figures.tarballBytes}`).toBe(true);
+    expect(near(files as number, figures.files as number), `files ${files} vs ${figures.files}`).toBe(true);
+    expect(
+      near(bundle as number, figures.consumerBundleBytes as number),
+      `bundle ${bundle} vs ${figures.consumerBundleBytes}`,
+    ).toBe(true);
+  });
+
+  it('names as many prebuilt Lambda functions as the package ships', () => {
+    const words = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+    const m = /the (\w+) Lambda functions \(/.exec(readme);
+    expect(words.indexOf(m?.[1] ?? '')).toBe(FUNCTION_ENTRIES.length);
+  });
+});
