@@ -182,6 +182,17 @@ describe('npm run sandbox', () => {
     expect(e.deliveries).toEqual([expect.objectContaining({ delivered: true, attempts: 1, statuses: [200] })]);
     const detail = await receive(e.event_data.video_id);
     expect(detail).toMatchObject({ type: 'avatar_video.success', provider: 'heygen', origin: 'delivery' });
+
+    // Disabled at HeyGen's end (as in its dashboard): nothing is delivered until it is enabled again.
+    const state = (await (await fetch(`${env.HEYGEN_API_URL}/_sandbox/state`)).json()) as {
+      endpoints: { endpoint_id: string }[];
+    };
+    const id = state.endpoints[0]?.endpoint_id as string;
+    const control = (action: string) => fetch(`${env.HEYGEN_API_URL}/_sandbox/endpoints/${id}/${action}`, { method: 'POST' });
+    expect((await control('disable')).status).toBe(200);
+    const off = await emit({ type: 'avatar_video.success' });
+    expect(off.deliveries).toEqual([expect.objectContaining({ delivered: false, reason: 'endpoint disabled' })]);
+    expect((await control('enable')).status).toBe(200);
   }, 60_000);
 
   it('a missed event (only in HeyGen history) is recovered by backfill', async () => {
