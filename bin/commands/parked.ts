@@ -58,11 +58,15 @@ async function republish(ctx: Ctx, key: string, o: RepublishOptions): Promise<nu
   });
   if (o.acceptLossy && !o.json)
     ctx.io.err('warning: --accept-lossy publishes what JSON.parse makes of the body, which differs from what the provider sent');
-  const line =
-    result.outcome === 'still_unpublishable'
-      ? `${key}: still unpublishable (${result.reason}): ${result.message}`
-      : `${key}: ${result.outcome.replace('_', ' ')}`;
-  ctx.emit(result, [line]);
+  if (result.outcome === 'still_unpublishable') {
+    // A failure: the result stays on stdout for --json; the message is an error line on stderr.
+    if (o.json) ctx.emit(result, []);
+    ctx.io.err(
+      `error: ${key}: still unpublishable (${result.reason}): ${result.message}; it stays parked (--accept-lossy publishes it as JSON.parse reads it)`,
+    );
+    return EXIT.failed;
+  }
+  ctx.emit(result, [`${key}: ${result.outcome.replace('_', ' ')}`]);
   return result.outcome === 'published' || result.outcome === 'would_publish' ? EXIT.ok : EXIT.failed;
 }
 

@@ -242,6 +242,8 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
   const busName = o.bus ?? outputs.eventBusName;
   if (!busName) throw new UsageError('status needs --stack or --bus');
   const attention: string[] = [];
+  /** How the suggested commands find this relay, so each can be pasted as printed. */
+  const where = o.stack ? `--stack ${o.stack}` : `--bus ${busName}`;
   const secretId = o.signingSecretId ?? outputs.signingSecretArn;
   const stateTable = o.stateTable ?? outputs.stateTableName;
 
@@ -257,7 +259,7 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     queues.push({ route: q.route, queue: q.queue.name, waiting: d.visible, inFlight: d.inFlight, deadLetters });
     if (deadLetters)
       attention.push(
-        `${deadLetters} message(s) in the dead-letter queue of ${q.route}: fix the consumer, then heygen-relay redrive --queue ${q.route}`,
+        `${deadLetters} message(s) in the dead-letter queue of ${q.route}: fix the consumer, then heygen-relay redrive ${where} --queue ${q.route}`,
       );
   }
   let targetDeadLetters: number | undefined;
@@ -266,7 +268,7 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     targetDeadLetters = d.visible + d.inFlight;
     if (targetDeadLetters)
       attention.push(
-        `${targetDeadLetters} event(s) EventBridge could not deliver to a queue (${topology.targetDeadLetterQueue.name}): fix the queue policy or key, then heygen-relay replay their window`,
+        `${targetDeadLetters} event(s) EventBridge could not deliver to a queue (${topology.targetDeadLetterQueue.name}): fix the queue policy or key, then heygen-relay replay ${where} --from <when it began> for their window`,
       );
   }
 
@@ -343,7 +345,10 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
           .filter((e) => target === undefined || normalizeUrl(e.url) === target)
           .map((e) => ({ id: e.endpoint_id, url: e.url, status: e.status, events: e.events ?? null }));
         endpoint = { ...(url ? { url } : {}), found };
-        if (found.length === 0) attention.push(`HeyGen has no endpoint at ${url}: heygen-relay reconcile --stack ...`);
+        if (found.length === 0)
+          attention.push(
+            `HeyGen has no endpoint at ${url}: heygen-relay reconcile ${o.stack ? `--stack ${o.stack}` : `--endpoint-url ${url}`}`,
+          );
         if (found.length > 1) attention.push(`HeyGen has ${found.length} endpoints at ${url}; the registrar deletes duplicates`);
         for (const e of found) if (e.status !== 'enabled') attention.push(`HeyGen endpoint ${e.id} is ${e.status}`);
       } catch (err) {
@@ -410,7 +415,10 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
       'the parked deliveries',
       async () => (await listParked(new S3ParkedArchive(ctx.s3(), outputs.parkedBucketName as string), { limit: 1000 })).length,
     );
-    if (parked) attention.push(`${parked} parked delivery(ies): heygen-relay parked list, then parked republish KEY`);
+    if (parked)
+      attention.push(
+        `${parked} parked delivery(ies): heygen-relay parked list ${where}, then heygen-relay parked republish ${where} KEY`,
+      );
   }
 
   return {

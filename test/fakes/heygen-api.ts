@@ -123,6 +123,8 @@ export interface FakeHeyGenOptions {
   readonly validate?: boolean;
   /** Clock for idempotency expiry and created_at. @default Date.now */
   readonly now?: () => number;
+  /** Also accept `http://127.0.0.1` / `http://localhost` endpoint URLs (the sandbox's ingress). @default false */
+  readonly allowLoopbackHttp?: boolean;
 }
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -179,6 +181,7 @@ export class FakeHeyGenApi {
   private readonly idempotency = new Map<string, IdempotencyEntry>();
   private readonly now: () => number;
   private readonly validate: boolean;
+  private readonly urlPattern: RegExp;
   private server: Server | undefined;
   private seq = 0;
   url = '';
@@ -187,6 +190,7 @@ export class FakeHeyGenApi {
     this.apiKey = options.apiKey ?? FAKE_API_KEY;
     this.now = options.now ?? Date.now;
     this.validate = options.validate ?? true;
+    this.urlPattern = options.allowLoopbackHttp ? /^(https:\/\/[^/]|http:\/\/(127\.0\.0\.1|localhost)[:/])/ : /^https:\/\/[^/]/;
     this.eventTypes = eventTypesFromSpec(def);
     // quick: skip openapi-backend's OpenAPI 3.0 meta-validation (this spec is 3.1).
     this.api = new OpenAPIBackend({ definition: def as never, quick: true, strict: false, validate: true });
@@ -573,7 +577,7 @@ export class FakeHeyGenApi {
       }
       case 'createWebhookEndpoint': {
         const b = body as { url: string; events?: string[] | null; entity_id?: string | null };
-        if (!/^https:\/\/[^/]/.test(b.url)) {
+        if (!this.urlPattern.test(b.url)) {
           return err(400, 'invalid_parameter', "'url' must be a publicly accessible HTTPS URL.", 'url');
         }
         if (this.endpointsFor(b.url).length > 0) {

@@ -247,7 +247,10 @@ describe('CLI: status', () => {
     writeFileSync(join(REPO, '.relay', 'status-screen.txt'), `${screen}\n(exit ${code})\n`);
     expect(code).toBe(3);
     expect(screen).toMatch(/needs attention:/);
-    expect(screen).toMatch(/1 message\(s\) in the dead-letter queue of all: .*redrive --queue all/);
+    // Pasteable as printed: it names the stack.
+    expect(screen).toContain(
+      `1 message(s) in the dead-letter queue of all: fix the consumer, then heygen-relay redrive --stack ${STACK} --queue all`,
+    );
     expect(screen).toContain(`alarm ${alarmName} is in ALARM`);
     expect(screen).toMatch(new RegExp(`HeyGen endpoint +${WEBHOOK_URL.replace(/[.]/g, '\\.')} +\\S+ +enabled +events: all`));
     expect(screen).toMatch(/Signing secret +AWSCURRENT \S+ \(0 d old\)/);

@@ -108,6 +108,8 @@ export interface EmulatorStack {
    * something not provisioned here (e.g. the Function URL); left out instead of ruling the function out.
    */
   functionEnv(match: (vars: Record<string, string>) => boolean, unresolved?: readonly string[]): Promise<Record<string, string>>;
+  /** Resolves a template value (`Ref`, `Fn::GetAtt`, `Fn::Join`) against what was provisioned and the `externals`. */
+  resolve(value: unknown): Promise<unknown>;
   destroy(): void;
 }
 
@@ -153,6 +155,8 @@ export async function provisionFromTemplate(
   template: CfnTemplate,
   endpoint: string,
   prefix = `t${randomUUID().slice(0, 8)}`,
+  /** Resources served outside the emulator (e.g. the ingress's Function URL on a local port): logical id -> ref and attributes. */
+  externals: Record<string, { ref?: string; attrs?: Record<string, string> }> = {},
 ): Promise<EmulatorStack> {
   const config = awsClientConfig(endpoint);
   const clients = {
@@ -173,6 +177,11 @@ export async function provisionFromTemplate(
 
   function get(logicalId: string): Promise<Created> {
     let p = created.get(logicalId);
+    const external = externals[logicalId];
+    if (!p && external) {
+      p = Promise.resolve({ ref: external.ref ?? logicalId, attrs: external.attrs ?? {} });
+      created.set(logicalId, p);
+    }
     if (!p) {
       const res = resources[logicalId];
       if (!res) throw new Error(`Template references unknown resource ${logicalId}`);
@@ -360,6 +369,7 @@ export async function provisionFromTemplate(
       }
       throw new Error('No function of the template has such an environment');
     },
+    resolve: (value) => resolve(value as Json),
     destroy() {
       for (const c of Object.values(clients)) c.destroy();
     },
