@@ -12,7 +12,7 @@ import {
   describeUncovered,
   parseDuration,
 } from '../backfill-command.js';
-import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
+import { API_URL_HELP, requireHeyGenClient, secretSetup } from './heygen-common.js';
 import { type CliIo, Ctx, EXIT, type Run, type StackOutputs, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
@@ -54,11 +54,11 @@ function dedupWindowMs(o: Options, outputs: StackOutputs): number {
 }
 
 async function run(ctx: Ctx, o: Options): Promise<number> {
+  // The key first: a missing one is exit 2 (README's table) before anything is looked up.
+  const client = o.acknowledgeGap ? undefined : requireHeyGenClient(ctx, o.apiUrl);
   const outputs = await ctx.outputs();
   const { signingSecretId, stateTable } = await secretSetup(ctx, o);
-  if (o.acknowledgeGap) return acknowledge(ctx, stateTable, signingSecretId);
-  const client = heygenClient(ctx, o.apiUrl);
-  if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+  if (!client) return acknowledge(ctx, stateTable, signingSecretId);
   const dedupTable = o.dedupTable ?? outputs.dedupTableName;
   const eventBus = o.bus ?? outputs.eventBusName;
   const endpointUrl = o.endpointUrl ?? outputs.webhookUrl;

@@ -63,7 +63,7 @@ describe('CLI: commander surface', () => {
 
   it('keeps exit 2 for a missing HeyGen API key', async () => {
     const { io } = capture();
-    expect(await main(['backfill', '--dedup-table', 't'], io)).toBe(64); // no key → usage (as before)
+    expect(await main(['backfill', '--dedup-table', 't'], io)).toBe(2); // no key: exit 2 in every command
     expect(await main(['reconcile', '--endpoint-url', 'https://x.example/heygen', '--dry-run'], io)).toBe(2);
   });
 });
