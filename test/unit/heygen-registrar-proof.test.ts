@@ -229,6 +229,24 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect((await a.register()).outcome).toBe('secret_mismatch');
   });
 
+  it("an event type added to our endpoint does not make the neighbour's earlier entries of that type proof (events patched, then a bad POST: no rotation)", async () => {
+    const a = stack('a');
+    const [ours, added] = EVENTS as [string, string];
+    expect((await a.register([ours])).outcome).toBe('changed'); // our endpoint: one type
+    const neighbour = fake.seedEndpoint(NEIGHBOUR_URL, [added]);
+    clock.t += 30 * MINUTE;
+    expect(await a.receive(event(ours))).toBe(200);
+    clock.t += MINUTE;
+    fake.emit(neighbour.endpoint_id, event(added)); // the neighbour's, before we subscribed to its type
+    clock.t += 15 * MINUTE;
+    expect((await a.register(EVENTS)).outcome).toBe('changed'); // the deploy adds the type: PATCH events
+    clock.t += MINUTE;
+    expect(await a.stranger()).toBe(401);
+    clock.t += MINUTE;
+    expect((await a.register(EVENTS)).outcome).toBe('in_sync');
+    expect(rotations()).toBe(0);
+  });
+
   it('the proof window: after the stored version plus its grace and the endpoint, before the retry spacing, well inside the dedup window', () => {
     const now = Date.parse('2026-12-01T00:00:00Z');
     const w = proofWindow({
