@@ -187,7 +187,7 @@ describe('DynamoDB (moto): the upgrade to per-source keys (records of before rec
     expect(status(await fresh.ingress(tenantDelivery(TENANTS['heygen-staging'], body))).status).toBe('published');
   });
 
-  it('source-keys-migration-default-source: a second Standard Webhooks source\'s new message is published though the default source recorded the same webhook-id after the upgrade', async () => {
+  it("source-keys-migration-default-source: a second Standard Webhooks source's new message is published though the default source recorded the same webhook-id after the upgrade", async () => {
     const table = await freshTable();
     // The provider's default source (id `standard-webhooks`: its keys are the keys of before) and a second sender.
     const primary: Tenant = {
