@@ -156,6 +156,20 @@ export class Unpublishable {
   ) {}
 }
 
+/**
+ * Records a parked delivery in the dedup store: it verified with a live secret and is kept, so it is
+ * no delivery our secret refused (the registrar's proof) and the backfill does not park it again.
+ * Best effort: the parked record is what keeps the event.
+ */
+async function recordParked(dedup: DedupStore, id: string, signal: AbortSignal): Promise<void> {
+  const owner = randomUUID();
+  try {
+    if ((await dedup.claim(id, owner, signal)) === 'claimed') await dedup.complete(id, owner, signal);
+  } catch {
+    await dedup.release(id, owner);
+  }
+}
+
 /** Headers worth keeping with a parked delivery: all but the signature (and anything credential-like). */
 function parkableHeaders(headers: RelayRequest['headers'], signatureHeader: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -379,6 +393,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       if (signal.aborted) throw err;
       throw new DependencyError('parked', 'Could not keep the unpublishable delivery', { cause: err });
     }
+    await recordParked(route.dedup, id, signal);
     telemetry.count('Parked', { provider: sourceOf(route), reason: why.reason });
     telemetry.warn('Delivery parked: EventBridge can never take it as it is; list and re-publish it after a fix', {
       provider: sourceOf(route),

@@ -5,15 +5,22 @@
  * by item (Allow statements, their actions, resources and `dynamodb:LeadingKeys` conditions; a
  * condition this evaluator does not know counts as no condition), so any widening fails here.
  */
+
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
+import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
+import { DynamoEvidenceStore } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import { DEDUP_META_KEYS } from '../../functions/core/event-key.js';
+import { evidenceRecorder } from '../../functions/core/evidence.js';
+import { createIngress } from '../../functions/core/ingress.js';
 import { eventId } from '../../functions/providers/index.js';
 import type { HeyGenRelay } from '../../lib/heygen-relay.js';
 import { HeyGenRelayStack } from '../../lib/relay-stack.js';
 import { manySources } from '../support/sources.js';
+import { heygenBody, swBody, TENANTS, tenantDelivery } from '../support/tenants.js';
 
 /** The relay with two HeyGen accounts, JoggAI and a Standard Webhooks source; `change` runs before synth. */
 function synthRelay(change: (relay: HeyGenRelay) => void = () => {}): Template {
@@ -138,6 +145,88 @@ describe('Issue 20 finding 7: the ingress reaches only the DynamoDB items it wri
       expect([s.Action].flat().every((a) => /^dynamodb:(GetItem|PutItem|UpdateItem|DeleteItem)$/.test(a))).toBe(true);
       expect(s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toBeDefined();
     }
+  });
+
+  it('ingress-iam-runtime: every DynamoDB call the ingress makes on a multi-source stack is allowed (claims, records, releases, earlier-key and body-key reads, markers, evidence, parked records)', async () => {
+    const template = synthRelay();
+    const statements = ingressStatements(template);
+    const tables: Record<string, string> = {
+      dedup: tableId(template, 'RelayDedupTable'),
+      state: tableId(template, 'RelayStateTable'),
+    };
+    const calls: { action: string; table: string; key: string }[] = [];
+    // A DynamoDB that records each call (action, table, partition key) and holds nothing.
+    const client = {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        const input = command.input as { TableName: string; Key?: { pk: { S: string } }; Item?: { pk: { S: string } } };
+        const key = (input.Key ?? input.Item)?.pk.S ?? '(none)';
+        calls.push({ action: `dynamodb:${command.constructor.name.replace(/Command$/, '')}`, table: input.TableName, key });
+        return {};
+      },
+    } as unknown as DynamoDBClient;
+    const tenants = [TENANTS.heygen, TENANTS['heygen-staging'], TENANTS.replicate];
+    const sources = Object.fromEntries(tenants.map((t) => [t.source, t.provider.name]));
+    const stores = new Map<string, DynamoDedupStore>();
+    const store = (mode: 'record' | 'claim'): DynamoDedupStore => {
+      let st = stores.get(mode);
+      if (!st) {
+        st = new DynamoDedupStore(client, 'dedup', { windowSeconds: 3600, lockSeconds: 15, mode, legacyBodyKeys: true, sources });
+        stores.set(mode, st);
+      }
+      return st;
+    };
+    let failPublish = false;
+    const ingress = createIngress({
+      maxBodyBytes: 1 << 20,
+      publisher: {
+        publish: async () => {
+          if (failPublish) throw new Error('EventBridge unavailable');
+        },
+      },
+      parked: { park: async () => {} },
+      telemetry: { debug() {}, info() {}, warn() {}, error() {}, count() {} },
+      onTrouble: evidenceRecorder(new DynamoEvidenceStore(client, 'state'), { intervalMs: 0 }),
+      routes: tenants.map((t) => ({
+        provider: t.provider,
+        ...(t.source === t.provider.name ? {} : { source: t.source }),
+        path: `/${t.source}`,
+        keys: {
+          getKeys: async () => [{ secret: t.secret, label: 'AWSCURRENT' }],
+          refresh: async () => [{ secret: t.secret, label: 'AWSCURRENT' }],
+        },
+        timestampToleranceSeconds: 0,
+        budgetMs: 5_000,
+        dedup: store(MODES[t.source] ?? 'claim'),
+      })),
+    });
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 1200; i++) deep = { d: deep };
+    for (const t of tenants) {
+      const body = (n: string) => (t.provider.name === 'heygen' ? heygenBody(`v_${t.source}_${n}`) : swBody(`${t.source}_${n}`));
+      expect((await ingress(tenantDelivery(t, body('a'), `msg_${t.source}_a`))).statusCode).toBe(200); // published
+      failPublish = true;
+      expect((await ingress(tenantDelivery(t, body('b'), `msg_${t.source}_b`))).statusCode).toBe(503); // released, failure evidence
+      failPublish = false;
+      const parkedBody =
+        t.provider.name === 'heygen'
+          ? JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: 'v', deep } })
+          : JSON.stringify({ type: 'video.completed', data: { id: 'v', deep } });
+      expect((await ingress(tenantDelivery(t, parkedBody, `msg_${t.source}_deep`))).statusCode).toBe(202); // parked, recorded
+      const forged = { ...tenantDelivery(t, body('c'), `msg_${t.source}_c`) };
+      forged.headers = Object.fromEntries(
+        Object.entries(forged.headers).map(([k, v]) => [
+          k,
+          k.endsWith('signature') && v ? v.replace(/[0-9a-f]/, (c) => (c === '0' ? '1' : '0')) : v,
+        ]),
+      );
+      expect((await ingress(forged)).statusCode).toBe(401); // refusal evidence
+    }
+    const kinds = new Set(calls.map((c) => `${c.action} ${c.table}`));
+    expect([...kinds].sort()).toEqual(
+      ['DeleteItem dedup', 'GetItem dedup', 'PutItem dedup', 'UpdateItem dedup', 'UpdateItem state'].map((k) => `dynamodb:${k}`),
+    );
+    const refused = calls.filter((c) => !allowed(statements, c.action, tables[c.table] as string, c.key));
+    expect(refused).toEqual([]);
   });
 
   it('ingress-iam: the check catches a widened grant (the table-wide UpdateItem of before)', () => {

@@ -187,6 +187,23 @@ describe('DynamoDB (moto): the upgrade to per-source keys (records of before rec
     expect(status(await fresh.ingress(tenantDelivery(TENANTS['heygen-staging'], body))).status).toBe('published');
   });
 
+  it("source-keys-migration-default-source: a second Standard Webhooks source's new message is published though the default source recorded the same webhook-id after the upgrade", async () => {
+    const table = await freshTable();
+    // The provider's default source (id `standard-webhooks`: its keys are the keys of before) and a second sender.
+    const primary: Tenant = {
+      source: 'standard-webhooks',
+      provider: TENANTS.replicate.provider,
+      secret: 'whsec_ZGVmYXVsdC1zdy1zb3VyY2Utc2VjcmV0LTAxMjM0NTY3',
+    };
+    const tenants = [primary, TENANTS.replicate];
+    const relay = tenantRelay(tenants, storesFor(table, tenants));
+    // Sequential message ids are common: both senders send `msg_1`, each its own message, after the upgrade.
+    expect(status(await relay.ingress(tenantDelivery(primary, swBody('primary'), 'msg_1'))).status).toBe('published');
+    const second = await relay.ingress(tenantDelivery(TENANTS.replicate, swBody('replicate'), 'msg_1'));
+    expect([second.statusCode, status(second).status]).toEqual([200, 'published']);
+    expect(relay.published.map((e) => e.source)).toEqual(['standard-webhooks', 'replicate']);
+  });
+
   it('source-keys-migration-backfill: the backfill of a second account finds an event recorded under the old key, and its own live deliveries', async () => {
     const table = await freshTable();
     const recordedBefore = heygenBody('v_backfill_before');

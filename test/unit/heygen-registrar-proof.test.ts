@@ -75,6 +75,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
       refresh: async () => keys.getKeys(),
     };
     const bus: unknown[] = [];
+    const parked: string[] = [];
     const outage = { on: false }; // the bus refuses every publish: the ingress answers 5xx
     const ingress = createIngress({
       routes: [{ provider: heygen, path: '/heygen', keys, timestampToleranceSeconds: 0, budgetMs: 8_000, dedup }],
@@ -86,6 +87,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
         },
       },
       telemetry: quiet,
+      parked: { park: async (d) => void parked.push(d.id) }, // S3 in the stack
       now,
       onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
     });
@@ -114,7 +116,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
         { url: URL_A, events },
         { client, secretStore: store, lease, heals, evidence: { evidence, history: client, dedup, now } },
       );
-    return { store, dedup, evidence, heals, bus, outage, receive, stranger, register };
+    return { store, dedup, evidence, heals, bus, parked, outage, receive, stranger, register };
   }
 
   const rotations = () => fake.requestsTo('POST', /rotate-secret$/).length;
@@ -227,6 +229,42 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     // With lastMissedAt on that very entry (the backfill recovered it, nothing newer), the dead secret is healed.
     a.evidence.items.set('heygen', { lastSignatureRejectionAt: created, lastTroubleAt: created, lastMissedAt: created });
     expect((await a.register()).outcome).toBe('secret_mismatch');
+  });
+
+  it("an event type added to our endpoint does not make the neighbour's earlier entries of that type proof (events patched, then a bad POST: no rotation)", async () => {
+    const a = stack('a');
+    const [ours, added] = EVENTS as [string, string];
+    expect((await a.register([ours])).outcome).toBe('changed'); // our endpoint: one type
+    const neighbour = fake.seedEndpoint(NEIGHBOUR_URL, [added]);
+    clock.t += 30 * MINUTE;
+    expect(await a.receive(event(ours))).toBe(200);
+    clock.t += MINUTE;
+    fake.emit(neighbour.endpoint_id, event(added)); // the neighbour's, before we subscribed to its type
+    clock.t += 15 * MINUTE;
+    expect((await a.register(EVENTS)).outcome).toBe('changed'); // the deploy adds the type: PATCH events
+    clock.t += MINUTE;
+    expect(await a.stranger()).toBe(401);
+    clock.t += MINUTE;
+    expect((await a.register(EVENTS)).outcome).toBe('in_sync');
+    expect(rotations()).toBe(0);
+  });
+
+  it("a parked delivery is no refused one: HeyGen's newest entry kept in parked/ (EventBridge cannot take it), then a bad POST: no rotation", async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    expect(await a.receive(event())).toBe(200);
+    clock.t += MINUTE;
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 1200; i++) deep = { d: deep };
+    // Signed with our live secret, but nested beyond what EventBridge takes: answered 202 parked.
+    expect(await a.receive({ event_type: 'avatar_video.success', event_data: { video_id: 'vdeep', deep } })).toBe(202);
+    expect(a.parked).toHaveLength(1);
+    clock.t += 15 * MINUTE;
+    expect(await a.stranger()).toBe(401);
+    clock.t += MINUTE;
+    expect((await a.register()).outcome).toBe('in_sync');
+    expect(rotations()).toBe(0);
   });
 
   it('the proof window: after the stored version plus its grace and the endpoint, before the retry spacing, well inside the dedup window', () => {

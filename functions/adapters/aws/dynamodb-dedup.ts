@@ -75,13 +75,18 @@ export class DynamoDedupStore implements DedupStore {
 
   readonly mode: DedupMode;
 
-  /** The attributes every item has; `expiresAt` is the dedup window from `nowS`. */
+  /**
+   * The attributes every item has; `expiresAt` is the dedup window from `nowS`. `src` (the key's
+   * source) marks a record written under per-source keys: the default source's records have the
+   * earlier scheme's key, and only records without `src` are of that scheme (`readLegacy`).
+   */
   private item(key: string, status: 'IN_PROGRESS' | 'COMPLETED', owner: string, nowS: number) {
     return {
       pk: { S: key },
       status: { S: status },
       owner: { S: owner },
       expiresAt: { N: String(nowS + this.options.windowSeconds) },
+      src: { S: sourceOfKey(key) },
     };
   }
 
@@ -232,6 +237,9 @@ export class DynamoDedupStore implements DedupStore {
       { abortSignal: signal },
     );
     const item = got.Item;
+    // Under the source-keys marker, a record with `src` is the default source's own (written after the
+    // upgrade, under the key that is also the earlier scheme's): another source's event, not this one.
+    if (marker === SOURCE_KEYS_MARKER && item?.src !== undefined) return false;
     return item?.status?.S === 'COMPLETED' && Number(item.expiresAt?.N) >= Math.floor(this.now() / 1000);
   }
 

@@ -46,6 +46,11 @@ export interface ProofWindowInput {
   readonly storedAt: number | null;
   /** When our endpoint was created at HeyGen (its `created_at`). */
   readonly endpointCreatedAt: string;
+  /**
+   * When the registrar last set the endpoint's URL or events (its heal journal's newest `patch`), epoch
+   * ms; null when never. Before it, HeyGen delivered elsewhere or other types: entries are not proof.
+   */
+  readonly changedAt?: number | null;
   /** The dedup window (how long a record lives), ms. */
   readonly dedupWindowMs: number;
   /** @default MISMATCH_GRACE_MS */
@@ -61,6 +66,7 @@ export function proofWindow(w: ProofWindowInput): { from: number; until: number 
   const from = Math.max(
     w.storedAt + (w.graceMs ?? MISMATCH_GRACE_MS),
     Number.isFinite(endpointAt) ? endpointAt : Number.POSITIVE_INFINITY,
+    w.changedAt == null ? Number.NEGATIVE_INFINITY : w.changedAt + (w.graceMs ?? MISMATCH_GRACE_MS),
     w.now - w.dedupWindowMs + dedupWindowMargin(w.dedupWindowMs),
   );
   const until = w.now - (w.retrySpacingMs ?? MISMATCH_RETRY_SPACING_MS);

@@ -698,7 +698,8 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
 
   // 6. Nothing to change by the stored state: ask the evidence whether HeyGen really signs with our secret.
   if (actions.length === 0 && keeper && !ctx.disabled && !ctx.secondWriter && deps.evidence && !snapshot.pending?.value?.secret) {
-    const found = await secretMismatch(deps.evidence, snapshot, keeper, deps.signal);
+    const changedAt = await lastPatchAt(deps.heals, keeper.endpoint_id, deps.signal);
+    const found = await secretMismatch(deps.evidence, snapshot, keeper, changedAt, deps.signal);
     if (found && (!writer || !(await recentTakeover(ctx, 'heal', keeper.endpoint_id)))) {
       snapshot = await heal(ctx, writer, snapshot, keeper.endpoint_id, found);
     }
@@ -897,6 +898,7 @@ async function secretMismatch(
   e: SecretEvidence,
   snapshot: SecretSnapshot,
   endpoint: WebhookEndpoint,
+  changedAt: number | null,
   signal?: AbortSignal,
 ): Promise<{ rejectedAt: number; missed: { eventId: string; type: string; createdAt: string } } | null> {
   const now = (e.now ?? Date.now)();
@@ -904,6 +906,7 @@ async function secretMismatch(
     now,
     storedAt: snapshot.currentCreatedAt ?? null,
     endpointCreatedAt: endpoint.created_at,
+    changedAt,
     dedupWindowMs: e.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
     ...(e.graceMs === undefined ? {} : { graceMs: e.graceMs }),
     ...(e.retrySpacingMs === undefined ? {} : { retrySpacingMs: e.retrySpacingMs }),
@@ -928,6 +931,13 @@ async function secretMismatch(
       createdAt: newest.createdAt,
     },
   };
+}
+
+/** When we last set `endpointId`'s URL or events (the journal's newest patch of it), or null. */
+async function lastPatchAt(journal: HealJournal | undefined, endpointId: string, signal?: AbortSignal): Promise<number | null> {
+  if (!journal) return null;
+  const patches = (await journal.read(signal)).filter((t) => t.kind === 'patch' && t.endpointId === endpointId);
+  return patches.length === 0 ? null : Math.max(...patches.map((t) => t.at));
 }
 
 /** The newest entry of the history's first pages addressed to our endpoint and created inside `window`. */
