@@ -110,6 +110,14 @@ export interface RelayQueue {
   readonly rule: events.Rule;
 }
 
+/** `video-ready` → `VideoReady`: a route name as part of an output id (letters and digits only). */
+function pascal(name: string): string {
+  return name
+    .split(/[-_]+/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
 function secureQueue(scope: Construct, id: string, props: sqs.QueueProps = {}): sqs.Queue {
   return new sqs.Queue(scope, id, {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -309,7 +317,32 @@ export class HeyGenRelay extends Construct implements RelayCore {
       );
       queues[route.name] = { name: route.name, queue, deadLetterQueue, rule };
     }
+    this.addQueueOutputs(Object.values(queues));
     return queues;
+  }
+
+  /**
+   * Every queue's URL and ARN as outputs (`DefaultQueueUrl`, `DefaultQueueArn`, `DefaultDlqUrl`, ...;
+   * a route `video-ready` gives `RouteVideoReadyQueueUrl`, ...; the bus's shared DLQ `TargetDlqUrl`).
+   */
+  private addQueueOutputs(queues: readonly RelayQueue[]): void {
+    const taken = new Set<string>();
+    for (const q of queues) {
+      const base = q.name === 'all' ? 'Default' : `Route${pascal(q.name)}`;
+      let id = base;
+      for (let n = 2; taken.has(id); n++) id = `${base}${n}`; // `a-b` and `a_b` both read `AB`
+      taken.add(id);
+      // DefaultQueueUrl is added with the tables' outputs (its place in the template since 0.1).
+      if (q.name !== 'all') this.addOutput(`${id}QueueUrl`, { value: q.queue.queueUrl, description: `The ${q.name} queue` });
+      this.addOutput(`${id}QueueArn`, { value: q.queue.queueArn });
+      this.addOutput(`${id}DlqUrl`, { value: q.deadLetterQueue.queueUrl, description: `The ${q.name} queue's dead-letter queue` });
+      this.addOutput(`${id}DlqArn`, { value: q.deadLetterQueue.queueArn });
+    }
+    this.addOutput('TargetDlqUrl', {
+      value: this.targetDeadLetterQueue.queueUrl,
+      description: 'What the bus could not deliver to a queue (shared by every rule)',
+    });
+    this.addOutput('TargetDlqArn', { value: this.targetDeadLetterQueue.queueArn });
   }
 
   /** Dedup table: on-demand, TTL on expiresAt. */
