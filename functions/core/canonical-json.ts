@@ -38,8 +38,17 @@ const HEX4 = /^[0-9a-fA-F]{4}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this stops at them.
 const PLAIN = /[^"\\\u0000-\u001f]*/y;
 
+export interface ParseOptions {
+  /**
+   * The text has already parsed with `JSON.parse` (core/body-text.ts `isKnownJson`): the grammar
+   * inside strings is trusted, so a string's end is found natively (`indexOf`) instead of checked
+   * character by character. Gives the same tree as without; never set it for text not so parsed.
+   */
+  readonly validJson?: boolean;
+}
+
 /** Parses JSON text into a tree that keeps every number's digits and every value's source span. */
-export function parseLossless(text: string): JsonNode {
+export function parseLossless(text: string, options: ParseOptions = {}): JsonNode {
   // Hand-written scanner (charCodeAt, no regex per string): every delivery's event key goes through
   // it. test/unit/canonical-json-fast.test.ts checks it gives the earlier regex parser's trees and
   // errors exactly (test/support/canonical-json-reference.ts).
@@ -75,6 +84,31 @@ export function parseLossless(text: string): JsonNode {
       else return -1;
     }
   };
+  /** Where the next backslash at or after `from` is (n when none): found once per stretch, so O(n) in all. */
+  let backslash = -1;
+  const nextBackslash = (from: number): number => {
+    if (backslash < from) {
+      backslash = text.indexOf('\\', from);
+      if (backslash < 0) backslash = n;
+    }
+    return backslash;
+  };
+  /** `stringEnd` for text known to be valid JSON: the first unescaped quote ends the string. */
+  const trustedStringEnd = (start: number): number => {
+    const q = text.indexOf('"', start + 1);
+    if (q >= 0 && nextBackslash(start + 1) > q) {
+      escaped = false;
+      return q + 1;
+    }
+    escaped = true;
+    for (let j = start + 1; j < n; ) {
+      const c = text.charCodeAt(j);
+      if (c === 34) return j + 1;
+      j += c === 92 ? 2 : 1;
+    }
+    return -1;
+  };
+  const endOf = options.validJson === true ? trustedStringEnd : stringEnd;
   const value = (depth: number): JsonNode => {
     if (depth > MAX_DEPTH) fail('nested too deeply');
     ws();
@@ -118,7 +152,7 @@ export function parseLossless(text: string): JsonNode {
       }
     }
     if (c === 34 /* " */) {
-      const end = stringEnd(i);
+      const end = endOf(i);
       if (end < 0) return fail('bad string');
       i = end;
       const v = escaped ? (JSON.parse(text.slice(start, end)) as string) : text.slice(start + 1, end - 1);
@@ -167,8 +201,24 @@ export function canonicalNumber(text: string): string {
 
 const byKey = (a: readonly [string, JsonNode], b: readonly [string, JsonNode]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
-/** The canonical text of a parsed value. */
-export function canonicalize(node: JsonNode): string {
+/**
+ * The canonical text of a string node: its source text itself when that is what `JSON.stringify`
+ * writes (no escape sequence, no lone surrogate; the parser has refused raw control characters),
+ * which spares re-escaping a long string; else `JSON.stringify` of its value.
+ */
+function canonicalString(node: { readonly value: string; readonly start: number; readonly end: number }, source?: string): string {
+  if (source !== undefined) {
+    const raw = source.slice(node.start, node.end);
+    if (raw.indexOf('\\') < 0 && (raw as unknown as { isWellFormed(): boolean }).isWellFormed()) return raw;
+  }
+  return JSON.stringify(node.value);
+}
+
+/**
+ * The canonical text of a parsed value. `source`, the text the node was parsed from (optional, the
+ * same result either way), lets strings be copied from it instead of re-escaped.
+ */
+export function canonicalize(node: JsonNode, source?: string): string {
   switch (node.t) {
     case 'object': {
       const entries = node.entries;
@@ -179,17 +229,17 @@ export function canonicalize(node: JsonNode): string {
       for (let k = 0; k < sorted.length; k++) {
         const [key, v] = sorted[k] as readonly [string, JsonNode];
         if (k + 1 < sorted.length && (sorted[k + 1] as readonly [string, JsonNode])[0] === key) continue;
-        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalize(v)}`;
+        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalize(v, source)}`;
       }
       return `${out}}`;
     }
     case 'array': {
       let out = '[';
-      for (let k = 0; k < node.items.length; k++) out += `${k > 0 ? ',' : ''}${canonicalize(node.items[k] as JsonNode)}`;
+      for (let k = 0; k < node.items.length; k++) out += `${k > 0 ? ',' : ''}${canonicalize(node.items[k] as JsonNode, source)}`;
       return `${out}]`;
     }
     case 'string':
-      return JSON.stringify(node.value);
+      return canonicalString(node, source);
     case 'number':
       return canonicalNumber(node.text);
     case 'literal':

@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
 import { abortable } from './abortable.js';
+import { bodyText } from './body-text.js';
 import { ENVELOPE_VERSION, type RelayEvent, type RelayOrigin } from './envelope.js';
 import {
   BadRequestError,
@@ -24,7 +25,7 @@ import {
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
-import { MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES, putEventsEntrySize } from './publish-limits.js';
+import { entrySizeIfAbove, MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES } from './publish-limits.js';
 import { hmacHexBody } from './verify.js';
 
 export interface Telemetry {
@@ -220,7 +221,7 @@ export function prepareEvent(
   receivedAt: string,
   options: { readonly exact?: boolean; readonly origin?: RelayOrigin; readonly source?: string } = {},
 ): { event: RelayEvent; detail: string } | Unpublishable {
-  const scan = scanBody(body, body.toString('utf8'));
+  const scan = scanBody(body, bodyText(body));
   if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
   const event: RelayEvent = {
     version: ENVELOPE_VERSION,
@@ -244,7 +245,8 @@ export function prepareEvent(
   } catch {
     return new Unpublishable('too_deep', 'The event cannot be serialized (nesting overflowed)');
   }
-  const size = putEventsEntrySize({ source: provider, detailType: event.type, detail, hasTime: true });
+  // Counted only when it might be too large: UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  const size = entrySizeIfAbove(MAX_ENTRY_BYTES, { source: provider, detailType: event.type, detail, hasTime: true });
   if (size > MAX_ENTRY_BYTES)
     return new Unpublishable('too_large', `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
   return { event, detail };
