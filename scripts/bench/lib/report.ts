@@ -1,6 +1,6 @@
 /** Renders bench-results.json as BENCHMARKS.md. Every figure in the file comes from `results`. */
 import { writeFileSync } from 'node:fs';
-import { renderBackfillCost } from './cost';
+import { renderBackfillCost, renderStrangerCost } from './cost';
 import type { Spread } from './stats';
 
 // biome-ignore lint/suspicious/noExplicitAny: the results object is the JSON written next to it
@@ -273,6 +273,8 @@ export function writeReport(path: string, r: R): void {
       : []),
     "Not included: fixed monthly costs (Secrets Manager $0.40 per secret, the EventBridge archive's storage, alarms), data transfer, the SQS consumer's own compute, Lambda INIT billing for cold starts, and what a duplicate delivery costs (mode 'record': one GetItem, 1 RRU; mode 'claim': one failed conditional put, 1 WRU).",
     '',
+    // Measured by scripts/bench/stranger-cost.ts (kept in bench-results.json across bench runs).
+    ...(r.strangerCost ? [renderStrangerCost(r.strangerCost.runs, r.strangerCost.command, r.strangerCost.loadavg), ''] : []),
     renderBackfillCost(cost.defaults.total),
     '',
   );
