@@ -452,7 +452,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     held.owner = owner;
     // A content key may have a copy recorded under the earlier body key: read that at the same time
     // as the claim (read-only, so nothing to undo when the claim says duplicate).
-    const bodyKey = contentKeyed && dedup.seenLegacy ? dedupKey(route.provider.name, req.body) : id;
+    const bodyKey =
+      contentKeyed && dedup.seenLegacy && dedup.legacyWindowOpen?.() !== false ? dedupKey(route.provider.name, req.body) : id;
     const legacy = bodyKey !== id ? dedup.seenLegacy?.(bodyKey, signal) : undefined;
     // Settled below only if the claim went ahead; never an unhandled rejection otherwise.
     legacy?.catch(() => undefined);

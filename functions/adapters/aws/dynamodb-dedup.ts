@@ -162,6 +162,13 @@ export class DynamoDedupStore implements DedupStore {
 
   /** Epoch ms until which items of the earlier key scheme may still be live (read once, then cached). */
   private legacyUntil: Promise<number> | undefined;
+  /** `legacyUntil` once read. */
+  private legacyUntilMs: number | undefined;
+
+  /** `DedupStore.legacyWindowOpen`: false once the earlier scheme's window is known to be over. */
+  legacyWindowOpen(): boolean {
+    return this.legacyUntilMs === undefined || this.now() <= this.legacyUntilMs;
+  }
 
   /**
    * `seenLegacy`: a consistent GetItem of the earlier-scheme key, but only within one dedup window of
@@ -171,7 +178,7 @@ export class DynamoDedupStore implements DedupStore {
    */
   private async readLegacy(key: string, signal?: AbortSignal): Promise<boolean> {
     this.legacyUntil ??= this.eventKeysSince(signal).then(
-      (since) => since + this.options.windowSeconds * 1000,
+      (since) => (this.legacyUntilMs = since + this.options.windowSeconds * 1000),
       (err: unknown) => {
         this.legacyUntil = undefined; // try again next time
         throw err;
