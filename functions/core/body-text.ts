@@ -9,16 +9,19 @@
  * again. A body is never changed once received; a Buffer written to after it was read here must
  * not be passed again.
  */
+import { isAscii } from 'node:buffer';
+
 interface Decoded {
   readonly body: Uint8Array;
   readonly text: string;
   json: boolean;
+  ascii: boolean | undefined;
 }
 
 let last: Decoded | undefined;
 
 function entry(body: Buffer): Decoded {
-  if (last?.body !== body) last = { body, text: body.toString('utf8'), json: false };
+  if (last?.body !== body) last = { body, text: body.toString('utf8'), json: false, ascii: undefined };
   return last;
 }
 
@@ -38,4 +41,14 @@ export function parseBodyJson(body: Buffer): unknown {
 /** True once `parseBodyJson` has parsed this body's text. */
 export function isKnownJson(body: Buffer): boolean {
   return last?.body === body && last.json;
+}
+
+/**
+ * Whether every byte of the body is below 0x80 (checked once per body). Then the body is valid
+ * UTF-8 and its text's character offsets are its byte offsets.
+ */
+export function isAsciiBody(body: Buffer): boolean {
+  const d = entry(body);
+  d.ascii ??= isAscii(body);
+  return d.ascii;
 }

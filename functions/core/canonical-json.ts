@@ -206,12 +206,59 @@ const byKey = (a: readonly [string, JsonNode], b: readonly [string, JsonNode]) =
  * writes (no escape sequence, no lone surrogate; the parser has refused raw control characters),
  * which spares re-escaping a long string; else `JSON.stringify` of its value.
  */
-function canonicalString(node: { readonly value: string; readonly start: number; readonly end: number }, source?: string): string {
-  if (source !== undefined) {
-    const raw = source.slice(node.start, node.end);
-    if (raw.indexOf('\\') < 0 && (raw as unknown as { isWellFormed(): boolean }).isWellFormed()) return raw;
-  }
-  return JSON.stringify(node.value);
+function canonicalString(node: StringNode, source?: string): string {
+  return (source !== undefined && plainSource(node, source)) || JSON.stringify(node.value);
+}
+
+type StringNode = { readonly value: string; readonly start: number; readonly end: number };
+
+/** The string node's source text (quotes included) when that is its canonical text, else undefined. */
+function plainSource(node: StringNode, source: string): string | undefined {
+  const raw = source.slice(node.start, node.end);
+  return raw.indexOf('\\') < 0 && (raw as unknown as { isWellFormed(): boolean }).isWellFormed() ? raw : undefined;
+}
+
+/** A stretch `[start, end)` of the source text that is copied verbatim into a canonical text. */
+export type SourceSpan = readonly [start: number, end: number];
+
+/**
+ * `canonicalize(node, source)` as pieces, in order: text, and spans of `source` for strings of at
+ * least `minSpan` characters whose source text is their canonical text. A caller holding the bytes
+ * `source` was decoded from (ASCII: character offsets are byte offsets) can hash those spans from
+ * the bytes, sparing a copy and a UTF-8 encoding of the longest parts.
+ */
+export function canonicalPieces(node: JsonNode, source: string, minSpan = 4_096): (string | SourceSpan)[] {
+  const out: (string | SourceSpan)[] = [];
+  let text = '';
+  const walk = (n: JsonNode): void => {
+    if (n.t === 'object') {
+      const sorted = n.entries.length <= 1 ? n.entries : [...n.entries].sort(byKey);
+      text += '{';
+      let first = true;
+      for (let k = 0; k < sorted.length; k++) {
+        const [key, v] = sorted[k] as readonly [string, JsonNode];
+        if (k + 1 < sorted.length && (sorted[k + 1] as readonly [string, JsonNode])[0] === key) continue; // the last one wins
+        text += `${first ? '' : ','}${JSON.stringify(key)}:`;
+        first = false;
+        walk(v);
+      }
+      text += '}';
+    } else if (n.t === 'array') {
+      text += '[';
+      for (let k = 0; k < n.items.length; k++) {
+        if (k > 0) text += ',';
+        walk(n.items[k] as JsonNode);
+      }
+      text += ']';
+    } else if (n.t === 'string' && n.end - n.start >= minSpan && plainSource(n, source) !== undefined) {
+      if (text) out.push(text);
+      text = '';
+      out.push([n.start, n.end]);
+    } else text += canonicalize(n, source);
+  };
+  walk(node);
+  if (text) out.push(text);
+  return out;
 }
 
 /**

@@ -7,6 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
+import { heygenEventKey, heygenEventKeyOf } from '../../functions/providers/heygen/event-key.js';
 import * as fast from '../../functions/core/canonical-json.js';
 import * as reference from '../support/canonical-json-reference.js';
 
@@ -155,6 +157,45 @@ describe('canonical-json rewrite: identical to the reference implementation', ()
         expectSame(`["${values.join('","').replace(/[\u0000-\u001f"\\]/g, '')}"]`);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('canonicalPieces, spans read back from the source, is the canonical text', () => {
+    fc.assert(
+      fc.property(fc.tuple(ws, jsonText, ws), fc.nat({ max: 8 }), ([a, t, b], minSpan) => {
+        const text = `${a}${t}${b}`;
+        let tree: fast.JsonNode;
+        try {
+          tree = fast.parseLossless(text);
+        } catch {
+          return;
+        }
+        const joined = fast
+          .canonicalPieces(tree, text, minSpan)
+          .map((p) => (typeof p === 'string' ? p : text.slice(p[0], p[1])))
+          .join('');
+        expect(joined).toBe(reference.canonicalize(reference.parseLossless(text) as never));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('the event key of a large body (long strings hashed from its bytes when ASCII) is the reference key', () => {
+    const value = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 6 }),
+      fc.nat({ max: 40_000 }).map((n) => 'x'.repeat(n)),
+      fc.tuple(fc.nat({ max: 30_000 }), fc.constantFrom('é', '\\', '"', '\u2028', '\ud800')).map(([n, c]) => `${'y'.repeat(n)}${c}`),
+      fc.integer(),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 4 }), value, { maxKeys: 5 }), fc.boolean(), (data, spaced) => {
+        const body = Buffer.from(JSON.stringify({ event_type: 'avatar_video.success', event_data: data }, null, spaced ? 1 : 0));
+        const want = heygenEventKeyOf('avatar_video.success', reference.parseLossless(JSON.stringify(data)) as never);
+        expect(heygenEventKey(body)).toBe(want);
+        normalizeHeyGen(body, {}); // the ingress's order: the body is then known to be valid JSON
+        expect(heygenEventKey(body)).toBe(want);
+      }),
+      { numRuns: 300 },
     );
   });
 
