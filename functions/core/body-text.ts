@@ -10,18 +10,21 @@
  * not be passed again.
  */
 import { isAscii } from 'node:buffer';
+import { type JsonNode, parseLossless } from './canonical-json.js';
 
 interface Decoded {
   readonly body: Uint8Array;
   readonly text: string;
   json: boolean;
   ascii: boolean | undefined;
+  /** The lossless parse of the text (core/canonical-json.ts), once a step has made it. */
+  tree: JsonNode | undefined;
 }
 
 let last: Decoded | undefined;
 
 function entry(body: Buffer): Decoded {
-  if (last?.body !== body) last = { body, text: body.toString('utf8'), json: false, ascii: undefined };
+  if (last?.body !== body) last = { body, text: body.toString('utf8'), json: false, ascii: undefined, tree: undefined };
   return last;
 }
 
@@ -51,4 +54,14 @@ export function isAsciiBody(body: Buffer): boolean {
   const d = entry(body);
   d.ascii ??= isAscii(body);
   return d.ascii;
+}
+
+/**
+ * The body's text parsed losslessly (core/canonical-json.ts `parseLossless`), once per body: as
+ * valid JSON when `parseBodyJson` took it. Throws CanonicalJsonError as `parseLossless`.
+ */
+export function bodyTree(body: Buffer): JsonNode {
+  const d = entry(body);
+  d.tree ??= parseLossless(d.text, { validJson: d.json });
+  return d.tree;
 }

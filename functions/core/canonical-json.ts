@@ -218,6 +218,51 @@ function plainSource(node: StringNode, source: string): string | undefined {
   return raw.indexOf('\\') < 0 && (raw as unknown as { isWellFormed(): boolean }).isWellFormed() ? raw : undefined;
 }
 
+/**
+ * The source text of `node` when it is exactly what `JSON.stringify(JSON.parse(it))` writes (so a
+ * caller can use it instead of serializing the parsed value again), else undefined: no whitespace,
+ * strings without escapes or lone surrogates, numbers as JavaScript prints them, no repeated keys
+ * and no all-digit keys (JSON.parse would move array-index keys first).
+ */
+export function stringifiedSource(node: JsonNode, source: string): string | undefined {
+  let pos = node.start;
+  const at = (code: number): boolean => {
+    if (source.charCodeAt(pos) !== code) return false;
+    pos++;
+    return true;
+  };
+  const same = (n: JsonNode): boolean => {
+    if (n.start !== pos) return false;
+    if (n.t === 'string') {
+      if (plainSource(n, source) === undefined) return false;
+    } else if (n.t === 'number') {
+      if (String(Number(n.text)) !== n.text) return false;
+    } else if (n.t === 'array') {
+      pos++;
+      for (let k = 0; k < n.items.length; k++) if ((k > 0 && !at(44)) || !same(n.items[k] as JsonNode)) return false;
+      if (!at(93)) return false;
+    } else if (n.t === 'object') {
+      pos++;
+      const keys = new Set<string>();
+      for (let k = 0; k < n.entries.length; k++) {
+        const [key, v] = n.entries[k] as readonly [string, JsonNode];
+        if (keys.has(key) || ALL_DIGITS.test(key) || (k > 0 && !at(44))) return false;
+        keys.add(key);
+        const written = JSON.stringify(key);
+        if (!source.startsWith(written, pos)) return false;
+        pos += written.length;
+        if (!at(58) || !same(v)) return false;
+      }
+      if (!at(125)) return false;
+    }
+    pos = n.end;
+    return true;
+  };
+  return same(node) ? source.slice(node.start, node.end) : undefined;
+}
+
+const ALL_DIGITS = /^\d+$/;
+
 /** A stretch `[start, end)` of the source text that is copied verbatim into a canonical text. */
 export type SourceSpan = readonly [start: number, end: number];
 

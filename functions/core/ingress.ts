@@ -209,6 +209,16 @@ async function alreadyUnderBodyKey(
 }
 
 /**
+ * `JSON.stringify(event)`, with `data` written as `dataJson` when given (its JSON.stringify, which
+ * the provider had from the body's text): `data` and `origin` are the envelope's last members.
+ */
+function serializeEvent(event: RelayEvent, dataJson: string | undefined): string {
+  if (dataJson === undefined) return JSON.stringify(event);
+  const { data: _data, origin, ...head } = event;
+  return `${JSON.stringify(head).slice(0, -1)},"data":${dataJson}${origin === undefined ? '' : `,"origin":${JSON.stringify(origin)}`}}`;
+}
+
+/**
  * The envelope of a verified, normalized delivery and its serialized `Detail`, or why EventBridge
  * can never take it as it is (the body's bytes or numbers would change, too deep, too large).
  * Shared by the ingress and the operators' re-publish of parked deliveries.
@@ -241,7 +251,7 @@ export function prepareEvent(
     return new Unpublishable('too_deep', `The event nests beyond the ${MAX_DETAIL_DEPTH} levels EventBridge processes`);
   let detail: string;
   try {
-    detail = JSON.stringify(event);
+    detail = serializeEvent(event, delivery.dataJson);
   } catch {
     return new Unpublishable('too_deep', 'The event cannot be serialized (nesting overflowed)');
   }

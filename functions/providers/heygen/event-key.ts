@@ -10,8 +10,16 @@
  * counts them (`sameContent`).
  */
 import * as crypto from 'node:crypto';
-import { bodyText, isAsciiBody, isKnownJson } from '../../core/body-text.js';
-import { CanonicalJsonError, canonicalize, canonicalPieces, type JsonNode, member, parseLossless } from '../../core/canonical-json.js';
+import { bodyText, bodyTree, isAsciiBody } from '../../core/body-text.js';
+import {
+  CanonicalJsonError,
+  canonicalize,
+  canonicalPieces,
+  type JsonNode,
+  member,
+  parseLossless,
+  stringifiedSource,
+} from '../../core/canonical-json.js';
 
 const EMPTY: JsonNode = { t: 'object', entries: [], start: 0, end: 0 };
 
@@ -49,8 +57,8 @@ export function heygenEventKey(body: Buffer | string): string {
   const text = typeof body === 'string' ? body : bodyText(body);
   let root: JsonNode;
   try {
-    // A body the provider's normalize has parsed (the ingress's order) is scanned as valid JSON.
-    root = parseLossless(text, { validJson: typeof body !== 'string' && isKnownJson(body) });
+    // Parsed once per body (normalize has usually done it; then as valid JSON).
+    root = typeof body === 'string' ? parseLossless(text) : bodyTree(body);
   } catch (err) {
     if (!(err instanceof CanonicalJsonError)) throw err;
     return `heygen:${crypto
@@ -64,4 +72,19 @@ export function heygenEventKey(body: Buffer | string): string {
   if (typeof body !== 'string' && body.length >= PIECES_FROM_BYTES && isAsciiBody(body))
     return keyFromAsciiBytes(body, text, type.value, data);
   return heygenEventKeyOf(type.value, data, text);
+}
+
+/**
+ * `JSON.stringify` of a delivered body's `event_data` (what normalize gives as `data`), copied from
+ * the body when its text is exactly that (core/canonical-json.ts `stringifiedSource`), else
+ * undefined. Spares serializing the data again for the envelope.
+ */
+export function heygenDataJson(body: Buffer): string | undefined {
+  try {
+    const data = member(bodyTree(body), 'event_data');
+    return data?.t === 'object' ? stringifiedSource(data, bodyText(body)) : undefined;
+  } catch (err) {
+    if (err instanceof CanonicalJsonError || err instanceof RangeError) return undefined;
+    throw err;
+  }
 }
