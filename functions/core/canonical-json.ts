@@ -213,7 +213,7 @@ function canonicalString(node: StringNode, source?: string): string {
 type StringNode = { readonly value: string; readonly start: number; readonly end: number };
 
 /** The string node's source text (quotes included) when that is its canonical text, else undefined. */
-function plainSource(node: StringNode, source: string): string | undefined {
+export function plainSource(node: StringNode, source: string): string | undefined {
   const raw = source.slice(node.start, node.end);
   return raw.indexOf('\\') < 0 && (raw as unknown as { isWellFormed(): boolean }).isWellFormed() ? raw : undefined;
 }
@@ -261,7 +261,7 @@ export function stringifiedSource(node: JsonNode, source: string): string | unde
   return same(node) ? source.slice(node.start, node.end) : undefined;
 }
 
-const ALL_DIGITS = /^\d+$/;
+export const ALL_DIGITS = /^\d+$/;
 
 /** A stretch `[start, end)` of the source text that is copied verbatim into a canonical text. */
 export type SourceSpan = readonly [start: number, end: number];

@@ -5,7 +5,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
 import { abortable } from './abortable.js';
-import { bodyText } from './body-text.js';
+import { isUtf8 } from 'node:buffer';
+import { knownCleanScan } from './body-facts.js';
+import { bodyText, isAsciiBody } from './body-text.js';
 import { ENVELOPE_VERSION, type RelayEvent, type RelayOrigin } from './envelope.js';
 import {
   BadRequestError,
@@ -231,7 +233,8 @@ export function prepareEvent(
   receivedAt: string,
   options: { readonly exact?: boolean; readonly origin?: RelayOrigin; readonly source?: string } = {},
 ): { event: RelayEvent; detail: string } | Unpublishable {
-  const scan = scanBody(body, bodyText(body));
+  // A body whose one walk found it clean (core/body-facts.ts) needs no scan of its text.
+  const scan = ((isAsciiBody(body) || isUtf8(body)) && knownCleanScan(body)) || scanBody(body, bodyText(body));
   if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
   const event: RelayEvent = {
     version: ENVELOPE_VERSION,

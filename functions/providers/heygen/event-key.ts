@@ -10,6 +10,7 @@
  * counts them (`sameContent`).
  */
 import * as crypto from 'node:crypto';
+import { bodyFacts } from '../../core/body-facts.js';
 import { bodyText, bodyTree, isAsciiBody } from '../../core/body-text.js';
 import {
   CanonicalJsonError,
@@ -18,7 +19,6 @@ import {
   type JsonNode,
   member,
   parseLossless,
-  stringifiedSource,
 } from '../../core/canonical-json.js';
 
 const EMPTY: JsonNode = { t: 'object', entries: [], start: 0, end: 0 };
@@ -69,9 +69,11 @@ export function heygenEventKey(body: Buffer | string): string {
   const type = member(root, 'event_type');
   if (type?.t !== 'string') throw new TypeError('HeyGen body has no event_type string');
   const data = member(root, 'event_data');
-  if (typeof body !== 'string' && body.length >= PIECES_FROM_BYTES && isAsciiBody(body))
-    return keyFromAsciiBytes(body, text, type.value, data);
-  return heygenEventKeyOf(type.value, data, text);
+  if (typeof body === 'string') return heygenEventKeyOf(type.value, data, text);
+  if (body.length >= PIECES_FROM_BYTES && isAsciiBody(body)) return keyFromAsciiBytes(body, text, type.value, data);
+  // The canonical text from the body's one walk (core/body-facts.ts), shared with the Detail and the fidelity check.
+  const canonical = bodyFacts(body, 'event_data')?.memberCanonical ?? canonicalize(data ?? EMPTY, text);
+  return `heygen:evt:${sha256Hex(`{"event_data":${canonical},"event_type":${JSON.stringify(type.value)}}`)}`;
 }
 
 /**
@@ -80,11 +82,5 @@ export function heygenEventKey(body: Buffer | string): string {
  * undefined. Spares serializing the data again for the envelope.
  */
 export function heygenDataJson(body: Buffer): string | undefined {
-  try {
-    const data = member(bodyTree(body), 'event_data');
-    return data?.t === 'object' ? stringifiedSource(data, bodyText(body)) : undefined;
-  } catch (err) {
-    if (err instanceof CanonicalJsonError || err instanceof RangeError) return undefined;
-    throw err;
-  }
+  return bodyFacts(body, 'event_data')?.memberStringified;
 }
