@@ -29,7 +29,10 @@ export function factsOf(root: JsonNode, source: string, member: string): BodyFac
   let clean = true;
   let violations = 0; // places where the source text is not what JSON.stringify writes
   let deepest = 0;
-  const target = root.t === 'object' ? [...root.entries].reverse().find(([k]) => k === member)?.[1] : undefined;
+  let target: JsonNode | undefined;
+  if (root.t === 'object')
+    for (let k = root.entries.length - 1; k >= 0 && target === undefined; k--)
+      if ((root.entries[k] as readonly [string, JsonNode])[0] === member) target = (root.entries[k] as readonly [string, JsonNode])[1];
   let targetCanonical: string | undefined;
   let targetStringified: string | undefined;
 
@@ -77,24 +80,24 @@ export function factsOf(root: JsonNode, source: string, member: string): BodyFac
   };
   const object = (n: Extract<JsonNode, { t: 'object' }>, depth: number): string => {
     if (depth > deepest) deepest = depth;
-    const parts: [string, JsonNode, string][] = [];
+    const parts: [string, string][] = [];
     let pos = n.start + 1;
     for (let k = 0; k < n.entries.length; k++) {
       const [key, v] = n.entries[k] as readonly [string, JsonNode];
       if (k > 0 && source.charCodeAt(pos++) !== 44) violations++;
-      const written = JSON.stringify(key);
+      const written = quoted(key);
       if (ALL_DIGITS.test(key) || !source.startsWith(written, pos)) violations++;
       pos += written.length;
       if (source.charCodeAt(pos++) !== 58 || v.start !== pos) violations++;
-      parts.push([key, v, `${written}:${walk(v, depth)}`]);
+      parts.push([key, `${written}:${walk(v, depth)}`]);
       pos = v.end;
     }
     if (source.charCodeAt(pos) !== 125 || pos + 1 !== n.end) violations++;
-    const sorted = parts.length <= 1 ? parts : parts.sort(byFirst);
+    const sorted = sortByKey(parts);
     let out = '{';
     for (let k = 0; k < sorted.length; k++) {
-      const [key, , text] = sorted[k] as [string, JsonNode, string];
-      if (k + 1 < sorted.length && (sorted[k + 1] as [string, JsonNode, string])[0] === key) {
+      const [key, text] = sorted[k] as [string, string];
+      if (k + 1 < sorted.length && (sorted[k + 1] as [string, string])[0] === key) {
         // A repeated key: the last one wins (as JSON.parse), and the body is not clean.
         clean = false;
         violations++;
@@ -108,8 +111,37 @@ export function factsOf(root: JsonNode, source: string, member: string): BodyFac
   return { memberCanonical: targetCanonical, memberStringified: targetStringified, clean, depth: deepest };
 }
 
-/** By key, UTF-16 code units (as core/canonical-json.ts); a stable sort keeps repeated keys in order. */
-const byFirst = (a: readonly [string, ...unknown[]], b: readonly [string, ...unknown[]]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+/** `JSON.stringify(key)`, remembered for the keys seen most (a provider's payloads repeat theirs). */
+const quotedKeys = new Map<string, string>();
+function quoted(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (key.length <= 64) {
+      if (quotedKeys.size >= 1_024) quotedKeys.clear();
+      quotedKeys.set(key, q);
+    }
+  }
+  return q;
+}
+
+/**
+ * Sorted by key, UTF-16 code units (as core/canonical-json.ts), stable (repeated keys stay in order):
+ * an insertion sort for the few members of a typical object, else Array#sort (also stable).
+ */
+function sortByKey(parts: [string, string][]): [string, string][] {
+  if (parts.length > 16) return parts.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (let i = 1; i < parts.length; i++) {
+    const item = parts[i] as [string, string];
+    let j = i - 1;
+    while (j >= 0 && (parts[j] as [string, string])[0] > item[0]) {
+      parts[j + 1] = parts[j] as [string, string];
+      j--;
+    }
+    parts[j + 1] = item;
+  }
+  return parts;
+}
 
 let last: { body: Buffer; member: string; facts: BodyFacts | null } | undefined;
 

@@ -186,6 +186,8 @@ const NUMBER_PARTS = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
 /** One text per decimal value: `[-]<digits without leading/trailing zeros>e<exponent>`, or `0`. */
 export function canonicalNumber(text: string): string {
+  const plain = plainDecimal(text);
+  if (plain !== undefined) return plain;
   const m = NUMBER_PARTS.exec(text);
   if (!m) throw new CanonicalJsonError(`not a JSON number: ${text}`);
   const [, sign = '', int = '', frac = '', exp = '0'] = m;
@@ -197,6 +199,26 @@ export function canonicalNumber(text: string): string {
   // Exponents of up to 15 digits are exact as doubles (and print alike); beyond, BigInt.
   const exponent = exp.length <= 15 ? Number(exp) - frac.length + trailing : BigInt(exp) - BigInt(frac.length) + BigInt(trailing);
   return `${sign}${digits}e${exponent}`;
+}
+
+/** `canonicalNumber` of `-?digits(.digits)?` (no exponent: the common case), without regular expressions; else undefined. */
+function plainDecimal(text: string): string | undefined {
+  const n = text.length;
+  const i = text.charCodeAt(0) === 45 ? 1 : 0;
+  let dot = -1;
+  for (let j = i; j < n; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 46 && dot < 0 && j > i) dot = j;
+    else if (c < 48 || c > 57) return undefined;
+  }
+  if (i === n || dot === n - 1) return undefined;
+  const digits = dot < 0 ? text.slice(i) : `${text.slice(i, dot)}${text.slice(dot + 1)}`;
+  let a = 0;
+  while (a < digits.length && digits.charCodeAt(a) === 48) a++;
+  if (a === digits.length) return '0';
+  let b = digits.length;
+  while (b > a && digits.charCodeAt(b - 1) === 48) b--;
+  return `${i === 1 ? '-' : ''}${digits.slice(a, b)}e${digits.length - b - (dot < 0 ? 0 : n - dot - 1)}`;
 }
 
 const byKey = (a: readonly [string, JsonNode], b: readonly [string, JsonNode]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
