@@ -32,7 +32,8 @@ export function factsOf(root: JsonNode, source: string, member: string): BodyFac
   let target: JsonNode | undefined;
   if (root.t === 'object')
     for (let k = root.entries.length - 1; k >= 0 && target === undefined; k--)
-      if ((root.entries[k] as readonly [string, JsonNode])[0] === member) target = (root.entries[k] as readonly [string, JsonNode])[1];
+      if ((root.entries[k] as readonly [string, JsonNode])[0] === member)
+        target = (root.entries[k] as readonly [string, JsonNode])[1];
   let targetCanonical: string | undefined;
   let targetStringified: string | undefined;
 

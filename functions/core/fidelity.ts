@@ -73,7 +73,8 @@ export function depthOf(value: unknown): number {
     const [v, d] = stack.pop() as [unknown, number];
     if (typeof v !== 'object' || v === null) continue;
     if (d > max) max = d;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+    for (const child of Array.isArray(v) ? v : Object.values(v))
+      if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
   }
   return max;
 }
@@ -87,7 +88,8 @@ export interface BodyScan {
 
 /** Scans a body that parsed as JSON (`text` is its UTF-8 decoding) for what `JSON.parse` would change. */
 export function scanBody(body: Buffer, text: string): BodyScan {
-  if (!isAsciiBody(body) && !isUtf8(body)) return { problem: { reason: 'invalid_utf8', message: 'The body is not valid UTF-8' }, depth: 0 };
+  if (!isAsciiBody(body) && !isUtf8(body))
+    return { problem: { reason: 'invalid_utf8', message: 'The body is not valid UTF-8' }, depth: 0 };
   // Per open container: the keys seen so far (objects) or null (arrays).
   const keys: (Set<string> | null)[] = [];
   let depth = 0;
@@ -103,7 +105,8 @@ export function scanBody(body: Buffer, text: string): BodyScan {
         if (text[j] === ':') {
           const raw = text.slice(i + 1, end - 1);
           const key = raw.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : raw;
-          if (top.has(key)) return { problem: { reason: 'duplicate_key', message: 'An object in the body repeats a key' }, depth: deepest };
+          if (top.has(key))
+            return { problem: { reason: 'duplicate_key', message: 'An object in the body repeats a key' }, depth: deepest };
           top.add(key);
         }
       }
@@ -123,7 +126,10 @@ export function scanBody(body: Buffer, text: string): BodyScan {
       const lit = m?.[0] ?? text[i] ?? '';
       if (!numberRoundTrips(lit))
         return {
-          problem: { reason: 'lossy_number', message: 'A number in the body cannot be carried exactly (beyond double precision or range)' },
+          problem: {
+            reason: 'lossy_number',
+            message: 'A number in the body cannot be carried exactly (beyond double precision or range)',
+          },
           depth: deepest,
         };
       i += lit.length;

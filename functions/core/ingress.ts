@@ -2,10 +2,11 @@
  * The ingress pipeline, pure: route → verify → normalize → dedup → publish. It knows no AWS; every
  * side effect goes through a port (functions/core/ports.ts).
  */
+
+import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
 import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
 import { abortable } from './abortable.js';
-import { isUtf8 } from 'node:buffer';
 import { knownCleanScan } from './body-facts.js';
 import { bodyText, isAsciiBody } from './body-text.js';
 import { ENVELOPE_VERSION, type RelayEvent, type RelayOrigin } from './envelope.js';

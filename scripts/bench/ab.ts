@@ -125,7 +125,9 @@ async function main() {
       variant: variants[0],
     };
     const resultsPath = join(ROOT, 'bench-results.json');
-    const results = existsSync(resultsPath) ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as Record<string, any>) : {};
+    const results = existsSync(resultsPath)
+      ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { hotPathAb?: Record<string, unknown> })
+      : {};
     results.hotPathAb = { ...(results.hotPathAb ?? {}), [String(size)]: entry };
     writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
     const file = join(ROOT, 'BENCHMARKS.md');

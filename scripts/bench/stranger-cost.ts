@@ -25,9 +25,12 @@ function checkout(r: string): string {
   const dir = join(OUT_DIR, 'stranger', sha);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  execFileSync('sh', ['-c', `git archive ${sha} functions lib scripts package.json | tar -x -C ${JSON.stringify(dir)}`], { cwd: ROOT });
+  execFileSync('sh', ['-c', `git archive ${sha} functions lib scripts package.json | tar -x -C ${JSON.stringify(dir)}`], {
+    cwd: ROOT,
+  });
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  for (const f of ['entries/stranger.ts', 'lib/payload.ts']) copyFileSync(join(ROOT, 'scripts', 'bench', f), join(dir, 'scripts', 'bench', f));
+  for (const f of ['entries/stranger.ts', 'lib/payload.ts'])
+    copyFileSync(join(ROOT, 'scripts', 'bench', f), join(dir, 'scripts', 'bench', f));
   return dir;
 }
 
@@ -35,7 +38,14 @@ async function measure(label: string, dir: string): Promise<StrangerRun> {
   const outfile = join(OUT_DIR, 'stranger', `${label.replace(/\W+/g, '_')}.js`);
   const opts = relayEsbuildOptions();
   const alias = Object.fromEntries(Object.entries(opts.alias ?? {}).map(([k, v]) => [k, v.replace(ROOT, dir)]));
-  await esbuild.build({ ...opts, alias, entryPoints: [join(dir, 'scripts', 'bench', 'entries', 'stranger.ts')], outfile, absWorkingDir: dir, logLevel: 'warning' });
+  await esbuild.build({
+    ...opts,
+    alias,
+    entryPoints: [join(dir, 'scripts', 'bench', 'entries', 'stranger.ts')],
+    outfile,
+    absWorkingDir: dir,
+    logLevel: 'warning',
+  });
   const out = join(OUT_DIR, 'stranger', `out-${process.pid}.json`);
   const run = spawnSync(process.execPath, [outfile], {
     env: {

@@ -8,7 +8,12 @@
  * Calls are counted on the wire (a middleware on the client); the key source's clock is simulated.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
@@ -63,15 +68,23 @@ async function relay(first: string) {
   let n = 0;
   const deliver = async (secret: string) => {
     const body = Buffer.from(JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v${n++}` } }));
-    return (await pipeline({ method: 'POST', path: '/heygen', headers: { 'heygen-signature': sign(secret, body) }, body, requestId: 'r' }))
-      .statusCode;
+    return (
+      await pipeline({
+        method: 'POST',
+        path: '/heygen',
+        headers: { 'heygen-signature': sign(secret, body) },
+        body,
+        requestId: 'r',
+      })
+    ).statusCode;
   };
   return {
     deliver,
     advance: (ms: number) => {
       clock += ms;
     },
-    rotate: (secret: string) => client.send(new PutSecretValueCommand({ SecretId: name, SecretString: JSON.stringify({ secret }) })),
+    rotate: (secret: string) =>
+      client.send(new PutSecretValueCommand({ SecretId: name, SecretString: JSON.stringify({ secret }) })),
   };
 }
 

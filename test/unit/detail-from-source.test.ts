@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { stringifiedSource, parseLossless } from '../../functions/core/canonical-json.js';
+import { parseLossless, stringifiedSource } from '../../functions/core/canonical-json.js';
 import { prepareEvent, Unpublishable } from '../../functions/core/ingress.js';
 import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
 
@@ -24,7 +24,12 @@ const scalar = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
 );
 const value: fc.Arbitrary<string> = fc.letrec<{ v: string; o: string }>((tie) => ({
-  v: fc.oneof({ depthSize: 'small' }, scalar, tie('o'), fc.array(tie('v'), { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`)),
+  v: fc.oneof(
+    { depthSize: 'small' },
+    scalar,
+    tie('o'),
+    fc.array(tie('v'), { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`),
+  ),
   o: fc
     .array(fc.tuple(ws, key, ws, tie('v')), { maxLength: 4 })
     .map((ms) => `{${ms.map(([a, k, b, v]) => `${a}${k}${b}:${v}`).join(',')}}`),
@@ -32,7 +37,10 @@ const value: fc.Arbitrary<string> = fc.letrec<{ v: string; o: string }>((tie) =>
 
 function detailOf(body: Buffer) {
   const delivery = normalizeHeyGen(body, {});
-  const out = prepareEvent('heygen', body, delivery, 'heygen:evt:x', '2026-01-01T00:00:00.000Z', { exact: false, source: 'heygen' });
+  const out = prepareEvent('heygen', body, delivery, 'heygen:evt:x', '2026-01-01T00:00:00.000Z', {
+    exact: false,
+    source: 'heygen',
+  });
   if (out instanceof Unpublishable) return undefined;
   return { out, usedSource: delivery.dataJson !== undefined };
 }
@@ -60,7 +68,11 @@ describe('The Detail from the body text is JSON.stringify(event), byte for byte'
   });
 
   it('bytes that are not UTF-8, and a body of 64 KB', () => {
-    const bad = Buffer.concat([Buffer.from('{"event_type":"t","event_data":{"a":"'), Buffer.from([0xff, 0xc0]), Buffer.from('"}}')]);
+    const bad = Buffer.concat([
+      Buffer.from('{"event_type":"t","event_data":{"a":"'),
+      Buffer.from([0xff, 0xc0]),
+      Buffer.from('"}}'),
+    ]);
     const got = detailOf(bad);
     expect(got?.out.detail).toBe(JSON.stringify(got?.out.event));
     const big = Buffer.from(JSON.stringify({ event_type: 't', event_data: { video_id: 'v', pad: 'x'.repeat(65_000), n: 12.5 } }));

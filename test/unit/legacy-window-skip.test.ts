@@ -61,7 +61,13 @@ function relay(eventKeysSinceMs: number, now: () => number) {
   let n = 0;
   const deliver = async () => {
     const body = Buffer.from(JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v${n++}` } }));
-    const res = await pipeline({ method: 'POST', path: '/heygen', headers: { 'heygen-signature': sign(SECRET, body) }, body, requestId: 'r' });
+    const res = await pipeline({
+      method: 'POST',
+      path: '/heygen',
+      headers: { 'heygen-signature': sign(SECRET, body) },
+      body,
+      requestId: 'r',
+    });
     return res.statusCode;
   };
   return { deliver, seen };

@@ -120,7 +120,12 @@ describe('S3ObjectPut is the SDK: every partition, FIPS and dual-stack setting a
   it('pins a few of them (what the hand-written addressing got wrong)', async () => {
     const url = (region: string, settings: SETTINGS_T = {}) =>
       whereItGoes((requestHandler) =>
-        new S3ObjectPut({ region, credentials: CREDENTIALS, requestHandler, s3: settings }).put('relay-parked', 'k', Buffer.from('x'), {}),
+        new S3ObjectPut({ region, credentials: CREDENTIALS, requestHandler, s3: settings }).put(
+          'relay-parked',
+          'k',
+          Buffer.from('x'),
+          {},
+        ),
       );
     type SETTINGS_T = (typeof SETTINGS)[number];
     expect(await url('us-iso-east-1')).toBe('https://relay-parked.s3.us-iso-east-1.c2s.ic.gov/k');
@@ -156,7 +161,9 @@ describe('S3ObjectPut: what it sends', () => {
 
   it('s3PutVia borrows an SDK client’s region, credentials and HTTP handler', async () => {
     const { handler, seen } = scripted();
-    const borrowed = { config: { region: async () => 'ap-northeast-1', credentials: async () => CREDENTIALS, requestHandler: handler } };
+    const borrowed = {
+      config: { region: async () => 'ap-northeast-1', credentials: async () => CREDENTIALS, requestHandler: handler },
+    };
     await s3PutVia(borrowed, 2).put('relay-parked', 'k', Buffer.from('x'), {});
     expect(seen[0]?.url).toBe('https://relay-parked.s3.ap-northeast-1.amazonaws.com/k');
   });
@@ -165,9 +172,13 @@ describe('S3ObjectPut: what it sends', () => {
 describe('S3ObjectPut: retries (the SDK’s)', () => {
   const s3 = (answers: Answer[]) => {
     const h = scripted(answers);
-    return { put: new S3ObjectPut({ region: 'us-east-1', credentials: CREDENTIALS, requestHandler: h.handler, maxAttempts: 3 }), seen: h.seen };
+    return {
+      put: new S3ObjectPut({ region: 'us-east-1', credentials: CREDENTIALS, requestHandler: h.handler, maxAttempts: 3 }),
+      seen: h.seen,
+    };
   };
-  const s3Error = (code: string) => `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message></Error>`;
+  const s3Error = (code: string) =>
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message></Error>`;
 
   it('retries a 5xx, then succeeds', async () => {
     const { put, seen } = s3([{ status: 503, body: s3Error('SlowDown') }]);

@@ -115,7 +115,11 @@ describe('Finding 6: every PutEvents answer that can never succeed parks the del
   });
 
   it('parks a 413 (request too large for the service), whatever the error is called', async () => {
-    const bus = busAnswering({ status: 413, body: '<html>Request Entity Too Large</html>', headers: { 'content-type': 'text/html' } });
+    const bus = busAnswering({
+      status: 413,
+      body: '<html>Request Entity Too Large</html>',
+      headers: { 'content-type': 'text/html' },
+    });
     const { deliver, parked } = relayOver(bus.client);
     const res = await deliver();
     expect(res.statusCode).toBe(202);
@@ -141,7 +145,9 @@ describe('Finding 6: every PutEvents answer that can never succeed parks the del
   });
 
   it('classifies by the error the SDK throws, not by its message', () => {
-    expect(permanentRequestError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe('ValidationException');
+    expect(permanentRequestError({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).toBe(
+      'ValidationException',
+    );
     expect(permanentRequestError({ name: 'Error', $metadata: { httpStatusCode: 413 } })).toBe('RequestEntityTooLarge');
     expect(permanentRequestError(new Error('ValidationException'))).toBeUndefined();
     expect(permanentRequestError({ name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).toBeUndefined();

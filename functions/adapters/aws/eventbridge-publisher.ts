@@ -5,6 +5,7 @@ import type { EventPublisher } from '../../core/ports.js';
 import { MAX_ENTRY_BYTES, putEventsEntrySize } from '../../core/publish-limits.js';
 
 export { MAX_ENTRY_BYTES };
+
 /** Entry error codes that a retry cannot fix: the core parks the delivery. */
 const PERMANENT = new Set(['MalformedDetail', 'InvalidArgument', 'ValidationException']);
 /**
@@ -90,7 +91,10 @@ export class EventBridgePublisher implements EventPublisher {
       hasTime: entry.Time !== undefined,
     });
     if (size > MAX_ENTRY_BYTES)
-      throw new UnpublishableError('too_large', `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
+      throw new UnpublishableError(
+        'too_large',
+        `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`,
+      );
     let lastCode = 'unknown';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const out = await this.send(entry, signal);
@@ -115,7 +119,8 @@ export class EventBridgePublisher implements EventPublisher {
     } catch (err) {
       const code = signal?.aborted ? undefined : permanentRequestError(err);
       // The bus's code goes to logs and the parked record, never into a response body.
-      if (code) throw new UnpublishableError('rejected_by_bus', 'EventBridge refused the request permanently', code, { cause: err });
+      if (code)
+        throw new UnpublishableError('rejected_by_bus', 'EventBridge refused the request permanently', code, { cause: err });
       throw err;
     }
   }

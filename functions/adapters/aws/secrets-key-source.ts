@@ -251,7 +251,11 @@ export class SecretsManagerKeySource implements SigningKeySource {
       } catch (err) {
         if (signal.aborted) throw err;
       }
-      if (holders && (holders.get('AWSCURRENT') ?? null) === before.current && (holders.get('AWSPENDING') ?? null) === before.pending) {
+      if (
+        holders &&
+        (holders.get('AWSCURRENT') ?? null) === before.current &&
+        (holders.get('AWSPENDING') ?? null) === before.pending
+      ) {
         this.missInterval = Math.min(this.maxMissCheckIntervalMs, this.missInterval * 2);
         return UNCHANGED;
       }

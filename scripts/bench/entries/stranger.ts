@@ -50,7 +50,9 @@ function answer(target: string, input: { VersionStage?: string }): { status: num
       status: 200,
       body: {
         Name: 'x',
-        VersionIdsToStages: Object.fromEntries([...versions].filter(([, v]) => v.stages.length > 0).map(([id, v]) => [id, v.stages])),
+        VersionIdsToStages: Object.fromEntries(
+          [...versions].filter(([, v]) => v.stages.length > 0).map(([id, v]) => [id, v.stages]),
+        ),
       },
     };
   if (target === 'GetSecretValue') {

@@ -283,7 +283,13 @@ export function strangerCost(run: StrangerRun, requestsPerSecond = 10) {
   const perDay = perSecond * 86_400;
   const dollars = (calls: number) => calls * (PRICES.secretsPer10k / 10_000);
   const fleet = STRANGER_FLEET.routes * STRANGER_FLEET.environments;
-  return { perSecond, perDay, dollarsPerDay: dollars(perDay), fleetPerDay: perDay * fleet, fleetDollarsPerDay: dollars(perDay * fleet) };
+  return {
+    perSecond,
+    perDay,
+    dollarsPerDay: dollars(perDay),
+    fleetPerDay: perDay * fleet,
+    fleetDollarsPerDay: dollars(perDay * fleet),
+  };
 }
 
 /** The BENCHMARKS.md section on what a stranger's bad signatures cost (scripts/bench/stranger-cost.ts). */
