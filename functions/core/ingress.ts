@@ -217,8 +217,20 @@ async function alreadyUnderBodyKey(
  */
 function serializeEvent(event: RelayEvent, dataJson: string | undefined): string {
   if (dataJson === undefined) return JSON.stringify(event);
-  const { data: _data, origin, ...head } = event;
-  return `${JSON.stringify(head).slice(0, -1)},"data":${dataJson}${origin === undefined ? '' : `,"origin":${JSON.stringify(origin)}`}}`;
+  // The members before `data`, in the envelope's order (test/unit/detail-from-source.test.ts holds it to JSON.stringify).
+  const head = JSON.stringify({
+    version: event.version,
+    id: event.id,
+    provider: event.provider,
+    source: event.source,
+    type: event.type,
+    subject: event.subject,
+    callbackId: event.callbackId,
+    deliveryId: event.deliveryId,
+    receivedAt: event.receivedAt,
+  });
+  const origin = event.origin === undefined ? '' : `,"origin":${JSON.stringify(event.origin)}`;
+  return `${head.slice(0, -1)},"data":${dataJson}${origin}}`;
 }
 
 /**
