@@ -2,9 +2,13 @@
  * The ingress pipeline, pure: route → verify → normalize → dedup → publish. It knows no AWS; every
  * side effect goes through a port (functions/core/ports.ts).
  */
+
+import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
 import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
 import { abortable } from './abortable.js';
+import { knownCleanScan } from './body-facts.js';
+import { bodyText, isAsciiBody } from './body-text.js';
 import { ENVELOPE_VERSION, type RelayEvent, type RelayOrigin } from './envelope.js';
 import {
   BadRequestError,
@@ -25,7 +29,7 @@ import { sourceEventKey } from './event-key.js';
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
-import { MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES, putEventsEntrySize } from './publish-limits.js';
+import { entrySizeIfAbove, MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES } from './publish-limits.js';
 import { hmacHexBody } from './verify.js';
 
 export interface Telemetry {
@@ -244,6 +248,28 @@ async function alreadyUnderBodyKey(
 }
 
 /**
+ * `JSON.stringify(event)`, with `data` written as `dataJson` when given (its JSON.stringify, which
+ * the provider had from the body's text): `data` and `origin` are the envelope's last members.
+ */
+function serializeEvent(event: RelayEvent, dataJson: string | undefined): string {
+  if (dataJson === undefined) return JSON.stringify(event);
+  // The members before `data`, in the envelope's order (test/unit/detail-from-source.test.ts holds it to JSON.stringify).
+  const head = JSON.stringify({
+    version: event.version,
+    id: event.id,
+    provider: event.provider,
+    source: event.source,
+    type: event.type,
+    subject: event.subject,
+    callbackId: event.callbackId,
+    deliveryId: event.deliveryId,
+    receivedAt: event.receivedAt,
+  });
+  const origin = event.origin === undefined ? '' : `,"origin":${JSON.stringify(event.origin)}`;
+  return `${head.slice(0, -1)},"data":${dataJson}${origin}}`;
+}
+
+/**
  * The envelope of a verified, normalized delivery and its serialized `Detail`, or why EventBridge
  * can never take it as it is (the body's bytes or numbers would change, too deep, too large).
  * Shared by the ingress and the operators' re-publish of parked deliveries.
@@ -256,7 +282,8 @@ export function prepareEvent(
   receivedAt: string,
   options: { readonly exact?: boolean; readonly origin?: RelayOrigin; readonly source?: string } = {},
 ): { event: RelayEvent; detail: string } | Unpublishable {
-  const scan = scanBody(body, body.toString('utf8'));
+  // A body whose one walk found it clean (core/body-facts.ts) needs no scan of its text.
+  const scan = ((isAsciiBody(body) || isUtf8(body)) && knownCleanScan(body)) || scanBody(body, bodyText(body));
   if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
   const event: RelayEvent = {
     version: ENVELOPE_VERSION,
@@ -276,11 +303,12 @@ export function prepareEvent(
     return new Unpublishable('too_deep', `The event nests beyond the ${MAX_DETAIL_DEPTH} levels EventBridge processes`);
   let detail: string;
   try {
-    detail = JSON.stringify(event);
+    detail = serializeEvent(event, delivery.dataJson);
   } catch {
     return new Unpublishable('too_deep', 'The event cannot be serialized (nesting overflowed)');
   }
-  const size = putEventsEntrySize({ source: provider, detailType: event.type, detail, hasTime: true });
+  // Counted only when it might be too large: UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  const size = entrySizeIfAbove(MAX_ENTRY_BYTES, { source: provider, detailType: event.type, detail, hasTime: true });
   if (size > MAX_ENTRY_BYTES)
     return new Unpublishable('too_large', `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
   return { event, detail };
@@ -498,7 +526,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     held.owner = owner;
     // A content key may have a copy recorded under the earlier body key: read that at the same time
     // as the claim (read-only, so nothing to undo when the claim says duplicate).
-    const bodyKey = contentKeyed && dedup.seenLegacy ? dedupKey(route.provider.name, req.body) : id;
+    const bodyKey =
+      contentKeyed && dedup.seenLegacy && dedup.legacyWindowOpen?.() !== false ? dedupKey(route.provider.name, req.body) : id;
     const legacy = bodyKey !== id ? dedup.seenLegacy?.(bodyKey, signal) : undefined;
     // Settled below only if the claim went ahead; never an unhandled rejection otherwise.
     legacy?.catch(() => undefined);

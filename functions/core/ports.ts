@@ -62,6 +62,12 @@ export interface DedupStore {
    * scheme has expired, one dedup window after the new keys were first used.
    */
   seenLegacy?(key: string, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * False once the store knows no record of the earlier scheme can still be live (its window is
+   * over): callers then skip even computing the earlier key (a SHA-256 of the body). Absent or true:
+   * call `seenLegacy`.
+   */
+  legacyWindowOpen?(): boolean;
 }
 
 /** The one durable write of a request. Resolves only when the event is stored. */

@@ -210,6 +210,13 @@ export class DynamoDedupStore implements DedupStore {
 
   /** Per marker: epoch ms until which items of that earlier key scheme may still be live (read once, then cached). */
   private readonly legacyUntil = new Map<string, Promise<number>>();
+  /** The body-key scheme's `legacyUntil` once read (`legacyWindowOpen`). */
+  private legacyUntilMs: number | undefined;
+
+  /** `DedupStore.legacyWindowOpen`: false once the body-key scheme's window is known to be over. */
+  legacyWindowOpen(): boolean {
+    return this.legacyUntilMs === undefined || this.now() <= this.legacyUntilMs;
+  }
 
   /**
    * `seenLegacy`: a consistent GetItem of an earlier-scheme key, but only within one dedup window of
@@ -223,7 +230,11 @@ export class DynamoDedupStore implements DedupStore {
     let until = this.legacyUntil.get(marker);
     if (until === undefined) {
       until = this.schemeSince(marker, signal).then(
-        (since) => since + this.options.windowSeconds * 1000,
+        (since) => {
+          const until = since + this.options.windowSeconds * 1000;
+          if (marker === LEGACY_MARKER) this.legacyUntilMs = until;
+          return until;
+        },
         (err: unknown) => {
           this.legacyUntil.delete(marker); // try again next time
           throw err;

@@ -345,3 +345,58 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
     '<!-- backfill-cost:end -->',
   ].join('\n');
 }
+
+/** One measured run of scripts/bench/entries/stranger.ts (a build of some commit). */
+export interface StrangerRun {
+  readonly label: string;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly badRequests: number;
+  readonly badNot401: number;
+  readonly calls: Readonly<Record<string, number>>;
+  readonly callsPerBadRequest: number;
+  readonly rotationPickupSeconds: number | null;
+}
+
+/** The issue's fleet: every route of every warm environment kept missing (issue 20, finding 4). */
+export const STRANGER_FLEET = { routes: 3, environments: 10 } as const;
+
+/** Secrets Manager calls and dollars per day from a measured calls-per-bad-request figure. */
+export function strangerCost(run: StrangerRun, requestsPerSecond = 10) {
+  const perSecond = run.callsPerBadRequest * requestsPerSecond;
+  const perDay = perSecond * 86_400;
+  const dollars = (calls: number) => calls * (PRICES.secretsPer10k / 10_000);
+  const fleet = STRANGER_FLEET.routes * STRANGER_FLEET.environments;
+  return {
+    perSecond,
+    perDay,
+    dollarsPerDay: dollars(perDay),
+    fleetPerDay: perDay * fleet,
+    fleetDollarsPerDay: dollars(perDay * fleet),
+  };
+}
+
+/** The BENCHMARKS.md section on what a stranger's bad signatures cost (scripts/bench/stranger-cost.ts). */
+export function renderStrangerCost(runs: readonly StrangerRun[], command: string, loadavg: string): string {
+  const rows = runs.map((r) => {
+    const c = strangerCost(r, r.rate);
+    const ops = Object.entries(r.calls)
+      .map(([op, n]) => `${n.toLocaleString('en-US')} ${op}`)
+      .join(' + ');
+    return `| ${r.label} | ${r.badRequests.toLocaleString('en-US')} (${r.badNot401} not 401) | ${ops || '0'} | ${r.callsPerBadRequest.toFixed(4)} | ${Math.round(c.perDay).toLocaleString('en-US')} | $${c.dollarsPerDay.toFixed(3)} | $${c.fleetDollarsPerDay.toFixed(2)} | ${r.rotationPickupSeconds ?? 'never'} s |`;
+  });
+  const first = runs[0];
+  return [
+    '<!-- stranger-cost:start -->',
+    '### A stranger sending 10 bad requests/s (issue 20, finding 4)',
+    '',
+    `Measured by \`${command}\` (load average ${loadavg}): the real handler (middy + core) with the real \`SecretsManagerKeySource\` and SDK client, whose HTTP handler answers in-process as Secrets Manager would (one secret, versions and stages) and counts every call. ${first ? `${first.badRequests.toLocaleString('en-US')} well-formed (64 hex digits) wrong signatures at ${first.rate}/s of a simulated clock (${first.seconds.toLocaleString('en-US')} s)` : ''}; past halfway (off the 300 s cache TTL's background re-reads, which would pick it up by themselves) a new version is stored (a genuine rotation) and a delivery signed with it is sent once a simulated second, so the last column is how long the new secret took to verify under the flood. Calls per day and dollars per day are the measured calls per bad request x 10/s x 86,400 at Secrets Manager's list price ($${PRICES.secretsPer10k} per 10,000 API calls, GetSecretValue and DescribeSecret alike) for one route in one execution environment; the fleet column is the issue's case (${STRANGER_FLEET.routes} routes x ${STRANGER_FLEET.environments} warm environments, each kept missing).`,
+    '',
+    '| build | bad requests | Secrets Manager calls | calls / bad request | calls / day (1 route, 1 env) | $ / day (1 route, 1 env) | $ / day (fleet) | new version verified after |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    'Since this change a miss checks the versions (one DescribeSecret) instead of re-reading every stage, and only re-reads the values when AWSCURRENT or AWSPENDING moved; while misses keep finding nothing new the check backs off (1, 2, 4, 8 s), so the cost is bounded whatever the rate: at most one call per 8 s per route per environment (10,800 a day, $0.054), and a genuine new version verifies within 8 s of being stored even during a flood (within 1 s when misses are rare). Evidence writes stay at most one per provider and kind per 10 s per environment (core/evidence.ts).',
+    '<!-- stranger-cost:end -->',
+  ].join('\n');
+}

@@ -376,7 +376,7 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
         eventId: field('event_id'),
         eventType,
         createdAt: field('created_at'),
-        eventKey: heygenEventKeyOf(eventType, eventData),
+        eventKey: heygenEventKeyOf(eventType, eventData, source),
         body: `{"event_type":${JSON.stringify(eventType)},"event_data":${source.slice(eventData.start, eventData.end)}}`,
       };
     });
