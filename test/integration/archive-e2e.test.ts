@@ -243,8 +243,11 @@ describe('Archive: idempotent per source, job and kind', () => {
 
   it('stores one copy when the same event is archived three times at once', async () => {
     const bytes = fileOf(6 * MiB, 13);
-    // Slow enough that all three have fetched before any completes: the conditional completion decides.
-    media.route('/conc/v.mp4', { file: bytes, chunkDelayMs: 5, chunkBytes: 256 * 1024 });
+    // All three start together (each finds no object and fetches); their completions are spread out
+    // because moto checks If-None-Match without a lock (two completions in the same instant can both
+    // win there; S3 itself decides conditional writes atomically: a known difference of the emulator).
+    const slow = (chunkDelayMs: number) => ({ file: bytes, chunkDelayMs, chunkBytes: 256 * 1024 });
+    media.route('/conc/v.mp4', slow(5), slow(40), slow(80));
     const event = heygenEvent('vid-conc', { url: `${media.origin}/conc/v.mp4` });
     const uploads: string[] = [];
     const recording = () => {
@@ -265,6 +268,7 @@ describe('Archive: idempotent per source, job and kind', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['archived', 'archived', 'archived']);
     // All three fetched (they overlapped), exactly one completed: the others were refused by If-None-Match.
     expect(uploads.sort()).toEqual(['exists', 'exists', 'stored']);
+    expect(media.hits('/conc/v.mp4')).toBe(3);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'archive/heygen/vid-conc/' }));
     expect(listed.KeyCount).toBe(1);
     expect(sha256(await objectBytes(s3, bucket, 'archive/heygen/vid-conc/video'))).toBe(sha256(bytes));
