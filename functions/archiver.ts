@@ -50,7 +50,9 @@ const env = {
 const logger = new Logger({ serviceName: ARCHIVER_SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: ARCHIVER_SERVICE });
 const sdk = sdkClientConfig({ connectionTimeoutMs: 3_000, requestTimeoutMs: 60_000, maxAttempts: 3 });
-const store = new S3ArchiveStore(new S3Client(sdk), env.bucket);
+// An emulator's endpoint (tests) addresses buckets in the path; S3 itself is addressed virtual-hosted.
+const emulated = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
+const store = new S3ArchiveStore(new S3Client({ ...sdk, forcePathStyle: emulated }), env.bucket);
 const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
 const sqs = new SQSClient(sdk);
 const secrets = new SecretsManagerClient(sdk);
@@ -85,27 +87,27 @@ function depsFor(signal: AbortSignal) {
   };
 }
 
+/** Files and bytes reported (service dimension: alarmed and graphed); failures and retries also by provider and reason. */
 function count(result: MessageResult): void {
-  if (result.status === 'skipped' || !result.event) return;
-  const provider = result.event.source ?? result.event.provider;
-  const single = metrics.singleMetric();
-  single.addDimension('provider', provider);
-  if (result.status === 'archived' || result.status === 'failed') {
-    single.addMetric(ARCHIVE_METRICS.filesArchived, MetricUnit.Count, result.outcome.files.length);
-    const bytes = result.outcome.files.reduce((n, f) => n + f.size, 0);
-    metrics.singleMetric().addDimension('provider', provider).addMetric(ARCHIVE_METRICS.bytesArchived, MetricUnit.Bytes, bytes);
-  }
-  if (result.status === 'failed' || result.status === 'retry') {
-    const reason = result.outcome.status === 'archived' ? 'none' : (result.outcome.failures[0]?.error.reason ?? 'unknown');
-    const m = metrics.singleMetric().addDimension('provider', provider).addDimension('reason', reason);
-    m.addMetric(result.status === 'failed' ? ARCHIVE_METRICS.failures : ARCHIVE_METRICS.retries, MetricUnit.Count, 1);
-    logger.warn(`archive ${result.status} for ${result.event.type} ${result.event.id}`, {
-      failures:
-        result.outcome.status === 'archived'
-          ? []
-          : result.outcome.failures.map((f) => ({ kind: f.kind, reason: f.error.reason, message: f.error.message })),
-    });
-  }
+  if (result.status === 'skipped') return;
+  const { outcome, event } = result;
+  metrics.addMetric(ARCHIVE_METRICS.filesArchived, MetricUnit.Count, outcome.files.length);
+  metrics.addMetric(
+    ARCHIVE_METRICS.bytesArchived,
+    MetricUnit.Bytes,
+    outcome.files.reduce((n, f) => n + f.size, 0),
+  );
+  if (outcome.status === 'archived') return;
+  const reason = outcome.failures[0]?.error.reason ?? 'unknown';
+  const name = result.status === 'failed' ? ARCHIVE_METRICS.failures : ARCHIVE_METRICS.retries;
+  if (result.status === 'failed') metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics
+    .singleMetric()
+    .addDimensions({ provider: event.source ?? event.provider, reason })
+    .addMetric(name, MetricUnit.Count, 1);
+  logger.warn(`archive ${result.status}: ${event.type} ${event.id}`, {
+    failures: outcome.failures.map((f) => ({ kind: f.kind, reason: f.error.reason, message: f.error.message })),
+  });
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
