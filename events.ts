@@ -8,8 +8,20 @@
  * import { parseRelayEvent } from 'heygen-relay/events';
  * ```
  */
+import archiveEventSchema from './schemas/archive-event.schema.json';
 import relayEventSchema from './schemas/relay-event.schema.json';
 
+export {
+  ARCHIVE_FAILED_SUFFIX,
+  ARCHIVED_SUFFIX,
+  type ArchivedData,
+  type ArchivedEvent,
+  type ArchivedFile,
+  type ArchiveFailedData,
+  type ArchiveFailedEvent,
+  type FileFailure,
+  isOutcomeType,
+} from './functions/archive/outcome-types.js';
 export {
   assertRelayEvent,
   ENVELOPE_VERSION,
@@ -23,3 +35,5 @@ export { JOGGAI_EVENT_TYPES, type JoggAiEventType } from './functions/providers/
 
 /** The envelope's JSON Schema (draft 2020-12), also at `heygen-relay/relay-event.schema.json`. */
 export const RELAY_EVENT_SCHEMA: Readonly<Record<string, unknown>> = relayEventSchema;
+/** JSON Schema of the `data` of the media archive's `<type>.archived` / `<type>.archive_failed` events. */
+export const ARCHIVE_EVENT_DATA_SCHEMA: Readonly<Record<string, unknown>> = archiveEventSchema;

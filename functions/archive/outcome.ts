@@ -7,34 +7,17 @@
  */
 import { createHash } from 'node:crypto';
 import { ENVELOPE_VERSION, type RelayEvent } from '../core/envelope.js';
+import {
+  ARCHIVE_FAILED_SUFFIX,
+  ARCHIVED_SUFFIX,
+  type ArchivedData,
+  type ArchivedEvent,
+  type ArchiveFailedEvent,
+  type FileFailure,
+} from './outcome-types.js';
 import type { StoredFile } from './ports.js';
 
-export const ARCHIVED_SUFFIX = '.archived';
-export const ARCHIVE_FAILED_SUFFIX = '.archive_failed';
-
-export interface FileFailure {
-  readonly kind: string;
-  readonly reason: string;
-  readonly message: string;
-}
-
-/** `data` of a `<type>.archived` event. */
-export interface ArchivedData {
-  readonly [key: string]: unknown;
-  /** The id of the event whose files were archived. */
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly files: readonly StoredFile[];
-}
-
-/** `data` of a `<type>.archive_failed` event: what was stored, and why the rest was not. */
-export interface ArchiveFailedData extends ArchivedData {
-  readonly reason: string;
-  readonly failures: readonly FileFailure[];
-}
-
-export type ArchivedEvent = RelayEvent<ArchivedData>;
-export type ArchiveFailedEvent = RelayEvent<ArchiveFailedData>;
+export * from './outcome-types.js';
 
 function outcomeEvent<T extends ArchivedData>(original: RelayEvent, suffix: string, data: T, now: Date): RelayEvent<T> {
   return {
@@ -68,9 +51,4 @@ export function archiveFailedEvent(
     { eventId: original.id, eventType: original.type, files, reason, failures },
     now,
   );
-}
-
-/** Whether a type is an archive outcome (never archived itself). */
-export function isOutcomeType(type: string): boolean {
-  return type.endsWith(ARCHIVED_SUFFIX) || type.endsWith(ARCHIVE_FAILED_SUFFIX);
 }

@@ -1,17 +1,10 @@
 /** What the archive needs from the outside world (adapters implement them; tests swap them). */
 import type { Readable } from 'node:stream';
 import type { RelayEvent } from '../core/envelope.js';
+import type { ArchivedFile } from './outcome-types.js';
 
 /** A file as stored, what the archived event reports. */
-export interface StoredFile {
-  readonly kind: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly size: number;
-  readonly contentType: string;
-  /** SHA-256 (hex) of the stored bytes, computed while streaming (object tag `sha256`). */
-  readonly sha256: string;
-}
+export type StoredFile = ArchivedFile;
 
 export interface ObjectInfo {
   readonly size: number;

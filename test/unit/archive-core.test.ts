@@ -1,6 +1,8 @@
 /** The archive's pure parts: which files each provider's result events have, keys, hosts, addresses, retries. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { describe, expect, it, vi } from 'vitest';
 import { isPublicAddress } from '../../functions/archive/address.js';
 import { ArchiveError } from '../../functions/archive/errors.js';
@@ -224,5 +226,42 @@ describe('Queue: one message from receipt to outcome', () => {
     expect(result.status).toBe('archived');
     const published = ports.publish.mock.calls[0]?.[0] as RelayEvent;
     expect(published.data).toMatchObject({ files: [] });
+  });
+});
+
+describe('Outcome events: envelope and data schemas (heygen-relay/events)', () => {
+  it('archived and archive_failed validate against relay-event.schema.json and archive-event.schema.json', async () => {
+    const { ARCHIVE_EVENT_DATA_SCHEMA, RELAY_EVENT_SCHEMA, isOutcomeType: exported } = await import('../../events.js');
+    const { archivedEvent, archiveFailedEvent } = await import('../../functions/archive/outcome.js');
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    addFormats(ajv);
+    const envelope = ajv.compile(RELAY_EVENT_SCHEMA);
+    const data = ajv.compile(ARCHIVE_EVENT_DATA_SCHEMA);
+    const original = heygen.normalize(sample('heygen', 'avatar_video.success.json'), {});
+    const event: RelayEvent = {
+      version: '1',
+      id: `heygen:evt:${'c'.repeat(64)}`,
+      provider: 'heygen',
+      receivedAt: new Date().toISOString(),
+      ...original,
+    };
+    const file = {
+      kind: 'video',
+      bucket: 'b',
+      key: 'archive/heygen/x/video',
+      size: 3,
+      contentType: 'video/mp4',
+      sha256: 'd'.repeat(64),
+    };
+    const ok = archivedEvent(event, [file], new Date());
+    const failed = archiveFailedEvent(event, [], [{ kind: 'video', reason: 'not_ready', message: 'm' }], new Date());
+    for (const e of [ok, failed]) {
+      expect(envelope(e), JSON.stringify(envelope.errors)).toBe(true);
+      expect(data(e.data), JSON.stringify(data.errors)).toBe(true);
+      expect(exported(e.type)).toBe(true);
+    }
+    expect(ok.id).toBe(archivedEvent(event, [file], new Date(0)).id);
+    expect(ok.id).not.toBe(failed.id);
+    expect(data({ ...ok.data, files: [{ ...file, sha256: 'xyz' }] })).toBe(false);
   });
 });
