@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { LeaseBusyError, LeaseLostError } from '../functions/core/lease.js';
 import { WeakSigningSecretError } from '../functions/core/secret-quality.js';
 import { HeyGenError } from '../functions/providers/heygen/api/errors.js';
+import * as archiveCmd from './commands/archive.js';
 import * as backfill from './commands/backfill.js';
 import * as eventTypes from './commands/event-types.js';
 import * as listen from './commands/listen.js';
@@ -35,7 +36,7 @@ Exit codes:
 
 Environment: HEYGEN_API_KEY (HeyGen-facing commands), HEYGEN_API_URL, AWS_* (region, profile, credentials).`;
 
-const COMMANDS = [status, redrive, replay, listen, send, parked, backfill, reconcile, rotate, eventTypes];
+const COMMANDS = [status, redrive, replay, listen, send, parked, backfill, reconcile, rotate, eventTypes, archiveCmd];
 
 /** The error's one line and its exit code. */
 function exitCodeOf(err: unknown): { code: number; line: string } {
