@@ -80,6 +80,7 @@ function archiveSources(props: RelayMediaArchiveProps): Record<string, ArchiveSo
     const options = props.sources?.[source.id];
     if (!declared) continue;
     const files = (options?.files ?? declared.files).filter((f) => !props.files || props.files.includes(f.kind));
+    const kinds = props.files ? [...props.files] : undefined;
     const eventTypes =
       options?.eventTypes ?? props.eventTypes?.filter((t) => declared.eventTypes.includes(t)) ?? declared.eventTypes;
     if (eventTypes.length === 0 || files.length === 0) continue;
@@ -87,7 +88,8 @@ function archiveSources(props: RelayMediaArchiveProps): Record<string, ArchiveSo
     out[source.id] = {
       provider: source.provider,
       eventTypes: [...eventTypes],
-      ...(options?.files || props.files ? { files } : {}),
+      ...(options?.files ? { files: [...options.files] } : {}),
+      ...(kinds ? { kinds } : {}),
       ...(options?.hosts ? { hosts: [...options.hosts] } : {}),
       ...(source.provider === 'heygen' && apiKey ? { apiKeySecretArn: apiKey.secretArn } : {}),
       ...(options?.apiUrl ? { apiUrl: options.apiUrl } : {}),

@@ -87,19 +87,22 @@ export function hostAllowed(host: string, patterns: readonly string[]): boolean 
   });
 }
 
-/** Merges a source's configuration over the provider's declaration. */
+/** Merges a source's configuration over the provider's declaration; `kinds` keeps only those kinds of file. */
 export function configured(
   declaration: MediaDeclaration,
   config: {
     readonly eventTypes?: readonly string[];
     readonly files?: readonly MediaFileSpec[];
     readonly hosts?: readonly string[];
+    readonly kinds?: readonly string[];
   },
 ): MediaDeclaration {
+  const keep = (specs: readonly MediaFileSpec[]) => (config.kinds ? specs.filter((f) => config.kinds?.includes(f.kind)) : specs);
+  const byType = config.files ? undefined : declaration.filesByType;
   return {
     eventTypes: config.eventTypes ?? declaration.eventTypes,
-    files: config.files ?? declaration.files,
+    files: keep(config.files ?? declaration.files),
     hosts: config.hosts ?? declaration.hosts,
-    ...(config.files || !declaration.filesByType ? {} : { filesByType: declaration.filesByType }),
+    ...(byType ? { filesByType: Object.fromEntries(Object.entries(byType).map(([t, specs]) => [t, keep(specs)])) } : {}),
   };
 }

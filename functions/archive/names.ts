@@ -18,6 +18,8 @@ export interface ArchiveSourceConfig {
     readonly contentTypes?: readonly string[];
   }[];
   readonly hosts?: readonly string[];
+  /** Only these kinds of file. @default every declared kind */
+  readonly kinds?: readonly string[];
   /** HeyGen: the API key secret, for renewing expired links. */
   readonly apiKeySecretArn?: string;
   readonly apiUrl?: string;

@@ -159,6 +159,26 @@ describe('Construct: archive', () => {
     expect(() => synthRelay({ relay: { archive: { maxFileSize: Size.gibibytes(60) } } })).toThrow(/50 GiB/);
   });
 
+  it('lets a queue route the outcomes (<type>.archived / .archive_failed), and still refuses unknown types', () => {
+    const { template } = synthRelay({
+      relay: {
+        archive: {},
+        queues: [{ name: 'archived', eventTypes: ['avatar_video.success.archived', 'avatar_video.success.archive_failed'] }],
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': ['avatar_video.success.archived', 'avatar_video.success.archive_failed'] },
+    });
+    expect(() => synthRelay({ relay: { queues: [{ name: 'x', eventTypes: ['nope.archived'] }] } })).toThrow(
+      /unknown event type "nope.archived"/,
+    );
+  });
+
+  it('keeps only the kinds asked for (archive.files), GIF events included', () => {
+    const { template } = synthRelay({ relay: { archive: { files: ['video', 'gif'] } } });
+    expect(sourcesOf(template).heygen).toMatchObject({ kinds: ['video', 'gif'] });
+  });
+
   it('alarms on failures, on the DLQ and on a copy pending past the retry period', () => {
     const { template } = synthRelay({ relay: { archive: { retryFor: Duration.hours(6) } } });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

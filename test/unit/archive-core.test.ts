@@ -77,6 +77,25 @@ describe("Media declarations: the files of each provider's result events", () =>
   });
 });
 
+describe('Configuration over a declaration', () => {
+  it('keeps only the kinds asked for, per-type files included', () => {
+    const heygenMedia = mediaOf('heygen');
+    if (!heygenMedia) throw new Error('no heygen media');
+    const onlyGif = configured(heygenMedia, { kinds: ['gif'] });
+    expect(
+      filesOf(
+        { type: 'avatar_video.success', data: { url: 'https://a.heygen.ai/v', gif_url: 'https://a.heygen.ai/g' } },
+        onlyGif,
+      ).map((f) => f.kind),
+    ).toEqual(['gif']);
+    expect(
+      filesOf({ type: 'avatar_video_gif.success', data: { url: 'https://a.heygen.ai/g' } }, onlyGif).map((f) => f.kind),
+    ).toEqual(['gif']);
+    const onlyVideo = configured(heygenMedia, { kinds: ['video'] });
+    expect(filesOf({ type: 'avatar_video_gif.success', data: { url: 'https://a.heygen.ai/g' } }, onlyVideo)).toEqual([]);
+  });
+});
+
 describe('Keys, hosts, content types, addresses', () => {
   const ev = (id: string | null, source?: string) =>
     ({ id: 'heygen:evt:1', provider: 'heygen', subject: { kind: 'video', id }, ...(source ? { source } : {}) }) as RelayEvent;
