@@ -6,9 +6,10 @@
  *         If-None-Match: `exists` (a concurrent copy won) ─▶ done, reading that copy
  *   fetch refused (401/403/410) ─▶ fresh links from the provider (once per event) ─▶ fetch again
  *
- * and per event: every file done ─▶ `archived`; a file failing for good (not https, host, address,
- * size, type, or an expired link nobody can renew) ─▶ `failed`; a file not ready or failing
- * transiently ─▶ `retry` while the retry period lasts, then `failed` with that reason. Knows no AWS.
+ * and per event: every file done ─▶ `archived`; a file not ready or failing transiently ─▶ `retry`
+ * while the retry period lasts (files already stored are not fetched again), then `failed`; only
+ * files failing for good (not https, host, address, size, type, or an expired link nobody can
+ * renew) ─▶ `failed` at once. Knows no AWS.
  */
 import type { RelayEvent } from '../core/envelope.js';
 import { ArchiveError, asArchiveError } from './errors.js';
@@ -68,7 +69,8 @@ export async function archiveEvent(
     }
   }
   if (failures.length === 0) return { status: 'archived', files, fetched: copier.fetched };
-  const final = failures.some((f) => f.error.retry !== 'later') || deps.now() - firstSeenMs >= settings.retryForMs;
+  // Retried while any file may still come (the stored ones are not fetched again), failed when none can.
+  const final = failures.every((f) => f.error.retry !== 'later') || deps.now() - firstSeenMs >= settings.retryForMs;
   return { status: final ? 'failed' : 'retry', files, fetched: copier.fetched, failures };
 }
 

@@ -229,6 +229,34 @@ describe('Queue: one message from receipt to outcome', () => {
     expect(published.id).toMatch(/^archive:[0-9a-f]{64}$/);
   });
 
+  it('keeps retrying a file not ready while another file of the event failed for good', async () => {
+    const now = 1_000_000_000;
+    const fetcher = {
+      fetch: async (req: { url: string }) => {
+        throw req.url.endsWith('/v')
+          ? new ArchiveError('not_ready', 'not yet', 'later')
+          : new ArchiveError('host_not_allowed', 'off the list', 'never');
+      },
+    };
+    const ports = {
+      depsFor: async () => ({ store, fetcher, media: mediaOf('heygen') ?? ({} as never), now: () => now }),
+      publish: vi.fn(),
+      delay: vi.fn(),
+      now: () => now,
+    };
+    const data = { url: 'https://x.heygen.ai/v', thumbnail_url: 'https://x.heygen.ai/t' };
+    expect((await handleArchiveMessage(record(envelope(data), 1, now), ports, settings)).status).toBe('retry');
+    const late = await handleArchiveMessage(record(envelope(data), 50, now - 3_600_001), ports, settings);
+    expect(late.status).toBe('failed');
+    const published = ports.publish.mock.calls[0]?.[0] as RelayEvent;
+    expect(published.data).toMatchObject({
+      failures: [
+        { kind: 'video', reason: 'not_ready' },
+        { kind: 'thumbnail', reason: 'host_not_allowed' },
+      ],
+    });
+  });
+
   it('publishes archived (no files) for a result without links', async () => {
     const ports = {
       depsFor: async () => ({
