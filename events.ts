@@ -8,7 +8,6 @@
  * import { parseRelayEvent } from 'heygen-relay/events';
  * ```
  */
-import archiveEventSchema from './schemas/archive-event.schema.json';
 import relayEventSchema from './schemas/relay-event.schema.json';
 
 export {
@@ -35,5 +34,3 @@ export { JOGGAI_EVENT_TYPES, type JoggAiEventType } from './functions/providers/
 
 /** The envelope's JSON Schema (draft 2020-12), also at `heygen-relay/relay-event.schema.json`. */
 export const RELAY_EVENT_SCHEMA: Readonly<Record<string, unknown>> = relayEventSchema;
-/** JSON Schema of the `data` of the media archive's `<type>.archived` / `<type>.archive_failed` events. */
-export const ARCHIVE_EVENT_DATA_SCHEMA: Readonly<Record<string, unknown>> = archiveEventSchema;
