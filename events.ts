@@ -10,16 +10,14 @@
  */
 import relayEventSchema from './schemas/relay-event.schema.json';
 
-export {
-  ARCHIVE_FAILED_SUFFIX,
-  ARCHIVED_SUFFIX,
-  type ArchivedData,
-  type ArchivedEvent,
-  type ArchivedFile,
-  type ArchiveFailedData,
-  type ArchiveFailedEvent,
-  type FileFailure,
-  isOutcomeType,
+// Types only (no bytes in a consumer's bundle): the media archive's outcome events.
+export type {
+  ArchivedData,
+  ArchivedEvent,
+  ArchivedFile,
+  ArchiveFailedData,
+  ArchiveFailedEvent,
+  FileFailure,
 } from './functions/archive/outcome-types.js';
 export {
   assertRelayEvent,

@@ -278,7 +278,8 @@ describe('Queue: one message from receipt to outcome', () => {
 
 describe('Outcome events: envelope and data schemas (heygen-relay/events)', () => {
   it('archived and archive_failed validate against relay-event.schema.json and archive-event.schema.json', async () => {
-    const { RELAY_EVENT_SCHEMA, isOutcomeType: exported } = await import('../../events.js');
+    const { RELAY_EVENT_SCHEMA } = await import('../../events.js');
+    const { isOutcomeType: exported } = await import('../../index.js');
     const { default: ARCHIVE_EVENT_DATA_SCHEMA } = await import('../../schemas/archive-event.schema.json');
     const { archivedEvent, archiveFailedEvent } = await import('../../functions/archive/outcome.js');
     const ajv = new Ajv2020({ allErrors: true, strict: true });
