@@ -24,12 +24,10 @@ import { MediaFetcher } from './archive/fetch-media.js';
 import { configured } from './archive/media.js';
 import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from './archive/names.js';
 import type { LinkRefresher } from './archive/ports.js';
-import { mediaOf } from './archive/providers.js';
+import { LINK_RENEWERS, mediaOf } from './archive/providers.js';
 import { handleArchiveMessage, type MessageResult } from './archive/queue.js';
 import type { RelayEvent } from './core/envelope.js';
 import { METRICS_NAMESPACE } from './observability-names.js';
-import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './providers/heygen/api/client.js';
-import { heygenLinkRefresher } from './providers/heygen/media.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();
@@ -59,17 +57,17 @@ const secrets = new SecretsManagerClient(sdk);
 const fetcher = new MediaFetcher();
 const refreshers = new Map<string, LinkRefresher>();
 
-/** HeyGen sources renew links through the video detail with the source's API key (read when first needed). */
+/** Sources of a provider that renews links (HeyGen: the video detail) do so with their API key, read when first needed. */
 function refresherOf(sourceId: string, config: ArchiveSourceConfig): LinkRefresher | undefined {
-  if (config.provider !== 'heygen' || !config.apiKeySecretArn) return undefined;
+  const renewer = LINK_RENEWERS[config.provider];
   const arn = config.apiKeySecretArn;
+  if (!renewer || !arn) return undefined;
   let refresher = refreshers.get(sourceId);
   if (!refresher) {
     refresher = async (event) => {
       const apiKey = await readHeyGenApiKey(secrets, arn);
-      if (apiKey === null) throw new Error(`the HeyGen API key of source ${sourceId} is not set`);
-      const client = new HeyGenWebhookClient({ apiKey, baseUrl: config.apiUrl ?? DEFAULT_HEYGEN_API_URL, maxAttempts: 3 });
-      return heygenLinkRefresher(client)(event);
+      if (apiKey === null) throw new Error(`the API key of source ${sourceId} is not set`);
+      return renewer(apiKey, config.apiUrl)(event);
     };
     refreshers.set(sourceId, refresher);
   }

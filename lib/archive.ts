@@ -19,7 +19,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MediaFileSpec } from '../functions/archive/media.js';
 import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from '../functions/archive/names.js';
-import { mediaOf } from '../functions/archive/providers.js';
+import { LINK_RENEWERS, mediaOf } from '../functions/archive/providers.js';
 import { METRICS_NAMESPACE } from '../functions/observability-names.js';
 import { RelayConfigError } from './config.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
@@ -33,7 +33,7 @@ export interface ArchiveSourceOptions {
   readonly files?: readonly MediaFileSpec[];
   /** Hosts files may come from (exact or `*.suffix`), every redirect included. @default the provider's */
   readonly hosts?: readonly string[];
-  /** HeyGen: the API base URL for renewing expired links (v3 video detail). @default https://api.heygen.com */
+  /** The provider's API base URL for renewing expired links (HeyGen: the v3 video detail). @default the provider's */
   readonly apiUrl?: string;
 }
 
@@ -91,7 +91,7 @@ function archiveSources(props: RelayMediaArchiveProps): Record<string, ArchiveSo
       ...(options?.files ? { files: [...options.files] } : {}),
       ...(kinds ? { kinds } : {}),
       ...(options?.hosts ? { hosts: [...options.hosts] } : {}),
-      ...(source.provider === 'heygen' && apiKey ? { apiKeySecretArn: apiKey.secretArn } : {}),
+      ...(LINK_RENEWERS[source.provider] && apiKey ? { apiKeySecretArn: apiKey.secretArn } : {}),
       ...(options?.apiUrl ? { apiUrl: options.apiUrl } : {}),
     };
   }
