@@ -208,6 +208,19 @@ describe('Archive: safety', () => {
     expect(media.hits('/r/target')).toBe(0);
   });
 
+  it('refuses a redirect loop after 5 hops and a compressed body', async () => {
+    media.route('/r/loop-self', { status: 302, location: '/r/loop-self' });
+    expect(await refused('vid-r6', `${media.origin}/r/loop-self`)).toBe('too_many_redirects');
+    expect(media.hits('/r/loop-self')).toBe(6);
+    media.route('/r/gzip', {
+      stream: (res) => {
+        res.writeHead(200, { 'content-type': 'video/mp4', 'content-encoding': 'gzip', 'content-length': '4' });
+        res.end('abcd');
+      },
+    });
+    expect(await refused('vid-r7', `${media.origin}/r/gzip`)).toBe('content_encoding');
+  });
+
   it('refuses a file over the limit, announced or not, and an HTML error page', async () => {
     const small = { ...SETTINGS, maxBytes: 6 * MiB };
     media.route('/big/announced', { file: fileOf(7 * MiB, 10) });
