@@ -281,11 +281,12 @@ export class RelayMediaArchive extends Construct {
         resources: [objects],
       }),
     );
+    // ListBucket makes HeadObject of a missing key answer 404, not 403; ListBucketMultipartUploads
+    // finds a dead writer's upload. Neither action takes the s3:prefix condition for these calls.
     this.archiver.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucketMultipartUploads', 's3:ListBucket'],
         resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
       }),
     );
     this.bucket.encryptionKey?.grantEncryptDecrypt(this.archiver);

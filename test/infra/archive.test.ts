@@ -119,6 +119,12 @@ describe('Construct: archive', () => {
     expect(s3Actions.filter((a) => a.includes('Delete'))).toEqual([]);
     const put = statements.find((s) => ([] as string[]).concat(s.Action).includes('s3:PutObjectTagging'));
     expect(JSON.stringify(put?.Resource)).toContain('/archive/*');
+    // Without s3:ListBucket (unconditioned), HeadObject of a missing key answers 403, not 404.
+    const list = statements.find((s) => ([] as string[]).concat(s.Action).includes('s3:ListBucket')) as
+      | { Condition?: unknown }
+      | undefined;
+    expect(list).toBeDefined();
+    expect(list?.Condition).toBeUndefined();
   });
 
   it("uses the user's bucket when given (no bucket created)", () => {
