@@ -149,8 +149,10 @@ function createQueues(scope: Construct, retryFor: Duration, maxBackoff: Duration
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
   });
-  // Enough receives for the retry period at the longest backoff, and the doublings before it.
-  const maxReceiveCount = Math.ceil(retryFor.toSeconds() / maxBackoff.toSeconds()) + 16;
+  // Enough receives for the retry period at the shortest longest backoff (jitter takes up to 20 % off,
+  // functions/archive/queue.ts backoffSeconds), and the doublings before it: the retry period, not the
+  // receive count, ends a copy that keeps failing.
+  const maxReceiveCount = Math.ceil(retryFor.toSeconds() / (0.8 * maxBackoff.toSeconds())) + 16;
   const queue = new sqs.Queue(scope, 'Queue', {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,

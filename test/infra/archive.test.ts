@@ -86,7 +86,7 @@ describe('Construct: archive', () => {
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 960,
-      RedrivePolicy: { maxReceiveCount: 112 },
+      RedrivePolicy: { maxReceiveCount: 136 },
       SqsManagedSseEnabled: true,
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {

@@ -314,3 +314,11 @@ describe('Outcome events: envelope and data schemas (heygen-relay/events)', () =
     expect(data({ ...ok.data, files: [{ ...file, sha256: 'xyz' }] })).toBe(false);
   });
 });
+
+describe('Queue: the receive count outlasts the retry period', () => {
+  it('136 receives at the shortest jittered backoff span 24 h (the construct default: retryFor 24 h, maxBackoff 15 min)', () => {
+    let waited = 0;
+    for (let n = 1; n < 136; n++) waited += backoffSeconds(n, 900, () => 0);
+    expect(waited).toBeGreaterThan(24 * 3600);
+  });
+});
