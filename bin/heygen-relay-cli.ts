@@ -12,6 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { LeaseBusyError, LeaseLostError } from '../functions/core/lease.js';
 import { WeakSigningSecretError } from '../functions/core/secret-quality.js';
 import { HeyGenAuthError, HeyGenError } from '../functions/providers/heygen/api/errors.js';
+import * as archiveCmd from './commands/archive.js';
 import * as backfill from './commands/backfill.js';
 import * as eventTypes from './commands/event-types.js';
 import * as listen from './commands/listen.js';
@@ -37,7 +38,7 @@ Exit codes:
 
 Environment: HEYGEN_API_KEY (HeyGen-facing commands), HEYGEN_API_URL, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_REGION.`;
 
-const COMMANDS = [status, redrive, replay, listen, send, parked, backfill, reconcile, rotate, eventTypes];
+const COMMANDS = [status, redrive, replay, listen, send, parked, backfill, reconcile, rotate, eventTypes, archiveCmd];
 
 const AWS_CREDENTIALS_HINT =
   'set AWS_PROFILE (after aws configure or aws sso login), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';

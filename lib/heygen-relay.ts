@@ -15,6 +15,7 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
 import type { HeyGenProviderProps } from '../functions/providers/heygen/source.js';
 import type { JoggAiProviderProps } from '../functions/providers/joggai/source.js';
+import { type MediaArchiveProps, RelayMediaArchive } from './archive.js';
 import type { HeyGenBackfill } from './backfill.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
@@ -100,6 +101,12 @@ export interface HeyGenRelayProps {
    * `heygen-relay listen` / `replay` whose process died (lib/temp-route-sweeper.ts). @default true
    */
   readonly temporaryRouteSweeper?: boolean;
+  /**
+   * Copy every result's files (HeyGen videos, captions, thumbnails...) into S3 before the provider's
+   * links expire, from a queue after publishing (lib/archive.ts, docs/archive.md); `{}` for the defaults.
+   * @default off
+   */
+  readonly archive?: MediaArchiveProps;
 }
 
 /** A queue created by the relay, with its dead-letter queue. */
@@ -190,6 +197,8 @@ export class HeyGenRelay extends Construct implements RelayCore {
   public readonly parkedBucket: s3.Bucket;
   /** Removes the CLI's temporary listen/replay routes whose owner died, if created. */
   public readonly temporaryRouteSweeper?: TempRouteSweeper;
+  /** The media archive (bucket, queue, archiver), when `archive` is set. */
+  public readonly mediaArchive?: RelayMediaArchive;
   private stateTableCreated?: dynamodb.Table;
   private readonly props: HeyGenRelayProps;
 
@@ -233,6 +242,14 @@ export class HeyGenRelay extends Construct implements RelayCore {
     const bound = this.sources.map((source) => source.bind(this));
     this.boundSources = Object.fromEntries(bound.map((b, i) => [this.sources[i]?.id, b]));
     this.wireRoutes(bound.map((b) => b.route));
+    if (props.archive)
+      this.mediaArchive = new RelayMediaArchive(this, 'MediaArchive', {
+        ...props.archive,
+        relay: this,
+        relaySources: this.sources,
+        boundSources: this.boundSources,
+        targetDeadLetterQueue: this.targetDeadLetterQueue,
+      });
 
     this.createAlarms(Object.values(this.queues));
     this.createOutputs();
@@ -441,6 +458,7 @@ export class HeyGenRelay extends Construct implements RelayCore {
       providers: this.sources.map((s) => s.id),
       registrars: bound.flatMap((b) => b.dashboard?.registrars ?? []),
       backfillServices: bound.flatMap((b) => b.dashboard?.backfillServices ?? []),
+      ...(this.mediaArchive ? { extraWidgets: this.mediaArchive.widgets } : {}),
     });
     this.addOutput('DashboardUrl', { value: dashboard.url, description: "The relay's CloudWatch dashboard" });
   }

@@ -174,6 +174,8 @@ export class FakeHeyGenApi {
   readonly eventTypes: string[];
   /** The event history, oldest first (listed newest first). */
   readonly history: FakeHistoryEvent[] = [];
+  /** Videos `GET /v3/videos/{id}` describes (not in openapi.yaml: shape of heygen-videos.md), by id. */
+  readonly videos = new Map<string, Record<string, unknown>>();
   /** Page size cap used by the fake for event-types (all in one page, like the CLI describes). */
   apiKey: string;
 
@@ -231,6 +233,7 @@ export class FakeHeyGenApi {
     this.slowdowns.length = 0;
     this.issuedSecrets.clear();
     this.history.length = 0;
+    this.videos.clear();
     Object.assign(this.stats, { deliveries: 0, attempts: 0, firstAttemptRejections: 0, delivered: 0, undelivered: 0 });
   }
 
@@ -455,6 +458,11 @@ export class FakeHeyGenApi {
       return send(err(401, 'authentication_failed', 'Invalid or expired API key. Verify your x-api-key header.'));
     }
 
+    const video = method === 'GET' ? /^\/v3\/videos\/([^/]+)$/.exec(url.pathname) : null;
+    if (video?.[1]) {
+      const v = this.videos.get(decodeURIComponent(video[1]));
+      return send(v ? { status: 200, body: { data: v } } : err(404, 'not_found', 'Video not found.'));
+    }
     const opRequest = { method: method.toLowerCase(), path: url.pathname, headers, query, body };
     const operation = this.api.matchOperation(opRequest);
     if (!operation) {

@@ -119,6 +119,7 @@ const app = new App();
 const stack = new Stack(app, 'FreshRelay');
 const relay = new HeyGenRelay(stack, 'Relay', {
   joggai: {},
+  archive: {},
   queues: [{ name: 'failures', eventTypes: ['avatar_video.fail'] }],
 });
 const url: string | undefined = relay.heygenWebhookUrl;

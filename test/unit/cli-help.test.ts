@@ -33,6 +33,8 @@ describe('CLI: commander surface', () => {
         'parked list',
         'parked republish',
         'backfill',
+        'archive status',
+        'archive retry',
       ]),
     );
   });
