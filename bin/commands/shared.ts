@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
+import { ARCHIVE_FAILED_SUFFIX, ARCHIVED_SUFFIX } from '../../functions/archive/outcome-types.js';
 import { HEYGEN_EVENT_TYPES } from '../../functions/providers/heygen/events.js';
 import { JOGGAI_EVENT_TYPES } from '../../functions/providers/joggai/events.js';
 
@@ -320,7 +321,9 @@ export class CredentialsError extends Error {
 
 /** Every event type the relay knows (HeyGen's and JoggAI's), for options that name types. */
 export function knownEventTypes(): readonly string[] {
-  return [...HEYGEN_EVENT_TYPES, ...JOGGAI_EVENT_TYPES];
+  const provider = [...HEYGEN_EVENT_TYPES, ...JOGGAI_EVENT_TYPES];
+  // The media archive's outcome events (`<type>.archived`, `<type>.archive_failed`) are on the bus too.
+  return [...provider, ...provider.flatMap((t) => [`${t}${ARCHIVED_SUFFIX}`, `${t}${ARCHIVE_FAILED_SUFFIX}`])];
 }
 
 /** Levenshtein distance, for "did you mean". */

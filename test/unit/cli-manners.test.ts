@@ -165,6 +165,12 @@ describe('CLI manners: input validated before anything changes', () => {
     expect(c.touched).toEqual([]);
   });
 
+  it('--type knows the media archive's outcome types (avatar_video.success.archived), and names them in a "did you mean"', async () => {
+    const { checkEventTypes } = await import('../../bin/commands/shared.js');
+    expect(() => checkEventTypes('--type', ['avatar_video.success.archived', 'avatar_video.success.archive_failed'])).not.toThrow();
+    expect(() => checkEventTypes('--type', ['avatar_video.success.archvied'])).toThrow(/did you mean avatar_video.success.archived\?/);
+  });
+
   it('send with a typo names the closest type (64)', async () => {
     const c = capture();
     expect(await main(['send', 'avatar_vido.fail', '--url', 'http://127.0.0.1:9/heygen'], c.io)).toBe(64);
