@@ -553,7 +553,11 @@ function classify(page: EventHistoryPage, w: Walk, deps: BackfillDeps, s: Summar
     const created = Date.parse(entry.createdAt);
     let take = inInterval(entry, s);
     if (!take && created <= s.sinceMs) {
-      if (aboveHead && created > (w.stopEarly?.floorMs ?? Number.POSITIVE_INFINITY)) {
+      // Listed late: above the last head (a listing in order of listing), or, below it, within `lateMs`
+      // of the interval (a listing sorted by `created_at` puts a late entry under entries the last walk
+      // saw): the overlap a walk to the end reads too. The stop page lies `lateMs` before `sinceMs`.
+      const band = w.stopEarly && created > Math.max(s.sinceMs - w.stopEarly.lateMs, w.stopEarly.floorMs);
+      if (band || (aboveHead && created > (w.stopEarly?.floorMs ?? Number.POSITIVE_INFINITY))) {
         s.listedLate++;
         take = true;
       } else if (w.gapFromMs !== undefined && created > w.gapFromMs && !w.uncoveredKeys.has(entry.eventKey)) {
