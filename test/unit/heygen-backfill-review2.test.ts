@@ -126,4 +126,25 @@ describe('review2: the early stop and entries HeyGen lists late', () => {
     // Either on the bus once, or at least reported; dfd2de7's walk to the end (overlap 6 h) found it.
     expect({ copies: w.copies(x), uncovered: state.uncovered?.length ?? 0 }).toEqual({ copies: 1, uncovered: 0 });
   });
+  it('an entry listed more than 6 h late above the last head whose publish fails (5xx) is published by a later sweep, not passed over because the head moved past it', async () => {
+    const w = await world();
+    // A quiet account: entries 30 h to 20 h ago, then nothing; a first walk to the end sees them in order.
+    for (let k = 0; k < 50; k++) await w.delivered(clock.t - 30 * HOUR + k * 12 * MIN);
+    clock.t += 20 * MIN;
+    const first = await w.scheduled();
+    expect(first.summary).toMatchObject({ reachedEnd: true, ordered: true });
+    // Listed now, created 10 h ago (HeyGen listing it late); EventBridge answers 500 to its publish.
+    const x = w.lost(clock.t - 10 * HOUR);
+    w.failing.add(w.key(x));
+    clock.t += HOUR;
+    const b = await w.scheduled(true);
+    expect(b.summary).toMatchObject({ listedLate: 1, failed: 1, stoppedEarly: true });
+    w.failing.clear();
+    for (let h = 0; h < 30; h++) {
+      clock.t += HOUR;
+      await w.scheduled();
+    }
+    const state = await w.checkpoint.read();
+    expect({ copies: w.copies(x), uncovered: state.uncovered?.length ?? 0 }).toEqual({ copies: 1, uncovered: 0 });
+  });
 });

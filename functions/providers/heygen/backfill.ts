@@ -631,7 +631,9 @@ function canStop(page: EventHistoryPage, w: Walk, s: Summary): boolean {
 function completeWalk(w: Walk, options: BackfillOptions, s: Summary, now: number): BackfillSummary {
   s.checkedThrough = w.unsettledFrom === undefined ? s.untilMs : Math.min(s.untilMs, w.unsettledFrom - 1);
   s.ordered = !w.seen.disorder;
-  if (w.head) s.head = w.head;
+  // An entry left in flight or failed may lie before the interval (listed late, above the last head):
+  // the next walk must still find it above the head, so the head moves on only after a settled walk.
+  if (w.head && w.unsettledFrom === undefined) s.head = w.head;
   if (s.reachedEnd && w.seen.minCreated !== null) s.historyFromMs = w.seen.minCreated;
   if (w.gapFromMs !== undefined && w.gapFromMs < s.sinceMs)
     s.uncovered.push({ reason: w.gapReason, fromMs: w.gapFromMs, untilMs: s.sinceMs, entries: w.seen.uncovered });
