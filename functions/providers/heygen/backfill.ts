@@ -711,13 +711,24 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
     s.lookedUp++;
     if ((await one(entry, options, deps, s, known.unfinished.has(keyOf(entry, deps)))) === 'missing') s.sampleMissed = true;
   }
-  if (s.sampleMissed)
-    for (const entry of entries) {
-      if (done.has(entry)) continue;
-      s.examined++;
-      s.lookedUp++;
-      await one(entry, options, deps, s, false);
+  if (!s.sampleMissed) return s;
+  // The rest, in one batch too: it names the unfinished claims (a publish that may have landed), so a
+  // copy published over one is counted uncertain here as in a sweep.
+  const rest = entries.filter((entry) => !done.has(entry));
+  const more = await lookupIndex(
+    rest.map((e) => keyOf(e, deps)),
+    deps,
+    options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
+  );
+  for (const entry of rest) {
+    s.examined++;
+    if (more.published.has(keyOf(entry, deps))) {
+      s.alreadyPublished++;
+      continue;
     }
+    s.lookedUp++;
+    await one(entry, options, deps, s, more.unfinished.has(keyOf(entry, deps)));
+  }
   return s;
 }
 
