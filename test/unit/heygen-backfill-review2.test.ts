@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backfillSince } from '../../bin/backfill-command.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
@@ -171,5 +172,21 @@ describe('review2: the early stop and entries HeyGen lists late', () => {
     expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'sample_missed' }); // the sweep right after the freshness run
     // The ingress's copy is not in this bus double: the backfill's is, once, and counted.
     expect({ copies: w.copies(e), uncertain: w.uncertain.n }).toEqual({ copies: 1, uncertain: 1 });
+  });
+});
+
+describe("review2: the CLI's window arithmetic at the edges", () => {
+  const now = Date.parse('2026-11-29T12:00:00Z');
+  it('a --dedup-window no longer than the 15 min margin plus the 10 min settle is refused with one line, not a start in the future that looks at nothing', () => {
+    for (const windowMs of [10 * MIN, 25 * MIN]) {
+      expect(() => backfillSince({ since: undefined, windowMs, now })).toThrow(/leaves nothing to look at/);
+      expect(() => backfillSince({ since: '5m', windowMs, now })).toThrow(/leaves nothing to look at/);
+    }
+    expect(backfillSince({ since: '2h', windowMs: 10 * MIN, allowDuplicates: true, now })).toBe(now - 2 * HOUR);
+    expect(backfillSince({ since: undefined, windowMs: 26 * MIN, now })).toBe(now - 11 * MIN);
+  });
+  it('--since exactly the window is refused (its oldest entries may have lost their records); the window less the margin is taken', () => {
+    expect(() => backfillSince({ since: '48h', windowMs: 48 * HOUR, now })).toThrow(/use --since 47h45m/);
+    expect(backfillSince({ since: '47h45m', windowMs: 48 * HOUR, now })).toBe(now - (48 * HOUR - 15 * MIN));
   });
 });
