@@ -175,6 +175,36 @@ describe('review2: the early stop and entries HeyGen lists late', () => {
   });
 });
 
+describe('review2: our subscription when HeyGen lists two endpoints at our URL', () => {
+  let fake: FakeHeyGenApi;
+  beforeAll(async () => {
+    fake = await FakeHeyGenApi.start();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  it("entries of a type only the second endpoint at our URL subscribes to are ours (HeyGen delivered them to our URL), not a neighbour's", async () => {
+    fake.reset();
+    const client = new HeyGenWebhookClient({
+      apiKey: FAKE_API_KEY,
+      baseUrl: 'http://fake',
+      fetch: fake.fetch,
+      sleep: async () => {},
+    });
+    // A stale endpoint at our URL (an earlier stack, a copied one) listed first, and the one we hold the secret of.
+    fake.seedEndpoint(OUR_URL, ['video_translate.success']);
+    fake.seedEndpoint(OUR_URL, ['avatar_video.success', 'avatar_video.fail']);
+    fake.seedEndpoint('https://other-app.example.com/hooks', ['photo_avatar.success']);
+    const ours = await ourEndpoint(client, OUR_URL, null);
+    expect({ found: ours.found, events: [...(ours.events ?? [])].sort() }).toEqual({
+      found: true,
+      events: ['avatar_video.fail', 'avatar_video.success', 'video_translate.success'],
+    });
+    fake.seedEndpoint(OUR_URL, null); // one of them takes every type: so does our URL
+    expect((await ourEndpoint(client, OUR_URL, ['avatar_video.success'])).events).toBeNull();
+  });
+});
+
 describe("review2: the CLI's window arithmetic at the edges", () => {
   const now = Date.parse('2026-11-29T12:00:00Z');
   it('a --dedup-window no longer than the 15 min margin plus the 10 min settle is refused with one line, not a start in the future that looks at nothing', () => {

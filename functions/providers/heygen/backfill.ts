@@ -292,8 +292,8 @@ function bodyKeyGuess(entry: HistoryEvent): string {
 }
 
 /**
- * Our endpoint's subscription as HeyGen lists it (the endpoint at `url`): the live list is the best
- * evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
+ * Our endpoint's subscription as HeyGen lists it (every endpoint at `url`: the union of their types):
+ * the live list is the best evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
  * configured events, which the registrar makes the endpoint's.
  */
 export async function ourEndpoint(
@@ -310,9 +310,12 @@ export async function ourEndpoint(
     }
   };
   const endpoints = await api.listEndpoints(signal ? { signal } : {});
-  const ours = endpoints.find((e) => same(e.url) === same(url));
-  if (!ours) return { events: configured, found: false };
-  return { events: ours.events ?? null, found: true };
+  // Every endpoint at our URL: HeyGen delivers each one's types to our URL (a stale or second stack's
+  // endpoint listed first must not make the types of the one we hold the secret of look foreign).
+  const ours = endpoints.filter((e) => same(e.url) === same(url));
+  if (ours.length === 0) return { events: configured, found: false };
+  if (ours.some((e) => e.events == null)) return { events: null, found: true };
+  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true };
 }
 
 /**
