@@ -72,6 +72,11 @@ export function backfillSince(input: {
   readonly now: number;
 }): number {
   const reach = input.windowMs - WINDOW_MARGIN_MS;
+  // Nothing left between the window's far end (less the margin) and the entries left to HeyGen's retries.
+  if (reach <= BACKFILL_DEFAULTS.settleMs && !(input.allowDuplicates && input.since !== undefined))
+    throw new RangeError(
+      `the relay's dedup window (${formatDuration(input.windowMs)}) leaves nothing to look at: the backfill keeps ${formatDuration(WINDOW_MARGIN_MS)} from its far end and leaves the last ${formatDuration(BACKFILL_DEFAULTS.settleMs)} to HeyGen's retries (the stack's window is at least 1h; check --dedup-window)`,
+    );
   if (input.since === undefined) return input.now - reach;
   const asked = parseDuration(input.since);
   if (asked > reach && !input.allowDuplicates)

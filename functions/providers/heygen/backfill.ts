@@ -292,8 +292,8 @@ function bodyKeyGuess(entry: HistoryEvent): string {
 }
 
 /**
- * Our endpoint's subscription as HeyGen lists it (the endpoint at `url`): the live list is the best
- * evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
+ * Our endpoint's subscription as HeyGen lists it (every endpoint at `url`: the union of their types):
+ * the live list is the best evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
  * configured events, which the registrar makes the endpoint's.
  */
 export async function ourEndpoint(
@@ -310,9 +310,12 @@ export async function ourEndpoint(
     }
   };
   const endpoints = await api.listEndpoints(signal ? { signal } : {});
-  const ours = endpoints.find((e) => same(e.url) === same(url));
-  if (!ours) return { events: configured, found: false };
-  return { events: ours.events ?? null, found: true };
+  // Every endpoint at our URL: HeyGen delivers each one's types to our URL (a stale or second stack's
+  // endpoint listed first must not make the types of the one we hold the secret of look foreign).
+  const ours = endpoints.filter((e) => same(e.url) === same(url));
+  if (ours.length === 0) return { events: configured, found: false };
+  if (ours.some((e) => e.events == null)) return { events: null, found: true };
+  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true };
 }
 
 /**
@@ -553,7 +556,11 @@ function classify(page: EventHistoryPage, w: Walk, deps: BackfillDeps, s: Summar
     const created = Date.parse(entry.createdAt);
     let take = inInterval(entry, s);
     if (!take && created <= s.sinceMs) {
-      if (aboveHead && created > (w.stopEarly?.floorMs ?? Number.POSITIVE_INFINITY)) {
+      // Listed late: above the last head (a listing in order of listing), or, below it, within `lateMs`
+      // of the interval (a listing sorted by `created_at` puts a late entry under entries the last walk
+      // saw): the overlap a walk to the end reads too. The stop page lies `lateMs` before `sinceMs`.
+      const band = w.stopEarly && created > Math.max(s.sinceMs - w.stopEarly.lateMs, w.stopEarly.floorMs);
+      if (band || (aboveHead && created > (w.stopEarly?.floorMs ?? Number.POSITIVE_INFINITY))) {
         s.listedLate++;
         take = true;
       } else if (w.gapFromMs !== undefined && created > w.gapFromMs && !w.uncoveredKeys.has(entry.eventKey)) {
@@ -627,7 +634,9 @@ function canStop(page: EventHistoryPage, w: Walk, s: Summary): boolean {
 function completeWalk(w: Walk, options: BackfillOptions, s: Summary, now: number): BackfillSummary {
   s.checkedThrough = w.unsettledFrom === undefined ? s.untilMs : Math.min(s.untilMs, w.unsettledFrom - 1);
   s.ordered = !w.seen.disorder;
-  if (w.head) s.head = w.head;
+  // An entry left in flight or failed may lie before the interval (listed late, above the last head):
+  // the next walk must still find it above the head, so the head moves on only after a settled walk.
+  if (w.head && w.unsettledFrom === undefined) s.head = w.head;
   if (s.reachedEnd && w.seen.minCreated !== null) s.historyFromMs = w.seen.minCreated;
   if (w.gapFromMs !== undefined && w.gapFromMs < s.sinceMs)
     s.uncovered.push({ reason: w.gapReason, fromMs: w.gapFromMs, untilMs: s.sinceMs, entries: w.seen.uncovered });
@@ -705,13 +714,24 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
     s.lookedUp++;
     if ((await one(entry, options, deps, s, known.unfinished.has(keyOf(entry, deps)))) === 'missing') s.sampleMissed = true;
   }
-  if (s.sampleMissed)
-    for (const entry of entries) {
-      if (done.has(entry)) continue;
-      s.examined++;
-      s.lookedUp++;
-      await one(entry, options, deps, s, false);
+  if (!s.sampleMissed) return s;
+  // The rest, in one batch too: it names the unfinished claims (a publish that may have landed), so a
+  // copy published over one is counted uncertain here as in a sweep.
+  const rest = entries.filter((entry) => !done.has(entry));
+  const more = await lookupIndex(
+    rest.map((e) => keyOf(e, deps)),
+    deps,
+    options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
+  );
+  for (const entry of rest) {
+    s.examined++;
+    if (more.published.has(keyOf(entry, deps))) {
+      s.alreadyPublished++;
+      continue;
     }
+    s.lookedUp++;
+    await one(entry, options, deps, s, more.unfinished.has(keyOf(entry, deps)));
+  }
   return s;
 }
 

@@ -268,6 +268,9 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
         }),
         threshold: 1,
         ...atLeastOnce,
+        // An hour with no report (a run that failed, was busy, had no API key) keeps the alarm as it is: only
+        // a run after `--acknowledge-gap` (BackfillGap 0) clears it.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       });
       relay.addAlarm(scope, 'HeyGenBackfillParked', {
         alarmDescription: `heygen-relay: the backfill parked entries of ${who}'s history EventBridge can never take; list and re-publish them after a fix`,

@@ -226,20 +226,23 @@ export function backfillRunCost(
   // Daily sweep: the entries listed since the last one, lateHours more, one page past; each new entry one key.
   const newEntries = deliveriesPerHour * b.sweepEveryHours;
   const sweepPages = Math.ceil((newEntries + deliveriesPerHour * b.lateHours) / b.pageSize) + 1;
-  const sweepDollars = fixed + lambdaDollars((sweepPages + 1) * b.pageMs) + rru(newEntries * 0.5);
+  // Keys: the new entries and those created lateHours before the checkpoint (a listing sorted by created_at
+  // puts an entry listed late there, below the last walk's first entry).
+  const sweepKeys = newEntries + deliveriesPerHour * b.lateHours;
+  const sweepDollars = fixed + lambdaDollars((sweepPages + 1) * b.pageMs) + rru(sweepKeys * 0.5);
   // Weekly order check: the rest of the listing, read (not looked up).
   const listed = deliveriesPerHour * b.historyRetentionHours;
   const checkPages = Math.max(0, Math.ceil(listed / b.pageSize) - sweepPages);
   const checkDollars = lambdaDollars(checkPages * b.pageMs);
   const perDelivery =
-    0.5 * PRICES.dynamoRruPerM + // the sweep's key, once per entry
+    ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours) * 0.5 * PRICES.dynamoRruPerM + // the sweep's keys: each entry, and the lateHours band again
     (0.5 / b.sampleEvery) * PRICES.dynamoRruPerM + // the freshness sample
     ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6 +
     (b.historyRetentionHours / b.fullWalkEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6;
   return {
     deliveriesPerHour,
     fresh: { heygenCalls: freshCalls, dedupReads: freshReads, dollars: freshDollars },
-    sweep: { heygenCalls: sweepPages + 1, batchKeys: newEntries, dollars: sweepDollars },
+    sweep: { heygenCalls: sweepPages + 1, batchKeys: sweepKeys, dollars: sweepDollars },
     orderCheck: { heygenCalls: checkPages, dollars: checkDollars },
     perMillionDeliveries: perDelivery,
     fixedPerMonth: fixed * 24 * b.runsPerHour * 30,
@@ -301,7 +304,7 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
   const perM = base.perMillionDeliveries;
   const b = BACKFILL_DEFAULTS_FOR_COST;
   const money = (x: number) => `$${x < 0.01 ? x.toFixed(6) : x.toFixed(4)}`;
-  const keyPart = 0.5 * PRICES.dynamoRruPerM;
+  const keyPart = ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours) * 0.5 * PRICES.dynamoRruPerM;
   const freshPart = (0.5 / b.sampleEvery) * PRICES.dynamoRruPerM;
   const pagePart =
     ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours + b.historyRetentionHours / b.fullWalkEveryHours) *
@@ -324,7 +327,7 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
         `| ${r.deliveriesPerHour.toLocaleString('en-US')} | ${r.fresh.heygenCalls} / ${r.fresh.dedupReads} / ${money(r.fresh.dollars)} | ${r.sweep.heygenCalls.toLocaleString('en-US')} / ${r.sweep.batchKeys.toLocaleString('en-US')} / ${money(r.sweep.dollars)} | ${r.orderCheck.heygenCalls.toLocaleString('en-US')} / ${money(r.orderCheck.dollars)} | $${r.perMillionDeliveries.toFixed(4)} |`,
     ),
     '',
-    `Per delivery: the sweep's key 0.5 RRU = $${keyPart.toFixed(4)}/M, the freshness sample 1/${b.sampleEvery} x 0.5 RRU = $${freshPart.toFixed(4)}/M, paging (${((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours).toFixed(2)} reads by the sweeps + ${(b.historyRetentionHours / b.fullWalkEveryHours).toFixed(2)} by the order check, ${(b.pageMs / b.pageSize).toFixed(0)} ms of Lambda each) = $${pagePart.toFixed(4)}/M: **$${perM.toFixed(3)} per million deliveries**; the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (base $${deliveryTotalPerMillion.toFixed(3)} from the last bench run; $${(deliveryTotalPerMillion + perM - 2.75).toFixed(3)}/M over the $2.75 budget the Scan design kept: a key lookup cannot cost less than 0.5 RRU, so this is the floor of a design whose reads follow the entries). The fixed part is about $${base.fixedPerMonth.toFixed(3)} a month.`,
+    `Per delivery: the sweep's keys (${((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours).toFixed(2)} x 0.5 RRU: each entry, and the ${b.lateHours} h before the checkpoint again) = $${keyPart.toFixed(4)}/M, the freshness sample 1/${b.sampleEvery} x 0.5 RRU = $${freshPart.toFixed(4)}/M, paging (${((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours).toFixed(2)} reads by the sweeps + ${(b.historyRetentionHours / b.fullWalkEveryHours).toFixed(2)} by the order check, ${(b.pageMs / b.pageSize).toFixed(0)} ms of Lambda each) = $${pagePart.toFixed(4)}/M: **$${perM.toFixed(3)} per million deliveries**; the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (base $${deliveryTotalPerMillion.toFixed(3)} from the last bench run; $${(deliveryTotalPerMillion + perM - 2.75).toFixed(3)}/M over the $2.75 budget the Scan design kept: a key lookup cannot cost less than 0.5 RRU, so this is the floor of a design whose reads follow the entries). The fixed part is about $${base.fixedPerMonth.toFixed(3)} a month.`,
     '',
     '**Reads per day, and a stranger** (HeyGen pages / dedup RRU / Scans / $ per day; a stranger sending one refused request a second, any rate above one an hour gives the same figures):',
     '',
