@@ -5,8 +5,9 @@
  * a name; the invariants match them by what they say (coverage, disabled endpoint, another writer).
  *
  * Read from a summary: an `alarms` list (names, or objects with a `name`), and a registrar outcome
- * that is itself an alarm (anything but the routine ones). A backfill run that reports events it
- * could not cover (`uncovered`, `skipped`, `notCovered` > 0, or a `coverageGap`) raises `coverage`.
+ * that is itself an alarm (anything but the routine ones: `endpoint_disabled`, `second_writer`,
+ * alarmed as HeyGenEndpointDisabled and HeyGenSecondWriter). A backfill run whose summary or
+ * checkpoint holds periods it could not cover (`uncovered`, alarmed as BackfillGap) raises `coverage`.
  */
 import type { ReconcileSummary } from '../../functions/providers/heygen/registrar.js';
 
@@ -27,11 +28,15 @@ export function registrarAlarms(summary: ReconcileSummary): string[] {
   return out;
 }
 
-export function backfillAlarms(run: { summary: unknown; outcome: string } & Record<string, unknown>): string[] {
+export function backfillAlarms(run: { summary: unknown; outcome: string; state?: unknown }): string[] {
   const summary = (run.summary ?? {}) as Record<string, unknown>;
-  const out = [...listed(run.alarms), ...listed(summary.alarms)];
-  const count = (v: unknown) => (typeof v === 'number' ? v : v && typeof v === 'object' ? 1 : 0);
-  if (['uncovered', 'skipped', 'notCovered', 'coverageGap'].some((k) => count(summary[k]) > 0 || count(run[k]) > 0))
-    out.push('coverage');
+  const state = (run.state ?? {}) as Record<string, unknown>;
+  const whole = run as unknown as Record<string, unknown>;
+  const out = [...listed(whole.alarms), ...listed(summary.alarms)];
+  const count = (v: unknown) =>
+    typeof v === 'number' ? v : Array.isArray(v) ? v.length : v && typeof v === 'object' ? 1 : 0;
+  // The checkpoint keeps uncovered periods until a person acknowledges them (alarm BackfillGap).
+  if (['uncovered', 'skipped', 'notCovered', 'coverageGap'].some((k) => count(summary[k]) > 0 || count(state[k]) > 0))
+    out.push('coverage (BackfillGap)');
   return out;
 }

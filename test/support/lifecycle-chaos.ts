@@ -115,6 +115,8 @@ export type ActorSpec =
       readonly attempts: readonly (readonly CallFault[])[];
       /** With a second stack on the URL: which stack each attempt reaches. */
       readonly toSecond: readonly boolean[];
+      /** Minutes HeyGen waits before each retry (its schedule is not documented). */
+      readonly retryMinutes?: readonly number[];
     }
   /** A scheduled backfill run, which may die at one of its calls or see faults. */
   | {
@@ -204,10 +206,11 @@ const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
 const deliveryArb: fc.Arbitrary<ActorSpec> = fc.integer({ min: 0, max: 2 }).chain((retries) =>
   fc.record({
     kind: fc.constant('delivery' as const),
-    relayDown: fc.nat({ max: 4 }).map((n) => n === 0),
+    relayDown: fc.nat({ max: 2 }).map((n) => n === 0),
     retries: fc.constant(retries),
     attempts: fc.array(ingressFaultsArb, { minLength: retries + 1, maxLength: retries + 1 }),
     toSecond: fc.array(fc.boolean(), { minLength: retries + 1, maxLength: retries + 1 }),
+    retryMinutes: fc.array(fc.constantFrom(2, 15, 58, 120, 120), { minLength: retries, maxLength: retries }),
   }),
 );
 export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc.record({
@@ -456,6 +459,8 @@ class Model {
   /** The neighbour endpoint's id, once created. */
   neighbour: string | undefined;
   secondWriterChanged = false;
+  /** Event keys whose extra copy the ingress counted (metric ConcurrentDuplicate). */
+  readonly counted = new Set<string>();
   readonly cov: (name: string, n?: number) => void;
 
   constructor(
@@ -727,7 +732,10 @@ class Model {
       info() {},
       warn() {},
       error() {},
-      count: (metric) => this.cov(`metric:${metric}`),
+      count: (metric) => {
+        this.cov(`metric:${metric}`);
+        if (metric === 'ConcurrentDuplicate' && p.subject) this.counted.add(p.subject);
+      },
     };
     const evidence = p.port(st.evidence as EvidenceStore, 'dynamodb.evidence');
     const ingress = createIngress({
@@ -787,7 +795,7 @@ class Model {
     this.stats.eventsDelivered++;
     this.trace(() => `${name}: HeyGen emits ${key.slice(11, 19)}${a.relayDown ? ' (relay down for the first attempt)' : ''}`);
     for (let attempt = 0; attempt <= a.retries; attempt++) {
-      if (attempt > 0) await this.vsleep(60_000 * 2 ** attempt); // HeyGen's backoff
+      if (attempt > 0) await this.vsleep(60_000 * (a.retryMinutes?.[attempt - 1] ?? 2 ** attempt)); // HeyGen's backoff
       const live = this.heygen.endpoints.get(ep.endpoint_id);
       if (!live || live.status !== 'enabled' || live.url !== CHAOS_URL) return 'endpoint gone';
       if (this.down || (a.relayDown && attempt === 0)) {
@@ -1077,6 +1085,7 @@ class Model {
     const names = [...new Set(faults.map(name))];
     const stacksWith = this.stacks.filter((st) => st.bus.some((e) => e.id === key)).length;
     if (stacksWith > 1) names.push('second-stack:both-published');
+    if (this.counted.has(key)) names.push('record-mode race (counted: ConcurrentDuplicate)');
     if (names.length === 0) {
       this.violate('published-twice-unexplained', `event ${key.slice(0, 24)}… is on the bus ${list.length} times, no fault on its path (${list.map((e) => e.origin).join(', ')})`);
       inc(this.stats.duplicatesByFault, '(none)', list.length - 1);

@@ -56,16 +56,20 @@ export class ModelClock {
     this.t = end;
   }
 
-  /** Moves time to the next timer (at most `maxMs` ahead) and fires it; false when there is none. */
+  /**
+   * Moves time to the next timer (at most `maxMs` ahead) and fires it, with every other timer due at
+   * that same moment (so processes waking together interleave); false when there is none.
+   */
   advanceToNextTimer(maxMs: number): boolean {
     const next = this.nextTimer(this.t + maxMs);
     if (!next) {
       this.t += maxMs;
       return false;
     }
-    this.timers.delete(next.id);
     this.t = Math.max(this.t, next.due);
-    next.fn();
+    const due = [...this.timers].filter(([, t]) => t.due === next.due).sort(([a], [b]) => a - b);
+    for (const [id] of due) this.timers.delete(id);
+    for (const [, t] of due) t.fn();
     return true;
   }
 
