@@ -26,11 +26,11 @@ export const SEED_BUGS = {
   },
   'window-mismatch': {
     what: 'the backfill assumes a 96 h dedup window while the table keeps 48 h (finding 6, CLI --since)',
-    caughtBy: ['published-twice-unexplained'],
+    caughtBy: ['duplicate-uncounted'],
   },
   'publish-without-claim': {
     what: 'the backfill publishes without claiming the key first (its claim is a plain lookup)',
-    caughtBy: ['published-twice-unexplained'],
+    caughtBy: ['duplicate-uncounted'],
   },
 } as const satisfies Record<string, { what: string; caughtBy: readonly string[] }>;
 

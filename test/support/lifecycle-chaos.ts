@@ -20,8 +20,8 @@
  * - `foreign`: nothing on the bus that HeyGen did not address to us (a stranger's, a neighbour's);
  * - `needless-rotation`: rotate-secret is called by a registrar only when the stored secret was dead;
  * - `id-mismatch`: every copy of one event carries one envelope id;
- * - `published-twice-unexplained`: a copy beyond the first needs a named fault on its path (the
- *   copies a fault causes are counted by fault name, not failed: see the summary);
+ * - `duplicate-uncounted`: a second copy on a bus that no metric counted (PossibleDuplicatePublished,
+ *   ConcurrentDuplicate, BackfillUncertain); every copy is listed by the named faults on its path;
  * - `lockout` (the ingress verifies HeyGen's current secret), `retired-pending`, `endpoint-count`,
  *   `events`, `rotation-blocked`; `disabled-unalarmed`, `second-writer-unalarmed`;
  * - `wall-clock`: nothing in test/ read the machine's clock during the run.
@@ -459,8 +459,8 @@ class Model {
   /** The neighbour endpoint's id, once created. */
   neighbour: string | undefined;
   secondWriterChanged = false;
-  /** Event keys whose extra copy the ingress counted (metric ConcurrentDuplicate). */
-  readonly counted = new Set<string>();
+  /** Event keys whose possible extra copy a metric counted (metric name and reason). */
+  readonly counted = new Map<string, string>();
   readonly cov: (name: string, n?: number) => void;
 
   constructor(
@@ -732,9 +732,12 @@ class Model {
       info() {},
       warn() {},
       error() {},
-      count: (metric) => {
+      count: (metric, dimensions) => {
         this.cov(`metric:${metric}`);
-        if (metric === 'ConcurrentDuplicate' && p.subject) this.counted.add(p.subject);
+        // The metrics that count a copy the bus may hold twice (consumers drop copies by id).
+        const name = String(metric);
+        if (p.subject && (name === 'ConcurrentDuplicate' || name === 'PossibleDuplicatePublished'))
+          this.counted.set(p.subject, `${name}${dimensions?.reason ? `:${dimensions.reason}` : ''}`);
       },
     };
     const evidence = p.port(st.evidence as EvidenceStore, 'dynamodb.evidence');
@@ -1008,8 +1011,13 @@ class Model {
     this.violations.push(...this.heygen.violations.map((v) => ({ kind: 'contract', message: `HeyGen API contract: ${v}` })));
   }
 
-  /** A lockout a person was told about: a second stack took the endpoint and a writer alarm is up. */
+  /**
+   * A lockout no proof can show or a person was told about: the endpoint is disabled (HeyGen delivers
+   * nothing, so nothing can prove the secret dead; `disabled-unalarmed` checks the alarm), or a second
+   * stack took the endpoint and a writer alarm is up.
+   */
   excusedLockout(): boolean {
+    if (this.ourEndpoint()?.status === 'disabled') return true;
     return this.secondWriterChanged && [...this.a.alarms.keys()].some((n) => /writer|heal/i.test(n));
   }
 
@@ -1077,19 +1085,24 @@ class Model {
     }
   }
 
-  /** An event on the buses more than once: by which named fault? */
+  /**
+   * An event on the buses more than once: by which named fault? A copy on one bus that no metric
+   * counted is a violation (consumers are told to drop copies by id, and how many to expect).
+   */
   duplicate(key: string, list: RelayEvent[]): void {
     this.stats.publishedTwice++;
     const faults = this.world.fired.filter((f) => f.subject === key);
-    const name = (f: FiredFault) => `${f.role}:${f.label}:${f.kind}`;
-    const names = [...new Set(faults.map(name))];
-    const stacksWith = this.stacks.filter((st) => st.bus.some((e) => e.id === key)).length;
-    if (stacksWith > 1) names.push('second-stack:both-published');
-    if (this.counted.has(key)) names.push('record-mode race (counted: ConcurrentDuplicate)');
-    if (names.length === 0) {
-      this.violate('published-twice-unexplained', `event ${key.slice(0, 24)}… is on the bus ${list.length} times, no fault on its path (${list.map((e) => e.origin).join(', ')})`);
-      inc(this.stats.duplicatesByFault, '(none)', list.length - 1);
-    } else inc(this.stats.duplicatesByFault, names.join(' + '), list.length - 1);
+    const names = [...new Set(faults.map((f: FiredFault) => `${f.role}:${f.label}:${f.kind}`))];
+    const perStack = this.stacks.map((st) => st.bus.filter((e) => e.id === key).length);
+    if (perStack.filter((n) => n > 0).length > 1) names.push('second-stack:both-published');
+    const counted = this.counted.get(key);
+    if (counted) names.push(`counted by metric ${counted}`);
+    inc(this.stats.duplicatesByFault, names.length > 0 ? names.join(' + ') : '(no fault on its path)', list.length - 1);
+    if (perStack.some((n) => n > 1) && !counted)
+      this.violate(
+        'duplicate-uncounted',
+        `event ${key.slice(0, 24)}… is on one bus ${Math.max(...perStack)} times (${list.map((e) => e.origin).join(', ')}), no metric counted it; faults on its path: ${names.join(', ') || 'none'}`,
+      );
   }
 }
 
