@@ -5,8 +5,8 @@
  * Time moves only when the model says so (someone sleeps, a call hangs until its caller gives up).
  *
  * While a run is on, {@link installModelRuntime} also
- * - replaces the global `setTimeout`/`clearTimeout` with timers on this clock (the ingress's
- *   deadline fires when the model's time passes it, never by the machine's), and
+ * - replaces the global `setTimeout`/`clearTimeout` and `AbortSignal.timeout` with timers on this
+ *   clock (the ingress's deadline fires when the model's time passes it, never by the machine's), and
  * - puts a tripwire on the wall clock (`Date.now()`, `new Date()`): it still answers the machine's
  *   time (so a fake that reads it is wrong in the model, as it would be), and records where each
  *   read came from. The model test fails on any read from test/ (a fake or the model itself off the
@@ -86,6 +86,7 @@ export type WallClockReads = Map<string, number>;
 const RealDate = Date;
 const realSetTimeout = globalThis.setTimeout;
 const realClearTimeout = globalThis.clearTimeout;
+const realAbortTimeout = AbortSignal.timeout;
 
 /** The first stack frame outside this file, as a path relative to the repository (or `node:…`). */
 function callerSite(): string {
@@ -130,10 +131,17 @@ export function installModelRuntime(clock: ModelClock, reads: WallClockReads): (
     return Object.assign(Object(id) as object, { unref() {}, ref() {}, hasRef: () => false, [Symbol.toPrimitive]: () => id });
   }) as unknown;
   g.clearTimeout = ((h: unknown) => clock.clearTimer(h === undefined || h === null ? undefined : Number(h))) as unknown;
+  // AbortSignal.timeout (the HeyGen client's per-request timeout, the evidence write's) on the model's clock too.
+  AbortSignal.timeout = (ms: number) => {
+    const controller = new AbortController();
+    clock.setTimer(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+    return controller.signal;
+  };
   return () => {
     g.Date = RealDate;
     g.setTimeout = realSetTimeout;
     g.clearTimeout = realClearTimeout;
+    AbortSignal.timeout = realAbortTimeout;
   };
 }
 
