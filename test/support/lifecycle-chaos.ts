@@ -1045,12 +1045,13 @@ class Model {
     const ep = this.ourEndpoint();
     if (ep?.status === 'disabled' && !alarms.some((n) => /disabl/i.test(n)))
       this.violate('disabled-unalarmed', `endpoint ${ep.endpoint_id} is disabled at HeyGen; no alarm was raised`);
+    // One takeover is a mishap; a second heal within 24 h is another writer at work: a person must be told.
     const heals = this.a.heals;
     const healLoop = heals.some((t, i) => i > 0 && t - (heals[i - 1] as number) < 24 * HOUR);
-    if ((healLoop || (this.secondWriterChanged && this.a.heals.length > 0)) && !alarms.some((n) => /writer|heal/i.test(n)))
+    if (healLoop && !alarms.some((n) => /writer|heal/i.test(n)))
       this.violate(
         'second-writer-unalarmed',
-        `${heals.length} heal(s) by stack a${this.secondWriterChanged ? ' while a second stack rotated the secret' : ''}; no alarm names another writer`,
+        `${heals.length} heals by stack a within 24 h${this.secondWriterChanged ? ' (a second stack rotated the secret)' : ''}; no alarm names another writer`,
       );
   }
 
