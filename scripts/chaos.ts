@@ -58,17 +58,26 @@ interface Explored {
   /** Schedules until the first violation of `kinds` (seeded bugs), or null. */
   readonly caughtAt: number | null;
   readonly caughtBy?: Violation;
+  /** The violation kinds of each schedule, by index. */
+  readonly kinds: Set<string>[];
 }
 
 async function explore(
   heygen: FakeHeyGenApi,
   numRuns: number,
   seed: number,
-  options: { seedBug?: SeedBug; path?: string; stopOn?: readonly string[] } = {},
+  options: {
+    seedBug?: SeedBug;
+    path?: string;
+    stopOn?: readonly string[];
+    /** Violations (by schedule index, kind) the code without the seeded bug has too: they do not count as caught. */
+    baseline?: readonly Set<string>[];
+  } = {},
 ): Promise<Explored> {
   const stats = emptyStats();
   const examples: Example[] = [];
   let index = 0;
+  const kinds: Set<string>[] = [];
   let caughtAt: number | null = null;
   let caughtBy: Violation | undefined;
   const started = Date.now();
@@ -78,11 +87,13 @@ async function explore(
     failOnViolation: replaying,
     skip: () => caughtAt !== null,
     onRun: (violations) => {
+      kinds[index] = new Set(violations.map((v) => v.kind));
+      const known = options.baseline?.[index];
       index++;
       for (const v of violations)
         if (examples.filter((e) => e.kind === v.kind).length < 2)
           examples.push({ kind: v.kind, message: v.message, replay: `--seed ${seed} --path ${index - 1}` });
-      const hit = violations.find((v) => options.stopOn?.includes(v.kind));
+      const hit = violations.find((v) => options.stopOn?.includes(v.kind) && !known?.has(v.kind));
       if (hit && caughtAt === null) {
         caughtAt = index;
         caughtBy = hit;
@@ -99,6 +110,7 @@ async function explore(
     examples,
     caughtAt,
     ...(caughtBy ? { caughtBy } : {}),
+    kinds,
   };
 }
 
@@ -214,20 +226,25 @@ async function main(): Promise<number> {
 async function seeded(heygen: FakeHeyGenApi, seed: number): Promise<number> {
   const names = opts.seedBug === 'all' ? (Object.keys(SEED_BUGS) as SeedBug[]) : [opts.seedBug as string];
   const rows: { bug: string; what: string; caughtAt: number | null; by?: Violation; seconds: number }[] = [];
+  // The same schedules without a seeded bug: a violation they have too is the code's, not the bug's.
+  const baseline = await explore(heygen, runs, seed);
+  const baselineViolations = baseline.stats.failedRuns;
+  console.error(`baseline (no seeded bug): ${baselineViolations} of ${baseline.schedules} schedules with a violation`);
   for (const name of names) {
     if (!isSeedBug(name)) throw new Error(`unknown seeded bug ${name}: ${Object.keys(SEED_BUGS).join(', ')}`);
-    const e = await explore(heygen, runs, seed, { seedBug: name, stopOn: SEED_BUGS[name].caughtBy });
+    const e = await explore(heygen, runs, seed, { seedBug: name, stopOn: SEED_BUGS[name].caughtBy, baseline: baseline.kinds });
     rows.push({ bug: name, what: SEED_BUGS[name].what, caughtAt: e.caughtAt, ...(e.caughtBy ? { by: e.caughtBy } : {}), seconds: e.seconds });
     console.error(`${name}: ${e.caughtAt === null ? `NOT caught in ${runs} schedules` : `caught after ${e.caughtAt} schedule(s)`} ${e.caughtBy ? `[${e.caughtBy.kind}] ${e.caughtBy.message}` : ''}`);
   }
-  if (opts.json) console.log(JSON.stringify({ seed, maxSchedules: runs, bugs: rows }, null, 2));
+  if (opts.json) console.log(JSON.stringify({ seed, maxSchedules: runs, baselineViolations, bugs: rows }, null, 2));
   if (opts.seedBug === 'all' && opts.write)
     await writeSection(SEEDS_START, SEEDS_END, [
       '## Seeded bugs: schedules until the model caught each (`npm run chaos -- --seed-bug all`)',
       '',
       machine(),
       `Command: \`npm run chaos -- --seed-bug all --runs ${runs} --seed ${seed}\`. Each bug is a test-only swap the model applies`,
-      '(test/support/chaos-seeds.ts); caught = the first schedule that broke an invariant of the kinds the bug breaks.',
+      '(test/support/chaos-seeds.ts); caught = the first schedule that broke an invariant of the kinds the bug breaks, where the',
+      `same schedule without the bug did not (the code without a seeded bug: ${baselineViolations} of ${runs} schedules with a violation).`,
       '',
       '| seeded bug | what it does | schedules until caught | caught by |',
       '| --- | --- | ---: | --- |',
