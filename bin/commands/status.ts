@@ -97,7 +97,22 @@ const STAGE_ORDER = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'];
 const stageRank = (stages: string[]) => Math.min(...stages.map((s) => (STAGE_ORDER.includes(s) ? STAGE_ORDER.indexOf(s) : 9)));
 
 /** Outcomes of a registrar or backfill run that a retry will not fix by itself. */
-const BAD_RUN = new Set(['failed', 'unauthorized', 'missing_api_key', 'limit_reached', 'secret_mismatch']);
+const BAD_RUN = new Set([
+  'failed',
+  'unauthorized',
+  'missing_api_key',
+  'limit_reached',
+  'secret_mismatch',
+  'endpoint_disabled',
+  'second_writer',
+]);
+/** What a person does about the outcomes only a person can fix (issue 19). */
+const RUN_ADVICE: Record<string, string> = {
+  endpoint_disabled:
+    "HeyGen disabled the webhook endpoint: nothing is delivered; enable it in HeyGen's dashboard (the API cannot), then heygen-relay backfill",
+  second_writer:
+    "another writer keeps changing the endpoint's secret (a person in HeyGen's dashboard, or another stack at this URL): the registrar stopped healing; remove the other writer, then heygen-relay rotate",
+};
 
 async function allMetrics(ctx: Ctx, metricName: string): Promise<Metric[]> {
   const out: Metric[] = [];
@@ -162,8 +177,10 @@ async function lastRun(
   const got = await sums(ctx, metrics, now - 7 * DAY, now);
   let best: { outcome: string; at: number } | null = null;
   got.forEach((g, i) => {
-    if (g.last !== null && (best === null || g.last > best.at))
-      best = { outcome: dim(metrics[i] as Metric, 'Outcome') ?? '?', at: g.last };
+    const outcome = dim(metrics[i] as Metric, 'Outcome') ?? '?';
+    // Runs of one hour share a datapoint: of those, the one a person must see wins.
+    const worse = (b: { outcome: string; at: number }) => g.last === b.at && BAD_RUN.has(outcome) && !BAD_RUN.has(b.outcome);
+    if (g.last !== null && (best === null || g.last > best.at || worse(best))) best = { outcome, at: g.last };
   });
   const b = best as { outcome: string; at: number } | null;
   return b ? { outcome: b.outcome, at: new Date(b.at).toISOString() } : null;
@@ -348,7 +365,8 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
       lastRun(ctx, 'BackfillRuns', exactly(ctx.service(HEYGEN_BACKFILL_SERVICE)), now),
     )) ?? null;
   for (const [name, r] of Object.entries(runs))
-    if (r && BAD_RUN.has(r.outcome)) attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: see its logs`);
+    if (r && BAD_RUN.has(r.outcome))
+      attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: ${RUN_ADVICE[r.outcome] ?? 'see its logs'}`);
   let backfillCheckedThrough: string | null | undefined;
   let evidence: Record<string, string | null> | undefined;
   if (stateTable) {

@@ -63,6 +63,12 @@ export interface Fault {
   times?: number;
   /** Error code in the envelope. */
   readonly code?: string;
+  /**
+   * The request is processed (a rotate-secret rotates) and then answered with `status`; for a call
+   * with an Idempotency-Key that failure is the key's answer, replayed for 24 h (the worst case of a
+   * provider that replays whatever it answered). Not with 'drop'.
+   */
+  readonly processed?: boolean;
 }
 
 export interface Slowdown {
@@ -445,7 +451,8 @@ export class FakeHeyGenApi {
 
     // Fault injection happens "in front of" the API: nothing is processed or remembered.
     const fault = this.take(this.faults, method, url.pathname);
-    if (fault) {
+    const failAfter = fault?.processed === true && fault.status !== 'drop' ? fault.status : undefined;
+    if (fault && failAfter === undefined) {
       if (fault.status === 'drop') {
         record(0);
         return 'drop';
@@ -483,7 +490,7 @@ export class FakeHeyGenApi {
       }
     }
 
-    const reply = await this.dispatch(method, url.pathname, query, headers, body, operation.operationId ?? '');
+    const reply = await this.dispatch(method, url.pathname, query, headers, body, operation.operationId ?? '', failAfter);
     if (this.validate && reply.status < 300) {
       const check = this.api.validateResponse(reply.body, operation, reply.status);
       if (check.errors && check.errors.length > 0) {
@@ -515,6 +522,7 @@ export class FakeHeyGenApi {
     headers: Record<string, string>,
     body: unknown,
     operationId: string,
+    failAfter?: number,
   ): Promise<Reply> {
     const key = headers['idempotency-key'];
     const keyed = key !== undefined && (operationId === 'createWebhookEndpoint' || operationId === 'rotateWebhookEndpointSecret');
@@ -532,8 +540,11 @@ export class FakeHeyGenApi {
     try {
       const slow = this.take(this.slowdowns, method, path);
       if (slow) await new Promise((r) => setTimeout(r, slow.ms));
-      const reply = this.process(method, path, query, body, operationId);
-      if (keyed) {
+      const processed = this.process(method, path, query, body, operationId);
+      const reply = failAfter === undefined ? processed : err(failAfter, 'internal_error', 'Injected failure after processing.');
+      if (keyed && failAfter !== undefined) {
+        this.idempotency.set(scope, { state: 'done', reply, expiresAt: this.now() + IDEMPOTENCY_TTL_MS });
+      } else if (keyed) {
         // Like Stripe-style idempotency: answers produced by processing are replayed, 5xx are not.
         if (reply.status >= 500) this.idempotency.delete(scope);
         else this.idempotency.set(scope, { state: 'done', reply, expiresAt: this.now() + IDEMPOTENCY_TTL_MS });

@@ -217,6 +217,14 @@ describe('Construct: HeyGenRelay', () => {
       Dimensions: Match.arrayWith([{ Name: 'Outcome', Value: 'secret_mismatch' }]),
       Threshold: 1,
     });
+    // Events stop flowing and a person must act (issue 19): a disabled endpoint, a second writer.
+    for (const outcome of ['endpoint_disabled', 'second_writer'])
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'RegistrarRuns',
+        Dimensions: Match.arrayWith([{ Name: 'Outcome', Value: outcome }]),
+        Threshold: 1,
+        AlarmDescription: Match.stringLikeRegexp(outcome === 'endpoint_disabled' ? "HeyGen's dashboard" : 'another writer'),
+      });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([
         Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'BackfilledEvents' }) }) }),
@@ -235,8 +243,8 @@ describe('Construct: HeyGenRelay', () => {
       TreatMissingData: 'breaching',
     });
     // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates + parked
-    // + secret mismatch + backfilled + backfill parked + backfill behind
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 15);
+    // + secret mismatch + backfilled + backfill parked + backfill behind + endpoint disabled + second writer
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 17);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {

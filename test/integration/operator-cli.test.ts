@@ -294,6 +294,33 @@ describe('CLI: status', () => {
     expect(out.join('\n')).toMatch(/Last backfill +failed/);
     expect(out.join('\n')).toMatch(/- the last backfill run \(\S+\) ended failed: see its logs/);
   });
+  it('names a last registrar run that ended second_writer, with what a person does (issue 19)', async () => {
+    // The earlier test's in_sync run shares this hour's datapoint: status shows the one a person must see.
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'HeyGenRelay',
+        MetricData: [
+          {
+            MetricName: 'RegistrarRuns',
+            Dimensions: [
+              { Name: 'service', Value: 'heygen-relay-registrar' },
+              { Name: 'Outcome', Value: 'second_writer' },
+            ],
+            Value: 1,
+            Unit: 'Count',
+            Timestamp: new Date(Date.now() - 25 * 60_000),
+          },
+        ],
+      }),
+    );
+    const { io: cli, out } = io();
+    expect(await main(['status', '--stack', STACK], cli)).toBe(3);
+    const screen = out.join('\n');
+    expect(screen).toMatch(/Last registrar +second_writer/);
+    expect(screen).toMatch(
+      /- the last registrar run \(\S+\) ended second_writer: another writer keeps changing the endpoint's secret.*heygen-relay rotate/,
+    );
+  });
 });
 
 describe('CLI: redrive', () => {

@@ -219,6 +219,19 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
       threshold: 1,
       ...atLeastOnce,
     });
+    // Events stop flowing and only a person can fix it (issue 19): one run is enough.
+    relay.addAlarm(scope, 'HeyGenEndpointDisabled', {
+      alarmDescription: `heygen-relay: HeyGen lists the ${who} webhook endpoint as disabled, so nothing is delivered. HeyGen's v3 API cannot enable it: enable it in HeyGen's dashboard (Webhooks), then run \`heygen-relay backfill\` for what the dedup window still covers`,
+      metric: runs('endpoint_disabled'),
+      threshold: 1,
+      ...atLeastOnce,
+    });
+    relay.addAlarm(scope, 'HeyGenSecondWriter', {
+      alarmDescription: `heygen-relay: another writer keeps changing the ${who} endpoint's secret (a second takeover within 24 h): a person rotating it in HeyGen's dashboard, or another stack at the same URL (a copied stack, a second region behind one domain). The registrar stopped healing instead of fighting. Find and remove the other writer (or give each stack its own URL), then run \`heygen-relay rotate\``,
+      metric: runs('second_writer'),
+      threshold: 1,
+      ...atLeastOnce,
+    });
     if (backfill)
       relay.addAlarm(scope, 'HeyGenBackfilled', {
         alarmDescription: `heygen-relay: the backfill published events from ${who}'s history that live delivery never brought (each one means live delivery failed)`,
@@ -262,9 +275,11 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
     });
     relay.addAlarm(scope, 'RotationPendingTooLong', {
       alarmDescription: `heygen-relay: a ${who} secret rotation has been between createSecret and finishSecret for over an hour (both secrets are accepted meanwhile)`,
-      metric: sum('MAX([FILL(insync, 0), FILL(changed, 0)])', {
+      metric: sum('MAX([FILL(insync, 0), FILL(changed, 0), FILL(disabled, 0), FILL(second, 0)])', {
         insync: metric('RotationPendingAgeSeconds', 'in_sync', 'Maximum'),
         changed: metric('RotationPendingAgeSeconds', 'changed', 'Maximum'),
+        disabled: metric('RotationPendingAgeSeconds', 'endpoint_disabled', 'Maximum'),
+        second: metric('RotationPendingAgeSeconds', 'second_writer', 'Maximum'),
       }),
       threshold: 3600,
       ...atLeastOnce,
