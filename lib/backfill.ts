@@ -40,6 +40,13 @@ export interface HeyGenBackfillProps {
   readonly serviceName?: string;
   /** The relay source it serves (RELAY_SOURCE: its evidence and checkpoint keys). @default 'heygen' */
   readonly sourceId?: string;
+  /**
+   * Our endpoint's URL (ENDPOINT_URL): its subscription, as HeyGen lists it, says which entries of the
+   * account-wide history are ours. @default none (every entry is taken for ours)
+   */
+  readonly endpointUrl?: string;
+  /** The configured event types (EVENTS), used when HeyGen lists no endpoint at our URL. @default all events */
+  readonly events?: readonly string[];
 }
 
 /**
@@ -70,18 +77,20 @@ export class HeyGenBackfill extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? HEYGEN_BACKFILL_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...(props.sourceId ? { RELAY_SOURCE: props.sourceId } : {}),
+        ...(props.endpointUrl ? { ENDPOINT_URL: props.endpointUrl } : {}),
+        ...(props.events ? { EVENTS: JSON.stringify(props.events) } : {}),
       },
     });
     props.apiKeySecret.grantRead(fn);
-    // GetItem/PutItem/UpdateItem/DeleteItem: the consistent lookup and the claim; Scan and BatchGetItem:
-    // the sweep's and the freshness run's eventually consistent filter (DynamoDedupIndex).
+    // GetItem/PutItem/UpdateItem/DeleteItem: the consistent lookup and the claim; BatchGetItem: the
+    // eventually consistent filter, key by key (DynamoDedupIndex). No Scan: what a run reads grows with
+    // the entries it examines, never with the table.
     props.dedupTable.grant(
       fn,
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
-      'dynamodb:Scan',
       'dynamodb:BatchGetItem',
     );
     if (props.parkedBucket) {

@@ -233,6 +233,17 @@ export class RelayDashboard extends Construct {
               'recovered',
               hour,
             ),
+            // Issue 19: copies that may be second ones (same id), and entries it could not cover.
+            search(
+              `SEARCH('Namespace="${ns}" MetricName="BackfillUncertain" service="${service}"', 'Sum', 3600)`,
+              'uncertain',
+              hour,
+            ),
+            search(
+              `SEARCH('Namespace="${ns}" MetricName="UncoveredEntries" service="${service}"', 'Maximum', 3600)`,
+              'not covered',
+              hour,
+            ),
           ],
         }),
       );

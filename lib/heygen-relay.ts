@@ -368,6 +368,11 @@ export class HeyGenRelay extends Construct implements RelayCore {
         value: this.dedupTable.tableName,
         description: 'The dedup table (heygen-relay backfill --stack reads it)',
       });
+    if (this.dedupTable)
+      this.addOutput('DedupWindowSeconds', {
+        value: String(this.dedupWindow.toSeconds()),
+        description: 'How long the dedup table remembers an event (heygen-relay backfill --stack will not reach further back)',
+      });
     if (this.stateTable)
       this.addOutput('StateTableName', {
         value: this.stateTable.tableName,

@@ -65,6 +65,7 @@ export interface StackOutputs {
   stateTableName?: string;
   parkedBucketName?: string;
   dedupTableName?: string;
+  dedupWindowSeconds?: string;
   eventBusName?: string;
   defaultQueueUrl?: string;
   dashboardUrl?: string;
@@ -156,6 +157,7 @@ export function resolveOutputs(
     stateTableName: find('StateTableName'),
     parkedBucketName: find('ParkedBucketName'),
     dedupTableName: find('DedupTableName'),
+    dedupWindowSeconds: find('DedupWindowSeconds'),
     eventBusName: find('EventBusName'),
     defaultQueueUrl: find('DefaultQueueUrl'),
     dashboardUrl: find('DashboardUrl'),

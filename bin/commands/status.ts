@@ -40,7 +40,9 @@ import {
 } from '../../functions/observability-names.js';
 import { listParked } from '../../functions/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import type { UncoveredPeriod } from '../../functions/providers/heygen/backfill.js';
 import { normalizeUrl } from '../../functions/providers/heygen/registrar.js';
+import { describeUncovered } from '../backfill-command.js';
 import { depthOf } from './redrive.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 import { discoverTopology } from './topology.js';
@@ -74,6 +76,8 @@ export interface StatusReport {
   };
   readonly runs: Record<string, { outcome: string; at: string } | null>;
   readonly backfillCheckedThrough?: string | null;
+  /** Periods the backfill could not cover, not yet acknowledged (`heygen-relay backfill --acknowledge-gap`). */
+  readonly backfillUncovered?: readonly string[];
   readonly evidence?: Record<string, string | null>;
   readonly queues: { route: string; queue: string; waiting: number; inFlight: number; deadLetters: number | null }[];
   readonly targetDeadLetters?: number;
@@ -368,13 +372,18 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     if (r && BAD_RUN.has(r.outcome))
       attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: ${RUN_ADVICE[r.outcome] ?? 'see its logs'}`);
   let backfillCheckedThrough: string | null | undefined;
+  let backfillUncovered: string[] | undefined;
   let evidence: Record<string, string | null> | undefined;
   if (stateTable) {
     await part(attention, 'the state table', async () => {
       const get = (pk: string) =>
         ctx.ddb().send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: pk } }, ConsistentRead: true }));
-      const cp = (await get(`backfill#${ctx.sourceId}`)).Item?.checkedThrough?.N;
+      const item = (await get(`backfill#${ctx.sourceId}`)).Item;
+      const cp = item?.checkedThrough?.N;
       backfillCheckedThrough = cp === undefined ? null : new Date(Number(cp)).toISOString();
+      backfillUncovered = describeUncovered(item?.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : []);
+      for (const line of backfillUncovered)
+        attention.push(`the backfill ${line}: events of it may be lost; then heygen-relay backfill --acknowledge-gap`);
       const ev = (await get(`evidence#${ctx.sourceId}`)).Item;
       const iso = (n: string | undefined) => (n === undefined ? null : new Date(Number(n)).toISOString());
       evidence = {
@@ -411,6 +420,7 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     ...(signingSecret ? { signingSecret } : {}),
     runs,
     ...(backfillCheckedThrough !== undefined ? { backfillCheckedThrough } : {}),
+    ...(backfillUncovered?.length ? { backfillUncovered } : {}),
     ...(evidence ? { evidence } : {}),
     queues,
     ...(targetDeadLetters !== undefined ? { targetDeadLetters } : {}),
@@ -449,6 +459,7 @@ export function renderStatus(r: StatusReport, now: number): string[] {
       run ? `${run.outcome} (in the hour from ${run.at}, ${ago(now, Date.parse(run.at))})` : 'no run in 7 days',
     );
   if (r.backfillCheckedThrough !== undefined) row('Backfill checked', r.backfillCheckedThrough ?? 'never');
+  for (const line of r.backfillUncovered ?? []) row('Backfill gap', line);
   if (r.evidence) {
     const e = r.evidence;
     row(

@@ -242,9 +242,11 @@ describe('Construct: HeyGenRelay', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'breaching',
     });
+    // A period the backfill could not cover stays alarmed until a person acknowledges it (issue 19).
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'BackfillGap', Threshold: 1, Statistic: 'Maximum' });
     // three DLQs + 5xx + signatures + registrar failing + registrar needs attention + rotation errors/pending/duplicates + parked
-    // + secret mismatch + backfilled + backfill parked + backfill behind + endpoint disabled + second writer
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 17);
+    // + secret mismatch + backfilled + backfill parked + backfill behind + endpoint disabled + second writer + backfill gap
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 18);
   });
 
   it('grants the ingress least privilege: PutEvents on its bus, read on its secret, read and put on its table (record mode)', () => {
@@ -271,13 +273,12 @@ describe('Construct: HeyGenRelay', () => {
     expect([update?.Action].flat()).toEqual(['dynamodb:UpdateItem']);
   });
 
-  it('runs the backfill hourly with least privilege: API key, dedup reads, scan and claims, PutEvents, its lease, parking under parked/heygen/', () => {
+  it('runs the backfill hourly with least privilege: API key, dedup reads by key (no Scan) and claims, PutEvents, its lease, parking under parked/heygen/', () => {
     const statements = policyStatements(template, 'RelayBackfillFunctionServiceRole');
     const actions = statements.flatMap((st) => [st.Action].flat()).sort();
     expect(actions).toEqual(
       [
         'dynamodb:BatchGetItem',
-        'dynamodb:Scan',
         's3:PutObject',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
@@ -297,6 +298,7 @@ describe('Construct: HeyGenRelay', () => {
       Environment: {
         Variables: Match.objectLike({
           PARKED_BUCKET_NAME: Match.anyValue(),
+          ENDPOINT_URL: Match.anyValue(),
           LEASE_NAME: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['heygen-backfill:'])]) }),
         }),
       },

@@ -321,6 +321,30 @@ describe('CLI: status', () => {
       /- the last registrar run \(\S+\) ended second_writer: another writer keeps changing the endpoint's secret.*heygen-relay rotate/,
     );
   });
+
+  it('shows a period the backfill could not cover as needing a person until backfill --acknowledge-gap clears it (issue 19)', async () => {
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, stack.ingressEnv.STATE_TABLE_NAME as string, 'heygen');
+    const fromMs = Date.parse('2026-12-01T00:00:00Z');
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      uncovered: [{ reason: 'dedup_window', fromMs, untilMs: fromMs + 24 * 3_600_000, entries: 24 }],
+    });
+    const { io: cli, out } = io();
+    expect(await main(['status', '--stack', STACK], cli)).toBe(3);
+    const screen = out.join('\n');
+    expect(screen).toMatch(
+      /Backfill gap +not covered \(older than the dedup window\): 2026-12-01T00:00:00\.000Z \.\. 2026-12-02T00:00:00\.000Z, 24 entries of ours/,
+    );
+    expect(screen).toMatch(/- the backfill not covered .*then heygen-relay backfill --acknowledge-gap/);
+    const ack = io();
+    expect(await main(['backfill', '--stack', STACK, '--acknowledge-gap'], ack.io)).toBe(0);
+    expect(ack.out.join('\n')).toMatch(/acknowledged:\nnot covered \(older than the dedup window\)/);
+    expect((await checkpoint.read()).uncovered).toEqual([]);
+    const after = io();
+    await main(['status', '--stack', STACK], after.io);
+    expect(after.out.join('\n')).not.toMatch(/Backfill gap/);
+  });
 });
 
 describe('CLI: redrive', () => {

@@ -103,7 +103,11 @@ export interface EmulatorStack {
    * The Environment.Variables of the template's function whose variables satisfy `match` (e.g. the
    * backfill's, with LEASE_NAME heygen-backfill:…), every reference resolved like the ingress's.
    */
-  functionEnv(match: (vars: Record<string, string>) => boolean): Promise<Record<string, string>>;
+  /**
+   * The environment of the first function `match` accepts. `unresolved`: variables that may reference
+   * something not provisioned here (e.g. the Function URL); left out instead of ruling the function out.
+   */
+  functionEnv(match: (vars: Record<string, string>) => boolean, unresolved?: readonly string[]): Promise<Record<string, string>>;
   destroy(): void;
 }
 
@@ -337,13 +341,18 @@ export async function provisionFromTemplate(
     ingressEnv,
     skipped,
     clients,
-    async functionEnv(match) {
+    async functionEnv(match, unresolved = []) {
       for (const r of Object.values(resources)) {
         if (r.Type !== 'AWS::Lambda::Function') continue;
         const raw = (r.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
         const out: Record<string, string> = {};
         try {
-          for (const [k, v] of Object.entries(raw)) out[k] = String(await resolve(v));
+          for (const [k, v] of Object.entries(raw)) {
+            if (unresolved.includes(k)) {
+              const value = await resolve(v).catch(() => undefined);
+              if (value !== undefined) out[k] = String(value);
+            } else out[k] = String(await resolve(v));
+          }
         } catch {
           continue; // references something off the data path (not this function)
         }

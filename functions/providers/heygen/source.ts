@@ -132,6 +132,8 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
           stateTable,
           eventBus: relay.eventBus,
           parkedBucket: relay.parkedBucket,
+          endpointUrl: webhookUrl,
+          ...(registration.events ? { events: [...registration.events] } : {}),
           logRetention: relay.logRetention,
           tracing: relay.tracing,
           ...(this.isDefault ? {} : { serviceName: services.backfill, sourceId: this.id }),
@@ -256,6 +258,18 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+      relay.addAlarm(scope, 'HeyGenBackfillGap', {
+        alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history (an outage longer than the dedup window, or HeyGen no longer listing that far back): events of it may be lost; see heygen-relay status, then heygen-relay backfill --acknowledge-gap`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'BackfillGap',
+          dimensionsMap: { service: services.backfill },
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        ...atLeastOnce,
       });
       relay.addAlarm(scope, 'HeyGenBackfillParked', {
         alarmDescription: `heygen-relay: the backfill parked entries of ${who}'s history EventBridge can never take; list and re-publish them after a fix`,
