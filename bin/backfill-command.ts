@@ -123,6 +123,7 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
     windowSeconds: Math.ceil(input.windowMs / 1000),
     lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds,
     legacyBodyKeys: true,
+    sources: { [input.source ?? 'heygen']: 'heygen' },
   };
   const summary = await backfill(
     { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },

@@ -80,6 +80,7 @@ const dedupOptions = {
   windowSeconds: env.windowSeconds,
   lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds,
   legacyBodyKeys: process.env.DEDUP_LEGACY_BODY_KEYS === 'true',
+  sources: { [source]: 'heygen' },
 };
 const check = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'record' });
 const claim = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'claim' });

@@ -88,7 +88,14 @@ const dedupWindowSeconds = Number(process.env.DEDUP_WINDOW_SECONDS ?? 172_800);
 const evidenceSources = dedupTable
   ? {
       evidence: new DynamoEvidenceStore(dynamodb, env.stateTableName),
-      dedup: new DynamoDedupStore(dynamodb, dedupTable, { windowSeconds: dedupWindowSeconds, lockSeconds: 15, mode: 'record' }),
+      dedup: new DynamoDedupStore(dynamodb, dedupTable, {
+        windowSeconds: dedupWindowSeconds,
+        lockSeconds: 15,
+        mode: 'record',
+        // Per-source keys (core/event-key.ts): a second account's records of before count for one window.
+        legacyBodyKeys: true,
+        sources: { [process.env.RELAY_SOURCE?.trim() || 'heygen']: 'heygen' },
+      }),
       dedupWindowMs: dedupWindowSeconds * 1000,
     }
   : undefined;

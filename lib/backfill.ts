@@ -30,7 +30,7 @@ export interface HeyGenBackfillProps {
   /** Lease, checkpoint and delivery evidence. */
   readonly stateTable: dynamodb.ITable;
   readonly eventBus: events.IEventBus;
-  /** Where history entries EventBridge can never take are parked (under `parked/heygen/`), as the ingress parks deliveries. */
+  /** Where history entries EventBridge can never take are parked (under `parked/<source id>/`), as the ingress parks deliveries. */
   readonly parkedBucket?: s3.IBucket;
   /** @default events.Schedule.rate(Duration.hours(1)) */
   readonly schedule?: events.Schedule;
@@ -94,17 +94,19 @@ export class HeyGenBackfill extends Construct {
       'dynamodb:BatchGetItem',
     );
     if (props.parkedBucket) {
+      // Parked records are per source (functions/core/event-key.ts): `parked/<source id>/`.
+      const parked = `parked/${props.sourceId ?? 'heygen'}`;
       fn.addEnvironment('PARKED_BUCKET_NAME', props.parkedBucket.bucketName);
       fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.parkedBucket.arnForObjects('parked/heygen/*')] }),
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.parkedBucket.arnForObjects(`${parked}/*`)] }),
       );
       const bucketId = Stack.of(this).resolve(
         Stack.of(this).getLogicalId(props.parkedBucket.node.defaultChild as s3.CfnBucket),
       ) as string;
       ack(
         fn,
-        `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/parked/heygen/*]`,
-        'The backfill may only put objects under parked/heygen/ of the relay bucket; object keys are per event, so they cannot be listed in advance.',
+        `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${parked}/*]`,
+        `The backfill may only put objects under ${parked}/ of the relay bucket; object keys are per event, so they cannot be listed in advance.`,
       );
     }
     props.eventBus.grantPutEventsTo(fn);

@@ -19,6 +19,7 @@ import type { HeyGenBackfill } from './backfill.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
+import { dedupItemGrants, evidenceItemGrants, itemPolicyStatements } from './ingress-grants.js';
 import type { JoggAiRegistrar } from './joggai-registrar.js';
 import type { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
@@ -237,6 +238,20 @@ export class HeyGenRelay extends Construct implements RelayCore {
     return this.stateTableCreated;
   }
 
+  /** Whether the ingress records delivery evidence in the state table (a source asked: `evidenceTable()`). */
+  private recordsEvidence = false;
+
+  /**
+   * The state table, with the ingress recording its sources' delivery evidence in it (STATE_TABLE_NAME).
+   * The ingress's grant is the core's (`wireRoutes`): the evidence items of its sources, nothing else.
+   */
+  public evidenceTable(): dynamodb.Table {
+    const table = this.leaseTable();
+    if (!this.recordsEvidence) this.ingress.addEnvironment('STATE_TABLE_NAME', table.tableName);
+    this.recordsEvidence = true;
+    return table;
+  }
+
   /** Leases of the signing secrets (one writer at a time: registrars, rotation, CLI); created with a registrar. */
   public get stateTable(): dynamodb.Table | undefined {
     return this.stateTableCreated;
@@ -348,17 +363,19 @@ export class HeyGenRelay extends Construct implements RelayCore {
     return ingress;
   }
 
-  /** The sources' routes into the ingress (RELAY_PROVIDERS), and the dedup grants their modes need. */
+  /**
+   * The sources' routes into the ingress (RELAY_PROVIDERS), and its DynamoDB grants item by item
+   * (lib/ingress-grants.ts): its sources' dedup records as their modes need, their evidence items.
+   */
   private wireRoutes(routes: readonly SourceRoute[]): void {
     this.ingress.addEnvironment('RELAY_PROVIDERS', Stack.of(this).toJsonString(routes));
-    // `record` reads and puts; `claim` also updates (mark published) and deletes (release).
-    const claims = routes.some((r) => r.dedupMode === 'claim');
-    this.dedupTable?.grant(
-      this.ingress,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      ...(claims ? ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : []),
-    );
+    const statements = [
+      ...(this.dedupTable ? itemPolicyStatements(this.dedupTable.tableArn, dedupItemGrants(routes)) : []),
+      ...(this.recordsEvidence && this.stateTable
+        ? itemPolicyStatements(this.stateTable.tableArn, evidenceItemGrants(routes))
+        : []),
+    ];
+    for (const statement of statements) this.ingress.addToRolePolicy(statement);
   }
 
   private createOutputs(): void {

@@ -79,7 +79,10 @@ export function register(program: Command, io: CliIo, runner: Run): void {
       'Deliveries the intake parked: signed, but EventBridge could not take them as they were (too large, a lossy number, ...). They are kept with their reason in the parked bucket.',
     );
   where(parked.command('list').description('list parked deliveries, newest first'))
-    .option('--provider <name>', 'only this provider (heygen, joggai)')
+    .option(
+      '--provider <name>',
+      'only this source: its id (heygen, heygen-staging, joggai, ...; records parked before per-source keys: the provider)',
+    )
     .option('--limit <n>', 'at most N')
     .action((o: ListOptions) => runner(() => list(new Ctx(io, o), o)));
   where(

@@ -16,9 +16,11 @@ export interface RelayEvent<TData = Record<string, unknown>> {
   /** Envelope version; changes only on breaking changes. */
   readonly version: typeof ENVELOPE_VERSION;
   /**
-   * Stable id, the relay's dedup key: for HeyGen `heygen:evt:<sha256 of the canonical {event_type,
-   * event_data}>` (the same for a live delivery and its backfill from HeyGen's history), for other
-   * providers `<provider>:<sha256 of the raw body>`.
+   * Stable id, the relay's dedup key, per source (functions/core/event-key.ts): `<source>:<rest>`
+   * with `<source>` the source's id (the provider's name for its default source). For HeyGen
+   * `heygen:evt:<sha256 of the canonical {event_type, event_data}>` (the same for a live delivery and
+   * its backfill from HeyGen's history), for Standard Webhooks `<source>:<sha256 of webhook-id>`, for
+   * other providers `<source>:<sha256 of the raw body>`. Two sources never share an id.
    */
   readonly id: string;
   /** The provider that sent it: `heygen`, `joggai`, ... (the EventBridge `source`). */

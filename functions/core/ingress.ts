@@ -21,6 +21,7 @@ import {
   toRelayError,
   UnpublishableError,
 } from './errors.js';
+import { sourceEventKey } from './event-key.js';
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
@@ -36,7 +37,25 @@ export interface Telemetry {
   count(metric: MetricName, dimensions?: Record<string, string>): void;
 }
 
-export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'ConcurrentDuplicate' | 'Rejected' | 'Failed' | 'Parked';
+export type MetricName =
+  | 'Received'
+  | 'Published'
+  | 'Duplicate'
+  | 'ConcurrentDuplicate'
+  | 'PossibleDuplicatePublished'
+  | 'Rejected'
+  | 'Failed'
+  | 'Parked';
+
+/**
+ * Why a copy of an event may be (or is) on the bus twice, the `reason` of `PossibleDuplicatePublished`
+ * (docs/guarantees.md has the table): `publish_unconfirmed` PutEvents failed without proof that it
+ * stored nothing (answered 5xx; the retry publishes again); `record_not_written` published, but its
+ * dedup record could not be written (a later copy or the backfill may publish again); `late_publish`
+ * a publish that landed after the deadline's 5xx, whose key another copy had claimed meanwhile;
+ * `concurrent_copy` (`record` mode) two copies in flight at once were both published.
+ */
+export type DuplicateReason = 'publish_unconfirmed' | 'record_not_written' | 'late_publish' | 'concurrent_copy';
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
@@ -89,7 +108,10 @@ function sourceOf(route: ProviderRoute): string {
   return route.source ?? route.provider.name;
 }
 
-/** Dedup key: provider + sha256(raw body). The body is what the provider signs. */
+/**
+ * A provider's body key: provider + sha256(raw body) (the body is what the provider signs). The
+ * relay's key of the event is this per source (core/event-key.ts `sourceEventKey`).
+ */
 export function dedupKey(provider: string, body: Uint8Array): string {
   return `${provider}:${createHash('sha256').update(body).digest('hex')}`;
 }
@@ -270,6 +292,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     return route?.acceptSubpaths ? route : undefined;
   }
 
+  /** Counts a copy that may be (or is) on the bus twice; consumers drop copies by envelope `id`. */
+  function possibleDuplicate(provider: string, reason: DuplicateReason, attrs?: Record<string, unknown>): void {
+    telemetry.count('PossibleDuplicatePublished', { provider, reason });
+    if (attrs)
+      telemetry.warn('The event may be on the bus although the delivery failed; its retry may publish a copy', {
+        ...attrs,
+        reason,
+      });
+  }
+
   function reject(route: ProviderRoute | undefined, err: RelayError, extra: Record<string, unknown> = {}): RelayResponse {
     const provider = route ? sourceOf(route) : 'none';
     if (err.status >= 500) {
@@ -379,7 +411,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     checkTimestamp(route, delivery);
     // The body key is computed only when it is the id, or for the check of earlier-scheme records.
     const eventKey = route.provider.eventKey?.(req.body, req.headers);
-    const id = eventKey ?? dedupKey(route.provider.name, req.body);
+    // Per source: two sources (accounts) never share a key (core/event-key.ts).
+    const id = sourceEventKey(sourceOf(route), eventKey ?? dedupKey(route.provider.name, req.body));
     // One publish per key in flight in this environment: a copy waits for the first one's outcome.
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
       const outcome = await abortable(waiting.wait(), signal);
@@ -486,16 +519,19 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       // Not published: free the key so the provider's retry is processed, then answer 5xx (or park).
       held.id = undefined;
       await dedup.release(id, owner);
+      // Unless the bus proves it stored nothing, the event may be on it: the retry publishes a second copy.
+      if (!(err instanceof UnpublishableError) && !publisher.notStored?.(err))
+        possibleDuplicate(provider, 'publish_unconfirmed', logAttrs);
       if (signal.aborted) throw signal.reason;
       if (err instanceof UnpublishableError)
         return park(route, req, id, key, new Unpublishable('rejected_by_bus', err.message, err.busCode), signal);
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
+    // Published after the deadline answered 5xx and freed the key (a port that finished despite
+    // the signal): record it, with a time limit of its own, so the provider's retry is answered
+    // duplicate instead of being published again. A copy that claimed the key meanwhile wins.
+    const late = signal.aborted;
     try {
-      // Published after the deadline answered 5xx and freed the key (a port that finished despite
-      // the signal): record it, with a time limit of its own, so the provider's retry is answered
-      // duplicate instead of being published again. A copy that claimed the key meanwhile wins.
-      const late = signal.aborted;
       if (late) await held.released;
       const recordSignal = late ? AbortSignal.timeout(LATE_RECORD_MS) : signal;
       if (late && (await dedup.claim(id, owner, recordSignal)) !== 'claimed')
@@ -505,10 +541,12 @@ export function createIngress(options: IngressOptions): IngressPipeline {
         // `record` mode: a copy that arrived while this one was publishing was published too.
         telemetry.count('ConcurrentDuplicate', { provider });
         telemetry.warn('Published a copy of a delivery that another request published at the same time', logAttrs);
+        possibleDuplicate(provider, 'concurrent_copy');
       }
     } catch (err) {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
       telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
+      possibleDuplicate(provider, late ? 'late_publish' : 'record_not_written');
     }
     // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
     // logging together; counts are in the metrics, and rejections and failures log at WARN/ERROR.

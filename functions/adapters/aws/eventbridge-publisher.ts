@@ -3,8 +3,10 @@ import type { RelayEvent } from '../../core/envelope.js';
 import { DependencyError, UnpublishableError } from '../../core/errors.js';
 import type { EventPublisher } from '../../core/ports.js';
 import { MAX_ENTRY_BYTES, putEventsEntrySize } from '../../core/publish-limits.js';
+import { putEventsNotStored } from './put-events-outcome.js';
 
 export { MAX_ENTRY_BYTES };
+
 /** Entry error codes that a retry cannot fix: the core parks the delivery. */
 const PERMANENT = new Set(['MalformedDetail', 'InvalidArgument', 'ValidationException']);
 /** Our own fault (the role): not retried here, answered 503 (alarmed) so the provider retries after the fix. */
@@ -70,7 +72,10 @@ export class EventBridgePublisher implements EventPublisher {
       hasTime: entry.Time !== undefined,
     });
     if (size > MAX_ENTRY_BYTES)
-      throw new UnpublishableError('too_large', `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
+      throw new UnpublishableError(
+        'too_large',
+        `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`,
+      );
     let lastCode = 'unknown';
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       const out = await this.client.send(new PutEventsCommand({ Entries: [entry] }), { abortSignal: signal });
@@ -86,5 +91,10 @@ export class EventBridgePublisher implements EventPublisher {
     throw new DependencyError('publish', 'EventBridge did not accept the event', {
       cause: new Error(`PutEvents entry error ${lastCode} after ${this.attempts} attempts`),
     });
+  }
+
+  /** See `EventPublisher.notStored` (put-events-outcome.ts). */
+  notStored(error: unknown): boolean {
+    return putEventsNotStored(error);
   }
 }

@@ -53,6 +53,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RelayEvent } from '../../core/envelope.js';
 import { UnpublishableError } from '../../core/errors.js';
+import { sourceEventKey } from '../../core/event-key.js';
 import type { EvidenceStore } from '../../core/evidence.js';
 import { prepareEvent, Unpublishable } from '../../core/ingress.js';
 import { LeaseBusyError, type LeaseStore, withLease } from '../../core/lease.js';
@@ -61,6 +62,9 @@ import type { EventHistoryPage, HistoryEvent, WebhookEndpoint } from './api/clie
 import { HeyGenApiError } from './api/errors.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
+
+/** The relay's key of an entry: its event key, per source (core/event-key.ts). */
+const keyOf = (entry: HistoryEvent, deps: BackfillDeps): string => sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
 
 export const BACKFILL_DEFAULTS = {
   /** Pages of 100 entries per run (a sweep walks the whole listing, over several runs if need be). */
@@ -583,13 +587,13 @@ async function examine(
 ): Promise<boolean> {
   const maxEvents = options.maxEvents ?? BACKFILL_DEFAULTS.maxEvents;
   const known = await lookupIndex(
-    todo.map((e) => e.eventKey),
+    todo.map((e) => keyOf(e, deps)),
     deps,
     options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
   );
   for (const entry of todo) {
     s.examined++;
-    if (known.published.has(entry.eventKey)) {
+    if (known.published.has(keyOf(entry, deps))) {
       s.alreadyPublished++;
       continue;
     }
@@ -598,7 +602,7 @@ async function examine(
       return false;
     }
     s.lookedUp++;
-    const outcome = await one(entry, options, deps, s, known.unfinished.has(entry.eventKey));
+    const outcome = await one(entry, options, deps, s, known.unfinished.has(keyOf(entry, deps)));
     if (outcome === 'unsettled') {
       // Undated: hold the checkpoint just short of the interval's end, so the next run sweeps again.
       const created = Number.isNaN(Date.parse(entry.createdAt)) ? s.untilMs : Date.parse(entry.createdAt);
@@ -689,7 +693,7 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
   }
   const picks = entries.filter((_, i) => i % sampleEvery === 0 || i === entries.length - 1);
   const known = await lookupIndex(
-    picks.map((e) => e.eventKey),
+    picks.map((e) => keyOf(e, deps)),
     deps,
     options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
   );
@@ -697,12 +701,12 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
   for (const entry of picks) {
     done.add(entry);
     s.examined++;
-    if (known.published.has(entry.eventKey)) {
+    if (known.published.has(keyOf(entry, deps))) {
       s.alreadyPublished++;
       continue;
     }
     s.lookedUp++;
-    if ((await one(entry, options, deps, s, known.unfinished.has(entry.eventKey))) === 'missing') s.sampleMissed = true;
+    if ((await one(entry, options, deps, s, known.unfinished.has(keyOf(entry, deps)))) === 'missing') s.sampleMissed = true;
   }
   if (s.sampleMissed)
     for (const entry of entries) {
@@ -723,6 +727,7 @@ async function park(entry: HistoryEvent, id: string, why: Unpublishable, deps: B
       {
         id,
         provider: heygen.name,
+        ...(deps.source ? { source: deps.source } : {}),
         reason: why.reason,
         message: why.message,
         ...(why.busCode ? { busCode: why.busCode } : {}),
@@ -749,7 +754,7 @@ function envelopeOf(entry: HistoryEvent, deps: BackfillDeps) {
   // The history's event_id as the delivery id: whether it equals a delivery's Heygen-Event-Id is not documented.
   const delivery = { ...heygen.normalize(Buffer.from(entry.body, 'utf8'), {}), deliveryId: entry.eventId };
   // The ingress's own envelope builder: the same fidelity checks (numbers, keys, depth, size).
-  return prepareEvent(heygen.name, Buffer.from(entry.body, 'utf8'), delivery, entry.eventKey, new Date(now()).toISOString(), {
+  return prepareEvent(heygen.name, Buffer.from(entry.body, 'utf8'), delivery, keyOf(entry, deps), new Date(now()).toISOString(), {
     origin: 'backfill',
     ...(deps.source ? { source: deps.source } : {}),
   });
@@ -766,7 +771,7 @@ async function one(
   s: Summary,
   unfinished: boolean,
 ): Promise<Outcome> {
-  const id = entry.eventKey;
+  const id = keyOf(entry, deps);
   const owner = `backfill-${randomUUID()}`;
   const seen = await deps.check.claim(id, owner, deps.signal);
   if (seen === 'duplicate' || (await deps.check.seenLegacy?.(bodyKeyGuess(entry), deps.signal))) {
@@ -809,7 +814,7 @@ async function publishClaimed(
   deps: BackfillDeps,
   s: Summary,
 ): Promise<Outcome> {
-  const id = entry.eventKey;
+  const id = keyOf(entry, deps);
   try {
     await deps.publisher.publish(event, deps.signal, detail);
   } catch (err) {

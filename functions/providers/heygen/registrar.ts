@@ -19,6 +19,7 @@
  * No API key → one clear log line, outcome `missing_api_key`, no throw.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { sourceEventKey } from '../../core/event-key.js';
 import type { EvidenceStore } from '../../core/evidence.js';
 import type { HealJournal, Takeover, TakeoverKind } from '../../core/heal-journal.js';
 import {
@@ -917,7 +918,7 @@ async function secretMismatch(
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
   // missed live. Only an exact match counts: a newer recovered entry may not be ours.
   const recovered = lastMissedAt === created;
-  if (!recovered && (await e.dedup.claim(newest.eventKey, `registrar-${randomUUID()}`, signal)) !== 'claimed') return null;
+  if (!recovered && (await e.dedup.claim(sourceEventKey(e.source ?? 'heygen', newest.eventKey), `registrar-${randomUUID()}`, signal)) !== 'claimed') return null;
   return {
     rejectedAt,
     missed: {

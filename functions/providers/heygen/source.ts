@@ -116,9 +116,7 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
       if (relay.dedupTable) {
         // Evidence: the ingress records refused signatures and failures; the registrar's secret check
         // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
-        const stateTable = relay.leaseTable();
-        relay.ingress.addEnvironment('STATE_TABLE_NAME', stateTable.tableName);
-        stateTable.grant(relay.ingress, 'dynamodb:UpdateItem');
+        const stateTable = relay.evidenceTable();
         const registrarFn = registrar.registrarFunction;
         registrarFn.addEnvironment('DEDUP_TABLE_NAME', relay.dedupTable.tableName);
         registrarFn.addEnvironment('DEDUP_WINDOW_SECONDS', String(relay.dedupWindow.toSeconds()));
