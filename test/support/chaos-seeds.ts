@@ -28,6 +28,10 @@ export const SEED_BUGS = {
     what: 'the backfill assumes a 96 h dedup window while the table keeps 48 h (finding 6, CLI --since)',
     caughtBy: ['duplicate-uncounted'],
   },
+  'no-type-filter': {
+    what: "the backfill is not told our endpoint's subscription: a neighbour endpoint's entries look like ours (finding 2)",
+    caughtBy: ['foreign'],
+  },
   'publish-without-claim': {
     what: 'the backfill publishes without claiming the key first (its claim is a plain lookup)',
     caughtBy: ['duplicate-uncounted'],
@@ -67,6 +71,10 @@ export const seedBugs = {
   /** The store the backfill claims a key in before publishing. */
   backfillClaim(seed: SeedBug | undefined, claim: DedupStore, lookup: () => DedupStore): DedupStore {
     return seed === 'publish-without-claim' ? lookup() : claim;
+  },
+  /** Our endpoint's subscription as the backfill is told it (the type filter). */
+  backfillEndpoint<T extends object>(seed: SeedBug | undefined, endpoint: T): T | Record<string, never> {
+    return seed === 'no-type-filter' ? {} : endpoint;
   },
   /** Whether the ingress is built without its evidence hook. */
   dropEvidence(seed: SeedBug | undefined): boolean {

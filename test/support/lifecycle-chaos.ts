@@ -35,6 +35,7 @@ import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/s
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { type EvidenceStore, evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { type HealJournal, MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, DedupStore, SigningKeySource } from '../../functions/core/ports.js';
@@ -83,7 +84,7 @@ const faultsOn = (deps: readonly Dependency[]): fc.Arbitrary<CallFault[]> =>
       arbitrary: fc.array(
         fc.record({
           on: fc.constantFrom(...deps),
-          at: fc.integer({ min: 1, max: 2 }),
+          at: fc.constantFrom(1, 1, 2),
           kind: fc.constantFrom('before' as const, 'after' as const, 'hang' as const),
         }),
         { minLength: 1, maxLength: 2 },
@@ -92,7 +93,11 @@ const faultsOn = (deps: readonly Dependency[]): fc.Arbitrary<CallFault[]> =>
   );
 const faultsArb = faultsOn(DEPENDENCIES);
 /** The ingress calls Secrets Manager, DynamoDB and PutEvents. */
-const ingressFaultsArb = faultsOn(['secrets', 'dynamodb', 'dynamodb', 'eventbridge']);
+const ingressFaultsArb = faultsOn(['secrets', 'dynamodb', 'dynamodb', 'eventbridge', 'eventbridge']);
+/** The backfill calls DynamoDB, HeyGen's history, PutEvents (only when it has something to publish) and the lease. */
+const backfillFaultsArb = faultsOn(['dynamodb', 'dynamodb', 'heygen', 'eventbridge', 'eventbridge', 'eventbridge', 'lease']);
+/** The registrar calls Secrets Manager, HeyGen, DynamoDB (evidence, dedup, heal journal) and the lease. */
+const registrarFaultsArb = faultsOn(['secrets', 'heygen', 'heygen', 'dynamodb', 'dynamodb', 'lease']);
 const crashPoint = fc.option(fc.nat({ max: 14 }), { nil: null, freq: 3 });
 
 export type ActorSpec =
@@ -110,6 +115,8 @@ export type ActorSpec =
   | {
       readonly kind: 'delivery';
       readonly relayDown: boolean;
+      /** With `relayDown`: no attempt reaches the relay (throttled before it, lost on the way), not only the first. */
+      readonly allDown?: boolean;
       readonly retries: number;
       /** Faults of each attempt's ingress invocation. */
       readonly attempts: readonly (readonly CallFault[])[];
@@ -145,7 +152,7 @@ export interface ChaosScenario {
   readonly actors: readonly ActorSpec[];
   /** When each actor starts, in minutes after the schedule begins. */
   readonly startMinutes: readonly number[];
-  /** Faults on the scheduled (hourly) runs, tick by tick. */
+  /** Faults on the scheduled (hourly) runs, tick by tick, in turn. */
   readonly ticks: readonly { readonly backfill: readonly CallFault[]; readonly registrar: readonly CallFault[] }[];
 }
 
@@ -156,7 +163,7 @@ const processActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
       kind: fc.constant('registrar' as const),
       crashAt: crashPoint,
       crashAfter: fc.boolean(),
-      faults: faultsArb,
+      faults: registrarFaultsArb,
     }),
   },
   {
@@ -184,7 +191,7 @@ const processActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
       kind: fc.constant('backfill' as const),
       crashAt: crashPoint,
       crashAfter: fc.boolean(),
-      faults: faultsArb,
+      faults: backfillFaultsArb,
     }),
   },
 );
@@ -207,6 +214,7 @@ const deliveryArb: fc.Arbitrary<ActorSpec> = fc.integer({ min: 0, max: 2 }).chai
   fc.record({
     kind: fc.constant('delivery' as const),
     relayDown: fc.nat({ max: 2 }).map((n) => n === 0),
+    allDown: fc.boolean(),
     retries: fc.constant(retries),
     attempts: fc.array(ingressFaultsArb, { minLength: retries + 1, maxLength: retries + 1 }),
     toSecond: fc.array(fc.boolean(), { minLength: retries + 1, maxLength: retries + 1 }),
@@ -233,7 +241,7 @@ export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc.record({
     .map((startMinutes) => ({ ...sc, startMinutes })),
 ).chain((sc) =>
   fc
-    .array(fc.record({ backfill: faultsArb, registrar: faultsArb }), { maxLength: 6 })
+    .array(fc.record({ backfill: backfillFaultsArb, registrar: registrarFaultsArb }), { maxLength: 10 })
     .map((ticks) => ({ ...sc, ticks })),
 );
 
@@ -353,10 +361,12 @@ class Stack {
   readonly entries: MemoryDedupStore;
   readonly table: Map<string, { status: string; expiresAt: number; owner: string }>;
   readonly evidence = new MemoryEvidenceStore();
+  /** The registrar's takeovers (adopts, heals): its rate limit. */
+  readonly heals = new MemoryHealJournal();
   readonly checkpoint = new MemoryBackfillCheckpoint();
   readonly bus: RelayEvent[] = [];
   /** Registrar outcomes with a heal (resync) done, at model times. */
-  readonly heals: number[] = [];
+  readonly healTimes: number[] = [];
   /** Alarms raised (name → first model time). */
   readonly alarms = new Map<string, number>();
 
@@ -386,10 +396,20 @@ class Stack {
     return e?.status === 'COMPLETED' && e.expiresAt > this.clock.t;
   }
 
-  /** The eventually consistent view (a Scan / BatchGetItem of the table); here always current. */
+  /** An unfinished claim whose lock has passed (its writer died after PutEvents, or lost its answer). */
+  private isUnfinished(k: string): boolean {
+    const e = this.table.get(k) as { status: string; expiresAt: number; lockUntil?: number } | undefined;
+    return e?.status === 'IN_PROGRESS' && e.expiresAt > this.clock.t && (e.lockUntil ?? 0) <= this.clock.t;
+  }
+
+  /** The eventually consistent view (BatchGetItem of the table); here always current. */
   readonly index: DedupIndex = {
     publishedKeys: async () => new Set([...this.table.keys()].filter((k) => this.isPublished(k))),
     published: async (keys) => new Set(keys.filter((k) => this.isPublished(k))),
+    lookup: async (keys) => ({
+      published: new Set(keys.filter((k) => this.isPublished(k))),
+      unfinished: new Set(keys.filter((k) => this.isUnfinished(k))),
+    }),
   };
 
   readonly publisher = { publish: async (e: RelayEvent) => void this.bus.push(e) };
@@ -621,14 +641,17 @@ class Model {
           evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
           history: this.heygenClient(p, st),
           dedup: p.port(dedupView as DedupStore, 'dynamodb.dedup'),
+          dedupWindowMs: WINDOW_MS,
           now: this.clock.now,
         },
+        heals: p.port(st.heals as HealJournal, 'dynamodb.heals'),
+        now: this.clock.now,
       },
     ).then((r) => {
       this.cov(`registrar:${r.outcome}`);
       this.trace(() => `${p.name} (stack ${st.name}): ${r.outcome} ${r.actions.map((x) => `${x.type}:${x.status}`).join(',')}`);
       if (r.actions.some((x) => x.type === 'resync' && x.status === 'done')) {
-        st.heals.push(this.clock.t);
+        st.healTimes.push(this.clock.t);
         this.cov('heals');
       }
       for (const alarm of registrarAlarms(r)) st.raise(alarm);
@@ -669,6 +692,10 @@ class Model {
         index: p.port(st.index, 'dynamodb.index'),
         publisher: p.port(st.publisher, 'eventbridge'),
         evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
+        // Our endpoint's subscription (the Lambda reads it from HeyGen, else the configured types).
+        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS } }),
+        // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
+        onUncertain: (e: RelayEvent) => this.counted.set(e.id, 'BackfillUncertain'),
         lease: { store: this.leaseStore(p, st), name: `heygen-backfill:${NAME}`, owner: p.name },
         now: this.clock.now,
       },
@@ -676,9 +703,6 @@ class Model {
     this.cov(`backfill:${run.outcome}`);
     this.trace(() => `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}`);
     if (run.plan?.kind === 'sweep') this.cov('backfill:sweep');
-    const n = run.summary?.backfilled ?? 0;
-    this.stats.backfilled += n;
-    this.cov('backfilled', n);
     for (const alarm of backfillAlarms(run)) st.raise(alarm);
     return run.outcome;
   }
@@ -801,7 +825,7 @@ class Model {
       if (attempt > 0) await this.vsleep(60_000 * (a.retryMinutes?.[attempt - 1] ?? 2 ** attempt)); // HeyGen's backoff
       const live = this.heygen.endpoints.get(ep.endpoint_id);
       if (!live || live.status !== 'enabled' || live.url !== CHAOS_URL) return 'endpoint gone';
-      if (this.down || (a.relayDown && attempt === 0)) {
+      if (this.down || (a.relayDown && (attempt === 0 || a.allDown === true))) {
         this.cov('deliveries:not-received');
         continue;
       }
@@ -937,8 +961,10 @@ class Model {
     const { scenario } = this;
     // The starting state, built without the scheduler's interference.
     if (scenario.initial !== 'empty') {
+      // A stack that has been running: registered, its first scheduled backfill run done.
       await this.drive(this.registrarRun(this.proc('setup', 'setup'), this.a));
       if (scenario.initial === 'rotated') await this.drive(this.rotationRun('setup-rotation', [], false));
+      await this.drive(this.backfillRun(this.proc('setup-backfill', 'setup')));
     }
     const start = async (a: ActorSpec, i: number) => {
       const minutes = scenario.startMinutes[i] ?? 0;
@@ -964,7 +990,9 @@ class Model {
       if (over()) return;
       await this.gate(`hourly${h}`);
       if (this.down) continue;
-      const faults = this.scenario.ticks[h / TICK_HOURS - 1];
+      // The scenario's tick faults, in turn (a run with none runs clean).
+      const ticks = this.scenario.ticks;
+      const faults = ticks.length > 0 ? ticks[(h / TICK_HOURS - 1) % ticks.length] : undefined;
       await this.backfillRun(this.proc(`hourly-backfill${h}`, 'backfill', { faults: faults?.backfill ?? [] })).catch(
         () => undefined,
       );
@@ -979,6 +1007,10 @@ class Model {
   async quiet(): Promise<void> {
     this.down = false;
     this.clock.advance(10 * 60_000);
+    // Secrets Manager retries a rotation left incomplete (AWSPENDING on a version of its own).
+    const pending = Object.values(this.a.sm.stagesOf(NAME)).some((t) => t.includes('AWSPENDING') && !t.includes('AWSCURRENT'));
+    if (pending && (await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
+      this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
     const first = await this.quietRegistrar('quiet');
     if (first?.outcome === 'busy') this.violate('busy', 'the quiet registrar run found the lease busy');
     // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses).
@@ -1046,7 +1078,7 @@ class Model {
     if (ep?.status === 'disabled' && !alarms.some((n) => /disabl/i.test(n)))
       this.violate('disabled-unalarmed', `endpoint ${ep.endpoint_id} is disabled at HeyGen; no alarm was raised`);
     // One takeover is a mishap; a second heal within 24 h is another writer at work: a person must be told.
-    const heals = this.a.heals;
+    const heals = this.a.healTimes;
     const healLoop = heals.some((t, i) => i > 0 && t - (heals[i - 1] as number) < 24 * HOUR);
     if (healLoop && !alarms.some((n) => /writer|heal/i.test(n)))
       this.violate(
@@ -1072,6 +1104,9 @@ class Model {
         this.violate('foreign', `${whose} event ${list[0]?.type} ${id.slice(0, 24)}… reached our bus (${list.map((e) => e.origin).join(', ')})`);
       }
     }
+    const backfilled = this.stacks.reduce((n, st) => n + st.bus.filter((e) => e.origin === 'backfill').length, 0);
+    this.stats.backfilled += backfilled;
+    this.cov('backfilled', backfilled);
     const alarms = this.a.alarms;
     for (const [key, createdAt] of this.ours) {
       const list = copies.get(key) ?? [];
