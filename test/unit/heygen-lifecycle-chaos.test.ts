@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { emptyStats, lifecycleProperty, REQUIRED_COVERAGE } from '../support/lifecycle-chaos.js';
 
-const RUNS = Number(process.env.CHAOS_RUNS ?? 60);
+const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 
 describe('HeyGen relay self-healing: explored interleavings, faults on every call, strangers, neighbours, outages', () => {
@@ -38,7 +38,7 @@ describe('HeyGen relay self-healing: explored interleavings, faults on every cal
       { numRuns: RUNS, seed: SEED },
     );
     expect(stats.runs).toBe(RUNS);
-    expect(stats.violations, `violations, replay:\n${examples.slice(0, 8).join('\n')}`).toEqual({});
+    expect.soft(stats.violations, `violations, replay:\n${examples.slice(0, 8).join('\n')}`).toEqual({});
     // A model that cannot fail proves nothing: every class of fault, actor and outcome happened.
     const never = REQUIRED_COVERAGE.filter((c) => (stats.coverage[c] ?? 0) === 0);
     expect(never, 'coverage classes never exercised').toEqual([]);
