@@ -15,6 +15,7 @@
  * schedules the model caught it (an invariant of the kinds the bug breaks); `all` runs each in turn
  * and writes the table into RELIABILITY.md (between the `chaos-seeds` markers).
  */
+import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { Command } from 'commander';
@@ -156,8 +157,19 @@ async function writeSection(start: string, end: string, lines: string[]): Promis
   console.error(`wrote ${file}`);
 }
 
+/** The commit measured (with `+changes` when the work tree differs from it). */
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 const machine = () =>
-  `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, commit ${process.env.GIT_COMMIT ?? '(see git log)'}.`;
+  `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, commit ${commit()}.`;
 
 function table(rec: Record<string, number>, head: [string, string]): string[] {
   const rows = Object.entries(rec).sort(([, a], [, b]) => b - a);
