@@ -735,7 +735,8 @@ class Model {
             },
           });
           break;
-        } catch {
+        } catch (err) {
+          this.trace(() => `${name} ${Step} attempt ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
           if (attempt >= 3) {
             this.cov('rotations:abandoned');
             return 'abandoned'; // Secrets Manager marks the rotation failed; its schedule retries later
@@ -1007,12 +1008,13 @@ class Model {
   async quiet(): Promise<void> {
     this.down = false;
     this.clock.advance(10 * 60_000);
-    // Secrets Manager retries a rotation left incomplete (AWSPENDING on a version of its own).
+    const first = await this.quietRegistrar('quiet');
+    if (first?.outcome === 'busy') this.violate('busy', 'the quiet registrar run found the lease busy');
+    // Secrets Manager retries a rotation left incomplete (AWSPENDING on a version of its own), after
+    // the registrar's run (which re-creates a deleted endpoint or drops a stale rotation).
     const pending = Object.values(this.a.sm.stagesOf(NAME)).some((t) => t.includes('AWSPENDING') && !t.includes('AWSCURRENT'));
     if (pending && (await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
       this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
-    const first = await this.quietRegistrar('quiet');
-    if (first?.outcome === 'busy') this.violate('busy', 'the quiet registrar run found the lease busy');
     // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses).
     for (let i = 0; i < 2; i++) {
       await this.drive(
