@@ -121,10 +121,15 @@ export interface FakeHeyGenOptions {
   readonly apiKey?: string;
   /** Validate requests against the spec. @default true */
   readonly validate?: boolean;
-  /** Clock for idempotency expiry and created_at. @default Date.now */
+  /** Clock for idempotency expiry, created_at and the history's retention. @default Date.now (see {@link FakeHeyGenApi.useClock}) */
   readonly now?: () => number;
   /** Also accept `http://127.0.0.1` / `http://localhost` endpoint URLs (the sandbox's ingress). @default false */
   readonly allowLoopbackHttp?: boolean;
+  /**
+   * How long the event history keeps an entry (older ones are no longer listed). HeyGen documents no
+   * retention; a model picks one to try a history that does not reach back far enough. @default unbounded
+   */
+  readonly historyRetentionMs?: number;
 }
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -181,7 +186,9 @@ export class FakeHeyGenApi {
 
   private readonly api: InstanceType<typeof OpenAPIBackend>;
   private readonly idempotency = new Map<string, IdempotencyEntry>();
-  private readonly now: () => number;
+  private now: () => number;
+  /** See {@link FakeHeyGenOptions.historyRetentionMs}. */
+  historyRetentionMs: number;
   private readonly validate: boolean;
   private readonly urlPattern: RegExp;
   private server: Server | undefined;
@@ -191,6 +198,7 @@ export class FakeHeyGenApi {
   private constructor(options: FakeHeyGenOptions, def: Record<string, unknown>) {
     this.apiKey = options.apiKey ?? FAKE_API_KEY;
     this.now = options.now ?? Date.now;
+    this.historyRetentionMs = options.historyRetentionMs ?? Number.POSITIVE_INFINITY;
     this.validate = options.validate ?? true;
     this.urlPattern = options.allowLoopbackHttp ? /^(https:\/\/[^/]|http:\/\/(127\.0\.0\.1|localhost)[:/])/ : /^https:\/\/[^/]/;
     this.eventTypes = eventTypesFromSpec(def);
@@ -235,6 +243,15 @@ export class FakeHeyGenApi {
     this.history.length = 0;
     this.videos.clear();
     Object.assign(this.stats, { deliveries: 0, attempts: 0, firstAttemptRejections: 0, delivered: 0, undelivered: 0 });
+  }
+
+  /**
+   * Moves the fake onto `now` (a model's virtual clock shared by every fake): idempotency expiry,
+   * endpoint created_at, the history's created_at and retention all read it from here on.
+   */
+  useClock(now: () => number): this {
+    this.now = now;
+    return this;
   }
 
   /** Injects a fault for the next `times` matching requests. */
@@ -639,10 +656,12 @@ export class FakeHeyGenApi {
           if (!Number.isInteger(decoded) || decoded < 0) return err(400, 'invalid_parameter', 'Invalid token.', 'token');
           offset = decoded;
         }
+        const retainedFrom = this.now() - this.historyRetentionMs;
         const all = [...this.history]
           .reverse()
           .filter(
             (e) =>
+              Date.parse(e.created_at) >= retainedFrom &&
               (query.event_type === undefined || e.event_type === query.event_type) &&
               (query.entity_id === undefined || e.endpoint_id === query.entity_id),
           );

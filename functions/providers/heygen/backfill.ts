@@ -63,6 +63,9 @@ import { HeyGenApiError } from './api/errors.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
 
+/** The relay's key of an entry: its event key, per source (core/event-key.ts). */
+const keyOf = (entry: HistoryEvent, deps: BackfillDeps): string => sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
+
 export const BACKFILL_DEFAULTS = {
   /** Pages of 100 entries per run (a sweep walks the whole listing, over several runs if need be). */
   maxPages: 1_000,
@@ -763,11 +766,6 @@ async function park(entry: HistoryEvent, id: string, why: Unpublishable, deps: B
   s.parked++;
   deps.onParked?.(why.reason);
   return 'published' as const; // not a sign of failed live delivery: the ingress would have parked it too
-}
-
-/** The relay's key of a history entry: the source's own (core/event-key.ts), as the live delivery's. */
-function keyOf(entry: HistoryEvent, deps: BackfillDeps): string {
-  return sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
 }
 
 /** The envelope a live delivery of the entry would have produced (same id), or why EventBridge can never take it. */
