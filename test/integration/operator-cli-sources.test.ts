@@ -78,6 +78,7 @@ beforeAll(async () => {
     SourceHeygenStagingSigningSecretArn: stagingSecretArn,
     EventBusName: stack.busName,
     DedupTableName: stack.tableName,
+    DedupWindowSeconds: String(48 * 3600), // as the construct's default writes it
     StateTableName: stateTable,
   };
   await new CloudFormationClient(awsClientConfig(endpoint)).send(
@@ -114,13 +115,16 @@ describe('CLI: --source on a stack with two HeyGen accounts', () => {
   }, 60_000);
 
   it("backfill --source heygen-staging records what it recovered under that account's evidence key", async () => {
+    // The staging account's endpoint at its URL: the backfill takes only what HeyGen addressed to it.
+    const ep = heygen.seedEndpoint(`https://src${RUN}.lambda-url.us-east-1.on.aws/heygen-staging`);
     heygen.emit(
-      'ep_staging',
+      ep.endpoint_id,
       { event_type: 'avatar_video.success', event_data: { video_id: `v-${RUN}` } },
       Date.now() - 2 * 3_600_000,
     );
     const r = io();
-    expect(await main(['backfill', '--stack', STACK, '--source', 'heygen-staging', '--json'], r.io)).toBe(0);
+    const code = await main(['backfill', '--stack', STACK, '--source', 'heygen-staging', '--json'], r.io);
+    expect(code, r.err.join('\n')).toBe(0);
     expect(JSON.parse(r.out.join('\n')).backfilled).toBe(1);
     const get = async (pk: string) =>
       (await stack.clients.ddb.send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: pk } }, ConsistentRead: true })))
