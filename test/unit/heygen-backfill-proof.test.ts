@@ -418,6 +418,35 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     for (const e of lostOnes) expect(w.copies(e)).toHaveLength(1);
   });
 
+  it('a republish over an unfinished claim whose PutEvents answer is lost again is counted uncertain each time (BackfillUncertain): every copy on the bus is counted (chaos seed 1932332816 path 579)', async () => {
+    const w = await world();
+    await w.scheduled();
+    const e = w.lost();
+    clock.t += 20 * 60_000;
+    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    // PutEvents lands but its answer is lost, run after run (a 5xx after the put: the SDK gives up).
+    const lostAnswer = {
+      publish: async (ev: RelayEvent) => {
+        w.bus.push(ev);
+        throw Object.assign(new Error('InternalFailure'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } });
+      },
+    };
+    const first = await w.scheduled({ publisher: lostAnswer });
+    expect(first.summary).toMatchObject({ failed: 1, uncertain: 0 }); // the first copy: no copy before it
+    for (let run = 0; run < 3; run++) {
+      clock.t += HOUR;
+      const again = await w.scheduled({ publisher: lostAnswer });
+      expect(again.summary).toMatchObject({ failed: 1, uncertain: 1 });
+    }
+    clock.t += HOUR;
+    expect((await w.scheduled()).summary).toMatchObject({ backfilled: 1, uncertain: 1 });
+    const copies = w.copies(e);
+    expect(copies).toHaveLength(5);
+    expect(new Set(copies.map((c) => c.id)).size).toBe(1);
+    // Every copy after the first was counted (BackfillUncertain): 4 extra copies, 4 counts.
+    expect(w.uncertain.map((u) => u.id)).toEqual(Array(4).fill(heygenEventKey(JSON.stringify(e))));
+  });
+
   it('the backfill dies after PutEvents (before recording it): its next run publishes again with the SAME envelope id and counts it uncertain (BackfillUncertain), not silently', async () => {
     const w = await world();
     await w.scheduled();

@@ -247,7 +247,10 @@ export interface BackfillSummary {
   readonly alreadyPublished: number;
   /** Published now (or, in a dry run, that would be). */
   readonly backfilled: number;
-  /** Of those, published over an unfinished claim whose publish may have landed: possibly a second copy (same id). */
+  /**
+   * Publishes over an unfinished claim whose publish may have landed: possibly a second copy (same id).
+   * Includes such a publish whose own answer was lost (counted in `failed` too: it may have landed).
+   */
   readonly uncertain: number;
   /** Claimed by a live delivery right now: left to it (and looked at again by the next sweep). */
   readonly inFlight: number;
@@ -845,14 +848,14 @@ async function publishClaimed(
     // A timeout or 5xx: PutEvents may have landed. The claim stays (its lock blocks a live copy for
     // a while); the next sweep finds it unfinished and publishes again with the same id, counted.
     s.failed++;
+    // Over an unfinished claim, this attempt too may have put another copy on the bus: counted now
+    // (the next run, which cannot tell, counts only its own attempt).
+    if (unfinished) uncertainCopy(event, deps, s);
     return 'unsettled';
   }
   s.backfilled++;
   s.missing.push({ eventId: entry.eventId, type: entry.eventType, createdAt: entry.createdAt, id });
-  if (unfinished) {
-    s.uncertain++;
-    deps.onUncertain?.(event);
-  }
+  if (unfinished) uncertainCopy(event, deps, s);
   deps.onBackfilled?.(event);
   const createdMs = Date.parse(entry.createdAt);
   if (Number.isFinite(createdMs))
@@ -863,4 +866,10 @@ async function publishClaimed(
     () => false,
   );
   return recorded ? 'missing' : 'unsettled';
+}
+
+/** A publish over an unfinished claim (landed or maybe landed): possibly a second copy, same id; counted. */
+function uncertainCopy(event: RelayEvent, deps: BackfillDeps, s: Summary): void {
+  s.uncertain++;
+  deps.onUncertain?.(event);
 }
