@@ -185,6 +185,20 @@ describe('Function: reconcile', () => {
     expect((await store.get())?.secret).toBe(fake.endpointsFor(URL_A)[0]?.secret);
   });
 
+  it('adopts the endpoint at our URL when moving ours back gets 409 conflict (another endpoint took our URL), not failing every run', async () => {
+    const ours = fake.seedEndpoint(URL_A, EVENTS);
+    const store = new MemorySigningSecretStore({ secret: ours.secret, endpointId: ours.endpoint_id, url: URL_A });
+    (fake.endpoints.get(ours.endpoint_id) as { url: string }).url = 'https://elsewhere.example.com/hook'; // a person moved it
+    const other = fake.seedEndpoint(URL_A, EVENTS); // e.g. a second stack registered our URL meanwhile
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.actions.map((a) => `${a.type}:${a.status}`)).toEqual(['rotate:done', 'store_secret:done']);
+    expect(summary.warnings.join('\n')).toMatch(/refused to move it back/);
+    expect(fake.endpointsFor(URL_A)).toHaveLength(1);
+    expect(await store.get()).toMatchObject({ endpointId: other.endpoint_id, secret: fake.endpoints.get(other.endpoint_id)?.secret });
+    const again = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(again.outcome).toBe('in_sync');
+  });
+
   it('reports a missing API key once, naming the secret to fill, without throwing', async () => {
     const logger = recordingLogger();
     const summary = await reconcile(

@@ -553,10 +553,16 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
     };
     actions.push(action);
     if (!dryRun) {
-      const updated = await client.updateEndpoint(ownById.endpoint_id, { url: desired.url }, call);
-      action.status = 'done';
-      await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
-      endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
+      const updated = await moveBack(ctx, ownById.endpoint_id);
+      if (updated) {
+        action.status = 'done';
+        await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
+        endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
+      } else {
+        // Another endpoint holds our URL now (HeyGen allows one per URL): steps 3-4 adopt that one.
+        actions.pop();
+        endpoints = await client.listEndpoints(call);
+      }
     } else {
       endpoints = endpoints.map((e) => (e.endpoint_id === ownById.endpoint_id ? { ...e, url: desired.url } : e));
     }
@@ -812,6 +818,23 @@ async function recentTakeover(
 
 async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: string, target?: string): Promise<void> {
   await ctx.deps.heals?.record({ at: clockOf(ctx.deps)(), kind, endpointId, ...(target ? { target } : {}) }, ctx.deps.signal);
+}
+
+/**
+ * Step 2's PATCH of our endpoint's URL back to ours, or null when HeyGen answers 409 conflict: an
+ * endpoint with our URL exists already (made since our list, e.g. by a second stack or a person).
+ */
+async function moveBack(ctx: RunContext, endpointId: string): Promise<WebhookEndpoint | null> {
+  try {
+    return await ctx.client.updateEndpoint(endpointId, { url: ctx.desired.url }, { signal: ctx.deps.signal });
+  } catch (err) {
+    if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+    ctx.warnings.push(
+      `endpoint ${endpointId} (ours) delivers to another URL and HeyGen refused to move it back: another endpoint has our URL; adopting that one`,
+    );
+    ctx.deps.logger?.warn('moving our endpoint back to our URL hit 409 conflict; re-reading the endpoint list', { endpointId });
+    return null;
+  }
 }
 
 function clockOf(deps: RegistrarDeps): () => number {
