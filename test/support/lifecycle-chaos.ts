@@ -1059,7 +1059,10 @@ class Model {
     const ours = this.heygen.endpointsFor(CHAOS_URL);
     if (ours.length !== 1) this.violate('endpoint-count', `${when}: ${ours.length} endpoints point at the relay`);
     const others = [...this.heygen.endpoints.values()].filter((e) => e.url !== CHAOS_URL && e.endpoint_id !== this.neighbour);
-    if (!this.wiped && !this.b && others.length > 0)
+    // By design a second move of our endpoint within a day is a second writer's: the registrar leaves
+    // it to them, registers its own and raises second_writer (heygen-registrar-proof.test.ts).
+    const leftToSecondWriter = this.a.alarms.has('second_writer');
+    if (!this.wiped && !this.b && !leftToSecondWriter && others.length > 0)
       this.violate('endpoint-count', `${when}: ${others.length} endpoint(s) of ours deliver elsewhere`);
     const [ep] = ours;
     if (!ep) return;

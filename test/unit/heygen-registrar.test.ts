@@ -185,6 +185,20 @@ describe('Function: reconcile', () => {
     expect((await store.get())?.secret).toBe(fake.endpointsFor(URL_A)[0]?.secret);
   });
 
+  it('adopts the endpoint at our URL when moving ours back gets 409 conflict (another endpoint took our URL), not failing every run', async () => {
+    const ours = fake.seedEndpoint(URL_A, EVENTS);
+    const store = new MemorySigningSecretStore({ secret: ours.secret, endpointId: ours.endpoint_id, url: URL_A });
+    (fake.endpoints.get(ours.endpoint_id) as { url: string }).url = 'https://elsewhere.example.com/hook'; // a person moved it
+    const other = fake.seedEndpoint(URL_A, EVENTS); // e.g. a second stack registered our URL meanwhile
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(summary.actions.map((a) => `${a.type}:${a.status}`)).toEqual(['rotate:done', 'store_secret:done']);
+    expect(summary.warnings.join('\n')).toMatch(/refused to move it back/);
+    expect(fake.endpointsFor(URL_A)).toHaveLength(1);
+    expect(await store.get()).toMatchObject({ endpointId: other.endpoint_id, secret: fake.endpoints.get(other.endpoint_id)?.secret });
+    const again = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(again.outcome).toBe('in_sync');
+  });
+
   it('reports a missing API key once, naming the secret to fill, without throwing', async () => {
     const logger = recordingLogger();
     const summary = await reconcile(
@@ -314,6 +328,58 @@ describe('Function: reconcile (a create key is never reused)', () => {
     } finally {
       await fake.close();
     }
+  });
+});
+
+describe("Function: reconcile (a leftover create past HeyGen's 24 h replay window)", () => {
+  const DAY_AND_AN_HOUR = 25 * 3_600_000;
+  let fake: FakeHeyGenApi;
+  let client: HeyGenWebhookClient;
+  beforeEach(async () => {
+    fake = await FakeHeyGenApi.start();
+    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async () => {} });
+  });
+  afterEach(async () => {
+    expect(fake.violations).toEqual([]);
+    await fake.close();
+  });
+
+  /** A run crashed after HeyGen created the endpoint and before the secret was stored. */
+  async function crashAfterCreate(store: MemorySigningSecretStore) {
+    const crashing = Object.create(store) as MemorySigningSecretStore;
+    crashing.put = async () => {
+      throw new Error('Lambda timed out');
+    };
+    await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow('Lambda timed out');
+    const [made] = fake.endpointsFor(URL_A);
+    return made as NonNullable<typeof made>;
+  }
+
+  async function expectAdopted(store: MemorySigningSecretStore, made: { endpoint_id: string }, summary: { actions: readonly { type: string }[] }) {
+    expect(summary.actions.map((a) => a.type)).toEqual(['recover', 'rotate', 'store_secret']);
+    expect(fake.endpointsFor(URL_A).map((e) => e.endpoint_id)).toEqual([made.endpoint_id]);
+    expect(await store.get()).toEqual({ secret: fake.endpoints.get(made.endpoint_id)?.secret, endpointId: made.endpoint_id, url: URL_A });
+    const again = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(again.outcome).toBe('in_sync');
+  }
+
+  it('an intent older than 24 h is dropped, not replayed: the run adopts the endpoint HeyGen made (no 409 on every run)', async () => {
+    const store = new MemorySigningSecretStore();
+    const made = await crashAfterCreate(store);
+    fake.advanceIdempotencyClock(DAY_AND_AN_HOUR);
+    const later = () => Date.now() + DAY_AND_AN_HOUR;
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, now: later });
+    expect(fake.requestsTo('POST', /endpoints$/)).toHaveLength(1); // the crashed create only: no replay
+    await expectAdopted(store, made, summary);
+  });
+
+  it('a replay HeyGen answers with 409 conflict (it forgot the key, the endpoint has our URL) adopts that endpoint', async () => {
+    const store = new MemorySigningSecretStore();
+    const made = await crashAfterCreate(store);
+    fake.advanceIdempotencyClock(DAY_AND_AN_HOUR); // HeyGen's clock ran ahead of ours
+    const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
+    expect(fake.requestsTo('POST', /endpoints$/)).toHaveLength(2); // the replay, refused
+    await expectAdopted(store, made, summary);
   });
 });
 

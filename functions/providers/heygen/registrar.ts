@@ -553,10 +553,16 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
     };
     actions.push(action);
     if (!dryRun) {
-      const updated = await client.updateEndpoint(ownById.endpoint_id, { url: desired.url }, call);
-      action.status = 'done';
-      await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
-      endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
+      const updated = await moveBack(ctx, ownById.endpoint_id);
+      if (updated) {
+        action.status = 'done';
+        await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
+        endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
+      } else {
+        // Another endpoint holds our URL now (HeyGen allows one per URL): steps 3-4 adopt that one.
+        actions.pop();
+        endpoints = await client.listEndpoints(call);
+      }
     } else {
       endpoints = endpoints.map((e) => (e.endpoint_id === ownById.endpoint_id ? { ...e, url: desired.url } : e));
     }
@@ -773,6 +779,8 @@ async function heal(
 
 /** How long one takeover (an adopt or a heal) blocks the next: a second within it is another writer at work. */
 export const HEAL_RATE_WINDOW_MS = 24 * 3_600_000;
+/** How long HeyGen replays the answer to an Idempotency-Key (the OpenAPI file: "within 24 hours"). */
+export const HEYGEN_REPLAY_WINDOW_MS = 24 * 3_600_000;
 
 export const SECOND_WRITER_MESSAGE =
   "another writer keeps changing the HeyGen endpoint's secret or settings (a second takeover within 24 h, or the endpoint's URL or events set back after we set them): a person in HeyGen's dashboard, or another stack registered at this URL (a copied stack, a second region behind the same domain). " +
@@ -814,6 +822,23 @@ async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: s
   await ctx.deps.heals?.record({ at: clockOf(ctx.deps)(), kind, endpointId, ...(target ? { target } : {}) }, ctx.deps.signal);
 }
 
+/**
+ * Step 2's PATCH of our endpoint's URL back to ours, or null when HeyGen answers 409 conflict: an
+ * endpoint with our URL exists already (made since our list, e.g. by a second stack or a person).
+ */
+async function moveBack(ctx: RunContext, endpointId: string): Promise<WebhookEndpoint | null> {
+  try {
+    return await ctx.client.updateEndpoint(endpointId, { url: ctx.desired.url }, { signal: ctx.deps.signal });
+  } catch (err) {
+    if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+    ctx.warnings.push(
+      `endpoint ${endpointId} (ours) delivers to another URL and HeyGen refused to move it back: another endpoint has our URL; adopting that one`,
+    );
+    ctx.deps.logger?.warn('moving our endpoint back to our URL hit 409 conflict; re-reading the endpoint list', { endpointId });
+    return null;
+  }
+}
+
 function clockOf(deps: RegistrarDeps): () => number {
   return deps.now ?? deps.evidence?.now ?? deps.lease?.now ?? Date.now;
 }
@@ -835,18 +860,21 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
   };
   actions.push(action);
   const before = await deps.secretStore.read(deps.signal);
-  if (leftover.op === 'create' && freshKey) {
+  const pastReplayWindow = clockOf(deps)() - leftover.at >= HEYGEN_REPLAY_WINDOW_MS;
+  if (leftover.op === 'create' && (freshKey || pastReplayWindow)) {
+    // Past HeyGen's window the same key no longer returns the endpoint it made: a replay would get
+    // 409 conflict (that endpoint still has our URL) on every run, or make a second endpoint.
     await writer.clearIntent(); // the steps below create the endpoint, or adopt the one HeyGen made
   } else if (leftover.op === 'create') {
     // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
     // created then (it may have been moved to another URL or deleted since); after that, the replay
     // creates one, which is ours as well. Either way we now know it and hold its secret; step 2
     // brings it back to our URL and step 5 removes duplicates.
-    const replayed = await writer.create(
-      { url: leftover.url ?? desired.url, events: leftover.events ?? null },
-      leftover.key,
-      before.version,
-    );
+    const replayed = await replayCreate(ctx, writer, leftover, before.version);
+    if (!replayed) {
+      action.status = 'done';
+      return;
+    }
     const exists = (await client.listEndpoints({ signal: deps.signal })).some((e) => e.endpoint_id === replayed.endpoint_id);
     if (exists && replayed.secret) await storeIssued(writer, before, replayed.endpoint_id, replayed.secret, desired.url, actions);
     await writer.clearIntent();
@@ -875,6 +903,22 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
       : 'replayed a secret change a previous writer made at HeyGen and never stored',
     { op: leftover.op, endpointId: leftover.endpointId },
   );
+}
+
+/**
+ * Replays a leftover create under its key; null when HeyGen answers 409 conflict (it no longer
+ * knows the key, and an endpoint, most likely the one it made then, has the URL): the intent is
+ * cleared and the steps below adopt that endpoint under the usual rules.
+ */
+async function replayCreate(ctx: RunContext, writer: SecretWriter, leftover: LeaseIntent, base: string | null) {
+  try {
+    return await writer.create({ url: leftover.url ?? ctx.desired.url, events: leftover.events ?? null }, leftover.key, base);
+  } catch (err) {
+    if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+    await writer.clearIntent();
+    ctx.deps.logger?.warn('replaying a leftover create hit 409 conflict; adopting the endpoint at our URL instead', {});
+    return null;
+  }
 }
 
 /**
