@@ -92,6 +92,13 @@ export function brokenLinks(file: string): string[] {
   return problems;
 }
 
+/** Sections named in prose as `README, "Title"` (or `README "Title"`, `README's "Title"`), outside code. */
+export function readmeSectionMentions(markdown: string): Link[] {
+  return stripCode(markdown).flatMap((line, index) =>
+    [...line.matchAll(/README(?:'s)?,? "([^"]+)"/g)].map((m) => ({ target: m[1] ?? '', line: index + 1 })),
+  );
+}
+
 /**
  * What is wrong with a page's contents list: there must be a list right after a line that says
  * "Contents" (a heading or a bold line), before the page's first other `##` section, and it must

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { brokenLinks, contentsProblems, githubSlug, headingAnchors, links } from '../support/markdown.js';
+import { brokenLinks, contentsProblems, githubSlug, headingAnchors, links, readmeSectionMentions } from '../support/markdown.js';
 
 const ROOT = resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -53,6 +53,15 @@ describe('docs: every page', () => {
     expect(contentsProblems(read(page))).toEqual([]);
   });
 
+  it.each(['README.md', ...DOCS_PAGES])(
+    '%s: every README section it names in prose (README, "Title") is in the README',
+    (file) => {
+      const readmeAnchors = headingAnchors(read('README.md'));
+      const missing = readmeSectionMentions(read(file)).filter((m) => !readmeAnchors.includes(githubSlug(m.target)));
+      expect(missing.map((m) => `${file}:${m.line}: README, "${m.target}"`)).toEqual([]);
+    },
+  );
+
   it.each(CHECKED)('%s: every relative link and #anchor resolves', (file) => {
     expect(brokenLinks(join(ROOT, file)).map((p) => p.replace(`${ROOT}/`, ''))).toEqual([]);
   });
@@ -93,6 +102,11 @@ describe('docs: the Markdown helpers', () => {
       '[ref]: ref.md#y',
     ].join('\n');
     expect(links(md).map((l) => l.target)).toEqual(['a.md#x', 'pic.png', 'b.md', 'f(1).md', 'ref.md#y']);
+  });
+
+  it('readmeSectionMentions finds README, "Title" and its variants, not in code', () => {
+    const md = 'See README, "Quick start" and README "Dedup modes", the README\'s "Deploy".\n`README, "Code"`';
+    expect(readmeSectionMentions(md).map((m) => m.target)).toEqual(['Quick start', 'Dedup modes', 'Deploy']);
   });
 
   describe('brokenLinks and contentsProblems on seeded mistakes', () => {
