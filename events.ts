@@ -10,6 +10,15 @@
  */
 import relayEventSchema from './schemas/relay-event.schema.json';
 
+// Types only (no bytes in a consumer's bundle): the media archive's outcome events.
+export type {
+  ArchivedData,
+  ArchivedEvent,
+  ArchivedFile,
+  ArchiveFailedData,
+  ArchiveFailedEvent,
+  FileFailure,
+} from './functions/archive/outcome-types.js';
 export {
   assertRelayEvent,
   ENVELOPE_VERSION,

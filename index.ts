@@ -1,5 +1,7 @@
 /** Public API of heygen-relay: the construct for CDK apps, the envelope types and parser for consumers. */
 
+export type { MediaFileSpec } from './functions/archive/media.js';
+export * from './functions/archive/outcome-types.js';
 export {
   assertRelayEvent,
   ENVELOPE_VERSION,
@@ -12,6 +14,12 @@ export {
 export type { DedupMode } from './functions/core/ports.js';
 export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './functions/providers/heygen/events.js';
 export { JOGGAI_EVENT_TYPES } from './functions/providers/joggai/index.js';
+export {
+  type ArchiveSourceOptions,
+  type MediaArchiveProps,
+  RelayMediaArchive,
+  type RelayMediaArchiveProps,
+} from './lib/archive.js';
 export { type QueueRoute, RelayConfigError } from './lib/config.js';
 export {
   type HeyGenProviderProps,
@@ -33,3 +41,5 @@ export {
 // Every source the package ships (lib/sources.ts lists them).
 export * from './lib/sources.js';
 export { TempRouteSweeper, type TempRouteSweeperProps } from './lib/temp-route-sweeper.js';
+// The media archive (opt-in `archive` prop): its props, construct and outcome events.
+export { default as ARCHIVE_EVENT_DATA_SCHEMA } from './schemas/archive-event.schema.json';

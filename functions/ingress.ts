@@ -9,6 +9,7 @@ import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
 import { DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
 import { EventBridgePublisher } from './adapters/aws/eventbridge-publisher.js';
 import { S3ParkedStore, s3PutVia } from './adapters/aws/parked-store.js';
+import { StoredOnceRetryStrategy } from './adapters/aws/put-events-outcome.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { SecretsManagerKeySource } from './adapters/aws/secrets-key-source.js';
 import { evidenceRecorder } from './core/evidence.js';
@@ -23,7 +24,8 @@ import { answerBudgetMs } from './providers/index.js';
 const config = loadIngressConfig();
 const sdk = sdkClientConfig();
 const secrets = new SecretsManagerClient(sdk);
-const eventBridge = new EventBridgeClient(sdk);
+// PutEvents is retried only when the attempt certainly stored nothing (no copy per lost answer).
+const eventBridge = new EventBridgeClient({ ...sdk, retryStrategy: new StoredOnceRetryStrategy(sdk.maxAttempts) });
 const dynamodb = config.dedupTableName || config.stateTableName ? new DynamoDBClient(sdk) : undefined;
 /** One store per dedup mode in use, over the same client and table. */
 const dedupStores = new Map<DedupMode, DynamoDedupStore>();
@@ -36,6 +38,8 @@ function dedupFor(mode: DedupMode): DedupStore {
       lockSeconds: config.dedupLockSeconds,
       mode,
       legacyBodyKeys: config.dedupLegacyBodyKeys,
+      // Per-source keys (core/event-key.ts): a second account's records of before are recognised for one window.
+      sources: Object.fromEntries(config.providers.map((p) => [p.source ?? p.name, p.name])),
     });
     dedupStores.set(mode, store);
   }

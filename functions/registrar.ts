@@ -7,7 +7,7 @@
  * EVENTS (JSON array, or "null"/empty for all events), HEYGEN_API_URL (optional), STATE_TABLE_NAME
  * and LEASE_NAME (the one-writer lease shared with the rotation function and the CLI).
  * An invocation payload of `{"dryRun": true}` only plans.
- * Metrics: `RegistrarRuns`, `RegistrarActions`, `DuplicateEndpointsDeleted`, `RotationPendingAgeSeconds`
+ * Metrics: `RegistrarRuns` (Outcome: also `endpoint_disabled` and `second_writer`, each alarmed), `RegistrarActions`, `DuplicateEndpointsDeleted`, `RotationPendingAgeSeconds`
  * (service, Outcome); `SigningSecretAgeSeconds` (service only: the current secret's age, each run that
  * finds one stored, whatever its outcome).
  */
@@ -18,6 +18,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { DynamoDedupStore } from './adapters/aws/dynamodb-dedup.js';
 import { DynamoEvidenceStore } from './adapters/aws/dynamodb-evidence.js';
+import { DynamoHealJournal } from './adapters/aws/dynamodb-heal-journal.js';
 import { DynamoLeaseStore } from './adapters/aws/dynamodb-lease.js';
 import { sdkClientConfig } from './adapters/aws/sdk-config.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from './adapters/aws/signing-secret-store.js';
@@ -83,16 +84,23 @@ const dynamodb = new DynamoDBClient(sdkClientConfig({ connectionTimeoutMs: 2_000
 const leases = new DynamoLeaseStore(dynamodb, env.stateTableName);
 /** The evidence of the secret check (registrar.ts `SecretEvidence`): the ingress's refusals, the dedup table. */
 const dedupTable = process.env.DEDUP_TABLE_NAME?.trim();
+const dedupWindowSeconds = Number(process.env.DEDUP_WINDOW_SECONDS ?? 172_800);
 const evidenceSources = dedupTable
   ? {
       evidence: new DynamoEvidenceStore(dynamodb, env.stateTableName),
       dedup: new DynamoDedupStore(dynamodb, dedupTable, {
-        windowSeconds: Number(process.env.DEDUP_WINDOW_SECONDS ?? 172_800),
+        windowSeconds: dedupWindowSeconds,
         lockSeconds: 15,
         mode: 'record',
+        // Per-source keys (core/event-key.ts): a second account's records of before count for one window.
+        legacyBodyKeys: true,
+        sources: { [process.env.RELAY_SOURCE?.trim() || 'heygen']: 'heygen' },
       }),
+      dedupWindowMs: dedupWindowSeconds * 1000,
     }
   : undefined;
+/** Its takeovers (adopts, heals): a second within 24 h is another writer, and the run stops instead (`second_writer`). */
+const heals = new DynamoHealJournal(dynamodb, env.stateTableName, env.leaseName);
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileSummary> => {
   logger.addContext(context);
@@ -119,6 +127,7 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
         dryRun,
         apiKeySecretName: env.apiKeySecretArn,
         lease: { store: leases, name: env.leaseName, owner: `registrar-${context.awsRequestId}` },
+        heals,
         ...(client && evidenceSources
           ? { evidence: { ...evidenceSources, history: client, source: process.env.RELAY_SOURCE?.trim() || 'heygen' } }
           : {}),

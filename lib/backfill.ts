@@ -30,7 +30,7 @@ export interface HeyGenBackfillProps {
   /** Lease, checkpoint and delivery evidence. */
   readonly stateTable: dynamodb.ITable;
   readonly eventBus: events.IEventBus;
-  /** Where history entries EventBridge can never take are parked (under `parked/heygen/`), as the ingress parks deliveries. */
+  /** Where history entries EventBridge can never take are parked (under `parked/<source id>/`), as the ingress parks deliveries. */
   readonly parkedBucket?: s3.IBucket;
   /** @default events.Schedule.rate(Duration.hours(1)) */
   readonly schedule?: events.Schedule;
@@ -40,6 +40,13 @@ export interface HeyGenBackfillProps {
   readonly serviceName?: string;
   /** The relay source it serves (RELAY_SOURCE: its evidence and checkpoint keys). @default 'heygen' */
   readonly sourceId?: string;
+  /**
+   * Our endpoint's URL (ENDPOINT_URL): its subscription, as HeyGen lists it, says which entries of the
+   * account-wide history are ours. @default none (every entry is taken for ours)
+   */
+  readonly endpointUrl?: string;
+  /** The configured event types (EVENTS), used when HeyGen lists no endpoint at our URL. @default all events */
+  readonly events?: readonly string[];
 }
 
 /**
@@ -70,32 +77,36 @@ export class HeyGenBackfill extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? HEYGEN_BACKFILL_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...(props.sourceId ? { RELAY_SOURCE: props.sourceId } : {}),
+        ...(props.endpointUrl ? { ENDPOINT_URL: props.endpointUrl } : {}),
+        ...(props.events ? { EVENTS: JSON.stringify(props.events) } : {}),
       },
     });
     props.apiKeySecret.grantRead(fn);
-    // GetItem/PutItem/UpdateItem/DeleteItem: the consistent lookup and the claim; Scan and BatchGetItem:
-    // the sweep's and the freshness run's eventually consistent filter (DynamoDedupIndex).
+    // GetItem/PutItem/UpdateItem/DeleteItem: the consistent lookup and the claim; BatchGetItem: the
+    // eventually consistent filter, key by key (DynamoDedupIndex). No Scan: what a run reads grows with
+    // the entries it examines, never with the table.
     props.dedupTable.grant(
       fn,
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
-      'dynamodb:Scan',
       'dynamodb:BatchGetItem',
     );
     if (props.parkedBucket) {
+      // Parked records are per source (functions/core/event-key.ts): `parked/<source id>/`.
+      const parked = `parked/${props.sourceId ?? 'heygen'}`;
       fn.addEnvironment('PARKED_BUCKET_NAME', props.parkedBucket.bucketName);
       fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.parkedBucket.arnForObjects('parked/heygen/*')] }),
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [props.parkedBucket.arnForObjects(`${parked}/*`)] }),
       );
       const bucketId = Stack.of(this).resolve(
         Stack.of(this).getLogicalId(props.parkedBucket.node.defaultChild as s3.CfnBucket),
       ) as string;
       ack(
         fn,
-        `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/parked/heygen/*]`,
-        'The backfill may only put objects under parked/heygen/ of the relay bucket; object keys are per event, so they cannot be listed in advance.',
+        `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${parked}/*]`,
+        `The backfill may only put objects under ${parked}/ of the relay bucket; object keys are per event, so they cannot be listed in advance.`,
       );
     }
     props.eventBus.grantPutEventsTo(fn);

@@ -69,8 +69,9 @@ export function validateQueueRoutes(
       const known = new Set(providers.flatMap((p) => KNOWN_EVENT_TYPES[p] ?? []));
       // A provider without a list of event types (e.g. Standard Webhooks senders) may send any.
       const open = providers.some((p) => (KNOWN_EVENT_TYPES[p] ?? []).length === 0);
+      // The media archive's outcomes (`<type>.archived`, `<type>.archive_failed`) of a known type are known.
       for (const t of route.eventTypes)
-        if (!open && !known.has(t))
+        if (!open && !known.has(t) && !known.has(t.replace(/\.(archived|archive_failed)$/, '')))
           throw new RelayConfigError(
             `Queue "${route.name}" routes unknown event type "${t}" (providers ${providers.join(', ')} send: ${[...known].join(', ')})`,
           );

@@ -23,6 +23,7 @@ export const FUNCTION_ENTRIES: readonly string[] = [
   'joggai-registrar',
   'backfill',
   'temp-route-sweeper',
+  'archiver',
 ];
 
 /** The handler of every relay function: its bundle is index.js and exports `handler`. */

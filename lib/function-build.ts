@@ -13,18 +13,28 @@ export function functionSource(name: string): string {
   return path.join(FUNCTIONS_DIR, `${name}.ts`);
 }
 
+/**
+ * Functions that park deliveries (functions/adapters/aws/parked-store.ts): they also get the S3
+ * client as a file of its own, `s3-client.js`, loaded only when a delivery is parked.
+ */
+export const PARKING_FUNCTIONS: ReadonlySet<string> = new Set(['ingress', 'backfill']);
+
 /** Bundles the entry `name` to `<outDir>/index.js` (synchronously: CDK's local bundling is synchronous). */
 export function buildFunction(name: string, outDir: string): string {
   const esbuild = require('esbuild') as typeof import('esbuild');
   mkdirSync(outDir, { recursive: true });
   const outfile = path.join(outDir, 'index.js');
-  esbuild.buildSync({
-    ...ESBUILD_OPTIONS,
-    entryPoints: [functionSource(name)],
-    outfile,
-    // Paths esbuild writes into the output are relative to this; fixed, so a build is reproducible.
-    absWorkingDir: path.join(FUNCTIONS_DIR, '..'),
-    logLevel: 'warning',
-  });
+  const build = (entry: string, out: string) =>
+    esbuild.buildSync({
+      ...ESBUILD_OPTIONS,
+      entryPoints: [entry],
+      outfile: out,
+      // Paths esbuild writes into the output are relative to this; fixed, so a build is reproducible.
+      absWorkingDir: path.join(FUNCTIONS_DIR, '..'),
+      logLevel: 'warning',
+    });
+  build(functionSource(name), outfile);
+  if (PARKING_FUNCTIONS.has(name))
+    build(path.join(FUNCTIONS_DIR, 'adapters', 'aws', 's3-client-chunk.ts'), path.join(outDir, 's3-client.js'));
   return outfile;
 }

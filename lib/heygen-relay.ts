@@ -15,10 +15,12 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
 import type { HeyGenProviderProps } from '../functions/providers/heygen/source.js';
 import type { JoggAiProviderProps } from '../functions/providers/joggai/source.js';
+import { type MediaArchiveProps, RelayMediaArchive } from './archive.js';
 import type { HeyGenBackfill } from './backfill.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
+import { dedupItemGrants, evidenceItemGrants, itemPolicyStatements } from './ingress-grants.js';
 import type { JoggAiRegistrar } from './joggai-registrar.js';
 import type { HeyGenRegistrar } from './registrar.js';
 import { createStateTable } from './registrar-common.js';
@@ -99,6 +101,12 @@ export interface HeyGenRelayProps {
    * `heygen-relay listen` / `replay` whose process died (lib/temp-route-sweeper.ts). @default true
    */
   readonly temporaryRouteSweeper?: boolean;
+  /**
+   * Copy every result's files (HeyGen videos, captions, thumbnails...) into S3 before the provider's
+   * links expire, from a queue after publishing (lib/archive.ts, docs/archive.md); `{}` for the defaults.
+   * @default off
+   */
+  readonly archive?: MediaArchiveProps;
 }
 
 /** A queue created by the relay, with its dead-letter queue. */
@@ -107,6 +115,14 @@ export interface RelayQueue {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly rule: events.Rule;
+}
+
+/** `video-ready` → `VideoReady`: a route name as part of an output id (letters and digits only). */
+function pascal(name: string): string {
+  return name
+    .split(/[-_]+/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }
 
 function secureQueue(scope: Construct, id: string, props: sqs.QueueProps = {}): sqs.Queue {
@@ -181,6 +197,8 @@ export class HeyGenRelay extends Construct implements RelayCore {
   public readonly parkedBucket: s3.Bucket;
   /** Removes the CLI's temporary listen/replay routes whose owner died, if created. */
   public readonly temporaryRouteSweeper?: TempRouteSweeper;
+  /** The media archive (bucket, queue, archiver), when `archive` is set. */
+  public readonly mediaArchive?: RelayMediaArchive;
   private stateTableCreated?: dynamodb.Table;
   private readonly props: HeyGenRelayProps;
 
@@ -224,6 +242,14 @@ export class HeyGenRelay extends Construct implements RelayCore {
     const bound = this.sources.map((source) => source.bind(this));
     this.boundSources = Object.fromEntries(bound.map((b, i) => [this.sources[i]?.id, b]));
     this.wireRoutes(bound.map((b) => b.route));
+    if (props.archive)
+      this.mediaArchive = new RelayMediaArchive(this, 'MediaArchive', {
+        ...props.archive,
+        relay: this,
+        relaySources: this.sources,
+        boundSources: this.boundSources,
+        targetDeadLetterQueue: this.targetDeadLetterQueue,
+      });
 
     this.createAlarms(Object.values(this.queues));
     this.createOutputs();
@@ -235,6 +261,20 @@ export class HeyGenRelay extends Construct implements RelayCore {
   public leaseTable(): dynamodb.Table {
     this.stateTableCreated ??= createStateTable(this, 'StateTable');
     return this.stateTableCreated;
+  }
+
+  /** Whether the ingress records delivery evidence in the state table (a source asked: `evidenceTable()`). */
+  private recordsEvidence = false;
+
+  /**
+   * The state table, with the ingress recording its sources' delivery evidence in it (STATE_TABLE_NAME).
+   * The ingress's grant is the core's (`wireRoutes`): the evidence items of its sources, nothing else.
+   */
+  public evidenceTable(): dynamodb.Table {
+    const table = this.leaseTable();
+    if (!this.recordsEvidence) this.ingress.addEnvironment('STATE_TABLE_NAME', table.tableName);
+    this.recordsEvidence = true;
+    return table;
   }
 
   /** Leases of the signing secrets (one writer at a time: registrars, rotation, CLI); created with a registrar. */
@@ -294,7 +334,32 @@ export class HeyGenRelay extends Construct implements RelayCore {
       );
       queues[route.name] = { name: route.name, queue, deadLetterQueue, rule };
     }
+    this.addQueueOutputs(Object.values(queues));
     return queues;
+  }
+
+  /**
+   * Every queue's URL and ARN as outputs (`DefaultQueueUrl`, `DefaultQueueArn`, `DefaultDlqUrl`, ...;
+   * a route `video-ready` gives `RouteVideoReadyQueueUrl`, ...; the bus's shared DLQ `TargetDlqUrl`).
+   */
+  private addQueueOutputs(queues: readonly RelayQueue[]): void {
+    const taken = new Set<string>();
+    for (const q of queues) {
+      const base = q.name === 'all' ? 'Default' : `Route${pascal(q.name)}`;
+      let id = base;
+      for (let n = 2; taken.has(id); n++) id = `${base}${n}`; // `a-b` and `a_b` both read `AB`
+      taken.add(id);
+      // DefaultQueueUrl is added with the tables' outputs (its place in the template since 0.1).
+      if (q.name !== 'all') this.addOutput(`${id}QueueUrl`, { value: q.queue.queueUrl, description: `The ${q.name} queue` });
+      this.addOutput(`${id}QueueArn`, { value: q.queue.queueArn });
+      this.addOutput(`${id}DlqUrl`, { value: q.deadLetterQueue.queueUrl, description: `The ${q.name} queue's dead-letter queue` });
+      this.addOutput(`${id}DlqArn`, { value: q.deadLetterQueue.queueArn });
+    }
+    this.addOutput('TargetDlqUrl', {
+      value: this.targetDeadLetterQueue.queueUrl,
+      description: 'What the bus could not deliver to a queue (shared by every rule)',
+    });
+    this.addOutput('TargetDlqArn', { value: this.targetDeadLetterQueue.queueArn });
   }
 
   /** Dedup table: on-demand, TTL on expiresAt. */
@@ -348,17 +413,19 @@ export class HeyGenRelay extends Construct implements RelayCore {
     return ingress;
   }
 
-  /** The sources' routes into the ingress (RELAY_PROVIDERS), and the dedup grants their modes need. */
+  /**
+   * The sources' routes into the ingress (RELAY_PROVIDERS), and its DynamoDB grants item by item
+   * (lib/ingress-grants.ts): its sources' dedup records as their modes need, their evidence items.
+   */
   private wireRoutes(routes: readonly SourceRoute[]): void {
     this.ingress.addEnvironment('RELAY_PROVIDERS', Stack.of(this).toJsonString(routes));
-    // `record` reads and puts; `claim` also updates (mark published) and deletes (release).
-    const claims = routes.some((r) => r.dedupMode === 'claim');
-    this.dedupTable?.grant(
-      this.ingress,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      ...(claims ? ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'] : []),
-    );
+    const statements = [
+      ...(this.dedupTable ? itemPolicyStatements(this.dedupTable.tableArn, dedupItemGrants(routes)) : []),
+      ...(this.recordsEvidence && this.stateTable
+        ? itemPolicyStatements(this.stateTable.tableArn, evidenceItemGrants(routes))
+        : []),
+    ];
+    for (const statement of statements) this.ingress.addToRolePolicy(statement);
   }
 
   private createOutputs(): void {
@@ -367,6 +434,11 @@ export class HeyGenRelay extends Construct implements RelayCore {
       this.addOutput('DedupTableName', {
         value: this.dedupTable.tableName,
         description: 'The dedup table (heygen-relay backfill --stack reads it)',
+      });
+    if (this.dedupTable)
+      this.addOutput('DedupWindowSeconds', {
+        value: String(this.dedupWindow.toSeconds()),
+        description: 'How long the dedup table remembers an event (heygen-relay backfill --stack will not reach further back)',
       });
     if (this.stateTable)
       this.addOutput('StateTableName', {
@@ -386,6 +458,7 @@ export class HeyGenRelay extends Construct implements RelayCore {
       providers: this.sources.map((s) => s.id),
       registrars: bound.flatMap((b) => b.dashboard?.registrars ?? []),
       backfillServices: bound.flatMap((b) => b.dashboard?.backfillServices ?? []),
+      ...(this.mediaArchive ? { extraWidgets: this.mediaArchive.widgets } : {}),
     });
     this.addOutput('DashboardUrl', { value: dashboard.url, description: "The relay's CloudWatch dashboard" });
   }

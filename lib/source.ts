@@ -42,6 +42,11 @@ export interface RelayCore extends Construct {
   readonly signatureRejectionAlarmThreshold: number;
   /** The state table (leases, checkpoints, evidence), created on first use. */
   leaseTable(): dynamodb.Table;
+  /**
+   * The state table, with the ingress recording delivery evidence in it (each source's
+   * `evidence#<id>` item; the ingress may write those items only).
+   */
+  evidenceTable(): dynamodb.Table;
   /** An alarm on the relay's alarm topic (missing data is not breaching). */
   addAlarm(scope: Construct, id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm;
   /** A stack output with a stable, short logical id (`name`, prefixed when the stack holds several relays). */

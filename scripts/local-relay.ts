@@ -90,7 +90,11 @@ function sourcesFromFile(file: string) {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new LocalConfigError(`the config file ${file} is not JSON: ${(err as Error).message}`);
+    // The parser's message can quote the text around the mistake (a secret's tail): its position only.
+    const at = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new LocalConfigError(
+      `the config file ${file} is not JSON${at ? ` (at character ${at})` : ''}; check its syntax (e.g. a trailing comma)`,
+    );
   }
   try {
     return localSources(json, process.env, stateDir);

@@ -3,9 +3,17 @@
  * with the scheduled backfill's path.
  */
 import type { Command } from 'commander';
-import { backfillCommand, describeBackfill } from '../backfill-command.js';
-import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
+import { ourEndpoint } from '../../functions/providers/heygen/backfill.js';
+import {
+  acknowledgeGaps,
+  backfillCommand,
+  backfillSince,
+  describeBackfill,
+  describeUncovered,
+  parseDuration,
+} from '../backfill-command.js';
+import { API_URL_HELP, requireHeyGenClient, secretSetup } from './heygen-common.js';
+import { type CliIo, Ctx, EXIT, type Run, type StackOutputs, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
   stack?: string;
@@ -14,6 +22,10 @@ interface Options {
   since?: string;
   dryRun?: boolean;
   dedupTable?: string;
+  dedupWindow?: string;
+  allowDuplicates?: boolean;
+  acknowledgeGap?: boolean;
+  endpointUrl?: string;
   bus?: string;
   stateTable?: string;
   parkedBucket?: string;
@@ -21,23 +33,57 @@ interface Options {
   apiUrl?: string;
 }
 
+/** RangeError (a bad duration, a --since past the window) as a usage error: one line, exit 64. */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/** The relay's dedup window: --dedup-window, else the stack's DedupWindowSeconds output. */
+function dedupWindowMs(o: Options, outputs: StackOutputs): number {
+  if (o.dedupWindow) return usage(() => parseDuration(o.dedupWindow as string, '--dedup-window'));
+  const seconds = Number(outputs.dedupWindowSeconds);
+  if (outputs.dedupWindowSeconds && Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  throw new UsageError(
+    "cannot tell the relay's dedup window (the stack has no DedupWindowSeconds output: deployed by an older version); pass --dedup-window, e.g. --dedup-window 48h",
+  );
+}
+
 async function run(ctx: Ctx, o: Options): Promise<number> {
-  const client = heygenClient(ctx, o.apiUrl);
-  if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+  // The key first: a missing one is exit 2 (README's table) before anything is looked up.
+  const client = o.acknowledgeGap ? undefined : requireHeyGenClient(ctx, o.apiUrl);
   const outputs = await ctx.outputs();
   const { signingSecretId, stateTable } = await secretSetup(ctx, o);
+  if (!client) return acknowledge(ctx, stateTable, signingSecretId);
   const dedupTable = o.dedupTable ?? outputs.dedupTableName;
   const eventBus = o.bus ?? outputs.eventBusName;
+  const endpointUrl = o.endpointUrl ?? outputs.webhookUrl;
   // Entries EventBridge can never take are parked with their reason (as the scheduled run does); without a
   // bucket they are counted and reported, and stay in HeyGen's history for a later run.
   const parkedBucket = o.parkedBucket ?? outputs.parkedBucketName;
-  if (!dedupTable || !eventBus || !stateTable || !signingSecretId)
-    throw new UsageError('backfill needs --stack, or --dedup-table, --bus, --state-table and --signing-secret-id');
-  let summary: Awaited<ReturnType<typeof backfillCommand>>;
-  try {
-    summary = await backfillCommand({
+  if (!dedupTable || !eventBus || !stateTable || !signingSecretId || !endpointUrl)
+    throw new UsageError(
+      'backfill needs --stack, or --dedup-table, --bus, --state-table, --signing-secret-id and --endpoint-url',
+    );
+  const windowMs = dedupWindowMs(o, outputs);
+  const allowDuplicates = o.allowDuplicates === true;
+  usage(() => backfillSince({ since: o.since, windowMs, allowDuplicates, now: ctx.now() })); // refuse before any call
+  const endpoint = await ourEndpoint(client, endpointUrl, null);
+  if (!endpoint.found)
+    throw new UsageError(
+      `HeyGen lists no endpoint at ${endpointUrl}: nothing in its history can be shown to be addressed to the relay; register it first (heygen-relay reconcile)`,
+    );
+  const summary = await usage(() =>
+    backfillCommand({
       since: o.since,
       dryRun: o.dryRun === true,
+      allowDuplicates,
+      windowMs,
+      endpoint,
       client,
       dedupTable,
       eventBus,
@@ -45,15 +91,34 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       signingSecretId,
       ...(parkedBucket ? { parkedBucket } : {}),
       source: ctx.sourceId,
+      now: () => ctx.now(),
       ...(ctx.io.dynamoDb ? { dynamoDb: ctx.io.dynamoDb } : {}),
       ...(ctx.io.eventBridge ? { eventBridge: ctx.io.eventBridge } : {}),
-    });
-  } catch (err) {
-    if (err instanceof RangeError) throw new UsageError(err.message);
-    throw err;
-  }
+    }),
+  );
   ctx.emit(summary, describeBackfill(summary));
   return summary.outcome === 'busy' ? EXIT.busy : summary.failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/** `--acknowledge-gap`: clears the periods the backfill could not cover (its alarm), printing them. */
+async function acknowledge(ctx: Ctx, stateTable: string | undefined, signingSecretId: string | undefined): Promise<number> {
+  if (!stateTable || !signingSecretId)
+    throw new UsageError('backfill --acknowledge-gap needs --stack, or --state-table and --signing-secret-id');
+  const periods = await acknowledgeGaps({
+    stateTable,
+    signingSecretId,
+    source: ctx.sourceId,
+    ...(ctx.io.dynamoDb ? { dynamoDb: ctx.io.dynamoDb } : {}),
+  });
+  if (periods === null) {
+    ctx.emit({ outcome: 'busy' }, ['another backfill holds the lease; try again later']);
+    return EXIT.busy;
+  }
+  ctx.emit(
+    { outcome: 'acknowledged', periods },
+    periods.length ? ['acknowledged:', ...describeUncovered(periods)] : ['nothing to acknowledge: every period was covered'],
+  );
+  return EXIT.ok;
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
@@ -61,13 +126,17 @@ export function register(program: Command, io: CliIo, runner: Run): void {
     withCommon(
       program
         .command('backfill')
-        .summary("publish what HeyGen's event history delivered and the relay never published")
+        .summary("publish what HeyGen's event history delivered to our endpoint and the relay never published")
         .description(
-          "Publish what HeyGen's event history lists as delivered and the relay never published, through the same path as the scheduled backfill and under its lease. Needs HEYGEN_API_KEY.",
+          "Publish what HeyGen's event history lists as delivered to our endpoint and the relay never published, through the same path as the scheduled backfill and under its lease. Needs HEYGEN_API_KEY. Reaches back no further than the relay's dedup window (older entries cannot be told from ones already published) unless --allow-duplicates.",
         ),
     ),
   )
-    .option('--since <duration>', 'how far back, e.g. 48h, 3d, 90m (default: 48h)')
+    .option('--since <duration>', "how far back, e.g. 12h, 3d, 90m (default: the relay's dedup window less 15 min)")
+    .option('--dedup-window <duration>', "the relay's dedup window (default: from --stack, output DedupWindowSeconds)")
+    .option('--allow-duplicates', 'reach past the dedup window: entries there may be published a second time (same envelope id)')
+    .option('--acknowledge-gap', 'a person has seen the periods the backfill could not cover: clear them (and their alarm)')
+    .option('--endpoint-url <url>', 'our endpoint at HeyGen; its event types say which entries are ours (default: from --stack)')
     .option('--dedup-table <name>', "the relay's dedup table (default: from --stack)")
     .option('--bus <name>', "the relay's event bus (default: from --stack)")
     .option('--state-table <name>', "the relay's state table (default: from --stack)")

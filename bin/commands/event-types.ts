@@ -1,7 +1,7 @@
 /** `heygen-relay event-types`: HeyGen's webhook event types. */
 import type { Command } from 'commander';
-import { API_URL_HELP, heygenClient } from './heygen-common.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError } from './shared.js';
+import { API_URL_HELP, requireHeyGenClient } from './heygen-common.js';
+import { type CliIo, Ctx, EXIT, type Run } from './shared.js';
 
 interface Options {
   json?: boolean;
@@ -9,8 +9,7 @@ interface Options {
 }
 
 async function run(ctx: Ctx, o: Options): Promise<number> {
-  const client = heygenClient(ctx, o.apiUrl);
-  if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+  const client = requireHeyGenClient(ctx, o.apiUrl);
   const types = await client.listEventTypes();
   ctx.emit(
     types,

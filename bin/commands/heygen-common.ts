@@ -6,7 +6,7 @@ import { FileSigningSecretStore } from '../../functions/adapters/local/signing-s
 import type { SigningSecretStore } from '../../functions/core/secret-store.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import type { RegistrarLease } from '../../functions/providers/heygen/registrar.js';
-import { type Ctx, UsageError } from './shared.js';
+import { CredentialsError, type Ctx, UsageError } from './shared.js';
 
 export interface SecretOptions {
   readonly signingSecretId?: string;
@@ -23,6 +23,16 @@ export function heygenClient(ctx: Ctx, apiUrl: string | undefined): HeyGenWebhoo
   const key = ctx.io.env.HEYGEN_API_KEY?.trim() || null;
   const baseUrl = apiUrl ?? ctx.io.env.HEYGEN_API_URL ?? DEFAULT_HEYGEN_API_URL;
   return key ? new HeyGenWebhookClient({ apiKey: key, baseUrl }) : null;
+}
+
+/** HeyGen's client, or a CredentialsError (exit 2) that says what to set. */
+export function requireHeyGenClient(ctx: Ctx, apiUrl: string | undefined): HeyGenWebhookClient {
+  const client = heygenClient(ctx, apiUrl);
+  if (!client)
+    throw new CredentialsError(
+      'HEYGEN_API_KEY is not set: export HEYGEN_API_KEY=<your HeyGen API key> (HeyGen, Settings, API); it is read from the environment only',
+    );
+  return client;
 }
 
 export interface SecretSetup {

@@ -15,7 +15,7 @@ import {
   sweepTempRoutes,
   type TempRoute,
 } from '../../functions/adapters/aws/temp-routes.js';
-import { type CliIo, Ctx, EXIT, positiveInt, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, checkEventTypes, EXIT, positiveInt, type Run, typeList, UsageError, withCommon } from './shared.js';
 import { discoverTopology } from './topology.js';
 
 interface Options {
@@ -67,15 +67,13 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
   const ttlSeconds = positiveInt('--ttl', o.ttl) ?? 120;
   const waitSeconds = Math.min(positiveInt('--wait', o.wait) ?? 20, 20);
   if (o.forward && !/^https?:\/\//.test(o.forward)) throw new UsageError('--forward must be an http:// or https:// URL');
+  const types = typeList(o.type);
+  checkEventTypes('--type', types);
   const busName = await ctx.bus(o.bus, 'listen');
   const swept = await sweepTempRoutes(ctx, busName);
   for (const r of swept.removed) ctx.io.err(`removed the leftovers of an earlier listen/replay: ${r}`);
   const topology = await discoverTopology(ctx, busName);
   const sources = topology.sources.length > 0 ? topology.sources : ['heygen', 'joggai'];
-  const types = (o.type ?? [])
-    .flatMap((t) => t.split(','))
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
   const pattern = { source: sources, ...(types.length > 0 ? { 'detail-type': types } : {}) };
 
   const { signal, dispose } = signalOf(ctx.io);

@@ -58,11 +58,15 @@ async function republish(ctx: Ctx, key: string, o: RepublishOptions): Promise<nu
   });
   if (o.acceptLossy && !o.json)
     ctx.io.err('warning: --accept-lossy publishes what JSON.parse makes of the body, which differs from what the provider sent');
-  const line =
-    result.outcome === 'still_unpublishable'
-      ? `${key}: still unpublishable (${result.reason}): ${result.message}`
-      : `${key}: ${result.outcome.replace('_', ' ')}`;
-  ctx.emit(result, [line]);
+  if (result.outcome === 'still_unpublishable') {
+    // A failure: the result stays on stdout for --json; the message is an error line on stderr.
+    if (o.json) ctx.emit(result, []);
+    ctx.io.err(
+      `error: ${key}: still unpublishable (${result.reason}): ${result.message}; it stays parked (--accept-lossy publishes it as JSON.parse reads it)`,
+    );
+    return EXIT.failed;
+  }
+  ctx.emit(result, [`${key}: ${result.outcome.replace('_', ' ')}`]);
   return result.outcome === 'published' || result.outcome === 'would_publish' ? EXIT.ok : EXIT.failed;
 }
 
@@ -79,7 +83,10 @@ export function register(program: Command, io: CliIo, runner: Run): void {
       'Deliveries the intake parked: signed, but EventBridge could not take them as they were (too large, a lossy number, ...). They are kept with their reason in the parked bucket.',
     );
   where(parked.command('list').description('list parked deliveries, newest first'))
-    .option('--provider <name>', 'only this provider (heygen, joggai)')
+    .option(
+      '--provider <name>',
+      'only this source: its id (heygen, heygen-staging, joggai, ...; records parked before per-source keys: the provider)',
+    )
     .option('--limit <n>', 'at most N')
     .action((o: ListOptions) => runner(() => list(new Ctx(io, o), o)));
   where(

@@ -63,7 +63,9 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
   const outputs = await ctx.outputs();
   const endpointUrl = o.endpointUrl ?? outputs.webhookUrl;
   if (!endpointUrl) throw new UsageError('reconcile needs --endpoint-url or --stack');
-  if (!/^https:\/\//.test(endpointUrl)) throw new UsageError('--endpoint-url must be an https:// URL');
+  // HeyGen takes only https:// URLs; http://127.0.0.1 and http://localhost are the sandbox's (docs/sandbox.md).
+  if (!/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)[:/])/.test(endpointUrl))
+    throw new UsageError('--endpoint-url must be an https:// URL');
   const setup = await secretSetup(ctx, o);
   const { store } = setup;
   if (!store && !o.dryRun) {
@@ -89,9 +91,19 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       ...(store && !o.dryRun && client ? { lease: setup.lease() } : {}),
     },
   );
+  const refused = summary.outcome === 'missing_api_key' || summary.outcome === 'unauthorized';
+  if (refused || summary.outcome === 'busy') {
+    // Nothing was done: the reason is an error (stderr), one line that says what to do.
+    if (o.json) ctx.emit(summary, []);
+    const why =
+      summary.outcome === 'unauthorized'
+        ? `HeyGen refused the API key in HEYGEN_API_KEY: export the right key (HeyGen, Settings, API)`
+        : summary.message;
+    ctx.io.err(`error: ${why ?? summary.outcome}`);
+    return refused ? EXIT.credentials : EXIT.busy;
+  }
   ctx.emit(summary, describeSummary(summary));
-  if (summary.outcome === 'busy') return EXIT.busy;
-  return summary.outcome === 'missing_api_key' || summary.outcome === 'unauthorized' ? EXIT.apiKey : EXIT.ok;
+  return EXIT.ok;
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {

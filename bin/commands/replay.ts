@@ -27,7 +27,7 @@ import {
   type TempRoute,
 } from '../../functions/adapters/aws/temp-routes.js';
 import { parseDuration } from '../backfill-command.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, checkEventTypes, EXIT, type Run, typeList, UsageError, withCommon } from './shared.js';
 import { discoverTopology, type RelayQueueInfo, selectQueues } from './topology.js';
 
 interface Options {
@@ -44,7 +44,11 @@ interface Options {
 export function parseTime(name: string, text: string, now: number): number {
   const t = text.trim();
   if (t === 'now') return now;
-  if (/^\d+(d|h|m|s)/.test(t) || /^\d+$/.test(t)) {
+  if (/^\d+$/.test(t))
+    throw new UsageError(
+      `${name} ${t} has no unit: write ${t}h (hours ago), ${t}m or ${t}d, or an ISO time like 2026-12-01T00:00:00Z`,
+    );
+  if (/^\d+(d|h|m|s)/.test(t)) {
     try {
       return now - parseDuration(t);
     } catch {
@@ -160,10 +164,8 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
   const to = o.to === undefined ? now : parseTime('--to', o.to, now);
   if (!(from < to)) throw new UsageError('--from must be before --to');
   if (to > now) throw new UsageError('--to is in the future');
-  const types = (o.type ?? [])
-    .flatMap((t) => t.split(','))
-    .map((t) => t.trim())
-    .filter((t) => t !== '');
+  const types = typeList(o.type);
+  checkEventTypes('--type', types);
   const busName = await ctx.bus(o.bus, 'replay');
   await sweepTempRoutes(ctx, busName);
   const topology = await discoverTopology(ctx, busName);

@@ -4,7 +4,7 @@ import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { withLease } from '../../functions/core/lease.js';
 import { LEASE_TTL_MS, LEASE_WAIT_MS, normalizeUrl, SecretWriter } from '../../functions/providers/heygen/registrar.js';
-import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
+import { API_URL_HELP, requireHeyGenClient, secretSetup } from './heygen-common.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
@@ -38,8 +38,7 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
     return EXIT.ok;
   }
   if (!store) throw new UsageError('rotate needs --stack, --signing-secret-id or --secret-file');
-  const client = heygenClient(ctx, o.apiUrl);
-  if (!client) throw new UsageError('HEYGEN_API_KEY is not set');
+  const client = requireHeyGenClient(ctx, o.apiUrl);
   const l = setup.lease();
   const result = await withLease(
     l.store,

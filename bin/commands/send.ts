@@ -12,7 +12,7 @@ import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/s
 import { sign } from '../../functions/core/verify.js';
 import { SUBJECT_RULES } from '../../functions/providers/heygen/events.js';
 import { getProvider } from '../../functions/providers/index.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
+import { type CliIo, Ctx, checkEventTypes, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
   stack?: string;
@@ -37,8 +37,7 @@ export function sampleBody(type: string): string {
 
 async function run(ctx: Ctx, type: string, o: Options): Promise<number> {
   const known = getProvider('heygen').eventTypes ?? [];
-  if (!o.file && known.length > 0 && !known.includes(type))
-    throw new UsageError(`unknown HeyGen event type ${JSON.stringify(type)}; known: ${known.join(', ')}`);
+  if (!o.file && known.length > 0) checkEventTypes('send', [type], known);
   const outputs = await ctx.outputs();
   const url = o.url ?? outputs.webhookUrl;
   if (!url) throw new UsageError('send needs --stack or --url');
@@ -61,6 +60,12 @@ async function run(ctx: Ctx, type: string, o: Options): Promise<number> {
       'heygen-event-id': eventId,
     },
     body,
+  }).catch((err: Error) => {
+    const cause =
+      (err.cause as NodeJS.ErrnoException | undefined)?.code ?? (err.cause as Error | undefined)?.message ?? err.message;
+    throw new Error(
+      `could not reach ${url} (${cause}): is the relay deployed there? ${o.url ? 'Check --url' : "Check the stack's HeyGenWebhookUrl output"}`,
+    );
   });
   const text = await res.text();
   let answer: unknown = text;

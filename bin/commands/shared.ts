@@ -10,6 +10,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
+import { ARCHIVE_FAILED_SUFFIX, ARCHIVED_SUFFIX } from '../../functions/archive/outcome-types.js';
+import { HEYGEN_EVENT_TYPES } from '../../functions/providers/heygen/events.js';
+import { JOGGAI_EVENT_TYPES } from '../../functions/providers/joggai/events.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -40,8 +43,8 @@ export const EXIT = {
   ok: 0,
   /** The command failed, or found what it was asked to act on in a bad state (e.g. still unpublishable). */
   failed: 1,
-  /** HeyGen's API key is missing or refused. */
-  apiKey: 2,
+  /** A credential is missing or refused: HeyGen's API key, AWS credentials or region. */
+  credentials: 2,
   /** `status`: the relay needs a person (see the report's "needs attention" lines). */
   attention: 3,
   /** EX_USAGE: bad arguments or options, or something they name is missing. */
@@ -65,6 +68,7 @@ export interface StackOutputs {
   stateTableName?: string;
   parkedBucketName?: string;
   dedupTableName?: string;
+  dedupWindowSeconds?: string;
   eventBusName?: string;
   defaultQueueUrl?: string;
   dashboardUrl?: string;
@@ -156,11 +160,41 @@ export function resolveOutputs(
     stateTableName: find('StateTableName'),
     parkedBucketName: find('ParkedBucketName'),
     dedupTableName: find('DedupTableName'),
+    dedupWindowSeconds: find('DedupWindowSeconds'),
     eventBusName: find('EventBusName'),
     defaultQueueUrl: find('DefaultQueueUrl'),
     dashboardUrl: find('DashboardUrl'),
   };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as StackOutputs;
+}
+
+interface NamedClient {
+  readonly middlewareStack: { add(...args: never[]): void };
+}
+
+/** An AWS SDK error the CLI's clients tagged with the API call that failed (`SQS StartMessageMoveTask`). */
+export interface AwsCallError extends Error {
+  $call?: string;
+}
+
+/**
+ * Tags every error of `client` with the call that failed (`$call`), so the one error line can name the
+ * API; the error itself (its class and name, which callers test) is left as it is.
+ */
+function nameTheApi<T extends NamedClient>(client: T, service: string): T {
+  (client.middlewareStack as unknown as SQSClient['middlewareStack']).add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err instanceof Error && !(err as AwsCallError).$call)
+          (err as AwsCallError).$call = `${service} ${String(context.commandName ?? '').replace(/Command$/, '')}`;
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'heygenRelayNameTheApi', override: true },
+  );
+  return client;
 }
 
 /** Options every AWS-facing command takes. */
@@ -181,17 +215,19 @@ export class Ctx {
     readonly options: CommonOptions,
   ) {}
 
-  private client<T>(key: string, make: () => T): T {
-    if (!this.clients.has(key)) this.clients.set(key, make());
+  private client<T extends NamedClient>(key: string, service: string, make: () => T): T {
+    if (!this.clients.has(key)) this.clients.set(key, nameTheApi(make(), service));
     return this.clients.get(key) as T;
   }
-  sm = () => this.client('sm', this.io.secretsManager ?? (() => new SecretsManagerClient({})));
-  cf = () => this.client('cf', this.io.cloudFormation ?? (() => new CloudFormationClient({})));
-  ddb = () => this.client('ddb', this.io.dynamoDb ?? (() => new DynamoDBClient({})));
-  s3 = () => this.client('s3', this.io.s3 ?? (() => new S3Client({})));
-  eb = () => this.client('eb', this.io.eventBridge ?? (() => new EventBridgeClient({})));
-  sqs = () => this.client('sqs', this.io.sqs ?? (() => new SQSClient({})));
-  cw = () => this.client('cw', this.io.cloudWatch ?? (() => new CloudWatchClient({})));
+  sm = () =>
+    this.client<SecretsManagerClient>('sm', 'Secrets Manager', this.io.secretsManager ?? (() => new SecretsManagerClient({})));
+  cf = () =>
+    this.client<CloudFormationClient>('cf', 'CloudFormation', this.io.cloudFormation ?? (() => new CloudFormationClient({})));
+  ddb = () => this.client<DynamoDBClient>('ddb', 'DynamoDB', this.io.dynamoDb ?? (() => new DynamoDBClient({})));
+  s3 = () => this.client<S3Client>('s3', 'S3', this.io.s3 ?? (() => new S3Client({})));
+  eb = () => this.client<EventBridgeClient>('eb', 'EventBridge', this.io.eventBridge ?? (() => new EventBridgeClient({})));
+  sqs = () => this.client<SQSClient>('sqs', 'SQS', this.io.sqs ?? (() => new SQSClient({})));
+  cw = () => this.client<CloudWatchClient>('cw', 'CloudWatch', this.io.cloudWatch ?? (() => new CloudWatchClient({})));
 
   now(): number {
     return (this.io.now ?? Date.now)();
@@ -273,4 +309,64 @@ export function positiveInt(name: string, text: string | undefined): number | un
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer`);
   return n;
+}
+
+/** A credential (HeyGen's API key, AWS credentials or region) is missing or refused: exit 2. */
+export class CredentialsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CredentialsError';
+  }
+}
+
+/** Every event type the relay knows (HeyGen's and JoggAI's), for options that name types. */
+export function knownEventTypes(): readonly string[] {
+  const provider = [...HEYGEN_EVENT_TYPES, ...JOGGAI_EVENT_TYPES];
+  // The media archive's outcome events (`<type>.archived`, `<type>.archive_failed`) are on the bus too.
+  return [...provider, ...provider.flatMap((t) => [`${t}${ARCHIVED_SUFFIX}`, `${t}${ARCHIVE_FAILED_SUFFIX}`])];
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
+
+/** The closest of `known` to `word`, when close enough to be a typo. */
+export function didYouMean(word: string, known: readonly string[]): string | undefined {
+  let best: { w: string; d: number } | undefined;
+  for (const w of known) {
+    const d = distance(word, w);
+    if (!best || d < best.d) best = { w, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(word.length / 4)) ? best.w : undefined;
+}
+
+/** Refuses an event type the relay does not know, before anything is changed, with the closest known one. */
+export function checkEventTypes(option: string, types: readonly string[], known: readonly string[] = knownEventTypes()): void {
+  for (const t of types) {
+    if (known.includes(t)) continue;
+    const hint = didYouMean(t, known);
+    throw new UsageError(
+      `${option}: unknown event type ${JSON.stringify(t)}${hint ? `; did you mean ${hint}?` : ''} (heygen-relay event-types lists HeyGen's)`,
+    );
+  }
+}
+
+/** Splits repeated and comma-separated `--type` values. */
+export function typeList(values: readonly string[] | undefined): string[] {
+  return (values ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
 }

@@ -40,7 +40,9 @@ import {
 } from '../../functions/observability-names.js';
 import { listParked } from '../../functions/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import type { UncoveredPeriod } from '../../functions/providers/heygen/backfill.js';
 import { normalizeUrl } from '../../functions/providers/heygen/registrar.js';
+import { describeUncovered } from '../backfill-command.js';
 import { depthOf } from './redrive.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 import { discoverTopology } from './topology.js';
@@ -74,6 +76,8 @@ export interface StatusReport {
   };
   readonly runs: Record<string, { outcome: string; at: string } | null>;
   readonly backfillCheckedThrough?: string | null;
+  /** Periods the backfill could not cover, not yet acknowledged (`heygen-relay backfill --acknowledge-gap`). */
+  readonly backfillUncovered?: readonly string[];
   readonly evidence?: Record<string, string | null>;
   readonly queues: { route: string; queue: string; waiting: number; inFlight: number; deadLetters: number | null }[];
   readonly targetDeadLetters?: number;
@@ -97,7 +101,22 @@ const STAGE_ORDER = ['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS'];
 const stageRank = (stages: string[]) => Math.min(...stages.map((s) => (STAGE_ORDER.includes(s) ? STAGE_ORDER.indexOf(s) : 9)));
 
 /** Outcomes of a registrar or backfill run that a retry will not fix by itself. */
-const BAD_RUN = new Set(['failed', 'unauthorized', 'missing_api_key', 'limit_reached', 'secret_mismatch']);
+const BAD_RUN = new Set([
+  'failed',
+  'unauthorized',
+  'missing_api_key',
+  'limit_reached',
+  'secret_mismatch',
+  'endpoint_disabled',
+  'second_writer',
+]);
+/** What a person does about the outcomes only a person can fix (issue 19). */
+const RUN_ADVICE: Record<string, string> = {
+  endpoint_disabled:
+    "HeyGen disabled the webhook endpoint: nothing is delivered; enable it in HeyGen's dashboard (the API cannot), then heygen-relay backfill",
+  second_writer:
+    "another writer keeps changing the endpoint's secret (a person in HeyGen's dashboard, or another stack at this URL): the registrar stopped healing; remove the other writer, then heygen-relay rotate",
+};
 
 async function allMetrics(ctx: Ctx, metricName: string): Promise<Metric[]> {
   const out: Metric[] = [];
@@ -162,8 +181,10 @@ async function lastRun(
   const got = await sums(ctx, metrics, now - 7 * DAY, now);
   let best: { outcome: string; at: number } | null = null;
   got.forEach((g, i) => {
-    if (g.last !== null && (best === null || g.last > best.at))
-      best = { outcome: dim(metrics[i] as Metric, 'Outcome') ?? '?', at: g.last };
+    const outcome = dim(metrics[i] as Metric, 'Outcome') ?? '?';
+    // Runs of one hour share a datapoint: of those, the one a person must see wins.
+    const worse = (b: { outcome: string; at: number }) => g.last === b.at && BAD_RUN.has(outcome) && !BAD_RUN.has(b.outcome);
+    if (g.last !== null && (best === null || g.last > best.at || worse(best))) best = { outcome, at: g.last };
   });
   const b = best as { outcome: string; at: number } | null;
   return b ? { outcome: b.outcome, at: new Date(b.at).toISOString() } : null;
@@ -221,6 +242,8 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
   const busName = o.bus ?? outputs.eventBusName;
   if (!busName) throw new UsageError('status needs --stack or --bus');
   const attention: string[] = [];
+  /** How the suggested commands find this relay, so each can be pasted as printed. */
+  const where = o.stack ? `--stack ${o.stack}` : `--bus ${busName}`;
   const secretId = o.signingSecretId ?? outputs.signingSecretArn;
   const stateTable = o.stateTable ?? outputs.stateTableName;
 
@@ -236,7 +259,7 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     queues.push({ route: q.route, queue: q.queue.name, waiting: d.visible, inFlight: d.inFlight, deadLetters });
     if (deadLetters)
       attention.push(
-        `${deadLetters} message(s) in the dead-letter queue of ${q.route}: fix the consumer, then heygen-relay redrive --queue ${q.route}`,
+        `${deadLetters} message(s) in the dead-letter queue of ${q.route}: fix the consumer, then heygen-relay redrive ${where} --queue ${q.route}`,
       );
   }
   let targetDeadLetters: number | undefined;
@@ -245,7 +268,7 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     targetDeadLetters = d.visible + d.inFlight;
     if (targetDeadLetters)
       attention.push(
-        `${targetDeadLetters} event(s) EventBridge could not deliver to a queue (${topology.targetDeadLetterQueue.name}): fix the queue policy or key, then heygen-relay replay their window`,
+        `${targetDeadLetters} event(s) EventBridge could not deliver to a queue (${topology.targetDeadLetterQueue.name}): fix the queue policy or key, then heygen-relay replay ${where} --from <when it began> for their window`,
       );
   }
 
@@ -322,7 +345,10 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
           .filter((e) => target === undefined || normalizeUrl(e.url) === target)
           .map((e) => ({ id: e.endpoint_id, url: e.url, status: e.status, events: e.events ?? null }));
         endpoint = { ...(url ? { url } : {}), found };
-        if (found.length === 0) attention.push(`HeyGen has no endpoint at ${url}: heygen-relay reconcile --stack ...`);
+        if (found.length === 0)
+          attention.push(
+            `HeyGen has no endpoint at ${url}: heygen-relay reconcile ${o.stack ? `--stack ${o.stack}` : `--endpoint-url ${url}`}`,
+          );
         if (found.length > 1) attention.push(`HeyGen has ${found.length} endpoints at ${url}; the registrar deletes duplicates`);
         for (const e of found) if (e.status !== 'enabled') attention.push(`HeyGen endpoint ${e.id} is ${e.status}`);
       } catch (err) {
@@ -348,15 +374,21 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
       lastRun(ctx, 'BackfillRuns', exactly(ctx.service(HEYGEN_BACKFILL_SERVICE)), now),
     )) ?? null;
   for (const [name, r] of Object.entries(runs))
-    if (r && BAD_RUN.has(r.outcome)) attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: see its logs`);
+    if (r && BAD_RUN.has(r.outcome))
+      attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: ${RUN_ADVICE[r.outcome] ?? 'see its logs'}`);
   let backfillCheckedThrough: string | null | undefined;
+  let backfillUncovered: string[] | undefined;
   let evidence: Record<string, string | null> | undefined;
   if (stateTable) {
     await part(attention, 'the state table', async () => {
       const get = (pk: string) =>
         ctx.ddb().send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: pk } }, ConsistentRead: true }));
-      const cp = (await get(`backfill#${ctx.sourceId}`)).Item?.checkedThrough?.N;
+      const item = (await get(`backfill#${ctx.sourceId}`)).Item;
+      const cp = item?.checkedThrough?.N;
       backfillCheckedThrough = cp === undefined ? null : new Date(Number(cp)).toISOString();
+      backfillUncovered = describeUncovered(item?.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : []);
+      for (const line of backfillUncovered)
+        attention.push(`the backfill ${line}: events of it may be lost; then heygen-relay backfill --acknowledge-gap`);
       const ev = (await get(`evidence#${ctx.sourceId}`)).Item;
       const iso = (n: string | undefined) => (n === undefined ? null : new Date(Number(n)).toISOString());
       evidence = {
@@ -383,7 +415,10 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
       'the parked deliveries',
       async () => (await listParked(new S3ParkedArchive(ctx.s3(), outputs.parkedBucketName as string), { limit: 1000 })).length,
     );
-    if (parked) attention.push(`${parked} parked delivery(ies): heygen-relay parked list, then parked republish KEY`);
+    if (parked)
+      attention.push(
+        `${parked} parked delivery(ies): heygen-relay parked list ${where}, then heygen-relay parked republish ${where} KEY`,
+      );
   }
 
   return {
@@ -393,6 +428,7 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     ...(signingSecret ? { signingSecret } : {}),
     runs,
     ...(backfillCheckedThrough !== undefined ? { backfillCheckedThrough } : {}),
+    ...(backfillUncovered?.length ? { backfillUncovered } : {}),
     ...(evidence ? { evidence } : {}),
     queues,
     ...(targetDeadLetters !== undefined ? { targetDeadLetters } : {}),
@@ -431,6 +467,7 @@ export function renderStatus(r: StatusReport, now: number): string[] {
       run ? `${run.outcome} (in the hour from ${run.at}, ${ago(now, Date.parse(run.at))})` : 'no run in 7 days',
     );
   if (r.backfillCheckedThrough !== undefined) row('Backfill checked', r.backfillCheckedThrough ?? 'never');
+  for (const line of r.backfillUncovered ?? []) row('Backfill gap', line);
   if (r.evidence) {
     const e = r.evidence;
     row(

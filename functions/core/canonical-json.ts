@@ -38,8 +38,17 @@ const HEX4 = /^[0-9a-fA-F]{4}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON forbids raw control characters in strings; this stops at them.
 const PLAIN = /[^"\\\u0000-\u001f]*/y;
 
+export interface ParseOptions {
+  /**
+   * The text has already parsed with `JSON.parse` (core/body-text.ts `isKnownJson`): the grammar
+   * inside strings is trusted, so a string's end is found natively (`indexOf`) instead of checked
+   * character by character. Gives the same tree as without; never set it for text not so parsed.
+   */
+  readonly validJson?: boolean;
+}
+
 /** Parses JSON text into a tree that keeps every number's digits and every value's source span. */
-export function parseLossless(text: string): JsonNode {
+export function parseLossless(text: string, options: ParseOptions = {}): JsonNode {
   // Hand-written scanner (charCodeAt, no regex per string): every delivery's event key goes through
   // it. test/unit/canonical-json-fast.test.ts checks it gives the earlier regex parser's trees and
   // errors exactly (test/support/canonical-json-reference.ts).
@@ -75,6 +84,31 @@ export function parseLossless(text: string): JsonNode {
       else return -1;
     }
   };
+  /** Where the next backslash at or after `from` is (n when none): found once per stretch, so O(n) in all. */
+  let backslash = -1;
+  const nextBackslash = (from: number): number => {
+    if (backslash < from) {
+      backslash = text.indexOf('\\', from);
+      if (backslash < 0) backslash = n;
+    }
+    return backslash;
+  };
+  /** `stringEnd` for text known to be valid JSON: the first unescaped quote ends the string. */
+  const trustedStringEnd = (start: number): number => {
+    const q = text.indexOf('"', start + 1);
+    if (q >= 0 && nextBackslash(start + 1) > q) {
+      escaped = false;
+      return q + 1;
+    }
+    escaped = true;
+    for (let j = start + 1; j < n; ) {
+      const c = text.charCodeAt(j);
+      if (c === 34) return j + 1;
+      j += c === 92 ? 2 : 1;
+    }
+    return -1;
+  };
+  const endOf = options.validJson === true ? trustedStringEnd : stringEnd;
   const value = (depth: number): JsonNode => {
     if (depth > MAX_DEPTH) fail('nested too deeply');
     ws();
@@ -118,7 +152,7 @@ export function parseLossless(text: string): JsonNode {
       }
     }
     if (c === 34 /* " */) {
-      const end = stringEnd(i);
+      const end = endOf(i);
       if (end < 0) return fail('bad string');
       i = end;
       const v = escaped ? (JSON.parse(text.slice(start, end)) as string) : text.slice(start + 1, end - 1);
@@ -152,6 +186,8 @@ const NUMBER_PARTS = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
 
 /** One text per decimal value: `[-]<digits without leading/trailing zeros>e<exponent>`, or `0`. */
 export function canonicalNumber(text: string): string {
+  const plain = plainDecimal(text);
+  if (plain !== undefined) return plain;
   const m = NUMBER_PARTS.exec(text);
   if (!m) throw new CanonicalJsonError(`not a JSON number: ${text}`);
   const [, sign = '', int = '', frac = '', exp = '0'] = m;
@@ -165,10 +201,138 @@ export function canonicalNumber(text: string): string {
   return `${sign}${digits}e${exponent}`;
 }
 
+/** `canonicalNumber` of `-?digits(.digits)?` (no exponent: the common case), without regular expressions; else undefined. */
+function plainDecimal(text: string): string | undefined {
+  const n = text.length;
+  const i = text.charCodeAt(0) === 45 ? 1 : 0;
+  let dot = -1;
+  for (let j = i; j < n; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 46 && dot < 0 && j > i) dot = j;
+    else if (c < 48 || c > 57) return undefined;
+  }
+  if (i === n || dot === n - 1) return undefined;
+  const digits = dot < 0 ? text.slice(i) : `${text.slice(i, dot)}${text.slice(dot + 1)}`;
+  let a = 0;
+  while (a < digits.length && digits.charCodeAt(a) === 48) a++;
+  if (a === digits.length) return '0';
+  let b = digits.length;
+  while (b > a && digits.charCodeAt(b - 1) === 48) b--;
+  return `${i === 1 ? '-' : ''}${digits.slice(a, b)}e${digits.length - b - (dot < 0 ? 0 : n - dot - 1)}`;
+}
+
 const byKey = (a: readonly [string, JsonNode], b: readonly [string, JsonNode]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
-/** The canonical text of a parsed value. */
-export function canonicalize(node: JsonNode): string {
+/**
+ * The canonical text of a string node: its source text itself when that is what `JSON.stringify`
+ * writes (no escape sequence, no lone surrogate; the parser has refused raw control characters),
+ * which spares re-escaping a long string; else `JSON.stringify` of its value.
+ */
+function canonicalString(node: StringNode, source?: string): string {
+  return (source !== undefined && plainSource(node, source)) || JSON.stringify(node.value);
+}
+
+type StringNode = { readonly value: string; readonly start: number; readonly end: number };
+
+/** The string node's source text (quotes included) when that is its canonical text, else undefined. */
+export function plainSource(node: StringNode, source: string): string | undefined {
+  const raw = source.slice(node.start, node.end);
+  return raw.indexOf('\\') < 0 && (raw as unknown as { isWellFormed(): boolean }).isWellFormed() ? raw : undefined;
+}
+
+/**
+ * The source text of `node` when it is exactly what `JSON.stringify(JSON.parse(it))` writes (so a
+ * caller can use it instead of serializing the parsed value again), else undefined: no whitespace,
+ * strings without escapes or lone surrogates, numbers as JavaScript prints them, no repeated keys
+ * and no all-digit keys (JSON.parse would move array-index keys first).
+ */
+export function stringifiedSource(node: JsonNode, source: string): string | undefined {
+  let pos = node.start;
+  const at = (code: number): boolean => {
+    if (source.charCodeAt(pos) !== code) return false;
+    pos++;
+    return true;
+  };
+  const same = (n: JsonNode): boolean => {
+    if (n.start !== pos) return false;
+    if (n.t === 'string') {
+      if (plainSource(n, source) === undefined) return false;
+    } else if (n.t === 'number') {
+      if (String(Number(n.text)) !== n.text) return false;
+    } else if (n.t === 'array') {
+      pos++;
+      for (let k = 0; k < n.items.length; k++) if ((k > 0 && !at(44)) || !same(n.items[k] as JsonNode)) return false;
+      if (!at(93)) return false;
+    } else if (n.t === 'object') {
+      pos++;
+      const keys = new Set<string>();
+      for (let k = 0; k < n.entries.length; k++) {
+        const [key, v] = n.entries[k] as readonly [string, JsonNode];
+        if (keys.has(key) || ALL_DIGITS.test(key) || (k > 0 && !at(44))) return false;
+        keys.add(key);
+        const written = JSON.stringify(key);
+        if (!source.startsWith(written, pos)) return false;
+        pos += written.length;
+        if (!at(58) || !same(v)) return false;
+      }
+      if (!at(125)) return false;
+    }
+    pos = n.end;
+    return true;
+  };
+  return same(node) ? source.slice(node.start, node.end) : undefined;
+}
+
+export const ALL_DIGITS = /^\d+$/;
+
+/** A stretch `[start, end)` of the source text that is copied verbatim into a canonical text. */
+export type SourceSpan = readonly [start: number, end: number];
+
+/**
+ * `canonicalize(node, source)` as pieces, in order: text, and spans of `source` for strings of at
+ * least `minSpan` characters whose source text is their canonical text. A caller holding the bytes
+ * `source` was decoded from (ASCII: character offsets are byte offsets) can hash those spans from
+ * the bytes, sparing a copy and a UTF-8 encoding of the longest parts.
+ */
+export function canonicalPieces(node: JsonNode, source: string, minSpan = 4_096): (string | SourceSpan)[] {
+  const out: (string | SourceSpan)[] = [];
+  let text = '';
+  const walk = (n: JsonNode): void => {
+    if (n.t === 'object') {
+      const sorted = n.entries.length <= 1 ? n.entries : [...n.entries].sort(byKey);
+      text += '{';
+      let first = true;
+      for (let k = 0; k < sorted.length; k++) {
+        const [key, v] = sorted[k] as readonly [string, JsonNode];
+        if (k + 1 < sorted.length && (sorted[k + 1] as readonly [string, JsonNode])[0] === key) continue; // the last one wins
+        text += `${first ? '' : ','}${JSON.stringify(key)}:`;
+        first = false;
+        walk(v);
+      }
+      text += '}';
+    } else if (n.t === 'array') {
+      text += '[';
+      for (let k = 0; k < n.items.length; k++) {
+        if (k > 0) text += ',';
+        walk(n.items[k] as JsonNode);
+      }
+      text += ']';
+    } else if (n.t === 'string' && n.end - n.start >= minSpan && plainSource(n, source) !== undefined) {
+      if (text) out.push(text);
+      text = '';
+      out.push([n.start, n.end]);
+    } else text += canonicalize(n, source);
+  };
+  walk(node);
+  if (text) out.push(text);
+  return out;
+}
+
+/**
+ * The canonical text of a parsed value. `source`, the text the node was parsed from (optional, the
+ * same result either way), lets strings be copied from it instead of re-escaped.
+ */
+export function canonicalize(node: JsonNode, source?: string): string {
   switch (node.t) {
     case 'object': {
       const entries = node.entries;
@@ -179,17 +343,17 @@ export function canonicalize(node: JsonNode): string {
       for (let k = 0; k < sorted.length; k++) {
         const [key, v] = sorted[k] as readonly [string, JsonNode];
         if (k + 1 < sorted.length && (sorted[k + 1] as readonly [string, JsonNode])[0] === key) continue;
-        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalize(v)}`;
+        out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalize(v, source)}`;
       }
       return `${out}}`;
     }
     case 'array': {
       let out = '[';
-      for (let k = 0; k < node.items.length; k++) out += `${k > 0 ? ',' : ''}${canonicalize(node.items[k] as JsonNode)}`;
+      for (let k = 0; k < node.items.length; k++) out += `${k > 0 ? ',' : ''}${canonicalize(node.items[k] as JsonNode, source)}`;
       return `${out}]`;
     }
     case 'string':
-      return JSON.stringify(node.value);
+      return canonicalString(node, source);
     case 'number':
       return canonicalNumber(node.text);
     case 'literal':

@@ -14,6 +14,8 @@ export interface DeliveryEvidence {
   readonly lastTroubleAt: number | null;
   /** Creation time (epoch ms) of the newest event the backfill had to recover (live delivery failed), or null. */
   readonly lastMissedAt: number | null;
+  /** Last time (epoch ms) a delivery was answered 5xx (our fault; a stranger cannot cause it), or null. Absent in older items. */
+  readonly lastFailureAt?: number | null;
 }
 
 /** `missed`: recorded by the backfill, with the recovered event's creation time. */
@@ -36,6 +38,7 @@ export class MemoryEvidenceStore implements EvidenceStore {
       lastTroubleAt: kind === 'missed' ? old.lastTroubleAt : max(old.lastTroubleAt),
       lastSignatureRejectionAt: kind === 'signature' ? max(old.lastSignatureRejectionAt) : old.lastSignatureRejectionAt,
       lastMissedAt: kind === 'missed' ? max(old.lastMissedAt) : old.lastMissedAt,
+      lastFailureAt: kind === 'failure' ? max(old.lastFailureAt ?? null) : (old.lastFailureAt ?? null),
     });
   }
   async read(provider: string): Promise<DeliveryEvidence> {

@@ -9,6 +9,7 @@
  * grammar). It allocates only for object keys.
  */
 import { isUtf8 } from 'node:buffer';
+import { isAsciiBody } from './body-text.js';
 
 export type FidelityReason = 'invalid_utf8' | 'lossy_number' | 'duplicate_key' | 'too_deep';
 
@@ -44,6 +45,8 @@ function decimal(lit: string): { neg: boolean; digits: string; exp: number } {
 export function numberRoundTrips(lit: string): boolean {
   const n = Number(lit);
   if (!Number.isFinite(n)) return false;
+  // Written back exactly as sent (`12.5`, `42`): the same text is the same value.
+  if (String(n) === lit) return true;
   const a = decimal(lit);
   const b = decimal(String(n));
   return a.neg === b.neg && a.digits === b.digits && a.exp === b.exp;
@@ -70,7 +73,8 @@ export function depthOf(value: unknown): number {
     const [v, d] = stack.pop() as [unknown, number];
     if (typeof v !== 'object' || v === null) continue;
     if (d > max) max = d;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+    for (const child of Array.isArray(v) ? v : Object.values(v))
+      if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
   }
   return max;
 }
@@ -84,7 +88,8 @@ export interface BodyScan {
 
 /** Scans a body that parsed as JSON (`text` is its UTF-8 decoding) for what `JSON.parse` would change. */
 export function scanBody(body: Buffer, text: string): BodyScan {
-  if (!isUtf8(body)) return { problem: { reason: 'invalid_utf8', message: 'The body is not valid UTF-8' }, depth: 0 };
+  if (!isAsciiBody(body) && !isUtf8(body))
+    return { problem: { reason: 'invalid_utf8', message: 'The body is not valid UTF-8' }, depth: 0 };
   // Per open container: the keys seen so far (objects) or null (arrays).
   const keys: (Set<string> | null)[] = [];
   let depth = 0;
@@ -100,7 +105,8 @@ export function scanBody(body: Buffer, text: string): BodyScan {
         if (text[j] === ':') {
           const raw = text.slice(i + 1, end - 1);
           const key = raw.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : raw;
-          if (top.has(key)) return { problem: { reason: 'duplicate_key', message: 'An object in the body repeats a key' }, depth: deepest };
+          if (top.has(key))
+            return { problem: { reason: 'duplicate_key', message: 'An object in the body repeats a key' }, depth: deepest };
           top.add(key);
         }
       }
@@ -120,7 +126,10 @@ export function scanBody(body: Buffer, text: string): BodyScan {
       const lit = m?.[0] ?? text[i] ?? '';
       if (!numberRoundTrips(lit))
         return {
-          problem: { reason: 'lossy_number', message: 'A number in the body cannot be carried exactly (beyond double precision or range)' },
+          problem: {
+            reason: 'lossy_number',
+            message: 'A number in the body cannot be carried exactly (beyond double precision or range)',
+          },
           depth: deepest,
         };
       i += lit.length;

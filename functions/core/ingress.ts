@@ -2,9 +2,13 @@
  * The ingress pipeline, pure: route → verify → normalize → dedup → publish. It knows no AWS; every
  * side effect goes through a port (functions/core/ports.ts).
  */
+
+import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
 import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
 import { abortable } from './abortable.js';
+import { knownCleanScan } from './body-facts.js';
+import { bodyText, isAsciiBody } from './body-text.js';
 import { ENVELOPE_VERSION, type RelayEvent, type RelayOrigin } from './envelope.js';
 import {
   BadRequestError,
@@ -21,10 +25,11 @@ import {
   toRelayError,
   UnpublishableError,
 } from './errors.js';
+import { sourceEventKey } from './event-key.js';
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
-import { MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES, putEventsEntrySize } from './publish-limits.js';
+import { entrySizeIfAbove, MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES } from './publish-limits.js';
 import { hmacHexBody } from './verify.js';
 
 export interface Telemetry {
@@ -36,7 +41,25 @@ export interface Telemetry {
   count(metric: MetricName, dimensions?: Record<string, string>): void;
 }
 
-export type MetricName = 'Received' | 'Published' | 'Duplicate' | 'ConcurrentDuplicate' | 'Rejected' | 'Failed' | 'Parked';
+export type MetricName =
+  | 'Received'
+  | 'Published'
+  | 'Duplicate'
+  | 'ConcurrentDuplicate'
+  | 'PossibleDuplicatePublished'
+  | 'Rejected'
+  | 'Failed'
+  | 'Parked';
+
+/**
+ * Why a copy of an event may be (or is) on the bus twice, the `reason` of `PossibleDuplicatePublished`
+ * (docs/guarantees.md has the table): `publish_unconfirmed` PutEvents failed without proof that it
+ * stored nothing (answered 5xx; the retry publishes again); `record_not_written` published, but its
+ * dedup record could not be written (a later copy or the backfill may publish again); `late_publish`
+ * a publish that landed after the deadline's 5xx, whose key another copy had claimed meanwhile;
+ * `concurrent_copy` (`record` mode) two copies in flight at once were both published.
+ */
+export type DuplicateReason = 'publish_unconfirmed' | 'record_not_written' | 'late_publish' | 'concurrent_copy';
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
@@ -89,7 +112,10 @@ function sourceOf(route: ProviderRoute): string {
   return route.source ?? route.provider.name;
 }
 
-/** Dedup key: provider + sha256(raw body). The body is what the provider signs. */
+/**
+ * A provider's body key: provider + sha256(raw body) (the body is what the provider signs). The
+ * relay's key of the event is this per source (core/event-key.ts `sourceEventKey`).
+ */
 export function dedupKey(provider: string, body: Uint8Array): string {
   return `${provider}:${createHash('sha256').update(body).digest('hex')}`;
 }
@@ -132,6 +158,20 @@ export class Unpublishable {
     readonly message: string,
     readonly busCode?: string,
   ) {}
+}
+
+/**
+ * Records a parked delivery in the dedup store: it verified with a live secret and is kept, so it is
+ * no delivery our secret refused (the registrar's proof) and the backfill does not park it again.
+ * Best effort: the parked record is what keeps the event.
+ */
+async function recordParked(dedup: DedupStore, id: string, signal: AbortSignal): Promise<void> {
+  const owner = randomUUID();
+  try {
+    if ((await dedup.claim(id, owner, signal)) === 'claimed') await dedup.complete(id, owner, signal);
+  } catch {
+    await dedup.release(id, owner);
+  }
 }
 
 /** Headers worth keeping with a parked delivery: all but the signature (and anything credential-like). */
@@ -208,6 +248,28 @@ async function alreadyUnderBodyKey(
 }
 
 /**
+ * `JSON.stringify(event)`, with `data` written as `dataJson` when given (its JSON.stringify, which
+ * the provider had from the body's text): `data` and `origin` are the envelope's last members.
+ */
+function serializeEvent(event: RelayEvent, dataJson: string | undefined): string {
+  if (dataJson === undefined) return JSON.stringify(event);
+  // The members before `data`, in the envelope's order (test/unit/detail-from-source.test.ts holds it to JSON.stringify).
+  const head = JSON.stringify({
+    version: event.version,
+    id: event.id,
+    provider: event.provider,
+    source: event.source,
+    type: event.type,
+    subject: event.subject,
+    callbackId: event.callbackId,
+    deliveryId: event.deliveryId,
+    receivedAt: event.receivedAt,
+  });
+  const origin = event.origin === undefined ? '' : `,"origin":${JSON.stringify(event.origin)}`;
+  return `${head.slice(0, -1)},"data":${dataJson}${origin}}`;
+}
+
+/**
  * The envelope of a verified, normalized delivery and its serialized `Detail`, or why EventBridge
  * can never take it as it is (the body's bytes or numbers would change, too deep, too large).
  * Shared by the ingress and the operators' re-publish of parked deliveries.
@@ -220,7 +282,8 @@ export function prepareEvent(
   receivedAt: string,
   options: { readonly exact?: boolean; readonly origin?: RelayOrigin; readonly source?: string } = {},
 ): { event: RelayEvent; detail: string } | Unpublishable {
-  const scan = scanBody(body, body.toString('utf8'));
+  // A body whose one walk found it clean (core/body-facts.ts) needs no scan of its text.
+  const scan = ((isAsciiBody(body) || isUtf8(body)) && knownCleanScan(body)) || scanBody(body, bodyText(body));
   if (scan.problem && options.exact !== false) return new Unpublishable(scan.problem.reason, scan.problem.message);
   const event: RelayEvent = {
     version: ENVELOPE_VERSION,
@@ -240,11 +303,12 @@ export function prepareEvent(
     return new Unpublishable('too_deep', `The event nests beyond the ${MAX_DETAIL_DEPTH} levels EventBridge processes`);
   let detail: string;
   try {
-    detail = JSON.stringify(event);
+    detail = serializeEvent(event, delivery.dataJson);
   } catch {
     return new Unpublishable('too_deep', 'The event cannot be serialized (nesting overflowed)');
   }
-  const size = putEventsEntrySize({ source: provider, detailType: event.type, detail, hasTime: true });
+  // Counted only when it might be too large: UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  const size = entrySizeIfAbove(MAX_ENTRY_BYTES, { source: provider, detailType: event.type, detail, hasTime: true });
   if (size > MAX_ENTRY_BYTES)
     return new Unpublishable('too_large', `The event entry would be ${size} bytes; EventBridge takes at most ${MAX_ENTRY_BYTES}`);
   return { event, detail };
@@ -268,6 +332,16 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     const parent = SUBPATH.exec(normalized)?.[1];
     const route = parent === undefined ? undefined : routes.get(parent);
     return route?.acceptSubpaths ? route : undefined;
+  }
+
+  /** Counts a copy that may be (or is) on the bus twice; consumers drop copies by envelope `id`. */
+  function possibleDuplicate(provider: string, reason: DuplicateReason, attrs?: Record<string, unknown>): void {
+    telemetry.count('PossibleDuplicatePublished', { provider, reason });
+    if (attrs)
+      telemetry.warn('The event may be on the bus although the delivery failed; its retry may publish a copy', {
+        ...attrs,
+        reason,
+      });
   }
 
   function reject(route: ProviderRoute | undefined, err: RelayError, extra: Record<string, unknown> = {}): RelayResponse {
@@ -347,6 +421,7 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       if (signal.aborted) throw err;
       throw new DependencyError('parked', 'Could not keep the unpublishable delivery', { cause: err });
     }
+    await recordParked(route.dedup, id, signal);
     telemetry.count('Parked', { provider: sourceOf(route), reason: why.reason });
     telemetry.warn('Delivery parked: EventBridge can never take it as it is; list and re-publish it after a fix', {
       provider: sourceOf(route),
@@ -379,7 +454,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     checkTimestamp(route, delivery);
     // The body key is computed only when it is the id, or for the check of earlier-scheme records.
     const eventKey = route.provider.eventKey?.(req.body, req.headers);
-    const id = eventKey ?? dedupKey(route.provider.name, req.body);
+    // Per source: two sources (accounts) never share a key (core/event-key.ts).
+    const id = sourceEventKey(sourceOf(route), eventKey ?? dedupKey(route.provider.name, req.body));
     // One publish per key in flight in this environment: a copy waits for the first one's outcome.
     for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
       const outcome = await abortable(waiting.wait(), signal);
@@ -450,7 +526,8 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     held.owner = owner;
     // A content key may have a copy recorded under the earlier body key: read that at the same time
     // as the claim (read-only, so nothing to undo when the claim says duplicate).
-    const bodyKey = contentKeyed && dedup.seenLegacy ? dedupKey(route.provider.name, req.body) : id;
+    const bodyKey =
+      contentKeyed && dedup.seenLegacy && dedup.legacyWindowOpen?.() !== false ? dedupKey(route.provider.name, req.body) : id;
     const legacy = bodyKey !== id ? dedup.seenLegacy?.(bodyKey, signal) : undefined;
     // Settled below only if the claim went ahead; never an unhandled rejection otherwise.
     legacy?.catch(() => undefined);
@@ -486,16 +563,19 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       // Not published: free the key so the provider's retry is processed, then answer 5xx (or park).
       held.id = undefined;
       await dedup.release(id, owner);
+      // Unless the bus proves it stored nothing, the event may be on it: the retry publishes a second copy.
+      if (!(err instanceof UnpublishableError) && !publisher.notStored?.(err))
+        possibleDuplicate(provider, 'publish_unconfirmed', logAttrs);
       if (signal.aborted) throw signal.reason;
       if (err instanceof UnpublishableError)
         return park(route, req, id, key, new Unpublishable('rejected_by_bus', err.message, err.busCode), signal);
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
+    // Published after the deadline answered 5xx and freed the key (a port that finished despite
+    // the signal): record it, with a time limit of its own, so the provider's retry is answered
+    // duplicate instead of being published again. A copy that claimed the key meanwhile wins.
+    const late = signal.aborted;
     try {
-      // Published after the deadline answered 5xx and freed the key (a port that finished despite
-      // the signal): record it, with a time limit of its own, so the provider's retry is answered
-      // duplicate instead of being published again. A copy that claimed the key meanwhile wins.
-      const late = signal.aborted;
       if (late) await held.released;
       const recordSignal = late ? AbortSignal.timeout(LATE_RECORD_MS) : signal;
       if (late && (await dedup.claim(id, owner, recordSignal)) !== 'claimed')
@@ -505,10 +585,12 @@ export function createIngress(options: IngressOptions): IngressPipeline {
         // `record` mode: a copy that arrived while this one was publishing was published too.
         telemetry.count('ConcurrentDuplicate', { provider });
         telemetry.warn('Published a copy of a delivery that another request published at the same time', logAttrs);
+        possibleDuplicate(provider, 'concurrent_copy');
       }
     } catch (err) {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
       telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
+      possibleDuplicate(provider, late ? 'late_publish' : 'record_not_written');
     }
     // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
     // logging together; counts are in the metrics, and rejections and failures log at WARN/ERROR.

@@ -36,6 +36,12 @@ export interface LeaseIntent {
   readonly base: string | null;
   /** Epoch ms when it was recorded. */
   readonly at: number;
+  /**
+   * How many times the call failed with a 5xx answer (the first call or a replay with the same key).
+   * If the provider processed the call and replays its 5xx answer for the key (24 h), every replay
+   * fails; after a few the next holder gives the key up and makes the change under a fresh key.
+   */
+  readonly replayFailures?: number;
 }
 
 export interface LeaseGrant {

@@ -26,8 +26,11 @@ export interface ParkedRecord {
 }
 
 /**
- * Where a parked delivery lives: `parked/<provider>/<sha256>.json` for a body key
- * (`<provider>:<sha256>`), `parked/<provider>/evt-<sha256>.json` for an event key (`<provider>:evt:<sha256>`).
+ * Where a parked delivery lives: `parked/<source>/<sha256>.json` for a body key or a Standard
+ * Webhooks id (`<source>:<sha256>`), `parked/<source>/evt-<sha256>.json` for a HeyGen event key
+ * (`<source>:evt:<sha256>`); `<source>` is the source id (functions/core/event-key.ts), the provider's
+ * name for its default source. Records parked before keys were per source stay under
+ * `parked/<provider>/` with their `source` field, and are re-published with their own id.
  */
 export function parkedKey(id: string): string {
   const m = /^([a-z0-9_-]+):(evt:)?([0-9a-f]{64})$/.exec(id);

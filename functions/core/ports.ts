@@ -40,7 +40,7 @@ export type DedupMode = 'record' | 'claim';
 /** `raced`: published, but another delivery of the same body was recorded first (both were published). */
 export type CompleteResult = 'completed' | 'raced';
 
-/** Deduplication keyed on provider + sha256(raw body). */
+/** Deduplication keyed on the event's relay key (`<source>:<rest>`, functions/core/event-key.ts). */
 export interface DedupStore {
   /**
    * Before publishing, on behalf of `owner` (unique per request): `duplicate` = already published;
@@ -62,6 +62,12 @@ export interface DedupStore {
    * scheme has expired, one dedup window after the new keys were first used.
    */
   seenLegacy?(key: string, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * False once the store knows no record of the earlier scheme can still be live (its window is
+   * over): callers then skip even computing the earlier key (a SHA-256 of the body). Absent or true:
+   * call `seenLegacy`.
+   */
+  legacyWindowOpen?(): boolean;
 }
 
 /** The one durable write of a request. Resolves only when the event is stored. */
@@ -72,6 +78,13 @@ export interface EventPublisher {
    * the entry permanently.
    */
   publish(event: RelayEvent, signal?: AbortSignal, detail?: string): Promise<void>;
+  /**
+   * Whether a failure `publish` threw certainly left the event off the bus (the bus refused it, or
+   * was never reached). Otherwise the event may be stored although the call failed (its answer was
+   * lost), and the provider's retry then publishes a second copy: the core counts that as
+   * `PossibleDuplicatePublished` (docs/guarantees.md). Absent: every failure may have stored it.
+   */
+  notStored?(error: unknown): boolean;
 }
 
 /** Why a signed delivery was parked instead of published. */
@@ -85,7 +98,10 @@ export type ParkReason =
 
 /** A signed delivery kept, with its reason, because EventBridge can never take it as it is. */
 export interface ParkedDelivery {
-  /** The dedup key (`<provider>:<sha256 of the body>`): parking the same body twice overwrites one record. */
+  /**
+   * The event's relay key (`<source>:<rest>`, functions/core/event-key.ts), its envelope id: parking the
+   * same event of one source twice overwrites one record; two sources never share one.
+   */
   readonly id: string;
   readonly provider: string;
   /** The source (provider account) it came through, when not the provider's default source. */

@@ -32,3 +32,15 @@ export function putEventsEntrySize(entry: EntryParts): number {
   for (const r of entry.resources ?? []) size += Buffer.byteLength(r, 'utf8');
   return size;
 }
+
+/**
+ * `putEventsEntrySize`, counted only when the entry might exceed `limit`: UTF-8 takes at most 3
+ * bytes per UTF-16 code unit, so an entry whose texts are short enough is within it uncounted (then
+ * 0 is returned). Spares a pass over every published Detail.
+ */
+export function entrySizeIfAbove(limit: number, entry: EntryParts): number {
+  let units = entry.source.length + entry.detailType.length + (entry.detail?.length ?? 0);
+  for (const r of entry.resources ?? []) units += r.length;
+  if ((entry.hasTime ? TIME_FIELD_BYTES : 0) + 3 * units <= limit) return 0;
+  return putEventsEntrySize(entry);
+}

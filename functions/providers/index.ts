@@ -1,5 +1,6 @@
 /** The provider plug-ins the ingress knows. Adding a provider: a folder plus one line here. */
 
+import { sourceEventKey } from '../core/event-key.js';
 import { dedupKey } from '../core/ingress.js';
 import { heygen } from './heygen/index.js';
 import { joggai } from './joggai/index.js';
@@ -18,9 +19,12 @@ export function getProvider(name: string): ProviderIngress {
   return provider;
 }
 
-/** The envelope id and dedup key of a body: the provider's event key, else sha256 of the body. */
-export function eventId(name: string, body: Uint8Array, headers: Headers = {}): string {
-  return getProvider(name).eventKey?.(Buffer.from(body), headers) ?? dedupKey(name, body);
+/**
+ * The envelope id and dedup key of a body delivered to `source` (@default the provider's default
+ * source): the provider's event key, else sha256 of the body, per source (core/event-key.ts).
+ */
+export function eventId(name: string, body: Uint8Array, headers: Headers = {}, source: string = name): string {
+  return sourceEventKey(source, getProvider(name).eventKey?.(Buffer.from(body), headers) ?? dedupKey(name, body));
 }
 
 /** Time budget for one request: the provider's deadline less a margin for the network and cold start. */

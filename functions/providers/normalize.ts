@@ -1,5 +1,6 @@
 /** Helpers shared by provider adapters (provider-agnostic). */
 
+import { parseBodyJson } from '../core/body-text.js';
 import type { RelaySubject } from '../core/envelope.js';
 import { BadRequestError } from '../core/errors.js';
 
@@ -7,7 +8,7 @@ import { BadRequestError } from '../core/errors.js';
 export function readJsonObject(body: Buffer): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = parseBodyJson(body);
   } catch (err) {
     throw new BadRequestError('invalid_json', 'Body is not valid JSON', { cause: err });
   }

@@ -16,6 +16,8 @@ export interface NormalizedDelivery {
   readonly callbackId: string | null;
   readonly deliveryId: string | null;
   readonly data: Record<string, unknown>;
+  /** `JSON.stringify(data)`, when the provider has it from the body's text (the core then skips serializing `data`). */
+  readonly dataJson?: string;
   /**
    * When the provider says it sent the delivery (unix seconds), if it says so; the core rejects it
    * when it is outside the configured tolerance.

@@ -4,14 +4,17 @@
  * (the functions' esbuild options), run in alternation in fresh processes, so a change's effect is
  * measured under the same load. Prints median p50 per build and the ratio to the floor of the same
  * process. `BENCH_AB_ROUNDS` (default 5), `BENCH_AB_VARIANTS` (default `local`; `local,sdk`),
- * `BENCH_AB_SIZE` (default 1024), `BENCH_AB_N` (default 8000).
+ * `BENCH_AB_SIZE` (default 1024), `BENCH_AB_N` (default 8000). `BENCH_AB_WRITE=1` also keeps the
+ * result in bench-results.json (`hotPathAb`, by size) and writes the hot-path section of
+ * BENCHMARKS.md (scripts/bench/lib/report.ts `renderHotPathAb`; `npm run bench` renders it again).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { OUT_DIR, ROOT, relayEsbuildOptions } from './lib/build';
+import { renderHotPathAb } from './lib/report';
 import { median } from './lib/stats';
 import { quietWarmEnv } from './lib/warm-env';
 
@@ -104,6 +107,37 @@ async function main() {
     lines.push(`${v}: ${labels[1]} / ${labels[0]} = ${(rb / ra).toFixed(2)} (p50 ${ra.toFixed(1)} -> ${rb.toFixed(1)} µs)`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+  if (process.env.BENCH_AB_WRITE === '1') {
+    const sha = (ref: string | undefined) =>
+      execFileSync('git', ['rev-parse', '--short', ref ?? 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const entry = {
+      command: `BENCH_AB_ROUNDS=${rounds} BENCH_AB_SIZE=${size} BENCH_AB_N=${n} BENCH_AB_WRITE=1 npm run bench:ab -- ${refs.join(' ')}`,
+      date: new Date().toISOString(),
+      a: a.label,
+      b: refs[1] ? b.label : `working tree at ${sha(undefined)}`,
+      size,
+      n,
+      rounds,
+      loadavg: [load0, loadavg()[0] ?? 0].map((x) => Number(x.toFixed(2))),
+      p50Us: variants.map((v) => [median(samples[0]?.[v] ?? []), median(samples[1]?.[v] ?? [])]),
+      floorUs: [median(samples[0]?.floor ?? []), median(samples[1]?.floor ?? [])],
+      ratio: median(samples[1]?.[variants[0] as string] ?? []) / median(samples[0]?.[variants[0] as string] ?? []),
+      variant: variants[0],
+    };
+    const resultsPath = join(ROOT, 'bench-results.json');
+    const results = existsSync(resultsPath)
+      ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { hotPathAb?: Record<string, unknown> })
+      : {};
+    results.hotPathAb = { ...(results.hotPathAb ?? {}), [String(size)]: entry };
+    writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const doc = readFileSync(file, 'utf8');
+    const section = renderHotPathAb(results.hotPathAb);
+    const next = doc.includes('<!-- hot-path-ab:start -->')
+      ? doc.replace(/<!-- hot-path-ab:start -->[\s\S]*?<!-- hot-path-ab:end -->/, section)
+      : doc.replace('## Throughput over HTTP', `${section}\n\n## Throughput over HTTP`);
+    writeFileSync(file, next);
+  }
 }
 
 main().catch((err) => {

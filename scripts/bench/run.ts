@@ -5,7 +5,7 @@
  * only the bundle and cold-start stages and prints them (BENCHMARKS.md is left as it is).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type BundleFigures, buildBundle, OUT_DIR, ROOT } from './lib/build';
@@ -668,7 +668,13 @@ async function main() {
     },
   ];
 
+  // Figures measured by the other bench scripts (stranger-cost.ts, ab.ts --write) stay with the file.
+  const previous = existsSync(join(ROOT, 'bench-results.json'))
+    ? (JSON.parse(readFileSync(join(ROOT, 'bench-results.json'), 'utf8')) as Record<string, unknown>)
+    : {};
   const results = {
+    ...(previous.strangerCost ? { strangerCost: previous.strangerCost } : {}),
+    ...(previous.hotPathAb ? { hotPathAb: previous.hotPathAb } : {}),
     generatedBy: 'npm run bench (scripts/bench/run.ts)',
     machine,
     parameters: P,

@@ -63,6 +63,12 @@ export interface Fault {
   times?: number;
   /** Error code in the envelope. */
   readonly code?: string;
+  /**
+   * The request is processed (a rotate-secret rotates) and then answered with `status`; for a call
+   * with an Idempotency-Key that failure is the key's answer, replayed for 24 h (the worst case of a
+   * provider that replays whatever it answered). Not with 'drop'.
+   */
+  readonly processed?: boolean;
 }
 
 export interface Slowdown {
@@ -115,8 +121,15 @@ export interface FakeHeyGenOptions {
   readonly apiKey?: string;
   /** Validate requests against the spec. @default true */
   readonly validate?: boolean;
-  /** Clock for idempotency expiry and created_at. @default Date.now */
+  /** Clock for idempotency expiry, created_at and the history's retention. @default Date.now (see {@link FakeHeyGenApi.useClock}) */
   readonly now?: () => number;
+  /** Also accept `http://127.0.0.1` / `http://localhost` endpoint URLs (the sandbox's ingress). @default false */
+  readonly allowLoopbackHttp?: boolean;
+  /**
+   * How long the event history keeps an entry (older ones are no longer listed). HeyGen documents no
+   * retention; a model picks one to try a history that does not reach back far enough. @default unbounded
+   */
+  readonly historyRetentionMs?: number;
 }
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> };
@@ -166,13 +179,18 @@ export class FakeHeyGenApi {
   readonly eventTypes: string[];
   /** The event history, oldest first (listed newest first). */
   readonly history: FakeHistoryEvent[] = [];
+  /** Videos `GET /v3/videos/{id}` describes (not in openapi.yaml: shape of heygen-videos.md), by id. */
+  readonly videos = new Map<string, Record<string, unknown>>();
   /** Page size cap used by the fake for event-types (all in one page, like the CLI describes). */
   apiKey: string;
 
   private readonly api: InstanceType<typeof OpenAPIBackend>;
   private readonly idempotency = new Map<string, IdempotencyEntry>();
-  private readonly now: () => number;
+  private now: () => number;
+  /** See {@link FakeHeyGenOptions.historyRetentionMs}. */
+  historyRetentionMs: number;
   private readonly validate: boolean;
+  private readonly urlPattern: RegExp;
   private server: Server | undefined;
   private seq = 0;
   url = '';
@@ -180,7 +198,9 @@ export class FakeHeyGenApi {
   private constructor(options: FakeHeyGenOptions, def: Record<string, unknown>) {
     this.apiKey = options.apiKey ?? FAKE_API_KEY;
     this.now = options.now ?? Date.now;
+    this.historyRetentionMs = options.historyRetentionMs ?? Number.POSITIVE_INFINITY;
     this.validate = options.validate ?? true;
+    this.urlPattern = options.allowLoopbackHttp ? /^(https:\/\/[^/]|http:\/\/(127\.0\.0\.1|localhost)[:/])/ : /^https:\/\/[^/]/;
     this.eventTypes = eventTypesFromSpec(def);
     // quick: skip openapi-backend's OpenAPI 3.0 meta-validation (this spec is 3.1).
     this.api = new OpenAPIBackend({ definition: def as never, quick: true, strict: false, validate: true });
@@ -221,7 +241,17 @@ export class FakeHeyGenApi {
     this.slowdowns.length = 0;
     this.issuedSecrets.clear();
     this.history.length = 0;
+    this.videos.clear();
     Object.assign(this.stats, { deliveries: 0, attempts: 0, firstAttemptRejections: 0, delivered: 0, undelivered: 0 });
+  }
+
+  /**
+   * Moves the fake onto `now` (a model's virtual clock shared by every fake): idempotency expiry,
+   * endpoint created_at, the history's created_at and retention all read it from here on.
+   */
+  useClock(now: () => number): this {
+    this.now = now;
+    return this;
   }
 
   /** Injects a fault for the next `times` matching requests. */
@@ -428,7 +458,8 @@ export class FakeHeyGenApi {
 
     // Fault injection happens "in front of" the API: nothing is processed or remembered.
     const fault = this.take(this.faults, method, url.pathname);
-    if (fault) {
+    const failAfter = fault?.processed === true && fault.status !== 'drop' ? fault.status : undefined;
+    if (fault && failAfter === undefined) {
       if (fault.status === 'drop') {
         record(0);
         return 'drop';
@@ -444,6 +475,11 @@ export class FakeHeyGenApi {
       return send(err(401, 'authentication_failed', 'Invalid or expired API key. Verify your x-api-key header.'));
     }
 
+    const video = method === 'GET' ? /^\/v3\/videos\/([^/]+)$/.exec(url.pathname) : null;
+    if (video?.[1]) {
+      const v = this.videos.get(decodeURIComponent(video[1]));
+      return send(v ? { status: 200, body: { data: v } } : err(404, 'not_found', 'Video not found.'));
+    }
     const opRequest = { method: method.toLowerCase(), path: url.pathname, headers, query, body };
     const operation = this.api.matchOperation(opRequest);
     if (!operation) {
@@ -466,7 +502,7 @@ export class FakeHeyGenApi {
       }
     }
 
-    const reply = await this.dispatch(method, url.pathname, query, headers, body, operation.operationId ?? '');
+    const reply = await this.dispatch(method, url.pathname, query, headers, body, operation.operationId ?? '', failAfter);
     if (this.validate && reply.status < 300) {
       const check = this.api.validateResponse(reply.body, operation, reply.status);
       if (check.errors && check.errors.length > 0) {
@@ -498,6 +534,7 @@ export class FakeHeyGenApi {
     headers: Record<string, string>,
     body: unknown,
     operationId: string,
+    failAfter?: number,
   ): Promise<Reply> {
     const key = headers['idempotency-key'];
     const keyed = key !== undefined && (operationId === 'createWebhookEndpoint' || operationId === 'rotateWebhookEndpointSecret');
@@ -515,8 +552,11 @@ export class FakeHeyGenApi {
     try {
       const slow = this.take(this.slowdowns, method, path);
       if (slow) await new Promise((r) => setTimeout(r, slow.ms));
-      const reply = this.process(method, path, query, body, operationId);
-      if (keyed) {
+      const processed = this.process(method, path, query, body, operationId);
+      const reply = failAfter === undefined ? processed : err(failAfter, 'internal_error', 'Injected failure after processing.');
+      if (keyed && failAfter !== undefined) {
+        this.idempotency.set(scope, { state: 'done', reply, expiresAt: this.now() + IDEMPOTENCY_TTL_MS });
+      } else if (keyed) {
         // Like Stripe-style idempotency: answers produced by processing are replayed, 5xx are not.
         if (reply.status >= 500) this.idempotency.delete(scope);
         else this.idempotency.set(scope, { state: 'done', reply, expiresAt: this.now() + IDEMPOTENCY_TTL_MS });
@@ -562,7 +602,7 @@ export class FakeHeyGenApi {
       }
       case 'createWebhookEndpoint': {
         const b = body as { url: string; events?: string[] | null; entity_id?: string | null };
-        if (!/^https:\/\/[^/]/.test(b.url)) {
+        if (!this.urlPattern.test(b.url)) {
           return err(400, 'invalid_parameter', "'url' must be a publicly accessible HTTPS URL.", 'url');
         }
         if (this.endpointsFor(b.url).length > 0) {
@@ -616,10 +656,12 @@ export class FakeHeyGenApi {
           if (!Number.isInteger(decoded) || decoded < 0) return err(400, 'invalid_parameter', 'Invalid token.', 'token');
           offset = decoded;
         }
+        const retainedFrom = this.now() - this.historyRetentionMs;
         const all = [...this.history]
           .reverse()
           .filter(
             (e) =>
+              Date.parse(e.created_at) >= retainedFrom &&
               (query.event_type === undefined || e.event_type === query.event_type) &&
               (query.entity_id === undefined || e.endpoint_id === query.entity_id),
           );

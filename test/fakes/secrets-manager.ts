@@ -20,6 +20,10 @@
  *   its four steps in the background. Nothing removes AWSPENDING afterwards but the function itself;
  * - DeleteSecret / RestoreSecret: a secret scheduled for deletion refuses reads and writes
  *   (InvalidRequestException) until restored; ForceDeleteWithoutRecovery removes it.
+ *
+ * Time: every version's CreatedDate and a deletion date come from one injectable clock
+ * ({@link FakeSecretsManagerOptions.now}, default the wall clock), so a model on a virtual clock
+ * (test/support/lifecycle-chaos.ts) sees versions stamped on its own timeline.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -61,6 +65,13 @@ export type RotationHandler = (event: { SecretId: string; ClientRequestToken: st
 
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 
+export interface FakeSecretsManagerOptions {
+  /** Mock every SecretsManagerClient (for code that builds its own client). @default false */
+  readonly allInstances?: boolean;
+  /** The clock versions are stamped with (CreatedDate) and deletions dated by. @default Date.now */
+  readonly now?: () => number;
+}
+
 export class FakeSecretsManager {
   readonly client: SecretsManagerClient;
   readonly mock: AwsClientStub<SecretsManagerClient>;
@@ -76,8 +87,13 @@ export class FakeSecretsManager {
   /** Errors of background rotations, in order (the service would retry and alarm; tests inspect). */
   readonly rotationErrors: unknown[] = [];
 
-  /** @param allInstances mock every SecretsManagerClient (for code that builds its own client). */
-  constructor(allInstances = false) {
+  /** The clock of every date this fake stamps. */
+  readonly now: () => number;
+
+  /** @param options `true` = `{ allInstances: true }` (mock every SecretsManagerClient). */
+  constructor(options: boolean | FakeSecretsManagerOptions = {}) {
+    const { allInstances = false, now = Date.now } = typeof options === 'boolean' ? { allInstances: options } : options;
+    this.now = now;
     this.client = new SecretsManagerClient({
       region: 'us-east-1',
       credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
@@ -97,7 +113,7 @@ export class FakeSecretsManager {
       const versions = new Map<string, Version>();
       const id = input.ClientRequestToken ?? randomUUID();
       if (input.SecretString !== undefined) {
-        versions.set(id, { value: input.SecretString, stages: new Set(['AWSCURRENT']), created: new Date() });
+        versions.set(id, { value: input.SecretString, stages: new Set(['AWSCURRENT']), created: new Date(this.now()) });
       }
       this.secrets.set(name, { name, arn, versions, rotationEnabled: false });
       return { ARN: arn, Name: name, ...(input.SecretString !== undefined ? { VersionId: id } : {}) };
@@ -179,7 +195,7 @@ export class FakeSecretsManager {
       const stages = [...(input.VersionStages ?? ['AWSCURRENT'])];
       if (this.holderOf(s, 'AWSCURRENT') === undefined && !stages.includes('AWSCURRENT')) stages.push('AWSCURRENT');
       // A version RotateSecret created (AWSPENDING, no value yet) gets its value here.
-      const v = existing ?? { value: undefined, stages: new Set<string>(), created: new Date() };
+      const v = existing ?? { value: undefined, stages: new Set<string>(), created: new Date(this.now()) };
       v.value = value;
       s.versions.set(token, v);
       for (const stage of stages) this.attach(s, stage, token);
@@ -262,7 +278,7 @@ export class FakeSecretsManager {
       const s = this.find(input.SecretId);
       if (input.ForceDeleteWithoutRecovery) {
         this.secrets.delete(s.name);
-        return { ARN: s.arn, Name: s.name, DeletionDate: new Date() };
+        return { ARN: s.arn, Name: s.name, DeletionDate: new Date(this.now()) };
       }
       const days = input.RecoveryWindowInDays ?? 30;
       if (days < 7 || days > 30) {
@@ -272,7 +288,7 @@ export class FakeSecretsManager {
         });
       }
       this.refuseIfDeleted(s);
-      s.deletedDate = new Date(Date.now() + days * 86_400_000);
+      s.deletedDate = new Date(this.now() + days * 86_400_000);
       return { ARN: s.arn, Name: s.name, DeletionDate: s.deletedDate };
     });
 
@@ -300,7 +316,7 @@ export class FakeSecretsManager {
   /** Creates a secret with an initial AWSCURRENT value. */
   create(name: string, value: string, rotationEnabled = true): string {
     const arn = this.arnOf(name);
-    const versions = new Map<string, Version>([[randomUUID(), { value, stages: new Set(['AWSCURRENT']), created: new Date() }]]);
+    const versions = new Map<string, Version>([[randomUUID(), { value, stages: new Set(['AWSCURRENT']), created: new Date(this.now()) }]]);
     this.secrets.set(name, { name, arn, versions, rotationEnabled });
     return arn;
   }
@@ -337,7 +353,7 @@ export class FakeSecretsManager {
         message: "A previous rotation isn't complete. That rotation will be reattempted.",
       });
     }
-    if (!s.versions.has(token)) s.versions.set(token, { value: undefined, stages: new Set(), created: new Date() });
+    if (!s.versions.has(token)) s.versions.set(token, { value: undefined, stages: new Set(), created: new Date(this.now()) });
     this.attach(s, 'AWSPENDING', token);
     return token;
   }

@@ -127,6 +127,8 @@ describe('Construct: RelayDashboard', () => {
     expect(expressions(by('backfill: runs by outcome and events recovered'))).toEqual([
       `SEARCH('Namespace="HeyGenRelay" MetricName="BackfillRuns" service="heygen-relay-backfill"', 'Sum', 3600)`,
       `SEARCH('Namespace="HeyGenRelay" MetricName="BackfilledEvents" service="heygen-relay-backfill"', 'Sum', 3600)`,
+      `SEARCH('Namespace="HeyGenRelay" MetricName="BackfillUncertain" service="heygen-relay-backfill"', 'Sum', 3600)`,
+      `SEARCH('Namespace="HeyGenRelay" MetricName="UncoveredEntries" service="heygen-relay-backfill"', 'Maximum', 3600)`,
     ]);
   });
 

@@ -1,6 +1,8 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStackOutputs } from '../../bin/heygen-relay-cli.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
@@ -14,6 +16,10 @@ describe('Construct: HeyGenRelay stack outputs', () => {
         'ApiKeySecretArn',
         'DashboardUrl',
         'DedupTableName',
+        'DedupWindowSeconds',
+        'DefaultDlqArn',
+        'DefaultDlqUrl',
+        'DefaultQueueArn',
         'DefaultQueueUrl',
         'EventBusName',
         'HeyGenWebhookUrl',
@@ -23,6 +29,8 @@ describe('Construct: HeyGenRelay stack outputs', () => {
         'ParkedBucketName',
         'SigningSecretArn',
         'StateTableName',
+        'TargetDlqArn',
+        'TargetDlqUrl',
       ].sort(),
     );
   });
@@ -53,7 +61,32 @@ describe('Construct: HeyGenRelay stack outputs', () => {
       stateTableName: 'value-of-StateTableName',
       parkedBucketName: 'value-of-ParkedBucketName',
       dedupTableName: 'value-of-DedupTableName',
+      dedupWindowSeconds: 'value-of-DedupWindowSeconds',
       eventBusName: 'value-of-EventBusName',
     });
+  });
+
+  it('give every queue its URL and ARN, and its dead-letter queue too (issue 21)', () => {
+    const { template } = synthRelay({ relay: { queues: [{ name: 'video-ready' }, { name: 'video_ready' }] } });
+    const outputs = template.findOutputs('*');
+    for (const q of ['Default', 'RouteVideoReady', 'RouteVideoReady2'])
+      for (const o of ['QueueUrl', 'QueueArn', 'DlqUrl', 'DlqArn']) expect(Object.keys(outputs)).toContain(`${q}${o}`);
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['TargetDlqUrl', 'TargetDlqArn']));
+    // Each points at its own queue (a copy-paste slip would point two at one).
+    const values = ['RouteVideoReadyQueueUrl', 'RouteVideoReady2QueueUrl', 'DefaultQueueUrl', 'TargetDlqUrl'].map((k) =>
+      JSON.stringify(outputs[k]?.Value),
+    );
+    expect(new Set(values).size).toBe(4);
+  });
+
+  it('are each named in docs/outputs.md (a new output without its line fails here)', () => {
+    const page = readFileSync(join(__dirname, '../../docs/outputs.md'), 'utf8');
+    const documented = [...page.matchAll(/`([A-Za-z0-9<>]+)`/g)].map((m) => m[1] as string);
+    const patterns = documented.map((d) => new RegExp(`^${d.replace(/<[A-Za-z]+>/g, '[A-Za-z0-9]+')}$`));
+    const { template } = synthRelay({
+      relay: { joggai: {}, queues: [{ name: 'video-ready' }] },
+    });
+    const missing = Object.keys(template.findOutputs('*')).filter((o) => !patterns.some((p) => p.test(o)));
+    expect(missing).toEqual([]);
   });
 });

@@ -35,7 +35,8 @@ let stack: EmulatorStack;
 let fake: FakeHeyGenApi;
 let backfillEnv: Record<string, string>;
 
-async function loadBackfillEntry(): Promise<Handler> {
+async function loadBackfillEntry(extra: Record<string, string> = {}): Promise<Handler> {
+  delete process.env.ENDPOINT_URL;
   Object.assign(process.env, backfillEnv, {
     HEYGEN_API_URL: fake.url,
     AWS_ENDPOINT_URL: stack.endpoint,
@@ -45,6 +46,7 @@ async function loadBackfillEntry(): Promise<Handler> {
     AWS_SECRET_ACCESS_KEY: 'testing',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
+    ...extra,
   });
   vi.resetModules();
   return ((await import('../../functions/backfill.js')) as { handler: Handler }).handler;
@@ -57,7 +59,8 @@ function context(): Context {
 beforeAll(async () => {
   fake = await FakeHeyGenApi.start();
   stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  backfillEnv = await stack.functionEnv((v) => v.LEASE_NAME?.startsWith('heygen-backfill:') === true);
+  // ENDPOINT_URL is the Function URL (not provisioned on moto): each test names the endpoint URL it uses.
+  backfillEnv = await stack.functionEnv((v) => v.LEASE_NAME?.startsWith('heygen-backfill:') === true, ['ENDPOINT_URL']);
   await stack.clients.sm.send(
     new PutSecretValueCommand({
       SecretId: backfillEnv.API_KEY_SECRET_ARN,
@@ -167,61 +170,172 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
     expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(lonely)))).toHaveLength(1);
   }, 60_000);
 
-  it('CLI backfill --since beyond the dedup window does not publish again what the relay published before its record expired (README: not backfilled)', async () => {
-    const ep = fake.seedEndpoint('https://z/heygen');
+  it("the Lambda takes our endpoint's subscription from HeyGen (ENDPOINT_URL): a neighbour's entries never reach the bus; an unfinished claim a dead run left is published again with the same id, counted uncertain", async () => {
+    fake.reset(); // the history is account-wide: only this test's entries
+    const ours = fake.seedEndpoint('https://w/heygen', ['avatar_video.fail']);
+    const neighbour = fake.seedEndpoint('https://other-app.example.com/w', ['avatar_video.success']);
     const now = Date.now();
-    // Delivered live 60 h ago and published then; its dedup record (48 h) has expired since.
-    const old = { event_type: 'avatar_video.success', event_data: { video_id: 'cli-old', url: 'https://v/cli-old' } };
-    fake.emit(ep.endpoint_id, old, now - 60 * 3_600_000);
+    const lost = { event_type: 'avatar_video.fail', event_data: { video_id: 'w-lost', error: 'render' } };
+    const half = { event_type: 'avatar_video.fail', event_data: { video_id: 'w-half', error: 'render' } };
+    const theirs = { event_type: 'avatar_video.success', event_data: { video_id: 'w-neighbour', url: 'https://v/n' } };
+    fake.emit(ours.endpoint_id, lost, now - 3_600_000);
+    fake.emit(ours.endpoint_id, half, now - 3_600_000);
+    fake.emit(neighbour.endpoint_id, theirs, now - 3_600_000);
+    // A backfill run claimed `half`, called PutEvents and died before recording it (lock long passed).
     await stack.clients.ddb.send(
       new PutItemCommand({
         TableName: stack.tableName,
         Item: {
-          pk: { S: heygenEventKey(JSON.stringify(old)) },
-          status: { S: 'COMPLETED' },
-          owner: { S: 'live' },
-          expiresAt: { N: String(Math.floor((now - 12 * 3_600_000) / 1000)) },
+          pk: { S: heygenEventKey(JSON.stringify(half)) },
+          status: { S: 'IN_PROGRESS' },
+          owner: { S: 'backfill-dead' },
+          lockUntil: { N: String(now - 50 * 60_000) },
+          expiresAt: { N: String(Math.floor(now / 1000) + 48 * 3600) },
         },
       }),
     );
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      checkedThrough: now - 2 * 3_600_000,
+      lastSweepAt: now - 24 * 3_600_000,
+      cursor: null,
+    });
+    const handler = await loadBackfillEntry({ ENDPOINT_URL: 'https://w/heygen' });
+    const run = (await handler({}, context())) as BackfillSummary;
+    delete process.env.ENDPOINT_URL;
+    expect(run).toMatchObject({ outcome: 'done', backfilled: 2, uncertain: 1 });
+    expect(run.foreign).toBeGreaterThanOrEqual(1);
+    expect(run.missing.map((m) => m.id).sort()).toEqual([lost, half].map((e) => heygenEventKey(JSON.stringify(e))).sort());
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids).not.toContain(heygenEventKey(JSON.stringify(theirs)));
+    expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(half)))).toHaveLength(1);
+  }, 60_000);
+
+  it('a period the backfill could not cover keeps BackfillGap at 1 (the HeyGenBackfillGap alarm) in every run until acknowledged, with the service dimension the alarm reads', async () => {
+    fake.reset();
+    fake.seedEndpoint('https://g/heygen');
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    const now = Date.now();
+    const period = { reason: 'dedup_window' as const, fromMs: now - 80 * 3_600_000, untilMs: now - 56 * 3_600_000, entries: 24 };
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      checkedThrough: now - 2 * 3_600_000,
+      lastSweepAt: now - 3_600_000,
+      cursor: null,
+      uncovered: [period],
+    });
+    const emitted: Record<string, unknown>[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      const text = String(chunk);
+      if (text.includes('"_aws"')) for (const line of text.trim().split('\n')) emitted.push(JSON.parse(line));
+      else write(chunk);
+      return true;
+    }) as typeof process.stdout.write);
+    try {
+      const handler = await loadBackfillEntry({ POWERTOOLS_METRICS_DISABLED: 'false' });
+      expect(((await handler({}, context())) as BackfillSummary).outcome).toBe('done');
+    } finally {
+      spy.mockRestore();
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    }
+    const gap = emitted.find((m) => 'BackfillGap' in m);
+    expect(gap).toMatchObject({ BackfillGap: 1, service: 'heygen-relay-backfill' });
+    expect(emitted.find((m) => 'UncoveredEntries' in m)).toMatchObject({ UncoveredEntries: 24 });
+    expect((await checkpoint.read()).uncovered).toEqual([period]); // a good run does not clear it
+  }, 60_000);
+
+  it("CLI backfill with the stack's 12 h dedup window: events 13 h and 40 h old (records expired) are not published again by default, a neighbour's never; --allow-duplicates publishes ours, counted as possible second copies", async () => {
+    fake.reset(); // the history is account-wide: only this test's entries
+    const ep = fake.seedEndpoint('https://z/heygen', ['avatar_video.success']);
+    const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', ['video_translate.success']);
+    const now = Date.now();
+    const windowMs = 12 * 3_600_000;
+    // Delivered live 13 h and 40 h ago and published then; their dedup records (12 h) have expired since.
+    const old = [13, 40].map((h) => {
+      const e = { event_type: 'avatar_video.success', event_data: { video_id: `cli-old-${h}`, url: `https://v/${h}` } };
+      fake.emit(ep.endpoint_id, e, now - h * 3_600_000);
+      return e;
+    });
+    for (const e of old)
+      await stack.clients.ddb.send(
+        new PutItemCommand({
+          TableName: stack.tableName,
+          Item: {
+            pk: { S: heygenEventKey(JSON.stringify(e)) },
+            status: { S: 'COMPLETED' },
+            owner: { S: 'live' },
+            expiresAt: { N: String(Math.floor((now - 60_000) / 1000)) },
+          },
+        }),
+      );
+    const lost = { event_type: 'avatar_video.success', event_data: { video_id: 'cli-lost', url: 'https://v/lost' } };
+    fake.emit(ep.endpoint_id, lost, now - 3_600_000);
+    const theirs = { event_type: 'video_translate.success', event_data: { video_translate_id: 'cli-neighbour' } };
+    fake.emit(neighbour.endpoint_id, theirs, now - 2 * 3_600_000);
     const { backfillCommand } = await import('../../bin/backfill-command.js');
     const { HeyGenWebhookClient } = await import('../../functions/providers/heygen/api/client.js');
-    const run = await backfillCommand({
-      since: '72h',
+    const { ourEndpoint } = await import('../../functions/providers/heygen/backfill.js');
+    const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+    const endpoint = await ourEndpoint(client, 'https://z/heygen', null);
+    const common = {
       dryRun: false,
-      client: new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url }),
+      client,
+      windowMs,
+      endpoint,
       dedupTable: stack.tableName,
       eventBus: backfillEnv.EVENT_BUS_NAME as string,
       stateTable: backfillEnv.STATE_TABLE_NAME as string,
       signingSecretId: 'cli-test',
       dynamoDb: () => stack.clients.ddb,
       eventBridge: () => stack.clients.eb,
-    });
-    expect(run.missing.map((m) => m.id)).not.toContain(heygenEventKey(JSON.stringify(old)));
-    expect(run.sinceMs).toBeGreaterThan(now - 48 * 3_600_000);
+    };
+    await expect(backfillCommand({ ...common, since: '72h' })).rejects.toThrow(/reaches past the relay's dedup window \(12h\)/);
+    const run = await backfillCommand({ ...common, since: undefined });
+    expect(run.sinceMs).toBeGreaterThanOrEqual(now - windowMs);
+    expect(run.missing.map((m) => m.id)).toEqual([heygenEventKey(JSON.stringify(lost))]);
+    expect(run.foreign).toBeGreaterThanOrEqual(1);
+    const again = await backfillCommand({ ...common, since: '72h', allowDuplicates: true });
+    expect(again.missing.map((m) => m.id).sort()).toEqual(old.map((e) => heygenEventKey(JSON.stringify(e))).sort());
+    expect(again.beyondWindow).toBe(2);
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids).not.toContain(heygenEventKey(JSON.stringify(theirs)));
   }, 60_000);
 
-  it('DynamoDedupIndex on moto: Scan and BatchGetItem list published, unexpired keys only (in flight and expired are left to the consistent read)', async () => {
-    const nowS = Math.floor(Date.now() / 1000);
-    const put = (pk: string, status: string, expiresAt: number) =>
+  it('DynamoDedupIndex on moto: BatchGetItem (100 keys a call, never a Scan) lists published, unexpired keys, and unfinished claims whose lock passed', async () => {
+    const nowMs = Date.now();
+    const nowS = Math.floor(nowMs / 1000);
+    const put = (pk: string, status: string, expiresAt: number, lockUntil?: number) =>
       stack.clients.ddb.send(
         new PutItemCommand({
           TableName: stack.tableName,
-          Item: { pk: { S: pk }, status: { S: status }, owner: { S: 'o' }, expiresAt: { N: String(expiresAt) } },
+          Item: {
+            pk: { S: pk },
+            status: { S: status },
+            owner: { S: 'o' },
+            expiresAt: { N: String(expiresAt) },
+            ...(lockUntil !== undefined ? { lockUntil: { N: String(lockUntil) } } : {}),
+          },
         }),
       );
     await put('idx:done', 'COMPLETED', nowS + 3600);
-    await put('idx:flight', 'IN_PROGRESS', nowS + 3600);
+    await put('idx:flight', 'IN_PROGRESS', nowS + 3600, nowMs + 300_000);
+    await put('idx:abandoned', 'IN_PROGRESS', nowS + 3600, nowMs - 60_000);
     await put('idx:old', 'COMPLETED', nowS - 10);
     const many = Array.from({ length: 130 }, (_, i) => `idx:many${i}`);
     for (const k of many) await put(k, 'COMPLETED', nowS + 3600);
     const index = new DynamoDedupIndex(stack.clients.ddb, stack.tableName);
-    const all = await index.publishedKeys();
-    expect(all.has('idx:done')).toBe(true);
-    expect(all.has('idx:flight')).toBe(false);
-    expect(all.has('idx:old')).toBe(false);
-    for (const k of many) expect(all.has(k)).toBe(true);
-    const some = await index.published(['idx:done', 'idx:flight', 'idx:old', 'idx:absent', ...many]);
-    expect([...some].sort()).toEqual(['idx:done', ...many].sort());
+    const got = await index.lookup(['idx:done', 'idx:flight', 'idx:abandoned', 'idx:old', 'idx:absent', ...many]);
+    expect([...got.published].sort()).toEqual(['idx:done', ...many].sort());
+    expect([...got.unfinished]).toEqual(['idx:abandoned']);
+    expect(index.stats).toEqual({ calls: 2, keys: 135 }); // 135 keys: two calls of at most 100
+    expect([...(await index.published(['idx:done', 'idx:flight']))]).toEqual(['idx:done']);
   });
 });

@@ -247,7 +247,10 @@ describe('CLI: status', () => {
     writeFileSync(join(REPO, '.relay', 'status-screen.txt'), `${screen}\n(exit ${code})\n`);
     expect(code).toBe(3);
     expect(screen).toMatch(/needs attention:/);
-    expect(screen).toMatch(/1 message\(s\) in the dead-letter queue of all: .*redrive --queue all/);
+    // Pasteable as printed: it names the stack.
+    expect(screen).toContain(
+      `1 message(s) in the dead-letter queue of all: fix the consumer, then heygen-relay redrive --stack ${STACK} --queue all`,
+    );
     expect(screen).toContain(`alarm ${alarmName} is in ALARM`);
     expect(screen).toMatch(new RegExp(`HeyGen endpoint +${WEBHOOK_URL.replace(/[.]/g, '\\.')} +\\S+ +enabled +events: all`));
     expect(screen).toMatch(/Signing secret +AWSCURRENT \S+ \(0 d old\)/);
@@ -293,6 +296,56 @@ describe('CLI: status', () => {
     expect(await main(['status', '--stack', STACK], cli)).toBe(3);
     expect(out.join('\n')).toMatch(/Last backfill +failed/);
     expect(out.join('\n')).toMatch(/- the last backfill run \(\S+\) ended failed: see its logs/);
+  });
+  it('names a last registrar run that ended second_writer, with what a person does (issue 19)', async () => {
+    // The earlier test's in_sync run shares this hour's datapoint: status shows the one a person must see.
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'HeyGenRelay',
+        MetricData: [
+          {
+            MetricName: 'RegistrarRuns',
+            Dimensions: [
+              { Name: 'service', Value: 'heygen-relay-registrar' },
+              { Name: 'Outcome', Value: 'second_writer' },
+            ],
+            Value: 1,
+            Unit: 'Count',
+            Timestamp: new Date(Date.now() - 25 * 60_000),
+          },
+        ],
+      }),
+    );
+    const { io: cli, out } = io();
+    expect(await main(['status', '--stack', STACK], cli)).toBe(3);
+    const screen = out.join('\n');
+    expect(screen).toMatch(/Last registrar +second_writer/);
+    expect(screen).toMatch(
+      /- the last registrar run \(\S+\) ended second_writer: another writer keeps changing the endpoint's secret.*heygen-relay rotate/,
+    );
+  });
+  it('shows a period the backfill could not cover as needing a person until backfill --acknowledge-gap clears it (issue 19)', async () => {
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, stack.ingressEnv.STATE_TABLE_NAME as string, 'heygen');
+    const fromMs = Date.parse('2026-12-01T00:00:00Z');
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      uncovered: [{ reason: 'dedup_window', fromMs, untilMs: fromMs + 24 * 3_600_000, entries: 24 }],
+    });
+    const { io: cli, out } = io();
+    expect(await main(['status', '--stack', STACK], cli)).toBe(3);
+    const screen = out.join('\n');
+    expect(screen).toMatch(
+      /Backfill gap +not covered \(older than the dedup window\): 2026-12-01T00:00:00\.000Z \.\. 2026-12-02T00:00:00\.000Z, 24 entries of ours/,
+    );
+    expect(screen).toMatch(/- the backfill not covered .*then heygen-relay backfill --acknowledge-gap/);
+    const ack = io();
+    expect(await main(['backfill', '--stack', STACK, '--acknowledge-gap'], ack.io)).toBe(0);
+    expect(ack.out.join('\n')).toMatch(/acknowledged:\nnot covered \(older than the dedup window\)/);
+    expect((await checkpoint.read()).uncovered).toEqual([]);
+    const after = io();
+    await main(['status', '--stack', STACK], after.io);
+    expect(after.out.join('\n')).not.toMatch(/Backfill gap/);
   });
 });
 

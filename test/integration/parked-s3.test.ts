@@ -1,6 +1,6 @@
 /**
  * Parking against moto's S3, through the real Lambda entry (functions/ingress.ts) and its real
- * adapters: the ingress's PutObject is signed and sent without the S3 client
+ * adapters: the ingress's PutObject goes through `@aws-sdk/client-s3`, loaded on the first park
  * (functions/adapters/aws/parked-store.ts `S3ObjectPut`), and what it stored is read back with the
  * real S3 client by the operators' functions (S3ParkedArchive, republishParked). A small proxy in
  * front of moto makes S3 hang, to check the deadline holds for parking too.
@@ -104,7 +104,7 @@ async function deliver(handler: IngressHandler, body: string) {
   return { status: res.statusCode ?? 0, body: JSON.parse(res.body ?? '{}'), ms: Date.now() - t0 };
 }
 
-describe('Parking in S3 (moto) without the S3 client in the ingress', () => {
+describe('Parking in S3 (moto) through the SDK, loaded on the first park', () => {
   it('the Lambda entry parks a signed lossy delivery: 202, one object with its reason, the exact bytes, listed and re-published by the operators', async () => {
     expect(stack.parkedBucket).not.toBe('');
     const handler = await loadIngressEntry(stack);

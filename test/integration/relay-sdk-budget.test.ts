@@ -1,8 +1,8 @@
 /**
  * The SDK's per-attempt budget, on the wire. The design says "SDK timeouts and retries are budgeted
  * to answer inside [the deadline], even when a dependency hangs": sdkClientConfig() sets a 2 s
- * requestTimeout and 3 attempts, so ONE hung attempt should be abandoned after 2 s and retried,
- * and the delivery still published well inside HeyGen's 10 s.
+ * requestTimeout and 3 attempts, so ONE hung attempt is abandoned after 2 s, well inside HeyGen's
+ * 10 s (PutEvents: answered 503 rather than retried, see put-events-outcome.ts).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () => {
-  it('one hung PutEvents attempt is abandoned after requestTimeout and retried, so the delivery is published inside the budget', async () => {
+  it("one hung PutEvents attempt is abandoned after requestTimeout and answered 503 at once (not retried: it may have stored the event); the provider's retry publishes it", async () => {
     const handler = await loadIngressEntry(stack, { awsEndpoint: proxy.endpoint });
     const body = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v_${randomUUID()}` } });
     const hex = eventId('heygen', Buffer.from(body)).split(':').at(-1) as string;
@@ -55,15 +55,17 @@ describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () =
     const t0 = Date.now();
     const res = await handler(ev, lambdaContext());
     const elapsed = Date.now() - t0;
-    // Retry like HeyGen so the event still ends up published once whatever the outcome above.
+    // Retry like HeyGen: the event ends up published.
     if (res.statusCode !== 200) {
       const again = await handler(functionUrlEvent(body, { secret }), lambdaContext());
       expect(again.statusCode).toBe(200);
     }
     // With @smithy/node-http-handler 4.x, `requestTimeout` only logs a warning unless
-    // `throwOnRequestTimeout: true` is set: the hung attempt is held until the 8 s pipeline budget
-    // aborts it, no SDK retry happens, and the answer is 503 deadline_exceeded after ~8 s.
-    expect({ status: res.statusCode, elapsedUnder4s: elapsed < 4_000 }).toEqual({ status: 200, elapsedUnder4s: true });
+    // `throwOnRequestTimeout: true` is set: the hung attempt would be held until the 8 s pipeline
+    // budget. It is cut at 2 s; an attempt whose answer is lost may have stored the event, so the SDK
+    // does not retry it (put-events-outcome.ts: a retry could put a second copy on the bus): 503 now,
+    // and the provider's retry publishes it (docs/guarantees.md).
+    expect({ status: res.statusCode, elapsedUnder4s: elapsed < 4_000 }).toEqual({ status: 503, elapsedUnder4s: true });
   }, 30_000);
 
   it('a conditional PutItem that landed but whose answer was lost, retried by the SDK, is recognised as our own claim', async () => {

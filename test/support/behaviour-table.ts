@@ -90,7 +90,7 @@ export function describeBehaviourTable(spec: BehaviourSpec): void {
   const event = spec.event;
   const sample = spec.sample;
   /** The envelope id of a body as `event` delivers it (a provider may key its events on headers). */
-  const idOf = (body: string) => eventId(name, Buffer.from(body), event(body, { secret: SECRET }).headers);
+  const idOf = (body: string) => eventId(name, Buffer.from(body), event(body, { secret: SECRET }).headers, label);
   // Every row holds in both dedup modes, except the one about a copy that arrives mid-flight.
   for (const mode of ['record', 'claim'] as const)
     describeFor(mode, (options: BuildOptions = {}) => buildAwsHandler(aws, { ...spec.build, dedupMode: mode, ...options }));

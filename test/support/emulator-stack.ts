@@ -103,7 +103,13 @@ export interface EmulatorStack {
    * The Environment.Variables of the template's function whose variables satisfy `match` (e.g. the
    * backfill's, with LEASE_NAME heygen-backfill:…), every reference resolved like the ingress's.
    */
-  functionEnv(match: (vars: Record<string, string>) => boolean): Promise<Record<string, string>>;
+  /**
+   * The environment of the first function `match` accepts. `unresolved`: variables that may reference
+   * something not provisioned here (e.g. the Function URL); left out instead of ruling the function out.
+   */
+  functionEnv(match: (vars: Record<string, string>) => boolean, unresolved?: readonly string[]): Promise<Record<string, string>>;
+  /** Resolves a template value (`Ref`, `Fn::GetAtt`, `Fn::Join`) against what was provisioned and the `externals`. */
+  resolve(value: unknown): Promise<unknown>;
   destroy(): void;
 }
 
@@ -149,6 +155,8 @@ export async function provisionFromTemplate(
   template: CfnTemplate,
   endpoint: string,
   prefix = `t${randomUUID().slice(0, 8)}`,
+  /** Resources served outside the emulator (e.g. the ingress's Function URL on a local port): logical id -> ref and attributes. */
+  externals: Record<string, { ref?: string; attrs?: Record<string, string> }> = {},
 ): Promise<EmulatorStack> {
   const config = awsClientConfig(endpoint);
   const clients = {
@@ -169,6 +177,11 @@ export async function provisionFromTemplate(
 
   function get(logicalId: string): Promise<Created> {
     let p = created.get(logicalId);
+    const external = externals[logicalId];
+    if (!p && external) {
+      p = Promise.resolve({ ref: external.ref ?? logicalId, attrs: external.attrs ?? {} });
+      created.set(logicalId, p);
+    }
     if (!p) {
       const res = resources[logicalId];
       if (!res) throw new Error(`Template references unknown resource ${logicalId}`);
@@ -337,13 +350,18 @@ export async function provisionFromTemplate(
     ingressEnv,
     skipped,
     clients,
-    async functionEnv(match) {
+    async functionEnv(match, unresolved = []) {
       for (const r of Object.values(resources)) {
         if (r.Type !== 'AWS::Lambda::Function') continue;
         const raw = (r.Properties?.Environment as { Variables?: Record<string, Json> } | undefined)?.Variables ?? {};
         const out: Record<string, string> = {};
         try {
-          for (const [k, v] of Object.entries(raw)) out[k] = String(await resolve(v));
+          for (const [k, v] of Object.entries(raw)) {
+            if (unresolved.includes(k)) {
+              const value = await resolve(v).catch(() => undefined);
+              if (value !== undefined) out[k] = String(value);
+            } else out[k] = String(await resolve(v));
+          }
         } catch {
           continue; // references something off the data path (not this function)
         }
@@ -351,6 +369,7 @@ export async function provisionFromTemplate(
       }
       throw new Error('No function of the template has such an environment');
     },
+    resolve: (value) => resolve(value as Json),
     destroy() {
       for (const c of Object.values(clients)) c.destroy();
     },

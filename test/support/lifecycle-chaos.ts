@@ -1,38 +1,50 @@
 /**
- * Model-based exploration of the HeyGen secret lifecycle: registrar runs (the hourly tick, the
- * after-deploy trigger, `heygen-relay reconcile`), rotation steps (Secrets Manager's four steps with
- * its retries), operator writes and changes at HeyGen run concurrently; fast-check's scheduler
- * decides the order of every call they make (HeyGen API, Secrets Manager, the lease) and crashes are
- * injected before or after any call (a crash after a call is the dangerous kind: HeyGen changed the
- * secret and the answer is lost). A crashed Lambda never releases its lease; time only moves when
- * someone waits (a virtual clock), so leases expire exactly when the model says.
+ * Model-based exploration of the HeyGen relay's self-healing: the ingress, the registrar (hourly
+ * tick, after-deploy trigger, `heygen-relay reconcile`), Secrets Manager's rotation steps, the
+ * scheduled backfill, and the world around them run concurrently; fast-check's scheduler orders
+ * every call they make, and the schedule injects faults on any of them (test/support/chaos-faults.ts:
+ * a crash before or after it, a failure before it, a lost answer after it, a hang until the caller
+ * gives up). Every fake and store reads one clock (test/support/model-clock.ts); time moves only
+ * when someone waits, so leases, TTLs, HeyGen's history and idempotency expire when the model says.
  *
- * The fakes are the faithful ones: HeyGen's API in-process through the same OpenAPI-validated path
- * as over HTTP (old secret dead the moment rotate-secret answers, Idempotency-Key replays for 24 h),
- * Secrets Manager with AWS's version-stage semantics (contract-tested against moto).
+ * Actors besides our own processes: operators writing the secret, changes at HeyGen (endpoint deleted,
+ * URL edited, endpoint disabled, a person rotating the secret in the dashboard), HeyGen delivering
+ * events (retrying refused ones; some to a relay that is down), a stranger POSTing bad signatures, a
+ * neighbour endpoint in the same HeyGen account receiving event types ours does not subscribe to (its
+ * events are in the shared history), a second stack on the same URL (its own secret, lease and
+ * ingress), outages longer than the dedup window and than HeyGen's history, and plain idle time.
  *
- * Invariant once the system is quiet (leases expired, one more registrar run):
- * - exactly one endpoint points at the relay, with the configured events, and (unless an operator
- *   wiped the stored value, which forgets which endpoint was ours) none of ours points elsewhere;
- * - the ingress verifies HeyGen's current secret (AWSCURRENT or AWSPENDING holds it);
- * - no retired secret stays accepted through AWSPENDING;
- * - a rotation can still start and finish, ending on HeyGen's secret;
- * - after a day of hourly scheduled backfill runs (they also run, and crash, during the schedule),
- *   every event HeyGen delivered is on the bus exactly once.
+ * Once quiet (leases expired; one registrar run, some traffic, a backfill run and a registrar run
+ * that may heal on proof; a rotation; a day of hourly backfill runs) the invariants:
+ * - `lost`: every event HeyGen addressed to us is on the bus, else an alarm a person sees was raised;
+ * - `foreign`: nothing on the bus that HeyGen did not address to us (a stranger's, a neighbour's);
+ * - `needless-rotation`: rotate-secret is called by a registrar only when the stored secret was dead;
+ * - `id-mismatch`: every copy of one event carries one envelope id;
+ * - `duplicate-uncounted`: a second copy on a bus that no metric counted (PossibleDuplicatePublished,
+ *   ConcurrentDuplicate, BackfillUncertain); every copy is listed by the named faults on its path;
+ * - `lockout` (the ingress verifies HeyGen's current secret), `retired-pending`, `endpoint-count`,
+ *   `events`, `rotation-blocked`; `disabled-unalarmed`, `second-writer-unalarmed`;
+ * - `wall-clock`: nothing in test/ read the machine's clock during the run.
  * Used by test/unit/heygen-lifecycle-chaos.test.ts (bounded) and scripts/chaos.ts (`npm run chaos`).
  */
 
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import fc from 'fast-check';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
-import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { type EvidenceStore, evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { type HealJournal, MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
-import { type LeaseGrant, type LeaseIntent, type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
-import type { DedupMode, SigningKeySource } from '../../functions/core/ports.js';
-import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../functions/heygen-backfill-plan.js';
+import { type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
+import type { DedupMode, DedupStore, SigningKeySource } from '../../functions/core/ports.js';
+import {
+  MemoryBackfillCheckpoint,
+  SWEEP_AGE_ALARM_HOURS,
+  scheduledBackfill,
+  sweepAgeHours,
+} from '../../functions/heygen-backfill-plan.js';
 import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
 import { BACKFILL_DEFAULTS, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
 import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
@@ -41,13 +53,52 @@ import { type ReconcileSummary, reconcile } from '../../functions/providers/heyg
 import { type RotationEvent, rotationStep } from '../../functions/providers/heygen/rotation.js';
 import { FAKE_API_KEY, type FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
+import { type CallFault, DEPENDENCIES, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
+import { backfillAlarms, registrarAlarms } from './chaos-alarms.js';
+import { type SeedBug, seedBugs } from './chaos-seeds.js';
+import { installModelRuntime, ModelClock, testTreeReads, type WallClockReads } from './model-clock.js';
 
 export const CHAOS_URL = 'https://chaos.lambda-url.eu-west-1.on.aws/heygen';
 const FOREIGN_URL = 'https://somewhere-else.example.com/hook';
+const NEIGHBOUR_URL = 'https://neighbour.example.com/heygen-hook';
 const NAME = 'heygen-signing';
-const LEASE = `heygen:${NAME}`;
 const EVENTS = ['avatar_video.fail', 'avatar_video.success'];
+/** What the neighbour endpoint subscribes to: types ours does not. */
+const NEIGHBOUR_EVENTS = ['video_translate.success', 'photo_avatar_generation.success'];
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+const HOUR = 3_600_000;
+/** The model's scheduled runs tick this often (production: hourly). */
+const TICK_HOURS = 2;
+/** The dedup window (the stack's default): the table forgets a record this long after it was written. */
+export const WINDOW_MS = 48 * HOUR;
+/** A HeyGen history that keeps less than the dedup window (HeyGen documents no retention). */
+const SHORT_HISTORY_MS = 30 * HOUR;
+export const MODEL_START = Date.parse('2026-11-29T00:00:00Z');
+
+/** Faults on a process's calls to `deps`: most processes run clean, some get one or two. */
+const faultsOn = (deps: readonly Dependency[]): fc.Arbitrary<CallFault[]> =>
+  fc.oneof(
+    { weight: 1, arbitrary: fc.constant([] as CallFault[]) },
+    {
+      weight: 1,
+      arbitrary: fc.array(
+        fc.record({
+          on: fc.constantFrom(...deps),
+          at: fc.constantFrom(1, 1, 2),
+          kind: fc.constantFrom('before' as const, 'after' as const, 'hang' as const),
+        }),
+        { minLength: 1, maxLength: 2 },
+      ),
+    },
+  );
+const faultsArb = faultsOn(DEPENDENCIES);
+/** The ingress calls Secrets Manager, DynamoDB and PutEvents. */
+const ingressFaultsArb = faultsOn(['secrets', 'dynamodb', 'dynamodb', 'eventbridge', 'eventbridge']);
+/** The backfill calls DynamoDB, HeyGen's history, PutEvents (only when it has something to publish) and the lease. */
+const backfillFaultsArb = faultsOn(['dynamodb', 'dynamodb', 'heygen', 'eventbridge', 'eventbridge', 'eventbridge', 'lease']);
+/** The registrar calls Secrets Manager, HeyGen, DynamoDB (evidence, dedup, heal journal) and the lease. */
+const registrarFaultsArb = faultsOn(['secrets', 'heygen', 'heygen', 'dynamodb', 'dynamodb', 'lease']);
+const crashPoint = fc.option(fc.nat({ max: 14 }), { nil: null, freq: 3 });
 
 export type ActorSpec =
   | {
@@ -55,40 +106,79 @@ export type ActorSpec =
       readonly crashAt: number | null;
       readonly crashAfter: boolean;
       readonly stall?: boolean;
+      readonly faults: readonly CallFault[];
     }
   | { readonly kind: 'rotation'; readonly crashes: readonly (number | null)[]; readonly crashAfter: boolean }
   | { readonly kind: 'operator'; readonly op: 'reset' | 'paste-plain' }
-  | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' }
+  | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' | 'dashboard-rotate' }
   /** HeyGen delivers one event (listed in its history); the relay may be down; HeyGen retries `retries` times. */
-  | { readonly kind: 'delivery'; readonly relayDown: boolean; readonly retries: number }
-  /** A scheduled backfill run (functions/heygen-backfill-plan.ts scheduledBackfill), which may die at one of its calls. */
-  | { readonly kind: 'backfill'; readonly crashAt: number | null; readonly crashAfter: boolean };
+  | {
+      readonly kind: 'delivery';
+      readonly relayDown: boolean;
+      /** With `relayDown`: no attempt reaches the relay (throttled before it, lost on the way), not only the first. */
+      readonly allDown?: boolean;
+      readonly retries: number;
+      /** Faults of each attempt's ingress invocation. */
+      readonly attempts: readonly (readonly CallFault[])[];
+      /** With a second stack on the URL: which stack each attempt reaches. */
+      readonly toSecond: readonly boolean[];
+      /** Minutes HeyGen waits before each retry (its schedule is not documented). */
+      readonly retryMinutes?: readonly number[];
+    }
+  /** A scheduled backfill run, which may die at one of its calls or see faults. */
+  | {
+      readonly kind: 'backfill';
+      readonly crashAt: number | null;
+      readonly crashAfter: boolean;
+      readonly faults: readonly CallFault[];
+    }
+  /** Someone POSTs plausible bodies with bad signatures to our public URL. */
+  | { readonly kind: 'stranger'; readonly requests: number }
+  /** HeyGen delivers events of other types to the neighbour endpoint (listed in the shared history). */
+  | { readonly kind: 'neighbour'; readonly events: number }
+  /** The second stack's registrar runs (same URL, its own secret and lease). */
+  | { readonly kind: 'second-stack'; readonly runs: number }
+  /** Our stack is down this long (HeyGen's events meanwhile are never received, its retries fail). */
+  | { readonly kind: 'outage'; readonly hours: number }
+  /** Time passes, nothing happens. */
+  | { readonly kind: 'idle'; readonly hours: number };
 
 export interface ChaosScenario {
   readonly initial: 'empty' | 'registered' | 'rotated';
   /** The ingress's dedup mode. */
   readonly dedupMode: DedupMode;
+  /** HeyGen's history retention: unbounded, or shorter than the dedup window. */
+  readonly history: 'unbounded' | 'short';
   readonly actors: readonly ActorSpec[];
+  /** When each actor starts, in minutes after the schedule begins. */
+  readonly startMinutes: readonly number[];
+  /** Faults on the scheduled (hourly) runs, tick by tick, in turn. */
+  readonly ticks: readonly { readonly backfill: readonly CallFault[]; readonly registrar: readonly CallFault[] }[];
 }
 
-const crashPoint = fc.option(fc.nat({ max: 14 }), { nil: null, freq: 2 });
-export const actorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
+const processActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant('registrar' as const), crashAt: crashPoint, crashAfter: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant('registrar' as const),
+      crashAt: crashPoint,
+      crashAfter: fc.boolean(),
+      faults: registrarFaultsArb,
+    }),
   },
   {
     // The CLI has no Lambda timeout: besides dying, it can stall (a suspended laptop) past its lease.
-    weight: 2,
+    weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('cli' as const),
       crashAt: crashPoint,
       crashAfter: fc.boolean(),
       stall: fc.boolean(),
+      faults: faultsArb,
     }),
   },
   {
-    weight: 4,
+    weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('rotation' as const),
       crashes: fc.array(crashPoint, { minLength: 1, maxLength: 4 }),
@@ -96,87 +186,253 @@ export const actorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
     }),
   },
   {
-    weight: 1,
+    weight: 3,
     arbitrary: fc.record({
-      kind: fc.constant('operator' as const),
-      op: fc.constantFrom('reset' as const, 'paste-plain' as const),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('backfill' as const), crashAt: crashPoint, crashAfter: fc.boolean() }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('provider' as const),
-      op: fc.constantFrom('delete' as const, 'edit-url' as const, 'disable' as const),
+      kind: fc.constant('backfill' as const),
+      crashAt: crashPoint,
+      crashAfter: fc.boolean(),
+      faults: backfillFaultsArb,
     }),
   },
 );
-const deliveryArb: fc.Arbitrary<ActorSpec> = fc.record({
-  kind: fc.constant('delivery' as const),
-  relayDown: fc.nat({ max: 4 }).map((n) => n === 0),
-  retries: fc.nat({ max: 2 }),
-});
+const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('operator' as const), op: fc.constantFrom('reset' as const, 'paste-plain' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('provider' as const),
+      op: fc.constantFrom('delete' as const, 'edit-url' as const, 'disable' as const, 'dashboard-rotate' as const, 'dashboard-rotate' as const),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('stranger' as const), requests: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('neighbour' as const), events: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('second-stack' as const), runs: fc.integer({ min: 1, max: 2 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('outage' as const), hours: fc.constantFrom(3, 36, 60) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('idle' as const), hours: fc.constantFrom(2, 30, 50) }) },
+);
+const deliveryArb: fc.Arbitrary<ActorSpec> = fc.integer({ min: 0, max: 2 }).chain((retries) =>
+  fc.record({
+    kind: fc.constant('delivery' as const),
+    relayDown: fc.nat({ max: 2 }).map((n) => n === 0),
+    allDown: fc.boolean(),
+    retries: fc.constant(retries),
+    attempts: fc.array(ingressFaultsArb, { minLength: retries + 1, maxLength: retries + 1 }),
+    toSecond: fc.array(fc.boolean(), { minLength: retries + 1, maxLength: retries + 1 }),
+    retryMinutes: fc.array(fc.constantFrom(2, 15, 58, 120, 120), { minLength: retries, maxLength: retries }),
+  }),
+);
 export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc.record({
-  initial: fc.constantFrom('empty' as const, 'registered' as const, 'rotated' as const),
+  initial: fc.constantFrom('empty' as const, 'registered' as const, 'registered' as const, 'rotated' as const),
   dedupMode: fc.constantFrom('record' as const, 'claim' as const),
+  history: fc.constantFrom('unbounded' as const, 'unbounded' as const, 'short' as const),
   actors: fc
-    .tuple(fc.array(actorArb, { minLength: 2, maxLength: 5 }), fc.array(deliveryArb, { minLength: 1, maxLength: 4 }))
-    .chain(([a, d]) => fc.shuffledSubarray([...a, ...d], { minLength: a.length + d.length })),
-});
+    .tuple(
+      fc.array(processActorArb, { minLength: 1, maxLength: 4 }),
+      fc.array(worldActorArb, { minLength: 1, maxLength: 3 }),
+      fc.array(deliveryArb, { minLength: 1, maxLength: 4 }),
+    )
+    .chain(([a, w, d]) => fc.shuffledSubarray([...a, ...w, ...d], { minLength: a.length + w.length + d.length })),
+}).chain((sc) =>
+  fc
+    .array(fc.constantFrom(0, 0, 0, 1, 5, 30, 120, 600, 1_800, 3_000), {
+      minLength: sc.actors.length,
+      maxLength: sc.actors.length,
+    })
+    .map((startMinutes) => ({ ...sc, startMinutes })),
+).chain((sc) =>
+  fc
+    .array(fc.record({ backfill: backfillFaultsArb, registrar: registrarFaultsArb }), { maxLength: 10 })
+    .map((ticks) => ({ ...sc, ticks })),
+);
 
-class Crash extends Error {
-  constructor() {
-    super('crash (injected)');
-    this.name = 'Crash';
-  }
+export interface Violation {
+  readonly kind: string;
+  readonly message: string;
 }
 
 export interface ChaosStats {
   runs: number;
-  scheduledCalls: number;
-  crashes: number;
-  rotationsStarted: number;
-  registrarRuns: number;
-  operatorWrites: number;
-  providerChanges: number;
-  busy: number;
-  stalls: number;
-  /** Events HeyGen delivered (listed in its history), attempts the relay refused or failed, events it never received. */
+  /** Schedules that ended with at least one violation, and the violations by kind. */
+  failedRuns: number;
+  violations: Record<string, number>;
+  /** Events HeyGen addressed to us, and what became of them. */
   eventsDelivered: number;
-  attemptsRejected: number;
-  eventsNotReceived: number;
-  /** Events the backfill runs published; events missing from the bus or on it twice (both must stay 0). */
-  backfilled: number;
-  /** Scheduled backfill runs (during the schedule and the hourly ones once quiet), and of those the sweeps. */
-  backfillRuns: number;
-  sweeps: number;
   lost: number;
+  /** Lost, but an alarm a person sees was raised. */
+  lostAlarmed: number;
+  /** Events on the bus more than once, and the extra copies by the named fault on their path. */
   publishedTwice: number;
+  duplicatesByFault: Record<string, number>;
+  needlessRotations: number;
+  foreignEvents: number;
+  idMismatches: number;
+  backfilled: number;
+  /** How often each outcome and fault class happened (a class that stays 0 was never exercised). */
+  coverage: Record<string, number>;
+  /** Wall-clock reads during model runs, by call site (test/ ones are violations). */
+  wallClockReads: Record<string, number>;
 }
 
 export function emptyStats(): ChaosStats {
   return {
     runs: 0,
-    scheduledCalls: 0,
-    crashes: 0,
-    rotationsStarted: 0,
-    registrarRuns: 0,
-    operatorWrites: 0,
-    providerChanges: 0,
-    busy: 0,
-    stalls: 0,
+    failedRuns: 0,
+    violations: {},
     eventsDelivered: 0,
-    attemptsRejected: 0,
-    eventsNotReceived: 0,
-    backfilled: 0,
-    backfillRuns: 0,
-    sweeps: 0,
     lost: 0,
+    lostAlarmed: 0,
     publishedTwice: 0,
+    duplicatesByFault: {},
+    needlessRotations: 0,
+    foreignEvents: 0,
+    idMismatches: 0,
+    backfilled: 0,
+    coverage: {},
+    wallClockReads: {},
   };
+}
+
+/**
+ * The classes a full run must exercise: `npm run chaos` (and the bounded test) fail when one stays 0.
+ * A model that never reaches a class proves nothing about it.
+ */
+export const REQUIRED_COVERAGE = [
+  'fault:before',
+  'fault:lost-answer',
+  'fault:hang',
+  'fault:crash-before',
+  'fault:crash-after',
+  // Every call of the ingress, the backfill and the registrar to each dependency: before, after, hang.
+  ...(['before', 'after', 'hang'] as const).flatMap((k) => [
+    `fault:ingress:dynamodb:${k}`,
+    `fault:ingress:eventbridge:${k}`,
+    `fault:ingress:secrets:${k}`,
+    `fault:backfill:dynamodb:${k}`,
+    `fault:backfill:eventbridge:${k}`,
+    `fault:backfill:heygen:${k}`,
+    `fault:registrar:dynamodb:${k}`,
+    `fault:registrar:secrets:${k}`,
+    `fault:registrar:heygen:${k}`,
+  ]),
+  'heygen:faults',
+  'stranger-requests',
+  'neighbour-events',
+  'dashboard-rotations',
+  'disabled-endpoints',
+  'second-writer-changes',
+  'outage-longer-than-window',
+  'outage-longer-than-history',
+  'deliveries:200',
+  'deliveries:401',
+  'deliveries:503',
+  'deliveries:not-received',
+  'registrar:in_sync',
+  'registrar:changed',
+  'registrar:busy',
+  'heals',
+  'rotations:finished',
+  'backfill:sweep',
+  'backfill:busy',
+  'backfilled',
+  'ingress-deadlines',
+];
+
+const inc = (rec: Record<string, number>, key: string, n = 1) => {
+  rec[key] = (rec[key] ?? 0) + n;
+};
+
+const parseSecret = (raw: string | undefined): string | undefined => {
+  if (raw === undefined) return undefined;
+  try {
+    return (JSON.parse(raw) as { secret?: string | null }).secret ?? undefined;
+  } catch {
+    return raw;
+  }
+};
+
+/**
+ * One stack of the relay on the model's clock: its signing secret (Secrets Manager), its leases,
+ * its dedup table, evidence, backfill checkpoint and bus. The ingress is built per invocation, with
+ * that invocation's faults on its ports.
+ */
+class Stack {
+  readonly sm: FakeSecretsManager;
+  readonly leases: MemoryLeaseStore;
+  readonly entries: MemoryDedupStore;
+  readonly table: Map<string, { status: string; expiresAt: number; owner: string }>;
+  readonly evidence = new MemoryEvidenceStore();
+  /** The registrar's takeovers (adopts, heals): its rate limit. */
+  readonly heals = new MemoryHealJournal();
+  readonly checkpoint = new MemoryBackfillCheckpoint();
+  readonly bus: RelayEvent[] = [];
+  /** Registrar outcomes with a heal (resync) done, at model times. */
+  readonly healTimes: number[] = [];
+  /** Alarms raised (name → first model time). */
+  readonly alarms = new Map<string, number>();
+
+  constructor(
+    readonly name: string,
+    readonly mode: DedupMode,
+    readonly clock: ModelClock,
+    seed: SeedBug | undefined,
+  ) {
+    // Seeded bug `wall-clock-fake`: the fake stamps versions with the machine's clock (as it did).
+    this.sm = seed === 'wall-clock-fake' ? new FakeSecretsManager() : new FakeSecretsManager({ now: clock.now });
+    this.sm.create(NAME, '{"secret":null}');
+    this.leases = new MemoryLeaseStore(clock.now);
+    this.entries = new MemoryDedupStore({ windowSeconds: WINDOW_MS / 1000, lockSeconds: 15, mode, now: clock.now });
+    this.table = (this.entries as unknown as { entries: StackTable }).entries;
+  }
+
+  /** A view of the same table in `mode` with `lockSeconds` (the backfill's and registrar's). */
+  view(mode: DedupMode, lockSeconds: number): MemoryDedupStore {
+    const v = new MemoryDedupStore({ windowSeconds: WINDOW_MS / 1000, lockSeconds, mode, now: this.clock.now });
+    Object.assign(v, { entries: this.table });
+    return v;
+  }
+
+  private isPublished(k: string): boolean {
+    const e = this.table.get(k);
+    return e?.status === 'COMPLETED' && e.expiresAt > this.clock.t;
+  }
+
+  /** An unfinished claim whose lock has passed (its writer died after PutEvents, or lost its answer). */
+  private isUnfinished(k: string): boolean {
+    const e = this.table.get(k) as { status: string; expiresAt: number; lockUntil?: number } | undefined;
+    return e?.status === 'IN_PROGRESS' && e.expiresAt > this.clock.t && (e.lockUntil ?? 0) <= this.clock.t;
+  }
+
+  /** The eventually consistent view (BatchGetItem of the table); here always current. */
+  readonly index: DedupIndex = {
+    publishedKeys: async () => new Set([...this.table.keys()].filter((k) => this.isPublished(k))),
+    published: async (keys) => new Set(keys.filter((k) => this.isPublished(k))),
+    lookup: async (keys) => ({
+      published: new Set(keys.filter((k) => this.isPublished(k))),
+      unfinished: new Set(keys.filter((k) => this.isUnfinished(k))),
+    }),
+  };
+
+  readonly publisher = { publish: async (e: RelayEvent) => void this.bus.push(e) };
+
+  secretOf(stage?: string): string | undefined {
+    return parseSecret(this.sm.value(NAME, stage));
+  }
+
+  /** The secrets the ingress accepts now (AWSCURRENT and AWSPENDING). */
+  liveSecrets(): string[] {
+    return [this.secretOf(), this.secretOf('AWSPENDING')].filter((x): x is string => typeof x === 'string');
+  }
+
+  raise(alarm: string): void {
+    if (!this.alarms.has(alarm)) this.alarms.set(alarm, this.clock.t);
+  }
+}
+type StackTable = Map<string, { status: string; expiresAt: number; owner: string }>;
+
+interface RunOptions {
+  readonly seedBug?: SeedBug;
+  /** Collect a trace of what happened (replays print it with the violations). */
+  readonly trace?: string[];
 }
 
 /** One run of a scenario; returns the invariant violations (empty = fine). */
@@ -185,347 +441,733 @@ export async function runScenario(
   scenario: ChaosScenario,
   heygen: FakeHeyGenApi,
   stats: ChaosStats = emptyStats(),
-): Promise<string[]> {
+  options: RunOptions = {},
+): Promise<Violation[]> {
+  const clock = new ModelClock(MODEL_START);
+  const reads: WallClockReads = new Map();
+  const restore = installModelRuntime(clock, reads);
   heygen.reset();
+  heygen.useClock(clock.now);
+  heygen.historyRetentionMs = scenario.history === 'short' ? SHORT_HISTORY_MS : Number.POSITIVE_INFINITY;
   stats.runs++;
-  const sm = new FakeSecretsManager();
+  const stacks: Stack[] = [];
   try {
-    sm.create(NAME, '{"secret":null}');
-    const clock = { t: Date.parse('2026-11-29T00:00:00Z') };
-    const leases = new MemoryLeaseStore(() => clock.t);
-    let wiped = false;
-    const relay = chaosRelay(sm, scenario.dedupMode, () => clock.t);
-
-    const gate = async (label: string) => {
-      stats.scheduledCalls++;
-      await s.schedule(Promise.resolve(label), label);
-    };
-    const vsleep = async (ms: number) => {
-      clock.t += ms;
-      await gate('sleep');
-    };
-
-    /** One process (a Lambda invocation, a CLI run): its calls are scheduled, and it may die at one of them. */
-    class Invocation {
-      private calls = 0;
-      crashed = false;
-      constructor(
-        readonly name: string,
-        private readonly crashAt: number | null,
-        private readonly crashAfter: boolean,
-        /** At `crashAt`, stall past every lease's expiry and go on, instead of dying. */
-        private readonly stall = false,
-      ) {}
-      async around<T>(label: string, fn: () => Promise<T>): Promise<T> {
-        if (this.crashed) throw new Crash();
-        await gate(`${this.name}:${label}`);
-        const n = ++this.calls;
-        if (n === this.crashAt && this.stall) {
-          stats.stalls++;
-          await vsleep(5 * 60_000); // meanwhile others may take the expired lease
-          await gate(`${this.name}:wakes up`);
-        } else if (n === this.crashAt && !this.crashAfter) this.die();
-        const result = await fn();
-        if (n === this.crashAt && this.crashAfter && !this.stall) this.die();
-        return result;
-      }
-      private die(): never {
-        this.crashed = true;
-        stats.crashes++;
-        throw new Crash();
-      }
-      secrets(): SecretsManagerClient {
-        return {
-          send: (cmd: { constructor: { name: string } }, o?: unknown) =>
-            this.around(cmd.constructor.name, () => sm.client.send(cmd as never, o as never)),
-        } as unknown as SecretsManagerClient;
-      }
-      heygenClient(): HeyGenWebhookClient {
-        return new HeyGenWebhookClient({
-          apiKey: FAKE_API_KEY,
-          baseUrl: 'http://fake',
-          fetch: (input, init) =>
-            this.around(`${init?.method ?? 'GET'} ${String(input).replace('http://fake', '')}`, () => heygen.fetch(input, init)),
-          sleep: vsleep,
-        });
-      }
-      leaseStore(): LeaseStore {
-        return {
-          name: leases.name,
-          tryAcquire: (n, owner, ttl) => this.around('lease.acquire', () => leases.tryAcquire(n, owner, ttl)),
-          setIntent: (g: LeaseGrant, i: LeaseIntent | null) => this.around('lease.intent', () => leases.setIntent(g, i)),
-          // A dead process does not let go: its lease stays until it expires.
-          release: async (g: LeaseGrant) => {
-            if (!this.crashed) await leases.release(g);
-          },
-        };
-      }
-    }
-
-    const registrarRun = (inv: Invocation): Promise<ReconcileSummary> =>
-      reconcile(
-        { url: CHAOS_URL, events: EVENTS },
-        {
-          client: inv.heygenClient(),
-          secretStore: new SecretsManagerSigningSecretStore(inv.secrets(), NAME),
-          lease: { store: inv.leaseStore(), name: LEASE, owner: inv.name, waitMs: 60_000, sleep: vsleep, now: () => clock.t },
-          evidence: { evidence: relay.evidence, history: inv.heygenClient(), dedup: relay.check, now: () => clock.t },
-        },
-      );
-
-    const checkpoint = new MemoryBackfillCheckpoint();
-    /** One scheduled backfill run, as the hourly Lambda does it (its own lease, checkpoint, evidence, sweep or freshness). */
-    const backfillRun = async (inv: Invocation) => {
-      stats.backfillRuns++;
-      const run = await scheduledBackfill({
-        windowMs: 48 * 3_600_000,
-        checkpoint,
-        evidence: relay.evidence,
-        deps: {
-          history: inv.heygenClient(),
-          check: relay.check,
-          claim: relay.claim,
-          index: relay.index,
-          publisher: relay.publisher,
-          evidence: relay.evidence,
-          lease: { store: inv.leaseStore(), name: `heygen-backfill:${NAME}`, owner: inv.name },
-          now: () => clock.t,
-        },
-      });
-      if (run.plan?.kind === 'sweep') stats.sweeps++;
-      stats.backfilled += run.summary?.backfilled ?? 0;
-      return run.outcome;
-    };
-
-    const pendingToken = () =>
-      Object.entries(sm.stagesOf(NAME)).find(([, st]) => st.includes('AWSPENDING') && !st.includes('AWSCURRENT'))?.[0];
-
-    /** Secrets Manager's rotation: stage a token (or reattempt the incomplete one), four steps, each retried. */
-    const rotationRun = async (name: string, crashes: readonly (number | null)[], crashAfter: boolean): Promise<string> => {
-      await gate(`${name}:RotateSecret`);
-      stats.rotationsStarted++;
-      const token = pendingToken() ?? sm.stageRotation(NAME);
-      let k = 0;
-      for (const Step of STEPS) {
-        for (let attempt = 1; ; attempt++) {
-          const inv = new Invocation(`${name}#${k}`, crashes[k] ?? null, crashAfter);
-          k++;
-          try {
-            await rotationStep({ SecretId: NAME, ClientRequestToken: token, Step } as RotationEvent, {
-              secrets: inv.secrets(),
-              heygen: inv.heygenClient(),
-              endpointUrl: CHAOS_URL,
-              lease: { store: inv.leaseStore(), name: LEASE, waitMs: 60_000, sleep: vsleep, now: () => clock.t },
-            });
-            break;
-          } catch {
-            if (attempt >= 3) return 'abandoned'; // Secrets Manager marks the rotation failed; its schedule retries later
-          }
-        }
-      }
-      return 'finished';
-    };
-
-    // The starting state, built without the scheduler's interference.
-    if (scenario.initial !== 'empty') {
-      const setup = new Invocation('setup', null, false);
-      await s.waitFor(registrarRun(setup));
-      if (scenario.initial === 'rotated') await s.waitFor(rotationRun('setup-rotation', [], false));
-    }
-
-    const runs = scenario.actors.map(async (a, i): Promise<unknown> => {
-      const name = `${a.kind}${i}`;
-      switch (a.kind) {
-        case 'registrar':
-        case 'cli':
-          stats.registrarRuns++;
-          return registrarRun(new Invocation(name, a.crashAt, a.crashAfter, a.stall === true)).then((r) => {
-            if (r.outcome === 'busy') stats.busy++;
-            return r.outcome;
-          });
-        case 'rotation':
-          return rotationRun(name, a.crashes, a.crashAfter);
-        case 'operator': {
-          await gate(`${name}:${a.op}`);
-          stats.operatorWrites++;
-          wiped = true;
-          const value = a.op === 'reset' ? '{"secret":null}' : `whsec_pastedByHand${i}x${Math.floor(clock.t % 1e6)}Zq`;
-          return sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: value }));
-        }
-        case 'delivery': {
-          await gate(`${name}:event`);
-          const [ep] = heygen.endpointsFor(CHAOS_URL);
-          if (ep?.status !== 'enabled') return 'no endpoint';
-          const event = { event_type: 'avatar_video.success', event_data: { video_id: `chaos-${stats.runs}-${i}` } };
-          heygen.emit(ep.endpoint_id, event, clock.t);
-          stats.eventsDelivered++;
-          if (a.relayDown) {
-            stats.eventsNotReceived++;
-            return 'not received';
-          }
-          for (let attempt = 0; attempt <= a.retries; attempt++) {
-            if (attempt > 0) await gate(`${name}:retry${attempt}`);
-            const live = heygen.endpoints.get(ep.endpoint_id);
-            if (!live) return 'endpoint gone';
-            if ((await relay.deliver(event, live.secret)) === 200) return 'delivered';
-            stats.attemptsRejected++;
-          }
-          return 'given up';
-        }
-        case 'backfill':
-          return backfillRun(new Invocation(name, a.crashAt, a.crashAfter));
-        case 'provider': {
-          await gate(`${name}:${a.op}`);
-          stats.providerChanges++;
-          const [ep] = heygen.endpointsFor(CHAOS_URL);
-          if (!ep) return 'nothing';
-          if (a.op === 'delete') heygen.deleteBehindOurBack(ep.endpoint_id);
-          else if (a.op === 'edit-url') ep.url = FOREIGN_URL;
-          else ep.status = 'disabled';
-          return a.op;
-        }
-      }
-    });
-    await s.waitFor(Promise.allSettled(runs));
-
-    // Quiet: every lease has expired; one more registrar run.
-    clock.t += 10 * 60_000;
-    const violations: string[] = [];
-    const final = await s.waitFor(registrarRun(new Invocation('quiet', null, false)));
-    if (final.outcome === 'busy') violations.push('the quiet registrar run found the lease busy');
-    const check = (when: string) => {
-      const ours = heygen.endpointsFor(CHAOS_URL);
-      if (ours.length !== 1) violations.push(`${when}: ${ours.length} endpoints point at the relay`);
-      if (!wiped && heygen.endpoints.size !== 1)
-        violations.push(`${when}: ${heygen.endpoints.size - ours.length} endpoint(s) of ours deliver elsewhere`);
-      const [ep] = ours;
-      if (!ep) return;
-      if (JSON.stringify([...(ep.events ?? [])].sort()) !== JSON.stringify(EVENTS))
-        violations.push(`${when}: events ${JSON.stringify(ep.events)}`);
-      const parse = (v: string | undefined) =>
-        v === undefined ? undefined : (JSON.parse(v) as { secret?: string | null }).secret;
-      const current = parse(sm.value(NAME));
-      const pending = parse(sm.value(NAME, 'AWSPENDING'));
-      if (current !== ep.secret && pending !== ep.secret)
-        violations.push(`${when}: LOCKOUT, the ingress does not accept HeyGen's secret`);
-      if (pending !== undefined && pending !== ep.secret)
-        violations.push(`${when}: a retired secret stays accepted through AWSPENDING`);
-    };
-    check('quiet');
-    // And a rotation can still start and finish (nothing blocks it), ending on HeyGen's secret.
-    const rotated = await s.waitFor(rotationRun('after', [], false));
-    if (rotated !== 'finished') violations.push('a rotation after the quiet run did not finish');
-    check('after a rotation');
-    const [ep] = heygen.endpointsFor(CHAOS_URL);
-    const current = sm.value(NAME);
-    if (ep && current && (JSON.parse(current) as { secret?: string }).secret !== ep.secret)
-      violations.push('after a rotation: AWSCURRENT is not HeyGen secret');
-    // And the hourly backfill for a day (no trouble needs to have been recorded: the daily sweep looks
-    // at every entry): every event HeyGen delivered is on the bus exactly once.
-    for (let h = 0; h < 25; h++) {
-      clock.t += 3_600_000;
-      await s.waitFor(backfillRun(new Invocation(`backfill-quiet${h}`, null, false)));
-    }
-    const onBus = new Map<string, number>();
-    for (const e of relay.bus) onBus.set(e.id, (onBus.get(e.id) ?? 0) + 1);
-    for (const entry of heygen.history) {
-      const n = onBus.get(heygenEventKey(JSON.stringify({ event_type: entry.event_type, event_data: entry.event_data }))) ?? 0;
-      if (n === 0) {
-        stats.lost++;
-        violations.push(`event ${entry.event_id} (${JSON.stringify(entry.event_data)}) never reached the bus`);
-      } else if (n > 1) {
-        stats.publishedTwice++;
-        violations.push(`event ${entry.event_id} reached the bus ${n} times`);
-      }
-    }
-    if (relay.bus.length !== heygen.history.length)
-      violations.push(`${relay.bus.length} events on the bus for ${heygen.history.length} delivered`);
-    violations.push(...heygen.violations.map((v) => `HeyGen API contract: ${v}`));
+    const violations = await new Model(s, scenario, heygen, stats, clock, options.seedBug, stacks, options.trace).run();
+    for (const site of testTreeReads(reads))
+      violations.push({ kind: 'wall-clock', message: `${site} read the machine's clock during a model run` });
+    for (const [site, n] of reads) inc(stats.wallClockReads, site, n);
     return violations;
   } finally {
-    sm.mock.restore();
+    restore();
+    for (const st of stacks) st.sm.mock.restore();
   }
 }
 
-/**
- * The relay in the model: the real ingress pipeline, verifying against what Secrets Manager holds
- * (AWSCURRENT and AWSPENDING, as the ingress accepts them), in-memory dedup in the scenario's mode,
- * delivery evidence, and a bus that records what reached it.
- */
-function chaosRelay(sm: FakeSecretsManager, mode: DedupMode, now: () => number) {
-  const entries = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode, now });
-  // The backfill's read-only and claiming views of the same table.
-  const view = (m: DedupMode) => {
-    // The backfill's lock, as functions/backfill.ts sets it.
-    const v = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds, mode: m, now });
-    Object.assign(v, { entries: (entries as unknown as { entries: unknown }).entries });
-    return v;
-  };
-  const evidence = new MemoryEvidenceStore();
-  const table = (entries as unknown as { entries: Map<string, { status: string; expiresAt: number }> }).entries;
-  const isPublished = (k: string) => {
-    const e = table.get(k);
-    return e?.status === 'COMPLETED' && e.expiresAt > now();
-  };
-  /** The eventually consistent view (a Scan / BatchGetItem of the table); here always current. */
-  const index: DedupIndex = {
-    publishedKeys: async () => new Set([...table.keys()].filter(isPublished)),
-    published: async (keys) => new Set(keys.filter(isPublished)),
-  };
-  const bus: RelayEvent[] = [];
-  const publisher = { publish: async (e: RelayEvent) => void bus.push(e) };
-  const secretOf = (stage?: string) => {
-    const raw = sm.value(NAME, stage);
-    try {
-      return raw === undefined ? undefined : ((JSON.parse(raw) as { secret?: string | null }).secret ?? undefined);
-    } catch {
-      return raw;
+class Model {
+  readonly world: FaultWorld;
+  readonly a: Stack;
+  /** The second stack on our URL, once one ran. */
+  b: Stack | undefined;
+  /** Whether the relay (stack A) is down. */
+  down = false;
+  wiped = false;
+  seq = 0;
+  /** Event keys HeyGen addressed to our URL (with their creation time). */
+  readonly ours = new Map<string, number>();
+  readonly neighbourKeys = new Set<string>();
+  readonly violations: Violation[] = [];
+  /** The neighbour endpoint's id, once created. */
+  neighbour: string | undefined;
+  secondWriterChanged = false;
+  /** Event keys whose possible extra copy a metric counted (metric name and reason). */
+  readonly counted = new Map<string, string>();
+  readonly cov: (name: string, n?: number) => void;
+
+  constructor(
+    readonly s: fc.Scheduler,
+    readonly scenario: ChaosScenario,
+    readonly heygen: FakeHeyGenApi,
+    readonly stats: ChaosStats,
+    readonly clock: ModelClock,
+    readonly seed: SeedBug | undefined,
+    readonly stacks: Stack[],
+    readonly traceLog?: string[],
+  ) {
+    this.cov = (name, n = 1) => inc(stats.coverage, name, n);
+    this.world = { s, clock, fired: [], count: this.cov };
+    this.a = new Stack('a', scenario.dedupMode, clock, seed);
+    stacks.push(this.a);
+  }
+
+  trace(what: () => string): void {
+    if (this.traceLog) this.traceLog.push(`${new Date(this.clock.t).toISOString().slice(5, 16)} ${what()}`);
+  }
+
+  violate(kind: string, message: string): void {
+    this.violations.push({ kind, message });
+  }
+
+  async gate(label: string): Promise<void> {
+    this.cov('calls');
+    await this.s.schedule(Promise.resolve(label), label);
+  }
+
+  /** Waits `ms` of model time (the driver moves the clock when every process waits). */
+  async vsleep(ms: number): Promise<void> {
+    await this.clock.sleep(ms);
+    await this.gate('wake');
+  }
+
+  /**
+   * Runs the schedule until `task` settles: the scheduler releases the calls of every process in its
+   * order; when all of them wait on the clock (sleeps, hangs, deadlines) time jumps to the next timer.
+   * Calls take no model time of their own: only waits and hangs do.
+   */
+  async drive<T>(task: Promise<T>): Promise<T> {
+    let settled = false;
+    task.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    for (;;) {
+      await this.s.waitIdle();
+      await new Promise<void>((resolve) => setImmediate(resolve)); // let every microtask run
+      if (settled) return task;
+      if (this.s.count() > 0) continue;
+      if (this.clock.pending === 0) throw new Error('model stuck: nothing scheduled, no timer, the task never settles');
+      this.clock.advanceToNextTimer(Number.POSITIVE_INFINITY);
     }
-  };
-  const keys: SigningKeySource = {
-    getKeys: async () =>
-      [secretOf(), secretOf('AWSPENDING')]
-        .filter((x): x is string => typeof x === 'string')
-        .map((secret) => ({ secret, label: 'chaos' })),
-    refresh: async () => keys.getKeys(),
-  };
-  const quiet: Telemetry = { debug() {}, info() {}, warn() {}, error() {}, count() {} };
-  const ingress = createIngress({
-    routes: [{ provider: heygenProvider, path: '/heygen', keys, timestampToleranceSeconds: 0, budgetMs: 8_000, dedup: entries }],
-    maxBodyBytes: 256 * 1024,
-    publisher,
-    telemetry: quiet,
-    now,
-    onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
-  });
-  return {
-    bus,
-    evidence,
-    publisher,
-    index,
-    check: view('record'),
-    claim: view('claim'),
-    async deliver(event: { event_type: string; event_data: Record<string, unknown> }, secret: string): Promise<number> {
-      const raw = JSON.stringify(event);
-      const res = await ingress({
-        method: 'POST',
-        path: '/heygen',
-        headers: { 'heygen-signature': createHmac('sha256', secret).update(raw).digest('hex') },
-        body: Buffer.from(raw),
-        requestId: 'chaos',
-      });
-      return res.statusCode;
-    },
-  };
+  }
+
+  proc(name: string, role: string, spec: ConstructorParameters<typeof Process>[3] = {}): Process {
+    return new Process(this.world, name, role, spec);
+  }
+
+  // --- ports of a process ------------------------------------------------------------------------
+
+  secrets(p: Process, st: Stack): SecretsManagerClient {
+    return {
+      send: (cmd: { constructor: { name: string } }, o?: { abortSignal?: AbortSignal }) =>
+        p.call(`secrets:${cmd.constructor.name}`, () => st.sm.client.send(cmd as never, o as never), {
+          ...(o?.abortSignal ? { signal: o.abortSignal } : {}),
+        }),
+    } as unknown as SecretsManagerClient;
+  }
+
+  heygenClient(p: Process, st: Stack): HeyGenWebhookClient {
+    const fetch = p.fetch(this.heygen.fetch, {
+      before: (method, path, headers) => this.watchRotation(p, st, method, path, headers),
+    });
+    return new HeyGenWebhookClient({
+      apiKey: FAKE_API_KEY,
+      baseUrl: 'http://fake',
+      fetch: async (input, init) => {
+        try {
+          return await fetch(input, init);
+        } catch (err) {
+          this.cov('heygen:faults');
+          throw err;
+        }
+      },
+      sleep: (ms: number) => this.vsleep(ms),
+    });
+  }
+
+  /**
+   * Around a rotate-secret a registrar sends to heal (its Idempotency-Key says `resync`): was the
+   * stored secret alive (then the heal is needless)? Adoptions, replays of a dead holder's intent and
+   * the scheduled rotation are not heals.
+   */
+  watchRotation(p: Process, st: Stack, method: string, path: string, headers: Headers): (() => void) | undefined {
+    const m = /^\/v3\/webhooks\/endpoints\/([^/]+)\/rotate-secret$/.exec(path);
+    if (method !== 'POST' || !m?.[1] || !['registrar', 'cli', 'second-stack'].includes(p.role)) return undefined;
+    const heal = headers.get('idempotency-key')?.startsWith('hgr-resync-') === true;
+    const ep = this.heygen.endpoints.get(decodeURIComponent(m[1]));
+    if (!ep) return undefined;
+    const before = ep.secret;
+    const alive = st.liveSecrets().includes(before);
+    return () => {
+      if (ep.secret === before) return; // an idempotent replay: nothing rotated
+      if (st !== this.a) {
+        this.secondWriterChanged = true;
+        this.cov('second-writer-changes');
+      }
+      if (heal) this.trace(() => `${p.name} (stack ${st.name}) heals: rotate-secret ${alive ? 'over a LIVE secret' : 'over a dead secret'}`);
+      if (alive && heal) {
+        this.stats.needlessRotations++;
+        this.violate(
+          'needless-rotation',
+          `${p.name} (stack ${st.name}) rotated endpoint ${ep.endpoint_id} while its stored secret was HeyGen's live one`,
+        );
+      }
+    };
+  }
+
+  leaseStore(p: Process, st: Stack): LeaseStore {
+    const inner = st.leases;
+    return {
+      name: inner.name,
+      tryAcquire: (n, owner, ttl) => p.call('lease.acquire', () => inner.tryAcquire(n, owner, ttl)),
+      setIntent: (g, i) => p.call('lease.intent', () => inner.setIntent(g, i)),
+      // A dead process does not let go: its lease stays until it expires.
+      release: async (g) => {
+        if (!p.crashed) await inner.release(g);
+      },
+    };
+  }
+
+  // --- our processes -----------------------------------------------------------------------------
+
+  registrarRun(p: Process, st: Stack): Promise<ReconcileSummary> {
+    const dedupView = seedBugs.registrarDedup(this.seed, st.view('record', 15), st.table, this.clock);
+    return reconcile(
+      { url: CHAOS_URL, events: EVENTS },
+      {
+        client: this.heygenClient(p, st),
+        secretStore: new SecretsManagerSigningSecretStore(this.secrets(p, st), NAME),
+        lease: {
+          store: this.leaseStore(p, st),
+          name: `heygen:${NAME}`,
+          owner: p.name,
+          waitMs: 60_000,
+          sleep: (ms) => this.vsleep(ms),
+          now: this.clock.now,
+        },
+        evidence: {
+          evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
+          history: this.heygenClient(p, st),
+          dedup: p.port(dedupView as DedupStore, 'dynamodb.dedup'),
+          dedupWindowMs: WINDOW_MS,
+          now: this.clock.now,
+        },
+        heals: p.port(st.heals as HealJournal, 'dynamodb.heals'),
+        now: this.clock.now,
+      },
+    ).then((r) => {
+      this.cov(`registrar:${r.outcome}`);
+      this.trace(() => `${p.name} (stack ${st.name}): ${r.outcome} ${r.actions.map((x) => `${x.type}:${x.status}`).join(',')}`);
+      if (r.actions.some((x) => x.type === 'resync' && x.status === 'done')) {
+        st.healTimes.push(this.clock.t);
+        this.cov('heals');
+      }
+      for (const alarm of registrarAlarms(r)) st.raise(alarm);
+      return r;
+    }, (err: unknown) => {
+      this.cov(p.crashed ? 'registrar:crashed' : 'registrar:failed');
+      this.trace(() => `${p.name} (stack ${st.name}): ${p.crashed ? 'crashed' : `failed: ${String(err)}`}`);
+      throw err;
+    });
+  }
+
+  /** A registrar run once quiet: no faults, so a failure is a violation. */
+  async quietRegistrar(name: string): Promise<ReconcileSummary | undefined> {
+    try {
+      return await this.drive(this.registrarRun(this.proc(name, 'registrar'), this.a));
+    } catch (err) {
+      this.violate('quiet-run-failed', `${name}: the registrar failed once quiet: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+
+  async backfillRun(p: Process, st: Stack = this.a): Promise<string> {
+    if (this.down) return 'down';
+    this.cov('backfill:runs');
+    const run = await scheduledBackfill({
+      windowMs: seedBugs.backfillWindow(this.seed, WINDOW_MS),
+      checkpoint: p.port(st.checkpoint, 'dynamodb.checkpoint'),
+      evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
+      deps: {
+        history: this.heygenClient(p, st),
+        check: p.port(st.view('record', BACKFILL_DEFAULTS.claimLockSeconds) as DedupStore, 'dynamodb.check'),
+        claim: p.port(
+          seedBugs.backfillClaim(this.seed, st.view('claim', BACKFILL_DEFAULTS.claimLockSeconds), () =>
+            st.view('record', BACKFILL_DEFAULTS.claimLockSeconds),
+          ) as DedupStore,
+          'dynamodb.claim',
+        ),
+        index: p.port(st.index, 'dynamodb.index'),
+        publisher: p.port(st.publisher, 'eventbridge'),
+        evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
+        // Our endpoint's subscription (the Lambda reads it from HeyGen, else the configured types).
+        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS } }),
+        // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
+        onUncertain: (e: RelayEvent) => this.counted.set(e.id, 'BackfillUncertain'),
+        lease: { store: this.leaseStore(p, st), name: `heygen-backfill:${NAME}`, owner: p.name },
+        now: this.clock.now,
+      },
+    });
+    this.cov(`backfill:${run.outcome}`);
+    this.trace(() => `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}`);
+    if (run.plan?.kind === 'sweep') this.cov('backfill:sweep');
+    for (const alarm of backfillAlarms(run)) st.raise(alarm);
+    return run.outcome;
+  }
+
+  /** Secrets Manager's rotation: stage a token (or reattempt the incomplete one), four steps, each retried. */
+  async rotationRun(name: string, crashes: readonly (number | null)[], crashAfter: boolean): Promise<string> {
+    const st = this.a;
+    await this.gate(`${name}:RotateSecret`);
+    if (this.down) return 'down';
+    const pending = Object.entries(st.sm.stagesOf(NAME)).find(
+      ([, tags]) => tags.includes('AWSPENDING') && !tags.includes('AWSCURRENT'),
+    )?.[0];
+    const token = pending ?? st.sm.stageRotation(NAME);
+    let k = 0;
+    for (const Step of STEPS) {
+      for (let attempt = 1; ; attempt++) {
+        const p = this.proc(`${name}#${k}`, 'rotation', { crashAt: crashes[k] ?? null, crashAfter });
+        k++;
+        try {
+          await rotationStep({ SecretId: NAME, ClientRequestToken: token, Step } as RotationEvent, {
+            secrets: this.secrets(p, st),
+            heygen: this.heygenClient(p, st),
+            endpointUrl: CHAOS_URL,
+            lease: {
+              store: this.leaseStore(p, st),
+              name: `heygen:${NAME}`,
+              waitMs: 60_000,
+              sleep: (ms) => this.vsleep(ms),
+              now: this.clock.now,
+            },
+          });
+          break;
+        } catch (err) {
+          this.trace(() => `${name} ${Step} attempt ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
+          if (attempt >= 3) {
+            this.cov('rotations:abandoned');
+            return 'abandoned'; // Secrets Manager marks the rotation failed; its schedule retries later
+          }
+        }
+      }
+    }
+    this.cov('rotations:finished');
+    return 'finished';
+  }
+
+  /** One ingress invocation of stack `st` (its own execution environment) receiving `raw` signed with `secret`. */
+  async ingressAttempt(st: Stack, p: Process, raw: string, secret: string): Promise<number> {
+    const readKeys = async () => st.liveSecrets().map((x) => ({ secret: x, label: 'chaos' }));
+    const keys = p.port<SigningKeySource>({ getKeys: readKeys, refresh: readKeys }, 'secrets');
+    const telemetry: Telemetry = {
+      debug() {},
+      info() {},
+      warn() {},
+      error() {},
+      count: (metric, dimensions) => {
+        this.cov(`metric:${metric}`);
+        // The metrics that count a copy the bus may hold twice (consumers drop copies by id).
+        const name = String(metric);
+        if (p.subject && (name === 'ConcurrentDuplicate' || name === 'PossibleDuplicatePublished'))
+          this.counted.set(p.subject, `${name}${dimensions?.reason ? `:${dimensions.reason}` : ''}`);
+      },
+    };
+    const evidence = p.port(st.evidence as EvidenceStore, 'dynamodb.evidence');
+    const ingress = createIngress({
+      routes: [
+        {
+          provider: heygenProvider,
+          path: '/heygen',
+          keys,
+          timestampToleranceSeconds: 0,
+          budgetMs: 8_000,
+          dedup: p.port(st.entries as DedupStore, 'dynamodb'),
+        },
+      ],
+      maxBodyBytes: 256 * 1024,
+      publisher: p.port(st.publisher, 'eventbridge'),
+      telemetry,
+      now: this.clock.now,
+      ...(seedBugs.dropEvidence(this.seed) ? {} : { onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now: this.clock.now }) }),
+    });
+    const res = await ingress({
+      method: 'POST',
+      path: '/heygen',
+      headers: { 'heygen-signature': createHmac('sha256', secret).update(raw).digest('hex') },
+      body: Buffer.from(raw),
+      requestId: p.name,
+    });
+    if (res.statusCode === 503 && res.body.includes('deadline_exceeded')) {
+      this.cov('ingress-deadlines');
+      this.world.fired.push({ role: 'ingress', label: 'deadline', kind: 'deadline', subject: p.subject, at: this.clock.t });
+    }
+    return res.statusCode;
+  }
+
+  // --- the world ---------------------------------------------------------------------------------
+
+  ourEndpoint() {
+    return this.heygen.endpointsFor(CHAOS_URL)[0];
+  }
+
+  newEvent(type: string) {
+    this.seq++;
+    return { event_type: type, event_data: { video_id: `chaos-${this.stats.runs}-${this.seq}`, url: `https://x/${this.seq}` } };
+  }
+
+  /** HeyGen: one event for our endpoint, in its history, and its delivery attempts. */
+  async delivery(name: string, a: Extract<ActorSpec, { kind: 'delivery' }>): Promise<string> {
+    await this.gate(`${name}:event`);
+    const ep = this.ourEndpoint();
+    if (ep?.status !== 'enabled') return 'no endpoint';
+    if (ep.events !== null && !ep.events.includes('avatar_video.success')) return 'not subscribed';
+    const event = this.newEvent(this.seq % 2 === 0 ? 'avatar_video.success' : 'avatar_video.fail');
+    if (ep.events !== null && !ep.events.includes(event.event_type)) return 'not subscribed';
+    const raw = JSON.stringify(event);
+    const key = heygenEventKey(raw);
+    this.heygen.emit(ep.endpoint_id, event, this.clock.t);
+    this.ours.set(key, this.clock.t);
+    this.stats.eventsDelivered++;
+    this.trace(() => `${name}: HeyGen emits ${key.slice(11, 19)}${a.relayDown ? ' (relay down for the first attempt)' : ''}`);
+    for (let attempt = 0; attempt <= a.retries; attempt++) {
+      if (attempt > 0) await this.vsleep(60_000 * (a.retryMinutes?.[attempt - 1] ?? 2 ** attempt)); // HeyGen's backoff
+      const live = this.heygen.endpoints.get(ep.endpoint_id);
+      if (!live || live.status !== 'enabled' || live.url !== CHAOS_URL) return 'endpoint gone';
+      if (this.down || (a.relayDown && (attempt === 0 || a.allDown === true))) {
+        this.cov('deliveries:not-received');
+        continue;
+      }
+      const st = this.b && a.toSecond[attempt] ? this.b : this.a;
+      const p = this.proc(`${name}#${attempt}`, 'ingress', { faults: a.attempts[attempt] ?? [] });
+      p.subject = key;
+      const status = await this.ingressAttempt(st, p, raw, live.secret).catch(() => 502);
+      this.cov(`deliveries:${status}`);
+      this.trace(() => `${p.name} ${key.slice(11, 19)} -> stack ${st.name}: ${status}`);
+      if (status >= 200 && status < 300) return 'delivered';
+    }
+    return 'given up';
+  }
+
+  /** A stranger: plausible bodies with bad signatures. */
+  async stranger(name: string, requests: number): Promise<string> {
+    for (let i = 0; i < requests; i++) {
+      await this.gate(`${name}:post${i}`);
+      if (this.down) continue;
+      const raw = JSON.stringify(this.newEvent('avatar_video.success'));
+      const p = this.proc(`${name}#${i}`, 'stranger');
+      const status = await this.ingressAttempt(this.a, p, raw, `whsec_${randomBytes(24).toString('base64url')}`).catch(() => 502);
+      this.cov('stranger-requests');
+      if (status < 400) this.violate('foreign', `a stranger's bad signature was answered ${status}`);
+      if (i + 1 < requests) await this.vsleep(20 * 60_000);
+    }
+    return 'done';
+  }
+
+  /** The neighbour endpoint (another app in the account): events of its types, in the shared history. */
+  async neighbourEvents(name: string, events: number): Promise<string> {
+    await this.gate(`${name}:events`);
+    if (this.neighbour === undefined || !this.heygen.endpoints.has(this.neighbour))
+      this.neighbour = this.heygen.seedEndpoint(NEIGHBOUR_URL, NEIGHBOUR_EVENTS).endpoint_id;
+    for (let i = 0; i < events; i++) {
+      const event = this.newEvent(NEIGHBOUR_EVENTS[i % NEIGHBOUR_EVENTS.length] as string);
+      this.heygen.emit(this.neighbour, event, this.clock.t);
+      this.neighbourKeys.add(heygenEventKey(JSON.stringify(event)));
+      this.cov('neighbour-events');
+      await this.vsleep(5 * 60_000);
+    }
+    return 'done';
+  }
+
+  /** Our stack down for `hours`; HeyGen's events meanwhile are listed, never received. */
+  async outage(name: string, hours: number): Promise<string> {
+    await this.gate(`${name}:down`);
+    this.down = true;
+    this.trace(() => `${name}: down for ${hours} h`);
+    if (hours * HOUR > WINDOW_MS) this.cov('outage-longer-than-window');
+    if (hours * HOUR > this.heygen.historyRetentionMs) this.cov('outage-longer-than-history');
+    for (let h = 0; h < hours; h++) {
+      if (h % 12 === 1) {
+        const ep = this.ourEndpoint();
+        if (ep?.status === 'enabled') {
+          const event = this.newEvent('avatar_video.success');
+          this.heygen.emit(ep.endpoint_id, event, this.clock.t);
+          this.ours.set(heygenEventKey(JSON.stringify(event)), this.clock.t);
+          this.stats.eventsDelivered++;
+          this.cov('deliveries:not-received');
+        }
+      }
+      await this.vsleep(HOUR);
+    }
+    this.down = false;
+    this.trace(() => `${name}: up`);
+    return 'up';
+  }
+
+  async provider(name: string, op: Extract<ActorSpec, { kind: 'provider' }>['op']): Promise<string> {
+    await this.gate(`${name}:${op}`);
+    const ep = this.ourEndpoint();
+    if (!ep) return 'nothing';
+    if (op === 'delete') this.heygen.deleteBehindOurBack(ep.endpoint_id);
+    else if (op === 'edit-url') ep.url = FOREIGN_URL;
+    else if (op === 'disable') {
+      ep.status = 'disabled';
+      this.cov('disabled-endpoints');
+    } else {
+      // A person rotates the secret in HeyGen's dashboard: the stored one is dead from now on.
+      ep.secret = `whsec_${randomBytes(24).toString('base64url')}`;
+      this.heygen.issuedSecrets.get(ep.endpoint_id)?.push(ep.secret);
+      this.cov('dashboard-rotations');
+    }
+    return op;
+  }
+
+  async secondStack(name: string, runs: number): Promise<string> {
+    this.b ??= new Stack('b', this.scenario.dedupMode, this.clock, undefined);
+    if (!this.stacks.includes(this.b)) this.stacks.push(this.b);
+    for (let i = 0; i < runs; i++) {
+      if (i > 0) await this.vsleep(HOUR);
+      await this.registrarRun(this.proc(`${name}#${i}`, 'second-stack'), this.b).catch(() => undefined);
+    }
+    return 'done';
+  }
+
+  async actor(a: ActorSpec, i: number): Promise<unknown> {
+    const name = `${a.kind}${i}`;
+    switch (a.kind) {
+      case 'registrar':
+      case 'cli':
+        if (this.down) return 'down';
+        return this.registrarRun(this.proc(name, a.kind === 'cli' ? 'cli' : 'registrar', a), this.a);
+      case 'rotation':
+        return this.rotationRun(name, a.crashes, a.crashAfter);
+      case 'operator': {
+        await this.gate(`${name}:${a.op}`);
+        this.wiped = true;
+        const value = a.op === 'reset' ? '{"secret":null}' : `whsec_pastedByHand${i}x${Math.floor(this.clock.t % 1e6)}Zq`;
+        return this.a.sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: value }));
+      }
+      case 'delivery':
+        return this.delivery(name, a);
+      case 'backfill':
+        return this.backfillRun(this.proc(name, 'backfill', a));
+      case 'provider':
+        return this.provider(name, a.op);
+      case 'stranger':
+        return this.stranger(name, a.requests);
+      case 'neighbour':
+        return this.neighbourEvents(name, a.events);
+      case 'second-stack':
+        return this.secondStack(name, a.runs);
+      case 'outage':
+        return this.outage(name, a.hours);
+      case 'idle':
+        return this.vsleep(a.hours * HOUR);
+    }
+  }
+
+  async run(): Promise<Violation[]> {
+    const { scenario } = this;
+    // The starting state, built without the scheduler's interference.
+    if (scenario.initial !== 'empty') {
+      // A stack that has been running: registered, its first scheduled backfill run done.
+      await this.drive(this.registrarRun(this.proc('setup', 'setup'), this.a));
+      if (scenario.initial === 'rotated') await this.drive(this.rotationRun('setup-rotation', [], false));
+      await this.drive(this.backfillRun(this.proc('setup-backfill', 'setup')));
+    }
+    const start = async (a: ActorSpec, i: number) => {
+      const minutes = scenario.startMinutes[i] ?? 0;
+      if (minutes > 0) await this.vsleep(minutes * 60_000);
+      return this.actor(a, i);
+    };
+    const actors = Promise.allSettled(scenario.actors.map(start));
+    let over = false;
+    void this.hourly(() => over);
+    await this.drive(actors);
+    over = true;
+    await this.quiet();
+    return this.violations;
+  }
+
+  /**
+   * The schedules production runs while the stack is up: the backfill and the registrar, hourly in
+   * production, every {@link TICK_HOURS} hours in the model (cheaper schedules; both only look later).
+   */
+  async hourly(over: () => boolean): Promise<void> {
+    for (let h = TICK_HOURS; ; h += TICK_HOURS) {
+      await this.clock.sleep(TICK_HOURS * HOUR);
+      if (over()) return;
+      await this.gate(`hourly${h}`);
+      if (this.down) continue;
+      // The scenario's tick faults, in turn (a run with none runs clean).
+      const ticks = this.scenario.ticks;
+      const faults = ticks.length > 0 ? ticks[(h / TICK_HOURS - 1) % ticks.length] : undefined;
+      await this.backfillRun(this.proc(`hourly-backfill${h}`, 'backfill', { faults: faults?.backfill ?? [] })).catch(
+        () => undefined,
+      );
+      await this.registrarRun(
+        this.proc(`hourly-registrar${h}`, 'registrar', { faults: faults?.registrar ?? [] }),
+        this.a,
+      ).catch(() => undefined);
+    }
+  }
+
+  /** Quiet: leases expire; the registrar, some traffic, the backfill and the registrar again; checks. */
+  async quiet(): Promise<void> {
+    this.down = false;
+    this.clock.advance(10 * 60_000);
+    const first = await this.quietRegistrar('quiet');
+    if (first?.outcome === 'busy') this.violate('busy', 'the quiet registrar run found the lease busy');
+    // Secrets Manager retries a rotation left incomplete (AWSPENDING on a version of its own), after
+    // the registrar's run (which re-creates a deleted endpoint or drops a stale rotation).
+    const pending = Object.values(this.a.sm.stagesOf(NAME)).some((t) => t.includes('AWSPENDING') && !t.includes('AWSCURRENT'));
+    if (pending && (await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
+      this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
+    // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses).
+    for (let i = 0; i < 2; i++) {
+      await this.drive(
+        this.delivery(`quiet-delivery${i}`, { kind: 'delivery', relayDown: false, retries: 1, attempts: [[], []], toSecond: [false, false] }),
+      );
+    }
+    this.clock.advance(20 * 60_000);
+    await this.drive(this.backfillRun(this.proc('quiet-backfill', 'backfill')));
+    await this.quietRegistrar('quiet2');
+    this.check('quiet');
+    // And a rotation can still start and finish (nothing blocks it), ending on HeyGen's secret.
+    const rotated = await this.drive(this.rotationRun('after', [], false));
+    if (rotated !== 'finished') this.violate('rotation-blocked', 'a rotation after the quiet run did not finish');
+    this.check('after a rotation');
+    const ep = this.ourEndpoint();
+    if (ep && !this.excusedLockout() && this.a.secretOf() !== ep.secret)
+      this.violate('lockout', 'after a rotation: AWSCURRENT is not HeyGen secret');
+    // The scheduled backfill for a day (an hour from now, then a day later the routine sweep that
+    // looks at every entry; the freshness runs between add nothing to that): every event HeyGen
+    // addressed to us is on the bus, once.
+    for (const hours of [1, 23, 1]) {
+      this.clock.advance(hours * HOUR);
+      await this.drive(this.backfillRun(this.proc(`backfill-quiet+${hours}h`, 'backfill')));
+    }
+    if (sweepAgeHours(this.a.checkpoint.state, this.clock.t) > SWEEP_AGE_ALARM_HOURS) this.a.raise('SweepAge');
+    this.checkEndpointAlarms();
+    this.checkBus();
+    this.violations.push(...this.heygen.violations.map((v) => ({ kind: 'contract', message: `HeyGen API contract: ${v}` })));
+  }
+
+  /**
+   * A lockout no proof can show or a person was told about: the endpoint is disabled (HeyGen delivers
+   * nothing, so nothing can prove the secret dead; `disabled-unalarmed` checks the alarm), or a second
+   * stack took the endpoint and a writer alarm is up.
+   */
+  excusedLockout(): boolean {
+    if (this.ourEndpoint()?.status === 'disabled') return true;
+    return this.secondWriterChanged && [...this.a.alarms.keys()].some((n) => /writer|heal/i.test(n));
+  }
+
+  check(when: string): void {
+    const ours = this.heygen.endpointsFor(CHAOS_URL);
+    if (ours.length !== 1) this.violate('endpoint-count', `${when}: ${ours.length} endpoints point at the relay`);
+    const others = [...this.heygen.endpoints.values()].filter((e) => e.url !== CHAOS_URL && e.endpoint_id !== this.neighbour);
+    if (!this.wiped && !this.b && others.length > 0)
+      this.violate('endpoint-count', `${when}: ${others.length} endpoint(s) of ours deliver elsewhere`);
+    const [ep] = ours;
+    if (!ep) return;
+    if (JSON.stringify([...(ep.events ?? [])].sort()) !== JSON.stringify(EVENTS))
+      this.violate('events', `${when}: events ${JSON.stringify(ep.events)}`);
+    const current = this.a.secretOf();
+    const pending = this.a.secretOf('AWSPENDING');
+    if (current !== ep.secret && pending !== ep.secret && !this.excusedLockout())
+      this.violate('lockout', `${when}: LOCKOUT, the ingress does not accept HeyGen's secret`);
+    if (pending !== undefined && pending !== ep.secret && !this.excusedLockout())
+      this.violate('retired-pending', `${when}: a retired secret stays accepted through AWSPENDING`);
+  }
+
+  /** A disabled endpoint, or a second writer fighting over it: a person must be told. */
+  checkEndpointAlarms(): void {
+    const alarms = [...this.a.alarms.keys()];
+    const ep = this.ourEndpoint();
+    if (ep?.status === 'disabled' && !alarms.some((n) => /disabl/i.test(n)))
+      this.violate('disabled-unalarmed', `endpoint ${ep.endpoint_id} is disabled at HeyGen; no alarm was raised`);
+    // One takeover is a mishap; a second heal within 24 h is another writer at work: a person must be told.
+    const heals = this.a.healTimes;
+    const healLoop = heals.some((t, i) => i > 0 && t - (heals[i - 1] as number) < 24 * HOUR);
+    if (healLoop && !alarms.some((n) => /writer|heal/i.test(n)))
+      this.violate(
+        'second-writer-unalarmed',
+        `${heals.length} heals by stack a within 24 h${this.secondWriterChanged ? ' (a second stack rotated the secret)' : ''}; no alarm names another writer`,
+      );
+  }
+
+  /** Lost, foreign, copies, ids: what reached the buses against what HeyGen addressed to us. */
+  checkBus(): void {
+    const copies = new Map<string, RelayEvent[]>();
+    for (const st of this.stacks) for (const e of st.bus) copies.set(e.id, [...(copies.get(e.id) ?? []), e]);
+    // A copy's id is its event key; a copy whose body's key differs from its id carries another id.
+    for (const [id, list] of copies) {
+      const keys = new Set(list.map((e) => heygenEventKey(JSON.stringify({ event_type: e.type, event_data: e.data }))));
+      if (keys.size !== 1 || !keys.has(id)) {
+        this.stats.idMismatches++;
+        this.violate('id-mismatch', `copies of one event carry ids ${JSON.stringify([...keys, id])}`);
+      }
+      if (!this.ours.has(id)) {
+        this.stats.foreignEvents += list.length;
+        const whose = this.neighbourKeys.has(id) ? "the neighbour endpoint's" : 'an unaddressed';
+        this.violate('foreign', `${whose} event ${list[0]?.type} ${id.slice(0, 24)}… reached our bus (${list.map((e) => e.origin).join(', ')})`);
+      }
+    }
+    const backfilled = this.stacks.reduce((n, st) => n + st.bus.filter((e) => e.origin === 'backfill').length, 0);
+    this.stats.backfilled += backfilled;
+    this.cov('backfilled', backfilled);
+    const alarms = this.a.alarms;
+    for (const [key, createdAt] of this.ours) {
+      const list = copies.get(key) ?? [];
+      if (list.length === 0) {
+        const alarmed = [...alarms].some(([n, at]) => /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt);
+        if (alarmed) this.stats.lostAlarmed++;
+        else {
+          this.stats.lost++;
+          this.violate('lost', `event ${key.slice(0, 24)}… created ${new Date(createdAt).toISOString()} never reached the bus, no alarm`);
+        }
+      } else if (list.length > 1) this.duplicate(key, list);
+    }
+  }
+
+  /**
+   * An event on the buses more than once: by which named fault? A copy on one bus that no metric
+   * counted is a violation (consumers are told to drop copies by id, and how many to expect).
+   */
+  duplicate(key: string, list: RelayEvent[]): void {
+    this.stats.publishedTwice++;
+    const faults = this.world.fired.filter((f) => f.subject === key);
+    const names = [...new Set(faults.map((f: FiredFault) => `${f.role}:${f.label}:${f.kind}`))];
+    const perStack = this.stacks.map((st) => st.bus.filter((e) => e.id === key).length);
+    if (perStack.filter((n) => n > 0).length > 1) names.push('second-stack:both-published');
+    const counted = this.counted.get(key);
+    if (counted) names.push(`counted by metric ${counted}`);
+    inc(this.stats.duplicatesByFault, names.length > 0 ? names.join(' + ') : '(no fault on its path)', list.length - 1);
+    if (perStack.some((n) => n > 1) && !counted)
+      this.violate(
+        'duplicate-uncounted',
+        `event ${key.slice(0, 24)}… is on one bus ${Math.max(...perStack)} times (${list.map((e) => e.origin).join(', ')}), no metric counted it; faults on its path: ${names.join(', ') || 'none'}`,
+      );
+  }
+}
+
+export interface PropertyOptions {
+  readonly seedBug?: SeedBug;
+  /** Called per schedule with its violations (the seeded-bug runs count schedules until caught). */
+  readonly onRun?: (violations: readonly Violation[]) => void;
+  /** Fail the property on a violation (default) or only record it. */
+  readonly failOnViolation?: boolean;
+  /** Schedules are skipped (not run) while this says so (a seeded bug already caught). */
+  readonly skip?: () => boolean;
 }
 
 /** The property: no scenario ends with a violated invariant. */
-export function lifecycleProperty(heygen: FakeHeyGenApi, stats: ChaosStats) {
+export function lifecycleProperty(heygen: FakeHeyGenApi, stats: ChaosStats, options: PropertyOptions = {}) {
   return fc.asyncProperty(fc.scheduler(), scenarioArb, async (s, scenario) => {
-    const violations = await runScenario(s, scenario, heygen, stats);
-    if (violations.length > 0)
+    if (options.skip?.()) return;
+    const trace: string[] | undefined = options.failOnViolation === false ? undefined : [];
+    const violations = await runScenario(s, scenario, heygen, stats, { ...options, ...(trace ? { trace } : {}) });
+    if (violations.length > 0) {
+      stats.failedRuns++;
+      for (const v of violations) inc(stats.violations, v.kind);
+    }
+    options.onRun?.(violations);
+    if (violations.length > 0 && options.failOnViolation !== false)
       throw new Error(
-        `invariant violated:\n  ${violations.join('\n  ')}\nlast scheduled calls:\n${s
+        `invariant violated:\n  ${violations.map((v) => `[${v.kind}] ${v.message}`).join('\n  ')}\nscenario: ${JSON.stringify(scenario)}\ntrace:\n  ${(trace ?? []).join('\n  ')}\nlast scheduled calls:\n${s
           .report()
           .slice(-60)
           .map((t) => `  ${t.label}`)
@@ -533,3 +1175,4 @@ export function lifecycleProperty(heygen: FakeHeyGenApi, stats: ChaosStats) {
       );
   });
 }
+

@@ -33,6 +33,8 @@ describe('CLI: commander surface', () => {
         'parked list',
         'parked republish',
         'backfill',
+        'archive status',
+        'archive retry',
       ]),
     );
   });
@@ -47,11 +49,10 @@ describe('CLI: commander surface', () => {
   it('explains a usage error in one line and a hint, exit 64', async () => {
     const { io, err } = capture();
     expect(await main(['reconcile', '--bogus'], io)).toBe(64);
-    expect(err[0]).toBe("error: unknown option '--bogus'");
-    expect(err).toHaveLength(2);
+    expect(err).toEqual(["error: unknown option '--bogus' (see heygen-relay reconcile --help)"]);
     const other = capture();
     expect(await main(['frobnicate'], other.io)).toBe(64);
-    expect(other.err[0]).toBe("error: unknown command 'frobnicate'");
+    expect(other.err).toEqual(["error: unknown command 'frobnicate' (see heygen-relay --help)"]);
   });
 
   it('documents the exit codes in the top-level help; no command prints it and exits 64', async () => {
@@ -64,7 +65,7 @@ describe('CLI: commander surface', () => {
 
   it('keeps exit 2 for a missing HeyGen API key', async () => {
     const { io } = capture();
-    expect(await main(['backfill', '--dedup-table', 't'], io)).toBe(64); // no key → usage (as before)
+    expect(await main(['backfill', '--dedup-table', 't'], io)).toBe(2); // no key: exit 2 in every command
     expect(await main(['reconcile', '--endpoint-url', 'https://x.example/heygen', '--dry-run'], io)).toBe(2);
   });
 });

@@ -46,19 +46,20 @@ function table(now: () => number) {
   const claim = new MemoryDedupStore({ ...opts, mode: 'claim' });
   Object.assign(check, { entries });
   Object.assign(claim, { entries });
-  const scans = { n: 0 };
+  /** Calls of the batch lookup (BatchGetItem, 100 keys each) and keys read; the table is never scanned. */
+  const batches = { calls: 0, keys: 0 };
   const isPublished = (k: string) => {
     const e = entries.get(k);
     return e?.status === 'COMPLETED' && e.expiresAt > now();
   };
   const index: DedupIndex = {
-    publishedKeys: async () => {
-      scans.n++;
-      return new Set([...entries.keys()].filter(isPublished));
+    published: async (keys) => {
+      batches.calls += Math.ceil(keys.length / 100);
+      batches.keys += keys.length;
+      return new Set(keys.filter(isPublished));
     },
-    published: async (keys) => new Set(keys.filter(isPublished)),
   };
-  return { live, check, claim, index, entries, scans };
+  return { live, check, claim, index, entries, batches };
 }
 
 describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => {
@@ -422,7 +423,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     r.onBusOnce([late]);
   });
 
-  it('a second run while one holds the lease is busy and publishes nothing; the sweep costs one scan of the dedup table', async () => {
+  it('a second run while one holds the lease is busy and publishes nothing; the sweep reads the dedup table by key (one batch), never by Scan', async () => {
     const r = setup();
     const lostOnes = [r.lost(), r.lost(), r.lost()];
     for (let k = 0; k < 20; k++) await r.delivered();
@@ -430,8 +431,8 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const [x, y] = await Promise.all([r.scheduled(), r.scheduled()]);
     expect([x.outcome, y.outcome].sort()).toEqual(['busy', 'done']);
     r.onBusOnce(lostOnes);
-    expect(r.scans.n).toBe(1);
-    // The lookups: only the three the scan did not list went through the consistent read.
+    expect(r.batches).toEqual({ calls: 1, keys: 23 });
+    // The lookups: only the three the batch did not list went through the consistent read.
     expect((x.summary ?? y.summary)?.lookedUp).toBe(3);
     expect(SWEEP_EVERY_MS).toBe(24 * HOUR);
   });
@@ -679,7 +680,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     expect(r.bus.filter((e) => e.origin === 'backfill')).toHaveLength(all.filter((_, k) => k % 7 === 3).length);
   });
 
-  it('the dedup Scan failing or outlasting its share of the run is only a lost filter: the sweep goes on with consistent reads', async () => {
+  it('the batch lookup failing or outlasting its share of the run is only a lost filter: the sweep goes on with consistent reads', async () => {
     for (const scan of ['fails', 'hangs'] as const) {
       fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
@@ -689,13 +690,12 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
       for (let k = 0; k < 20; k++) await r.delivered();
       clock.t += 20 * 60_000;
       const index: DedupIndex = {
-        publishedKeys: (signal) =>
+        published: (_keys, signal) =>
           scan === 'fails'
             ? Promise.reject(new Error('ProvisionedThroughputExceededException'))
             : new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
-        published: r.index.published,
       };
-      // 200 ms before the reserve: the Scan may take at most half of it.
+      // 200 ms before the reserve: the lookup may take at most half of it.
       const run = await r.scheduled({ index, deadline: () => 10_200 });
       expect(run.outcome, scan).toBe('done');
       expect(run.summary?.lookedUp, scan).toBe(22);

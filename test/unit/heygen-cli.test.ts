@@ -130,7 +130,7 @@ describe('CLI: heygen-relay', () => {
 
   it('exits 2 without an API key and 64 on usage errors', async () => {
     expect(await main(['reconcile', '--endpoint-url', URL_A, '--dry-run'], io({ env: { HEYGEN_API_URL: fake.url } }))).toBe(2);
-    expect(out.join()).toMatch(/set the HEYGEN_API_KEY environment variable/);
+    expect(errs).toEqual([expect.stringMatching(/^error: .*set the HEYGEN_API_KEY environment variable/)]);
     expect(await main(['reconcile'], io())).toBe(64);
     expect(await main(['reconcile', '--endpoint-url', 'http://insecure.example.com'], io())).toBe(64);
     expect(await main(['frobnicate'], io())).toBe(64);
@@ -145,7 +145,12 @@ describe('CLI: heygen-relay', () => {
 
 describe('bin/cli.ts (`npm run cli`; the package runs its compiled form, test/package/install.test.ts)', () => {
   it('prints the usage', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(__dirname, '..', '..', 'bin', 'cli.ts'), '--help']);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      join(__dirname, '..', '..', 'bin', 'cli.ts'),
+      '--help',
+    ]);
     expect(stdout).toMatch(/Usage: heygen-relay/);
   });
 });

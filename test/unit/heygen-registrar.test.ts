@@ -91,13 +91,15 @@ describe('Function: reconcile', () => {
     expect(fake.endpoints.get(ep.endpoint_id)?.events).toBeNull();
   });
 
-  it('warns (once, in the summary) when the endpoint is disabled at HeyGen', async () => {
+  it('reports a disabled endpoint as the outcome endpoint_disabled (alarmed), with one warning saying what to do', async () => {
     const ep = fake.seedEndpoint(URL_A, EVENTS);
     ep.status = 'disabled';
     const logger = recordingLogger();
     const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, logger });
-    expect(summary.outcome).toBe('in_sync');
+    expect(summary.outcome).toBe('endpoint_disabled');
+    expect(summary.actions).toEqual([]);
+    expect(summary.warnings[0]).toMatch(/enable it in HeyGen's dashboard/);
     expect(summary.warnings).toEqual([expect.stringMatching(/is 'disabled'/)]);
     expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
   });

@@ -1,7 +1,8 @@
 /**
  * What the ingress's cold start compiles: its bundle, built with the functions' own esbuild options
- * (lib/bundling.ts), must not carry the S3 client (parking signs its one PutObject itself,
- * functions/adapters/aws/parked-store.ts). BENCHMARKS.md measures the init time this buys.
+ * (lib/bundling.ts), must not carry the S3 client: parking loads it from a file of its own the
+ * first time a delivery is parked (functions/adapters/aws/parked-store.ts, lib/function-build.ts).
+ * BENCHMARKS.md measures the init time this buys.
  */
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';

@@ -175,3 +175,29 @@ describe('npm start -- --config: any set of sources from a file', () => {
     expect(new Set(same.map((e) => e.id)).size).toBe(2);
   });
 });
+
+describe('npm start --config: a config file that is not JSON', () => {
+  it('local-config-not-json-no-secret: the error names the file, never a piece of the secret written before the mistake', async () => {
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    registerSensitive(secret, 'secret');
+    const bad = join(state, 'trailing-comma.json');
+    // The commonest JSON mistake, right after the secret: a trailing comma.
+    writeFileSync(bad, `{"sources":[{"id":"sw-a","provider":"standard-webhooks","secret":"${secret}"},]}`);
+    const run = spawn('npm', ['start', '--silent', '--', '--config', bad], {
+      cwd: ROOT,
+      env: env({}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    const collect = (d: Buffer) => {
+      err += d;
+    };
+    run.stdout?.on('data', collect);
+    run.stderr?.on('data', collect);
+    const code = await new Promise<number | null>((resolve) => run.once('close', resolve));
+    expect(code).toBe(2);
+    expect(err).toContain('is not JSON');
+    const leaked = [...Array(secret.length - 5).keys()].map((i) => secret.slice(i, i + 6)).filter((piece) => err.includes(piece));
+    expect(leaked).toEqual([]);
+  }, 30_000);
+});

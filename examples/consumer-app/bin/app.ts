@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 /**
  * A CDK app that deploys the relay and a consumer of its default queue: what a team that installs
- * heygen-relay writes. `npm install heygen-relay aws-cdk-lib constructs` (plus esbuild, and the
- * consumer's dependencies: @aws-lambda-powertools/batch, idempotency, logger, @aws-sdk/client-dynamodb
- * and lib-dynamodb), then `npx cdk deploy`.
+ * heygen-relay writes. A project of its own: copy this folder, `npm install`, `npm run deploy`
+ * (`npm run build` compiles it to dist/, which cdk.json runs; esbuild bundles the consumer Lambda).
  */
 import { App, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -29,7 +28,8 @@ export class RelayWithConsumerStack extends Stack {
     });
 
     const consumer = new nodejs.NodejsFunction(this, 'Consumer', {
-      entry: `${__dirname}/../functions/consumer.ts`,
+      // functions/consumer.ts next to this file, or its compiled consumer.js when run from dist/bin/ (esbuild bundles either).
+      entry: `${__dirname}/../functions/consumer.${__filename.endsWith('.ts') ? 'ts' : 'js'}`,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       timeout: Duration.seconds(25),

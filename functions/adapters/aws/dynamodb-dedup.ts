@@ -6,6 +6,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { DEDUP_META_KEYS, sourceOfKey, unscopedEventKey } from '../../core/event-key.js';
 import type { ClaimResult, CompleteResult, DedupMode, DedupStore } from '../../core/ports.js';
 
 export interface DynamoDedupOptions {
@@ -21,6 +22,15 @@ export interface DynamoDedupOptions {
    * and the check costs nothing (a table that never held body keys). @default false
    */
   readonly legacyBodyKeys?: boolean;
+  /**
+   * The relay's sources served through this store: source id → provider name. A source whose id is
+   * not its provider's name had its events keyed `<provider>:<rest>` before keys were per source
+   * (core/event-key.ts): with `legacyBodyKeys` on, `claim` of such a source's key also reads that
+   * earlier key (in parallel, one round trip) during the first dedup window after per-source keys
+   * were first used in the table (item `dedup-meta#source-keys-since`), and a record found there
+   * makes the delivery a duplicate. A provider's default source needs no read (same key). @default none
+   */
+  readonly sources?: Readonly<Record<string, string>>;
   readonly now?: () => number;
 }
 
@@ -45,23 +55,61 @@ export class DynamoDedupStore implements DedupStore {
     this.mode = options.mode ?? 'claim';
     // Off: no `seenLegacy` at all, so callers skip even computing the earlier-scheme key.
     this.seenLegacy = options.legacyBodyKeys ? (key, signal) => this.readLegacy(key, signal) : undefined;
+    if (options.legacyBodyKeys && options.sources)
+      for (const [source, provider] of Object.entries(options.sources))
+        if (source !== provider) this.earlierProviders.set(source, provider);
+  }
+
+  /** Sources whose keys changed when keys became per source: source id → provider name. */
+  private readonly earlierProviders = new Map<string, string>();
+
+  /** The key `key`'s event had before keys were per source, while such records may be live; else undefined. */
+  private earlierKey(key: string): string | undefined {
+    if (this.earlierProviders.size === 0) return undefined;
+    const source = sourceOfKey(key);
+    const provider = this.earlierProviders.get(source);
+    return provider === undefined ? undefined : unscopedEventKey(key, source, provider);
   }
 
   readonly seenLegacy: ((key: string, signal?: AbortSignal) => Promise<boolean>) | undefined;
 
   readonly mode: DedupMode;
 
-  /** The attributes every item has; `expiresAt` is the dedup window from `nowS`. */
+  /**
+   * The attributes every item has; `expiresAt` is the dedup window from `nowS`. `src` (the key's
+   * source) marks a record written under per-source keys: the default source's records have the
+   * earlier scheme's key, and only records without `src` are of that scheme (`readLegacy`).
+   */
   private item(key: string, status: 'IN_PROGRESS' | 'COMPLETED', owner: string, nowS: number) {
     return {
       pk: { S: key },
       status: { S: status },
       owner: { S: owner },
       expiresAt: { N: String(nowS + this.options.windowSeconds) },
+      src: { S: sourceOfKey(key) },
     };
   }
 
   async claim(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult> {
+    const earlier = this.earlierKey(key);
+    if (earlier === undefined) return this.claimKey(key, owner, signal);
+    // Read the earlier key together with the claim (one round trip); it counts only if the claim went ahead.
+    const seen = this.readLegacy(earlier, signal, SOURCE_KEYS_MARKER);
+    seen.catch(() => undefined);
+    const result = await this.claimKey(key, owner, signal);
+    if (result !== 'claimed') return result;
+    try {
+      if (!(await seen)) return 'claimed';
+    } catch (err) {
+      await this.release(key, owner);
+      throw err;
+    }
+    // Published before the upgrade: mark this key too (later copies need one read), answer duplicate.
+    if (this.mode === 'claim') await this.complete(key, owner, signal).catch(() => this.release(key, owner));
+    return 'duplicate';
+  }
+
+  private async claimKey(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult> {
     if (this.mode === 'record') return this.check(key, owner, signal);
     const nowMs = this.now();
     const nowS = Math.floor(nowMs / 1000);
@@ -160,39 +208,59 @@ export class DynamoDedupStore implements DedupStore {
     }
   }
 
-  /** Epoch ms until which items of the earlier key scheme may still be live (read once, then cached). */
-  private legacyUntil: Promise<number> | undefined;
+  /** Per marker: epoch ms until which items of that earlier key scheme may still be live (read once, then cached). */
+  private readonly legacyUntil = new Map<string, Promise<number>>();
+  /** The body-key scheme's `legacyUntil` once read (`legacyWindowOpen`). */
+  private legacyUntilMs: number | undefined;
+
+  /** `DedupStore.legacyWindowOpen`: false once the body-key scheme's window is known to be over. */
+  legacyWindowOpen(): boolean {
+    return this.legacyUntilMs === undefined || this.now() <= this.legacyUntilMs;
+  }
 
   /**
-   * `seenLegacy`: a consistent GetItem of the earlier-scheme key, but only within one dedup window of
-   * the moment content keys were first used in this table. That moment is one item,
-   * `dedup-meta#event-keys-since` (written once, conditionally; read once per execution environment),
-   * so the extra read per delivery stops by itself when the last earlier-scheme item has expired.
+   * `seenLegacy`: a consistent GetItem of an earlier-scheme key, but only within one dedup window of
+   * the moment the scheme after it was first used in this table. That moment is one item per scheme,
+   * `marker` (`dedup-meta#event-keys-since`: content keys replaced body keys;
+   * `dedup-meta#source-keys-since`: keys became per source), written once, conditionally, and read
+   * once per execution environment, so the extra read per delivery stops by itself when the last
+   * earlier-scheme item has expired.
    */
-  private async readLegacy(key: string, signal?: AbortSignal): Promise<boolean> {
-    this.legacyUntil ??= this.eventKeysSince(signal).then(
-      (since) => since + this.options.windowSeconds * 1000,
-      (err: unknown) => {
-        this.legacyUntil = undefined; // try again next time
-        throw err;
-      },
-    );
-    if (this.now() > (await this.legacyUntil)) return false;
+  private async readLegacy(key: string, signal?: AbortSignal, marker: string = LEGACY_MARKER): Promise<boolean> {
+    let until = this.legacyUntil.get(marker);
+    if (until === undefined) {
+      until = this.schemeSince(marker, signal).then(
+        (since) => {
+          const until = since + this.options.windowSeconds * 1000;
+          if (marker === LEGACY_MARKER) this.legacyUntilMs = until;
+          return until;
+        },
+        (err: unknown) => {
+          this.legacyUntil.delete(marker); // try again next time
+          throw err;
+        },
+      );
+      this.legacyUntil.set(marker, until);
+    }
+    if (this.now() > (await until)) return false;
     const got = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
       { abortSignal: signal },
     );
     const item = got.Item;
+    // Under the source-keys marker, a record with `src` is the default source's own (written after the
+    // upgrade, under the key that is also the earlier scheme's): another source's event, not this one.
+    if (marker === SOURCE_KEYS_MARKER && item?.src !== undefined) return false;
     return item?.status?.S === 'COMPLETED' && Number(item.expiresAt?.N) >= Math.floor(this.now() / 1000);
   }
 
-  private async eventKeysSince(signal?: AbortSignal): Promise<number> {
+  private async schemeSince(marker: string, signal?: AbortSignal): Promise<number> {
     const nowMs = this.now();
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: { pk: { S: LEGACY_MARKER }, since: { N: String(nowMs) } },
+          Item: { pk: { S: marker }, since: { N: String(nowMs) } },
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -226,7 +294,10 @@ export class DynamoDedupStore implements DedupStore {
 }
 
 /** The item recording when content-derived event keys were first used in a dedup table (no TTL). */
-export const LEGACY_MARKER = 'dedup-meta#event-keys-since';
+export const LEGACY_MARKER = DEDUP_META_KEYS[0];
+
+/** The item recording when per-source keys (core/event-key.ts) were first used in a dedup table (no TTL). */
+export const SOURCE_KEYS_MARKER = DEDUP_META_KEYS[1];
 
 /** A failed ConditionExpression (by class, or by name when the error crossed a module boundary). */
 function isConditionalFailure(err: unknown): boolean {

@@ -7,11 +7,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type DeliveryEvidence, type EvidenceStore, NO_EVIDENCE, type TroubleKind } from '../../core/evidence.js';
 import { type BackfillState, NO_BACKFILL_STATE } from '../../heygen-backfill-plan.js';
-import type { BackfillCursor } from '../../providers/heygen/backfill.js';
+import type { BackfillCursor, ListingHead, UncoveredPeriod } from '../../providers/heygen/backfill.js';
 
 /**
  * Delivery evidence in the relay's state table (partition key `pk`): item `evidence#<provider>` with
- * `lastTroubleAt`, `lastSignatureRejectionAt` and `lastMissedAt` (epoch ms), each only ever moved forward. One
+ * `lastTroubleAt`, `lastSignatureRejectionAt`, `lastFailureAt` and `lastMissedAt` (epoch ms), each only ever moved forward. One
  * UpdateItem per record (the ingress rate-limits them), one GetItem per read.
  */
 export class DynamoEvidenceStore implements EvidenceStore {
@@ -25,7 +25,7 @@ export class DynamoEvidenceStore implements EvidenceStore {
       kind === 'signature'
         ? ['lastTroubleAt', 'lastSignatureRejectionAt']
         : kind === 'failure'
-          ? ['lastTroubleAt']
+          ? ['lastTroubleAt', 'lastFailureAt']
           : ['lastMissedAt'];
     // Moves forward only (environments may write out of order): conditioned on the kind's own stamp.
     const own = attrs[attrs.length - 1] as string;
@@ -56,14 +56,15 @@ export class DynamoEvidenceStore implements EvidenceStore {
       lastTroubleAt: n(got.Item.lastTroubleAt),
       lastSignatureRejectionAt: n(got.Item.lastSignatureRejectionAt),
       lastMissedAt: n(got.Item.lastMissedAt),
+      lastFailureAt: n(got.Item.lastFailureAt),
     };
   }
 }
 
 /**
  * The scheduled backfill's checkpoint in the state table: item `backfill#<provider>` with
- * `checkedThrough`, `lastSweepAt`, `freshThrough`, `sampleMissedAt` (epoch ms), `unsettled` and `cursor` (the JSON
- * of a sweep under way). One consistent GetItem per read, one PutItem per write (the backfill's lease
+ * `checkedThrough`, `lastSweepAt`, `freshThrough`, `sampleMissedAt`, `orderCheckedAt` (epoch ms), `historyKeptMs`,
+ * `unsettled`, and the JSON of `cursor` (a sweep under way), `head` and `uncovered` (periods not yet acknowledged). One consistent GetItem per read, one PutItem per write (the backfill's lease
  * makes it the only writer).
  */
 export class DynamoBackfillCheckpoint {
@@ -88,17 +89,32 @@ export class DynamoBackfillCheckpoint {
       sampleMissedAt: n(item.sampleMissedAt),
       cursor: item.cursor?.S ? (JSON.parse(item.cursor.S) as BackfillCursor) : null,
       unsettled: item.unsettled?.BOOL === true,
+      orderCheckedAt: n(item.orderCheckedAt),
+      historyKeptMs: n(item.historyKeptMs),
+      head: item.head?.S ? (JSON.parse(item.head.S) as ListingHead) : null,
+      orderBroken: item.orderBrokenSince?.N === undefined ? null : { sinceMs: Number(item.orderBrokenSince.N) },
+      uncovered: item.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [],
     };
   }
 
   async write(state: BackfillState, signal?: AbortSignal): Promise<void> {
     const item: Record<string, AttributeValue> = { pk: { S: `backfill#${this.provider}` } };
-    for (const k of ['checkedThrough', 'lastSweepAt', 'freshThrough', 'sampleMissedAt'] as const) {
+    for (const k of [
+      'checkedThrough',
+      'lastSweepAt',
+      'freshThrough',
+      'sampleMissedAt',
+      'orderCheckedAt',
+      'historyKeptMs',
+    ] as const) {
       const v = state[k];
-      if (v !== null) item[k] = { N: String(v) };
+      if (v !== null && v !== undefined) item[k] = { N: String(v) };
     }
     if (state.unsettled) item.unsettled = { BOOL: true };
     if (state.cursor) item.cursor = { S: JSON.stringify(state.cursor) };
+    if (state.head) item.head = { S: JSON.stringify(state.head) };
+    if (state.orderBroken) item.orderBrokenSince = { N: String(state.orderBroken.sinceMs) };
+    if (state.uncovered?.length) item.uncovered = { S: JSON.stringify(state.uncovered) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), { abortSignal: signal });
   }
 }

@@ -1,4 +1,5 @@
 import {
+  DescribeSecretCommand,
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
   type SecretsManagerClient,
@@ -6,6 +7,7 @@ import {
 import { abortable } from '../../core/abortable.js';
 import type { SigningKey, SigningKeySource } from '../../core/ports.js';
 import { type SecretProblem, usableKeys, type WeakSecretReporter } from '../../core/usable-keys.js';
+import { labelHolders } from './signing-secret-store.js';
 
 /** What a stage's `SecretString` holds: a candidate secret (not yet judged), or nothing set. */
 export type SecretCandidate = { readonly value: unknown } | null;
@@ -45,8 +47,19 @@ export function parseSigningSecret(secretString: string | undefined): string | n
 export interface SecretsKeySourceOptions {
   /** How long keys are served from memory before a (background) re-read. @default 300_000 */
   readonly cacheTtlMs?: number;
-  /** Re-reads after a verification miss happen at most this often. @default 1_000 */
+  /**
+   * After a verification miss, the secret's versions are checked (one `DescribeSecret`) at most this
+   * often, and its values re-read only when a version changed. @default 1_000
+   */
   readonly minRefreshIntervalMs?: number;
+  /**
+   * While misses keep coming and the versions stay unchanged (bad signatures from a stranger), the
+   * check's interval doubles from `minRefreshIntervalMs` up to this; a changed version, or a quiet
+   * spell of twice the interval, sets it back. It bounds both the cost of a stream of bad signatures
+   * (one call per interval per route per execution environment) and how long a genuine new version
+   * can go unseen during one. @default 8_000
+   */
+  readonly maxMissCheckIntervalMs?: number;
   /** AWSPREVIOUS stays accepted for this long after AWSCURRENT was created. @default 900_000 */
   readonly previousGraceMs?: number;
   /**
@@ -94,8 +107,14 @@ export class SecretsManagerKeySource implements SigningKeySource {
   private retryAt = Number.NEGATIVE_INFINITY;
   private lastError: unknown;
   private inflight: Promise<readonly SigningKey[]> | undefined;
+  /** The versions that held AWSCURRENT and AWSPENDING at the last full read (null: none). */
+  private readVersions: { current: string | null; pending: string | null } | undefined;
+  /** The current interval between miss checks, and when the next may run. */
+  private missInterval: number;
+  private nextMissCheckAt = Number.NEGATIVE_INFINITY;
   private readonly cacheTtlMs: number;
   private readonly minRefreshIntervalMs: number;
+  private readonly maxMissCheckIntervalMs: number;
   private readonly previousGraceMs: number;
   private readonly staleWaitMs: number;
   private readonly loadTimeoutMs: number;
@@ -112,6 +131,8 @@ export class SecretsManagerKeySource implements SigningKeySource {
   ) {
     this.cacheTtlMs = options.cacheTtlMs ?? 300_000;
     this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? 1_000;
+    this.maxMissCheckIntervalMs = Math.max(this.minRefreshIntervalMs, options.maxMissCheckIntervalMs ?? 8_000);
+    this.missInterval = this.minRefreshIntervalMs;
     this.previousGraceMs = options.previousGraceMs ?? 900_000;
     this.staleWaitMs = options.staleWaitMs ?? 1_000;
     this.loadTimeoutMs = options.loadTimeoutMs ?? 6_000;
@@ -130,11 +151,16 @@ export class SecretsManagerKeySource implements SigningKeySource {
     return this.cold(signal);
   }
 
+  /**
+   * After a verification miss: the keys, re-read if the secret's versions changed since the last
+   * read. The check (one DescribeSecret) runs at most once per miss interval, which doubles while
+   * misses find nothing new (see `maxMissCheckIntervalMs`).
+   */
   async refresh(signal?: AbortSignal): Promise<readonly SigningKey[]> {
     if (!this.keys) return this.cold(signal);
     const keys = this.keys;
-    if (this.now() - this.lastAttemptAt < this.minRefreshIntervalMs && !this.inflight) return keys;
-    const reading = this.start();
+    if (!this.inflight && !this.missCheckDue()) return keys;
+    const reading = this.start('miss');
     if (!reading) return keys; // backing off after a failure: the last good keys serve
     let timer: NodeJS.Timeout | undefined;
     const enough = new Promise<readonly SigningKey[]>((resolve) => {
@@ -154,21 +180,38 @@ export class SecretsManagerKeySource implements SigningKeySource {
     return abortable(reading, signal);
   }
 
-  /** The read in flight, a new one, or undefined while backing off after a failure. */
-  private start(): Promise<readonly SigningKey[]> | undefined {
+  /** Whether a miss may check the versions now; if so, schedules the next check (the interval's back-off). */
+  private missCheckDue(): boolean {
+    const now = this.now();
+    // Never sooner than the shortest interval after any read (a cold or background one included).
+    if (now < this.nextMissCheckAt || now - this.lastAttemptAt < this.minRefreshIntervalMs) return false;
+    // A quiet spell (no check for twice the interval) starts again from the shortest interval.
+    if (now - this.nextMissCheckAt >= this.missInterval) this.missInterval = this.minRefreshIntervalMs;
+    this.nextMissCheckAt = now + this.missInterval;
+    return true;
+  }
+
+  /**
+   * The read in flight, a new one, or undefined while backing off after a failure. `miss`: a
+   * verification miss's check, which reads the values only when the versions changed.
+   */
+  private start(kind: 'full' | 'miss' = 'full'): Promise<readonly SigningKey[]> | undefined {
     if (this.inflight) return this.inflight;
     if (this.now() < this.retryAt) return undefined;
     this.lastAttemptAt = this.now();
     const deadline = AbortSignal.timeout(this.loadTimeoutMs);
+    const load = kind === 'miss' ? this.missRead(deadline) : this.fetch(deadline);
     // Raced with its own deadline too: a client that ignores the signal cannot hold the read open.
-    this.inflight = abortable(this.fetch(deadline), deadline)
+    this.inflight = abortable(load, deadline)
       .then(
-        (keys) => {
-          this.keys = keys;
-          this.loadedAt = this.now();
+        (read) => {
           this.failures = 0;
           this.retryAt = Number.NEGATIVE_INFINITY;
-          return keys;
+          if (read === UNCHANGED) return this.keys as readonly SigningKey[];
+          this.keys = read.keys;
+          this.readVersions = read.versions;
+          this.loadedAt = this.now();
+          return read.keys;
         },
         (err: unknown) => {
           this.failures++;
@@ -195,7 +238,37 @@ export class SecretsManagerKeySource implements SigningKeySource {
     }
   }
 
-  private async fetch(signal: AbortSignal): Promise<readonly SigningKey[]> {
+  /**
+   * A miss's check: one DescribeSecret; the values are read again only when AWSCURRENT or AWSPENDING
+   * moved since the last read (a new version stored, a rotation promoted). Unchanged, the check's
+   * interval doubles; changed (or the check itself failed: then the values are read as before), it
+   * goes back to the shortest.
+   */
+  private async missRead(signal: AbortSignal): Promise<Read | typeof UNCHANGED> {
+    const before = this.readVersions;
+    if (before) {
+      let holders: Map<string, string> | undefined;
+      try {
+        const described = await this.client.send(new DescribeSecretCommand({ SecretId: this.secretId }), { abortSignal: signal });
+        // No version map (nothing to compare with): read the values.
+        if (described?.VersionIdsToStages) holders = labelHolders(described.VersionIdsToStages);
+      } catch (err) {
+        if (signal.aborted) throw err;
+      }
+      if (
+        holders &&
+        (holders.get('AWSCURRENT') ?? null) === before.current &&
+        (holders.get('AWSPENDING') ?? null) === before.pending
+      ) {
+        this.missInterval = Math.min(this.maxMissCheckIntervalMs, this.missInterval * 2);
+        return UNCHANGED;
+      }
+    }
+    this.missInterval = this.minRefreshIntervalMs;
+    return this.fetch(signal);
+  }
+
+  private async fetch(signal: AbortSignal): Promise<Read> {
     const [current, pending] = await Promise.all([this.stage('AWSCURRENT', signal), this.stage('AWSPENDING', signal)]);
     const candidates: { label: string; value: unknown }[] = [];
     const add = (out: GetSecretValueCommandOutput | undefined, label: string) => {
@@ -208,6 +281,22 @@ export class SecretsManagerKeySource implements SigningKeySource {
     if (currentSince !== undefined && this.now() - currentSince < this.previousGraceMs) {
       add(await this.stage('AWSPREVIOUS', signal), 'AWSPREVIOUS');
     }
-    return usableKeys(candidates, this.onWeakSecret, this.secretProblem);
+    // A stage read without its VersionId leaves the versions unknown: every miss's check then reads.
+    const versionOf = (out: GetSecretValueCommandOutput | undefined) => (out === undefined ? null : out.VersionId);
+    const versions = { current: versionOf(current), pending: versionOf(pending) };
+    return {
+      keys: usableKeys(candidates, this.onWeakSecret, this.secretProblem),
+      versions: versions.current === undefined || versions.pending === undefined ? undefined : (versions as Read['versions']),
+    };
   }
 }
+
+/** A full read: the usable keys and the versions they came from. */
+interface Read {
+  readonly keys: readonly SigningKey[];
+  /** Undefined when a stage came back without its VersionId. */
+  readonly versions: { readonly current: string | null; readonly pending: string | null } | undefined;
+}
+
+/** A miss's check found the versions of the last read: the keys in hand stay. */
+const UNCHANGED = Symbol('unchanged');

@@ -9,15 +9,43 @@
  * event (keying on it could publish each retry), and such entries carry the same fact. The backfill
  * counts them (`sameContent`).
  */
-import { createHash } from 'node:crypto';
-import { CanonicalJsonError, canonicalize, type JsonNode, member, parseLossless } from '../../core/canonical-json.js';
+import * as crypto from 'node:crypto';
+import { bodyFacts } from '../../core/body-facts.js';
+import { bodyText, bodyTree, isAsciiBody } from '../../core/body-text.js';
+import {
+  CanonicalJsonError,
+  canonicalize,
+  canonicalPieces,
+  type JsonNode,
+  member,
+  parseLossless,
+} from '../../core/canonical-json.js';
 
 const EMPTY: JsonNode = { t: 'object', entries: [], start: 0, end: 0 };
 
-/** The key from the event's type and data as parsed losslessly. */
-export function heygenEventKeyOf(eventType: string, eventData: JsonNode | undefined): string {
-  const canonical = `{"event_data":${canonicalize(eventData ?? EMPTY)},"event_type":${JSON.stringify(eventType)}}`;
-  return `heygen:evt:${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
+/** SHA-256 hex of a text: the one-shot `crypto.hash` (Node >= 20.12; no Hash object), else a Hash. */
+const sha256Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** The key from the event's type and data as parsed losslessly (from `source`, when given: faster, same key). */
+export function heygenEventKeyOf(eventType: string, eventData: JsonNode | undefined, source?: string): string {
+  const canonical = `{"event_data":${canonicalize(eventData ?? EMPTY, source)},"event_type":${JSON.stringify(eventType)}}`;
+  return `heygen:evt:${sha256Hex(canonical)}`;
+}
+
+/** Bodies from this size on hash their long plain strings from the bytes (core/canonical-json.ts `canonicalPieces`). */
+const PIECES_FROM_BYTES = 16 * 1024;
+
+/** `heygenEventKeyOf(...)` of an ASCII body, its long strings hashed straight from its bytes (same key). */
+function keyFromAsciiBytes(body: Buffer, text: string, eventType: string, eventData: JsonNode | undefined): string {
+  const hash = crypto.createHash('sha256').update('{"event_data":');
+  for (const piece of canonicalPieces(eventData ?? EMPTY, text)) {
+    if (typeof piece === 'string') hash.update(piece, 'utf8');
+    else hash.update(body.subarray(piece[0], piece[1]));
+  }
+  return `heygen:evt:${hash.update(`,"event_type":${JSON.stringify(eventType)}}`, 'utf8').digest('hex')}`;
 }
 
 /**
@@ -26,17 +54,33 @@ export function heygenEventKeyOf(eventType: string, eventData: JsonNode | undefi
  * ingress parks it) keeps its body key.
  */
 export function heygenEventKey(body: Buffer | string): string {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
+  const text = typeof body === 'string' ? body : bodyText(body);
   let root: JsonNode;
   try {
-    root = parseLossless(text);
+    // Parsed once per body (normalize has usually done it; then as valid JSON).
+    root = typeof body === 'string' ? parseLossless(text) : bodyTree(body);
   } catch (err) {
     if (!(err instanceof CanonicalJsonError)) throw err;
-    return `heygen:${createHash('sha256')
+    return `heygen:${crypto
+      .createHash('sha256')
       .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
       .digest('hex')}`;
   }
   const type = member(root, 'event_type');
   if (type?.t !== 'string') throw new TypeError('HeyGen body has no event_type string');
-  return heygenEventKeyOf(type.value, member(root, 'event_data'));
+  const data = member(root, 'event_data');
+  if (typeof body === 'string') return heygenEventKeyOf(type.value, data, text);
+  if (body.length >= PIECES_FROM_BYTES && isAsciiBody(body)) return keyFromAsciiBytes(body, text, type.value, data);
+  // The canonical text from the body's one walk (core/body-facts.ts), shared with the Detail and the fidelity check.
+  const canonical = bodyFacts(body, 'event_data')?.memberCanonical ?? canonicalize(data ?? EMPTY, text);
+  return `heygen:evt:${sha256Hex(`{"event_data":${canonical},"event_type":${JSON.stringify(type.value)}}`)}`;
+}
+
+/**
+ * `JSON.stringify` of a delivered body's `event_data` (what normalize gives as `data`), copied from
+ * the body when its text is exactly that (core/canonical-json.ts `stringifiedSource`), else
+ * undefined. Spares serializing the data again for the envelope.
+ */
+export function heygenDataJson(body: Buffer): string | undefined {
+  return bodyFacts(body, 'event_data')?.memberStringified;
 }

@@ -8,7 +8,7 @@
 import { BadRequestError } from '../../core/errors.js';
 import { ownEntry, pickSubject, readJsonObject } from '../normalize.js';
 import type { Headers, NormalizedDelivery, ProviderIngress } from '../types.js';
-import { heygenEventKey } from './event-key.js';
+import { heygenDataJson, heygenEventKey } from './event-key.js';
 import { HEYGEN_EVENT_TYPES, SUBJECT_RULES } from './events.js';
 
 const MAX_HEADER_ID = 256;
@@ -34,12 +34,14 @@ export function normalizeHeyGen(body: Buffer, headers: Headers): NormalizedDeliv
   const headerId = headers['heygen-event-id']?.trim();
   const bodyId = typeof payload.event_id === 'string' ? payload.event_id : undefined;
   const deliveryId = (headerId ? headerId.slice(0, MAX_HEADER_ID) : bodyId) ?? null;
+  const dataJson = heygenDataJson(body);
   return {
     type,
     subject: pickSubject(data, ownEntry(SUBJECT_RULES, family) ?? { kind: family, idKeys: [`${family}_id`, 'video_id', 'id'] }),
     callbackId: typeof data.callback_id === 'string' ? data.callback_id : null,
     deliveryId,
     data,
+    ...(dataJson === undefined ? {} : { dataJson }),
     ...timestamp,
   };
 }

@@ -19,7 +19,9 @@
  * No API key → one clear log line, outcome `missing_api_key`, no throw.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { sourceEventKey } from '../../core/event-key.js';
 import type { EvidenceStore } from '../../core/evidence.js';
+import type { HealJournal, Takeover, TakeoverKind } from '../../core/heal-journal.js';
 import {
   LeaseBusyError,
   type LeaseGrant,
@@ -31,8 +33,22 @@ import {
 import type { DedupStore, StoredSigningSecret } from '../../core/ports.js';
 import { isUsableSigningSecret } from '../../core/secret-quality.js';
 import { type SecretSnapshot, SecretVersionConflictError, type SigningSecretStore } from '../../core/secret-store.js';
-import type { HeyGenWebhookApi, WebhookEndpoint } from './api/client.js';
-import { HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
+import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/client.js';
+import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
+import { addressedToUs, proofWindow, refusalMatches } from './proof.js';
+
+/**
+ * After this many 5xx answers to a recorded intent's call (its first call and replays with the same
+ * key), the next holder makes the change under a fresh key: HeyGen may replay a 5xx answer for a key
+ * it processed for 24 h, and the relay must not stay blocked that long. Safe: a 5xx is an answer, so
+ * no call with the old key is still in flight at HeyGen to change the secret after ours.
+ */
+export const MAX_REPLAY_FAILURES = 3;
+
+/** HeyGen answered the call with a 5xx (not a lost connection or a timeout: those may still be processing). */
+function answeredServerError(err: unknown): boolean {
+  return err instanceof HeyGenApiError && err.status >= 500;
+}
 
 /** Longer than the registrar's (2 min) and the rotation's (1 min) Lambda timeouts, so a Lambda never outlives its lease. */
 export const LEASE_TTL_MS = 240_000;
@@ -96,13 +112,15 @@ export interface SecretEvidence {
   readonly retrySpacingMs?: number;
   /** History pages (of 100) read at most. @default 3 */
   readonly maxPages?: number;
+  /** The dedup window (how long a record lives): only entries well inside it can prove a miss. @default 48 h */
+  readonly dedupWindowMs?: number;
   readonly now?: () => number;
 }
 
-/** After the current secret was stored, refusals are not evidence for this long (a rotation's overlap). */
-export const MISMATCH_GRACE_MS = 5 * 60_000;
-/** A missed event counts only when it is older than this (HeyGen's first retries come within minutes). */
-export const MISMATCH_RETRY_SPACING_MS = 10 * 60_000;
+/** The relay's default dedup window (`dedupWindow`). */
+export const DEFAULT_DEDUP_WINDOW_MS = 48 * 3_600_000;
+
+export { MISMATCH_GRACE_MS, MISMATCH_RETRY_SPACING_MS } from './proof.js';
 
 export interface RegistrarDeps {
   /** Evidence that the stored secret verifies HeyGen's deliveries; without it `in_sync` rests on the stored state alone. */
@@ -120,6 +138,13 @@ export interface RegistrarDeps {
   readonly signal?: AbortSignal;
   /** The one-writer lease. @default an in-process lease named after the secret store */
   readonly lease?: RegistrarLease;
+  /**
+   * Where the registrar remembers its takeovers (adopts and heals); with it, a second takeover within
+   * HEAL_RATE_WINDOW_MS stops instead (outcome `second_writer`). Without it (the CLI) nothing is limited.
+   */
+  readonly heals?: HealJournal;
+  /** The clock of the heal journal. @default the evidence's, the lease's, or Date.now */
+  readonly now?: () => number;
 }
 
 export type ActionStatus = 'planned' | 'done';
@@ -158,6 +183,9 @@ export type ReconcileAction =
       readonly type: 'recover';
       readonly endpointId: string;
       readonly op: string;
+      /** The recorded key failed MAX_REPLAY_FAILURES times: the change was made under a fresh key. */
+      readonly freshKey?: true;
+      readonly replayFailures?: number;
       status: ActionStatus;
     }
   | {
@@ -194,6 +222,10 @@ export type ReconcileOutcome =
   | 'changed'
   | 'planned'
   | 'secret_mismatch'
+  /** Our endpoint is disabled at HeyGen: nothing is delivered until a person enables it in HeyGen's dashboard. */
+  | 'endpoint_disabled'
+  /** Another writer keeps changing the secret: a second takeover within 24 h was not made (see SECOND_WRITER_MESSAGE). */
+  | 'second_writer'
   | 'missing_api_key'
   | 'unauthorized'
   | 'busy';
@@ -272,7 +304,7 @@ export function normalizeUrl(url: string): string {
  * lease holder replays a leftover intent before it changes anything else at HeyGen.
  */
 export function changeIdempotencyKey(
-  purpose: 'create' | 'adopt' | 'resync',
+  purpose: 'create' | 'adopt' | 'resync' | 'recover',
   lease: { readonly name: string; readonly fence: number },
   base: string | null,
   target: string,
@@ -332,10 +364,30 @@ export class SecretWriter {
     store: (rotated: { endpoint_id: string; secret: string }) => Promise<void>,
     op = 'rotate',
   ): Promise<void> {
-    await this.setIntent({ op, endpointId, key, base, at: this.now() });
-    const rotated = await this.client.rotateSecret(endpointId, { idempotencyKey: key, signal: this.signal });
+    // A replay of the recorded intent (same key) keeps its count of failed answers.
+    const prior = this.intent?.key === key && this.intent.endpointId === endpointId ? this.intent : null;
+    const intent: LeaseIntent = { op, endpointId, key, base, at: prior?.at ?? this.now() };
+    await this.setIntent(prior?.replayFailures ? { ...intent, replayFailures: prior.replayFailures } : intent);
+    let rotated: { endpoint_id: string; secret: string };
+    try {
+      rotated = await this.client.rotateSecret(endpointId, { idempotencyKey: key, signal: this.signal });
+    } catch (err) {
+      if (answeredServerError(err)) await this.countReplayFailure();
+      throw err;
+    }
     await store(rotated);
     await this.setIntent(null);
+  }
+
+  /** The recorded intent failed with a 5xx answer once more: counted in the intent (see MAX_REPLAY_FAILURES). */
+  private async countReplayFailure(): Promise<void> {
+    const intent = this.intent;
+    if (!intent) return;
+    try {
+      await this.setIntent({ ...intent, replayFailures: (intent.replayFailures ?? 0) + 1 });
+    } catch {
+      // Lost the lease: the next holder counts from what was recorded.
+    }
   }
 
   /**
@@ -388,6 +440,10 @@ interface RunContext {
   readonly client: HeyGenWebhookApi;
   readonly actions: ReconcileAction[];
   readonly warnings: string[];
+  /** Our endpoint, when HeyGen lists it as not enabled. */
+  disabled?: string;
+  /** Set when a takeover was not made because another one happened within HEAL_RATE_WINDOW_MS. */
+  secondWriter?: string;
 }
 
 export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): Promise<ReconcileSummary> {
@@ -475,46 +531,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
 
   // 1. A change a dead holder made at HeyGen and never stored: replay it, store the answer.
   const leftover = writer?.leftover ?? null;
-  if (writer && leftover) {
-    const action: ReconcileAction = { type: 'recover', endpointId: leftover.endpointId, op: leftover.op, status: 'planned' };
-    actions.push(action);
-    const before = await deps.secretStore.read(deps.signal);
-    if (leftover.op === 'create') {
-      // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
-      // created then (it may have been moved to another URL or deleted since); after that, the replay
-      // creates one, which is ours as well. Either way we now know it and hold its secret; step 2
-      // brings it back to our URL and step 5 removes duplicates.
-      const replayed = await writer.create(
-        { url: leftover.url ?? desired.url, events: leftover.events ?? null },
-        leftover.key,
-        before.version,
-      );
-      const exists = (await client.listEndpoints(call)).some((e) => e.endpoint_id === replayed.endpoint_id);
-      if (exists && replayed.secret)
-        await storeIssued(writer, before, replayed.endpoint_id, replayed.secret, desired.url, actions);
-      await writer.clearIntent();
-    } else {
-      try {
-        await writer.rotate(
-          leftover.endpointId,
-          leftover.key,
-          leftover.base,
-          async (rotated) => {
-            await storeIssued(writer, before, rotated.endpoint_id, rotated.secret, desired.url, actions);
-          },
-          leftover.op,
-        );
-      } catch (err) {
-        if (!(err instanceof HeyGenNotFoundError)) throw err;
-        await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
-      }
-    }
-    action.status = 'done';
-    log?.warn('replayed a secret change a previous writer made at HeyGen and never stored', {
-      op: leftover.op,
-      endpointId: leftover.endpointId,
-    });
-  }
+  if (writer && leftover) await recoverLeftover(ctx, writer, leftover);
 
   let snapshot = await deps.secretStore.read(deps.signal);
   const stored = snapshot.current;
@@ -524,7 +541,9 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
 
   // 2. Our endpoint (the one whose secret we hold) delivering somewhere else: bring it back.
   const ownById = stored?.endpointId ? endpoints.find((e) => e.endpoint_id === stored.endpointId) : undefined;
-  if (ownById && normalizeUrl(ownById.url) !== target) {
+  const urlMoved = ownById !== undefined && normalizeUrl(ownById.url) !== target;
+  const urlSetBack = urlMoved && writer ? await recentTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`) : null;
+  if (ownById && urlMoved && !urlSetBack) {
     const action: ReconcileAction = {
       type: 'update_url',
       endpointId: ownById.endpoint_id,
@@ -536,6 +555,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
     if (!dryRun) {
       const updated = await client.updateEndpoint(ownById.endpoint_id, { url: desired.url }, call);
       action.status = 'done';
+      await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
       endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
     } else {
       endpoints = endpoints.map((e) => (e.endpoint_id === ownById.endpoint_id ? { ...e, url: desired.url } : e));
@@ -588,7 +608,13 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
   const createdNow = actions.some((a) => a.type === 'create' && a.status === 'done');
   if (keeper && !(createdNow && secretSecured)) {
     // 3b. The endpoint existed: converge its events and make sure we hold its secret.
-    if (!createdNow && desired.events !== undefined && !sameEvents(keeper.events, desired.events)) {
+    const eventsTarget = `events:${JSON.stringify(canonicalEvents(desired.events))}`;
+    if (
+      !createdNow &&
+      desired.events !== undefined &&
+      !sameEvents(keeper.events, desired.events) &&
+      !(writer && (await recentTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget)))
+    ) {
       const action: ReconcileAction = {
         type: 'update',
         endpointId: keeper.endpoint_id,
@@ -600,34 +626,43 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
       if (!dryRun) {
         await client.updateEndpoint(keeper.endpoint_id, { events: action.to }, call);
         action.status = 'done';
+        await recordTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget);
       }
     }
     if (keeper.status !== 'enabled') {
-      warnings.push(`endpoint ${keeper.endpoint_id} is '${keeper.status}' at HeyGen; the v3 API documents no way to enable it`);
+      ctx.disabled = keeper.endpoint_id;
+      warnings.push(
+        `endpoint ${keeper.endpoint_id} is '${keeper.status}' at HeyGen: nothing is delivered; the v3 API cannot enable it, enable it in HeyGen's dashboard`,
+      );
     }
     if (!holdsSecretFor(stored, keeper.endpoint_id) && !secretSecured) {
-      const action: ReconcileAction = {
-        type: 'rotate',
-        endpointId: keeper.endpoint_id,
-        reason: !stored?.secret
-          ? 'no_secret_stored'
-          : stored.endpointId === keeper.endpoint_id
-            ? 'unusable_secret_stored'
-            : stored.endpointId
-              ? 'secret_for_other_endpoint'
-              : 'no_secret_stored',
-        idempotencyKey: writer
-          ? changeIdempotencyKey('adopt', writer.fence, snapshot.version, keeper.endpoint_id)
-          : '(assigned when run)',
-        status: 'planned',
-      };
-      actions.push(action);
-      if (writer) {
-        const base = snapshot;
-        await writer.rotate(keeper.endpoint_id, action.idempotencyKey, base.version, async (rotated) => {
-          action.status = 'done';
-          snapshot = await storeIssued(writer, base, keeper.endpoint_id, rotated.secret, desired.url, actions);
-        });
+      const reason = !stored?.secret
+        ? 'no_secret_stored'
+        : stored.endpointId === keeper.endpoint_id
+          ? 'unusable_secret_stored'
+          : stored.endpointId
+            ? 'secret_for_other_endpoint'
+            : 'no_secret_stored';
+      const fight = writer && !createdNow ? await recentTakeover(ctx, 'adopt', keeper.endpoint_id) : null;
+      if (!fight) {
+        const action: ReconcileAction = {
+          type: 'rotate',
+          endpointId: keeper.endpoint_id,
+          reason,
+          idempotencyKey: writer
+            ? changeIdempotencyKey('adopt', writer.fence, snapshot.version, keeper.endpoint_id)
+            : '(assigned when run)',
+          status: 'planned',
+        };
+        actions.push(action);
+        if (writer) {
+          const base = snapshot;
+          await writer.rotate(keeper.endpoint_id, action.idempotencyKey, base.version, async (rotated) => {
+            action.status = 'done';
+            snapshot = await storeIssued(writer, base, keeper.endpoint_id, rotated.secret, desired.url, actions);
+          });
+          if (!createdNow) await recordTakeover(ctx, 'adopt', keeper.endpoint_id);
+        }
       }
     }
   }
@@ -662,53 +697,23 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
   }
 
   // 6. Nothing to change by the stored state: ask the evidence whether HeyGen really signs with our secret.
-  if (actions.length === 0 && keeper && deps.evidence && !snapshot.pending?.value?.secret) {
-    const found = await secretMismatch(deps.evidence, snapshot, deps.signal);
-    if (found) {
-      const action: Extract<ReconcileAction, { type: 'resync' }> = {
-        type: 'resync',
-        endpointId: keeper.endpoint_id,
-        reason: 'secret_mismatch',
-        // A key of its own (purpose, fence, version): never one whose 24 h replay could hand back a dead secret.
-        idempotencyKey: writer
-          ? changeIdempotencyKey('resync', writer.fence, snapshot.version, keeper.endpoint_id)
-          : '(assigned when run)',
-        lastSignatureRejectionAt: new Date(found.rejectedAt).toISOString(),
-        missedEvent: found.missed,
-        status: 'planned',
-      };
-      actions.push(action);
-      log?.error('the stored signing secret is not the one HeyGen signs with: re-synchronizing', {
-        outcome: 'secret_mismatch',
-        endpointId: keeper.endpoint_id,
-        lastSignatureRejectionAt: action.lastSignatureRejectionAt,
-        missedEvent: found.missed,
-      });
-      if (writer) {
-        const base = snapshot;
-        const endpointId = keeper.endpoint_id;
-        await writer.rotate(endpointId, action.idempotencyKey, base.version, async (rotated) => {
-          action.status = 'done';
-          snapshot = await storeIssued(writer, base, endpointId, rotated.secret, desired.url, actions);
-        });
-      }
+  if (actions.length === 0 && keeper && !ctx.disabled && !ctx.secondWriter && deps.evidence && !snapshot.pending?.value?.secret) {
+    const changedAt = await lastPatchAt(deps.heals, keeper.endpoint_id, deps.signal);
+    const found = await secretMismatch(deps.evidence, snapshot, keeper, changedAt, deps.signal);
+    if (found && (!writer || !(await recentTakeover(ctx, 'heal', keeper.endpoint_id)))) {
+      snapshot = await heal(ctx, writer, snapshot, keeper.endpoint_id, found);
     }
   }
 
   for (const w of warnings) log?.warn(w, { endpointId: keeper?.endpoint_id });
   return {
-    outcome: actions.some((a) => a.type === 'resync')
-      ? 'secret_mismatch'
-      : actions.length === 0
-        ? 'in_sync'
-        : dryRun
-          ? 'planned'
-          : 'changed',
+    outcome: runOutcome(ctx, dryRun),
     dryRun,
     found: { total, matching: matchingIds, storedEndpointId: stored?.endpointId ?? null, storedSecret: Boolean(stored?.secret) },
     actions,
     endpointId: keeper?.endpoint_id ?? null,
     warnings,
+    ...(ctx.secondWriter ? { message: ctx.secondWriter } : {}),
     pendingRotationAgeSeconds:
       snapshot.pending?.value?.secret && !actions.some((a) => a.type === 'drop_pending' && a.status === 'done')
         ? Math.max(0, Math.round((Date.now() - (snapshot.pending.createdAt ?? Date.now())) / 1000))
@@ -723,37 +728,240 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
   };
 }
 
-/** The evidence rule of {@link SecretEvidence}: the refusal and the missed event, or null. */
+/** A stopped fight outranks a heal, a heal a disabled endpoint, and that the rest. */
+function runOutcome(ctx: RunContext, dryRun: boolean): ReconcileOutcome {
+  if (ctx.secondWriter) return 'second_writer';
+  if (ctx.actions.some((a) => a.type === 'resync')) return 'secret_mismatch';
+  if (ctx.disabled && !(dryRun && ctx.actions.length > 0)) return 'endpoint_disabled';
+  return ctx.actions.length === 0 ? 'in_sync' : dryRun ? 'planned' : 'changed';
+}
+
+/** Rotates the secret the evidence proved dead, under a key of its own, stores it and records the heal. */
+async function heal(
+  ctx: RunContext,
+  writer: SecretWriter | null,
+  snapshot: SecretSnapshot,
+  endpointId: string,
+  found: NonNullable<Awaited<ReturnType<typeof secretMismatch>>>,
+): Promise<SecretSnapshot> {
+  const action: Extract<ReconcileAction, { type: 'resync' }> = {
+    type: 'resync',
+    endpointId,
+    reason: 'secret_mismatch',
+    // A key of its own (purpose, fence, version): never one whose 24 h replay could hand back a dead secret.
+    idempotencyKey: writer ? changeIdempotencyKey('resync', writer.fence, snapshot.version, endpointId) : '(assigned when run)',
+    lastSignatureRejectionAt: new Date(found.rejectedAt).toISOString(),
+    missedEvent: found.missed,
+    status: 'planned',
+  };
+  ctx.actions.push(action);
+  ctx.deps.logger?.error('the stored signing secret is not the one HeyGen signs with: re-synchronizing', {
+    outcome: 'secret_mismatch',
+    endpointId,
+    lastSignatureRejectionAt: action.lastSignatureRejectionAt,
+    missedEvent: found.missed,
+  });
+  if (!writer) return snapshot;
+  let after = snapshot;
+  await writer.rotate(endpointId, action.idempotencyKey, snapshot.version, async (rotated) => {
+    action.status = 'done';
+    after = await storeIssued(writer, snapshot, endpointId, rotated.secret, ctx.desired.url, ctx.actions);
+  });
+  await recordTakeover(ctx, 'heal', endpointId);
+  return after;
+}
+
+/** How long one takeover (an adopt or a heal) blocks the next: a second within it is another writer at work. */
+export const HEAL_RATE_WINDOW_MS = 24 * 3_600_000;
+
+export const SECOND_WRITER_MESSAGE =
+  "another writer keeps changing the HeyGen endpoint's secret or settings (a second takeover within 24 h, or the endpoint's URL or events set back after we set them): a person in HeyGen's dashboard, or another stack registered at this URL (a copied stack, a second region behind the same domain). " +
+  'The registrar stopped healing rather than fight it. Find the other writer and remove it (or give each stack its own URL), then rotate: `heygen-relay rotate --stack <stack>`. Healing resumes by itself 24 h after the last takeover.';
+
+/**
+ * The takeover within HEAL_RATE_WINDOW_MS that makes this one (`kind`) a fight, or null. When there
+ * is one, the run stops (outcome `second_writer`, alarmed) instead of rotating.
+ */
+async function recentTakeover(
+  ctx: RunContext,
+  kind: TakeoverKind,
+  endpointId: string,
+  target?: string,
+): Promise<Takeover | null> {
+  const journal = ctx.deps.heals;
+  if (!journal) return null;
+  const now = clockOf(ctx.deps)();
+  // A secret taken back twice; or our last patch of the endpoint's URL (events) set the very value we
+  // must set again: someone set it back in between (a change of our own configuration sets another).
+  const field = target?.split(':')[0];
+  const sameFight = (t: Takeover) =>
+    kind === 'patch'
+      ? t.kind === 'patch' && t.endpointId === endpointId && t.target?.split(':')[0] === field
+      : t.kind !== 'patch';
+  const last = [...(await journal.read(ctx.deps.signal))].reverse().find((t) => now - t.at < HEAL_RATE_WINDOW_MS && sameFight(t));
+  const recent = last && (kind !== 'patch' || last.target === target) ? last : null;
+  if (!recent) return null;
+  ctx.secondWriter = SECOND_WRITER_MESSAGE;
+  ctx.deps.logger?.error(`${SECOND_WRITER_MESSAGE} (this run would ${kind})`, {
+    outcome: 'second_writer',
+    endpointId,
+    previousTakeover: { ...recent, at: new Date(recent.at).toISOString() },
+  });
+  return recent;
+}
+
+async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: string, target?: string): Promise<void> {
+  await ctx.deps.heals?.record({ at: clockOf(ctx.deps)(), kind, endpointId, ...(target ? { target } : {}) }, ctx.deps.signal);
+}
+
+function clockOf(deps: RegistrarDeps): () => number {
+  return deps.now ?? deps.evidence?.now ?? deps.lease?.now ?? Date.now;
+}
+
+/**
+ * Step 1: replays the intent a dead holder left (same call, same key) and stores the answer. After
+ * MAX_REPLAY_FAILURES 5xx answers (HeyGen may replay a 5xx for a key it processed, for 24 h) the
+ * change is made under a fresh key instead (a create is dropped: the run creates or adopts anew).
+ */
+async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: LeaseIntent): Promise<void> {
+  const { desired, deps, client, actions } = ctx;
+  const freshKey = (leftover.replayFailures ?? 0) >= MAX_REPLAY_FAILURES;
+  const action: Extract<ReconcileAction, { type: 'recover' }> = {
+    type: 'recover',
+    endpointId: leftover.endpointId,
+    op: leftover.op,
+    ...(freshKey ? { freshKey: true as const, replayFailures: leftover.replayFailures } : {}),
+    status: 'planned',
+  };
+  actions.push(action);
+  const before = await deps.secretStore.read(deps.signal);
+  if (leftover.op === 'create' && freshKey) {
+    await writer.clearIntent(); // the steps below create the endpoint, or adopt the one HeyGen made
+  } else if (leftover.op === 'create') {
+    // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
+    // created then (it may have been moved to another URL or deleted since); after that, the replay
+    // creates one, which is ours as well. Either way we now know it and hold its secret; step 2
+    // brings it back to our URL and step 5 removes duplicates.
+    const replayed = await writer.create(
+      { url: leftover.url ?? desired.url, events: leftover.events ?? null },
+      leftover.key,
+      before.version,
+    );
+    const exists = (await client.listEndpoints({ signal: deps.signal })).some((e) => e.endpoint_id === replayed.endpoint_id);
+    if (exists && replayed.secret) await storeIssued(writer, before, replayed.endpoint_id, replayed.secret, desired.url, actions);
+    await writer.clearIntent();
+  } else {
+    const key = freshKey ? changeIdempotencyKey('recover', writer.fence, leftover.base, leftover.endpointId) : leftover.key;
+    try {
+      await writer.rotate(
+        leftover.endpointId,
+        key,
+        leftover.base,
+        async (rotated) => {
+          await storeIssued(writer, before, rotated.endpoint_id, rotated.secret, desired.url, actions);
+        },
+        freshKey ? 'rotate' : leftover.op,
+      );
+      if (freshKey) await cancelRotationKeyedBy(deps, leftover.key);
+    } catch (err) {
+      if (!(err instanceof HeyGenNotFoundError)) throw err;
+      await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
+    }
+  }
+  action.status = 'done';
+  deps.logger?.warn(
+    freshKey
+      ? `a secret change a previous writer made at HeyGen failed ${leftover.replayFailures} times with the same key; made it again under a fresh key`
+      : 'replayed a secret change a previous writer made at HeyGen and never stored',
+    { op: leftover.op, endpointId: leftover.endpointId },
+  );
+}
+
+/**
+ * A Secrets Manager rotation whose token is HeyGen's Idempotency-Key `key` (rotation.ts) can never
+ * finish while HeyGen replays its 5xx: once its change is made under a fresh key, its AWSPENDING stub
+ * is removed, so its retried steps find it superseded and do nothing (else each retry would record the
+ * failing intent again and cost one more fresh-key rotation).
+ */
+async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<void> {
+  const pending = (await deps.secretStore.read(deps.signal)).pending;
+  if (!pending || !deps.secretStore.dropPending) return;
+  if (pending.version === key || `sm-${sha(pending.version)}` === key)
+    await deps.secretStore.dropPending(pending.version, deps.signal);
+}
+
+/**
+ * The proof rule (proof.ts): the newest history entry addressed to our endpoint in the proof window
+ * was never recorded (nor recovered by the backfill), and a signature refusal came at or after it.
+ */
 async function secretMismatch(
   e: SecretEvidence,
   snapshot: SecretSnapshot,
+  endpoint: WebhookEndpoint,
+  changedAt: number | null,
   signal?: AbortSignal,
 ): Promise<{ rejectedAt: number; missed: { eventId: string; type: string; createdAt: string } } | null> {
   const now = (e.now ?? Date.now)();
-  const from = (snapshot.currentCreatedAt ?? 0) + (e.graceMs ?? MISMATCH_GRACE_MS);
-  const until = now - (e.retrySpacingMs ?? MISMATCH_RETRY_SPACING_MS);
+  const window = proofWindow({
+    now,
+    storedAt: snapshot.currentCreatedAt ?? null,
+    endpointCreatedAt: endpoint.created_at,
+    changedAt,
+    dedupWindowMs: e.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
+    ...(e.graceMs === undefined ? {} : { graceMs: e.graceMs }),
+    ...(e.retrySpacingMs === undefined ? {} : { retrySpacingMs: e.retrySpacingMs }),
+  });
+  if (!window) return null;
   const { lastSignatureRejectionAt: rejectedAt, lastMissedAt } = await e.evidence.read(e.source ?? 'heygen', signal);
-  if (rejectedAt === null || rejectedAt < from || from > until) return null;
-  // The backfill may have recovered the missed events already (it records when): that is the evidence too.
-  if (lastMissedAt !== null && lastMissedAt >= from)
-    return {
-      rejectedAt,
-      missed: { eventId: '(recovered by the backfill)', type: '', createdAt: new Date(lastMissedAt).toISOString() },
-    };
+  if (rejectedAt === null || rejectedAt < window.from) return null; // no refusal: whatever failed, not the secret
+  const newest = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
+  if (!newest) return null;
+  const created = Date.parse(newest.createdAt);
+  if (!refusalMatches(rejectedAt, window.from, created)) return null;
+  // The backfill recovered this very entry (it records the newest recovered entry's creation time):
+  // missed live. Only an exact match counts: a newer recovered entry may not be ours.
+  const recovered = lastMissedAt === created;
+  const key = sourceEventKey(e.source ?? 'heygen', newest.eventKey);
+  if (!recovered && (await e.dedup.claim(key, `registrar-${randomUUID()}`, signal)) !== 'claimed') return null;
+  return {
+    rejectedAt,
+    missed: {
+      eventId: recovered ? `${newest.eventId} (recovered by the backfill)` : newest.eventId,
+      type: newest.eventType,
+      createdAt: newest.createdAt,
+    },
+  };
+}
+
+/** When we last set `endpointId`'s URL or events (the journal's newest patch of it), or null. */
+async function lastPatchAt(journal: HealJournal | undefined, endpointId: string, signal?: AbortSignal): Promise<number | null> {
+  if (!journal) return null;
+  const patches = (await journal.read(signal)).filter((t) => t.kind === 'patch' && t.endpointId === endpointId);
+  return patches.length === 0 ? null : Math.max(...patches.map((t) => t.at));
+}
+
+/** The newest entry of the history's first pages addressed to our endpoint and created inside `window`. */
+async function newestAddressedEntry(
+  e: SecretEvidence,
+  window: { from: number; until: number },
+  events: readonly string[] | null,
+  signal?: AbortSignal,
+): Promise<HistoryEvent | null> {
+  let newest: HistoryEvent | null = null;
   let token: string | undefined;
   for (let page = 0; page < (e.maxPages ?? 3); page++) {
     const got = await e.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { ...(signal ? { signal } : {}) });
     for (const entry of got.events) {
       const created = Date.parse(entry.createdAt);
-      if (!(created >= from && created <= until)) continue;
-      if ((await e.dedup.claim(entry.eventKey, `registrar-${randomUUID()}`, signal)) !== 'claimed') continue;
-      return { rejectedAt, missed: { eventId: entry.eventId, type: entry.eventType, createdAt: entry.createdAt } };
+      if (!(created >= window.from && created <= window.until)) continue;
+      if (events !== null && !addressedToUs(entry, { events })) continue; // a neighbour endpoint's event
+      if (!newest || created > Date.parse(newest.createdAt)) newest = entry;
     }
     const oldest = got.events.at(-1);
-    if (got.nextToken === null || (oldest && Date.parse(oldest.createdAt) < from)) return null;
+    if (got.nextToken === null || (oldest && Date.parse(oldest.createdAt) < window.from)) break;
     token = got.nextToken;
   }
-  return null;
+  return newest;
 }
 
 /** Stores a secret HeyGen just issued (see SecretWriter.storeIssued) and returns the snapshot after it. */

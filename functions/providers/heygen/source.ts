@@ -116,9 +116,7 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
       if (relay.dedupTable) {
         // Evidence: the ingress records refused signatures and failures; the registrar's secret check
         // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
-        const stateTable = relay.leaseTable();
-        relay.ingress.addEnvironment('STATE_TABLE_NAME', stateTable.tableName);
-        stateTable.grant(relay.ingress, 'dynamodb:UpdateItem');
+        const stateTable = relay.evidenceTable();
         const registrarFn = registrar.registrarFunction;
         registrarFn.addEnvironment('DEDUP_TABLE_NAME', relay.dedupTable.tableName);
         registrarFn.addEnvironment('DEDUP_WINDOW_SECONDS', String(relay.dedupWindow.toSeconds()));
@@ -132,6 +130,8 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
           stateTable,
           eventBus: relay.eventBus,
           parkedBucket: relay.parkedBucket,
+          endpointUrl: webhookUrl,
+          ...(registration.events ? { events: [...registration.events] } : {}),
           logRetention: relay.logRetention,
           tracing: relay.tracing,
           ...(this.isDefault ? {} : { serviceName: services.backfill, sourceId: this.id }),
@@ -219,6 +219,19 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
       threshold: 1,
       ...atLeastOnce,
     });
+    // Events stop flowing and only a person can fix it (issue 19): one run is enough.
+    relay.addAlarm(scope, 'HeyGenEndpointDisabled', {
+      alarmDescription: `heygen-relay: HeyGen lists the ${who} webhook endpoint as disabled, so nothing is delivered. HeyGen's v3 API cannot enable it: enable it in HeyGen's dashboard (Webhooks), then run \`heygen-relay backfill\` for what the dedup window still covers`,
+      metric: runs('endpoint_disabled'),
+      threshold: 1,
+      ...atLeastOnce,
+    });
+    relay.addAlarm(scope, 'HeyGenSecondWriter', {
+      alarmDescription: `heygen-relay: another writer keeps changing the ${who} endpoint's secret (a second takeover within 24 h): a person rotating it in HeyGen's dashboard, or another stack at the same URL (a copied stack, a second region behind one domain). The registrar stopped healing instead of fighting. Find and remove the other writer (or give each stack its own URL), then run \`heygen-relay rotate\``,
+      metric: runs('second_writer'),
+      threshold: 1,
+      ...atLeastOnce,
+    });
     if (backfill)
       relay.addAlarm(scope, 'HeyGenBackfilled', {
         alarmDescription: `heygen-relay: the backfill published events from ${who}'s history that live delivery never brought (each one means live delivery failed)`,
@@ -244,6 +257,21 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
+      relay.addAlarm(scope, 'HeyGenBackfillGap', {
+        alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history (an outage longer than the dedup window, or HeyGen no longer listing that far back): events of it may be lost; see heygen-relay status, then heygen-relay backfill --acknowledge-gap`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'BackfillGap',
+          dimensionsMap: { service: services.backfill },
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        ...atLeastOnce,
+        // An hour with no report (a run that failed, was busy, had no API key) keeps the alarm as it is: only
+        // a run after `--acknowledge-gap` (BackfillGap 0) clears it.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      });
       relay.addAlarm(scope, 'HeyGenBackfillParked', {
         alarmDescription: `heygen-relay: the backfill parked entries of ${who}'s history EventBridge can never take; list and re-publish them after a fix`,
         metric: sum(
@@ -262,9 +290,11 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
     });
     relay.addAlarm(scope, 'RotationPendingTooLong', {
       alarmDescription: `heygen-relay: a ${who} secret rotation has been between createSecret and finishSecret for over an hour (both secrets are accepted meanwhile)`,
-      metric: sum('MAX([FILL(insync, 0), FILL(changed, 0)])', {
+      metric: sum('MAX([FILL(insync, 0), FILL(changed, 0), FILL(disabled, 0), FILL(second, 0)])', {
         insync: metric('RotationPendingAgeSeconds', 'in_sync', 'Maximum'),
         changed: metric('RotationPendingAgeSeconds', 'changed', 'Maximum'),
+        disabled: metric('RotationPendingAgeSeconds', 'endpoint_disabled', 'Maximum'),
+        second: metric('RotationPendingAgeSeconds', 'second_writer', 'Maximum'),
       }),
       threshold: 3600,
       ...atLeastOnce,

@@ -37,7 +37,7 @@ interface WarmConfig {
   runs: number;
   variants: Array<'local' | 'sdk'>;
   floor: boolean;
-  /** The SDK variant's dedup store also checks the earlier body key (DEDUP_LEGACY_BODY_KEYS=true). */
+  /** The dedup stores also check the earlier body key (DEDUP_LEGACY_BODY_KEYS=true, the first window after an upgrade). */
   legacy?: boolean;
 }
 
@@ -134,6 +134,16 @@ const sm = new SecretsManagerClient({
 });
 
 // ---- the handlers -------------------------------------------------------------------------
+/**
+ * The fakes' dedup store, like the SDK variant's: the earlier body-key check (`seenLegacy`) only with
+ * `legacy` (on in production for one dedup window after an upgrade; priced apart, scripts/bench/run.ts).
+ */
+function localDedup(): MemoryDedupStore {
+  const store = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode });
+  if (cfg.legacy !== true) Object.defineProperty(store, 'seenLegacy', { value: undefined });
+  return store;
+}
+
 const provider = getProvider('heygen');
 let published = 0;
 let publishedBytes = 0;
@@ -149,7 +159,7 @@ function buildHandler(variant: 'local' | 'sdk') {
         : new SecretsManagerKeySource(sm, 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x'),
     dedup:
       variant === 'local'
-        ? new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: provider.defaultDedupMode })
+        ? localDedup()
         : new DynamoDedupStore(ddb, 'dedup', {
             windowSeconds: 48 * 3600,
             lockSeconds: 15,

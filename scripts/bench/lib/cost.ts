@@ -117,13 +117,16 @@ export function costPerMillion(i: CostInputs): CostResult {
 }
 
 /**
- * The scheduled HeyGen backfill (functions/backfill.ts, heygen-backfill-plan.ts) at its defaults:
- * hourly runs; once a day (and after trouble) a sweep that walks HeyGen's whole listing and looks up
- * every entry created since its checkpoint exactly once, through ONE eventually consistent Scan of
- * the dedup table per run (only the entries the scan does not list get a consistent read: the missed
- * ones); the other 23 runs are freshness runs (the first 2 pages, 1 entry in 10 of those created since
- * the last run, BatchGetItem eventually consistent). Priced from the plan's constants and the stated
- * assumptions, not measured: no AWS account here.
+ * The scheduled HeyGen backfill (functions/backfill.ts, heygen-backfill-plan.ts) at its defaults
+ * (issue 19): hourly runs. Once a day (and after a 5xx, a sampled miss or an entry left in flight; a
+ * refused signature is NOT a reason) a **sweep**: it reads the listing from the top down past the last
+ * sweep's first entry and `lateHours` further, and looks up the entries created since the checkpoint
+ * with BatchGetItem (100 keys a call, 0.5 RRU a key, eventually consistent): what it reads grows with
+ * the entries listed since, never with the dedup table. Once every `fullWalkEveryHours` a sweep walks
+ * the whole listing to check its order (the spec promises none). The other runs are freshness runs:
+ * the first 2 pages, 1 entry in 10 of those created since the last run (BatchGetItem). Every run lists
+ * the endpoints once (our subscription). Priced from the plan's constants and the stated assumptions,
+ * not measured: no AWS account here.
  */
 export const BACKFILL_DEFAULTS_FOR_COST = {
   runsPerHour: 1,
@@ -132,23 +135,24 @@ export const BACKFILL_DEFAULTS_FOR_COST = {
   sampleEvery: 10,
   pageSize: 100,
   freshPages: 2,
+  /** How far past the checkpoint an early-stopping sweep reads (BACKFILL_DEFAULTS.lateMs), plus one page. */
+  lateHours: 6,
+  /** A walk to the end of the listing checks its order this often (FULL_WALK_EVERY_MS). */
+  fullWalkEveryHours: 168,
   /** Pages a sweep run walks before it hands over to the next run (BACKFILL_DEFAULTS.maxPages). */
   maxPagesPerRun: 1_000,
   /**
    * A dedup item (functions/adapters/aws/dynamodb-dedup.ts: pk `heygen:evt:<64 hex>`, status, owner,
    * expiresAt) by DynamoDB's item-size rules (`dedupItemSize`: 148 bytes with a UUID owner), rounded
-   * up for longer owners. A Scan is charged 0.5 RRU per 4 KB read (eventually consistent), so ~25
-   * items a unit; a BatchGetItem 0.5 RRU per item.
+   * up for longer owners. dfd2de7's sweep read it by Scan (0.5 RRU per 4 KB); a BatchGetItem key costs
+   * 0.5 RRU whatever the item's size up to 4 KB.
    */
   dedupItemBytes: 160,
-  /**
-   * ASSUMED: how long an expired dedup item stays in the table until TTL deletes it (AWS: usually
-   * within a few days); a Scan reads (and bills) it meanwhile.
-   */
+  /** ASSUMED: how long an expired dedup item stays until TTL deletes it (a Scan read it meanwhile). */
   ttlLagHours: 24,
-  /** ASSUMED: how long HeyGen's listing keeps an entry (not documented); a sweep pages all of it. */
+  /** ASSUMED: how long HeyGen's listing keeps an entry (not documented); the order check pages all of it. */
   historyRetentionHours: 48,
-  /** ASSUMED: HeyGen's answer time per page of 100 (billed as Lambda time while the sweep waits). */
+  /** ASSUMED: HeyGen's answer time per page of 100 (billed as Lambda time while the run waits). */
   pageMs: 200,
   memoryMb: 256,
   /** State table per run: checkpoint + evidence GetItem (RRU); lease acquire, release, checkpoint write (WRU). */
@@ -156,7 +160,7 @@ export const BACKFILL_DEFAULTS_FOR_COST = {
   stateWrites: 3,
   /** The API key, read once per run. */
   secretsCalls: 1,
-  /** Assumed fixed run time (ms): start, API key, state, the freshness pages. */
+  /** Assumed fixed run time (ms): start, API key, state, the endpoint list, the freshness pages. */
   assumedRunMs: 1_000,
 } as const;
 
@@ -185,48 +189,111 @@ export const TYPICAL_DEDUP_ITEM = {
 export interface BackfillRunCost {
   readonly deliveriesPerHour: number;
   readonly fresh: { heygenCalls: number; dedupReads: number; dollars: number };
-  readonly sweep: { heygenCalls: number; runs: number; scanRru: number; dollars: number };
-  /** What the backfill adds per million deliveries (sweeps' scans and paging, freshness samples); the per-run fixed part is per month below. */
+  /** The daily sweep (early stop): HeyGen calls, BatchGetItem keys, dollars. */
+  readonly sweep: { heygenCalls: number; batchKeys: number; dollars: number };
+  /** The weekly walk to the end of the listing (order check), beyond the daily sweep's pages. */
+  readonly orderCheck: { heygenCalls: number; dollars: number };
+  /** What the backfill adds per million deliveries; the per-run fixed part is per month below. */
   readonly perMillionDeliveries: number;
   readonly fixedPerMonth: number;
 }
 
 const lambdaDollars = (ms: number) => (ms / 1000) * (BACKFILL_DEFAULTS_FOR_COST.memoryMb / 1024) * PRICES.lambdaGbSecond;
 
-export function backfillRunCost(deliveriesPerHour: number): BackfillRunCost {
+/** One run's fixed cost: the invocation, its assumed time, the state table, the API key. */
+function backfillFixedPerRun(): number {
   const b = BACKFILL_DEFAULTS_FOR_COST;
-  const fixed =
+  return (
     PRICES.lambdaRequestsPerM / 1e6 +
     lambdaDollars(b.assumedRunMs) +
     (b.stateReads * PRICES.dynamoRruPerM + b.stateWrites * PRICES.dynamoWruPerM) / 1e6 +
-    b.secretsCalls * (PRICES.secretsPer10k / 10_000);
+    b.secretsCalls * (PRICES.secretsPer10k / 10_000)
+  );
+}
+
+export function backfillRunCost(
+  deliveriesPerHour: number,
+  historyRetentionHours: number = BACKFILL_DEFAULTS_FOR_COST.historyRetentionHours,
+): BackfillRunCost {
+  const b = { ...BACKFILL_DEFAULTS_FOR_COST, historyRetentionHours };
+  const fixed = backfillFixedPerRun();
+  const rru = (units: number) => (units * PRICES.dynamoRruPerM) / 1e6;
   // Freshness run: the entries of the last hour, 1 in sampleEvery (+ the oldest), 0.5 RRU each.
   const freshNew = deliveriesPerHour / b.runsPerHour;
   const freshReads = freshNew > 0 ? Math.ceil(freshNew / b.sampleEvery) + 1 : 0;
-  const freshCalls = Math.min(b.freshPages, Math.max(1, Math.ceil(freshNew / b.pageSize)));
-  const freshDollars = fixed + lambdaDollars(freshCalls * b.pageMs) + (freshReads * 0.5 * PRICES.dynamoRruPerM) / 1e6;
-  // Sweep: the whole listing; one Scan of the table (a window of items) per run it spans.
+  const freshCalls = 1 + Math.min(b.freshPages, Math.max(1, Math.ceil(freshNew / b.pageSize)));
+  const freshDollars = fixed + lambdaDollars(freshCalls * b.pageMs) + rru(freshReads * 0.5);
+  // Daily sweep: the entries listed since the last one, lateHours more, one page past; each new entry one key.
+  const newEntries = deliveriesPerHour * b.sweepEveryHours;
+  const sweepPages = Math.ceil((newEntries + deliveriesPerHour * b.lateHours) / b.pageSize) + 1;
+  // Keys: the new entries and those created lateHours before the checkpoint (a listing sorted by created_at
+  // puts an entry listed late there, below the last walk's first entry).
+  const sweepKeys = newEntries + deliveriesPerHour * b.lateHours;
+  const sweepDollars = fixed + lambdaDollars((sweepPages + 1) * b.pageMs) + rru(sweepKeys * 0.5);
+  // Weekly order check: the rest of the listing, read (not looked up).
   const listed = deliveriesPerHour * b.historyRetentionHours;
-  const sweepCalls = Math.max(1, Math.ceil(listed / b.pageSize));
-  const sweepRuns = Math.max(1, Math.ceil(sweepCalls / b.maxPagesPerRun));
-  const tableItems = deliveriesPerHour * (b.windowHours + b.ttlLagHours);
-  const scanRru = Math.max(0.5, Math.ceil((tableItems * b.dedupItemBytes) / 4096) * 0.5);
-  const sweepDollars =
-    sweepRuns * fixed + lambdaDollars(sweepCalls * b.pageMs) + (sweepRuns * scanRru * PRICES.dynamoRruPerM) / 1e6;
-  // Per delivery: each item scanned by (window / sweep cadence) sweeps x runs per sweep; each entry
-  // listed by (retention / cadence) sweeps; 1 in sampleEvery read once by a freshness run.
-  const scansPerItem = ((b.windowHours + b.ttlLagHours) / b.sweepEveryHours) * sweepRuns;
+  const checkPages = Math.max(0, Math.ceil(listed / b.pageSize) - sweepPages);
+  const checkDollars = lambdaDollars(checkPages * b.pageMs);
   const perDelivery =
-    scansPerItem * (b.dedupItemBytes / 4096) * 0.5 * PRICES.dynamoRruPerM +
-    (b.historyRetentionHours / b.sweepEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6 +
-    (0.5 / b.sampleEvery) * PRICES.dynamoRruPerM;
-  const runsPerDay = 24 * b.runsPerHour;
+    ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours) * 0.5 * PRICES.dynamoRruPerM + // the sweep's keys: each entry, and the lateHours band again
+    (0.5 / b.sampleEvery) * PRICES.dynamoRruPerM + // the freshness sample
+    ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6 +
+    (b.historyRetentionHours / b.fullWalkEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6;
   return {
     deliveriesPerHour,
     fresh: { heygenCalls: freshCalls, dedupReads: freshReads, dollars: freshDollars },
-    sweep: { heygenCalls: sweepCalls, runs: sweepRuns, scanRru, dollars: sweepDollars },
+    sweep: { heygenCalls: sweepPages + 1, batchKeys: sweepKeys, dollars: sweepDollars },
+    orderCheck: { heygenCalls: checkPages, dollars: checkDollars },
     perMillionDeliveries: perDelivery,
-    fixedPerMonth: fixed * runsPerDay * 30,
+    fixedPerMonth: fixed * 24 * b.runsPerHour * 30,
+  };
+}
+
+export interface BackfillDayReads {
+  /** HeyGen listing pages read in a day. */
+  readonly pages: number;
+  /** DynamoDB read units spent on the dedup table in a day. */
+  readonly rru: number;
+  readonly scans: number;
+  readonly dollars: number;
+}
+
+/**
+ * The backfill's reads per day at `deliveriesPerHour`, with or without a stranger sending refused
+ * requests (any rate above one an hour: the ingress's evidence then has a refusal after every
+ * checkpoint). `design`: this one, or dfd2de7's, where a refusal made every run a sweep that walked the
+ * whole listing and scanned the whole dedup table.
+ */
+export function backfillDayReads(
+  deliveriesPerHour: number,
+  stranger: boolean,
+  design: 'now' | 'dfd2de7',
+  historyRetentionHours: number = BACKFILL_DEFAULTS_FOR_COST.historyRetentionHours,
+): BackfillDayReads {
+  const b = { ...BACKFILL_DEFAULTS_FOR_COST, historyRetentionHours };
+  const runs = 24 * b.runsPerHour;
+  const d = deliveriesPerHour;
+  const rruCost = (units: number) => (units * PRICES.dynamoRruPerM) / 1e6;
+  const listedPages = Math.max(1, Math.ceil((d * b.historyRetentionHours) / b.pageSize));
+  if (design === 'dfd2de7') {
+    const sweeps = stranger ? runs : 1;
+    const freshRuns = runs - sweeps;
+    const tableItems = d * (b.windowHours + b.ttlLagHours);
+    const scanRru = Math.max(0.5, Math.ceil((tableItems * b.dedupItemBytes) / 4096) * 0.5);
+    const freshPages = freshRuns * Math.min(b.freshPages, Math.max(1, Math.ceil(d / b.pageSize)));
+    const rru = sweeps * scanRru + freshRuns * (Math.ceil(d / b.sampleEvery) + 1) * 0.5;
+    const pages = sweeps * listedPages + freshPages;
+    return { pages, rru, scans: sweeps, dollars: runs * backfillFixedPerRun() + lambdaDollars(pages * b.pageMs) + rruCost(rru) };
+  }
+  // Refusals are no reason to sweep: the stranger changes nothing.
+  const r = backfillRunCost(d, historyRetentionHours);
+  const pages = (runs - 1) * r.fresh.heygenCalls + r.sweep.heygenCalls + (r.orderCheck.heygenCalls * 24) / b.fullWalkEveryHours;
+  const rru = (runs - 1) * r.fresh.dedupReads * 0.5 + r.sweep.batchKeys * 0.5;
+  return {
+    pages,
+    rru,
+    scans: 0,
+    dollars: (runs - 1) * r.fresh.dollars + r.sweep.dollars + (r.orderCheck.dollars * 24) / b.fullWalkEveryHours,
   };
 }
 
@@ -236,28 +303,103 @@ export function renderBackfillCost(deliveryTotalPerMillion: number): string {
   const base = rows[0] as BackfillRunCost;
   const perM = base.perMillionDeliveries;
   const b = BACKFILL_DEFAULTS_FOR_COST;
-  const oneRunUpTo = Math.floor((b.maxPagesPerRun * b.pageSize) / b.historyRetentionHours);
-  const scansPerItem = (b.windowHours + b.ttlLagHours) / b.sweepEveryHours;
-  const scanPart = scansPerItem * (b.dedupItemBytes / 4096) * 0.5 * PRICES.dynamoRruPerM;
-  const pagePart = (b.historyRetentionHours / b.sweepEveryHours) * lambdaDollars(b.pageMs / b.pageSize) * 1e6;
-  const freshPart = (0.5 / b.sampleEvery) * PRICES.dynamoRruPerM;
   const money = (x: number) => `$${x < 0.01 ? x.toFixed(6) : x.toFixed(4)}`;
+  const keyPart = ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours) * 0.5 * PRICES.dynamoRruPerM;
+  const freshPart = (0.5 / b.sampleEvery) * PRICES.dynamoRruPerM;
+  const pagePart =
+    ((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours + b.historyRetentionHours / b.fullWalkEveryHours) *
+    lambdaDollars(b.pageMs / b.pageSize) *
+    1e6;
+  const day = (d: number, stranger: boolean, design: 'now' | 'dfd2de7', retention: number) => {
+    const r = backfillDayReads(d, stranger, design, retention);
+    return `${Math.round(r.pages).toLocaleString('en-US')} / ${Math.round(r.rru).toLocaleString('en-US')} / ${r.scans} / ${money(r.dollars)}`;
+  };
   return [
     '<!-- backfill-cost:start -->',
-    "### Scheduled backfill from HeyGen's event history (issue 11)",
+    "### Scheduled backfill from HeyGen's event history (issues 11 and 19)",
     '',
-    `Defaults: a run every hour. Once every ${b.sweepEveryHours} h, after trouble (a refused signature or a 5xx recorded by the ingress after the checkpoint), after a sampled miss, after an entry was left in flight, and on the first run, the run is a **sweep**: it walks HeyGen's whole listing (the spec promises no order, so no page may end it) and looks up every entry created since its checkpoint exactly once, through one eventually consistent Scan of the dedup table (0.5 RRU per 4 KB; a dedup item is ${dedupItemSize(TYPICAL_DEDUP_ITEM)} bytes by DynamoDB's size rules, priced at ${b.dedupItemBytes}, so it costs ${((b.dedupItemBytes / 4096) * 0.5).toFixed(3)} RRU); only an entry the scan does not list as published gets a consistent read and, if missing, the claim and publish. A sweep longer than ${b.maxPagesPerRun.toLocaleString('en-US')} pages goes on from its cursor in the next run (and scans again). The other runs are **freshness** runs: the first ${b.freshPages} pages, 1 entry in ${b.sampleEvery} of those created since the last run, BatchGetItem eventually consistent (0.5 RRU). Fixed per run: ${b.stateReads} RRU + ${b.stateWrites} WRU on the state table (checkpoint, evidence, lease), ${b.secretsCalls} Secrets Manager call (the API key), one Lambda invocation (assumed ${b.assumedRunMs} ms at ${b.memoryMb} MB). HeyGen's API calls cost nothing on AWS, but the sweep waits for them: ASSUMED ${b.pageMs} ms a page, and HeyGen keeping ${b.historyRetentionHours} h of history (not documented; the paging part scales with it). Priced from the plan's constants (scripts/bench/lib/cost.ts \`backfillRunCost\`), not measured.`,
+    `Defaults: a run every hour; each lists the endpoints once (our subscription: only entries of the types our endpoint subscribes to are ours). Once every ${b.sweepEveryHours} h, after a 5xx of the ingress, a sampled miss or an entry left in flight, the run is a **sweep**: it reads the listing from the top down past the last sweep's first entry and ${b.lateHours} h further (one page past), and looks up every entry of ours created since its checkpoint with BatchGetItem (100 keys a call, 0.5 RRU a key, eventually consistent; only a key not listed as published gets a consistent read and, if missing, the claim and publish). A refused signature is **not** a reason to sweep: anyone can send one. Once every ${b.fullWalkEveryHours} h (and whenever it saw the listing out of order) a sweep walks HeyGen's whole listing to check its order, since the spec promises none. The other runs are **freshness** runs: the first ${b.freshPages} pages, 1 entry in ${b.sampleEvery} of those created since the last run (BatchGetItem). Fixed per run: ${b.stateReads} RRU + ${b.stateWrites} WRU on the state table, ${b.secretsCalls} Secrets Manager call (the API key), one Lambda invocation (assumed ${b.assumedRunMs} ms at ${b.memoryMb} MB). HeyGen's API calls cost nothing on AWS, but the run waits for them: ASSUMED ${b.pageMs} ms a page, and HeyGen keeping ${b.historyRetentionHours} h of history (not documented; only the weekly order check scales with it). Priced from the plan's constants (scripts/bench/lib/cost.ts \`backfillRunCost\`, \`backfillDayReads\`), not measured.`,
     '',
-    '| deliveries per hour | freshness run: HeyGen calls / reads / $ | sweep: HeyGen calls / runs / scan RRU / $ | added per million deliveries |',
-    '| --- | --- | --- | --- |',
+    '| deliveries per hour | freshness run: HeyGen calls / reads / $ | daily sweep: HeyGen calls / keys / $ | weekly order check: extra HeyGen calls / $ | added per million deliveries |',
+    '| --- | --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| ${r.deliveriesPerHour.toLocaleString('en-US')} | ${r.fresh.heygenCalls} / ${r.fresh.dedupReads} / ${money(r.fresh.dollars)} | ${r.sweep.heygenCalls.toLocaleString('en-US')} / ${r.sweep.runs} / ${r.sweep.scanRru.toLocaleString('en-US')} / ${money(r.sweep.dollars)} | $${r.perMillionDeliveries.toFixed(4)} |`,
+        `| ${r.deliveriesPerHour.toLocaleString('en-US')} | ${r.fresh.heygenCalls} / ${r.fresh.dedupReads} / ${money(r.fresh.dollars)} | ${r.sweep.heygenCalls.toLocaleString('en-US')} / ${r.sweep.batchKeys.toLocaleString('en-US')} / ${money(r.sweep.dollars)} | ${r.orderCheck.heygenCalls.toLocaleString('en-US')} / ${money(r.orderCheck.dollars)} | $${r.perMillionDeliveries.toFixed(4)} |`,
     ),
     '',
-    `Per delivery, up to ${oneRunUpTo.toLocaleString('en-US')} deliveries an hour (a sweep fits one run): scans ${scansPerItem} x ${((b.dedupItemBytes / 4096) * 0.5).toFixed(4)} RRU (an item lives ${b.windowHours} h plus an ASSUMED ${b.ttlLagHours} h until TTL deletes it) = $${scanPart.toFixed(4)}/M, sweep paging ${b.historyRetentionHours / b.sweepEveryHours} x ${(b.pageMs / b.pageSize).toFixed(0)} ms of Lambda = $${pagePart.toFixed(4)}/M, freshness samples 1/${b.sampleEvery} x 0.5 RRU = $${freshPart.toFixed(4)}/M: **$${perM.toFixed(3)} per million deliveries**; the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (base $${deliveryTotalPerMillion.toFixed(3)} from the last bench run; budget $2.75). Above that rate a sweep spans several runs, each scanning again (the last column). The fixed part is about $${base.fixedPerMonth.toFixed(3)} a month.`,
+    `Per delivery: the sweep's keys (${((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours).toFixed(2)} x 0.5 RRU: each entry, and the ${b.lateHours} h before the checkpoint again) = $${keyPart.toFixed(4)}/M, the freshness sample 1/${b.sampleEvery} x 0.5 RRU = $${freshPart.toFixed(4)}/M, paging (${((b.sweepEveryHours + b.lateHours) / b.sweepEveryHours).toFixed(2)} reads by the sweeps + ${(b.historyRetentionHours / b.fullWalkEveryHours).toFixed(2)} by the order check, ${(b.pageMs / b.pageSize).toFixed(0)} ms of Lambda each) = $${pagePart.toFixed(4)}/M: **$${perM.toFixed(3)} per million deliveries**; the default total becomes $${(deliveryTotalPerMillion + perM).toFixed(3)}/M (base $${deliveryTotalPerMillion.toFixed(3)} from the last bench run; $${(deliveryTotalPerMillion + perM - 2.75).toFixed(3)}/M over the $2.75 budget the Scan design kept: a key lookup cannot cost less than 0.5 RRU, so this is the floor of a design whose reads follow the entries). The fixed part is about $${base.fixedPerMonth.toFixed(3)} a month.`,
     '',
-    `Why this and not the alternatives: looking every entry up once with a consistent GetItem costs 1 RRU per delivery ($${PRICES.dynamoRruPerM.toFixed(3)}/M), with an eventually consistent BatchGetItem 0.5 RRU ($${(0.5 * PRICES.dynamoRruPerM).toFixed(4)}/M); either breaks the $2.75 budget on a base of $2.70. The Scan reads ~${Math.floor(4096 / b.dedupItemBytes)} items per half unit, so checking every entry costs $${scanPart.toFixed(4)}/M of reads, less than the 1-in-10 sample of the previous design read ($0.025/M); walking the whole listing (needed because its order is not promised) adds the paging. Sampling alone found an isolated miss with probability 0.1 per run; the sweep finds every one within ${b.sweepEveryHours} h + 10 min, inside the ${b.windowHours} h window. The default total stays within $2.75 while the base is at most $${(2.75 - perM).toFixed(3)}/M.`,
+    '**Reads per day, and a stranger** (HeyGen pages / dedup RRU / Scans / $ per day; a stranger sending one refused request a second, any rate above one an hour gives the same figures):',
+    '',
+    '| deliveries per hour, HeyGen keeps | quiet | a stranger, 1 bad request/s | dfd2de7 quiet | dfd2de7 with the stranger |',
+    '| --- | --- | --- | --- | --- |',
+    ...(
+      [
+        [100, 48],
+        [1_000, 48],
+        [21, 720], // ~15,000 entries listed: issue 19's quiet account
+      ] as const
+    ).map(
+      ([d, h]) =>
+        `| ${d.toLocaleString('en-US')}, ${h} h | ${day(d, false, 'now', h)} | ${day(d, true, 'now', h)} | ${day(d, false, 'dfd2de7', h)} | ${day(d, true, 'dfd2de7', h)} |`,
+    ),
+    '',
+    `Why BatchGetItem and not the Scan of dfd2de7: the Scan was cheaper per item (~${Math.floor(4096 / b.dedupItemBytes)} items per half unit) when one sweep a day ran, but it read the whole table: every item of every source sharing it, expired items TTL had not deleted yet, once per sweep; and a stranger's refused request an hour made every run a sweep (24 Scans and 24 walks of the whole listing a day). Now a run reads what it examines, so its cost follows the entries listed since the last sweep and no stranger can raise it. The price: $${keyPart.toFixed(4)}/M of keys instead of the Scan's ~$0.007/M at one sweep a day.`,
     '<!-- backfill-cost:end -->',
+  ].join('\n');
+}
+
+/** One measured run of scripts/bench/entries/stranger.ts (a build of some commit). */
+export interface StrangerRun {
+  readonly label: string;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly badRequests: number;
+  readonly badNot401: number;
+  readonly calls: Readonly<Record<string, number>>;
+  readonly callsPerBadRequest: number;
+  readonly rotationPickupSeconds: number | null;
+}
+
+/** The issue's fleet: every route of every warm environment kept missing (issue 20, finding 4). */
+export const STRANGER_FLEET = { routes: 3, environments: 10 } as const;
+
+/** Secrets Manager calls and dollars per day from a measured calls-per-bad-request figure. */
+export function strangerCost(run: StrangerRun, requestsPerSecond = 10) {
+  const perSecond = run.callsPerBadRequest * requestsPerSecond;
+  const perDay = perSecond * 86_400;
+  const dollars = (calls: number) => calls * (PRICES.secretsPer10k / 10_000);
+  const fleet = STRANGER_FLEET.routes * STRANGER_FLEET.environments;
+  return {
+    perSecond,
+    perDay,
+    dollarsPerDay: dollars(perDay),
+    fleetPerDay: perDay * fleet,
+    fleetDollarsPerDay: dollars(perDay * fleet),
+  };
+}
+
+/** The BENCHMARKS.md section on what a stranger's bad signatures cost (scripts/bench/stranger-cost.ts). */
+export function renderStrangerCost(runs: readonly StrangerRun[], command: string, loadavg: string): string {
+  const rows = runs.map((r) => {
+    const c = strangerCost(r, r.rate);
+    const ops = Object.entries(r.calls)
+      .map(([op, n]) => `${n.toLocaleString('en-US')} ${op}`)
+      .join(' + ');
+    return `| ${r.label} | ${r.badRequests.toLocaleString('en-US')} (${r.badNot401} not 401) | ${ops || '0'} | ${r.callsPerBadRequest.toFixed(4)} | ${Math.round(c.perDay).toLocaleString('en-US')} | $${c.dollarsPerDay.toFixed(3)} | $${c.fleetDollarsPerDay.toFixed(2)} | ${r.rotationPickupSeconds ?? 'never'} s |`;
+  });
+  const first = runs[0];
+  return [
+    '<!-- stranger-cost:start -->',
+    '### A stranger sending 10 bad requests/s (issue 20, finding 4)',
+    '',
+    `Measured by \`${command}\` (load average ${loadavg}): the real handler (middy + core) with the real \`SecretsManagerKeySource\` and SDK client, whose HTTP handler answers in-process as Secrets Manager would (one secret, versions and stages) and counts every call. ${first ? `${first.badRequests.toLocaleString('en-US')} well-formed (64 hex digits) wrong signatures at ${first.rate}/s of a simulated clock (${first.seconds.toLocaleString('en-US')} s)` : ''}; past halfway (off the 300 s cache TTL's background re-reads, which would pick it up by themselves) a new version is stored (a genuine rotation) and a delivery signed with it is sent once a simulated second, so the last column is how long the new secret took to verify under the flood. Calls per day and dollars per day are the measured calls per bad request x 10/s x 86,400 at Secrets Manager's list price ($${PRICES.secretsPer10k} per 10,000 API calls, GetSecretValue and DescribeSecret alike) for one route in one execution environment; the fleet column is the issue's case (${STRANGER_FLEET.routes} routes x ${STRANGER_FLEET.environments} warm environments, each kept missing).`,
+    '',
+    '| build | bad requests | Secrets Manager calls | calls / bad request | calls / day (1 route, 1 env) | $ / day (1 route, 1 env) | $ / day (fleet) | new version verified after |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    'Since this change a miss checks the versions (one DescribeSecret) instead of re-reading every stage, and only re-reads the values when AWSCURRENT or AWSPENDING moved; while misses keep finding nothing new the check backs off (1, 2, 4, 8 s), so the cost is bounded whatever the rate: at most one call per 8 s per route per environment (10,800 a day, $0.054), and a genuine new version verifies within 8 s of being stored even during a flood (within 1 s when misses are rare). Evidence writes stay at most one per provider and kind per 10 s per environment (core/evidence.ts).',
+    '<!-- stranger-cost:end -->',
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 /** Renders bench-results.json as BENCHMARKS.md. Every figure in the file comes from `results`. */
 import { writeFileSync } from 'node:fs';
-import { renderBackfillCost } from './cost';
+import { renderBackfillCost, renderStrangerCost } from './cost';
 import type { Spread } from './stats';
 
 // biome-ignore lint/suspicious/noExplicitAny: the results object is the JSON written next to it
@@ -160,6 +160,9 @@ export function writeReport(path: string, r: R): void {
     '',
   );
 
+  // Measured by scripts/bench/ab.ts (BENCH_AB_WRITE=1), kept in bench-results.json across bench runs.
+  if (r.hotPathAb) p(renderHotPathAb(r.hotPathAb), '');
+
   // ---- throughput
   p(
     '## Throughput over HTTP (local relay)',
@@ -273,9 +276,35 @@ export function writeReport(path: string, r: R): void {
       : []),
     "Not included: fixed monthly costs (Secrets Manager $0.40 per secret, the EventBridge archive's storage, alarms), data transfer, the SQS consumer's own compute, Lambda INIT billing for cold starts, and what a duplicate delivery costs (mode 'record': one GetItem, 1 RRU; mode 'claim': one failed conditional put, 1 WRU).",
     '',
+    // Measured by scripts/bench/stranger-cost.ts and ab.ts (kept in bench-results.json across bench runs).
+    ...(r.strangerCost ? [renderStrangerCost(r.strangerCost.runs, r.strangerCost.command, r.strangerCost.loadavg), ''] : []),
     renderBackfillCost(cost.defaults.total),
     '',
   );
 
   writeFileSync(path, `${L.join('\n')}\n`);
+}
+
+/**
+ * The BENCHMARKS.md section of the hot path against an earlier commit (scripts/bench/ab.ts with
+ * BENCH_AB_WRITE=1, one entry per body size), kept in bench-results.json as `hotPathAb`.
+ */
+export function renderHotPathAb(bySize: Record<string, R>): string {
+  const rows = Object.values(bySize)
+    .sort((x: R, y: R) => x.size - y.size)
+    .map(
+      (e: R) =>
+        `| ${e.size >= 1024 ? `${e.size / 1024} KB` : `${e.size} B`} | ${e.a} | ${e.b} | ${f(e.p50Us[0][0])} µs | ${f(e.p50Us[0][1])} µs | **${f(e.ratio, 2)}x** | ${e.rounds} x ${e.n} | ${e.loadavg.join(' -> ')} | \`${e.command}\` |`,
+    );
+  return [
+    '<!-- hot-path-ab:start -->',
+    '### The hot path against an earlier commit (issue 20, finding 8)',
+    '',
+    "Measured by `scripts/bench/ab.ts`: the warm handler (real middy handler and core, the fakes' variant, logging off) of both builds, built the same way, run in alternation in fresh processes on the same machine, so the shared machine's load hits both alike; the figure is the median over the rounds of each run's p50, and the ratio is the working tree's over the earlier commit's. Target: <= 1.0x at 1 KB and 64 KB. Both builds do all their checks; the earlier body-key check (on for one dedup window after the upgrade to content keys, then skipped: \`DedupStore.legacyWindowOpen\`) is off in the fakes as in the SDK variant, its window priced apart (cost section); while it is open a HeyGen delivery also hashes its body (SHA-256: about 50 µs at 64 KB on this machine).",
+    '',
+    '| body | earlier | now | earlier p50 | now p50 | ratio | rounds x deliveries | load average | command |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '<!-- hot-path-ab:end -->',
+  ].join('\n');
 }

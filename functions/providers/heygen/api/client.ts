@@ -35,6 +35,22 @@ export type WebhookEventType = components['schemas']['WebhookEventType'];
 export type CreateEndpointRequest = components['schemas']['CreateWebhookEndpointRequest'];
 export type UpdateEndpointRequest = components['schemas']['UpdateWebhookEndpointRequest'];
 export type RotatedSecret = components['schemas']['RotateSecretResponseData'];
+/**
+ * A video as `GET /v3/videos/{video_id}` describes it. Not in openapi.yaml (HeyGen's v3 webhook
+ * spec): the shape follows heygen-com/heygen-cli gen/video.go (../../../../shared/reference/heygen-videos.md):
+ * `id` and `status` required, the rest nullable; the URLs are presigned and live 7 days.
+ */
+export interface HeyGenVideo {
+  readonly id: string;
+  readonly status: string;
+  readonly video_url?: string | null;
+  readonly captioned_video_url?: string | null;
+  readonly subtitle_url?: string | null;
+  readonly thumbnail_url?: string | null;
+  readonly gif_url?: string | null;
+  readonly failure_code?: string | null;
+  readonly failure_message?: string | null;
+}
 export interface EventTypeInfo {
   readonly event_type: string;
   readonly description: string;
@@ -376,7 +392,7 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
         eventId: field('event_id'),
         eventType,
         createdAt: field('created_at'),
-        eventKey: heygenEventKeyOf(eventType, eventData),
+        eventKey: heygenEventKeyOf(eventType, eventData, source),
         body: `{"event_type":${JSON.stringify(eventType)},"event_data":${source.slice(eventData.start, eventData.end)}}`,
       };
     });
@@ -385,6 +401,19 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
     const nextToken =
       hasMore?.t === 'literal' && hasMore.text === 'true' && next?.t === 'string' && next.value !== '' ? next.value : null;
     return { events, nextToken };
+  }
+
+  /** GET /v3/videos/{video_id}: the video's status and fresh presigned links (HeyGenVideo). */
+  async getVideo(videoId: string, options: CallOptions = {}): Promise<HeyGenVideo> {
+    const res = await this.request<{ data?: unknown }>({
+      method: 'GET',
+      path: `/v3/videos/${encodeURIComponent(videoId)}`,
+      signal: options.signal,
+    });
+    const data = res.data as Partial<HeyGenVideo> | null | undefined;
+    if (typeof data !== 'object' || data === null || typeof data.id !== 'string' || typeof data.status !== 'string')
+      throw new HeyGenResponseError('get video: response lacks id/status');
+    return data as HeyGenVideo;
   }
 
   // ---------------------------------------------------------------------------------------------

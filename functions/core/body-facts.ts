@@ -1,0 +1,173 @@
+/**
+ * What the hot path needs to know about a body's JSON, from ONE walk of its lossless parse
+ * (core/body-text.ts `bodyTree`) instead of three passes (the event key's canonical text, the
+ * Detail's copy of the data, the fidelity scan):
+ * - the canonical text of one member (core/canonical-json.ts `canonicalize`, the event key's input);
+ * - that member's source text when it is exactly what JSON.stringify writes (`stringifiedSource`);
+ * - whether the body is clean for the fidelity rules (core/fidelity.ts): no repeated key, every
+ *   number carried exactly, and its depth. A body that is not clean is scanned by `scanBody` itself,
+ *   which names the first problem; so these facts only ever shorten the clean case.
+ * test/unit/body-facts.test.ts checks every fact against the function it replaces.
+ */
+import { bodyText, bodyTree } from './body-text.js';
+import { ALL_DIGITS, canonicalNumber, type JsonNode, plainSource } from './canonical-json.js';
+import { type BodyScan, numberRoundTrips } from './fidelity.js';
+
+export interface BodyFacts {
+  /** The member's canonical text, or undefined when the body is no object with that member. */
+  readonly memberCanonical: string | undefined;
+  /** The member's source text when it is an object and exactly its JSON.stringify, else undefined. */
+  readonly memberStringified: string | undefined;
+  /** No repeated key and every number exact (the fidelity rules other than UTF-8). */
+  readonly clean: boolean;
+  /** Deepest container nesting (`{}` is 1). */
+  readonly depth: number;
+}
+
+/** The facts of `root` (parsed from `source`), with `member` of the top-level object singled out. */
+export function factsOf(root: JsonNode, source: string, member: string): BodyFacts {
+  let clean = true;
+  let violations = 0; // places where the source text is not what JSON.stringify writes
+  let deepest = 0;
+  let target: JsonNode | undefined;
+  if (root.t === 'object')
+    for (let k = root.entries.length - 1; k >= 0 && target === undefined; k--)
+      if ((root.entries[k] as readonly [string, JsonNode])[0] === member)
+        target = (root.entries[k] as readonly [string, JsonNode])[1];
+  let targetCanonical: string | undefined;
+  let targetStringified: string | undefined;
+
+  const walk = (n: JsonNode, depth: number): string => {
+    const before = violations;
+    const canonical = n.t === 'object' ? object(n, depth + 1) : n.t === 'array' ? array(n, depth + 1) : scalar(n);
+    if (n === target) {
+      targetCanonical = canonical;
+      if (violations === before && n.t === 'object') targetStringified = source.slice(n.start, n.end);
+    }
+    return canonical;
+  };
+  const scalar = (n: JsonNode): string => {
+    if (n.t === 'string') {
+      const raw = plainSource(n, source);
+      if (raw !== undefined) return raw;
+      violations++;
+      return JSON.stringify(n.value);
+    }
+    if (n.t === 'number') {
+      if (String(Number(n.text)) !== n.text) {
+        violations++;
+        if (!numberRoundTrips(n.text)) clean = false;
+      }
+      return canonicalNumber(n.text);
+    }
+    return (n as { text: string }).text;
+  };
+  const array = (n: Extract<JsonNode, { t: 'array' }>, depth: number): string => {
+    if (depth > deepest) deepest = depth;
+    let pos = n.start + 1;
+    let out = '[';
+    for (let k = 0; k < n.items.length; k++) {
+      const item = n.items[k] as JsonNode;
+      if (k > 0) {
+        out += ',';
+        if (source.charCodeAt(pos++) !== 44) violations++;
+      }
+      if (item.start !== pos) violations++;
+      out += walk(item, depth);
+      pos = item.end;
+    }
+    if (source.charCodeAt(pos) !== 93 || pos + 1 !== n.end) violations++;
+    return `${out}]`;
+  };
+  const object = (n: Extract<JsonNode, { t: 'object' }>, depth: number): string => {
+    if (depth > deepest) deepest = depth;
+    const parts: [string, string][] = [];
+    let pos = n.start + 1;
+    for (let k = 0; k < n.entries.length; k++) {
+      const [key, v] = n.entries[k] as readonly [string, JsonNode];
+      if (k > 0 && source.charCodeAt(pos++) !== 44) violations++;
+      const written = quoted(key);
+      if (ALL_DIGITS.test(key) || !source.startsWith(written, pos)) violations++;
+      pos += written.length;
+      if (source.charCodeAt(pos++) !== 58 || v.start !== pos) violations++;
+      parts.push([key, `${written}:${walk(v, depth)}`]);
+      pos = v.end;
+    }
+    if (source.charCodeAt(pos) !== 125 || pos + 1 !== n.end) violations++;
+    const sorted = sortByKey(parts);
+    let out = '{';
+    for (let k = 0; k < sorted.length; k++) {
+      const [key, text] = sorted[k] as [string, string];
+      if (k + 1 < sorted.length && (sorted[k + 1] as [string, string])[0] === key) {
+        // A repeated key: the last one wins (as JSON.parse), and the body is not clean.
+        clean = false;
+        violations++;
+        continue;
+      }
+      out += `${out.length > 1 ? ',' : ''}${text}`;
+    }
+    return `${out}}`;
+  };
+  walk(root, 0);
+  return { memberCanonical: targetCanonical, memberStringified: targetStringified, clean, depth: deepest };
+}
+
+/** `JSON.stringify(key)`, remembered for the keys seen most (a provider's payloads repeat theirs). */
+const quotedKeys = new Map<string, string>();
+function quoted(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (key.length <= 64) {
+      if (quotedKeys.size >= 1_024) quotedKeys.clear();
+      quotedKeys.set(key, q);
+    }
+  }
+  return q;
+}
+
+/**
+ * Sorted by key, UTF-16 code units (as core/canonical-json.ts), stable (repeated keys stay in order):
+ * an insertion sort for the few members of a typical object, else Array#sort (also stable).
+ */
+function sortByKey(parts: [string, string][]): [string, string][] {
+  if (parts.length > 16) return parts.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (let i = 1; i < parts.length; i++) {
+    const item = parts[i] as [string, string];
+    let j = i - 1;
+    while (j >= 0 && (parts[j] as [string, string])[0] > item[0]) {
+      parts[j + 1] = parts[j] as [string, string];
+      j--;
+    }
+    parts[j + 1] = item;
+  }
+  return parts;
+}
+
+let last: { body: Buffer; member: string; facts: BodyFacts | null } | undefined;
+
+/**
+ * The facts of a body's JSON (once per body and member), or null when its text does not parse
+ * losslessly (then every caller takes its own path).
+ */
+export function bodyFacts(body: Buffer, member: string): BodyFacts | null {
+  if (last?.body === body && last.member === member) return last.facts;
+  let facts: BodyFacts | null;
+  try {
+    facts = factsOf(bodyTree(body), bodyText(body), member);
+  } catch (err) {
+    if (!(err instanceof Error) || (err.name !== 'CanonicalJsonError' && !(err instanceof RangeError))) throw err;
+    facts = null;
+  }
+  last = { body, member, facts };
+  return facts;
+}
+
+/**
+ * `scanBody`'s answer for a clean body whose facts are already known (no text scan), else undefined.
+ * UTF-8 is the caller's check (it comes first).
+ */
+export function knownCleanScan(body: Buffer): BodyScan | undefined {
+  const facts = last?.body === body ? last.facts : null;
+  return facts?.clean ? { problem: null, depth: facts.depth } : undefined;
+}

@@ -1,0 +1,82 @@
+/**
+ * What proves that HeyGen's deliveries to OUR endpoint are refused (the rule the registrar heals on;
+ * docs/heygen-registrar.md, "Healing only on proof").
+ *
+ * HeyGen's event history is account-wide and has no endpoint filter, and the ingress's record of a
+ * refused signature can be written by anyone who POSTs to the public URL. So neither alone is
+ * proof. The registrar rotates the secret only when all of these hold:
+ *
+ * 1. **Addressed to us** ({@link addressedToUs}): the entry's event type is one our endpoint
+ *    subscribes to (a neighbour endpoint in the same account receives other types; its entries are
+ *    not ours to miss).
+ * 2. **In the proof window** ({@link proofWindow}): created after the stored secret's version was
+ *    created plus its grace (a rotation's overlap), after our endpoint was created, at least the
+ *    retry spacing ago (HeyGen's retries had their chance), and well inside the dedup window (a
+ *    record expires one window after the event was published: an older entry looks "never
+ *    recorded" whether or not it was, which is how a quiet account used to be rotated by one
+ *    stranger's POST).
+ * 3. **The newest such entry was never recorded** (nor recovered by the backfill): a dead secret
+ *    refuses every delivery from its death on, so the newest entry is missed too; one transient
+ *    miss followed by recorded deliveries is not a dead secret.
+ * 4. **A signature refusal** recorded at or after that entry's creation (less a small slack) and
+ *    after the grace. Needed, though anyone can send one: without it every outage (the relay down,
+ *    a 5xx, HeyGen's own delivery trouble) would look like a dead secret and rotate for nothing.
+ *    It tells the cause, the missed entry tells that HeyGen's deliveries fail; a stranger alone
+ *    (no missed entry) can never trigger a rotation.
+ */
+
+/** After the current secret was stored, refusals and misses are not evidence for this long (a rotation's overlap). */
+export const MISMATCH_GRACE_MS = 5 * 60_000;
+/** A missed event counts only when it is older than this (HeyGen's first retries come within minutes). */
+export const MISMATCH_RETRY_SPACING_MS = 10 * 60_000;
+
+/** The type filter: HeyGen delivers an entry to our endpoint only if our endpoint subscribes to its type. */
+export function addressedToUs(entry: { eventType: string; createdAt: string }, endpoint: { events: readonly string[] }): boolean {
+  return endpoint.events.includes(entry.eventType);
+}
+
+/** How far inside the dedup window an entry must be (6 h, at most a quarter of the window). */
+export function dedupWindowMargin(windowMs: number): number {
+  return Math.min(6 * 3_600_000, windowMs / 4);
+}
+
+export interface ProofWindowInput {
+  readonly now: number;
+  /** When the stored (AWSCURRENT) version was created, epoch ms; null when unknown (then no proof). */
+  readonly storedAt: number | null;
+  /** When our endpoint was created at HeyGen (its `created_at`). */
+  readonly endpointCreatedAt: string;
+  /**
+   * When the registrar last set the endpoint's URL or events (its heal journal's newest `patch`), epoch
+   * ms; null when never. Before it, HeyGen delivered elsewhere or other types: entries are not proof.
+   */
+  readonly changedAt?: number | null;
+  /** The dedup window (how long a record lives), ms. */
+  readonly dedupWindowMs: number;
+  /** @default MISMATCH_GRACE_MS */
+  readonly graceMs?: number;
+  /** @default MISMATCH_RETRY_SPACING_MS */
+  readonly retrySpacingMs?: number;
+}
+
+/** The creation times [from, until] (epoch ms) of entries that can prove a miss, or null when none can yet. */
+export function proofWindow(w: ProofWindowInput): { from: number; until: number } | null {
+  if (w.storedAt === null) return null;
+  const endpointAt = Date.parse(w.endpointCreatedAt);
+  const from = Math.max(
+    w.storedAt + (w.graceMs ?? MISMATCH_GRACE_MS),
+    Number.isFinite(endpointAt) ? endpointAt : Number.POSITIVE_INFINITY,
+    w.changedAt == null ? Number.NEGATIVE_INFINITY : w.changedAt + (w.graceMs ?? MISMATCH_GRACE_MS),
+    w.now - w.dedupWindowMs + dedupWindowMargin(w.dedupWindowMs),
+  );
+  const until = w.now - (w.retrySpacingMs ?? MISMATCH_RETRY_SPACING_MS);
+  return from <= until ? { from, until } : null;
+}
+
+/** A refusal may be recorded slightly before the entry's `created_at` (clock skew, the ingress's 10 s write interval). */
+export const REFUSAL_SLACK_MS = 60_000;
+
+/** Rule 4: a refusal after the grace and at (or after) the missed entry's creation. */
+export function refusalMatches(rejectedAt: number | null, from: number, missedCreatedAt: number): boolean {
+  return rejectedAt !== null && rejectedAt >= from && rejectedAt >= missedCreatedAt - REFUSAL_SLACK_MS;
+}

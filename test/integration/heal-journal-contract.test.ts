@@ -1,0 +1,75 @@
+/**
+ * Issue 19's persistent state, the same contract on every implementation: the heal journal (in memory
+ * and in the state table on moto with the real SDK), and an intent's count of failed answers, which
+ * must survive every lease store (the next holder gives the key up after MAX_REPLAY_FAILURES).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoHealJournal } from '../../functions/adapters/aws/dynamodb-heal-journal.js';
+import { DynamoLeaseStore } from '../../functions/adapters/aws/dynamodb-lease.js';
+import { FileLeaseStore } from '../../functions/adapters/local/file-lease.js';
+import { HEAL_JOURNAL_KEEP, type HealJournal, MemoryHealJournal } from '../../functions/core/heal-journal.js';
+import { isBusy, type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
+import { motoStateTable } from '../support/state-table.js';
+
+let table: Awaited<ReturnType<typeof motoStateTable>>;
+let dir = '';
+let n = 0;
+beforeAll(async () => {
+  table = await motoStateTable('heal');
+  dir = await mkdtemp(join(tmpdir(), 'heal-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const journals: [string, () => HealJournal][] = [
+  ['memory', () => new MemoryHealJournal()],
+  ['DynamoDB (moto)', () => new DynamoHealJournal(table.client, table.name, `heygen:arn:secret-${++n}`)],
+];
+
+describe.each(journals)('Heal journal contract: %s', (_label, make) => {
+  it('reads empty, then every takeover oldest first, keeping the newest HEAL_JOURNAL_KEEP', async () => {
+    const j = make();
+    expect(await j.read()).toEqual([]);
+    await j.record({ at: 2_000, kind: 'heal', endpointId: 'ep_1' });
+    await j.record({ at: 1_000, kind: 'adopt', endpointId: 'ep_1' });
+    expect(await j.read()).toEqual([
+      { at: 1_000, kind: 'adopt', endpointId: 'ep_1' },
+      { at: 2_000, kind: 'heal', endpointId: 'ep_1' },
+    ]);
+    for (let i = 0; i < HEAL_JOURNAL_KEEP + 3; i++) await j.record({ at: 10_000 + i, kind: 'heal', endpointId: 'ep_2' });
+    const kept = await j.read();
+    expect(kept).toHaveLength(HEAL_JOURNAL_KEEP);
+    expect(kept.at(-1)?.at).toBe(10_000 + HEAL_JOURNAL_KEEP + 2);
+  });
+
+  it('keeps one journal per lease name (per source)', async () => {
+    const a = make();
+    const b = make();
+    await a.record({ at: 5, kind: 'heal', endpointId: 'ep_a' });
+    expect(await b.read()).toEqual([]);
+  });
+});
+
+const leases: [string, () => LeaseStore][] = [
+  ['memory', () => new MemoryLeaseStore()],
+  ['DynamoDB (moto)', () => new DynamoLeaseStore(table.client, table.name)],
+  ['file', () => new FileLeaseStore(join(dir, `secret-${++n}.json.lease`))],
+];
+
+describe.each(leases)('An intent keeps its count of failed answers: %s', (_label, make) => {
+  it('the next holder reads replayFailures as recorded', async () => {
+    const store = make();
+    const name = `heygen:count-${++n}`;
+    const g = await store.tryAcquire(name, 'first', 60_000);
+    if (isBusy(g)) throw new Error('busy');
+    await store.setIntent(g, { op: 'rotate', endpointId: 'ep_1', key: 'k-1', base: 'v1', at: 1, replayFailures: 2 });
+    await store.release(g);
+    const next = await store.tryAcquire(name, 'second', 60_000);
+    if (isBusy(next)) throw new Error('busy');
+    expect(next.intent?.replayFailures).toBe(2);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Seeded bugs for the lifecycle model: each one a test-only swap of a dependency or a wrapper the
+ * model applies (never a flag in production code), to show that the model catches the kind of bug it
+ * is meant to catch. `npm run chaos -- --seed-bug <name>` runs the model with one applied and reports
+ * after how many schedules an invariant of the listed kinds broke.
+ */
+import type { DedupStore } from '../../functions/core/ports.js';
+import type { ModelClock } from './model-clock.js';
+
+export const SEED_BUGS = {
+  'wall-clock-fake': {
+    what: "the fake Secrets Manager stamps versions with the machine's clock, not the model's (finding 8)",
+    caughtBy: ['wall-clock'],
+  },
+  'window-rule': {
+    what: "the registrar's evidence trusts history entries older than the dedup records it looks them up in (finding 1): the table forgets after 1 h",
+    caughtBy: ['needless-rotation'],
+  },
+  'heal-on-refusals': {
+    what: 'the registrar heals on refusals alone: its lookup says every history entry was never recorded',
+    caughtBy: ['needless-rotation'],
+  },
+  'evidence-dropped': {
+    what: 'the ingress records no evidence of refused or failed deliveries (onTrouble left out)',
+    caughtBy: ['lockout', 'retired-pending'],
+  },
+  'window-mismatch': {
+    what: 'the backfill assumes a 96 h dedup window while the table keeps 48 h (finding 6, CLI --since)',
+    caughtBy: ['duplicate-uncounted'],
+  },
+  'no-type-filter': {
+    what: "the backfill is not told our endpoint's subscription: a neighbour endpoint's entries look like ours (finding 2)",
+    caughtBy: ['foreign'],
+  },
+  'publish-without-claim': {
+    what: 'the backfill publishes without claiming the key first (its claim is a plain lookup)',
+    caughtBy: ['duplicate-uncounted'],
+  },
+} as const satisfies Record<string, { what: string; caughtBy: readonly string[] }>;
+
+export type SeedBug = keyof typeof SEED_BUGS;
+
+export function isSeedBug(name: string): name is SeedBug {
+  return Object.hasOwn(SEED_BUGS, name);
+}
+
+type Table = Map<string, { status: string; expiresAt: number; owner: string }>;
+const HOUR = 3_600_000;
+
+/** The swaps, applied by the model where it builds each dependency. */
+export const seedBugs = {
+  /** The dedup lookup the registrar's evidence rule uses. */
+  registrarDedup(seed: SeedBug | undefined, view: DedupStore, table: Table, clock: ModelClock): DedupStore {
+    if (seed === 'heal-on-refusals') return { ...bind(view), claim: async () => 'claimed' };
+    if (seed === 'window-rule')
+      return {
+        ...bind(view),
+        claim: async (key, owner, signal) => {
+          const e = table.get(key);
+          // A record written more than an hour ago is forgotten (48 h is the window it was written with).
+          if (e && e.expiresAt - 48 * HOUR < clock.t - HOUR) return 'claimed';
+          return view.claim(key, owner, signal);
+        },
+      };
+    return view;
+  },
+  /** The dedup window the scheduled backfill is told. */
+  backfillWindow(seed: SeedBug | undefined, windowMs: number): number {
+    return seed === 'window-mismatch' ? 2 * windowMs : windowMs;
+  },
+  /** The store the backfill claims a key in before publishing. */
+  backfillClaim(seed: SeedBug | undefined, claim: DedupStore, lookup: () => DedupStore): DedupStore {
+    return seed === 'publish-without-claim' ? lookup() : claim;
+  },
+  /** Our endpoint's subscription as the backfill is told it (the type filter). */
+  backfillEndpoint<T extends object>(seed: SeedBug | undefined, endpoint: T): T | Record<string, never> {
+    return seed === 'no-type-filter' ? {} : endpoint;
+  },
+  /** Whether the ingress is built without its evidence hook. */
+  dropEvidence(seed: SeedBug | undefined): boolean {
+    return seed === 'evidence-dropped';
+  },
+};
+
+function bind(store: DedupStore): DedupStore {
+  return {
+    claim: store.claim.bind(store),
+    complete: store.complete.bind(store),
+    release: store.release.bind(store),
+    ...(store.seenLegacy ? { seenLegacy: store.seenLegacy.bind(store) } : {}),
+  };
+}
