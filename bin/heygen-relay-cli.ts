@@ -72,7 +72,7 @@ function awsLine(err: AwsCallError): { code: number; line: string } | undefined 
   if (/AccessDenied/.test(err.name))
     return {
       code: EXIT.failed,
-      line: `error: ${call} was refused (${err.name}): the CLI needs this permission in IAM (README, "The CLI")`,
+      line: `error: ${call} was refused (${err.name}): the CLI needs this permission in IAM (docs/operating.md, "The CLI")`,
     };
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (err.name === 'SyntaxError' || /Deserialization error|UnknownOperation|InvalidAction/.test(`${err.name} ${err.message}`))

@@ -4,7 +4,7 @@
  * backfill outcomes; the signing secret's age and its rotation's pending age.
  *
  * It takes plain inputs (functions, queues, names), not the relay construct, so any shape of the
- * relay can create it. Metric names and dimensions are the ones README's metrics table lists
+ * relay can create it. Metric names and dimensions are the ones docs/behaviour.md's metrics table lists
  * (functions/observability-names.ts); metrics that carry a per-value dimension (reason, Outcome,
  * type) are graphed with SEARCH (by namespace, metric name and the fixed dimensions, whatever the
  * dimension set), one line per value that occurred.

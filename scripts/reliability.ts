@@ -214,7 +214,7 @@ function render(elapsedS: number, code: number, loadBefore: number[]): string {
         'The copies are spread through the stream, many of them sent while their original is still in flight (HeyGen, by its documentation, resends only after an attempt failed or timed out). ' +
         (run.dedupMode === 'claim'
           ? 'Mode `claim` answers those 409 and the retry is a 200 duplicate: every event exactly once.'
-          : `Mode \`record\` publishes such a copy too (README "Dedup modes"): ${num(run.copiesSentMidFlight)} copies were sent mid-flight and ${num(run.publishedTwiceByIngress)} events were published twice; copies sent after the first answer were all answered 200 duplicate.`),
+          : `Mode \`record\` publishes such a copy too (docs/behaviour.md, "Dedup modes"): ${num(run.copiesSentMidFlight)} copies were sent mid-flight and ${num(run.publishedTwiceByIngress)} events were published twice; copies sent after the first answer were all answered 200 duplicate.`),
       '',
     );
     L.push(

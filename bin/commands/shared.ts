@@ -38,7 +38,7 @@ export interface CliIo {
   readonly pollMs?: number;
 }
 
-/** Exit codes (documented in the README's CLI section). */
+/** Exit codes (documented in docs/operating.md, "The CLI"). */
 export const EXIT = {
   ok: 0,
   /** The command failed, or found what it was asked to act on in a bad state (e.g. still unpublishable). */

@@ -8,7 +8,7 @@
  * - signing secret: Secrets Manager (DescribeSecret, ListSecretVersionIds): versions, stages, ages,
  *   last and next rotation;
  * - registrar and backfill: their last run's outcome is what they emit as metrics (`RegistrarRuns`
- *   and `BackfillRuns` by Outcome, README's metrics table), read with GetMetricData over 7 days;
+ *   and `BackfillRuns` by Outcome, docs/behaviour.md#metrics), read with GetMetricData over 7 days;
  *   the backfill's checkpoint and the ingress's delivery evidence are items of the state table
  *   (`backfill#heygen`, `evidence#heygen`, functions/adapters/aws/dynamodb-evidence.ts);
  * - queues: SQS depths of every relay queue, its dead-letter queue and the bus targets' one;

@@ -3,7 +3,7 @@
  * - Batch: each SQS record is processed on its own; a failing record is reported in
  *   `batchItemFailures` and retried alone, the rest of the batch is done;
  * - Idempotency on the envelope `id`: EventBridge and SQS deliver at least once, and the relay can
- *   publish a delivery twice in rare cases (README, "Exactly once, and its limit"), so the work for
+ *   publish a delivery twice in rare cases (docs/behaviour.md, "Exactly once, and its limit"), so the work for
  *   one event runs once even when its message arrives twice.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';

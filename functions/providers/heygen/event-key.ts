@@ -3,7 +3,7 @@
  * differ): `heygen:evt:<sha256 of the canonical JSON of {event_data, event_type}>` (core/canonical-json.ts:
  * sorted keys, no whitespace, numbers kept to the digit). `Heygen-Event-Id` is left out: whether it
  * equals the history's `event_id` is not documented. Two deliveries of one event carry the same type
- * and data. Decided (README, "Event identity"): two history entries with different `event_id`s and
+ * and data. Decided (docs/lifecycle.md, "Event identity"): two history entries with different `event_id`s and
  * the very same type and data (same video id, same URL) within one dedup window ARE one event,
  * published once: only the body is signed, `event_id` may name a delivery attempt rather than an
  * event (keying on it could publish each retry), and such entries carry the same fact. The backfill

@@ -226,7 +226,7 @@ export function writeReport(path: string, r: R): void {
       .map(([op, n]) => `${n} ${op}`)
       .join(
         ' + ',
-      )} per delivery, which is what the model prices (the bench stops if they differ). README "Dedup modes" says what each mode guarantees;`,
+      )} per delivery, which is what the model prices (the bench stops if they differ). docs/behaviour.md "Dedup modes" says what each mode guarantees;`,
     `- log bytes: ${f(a.measuredLogBytesPerDelivery, 0)} B measured from a real run of the handler at the default log level, plus ${a.platformLogBytes} B of Lambda START/END/REPORT lines (the construct sets the system log level to WARN, which drops them; a variant below keeps them);`,
     `- Secrets Manager: 2 GetSecretValue calls (AWSCURRENT + AWSPENDING) per warm environment per 300 s cache TTL, amortized at ${a.secretsReferenceRatePerSecond} delivery/s on one environment (the worst case is below);`,
     "- SQS: EventBridge's SendMessage to the queue, plus the consumer's ReceiveMessage and DeleteMessage, in batches of 10 as a Lambda SQS event source (default batch size) does; a variant below is unbatched.",
