@@ -45,16 +45,26 @@ export function emfToMetricData(line: string): Map<string, MetricDatum[]> | unde
   return out;
 }
 
-/** Copies `output` to `logFile` and its EMF lines to CloudWatch through `cloudWatch`. */
-export function shipLogs(output: Readable, logFile: string, cloudWatch: CloudWatchClient): void {
+/**
+ * Copies `output` to `logFile` and its EMF lines to CloudWatch through `cloudWatch`. Resolves once
+ * `output` has ended and every metric it held is in CloudWatch (or its failure logged), so a caller
+ * can wait for a finished function's metrics before it says the sandbox is ready.
+ */
+export function shipLogs(output: Readable, logFile: string, cloudWatch: CloudWatchClient): Promise<void> {
   const log = createWriteStream(logFile, { flags: 'a' });
-  output.on('end', () => log.end());
-  createInterface({ input: output }).on('line', (line) => {
+  const sends: Promise<unknown>[] = [];
+  const lines = createInterface({ input: output });
+  lines.on('line', (line) => {
     log.write(`${line}\n`);
     for (const [Namespace, data] of emfToMetricData(line) ?? [])
       for (let i = 0; i < data.length; i += 1000)
-        cloudWatch
-          .send(new PutMetricDataCommand({ Namespace, MetricData: data.slice(i, i + 1000) }))
-          .catch((err: Error) => log.write(`[sandbox] could not put these metrics into CloudWatch: ${err.message}\n`));
+        sends.push(
+          cloudWatch
+            .send(new PutMetricDataCommand({ Namespace, MetricData: data.slice(i, i + 1000) }))
+            .catch((err: Error) => log.write(`[sandbox] could not put these metrics into CloudWatch: ${err.message}\n`)),
+        );
   });
+  return new Promise<void>((done) => lines.once('close', done))
+    .then(() => Promise.all(sends))
+    .then(() => void log.end());
 }

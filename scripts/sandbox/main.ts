@@ -92,19 +92,21 @@ function lambdaHost(
   args: string[],
   env: NodeJS.ProcessEnv,
   log: string,
-): Promise<{ child: ChildProcess; message: Record<string, unknown> }> {
+): Promise<{ child: ChildProcess; message: Record<string, unknown>; shipped: Promise<unknown> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'lambda-host.ts'), ...args], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   running.cloudWatch ??= new CloudWatchClient({ ...awsClientConfig(running.moto?.endpoint ?? ''), credentials: CREDENTIALS });
-  shipLogs(child.stdout as Readable, join(STATE_DIR, `${log}.log`), running.cloudWatch);
-  shipLogs(child.stderr as Readable, join(STATE_DIR, `${log}.log`), running.cloudWatch);
+  const shipped = Promise.all([
+    shipLogs(child.stdout as Readable, join(STATE_DIR, `${log}.log`), running.cloudWatch),
+    shipLogs(child.stderr as Readable, join(STATE_DIR, `${log}.log`), running.cloudWatch),
+  ]);
   running.children.add(child);
   child.once('exit', () => running.children.delete(child));
   return new Promise((ok, fail) => {
-    child.once('message', (message) => ok({ child, message: message as Record<string, unknown> }));
+    child.once('message', (message) => ok({ child, message: message as Record<string, unknown>, shipped }));
     child.once('exit', (code, signal) =>
       fail(new Error(`${args[1]} exited (${signal ?? code}) before it answered: see .relay/sandbox/${log}.log`)),
     );
@@ -116,11 +118,13 @@ async function invoke(stack: EmulatorStack, match: (v: Record<string, string>) =
   const gateway = running.gateway as AwsGateway;
   const heygen = running.heygen as SandboxHeyGen;
   const vars = await stack.functionEnv(match);
-  const { message } = await lambdaHost(
+  const { message, shipped } = await lambdaHost(
     ['invoke', entry, ...events.map((e) => JSON.stringify(e))],
     lambdaEnv(vars, gateway.endpoint, heygen.url),
     entry.replace(/^.*\/|\.ts$/g, ''),
   );
+  // The process exits after answering: its metrics are in CloudWatch before `status` can ask.
+  await shipped;
   if (typeof message.error === 'string') throw new Error(`${entry}: ${message.error}`);
   return message.results as unknown[];
 }

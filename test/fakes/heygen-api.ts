@@ -197,7 +197,7 @@ export class FakeHeyGenApi {
 
   private constructor(options: FakeHeyGenOptions, def: Record<string, unknown>) {
     this.apiKey = options.apiKey ?? FAKE_API_KEY;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     this.historyRetentionMs = options.historyRetentionMs ?? Number.POSITIVE_INFINITY;
     this.validate = options.validate ?? true;
     this.urlPattern = options.allowLoopbackHttp ? /^(https:\/\/[^/]|http:\/\/(127\.0\.0\.1|localhost)[:/])/ : /^https:\/\/[^/]/;

@@ -92,7 +92,7 @@ export class FakeSecretsManager {
 
   /** @param options `true` = `{ allInstances: true }` (mock every SecretsManagerClient). */
   constructor(options: boolean | FakeSecretsManagerOptions = {}) {
-    const { allInstances = false, now = Date.now } = typeof options === 'boolean' ? { allInstances: options } : options;
+    const { allInstances = false, now = () => Date.now() } = typeof options === 'boolean' ? { allInstances: options } : options;
     this.now = now;
     this.client = new SecretsManagerClient({
       region: 'us-east-1',
