@@ -160,7 +160,7 @@ async function main() {
     }
     const body = bodies.body(i);
     // Well-formed (64 hex digits) but signed with nobody's secret.
-    const res = await handler(event(body, sign('whsec_stranger_not_a_key_000000000000', body), i), context);
+    const res = await handler(event(body, sign('whsec_fake_stranger_key_000000000000', body), i), context);
     bad++;
     if (res.statusCode !== 401) badNot401++;
   }
