@@ -27,8 +27,8 @@ export {
   RelayEventParseError,
   type RelaySubject,
 } from './functions/core/envelope.js';
-export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './functions/providers/heygen/events.js';
-export { JOGGAI_EVENT_TYPES, type JoggAiEventType } from './functions/providers/joggai/events.js';
+export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './providers/heygen/runtime/events.js';
+export { JOGGAI_EVENT_TYPES, type JoggAiEventType } from './providers/joggai/runtime/events.js';
 
 /** The envelope's JSON Schema (draft 2020-12), also at `heygen-relay/relay-event.schema.json`. */
 export const RELAY_EVENT_SCHEMA: Readonly<Record<string, unknown>> = relayEventSchema;

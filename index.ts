@@ -12,8 +12,8 @@ export {
   type RelaySubject,
 } from './functions/core/envelope.js';
 export type { DedupMode } from './functions/core/ports.js';
-export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './functions/providers/heygen/events.js';
-export { JOGGAI_EVENT_TYPES } from './functions/providers/joggai/index.js';
+export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './providers/heygen/runtime/events.js';
+export { JOGGAI_EVENT_TYPES } from './providers/joggai/runtime/index.js';
 export {
   type ArchiveSourceOptions,
   type MediaArchiveProps,
@@ -38,8 +38,8 @@ export {
   type SourceProps,
   type SourceRoute,
 } from './lib/source.js';
-// Every source the package ships (lib/sources.ts lists them).
-export * from './lib/sources.js';
+// Every source the package ships (providers/infra.ts lists them).
+export * from './providers/infra.js';
 export { TempRouteSweeper, type TempRouteSweeperProps } from './lib/temp-route-sweeper.js';
 // The media archive (opt-in `archive` prop): its props, construct and outcome events.
 export { default as ARCHIVE_EVENT_DATA_SCHEMA } from './schemas/archive-event.schema.json';

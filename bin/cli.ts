@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * Entry of the `heygen-relay` operator CLI (see bin/heygen-relay-cli.ts). The package's bin is its
+ * Entry of the `heygen-relay` operator CLI (see bin/commands/program.ts). The package's bin is its
  * compiled form, dist/bin/cli.js (plain Node, no tsx); in this repository `npm run cli -- <args>`
  * runs it from source.
  */
-import { main } from './heygen-relay-cli.js';
+import { main } from './commands/program.js';
 
 export { main };
 

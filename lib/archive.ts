@@ -1,7 +1,7 @@
 /**
  * The media archive (opt-in, `archive: {...}` on HeyGenRelay): a rule on the relay bus sends each
- * result event whose provider declares media (functions/providers/<name>/media.ts) to a queue (with
- * its DLQ); the archiver Lambda (functions/archiver.ts) streams the event's files into S3 and
+ * result event whose provider declares media (providers/<name>/runtime/media.ts) to a queue (with
+ * its DLQ); the archiver Lambda (functions/entries/archiver.ts) streams the event's files into S3 and
  * publishes `<type>.archived` / `<type>.archive_failed` on the bus. Never in the delivery's path:
  * the ingress only publishes. docs/archive.md.
  */
@@ -20,7 +20,7 @@ import { Construct } from 'constructs';
 import type { MediaFileSpec } from '../functions/archive/media.js';
 import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from '../functions/archive/names.js';
 import { LINK_RENEWERS, mediaOf } from '../functions/archive/providers.js';
-import { METRICS_NAMESPACE } from '../functions/observability-names.js';
+import { METRICS_NAMESPACE } from '../functions/core/observability-names.js';
 import { RelayConfigError } from './config.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import type { BoundSource, IRelaySource, RelayCore } from './source.js';

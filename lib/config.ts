@@ -2,7 +2,7 @@
  * Typed configuration of the relay and its synth-time validation. Everything here is plain data
  * so the integration tests can derive the emulator's resources from the same definitions.
  */
-import { PROVIDERS } from '../functions/providers/index.js';
+import { PROVIDERS } from '../providers/runtime.js';
 
 /**
  * Event types each provider can deliver (each plug-in's exported list); queue routes are

@@ -5,7 +5,7 @@
  *
  * It takes plain inputs (functions, queues, names), not the relay construct, so any shape of the
  * relay can create it. Metric names and dimensions are the ones docs/behaviour.md's metrics table lists
- * (functions/observability-names.ts); metrics that carry a per-value dimension (reason, Outcome,
+ * (functions/core/observability-names.ts); metrics that carry a per-value dimension (reason, Outcome,
  * type) are graphed with SEARCH (by namespace, metric name and the fixed dimensions, whatever the
  * dimension set), one line per value that occurred.
  */
@@ -14,7 +14,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability-names.js';
 
 export interface DashboardQueue {
   /** The relay's name of the queue (`all`, or a route's name). */

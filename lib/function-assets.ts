@@ -1,6 +1,6 @@
 /**
  * The relay's Lambda functions and where their code comes from. Adding a function is one line in
- * FUNCTION_ENTRIES plus `code: functionCode('<name>'), handler: FUNCTION_HANDLER` where it is created.
+ * FUNCTION_SOURCES (lib/function-sources.ts) plus `code: functionCode('<name>'), handler: FUNCTION_HANDLER` where it is created.
  *
  * - In the installed package, each entry was bundled at pack time (`npm run build`, the construct's
  *   own esbuild options) into dist/assets/<name>/index.js, and the function's code is that
@@ -13,18 +13,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { buildFunction } from './function-build.js';
+import { buildFunction, functionSource } from './function-build.js';
 
-/** Every function entry (functions/<name>.ts), each built into an asset at pack time. */
-export const FUNCTION_ENTRIES: readonly string[] = [
-  'ingress',
-  'registrar',
-  'rotation',
-  'joggai-registrar',
-  'backfill',
-  'temp-route-sweeper',
-  'archiver',
-];
+export { FUNCTION_ENTRIES, FUNCTION_SOURCES } from './function-sources.js';
+import { FUNCTION_ENTRIES } from './function-sources.js';
 
 /** The handler of every relay function: its bundle is index.js and exports `handler`. */
 export const FUNCTION_HANDLER = 'index.handler';
@@ -37,8 +29,8 @@ export function prebuiltAssetDir(name: string): string {
 /** The Lambda code of the entry `name`: its prebuilt asset in the package, a local build in the repository. */
 export function functionCode(name: string): lambda.Code {
   if (!FUNCTION_ENTRIES.includes(name))
-    throw new Error(`heygen-relay: "${name}" is not in FUNCTION_ENTRIES (lib/function-assets.ts)`);
-  const source = path.join(__dirname, '..', 'functions', `${name}.ts`);
+    throw new Error(`heygen-relay: "${name}" is not in FUNCTION_SOURCES (lib/function-sources.ts)`);
+  const source = functionSource(name);
   if (existsSync(source)) {
     return lambda.Code.fromAsset(path.dirname(source), {
       assetHashType: AssetHashType.OUTPUT,

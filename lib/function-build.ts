@@ -7,10 +7,13 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ESBUILD_OPTIONS, FUNCTIONS_DIR } from './bundling.js';
+import { FUNCTION_SOURCES } from './function-sources.js';
 
-/** The source of a function entry, e.g. `ingress` → functions/ingress.ts. */
+/** The source of a function entry, e.g. `ingress` → <repository>/functions/entries/ingress.ts. */
 export function functionSource(name: string): string {
-  return path.join(FUNCTIONS_DIR, `${name}.ts`);
+  const entry = FUNCTION_SOURCES[name];
+  if (!entry) throw new Error(`heygen-relay: "${name}" is not in FUNCTION_SOURCES (lib/function-sources.ts)`);
+  return path.join(FUNCTIONS_DIR, '..', entry);
 }
 
 /**

@@ -12,24 +12,24 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
-import type { HeyGenProviderProps } from '../functions/providers/heygen/source.js';
-import type { JoggAiProviderProps } from '../functions/providers/joggai/source.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability-names.js';
+import type { HeyGenProviderProps } from '../providers/heygen/infra/source.js';
+import type { JoggAiProviderProps } from '../providers/joggai/infra/source.js';
 import { type MediaArchiveProps, RelayMediaArchive } from './archive.js';
-import type { HeyGenBackfill } from './backfill.js';
+import type { HeyGenBackfill } from '../providers/heygen/infra/backfill.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 import { dedupItemGrants, evidenceItemGrants, itemPolicyStatements } from './ingress-grants.js';
-import type { JoggAiRegistrar } from './joggai-registrar.js';
-import type { HeyGenRegistrar } from './registrar.js';
+import type { JoggAiRegistrar } from '../providers/joggai/infra/registrar.js';
+import type { HeyGenRegistrar } from '../providers/heygen/infra/registrar.js';
 import { createStateTable } from './registrar-common.js';
 import type { BoundSource, IRelaySource, RelayCore, SourceRoute } from './source.js';
-import { type BoundHeyGenSource, type BoundJoggAiSource, sourcesFromProps } from './sources.js';
+import { type BoundHeyGenSource, type BoundJoggAiSource, sourcesFromProps } from '../providers/infra.js';
 import { TempRouteSweeper } from './temp-route-sweeper.js';
 
-export type { HeyGenProviderProps, HeyGenRegistrationProps } from '../functions/providers/heygen/source.js';
-export type { JoggAiProviderProps, JoggAiRegistrationProps } from '../functions/providers/joggai/source.js';
+export type { HeyGenProviderProps, HeyGenRegistrationProps } from '../providers/heygen/infra/source.js';
+export type { JoggAiProviderProps, JoggAiRegistrationProps } from '../providers/joggai/infra/source.js';
 export type { RegistrationProps } from './source.js';
 
 export interface HeyGenRelayProps {

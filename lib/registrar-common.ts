@@ -12,7 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../functions/observability-names.js';
+import { METRICS_NAMESPACE } from '../functions/core/observability-names.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 
 /** The props every registrar takes. */

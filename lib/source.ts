@@ -3,7 +3,7 @@
  * sources (`fn.addEventSource(new SqsEventSource(q))`). The relay core (bus, archive, queues, dedup
  * table, ingress, parked bucket, state table, shared alarms) binds each source in turn and names none;
  * a source adds its secrets, its route on the ingress, its functions, schedules, alarms, outputs and
- * grants. Each provider's source class lives in its folder (functions/providers/<name>/source.ts).
+ * grants. Each provider's source class lives in its folder (providers/<name>/infra/source.ts).
  */
 import { type CfnOutput, type CfnOutputProps, Duration, SecretValue } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -15,15 +15,15 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DedupMode } from '../functions/core/ports.js';
-import type { ProviderConfig } from '../functions/ingress-config.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/observability-names.js';
-import { getProvider } from '../functions/providers/index.js';
+import type { ProviderConfig } from '../functions/wiring/ingress-config.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability-names.js';
+import { getProvider } from '../providers/runtime.js';
 import { EMPTY_SIGNING_SECRET, KNOWN_EVENT_TYPES, RelayConfigError } from './config.js';
 import type { DashboardRegistrar } from './dashboard.js';
 
 /**
  * One entry of the ingress's RELAY_PROVIDERS: the ingress's own `ProviderConfig`
- * (functions/ingress-config.ts), with the dedup mode always written by the source.
+ * (functions/wiring/ingress-config.ts), with the dedup mode always written by the source.
  */
 export type SourceRoute = ProviderConfig & { readonly dedupMode: DedupMode };
 
@@ -68,7 +68,7 @@ export interface BoundSource {
 
 /** A provider account feeding the relay. */
 export interface IRelaySource {
-  /** The provider plug-in (functions/providers): the bus `source`, the envelope `provider`. */
+  /** The provider plug-in (providers): the bus `source`, the envelope `provider`. */
   readonly provider: string;
   /** Tells sources of one provider apart: the envelope `source`, the metrics' `provider` dimension, state keys. */
   readonly id: string;

@@ -5,8 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { SERVICE_NAME } from '../functions/observability-names.js';
-import { BUS_TAG, TEMP_KINDS, tempRoutePrefix } from '../functions/temp-route-names.js';
+import { SERVICE_NAME } from '../functions/core/observability-names.js';
+import { BUS_TAG, TEMP_KINDS, tempRoutePrefix } from '../functions/core/temp-route-names.js';
 import { functionCode } from './function-assets.js';
 import {
   acknowledge as ack,
@@ -42,7 +42,7 @@ export interface TempRouteSweeperProps {
 }
 
 /**
- * The temporary routes' sweeper (functions/temp-route-sweeper.ts): every 15 minutes it removes the
+ * The temporary routes' sweeper (functions/entries/temp-route-sweeper.ts): every 15 minutes it removes the
  * rules and queues `heygen-relay listen` / `replay` left on the bus when their process died and
  * their lease ran out, with the CLI's own sweep (functions/adapters/aws/temp-routes.ts).
  *

@@ -11,7 +11,7 @@ import { MemoryDedupStore } from '../functions/adapters/local/memory-dedup.js';
 import { StaticKeySource } from '../functions/adapters/local/static-keys.js';
 import { createIngress } from '../functions/core/ingress.js';
 import { sign } from '../functions/core/verify.js';
-import { heygen } from '../functions/providers/heygen/index.js';
+import { heygen } from '../providers/heygen/runtime/index.js';
 
 const SECRET = 'whsec_fake_leak_check_0123456789abcdef'; // a fake key for this local check
 const noop = () => {};

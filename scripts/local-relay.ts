@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { type LocalProvider, startLocalRelay } from '../functions/adapters/local/relay.js';
 import { type LocalSourceSecret, localSources } from '../functions/adapters/local/sources-config.js';
-import { ConfigError } from '../functions/ingress-config.js';
+import { ConfigError } from '../functions/wiring/ingress-config.js';
 
 const stateDir = process.env.RELAY_STATE_DIR ?? '.relay';
 

@@ -5,8 +5,8 @@
 # Usage: bash scripts/registrar-seeded-bugs.sh     (prints one line per bug: caught / NOT caught)
 set -u
 cd "$(dirname "$0")/.."
-PROOF=functions/providers/heygen/proof.ts
-REG=functions/providers/heygen/registrar.ts
+PROOF=providers/heygen/runtime/proof.ts
+REG=providers/heygen/runtime/registrar.ts
 backup=$(mktemp -d)
 cp "$PROOF" "$REG" "$backup/"
 restore() { cp "$backup/proof.ts" "$PROOF"; cp "$backup/registrar.ts" "$REG"; }

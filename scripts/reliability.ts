@@ -209,7 +209,7 @@ function render(elapsedS: number, code: number, loadBefore: number[]): string {
     L.push(`## End to end, dedup mode \`${run.dedupMode}\` (test/integration/relay-e2e.test.ts)`, '');
     L.push(
       'The bus, rules, queues, DLQs, dedup table and signing secret are created on moto from the synthesized `HeyGenRelayStack` template; ' +
-        "the ingress is the real Lambda entry (functions/ingress.ts) reading the function's Environment from that template with references resolved. " +
+        "the ingress is the real Lambda entry (functions/entries/ingress.ts) reading the function's Environment from that template with references resolved. " +
         `Each of the ${run.concurrency} concurrent senders is its own execution environment (fresh module graph). A non-2xx answer is retried like HeyGen would. ` +
         'The copies are spread through the stream, many of them sent while their original is still in flight (HeyGen, by its documentation, resends only after an attempt failed or timed out). ' +
         (run.dedupMode === 'claim'
@@ -242,7 +242,7 @@ function render(elapsedS: number, code: number, loadBefore: number[]): string {
   if (rot) {
     L.push('## Rotation under load (test/integration/relay-rotation.test.ts)', '');
     L.push(
-      `${rot.rotations} rotations through Secrets Manager's four steps (functions/providers/heygen/rotation.ts on moto; a fake HeyGen switches secrets when rotate-secret answers), ` +
+      `${rot.rotations} rotations through Secrets Manager's four steps (providers/heygen/runtime/rotation.ts on moto; a fake HeyGen switches secrets when rotate-secret answers), ` +
         `${rot.executionEnvironments} execution environments delivering throughout, each attempt signed with the secret HeyGen uses at that moment.`,
       '',
     );

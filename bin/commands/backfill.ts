@@ -1,9 +1,9 @@
 /**
- * `heygen-relay backfill`: wiring only. The command's logic is in bin/backfill-command.ts, shared
+ * `heygen-relay backfill`: wiring only. The command's logic is in bin/commands/backfill-run.ts, shared
  * with the scheduled backfill's path.
  */
 import type { Command } from 'commander';
-import { ourEndpoint } from '../../functions/providers/heygen/backfill.js';
+import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import {
   acknowledgeGaps,
   backfillCommand,
@@ -11,7 +11,7 @@ import {
   describeBackfill,
   describeUncovered,
   parseDuration,
-} from '../backfill-command.js';
+} from './backfill-run.js';
 import { API_URL_HELP, requireHeyGenClient, secretSetup } from './heygen-common.js';
 import { type CliIo, Ctx, EXIT, type Run, type StackOutputs, UsageError, withCommon, withSource } from './shared.js';
 

@@ -4,8 +4,8 @@ import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/s
 import { FileLeaseStore } from '../../functions/adapters/local/file-lease.js';
 import { FileSigningSecretStore } from '../../functions/adapters/local/signing-secret-file-store.js';
 import type { SigningSecretStore } from '../../functions/core/secret-store.js';
-import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import type { RegistrarLease } from '../../functions/providers/heygen/registrar.js';
+import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import type { RegistrarLease } from '../../providers/heygen/runtime/registrar.js';
 import { CredentialsError, type Ctx, UsageError } from './shared.js';
 
 export interface SecretOptions {

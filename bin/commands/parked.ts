@@ -4,7 +4,7 @@ import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-p
 import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import { FileSinkPublisher } from '../../functions/adapters/local/file-sink.js';
 import { DirectoryParkedStore } from '../../functions/adapters/local/parked-dir.js';
-import { listParked, republishParked } from '../../functions/parked-ops.js';
+import { listParked, republishParked } from '../../functions/wiring/parked-ops.js';
 import { type CliIo, Ctx, EXIT, positiveInt, type Run, UsageError, withCommon } from './shared.js';
 
 interface Where {

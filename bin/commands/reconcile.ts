@@ -1,7 +1,7 @@
 /** `heygen-relay reconcile`: exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored. */
 import type { Command } from 'commander';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
-import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
+import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 

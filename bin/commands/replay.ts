@@ -26,7 +26,7 @@ import {
   sweepTempRoutes,
   type TempRoute,
 } from '../../functions/adapters/aws/temp-routes.js';
-import { parseDuration } from '../backfill-command.js';
+import { parseDuration } from './backfill-run.js';
 import { type CliIo, Ctx, checkEventTypes, EXIT, type Run, typeList, UsageError, withCommon } from './shared.js';
 import { discoverTopology, type RelayQueueInfo, selectQueues } from './topology.js';
 

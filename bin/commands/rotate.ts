@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { withLease } from '../../functions/core/lease.js';
-import { LEASE_TTL_MS, LEASE_WAIT_MS, normalizeUrl, SecretWriter } from '../../functions/providers/heygen/registrar.js';
+import { LEASE_TTL_MS, LEASE_WAIT_MS, normalizeUrl, SecretWriter } from '../../providers/heygen/runtime/registrar.js';
 import { API_URL_HELP, requireHeyGenClient, secretSetup } from './heygen-common.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 

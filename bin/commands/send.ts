@@ -10,8 +10,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { sign } from '../../functions/core/verify.js';
-import { SUBJECT_RULES } from '../../functions/providers/heygen/events.js';
-import { getProvider } from '../../functions/providers/index.js';
+import { SUBJECT_RULES } from '../../providers/heygen/runtime/events.js';
+import { getProvider } from '../../providers/runtime.js';
 import { type CliIo, Ctx, checkEventTypes, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 
 interface Options {
@@ -26,7 +26,7 @@ interface Options {
 /** A sample body of a HeyGen event type, with fresh ids. */
 export function sampleBody(type: string): string {
   const id = `heygen-relay-send-${randomUUID()}`;
-  // The id under the key the relay reads the event's subject from (functions/providers/heygen/events.ts).
+  // The id under the key the relay reads the event's subject from (providers/heygen/runtime/events.ts).
   const family = type.split('.')[0] ?? type;
   const idKey = (Object.hasOwn(SUBJECT_RULES, family) ? SUBJECT_RULES[family]?.idKeys[0] : undefined) ?? 'video_id';
   const data: Record<string, unknown> = { [idKey]: id, callback_id: 'heygen-relay-send' };

@@ -11,8 +11,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { ARCHIVE_FAILED_SUFFIX, ARCHIVED_SUFFIX } from '../../functions/archive/outcome-types.js';
-import { HEYGEN_EVENT_TYPES } from '../../functions/providers/heygen/events.js';
-import { JOGGAI_EVENT_TYPES } from '../../functions/providers/joggai/events.js';
+import { HEYGEN_EVENT_TYPES } from '../../providers/heygen/runtime/events.js';
+import { JOGGAI_EVENT_TYPES } from '../../providers/joggai/runtime/events.js';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -300,7 +300,7 @@ export function withSource(cmd: Command): Command {
   return cmd.option('--source <id>', 'the HeyGen account (source id) whose outputs and state to use (default: heygen)');
 }
 
-/** The runner a command's action hands its work to: it maps errors to exit codes (bin/heygen-relay-cli.ts). */
+/** The runner a command's action hands its work to: it maps errors to exit codes (bin/commands/program.ts). */
 export type Run = (work: () => Promise<number>) => Promise<void>;
 
 /** Parses a positive integer option. */

@@ -37,12 +37,12 @@ import {
   HEYGEN_REGISTRAR_SERVICE,
   JOGGAI_REGISTRAR_SERVICE,
   METRICS_NAMESPACE,
-} from '../../functions/observability-names.js';
-import { listParked } from '../../functions/parked-ops.js';
-import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import type { UncoveredPeriod } from '../../functions/providers/heygen/backfill.js';
-import { normalizeUrl } from '../../functions/providers/heygen/registrar.js';
-import { describeUncovered } from '../backfill-command.js';
+} from '../../functions/core/observability-names.js';
+import { listParked } from '../../functions/wiring/parked-ops.js';
+import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
+import { normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
+import { describeUncovered } from './backfill-run.js';
 import { depthOf } from './redrive.js';
 import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
 import { discoverTopology } from './topology.js';

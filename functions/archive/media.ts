@@ -1,7 +1,7 @@
 /**
  * What a provider plug-in declares about the media its result events point at, and which files an
  * event has. Pure: no AWS, no I/O. Each provider declares its media in
- * functions/providers/<name>/media.ts; the construct's `archive.files` can add or replace paths.
+ * providers/<name>/runtime/media.ts; the construct's `archive.files` can add or replace paths.
  */
 import type { RelayEvent } from '../core/envelope.js';
 

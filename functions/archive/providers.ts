@@ -1,8 +1,8 @@
-/** The media each provider plug-in declares (functions/providers/<name>/media.ts). Adding a provider: one line. */
-import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../providers/heygen/api/client.js';
-import { HEYGEN_MEDIA, heygenLinkRefresher } from '../providers/heygen/media.js';
-import { JOGGAI_MEDIA } from '../providers/joggai/media.js';
-import { STANDARD_WEBHOOKS_MEDIA } from '../providers/standard-webhooks/media.js';
+/** The media each provider plug-in declares (providers/<name>/runtime/media.ts). Adding a provider: one line. */
+import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { HEYGEN_MEDIA, heygenLinkRefresher } from '../../providers/heygen/runtime/media.js';
+import { JOGGAI_MEDIA } from '../../providers/joggai/runtime/media.js';
+import { STANDARD_WEBHOOKS_MEDIA } from '../../providers/standard-webhooks/runtime/media.js';
 import type { MediaDeclaration } from './media.js';
 import type { LinkRefresher } from './ports.js';
 

@@ -5,7 +5,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
-import type { NormalizedDelivery, ProviderIngress } from '../providers/types.js';
+import type { NormalizedDelivery, ProviderIngress } from '../../providers/types.js';
 import { abortable } from './abortable.js';
 import { knownCleanScan } from './body-facts.js';
 import { bodyText, isAsciiBody } from './body-text.js';

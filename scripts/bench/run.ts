@@ -74,8 +74,8 @@ function ratio(a: number, b: number) {
 
 // ---------------------------------------------------------------------------------- bundle
 async function bundles() {
-  const ingress = await buildBundle('ingress', join(ROOT, 'functions', 'ingress.ts'));
-  const registrarPath = join(ROOT, 'functions', 'registrar.ts');
+  const ingress = await buildBundle('ingress', join(ROOT, 'functions', 'entries', 'ingress.ts'));
+  const registrarPath = join(ROOT, 'providers', 'heygen', 'runtime', 'entries', 'registrar.ts');
   let registrar: BundleFigures | null = null;
   try {
     statSync(registrarPath);
@@ -94,7 +94,7 @@ async function bundles() {
     await buildBundle('sdk-clients-constructed', join(__dirname, 'entries', 'baseline-constructed.ts')),
     await buildBundle('observability-middy-only', join(__dirname, 'entries', 'observability-only.ts')),
     // The ingress as it was bundled before the alias: the before/after of the credential chain.
-    await buildBundle('ingress-standard-sdk', join(ROOT, 'functions', 'ingress.ts'), {}, { standardSdk: true }),
+    await buildBundle('ingress-standard-sdk', join(ROOT, 'functions', 'entries', 'ingress.ts'), {}, { standardSdk: true }),
   ];
   // Harness bundles: built with the same options so the code under test runs as deployed.
   if (!COLD_ONLY)

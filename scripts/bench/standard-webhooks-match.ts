@@ -1,13 +1,13 @@
 /**
  * `npx tsx scripts/bench/standard-webhooks-match.ts`: the cost of verifying one Standard Webhooks
  * delivery (precheck + match, one key), as the ingress does it now (node:crypto HMAC over the raw
- * bytes, functions/providers/standard-webhooks/signature.ts) against how it did before issue 20
+ * bytes, providers/standard-webhooks/runtime/signature.ts) against how it did before issue 20
  * (the `standardwebhooks` library's `sign`: the Buffer decoded to text, re-encoded, a JavaScript
  * SHA-256). Alternating rounds, median of 5, at 1 KB and 64 KB. Prints µs per delivery.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { hmacV1, standardWebhooksSignature } from '../../functions/providers/standard-webhooks/signature.js';
+import { hmacV1, standardWebhooksSignature } from '../../providers/standard-webhooks/runtime/signature.js';
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const key = { secret, label: 'AWSCURRENT' };

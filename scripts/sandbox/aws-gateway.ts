@@ -7,7 +7,7 @@
  *   moto's real queues, so `heygen-relay redrive` works here as in AWS;
  * - `secretsmanager.RotateSecret` on a secret the template gives a rotation function: moto would need
  *   that function in Docker; here the sandbox runs the template's rotation function (the real
- *   functions/rotation.ts, in a child process) through Secrets Manager's four steps before it
+ *   providers/heygen/runtime/entries/rotation.ts, in a child process) through Secrets Manager's four steps before it
  *   answers (scripts/sandbox/rotation.ts; AWS answers first and rotates right after; a failed step
  *   is answered as an error here, where AWS would leave it to the rotation alarm).
  */

@@ -17,7 +17,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseDuration } from '../../bin/backfill-command.js';
+import { parseDuration } from '../../bin/commands/backfill-run.js';
 import { sampleBody } from '../../bin/commands/send.js';
 import { type FakeEndpoint, FakeHeyGenApi } from '../../test/fakes/heygen-api.js';
 

@@ -151,7 +151,7 @@ function rotationSetup(stack: EmulatorStack): RotationSetup | undefined {
         ClientRequestToken: token,
         Step,
       }));
-      await invoke(stack, isRotation, 'functions/rotation.ts', steps);
+      await invoke(stack, isRotation, 'providers/heygen/runtime/entries/rotation.ts', steps);
     },
   };
 }
@@ -253,11 +253,11 @@ async function start(): Promise<void> {
   await stack.clients.sm.send(new PutSecretValueCommand({ SecretId: apiKeySecret, SecretString: running.heygen.apiKey }));
   say('starting the ingress and registering with HeyGen ...');
   await lambdaHost(
-    ['serve', 'functions/ingress.ts', String(ingressPort)],
+    ['serve', 'functions/entries/ingress.ts', String(ingressPort)],
     lambdaEnv(stack.ingressEnv, aws, running.heygen.url),
     'ingress',
   );
-  await invoke(stack, isRegistrar, 'functions/registrar.ts', [{}]);
+  await invoke(stack, isRegistrar, 'providers/heygen/runtime/entries/registrar.ts', [{}]);
   printReady(aws, outputs, Date.now() - started);
 }
 

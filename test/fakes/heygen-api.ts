@@ -1,6 +1,6 @@
 /**
  * A stateful fake of HeyGen's v3 webhook management API on a loopback port, faithful to
- * functions/providers/heygen/api/openapi.yaml:
+ * providers/heygen/runtime/api/openapi.yaml:
  *
  * - endpoints CRUD with `limit`/`token` pagination (`has_more`, `next_token`), `secret` only on
  *   create and rotate-secret, `null` in lists;
@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import OpenAPIBackend from 'openapi-backend';
 import { parse } from 'yaml';
 
-export const SPEC_PATH = join(__dirname, '..', '..', 'functions', 'providers', 'heygen', 'api', 'openapi.yaml');
+export const SPEC_PATH = join(__dirname, '..', '..', 'providers', 'heygen', 'runtime', 'api', 'openapi.yaml');
 export const FAKE_API_KEY = 'test-api-key-0123456789';
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

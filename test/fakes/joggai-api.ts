@@ -2,7 +2,7 @@
  * A stateful fake of JoggAI's v2 webhook API on loopback, and of its deliveries.
  *
  * API: GET /v2/endpoints, POST /v2/endpoint, PUT /v2/endpoint/{id}, DELETE /v2/endpoint/{id},
- * GET /v2/events. Requests are validated against functions/providers/joggai/api/openapi.yaml with
+ * GET /v2/events. Requests are validated against providers/joggai/runtime/api/openapi.yaml with
  * openapi-backend (the document has no operationIds; the fake names them `<method> <path>`).
  * Answers use JoggAI's envelope `{code, msg, data}`: 0 ok, 10104 not found, 10105 invalid key,
  * 40000 parameter error, 50000 system error (injectable). [ASSUMPTION] business errors come with
@@ -21,9 +21,9 @@ import { join } from 'node:path';
 import addFormats from 'ajv-formats';
 import { type Request as OabRequest, OpenAPIBackend } from 'openapi-backend';
 import { parse } from 'yaml';
-import { JOGGAI_EVENT_TYPES } from '../../functions/providers/joggai/events.js';
+import { JOGGAI_EVENT_TYPES } from '../../providers/joggai/runtime/events.js';
 
-export const OPENAPI_PATH = join(__dirname, '..', '..', 'functions', 'providers', 'joggai', 'api', 'openapi.yaml');
+export const OPENAPI_PATH = join(__dirname, '..', '..', 'providers', 'joggai', 'runtime', 'api', 'openapi.yaml');
 
 export interface FakeEndpoint {
   endpoint_id: string;

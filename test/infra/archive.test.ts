@@ -4,7 +4,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeyGenSource, JoggAiSource, StandardWebhooksSource } from '../../lib/sources.js';
+import { HeyGenSource, JoggAiSource, StandardWebhooksSource } from '../../providers/infra.js';
 import { synthRelay } from '../support/synth.js';
 
 const archiverEnv = (template: Template) => {

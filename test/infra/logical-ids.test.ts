@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HeyGenSource, JoggAiSource } from '../../lib/sources.js';
+import { HeyGenSource, JoggAiSource } from '../../providers/infra.js';
 import { LOGICAL_ID_CONFIGS, type LogicalIds, logicalIds } from '../support/logical-ids.js';
 
 // Written from the construct before the sources refactor (scripts/logical-ids-fixture.ts).

@@ -4,7 +4,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readStackOutputs } from '../../bin/heygen-relay-cli.js';
+import { readStackOutputs } from '../../bin/commands/program.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
 import { synthRelay } from '../support/synth.js';
 

@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeyGenRegistrar, type HeyGenRegistrarProps } from '../../lib/registrar.js';
+import { HeyGenRegistrar, type HeyGenRegistrarProps } from '../../providers/heygen/infra/registrar.js';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Sid?: string };
 

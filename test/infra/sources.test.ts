@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
-import { HeyGenSource } from '../../lib/sources.js';
+import { HeyGenSource } from '../../providers/infra.js';
 import { manySources, SOURCE_LOGICAL_ID_PARTS } from '../support/sources.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
 

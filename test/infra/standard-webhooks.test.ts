@@ -7,7 +7,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
-import { HeyGenSource, StandardWebhooksSource } from '../../lib/sources.js';
+import { HeyGenSource, StandardWebhooksSource } from '../../providers/infra.js';
 import { awsClientConfig, MOTO_REGION } from '../support/moto.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { type CliIo, main } from '../../bin/heygen-relay-cli.js';
+import { type CliIo, main } from '../../bin/commands/program.js';
 import { messageMoveTaskSqs } from '../fakes/sqs-message-move.js';
 import { awsClientConfig } from '../support/moto.js';
 

@@ -6,9 +6,9 @@
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { archiveEvent } from '../../functions/archive/archive.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { HEYGEN_MEDIA, heygenLinkRefresher } from '../../functions/providers/heygen/media.js';
-import { JOGGAI_MEDIA } from '../../functions/providers/joggai/media.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { HEYGEN_MEDIA, heygenLinkRefresher } from '../../providers/heygen/runtime/media.js';
+import { JOGGAI_MEDIA } from '../../providers/joggai/runtime/media.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import {
   archiveDeps,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ListMultipartUploadsCommand, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { archiveEvent } from '../../functions/archive/archive.js';
-import { HEYGEN_MEDIA } from '../../functions/providers/heygen/media.js';
+import { HEYGEN_MEDIA } from '../../providers/heygen/runtime/media.js';
 import {
   archiveDeps,
   fileOf,

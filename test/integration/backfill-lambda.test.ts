@@ -1,5 +1,5 @@
 /**
- * Issue 11, the backfill Lambda entry end to end: functions/backfill.ts imported with the environment
+ * Issue 11, the backfill Lambda entry end to end: providers/heygen/runtime/entries/backfill.ts imported with the environment
  * of the template's backfill function (every reference resolved to the resources provisioned on moto
  * from the synthesized stack), real SDK v3 clients against moto (dedup and state tables, the bus and
  * its queues, the parked bucket, the API key secret), the fake HeyGen over HTTP serving its history.
@@ -14,8 +14,8 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoDedupIndex } from '../../functions/adapters/aws/dynamodb-dedup-index.js';
-import type { BackfillSummary } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
+import type { BackfillSummary } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import {
   drainQueue,
@@ -49,7 +49,7 @@ async function loadBackfillEntry(extra: Record<string, string> = {}): Promise<Ha
     ...extra,
   });
   vi.resetModules();
-  return ((await import('../../functions/backfill.js')) as { handler: Handler }).handler;
+  return ((await import('../../providers/heygen/runtime/entries/backfill.js')) as { handler: Handler }).handler;
 }
 
 function context(): Context {
@@ -74,7 +74,7 @@ afterAll(async () => {
   stack?.destroy();
 });
 
-describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake HeyGen', () => {
+describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) on moto with the fake HeyGen', () => {
   it("publishes what HeyGen's history lists and the ingress never received, once; a concurrent run is busy; unpublishable entries are parked", async () => {
     expect(backfillEnv).toMatchObject({
       DEDUP_TABLE_NAME: stack.tableName,
@@ -278,9 +278,9 @@ describe('Backfill Lambda entry (functions/backfill.ts) on moto with the fake He
     fake.emit(ep.endpoint_id, lost, now - 3_600_000);
     const theirs = { event_type: 'video_translate.success', event_data: { video_translate_id: 'cli-neighbour' } };
     fake.emit(neighbour.endpoint_id, theirs, now - 2 * 3_600_000);
-    const { backfillCommand } = await import('../../bin/backfill-command.js');
-    const { HeyGenWebhookClient } = await import('../../functions/providers/heygen/api/client.js');
-    const { ourEndpoint } = await import('../../functions/providers/heygen/backfill.js');
+    const { backfillCommand } = await import('../../bin/commands/backfill-run.js');
+    const { HeyGenWebhookClient } = await import('../../providers/heygen/runtime/api/client.js');
+    const { ourEndpoint } = await import('../../providers/heygen/runtime/backfill.js');
     const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
     const endpoint = await ourEndpoint(client, 'https://z/heygen', null);
     const common = {

@@ -11,7 +11,7 @@ import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
 import { awsClientConfig } from '../support/moto.js';
 

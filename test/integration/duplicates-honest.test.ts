@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DedupMode } from '../../functions/core/ports.js';
-import { eventId } from '../../functions/providers/index.js';
+import { eventId } from '../../providers/runtime.js';
 import {
   dedupModeEnv,
   type EmulatorStack,

@@ -1,9 +1,9 @@
 /**
  * JoggAI end to end on the moto emulator. A stack with `joggai: {}` is synthesized and its data
  * path (bus, rules, queues, dedup table, secrets) provisioned from the template
- * (test/support/emulator-stack.ts); the ingress is the real Lambda entry (functions/ingress.ts)
+ * (test/support/emulator-stack.ts); the ingress is the real Lambda entry (functions/entries/ingress.ts)
  * with the function's resolved Environment, and the JoggAI registrar is the real Lambda entry
- * (functions/joggai-registrar.ts) with ITS resolved Environment (secret ARNs from the template;
+ * (providers/joggai/runtime/entries/registrar.ts) with ITS resolved Environment (secret ARNs from the template;
  * only ENDPOINT_URL and JOGGAI_API_URL point at loopback). JoggAI is the stateful fake
  * (test/fakes/joggai-api.ts), delivering through a small HTTP bridge that turns each request into a
  * Function URL event for one of ten ingress execution environments.
@@ -22,7 +22,7 @@ import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand } f
 import type { Message } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { JoggAiRunSummary } from '../../functions/providers/joggai/run.js';
+import type { JoggAiRunSummary } from '../../providers/joggai/runtime/run.js';
 import { type DeliveryResult, FakeJoggAi } from '../fakes/joggai-api.js';
 import {
   type EmulatorStack,
@@ -229,7 +229,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'testing',
   });
   vi.resetModules();
-  ({ handler: registrar } = (await import('../../functions/joggai-registrar.js')) as { handler: Registrar });
+  ({ handler: registrar } = (await import('../../providers/joggai/runtime/entries/registrar.js')) as { handler: Registrar });
 });
 
 afterAll(async () => {

@@ -32,8 +32,8 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type CliIo, main } from '../../bin/heygen-relay-cli.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import { type CliIo, main } from '../../bin/commands/program.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { messageMoveTaskSqs } from '../fakes/sqs-message-move.js';
 import {

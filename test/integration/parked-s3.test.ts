@@ -1,5 +1,5 @@
 /**
- * Parking against moto's S3, through the real Lambda entry (functions/ingress.ts) and its real
+ * Parking against moto's S3, through the real Lambda entry (functions/entries/ingress.ts) and its real
  * adapters: the ingress's PutObject goes through `@aws-sdk/client-s3`, loaded on the first park
  * (functions/adapters/aws/parked-store.ts `S3ObjectPut`), and what it stored is read back with the
  * real S3 client by the operators' functions (S3ParkedArchive, republishParked). A small proxy in
@@ -15,8 +15,8 @@ import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-p
 import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { parkedBody, parseParkedRecord } from '../../functions/core/parked.js';
-import { listParked, republishParked } from '../../functions/parked-ops.js';
-import { eventId } from '../../functions/providers/index.js';
+import { listParked, republishParked } from '../../functions/wiring/parked-ops.js';
+import { eventId } from '../../providers/runtime.js';
 import {
   type EmulatorStack,
   type IngressHandler,

@@ -1,6 +1,6 @@
 /**
  * End to end on the moto emulator, with the real SDK v3 clients and the real Lambda entry
- * (functions/ingress.ts). The bus, rules, queues, DLQs, dedup table and signing secret are
+ * (functions/entries/ingress.ts). The bus, rules, queues, DLQs, dedup table and signing secret are
  * provisioned from the synthesized HeyGenRelayStack template (test/support/emulator-stack.ts), and
  * the ingress reads the function's Environment from that template with its references resolved.
  *
@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DedupMode } from '../../functions/core/ports.js';
-import { eventId } from '../../functions/providers/index.js';
+import { eventId } from '../../providers/runtime.js';
 import {
   dedupModeEnv,
   drainQueue,

@@ -23,9 +23,9 @@ import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import type { ParkedDelivery } from '../../functions/core/ports.js';
 import { MAX_ENTRY_BYTES } from '../../functions/core/publish-limits.js';
-import { createIngressHandler } from '../../functions/ingress-handler.js';
-import { powertoolsTelemetry } from '../../functions/observability.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
+import { createIngressHandler } from '../../functions/wiring/ingress-handler.js';
+import { powertoolsTelemetry } from '../../functions/wiring/observability.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
 import { lambdaContext } from '../support/emulator-stack.js';
 import { functionUrlEvent, sampleBody } from '../support/heygen.js';
 import { registerSensitive, writeFigures } from '../support/log-capture.js';
@@ -349,7 +349,7 @@ describe('hostile input (fast-check, local adapters)', () => {
       const res = await handler(functionUrlEvent(body, { signature: hmac(SECRET, body) }), lambdaContext());
       outcomes[type] = res.statusCode ?? 0;
     }
-    // functions/providers/heygen/index.ts looked the event family up in a plain object
+    // providers/heygen/runtime/index.ts looked the event family up in a plain object
     // (SUBJECT_RULES[family]), so "valueOf" found Object.prototype.valueOf and normalize threw.
     expect(Object.entries(outcomes).filter(([, s]) => s >= 500)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /**
  * Signing-secret rotation on the emulator while deliveries flow. The rotation module
- * (functions/providers/heygen/rotation.ts) runs Secrets Manager's four steps against moto with the
+ * (providers/heygen/runtime/rotation.ts) runs Secrets Manager's four steps against moto with the
  * real SDK; a fake HeyGen switches its signing secret the moment rotate-secret answers (as HeyGen
  * does), and signs every delivery attempt with whichever secret it uses at that moment. The real
  * Lambda entry (several execution environments, each with its own key cache) must keep verifying:
@@ -19,8 +19,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { HeyGenWebhookApi } from '../../functions/providers/heygen/api/client.js';
-import { type RotationStep, rotationStep } from '../../functions/providers/heygen/rotation.js';
+import type { HeyGenWebhookApi } from '../../providers/heygen/runtime/api/client.js';
+import { type RotationStep, rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import {
   type EmulatorStack,
   envelopes,

@@ -10,7 +10,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
-import { eventId } from '../../functions/providers/index.js';
+import { eventId } from '../../providers/runtime.js';
 import {
   type EmulatorStack,
   lambdaContext,

@@ -8,7 +8,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventId } from '../../functions/providers/index.js';
+import { eventId } from '../../providers/runtime.js';
 import {
   type EmulatorStack,
   envelopes,

@@ -19,8 +19,8 @@ import { SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-ke
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { answerBudgetMs } from '../../functions/providers/index.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { answerBudgetMs } from '../../providers/runtime.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
 import { awsClientConfig } from '../support/moto.js';
 

@@ -17,9 +17,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDedupStore, SOURCE_KEYS_MARKER } from '../../functions/adapters/aws/dynamodb-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import type { DedupMode } from '../../functions/core/ports.js';
-import { backfill } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
-import { eventId } from '../../functions/providers/index.js';
+import { backfill } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { eventId } from '../../providers/runtime.js';
 import { awsClientConfig } from '../support/moto.js';
 import { heygenBody, swBody, TENANTS, type Tenant, tenantDelivery, tenantRelay } from '../support/tenants.js';
 
@@ -50,7 +50,7 @@ afterAll(async () => {
   client?.destroy();
 });
 
-/** The ingress's stores as functions/ingress.ts builds them: one per mode, knowing every route's source. */
+/** The ingress's stores as functions/entries/ingress.ts builds them: one per mode, knowing every route's source. */
 function storesFor(table: string, tenants: readonly Tenant[], now: () => number = Date.now) {
   const sources = Object.fromEntries(tenants.map((t) => [t.source, t.provider.name]));
   const stores = new Map<DedupMode, DynamoDedupStore>();
@@ -212,7 +212,7 @@ describe('DynamoDB (moto): the upgrade to per-source keys (records of before rec
     const staging = TENANTS['heygen-staging'];
     const relay = tenantRelay([staging], storesFor(table, [staging]));
     expect(status(await relay.ingress(tenantDelivery(staging, liveAfter))).status).toBe('published');
-    // The backfill's stores as functions/backfill.ts builds them for RELAY_SOURCE=heygen-staging.
+    // The backfill's stores as providers/heygen/runtime/entries/backfill.ts builds them for RELAY_SOURCE=heygen-staging.
     const options = { windowSeconds: WINDOW_S, legacyBodyKeys: true, sources: { 'heygen-staging': 'heygen' } };
     const now = Date.now();
     const entry = (body: string, n: number) => ({

@@ -1,6 +1,6 @@
 /**
  * Several sources end to end on the moto emulator, with the real SDK v3 clients and the real Lambda
- * entry (functions/ingress.ts), provisioned from the synthesized template of a relay with two HeyGen
+ * entry (functions/entries/ingress.ts), provisioned from the synthesized template of a relay with two HeyGen
  * accounts, JoggAI and a Standard Webhooks source (test/support/sources.ts), plus a queue routed by
  * source: each route verifies with its own secret, every event lands in the default queue with its
  * provider and source, the routed queue gets only the second HeyGen account's, and a delivery signed

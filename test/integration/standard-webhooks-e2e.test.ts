@@ -1,6 +1,6 @@
 /**
  * A Replicate-shaped Standard Webhooks sender end to end on the moto emulator, with the real SDK v3
- * clients and the real Lambda entry (functions/ingress.ts), provisioned from the synthesized template
+ * clients and the real Lambda entry (functions/entries/ingress.ts), provisioned from the synthesized template
  * of a relay whose source reads Replicate's prediction object (`typeField: 'status'`, `typePrefix:
  * 'prediction'`, `dataField: null`) and a queue routed on `prediction.succeeded`: the route options
  * travel through RELAY_PROVIDERS, the signed prediction reaches the routed queue with its type,
@@ -14,7 +14,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
-import { HeyGenSource, StandardWebhooksSource } from '../../lib/sources.js';
+import { HeyGenSource, StandardWebhooksSource } from '../../providers/infra.js';
 import {
   drainQueue,
   type EmulatorStack,

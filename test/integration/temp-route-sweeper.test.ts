@@ -1,5 +1,5 @@
 /**
- * The temporary-route sweeper Lambda entry (functions/temp-route-sweeper.ts) on moto: imported with
+ * The temporary-route sweeper Lambda entry (functions/entries/temp-route-sweeper.ts) on moto: imported with
  * the environment of the template's sweeper function (every reference resolved to the resources
  * provisioned from the synthesized stack), real SDK v3 clients. A `listen` process killed with
  * SIGKILL leaves its rule and queue; the sweeper leaves them within the lease and its grace, and
@@ -57,7 +57,7 @@ function awsEnv() {
 async function loadSweeper(): Promise<Handler> {
   Object.assign(process.env, sweeperEnv, awsEnv(), { POWERTOOLS_LOG_LEVEL: 'ERROR' });
   vi.resetModules();
-  return ((await import('../../functions/temp-route-sweeper.js')) as { handler: Handler }).handler;
+  return ((await import('../../functions/entries/temp-route-sweeper.js')) as { handler: Handler }).handler;
 }
 
 function spawnListen(ttl: number): { child: ChildProcess; err: string[] } {
@@ -137,7 +137,7 @@ afterAll(async () => {
   stack?.destroy();
 });
 
-describe('Temporary-route sweeper Lambda entry (functions/temp-route-sweeper.ts) on moto', () => {
+describe('Temporary-route sweeper Lambda entry (functions/entries/temp-route-sweeper.ts) on moto', () => {
   it('removes what a SIGKILLed listen left once its lease and the grace passed; never a live listener, another bus or a non-temporary rule', async () => {
     expect(sweeperEnv).toEqual(expect.objectContaining({ EVENT_BUS_NAME: stack.busName, SWEEP_GRACE_SECONDS: '300' }));
 

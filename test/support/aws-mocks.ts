@@ -23,10 +23,10 @@ import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-p
 import { type SecretsKeySourceOptions, SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import type { DedupMode, ParkedDelivery, ParkedStore } from '../../functions/core/ports.js';
-import { createIngressHandler } from '../../functions/ingress-handler.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { answerBudgetMs } from '../../functions/providers/index.js';
-import type { ProviderIngress } from '../../functions/providers/types.js';
+import { createIngressHandler } from '../../functions/wiring/ingress-handler.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { answerBudgetMs } from '../../providers/runtime.js';
+import type { ProviderIngress } from '../../providers/types.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -170,7 +170,7 @@ export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;
   const keys = new SecretsManagerKeySource(new SecretsManagerClient({ region: 'us-east-1' }), 'signing-secret', {
     minRefreshIntervalMs: 1_000,
-    // As functions/ingress.ts wires it: the provider's own rule for its secrets.
+    // As functions/entries/ingress.ts wires it: the provider's own rule for its secrets.
     ...(provider.secretProblem ? { secretProblem: provider.secretProblem } : {}),
     ...options.keyOptions,
   });

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { localContext } from '../../functions/adapters/local/http-server.js';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
 import type { DedupMode } from '../../functions/core/ports.js';
-import { eventId, getProvider } from '../../functions/providers/index.js';
+import { eventId, getProvider } from '../../providers/runtime.js';
 import { type BuildOptions, buildAwsHandler, type MockAws } from './aws-mocks.js';
 
 export const ctx = (): Context => localContext('test');

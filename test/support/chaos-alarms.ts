@@ -1,7 +1,7 @@
 /**
  * What the lifecycle model counts as "an alarm a person sees" (test/support/lifecycle-chaos.ts).
  * The relay's alarms are CloudWatch alarms on metrics its Lambdas emit from their run summaries
- * (functions/registrar.ts, functions/backfill.ts): the model reads the same summaries. An alarm is
+ * (providers/heygen/runtime/entries/registrar.ts, providers/heygen/runtime/entries/backfill.ts): the model reads the same summaries. An alarm is
  * a name; the invariants match them by what they say (coverage, disabled endpoint, another writer).
  *
  * Read from a summary: an `alarms` list (names, or objects with a `name`), and a registrar outcome
@@ -9,7 +9,7 @@
  * alarmed as HeyGenEndpointDisabled and HeyGenSecondWriter). A backfill run whose summary or
  * checkpoint holds periods it could not cover (`uncovered`, alarmed as BackfillGap) raises `coverage`.
  */
-import type { ReconcileSummary } from '../../functions/providers/heygen/registrar.js';
+import type { ReconcileSummary } from '../../providers/heygen/runtime/registrar.js';
 
 /** Registrar outcomes that need no person. */
 const ROUTINE_OUTCOMES = new Set(['in_sync', 'changed', 'planned', 'secret_mismatch', 'busy', 'missing_api_key', 'unauthorized']);

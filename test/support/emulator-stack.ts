@@ -7,7 +7,7 @@
  * them, and read the ingress function's `Environment` with every reference resolved to the real
  * names and ARNs on the emulator.
  *
- * `loadIngressEntry()` then imports the real Lambda entry (functions/ingress.ts) with that
+ * `loadIngressEntry()` then imports the real Lambda entry (functions/entries/ingress.ts) with that
  * environment plus `AWS_ENDPOINT_URL`, so the handler under test is built by the very code Lambda
  * runs: loadIngressConfig, sdkClientConfig, the AWS adapters, the middy handler.
  *
@@ -379,7 +379,7 @@ export async function provisionFromTemplate(
 export type IngressHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * Imports the real Lambda entry (functions/ingress.ts) with the stack's resolved environment and
+ * Imports the real Lambda entry (functions/entries/ingress.ts) with the stack's resolved environment and
  * the SDK's standard emulator variables. A fresh module graph each call (vi.resetModules), so
  * every call is a cold start with empty caches, exactly like a new execution environment.
  * `awsEndpoint` may be a fault-injecting proxy in front of moto.
@@ -400,7 +400,7 @@ export async function loadIngressEntry(
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
   vi.resetModules();
-  const mod = (await import('../../functions/ingress.js')) as { handler: IngressHandler };
+  const mod = (await import('../../functions/entries/ingress.js')) as { handler: IngressHandler };
   return mod.handler;
 }
 

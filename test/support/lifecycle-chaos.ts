@@ -44,13 +44,13 @@ import {
   SWEEP_AGE_ALARM_HOURS,
   scheduledBackfill,
   sweepAgeHours,
-} from '../../functions/heygen-backfill-plan.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { BACKFILL_DEFAULTS, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
-import { heygen as heygenProvider } from '../../functions/providers/heygen/index.js';
-import { type ReconcileSummary, reconcile } from '../../functions/providers/heygen/registrar.js';
-import { type RotationEvent, rotationStep } from '../../functions/providers/heygen/rotation.js';
+} from '../../providers/heygen/runtime/backfill-plan.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { BACKFILL_DEFAULTS, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { heygen as heygenProvider } from '../../providers/heygen/runtime/index.js';
+import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
+import { type RotationEvent, rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, type FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { type CallFault, DEPENDENCIES, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';

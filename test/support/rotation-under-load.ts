@@ -12,8 +12,8 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
 import { verifyWithFallback } from '../../functions/core/verify.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { rotationStep } from '../../functions/providers/heygen/rotation.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 

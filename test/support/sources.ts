@@ -4,7 +4,7 @@
  * Fresh instances on each call: a source binds to one relay.
  */
 import type { IRelaySource } from '../../lib/source.js';
-import { HeyGenSource, JoggAiSource, StandardWebhooksSource } from '../../lib/sources.js';
+import { HeyGenSource, JoggAiSource, StandardWebhooksSource } from '../../providers/infra.js';
 
 /** Source id → the part of its resources' logical ids that tells them apart. */
 export const SOURCE_LOGICAL_ID_PARTS: Readonly<Record<string, RegExp>> = {

@@ -9,9 +9,9 @@ import type { RelayRequest } from '../../functions/core/http.js';
 import { createIngress, type IngressOptions, type ProviderRoute } from '../../functions/core/ingress.js';
 import type { DedupMode, DedupStore, ParkedStore } from '../../functions/core/ports.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { standardWebhooks } from '../../functions/providers/standard-webhooks/index.js';
-import type { ProviderIngress } from '../../functions/providers/types.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { standardWebhooks } from '../../providers/standard-webhooks/runtime/index.js';
+import type { ProviderIngress } from '../../providers/types.js';
 import { captureTelemetry } from './aws-mocks.js';
 
 export interface Tenant {

@@ -12,8 +12,8 @@ import { isOutcomeType } from '../../functions/archive/outcome.js';
 import { mediaOf } from '../../functions/archive/providers.js';
 import { backoffSeconds, handleArchiveMessage } from '../../functions/archive/queue.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { joggai } from '../../functions/providers/joggai/index.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { joggai } from '../../providers/joggai/runtime/index.js';
 
 const sample = (provider: string, file: string) => readFileSync(join(__dirname, '..', 'events', provider, file));
 

@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as fast from '../../functions/core/canonical-json.js';
-import { heygenEventKey, heygenEventKeyOf } from '../../functions/providers/heygen/event-key.js';
-import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
+import { heygenEventKey, heygenEventKeyOf } from '../../providers/heygen/runtime/event-key.js';
+import { normalizeHeyGen } from '../../providers/heygen/runtime/index.js';
 import * as reference from '../support/canonical-json-reference.js';
 
 type Outcome = { ok: true; tree: unknown; canonical: string } | { ok: false; error: string; name: string };

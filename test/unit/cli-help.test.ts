@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildProgram, type CliIo, main } from '../../bin/heygen-relay-cli.js';
+import { buildProgram, type CliIo, main } from '../../bin/commands/program.js';
 
 const capture = () => {
   const out: string[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseTime, replayPattern } from '../../bin/commands/replay.js';
 import { sampleBody } from '../../bin/commands/send.js';
-import { getProvider } from '../../functions/providers/index.js';
+import { getProvider } from '../../providers/runtime.js';
 
 const NOW = Date.parse('2026-12-02T12:00:00Z');
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CliIo, main } from '../../bin/heygen-relay-cli.js';
+import { type CliIo, main } from '../../bin/commands/program.js';
 import { DirectoryParkedStore } from '../../functions/adapters/local/parked-dir.js';
 import type { ParkedDelivery } from '../../functions/core/ports.js';
 

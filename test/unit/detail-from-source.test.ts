@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseLossless, stringifiedSource } from '../../functions/core/canonical-json.js';
 import { prepareEvent, Unpublishable } from '../../functions/core/ingress.js';
-import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
+import { normalizeHeyGen } from '../../providers/heygen/runtime/index.js';
 
 const ws = fc.constantFrom('', '', '', ' ', '\n');
 const key = fc.oneof(

@@ -11,9 +11,9 @@ import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { DependencyError } from '../../functions/core/errors.js';
 import type { DedupStore, EventPublisher } from '../../functions/core/ports.js';
-import { backfill } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
-import { eventId } from '../../functions/providers/index.js';
+import { backfill } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { eventId } from '../../providers/runtime.js';
 import { heygenBody, TENANTS, tenantDelivery, tenantRelay } from '../support/tenants.js';
 
 const sdkError = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(name), { name, ...extra });

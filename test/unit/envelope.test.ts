@@ -5,8 +5,8 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { toBusEvent } from '../../functions/adapters/local/file-sink.js';
 import { parseRelayEvent, type RelayEvent, RelayEventParseError } from '../../functions/core/envelope.js';
-import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
-import { eventId } from '../../functions/providers/index.js';
+import { normalizeHeyGen } from '../../providers/heygen/runtime/index.js';
+import { eventId } from '../../providers/runtime.js';
 import { sampleBody } from '../support/heygen.js';
 
 const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', 'relay-event.schema.json'), 'utf8'));

@@ -8,8 +8,8 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backfillSince, formatDuration } from '../../bin/backfill-command.js';
-import { type CliIo, main } from '../../bin/heygen-relay-cli.js';
+import { backfillSince, formatDuration } from '../../bin/commands/backfill-run.js';
+import { type CliIo, main } from '../../bin/commands/program.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const HOUR = 3_600_000;

@@ -20,11 +20,11 @@ import {
   scheduledBackfill,
   sweepAgeHours,
   uncoveredTotals,
-} from '../../functions/heygen-backfill-plan.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { type BackfillDeps, backfill, type DedupIndex, ourEndpoint } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
+} from '../../providers/heygen/runtime/backfill-plan.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { type BackfillDeps, backfill, type DedupIndex, ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const HOUR = 3_600_000;

@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backfillSince } from '../../bin/backfill-command.js';
+import { backfillSince } from '../../bin/commands/backfill-run.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
-import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../functions/heygen-backfill-plan.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { type DedupIndex, ourEndpoint } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
+import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { type DedupIndex, ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const MIN = 60_000;

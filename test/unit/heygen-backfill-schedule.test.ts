@@ -20,12 +20,12 @@ import {
   SWEEP_EVERY_MS,
   scheduledBackfill,
   sweepAgeHours,
-} from '../../functions/heygen-backfill-plan.js';
-import type { EventHistoryPage, HistoryEvent } from '../../functions/providers/heygen/api/client.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../functions/providers/heygen/api/errors.js';
-import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
+} from '../../providers/heygen/runtime/backfill-plan.js';
+import type { EventHistoryPage, HistoryEvent } from '../../providers/heygen/runtime/api/client.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../providers/heygen/runtime/api/errors.js';
+import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const HOUR = 3_600_000;

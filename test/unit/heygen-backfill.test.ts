@@ -13,11 +13,11 @@ import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, SigningKeySource } from '../../functions/core/ports.js';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { backfill } from '../../functions/providers/heygen/backfill.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { MISMATCH_RETRY_SPACING_MS, reconcile } from '../../functions/providers/heygen/registrar.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { backfill } from '../../providers/heygen/runtime/backfill.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { MISMATCH_RETRY_SPACING_MS, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
@@ -342,7 +342,7 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
 
 describe('CLI: heygen-relay backfill', () => {
   it('reads --since as a duration and refuses what is not one', async () => {
-    const { parseDuration } = await import('../../bin/backfill-command.js');
+    const { parseDuration } = await import('../../bin/commands/backfill-run.js');
     expect(parseDuration('48h')).toBe(48 * HOUR);
     expect(parseDuration('3d')).toBe(72 * HOUR);
     expect(parseDuration('1h30m')).toBe(90 * 60_000);
@@ -350,7 +350,7 @@ describe('CLI: heygen-relay backfill', () => {
     for (const bad of ['', 'h', '3x', '-1h', '2h junk']) expect(() => parseDuration(bad)).toThrow(RangeError);
   });
   it('says what it needs instead of guessing (exit 64)', async () => {
-    const { main } = await import('../../bin/heygen-relay-cli.js');
+    const { main } = await import('../../bin/commands/program.js');
     const err: string[] = [];
     const code = await main(['backfill', '--since', '48h'], {
       env: { HEYGEN_API_KEY: 'k' },

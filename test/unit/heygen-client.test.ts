@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type HeyGenClientOptions, HeyGenWebhookClient, parseRetryAfter } from '../../functions/providers/heygen/api/client.js';
+import { type HeyGenClientOptions, HeyGenWebhookClient, parseRetryAfter } from '../../providers/heygen/runtime/api/client.js';
 import {
   HeyGenApiError,
   HeyGenAuthError,
@@ -9,7 +9,7 @@ import {
   HeyGenNotFoundError,
   HeyGenRateLimitError,
   redact,
-} from '../../functions/providers/heygen/api/errors.js';
+} from '../../providers/heygen/runtime/api/errors.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const URL_A = 'https://relay.example.com/heygen';

@@ -52,7 +52,7 @@ describe('Lambda entries: registrar and rotation', () => {
   });
 
   it('registrar: logs the missing API key and returns without throwing', async () => {
-    const { handler } = await import('../../functions/registrar.js');
+    const { handler } = await import('../../providers/heygen/runtime/entries/registrar.js');
     const summary = await handler({}, context());
     expect(summary.outcome).toBe('missing_api_key');
     expect(summary.message).toContain('apikey');
@@ -60,7 +60,7 @@ describe('Lambda entries: registrar and rotation', () => {
   });
 
   it('registrar: creates the endpoint and stores the secret once a key is set; dry run plans only', async () => {
-    const { handler } = await import('../../functions/registrar.js');
+    const { handler } = await import('../../providers/heygen/runtime/entries/registrar.js');
     sm.create('apikey', FAKE_API_KEY);
     const plan = await handler({ dryRun: true }, context());
     expect(plan.outcome).toBe('planned');
@@ -83,7 +83,7 @@ describe('Lambda entries: registrar and rotation', () => {
   });
 
   it('rotation: runs the four steps through the entry', async () => {
-    const { handler } = await import('../../functions/rotation.js');
+    const { handler } = await import('../../providers/heygen/runtime/entries/rotation.js');
     const [ep] = fake.endpointsFor(URL_A);
     const before = ep?.secret;
     await sm.rotate('signing', (e) => handler(e, context()));
@@ -99,7 +99,7 @@ describe('Function: parseEventsEnv', () => {
     vi.stubEnv('SIGNING_SECRET_ARN', 's');
     vi.stubEnv('API_KEY_SECRET_ARN', 'a');
     vi.stubEnv('ENDPOINT_URL', URL_A);
-    const { parseEventsEnv, readRegistrarEnv } = await import('../../functions/registrar.js');
+    const { parseEventsEnv, readRegistrarEnv } = await import('../../providers/heygen/runtime/entries/registrar.js');
     expect(parseEventsEnv('["a.b"]')).toEqual(['a.b']);
     expect(parseEventsEnv('')).toBeNull();
     expect(parseEventsEnv('null')).toBeNull();

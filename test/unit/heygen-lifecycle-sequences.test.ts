@@ -13,9 +13,9 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { reconcile, SecretWriter } from '../../functions/providers/heygen/registrar.js';
-import { type RotationEvent, rotationStep } from '../../functions/providers/heygen/rotation.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { reconcile, SecretWriter } from '../../providers/heygen/runtime/registrar.js';
+import { type RotationEvent, rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 

@@ -17,17 +17,17 @@ import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { SigningKeySource } from '../../functions/core/ports.js';
 import { MemorySigningSecretStore, serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { heygenEventKey } from '../../functions/providers/heygen/event-key.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { addressedToUs, proofWindow } from '../../functions/providers/heygen/proof.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { addressedToUs, proofWindow } from '../../providers/heygen/runtime/proof.js';
 import {
   MAX_REPLAY_FAILURES,
   type ReconcileSummary,
   reconcile,
   SECOND_WRITER_MESSAGE,
-} from '../../functions/providers/heygen/registrar.js';
-import { rotationStep } from '../../functions/providers/heygen/rotation.js';
+} from '../../providers/heygen/runtime/registrar.js';
+import { rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 

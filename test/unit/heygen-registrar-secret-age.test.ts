@@ -1,12 +1,12 @@
 /**
- * The HeyGen registrar entry (functions/registrar.ts) emits `SigningSecretAgeSeconds`: the age of
+ * The HeyGen registrar entry (providers/heygen/runtime/entries/registrar.ts) emits `SigningSecretAgeSeconds`: the age of
  * AWSCURRENT's version, from the CreatedDate its GetSecretValue read returns (no extra call), 0 on
  * the run that stored it, nothing while no secret is stored. Its own EMF blob, dimension `service`
  * only (what the dashboard graphs). The clock is Date only (vi.useFakeTimers toFake Date).
  */
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ReconcileSummary } from '../../functions/providers/heygen/registrar.js';
+import type { ReconcileSummary } from '../../providers/heygen/runtime/registrar.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { motoStateTable } from '../support/state-table.js';
@@ -92,7 +92,7 @@ describe('Lambda entry: HeyGen registrar, metric SigningSecretAgeSeconds', () =>
     sm.create('signing-age', JSON.stringify({ secret: null }));
     sm.create('apikey-age', JSON.stringify({ apiKey: null }));
     vi.resetModules();
-    const { handler } = (await import('../../functions/registrar.js')) as { handler: Handler };
+    const { handler } = (await import('../../providers/heygen/runtime/entries/registrar.js')) as { handler: Handler };
 
     // No API key and no secret yet: nothing to age.
     const none = await run(handler);

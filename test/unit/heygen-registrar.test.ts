@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
-import { HeyGenWebhookClient, IDEMPOTENCY_KEY_PATTERN } from '../../functions/providers/heygen/api/client.js';
-import { changeIdempotencyKey, type RegistrarLogger, reconcile } from '../../functions/providers/heygen/registrar.js';
+import { HeyGenWebhookClient, IDEMPOTENCY_KEY_PATTERN } from '../../providers/heygen/runtime/api/client.js';
+import { changeIdempotencyKey, type RegistrarLogger, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';

@@ -1,13 +1,13 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import {
   RotationError,
   type RotationEvent,
   rotationIdempotencyKey,
   rotationStep,
-} from '../../functions/providers/heygen/rotation.js';
+} from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, type FakeEndpoint, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { startVerifyingReceiver, type VerifyingReceiver } from '../fakes/verifying-receiver.js';

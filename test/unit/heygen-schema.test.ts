@@ -6,15 +6,15 @@ import { describe, expect, it } from 'vitest';
 const root = join(__dirname, '..', '..');
 
 describe('Generated HeyGen API types', () => {
-  it('are up to date with functions/providers/heygen/api/openapi.yaml (npm run gen:heygen-types)', async () => {
+  it('are up to date with providers/heygen/runtime/api/openapi.yaml (npm run gen:heygen-types)', async () => {
     const bin = join(root, 'node_modules', 'openapi-typescript', 'bin', 'cli.js');
     const run = promisify(execFile)(
       process.execPath,
       [
         bin,
-        'functions/providers/heygen/api/openapi.yaml',
+        'providers/heygen/runtime/api/openapi.yaml',
         '-o',
-        'functions/providers/heygen/api/schema.d.ts',
+        'providers/heygen/runtime/api/schema.d.ts',
         '--default-non-nullable',
         'false',
         '--check',

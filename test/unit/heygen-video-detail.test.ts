@@ -3,9 +3,9 @@
  * HeyGenWebhookClient.getVideo against the fake HeyGen API, and the link refresher built on it.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HeyGenWebhookClient } from '../../functions/providers/heygen/api/client.js';
-import { HeyGenNotFoundError } from '../../functions/providers/heygen/api/errors.js';
-import { heygenLinkRefresher } from '../../functions/providers/heygen/media.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { HeyGenNotFoundError } from '../../providers/heygen/runtime/api/errors.js';
+import { heygenLinkRefresher } from '../../providers/heygen/runtime/media.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 
 let fake: FakeHeyGenApi;

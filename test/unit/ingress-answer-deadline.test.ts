@@ -1,6 +1,6 @@
 /**
  * The answer's time when a dependency hangs, against the provider's own deadline (JoggAI 5 s,
- * HeyGen 10 s; functions/providers/index.ts `answerBudgetMs` leaves 20 % after the budget). DynamoDB
+ * HeyGen 10 s; providers/runtime.ts `answerBudgetMs` leaves 20 % after the budget). DynamoDB
  * hanging as a whole: the claim never returns, the deadline's release of the claim runs into the
  * DynamoDB store's 1.5 s cap, and the failure evidence write into the evidence recorder's 500 ms
  * cap. Fake timers, the real budgets.
@@ -11,10 +11,10 @@ import { evidenceRecorder } from '../../functions/core/evidence.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import type { DedupStore } from '../../functions/core/ports.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { answerBudgetMs } from '../../functions/providers/index.js';
-import { joggai } from '../../functions/providers/joggai/index.js';
-import type { ProviderIngress } from '../../functions/providers/types.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { answerBudgetMs } from '../../providers/runtime.js';
+import { joggai } from '../../providers/joggai/runtime/index.js';
+import type { ProviderIngress } from '../../providers/types.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
 import { joggaiHeaders, joggaiSample } from '../support/joggai.js';
 

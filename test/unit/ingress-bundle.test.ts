@@ -16,7 +16,7 @@ describe('The ingress bundle', () => {
     const result = await esbuild.build({
       ...ESBUILD_OPTIONS,
       mainFields: [...ESBUILD_OPTIONS.mainFields],
-      entryPoints: [join(ROOT, 'functions', 'ingress.ts')],
+      entryPoints: [join(ROOT, 'functions', 'entries', 'ingress.ts')],
       write: false,
       outfile: 'ingress.js',
       metafile: true,

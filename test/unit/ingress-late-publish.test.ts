@@ -12,7 +12,7 @@ import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import type { DedupMode, DedupStore } from '../../functions/core/ports.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
 
 const SECRET = 'whsec_test_late_publish_0123456789';

@@ -11,8 +11,8 @@ import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import type { DedupMode, DedupStore } from '../../functions/core/ports.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { eventId } from '../../functions/providers/index.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { eventId } from '../../providers/runtime.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
 
 const SECRET = 'whsec_test_legacy_keys_0123456789';

@@ -15,10 +15,10 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { SecretVersionConflictError } from '../../functions/core/secret-store.js';
-import { JoggAiClient } from '../../functions/providers/joggai/api/client.js';
-import { readJoggAiApiKey, SecretsManagerJoggAiSecretStore } from '../../functions/providers/joggai/aws-secret-store.js';
-import { generationOf, reconcileJoggAi } from '../../functions/providers/joggai/registrar.js';
-import { rotateJoggAi } from '../../functions/providers/joggai/rotation.js';
+import { JoggAiClient } from '../../providers/joggai/runtime/api/client.js';
+import { readJoggAiApiKey, SecretsManagerJoggAiSecretStore } from '../../providers/joggai/runtime/aws-secret-store.js';
+import { generationOf, reconcileJoggAi } from '../../providers/joggai/runtime/registrar.js';
+import { rotateJoggAi } from '../../providers/joggai/runtime/rotation.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { awsClientConfig } from '../support/moto.js';

@@ -3,7 +3,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
 import { sign } from '../../functions/core/verify.js';
-import { joggai } from '../../functions/providers/joggai/index.js';
+import { joggai } from '../../providers/joggai/runtime/index.js';
 import { type BuildOptions, buildAwsHandler, MockAws } from '../support/aws-mocks.js';
 import { ctx, describeBehaviourTable, errorBody, nowSeconds } from '../support/behaviour-table.js';
 import { joggaiEvent, joggaiSample } from '../support/joggai.js';

@@ -1,5 +1,5 @@
 /**
- * The JoggAI registrar Lambda entry (functions/joggai-registrar.ts) as Lambda runs it: imported
+ * The JoggAI registrar Lambda entry (providers/joggai/runtime/entries/registrar.ts) as Lambda runs it: imported
  * once with its environment (read at import), every SecretsManagerClient mocked by
  * aws-sdk-client-mock (test/fakes/secrets-manager.ts: versions and staging labels), JoggAI played
  * by the stateful fake (test/fakes/joggai-api.ts, requests validated against the OpenAPI file).
@@ -8,7 +8,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { JoggAiRunSummary } from '../../functions/providers/joggai/run.js';
+import type { JoggAiRunSummary } from '../../providers/joggai/runtime/run.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { registerSensitive } from '../support/log-capture.js';
@@ -71,7 +71,7 @@ function registrarRuns(emf: Emf[]) {
   };
 }
 
-describe('Lambda entry: JoggAI registrar (functions/joggai-registrar.ts)', () => {
+describe('Lambda entry: JoggAI registrar (providers/joggai/runtime/entries/registrar.ts)', () => {
   const fake = new FakeJoggAi();
   let sm: FakeSecretsManager;
   let handler: (e: unknown, c: Context) => Promise<JoggAiRunSummary>;
@@ -102,7 +102,7 @@ describe('Lambda entry: JoggAI registrar (functions/joggai-registrar.ts)', () =>
     vi.stubEnv('POWERTOOLS_METRICS_NAMESPACE', 'HeyGenRelay');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     vi.resetModules();
-    ({ handler } = await import('../../functions/joggai-registrar.js'));
+    ({ handler } = await import('../../providers/joggai/runtime/entries/registrar.js'));
     // Read once: changing the environment after the import (a warm start) changes nothing.
     vi.stubEnv('ENDPOINT_URL', 'https://elsewhere.example/joggai');
     vi.stubEnv('EVENTS', '["generated_avatar_video_success"]');
@@ -281,7 +281,7 @@ describe('Function: readJoggAiRegistrarEnv', () => {
     vi.stubEnv('ENDPOINT_URL', RELAY);
     vi.stubEnv('STATE_TABLE_NAME', 't');
     vi.stubEnv('LEASE_NAME', 'l');
-    const { readJoggAiRegistrarEnv } = await import('../../functions/joggai-registrar.js');
+    const { readJoggAiRegistrarEnv } = await import('../../providers/joggai/runtime/entries/registrar.js');
     const base = {
       SIGNING_SECRET_ARN: 's',
       API_KEY_SECRET_ARN: 'a',

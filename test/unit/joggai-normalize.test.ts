@@ -4,8 +4,8 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../functions/core/errors.js';
-import { answerBudgetMs, getProvider, PROVIDERS } from '../../functions/providers/index.js';
-import { JOGGAI_EVENT_TYPES, joggai, normalizeJoggAi } from '../../functions/providers/joggai/index.js';
+import { answerBudgetMs, getProvider, PROVIDERS } from '../../providers/runtime.js';
+import { JOGGAI_EVENT_TYPES, joggai, normalizeJoggAi } from '../../providers/joggai/runtime/index.js';
 import { KNOWN_EVENT_TYPES } from '../../lib/config.js';
 
 const EVENTS_DIR = join(__dirname, '..', 'events', 'joggai');

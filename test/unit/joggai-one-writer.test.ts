@@ -8,11 +8,11 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { SecretsManagerKeySource } from '../../functions/adapters/aws/secrets-key-source.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
-import { JoggAiClient } from '../../functions/providers/joggai/api/client.js';
-import { SecretsManagerJoggAiSecretStore } from '../../functions/providers/joggai/aws-secret-store.js';
-import { generationOf } from '../../functions/providers/joggai/registrar.js';
-import { type JoggAiRunAction, runJoggAiRegistrar } from '../../functions/providers/joggai/run.js';
-import { MemoryJoggAiSecretStore } from '../../functions/providers/joggai/secret-store.js';
+import { JoggAiClient } from '../../providers/joggai/runtime/api/client.js';
+import { SecretsManagerJoggAiSecretStore } from '../../providers/joggai/runtime/aws-secret-store.js';
+import { generationOf } from '../../providers/joggai/runtime/registrar.js';
+import { type JoggAiRunAction, runJoggAiRegistrar } from '../../providers/joggai/runtime/run.js';
+import { MemoryJoggAiSecretStore } from '../../providers/joggai/runtime/secret-store.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 import { awsClientConfig } from '../support/moto.js';
 import { motoStateTable } from '../support/state-table.js';

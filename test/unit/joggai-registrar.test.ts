@@ -1,13 +1,13 @@
 /** JoggAI client, registrar and rotation against the stateful fake of JoggAI's v2 API. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretVersionConflictError } from '../../functions/core/secret-store.js';
-import { JoggAiClient } from '../../functions/providers/joggai/api/client.js';
-import { JoggAiApiError, JoggAiAuthError, JoggAiNotFoundError } from '../../functions/providers/joggai/api/errors.js';
-import { JOGGAI_EVENT_TYPES } from '../../functions/providers/joggai/events.js';
-import { generationOf, reconcileJoggAi, rotationUrl } from '../../functions/providers/joggai/registrar.js';
-import { JoggAiRotationError, rotateJoggAi } from '../../functions/providers/joggai/rotation.js';
-import { runJoggAiRegistrar } from '../../functions/providers/joggai/run.js';
-import { MemoryJoggAiSecretStore } from '../../functions/providers/joggai/secret-store.js';
+import { JoggAiClient } from '../../providers/joggai/runtime/api/client.js';
+import { JoggAiApiError, JoggAiAuthError, JoggAiNotFoundError } from '../../providers/joggai/runtime/api/errors.js';
+import { JOGGAI_EVENT_TYPES } from '../../providers/joggai/runtime/events.js';
+import { generationOf, reconcileJoggAi, rotationUrl } from '../../providers/joggai/runtime/registrar.js';
+import { JoggAiRotationError, rotateJoggAi } from '../../providers/joggai/runtime/rotation.js';
+import { runJoggAiRegistrar } from '../../providers/joggai/runtime/run.js';
+import { MemoryJoggAiSecretStore } from '../../providers/joggai/runtime/secret-store.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 
 const RELAY = 'https://abc.lambda-url.us-east-1.on.aws/joggai';

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRelay, startLocalRelay } from '../../functions/adapters/local/relay.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import type { IssuedSigningSecret } from '../../functions/core/secret-store.js';
-import { JoggAiClient } from '../../functions/providers/joggai/api/client.js';
-import { reconcileJoggAi } from '../../functions/providers/joggai/registrar.js';
-import { rotateJoggAi } from '../../functions/providers/joggai/rotation.js';
-import { type JoggAiPendingValue, MemoryJoggAiSecretStore } from '../../functions/providers/joggai/secret-store.js';
+import { JoggAiClient } from '../../providers/joggai/runtime/api/client.js';
+import { reconcileJoggAi } from '../../providers/joggai/runtime/registrar.js';
+import { rotateJoggAi } from '../../providers/joggai/runtime/rotation.js';
+import { type JoggAiPendingValue, MemoryJoggAiSecretStore } from '../../providers/joggai/runtime/secret-store.js';
 import { type DeliveryResult, FakeJoggAi } from '../fakes/joggai-api.js';
 
 const RETRY_MS = 40;

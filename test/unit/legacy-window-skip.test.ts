@@ -11,8 +11,8 @@ import { DynamoDedupStore, LEGACY_MARKER } from '../../functions/adapters/aws/dy
 import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { answerBudgetMs } from '../../functions/providers/index.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { answerBudgetMs } from '../../providers/runtime.js';
 import { captureTelemetry, MockAws } from '../support/aws-mocks.js';
 
 const SECRET = 'whsec_legacy_window_skip_0123456789abcdef';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { localSources } from '../../functions/adapters/local/sources-config.js';
-import { ConfigError } from '../../functions/ingress-config.js';
-import { standardWebhooksSecretProblem } from '../../functions/providers/standard-webhooks/index.js';
+import { ConfigError } from '../../functions/wiring/ingress-config.js';
+import { standardWebhooksSecretProblem } from '../../providers/standard-webhooks/runtime/index.js';
 
 const ROOT = join(__dirname, '..', '..');
 const run = promisify(execFile);

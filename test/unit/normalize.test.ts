@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../functions/core/errors.js';
-import { normalizeHeyGen } from '../../functions/providers/heygen/index.js';
-import { normalizeJoggAi } from '../../functions/providers/joggai/index.js';
+import { normalizeHeyGen } from '../../providers/heygen/runtime/index.js';
+import { normalizeJoggAi } from '../../providers/joggai/runtime/index.js';
 import { sampleBody } from '../support/heygen.js';
 
 const n = (body: string, headers: Record<string, string> = {}) => normalizeHeyGen(Buffer.from(body), headers);

@@ -16,8 +16,8 @@ import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js
 import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import { answerBudgetMs } from '../../functions/providers/index.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { answerBudgetMs } from '../../providers/runtime.js';
 import { captureTelemetry, MemoryParkedStore } from '../support/aws-mocks.js';
 import { sampleBody } from '../support/heygen.js';
 

@@ -5,8 +5,8 @@ import type { RelayEvent } from '../../functions/core/envelope.js';
 import { SignatureVerificationError } from '../../functions/core/errors.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { hmacHexBody, type SignatureScheme, sign } from '../../functions/core/verify.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
-import type { ProviderIngress } from '../../functions/providers/types.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import type { ProviderIngress } from '../../providers/types.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
 
 /**

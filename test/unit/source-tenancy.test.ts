@@ -14,7 +14,7 @@ import { DirectoryParkedStore } from '../../functions/adapters/local/parked-dir.
 import { sourceEventKey, sourceOfKey, unscopedEventKey } from '../../functions/core/event-key.js';
 import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { parkedKey } from '../../functions/core/parked.js';
-import { eventId } from '../../functions/providers/index.js';
+import { eventId } from '../../providers/runtime.js';
 import { heygenBody, swBody, TENANTS, tenantDelivery, tenantRelay } from '../support/tenants.js';
 
 const memory = (_t: unknown, mode: 'record' | 'claim') => new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode });

@@ -7,9 +7,9 @@ import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evid
 import { createIngress } from '../../functions/core/ingress.js';
 import { toParkedRecord } from '../../functions/core/parked.js';
 import { sign } from '../../functions/core/verify.js';
-import { ConfigError, loadIngressConfig } from '../../functions/ingress-config.js';
-import { republishParked } from '../../functions/parked-ops.js';
-import { heygen } from '../../functions/providers/heygen/index.js';
+import { ConfigError, loadIngressConfig } from '../../functions/wiring/ingress-config.js';
+import { republishParked } from '../../functions/wiring/parked-ops.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry, MemoryParkedStore, MockAws } from '../support/aws-mocks.js';
 import { describeBehaviourTable } from '../support/behaviour-table.js';
 import { functionUrlEvent, sampleBody } from '../support/heygen.js';

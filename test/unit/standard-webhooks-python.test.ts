@@ -17,8 +17,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type LocalRelay, startLocalRelay } from '../../functions/adapters/local/relay.js';
 import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import { assertRelayEvent } from '../../functions/core/envelope.js';
-import { MAX_ENTRIES, MAX_ID, standardWebhooks } from '../../functions/providers/standard-webhooks/index.js';
-import { readSecret, standardWebhooksSecretProblem } from '../../functions/providers/standard-webhooks/signature.js';
+import { MAX_ENTRIES, MAX_ID, standardWebhooks } from '../../providers/standard-webhooks/runtime/index.js';
+import { readSecret, standardWebhooksSecretProblem } from '../../providers/standard-webhooks/runtime/signature.js';
 import { buildAwsHandler, MockAws } from '../support/aws-mocks.js';
 import { ctx, errorBody, nowSeconds } from '../support/behaviour-table.js';
 import { functionUrlEvent } from '../support/heygen.js';

@@ -24,15 +24,15 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type LocalRelay, startLocalRelay } from '../../functions/adapters/local/relay.js';
 import { assertRelayEvent, parseRelayEvent } from '../../functions/core/envelope.js';
 import { BadRequestError, SignatureVerificationError } from '../../functions/core/errors.js';
-import { ConfigError, loadIngressConfig, routeProvider } from '../../functions/ingress-config.js';
+import { ConfigError, loadIngressConfig, routeProvider } from '../../functions/wiring/ingress-config.js';
 import {
   normalizeStandardWebhooks,
   type StandardWebhooksBodyRule,
   standardWebhooks,
   standardWebhooksBodyRule,
   standardWebhooksSignature,
-} from '../../functions/providers/standard-webhooks/index.js';
-import { hmacV1 } from '../../functions/providers/standard-webhooks/signature.js';
+} from '../../providers/standard-webhooks/runtime/index.js';
+import { hmacV1 } from '../../providers/standard-webhooks/runtime/signature.js';
 import { buildAwsHandler, MockAws } from '../support/aws-mocks.js';
 import { ctx, type Delivery, describeBehaviourTable, errorBody, nowSeconds } from '../support/behaviour-table.js';
 import { functionUrlEvent } from '../support/heygen.js';

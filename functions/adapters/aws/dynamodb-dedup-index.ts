@@ -1,5 +1,5 @@
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DedupIndex, IndexLookup } from '../../providers/heygen/backfill.js';
+import type { DedupIndex, IndexLookup } from '../../../providers/heygen/runtime/backfill.js';
 
 type Item = Record<string, { S?: string; N?: string }>;
 

@@ -6,8 +6,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type DeliveryEvidence, type EvidenceStore, NO_EVIDENCE, type TroubleKind } from '../../core/evidence.js';
-import { type BackfillState, NO_BACKFILL_STATE } from '../../heygen-backfill-plan.js';
-import type { BackfillCursor, ListingHead, UncoveredPeriod } from '../../providers/heygen/backfill.js';
+import { type BackfillState, NO_BACKFILL_STATE } from '../../../providers/heygen/runtime/backfill-plan.js';
+import type { BackfillCursor, ListingHead, UncoveredPeriod } from '../../../providers/heygen/runtime/backfill.js';
 
 /**
  * Delivery evidence in the relay's state table (partition key `pk`): item `evidence#<provider>` with

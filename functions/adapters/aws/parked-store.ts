@@ -142,7 +142,7 @@ export interface ParkedSummary {
   readonly parkedAt: string;
 }
 
-/** Read / list / delete access to parked deliveries, for the operators' functions (functions/parked-ops.ts). */
+/** Read / list / delete access to parked deliveries, for the operators' functions (functions/wiring/parked-ops.ts). */
 export interface ParkedArchive {
   list(options?: { readonly provider?: string; readonly limit?: number }): Promise<ParkedSummary[]>;
   read(key: string): Promise<string | null>;

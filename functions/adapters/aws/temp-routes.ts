@@ -2,7 +2,7 @@
  * Temporary routes on the relay's bus: a rule and the SQS queue it feeds, created by the CLI's
  * `listen` (to print live events) and `replay` (to catch a replay's events before they go into a
  * relay queue). One implementation for the CLI (bin/commands/listen.ts, replay.ts, status.ts) and
- * the construct's scheduled sweeper (functions/temp-route-sweeper.ts).
+ * the construct's scheduled sweeper (functions/entries/temp-route-sweeper.ts).
  *
  * Nothing outlives its owner for long, even a process killed with SIGKILL:
  * - both are named `heygen-relay-<kind>-<id>` and tagged `heygen-relay:expires` = an ISO time a
@@ -42,7 +42,7 @@ import {
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 
-import { BUS_TAG, EXPIRES_TAG, TEMP_KINDS, type TempKind, tempRoutePrefix } from '../../temp-route-names.js';
+import { BUS_TAG, EXPIRES_TAG, TEMP_KINDS, type TempKind, tempRoutePrefix } from '../../core/temp-route-names.js';
 
 export { BUS_TAG, EXPIRES_TAG, TEMP_KINDS, type TempKind, tempRoutePrefix };
 

@@ -16,7 +16,7 @@ import { S3ArchiveStore } from '../../../functions/adapters/aws/s3-archive-store
 import { archiveEvent } from '../../../functions/archive/archive.js';
 import { MediaFetcher } from '../../../functions/archive/fetch-media.js';
 import { configured } from '../../../functions/archive/media.js';
-import { HEYGEN_MEDIA } from '../../../functions/providers/heygen/media.js';
+import { HEYGEN_MEDIA } from '../../../providers/heygen/runtime/media.js';
 
 const env = (name: string) => process.env[name] ?? '';
 const agent = new Agent({ ca: env('CA_PEM') });

@@ -1,4 +1,4 @@
-/** Init breakdown (informational): the three SDK clients imported AND constructed as functions/ingress.ts does. */
+/** Init breakdown (informational): the three SDK clients imported AND constructed as functions/entries/ingress.ts does. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';

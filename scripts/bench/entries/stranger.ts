@@ -17,9 +17,9 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { SecretsManagerKeySource } from '../../../functions/adapters/aws/secrets-key-source';
 import { MemoryDedupStore } from '../../../functions/adapters/local/memory-dedup';
 import { createIngress } from '../../../functions/core/ingress';
-import { createIngressHandler } from '../../../functions/ingress-handler';
-import { logger, metrics, powertoolsTelemetry } from '../../../functions/observability';
-import { answerBudgetMs, getProvider } from '../../../functions/providers/index';
+import { createIngressHandler } from '../../../functions/wiring/ingress-handler';
+import { logger, metrics, powertoolsTelemetry } from '../../../functions/wiring/observability';
+import { answerBudgetMs, getProvider } from '../../../providers/runtime';
 import { bodyFactory, sign } from '../lib/payload';
 
 const cfg = JSON.parse(process.env.BENCH_STRANGER ?? '{}') as { rate?: number; seconds?: number };

@@ -22,9 +22,9 @@ import { MemoryDedupStore } from '../../../functions/adapters/local/memory-dedup
 import { StaticKeySource } from '../../../functions/adapters/local/static-keys';
 import type { RelayEvent } from '../../../functions/core/envelope';
 import { createIngress } from '../../../functions/core/ingress';
-import { createIngressHandler } from '../../../functions/ingress-handler';
-import { logger, metrics, powertoolsTelemetry } from '../../../functions/observability';
-import { answerBudgetMs, getProvider } from '../../../functions/providers/index';
+import { createIngressHandler } from '../../../functions/wiring/ingress-handler';
+import { logger, metrics, powertoolsTelemetry } from '../../../functions/wiring/observability';
+import { answerBudgetMs, getProvider } from '../../../providers/runtime';
 import { BENCH_SECRET, bodyFactory, sign } from '../lib/payload';
 import { percentile, sortedCopy } from '../lib/stats';
 

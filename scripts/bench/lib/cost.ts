@@ -117,7 +117,7 @@ export function costPerMillion(i: CostInputs): CostResult {
 }
 
 /**
- * The scheduled HeyGen backfill (functions/backfill.ts, heygen-backfill-plan.ts) at its defaults
+ * The scheduled HeyGen backfill (providers/heygen/runtime/entries/backfill.ts, providers/heygen/runtime/backfill-plan.ts) at its defaults
  * (issue 19): hourly runs. Once a day (and after a 5xx, a sampled miss or an entry left in flight; a
  * refused signature is NOT a reason) a **sweep**: it reads the listing from the top down past the last
  * sweep's first entry and `lateHours` further, and looks up the entries created since the checkpoint

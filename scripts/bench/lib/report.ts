@@ -62,7 +62,7 @@ export function writeReport(path: string, r: R): void {
     ),
     '',
   );
-  if (!b.registrar) p('functions/registrar.ts did not exist when this ran, so there is no registrar bundle.', '');
+  if (!b.registrar) p('providers/heygen/runtime/entries/registrar.ts did not exist when this ran, so there is no registrar bundle.', '');
   p(
     'Largest contributors to the ingress bundle (bytes in output, by package):',
     '',
@@ -110,7 +110,7 @@ export function writeReport(path: string, r: R): void {
           {
             'sdk-clients-constructed': 'imports and constructs the 3 clients with sdkClientConfig() (NodeHttpHandler)',
             'observability-middy-only':
-              'Powertools Logger + Metrics (functions/observability.ts) + middy + the two Powertools middlewares, no SDK',
+              'Powertools Logger + Metrics (functions/wiring/observability.ts) + middy + the two Powertools middlewares, no SDK',
             'ingress-standard-sdk': 'the ingress, bundled as before the alias',
           }[x.name as string] ?? x.entry
         } | ${chain(x)} | ${x.bytes} | ${sp(c.breakdownMs[x.name], 1)} | ${f(c.breakdownCpuMs[x.name].median)} |`,

@@ -1,0 +1,208 @@
+/**
+ * `heygen-relay backfill --since DURATION [--dry-run] [--json]`: publishes what HeyGen's event history
+ * lists as delivered to our endpoint since DURATION ago (default: the relay's dedup window, less a
+ * margin) and the relay never published, through the same path as the scheduled backfill
+ * (providers/heygen/runtime/backfill.ts), under the same lease. A sweep: the whole listing is walked
+ * and every entry of ours created in the window is looked up (no sampling). `--dry-run` lists the
+ * missing events and publishes nothing. With `parkedBucket` (the stack's ParkedBucketName), entries
+ * EventBridge can never take are parked there; without it they are counted (`unpublishable`).
+ *
+ * The window is the stack's (`DedupWindowSeconds`): an entry older than it cannot be told from one
+ * already published (its record may have expired), so a `--since` reaching past it is refused with one
+ * line, unless the operator accepts second copies (`--allow-duplicates`; they carry the same envelope
+ * id, so consumers that drop repeats by `id` drop them).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
+import { DynamoDedupIndex } from '../../functions/adapters/aws/dynamodb-dedup-index.js';
+import { DynamoBackfillCheckpoint, DynamoEvidenceStore } from '../../functions/adapters/aws/dynamodb-evidence.js';
+import { DynamoLeaseStore } from '../../functions/adapters/aws/dynamodb-lease.js';
+import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher.js';
+import { S3ParkedStore, s3PutVia } from '../../functions/adapters/aws/parked-store.js';
+import type { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
+import {
+  BACKFILL_DEFAULTS,
+  type BackfillSummary,
+  backfill,
+  type OurEndpoint,
+  underBackfillLease,
+} from '../../providers/heygen/runtime/backfill.js';
+
+/** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
+export function parseDuration(text: string, option = '--since'): number {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+)(d|h|m|s)/gy;
+  let ms = 0;
+  let m: RegExpExecArray | null;
+  let end = 0;
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+  for (;;) {
+    m = re.exec(t);
+    if (!m) break;
+    ms += Number(m[1]) * unit[m[2] as keyof typeof unit];
+    end = re.lastIndex;
+  }
+  if (end !== t.length || end === 0 || ms <= 0)
+    throw new RangeError(`${option} must be a duration like 48h, 3d or 90m, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+/** `11h45m`, `47h45m`, `3d`: a duration as `--since` takes it (whole days as days). */
+export function formatDuration(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes > 0 && minutes % 1440 === 0) return `${minutes / 1440}d`;
+  const [h, m] = [Math.floor(minutes / 60), minutes % 60];
+  return `${h ? `${h}h` : ''}${m || !h ? `${m}m` : ''}`;
+}
+
+/** Kept from the window's far end, as the scheduled backfill keeps it (a CLI run takes minutes). */
+export const WINDOW_MARGIN_MS = 15 * 60_000;
+
+/**
+ * How far back the CLI may look: the dedup window less the margin. A `--since` beyond it is refused
+ * (RangeError, one line saying what to do) unless `allowDuplicates`.
+ */
+export function backfillSince(input: {
+  readonly since: string | undefined;
+  readonly windowMs: number;
+  readonly allowDuplicates?: boolean;
+  readonly now: number;
+}): number {
+  const reach = input.windowMs - WINDOW_MARGIN_MS;
+  // Nothing left between the window's far end (less the margin) and the entries left to HeyGen's retries.
+  if (reach <= BACKFILL_DEFAULTS.settleMs && !(input.allowDuplicates && input.since !== undefined))
+    throw new RangeError(
+      `the relay's dedup window (${formatDuration(input.windowMs)}) leaves nothing to look at: the backfill keeps ${formatDuration(WINDOW_MARGIN_MS)} from its far end and leaves the last ${formatDuration(BACKFILL_DEFAULTS.settleMs)} to HeyGen's retries (the stack's window is at least 1h; check --dedup-window)`,
+    );
+  if (input.since === undefined) return input.now - reach;
+  const asked = parseDuration(input.since);
+  if (asked > reach && !input.allowDuplicates)
+    throw new RangeError(
+      `--since ${input.since} reaches past the relay's dedup window (${formatDuration(input.windowMs)}): entries older than ${formatDuration(reach)} cannot be told from ones already published; use --since ${formatDuration(reach)}, or add --allow-duplicates to publish them again (same envelope ids)`,
+    );
+  return input.now - asked;
+}
+
+export interface BackfillCommandInput {
+  readonly since: string | undefined;
+  readonly dryRun: boolean;
+  readonly client: HeyGenWebhookClient;
+  readonly dedupTable: string;
+  /** The stack's dedup window (output DedupWindowSeconds), in ms. */
+  readonly windowMs: number;
+  /** Publish entries older than the window too (they may be second copies). */
+  readonly allowDuplicates?: boolean;
+  /** Our endpoint's subscription (entries of other types are a neighbour's). */
+  readonly endpoint: OurEndpoint;
+  readonly eventBus: string;
+  readonly stateTable: string;
+  readonly signingSecretId: string;
+  /** The parked-deliveries bucket (stack output ParkedBucketName): where unpublishable entries go. */
+  readonly parkedBucket?: string;
+  /** The relay source (HeyGen account; the scheduled run's RELAY_SOURCE): the evidence key. @default 'heygen' */
+  readonly source?: string;
+  readonly dynamoDb?: () => DynamoDBClient;
+  readonly eventBridge?: () => EventBridgeClient;
+  readonly now?: () => number;
+}
+
+export interface BackfillCommandSummary extends BackfillSummary {
+  /** Of what was (or would be) published, created before the dedup window: possibly second copies. */
+  readonly beyondWindow: number;
+}
+
+export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillCommandSummary> {
+  const now = (input.now ?? Date.now)();
+  const sinceMs = backfillSince({
+    since: input.since,
+    windowMs: input.windowMs,
+    allowDuplicates: input.allowDuplicates === true,
+    now,
+  });
+  const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
+  const eventBridge = (input.eventBridge ?? (() => new EventBridgeClient({})))();
+  const dedup = {
+    windowSeconds: Math.ceil(input.windowMs / 1000),
+    lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds,
+    legacyBodyKeys: true,
+    sources: { [input.source ?? 'heygen']: 'heygen' },
+  };
+  const summary = await backfill(
+    { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },
+    {
+      history: input.client,
+      endpoint: input.endpoint,
+      check: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'record' }),
+      claim: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'claim' }),
+      index: new DynamoDedupIndex(ddb, input.dedupTable),
+      publisher: new EventBridgePublisher(eventBridge, input.eventBus),
+      evidence: new DynamoEvidenceStore(ddb, input.stateTable),
+      ...(input.parkedBucket ? { parked: new S3ParkedStore(input.parkedBucket, s3PutVia(eventBridge)) } : {}),
+      ...(input.source && input.source !== 'heygen' ? { source: input.source } : {}),
+      lease: { store: new DynamoLeaseStore(ddb, input.stateTable), name: backfillLeaseName(input.signingSecretId) },
+    },
+  );
+  const windowStart = now - input.windowMs;
+  const beyondWindow = summary.missing.filter((m) => Date.parse(m.createdAt) <= windowStart).length;
+  return { ...summary, beyondWindow };
+}
+
+function backfillLeaseName(signingSecretId: string): string {
+  return `heygen-backfill:${signingSecretId}`;
+}
+
+/**
+ * `--acknowledge-gap`: a person has seen the periods the backfill could not cover; they are cleared
+ * from the checkpoint (metric BackfillGap back to 0), under the backfill's lease. Null when busy.
+ */
+export async function acknowledgeGaps(input: {
+  readonly stateTable: string;
+  readonly signingSecretId: string;
+  readonly source?: string;
+  readonly dynamoDb?: () => DynamoDBClient;
+}): Promise<readonly UncoveredPeriod[] | null> {
+  const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
+  const checkpoint = new DynamoBackfillCheckpoint(ddb, input.stateTable, input.source ?? 'heygen');
+  return underBackfillLease(
+    { store: new DynamoLeaseStore(ddb, input.stateTable), name: backfillLeaseName(input.signingSecretId) },
+    undefined,
+    async () => {
+      const state = await checkpoint.read();
+      const periods = state.uncovered ?? [];
+      if (periods.length > 0) await checkpoint.write({ ...state, uncovered: [] });
+      return periods;
+    },
+    () => null,
+  );
+}
+
+const UNCOVERED_WHY = {
+  dedup_window: 'older than the dedup window',
+  history: "HeyGen's history no longer lists it",
+  order: "HeyGen's listing changed its order; sweeps that stopped early may have passed entries over",
+} as const;
+
+/** One line per period the backfill could not cover. */
+export function describeUncovered(periods: readonly UncoveredPeriod[]): string[] {
+  return periods.map(
+    (p) =>
+      `not covered (${UNCOVERED_WHY[p.reason]}): ${new Date(p.fromMs).toISOString()} .. ${new Date(p.untilMs).toISOString()}, ${p.entries === null ? 'entries unknown' : `${p.entries} entr${p.entries === 1 ? 'y' : 'ies'} of ours`}`,
+  );
+}
+
+export function describeBackfill(s: BackfillCommandSummary): string[] {
+  const lines = [
+    `outcome: ${s.outcome}${s.dryRun ? ' (dry run)' : ''}; since ${new Date(s.sinceMs).toISOString()}; ${s.pages} page(s), ${s.examined} event(s) looked up`,
+    `${s.dryRun ? 'would backfill' : 'backfilled'}: ${s.backfilled}; already published: ${s.alreadyPublished}; in flight: ${s.inFlight}; too recent: ${s.tooRecent}; failed: ${s.failed}`,
+    `unpublishable: ${s.unpublishable} (parked: ${s.parked}); same type and data as another entry (one event): ${s.sameContent}; a neighbour endpoint's (skipped): ${s.foreign}`,
+  ];
+  if (s.uncertain > 0) lines.push(`published again over an unfinished claim (may be a second copy, same id): ${s.uncertain}`);
+  if (s.beyondWindow > 0) lines.push(`older than the dedup window (may be second copies, same envelope id): ${s.beyondWindow}`);
+  lines.push(...describeUncovered(s.uncovered));
+  for (const m of s.missing) lines.push(`  ${m.createdAt} ${m.type} ${m.eventId} -> ${m.id}`);
+  if (s.outcome === 'busy') lines.push('another backfill holds the lease; try again later');
+  return lines;
+}

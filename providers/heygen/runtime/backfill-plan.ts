@@ -1,0 +1,325 @@
+/**
+ * What the scheduled backfill does this run, from its checkpoint and the delivery evidence (pure).
+ *
+ * Correctness rests on the sweep: every entry of ours in HeyGen's history is looked up once, when it
+ * is created in the interval (`checkedThrough`, now − settle] of a sweep. A sweep walks the listing
+ * to its end (HeyGen's spec promises no order) unless the last walk to the end, less than
+ * `FULL_WALK_EVERY_MS` ago, found the whole listing in order: then it stops once past the last walk's
+ * first entry (providers/heygen/backfill.ts `StopEarly`), and what it reads grows with the entries
+ * listed since. Anything out of order sends it to the end again. One cut short goes on from its
+ * cursor in the next run. It runs
+ * - on the first run (the whole dedup window),
+ * - when a walk is under way (its cursor),
+ * - when the ingress answered a delivery 5xx after `checkedThrough` (our fault: HeyGen's delivery may
+ *   have failed for good), the last freshness run found a sampled miss, or the last sweep left an
+ *   entry in flight or failed. A refused signature is NOT a reason: anyone can send one, and a
+ *   stranger must not decide what the backfill reads; a genuine delivery refused (a wrong secret)
+ *   shows in the freshness samples and the daily sweep,
+ * - after a checkpoint older than the dedup window (an outage of the backfill): what lies between
+ *   cannot be covered (records gone) and is reported as `uncovered`, kept until a person acknowledges
+ *   it (`heygen-relay backfill --acknowledge-gap`; metric `BackfillGap`, alarmed),
+ * - and otherwise once every `SWEEP_EVERY_MS` (24 h): an isolated event HeyGen gave up on with no
+ *   trouble recorded anywhere is found within 24 h + the settle time, inside the 48 h window.
+ * The other runs are freshness runs: the first pages, 1 entry in `SAMPLE_EVERY` of those created since
+ * the last run, eventually consistent; a miss turns the next run into a sweep (the handler sweeps at once).
+ * Entries older than the dedup window (less a margin) are not looked up: their records may be gone.
+ */
+import type { DeliveryEvidence, EvidenceStore } from '../../../functions/core/evidence.js';
+import {
+  BACKFILL_DEFAULTS,
+  type BackfillCursor,
+  type BackfillDeps,
+  type BackfillSummary,
+  backfill,
+  type ListingHead,
+  type StopEarly,
+  type UncoveredPeriod,
+  underBackfillLease,
+} from './backfill.js';
+
+export const SAMPLE_EVERY = 10;
+export const SWEEP_EVERY_MS = 24 * 3_600_000;
+export const SETTLE_MS = 10 * 60_000;
+/**
+ * A sweep that walks to the end also walks this far back before `checkedThrough`: an entry HeyGen
+ * lists late (its `created_at` older than the moment it appears in the listing; undocumented either
+ * way) is still looked at. A sweep that may stop early finds those as the entries listed above the
+ * last walk's first entry instead, and takes this as how far the listing's order may be out of step.
+ */
+export const SWEEP_OVERLAP_MS = BACKFILL_DEFAULTS.lateMs;
+/** How long a walk to the end that found the listing in order lets later sweeps stop early. */
+export const FULL_WALK_EVERY_MS = 7 * 24 * 3_600_000;
+/** Kept from the dedup window's far end: a record written at an entry's creation expires one window later. */
+const WINDOW_MARGIN_MS = 15 * 60_000;
+
+/** The scheduled backfill's checkpoint (state table item `backfill#<provider>`). */
+export interface BackfillState {
+  /** Every history entry created up to this moment (epoch ms) was looked up by a sweep. */
+  readonly checkedThrough: number | null;
+  /** When the last sweep completed. */
+  readonly lastSweepAt: number | null;
+  /** A sweep under way. */
+  readonly cursor: BackfillCursor | null;
+  /** The freshness runs have sampled the entries created up to here. */
+  readonly freshThrough: number | null;
+  /** The last freshness run found a sampled entry missing. */
+  readonly sampleMissedAt: number | null;
+  /** The last sweep left entries in flight or failed (held `checkedThrough` before them): sweep again. */
+  readonly unsettled?: boolean;
+  /** When a walk to the end last found the whole listing in order (null: never, or disorder seen since). */
+  readonly orderCheckedAt?: number | null;
+  /**
+   * A sweep found the listing out of order while sweeps were allowed to stop early (since `sinceMs`, the
+   * last walk in order): the next sweep looks at the whole window again and reports what lies before it.
+   */
+  readonly orderBroken?: { readonly sinceMs: number } | null;
+  /** The first entry of the last completed walk. */
+  readonly head?: ListingHead | null;
+  /** The longest HeyGen was seen to keep entries (a walk to the end: its time less the oldest entry listed). */
+  readonly historyKeptMs?: number | null;
+  /** Periods the backfill could not cover, kept until a person acknowledges them. */
+  readonly uncovered?: readonly UncoveredPeriod[];
+}
+
+export const NO_BACKFILL_STATE: BackfillState = {
+  checkedThrough: null,
+  lastSweepAt: null,
+  cursor: null,
+  freshThrough: null,
+  sampleMissedAt: null,
+};
+
+export type BackfillPlan =
+  | {
+      readonly kind: 'sweep';
+      readonly reason: 'first_run' | 'resume' | 'gap' | 'order_changed' | 'trouble' | 'sample_missed' | 'unsettled' | 'routine';
+      readonly sinceMs: number;
+      readonly untilMs: number;
+      readonly cursor?: BackfillCursor;
+      /** The checkpoint, older than the dedup window: entries of ours in (gapFromMs, sinceMs] cannot be covered. */
+      readonly gapFromMs?: number;
+      readonly gapReason?: 'dedup_window' | 'order';
+      /** The listing was seen in order: the walk may end once past what it needs. */
+      readonly stopEarly?: StopEarly;
+    }
+  | {
+      readonly kind: 'fresh';
+      readonly reason: 'fresh';
+      readonly sinceMs: number;
+      readonly untilMs: number;
+      readonly sampleEvery: number;
+    };
+
+export function backfillPlan(now: number, windowMs: number, state: BackfillState, evidence: DeliveryEvidence): BackfillPlan {
+  const oldest = now - windowMs + WINDOW_MARGIN_MS;
+  const untilMs = now - SETTLE_MS;
+  if (state.cursor) {
+    const c = state.cursor;
+    const sinceMs = Math.max(c.sinceMs, oldest);
+    // The walk went on for longer than the window: its older part can no longer be covered.
+    const gapFromMs = c.gapFromMs ?? (c.sinceMs < oldest ? c.sinceMs : undefined);
+    const cursor = { ...c, sinceMs, ...(gapFromMs !== undefined ? { gapFromMs } : {}) };
+    return { kind: 'sweep', reason: 'resume', sinceMs, untilMs: c.untilMs, cursor };
+  }
+  if (state.checkedThrough === null) return { kind: 'sweep', reason: 'first_run', sinceMs: oldest, untilMs };
+  if (state.checkedThrough < oldest)
+    return { kind: 'sweep', reason: 'gap', sinceMs: oldest, untilMs, gapFromMs: state.checkedThrough };
+  // Sweeps that stopped early may have passed entries over: the whole window again, what lies before it reported.
+  if (state.orderBroken) {
+    const from = state.orderBroken.sinceMs;
+    return {
+      kind: 'sweep',
+      reason: 'order_changed',
+      sinceMs: oldest,
+      untilMs,
+      ...(from < oldest ? { gapFromMs: from, gapReason: 'order' as const } : {}),
+    };
+  }
+  const reason = sweepReason(now, state, evidence);
+  if (reason) return { kind: 'sweep', reason, untilMs, ...sweepStart(now, oldest, state) };
+  return {
+    kind: 'fresh',
+    reason: 'fresh',
+    sinceMs: Math.max(state.checkedThrough, oldest, state.freshThrough ?? oldest),
+    untilMs,
+    sampleEvery: SAMPLE_EVERY,
+  };
+}
+
+/** Why this run sweeps (null: a freshness run does). Only our own failures (5xx), never a refusal. */
+function sweepReason(
+  now: number,
+  state: BackfillState,
+  evidence: DeliveryEvidence,
+): 'trouble' | 'unsettled' | 'sample_missed' | 'routine' | null {
+  const checked = state.checkedThrough ?? Number.NEGATIVE_INFINITY;
+  // Older evidence items have no lastFailureAt: a trouble stamp that is not a refusal's was a 5xx.
+  const failureAt =
+    evidence.lastFailureAt ??
+    (evidence.lastTroubleAt !== null && evidence.lastTroubleAt !== evidence.lastSignatureRejectionAt
+      ? evidence.lastTroubleAt
+      : null);
+  if ((failureAt ?? Number.NEGATIVE_INFINITY) > checked) return 'trouble';
+  if (state.unsettled) return 'unsettled';
+  if (state.sampleMissedAt !== null && state.sampleMissedAt > (state.lastSweepAt ?? Number.NEGATIVE_INFINITY))
+    return 'sample_missed';
+  if (now - (state.lastSweepAt ?? Number.NEGATIVE_INFINITY) >= SWEEP_EVERY_MS - SETTLE_MS) return 'routine';
+  return null;
+}
+
+/**
+ * Where a sweep starts, and whether it may stop early: only when a walk to the end found the listing
+ * in order less than `FULL_WALK_EVERY_MS` ago and the last walk's first entry is known.
+ */
+function sweepStart(now: number, oldest: number, state: BackfillState): { sinceMs: number; stopEarly?: StopEarly } {
+  const checked = state.checkedThrough ?? oldest;
+  const verified = state.orderCheckedAt != null && now - state.orderCheckedAt < FULL_WALK_EVERY_MS && state.head != null;
+  if (!verified) return { sinceMs: Math.max(checked - SWEEP_OVERLAP_MS, oldest) };
+  return {
+    sinceMs: Math.max(checked, oldest),
+    stopEarly: { head: state.head ?? null, lateMs: SWEEP_OVERLAP_MS, floorMs: oldest },
+  };
+}
+
+/** The checkpoint after a run of `plan` (a busy run changes nothing). */
+export function nextState(state: BackfillState, plan: BackfillPlan, summary: BackfillSummary, now: number): BackfillState {
+  if (summary.outcome === 'busy') return state;
+  if (plan.kind === 'fresh')
+    return {
+      ...state,
+      freshThrough: Math.max(state.freshThrough ?? Number.NEGATIVE_INFINITY, summary.untilMs),
+      sampleMissedAt: summary.sampleMissed ? now : state.sampleMissedAt,
+    };
+  if (summary.checkedThrough === undefined) return { ...state, cursor: summary.cursor ?? null };
+  return {
+    ...state,
+    checkedThrough: Math.max(state.checkedThrough ?? Number.NEGATIVE_INFINITY, summary.checkedThrough),
+    lastSweepAt: now,
+    cursor: null,
+    unsettled: summary.checkedThrough < summary.untilMs,
+    // A walk to the end in order vouches for the order; disorder anywhere withdraws it.
+    orderCheckedAt: !summary.ordered ? null : summary.reachedEnd ? now : (state.orderCheckedAt ?? null),
+    orderBroken:
+      plan.reason === 'order_changed'
+        ? null
+        : !summary.ordered && state.orderCheckedAt != null
+          ? { sinceMs: state.orderCheckedAt }
+          : (state.orderBroken ?? null),
+    head: summary.head ?? state.head ?? null,
+    historyKeptMs:
+      summary.historyFromMs === undefined
+        ? (state.historyKeptMs ?? null)
+        : Math.max(state.historyKeptMs ?? 0, now - summary.historyFromMs),
+    uncovered: [...(state.uncovered ?? []), ...summary.uncovered],
+  };
+}
+
+/** The periods not covered, in total: entries known (null periods count 0) and hours. */
+export function uncoveredTotals(state: BackfillState): { periods: number; entries: number; hours: number } {
+  const periods = state.uncovered ?? [];
+  return {
+    periods: periods.length,
+    entries: periods.reduce((n, p) => n + (p.entries ?? 0), 0),
+    hours: Math.round(periods.reduce((h, p) => h + (p.untilMs - p.fromMs) / 3_600_000, 0) * 100) / 100,
+  };
+}
+
+/** Where the scheduled backfill keeps its `BackfillState`. */
+export interface BackfillCheckpoint {
+  read(signal?: AbortSignal): Promise<BackfillState>;
+  write(state: BackfillState, signal?: AbortSignal): Promise<void>;
+}
+
+export class MemoryBackfillCheckpoint implements BackfillCheckpoint {
+  state: BackfillState = NO_BACKFILL_STATE;
+  async read(): Promise<BackfillState> {
+    return this.state;
+  }
+  async write(state: BackfillState): Promise<void> {
+    this.state = state;
+  }
+}
+
+/** Per-run bounds of a sweep (BACKFILL_DEFAULTS otherwise). */
+export interface SweepBounds {
+  readonly maxPages?: number;
+  readonly maxEvents?: number;
+}
+
+function runPlan(
+  plan: BackfillPlan,
+  state: BackfillState,
+  deps: BackfillDeps,
+  bounds: SweepBounds = {},
+): Promise<BackfillSummary> {
+  if (plan.kind === 'fresh')
+    return backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery }, deps);
+  return backfill(
+    {
+      sinceMs: plan.sinceMs,
+      untilMs: plan.untilMs,
+      ...(plan.cursor ? { cursor: plan.cursor } : {}),
+      ...(plan.gapFromMs !== undefined ? { gapFromMs: plan.gapFromMs } : {}),
+      ...(plan.gapReason ? { gapReason: plan.gapReason } : {}),
+      ...(plan.stopEarly ? { stopEarly: plan.stopEarly } : {}),
+      historyKeptMs: state.historyKeptMs ?? null,
+      ...bounds,
+    },
+    deps,
+  );
+}
+
+/**
+ * One scheduled run (the Lambda's work, providers/heygen/runtime/entries/backfill.ts): under the backfill's lease, read the
+ * checkpoint and the evidence, plan, run, write the checkpoint; a freshness run whose sample missed
+ * is followed by a sweep at once. A second run while one holds the lease is `busy` and changes nothing.
+ */
+export async function scheduledBackfill(input: {
+  readonly windowMs: number;
+  readonly checkpoint: BackfillCheckpoint;
+  readonly evidence: EvidenceStore;
+  readonly deps: BackfillDeps;
+  readonly bounds?: SweepBounds;
+  readonly now?: () => number;
+}): Promise<{
+  plan: BackfillPlan | null;
+  summary: BackfillSummary | null;
+  outcome: 'done' | 'partial' | 'busy';
+  /** The checkpoint after the run (null when busy). */
+  state: BackfillState | null;
+}> {
+  const now = input.now ?? input.deps.now ?? Date.now;
+  const { lease, ...deps } = input.deps;
+  const work = async () => {
+    const t = now();
+    let state = await input.checkpoint.read(deps.signal);
+    let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal));
+    let summary = await runPlan(plan, state, deps, input.bounds);
+    state = nextState(state, plan, summary, t);
+    await input.checkpoint.write(state, deps.signal);
+    if (plan.kind === 'fresh' && summary.sampleMissed) {
+      plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal));
+      summary = await runPlan(plan, state, deps, input.bounds);
+      state = nextState(state, plan, summary, t);
+      await input.checkpoint.write(state, deps.signal);
+    }
+    return { plan, summary, outcome: summary.outcome, state };
+  };
+  if (!lease) return work();
+  return underBackfillLease<Awaited<ReturnType<typeof scheduledBackfill>>>(lease, deps.signal, work, () => ({
+    plan: null,
+    summary: null,
+    outcome: 'busy' as const,
+    state: null,
+  }));
+}
+
+/**
+ * Hours since the last completed sweep (metric `SweepAgeHours`, alarmed above `SWEEP_AGE_ALARM_HOURS`):
+ * a sweep that never finishes, or a backfill that fails every run, would let events age past the
+ * dedup window unchecked. 0 before any sweep completed (the first run is a sweep).
+ */
+export function sweepAgeHours(state: BackfillState, now: number): number {
+  return state.lastSweepAt === null ? 0 : Math.max(0, (now - state.lastSweepAt) / 3_600_000);
+}
+export const SWEEP_AGE_ALARM_HOURS = 26;

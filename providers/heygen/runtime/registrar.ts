@@ -1,0 +1,1025 @@
+/**
+ * Registrar core (pure; ports injected): makes sure exactly one HeyGen webhook endpoint points at
+ * this relay's URL, subscribes to the configured events, and that we hold its signing secret.
+ *
+ * One writer at a time: a run holds the lease of the signing secret (core/lease.ts) for all of its
+ * changes; a run that finds it busy waits briefly and then reports `busy`. Under the lease:
+ * 1. a leftover intent (a provider call that changed the secret, recorded before it was made, by a
+ *    holder that died before storing the answer) is replayed with the same Idempotency-Key and the
+ *    answer stored;
+ * 2. the stored endpoint, if its URL changed (our config, or someone at HeyGen), is PATCHed back to
+ *    our URL: the endpoint and its secret stay, nothing delivers elsewhere;
+ * 3. absent → create (fresh Idempotency-Key) and store its secret;
+ *    present, other events → PATCH events (full replace);
+ *    present, no usable secret held for it → rotate-secret under a recorded intent and store;
+ *    duplicates at our URL → keep one (the one whose secret we hold, else the oldest), delete others;
+ *    a stale pending rotation (AWSPENDING on a value the current moved past) → dropped.
+ * Every store is compare-and-set against the version read under the lease; a conflict (someone
+ * wrote outside the lease) is re-read, never overwritten blindly.
+ * No API key → one clear log line, outcome `missing_api_key`, no throw.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { sourceEventKey } from '../../../functions/core/event-key.js';
+import type { EvidenceStore } from '../../../functions/core/evidence.js';
+import type { HealJournal, Takeover, TakeoverKind } from '../../../functions/core/heal-journal.js';
+import {
+  LeaseBusyError,
+  type LeaseGrant,
+  type LeaseIntent,
+  type LeaseStore,
+  MemoryLeaseStore,
+  withLease,
+} from '../../../functions/core/lease.js';
+import type { DedupStore, StoredSigningSecret } from '../../../functions/core/ports.js';
+import { isUsableSigningSecret } from '../../../functions/core/secret-quality.js';
+import { type SecretSnapshot, SecretVersionConflictError, type SigningSecretStore } from '../../../functions/core/secret-store.js';
+import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/client.js';
+import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
+import { addressedToUs, proofWindow, refusalMatches } from './proof.js';
+
+/**
+ * After this many 5xx answers to a recorded intent's call (its first call and replays with the same
+ * key), the next holder makes the change under a fresh key: HeyGen may replay a 5xx answer for a key
+ * it processed for 24 h, and the relay must not stay blocked that long. Safe: a 5xx is an answer, so
+ * no call with the old key is still in flight at HeyGen to change the secret after ours.
+ */
+export const MAX_REPLAY_FAILURES = 3;
+
+/** HeyGen answered the call with a 5xx (not a lost connection or a timeout: those may still be processing). */
+function answeredServerError(err: unknown): boolean {
+  return err instanceof HeyGenApiError && err.status >= 500;
+}
+
+/** Longer than the registrar's (2 min) and the rotation's (1 min) Lambda timeouts, so a Lambda never outlives its lease. */
+export const LEASE_TTL_MS = 240_000;
+/** How long a writer waits for a busy lease before reporting `busy`. */
+export const LEASE_WAIT_MS = 20_000;
+
+/** Where the one-writer lease of a HeyGen signing secret lives. */
+export interface RegistrarLease {
+  readonly store: LeaseStore;
+  /** The lease's name: one per signing secret (e.g. `heygen:<secret ARN>`). */
+  readonly name: string;
+  /** This run's identity (unique per run). @default a random UUID */
+  readonly owner?: string;
+  /** @default LEASE_TTL_MS */
+  readonly ttlMs?: number;
+  /** @default LEASE_WAIT_MS */
+  readonly waitMs?: number;
+  /** Injected by tests that run on a virtual clock. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+/** In-process lease used when none is injected (unit tests, one-off scripts): excludes writers in this process only. */
+const processLeases = new MemoryLeaseStore();
+
+export interface DesiredEndpoint {
+  /** The relay's public HTTPS URL that HeyGen must deliver to. */
+  readonly url: string;
+  /**
+   * Event types to subscribe to; null = all events; undefined = leave an existing endpoint's
+   * events as they are (a new endpoint then gets all events).
+   */
+  readonly events?: readonly string[] | null;
+}
+
+/** The subset of a structured logger the registrar uses (Powertools Logger fits). */
+export interface RegistrarLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/**
+ * What the registrar reads to know, not believe, that the stored secret is the one HeyGen signs with.
+ * The secret is wrong when both hold: the ingress refused a signature after the current secret was
+ * stored (plus `graceMs`, which covers a rotation's brief overlap: HeyGen signs with the new secret
+ * the moment rotate-secret answers, before AWSPENDING is read), and HeyGen's history lists an event
+ * created after that grace and at least `retrySpacingMs` ago (HeyGen's retries had their chance) that
+ * the relay never recorded. A quiet account has neither, and stays `in_sync`.
+ */
+export interface SecretEvidence {
+  readonly evidence: EvidenceStore;
+  /** The relay source whose evidence this is (a second HeyGen account's own id). @default 'heygen' */
+  readonly source?: string;
+  readonly history: Pick<Required<HeyGenWebhookApi>, 'listEvents'>;
+  /** A read-only lookup of the dedup table (a `record`-mode store). */
+  readonly dedup: DedupStore;
+  /** @default MISMATCH_GRACE_MS */
+  readonly graceMs?: number;
+  /** @default MISMATCH_RETRY_SPACING_MS */
+  readonly retrySpacingMs?: number;
+  /** History pages (of 100) read at most. @default 3 */
+  readonly maxPages?: number;
+  /** The dedup window (how long a record lives): only entries well inside it can prove a miss. @default 48 h */
+  readonly dedupWindowMs?: number;
+  readonly now?: () => number;
+}
+
+/** The relay's default dedup window (`dedupWindow`). */
+export const DEFAULT_DEDUP_WINDOW_MS = 48 * 3_600_000;
+
+export { MISMATCH_GRACE_MS, MISMATCH_RETRY_SPACING_MS } from './proof.js';
+
+export interface RegistrarDeps {
+  /** Evidence that the stored secret verifies HeyGen's deliveries; without it `in_sync` rests on the stored state alone. */
+  readonly evidence?: SecretEvidence;
+  /** HeyGen client; null when no API key is configured yet. */
+  readonly client: HeyGenWebhookApi | null;
+  readonly secretStore: SigningSecretStore;
+  readonly logger?: RegistrarLogger;
+  /** Compute the plan, change nothing. */
+  readonly dryRun?: boolean;
+  /** Where the operator puts the API key (named in the missing-key message). */
+  readonly apiKeySecretName?: string;
+  /** Overrides the next-step advice of the missing/rejected-key messages (e.g. for the CLI). */
+  readonly apiKeyHint?: string;
+  readonly signal?: AbortSignal;
+  /** The one-writer lease. @default an in-process lease named after the secret store */
+  readonly lease?: RegistrarLease;
+  /**
+   * Where the registrar remembers its takeovers (adopts and heals); with it, a second takeover within
+   * HEAL_RATE_WINDOW_MS stops instead (outcome `second_writer`). Without it (the CLI) nothing is limited.
+   */
+  readonly heals?: HealJournal;
+  /** The clock of the heal journal. @default the evidence's, the lease's, or Date.now */
+  readonly now?: () => number;
+}
+
+export type ActionStatus = 'planned' | 'done';
+
+export type ReconcileAction =
+  | {
+      readonly type: 'create';
+      readonly reason: 'absent' | 'deleted_behind_our_back';
+      readonly url: string;
+      readonly events: readonly string[] | null;
+      readonly idempotencyKey: string;
+      endpointId?: string;
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'update';
+      readonly endpointId: string;
+      readonly from: readonly string[] | null;
+      readonly to: readonly string[] | null;
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'rotate';
+      readonly endpointId: string;
+      readonly reason: 'no_secret_stored' | 'secret_for_other_endpoint' | 'unusable_secret_stored';
+      readonly idempotencyKey: string;
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'delete';
+      readonly endpointId: string;
+      readonly reason: 'duplicate';
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'recover';
+      readonly endpointId: string;
+      readonly op: string;
+      /** The recorded key failed MAX_REPLAY_FAILURES times: the change was made under a fresh key. */
+      readonly freshKey?: true;
+      readonly replayFailures?: number;
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'update_url';
+      readonly endpointId: string;
+      readonly from: string;
+      readonly to: string;
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'drop_pending';
+      readonly reason: 'stale_rotation';
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'resync';
+      readonly endpointId: string;
+      readonly reason: 'secret_mismatch';
+      readonly idempotencyKey: string;
+      /** The evidence: the last signature refusal, and one event HeyGen delivered that the relay never recorded. */
+      readonly lastSignatureRejectionAt: string;
+      readonly missedEvent: { readonly eventId: string; readonly type: string; readonly createdAt: string };
+      status: ActionStatus;
+    }
+  | {
+      readonly type: 'store_secret';
+      readonly endpointId: string;
+      readonly store: string;
+      status: ActionStatus;
+    };
+
+export type ReconcileOutcome =
+  | 'in_sync'
+  | 'changed'
+  | 'planned'
+  | 'secret_mismatch'
+  /** Our endpoint is disabled at HeyGen: nothing is delivered until a person enables it in HeyGen's dashboard. */
+  | 'endpoint_disabled'
+  /** Another writer keeps changing the secret: a second takeover within 24 h was not made (see SECOND_WRITER_MESSAGE). */
+  | 'second_writer'
+  | 'missing_api_key'
+  | 'unauthorized'
+  | 'busy';
+
+export interface ReconcileSummary {
+  readonly outcome: ReconcileOutcome;
+  readonly dryRun: boolean;
+  readonly found: {
+    /** Endpoints in the HeyGen account (null when HeyGen was not asked). */
+    readonly total: number | null;
+    /** Ids of the endpoints that point at our URL, before any change. */
+    readonly matching: readonly string[];
+    readonly storedEndpointId: string | null;
+    readonly storedSecret: boolean;
+  };
+  readonly actions: readonly ReconcileAction[];
+  /** The endpoint that now (or, in a dry run, would) deliver to us. */
+  readonly endpointId: string | null;
+  readonly warnings: readonly string[];
+  /** Human-readable next step for `missing_api_key` / `unauthorized`. */
+  readonly message?: string;
+  /** How long a rotation has been pending (AWSPENDING holds a value on another version), in seconds; 0 when none. */
+  readonly pendingRotationAgeSeconds?: number;
+  /**
+   * Age of the current signing secret (AWSCURRENT's version, from its CreatedDate as the run read
+   * it; 0 when the run stored it), in seconds; absent when no secret is stored or its date is unknown.
+   */
+  readonly signingSecretAgeSeconds?: number;
+}
+
+/** The current secret's age in seconds as `snapshot` shows it (0 when `storedNow`), or undefined. */
+function secretAgeSeconds(snapshot: SecretSnapshot | null, storedNow: boolean): number | undefined {
+  if (!snapshot?.current?.secret) return undefined;
+  if (storedNow) return 0;
+  if (snapshot.currentCreatedAt === undefined) return undefined;
+  return Math.max(0, Math.round((Date.now() - snapshot.currentCreatedAt) / 1000));
+}
+
+const ageField = (age: number | undefined) => (age === undefined ? {} : { signingSecretAgeSeconds: age });
+
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+function canonicalEvents(events: readonly string[] | null | undefined): string[] | null {
+  if (events === null || events === undefined) return null;
+  return [...new Set(events)].sort();
+}
+
+function sameEvents(a: readonly string[] | null | undefined, b: readonly string[] | null | undefined): boolean {
+  const ca = canonicalEvents(a);
+  const cb = canonicalEvents(b);
+  if (ca === null || cb === null) return ca === cb;
+  return ca.length === cb.length && ca.every((e, i) => e === cb[i]);
+}
+
+export function normalizeUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Idempotency-Key for a change the registrar makes at HeyGen (create an endpoint, or rotate the
+ * secret of one it adopts).
+ *
+ * HeyGen replays its first answer to a key for 24 hours. That is what makes a retry safe (the
+ * client's own retries, or the replay of a recorded intent, get the same endpoint or secret back
+ * instead of a second create or rotation), and also what makes a reused key dangerous: a key sent
+ * again for a *new* change within 24 h would be answered with the old change's secret, which a
+ * later rotation may have killed already. So each planned change gets a key of its own, derived
+ * from the state it replaces (the stored version, the endpoint) and the lease's fence, which grows
+ * with every grant and is never reused. A key is sent twice only to replay a recorded intent, and
+ * then it asks for exactly that change: within 24 h HeyGen answers with the same secret, after
+ * that it rotates once more; either answer is the secret HeyGen signs with now, because every
+ * lease holder replays a leftover intent before it changes anything else at HeyGen.
+ */
+export function changeIdempotencyKey(
+  purpose: 'create' | 'adopt' | 'resync' | 'recover',
+  lease: { readonly name: string; readonly fence: number },
+  base: string | null,
+  target: string,
+): string {
+  const material = JSON.stringify({ purpose, lease: lease.name, fence: lease.fence, base, target });
+  return `hgr-${purpose}-${sha(material).slice(0, 48)}`;
+}
+
+function pickKeeper(matching: readonly WebhookEndpoint[], stored: StoredSigningSecret | null): WebhookEndpoint | undefined {
+  const ours = matching.find((e) => e.endpoint_id === stored?.endpointId);
+  if (ours) return ours;
+  return [...matching].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.endpoint_id.localeCompare(b.endpoint_id))[0];
+}
+
+/** We hold the secret of `endpointId`: a usable secret is stored for that very endpoint. */
+export function holdsSecretFor(stored: StoredSigningSecret | null, endpointId: string): boolean {
+  return stored?.endpointId === endpointId && isUsableSigningSecret(stored.secret);
+}
+
+/**
+ * What a writer holding the lease may do to HeyGen's secret: record the intent, call HeyGen, store
+ * the answer compare-and-set, clear the intent. Shared by the registrar and the rotation function.
+ */
+export class SecretWriter {
+  /** The intent recorded now (the leftover one until it is replayed or cleared). */
+  private intent: LeaseIntent | null;
+
+  constructor(
+    private readonly grant: LeaseGrant,
+    private readonly leases: LeaseStore,
+    private readonly client: HeyGenWebhookApi,
+    readonly store: SigningSecretStore,
+    private readonly signal?: AbortSignal,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.intent = grant.intent;
+  }
+
+  get fence(): { readonly name: string; readonly fence: number } {
+    return this.grant;
+  }
+
+  /** The intent a dead holder left, if any (cleared by {@link recover}). */
+  get leftover(): LeaseIntent | null {
+    return this.grant.intent;
+  }
+
+  /**
+   * Rotates `endpointId`'s secret at HeyGen with `key`, recording the intent first, and hands the
+   * answer to `store` (which must persist it); clears the intent once stored. From the moment
+   * HeyGen answers, only the returned secret verifies deliveries.
+   */
+  async rotate(
+    endpointId: string,
+    key: string,
+    base: string | null,
+    store: (rotated: { endpoint_id: string; secret: string }) => Promise<void>,
+    op = 'rotate',
+  ): Promise<void> {
+    // A replay of the recorded intent (same key) keeps its count of failed answers.
+    const prior = this.intent?.key === key && this.intent.endpointId === endpointId ? this.intent : null;
+    const intent: LeaseIntent = { op, endpointId, key, base, at: prior?.at ?? this.now() };
+    await this.setIntent(prior?.replayFailures ? { ...intent, replayFailures: prior.replayFailures } : intent);
+    let rotated: { endpoint_id: string; secret: string };
+    try {
+      rotated = await this.client.rotateSecret(endpointId, { idempotencyKey: key, signal: this.signal });
+    } catch (err) {
+      if (answeredServerError(err)) await this.countReplayFailure();
+      throw err;
+    }
+    await store(rotated);
+    await this.setIntent(null);
+  }
+
+  /** The recorded intent failed with a 5xx answer once more: counted in the intent (see MAX_REPLAY_FAILURES). */
+  private async countReplayFailure(): Promise<void> {
+    const intent = this.intent;
+    if (!intent) return;
+    try {
+      await this.setIntent({ ...intent, replayFailures: (intent.replayFailures ?? 0) + 1 });
+    } catch {
+      // Lost the lease: the next holder counts from what was recorded.
+    }
+  }
+
+  /**
+   * Creates an endpoint at HeyGen with `key`, recording the intent (with the request body) first, so
+   * a holder that dies before storing the new endpoint's secret leaves enough to replay it. The
+   * caller stores the secret and then clears the intent.
+   */
+  async create(
+    body: { url: string; events: readonly string[] | null },
+    key: string,
+    base: string | null,
+  ): Promise<WebhookEndpoint> {
+    await this.setIntent({ op: 'create', endpointId: '', key, base, at: this.now(), url: body.url, events: body.events });
+    return this.client.createEndpoint(body, { idempotencyKey: key, signal: this.signal });
+  }
+
+  /**
+   * Stores `value` as current over whatever is stored now. Only for a secret HeyGen just issued
+   * under this lease (it is the newest one HeyGen has): a version conflict means someone wrote
+   * outside the lease (a person with put-secret-value), and their value is older than ours, so we
+   * re-read and store again; each attempt first confirms we still hold the lease.
+   */
+  async storeIssued(value: { secret: string; endpointId: string; url: string }, expected: string | null): Promise<string> {
+    let base = expected;
+    for (let attempt = 1; ; attempt++) {
+      await this.leases.setIntent(this.grant, this.intent, this.signal); // still ours? (throws LeaseLostError)
+      try {
+        return await this.store.put(value, base, this.signal);
+      } catch (err) {
+        if (!(err instanceof SecretVersionConflictError) || attempt >= 3) throw err;
+        base = (await this.store.read(this.signal)).version;
+      }
+    }
+  }
+
+  /** Clears the recorded intent (after it was resolved another way, or turned out moot). */
+  async clearIntent(): Promise<void> {
+    await this.setIntent(null);
+  }
+
+  private async setIntent(intent: LeaseIntent | null): Promise<void> {
+    await this.leases.setIntent(this.grant, intent, this.signal);
+    this.intent = intent;
+  }
+}
+
+interface RunContext {
+  readonly desired: DesiredEndpoint;
+  readonly deps: RegistrarDeps;
+  readonly client: HeyGenWebhookApi;
+  readonly actions: ReconcileAction[];
+  readonly warnings: string[];
+  /** Our endpoint, when HeyGen lists it as not enabled. */
+  disabled?: string;
+  /** Set when a takeover was not made because another one happened within HEAL_RATE_WINDOW_MS. */
+  secondWriter?: string;
+}
+
+export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): Promise<ReconcileSummary> {
+  const dryRun = deps.dryRun === true;
+  const log = deps.logger;
+  const actions: ReconcileAction[] = [];
+  const warnings: string[] = [];
+  const apiKeyWhere = deps.apiKeySecretName ?? 'the HeyGen API key secret';
+  /** The summary of a run that stopped before reading HeyGen's endpoints (no key, a refused key, a busy lease). */
+  const stoppedEarly = async (
+    outcome: 'missing_api_key' | 'unauthorized' | 'busy',
+    message: string,
+  ): Promise<ReconcileSummary> => {
+    const snapshot = await deps.secretStore.read(deps.signal).catch(() => null);
+    const stored = snapshot?.current ?? null;
+    return {
+      outcome,
+      dryRun,
+      found: { total: null, matching: [], storedEndpointId: stored?.endpointId ?? null, storedSecret: Boolean(stored?.secret) },
+      actions,
+      endpointId: stored?.endpointId ?? null,
+      warnings,
+      message,
+      ...ageField(secretAgeSeconds(snapshot, false)),
+    };
+  };
+
+  if (deps.client === null) {
+    const message = `HeyGen API key is not set: ${deps.apiKeyHint ?? `put your key into ${apiKeyWhere} (SecretString = the key, or {"apiKey": "..."}). The registrar retries on its schedule.`}`;
+    log?.warn(message, { outcome: 'missing_api_key', apiKeySecret: apiKeyWhere });
+    return stoppedEarly('missing_api_key', message);
+  }
+  const ctx: RunContext = { desired, deps, client: deps.client, actions, warnings };
+  try {
+    if (dryRun) return await run(ctx, null);
+    const lease = deps.lease ?? { store: processLeases, name: `heygen:${deps.secretStore.name}` };
+    return await withLease(
+      lease.store,
+      lease.name,
+      {
+        owner: lease.owner ?? `registrar-${randomUUID()}`,
+        ttlMs: lease.ttlMs ?? LEASE_TTL_MS,
+        waitMs: lease.waitMs ?? LEASE_WAIT_MS,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(lease.sleep ? { sleep: lease.sleep } : {}),
+        ...(lease.now ? { now: lease.now } : {}),
+      },
+      async (grant) => {
+        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal, lease.now);
+        // A write outside the lease (a person's put-secret-value) between our read and our store
+        // makes the store fail its version check: start over from a fresh read, at most twice more.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await run(ctx, writer);
+          } catch (err) {
+            if (!(err instanceof SecretVersionConflictError) || attempt >= 3) throw err;
+            log?.warn('the signing secret changed outside the lease during the run; re-reading', { attempt });
+            actions.length = 0;
+            warnings.length = 0;
+          }
+        }
+      },
+    );
+  } catch (err) {
+    if (err instanceof LeaseBusyError) {
+      log?.warn('another writer holds the lease; this run changes nothing', { outcome: 'busy', holder: err.holder });
+      return stoppedEarly('busy', err.message);
+    }
+    if (err instanceof HeyGenAuthError) {
+      const message = `HeyGen rejected the API key (HTTP ${err.status}): ${deps.apiKeyHint ?? `put a valid key into ${apiKeyWhere}. The registrar retries on its schedule.`}`;
+      log?.error(message, { outcome: 'unauthorized', apiKeySecret: apiKeyWhere, requestId: err.requestId });
+      return stoppedEarly('unauthorized', message);
+    }
+    throw err;
+  }
+}
+
+/** One pass; `writer` is null in a dry run (plan only). */
+async function run(ctx: RunContext, writer: SecretWriter | null): Promise<ReconcileSummary> {
+  const { desired, deps, client, actions, warnings } = ctx;
+  const dryRun = writer === null;
+  const call = { signal: deps.signal };
+  const target = normalizeUrl(desired.url);
+  const log = deps.logger;
+
+  // 1. A change a dead holder made at HeyGen and never stored: replay it, store the answer.
+  const leftover = writer?.leftover ?? null;
+  if (writer && leftover) await recoverLeftover(ctx, writer, leftover);
+
+  let snapshot = await deps.secretStore.read(deps.signal);
+  const stored = snapshot.current;
+  let endpoints = await client.listEndpoints(call);
+  const total = endpoints.length;
+  const matchingIds = endpoints.filter((e) => normalizeUrl(e.url) === target).map((e) => e.endpoint_id);
+
+  // 2. Our endpoint (the one whose secret we hold) delivering somewhere else: bring it back.
+  const ownById = stored?.endpointId ? endpoints.find((e) => e.endpoint_id === stored.endpointId) : undefined;
+  const urlMoved = ownById !== undefined && normalizeUrl(ownById.url) !== target;
+  const urlSetBack = urlMoved && writer ? await recentTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`) : null;
+  if (ownById && urlMoved && !urlSetBack) {
+    const action: ReconcileAction = {
+      type: 'update_url',
+      endpointId: ownById.endpoint_id,
+      from: ownById.url,
+      to: desired.url,
+      status: 'planned',
+    };
+    actions.push(action);
+    if (!dryRun) {
+      const updated = await moveBack(ctx, ownById.endpoint_id);
+      if (updated) {
+        action.status = 'done';
+        await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
+        endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
+      } else {
+        // Another endpoint holds our URL now (HeyGen allows one per URL): steps 3-4 adopt that one.
+        actions.pop();
+        endpoints = await client.listEndpoints(call);
+      }
+    } else {
+      endpoints = endpoints.map((e) => (e.endpoint_id === ownById.endpoint_id ? { ...e, url: desired.url } : e));
+    }
+  }
+  let matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
+  let keeper = pickKeeper(matching, stored);
+  let secretSecured = false;
+
+  // 3a. None at our URL: create one and store its secret.
+  if (!keeper) {
+    const action: Extract<ReconcileAction, { type: 'create' }> = {
+      type: 'create',
+      reason: stored?.endpointId ? 'deleted_behind_our_back' : 'absent',
+      url: desired.url,
+      events: canonicalEvents(desired.events),
+      idempotencyKey: writer ? changeIdempotencyKey('create', writer.fence, snapshot.version, target) : '(assigned when run)',
+      status: 'planned',
+    };
+    actions.push(action);
+    if (writer) {
+      try {
+        const created = await writer.create({ url: desired.url, events: action.events }, action.idempotencyKey, snapshot.version);
+        action.status = 'done';
+        action.endpointId = created.endpoint_id;
+        keeper = created;
+        if (created.secret) {
+          snapshot = await storeIssued(writer, snapshot, created.endpoint_id, created.secret, desired.url, actions);
+          secretSecured = true;
+        } else {
+          warnings.push('create answered without a secret; adopting via rotate-secret');
+        }
+        await writer.clearIntent();
+      } catch (err) {
+        // Someone (a person, or a relay in another account) created it between our list and our create.
+        if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+        await writer.clearIntent(); // HeyGen refused it: nothing was created
+        log?.warn('create hit 409 conflict; re-reading the endpoint list', { url: desired.url });
+        actions.pop();
+        endpoints = await client.listEndpoints(call);
+        matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
+        keeper = pickKeeper(matching, stored);
+        if (!keeper) throw err;
+      }
+    } else {
+      secretSecured = true; // a create would bring its secret along
+    }
+  }
+
+  const createdNow = actions.some((a) => a.type === 'create' && a.status === 'done');
+  if (keeper && !(createdNow && secretSecured)) {
+    // 3b. The endpoint existed: converge its events and make sure we hold its secret.
+    const eventsTarget = `events:${JSON.stringify(canonicalEvents(desired.events))}`;
+    if (
+      !createdNow &&
+      desired.events !== undefined &&
+      !sameEvents(keeper.events, desired.events) &&
+      !(writer && (await recentTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget)))
+    ) {
+      const action: ReconcileAction = {
+        type: 'update',
+        endpointId: keeper.endpoint_id,
+        from: keeper.events ?? null,
+        to: canonicalEvents(desired.events ?? null),
+        status: 'planned',
+      };
+      actions.push(action);
+      if (!dryRun) {
+        await client.updateEndpoint(keeper.endpoint_id, { events: action.to }, call);
+        action.status = 'done';
+        await recordTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget);
+      }
+    }
+    if (keeper.status !== 'enabled') {
+      ctx.disabled = keeper.endpoint_id;
+      warnings.push(
+        `endpoint ${keeper.endpoint_id} is '${keeper.status}' at HeyGen: nothing is delivered; the v3 API cannot enable it, enable it in HeyGen's dashboard`,
+      );
+    }
+    if (!holdsSecretFor(stored, keeper.endpoint_id) && !secretSecured) {
+      const reason = !stored?.secret
+        ? 'no_secret_stored'
+        : stored.endpointId === keeper.endpoint_id
+          ? 'unusable_secret_stored'
+          : stored.endpointId
+            ? 'secret_for_other_endpoint'
+            : 'no_secret_stored';
+      const fight = writer && !createdNow ? await recentTakeover(ctx, 'adopt', keeper.endpoint_id) : null;
+      if (!fight) {
+        const action: ReconcileAction = {
+          type: 'rotate',
+          endpointId: keeper.endpoint_id,
+          reason,
+          idempotencyKey: writer
+            ? changeIdempotencyKey('adopt', writer.fence, snapshot.version, keeper.endpoint_id)
+            : '(assigned when run)',
+          status: 'planned',
+        };
+        actions.push(action);
+        if (writer) {
+          const base = snapshot;
+          await writer.rotate(keeper.endpoint_id, action.idempotencyKey, base.version, async (rotated) => {
+            action.status = 'done';
+            snapshot = await storeIssued(writer, base, keeper.endpoint_id, rotated.secret, desired.url, actions);
+          });
+          if (!createdNow) await recordTakeover(ctx, 'adopt', keeper.endpoint_id);
+        }
+      }
+    }
+  }
+
+  // 4. A pending rotation that the current value has moved past (its secret is dead): drop it, so
+  // the ingress stops accepting it and the next rotation is not refused.
+  const pending = snapshot.pending;
+  if (pending?.value?.secret && pending.value.replaces !== undefined && pending.value.replaces !== snapshot.version) {
+    const action: ReconcileAction = { type: 'drop_pending', reason: 'stale_rotation', status: 'planned' };
+    actions.push(action);
+    if (writer && deps.secretStore.dropPending) {
+      await deps.secretStore.dropPending(pending.version, deps.signal);
+      action.status = 'done';
+    }
+  } else if (pending?.value?.secret) {
+    warnings.push('a rotation is in progress (AWSPENDING holds the new secret); it finishes on its own');
+  }
+
+  // 5. Duplicates: everything at our URL except the keeper.
+  for (const extra of matching) {
+    if (!keeper || extra.endpoint_id === keeper.endpoint_id) continue;
+    const action: ReconcileAction = { type: 'delete', endpointId: extra.endpoint_id, reason: 'duplicate', status: 'planned' };
+    actions.push(action);
+    if (!dryRun) {
+      try {
+        await client.deleteEndpoint(extra.endpoint_id, call);
+      } catch (err) {
+        if (!(err instanceof HeyGenNotFoundError)) throw err; // already gone: fine
+      }
+      action.status = 'done';
+    }
+  }
+
+  // 6. Nothing to change by the stored state: ask the evidence whether HeyGen really signs with our secret.
+  if (actions.length === 0 && keeper && !ctx.disabled && !ctx.secondWriter && deps.evidence && !snapshot.pending?.value?.secret) {
+    const changedAt = await lastPatchAt(deps.heals, keeper.endpoint_id, deps.signal);
+    const found = await secretMismatch(deps.evidence, snapshot, keeper, changedAt, deps.signal);
+    if (found && (!writer || !(await recentTakeover(ctx, 'heal', keeper.endpoint_id)))) {
+      snapshot = await heal(ctx, writer, snapshot, keeper.endpoint_id, found);
+    }
+  }
+
+  for (const w of warnings) log?.warn(w, { endpointId: keeper?.endpoint_id });
+  return {
+    outcome: runOutcome(ctx, dryRun),
+    dryRun,
+    found: { total, matching: matchingIds, storedEndpointId: stored?.endpointId ?? null, storedSecret: Boolean(stored?.secret) },
+    actions,
+    endpointId: keeper?.endpoint_id ?? null,
+    warnings,
+    ...(ctx.secondWriter ? { message: ctx.secondWriter } : {}),
+    pendingRotationAgeSeconds:
+      snapshot.pending?.value?.secret && !actions.some((a) => a.type === 'drop_pending' && a.status === 'done')
+        ? Math.max(0, Math.round((Date.now() - (snapshot.pending.createdAt ?? Date.now())) / 1000))
+        : 0,
+    // `snapshot` is what the run read, or what it stored (storeIssued): then the secret is brand new.
+    ...ageField(
+      secretAgeSeconds(
+        snapshot,
+        actions.some((a) => a.type === 'store_secret' && a.status === 'done'),
+      ),
+    ),
+  };
+}
+
+/** A stopped fight outranks a heal, a heal a disabled endpoint, and that the rest. */
+function runOutcome(ctx: RunContext, dryRun: boolean): ReconcileOutcome {
+  if (ctx.secondWriter) return 'second_writer';
+  if (ctx.actions.some((a) => a.type === 'resync')) return 'secret_mismatch';
+  if (ctx.disabled && !(dryRun && ctx.actions.length > 0)) return 'endpoint_disabled';
+  return ctx.actions.length === 0 ? 'in_sync' : dryRun ? 'planned' : 'changed';
+}
+
+/** Rotates the secret the evidence proved dead, under a key of its own, stores it and records the heal. */
+async function heal(
+  ctx: RunContext,
+  writer: SecretWriter | null,
+  snapshot: SecretSnapshot,
+  endpointId: string,
+  found: NonNullable<Awaited<ReturnType<typeof secretMismatch>>>,
+): Promise<SecretSnapshot> {
+  const action: Extract<ReconcileAction, { type: 'resync' }> = {
+    type: 'resync',
+    endpointId,
+    reason: 'secret_mismatch',
+    // A key of its own (purpose, fence, version): never one whose 24 h replay could hand back a dead secret.
+    idempotencyKey: writer ? changeIdempotencyKey('resync', writer.fence, snapshot.version, endpointId) : '(assigned when run)',
+    lastSignatureRejectionAt: new Date(found.rejectedAt).toISOString(),
+    missedEvent: found.missed,
+    status: 'planned',
+  };
+  ctx.actions.push(action);
+  ctx.deps.logger?.error('the stored signing secret is not the one HeyGen signs with: re-synchronizing', {
+    outcome: 'secret_mismatch',
+    endpointId,
+    lastSignatureRejectionAt: action.lastSignatureRejectionAt,
+    missedEvent: found.missed,
+  });
+  if (!writer) return snapshot;
+  let after = snapshot;
+  await writer.rotate(endpointId, action.idempotencyKey, snapshot.version, async (rotated) => {
+    action.status = 'done';
+    after = await storeIssued(writer, snapshot, endpointId, rotated.secret, ctx.desired.url, ctx.actions);
+  });
+  await recordTakeover(ctx, 'heal', endpointId);
+  return after;
+}
+
+/** How long one takeover (an adopt or a heal) blocks the next: a second within it is another writer at work. */
+export const HEAL_RATE_WINDOW_MS = 24 * 3_600_000;
+/** How long HeyGen replays the answer to an Idempotency-Key (the OpenAPI file: "within 24 hours"). */
+export const HEYGEN_REPLAY_WINDOW_MS = 24 * 3_600_000;
+
+export const SECOND_WRITER_MESSAGE =
+  "another writer keeps changing the HeyGen endpoint's secret or settings (a second takeover within 24 h, or the endpoint's URL or events set back after we set them): a person in HeyGen's dashboard, or another stack registered at this URL (a copied stack, a second region behind the same domain). " +
+  'The registrar stopped healing rather than fight it. Find the other writer and remove it (or give each stack its own URL), then rotate: `heygen-relay rotate --stack <stack>`. Healing resumes by itself 24 h after the last takeover.';
+
+/**
+ * The takeover within HEAL_RATE_WINDOW_MS that makes this one (`kind`) a fight, or null. When there
+ * is one, the run stops (outcome `second_writer`, alarmed) instead of rotating.
+ */
+async function recentTakeover(
+  ctx: RunContext,
+  kind: TakeoverKind,
+  endpointId: string,
+  target?: string,
+): Promise<Takeover | null> {
+  const journal = ctx.deps.heals;
+  if (!journal) return null;
+  const now = clockOf(ctx.deps)();
+  // A secret taken back twice; or our last patch of the endpoint's URL (events) set the very value we
+  // must set again: someone set it back in between (a change of our own configuration sets another).
+  const field = target?.split(':')[0];
+  const sameFight = (t: Takeover) =>
+    kind === 'patch'
+      ? t.kind === 'patch' && t.endpointId === endpointId && t.target?.split(':')[0] === field
+      : t.kind !== 'patch';
+  const last = [...(await journal.read(ctx.deps.signal))].reverse().find((t) => now - t.at < HEAL_RATE_WINDOW_MS && sameFight(t));
+  const recent = last && (kind !== 'patch' || last.target === target) ? last : null;
+  if (!recent) return null;
+  ctx.secondWriter = SECOND_WRITER_MESSAGE;
+  ctx.deps.logger?.error(`${SECOND_WRITER_MESSAGE} (this run would ${kind})`, {
+    outcome: 'second_writer',
+    endpointId,
+    previousTakeover: { ...recent, at: new Date(recent.at).toISOString() },
+  });
+  return recent;
+}
+
+async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: string, target?: string): Promise<void> {
+  await ctx.deps.heals?.record({ at: clockOf(ctx.deps)(), kind, endpointId, ...(target ? { target } : {}) }, ctx.deps.signal);
+}
+
+/**
+ * Step 2's PATCH of our endpoint's URL back to ours, or null when HeyGen answers 409 conflict: an
+ * endpoint with our URL exists already (made since our list, e.g. by a second stack or a person).
+ */
+async function moveBack(ctx: RunContext, endpointId: string): Promise<WebhookEndpoint | null> {
+  try {
+    return await ctx.client.updateEndpoint(endpointId, { url: ctx.desired.url }, { signal: ctx.deps.signal });
+  } catch (err) {
+    if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+    ctx.warnings.push(
+      `endpoint ${endpointId} (ours) delivers to another URL and HeyGen refused to move it back: another endpoint has our URL; adopting that one`,
+    );
+    ctx.deps.logger?.warn('moving our endpoint back to our URL hit 409 conflict; re-reading the endpoint list', { endpointId });
+    return null;
+  }
+}
+
+function clockOf(deps: RegistrarDeps): () => number {
+  return deps.now ?? deps.evidence?.now ?? deps.lease?.now ?? Date.now;
+}
+
+/**
+ * Step 1: replays the intent a dead holder left (same call, same key) and stores the answer. After
+ * MAX_REPLAY_FAILURES 5xx answers (HeyGen may replay a 5xx for a key it processed, for 24 h) the
+ * change is made under a fresh key instead (a create is dropped: the run creates or adopts anew).
+ */
+async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: LeaseIntent): Promise<void> {
+  const { desired, deps, client, actions } = ctx;
+  const freshKey = (leftover.replayFailures ?? 0) >= MAX_REPLAY_FAILURES;
+  const action: Extract<ReconcileAction, { type: 'recover' }> = {
+    type: 'recover',
+    endpointId: leftover.endpointId,
+    op: leftover.op,
+    ...(freshKey ? { freshKey: true as const, replayFailures: leftover.replayFailures } : {}),
+    status: 'planned',
+  };
+  actions.push(action);
+  const before = await deps.secretStore.read(deps.signal);
+  const pastReplayWindow = clockOf(deps)() - leftover.at >= HEYGEN_REPLAY_WINDOW_MS;
+  if (leftover.op === 'create' && (freshKey || pastReplayWindow)) {
+    // Past HeyGen's window the same key no longer returns the endpoint it made: a replay would get
+    // 409 conflict (that endpoint still has our URL) on every run, or make a second endpoint.
+    await writer.clearIntent(); // the steps below create the endpoint, or adopt the one HeyGen made
+  } else if (leftover.op === 'create') {
+    // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
+    // created then (it may have been moved to another URL or deleted since); after that, the replay
+    // creates one, which is ours as well. Either way we now know it and hold its secret; step 2
+    // brings it back to our URL and step 5 removes duplicates.
+    const replayed = await replayCreate(ctx, writer, leftover, before.version);
+    if (!replayed) {
+      action.status = 'done';
+      return;
+    }
+    const exists = (await client.listEndpoints({ signal: deps.signal })).some((e) => e.endpoint_id === replayed.endpoint_id);
+    if (exists && replayed.secret) await storeIssued(writer, before, replayed.endpoint_id, replayed.secret, desired.url, actions);
+    await writer.clearIntent();
+  } else {
+    const key = freshKey ? changeIdempotencyKey('recover', writer.fence, leftover.base, leftover.endpointId) : leftover.key;
+    try {
+      await writer.rotate(
+        leftover.endpointId,
+        key,
+        leftover.base,
+        async (rotated) => {
+          await storeIssued(writer, before, rotated.endpoint_id, rotated.secret, desired.url, actions);
+        },
+        freshKey ? 'rotate' : leftover.op,
+      );
+      if (freshKey) await cancelRotationKeyedBy(deps, leftover.key);
+    } catch (err) {
+      if (!(err instanceof HeyGenNotFoundError)) throw err;
+      await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
+    }
+  }
+  action.status = 'done';
+  deps.logger?.warn(
+    freshKey
+      ? `a secret change a previous writer made at HeyGen failed ${leftover.replayFailures} times with the same key; made it again under a fresh key`
+      : 'replayed a secret change a previous writer made at HeyGen and never stored',
+    { op: leftover.op, endpointId: leftover.endpointId },
+  );
+}
+
+/**
+ * Replays a leftover create under its key; null when HeyGen answers 409 conflict (it no longer
+ * knows the key, and an endpoint, most likely the one it made then, has the URL): the intent is
+ * cleared and the steps below adopt that endpoint under the usual rules.
+ */
+async function replayCreate(ctx: RunContext, writer: SecretWriter, leftover: LeaseIntent, base: string | null) {
+  try {
+    return await writer.create({ url: leftover.url ?? ctx.desired.url, events: leftover.events ?? null }, leftover.key, base);
+  } catch (err) {
+    if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+    await writer.clearIntent();
+    ctx.deps.logger?.warn('replaying a leftover create hit 409 conflict; adopting the endpoint at our URL instead', {});
+    return null;
+  }
+}
+
+/**
+ * A Secrets Manager rotation whose token is HeyGen's Idempotency-Key `key` (rotation.ts) can never
+ * finish while HeyGen replays its 5xx: once its change is made under a fresh key, its AWSPENDING stub
+ * is removed, so its retried steps find it superseded and do nothing (else each retry would record the
+ * failing intent again and cost one more fresh-key rotation).
+ */
+async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<void> {
+  const pending = (await deps.secretStore.read(deps.signal)).pending;
+  if (!pending || !deps.secretStore.dropPending) return;
+  if (pending.version === key || `sm-${sha(pending.version)}` === key)
+    await deps.secretStore.dropPending(pending.version, deps.signal);
+}
+
+/**
+ * The proof rule (proof.ts): the newest history entry addressed to our endpoint in the proof window
+ * was never recorded (nor recovered by the backfill), and a signature refusal came at or after it.
+ */
+async function secretMismatch(
+  e: SecretEvidence,
+  snapshot: SecretSnapshot,
+  endpoint: WebhookEndpoint,
+  changedAt: number | null,
+  signal?: AbortSignal,
+): Promise<{ rejectedAt: number; missed: { eventId: string; type: string; createdAt: string } } | null> {
+  const now = (e.now ?? Date.now)();
+  const window = proofWindow({
+    now,
+    storedAt: snapshot.currentCreatedAt ?? null,
+    endpointCreatedAt: endpoint.created_at,
+    changedAt,
+    dedupWindowMs: e.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
+    ...(e.graceMs === undefined ? {} : { graceMs: e.graceMs }),
+    ...(e.retrySpacingMs === undefined ? {} : { retrySpacingMs: e.retrySpacingMs }),
+  });
+  if (!window) return null;
+  const { lastSignatureRejectionAt: rejectedAt, lastMissedAt } = await e.evidence.read(e.source ?? 'heygen', signal);
+  if (rejectedAt === null || rejectedAt < window.from) return null; // no refusal: whatever failed, not the secret
+  const newest = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
+  if (!newest) return null;
+  const created = Date.parse(newest.createdAt);
+  if (!refusalMatches(rejectedAt, window.from, created)) return null;
+  // The backfill recovered this very entry (it records the newest recovered entry's creation time):
+  // missed live. Only an exact match counts: a newer recovered entry may not be ours.
+  const recovered = lastMissedAt === created;
+  const key = sourceEventKey(e.source ?? 'heygen', newest.eventKey);
+  if (!recovered && (await e.dedup.claim(key, `registrar-${randomUUID()}`, signal)) !== 'claimed') return null;
+  return {
+    rejectedAt,
+    missed: {
+      eventId: recovered ? `${newest.eventId} (recovered by the backfill)` : newest.eventId,
+      type: newest.eventType,
+      createdAt: newest.createdAt,
+    },
+  };
+}
+
+/** When we last set `endpointId`'s URL or events (the journal's newest patch of it), or null. */
+async function lastPatchAt(journal: HealJournal | undefined, endpointId: string, signal?: AbortSignal): Promise<number | null> {
+  if (!journal) return null;
+  const patches = (await journal.read(signal)).filter((t) => t.kind === 'patch' && t.endpointId === endpointId);
+  return patches.length === 0 ? null : Math.max(...patches.map((t) => t.at));
+}
+
+/** The newest entry of the history's first pages addressed to our endpoint and created inside `window`. */
+async function newestAddressedEntry(
+  e: SecretEvidence,
+  window: { from: number; until: number },
+  events: readonly string[] | null,
+  signal?: AbortSignal,
+): Promise<HistoryEvent | null> {
+  let newest: HistoryEvent | null = null;
+  let token: string | undefined;
+  for (let page = 0; page < (e.maxPages ?? 3); page++) {
+    const got = await e.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { ...(signal ? { signal } : {}) });
+    for (const entry of got.events) {
+      const created = Date.parse(entry.createdAt);
+      if (!(created >= window.from && created <= window.until)) continue;
+      if (events !== null && !addressedToUs(entry, { events })) continue; // a neighbour endpoint's event
+      if (!newest || created > Date.parse(newest.createdAt)) newest = entry;
+    }
+    const oldest = got.events.at(-1);
+    if (got.nextToken === null || (oldest && Date.parse(oldest.createdAt) < window.from)) break;
+    token = got.nextToken;
+  }
+  return newest;
+}
+
+/** Stores a secret HeyGen just issued (see SecretWriter.storeIssued) and returns the snapshot after it. */
+async function storeIssued(
+  writer: SecretWriter,
+  before: SecretSnapshot,
+  endpointId: string,
+  secret: string,
+  url: string,
+  actions: ReconcileAction[],
+): Promise<SecretSnapshot> {
+  const action: ReconcileAction = { type: 'store_secret', endpointId, store: writer.store.name, status: 'planned' };
+  actions.push(action);
+  const version = await writer.storeIssued({ secret, endpointId, url }, before.version);
+  action.status = 'done';
+  return { version, current: { secret, endpointId, url }, pending: null };
+}

@@ -1,0 +1,189 @@
+/**
+ * JoggAI's part of the relay's infrastructure (a source, lib/source.ts): its signing secret, its
+ * route (with `<path>/<segment>` for rotation endpoints), the registrar with its API-key secret
+ * (providers/joggai/infra/registrar.ts), their alarms and outputs. CDK code: never imported by the Lambda functions.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { EMPTY_API_KEY } from '../../../lib/config.js';
+import { JoggAiRegistrar } from './registrar.js';
+import { type BoundSource, type RegistrationProps, type RelayCore, RelaySource, type SourceProps } from '../../../lib/source.js';
+import type { DedupMode } from '../../../functions/core/ports.js';
+import { JOGGAI_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../../../functions/core/observability-names.js';
+
+export type JoggAiRegistrationProps = RegistrationProps;
+
+export interface JoggAiProviderProps {
+  /**
+   * The secret holding JoggAI's webhook signing secret (plain string, or JSON `{"secret": "..."}`).
+   * During an overlapping rotation, AWSPENDING holds the second endpoint's secret; both are accepted.
+   * @default a new secret, created empty (`{"secret":null}`): the relay answers 503 until it is filled
+   */
+  readonly signingSecret?: secretsmanager.ISecret;
+  /**
+   * Reject deliveries whose body `timestamp` (signed, unix seconds) is further than this from now.
+   * `Duration.seconds(0)` turns the check off.
+   * @default Duration.seconds(300)
+   */
+  readonly timestampTolerance?: Duration;
+  /**
+   * Route on the Function URL. `<path>/<segment>` (e.g. `/joggai/r2`) is routed here too, so a
+   * rotation can register a second endpoint at a distinct URL while the first still exists.
+   * @default '/joggai' (a source with an id: `/<id>`)
+   */
+  readonly path?: string;
+  /**
+   * The secret holding the JoggAI API key (plain string, or JSON `{"apiKey": "..."}`) for the registrar.
+   * @default a new secret, created empty (the registrar logs what to fill and waits)
+   */
+  readonly apiKeySecret?: secretsmanager.ISecret;
+  /**
+   * Registration with JoggAI's v2 API and rotation by overlapping endpoints, or `false` to register
+   * the endpoint and put its secret yourself.
+   * @default enabled: all events, hourly reconcile plus once after deploy, rotation every 30 days
+   */
+  readonly registration?: false | JoggAiRegistrationProps;
+  /**
+   * How JoggAI deliveries are deduplicated when `dedup` is on; see `HeyGenProviderProps.dedupMode`.
+   * `'claim'` by default because an overlapping rotation makes JoggAI deliver each event to two
+   * endpoints at the same moment, and only a claim keeps the second copy off the bus.
+   * @default 'claim'
+   */
+  readonly dedupMode?: DedupMode;
+}
+
+export interface JoggAiSourceProps extends JoggAiProviderProps, SourceProps {}
+
+export interface BoundJoggAiSource extends BoundSource {
+  /** Set when registration is enabled. */
+  readonly apiKeySecret?: secretsmanager.ISecret;
+  readonly registrar?: JoggAiRegistrar;
+}
+
+/** A JoggAI account feeding the relay (several: give each further one an `id`). */
+export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
+  constructor(private readonly props: JoggAiSourceProps = {}) {
+    super('joggai', props, 'JoggAI');
+  }
+
+  protected build(relay: RelayCore, scope: Construct): BoundJoggAiSource {
+    const props = this.props;
+    const signingSecret = this.signingSecretOr(
+      props.signingSecret,
+      scope,
+      'JoggAiSigningSecret',
+      'JoggAI webhook signing secret (the endpoint secret JoggAI shows once registered)',
+    );
+    const route = this.route(relay, signingSecret, {
+      tolerance: props.timestampTolerance ?? Duration.seconds(300),
+      dedupMode: this.dedupMode(props.dedupMode),
+      acceptSubpaths: true,
+    });
+    const webhookUrl = this.webhookUrl(relay);
+    let apiKeySecret: secretsmanager.ISecret | undefined;
+    let registrar: JoggAiRegistrar | undefined;
+    if (props.registration !== false) {
+      const registration = this.registrationOptions(props.registration ?? {});
+      apiKeySecret =
+        props.apiKeySecret ??
+        this.emptySecret(
+          scope,
+          'JoggAiApiKey',
+          'JoggAI API key for the registrar (put-secret-value with {"apiKey":"..."})',
+          EMPTY_API_KEY,
+        );
+      registrar = new JoggAiRegistrar(scope, 'JoggAiRegistrar', {
+        stateTable: relay.leaseTable(),
+        signingSecret,
+        apiKeySecret,
+        endpointUrl: webhookUrl,
+        ...registration,
+        logRetention: relay.logRetention,
+        tracing: relay.tracing,
+        ...(this.isDefault ? {} : { serviceName: this.registrarService(), sourceId: this.id }),
+      });
+    }
+    const bound = {
+      route,
+      webhookUrl,
+      signingSecret,
+      ...(apiKeySecret ? { apiKeySecret } : {}),
+      ...(registrar ? { registrar } : {}),
+      dashboard: {
+        registrars: registrar
+          ? [{ label: this.isDefault ? 'JoggAI' : `JoggAI (${this.id})`, service: this.registrarService() }]
+          : [],
+      },
+    };
+    this.sourceAlarms(relay);
+    if (registrar) this.registrarAlarms(relay, scope);
+    relay.addOutput(this.outputName('JoggAiWebhookUrl'), { value: webhookUrl, description: 'Register this URL with JoggAI' });
+    if (apiKeySecret)
+      relay.addOutput(this.outputName('JoggAiApiKeySecretArn'), {
+        value: apiKeySecret.secretArn,
+        description: 'Put the JoggAI API key here',
+      });
+    relay.addOutput(this.outputName('JoggAiSigningSecretArn'), {
+      value: signingSecret.secretArn,
+      description: 'Put the JoggAI endpoint secret here ({"secret":"..."})',
+    });
+    this.acknowledge(bound);
+    return bound;
+  }
+
+  private registrarService(): string {
+    return this.isDefault ? JOGGAI_REGISTRAR_SERVICE : `${JOGGAI_REGISTRAR_SERVICE}-${this.id}`;
+  }
+
+  /** A registrar that keeps failing (JoggAI down, the API key refused), and outcomes no retry fixes. */
+  private registrarAlarms(relay: RelayCore, scope: Construct): void {
+    const who = this.isDefault ? 'JoggAI' : `JoggAI (${this.id})`;
+    const runs = (outcome: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'RegistrarRuns',
+        dimensionsMap: { service: this.registrarService(), provider: 'joggai', Outcome: outcome },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      });
+    const sum = (expression: string, metrics: Record<string, cloudwatch.IMetric>) =>
+      new cloudwatch.MathExpression({ expression, usingMetrics: metrics, period: Duration.hours(1) });
+    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    relay.addAlarm(scope, 'JoggAiRegistrarFailing', {
+      alarmDescription: `heygen-relay: the ${who} registrar failed or was refused (API key) in two hourly runs in a row`,
+      metric: sum('FILL(failed, 0) + FILL(unauthorized, 0)', { failed: runs('failed'), unauthorized: runs('unauthorized') }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator: atLeast,
+    });
+    relay.addAlarm(scope, 'JoggAiRegistrarNeedsAttention', {
+      alarmDescription: `heygen-relay: the ${who} registrar needs a person (API key refused, or the provider's endpoint limit reached)`,
+      metric: sum('FILL(unauthorized, 0) + FILL(limit, 0)', { unauthorized: runs('unauthorized'), limit: runs('limit_reached') }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: atLeast,
+    });
+  }
+
+  /** cdk-nag acknowledgements of this source's secrets, each with its reason. */
+  private acknowledge(bound: BoundJoggAiSource): void {
+    const ack = (scope: Construct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
+    if (bound.signingSecret instanceof secretsmanager.Secret)
+      ack(
+        bound.signingSecret,
+        'AwsSolutions::AwsSolutions-SMG4',
+        bound.registrar
+          ? 'JoggAI cannot change an endpoint secret, so Secrets Manager rotation does not apply: the JoggAI registrar rotates on its own schedule by overlapping a second endpoint.'
+          : 'JoggAI registration is disabled: the endpoint and its secret are managed by the operator (JoggAI cannot change a secret in place).',
+      );
+    if (bound.apiKeySecret instanceof secretsmanager.Secret)
+      ack(
+        bound.apiKeySecret,
+        'AwsSolutions::AwsSolutions-SMG4',
+        "The JoggAI API key is issued in JoggAI's dashboard; Secrets Manager cannot rotate it. Replace it with put-secret-value.",
+      );
+  }
+}
