@@ -177,6 +177,10 @@ function table(rec: Record<string, number>, head: [string, string]): string[] {
   return [`| ${head[0]} | ${head[1]} |`, '| --- | ---: |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)];
 }
 
+function section(title: string, body: string[]): string[] {
+  return [`### ${title}`, '', ...body, ''];
+}
+
 function report(s: ReturnType<typeof summary>): string[] {
   return [
     '## Self-healing model: explored schedules (`npm run chaos`)',
@@ -194,22 +198,10 @@ function report(s: ReturnType<typeof summary>): string[] {
     `- Published twice: ${s.publishedTwice}; needless rotations: ${s.needlessRotations}; foreign events on the bus: ${s.foreignEvents}; copies with another id: ${s.idMismatches}`,
     `- Coverage classes never exercised: ${s.neverExercised.length === 0 ? 'none' : s.neverExercised.join(', ')}`,
     '',
-    '### Violations by kind (schedules can have several)',
-    '',
-    ...table(s.violations, ['invariant', 'violations']),
-    '',
-    '### Extra copies on the bus, by the named fault on their path',
-    '',
-    ...table(s.duplicatesByFault, ['fault(s)', 'extra copies']),
-    '',
-    '### Coverage (required classes)',
-    '',
-    ...table(s.requiredCoverage, ['class', 'count']),
-    '',
-    '### Wall-clock reads during model runs (code that takes no clock)',
-    '',
-    ...table(s.wallClockReads, ['call site', 'reads']),
-    '',
+    ...section('Violations by kind (schedules can have several)', table(s.violations, ['invariant', 'violations'])),
+    ...section('Extra copies on the bus, by the named fault on their path', table(s.duplicatesByFault, ['fault(s)', 'extra copies'])),
+    ...section('Coverage (required classes)', table(s.requiredCoverage, ['class', 'count'])),
+    ...section('Wall-clock reads during model runs (code that takes no clock)', table(s.wallClockReads, ['call site', 'reads'])),
     '### Example violations (replay with `npm run chaos -- <replay>`)',
     '',
     ...(s.examples.length === 0 ? ['(none)'] : s.examples.map((e) => `- \`${e.replay}\` [${e.kind}] ${e.message}`)),

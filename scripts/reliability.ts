@@ -121,18 +121,20 @@ function num(v: unknown): string {
 
 function render(elapsedS: number, code: number, loadBefore: number[]): string {
   // The same load in both dedup modes: `record` (HeyGen's default) and `claim`.
-  const e2e = read('e2e');
-  const e2eClaim = read('e2e-claim');
-  const rot = read('rotation');
-  const faults = read('faults');
-  const hostile = read('hostile');
-  const outage = read('secrets-outage');
-  const parkedS3 = read('parked-s3');
-  const lint = read('cfn-lint');
-  const jogE2e = read('joggai-e2e');
-  const jogRot = read('joggai-rotation');
-  const logs = read('log-scan');
-  const results = read('vitest');
+  const [e2e, e2eClaim, rot, faults, hostile, outage, parkedS3, lint, jogE2e, jogRot, logs, results] = [
+    'e2e',
+    'e2e-claim',
+    'rotation',
+    'faults',
+    'hostile',
+    'secrets-outage',
+    'parked-s3',
+    'cfn-lint',
+    'joggai-e2e',
+    'joggai-rotation',
+    'log-scan',
+    'vitest',
+  ].map(read);
   const tests: { file: string; name: string; status: string; ms: number }[] = [];
   for (const f of (results?.testResults ?? []) as Json[])
     for (const a of (f.assertionResults ?? []) as Json[])
