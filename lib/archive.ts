@@ -19,7 +19,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MediaFileSpec } from '../functions/archive/media.js';
 import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from '../functions/archive/names.js';
-import { LINK_RENEWERS, mediaOf } from '../functions/archive/providers.js';
+import { LINK_RENEWERS, mediaOf } from '../providers/media.js';
 import { METRICS_NAMESPACE } from '../functions/core/observability-names.js';
 import { RelayConfigError } from './config.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';

@@ -24,7 +24,7 @@ import { MediaFetcher } from '../archive/fetch-media.js';
 import { configured } from '../archive/media.js';
 import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from '../archive/names.js';
 import type { LinkRefresher } from '../archive/ports.js';
-import { LINK_RENEWERS, mediaOf } from '../archive/providers.js';
+import { LINK_RENEWERS, mediaOf } from '../../providers/media.js';
 import { handleArchiveMessage, type MessageResult } from '../archive/queue.js';
 import type { RelayEvent } from '../core/envelope.js';
 import { METRICS_NAMESPACE } from '../core/observability-names.js';

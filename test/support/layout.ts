@@ -29,7 +29,7 @@ export function partOf(file: string): Part {
   if (file.startsWith('functions/core/')) return 'core';
   if (file.startsWith('functions/')) return 'runtime';
   if (/^providers\/[^/]+\/runtime\//.test(file)) return 'runtime';
-  if (['providers/runtime.ts', 'providers/types.ts', 'providers/normalize.ts'].includes(file)) return 'runtime';
+  if (['providers/runtime.ts', 'providers/types.ts', 'providers/normalize.ts', 'providers/media.ts'].includes(file)) return 'runtime';
   if (file.startsWith('lib/') || /^providers\/[^/]+\/infra\//.test(file) || file === 'providers/infra.ts') return 'infra';
   if (file.startsWith('bin/')) return 'cli';
   return 'other';

@@ -9,7 +9,7 @@ import { ArchiveError } from '../../functions/archive/errors.js';
 import { archiveKey, jobIdOf } from '../../functions/archive/keys.js';
 import { configured, contentTypeAccepted, filesOf, hostAllowed } from '../../functions/archive/media.js';
 import { isOutcomeType } from '../../functions/archive/outcome.js';
-import { mediaOf } from '../../functions/archive/providers.js';
+import { mediaOf } from '../../providers/media.js';
 import { backoffSeconds, handleArchiveMessage } from '../../functions/archive/queue.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';

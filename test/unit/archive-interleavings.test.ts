@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { archiveEvent } from '../../functions/archive/archive.js';
 import type { FetchRequest, MediaDownload } from '../../functions/archive/fetch-media.js';
 import type { ArchiveStore, ObjectInfo } from '../../functions/archive/ports.js';
-import { mediaOf } from '../../functions/archive/providers.js';
+import { mediaOf } from '../../providers/media.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 
 const FILE = Buffer.from('the finished video, byte for byte');
