@@ -31,7 +31,6 @@ import { CreateArchiveCommand, DescribeEventBusCommand, EventBridgeClient } from
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { Duration } from 'aws-cdk-lib';
-import { parseDuration } from '../../bin/backfill-command.js';
 import type { HeyGenRelayStackProps } from '../../lib/relay-stack.js';
 import { type EmulatorStack, provisionFromTemplate, synthesizeRelayTemplate } from '../../test/support/emulator-stack.js';
 import {
@@ -49,7 +48,7 @@ import { type SandboxHeyGen, startSandboxHeyGen } from './heygen-server.js';
 import { SANDBOX_MEDIA_HOST, startSandboxMedia } from './media-server.js';
 import { enableRotation, type RotationSetup, rotateSecret } from './rotation.js';
 import { runCommand } from './run-command.js';
-import { type Schedule, Scheduler, scheduleRoute } from './schedules.js';
+import { parseEvery, type Schedule, Scheduler, scheduleRoute } from './schedules.js';
 import { queueSources, scheduledEvent, scheduledFunctions, uniqueName } from './functions.js';
 
 // The SDK's Node-version notice is not the sandbox's business (the SDK's own switch).
@@ -423,15 +422,6 @@ const USAGE = `usage: npm run sandbox [-- --archive] [-- --every <duration>]
        npm run sandbox -- run [<schedule>... | all]   (in another terminal, while it runs)
 `;
 
-/** `--every`: a duration with its unit (30s, 5m, 1h): a bare number is refused, not read as seconds. */
-function everyMs(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (/^\d+$/.test(text.trim())) throw new RangeError(`--every needs a unit, like ${text}s or ${text}m`);
-  const ms = parseDuration(text, '--every');
-  if (ms < 1000) throw new RangeError('--every is at least 1s');
-  return ms;
-}
-
 const ARGS = {
   options: { archive: { type: 'boolean' }, every: { type: 'string' }, help: { type: 'boolean' } },
   allowPositionals: true,
@@ -442,7 +432,7 @@ function main(): void {
   let every: number | undefined;
   try {
     args = parseArgs(ARGS);
-    every = everyMs(args.values.every);
+    every = parseEvery(args.values.every);
   } catch (err) {
     process.stderr.write(`sandbox: ${(err as Error).message}\n${USAGE}`);
     process.exit(64);

@@ -9,6 +9,7 @@
  * Runs of one schedule never overlap (a run asked for while one is going waits for it); each run is a
  * fresh process of the real entry (a cold start), its result kept as the schedule's last run.
  */
+import { parseDuration } from '../../bin/backfill-command.js';
 
 export interface Schedule {
   /** Short name: `registrar`, `backfill`, `temp-route-sweeper`, `rotation`, ... */
@@ -49,6 +50,15 @@ const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 
 export function ratePeriodMs(expression: string): number | undefined {
   const m = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression.trim());
   return m ? Number(m[1]) * (UNIT_MS[m[2] as string] as number) : undefined;
+}
+
+/** `--every`: a duration with its unit (30s, 5m, 1h), at least 1 s; a bare number is refused, not read as seconds. */
+export function parseEvery(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text.trim())) throw new RangeError(`--every needs a unit, like ${text.trim()}s or ${text.trim()}m`);
+  const ms = parseDuration(text, '--every');
+  if (ms < 1000) throw new RangeError('--every is at least 1s');
+  return ms;
 }
 
 export interface SchedulerOptions {
