@@ -5,12 +5,7 @@
  * mapping's ReportBatchItemFailures), and leaves the others, and every record of an invocation that
  * failed, to come back after their visibility timeout (which the function may have changed).
  */
-import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 export interface QueuePollerOptions {
@@ -56,7 +51,9 @@ async function deliver(o: QueuePollerOptions, messages: Message[], signal: Abort
     answer = await o.invoke(event);
   } catch (err) {
     if (!signal.aborted)
-      o.log(`${o.queueUrl.split('/').pop()}: the function failed (${(err as Error).message}); the batch comes back after its visibility timeout`);
+      o.log(
+        `${o.queueUrl.split('/').pop()}: the function failed (${(err as Error).message}); the batch comes back after its visibility timeout`,
+      );
     return;
   }
   const failed = new Set((answer?.batchItemFailures ?? []).map((f) => f.itemIdentifier));

@@ -103,7 +103,10 @@ async function emit(fake: FakeHeyGenApi, req: EmitRequest, media?: SandboxMedia)
       });
     }
   }
-  return { status: 200, body: { event_type: type, event_data: event.event_data, deliveries, ...(files ? { media: files } : {}) } };
+  return {
+    status: 200,
+    body: { event_type: type, event_data: event.event_data, deliveries, ...(files ? { media: files } : {}) },
+  };
 }
 
 function setStatus(fake: FakeHeyGenApi, id: string, status: 'enabled' | 'disabled'): Answer {

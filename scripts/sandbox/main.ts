@@ -29,8 +29,8 @@ import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudf
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateArchiveCommand, DescribeEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { Duration } from 'aws-cdk-lib';
+import type { SQSBatchResponse } from 'aws-lambda';
 import type { HeyGenRelayStackProps } from '../../lib/relay-stack.js';
 import { type EmulatorStack, provisionFromTemplate, synthesizeRelayTemplate } from '../../test/support/emulator-stack.js';
 import {
@@ -44,12 +44,12 @@ import {
 import { type AwsGateway, startAwsGateway } from './aws-gateway.js';
 import { shipLogs } from './emf.js';
 import { pollQueue, type QueuePoller } from './event-sources.js';
+import { queueSources, scheduledEvent, scheduledFunctions, uniqueName } from './functions.js';
 import { type SandboxHeyGen, startSandboxHeyGen } from './heygen-server.js';
 import { SANDBOX_MEDIA_HOST, startSandboxMedia } from './media-server.js';
 import { enableRotation, type RotationSetup, rotateSecret } from './rotation.js';
 import { runCommand } from './run-command.js';
 import { parseEvery, type Schedule, Scheduler, scheduleRoute } from './schedules.js';
-import { queueSources, scheduledEvent, scheduledFunctions, uniqueName } from './functions.js';
 
 // The SDK's Node-version notice is not the sandbox's business (the SDK's own switch).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -279,7 +279,12 @@ async function startSchedules(stack: EmulatorStack, o: StartOptions): Promise<Sc
   const rotation = rotationSetup(stack);
   const rotate = rotationFor(stack.signingSecretArn);
   if (rotation && rotate)
-    schedules.push({ name: 'rotation', expression: `rate(${rotation.days} days)`, target: 'RotationSchedule', run: () => rotate() });
+    schedules.push({
+      name: 'rotation',
+      expression: `rate(${rotation.days} days)`,
+      target: 'RotationSchedule',
+      run: () => rotate(),
+    });
   const scheduler = new Scheduler(schedules, { ...(o.everyMs ? { everyMs: o.everyMs } : {}), log: say });
   scheduler.start();
   return scheduler;
@@ -374,7 +379,9 @@ function printReady(aws: string, outputs: Record<string, string>, ms: number): v
       .join(', ')}; run one now: npm run sandbox -- run <name>|all`,
   );
   if (outputs.ArchiveBucketName)
-    say(`media archive on: files land in s3://${outputs.ArchiveBucketName}/; heygen-relay archive status --stack ${SANDBOX_STACK}`);
+    say(
+      `media archive on: files land in s3://${outputs.ArchiveBucketName}/; heygen-relay archive status --stack ${SANDBOX_STACK}`,
+    );
   process.stdout.write(
     `sandbox ready in ${(ms / 1000).toFixed(1)} s: heygen-relay status --stack ${SANDBOX_STACK} (Ctrl-C stops it)\n`,
   );

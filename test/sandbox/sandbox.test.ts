@@ -9,11 +9,11 @@
  * no process and no port behind.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -243,8 +243,11 @@ describe('npm run sandbox', () => {
     // The result first (a message received again and again without being deleted is dead-lettered).
     await receive(e.event_data.video_id, 'avatar_video.success');
     const archived = await receive(e.event_data.video_id, 'avatar_video.success.archived', false, 90);
-    const files = (archived.data as { files: { kind: string; bucket: string; key: string; size: number; sha256: string; contentType: string }[] })
-      .files;
+    const files = (
+      archived.data as {
+        files: { kind: string; bucket: string; key: string; size: number; sha256: string; contentType: string }[];
+      }
+    ).files;
     expect(files.map((f) => f.kind).sort()).toEqual(['thumbnail', 'video']);
     const s3 = new S3Client({
       endpoint: env.AWS_ENDPOINT_URL,
@@ -360,9 +363,12 @@ describe('npm run sandbox', () => {
     const started = new Promise<void>((ok) => {
       listening = ok;
     });
-    const run = cli(['listen', '--stack', env.STACK as string, '--type', 'avatar_video.fail', '--count', '1', '--wait', '2'], (err) => {
-      if (err.includes('listening on')) listening();
-    });
+    const run = cli(
+      ['listen', '--stack', env.STACK as string, '--type', 'avatar_video.fail', '--count', '1', '--wait', '2'],
+      (err) => {
+        if (err.includes('listening on')) listening();
+      },
+    );
     await started;
     const e = await emit({ type: 'avatar_video.fail' });
     const r = await run;

@@ -113,11 +113,17 @@ describe('sandbox schedules: the template rates, --every, runs on request', () =
     const b = counting('backfill', 'rate(1 hour)');
     const scheduler = new Scheduler([a.schedule, b.schedule]);
     const list = await scheduleRoute(scheduler, 'GET', '/_sandbox/schedules');
-    expect((list?.body as { schedules: { name: string }[] }).schedules.map((s) => s.name)).toEqual(['registrar', 'backfill']);
+    expect(((list as { body: unknown }).body as { schedules: { name: string }[] }).schedules.map((s) => s.name)).toEqual([
+      'registrar',
+      'backfill',
+    ]);
     const one = await scheduleRoute(scheduler, 'POST', '/_sandbox/schedules/backfill/run');
     expect(one).toMatchObject({ status: 200, body: { runs: [{ name: 'backfill', ok: true, result: { outcome: 'done' } }] } });
     const all = await scheduleRoute(scheduler, 'POST', '/_sandbox/schedules/all/run');
-    expect((all?.body as { runs: { name: string }[] }).runs.map((r) => r.name)).toEqual(['registrar', 'backfill']);
+    expect(((all as { body: unknown }).body as { runs: { name: string }[] }).runs.map((r) => r.name)).toEqual([
+      'registrar',
+      'backfill',
+    ]);
     expect([a.calls.length, b.calls.length]).toEqual([1, 2]);
     expect(await scheduleRoute(scheduler, 'POST', '/_sandbox/schedules/rotate/run')).toEqual({
       status: 404,
@@ -159,7 +165,8 @@ describe('sandbox event source: an SQS queue polled into a function, as Lambda d
       },
     });
     try {
-      for (let i = 0; i < 100 && !((seen.retry ?? 0) >= 3 && (seen.crash ?? 0) >= 2); i++) await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 100 && !((seen.retry ?? 0) >= 3 && (seen.crash ?? 0) >= 2); i++)
+        await new Promise((r) => setTimeout(r, 200));
       // Handled messages are gone: a few more polls see nothing new.
       const before = { ...seen };
       await new Promise((r) => setTimeout(r, 2500));
@@ -173,8 +180,13 @@ describe('sandbox event source: an SQS queue polled into a function, as Lambda d
     expect(Number(record?.attributes.SentTimestamp)).toBeGreaterThan(0);
     expect(logs).toEqual([expect.stringMatching(/the function failed \(the function timed out\)/)]);
     const left = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
-    expect(Number(left.Attributes?.ApproximateNumberOfMessages) + Number(left.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(0);
+    expect(
+      Number(left.Attributes?.ApproximateNumberOfMessages) + Number(left.Attributes?.ApproximateNumberOfMessagesNotVisible),
+    ).toBe(0);
   }, 60_000);
 });

@@ -65,7 +65,7 @@ const line = (r: CostResult, part: string) => r.lines.find((l) => l.part === par
 const defaults = cost();
 const backfillPerM = backfillRunCost(10).perMillionDeliveries;
 
-export interface Figure {
+interface Figure {
   /** Where the figure stands (for the failure message). */
   readonly page: string;
   /** The sentence around it; its one capture group is the figure. */
@@ -76,7 +76,7 @@ export interface Figure {
 }
 
 /** What is wrong with a figure in `text`: not found, or not `expected` at its rounding; undefined when right. */
-export function figureProblem(text: string, f: Figure): string | undefined {
+function figureProblem(text: string, f: Figure): string | undefined {
   const m = f.pattern.exec(text);
   if (!m?.[1]) return `${f.page}: no text matches ${f.pattern}`;
   const want = f.expected.toFixed(f.decimals);
@@ -142,7 +142,9 @@ describe('docs figures: the cost per million deliveries, recomputed from scripts
   it('the assumptions the docs state are the inputs used (256 MB, 25 ms wait, batches of 10, record)', () => {
     const text = page('docs/testing.md');
     expect(text).toContain(`with an assumed ${measured.awsWaitMs} ms wait on AWS per delivery`);
-    expect(text).toContain(`(256 MB arm64, HeyGen's dedup mode \`${DEFAULTS.dedup}\`, 1 KB bodies, a Lambda SQS consumer batching ${DEFAULTS.consumerBatch})`);
+    expect(text).toContain(
+      `(256 MB arm64, HeyGen's dedup mode \`${DEFAULTS.dedup}\`, 1 KB bodies, a Lambda SQS consumer batching ${DEFAULTS.consumerBatch})`,
+    );
   });
 
   for (const [name, figures] of [
@@ -160,7 +162,9 @@ describe('docs figures: the cost per million deliveries, recomputed from scripts
     const right = TESTING[0] as Figure;
     expect(figureProblem(text, right)).toBeUndefined();
     const wrong = text.replace(/about \*\*\$\d+\.\d+ per million/, 'about **$2.70 per million');
-    expect(figureProblem(wrong, right)).toMatch(/docs\/testing\.md: "about \*\*\$2\.70 per million deliveries\*\* at the defaults" says 2\.70, the cost model gives 2\.71/);
+    expect(figureProblem(wrong, right)).toMatch(
+      /docs\/testing\.md: "about \*\*\$2\.70 per million deliveries\*\* at the defaults" says 2\.70, the cost model gives 2\.71/,
+    );
     expect(figureProblem('no figure here', right)).toMatch(/no text matches/);
     const pricier = costPerMillion({ ...DEFAULTS, dedup: 'claim' }).total;
     expect(figureProblem(text, { ...right, expected: pricier })).toBeDefined();
@@ -192,9 +196,10 @@ describe('docs figures: the archive cost per GiB (docs/archive.md), recomputed f
       const q = Number(quoted);
       return q >= Number(lo.toFixed(decimals)) && q <= Number(hi.toFixed(decimals));
     };
-    const m = /- Lambda: ([\d.]+) s x 1 GB x \$[\d.]+ = \$([\d.]+) - S3 requests: (\d+) PUT-class \(16 MiB parts\) \$([\d.]+) \+ 1 HEAD \$([\d.]+) .*?- total per GiB copied: \$([\d.]+);/.exec(
-      text,
-    );
+    const m =
+      /- Lambda: ([\d.]+) s x 1 GB x \$[\d.]+ = \$([\d.]+) - S3 requests: (\d+) PUT-class \(16 MiB parts\) \$([\d.]+) \+ 1 HEAD \$([\d.]+) .*?- total per GiB copied: \$([\d.]+);/.exec(
+        text,
+      );
     expect(m).not.toBeNull();
     const [, seconds, lambda, puts, putDollars, head, total] = m as unknown as string[];
     const fixed = archiveCostPerGiB(mbPerS);
