@@ -104,6 +104,16 @@ async function receive(videoId: string, type: string, keep = false, tries = 40):
   throw new Error(`no ${type} about ${videoId} in the all queue`);
 }
 
+/** How many signing secrets HeyGen issued to each endpoint (and no request broke its OpenAPI contract). */
+async function issued(): Promise<number[]> {
+  const state = (await (await fetch(`${env.HEYGEN_API_URL}/_sandbox/state`)).json()) as {
+    endpoints: { secrets_issued: number }[];
+    violations: string[];
+  };
+  expect(state.violations).toEqual([]);
+  return state.endpoints.map((e) => e.secrets_issued);
+}
+
 /** `npm run sandbox -- run <args>` in a second terminal, with the sandbox's exports. */
 function sandboxRun(args: string[]): Promise<Run> {
   const child = spawn('npm', ['run', '--silent', 'sandbox', '--', 'run', ...args], { cwd: REPO, env: userEnv() });
@@ -284,7 +294,7 @@ describe('npm run sandbox', () => {
     expect(status.code).toBe(0);
   }, 150_000);
 
-  it("schedules: listed with the template's rates, and run on request (the backfill recovers a missed event; the registrar finds the endpoint in sync)", async () => {
+  it("schedules: listed with the template's rates, and run on request (the backfill recovers a missed event; the registrar finds the endpoint in sync; the rotation rotates)", async () => {
     const list = await sandboxRun([]);
     expect(list.err).toBe('');
     expect(list.code).toBe(0);
@@ -304,6 +314,17 @@ describe('npm run sandbox', () => {
     const detail = await receive(e.event_data.video_id, 'avatar_video.fail');
     expect(detail).toMatchObject({ type: 'avatar_video.fail', origin: 'backfill' });
     expect(stderr).toMatch(/\[sandbox\] schedule backfill \(request\) done in \d+ ms/);
+    // The secret's rotation schedule: Secrets Manager's four steps through the rotation function.
+    expect(await issued()).toEqual([1]);
+    const rotation = await sandboxRun(['rotation']);
+    expect(rotation.out).toMatch(
+      /^rotation: ran in [\d.]+ s: \{"ARN":"arn:aws:secretsmanager:[^"]+","Name":"[^"]+","VersionId":"[0-9a-f-]{36}"\}$/m,
+    );
+    expect(rotation.code).toBe(0);
+    expect(await issued()).toEqual([2]);
+    const after = await emit({ type: 'avatar_video.fail' });
+    expect(after.deliveries).toEqual([expect.objectContaining({ delivered: true, attempts: 1 })]);
+    await receive(after.event_data.video_id, 'avatar_video.fail');
     const unknown = await sandboxRun(['nope']);
     expect(unknown.err).toMatch(/^sandbox: no schedule nope: .*registrar.*, all$/m);
     expect(unknown.code).toBe(64);
@@ -323,19 +344,11 @@ describe('npm run sandbox', () => {
     const before = JSON.parse((await cli(['status', '--stack', env.STACK as string, '--json'])).out);
     const current = (s: { signingSecret: { versions: { id: string; stages: string[] }[] } }) =>
       s.signingSecret.versions.find((v) => v.stages.includes('AWSCURRENT'))?.id;
-    const issued = async () => {
-      const state = (await (await fetch(`${env.HEYGEN_API_URL}/_sandbox/state`)).json()) as {
-        endpoints: { secrets_issued: number }[];
-        violations: string[];
-      };
-      expect(state.violations).toEqual([]);
-      return state.endpoints.map((e) => e.secrets_issued);
-    };
-    expect(await issued()).toEqual([1]);
+    const [issuedBefore] = await issued();
     const r = await cli(['rotate', '--stack', env.STACK as string]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^started rotation of arn:aws:secretsmanager:\S+/m);
-    expect(await issued()).toEqual([2]);
+    expect(await issued()).toEqual([(issuedBefore as number) + 1]);
     const after = JSON.parse((await cli(['status', '--stack', env.STACK as string, '--json'])).out);
     expect(current(after)).toBeDefined();
     expect(current(after)).not.toBe(current(before));
