@@ -12,7 +12,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -206,7 +206,13 @@ describe('npm run sandbox', () => {
     const seconds = Number(READY.exec(stdout)?.[1]);
     expect(seconds).toBeGreaterThan(0);
     mkdirSync(join(REPO, '.reliability'), { recursive: true });
-    const record = { measuredBy: 'test/sandbox/sandbox.test.ts', startupSeconds: seconds, cpus: availableParallelism() };
+    const record = {
+      measuredBy: 'test/sandbox/sandbox.test.ts',
+      command: 'npm run sandbox -- --archive',
+      startupSeconds: seconds,
+      cpus: availableParallelism(),
+      loadAverage: loadavg()[0],
+    };
     writeFileSync(join(REPO, '.reliability', 'sandbox.json'), `${JSON.stringify(record, null, 2)}\n`);
   });
 
