@@ -20,7 +20,7 @@ import { S3ArchiveStore } from '../adapters/aws/s3-archive-store.js';
 import { sdkClientConfig } from '../adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from '../adapters/aws/signing-secret-store.js';
 import type { ArchiveDeps } from '../archive/archive.js';
-import { MediaFetcher } from '../archive/fetch-media.js';
+import { type FetcherOptions, MediaFetcher } from '../archive/fetch-media.js';
 import { configured } from '../archive/media.js';
 import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from '../archive/names.js';
 import type { LinkRefresher } from '../archive/ports.js';
@@ -54,7 +54,13 @@ const store = new S3ArchiveStore(new S3Client({ ...sdk, forcePathStyle: emulated
 const publisher = new EventBridgePublisher(new EventBridgeClient(sdk), env.busName);
 const sqs = new SQSClient(sdk);
 const secrets = new SecretsManagerClient(sdk);
-const fetcher = new MediaFetcher();
+/**
+ * The sandbox's seam (scripts/sandbox/lambda-host.ts, in its own process, before it imports this
+ * entry): its media server's CA and loopback host. A global, not an environment variable, so no
+ * configuration of a deployed function can loosen the fetcher's checks; nothing sets it in Lambda.
+ */
+const SANDBOX_FETCHER_OPTIONS = Symbol.for('heygen-relay.sandbox.archive-fetcher');
+const fetcher = new MediaFetcher((globalThis as { [SANDBOX_FETCHER_OPTIONS]?: FetcherOptions })[SANDBOX_FETCHER_OPTIONS]);
 const refreshers = new Map<string, LinkRefresher>();
 
 /** Sources of a provider that renews links (HeyGen: the video detail) do so with their API key, read when first needed. */

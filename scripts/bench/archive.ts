@@ -18,16 +18,13 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { testCertificates } from '../../test/support/media-server.js';
-import { PRICES, PRICES_DATE } from './lib/cost.js';
+import { renderArchiveCost } from './lib/cost.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const QUICK = process.env.BENCH_ARCHIVE_QUICK === '1';
 const SIZES = QUICK ? [64 * MiB, 256 * MiB] : [256 * MiB, 2048 * MiB];
 const ROUNDS = QUICK ? 1 : 2;
-/** S3 list prices (us-east-1, S3 Standard), typed by hand as of PRICES_DATE. */
-const S3_PRICES = { putPer1k: 0.005, getPer1k: 0.0004, storageGbMonth: 0.023 } as const;
-const ARCHIVER_MB = 1024; // the construct's default archiver memory
 
 /** HTTPS server streaming `?bytes=N` bytes of a repeated random MiB, with backpressure. */
 async function mediaServer(key: string, cert: string): Promise<number> {
@@ -152,23 +149,10 @@ function report(
   }
   const big = rows.at(-1) as (typeof rows)[number];
   const mbPerS = median(big.archive.map(mbps));
-  const parts = Math.ceil(1024 / 16);
-  const seconds = 1024 / mbPerS;
-  const lambda = seconds * (ARCHIVER_MB / 1024) * PRICES.lambdaGbSecond;
-  const puts = ((parts + 4) / 1000) * S3_PRICES.putPer1k; // create, parts, complete, tagging, list
-  const gets = (1 / 1000) * S3_PRICES.getPer1k; // HeadObject
   out('');
   out(`Requests the archive made to S3, all runs: ${JSON.stringify(counts)}`);
   out('');
-  out(
-    `Cost per GiB archived (list prices ${PRICES_DATE}, us-east-1, arm64 Lambda at ${ARCHIVER_MB} MB, ${mbPerS.toFixed(0)} MB/s as measured for ${big.size / MiB} MiB here):`,
-  );
-  out(`- Lambda: ${seconds.toFixed(1)} s x 1 GB x $${PRICES.lambdaGbSecond} = $${lambda.toFixed(6)}`);
-  out(`- S3 requests: ${parts + 4} PUT-class (16 MiB parts) $${puts.toFixed(6)} + 1 HEAD $${gets.toFixed(7)}`);
-  out(`- SQS, EventBridge: 1 message (~3 requests) and 1 event per result: < $0.00001`);
-  out(
-    `- total per GiB copied: $${(lambda + puts + gets).toFixed(5)}; storage then $${S3_PRICES.storageGbMonth} per GB-month (S3 Standard); transfer in: free`,
-  );
+  for (const line of renderArchiveCost(mbPerS, big.size / MiB)) out(line);
 }
 
 main().catch((err: unknown) => {

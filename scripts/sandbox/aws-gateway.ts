@@ -10,6 +10,9 @@
  *   providers/heygen/runtime/entries/rotation.ts, in a child process) through Secrets Manager's four steps before it
  *   answers (scripts/sandbox/rotation.ts; AWS answers first and rotates right after; a failed step
  *   is answered as an error here, where AWS would leave it to the rotation alarm).
+ *
+ * Paths under `/_sandbox/` (no bucket can be named so) are the sandbox's own control routes: its
+ * schedules (scripts/sandbox/schedules.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -36,6 +39,8 @@ export interface GatewayOptions {
   readonly rotate: (
     secretId: string,
   ) => ((token?: string) => Promise<{ ARN?: string; Name?: string; VersionId: string }>) | undefined;
+  /** The sandbox's control routes (`/_sandbox/...`); undefined: no such route. */
+  readonly control?: (method: string, path: string) => Promise<Answer | undefined>;
 }
 
 export interface AwsGateway {
@@ -43,7 +48,7 @@ export interface AwsGateway {
   close(): Promise<void>;
 }
 
-type Answer = { status: number; body: unknown };
+export type Answer = { status: number; body: unknown };
 
 function awsError(status: number, type: string, message: string): Answer {
   return { status, body: { __type: type, message } };
@@ -96,7 +101,19 @@ async function rotate(options: GatewayOptions, input: RotateRequest): Promise<An
   }
 }
 
+async function sandboxRoute(options: GatewayOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
+  const method = (req.method ?? 'GET').toUpperCase();
+  const answer = (await options.control?.(method, path)) ?? {
+    status: 404,
+    body: { error: `no sandbox route ${method} ${path}; see docs/sandbox.md` },
+  };
+  res.writeHead(answer.status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(answer.body));
+}
+
 async function handle(options: GatewayOptions, sqs: SQSClient, req: IncomingMessage, res: ServerResponse) {
+  if (req.url?.startsWith('/_sandbox/')) return sandboxRoute(options, req, res);
   const body = await readBody(req);
   const target = String(req.headers['x-amz-target'] ?? '');
   let answer: Answer | undefined;

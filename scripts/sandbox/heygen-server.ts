@@ -11,6 +11,9 @@
  *        event history. With "missed": true it is only listed, `ago` in the past (default 15m: older
  *        than the backfill's 10 min settle time), as if every delivery had failed while the relay
  *        was down. Answers what happened to each endpoint.
+ *        With the sandbox's archive on (`--archive`), a result's sample links point at files HeyGen
+ *        serves on 127.0.0.1 (scripts/sandbox/media-server.ts): the answer's `media` names them, with
+ *        their sizes and SHA-256, and the video detail (GET /v3/videos/<id>) renews them.
  *   POST /_sandbox/endpoints/<id>/disable | /enable   as a user would in HeyGen's dashboard
  *   GET  /_sandbox/state  endpoints (without secrets; how many secrets each was issued), history size,
  *        delivery counts, requests that broke HeyGen's OpenAPI contract (`violations`)
@@ -20,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../../bin/commands/backfill-run.js';
 import { sampleBody } from '../../bin/commands/send.js';
 import { type FakeEndpoint, FakeHeyGenApi } from '../../test/fakes/heygen-api.js';
+import type { SandboxMedia } from './media-server.js';
 
 /** How HeyGen's retries are compressed here: attempts in all, backoff base (doubling, capped at 1 s by the fake). */
 export const SANDBOX_DELIVERY = { maxAttempts: 6, backoffBaseMs: 250, timeoutMs: 10_000 } as const;
@@ -27,6 +31,8 @@ const DEFAULT_MISSED_AGO = '15m';
 
 export interface SandboxHeyGen {
   readonly url: string;
+  /** Its file host, when the sandbox archives. */
+  readonly media?: SandboxMedia;
   readonly apiKey: string;
   readonly fake: FakeHeyGenApi;
   close(): Promise<void>;
@@ -47,7 +53,21 @@ function subscribed(e: FakeEndpoint, type: string): boolean {
   return e.events === null || e.events.includes(type);
 }
 
-async function emit(fake: FakeHeyGenApi, req: EmitRequest): Promise<Answer> {
+/** Result types whose sample gets a video and a thumbnail on the file host (a GIF result's `url` is a GIF). */
+const RENDERED = new Set(['avatar_video.success', 'video_translate.success', 'personalized_video']);
+
+/** The sample's files, rendered on the file host and described by the video detail; undefined without one. */
+function render(fake: FakeHeyGenApi, media: SandboxMedia | undefined, type: string, data: Record<string, unknown>) {
+  const id = Object.values(data).find((v): v is string => typeof v === 'string' && v.startsWith('heygen-relay-send-'));
+  if (!media || !RENDERED.has(type) || !id) return undefined;
+  const files = media.publish(id);
+  data.url = files.video.url;
+  data.thumbnail_url = files.thumbnail.url;
+  fake.videos.set(id, { id, status: 'completed', video_url: files.video.url, thumbnail_url: files.thumbnail.url });
+  return files;
+}
+
+async function emit(fake: FakeHeyGenApi, req: EmitRequest, media?: SandboxMedia): Promise<Answer> {
   const type = req.type;
   if (typeof type !== 'string' || !fake.eventTypes.includes(type))
     return bad(`"type" must be one of HeyGen's event types: ${fake.eventTypes.join(', ')}`);
@@ -60,6 +80,7 @@ async function emit(fake: FakeHeyGenApi, req: EmitRequest): Promise<Answer> {
     return bad('"ago" must be a duration like 15m or 2h');
   }
   const sample = JSON.parse(sampleBody(type)) as { event_type: string; event_data: Record<string, unknown> };
+  const files = req.data === undefined ? render(fake, media, type, sample.event_data) : undefined;
   const event = { event_type: type, event_data: (req.data as Record<string, unknown> | undefined) ?? sample.event_data };
   const targets = [...fake.endpoints.values()].filter((e) => subscribed(e, type));
   if (targets.length === 0)
@@ -82,7 +103,10 @@ async function emit(fake: FakeHeyGenApi, req: EmitRequest): Promise<Answer> {
       });
     }
   }
-  return { status: 200, body: { event_type: type, event_data: event.event_data, deliveries } };
+  return {
+    status: 200,
+    body: { event_type: type, event_data: event.event_data, deliveries, ...(files ? { media: files } : {}) },
+  };
 }
 
 function setStatus(fake: FakeHeyGenApi, id: string, status: 'enabled' | 'disabled'): Answer {
@@ -101,28 +125,28 @@ function state(fake: FakeHeyGenApi): Answer {
   return { status: 200, body: { endpoints, history: history.length, deliveries, violations } };
 }
 
-async function control(fake: FakeHeyGenApi, method: string, path: string, raw: string): Promise<Answer> {
+async function control(fake: FakeHeyGenApi, media: SandboxMedia | undefined, method: string, path: string, raw: string) {
   let body: EmitRequest = {};
   try {
     body = raw === '' ? {} : (JSON.parse(raw) as EmitRequest);
   } catch {
     return bad('the body must be JSON');
   }
-  if (method === 'POST' && path === '/_sandbox/emit') return emit(fake, body);
+  if (method === 'POST' && path === '/_sandbox/emit') return emit(fake, body, media);
   const m = /^\/_sandbox\/endpoints\/([^/]+)\/(disable|enable)$/.exec(path);
   if (method === 'POST' && m) return setStatus(fake, m[1] as string, m[2] === 'disable' ? 'disabled' : 'enabled');
   if (method === 'GET' && path === '/_sandbox/state') return state(fake);
   return bad(`no sandbox route ${method} ${path}; see docs/sandbox.md`, 404);
 }
 
-async function handle(fake: FakeHeyGenApi, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(fake: FakeHeyGenApi, media: SandboxMedia | undefined, req: IncomingMessage, res: ServerResponse) {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const raw = Buffer.concat(chunks).toString('utf8');
   const method = (req.method ?? 'GET').toUpperCase();
   const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
   if (path.startsWith('/_sandbox/')) {
-    const a = await control(fake, method, path, raw);
+    const a: Answer = await control(fake, media, method, path, raw);
     res.writeHead(a.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(a.body));
     return;
@@ -138,12 +162,12 @@ async function handle(fake: FakeHeyGenApi, req: IncomingMessage, res: ServerResp
   }
 }
 
-export async function startSandboxHeyGen(apiKey: string): Promise<SandboxHeyGen> {
+export async function startSandboxHeyGen(apiKey: string, media?: SandboxMedia): Promise<SandboxHeyGen> {
   // validate: every request the relay and the CLI make is checked against HeyGen's OpenAPI file.
   const fake = await FakeHeyGenApi.start({ apiKey, validate: true, allowLoopbackHttp: true });
   await fake.close(); // its own socket is not used: this server fronts it
   const server: Server = createServer((req, res) => {
-    handle(fake, req, res).catch((err: Error) => {
+    handle(fake, media, req, res).catch((err: Error) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'internal_error', message: err.message } }));
     });
@@ -156,10 +180,13 @@ export async function startSandboxHeyGen(apiKey: string): Promise<SandboxHeyGen>
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     apiKey,
     fake,
-    close: () =>
-      new Promise((done) => {
+    ...(media ? { media } : {}),
+    close: async () => {
+      await media?.close();
+      await new Promise<void>((done) => {
         server.closeAllConnections();
         server.close(() => done());
-      }),
+      });
+    },
   };
 }

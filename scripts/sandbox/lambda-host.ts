@@ -8,8 +8,14 @@
  *                                            `{ ready: url }` over IPC once it listens
  *   lambda-host.ts invoke <entry> <json>...  calls the handler once per event, in order; sends
  *                                            `{ results }` or `{ error }` over IPC and exits
+ *
+ * The archiver, in the sandbox only: SANDBOX_MEDIA_CA_PEM and SANDBOX_MEDIA_HOST (the sandbox's
+ * file host, scripts/sandbox/media-server.ts) become its media fetcher's options before the entry is
+ * imported: that CA trusted, that one host's loopback address not refused. Every other check stays
+ * (https, the allow-list, redirects, sizes, types), and the function as deployed never runs this file.
  */
 import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:https';
 import { resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { createFunctionUrlServer, type FunctionUrlHandler } from '../../functions/adapters/local/http-server.js';
@@ -34,7 +40,17 @@ function context(name: string, timeoutMs: number): Context {
   };
 }
 
+/** The archiver's fetcher options for the sandbox's file host (functions/entries/archiver.ts reads this global once). */
+function sandboxMediaFetcher(): void {
+  const ca = process.env.SANDBOX_MEDIA_CA_PEM;
+  const host = process.env.SANDBOX_MEDIA_HOST;
+  if (!ca || !host) return;
+  const key = Symbol.for('heygen-relay.sandbox.archive-fetcher');
+  (globalThis as Record<symbol, unknown>)[key] = { agent: new Agent({ ca, keepAlive: false }), unscreenedHosts: [host] };
+}
+
 async function load(entry: string): Promise<Handler> {
+  sandboxMediaFetcher();
   const mod = (await import(resolve(entry))) as { handler?: Handler };
   if (typeof mod.handler !== 'function') throw new Error(`${entry} exports no handler`);
   return mod.handler;

@@ -9,7 +9,12 @@
  *     happen (scripts/sandbox/heygen-server.ts);
  *  5. the real ingress Lambda entry serving the stack's webhook URL over HTTP, in its own process with
  *     its template environment, and the registrar run once as after a deploy (scripts/sandbox/lambda-host.ts);
- *  6. prints the `export` lines for the CLI (also written to .relay/sandbox/env), then the ready line.
+ *  6. the template's schedules on timers (scripts/sandbox/schedules.ts) and its SQS event sources
+ *     (scripts/sandbox/event-sources.ts: the archiver, with `--archive`);
+ *  7. prints the `export` lines for the CLI (also written to .relay/sandbox/env), then the ready line.
+ *
+ *   npm run sandbox [-- --archive] [-- --every 30s]   start it (docs/sandbox.md)
+ *   npm run sandbox -- run [<schedule>... | all]      in another terminal: run scheduled functions now
  *
  * Ctrl-C (SIGINT) or SIGTERM stops everything it started. Logs of the "Lambda functions" go to
  * .relay/sandbox/*.log. SANDBOX_PORT=<n> pins the AWS endpoint's port (default: a free one).
@@ -19,10 +24,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateArchiveCommand, DescribeEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Duration } from 'aws-cdk-lib';
+import type { SQSBatchResponse } from 'aws-lambda';
+import type { HeyGenRelayStackProps } from '../../lib/relay-stack.js';
 import { type EmulatorStack, provisionFromTemplate, synthesizeRelayTemplate } from '../../test/support/emulator-stack.js';
 import {
   awsClientConfig,
@@ -34,8 +43,13 @@ import {
 } from '../../test/support/moto.js';
 import { type AwsGateway, startAwsGateway } from './aws-gateway.js';
 import { shipLogs } from './emf.js';
+import { pollQueue, type QueuePoller } from './event-sources.js';
+import { queueSources, scheduledEvent, scheduledFunctions, uniqueName } from './functions.js';
 import { type SandboxHeyGen, startSandboxHeyGen } from './heygen-server.js';
+import { SANDBOX_MEDIA_HOST, startSandboxMedia } from './media-server.js';
 import { enableRotation, type RotationSetup, rotateSecret } from './rotation.js';
+import { runCommand } from './run-command.js';
+import { parseEvery, type Schedule, Scheduler, scheduleRoute } from './schedules.js';
 
 // The SDK's Node-version notice is not the sandbox's business (the SDK's own switch).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -52,10 +66,12 @@ interface Running {
   stack?: EmulatorStack;
   cloudWatch?: CloudWatchClient;
   motoSecrets?: SecretsManagerClient;
+  scheduler?: Scheduler;
+  pollers: QueuePoller[];
   children: Set<ChildProcess>;
 }
 
-const running: Running = { children: new Set() };
+const running: Running = { children: new Set(), pollers: [] };
 
 function say(line: string): void {
   process.stderr.write(`[sandbox] ${line}\n`);
@@ -115,12 +131,16 @@ function lambdaHost(
 
 /** Invokes a function of the template once per event, in a fresh process (a cold start each time). */
 async function invoke(stack: EmulatorStack, match: (v: Record<string, string>) => boolean, entry: string, events: unknown[]) {
+  return invokeWith(await stack.functionEnv(match), entry, events);
+}
+
+/** Runs `entry` with the function's variables `vars` (and `extra`, the sandbox's own) once per event. */
+async function invokeWith(vars: Record<string, string>, entry: string, events: unknown[], extra: NodeJS.ProcessEnv = {}) {
   const gateway = running.gateway as AwsGateway;
   const heygen = running.heygen as SandboxHeyGen;
-  const vars = await stack.functionEnv(match);
   const { message, shipped } = await lambdaHost(
     ['invoke', entry, ...events.map((e) => JSON.stringify(e))],
-    lambdaEnv(vars, gateway.endpoint, heygen.url),
+    { ...lambdaEnv(vars, gateway.endpoint, heygen.url), ...extra },
     entry.replace(/^.*\/|\.ts$/g, ''),
   );
   // The process exits after answering: its metrics are in CloudWatch before `status` can ask.
@@ -224,20 +244,91 @@ function ingressFunctionUrlId(stack: ReturnType<typeof synthesizeRelayTemplate>)
   return url[0];
 }
 
-async function start(): Promise<void> {
+interface StartOptions {
+  /** The media archive on (`--archive`). */
+  readonly archive: boolean;
+  /** Every schedule at this period instead of the template's (`--every`). */
+  readonly everyMs?: number;
+}
+
+/** The stack's props: as `cdk deploy` has them; with `--archive`, HeyGen's files on the sandbox's file host. */
+function stackProps(o: StartOptions, heygenUrl: string): HeyGenRelayStackProps {
+  if (!o.archive) return {};
+  return {
+    relay: {
+      // Short waits, so a copy that keeps failing ends as archive_failed while someone watches.
+      archive: {
+        sources: { heygen: { hosts: [SANDBOX_MEDIA_HOST], apiUrl: heygenUrl } },
+        retryFor: Duration.minutes(10),
+        maxBackoff: Duration.minutes(1),
+      },
+    },
+  };
+}
+
+/** The template's schedules (functions and the secret's rotation), run by a timer and on request. */
+async function startSchedules(stack: EmulatorStack, o: StartOptions): Promise<Scheduler> {
+  const schedules: Schedule[] = [];
+  const taken = new Set<string>();
+  for (const { rule, expression, fn } of await scheduledFunctions(stack)) {
+    const name = uniqueName(fn.name, taken);
+    taken.add(name);
+    const run = async () => (await invokeWith(fn.vars, fn.entry, [scheduledEvent(`${SANDBOX_STACK}-${rule}`)]))[0];
+    schedules.push({ name, expression, target: fn.logicalId, run });
+  }
+  const rotation = rotationSetup(stack);
+  const rotate = rotationFor(stack.signingSecretArn);
+  if (rotation && rotate)
+    schedules.push({
+      name: 'rotation',
+      expression: `rate(${rotation.days} days)`,
+      target: 'RotationSchedule',
+      run: () => rotate(),
+    });
+  const scheduler = new Scheduler(schedules, { ...(o.everyMs ? { everyMs: o.everyMs } : {}), log: say });
+  scheduler.start();
+  return scheduler;
+}
+
+/** The template's SQS event sources (the archiver), polled as Lambda would. */
+async function startQueueSources(stack: EmulatorStack): Promise<void> {
+  const media = running.heygen?.media;
+  const extra = media ? { SANDBOX_MEDIA_CA_PEM: media.caPem, SANDBOX_MEDIA_HOST: SANDBOX_MEDIA_HOST } : {};
+  for (const { queueLogicalId, batchSize, fn } of await queueSources(stack)) {
+    const queue = stack.queues[queueLogicalId] as EmulatorStack['queues'][string];
+    running.pollers.push(
+      pollQueue({
+        sqs: stack.clients.sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        region: MOTO_REGION,
+        batchSize,
+        invoke: async (event) => (await invokeWith(fn.vars, fn.entry, [event], extra))[0] as SQSBatchResponse | undefined,
+        log: say,
+      }),
+    );
+  }
+}
+
+async function start(o: StartOptions): Promise<void> {
   const started = Date.now();
   mkdirSync(STATE_DIR, { recursive: true });
   ensureEmulator();
-  say('starting moto and synthesizing the relay stack ...');
+  say(`starting moto and synthesizing the relay stack${o.archive ? ' (with the media archive)' : ''} ...`);
   const motoStarting = startMoto();
-  const template = synthesizeRelayTemplate({}, SANDBOX_STACK);
+  const media = o.archive ? await startSandboxMedia() : undefined;
+  running.heygen = await startSandboxHeyGen(`sandbox-heygen-key-${randomBytes(8).toString('hex')}`, media);
+  const template = synthesizeRelayTemplate(stackProps(o, running.heygen.url), SANDBOX_STACK);
   running.moto = await motoStarting;
   running.gateway = await startAwsGateway(
-    { moto: running.moto.endpoint, rotate: rotationFor },
+    {
+      moto: running.moto.endpoint,
+      rotate: rotationFor,
+      control: async (method, path) => (running.scheduler ? scheduleRoute(running.scheduler, method, path) : undefined),
+    },
     Number(process.env.SANDBOX_PORT ?? 0),
   );
   const aws = running.gateway.endpoint;
-  running.heygen = await startSandboxHeyGen(`sandbox-heygen-key-${randomBytes(8).toString('hex')}`);
   const ingressPort = await findFreePort();
   const functionUrl = `http://127.0.0.1:${ingressPort}/`;
   const stack = await provisionFromTemplate(template, aws, 'sandbox', {
@@ -258,6 +349,8 @@ async function start(): Promise<void> {
     'ingress',
   );
   await invoke(stack, isRegistrar, 'providers/heygen/runtime/entries/registrar.ts', [{}]);
+  running.scheduler = await startSchedules(stack, o);
+  await startQueueSources(stack);
   printReady(aws, outputs, Date.now() - started);
 }
 
@@ -277,14 +370,38 @@ function printReady(aws: string, outputs: Record<string, string>, ms: number): v
   process.stdout.write(`${lines.join('\n')}\n`);
   say(`webhook URL ${outputs.HeyGenWebhookUrl}; logs in .relay/sandbox/; the exports are in .relay/sandbox/env`);
   say(`make HeyGen send an event: curl -s -XPOST $HEYGEN_API_URL/_sandbox/emit -d '{"type":"avatar_video.success"}'`);
+  const scheduler = running.scheduler as Scheduler;
+  const every = (ms: number | null) => (ms === null ? 'on request' : `every ${formatMs(ms)}`);
+  say(
+    `schedules: ${scheduler
+      .list()
+      .map((v) => `${v.name} ${every(v.everyMs)}`)
+      .join(', ')}; run one now: npm run sandbox -- run <name>|all`,
+  );
+  if (outputs.ArchiveBucketName)
+    say(
+      `media archive on: files land in s3://${outputs.ArchiveBucketName}/; heygen-relay archive status --stack ${SANDBOX_STACK}`,
+    );
   process.stdout.write(
     `sandbox ready in ${(ms / 1000).toFixed(1)} s: heygen-relay status --stack ${SANDBOX_STACK} (Ctrl-C stops it)\n`,
   );
 }
 
+function formatMs(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms / 1000}s`;
+}
+
 let stopping: Promise<void> | undefined;
 function stop(code: number): Promise<void> {
   stopping ??= (async () => {
+    running.scheduler?.stop();
+    const pollers = Promise.all(running.pollers.map((p) => p.stop()));
     const children = [...running.children];
     for (const child of children) child.kill('SIGTERM');
     const kill = setTimeout(() => {
@@ -296,6 +413,7 @@ function stop(code: number): Promise<void> {
       ),
     );
     clearTimeout(kill);
+    await pollers;
     await running.heygen?.close();
     await running.gateway?.close();
     running.stack?.destroy();
@@ -307,15 +425,49 @@ function stop(code: number): Promise<void> {
   return stopping;
 }
 
-// `on`, not `once`: Ctrl-C reaches this process twice (from the terminal, and forwarded by npm), and
-// a second one must not kill it halfway through stopping what it started.
-process.on('SIGINT', () => {
-  if (!stopping) say('stopping ...');
-  void stop(0);
-});
-process.on('SIGTERM', () => void stop(0));
+const USAGE = `usage: npm run sandbox [-- --archive] [-- --every <duration>]
+       npm run sandbox -- run [<schedule>... | all]   (in another terminal, while it runs)
+`;
 
-start().catch((err: Error) => {
-  say(`could not start: ${err.message}`);
-  void stop(1);
-});
+const ARGS = {
+  options: { archive: { type: 'boolean' }, every: { type: 'string' }, help: { type: 'boolean' } },
+  allowPositionals: true,
+} as const;
+
+function main(): void {
+  let args: ReturnType<typeof parseArgs<typeof ARGS>>;
+  let every: number | undefined;
+  try {
+    args = parseArgs(ARGS);
+    every = parseEvery(args.values.every);
+  } catch (err) {
+    process.stderr.write(`sandbox: ${(err as Error).message}\n${USAGE}`);
+    process.exit(64);
+  }
+  if (args.values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const [command, ...rest] = args.positionals;
+  if (command === 'run') {
+    void runCommand(rest, STATE_DIR).then((code: number) => process.exit(code));
+    return;
+  }
+  if (command !== undefined) {
+    process.stderr.write(`sandbox: unknown command ${command}\n${USAGE}`);
+    process.exit(64);
+  }
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal, and forwarded by npm), and
+  // a second one must not kill it halfway through stopping what it started.
+  process.on('SIGINT', () => {
+    if (!stopping) say('stopping ...');
+    void stop(0);
+  });
+  process.on('SIGTERM', () => void stop(0));
+  start({ archive: args.values.archive === true, ...(every ? { everyMs: every } : {}) }).catch((err: Error) => {
+    say(`could not start: ${err.message}`);
+    void stop(1);
+  });
+}
+
+main();

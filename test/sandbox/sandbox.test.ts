@@ -1,17 +1,21 @@
 /**
- * `npm run sandbox` as a user meets it: started as a child process, used only through the `export`
- * lines it prints and the CLI (`node --import tsx bin/cli.ts ...` with those variables, nothing else
- * of this process's environment), and a consumer reading the `all` queue with the SDK configured
- * from the same variables. Goes through status, a HeyGen event emitted and consumed, a missed event
- * recovered by backfill, rotate, redrive and listen; then Ctrl-C (SIGINT to its process group, as a
- * terminal sends it) must leave no process and no port behind.
+ * `npm run sandbox -- --archive` as a user meets it: started as a child process, used only through
+ * the `export` lines it prints and the CLI (`node --import tsx bin/cli.ts ...` with those variables,
+ * nothing else of this process's environment), `npm run sandbox -- run ...`, and a consumer reading
+ * the `all` queue with the SDK configured from the same variables. Goes through status, a HeyGen
+ * event emitted and consumed, its video archived into the archive bucket, a missed event recovered by
+ * backfill (the CLI's, and the scheduled function run on request), the registrar's schedule, rotate,
+ * redrive and listen; then Ctrl-C (SIGINT to its process group, as a terminal sends it) must leave
+ * no process and no port behind.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -50,9 +54,17 @@ function cli(args: string[], onErr?: (text: string) => void): Promise<Run> {
   return new Promise((done) => child.on('close', (code) => done({ code, out, err })));
 }
 
+interface MediaFile {
+  url: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
 interface Emitted {
-  event_data: { video_id: string };
+  event_data: { video_id: string; url?: string };
   deliveries: { delivered: boolean; attempts?: number; statuses?: number[]; reason?: string }[];
+  media?: { video: MediaFile; thumbnail: MediaFile };
 }
 
 async function emit(body: Record<string, unknown>): Promise<Emitted> {
@@ -71,20 +83,49 @@ function aws<T>(Client: new (c: object) => T): T {
 
 let sqs: SQSClient;
 let allQueue: string;
+let outputs: Record<string, string> = {};
 
-/** Receives from the `all` queue until the event about `videoId` comes (deleting it unless `keep`). */
-async function receive(videoId: string, keep = false): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 40; i++) {
+/**
+ * Receives from the `all` queue until the `type` event about `videoId` comes (deleting it unless
+ * `keep`). With the archive on, a result's `.archived` event names the same video.
+ */
+async function receive(videoId: string, type: string, keep = false, tries = 40): Promise<Record<string, unknown>> {
+  for (let i = 0; i < tries; i++) {
     const r = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: allQueue, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 0 }),
     );
-    const hit = (r.Messages ?? []).find((m: Message) => m.Body?.includes(videoId));
+    const about = (m: Message) => JSON.parse(m.Body ?? '{}') as { 'detail-type'?: string };
+    const hit = (r.Messages ?? []).find((m: Message) => m.Body?.includes(videoId) && about(m)['detail-type'] === type);
     if (hit) {
       if (!keep) await sqs.send(new DeleteMessageCommand({ QueueUrl: allQueue, ReceiptHandle: hit.ReceiptHandle }));
       return (JSON.parse(hit.Body ?? '{}') as { detail: Record<string, unknown> }).detail;
     }
   }
-  throw new Error(`no message about ${videoId} in the all queue`);
+  throw new Error(`no ${type} about ${videoId} in the all queue`);
+}
+
+/** How many signing secrets HeyGen issued to each endpoint (and no request broke its OpenAPI contract). */
+async function issued(): Promise<number[]> {
+  const state = (await (await fetch(`${env.HEYGEN_API_URL}/_sandbox/state`)).json()) as {
+    endpoints: { secrets_issued: number }[];
+    violations: string[];
+  };
+  expect(state.violations).toEqual([]);
+  return state.endpoints.map((e) => e.secrets_issued);
+}
+
+/** `npm run sandbox -- run <args>` in a second terminal, with the sandbox's exports. */
+function sandboxRun(args: string[]): Promise<Run> {
+  const child = spawn('npm', ['run', '--silent', 'sandbox', '--', 'run', ...args], { cwd: REPO, env: userEnv() });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  return new Promise((done) => child.on('close', (code) => done({ code, out, err })));
 }
 
 function portOpen(url: string): Promise<boolean> {
@@ -111,7 +152,7 @@ function processesInGroup(pgid: number): string[] {
 beforeAll(async () => {
   const { AWS_PROFILE: _p, AWS_ENDPOINT_URL: _e, HEYGEN_API_KEY: _k, ...parent } = process.env;
   // detached: its own process group, so the test can send what a terminal's Ctrl-C sends.
-  sandbox = spawn('npm', ['run', '--silent', 'sandbox'], {
+  sandbox = spawn('npm', ['run', '--silent', 'sandbox', '--', '--archive'], {
     cwd: REPO,
     env: parent,
     detached: true,
@@ -136,7 +177,9 @@ beforeAll(async () => {
   sqs = aws(SQSClient);
   const cf = aws(CloudFormationClient);
   const stack = await cf.send(new DescribeStacksCommand({ StackName: env.STACK }));
-  allQueue = stack.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'DefaultQueueUrl')?.OutputValue as string;
+  outputs = Object.fromEntries((stack.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  allQueue = outputs.DefaultQueueUrl as string;
+  cf.destroy();
 }, 180_000);
 
 afterAll(async () => {
@@ -163,7 +206,13 @@ describe('npm run sandbox', () => {
     const seconds = Number(READY.exec(stdout)?.[1]);
     expect(seconds).toBeGreaterThan(0);
     mkdirSync(join(REPO, '.reliability'), { recursive: true });
-    const record = { measuredBy: 'test/sandbox/sandbox.test.ts', startupSeconds: seconds, cpus: availableParallelism() };
+    const record = {
+      measuredBy: 'test/sandbox/sandbox.test.ts',
+      command: 'npm run sandbox -- --archive',
+      startupSeconds: seconds,
+      cpus: availableParallelism(),
+      loadAverage: loadavg()[0],
+    };
     writeFileSync(join(REPO, '.reliability', 'sandbox.json'), `${JSON.stringify(record, null, 2)}\n`);
   });
 
@@ -187,7 +236,7 @@ describe('npm run sandbox', () => {
   it('an event HeyGen emits is delivered signed and read from the all queue', async () => {
     const e = await emit({ type: 'avatar_video.success' });
     expect(e.deliveries).toEqual([expect.objectContaining({ delivered: true, attempts: 1, statuses: [200] })]);
-    const detail = await receive(e.event_data.video_id);
+    const detail = await receive(e.event_data.video_id, 'avatar_video.success');
     expect(detail).toMatchObject({ type: 'avatar_video.success', provider: 'heygen', origin: 'delivery' });
 
     // Disabled at HeyGen's end (as in its dashboard): nothing is delivered until it is enabled again.
@@ -202,13 +251,98 @@ describe('npm run sandbox', () => {
     expect((await control('enable')).status).toBe(200);
   }, 60_000);
 
+  it('--archive: the video HeyGen rendered lands byte for byte in the archive bucket, and avatar_video.success.archived is on the bus', async () => {
+    const e = await emit({ type: 'avatar_video.success' });
+    const media = e.media as NonNullable<Emitted['media']>;
+    expect(media.video.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/videos\//);
+    expect(e.event_data.url).toBe(media.video.url);
+    // The result first (a message received again and again without being deleted is dead-lettered).
+    await receive(e.event_data.video_id, 'avatar_video.success');
+    const archived = await receive(e.event_data.video_id, 'avatar_video.success.archived', false, 90);
+    const files = (
+      archived.data as {
+        files: { kind: string; bucket: string; key: string; size: number; sha256: string; contentType: string }[];
+      }
+    ).files;
+    expect(files.map((f) => f.kind).sort()).toEqual(['thumbnail', 'video']);
+    const s3 = new S3Client({
+      endpoint: env.AWS_ENDPOINT_URL,
+      region: env.AWS_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string },
+    });
+    try {
+      for (const [kind, file] of [
+        ['video', media.video],
+        ['thumbnail', media.thumbnail],
+      ] as const) {
+        const f = files.find((x) => x.kind === kind);
+        expect(f).toEqual({
+          kind,
+          bucket: outputs.ArchiveBucketName,
+          key: `archive/heygen/${e.event_data.video_id}/${kind}`,
+          size: file.size,
+          contentType: file.contentType,
+          sha256: file.sha256,
+        });
+        const object = await s3.send(new GetObjectCommand({ Bucket: f?.bucket, Key: f?.key }));
+        const bytes = Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(file.sha256);
+      }
+    } finally {
+      s3.destroy();
+    }
+    const status = await cli(['archive', 'status', '--stack', env.STACK as string]);
+    expect(status.err).toBe('');
+    expect(status.out).toContain(`bucket: ${outputs.ArchiveBucketName}`);
+    expect(status.out).toMatch(/^pending copies: 0 waiting, 0 in flight/m);
+    expect(status.out).toMatch(/^dead-letter queue: 0$/m);
+    expect(status.code).toBe(0);
+  }, 150_000);
+
+  it("schedules: listed with the template's rates, and run on request (the backfill recovers a missed event; the registrar finds the endpoint in sync; the rotation rotates)", async () => {
+    const list = await sandboxRun([]);
+    expect(list.err).toBe('');
+    expect(list.code).toBe(0);
+    for (const line of [
+      /^registrar +rate\(1 hour\) +every 3600 s/m,
+      /^backfill +rate\(1 hour\) +every 3600 s/m,
+      /^temp-route-sweeper +rate\(15 minutes\) +every 900 s/m,
+      /^rotation +rate\(30 days\)/m,
+    ])
+      expect(list.out).toMatch(line);
+    const e = await emit({ type: 'avatar_video.fail', missed: true, ago: '20m' });
+    const r = await sandboxRun(['backfill', 'registrar']);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^backfill: ran in [\d.]+ s: \{"outcome":"done".*"backfilled":1,/m);
+    expect(r.out).toMatch(/^registrar: ran in [\d.]+ s: \{"outcome":"in_sync"/m);
+    expect(r.code).toBe(0);
+    const detail = await receive(e.event_data.video_id, 'avatar_video.fail');
+    expect(detail).toMatchObject({ type: 'avatar_video.fail', origin: 'backfill' });
+    expect(stderr).toMatch(/\[sandbox\] schedule backfill \(request\) done in \d+ ms/);
+    // The secret's rotation schedule: Secrets Manager's four steps through the rotation function.
+    expect(await issued()).toEqual([1]);
+    const rotation = await sandboxRun(['rotation']);
+    expect(rotation.out).toMatch(
+      /^rotation: ran in [\d.]+ s: \{"ARN":"arn:aws:secretsmanager:[^"]+","Name":"[^"]+","VersionId":"[0-9a-f-]{36}"\}$/m,
+    );
+    expect(rotation.code).toBe(0);
+    expect(await issued()).toEqual([2]);
+    const after = await emit({ type: 'avatar_video.fail' });
+    expect(after.deliveries).toEqual([expect.objectContaining({ delivered: true, attempts: 1 })]);
+    await receive(after.event_data.video_id, 'avatar_video.fail');
+    const unknown = await sandboxRun(['nope']);
+    expect(unknown.err).toMatch(/^sandbox: no schedule nope: .*registrar.*, all$/m);
+    expect(unknown.code).toBe(64);
+  }, 120_000);
+
   it('a missed event (only in HeyGen history) is recovered by backfill', async () => {
     const e = await emit({ type: 'avatar_video.fail', missed: true, ago: '20m' });
     expect(e.deliveries).toEqual([expect.objectContaining({ delivered: false, reason: 'missed' })]);
     const r = await cli(['backfill', '--stack', env.STACK as string]);
     expect(r.out).toMatch(/^backfilled: 1;/m);
     expect(r.code).toBe(0);
-    const detail = await receive(e.event_data.video_id);
+    const detail = await receive(e.event_data.video_id, 'avatar_video.fail');
     expect(detail).toMatchObject({ type: 'avatar_video.fail', origin: 'backfill' });
   }, 90_000);
 
@@ -216,25 +350,17 @@ describe('npm run sandbox', () => {
     const before = JSON.parse((await cli(['status', '--stack', env.STACK as string, '--json'])).out);
     const current = (s: { signingSecret: { versions: { id: string; stages: string[] }[] } }) =>
       s.signingSecret.versions.find((v) => v.stages.includes('AWSCURRENT'))?.id;
-    const issued = async () => {
-      const state = (await (await fetch(`${env.HEYGEN_API_URL}/_sandbox/state`)).json()) as {
-        endpoints: { secrets_issued: number }[];
-        violations: string[];
-      };
-      expect(state.violations).toEqual([]);
-      return state.endpoints.map((e) => e.secrets_issued);
-    };
-    expect(await issued()).toEqual([1]);
+    const [issuedBefore] = await issued();
     const r = await cli(['rotate', '--stack', env.STACK as string]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^started rotation of arn:aws:secretsmanager:\S+/m);
-    expect(await issued()).toEqual([2]);
+    expect(await issued()).toEqual([(issuedBefore as number) + 1]);
     const after = JSON.parse((await cli(['status', '--stack', env.STACK as string, '--json'])).out);
     expect(current(after)).toBeDefined();
     expect(current(after)).not.toBe(current(before));
     const e = await emit({ type: 'avatar_video.success' });
     expect(e.deliveries).toEqual([expect.objectContaining({ delivered: true, attempts: 1 })]);
-    await receive(e.event_data.video_id);
+    await receive(e.event_data.video_id, 'avatar_video.success');
   }, 90_000);
 
   it('redrive: a dead-lettered event goes back to the all queue', async () => {
@@ -245,9 +371,10 @@ describe('npm run sandbox', () => {
       if (i > 3 && (r.Messages ?? []).length === 0) break;
     }
     const r = await cli(['redrive', '--stack', env.STACK as string, '--queue', 'all']);
-    expect(r.out).toMatch(/^all: moved 1 of 1 message\(s\) from \S+ back to \S+$/m);
+    // The event, and the .archived events of this and earlier results nobody consumed.
+    expect(r.out).toMatch(/^all: moved (\d+) of \1 message\(s\) from \S+ back to \S+$/m);
     expect(r.code).toBe(0);
-    await receive(e.event_data.video_id);
+    await receive(e.event_data.video_id, 'avatar_video.success');
   }, 90_000);
 
   it('listen: prints the next event as it arrives', async () => {
@@ -255,16 +382,19 @@ describe('npm run sandbox', () => {
     const started = new Promise<void>((ok) => {
       listening = ok;
     });
-    const run = cli(['listen', '--stack', env.STACK as string, '--count', '1', '--wait', '2'], (err) => {
-      if (err.includes('listening on')) listening();
-    });
+    const run = cli(
+      ['listen', '--stack', env.STACK as string, '--type', 'avatar_video.fail', '--count', '1', '--wait', '2'],
+      (err) => {
+        if (err.includes('listening on')) listening();
+      },
+    );
     await started;
     const e = await emit({ type: 'avatar_video.fail' });
     const r = await run;
     expect(r.code).toBe(0);
     expect(r.out).toContain(e.event_data.video_id);
     expect(r.err).toMatch(/1 event\(s\) received/);
-    await receive(e.event_data.video_id);
+    await receive(e.event_data.video_id, 'avatar_video.fail');
   }, 90_000);
 
   it('Ctrl-C stops everything: no process of its group, no port left', async () => {

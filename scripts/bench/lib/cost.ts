@@ -15,6 +15,49 @@ export const PRICES = {
   secretsPer10k: 0.05, // Secrets Manager API calls, per 10,000
 } as const;
 
+/** S3 list prices (us-east-1, S3 Standard), typed by hand as of PRICES_DATE: per 1,000 PUT-class and GET-class requests, per GB-month. */
+export const S3_PRICES = { putPer1k: 0.005, getPer1k: 0.0004, storageGbMonth: 0.023 } as const;
+
+/** The archiver's memory at the construct's default (lib/archive.ts `memorySize`), and its multipart part size. */
+export const ARCHIVER_MB = 1024;
+export const ARCHIVE_PART_MIB = 16;
+
+export interface ArchiveGibCost {
+  /** Seconds of Lambda per GiB at the rate. */
+  readonly seconds: number;
+  readonly parts: number;
+  /** PUT-class requests: create, the parts, complete, tagging, the list of uploads. */
+  readonly putRequests: number;
+  readonly lambda: number;
+  readonly puts: number;
+  /** The HeadObject before the copy. */
+  readonly gets: number;
+  readonly total: number;
+}
+
+/** What archiving one GiB costs when the archiver copies at `mbPerS` (scripts/bench/archive.ts measures it; docs/archive.md quotes it). */
+export function archiveCostPerGiB(mbPerS: number): ArchiveGibCost {
+  const parts = Math.ceil(1024 / ARCHIVE_PART_MIB);
+  const seconds = 1024 / mbPerS;
+  const lambda = seconds * (ARCHIVER_MB / 1024) * PRICES.lambdaGbSecond;
+  const putRequests = parts + 4;
+  const puts = (putRequests / 1000) * S3_PRICES.putPer1k;
+  const gets = (1 / 1000) * S3_PRICES.getPer1k;
+  return { seconds, parts, putRequests, lambda, puts, gets, total: lambda + puts + gets };
+}
+
+/** The figures' text, as scripts/bench/archive.ts prints it and docs/archive.md has it. */
+export function renderArchiveCost(mbPerS: number, sizeMiB: number): string[] {
+  const c = archiveCostPerGiB(mbPerS);
+  return [
+    `Cost per GiB archived (list prices ${PRICES_DATE}, us-east-1, arm64 Lambda at ${ARCHIVER_MB} MB, ${mbPerS.toFixed(0)} MB/s as measured for ${sizeMiB} MiB here):`,
+    `- Lambda: ${c.seconds.toFixed(1)} s x 1 GB x $${PRICES.lambdaGbSecond} = $${c.lambda.toFixed(6)}`,
+    `- S3 requests: ${c.putRequests} PUT-class (${ARCHIVE_PART_MIB} MiB parts) $${c.puts.toFixed(6)} + 1 HEAD $${c.gets.toFixed(7)}`,
+    '- SQS, EventBridge: 1 message (~3 requests) and 1 event per result: < $0.00001',
+    `- total per GiB copied: $${c.total.toFixed(5)}; storage then $${S3_PRICES.storageGbMonth} per GB-month (S3 Standard); transfer in: free`,
+  ];
+}
+
 /** Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB (AWS documentation). */
 export const FULL_VCPU_MB = 1769;
 
