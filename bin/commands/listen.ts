@@ -113,17 +113,15 @@ type Message = { Body?: string; ReceiptHandle?: string };
 /** One long poll of the route's queue; null when Ctrl-C ended it. */
 async function receive(ctx: Ctx, route: TempRoute, waitSeconds: number, signal: AbortSignal): Promise<Message[] | null> {
   try {
-    const res = await ctx
-      .sqs()
-      .send(
-        new ReceiveMessageCommand({
-          QueueUrl: route.queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: waitSeconds,
-          VisibilityTimeout: 30,
-        }),
-        { abortSignal: signal },
-      );
+    const res = await ctx.sqs().send(
+      new ReceiveMessageCommand({
+        QueueUrl: route.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitSeconds,
+        VisibilityTimeout: 30,
+      }),
+      { abortSignal: signal },
+    );
     return res.Messages ?? [];
   } catch (err) {
     if (signal.aborted) return null;
