@@ -17,7 +17,7 @@ import type { JoggAiProviderProps } from '../functions/providers/joggai/source.j
 import { type MediaArchiveProps, RelayMediaArchive } from './archive.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
-import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
+import { jsonLoggingFunctionProps } from './function-assets.js';
 import { dedupItemGrants, evidenceItemGrants, itemPolicyStatements } from './ingress-grants.js';
 import { createStateTable } from './registrar-common.js';
 import type { BoundSource, IRelaySource, RelayCore, SourceRoute } from './source.js';
@@ -388,17 +388,12 @@ export class HeyGenRelay extends Construct implements RelayCore {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const ingress = new lambda.Function(this, 'Ingress', {
-      code: functionCode('ingress'),
-      handler: FUNCTION_HANDLER,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...jsonLoggingFunctionProps('ingress'),
       memorySize: props.memorySize ?? 256,
       timeout: Duration.seconds(10),
       ...(settings.reserved === null ? {} : { reservedConcurrentExecutions: settings.reserved }),
       logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: this.tracing,
       description: 'heygen-relay ingress: verify, dedup, normalize, publish',
       environment: {
