@@ -1,19 +1,11 @@
 /** Public API of heygen-relay: the construct for CDK apps, the envelope types and parser for consumers. */
 
+// The consumer's kit (`heygen-relay/events`): the envelope's types, parser and JSON Schema, the event type lists.
+export * from './events.js';
 export type { MediaFileSpec } from './functions/archive/media.js';
 export * from './functions/archive/outcome-types.js';
-export {
-  assertRelayEvent,
-  ENVELOPE_VERSION,
-  parseRelayEvent,
-  type RelayEvent,
-  RelayEventParseError,
-  type RelayOrigin,
-  type RelaySubject,
-} from './functions/core/envelope.js';
+export type { RelayOrigin } from './functions/core/envelope.js';
 export type { DedupMode } from './functions/core/ports.js';
-export { HEYGEN_EVENT_TYPES, type HeyGenEventType } from './providers/heygen/runtime/events.js';
-export { JOGGAI_EVENT_TYPES } from './providers/joggai/runtime/index.js';
 export {
   type ArchiveSourceOptions,
   type MediaArchiveProps,

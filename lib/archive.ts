@@ -22,7 +22,7 @@ import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from '../
 import { LINK_RENEWERS, mediaOf } from '../providers/media.js';
 import { METRICS_NAMESPACE } from '../functions/core/observability-names.js';
 import { RelayConfigError } from './config.js';
-import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
+import { jsonLoggingFunctionProps } from './function-assets.js';
 import type { BoundSource, IRelaySource, RelayCore } from './source.js';
 
 /** A source's archive settings beyond what its provider declares. */
@@ -236,15 +236,10 @@ export class RelayMediaArchive extends Construct {
   ): lambda.Function {
     const relay = props.relay;
     const fn = new lambda.Function(this, 'Archiver', {
-      code: functionCode('archiver'),
-      handler: FUNCTION_HANDLER,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...jsonLoggingFunctionProps('archiver'),
       memorySize: props.memorySize ?? 1024,
       timeout: TIMEOUT,
       logGroup: new logs.LogGroup(this, 'ArchiverLogs', { retention: relay.logRetention, removalPolicy: RemovalPolicy.DESTROY }),
-      loggingFormat: lambda.LoggingFormat.JSON,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: relay.tracing,
       description: "heygen-relay archiver: copies result events' files into S3",
       environment: {

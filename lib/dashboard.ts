@@ -55,8 +55,164 @@ export interface RelayDashboardProps {
 }
 
 const PERIOD = Duration.minutes(5);
+const HOUR = Duration.hours(1);
 const WIDTH = 12;
 const HEIGHT = 6;
+
+/** A half-width graph (the dashboard's usual tile). */
+function graph(props: Omit<cloudwatch.GraphWidgetProps, 'width' | 'height'>): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({ width: WIDTH, height: HEIGHT, ...props });
+}
+
+/** A SEARCH expression: one line per value of the metric's free dimension (reason, Outcome, type). */
+function search(expression: string, label: string, period = PERIOD): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({ expression, label, period });
+}
+
+/** `SEARCH('Namespace=... MetricName=... <dims>', stat, seconds)` for `search`. */
+function searchOf(ns: string, metricName: string, dims: string, statistic: string, period: Duration): string {
+  return `SEARCH('Namespace="${ns}" MetricName="${metricName}" ${dims}', '${statistic}', ${period.toSeconds()})`;
+}
+
+function headerWidget(): cloudwatch.IWidget {
+  return new cloudwatch.TextWidget({
+    markdown:
+      '# heygen-relay\nDeliveries per provider, the ingress, queues and dead letters, registrar / rotation / backfill. ' +
+      'On a terminal: `heygen-relay status --stack <name>` (exit 3 when something needs a person), `redrive`, `replay`, `listen`.',
+    width: 24,
+    height: 2,
+  });
+}
+
+/** A provider's (source id's) deliveries, and its rejections (4xx) and failures (5xx) by reason. */
+function providerWidgets(ns: string, provider: string): cloudwatch.IWidget[] {
+  const dims = { service: SERVICE_NAME, provider };
+  const metric = (metricName: string, label: string) =>
+    new cloudwatch.Metric({ namespace: ns, metricName, dimensionsMap: dims, statistic: 'Sum', period: PERIOD, label });
+  const byProvider = (metricName: string) => searchOf(ns, metricName, `provider="${provider}"`, 'Sum', PERIOD);
+  return [
+    graph({
+      title: `${provider}: deliveries`,
+      left: [
+        metric('Received', 'received'),
+        metric('Published', 'published'),
+        metric('Duplicate', 'duplicate'),
+        metric('ConcurrentDuplicate', 'concurrent duplicate'),
+        metric('Parked', 'parked'),
+        search(byProvider('Backfilled'), 'backfilled'),
+      ],
+    }),
+    graph({
+      title: `${provider}: rejected (4xx) and failed (5xx) by reason`,
+      left: [search(byProvider('Rejected'), 'rejected')],
+      right: [search(byProvider('Failed'), 'failed')],
+    }),
+  ];
+}
+
+/** The ingress's latency, throttles, errors and invocations. */
+function ingressWidgets(ingress: lambda.IFunction): cloudwatch.IWidget[] {
+  return [
+    graph({
+      title: 'ingress: duration p50 / p99',
+      left: [
+        ingress.metricDuration({ statistic: 'p50', period: PERIOD, label: 'p50' }),
+        ingress.metricDuration({ statistic: 'p99', period: PERIOD, label: 'p99' }),
+      ],
+    }),
+    graph({
+      title: 'ingress: throttles, errors, invocations',
+      left: [
+        ingress.metricThrottles({ period: PERIOD, statistic: 'Sum', label: 'throttles' }),
+        ingress.metricErrors({ period: PERIOD, statistic: 'Sum', label: 'errors' }),
+      ],
+      right: [ingress.metricInvocations({ period: PERIOD, statistic: 'Sum', label: 'invocations' })],
+    }),
+  ];
+}
+
+/** Every queue, its dead-letter queue and the bus's target DLQ: messages waiting, and the oldest one's age. */
+function queueWidgets(props: RelayDashboardProps): cloudwatch.IWidget[] {
+  const rows: { label: string; q: sqs.IQueue }[] = [];
+  for (const q of props.queues) {
+    rows.push({ label: q.name, q: q.queue });
+    if (q.deadLetterQueue) rows.push({ label: `${q.name} DLQ`, q: q.deadLetterQueue });
+  }
+  if (props.targetDeadLetterQueue) rows.push({ label: 'bus target DLQ', q: props.targetDeadLetterQueue });
+  const perQueue = (title: string, pick: (q: sqs.IQueue) => cloudwatch.IMetric) =>
+    graph({ title, left: rows.map((r) => (pick(r.q) as cloudwatch.Metric).with({ label: r.label })) });
+  return [
+    perQueue('queues and dead-letter queues: messages waiting', (q) =>
+      q.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+    ),
+    perQueue('queues and dead-letter queues: age of the oldest message (s)', (q) =>
+      q.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
+    ),
+  ];
+}
+
+/** A registrar's runs by outcome, its rotation's steps and pending age, its secret's age. */
+function registrarWidgets(ns: string, r: DashboardRegistrar): cloudwatch.IWidget[] {
+  const byService = (metricName: string, statistic: string) =>
+    searchOf(ns, metricName, `service="${r.service}"`, statistic, HOUR);
+  const widgets: cloudwatch.IWidget[] = [
+    graph({ title: `${r.label} registrar: runs by outcome`, left: [search(byService('RegistrarRuns', 'Sum'), 'runs', HOUR)] }),
+  ];
+  if (r.rotationFunction)
+    widgets.push(
+      graph({
+        title: `${r.label} signing secret: rotation steps and pending-rotation age`,
+        left: [
+          r.rotationFunction.metricInvocations({ period: HOUR, statistic: 'Sum', label: 'rotation steps' }),
+          r.rotationFunction.metricErrors({ period: HOUR, statistic: 'Sum', label: 'rotation step errors' }),
+        ],
+        right: [search(byService('RotationPendingAgeSeconds', 'Maximum'), 'pending rotation age (s)', HOUR)],
+      }),
+    );
+  if (r.secretAge) widgets.push(secretAgeWidget(ns, r));
+  return widgets;
+}
+
+/** The signing secret's age in days, with the rotation interval as a line. */
+function secretAgeWidget(ns: string, r: DashboardRegistrar): cloudwatch.IWidget {
+  const age = new cloudwatch.Metric({
+    namespace: ns,
+    metricName: 'SigningSecretAgeSeconds',
+    dimensionsMap: { service: r.service },
+    statistic: 'Maximum',
+    period: HOUR,
+  });
+  return graph({
+    title: `${r.label} signing secret: age of the current version (days)`,
+    left: [
+      new cloudwatch.MathExpression({
+        expression: 'age / 86400',
+        usingMetrics: { age },
+        label: 'secret age (days)',
+        period: HOUR,
+      }),
+    ],
+    leftYAxis: { min: 0 },
+    ...(r.rotationInterval
+      ? { leftAnnotations: [{ value: r.rotationInterval.toDays({ integral: false }), label: 'rotation interval' }] }
+      : {}),
+  });
+}
+
+/** A backfill's runs by outcome, events recovered, copies that may be second ones, entries not covered. */
+function backfillWidget(ns: string, service: string, named: boolean): cloudwatch.IWidget {
+  const byService = (metricName: string, statistic: string) => searchOf(ns, metricName, `service="${service}"`, statistic, HOUR);
+  return graph({
+    title: `${named ? `backfill (${service})` : 'backfill'}: runs by outcome and events recovered`,
+    left: [search(byService('BackfillRuns', 'Sum'), 'runs', HOUR)],
+    right: [
+      search(byService('BackfilledEvents', 'Sum'), 'recovered', HOUR),
+      // Issue 19: copies that may be second ones (same id), and entries it could not cover.
+      search(byService('BackfillUncertain', 'Sum'), 'uncertain', HOUR),
+      search(byService('UncoveredEntries', 'Maximum'), 'not covered', HOUR),
+    ],
+  });
+}
 
 export class RelayDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -72,186 +228,20 @@ export class RelayDashboard extends Construct {
     });
     const region = Stack.of(this).region;
     this.url = `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${props.dashboardName ?? this.dashboard.dashboardName}`;
+    const backfills = props.backfillServices ?? [];
+    this.addInRows([
+      headerWidget(),
+      ...props.providers.flatMap((provider) => providerWidgets(ns, provider)),
+      ...ingressWidgets(props.ingress),
+      ...queueWidgets(props),
+      ...(props.registrars ?? []).flatMap((r) => registrarWidgets(ns, r)),
+      ...backfills.map((service) => backfillWidget(ns, service, backfills.length > 1)),
+      ...(props.extraWidgets ?? []),
+    ]);
+  }
 
-    const metric = (metricName: string, dimensionsMap: Record<string, string>, label: string, statistic = 'Sum') =>
-      new cloudwatch.Metric({ namespace: ns, metricName, dimensionsMap, statistic, period: PERIOD, label });
-    const search = (expression: string, label: string, period = PERIOD) =>
-      new cloudwatch.MathExpression({ expression, label, period });
-
-    const widgets: cloudwatch.IWidget[] = [
-      new cloudwatch.TextWidget({
-        markdown:
-          '# heygen-relay\nDeliveries per provider, the ingress, queues and dead letters, registrar / rotation / backfill. ' +
-          'On a terminal: `heygen-relay status --stack <name>` (exit 3 when something needs a person), `redrive`, `replay`, `listen`.',
-        width: 24,
-        height: 2,
-      }),
-    ];
-
-    for (const provider of props.providers) {
-      const dims = { service: SERVICE_NAME, provider };
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: `${provider}: deliveries`,
-          width: WIDTH,
-          height: HEIGHT,
-          left: [
-            metric('Received', dims, 'received'),
-            metric('Published', dims, 'published'),
-            metric('Duplicate', dims, 'duplicate'),
-            metric('ConcurrentDuplicate', dims, 'concurrent duplicate'),
-            metric('Parked', dims, 'parked'),
-            search(`SEARCH('Namespace="${ns}" MetricName="Backfilled" provider="${provider}"', 'Sum', 300)`, 'backfilled'),
-          ],
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${provider}: rejected (4xx) and failed (5xx) by reason`,
-          width: WIDTH,
-          height: HEIGHT,
-          left: [search(`SEARCH('Namespace="${ns}" MetricName="Rejected" provider="${provider}"', 'Sum', 300)`, 'rejected')],
-          right: [search(`SEARCH('Namespace="${ns}" MetricName="Failed" provider="${provider}"', 'Sum', 300)`, 'failed')],
-        }),
-      );
-    }
-
-    widgets.push(
-      new cloudwatch.GraphWidget({
-        title: 'ingress: duration p50 / p99',
-        width: WIDTH,
-        height: HEIGHT,
-        left: [
-          props.ingress.metricDuration({ statistic: 'p50', period: PERIOD, label: 'p50' }),
-          props.ingress.metricDuration({ statistic: 'p99', period: PERIOD, label: 'p99' }),
-        ],
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'ingress: throttles, errors, invocations',
-        width: WIDTH,
-        height: HEIGHT,
-        left: [
-          props.ingress.metricThrottles({ period: PERIOD, statistic: 'Sum', label: 'throttles' }),
-          props.ingress.metricErrors({ period: PERIOD, statistic: 'Sum', label: 'errors' }),
-        ],
-        right: [props.ingress.metricInvocations({ period: PERIOD, statistic: 'Sum', label: 'invocations' })],
-      }),
-    );
-
-    const queueWidgets = (title: string, pick: (q: sqs.IQueue) => cloudwatch.IMetric) => {
-      const rows: { label: string; q: sqs.IQueue }[] = [];
-      for (const q of props.queues) {
-        rows.push({ label: q.name, q: q.queue });
-        if (q.deadLetterQueue) rows.push({ label: `${q.name} DLQ`, q: q.deadLetterQueue });
-      }
-      if (props.targetDeadLetterQueue) rows.push({ label: 'bus target DLQ', q: props.targetDeadLetterQueue });
-      return new cloudwatch.GraphWidget({
-        title,
-        width: WIDTH,
-        height: HEIGHT,
-        left: rows.map((r) => {
-          const m = pick(r.q) as cloudwatch.Metric;
-          return m.with({ label: r.label });
-        }),
-      });
-    };
-    widgets.push(
-      queueWidgets('queues and dead-letter queues: messages waiting', (q) =>
-        q.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
-      ),
-      queueWidgets('queues and dead-letter queues: age of the oldest message (s)', (q) =>
-        q.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum' }),
-      ),
-    );
-
-    const hour = Duration.hours(1);
-    for (const r of props.registrars ?? []) {
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: `${r.label} registrar: runs by outcome`,
-          width: WIDTH,
-          height: HEIGHT,
-          left: [
-            search(`SEARCH('Namespace="${ns}" MetricName="RegistrarRuns" service="${r.service}"', 'Sum', 3600)`, 'runs', hour),
-          ],
-        }),
-      );
-      if (r.rotationFunction)
-        widgets.push(
-          new cloudwatch.GraphWidget({
-            title: `${r.label} signing secret: rotation steps and pending-rotation age`,
-            width: WIDTH,
-            height: HEIGHT,
-            left: [
-              r.rotationFunction.metricInvocations({ period: hour, statistic: 'Sum', label: 'rotation steps' }),
-              r.rotationFunction.metricErrors({ period: hour, statistic: 'Sum', label: 'rotation step errors' }),
-            ],
-            right: [
-              search(
-                `SEARCH('Namespace="${ns}" MetricName="RotationPendingAgeSeconds" service="${r.service}"', 'Maximum', 3600)`,
-                'pending rotation age (s)',
-                hour,
-              ),
-            ],
-          }),
-        );
-      if (r.secretAge)
-        widgets.push(
-          new cloudwatch.GraphWidget({
-            title: `${r.label} signing secret: age of the current version (days)`,
-            width: WIDTH,
-            height: HEIGHT,
-            left: [
-              new cloudwatch.MathExpression({
-                expression: 'age / 86400',
-                usingMetrics: {
-                  age: new cloudwatch.Metric({
-                    namespace: ns,
-                    metricName: 'SigningSecretAgeSeconds',
-                    dimensionsMap: { service: r.service },
-                    statistic: 'Maximum',
-                    period: hour,
-                  }),
-                },
-                label: 'secret age (days)',
-                period: hour,
-              }),
-            ],
-            leftYAxis: { min: 0 },
-            ...(r.rotationInterval
-              ? { leftAnnotations: [{ value: r.rotationInterval.toDays({ integral: false }), label: 'rotation interval' }] }
-              : {}),
-          }),
-        );
-    }
-    for (const service of props.backfillServices ?? [])
-      widgets.push(
-        new cloudwatch.GraphWidget({
-          title: `${(props.backfillServices?.length ?? 0) > 1 ? `backfill (${service})` : 'backfill'}: runs by outcome and events recovered`,
-          width: WIDTH,
-          height: HEIGHT,
-          left: [search(`SEARCH('Namespace="${ns}" MetricName="BackfillRuns" service="${service}"', 'Sum', 3600)`, 'runs', hour)],
-          right: [
-            search(
-              `SEARCH('Namespace="${ns}" MetricName="BackfilledEvents" service="${service}"', 'Sum', 3600)`,
-              'recovered',
-              hour,
-            ),
-            // Issue 19: copies that may be second ones (same id), and entries it could not cover.
-            search(
-              `SEARCH('Namespace="${ns}" MetricName="BackfillUncertain" service="${service}"', 'Sum', 3600)`,
-              'uncertain',
-              hour,
-            ),
-            search(
-              `SEARCH('Namespace="${ns}" MetricName="UncoveredEntries" service="${service}"', 'Maximum', 3600)`,
-              'not covered',
-              hour,
-            ),
-          ],
-        }),
-      );
-
-    widgets.push(...(props.extraWidgets ?? []));
-    // Rows of two half-width widgets.
+  /** Rows of two half-width widgets (a full-width one alone). */
+  private addInRows(widgets: readonly cloudwatch.IWidget[]): void {
     for (let i = 0; i < widgets.length; ) {
       const w = widgets[i] as cloudwatch.IWidget;
       if (w.width >= 24) {

@@ -21,6 +21,21 @@ import { FUNCTION_ENTRIES } from './function-sources.js';
 /** The handler of every relay function: its bundle is index.js and exports `handler`. */
 export const FUNCTION_HANDLER = 'index.handler';
 
+/**
+ * What the relay's request-driven functions (ingress, archiver) share: the entry's code, Node 22 on
+ * ARM, JSON logs without Lambda's START/END/REPORT lines (system level WARN).
+ */
+export function jsonLoggingFunctionProps(entry: string) {
+  return {
+    code: functionCode(entry),
+    handler: FUNCTION_HANDLER,
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+  };
+}
+
 /** dist/assets/<name> in the package (lib/ is compiled to dist/lib). */
 export function prebuiltAssetDir(name: string): string {
   return path.join(__dirname, '..', 'assets', name);

@@ -8,7 +8,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -16,16 +15,13 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability
 import type { HeyGenProviderProps } from '../providers/heygen/infra/source.js';
 import type { JoggAiProviderProps } from '../providers/joggai/infra/source.js';
 import { type MediaArchiveProps, RelayMediaArchive } from './archive.js';
-import type { HeyGenBackfill } from '../providers/heygen/infra/backfill.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
-import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
+import { jsonLoggingFunctionProps } from './function-assets.js';
 import { dedupItemGrants, evidenceItemGrants, itemPolicyStatements } from './ingress-grants.js';
-import type { JoggAiRegistrar } from '../providers/joggai/infra/registrar.js';
-import type { HeyGenRegistrar } from '../providers/heygen/infra/registrar.js';
 import { createStateTable } from './registrar-common.js';
 import type { BoundSource, IRelaySource, RelayCore, SourceRoute } from './source.js';
-import { type BoundHeyGenSource, type BoundJoggAiSource, sourcesFromProps } from '../providers/infra.js';
+import { sourcesFromProps } from '../providers/infra.js';
 import { TempRouteSweeper } from './temp-route-sweeper.js';
 
 export type { HeyGenProviderProps, HeyGenRegistrationProps } from '../providers/heygen/infra/source.js';
@@ -61,7 +57,7 @@ export interface HeyGenRelayProps {
   readonly eventBusName?: string;
   /** How long the bus archive keeps events for replay. `Duration.days(0)` keeps them forever. @default Duration.days(30) */
   readonly archiveRetention?: Duration;
-  /** How long a published delivery is remembered for deduplication. Must outlive HeyGen's 24 h retries. @default Duration.hours(48) */
+  /** How long a published delivery is remembered for deduplication; warned of when it does not outlive a source's `retryHorizon`. @default Duration.hours(48) */
   readonly dedupWindow?: Duration;
   /** Deduplicate deliveries (conditional write per delivery). @default true */
   readonly dedup?: boolean;
@@ -160,6 +156,18 @@ function relaySettings(props: HeyGenRelayProps, sources: readonly IRelaySource[]
   return { providers, routes, maxBodyBytes, dedupWindow, reserved };
 }
 
+/** A warning naming the sources whose retry horizon (`IRelaySource.retryHorizon`) the dedup window does not outlive. */
+function warnOfShortDedupWindow(scope: Construct, dedupWindow: Duration, sources: readonly IRelaySource[]): void {
+  const outlived = sources.filter((s) => s.retryHorizon && dedupWindow.toSeconds() <= s.retryHorizon.toSeconds());
+  if (outlived.length === 0) return;
+  const hours = (d: Duration) => `${+(d.toSeconds() / 3600).toFixed(1)} h`;
+  const named = outlived.map((s) => `"${s.id}" (${s.retryHorizon && hours(s.retryHorizon)})`).join(', ');
+  Annotations.of(scope).addWarningV2(
+    'heygen-relay:dedupWindow',
+    `dedupWindow (${hours(dedupWindow)}) does not outlive the retry horizon of source${outlived.length > 1 ? 's' : ''} ${named}; late retries may be published twice`,
+  );
+}
+
 /**
  * Webhook intake: a Function URL that verifies, deduplicates and normalizes deliveries of its
  * sources and publishes them to an EventBridge bus, with rules fanning out to SQS queues. The core
@@ -207,11 +215,7 @@ export class HeyGenRelay extends Construct implements RelayCore {
     this.props = props;
     this.sources = sourcesFromProps(props);
     const settings = relaySettings(props, this.sources);
-    if (settings.dedupWindow.toSeconds() <= 24 * 3600)
-      Annotations.of(this).addWarningV2(
-        'heygen-relay:dedupWindow',
-        "dedupWindow does not outlive HeyGen's 24 h retry horizon; late retries may be published twice",
-      );
+    warnOfShortDedupWindow(this, settings.dedupWindow, this.sources);
     this.providers = settings.providers;
     this.dedupWindow = settings.dedupWindow;
     this.logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -352,7 +356,10 @@ export class HeyGenRelay extends Construct implements RelayCore {
       // DefaultQueueUrl is added with the tables' outputs (its place in the template since 0.1).
       if (q.name !== 'all') this.addOutput(`${id}QueueUrl`, { value: q.queue.queueUrl, description: `The ${q.name} queue` });
       this.addOutput(`${id}QueueArn`, { value: q.queue.queueArn });
-      this.addOutput(`${id}DlqUrl`, { value: q.deadLetterQueue.queueUrl, description: `The ${q.name} queue's dead-letter queue` });
+      this.addOutput(`${id}DlqUrl`, {
+        value: q.deadLetterQueue.queueUrl,
+        description: `The ${q.name} queue's dead-letter queue`,
+      });
       this.addOutput(`${id}DlqArn`, { value: q.deadLetterQueue.queueArn });
     }
     this.addOutput('TargetDlqUrl', {
@@ -381,17 +388,12 @@ export class HeyGenRelay extends Construct implements RelayCore {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const ingress = new lambda.Function(this, 'Ingress', {
-      code: functionCode('ingress'),
-      handler: FUNCTION_HANDLER,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+      ...jsonLoggingFunctionProps('ingress'),
       memorySize: props.memorySize ?? 256,
       timeout: Duration.seconds(10),
       ...(settings.reserved === null ? {} : { reservedConcurrentExecutions: settings.reserved }),
       logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: props.logLevel ?? lambda.ApplicationLogLevel.INFO,
-      systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: this.tracing,
       description: 'heygen-relay ingress: verify, dedup, normalize, publish',
       environment: {
@@ -567,46 +569,5 @@ export class HeyGenRelay extends Construct implements RelayCore {
         'Serverless::Serverless-SQSRedrivePolicy',
         'This queue is itself a dead-letter queue, the end of the line; it is alarmed when not empty.',
       );
-  }
-
-  // ---- Earlier accessors of the provider's default sources (`heygen`, `joggai`); prefer `boundSources` ----
-  private bound<T extends BoundSource>(id: string): T | undefined {
-    return this.boundSources[id] as T | undefined;
-  }
-  /** @deprecated `boundSources.heygen.webhookUrl` */
-  public get heygenWebhookUrl(): string | undefined {
-    return this.bound('heygen')?.webhookUrl;
-  }
-  /** @deprecated `boundSources.heygen.signingSecret` */
-  public get signingSecret(): secretsmanager.ISecret | undefined {
-    return this.bound('heygen')?.signingSecret;
-  }
-  /** @deprecated `boundSources.heygen.apiKeySecret` */
-  public get apiKeySecret(): secretsmanager.ISecret | undefined {
-    return this.bound<BoundHeyGenSource>('heygen')?.apiKeySecret;
-  }
-  /** @deprecated `boundSources.heygen.registrar` */
-  public get registrar(): HeyGenRegistrar | undefined {
-    return this.bound<BoundHeyGenSource>('heygen')?.registrar;
-  }
-  /** @deprecated `boundSources.heygen.backfill` */
-  public get heygenBackfill(): HeyGenBackfill | undefined {
-    return this.bound<BoundHeyGenSource>('heygen')?.backfill;
-  }
-  /** @deprecated `boundSources.joggai.webhookUrl` */
-  public get joggaiWebhookUrl(): string | undefined {
-    return this.bound('joggai')?.webhookUrl;
-  }
-  /** @deprecated `boundSources.joggai.signingSecret` */
-  public get joggaiSigningSecret(): secretsmanager.ISecret | undefined {
-    return this.bound('joggai')?.signingSecret;
-  }
-  /** @deprecated `boundSources.joggai.apiKeySecret` */
-  public get joggaiApiKeySecret(): secretsmanager.ISecret | undefined {
-    return this.bound<BoundJoggAiSource>('joggai')?.apiKeySecret;
-  }
-  /** @deprecated `boundSources.joggai.registrar` */
-  public get joggaiRegistrar(): JoggAiRegistrar | undefined {
-    return this.bound<BoundJoggAiSource>('joggai')?.registrar;
   }
 }

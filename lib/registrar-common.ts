@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../functions/core/observability-names.js';
 import { FUNCTION_HANDLER, functionCode } from './function-assets.js';
 
@@ -222,6 +222,35 @@ export function createRegistrarFunction(
     );
   }
   return { fn, scheduleRule, ...(afterDeploy ? { afterDeploy } : {}) };
+}
+
+/**
+ * What every registrar construct is: the registrar function (createRegistrarFunction) with its
+ * reconcile schedule and after-deploy run, and the table holding the signing secret's one-writer lease.
+ */
+export abstract class RegistrarConstruct extends Construct {
+  /** Reconciles the provider's endpoint and stores its secret. */
+  public readonly registrarFunction: lambda.Function;
+  /** Holds the one-writer lease of the signing secret (the relay's state table, or one of its own). */
+  public readonly stateTable: dynamodb.ITable;
+  /** The schedule that re-runs the registrar. */
+  public readonly scheduleRule: events.Rule;
+  /** The after-deploy run, when enabled. */
+  public readonly afterDeploy?: triggers.Trigger;
+
+  protected constructor(
+    scope: Construct,
+    id: string,
+    props: RegistrarFunctionProps,
+    options: Omit<RegistrarFunctionOptions, 'stateTable'>,
+  ) {
+    super(scope, id);
+    this.stateTable = props.stateTable ?? createStateTable(this, 'StateTable');
+    const registrar = createRegistrarFunction(this, props, { ...options, stateTable: this.stateTable });
+    this.registrarFunction = registrar.fn;
+    this.scheduleRule = registrar.scheduleRule;
+    if (registrar.afterDeploy) this.afterDeploy = registrar.afterDeploy;
+  }
 }
 
 /** Acknowledges a cdk-nag finding on `scope`, with its reason. */

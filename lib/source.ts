@@ -73,6 +73,11 @@ export interface IRelaySource {
   /** Tells sources of one provider apart: the envelope `source`, the metrics' `provider` dimension, state keys. */
   readonly id: string;
   readonly path: string;
+  /**
+   * How long the provider goes on retrying a delivery that failed (its last attempt, counted from
+   * the first); the relay warns when its `dedupWindow` does not outlive it. @default unknown: no warning
+   */
+  readonly retryHorizon?: Duration;
   bind(relay: RelayCore): BoundSource;
 }
 
@@ -118,6 +123,8 @@ const SOURCE_ID = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 export abstract class RelaySource<B extends BoundSource = BoundSource> implements IRelaySource {
   public readonly id: string;
   public readonly path: string;
+  /** How long the provider retries a failed delivery (each provider's source states it). */
+  public abstract readonly retryHorizon: Duration;
   /** Set once bound. */
   public bound?: B;
   private scope?: Construct;

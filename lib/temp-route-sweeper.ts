@@ -57,12 +57,24 @@ export class TempRouteSweeper extends Construct {
 
   constructor(scope: Construct, id: string, props: TempRouteSweeperProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const options = {
       ...(props.tracing ? { tracing: props.tracing } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     } as never;
-    const fn = new lambda.Function(this, 'Function', {
+    const fn = this.createFunction(props, options);
+    const scopedArns = this.grantSweep(fn, props.eventBus);
+    this.sweeperFunction = fn;
+    this.scheduleRule = new events.Rule(this, 'Schedule', {
+      description: "heygen-relay: sweep the bus's expired temporary listen/replay routes",
+      schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(15)),
+      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
+    });
+    acknowledgeFunctionFindings(fn, options);
+    this.acknowledgeFindings(fn, scopedArns);
+  }
+
+  private createFunction(props: TempRouteSweeperProps, options: never): lambda.Function {
+    return new lambda.Function(this, 'Function', {
       ...registrarFunctionDefaults(options),
       memorySize: 128,
       code: functionCode('temp-route-sweeper'),
@@ -77,49 +89,44 @@ export class TempRouteSweeper extends Construct {
         POWERTOOLS_SERVICE_NAME: `${SERVICE_NAME}-temp-route-sweeper`,
       },
     });
+  }
+
+  /** The sweep's grants (see the class comment); returns the rule and queue ARN patterns they are scoped to. */
+  private grantSweep(fn: lambda.Function, eventBus: events.IEventBus): string[] {
+    const stack = Stack.of(this);
     const ruleArns = TEMP_KINDS.map((kind) =>
       stack.formatArn({
         service: 'events',
         resource: 'rule',
-        resourceName: `${props.eventBus.eventBusName}/${tempRoutePrefix(kind)}*`,
+        resourceName: `${eventBus.eventBusName}/${tempRoutePrefix(kind)}*`,
       }),
     );
     const queueArns = TEMP_KINDS.map((kind) =>
       stack.formatArn({ service: 'sqs', resource: `${tempRoutePrefix(kind)}*`, arnFormat: ArnFormat.NO_RESOURCE_NAME }),
     );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'ListRulesAndQueues', actions: ['events:ListRules', 'sqs:ListQueues'], resources: ['*'] }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
+    const statements = [
+      { sid: 'ListRulesAndQueues', actions: ['events:ListRules', 'sqs:ListQueues'], resources: ['*'] },
+      {
         sid: 'RemoveTemporaryRules',
         actions: ['events:ListTagsForResource', 'events:RemoveTargets', 'events:DeleteRule'],
         resources: ruleArns,
-      }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadTemporaryQueues',
-        actions: ['sqs:GetQueueUrl', 'sqs:ListQueueTags'],
-        resources: queueArns,
-      }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
+      },
+      { sid: 'ReadTemporaryQueues', actions: ['sqs:GetQueueUrl', 'sqs:ListQueueTags'], resources: queueArns },
+      {
         sid: 'DeleteTemporaryQueues',
         actions: ['sqs:DeleteQueue'],
         resources: queueArns,
-        conditions: { StringEquals: { [`aws:ResourceTag/${BUS_TAG}`]: props.eventBus.eventBusName } },
-      }),
-    );
-    this.sweeperFunction = fn;
-    this.scheduleRule = new events.Rule(this, 'Schedule', {
-      description: "heygen-relay: sweep the bus's expired temporary listen/replay routes",
-      schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(15)),
-      targets: [new targets.LambdaFunction(fn, { retryAttempts: 2 })],
-    });
-    acknowledgeFunctionFindings(fn, options);
-    for (const arn of [...ruleArns, ...queueArns])
+        conditions: { StringEquals: { [`aws:ResourceTag/${BUS_TAG}`]: eventBus.eventBusName } },
+      },
+    ];
+    for (const statement of statements) fn.addToRolePolicy(new iam.PolicyStatement(statement));
+    return [...ruleArns, ...queueArns];
+  }
+
+  /** cdk-nag acknowledgements, each with its reason. */
+  private acknowledgeFindings(fn: lambda.Function, scopedArns: readonly string[]): void {
+    const stack = Stack.of(this);
+    for (const arn of scopedArns)
       ack(
         fn,
         `AwsSolutions::AwsSolutions-IAM5[Resource::${nagResource(stack, arn)}]`,

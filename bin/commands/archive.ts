@@ -9,7 +9,7 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, commandGroup, EXIT, type Run, UsageError, withCommon } from './shared.js';
 
 interface Options {
   stack?: string;
@@ -139,15 +139,19 @@ async function retry(ctx: Ctx, o: Options): Promise<number> {
 }
 
 const where = (cmd: Command) =>
-  withCommon(cmd)
-    .option('--queue-url <url>', 'the archive queue (default: from --stack)')
-    .option('--dlq-url <url>', "the archive's dead-letter queue (default: from --stack)");
+  withCommon(
+    cmd,
+    ['--queue-url <url>', 'the archive queue (default: from --stack)'],
+    ['--dlq-url <url>', "the archive's dead-letter queue (default: from --stack)"],
+  );
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  const archive = program
-    .command('archive')
-    .summary('the media archive: status, retry')
-    .description("The media archive (archive: {...} on the construct): result events' files copied into S3 from a queue.");
+  const archive = commandGroup(
+    program,
+    'archive',
+    'the media archive: status, retry',
+    "The media archive (archive: {...} on the construct): result events' files copied into S3 from a queue.",
+  );
   where(
     archive
       .command('status')

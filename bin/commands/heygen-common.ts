@@ -1,4 +1,5 @@
 /** What reconcile, rotate, event-types and backfill share: HeyGen's client, the signing secret store and its lease. */
+import type { Command } from 'commander';
 import { DynamoLeaseStore } from '../../functions/adapters/aws/dynamodb-lease.js';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { FileLeaseStore } from '../../functions/adapters/local/file-lease.js';
@@ -6,7 +7,7 @@ import { FileSigningSecretStore } from '../../functions/adapters/local/signing-s
 import type { SigningSecretStore } from '../../functions/core/secret-store.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import type { RegistrarLease } from '../../providers/heygen/runtime/registrar.js';
-import { CredentialsError, type Ctx, UsageError } from './shared.js';
+import { CredentialsError, type Ctx, UsageError, withCommon, withSource } from './shared.js';
 
 export interface SecretOptions {
   readonly signingSecretId?: string;
@@ -17,6 +18,26 @@ export interface SecretOptions {
 
 /** `--api-url URL` as the HeyGen-facing commands take it. */
 export const API_URL_HELP = `HeyGen API base URL (default: $HEYGEN_API_URL or ${DEFAULT_HEYGEN_API_URL})`;
+
+/**
+ * A command that changes the signing secret (reconcile, rotate): `--stack`, `--json`, `--source`, its
+ * `own` options (`[flags, help]`), then `SecretOptions`, `--api-url` and `--dry-run`.
+ */
+export function secretCommand(
+  program: Command,
+  name: string,
+  text: { summary: string; description: string },
+  ...own: readonly (readonly [string, string])[]
+): Command {
+  const base = withSource(withCommon(program.command(name).summary(text.summary).description(text.description)));
+  return own
+    .reduce((cmd, [flags, help]) => cmd.option(flags, help), base)
+    .option('--signing-secret-id <id>', 'Secrets Manager secret that holds the signing secret (default: from --stack)')
+    .option('--secret-file <path>', 'local file that holds the signing secret instead')
+    .option('--state-table <name>', "the relay's state table (the one-writer lease; default: from --stack)")
+    .option('--api-url <url>', API_URL_HELP)
+    .option('--dry-run', 'print the plan, change nothing');
+}
 
 /** HeyGen's client from HEYGEN_API_KEY (never a flag: it stays out of shell history), or null without a key. */
 export function heygenClient(ctx: Ctx, apiUrl: string | undefined): HeyGenWebhookClient | null {

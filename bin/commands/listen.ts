@@ -8,14 +8,9 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
-import {
-  createTempRoute,
-  removeTempRoute,
-  renewTempRoute,
-  sweepTempRoutes,
-  type TempRoute,
-} from '../../functions/adapters/aws/temp-routes.js';
+import type { TempRoute } from '../../functions/adapters/aws/temp-routes.js';
 import { type CliIo, Ctx, checkEventTypes, EXIT, positiveInt, type Run, typeList, UsageError, withCommon } from './shared.js';
+import { sweepLeftovers, TempRouteLease } from './temp-route-lease.js';
 import { discoverTopology } from './topology.js';
 
 interface Options {
@@ -62,90 +57,100 @@ async function forward(ctx: Ctx, url: string, body: string): Promise<string | nu
   }
 }
 
-async function run(ctx: Ctx, o: Options): Promise<number> {
+/** The options, checked before anything changes on the bus. */
+function listenSettings(o: Options) {
   const count = positiveInt('--count', o.count);
   const ttlSeconds = positiveInt('--ttl', o.ttl) ?? 120;
   const waitSeconds = Math.min(positiveInt('--wait', o.wait) ?? 20, 20);
   if (o.forward && !/^https?:\/\//.test(o.forward)) throw new UsageError('--forward must be an http:// or https:// URL');
   const types = typeList(o.type);
   checkEventTypes('--type', types);
+  return { count, ttlSeconds, waitSeconds, types };
+}
+
+async function run(ctx: Ctx, o: Options): Promise<number> {
+  const settings = listenSettings(o);
+  const { types } = settings;
   const busName = await ctx.bus(o.bus, 'listen');
-  const swept = await sweepTempRoutes(ctx, busName);
-  for (const r of swept.removed) ctx.io.err(`removed the leftovers of an earlier listen/replay: ${r}`);
+  for (const r of await sweepLeftovers(ctx, busName)) ctx.io.err(`removed the leftovers of an earlier listen/replay: ${r}`);
   const topology = await discoverTopology(ctx, busName);
   const sources = topology.sources.length > 0 ? topology.sources : ['heygen', 'joggai'];
   const pattern = { source: sources, ...(types.length > 0 ? { 'detail-type': types } : {}) };
 
   const { signal, dispose } = signalOf(ctx.io);
-  let route: TempRoute | undefined;
+  const lease = new TempRouteLease(ctx, busName, 'listen', settings.ttlSeconds);
   let seen = 0;
-  let heartbeat: NodeJS.Timeout | undefined;
   try {
-    route = await createTempRoute(ctx, { busName, kind: 'listen', pattern, ttlSeconds });
-    const r = route;
-    heartbeat = setInterval(
-      () => {
-        renewTempRoute(ctx, r, ttlSeconds).catch((err: Error) =>
-          ctx.io.err(`warning: could not renew ${r.name}: ${err.message}`),
-        );
-      },
-      Math.max(1000, (ttlSeconds * 1000) / 3),
-    );
-    heartbeat.unref();
+    const route = await lease.add(pattern);
+    lease.keepAlive((r, err) => ctx.io.err(`warning: could not renew ${r.name}: ${err.message}`));
     ctx.io.err(
       `listening on ${busName} for ${types.length > 0 ? types.join(', ') : 'every relay event'} (rule and queue ${route.name}); Ctrl-C to stop`,
     );
-    while (!signal.aborted && (count === undefined || seen < count)) {
-      let messages: { Body?: string; ReceiptHandle?: string }[];
-      try {
-        const res = await ctx.sqs().send(
-          new ReceiveMessageCommand({
-            QueueUrl: route.queueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: waitSeconds,
-            VisibilityTimeout: 30,
-          }),
-          { abortSignal: signal },
-        );
-        messages = res.Messages ?? [];
-      } catch (err) {
-        if (signal.aborted) break;
-        throw err;
-      }
+    const more = () => settings.count === undefined || seen < settings.count;
+    while (!signal.aborted && more()) {
+      const messages = await receive(ctx, route, settings.waitSeconds, signal);
+      if (messages === null) break;
       for (const m of messages) {
-        if (count !== undefined && seen >= count) break;
-        const body = m.Body ?? '';
-        let event: BusEvent = {};
-        try {
-          event = JSON.parse(body) as BusEvent;
-        } catch {
-          // printed as it is
-        }
-        if (o.forward) {
-          const problem = await forward(ctx, o.forward, body);
-          if (problem) {
-            ctx.io.err(`${event.id ?? '?'}: ${o.forward} ${problem}; it comes again in 30 s`);
-            continue;
-          }
-        }
+        if (!more()) break;
+        const event = await accept(ctx, o, m.Body ?? '');
+        if (!event) continue;
         seen += 1;
-        if (o.json) ctx.io.out(JSON.stringify(event));
-        else
-          ctx.io.out(
-            `${event.time ?? '-'}  ${event.source ?? '-'}  ${event['detail-type'] ?? '-'}  ${o.forward ? `-> ${o.forward}  ` : ''}${JSON.stringify(event.detail ?? body)}`,
-          );
+        print(ctx, o, event, m.Body ?? '');
         await ctx.sqs().send(new DeleteMessageCommand({ QueueUrl: route.queueUrl, ReceiptHandle: m.ReceiptHandle }));
       }
     }
   } finally {
-    if (heartbeat) clearInterval(heartbeat);
     dispose();
-    if (route) {
-      await removeTempRoute(ctx, route);
-      ctx.io.err(`removed ${route.name}; ${seen} event(s) received`);
-    }
+    const route = lease.routes[0];
+    await lease.release();
+    if (route) ctx.io.err(`removed ${route.name}; ${seen} event(s) received`);
   }
   return EXIT.ok;
+}
+
+type Message = { Body?: string; ReceiptHandle?: string };
+
+/** One long poll of the route's queue; null when Ctrl-C ended it. */
+async function receive(ctx: Ctx, route: TempRoute, waitSeconds: number, signal: AbortSignal): Promise<Message[] | null> {
+  try {
+    const res = await ctx.sqs().send(
+      new ReceiveMessageCommand({
+        QueueUrl: route.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitSeconds,
+        VisibilityTimeout: 30,
+      }),
+      { abortSignal: signal },
+    );
+    return res.Messages ?? [];
+  } catch (err) {
+    if (signal.aborted) return null;
+    throw err;
+  }
+}
+
+/** The event of a message body; with --forward, only once the URL answered 2xx (else null: SQS hands it over again after 30 s). */
+async function accept(ctx: Ctx, o: Options, body: string): Promise<BusEvent | null> {
+  let event: BusEvent = {};
+  try {
+    event = JSON.parse(body) as BusEvent;
+  } catch {
+    // printed as it is
+  }
+  const problem = o.forward ? await forward(ctx, o.forward, body) : null;
+  if (problem) {
+    ctx.io.err(`${event.id ?? '?'}: ${o.forward} ${problem}; it comes again in 30 s`);
+    return null;
+  }
+  return event;
+}
+
+function print(ctx: Ctx, o: Options, event: BusEvent, body: string): void {
+  if (o.json) ctx.io.out(JSON.stringify(event));
+  else
+    ctx.io.out(
+      `${event.time ?? '-'}  ${event.source ?? '-'}  ${event['detail-type'] ?? '-'}  ${o.forward ? `-> ${o.forward}  ` : ''}${JSON.stringify(event.detail ?? body)}`,
+    );
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {

@@ -5,7 +5,7 @@ import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import { FileSinkPublisher } from '../../functions/adapters/local/file-sink.js';
 import { DirectoryParkedStore } from '../../functions/adapters/local/parked-dir.js';
 import { listParked, republishParked } from '../../functions/wiring/parked-ops.js';
-import { type CliIo, Ctx, EXIT, positiveInt, type Run, UsageError, withCommon } from './shared.js';
+import { type CliIo, Ctx, commandGroup, EXIT, positiveInt, type Run, UsageError, withCommon } from './shared.js';
 
 interface Where {
   stack?: string;
@@ -71,17 +71,19 @@ async function republish(ctx: Ctx, key: string, o: RepublishOptions): Promise<nu
 }
 
 const where = (cmd: Command) =>
-  withCommon(cmd)
-    .option('--parked-bucket <name>', "the parked deliveries' bucket (default: from --stack)")
-    .option('--parked-dir <dir>', "a local relay's parked directory (npm start's) instead");
+  withCommon(
+    cmd,
+    ['--parked-bucket <name>', "the parked deliveries' bucket (default: from --stack)"],
+    ['--parked-dir <dir>', "a local relay's parked directory (npm start's) instead"],
+  );
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  const parked = program
-    .command('parked')
-    .summary('deliveries the intake parked: list, republish')
-    .description(
-      'Deliveries the intake parked: signed, but EventBridge could not take them as they were (too large, a lossy number, ...). They are kept with their reason in the parked bucket.',
-    );
+  const parked = commandGroup(
+    program,
+    'parked',
+    'deliveries the intake parked: list, republish',
+    'Deliveries the intake parked: signed, but EventBridge could not take them as they were (too large, a lossy number, ...). They are kept with their reason in the parked bucket.',
+  );
   where(parked.command('list').description('list parked deliveries, newest first'))
     .option(
       '--provider <name>',

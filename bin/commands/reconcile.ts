@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
-import { API_URL_HELP, heygenClient, secretSetup } from './heygen-common.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
+import { heygenClient, secretCommand, secretSetup } from './heygen-common.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError } from './shared.js';
 
 interface Options {
   stack?: string;
@@ -107,22 +107,15 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  withSource(
-    withCommon(
-      program
-        .command('reconcile')
-        .summary('make sure exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored')
-        .description(
-          'Make sure exactly one HeyGen endpoint points at the relay, subscribed to the right events, and that its signing secret is stored (what the deployed registrar does on its schedule). Needs HEYGEN_API_KEY.',
-        ),
-    ),
-  )
-    .option('--endpoint-url <url>', "the relay's HeyGen webhook URL (default: from --stack)")
-    .option('--events <list>', 'comma-separated event types, or "all" (default: keep the endpoint\'s events)')
-    .option('--signing-secret-id <id>', 'Secrets Manager secret that holds the signing secret (default: from --stack)')
-    .option('--secret-file <path>', 'local file that holds the signing secret instead')
-    .option('--state-table <name>', "the relay's state table (the one-writer lease; default: from --stack)")
-    .option('--api-url <url>', API_URL_HELP)
-    .option('--dry-run', 'print the plan, change nothing')
-    .action((o: Options) => runner(() => run(new Ctx(io, o), o)));
+  secretCommand(
+    program,
+    'reconcile',
+    {
+      summary: 'make sure exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored',
+      description:
+        'Make sure exactly one HeyGen endpoint points at the relay, subscribed to the right events, and that its signing secret is stored (what the deployed registrar does on its schedule). Needs HEYGEN_API_KEY.',
+    },
+    ['--endpoint-url <url>', "the relay's HeyGen webhook URL (default: from --stack)"],
+    ['--events <list>', 'comma-separated event types, or "all" (default: keep the endpoint\'s events)'],
+  ).action((o: Options) => runner(() => run(new Ctx(io, o), o)));
 }

@@ -19,15 +19,10 @@ import { randomBytes } from 'node:crypto';
 import { DescribeReplayCommand, StartReplayCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
-import {
-  createTempRoute,
-  removeTempRoute,
-  renewTempRoute,
-  sweepTempRoutes,
-  type TempRoute,
-} from '../../functions/adapters/aws/temp-routes.js';
+import type { TempRoute } from '../../functions/adapters/aws/temp-routes.js';
 import { parseDuration } from './backfill-run.js';
 import { type CliIo, Ctx, checkEventTypes, EXIT, type Run, typeList, UsageError, withCommon } from './shared.js';
+import { sweepLeftovers, TempRouteLease } from './temp-route-lease.js';
 import { discoverTopology, type RelayQueueInfo, selectQueues } from './topology.js';
 
 interface Options {
@@ -157,8 +152,8 @@ async function drainInto(
   return { route: target.route, queue: target.queue.name, delivered, outsideWindow };
 }
 
-async function run(ctx: Ctx, o: Options): Promise<number> {
-  const now = ctx.now();
+/** The window and types asked for, checked before anything changes on the bus. */
+function replayWindow(o: Options, now: number): { from: number; to: number; types: string[] } {
   if (!o.from) throw new UsageError('replay needs --from TIME');
   const from = parseTime('--from', o.from, now);
   const to = o.to === undefined ? now : parseTime('--to', o.to, now);
@@ -166,55 +161,45 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
   if (to > now) throw new UsageError('--to is in the future');
   const types = typeList(o.type);
   checkEventTypes('--type', types);
+  return { from, to, types };
+}
+
+async function run(ctx: Ctx, o: Options): Promise<number> {
+  const now = ctx.now();
+  const { from, to, types } = replayWindow(o, now);
   const busName = await ctx.bus(o.bus, 'replay');
-  await sweepTempRoutes(ctx, busName);
+  await sweepLeftovers(ctx, busName);
   const topology = await discoverTopology(ctx, busName);
-  if (!topology.archive) throw new UsageError(`bus ${busName} has no archive to replay from`);
+  const archive = topology.archive;
+  if (!archive) throw new UsageError(`bus ${busName} has no archive to replay from`);
   const selected = selectQueues(topology, o.queue, undefined);
   const replayName = `heygen-relay-${new Date(now)
     .toISOString()
     .replace(/[^0-9]/g, '')
     .slice(0, 14)}-${randomBytes(3).toString('hex')}`;
-  const ttlSeconds = 600;
+  const lease = new TempRouteLease(ctx, busName, 'replay', 600);
   const temps: { temp: TempRoute; target: RelayQueueInfo }[] = [];
   const progress = ctx.progress();
-  let heartbeat: NodeJS.Timeout | undefined;
   try {
     for (const target of selected) {
       const pattern = replayPattern(target.eventPattern, replayName, types);
-      if (!pattern) continue;
-      temps.push({ temp: await createTempRoute(ctx, { busName, kind: 'replay', pattern, ttlSeconds }), target });
+      if (pattern) temps.push({ temp: await lease.add(pattern), target });
     }
     if (temps.length === 0) throw new UsageError(`none of the chosen queues receives ${types.join(', ')}`);
-    heartbeat = setInterval(
-      () => {
-        for (const { temp } of temps) renewTempRoute(ctx, temp, ttlSeconds).catch(() => undefined);
-      },
-      (ttlSeconds * 1000) / 3,
-    );
-    heartbeat.unref();
+    lease.keepAlive();
     if (to > now - 10 * 60_000 && !o.json)
       ctx.io.err('note: the archive lags behind the bus (minutes): the last events of a window ending now may not be in it yet');
     await ctx.eb().send(
       new StartReplayCommand({
         ReplayName: replayName,
         Description: `heygen-relay replay ${new Date(from).toISOString()}..${new Date(to).toISOString()}${types.length ? ` (${types.join(',')})` : ''}`,
-        EventSourceArn: topology.archive.arn,
+        EventSourceArn: archive.arn,
         EventStartTime: new Date(from),
         EventEndTime: new Date(to),
         Destination: { Arn: topology.busArn, FilterArns: temps.map((t) => t.temp.ruleArn) },
       }),
     );
-    let state = 'STARTING';
-    let stateReason: string | undefined;
-    for (;;) {
-      const d = await ctx.eb().send(new DescribeReplayCommand({ ReplayName: replayName }));
-      state = d.State ?? 'UNKNOWN';
-      stateReason = d.StateReason;
-      if (state === 'COMPLETED' || state === 'FAILED' || state === 'CANCELLED') break;
-      progress.update(`replay ${replayName}: ${state}, replayed through ${d.EventLastReplayedTime?.toISOString() ?? '-'}`);
-      await ctx.sleep(ctx.pollMs);
-    }
+    const { state, stateReason } = await followReplay(ctx, replayName, progress);
     const queues: ReplayQueueResult[] = [];
     for (const { temp, target } of temps)
       queues.push(
@@ -223,26 +208,45 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
     progress.done();
     const result: ReplayResult = {
       replayName,
-      archive: topology.archive.name,
+      archive: archive.name,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       state,
       ...(stateReason ? { stateReason } : {}),
       queues,
     };
-    ctx.emit(result, [
-      `replay ${replayName} of ${result.from} .. ${result.to}${types.length ? ` (${types.join(', ')})` : ''}: ${state}${stateReason ? ` (${stateReason})` : ''}`,
-      ...queues.map(
-        (q) =>
-          `  ${q.route}: ${q.delivered} event(s) delivered to ${q.queue}${q.outsideWindow ? `; ${q.outsideWindow} outside the window skipped` : ''}`,
-      ),
-    ]);
+    ctx.emit(result, replayLines(result, types));
     return state === 'COMPLETED' ? EXIT.ok : EXIT.failed;
   } finally {
     progress.done();
-    if (heartbeat) clearInterval(heartbeat);
-    for (const { temp } of temps) await removeTempRoute(ctx, temp).catch(() => undefined);
+    await lease.release().catch(() => undefined);
   }
+}
+
+/** Polls the replay until it ended (COMPLETED, FAILED or CANCELLED), showing its progress. */
+async function followReplay(
+  ctx: Ctx,
+  replayName: string,
+  progress: { update(text: string): void },
+): Promise<{ state: string; stateReason?: string }> {
+  for (;;) {
+    const d = await ctx.eb().send(new DescribeReplayCommand({ ReplayName: replayName }));
+    const state = d.State ?? 'UNKNOWN';
+    if (state === 'COMPLETED' || state === 'FAILED' || state === 'CANCELLED')
+      return { state, ...(d.StateReason ? { stateReason: d.StateReason } : {}) };
+    progress.update(`replay ${replayName}: ${state}, replayed through ${d.EventLastReplayedTime?.toISOString() ?? '-'}`);
+    await ctx.sleep(ctx.pollMs);
+  }
+}
+
+function replayLines(r: ReplayResult, types: readonly string[]): string[] {
+  return [
+    `replay ${r.replayName} of ${r.from} .. ${r.to}${types.length ? ` (${types.join(', ')})` : ''}: ${r.state}${r.stateReason ? ` (${r.stateReason})` : ''}`,
+    ...r.queues.map(
+      (q) =>
+        `  ${q.route}: ${q.delivered} event(s) delivered to ${q.queue}${q.outsideWindow ? `; ${q.outsideWindow} outside the window skipped` : ''}`,
+    ),
+  ];
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {

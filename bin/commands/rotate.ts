@@ -4,8 +4,8 @@ import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { withLease } from '../../functions/core/lease.js';
 import { LEASE_TTL_MS, LEASE_WAIT_MS, normalizeUrl, SecretWriter } from '../../providers/heygen/runtime/registrar.js';
-import { API_URL_HELP, requireHeyGenClient, secretSetup } from './heygen-common.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
+import { requireHeyGenClient, secretCommand, secretSetup } from './heygen-common.js';
+import { type CliIo, Ctx, EXIT, type Run, UsageError } from './shared.js';
 
 interface Options {
   stack?: string;
@@ -78,21 +78,14 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
 }
 
 export function register(program: Command, io: CliIo, runner: Run): void {
-  withSource(
-    withCommon(
-      program
-        .command('rotate')
-        .summary('rotate the signing secret (via Secrets Manager rotation when the secret is there)')
-        .description(
-          "Rotate HeyGen's signing secret. With a Secrets Manager secret (--stack or --signing-secret-id) this starts the deployed rotation (its 4 steps keep it crash-safe); with --secret-file it rotates at HeyGen under the file's lease. Needs HEYGEN_API_KEY for --secret-file.",
-        ),
-    ),
-  )
-    .option('--endpoint-url <url>', "the relay's HeyGen webhook URL, to find the endpoint when the secret names none")
-    .option('--signing-secret-id <id>', 'Secrets Manager secret that holds the signing secret (default: from --stack)')
-    .option('--secret-file <path>', 'local file that holds the signing secret instead')
-    .option('--state-table <name>', "the relay's state table (the one-writer lease; default: from --stack)")
-    .option('--api-url <url>', API_URL_HELP)
-    .option('--dry-run', 'print the plan, change nothing')
-    .action((o: Options) => runner(() => run(new Ctx(io, o), o)));
+  secretCommand(
+    program,
+    'rotate',
+    {
+      summary: 'rotate the signing secret (via Secrets Manager rotation when the secret is there)',
+      description:
+        "Rotate HeyGen's signing secret. With a Secrets Manager secret (--stack or --signing-secret-id) this starts the deployed rotation (its 4 steps keep it crash-safe); with --secret-file it rotates at HeyGen under the file's lease. Needs HEYGEN_API_KEY for --secret-file.",
+    },
+    ['--endpoint-url <url>', "the relay's HeyGen webhook URL, to find the endpoint when the secret names none"],
+  ).action((o: Options) => runner(() => run(new Ctx(io, o), o)));
 }

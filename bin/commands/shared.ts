@@ -288,11 +288,17 @@ export class Ctx {
   }
 }
 
-/** `--stack NAME` and `--json`, as every AWS-facing command has them. */
-export function withCommon(cmd: Command): Command {
-  return cmd
+/** `--stack NAME` and `--json`, as every AWS-facing command has them, then `more` options (`[flags, help]`). */
+export function withCommon(cmd: Command, ...more: readonly (readonly [string, string])[]): Command {
+  const common = cmd
     .option('--stack <name>', "read the relay's resources from this CloudFormation stack's outputs")
     .option('--json', 'print the result as JSON');
+  return more.reduce((c, [flags, help]) => c.option(flags, help), common);
+}
+
+/** A command whose work is in its subcommands (`archive status`, `parked list`). */
+export function commandGroup(program: Command, name: string, summary: string, description: string): Command {
+  return program.command(name).summary(summary).description(description);
 }
 
 /** `--source ID`, on the commands that read a source's outputs (webhook URL, signing and API-key secrets). */

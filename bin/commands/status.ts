@@ -44,7 +44,7 @@ import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js
 import { normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
 import { describeUncovered } from './backfill-run.js';
 import { depthOf } from './redrive.js';
-import { type CliIo, Ctx, EXIT, type Run, UsageError, withCommon, withSource } from './shared.js';
+import { type CliIo, Ctx, EXIT, type Run, type StackOutputs, UsageError, withCommon, withSource } from './shared.js';
 import { discoverTopology } from './topology.js';
 
 interface Options {
@@ -236,21 +236,55 @@ async function part<T>(attention: string[], what: string, work: () => Promise<T>
   }
 }
 
+/** What every part of the report reads: the relay found, the clock, and where attention lines go. */
+interface Survey {
+  readonly ctx: Ctx;
+  readonly o: Options;
+  readonly outputs: StackOutputs;
+  readonly now: number;
+  readonly busName: string;
+  /** How the suggested commands find this relay, so each can be pasted as printed. */
+  readonly where: string;
+  readonly attention: string[];
+}
+
 export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport> {
-  const now = ctx.now();
   const outputs = await ctx.outputs();
   const busName = o.bus ?? outputs.eventBusName;
   if (!busName) throw new UsageError('status needs --stack or --bus');
-  const attention: string[] = [];
-  /** How the suggested commands find this relay, so each can be pasted as printed. */
   const where = o.stack ? `--stack ${o.stack}` : `--bus ${busName}`;
-  const secretId = o.signingSecretId ?? outputs.signingSecretArn;
-  const stateTable = o.stateTable ?? outputs.stateTableName;
+  const s: Survey = { ctx, o, outputs, now: ctx.now(), busName, where, attention: [] };
+  const swept =
+    (await part(s.attention, 'the temporary listen/replay routes', () => sweepTempRoutes(ctx, busName)))?.removed ?? [];
+  const { queues, targetDeadLetters } = await queueDepths(s);
+  const alarms = await firingAlarms(s);
+  const signingSecret = await signingSecretStatus(s);
+  const endpoint = await endpointStatus(s);
+  const runs = await lastRuns(s);
+  const state = await stateTableStatus(s);
+  const counts = await deliveryCounts(s);
+  const parked = await parkedCount(s);
+  return {
+    at: new Date(s.now).toISOString(),
+    ...(o.stack ? { stack: o.stack } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(signingSecret ? { signingSecret } : {}),
+    runs,
+    ...state,
+    queues,
+    ...(targetDeadLetters !== undefined ? { targetDeadLetters } : {}),
+    alarms,
+    last24h: counts,
+    ...(parked !== undefined ? { parked } : {}),
+    sweptTemporaryRoutes: swept,
+    attention: s.attention,
+  };
+}
 
-  const swept = (await part(attention, 'the temporary listen/replay routes', () => sweepTempRoutes(ctx, busName)))?.removed ?? [];
-  const topology = await discoverTopology(ctx, busName);
-
-  // Queues and dead letters.
+/** Every relay queue's depth and dead letters, and the bus targets' dead-letter queue. */
+async function queueDepths(s: Survey): Promise<Pick<StatusReport, 'queues' | 'targetDeadLetters'>> {
+  const { ctx, attention, where } = s;
+  const topology = await discoverTopology(ctx, s.busName);
   const queues: StatusReport['queues'] = [];
   for (const q of topology.queues) {
     const d = await depthOf(ctx, q.queue);
@@ -262,124 +296,128 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
         `${deadLetters} message(s) in the dead-letter queue of ${q.route}: fix the consumer, then heygen-relay redrive ${where} --queue ${q.route}`,
       );
   }
-  let targetDeadLetters: number | undefined;
-  if (topology.targetDeadLetterQueue) {
-    const d = await depthOf(ctx, topology.targetDeadLetterQueue);
-    targetDeadLetters = d.visible + d.inFlight;
-    if (targetDeadLetters)
-      attention.push(
-        `${targetDeadLetters} event(s) EventBridge could not deliver to a queue (${topology.targetDeadLetterQueue.name}): fix the queue policy or key, then heygen-relay replay ${where} --from <when it began> for their window`,
-      );
-  }
+  if (!topology.targetDeadLetterQueue) return { queues };
+  const d = await depthOf(ctx, topology.targetDeadLetterQueue);
+  const targetDeadLetters = d.visible + d.inFlight;
+  if (targetDeadLetters)
+    attention.push(
+      `${targetDeadLetters} event(s) EventBridge could not deliver to a queue (${topology.targetDeadLetterQueue.name}): fix the queue policy or key, then heygen-relay replay ${where} --from <when it began> for their window`,
+    );
+  return { queues, targetDeadLetters };
+}
 
-  // Alarms.
-  const alarms = ((await part(attention, 'the alarms', () => alarmsInAlarm(ctx, o.stack))) ?? []).map((a) => ({
+async function firingAlarms(s: Survey): Promise<StatusReport['alarms']> {
+  const alarms = ((await part(s.attention, 'the alarms', () => alarmsInAlarm(s.ctx, s.o.stack))) ?? []).map((a) => ({
     name: a.AlarmName ?? '?',
     reason: a.AlarmDescription ?? a.StateReason ?? '',
     ...(a.StateUpdatedTimestamp ? { since: a.StateUpdatedTimestamp.toISOString() } : {}),
   }));
-  for (const a of alarms) attention.push(`alarm ${a.name} is in ALARM${a.since ? ` since ${a.since}` : ''}`);
+  for (const a of alarms) s.attention.push(`alarm ${a.name} is in ALARM${a.since ? ` since ${a.since}` : ''}`);
+  return alarms;
+}
 
-  // Signing secret.
-  let signingSecret: StatusReport['signingSecret'];
-  if (secretId) {
-    signingSecret = await part(attention, 'the signing secret', async () => {
-      const d = await ctx.sm().send(new DescribeSecretCommand({ SecretId: secretId }));
-      const v = await ctx.sm().send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: false }));
-      const stored = (await new SecretsManagerSigningSecretStore(ctx.sm(), secretId).get()) !== null;
-      const versions = (v.Versions ?? [])
-        .map((x) => ({
-          id: x.VersionId ?? '?',
-          stages: x.VersionStages ?? [],
-          ...(x.CreatedDate
-            ? { createdAt: x.CreatedDate.toISOString(), ageDays: Math.max(0, Math.floor((now - x.CreatedDate.getTime()) / DAY)) }
-            : {}),
-        }))
-        .filter((x) => x.stages.length > 0)
-        .sort((a, b) => stageRank(a.stages) - stageRank(b.stages) || (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
-      return {
-        id: secretId,
-        stored,
-        versions,
-        rotationEnabled: d.RotationEnabled === true,
-        ...(d.RotationRules?.AutomaticallyAfterDays ? { rotationDays: d.RotationRules.AutomaticallyAfterDays } : {}),
-        ...(d.LastRotatedDate ? { lastRotated: d.LastRotatedDate.toISOString() } : {}),
-        ...(d.NextRotationDate ? { nextRotation: d.NextRotationDate.toISOString() } : {}),
-      };
-    });
-    if (signingSecret && !signingSecret.stored)
+/** The signing secret's versions, stages, ages and rotation; whether one is stored; a rotation left pending. */
+async function signingSecretStatus(s: Survey): Promise<StatusReport['signingSecret']> {
+  const { ctx, now, attention } = s;
+  const secretId = s.o.signingSecretId ?? s.outputs.signingSecretArn;
+  if (!secretId) return undefined;
+  const signingSecret = await part(attention, 'the signing secret', async () => {
+    const d = await ctx.sm().send(new DescribeSecretCommand({ SecretId: secretId }));
+    const v = await ctx.sm().send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: false }));
+    const stored = (await new SecretsManagerSigningSecretStore(ctx.sm(), secretId).get()) !== null;
+    const versions = (v.Versions ?? [])
+      .map((x) => ({
+        id: x.VersionId ?? '?',
+        stages: x.VersionStages ?? [],
+        ...(x.CreatedDate
+          ? { createdAt: x.CreatedDate.toISOString(), ageDays: Math.max(0, Math.floor((now - x.CreatedDate.getTime()) / DAY)) }
+          : {}),
+      }))
+      .filter((x) => x.stages.length > 0)
+      .sort((a, b) => stageRank(a.stages) - stageRank(b.stages) || (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    return {
+      id: secretId,
+      stored,
+      versions,
+      rotationEnabled: d.RotationEnabled === true,
+      ...(d.RotationRules?.AutomaticallyAfterDays ? { rotationDays: d.RotationRules.AutomaticallyAfterDays } : {}),
+      ...(d.LastRotatedDate ? { lastRotated: d.LastRotatedDate.toISOString() } : {}),
+      ...(d.NextRotationDate ? { nextRotation: d.NextRotationDate.toISOString() } : {}),
+    };
+  });
+  if (signingSecret && !signingSecret.stored)
+    attention.push(
+      'no signing secret is stored yet: put the HeyGen API key into its secret; the registrar registers and stores it',
+    );
+  const pending = signingSecret?.versions.find((x) => x.stages.includes('AWSPENDING') && !x.stages.includes('AWSCURRENT'));
+  if (pending?.createdAt && now - Date.parse(pending.createdAt) > 3_600_000)
+    attention.push(`a rotation has been pending since ${pending.createdAt} (see the rotation function's logs)`);
+  return signingSecret;
+}
+
+/** HeyGen's view of the endpoint (its API, with HEYGEN_API_KEY or the stack's API-key secret). */
+async function endpointStatus(s: Survey): Promise<StatusReport['endpoint']> {
+  const { ctx, o, outputs, attention } = s;
+  if (!outputs.webhookUrl && !outputs.apiKeySecretArn) return undefined;
+  const url = outputs.webhookUrl;
+  const at = url ? { url } : {};
+  let key = ctx.io.env.HEYGEN_API_KEY?.trim() || null;
+  if (!key && outputs.apiKeySecretArn)
+    key =
+      (await part(attention, 'the HeyGen API key secret', () => readHeyGenApiKey(ctx.sm(), outputs.apiKeySecretArn as string))) ??
+      null;
+  if (!key) {
+    attention.push("HeyGen's API key is not set: put it into the stack's ApiKeySecretArn secret");
+    return { ...at, found: [], error: "no HeyGen API key (HEYGEN_API_KEY, or the stack's API-key secret)" };
+  }
+  const client = new HeyGenWebhookClient({
+    apiKey: key,
+    baseUrl: o.apiUrl ?? ctx.io.env.HEYGEN_API_URL ?? DEFAULT_HEYGEN_API_URL,
+  });
+  try {
+    const target = url ? normalizeUrl(url) : undefined;
+    const found = (await client.listEndpoints())
+      .filter((e) => target === undefined || normalizeUrl(e.url) === target)
+      .map((e) => ({ id: e.endpoint_id, url: e.url, status: e.status, events: e.events ?? null }));
+    if (found.length === 0)
       attention.push(
-        'no signing secret is stored yet: put the HeyGen API key into its secret; the registrar registers and stores it',
+        `HeyGen has no endpoint at ${url}: heygen-relay reconcile ${o.stack ? `--stack ${o.stack}` : `--endpoint-url ${url}`}`,
       );
-    const pending = signingSecret?.versions.find((x) => x.stages.includes('AWSPENDING') && !x.stages.includes('AWSCURRENT'));
-    if (pending?.createdAt && now - Date.parse(pending.createdAt) > 3_600_000)
-      attention.push(`a rotation has been pending since ${pending.createdAt} (see the rotation function's logs)`);
+    if (found.length > 1) attention.push(`HeyGen has ${found.length} endpoints at ${url}; the registrar deletes duplicates`);
+    for (const e of found) if (e.status !== 'enabled') attention.push(`HeyGen endpoint ${e.id} is ${e.status}`);
+    return { ...at, found };
+  } catch (err) {
+    attention.push(`HeyGen's API: ${(err as Error).message}`);
+    return { ...at, found: [], error: (err as Error).message };
   }
+}
 
-  // HeyGen's view of the endpoint.
-  let endpoint: StatusReport['endpoint'];
-  if (outputs.webhookUrl || outputs.apiKeySecretArn) {
-    const url = outputs.webhookUrl;
-    let key = ctx.io.env.HEYGEN_API_KEY?.trim() || null;
-    if (!key && outputs.apiKeySecretArn)
-      key =
-        (await part(attention, 'the HeyGen API key secret', () =>
-          readHeyGenApiKey(ctx.sm(), outputs.apiKeySecretArn as string),
-        )) ?? null;
-    if (!key) {
-      endpoint = {
-        ...(url ? { url } : {}),
-        found: [],
-        error: "no HeyGen API key (HEYGEN_API_KEY, or the stack's API-key secret)",
-      };
-      attention.push("HeyGen's API key is not set: put it into the stack's ApiKeySecretArn secret");
-    } else {
-      const client = new HeyGenWebhookClient({
-        apiKey: key,
-        baseUrl: o.apiUrl ?? ctx.io.env.HEYGEN_API_URL ?? DEFAULT_HEYGEN_API_URL,
-      });
-      try {
-        const all = await client.listEndpoints();
-        const target = url ? normalizeUrl(url) : undefined;
-        const found = all
-          .filter((e) => target === undefined || normalizeUrl(e.url) === target)
-          .map((e) => ({ id: e.endpoint_id, url: e.url, status: e.status, events: e.events ?? null }));
-        endpoint = { ...(url ? { url } : {}), found };
-        if (found.length === 0)
-          attention.push(
-            `HeyGen has no endpoint at ${url}: heygen-relay reconcile ${o.stack ? `--stack ${o.stack}` : `--endpoint-url ${url}`}`,
-          );
-        if (found.length > 1) attention.push(`HeyGen has ${found.length} endpoints at ${url}; the registrar deletes duplicates`);
-        for (const e of found) if (e.status !== 'enabled') attention.push(`HeyGen endpoint ${e.id} is ${e.status}`);
-      } catch (err) {
-        endpoint = { ...(url ? { url } : {}), found: [], error: (err as Error).message };
-        attention.push(`HeyGen's API: ${(err as Error).message}`);
-      }
-    }
-  }
-
-  // Registrar and backfill runs, the backfill's checkpoint, delivery evidence.
+/** The last registrar (HeyGen, JoggAI when the stack has it) and backfill runs, from their metrics. */
+async function lastRuns(s: Survey): Promise<StatusReport['runs']> {
+  const { ctx, now, attention } = s;
+  const newest = (what: string, metricName: string, service: string) =>
+    part(attention, what, () => lastRun(ctx, metricName, exactly(service), now)).then((r) => r ?? null);
   const runs: StatusReport['runs'] = {};
-  runs.registrar =
-    (await part(attention, 'the registrar runs', () =>
-      lastRun(ctx, 'RegistrarRuns', exactly(ctx.service(HEYGEN_REGISTRAR_SERVICE)), now),
-    )) ?? null;
-  if (outputs.joggaiWebhookUrl)
-    runs['JoggAI registrar'] =
-      (await part(attention, 'the JoggAI registrar runs', () =>
-        lastRun(ctx, 'RegistrarRuns', exactly(JOGGAI_REGISTRAR_SERVICE), now),
-      )) ?? null;
-  runs.backfill =
-    (await part(attention, 'the backfill runs', () =>
-      lastRun(ctx, 'BackfillRuns', exactly(ctx.service(HEYGEN_BACKFILL_SERVICE)), now),
-    )) ?? null;
+  runs.registrar = await newest('the registrar runs', 'RegistrarRuns', ctx.service(HEYGEN_REGISTRAR_SERVICE));
+  if (s.outputs.joggaiWebhookUrl)
+    runs['JoggAI registrar'] = await newest('the JoggAI registrar runs', 'RegistrarRuns', JOGGAI_REGISTRAR_SERVICE);
+  runs.backfill = await newest('the backfill runs', 'BackfillRuns', ctx.service(HEYGEN_BACKFILL_SERVICE));
   for (const [name, r] of Object.entries(runs))
     if (r && BAD_RUN.has(r.outcome))
       attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: ${RUN_ADVICE[r.outcome] ?? 'see its logs'}`);
+  return runs;
+}
+
+/** The backfill's checkpoint and uncovered periods, and the ingress's delivery evidence (state table items). */
+async function stateTableStatus(
+  s: Survey,
+): Promise<Pick<StatusReport, 'backfillCheckedThrough' | 'backfillUncovered' | 'evidence'>> {
+  const { ctx, attention } = s;
+  const stateTable = s.o.stateTable ?? s.outputs.stateTableName;
   let backfillCheckedThrough: string | null | undefined;
   let backfillUncovered: string[] | undefined;
   let evidence: Record<string, string | null> | undefined;
-  if (stateTable) {
+  if (stateTable)
     await part(attention, 'the state table', async () => {
       const get = (pk: string) =>
         ctx.ddb().send(new GetItemCommand({ TableName: stateTable, Key: { pk: { S: pk } }, ConsistentRead: true }));
@@ -397,47 +435,40 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
         lastMissedAt: iso(ev?.lastMissedAt?.N),
       };
     });
-  }
+  return {
+    ...(backfillCheckedThrough !== undefined ? { backfillCheckedThrough } : {}),
+    ...(backfillUncovered?.length ? { backfillUncovered } : {}),
+    ...(evidence ? { evidence } : {}),
+  };
+}
 
-  const counts = (await part(attention, 'the metrics', () => last24h(ctx, now))) ?? {};
+/** The last 24 h of delivery counters per provider; failures (5xx) need attention. */
+async function deliveryCounts(s: Survey): Promise<StatusReport['last24h']> {
+  const counts = (await part(s.attention, 'the metrics', () => last24h(s.ctx, s.now))) ?? {};
   for (const [provider, c] of Object.entries(counts)) {
     const failed = Object.entries(c)
       .filter(([k]) => k.startsWith('Failed'))
       .reduce((n, [, v]) => n + v, 0);
     if (failed > 0)
-      attention.push(`${provider}: ${failed} delivery(ies) failed (5xx) in the last 24 h; the provider retries them`);
+      s.attention.push(`${provider}: ${failed} delivery(ies) failed (5xx) in the last 24 h; the provider retries them`);
   }
+  return counts;
+}
 
-  let parked: number | undefined;
-  if (outputs.parkedBucketName) {
-    parked = await part(
-      attention,
-      'the parked deliveries',
-      async () => (await listParked(new S3ParkedArchive(ctx.s3(), outputs.parkedBucketName as string), { limit: 1000 })).length,
+/** How many deliveries are parked (up to 1000). */
+async function parkedCount(s: Survey): Promise<number | undefined> {
+  const bucket = s.outputs.parkedBucketName;
+  if (!bucket) return undefined;
+  const parked = await part(
+    s.attention,
+    'the parked deliveries',
+    async () => (await listParked(new S3ParkedArchive(s.ctx.s3(), bucket), { limit: 1000 })).length,
+  );
+  if (parked)
+    s.attention.push(
+      `${parked} parked delivery(ies): heygen-relay parked list ${s.where}, then heygen-relay parked republish ${s.where} KEY`,
     );
-    if (parked)
-      attention.push(
-        `${parked} parked delivery(ies): heygen-relay parked list ${where}, then heygen-relay parked republish ${where} KEY`,
-      );
-  }
-
-  return {
-    at: new Date(now).toISOString(),
-    ...(o.stack ? { stack: o.stack } : {}),
-    ...(endpoint ? { endpoint } : {}),
-    ...(signingSecret ? { signingSecret } : {}),
-    runs,
-    ...(backfillCheckedThrough !== undefined ? { backfillCheckedThrough } : {}),
-    ...(backfillUncovered?.length ? { backfillUncovered } : {}),
-    ...(evidence ? { evidence } : {}),
-    queues,
-    ...(targetDeadLetters !== undefined ? { targetDeadLetters } : {}),
-    alarms,
-    last24h: counts,
-    ...(parked !== undefined ? { parked } : {}),
-    sweptTemporaryRoutes: swept,
-    attention,
-  };
+  return parked;
 }
 
 export function renderStatus(r: StatusReport, now: number): string[] {

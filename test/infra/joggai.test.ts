@@ -74,7 +74,7 @@ describe('Construct: HeyGenRelay with JoggAI enabled', () => {
   it('outputs the JoggAI webhook URL and secret ARN', () => {
     template.hasOutput('*', { Value: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['joggai'])]) }) });
     expect(Object.keys(template.findOutputs('*')).some((k) => k.includes('JoggAiSigningSecretArn'))).toBe(true);
-    expect(stack.relay.joggaiWebhookUrl).toBeDefined();
+    expect(stack.relay.boundSources.joggai?.webhookUrl).toBeDefined();
     expect(stack.relay.providers).toEqual(['heygen', 'joggai']);
   });
 });
@@ -85,8 +85,8 @@ describe('Construct: HeyGenRelay with JoggAI only', () => {
     expect(JSON.stringify(template.toJSON())).not.toMatch(/HeyGenSigningSecret|HeyGenApiKey|RelayRegistrar/);
     expect(relayProviders(template)).toMatchObject([{ name: 'joggai', path: '/jogg' }]);
     template.hasResourceProperties('AWS::Events::Archive', { EventPattern: { source: ['joggai'] } });
-    expect(stack.relay.heygenWebhookUrl).toBeUndefined();
-    expect(stack.relay.signingSecret).toBeUndefined();
+    expect(stack.relay.boundSources.heygen).toBeUndefined();
+    expect(Object.keys(stack.relay.boundSources)).toEqual(['joggai']);
   });
   it('still runs the JoggAI registrar after deploy (the only trigger)', () => {
     const triggers = Object.keys(template.findResources('Custom::Trigger'));

@@ -122,7 +122,7 @@ const relay = new HeyGenRelay(stack, 'Relay', {
   archive: {},
   queues: [{ name: 'failures', eventTypes: ['avatar_video.fail'] }],
 });
-const url: string | undefined = relay.heygenWebhookUrl;
+const url: string | undefined = relay.boundSources.heygen?.webhookUrl;
 void url;
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 `,

@@ -1,92 +1,48 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as triggers from 'aws-cdk-lib/triggers';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { HEYGEN_REGISTRAR_SERVICE, SERVICE_NAME } from '../../../functions/core/observability-names.js';
 import { HEYGEN_EVENT_TYPES } from '../runtime/events.js';
 import { functionCode } from '../../../lib/function-assets.js';
 import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
-  createRegistrarFunction,
-  createStateTable,
   grantLease,
   leaseName,
+  RegistrarConstruct,
   type RegistrarFunctionProps,
   registrarFunctionDefaults,
   registrarLogGroup,
 } from '../../../lib/registrar-common.js';
 
-export interface HeyGenRegistrarProps extends RegistrarFunctionProps {
-  /**
-   * Where the HeyGen signing secret is stored. The registrar writes it (JSON
-   * `{"secret","endpointId","url"}`); a rotation schedule is attached to it.
-   */
-  readonly signingSecret: secretsmanager.ISecret;
-  /** The secret holding the HeyGen API key (plain string, or JSON `{"apiKey": "..."}`); read only. */
-  readonly apiKeySecret: secretsmanager.ISecret;
-  /** The relay's public HTTPS URL HeyGen must deliver to (may be a token, e.g. from a Function URL). */
-  readonly endpointUrl: string;
-  /**
-   * HeyGen event types to subscribe to.
-   * @default all events
-   */
-  readonly events?: string[];
-  /**
-   * How often the signing secret is rotated through HeyGen's rotate-secret.
-   * `Duration.days(0)` attaches no rotation schedule.
-   * @default Duration.days(30)
-   */
-  readonly rotationInterval?: Duration;
-  /**
-   * HeyGen API base URL.
-   * @default https://api.heygen.com
-   */
-  readonly apiUrl?: string;
-}
+/**
+ * The HeyGen registrar's props. The registrar writes the signing secret (JSON
+ * `{"secret","endpointId","url"}`) and a rotation schedule is attached to it; the API key secret
+ * holds a plain string or JSON `{"apiKey": "..."}`; `events` not in HeyGen's v3 spec are warned of;
+ * `rotationInterval` rotates through HeyGen's rotate-secret (`Duration.days(0)` attaches no rotation
+ * schedule); `apiUrl` @default https://api.heygen.com.
+ */
+export type HeyGenRegistrarProps = RegistrarFunctionProps;
 
 /**
  * Keeps exactly one HeyGen webhook endpoint pointed at the relay (registrar: on a schedule and once
  * after deploy) and rotates its signing secret through Secrets Manager's rotation protocol.
  */
-export class HeyGenRegistrar extends Construct {
-  /** Creates/patches/re-creates the HeyGen endpoint and stores its secret. */
-  public readonly registrarFunction: lambda.Function;
-  /** Holds the one-writer lease of the signing secret (the relay's state table, or one of its own). */
-  public readonly stateTable: dynamodb.ITable;
+export class HeyGenRegistrar extends RegistrarConstruct {
   /** Secrets Manager rotation function for the signing secret. */
   public readonly rotationFunction: lambda.Function;
-  /** The schedule that re-runs the registrar. */
-  public readonly scheduleRule: events.Rule;
-  /** The after-deploy run, when enabled. */
-  public readonly afterDeploy?: triggers.Trigger;
   /** The signing secret's rotation schedule, when enabled. */
   public readonly rotationSchedule?: secretsmanager.RotationSchedule;
   /** How often the signing secret is rotated, when rotation is on. */
   public readonly rotationInterval?: Duration;
 
   constructor(scope: Construct, id: string, props: HeyGenRegistrarProps) {
-    super(scope, id);
     const apiUrl = props.apiUrl ?? 'https://api.heygen.com';
-    const known = new Set<string>(HEYGEN_EVENT_TYPES);
-    const unknown = (props.events ?? []).filter((e) => !known.has(e));
-    if (unknown.length > 0) {
-      // A warning, not an error: HeyGen adds event types before this list learns them.
-      Annotations.of(this).addWarningV2(
-        'heygen-relay:unknown-event-type',
-        `Event types not in HeyGen's v3 spec: ${unknown.join(', ')}. HeyGen rejects unknown types with 400.`,
-      );
-    }
-
     // No reserved concurrency (it can fail deployments on accounts with low limits): overlapping runs
     // are safe, as they send the same Idempotency-Keys and a lost create race ends in a 409 that is handled.
-    this.stateTable = props.stateTable ?? createStateTable(this, 'StateTable');
-    const registrar = createRegistrarFunction(this, props, {
+    super(scope, id, props, {
       provider: 'heygen',
-      stateTable: this.stateTable,
       functionId: 'Registrar',
       logGroupId: 'RegistrarLogs',
       entry: 'registrar',
@@ -104,9 +60,7 @@ export class HeyGenRegistrar extends Construct {
       ],
       scheduleDescription: 'heygen-relay: re-check the HeyGen webhook endpoint',
     });
-    this.registrarFunction = registrar.fn;
-    this.scheduleRule = registrar.scheduleRule;
-    this.afterDeploy = registrar.afterDeploy;
+    this.warnOfUnknownEvents(props.events ?? []);
 
     this.rotationFunction = new lambda.Function(this, 'Rotation', {
       ...registrarFunctionDefaults(props),
@@ -138,6 +92,17 @@ export class HeyGenRegistrar extends Construct {
     }
 
     this.acknowledgeFindings(props);
+  }
+
+  /** A warning, not an error: HeyGen adds event types before this list learns them. */
+  private warnOfUnknownEvents(events: readonly string[]): void {
+    const known = new Set<string>(HEYGEN_EVENT_TYPES);
+    const unknown = events.filter((e) => !known.has(e));
+    if (unknown.length > 0)
+      Annotations.of(this).addWarningV2(
+        'heygen-relay:unknown-event-type',
+        `Event types not in HeyGen's v3 spec: ${unknown.join(', ')}. HeyGen rejects unknown types with 400.`,
+      );
   }
 
   /** cdk-nag acknowledgements for this construct's resources, each with its reason. */

@@ -78,6 +78,9 @@ export interface BoundHeyGenSource extends BoundSource {
  * backfill, leases, alarms and outputs are its own).
  */
 export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
+  /** "Failed deliveries are retried with exponential backoff for up to 24 hours" (HeyGen's webhook docs). */
+  public readonly retryHorizon = Duration.hours(24);
+
   constructor(private readonly props: HeyGenSourceProps = {}) {
     super('heygen', props, 'HeyGen');
   }

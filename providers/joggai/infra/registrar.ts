@@ -1,50 +1,33 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as triggers from 'aws-cdk-lib/triggers';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { JOGGAI_REGISTRAR_SERVICE } from '../../../functions/core/observability-names.js';
 import {
   acknowledge as ack,
   acknowledgeFunctionFindings,
-  createRegistrarFunction,
-  createStateTable,
+  RegistrarConstruct,
   type RegistrarFunctionProps,
 } from '../../../lib/registrar-common.js';
 
-export interface JoggAiRegistrarProps extends RegistrarFunctionProps {
-  /** The relay's JoggAI route URL. */
-  readonly endpointUrl: string;
-  /** @default https://api.jogg.ai */
-  readonly apiUrl?: string;
-}
+/** The JoggAI registrar's props (`apiUrl` @default https://api.jogg.ai; `endpointUrl`: the relay's JoggAI route URL). */
+export type JoggAiRegistrarProps = RegistrarFunctionProps;
 
 /**
  * Keeps one JoggAI webhook endpoint pointed at the relay (hourly, and once after deploy) and
  * rotates its secret by overlapping a second endpoint (every `rotationInterval`). One function,
  * two schedules and an after-deploy trigger; reserved concurrency 1 so a reconcile and a rotation
  * never interleave. Each run logs one summary and emits `RegistrarRuns{provider=joggai, Outcome}`.
+ * Its `registrarFunction` also rotates, given `{"action":"rotate"}`.
  */
-export class JoggAiRegistrar extends Construct {
-  /** Reconciles (and, with `{"action":"rotate"}`, rotates) the JoggAI endpoint and stores its secret. */
-  public readonly registrarFunction: lambda.Function;
-  /** The schedule that re-runs the reconcile. */
-  public readonly scheduleRule: events.Rule;
+export class JoggAiRegistrar extends RegistrarConstruct {
   /** The schedule that rotates the secret (payload `{"action":"rotate"}`). */
   public readonly rotationRule: events.Rule;
-  /** Holds the one-writer lease of the signing secret (the relay's state table, or one of its own). */
-  public readonly stateTable: dynamodb.ITable;
-  /** The after-deploy run, when enabled. */
-  public readonly afterDeploy?: triggers.Trigger;
 
   constructor(scope: Construct, id: string, props: JoggAiRegistrarProps) {
-    super(scope, id);
-    this.stateTable = props.stateTable ?? createStateTable(this, 'StateTable');
-    const registrar = createRegistrarFunction(this, props, {
+    super(scope, id, props, {
       provider: 'joggai',
-      stateTable: this.stateTable,
       functionId: 'Function',
       logGroupId: 'Logs',
       entry: 'joggai-registrar',
@@ -63,9 +46,6 @@ export class JoggAiRegistrar extends Construct {
       ],
       scheduleDescription: 'heygen-relay: re-check the JoggAI webhook endpoint',
     });
-    this.registrarFunction = registrar.fn;
-    this.scheduleRule = registrar.scheduleRule;
-    this.afterDeploy = registrar.afterDeploy;
     this.rotationRule = new events.Rule(this, 'Rotation', {
       description: 'heygen-relay: rotate the JoggAI endpoint secret (second endpoint, overlap, delete the old)',
       schedule: events.Schedule.rate(props.rotationInterval ?? Duration.days(30)),

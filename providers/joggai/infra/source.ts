@@ -64,6 +64,9 @@ export interface BoundJoggAiSource extends BoundSource {
 
 /** A JoggAI account feeding the relay (several: give each further one an `id`). */
 export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
+  /** "Maximum 3 retry attempts", "5 second delay between retries" (JoggAI's v1 guide; v2's gives no schedule), each attempt up to 5 s. */
+  public readonly retryHorizon = Duration.minutes(1);
+
   constructor(private readonly props: JoggAiSourceProps = {}) {
     super('joggai', props, 'JoggAI');
   }

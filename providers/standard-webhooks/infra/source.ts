@@ -39,6 +39,11 @@ export interface StandardWebhooksSourceProps extends SourceProps {
   readonly subjectIdField?: string;
   /** The subject's kind. @default the event type up to its first dot */
   readonly subjectKind?: string;
+  /**
+   * How long the sender retries a failed delivery (Svix's schedule: 27 h 35 min); the relay warns when
+   * its `dedupWindow` does not outlive it. @default the spec's example schedule, last attempt at 75:35:05
+   */
+  readonly retryHorizon?: Duration;
 }
 
 /**
@@ -50,9 +55,11 @@ export interface StandardWebhooksSourceProps extends SourceProps {
 export class StandardWebhooksSource extends RelaySource<BoundSource> {
   /** How the ingress reads this sender's bodies (RELAY_PROVIDERS `options`); undefined: the spec's shape. */
   private readonly bodyRule?: StandardWebhooksBodyRule;
+  public readonly retryHorizon: Duration;
 
   constructor(private readonly props: StandardWebhooksSourceProps = {}) {
     super('standard-webhooks', props, 'Standard Webhooks');
+    this.retryHorizon = props.retryHorizon ?? Duration.seconds(75 * 3600 + 35 * 60 + 5);
     const tolerance = props.timestampTolerance?.toSeconds();
     if (tolerance !== undefined && tolerance > 3600)
       throw new RelayConfigError(`${this.id}.timestampTolerance must be at most an hour: the timestamp is the replay defence`);
