@@ -12,8 +12,6 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability-names.js';
-import type { HeyGenProviderProps } from '../providers/heygen/infra/source.js';
-import type { JoggAiProviderProps } from '../providers/joggai/infra/source.js';
 import { type MediaArchiveProps, RelayMediaArchive } from './archive.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
@@ -21,30 +19,26 @@ import { jsonLoggingFunctionProps } from './function-assets.js';
 import { dedupItemGrants, evidenceItemGrants, itemPolicyStatements } from './ingress-grants.js';
 import { createStateTable } from './registrar-common.js';
 import type { BoundSource, IRelaySource, RelayCore, SourceRoute } from './source.js';
-import { sourcesFromProps } from '../providers/infra.js';
+import { type ProviderShorthandProps, sourcesFromProps } from '../providers/infra.js';
 import { TempRouteSweeper } from './temp-route-sweeper.js';
 
-export type { HeyGenProviderProps, HeyGenRegistrationProps } from '../providers/heygen/infra/source.js';
-export type { JoggAiProviderProps, JoggAiRegistrationProps } from '../providers/joggai/infra/source.js';
+export type {
+  HeyGenProviderProps,
+  HeyGenRegistrationProps,
+  JoggAiProviderProps,
+  JoggAiRegistrationProps,
+  ProviderShorthandProps,
+} from '../providers/infra.js';
 export type { RegistrationProps } from './source.js';
 
-export interface HeyGenRelayProps {
+/** The relay's settings; the `heygen` / `joggai` shorthands come from the providers (providers/infra.ts). */
+export interface HeyGenRelayProps extends ProviderShorthandProps {
   /**
    * The provider accounts feeding the relay, e.g. `[new HeyGenSource(), new JoggAiSource()]`; two
    * accounts of one provider: give the second an `id` (`new HeyGenSource({ id: 'heygen-staging' })`).
    * @default one HeyGenSource (or what `heygen`/`joggai` say)
    */
   readonly sources?: readonly IRelaySource[];
-  /**
-   * Sugar over `sources`: HeyGen intake, or `false` to leave HeyGen out. Prefer `sources`.
-   * @default enabled with defaults (when `sources` is not given)
-   */
-  readonly heygen?: HeyGenProviderProps | false;
-  /**
-   * Sugar over `sources`: JoggAI intake (`POST /joggai`), with its registrar unless
-   * `joggai.registration` is false. Prefer `sources`. @default disabled
-   */
-  readonly joggai?: JoggAiProviderProps;
   /**
    * Queues fed from the bus by rules, in addition to the default queue, e.g.
    * `[{ name: 'failures', eventTypes: ['avatar_video.fail', 'video_translate.fail'] }]`.

@@ -2,8 +2,8 @@
  * The sources the package ships (each in its provider's folder), and the construct's earlier props
  * (`heygen`, `joggai`) as sugar over `sources`. Adding a provider: its folder plus a line here.
  */
-import { HeyGenSource } from './heygen/infra/source.js';
-import { JoggAiSource } from './joggai/infra/source.js';
+import { type HeyGenProviderProps, HeyGenSource } from './heygen/infra/source.js';
+import { type JoggAiProviderProps, JoggAiSource } from './joggai/infra/source.js';
 import { RelayConfigError } from '../lib/config.js';
 import type { IRelaySource } from '../lib/source.js';
 
@@ -14,12 +14,27 @@ export {
   type StandardWebhooksSourceProps,
 } from './standard-webhooks/infra/source.js';
 
-/** What the earlier props said, as sources: HeyGen unless `heygen: false`, JoggAI when `joggai` is set. */
-export function sourcesFromProps(props: {
-  readonly sources?: readonly IRelaySource[];
-  readonly heygen?: ConstructorParameters<typeof HeyGenSource>[0] | false;
-  readonly joggai?: ConstructorParameters<typeof JoggAiSource>[0];
-}): readonly IRelaySource[] {
+export type { HeyGenProviderProps, HeyGenRegistrationProps } from './heygen/infra/source.js';
+export type { JoggAiProviderProps, JoggAiRegistrationProps } from './joggai/infra/source.js';
+
+/** The construct's shorthands over `sources`, one a provider that has one (HeyGenRelayProps extends these). */
+export interface ProviderShorthandProps {
+  /**
+   * Sugar over `sources`: HeyGen intake, or `false` to leave HeyGen out. Prefer `sources`.
+   * @default enabled with defaults (when `sources` is not given)
+   */
+  readonly heygen?: HeyGenProviderProps | false;
+  /**
+   * Sugar over `sources`: JoggAI intake (`POST /joggai`), with its registrar unless
+   * `joggai.registration` is false. Prefer `sources`. @default disabled
+   */
+  readonly joggai?: JoggAiProviderProps;
+}
+
+/** What the shorthands say, as sources: HeyGen unless `heygen: false`, JoggAI when `joggai` is set. */
+export function sourcesFromProps(
+  props: ProviderShorthandProps & { readonly sources?: readonly IRelaySource[] },
+): readonly IRelaySource[] {
   if (props.sources) {
     if (props.heygen !== undefined || props.joggai !== undefined)
       throw new RelayConfigError(

@@ -20,6 +20,12 @@ function runtimeProblems(file: string, { files, packages }: Imports): string[] {
   ];
 }
 
+const REGISTRIES = ['providers/infra.ts', 'providers/runtime.ts', 'providers/media.ts', 'providers/types.ts'];
+
+function constructProblems(file: string, { files }: Imports): string[] {
+  return files.filter((f) => f.startsWith('providers/') && !REGISTRIES.includes(f)).map((f) => `${file} imports ${f}`);
+}
+
 function coreProblems(file: string, { files, packages }: Imports): string[] {
   return [
     ...packages.filter((p) => !p.startsWith('node:') && p !== 'aws-lambda').map((p) => `${file} imports the package ${p}`),
@@ -48,7 +54,13 @@ describe('layout: what may import what', () => {
     expect(core.flatMap((file) => coreProblems(file, importsOf(file)))).toEqual([]);
   });
 
+  it('the construct (lib/) reaches providers only through their registries, never one provider folder', () => {
+    const problems = CODE.filter((f) => f.startsWith('lib/')).flatMap((file) => constructProblems(file, importsOf(file)));
+    expect(problems).toEqual([]);
+  });
+
   it('catches seeded wrong imports (the rules are not empty)', () => {
+    expect(constructProblems('lib/heygen-relay.ts', { files: ['providers/heygen/infra/source.ts'], packages: [] })).toHaveLength(1);
     const registrar = 'providers/heygen/runtime/registrar.ts';
     expect(runtimeProblems(registrar, { files: [], packages: ['aws-cdk-lib/aws-lambda'] })).toHaveLength(1);
     expect(runtimeProblems(registrar, { files: ['providers/heygen/infra/source.ts'], packages: [] })).toHaveLength(1);
@@ -87,18 +99,13 @@ const STILL_LONG: string[] = [
   'functions/core/ingress.ts createIngress',
   'providers/heygen/runtime/rotation.ts rotationStep',
   'providers/heygen/runtime/registrar.ts run',
-  'bin/commands/status.ts collectStatus',
-  'lib/dashboard.ts RelayDashboard constructor',
   'functions/core/canonical-json.ts parseLossless',
   'providers/heygen/infra/source.ts alarms',
   'providers/heygen/runtime/api/client.ts request',
   'functions/core/ingress.ts publishOnce',
   'providers/joggai/runtime/rotation.ts rotateJoggAi',
   'providers/heygen/infra/source.ts build',
-  'bin/commands/replay.ts run',
   'functions/core/body-facts.ts factsOf',
-  'bin/commands/listen.ts run',
-  'lib/temp-route-sweeper.ts TempRouteSweeper constructor',
 ];
 
 describe('layout: every function fits a screen', () => {
