@@ -615,25 +615,30 @@ describe('CLI: listen', () => {
     expect((await aExit).code).toBe(0);
     expect((await temporaryRoutes()).rules).toEqual([]);
 
-    // SIGKILL: nothing runs on exit, the leftovers stay until their lease (--ttl 2) has passed.
-    const b = spawnListen(['--wait', '1', '--ttl', '2']);
+    // SIGKILL: nothing runs on exit, the leftovers stay until their lease (--ttl 6) has passed. The
+    // lease is long enough for a loaded machine to start the second listener and run a status inside it.
+    const TTL_S = 6;
+    const b = spawnListen(['--wait', '1', '--ttl', String(TTL_S)]);
     await waitFor(() => b.err.some((l) => l.startsWith('listening on')), 30_000);
     const bExit = exited(b.child);
     b.child.kill('SIGKILL');
+    const killedAt = Date.now();
     expect((await bExit).signal).toBe('SIGKILL');
     const left = await temporaryRoutes();
     expect(left.rules).toHaveLength(1);
-    // Meanwhile another listener runs, with the same short lease, renewing it.
-    const live = spawnListen(['--wait', '1', '--ttl', '2']);
+    // Meanwhile another listener runs, with the same lease, renewing it.
+    const live = spawnListen(['--wait', '1', '--ttl', String(TTL_S)]);
     await waitFor(() => live.err.some((l) => l.startsWith('listening on')), 30_000);
     const liveRule = (await temporaryRoutes()).rules.find((r) => !left.rules.includes(r));
     expect(liveRule).toBeDefined();
     expect(left.queues.some((u) => u.endsWith(left.rules[0] as string))).toBe(true);
     // Within the lease a sweep leaves them (the owner might be alive) ...
     const early = io();
+    const earlyAt = Date.now();
     await main(['status', '--stack', STACK, '--json'], early.io);
-    expect(JSON.parse(early.out.join('\n')).sweptTemporaryRoutes).toEqual([]);
-    await new Promise((r) => setTimeout(r, 2500));
+    if (earlyAt - killedAt < (TTL_S - 1) * 1000)
+      expect(JSON.parse(early.out.join('\n')).sweptTemporaryRoutes).toEqual([]);
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + TTL_S * 1000 + 500 - Date.now())));
     // ... after it, the next status (or listen, or replay) removes them.
     const { io: cli, out } = io();
     await main(['status', '--stack', STACK, '--json'], cli);
