@@ -109,22 +109,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
       }),
       opts,
     );
-    try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: this.secretId,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: token,
-          ...(expected ? { RemoveFromVersionId: expected } : {}),
-        }),
-        opts,
-      );
-    } catch (err) {
-      if (err instanceof Error && err.name === 'InvalidParameterException') {
-        throw new SecretVersionConflictError(this.secretId, expected, { cause: err });
-      }
-      throw err;
-    }
+    await this.moveCurrent(token, expected, signal);
     // A pending rotation that already holds a value is superseded by this write (its provider secret
     // is dead: the lease guarantees our provider call came after it). A pending version without a
     // value is a rotation Secrets Manager has staged but not started; its createSecret runs later
@@ -132,6 +117,43 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     const after = await this.read(signal);
     if (after.pending && after.pending.value !== null) await this.dropPending(after.pending.version, signal);
     return token;
+  }
+
+  /**
+   * Moves AWSCURRENT to `version` if it still sits on `expected` (compare-and-set: Secrets Manager
+   * refuses the move when AWSCURRENT moved meanwhile, and that refusal is a SecretVersionConflictError).
+   * The replaced version becomes AWSPREVIOUS.
+   */
+  async moveCurrent(version: string, expected: string | null, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: this.secretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: version,
+          ...(expected ? { RemoveFromVersionId: expected } : {}),
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      if (err instanceof Error && err.name === 'InvalidParameterException') {
+        throw new SecretVersionConflictError(this.secretId, expected, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Writes `value` as a new version labelled AWSPENDING under `token` (a rotation's ClientRequestToken). */
+  async putPending(token: string, value: IssuedSigningSecret, signal?: AbortSignal): Promise<void> {
+    await this.client.send(
+      new PutSecretValueCommand({
+        SecretId: this.secretId,
+        ClientRequestToken: token,
+        SecretString: serializeStoredSigningSecret(value),
+        VersionStages: ['AWSPENDING'],
+      }),
+      { abortSignal: signal },
+    );
   }
 
   async dropPending(version: string, signal?: AbortSignal): Promise<void> {

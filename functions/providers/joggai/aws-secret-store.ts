@@ -23,10 +23,9 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { labelHolders, SecretsManagerSigningSecretStore } from '../../adapters/aws/signing-secret-store.js';
-import { assertStorable, type IssuedSigningSecret, SecretVersionConflictError } from '../../core/secret-store.js';
+import { assertStorable, type IssuedSigningSecret } from '../../core/secret-store.js';
 import {
   completePending,
   type JoggAiPendingValue,
@@ -78,10 +77,6 @@ function serializePending(value: JoggAiPendingValue): string {
     replaces: value.replaces,
     replacesEndpointId: value.replacesEndpointId,
   });
-}
-
-function isInvalidParameter(err: unknown): boolean {
-  return err instanceof Error && err.name === 'InvalidParameterException';
 }
 
 export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
@@ -147,21 +142,9 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
   }
 
   async promotePending(pending: { version: string; value: JoggAiPendingValue }, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: this.name,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: pending.version,
-          RemoveFromVersionId: pending.value.replaces,
-        }),
-        { abortSignal: signal },
-      );
-    } catch (err) {
-      // AWSCURRENT is no longer on the version the pending value replaces: someone stored since.
-      if (isInvalidParameter(err)) throw new SecretVersionConflictError(this.name, pending.value.replaces, { cause: err });
-      throw err;
-    }
+    // Refused (SecretVersionConflictError) when AWSCURRENT is no longer on the version the pending
+    // value replaces: someone stored since.
+    await this.shared.moveCurrent(pending.version, pending.value.replaces, signal);
     await this.dropPending(pending.version, signal);
   }
 
