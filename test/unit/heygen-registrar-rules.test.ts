@@ -1,0 +1,84 @@
+/**
+ * The registrar's rules are one table (REGISTRAR_RULES, REGISTRAR_OUTCOMES in
+ * functions/providers/heygen/registrar.ts) that docs/heygen-registrar.md shows: both agree row for
+ * row. And the run reads one clock: the ages it reports come from the injected `now`, never the wall
+ * clock (DEVELOPERS: one clock shared by every fake).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
+import type { HeyGenWebhookApi, WebhookEndpoint } from '../../functions/providers/heygen/api/client.js';
+import { REGISTRAR_OUTCOMES, REGISTRAR_RULES, reconcile } from '../../functions/providers/heygen/registrar.js';
+
+const DOC = readFileSync(join(__dirname, '..', '..', 'docs', 'heygen-registrar.md'), 'utf8');
+
+/** The rows of the Markdown table that follows `marker` (cells trimmed; header and rule line dropped). */
+function tableAfter(marker: string): string[][] {
+  const at = DOC.indexOf(marker);
+  expect(at, `docs/heygen-registrar.md has ${marker}`).toBeGreaterThan(0);
+  const lines = DOC.slice(at).split('\n').slice(1);
+  const table = lines.slice(0, lines.findIndex((l) => !l.startsWith('|')));
+  return table.slice(2).map((l) =>
+    l
+      .slice(1, -1)
+      .split('|')
+      .map((c) => c.trim()),
+  );
+}
+
+const code = (s: string) => `\`${s}\``;
+const list = (xs: readonly string[] | null) => (xs && xs.length > 0 ? xs.map(code).join(', ') : '—');
+
+describe('registrar rules: the code table and the docs table', () => {
+  it('docs/heygen-registrar.md shows REGISTRAR_RULES row for row', () => {
+    const expected = REGISTRAR_RULES.map((r) => [code(r.rule), r.finds, r.does, list(r.actions), list(r.guard && [r.guard])]);
+    expect(tableAfter('<!-- registrar-rules:')).toEqual(expected);
+  });
+
+  it('docs/heygen-registrar.md shows REGISTRAR_OUTCOMES row for row', () => {
+    expect(tableAfter('<!-- registrar-outcomes:')).toEqual(REGISTRAR_OUTCOMES.map((o) => [code(o.outcome), o.when]));
+  });
+});
+
+describe('registrar: one clock', () => {
+  const URL_A = 'https://clock123.lambda-url.eu-west-1.on.aws/heygen';
+  const endpoint = {
+    endpoint_id: 'ep_clock',
+    url: URL_A,
+    events: null,
+    status: 'enabled',
+    created_at: '2020-01-01T00:00:00Z',
+  } as unknown as WebhookEndpoint;
+  const client = { listEndpoints: async () => [endpoint] } as unknown as HeyGenWebhookApi;
+
+  it('reports the secret age and a pending rotation age on the injected clock, not the wall clock', async () => {
+    let now = Date.parse('2020-02-01T00:00:00Z'); // years before the wall clock
+    const clock = () => now;
+    const store = new MemorySigningSecretStore(null, 'clock-store', clock);
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    store.overwrite({ secret, endpointId: 'ep_clock', url: URL_A });
+    store.pending = {
+      version: 'pending-1',
+      value: { secret: `whsec_${randomBytes(24).toString('base64')}`, endpointId: 'ep_clock', url: URL_A, replaces: 'v1' },
+      createdAt: now - 30_000,
+    };
+    now += 3_600_000;
+    const summary = await reconcile({ url: URL_A }, { client, secretStore: store, now: clock });
+    expect(summary.outcome).toBe('in_sync');
+    expect(summary.signingSecretAgeSeconds).toBe(3_600);
+    expect(summary.pendingRotationAgeSeconds).toBe(3_630);
+  });
+
+  it('reports the secret age on the injected clock when the run stops early (missing API key)', async () => {
+    let now = Date.parse('2020-02-01T00:00:00Z');
+    const clock = () => now;
+    const store = new MemorySigningSecretStore(null, 'clock-store-2', clock);
+    store.overwrite({ secret: `whsec_${randomBytes(24).toString('base64')}`, endpointId: 'ep_clock', url: URL_A });
+    now += 120_000;
+    const summary = await reconcile({ url: URL_A }, { client: null, secretStore: store, now: clock });
+    expect(summary.outcome).toBe('missing_api_key');
+    expect(summary.signingSecretAgeSeconds).toBe(120);
+  });
+});
