@@ -3,17 +3,11 @@
  * this relay's URL, subscribes to the configured events, and that we hold its signing secret.
  *
  * One writer at a time: a run holds the lease of the signing secret (core/lease.ts) for all of its
- * changes; a run that finds it busy waits briefly and then reports `busy`. Under the lease:
- * 1. a leftover intent (a provider call that changed the secret, recorded before it was made, by a
- *    holder that died before storing the answer) is replayed with the same Idempotency-Key and the
- *    answer stored;
- * 2. the stored endpoint, if its URL changed (our config, or someone at HeyGen), is PATCHed back to
- *    our URL: the endpoint and its secret stay, nothing delivers elsewhere;
- * 3. absent → create (fresh Idempotency-Key) and store its secret;
- *    present, other events → PATCH events (full replace);
- *    present, no usable secret held for it → rotate-secret under a recorded intent and store;
- *    duplicates at our URL → keep one (the one whose secret we hold, else the oldest), delete others;
- *    a stale pending rotation (AWSPENDING on a value the current moved past) → dropped.
+ * changes; a run that finds it busy waits briefly and then reports `busy`. Under the lease, a
+ * leftover intent (a provider call that changed the secret, recorded before it was made, by a holder
+ * that died before storing the answer) is replayed first with the same Idempotency-Key and the answer
+ * stored; then the rules of REGISTRAR_RULES apply in order (what the run finds → what it does; the
+ * same table is in docs/heygen-registrar.md), and REGISTRAR_OUTCOMES names the outcome.
  * Every store is compare-and-set against the version read under the lease; a conflict (someone
  * wrote outside the lease) is re-read, never overwritten blindly.
  * No API key → one clear log line, outcome `missing_api_key`, no throw.
@@ -1076,7 +1070,7 @@ async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: s
 }
 
 /**
- * Step 2's PATCH of our endpoint's URL back to ours, or null when HeyGen answers 409 conflict: an
+ * Rule `url_moved`'s PATCH of our endpoint's URL back to ours, or null when HeyGen answers 409 conflict: an
  * endpoint with our URL exists already (made since our list, e.g. by a second stack or a person).
  */
 async function moveBack(ctx: RunContext, endpointId: string): Promise<WebhookEndpoint | null> {
@@ -1098,7 +1092,7 @@ function clockOf(deps: RegistrarDeps): () => number {
 }
 
 /**
- * Step 1: replays the intent a dead holder left (same call, same key) and stores the answer. After
+ * Before the rules: replays the intent a dead holder left (same call, same key) and stores the answer. After
  * MAX_REPLAY_FAILURES 5xx answers (HeyGen may replay a 5xx for a key it processed, for 24 h) the
  * change is made under a fresh key instead (a create is dropped: the run creates or adopts anew).
  */
@@ -1122,8 +1116,8 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
   } else if (leftover.op === 'create') {
     // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
     // created then (it may have been moved to another URL or deleted since); after that, the replay
-    // creates one, which is ours as well. Either way we now know it and hold its secret; step 2
-    // brings it back to our URL and step 5 removes duplicates.
+    // creates one, which is ours as well. Either way we now know it and hold its secret; rule
+    // `url_moved` brings it back to our URL and rule `duplicates` removes the others.
     const replayed = await replayCreate(ctx, writer, leftover, before.version);
     if (!replayed) {
       action.status = 'done';
