@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import type { HeyGenWebhookApi, WebhookEndpoint } from '../../functions/providers/heygen/api/client.js';
 import { REGISTRAR_OUTCOMES, REGISTRAR_RULES, reconcile } from '../../functions/providers/heygen/registrar.js';
@@ -80,5 +81,41 @@ describe('registrar: one clock', () => {
     const summary = await reconcile({ url: URL_A }, { client: null, secretStore: store, now: clock });
     expect(summary.outcome).toBe('missing_api_key');
     expect(summary.signingSecretAgeSeconds).toBe(120);
+  });
+
+  it("stamps a recorded intent with the run's clock, so a leftover create past HeyGen's 24 h is not replayed", async () => {
+    let now = Date.parse('2020-02-01T00:00:00Z'); // the wall clock is years later
+    const clock = () => now;
+    const keys: string[] = [];
+    const endpoints: WebhookEndpoint[] = [];
+    const flaky = {
+      listEndpoints: async () => [...endpoints],
+      createEndpoint: async (body: { url: string }, options: { idempotencyKey?: string }) => {
+        keys.push(options.idempotencyKey ?? '');
+        if (keys.length === 1) throw new Error('connection lost after the request was sent');
+        const created = {
+          endpoint_id: `ep_${keys.length}`,
+          url: body.url,
+          events: null,
+          status: 'enabled',
+          created_at: new Date(now).toISOString(),
+          secret: `whsec_${randomBytes(24).toString('base64')}`,
+        } as unknown as WebhookEndpoint;
+        endpoints.push(created);
+        return created;
+      },
+    } as unknown as HeyGenWebhookApi;
+    const deps = {
+      client: flaky,
+      secretStore: new MemorySigningSecretStore(null, 'clock-store-3', clock),
+      lease: { store: new MemoryLeaseStore(clock), name: 'heygen:clock-store-3' },
+      now: clock,
+    };
+    await expect(reconcile({ url: URL_A }, deps)).rejects.toThrow('connection lost');
+    now += 25 * 3_600_000; // past HeyGen's replay window on the run's clock
+    const summary = await reconcile({ url: URL_A }, deps);
+    expect(summary.actions.map((a) => a.type)).toEqual(['recover', 'create', 'store_secret']);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).not.toBe(keys[0]); // the stale key was not sent again
   });
 });

@@ -960,7 +960,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
         ...(lease.now ? { now: lease.now } : {}),
       },
       async (grant) => {
-        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal, lease.now);
+        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal, clockOf(deps));
         // A write outside the lease (a person's put-secret-value) between our read and our store
         // makes the store fail its version check: start over from a fresh read, at most twice more.
         for (let attempt = 1; ; attempt++) {
