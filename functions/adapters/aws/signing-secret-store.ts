@@ -125,22 +125,8 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
    * The replaced version becomes AWSPREVIOUS.
    */
   async moveCurrent(version: string, expected: string | null, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: this.secretId,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: version,
-          ...(expected ? { RemoveFromVersionId: expected } : {}),
-        }),
-        { abortSignal: signal },
-      );
-    } catch (err) {
-      if (err instanceof Error && err.name === 'InvalidParameterException') {
-        throw new SecretVersionConflictError(this.secretId, expected, { cause: err });
-      }
-      throw err;
-    }
+    const refused = await this.moveStage('AWSCURRENT', { to: version, from: expected }, signal);
+    if (refused) throw new SecretVersionConflictError(this.secretId, expected, { cause: refused });
   }
 
   /** Writes `value` as a new version labelled AWSPENDING under `token` (a rotation's ClientRequestToken). */
@@ -157,18 +143,33 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
   }
 
   async dropPending(version: string, signal?: AbortSignal): Promise<void> {
+    // Refused: AWSPENDING is no longer on `version` (a rotation moved on): nothing to drop.
+    await this.moveStage('AWSPENDING', { from: version }, signal);
+  }
+
+  /**
+   * Moves `stage` onto `to` and/or off `from`. Returns the InvalidParameterException with which
+   * Secrets Manager refuses to take the stage off a version that no longer holds it, or null.
+   */
+  private async moveStage(
+    stage: string,
+    move: { to?: string; from?: string | null },
+    signal: AbortSignal | undefined,
+  ): Promise<Error | null> {
     try {
       await this.client.send(
         new UpdateSecretVersionStageCommand({
           SecretId: this.secretId,
-          VersionStage: 'AWSPENDING',
-          RemoveFromVersionId: version,
+          VersionStage: stage,
+          ...(move.to ? { MoveToVersionId: move.to } : {}),
+          ...(move.from ? { RemoveFromVersionId: move.from } : {}),
         }),
         { abortSignal: signal },
       );
+      return null;
     } catch (err) {
-      // AWSPENDING is no longer on `version` (a rotation moved on): nothing to drop.
-      if (!(err instanceof Error && err.name === 'InvalidParameterException')) throw err;
+      if (err instanceof Error && err.name === 'InvalidParameterException') return err;
+      throw err;
     }
   }
 }
