@@ -39,6 +39,7 @@ import {
   type OurEndpoint,
   ourEndpoint,
 } from './providers/heygen/backfill.js';
+import { countedRun } from './providers/heygen/counted-run.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();
@@ -121,7 +122,7 @@ function stateMetrics(state: BackfillState): void {
 export const handler = async (_event: unknown, context: Context): Promise<BackfillSummary | { outcome: 'missing_api_key' }> => {
   logger.addContext(context);
   const deadline = () => context.getRemainingTimeInMillis();
-  try {
+  return countedRun({ logger, metrics }, 'BackfillRuns', 'backfill run', async () => {
     const apiKey = await readHeyGenApiKey(secrets, env.apiKeySecretArn);
     if (apiKey === null) {
       logger.warn(`HeyGen API key is not set: put it into ${env.apiKeySecretArn}; the backfill retries on its schedule`);
@@ -185,12 +186,5 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     metrics.addMetric('ForeignEntries', MetricUnit.Count, summary.foreign);
     if (run.state) stateMetrics(run.state);
     return summary;
-  } catch (err) {
-    logger.error('backfill run failed', err as Error);
-    metrics.addDimension('Outcome', 'failed');
-    metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
-    throw err;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  });
 };
