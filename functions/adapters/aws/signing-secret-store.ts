@@ -31,6 +31,19 @@ export function labelHolders(versions: Record<string, string[]> | undefined): Ma
   return holders;
 }
 
+/** A stored value as Secrets Manager holds it: its SecretString and when the version was created. */
+interface RawValue {
+  readonly text?: string | undefined;
+  readonly createdAt?: number | undefined;
+}
+
+/** What {@link SecretsManagerSigningSecretStore.readRaw} reads (a provider's store parses it its own way). */
+export interface RawSecretSnapshot {
+  readonly version: string | null;
+  readonly current: RawValue | undefined;
+  readonly pending: (RawValue & { readonly version: string }) | null;
+}
+
 /**
  * The signing secret in AWS Secrets Manager, written compare-and-set:
  * - `read` names AWSCURRENT's VersionId (and a pending rotation's version, if AWSPENDING sits on
@@ -57,10 +70,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     return (await this.read(signal)).current;
   }
 
-  private async value(
-    versionId: string,
-    signal?: AbortSignal,
-  ): Promise<{ text?: string | undefined; createdAt?: number | undefined } | undefined> {
+  private async value(versionId: string, signal?: AbortSignal): Promise<RawValue | undefined> {
     try {
       const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionId: versionId }), {
         abortSignal: signal,
@@ -72,27 +82,36 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     }
   }
 
-  async read(signal?: AbortSignal): Promise<SecretSnapshot> {
+  /**
+   * AWSCURRENT's value and a pending rotation's (AWSPENDING on another version), as stored, read by
+   * VersionId from one DescribeSecret (one consistent picture of the stages).
+   */
+  async readRaw(signal?: AbortSignal): Promise<RawSecretSnapshot> {
     const described = await this.client.send(new DescribeSecretCommand({ SecretId: this.secretId }), { abortSignal: signal });
     const holders = labelHolders(described.VersionIdsToStages);
     const version = holders.get('AWSCURRENT') ?? null;
-    const pendingId = holders.get('AWSPENDING');
+    const held = holders.get('AWSPENDING');
+    const pendingId = held !== undefined && held !== version ? held : null;
     const [current, pending] = await Promise.all([
       version ? this.value(version, signal) : undefined,
-      pendingId && pendingId !== version ? this.value(pendingId, signal) : undefined,
+      pendingId ? this.value(pendingId, signal) : undefined,
     ]);
+    return { version, current, pending: pendingId ? { version: pendingId, ...pending } : null };
+  }
+
+  async read(signal?: AbortSignal): Promise<SecretSnapshot> {
+    const { version, current, pending } = await this.readRaw(signal);
     return {
       version,
       current: parseStoredSigningSecret(current?.text),
       ...(current?.createdAt !== undefined ? { currentCreatedAt: current.createdAt } : {}),
-      pending:
-        pendingId && pendingId !== version
-          ? {
-              version: pendingId,
-              value: parseStoredSigningSecret(pending?.text),
-              ...(pending?.createdAt !== undefined ? { createdAt: pending.createdAt } : {}),
-            }
-          : null,
+      pending: pending
+        ? {
+            version: pending.version,
+            value: parseStoredSigningSecret(pending.text),
+            ...(pending.createdAt !== undefined ? { createdAt: pending.createdAt } : {}),
+          }
+        : null,
     };
   }
 

@@ -18,13 +18,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { labelHolders, SecretsManagerSigningSecretStore } from '../../adapters/aws/signing-secret-store.js';
+import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSigningSecretStore } from '../../adapters/aws/signing-secret-store.js';
 import { assertStorable, type IssuedSigningSecret } from '../../core/secret-store.js';
 import {
   completePending,
@@ -90,32 +85,12 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
     this.shared = new SecretsManagerSigningSecretStore(client, name);
   }
 
-  private async value(versionId: string, signal?: AbortSignal): Promise<string | undefined> {
-    try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.name, VersionId: versionId }), {
-        abortSignal: signal,
-      });
-      return out.SecretString;
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ResourceNotFoundException') return undefined;
-      throw err;
-    }
-  }
-
   async get(signal?: AbortSignal): Promise<JoggAiSecretState> {
-    const described = await this.client.send(new DescribeSecretCommand({ SecretId: this.name }), { abortSignal: signal });
-    const holders = labelHolders(described.VersionIdsToStages);
-    const version = holders.get('AWSCURRENT') ?? null;
-    const held = holders.get('AWSPENDING');
-    const pendingId = held !== undefined && held !== version ? held : null;
-    const [current, pending] = await Promise.all([
-      version ? this.value(version, signal) : undefined,
-      pendingId ? this.value(pendingId, signal) : undefined,
-    ]);
+    const { version, current, pending } = await this.shared.readRaw(signal);
     return {
       version,
-      current: currentValue(current),
-      pending: pendingId ? { version: pendingId, value: pendingValue(pending) } : null,
+      current: currentValue(current?.text),
+      pending: pending ? { version: pending.version, value: pendingValue(pending.text) } : null,
     };
   }
 
