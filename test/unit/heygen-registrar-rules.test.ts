@@ -11,7 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import type { HeyGenWebhookApi, WebhookEndpoint } from '../../functions/providers/heygen/api/client.js';
-import { REGISTRAR_OUTCOMES, REGISTRAR_RULES, reconcile } from '../../functions/providers/heygen/registrar.js';
+import {
+  REGISTRAR_OUTCOMES,
+  REGISTRAR_RULES,
+  type ReconcileAction,
+  reconcile,
+} from '../../functions/providers/heygen/registrar.js';
 
 const DOC = readFileSync(join(__dirname, '..', '..', 'docs', 'heygen-registrar.md'), 'utf8');
 
@@ -20,7 +25,10 @@ function tableAfter(marker: string): string[][] {
   const at = DOC.indexOf(marker);
   expect(at, `docs/heygen-registrar.md has ${marker}`).toBeGreaterThan(0);
   const lines = DOC.slice(at).split('\n').slice(1);
-  const table = lines.slice(0, lines.findIndex((l) => !l.startsWith('|')));
+  const table = lines.slice(
+    0,
+    lines.findIndex((l) => !l.startsWith('|')),
+  );
   return table.slice(2).map((l) =>
     l
       .slice(1, -1)
@@ -36,6 +44,28 @@ describe('registrar rules: the code table and the docs table', () => {
   it('docs/heygen-registrar.md shows REGISTRAR_RULES row for row', () => {
     const expected = REGISTRAR_RULES.map((r) => [code(r.rule), r.finds, r.does, list(r.actions), list(r.guard && [r.guard])]);
     expect(tableAfter('<!-- registrar-rules:')).toEqual(expected);
+  });
+
+  it('every action a run reports but the leftover replay belongs to a rule, and each rule reports one', () => {
+    // A Record over the union: a new action type fails the typecheck until it is listed here.
+    const every: Record<ReconcileAction['type'], true> = {
+      create: true,
+      update: true,
+      rotate: true,
+      delete: true,
+      recover: true,
+      update_url: true,
+      drop_pending: true,
+      resync: true,
+      store_secret: true,
+    };
+    const all = Object.keys(every) as ReconcileAction['type'][];
+    const ruled = new Set(REGISTRAR_RULES.flatMap((r) => r.actions));
+    expect(all.filter((t) => !ruled.has(t))).toEqual(['recover']);
+    expect(REGISTRAR_RULES.filter((r) => r.actions.length === 0).map((r) => r.rule)).toEqual([
+      'disabled',
+      'rotation_in_progress',
+    ]);
   });
 
   it('docs/heygen-registrar.md shows REGISTRAR_OUTCOMES row for row', () => {
