@@ -586,17 +586,23 @@ interface RunState {
   mismatch?: Mismatch;
 }
 
-/** How a rule is checked and applied; `guard` names the takeover to look for (with a writer only). */
+/**
+ * How a rule is checked and applied. `guard` names the endpoint (and, for a patch, the value set)
+ * whose recent takeover of the rule's kind stops it; null: this application is no takeover.
+ */
 interface RuleStep {
   when(s: RunState): boolean | Promise<boolean>;
-  guard?(s: RunState): { endpointId: string; target?: string };
+  guard?(s: RunState): { endpointId: string; target?: string } | null;
   act(s: RunState): Promise<void>;
 }
 
 const RULE_STEPS: Readonly<Record<RegistrarRuleId, RuleStep>> = {
   url_moved: {
     when: (s) => ownEndpointElsewhere(s) !== undefined,
-    guard: (s) => ({ endpointId: ownEndpointElsewhere(s)?.endpoint_id ?? '', target: `url:${s.target}` }),
+    guard: (s) => {
+      const own = ownEndpointElsewhere(s);
+      return own ? { endpointId: own.endpoint_id, target: `url:${s.target}` } : null;
+    },
     act: moveUrlBack,
   },
   absent: { when: (s) => s.keeper === undefined, act: createEndpoint },
@@ -616,7 +622,7 @@ const RULE_STEPS: Readonly<Record<RegistrarRuleId, RuleStep>> = {
   secret_not_held: {
     when: (s) => s.keeper !== undefined && !s.secretSecured && !holdsSecretFor(s.stored, s.keeper.endpoint_id),
     // Rotating an endpoint this very run created is no takeover.
-    guard: (s) => ({ endpointId: s.createdNow ? '' : keeperOf(s).endpoint_id }),
+    guard: (s) => (s.createdNow ? null : { endpointId: keeperOf(s).endpoint_id }),
     act: adoptSecret,
   },
   stale_pending: { when: (s) => stalePending(s.snapshot), act: dropStalePending },
@@ -677,9 +683,8 @@ async function observe(ctx: RunContext, writer: SecretWriter | null): Promise<Ru
 async function applyRule(s: RunState, rule: RegistrarRule): Promise<void> {
   const step = RULE_STEPS[rule.rule];
   if (!(await step.when(s))) return;
-  const guarded = rule.guard && s.writer && step.guard ? step.guard(s) : null;
-  if (guarded?.endpointId && (await recentTakeover(s.ctx, rule.guard as TakeoverKind, guarded.endpointId, guarded.target)))
-    return;
+  const guarded = rule.guard && s.writer ? step.guard?.(s) : null;
+  if (rule.guard && guarded && (await recentTakeover(s.ctx, rule.guard, guarded.endpointId, guarded.target))) return;
   await step.act(s);
 }
 
