@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
+import type { DedupStore } from '../../functions/core/ports.js';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import type { HeyGenWebhookApi, WebhookEndpoint } from '../../functions/providers/heygen/api/client.js';
 import {
@@ -147,5 +149,40 @@ describe('registrar: one clock', () => {
     expect(summary.actions.map((a) => a.type)).toEqual(['recover', 'create', 'store_secret']);
     expect(keys).toHaveLength(2);
     expect(keys[1]).not.toBe(keys[0]); // the stale key was not sent again
+  });
+
+  it("judges the proof of a dead secret on the run's clock when the evidence brings none", async () => {
+    const T = Date.parse('2020-02-10T00:00:00Z'); // the wall clock is years later
+    let now = T - 2 * 3_600_000;
+    const clock = () => now;
+    const store = new MemorySigningSecretStore(null, 'clock-store-4', clock);
+    store.overwrite({ secret: `whsec_${randomBytes(24).toString('base64')}`, endpointId: 'ep_clock', url: URL_A });
+    now = T;
+    const evidence = new MemoryEvidenceStore();
+    await evidence.record('heygen', 'signature', T - 30 * 60_000);
+    const missed = {
+      eventId: 'evt_missed',
+      eventType: 'avatar_video.success',
+      createdAt: new Date(T - 3_600_000).toISOString(),
+      eventKey: 'heygen:key-missed',
+      body: '{"event_type":"avatar_video.success","event_data":{}}',
+    };
+    const healing = {
+      listEndpoints: async () => [endpoint],
+      listEvents: async () => ({ events: [missed], nextToken: null }),
+      rotateSecret: async () => ({ endpoint_id: 'ep_clock', secret: `whsec_${randomBytes(24).toString('base64')}` }),
+    } as unknown as Required<HeyGenWebhookApi>;
+    const summary = await reconcile(
+      { url: URL_A },
+      {
+        client: healing,
+        secretStore: store,
+        lease: { store: new MemoryLeaseStore(clock), name: 'heygen:clock-store-4' },
+        now: clock,
+        evidence: { evidence, history: healing, dedup: { claim: async () => 'claimed' } as unknown as DedupStore },
+      },
+    );
+    expect(summary.outcome).toBe('secret_mismatch');
+    expect(summary.actions.find((a) => a.type === 'resync')).toMatchObject({ missedEvent: { eventId: 'evt_missed' } });
   });
 });

@@ -884,7 +884,7 @@ async function findMismatch(s: RunState): Promise<boolean> {
   if (ctx.actions.length > 0 || !keeper || ctx.disabled || ctx.secondWriter || !deps.evidence) return false;
   if (snapshot.pending?.value?.secret) return false;
   const changedAt = await lastPatchAt(deps.heals, keeper.endpoint_id, deps.signal);
-  const found = await secretMismatch(deps.evidence, snapshot, keeper, changedAt, deps.signal);
+  const found = await secretMismatch(deps.evidence, clockOf(deps)(), snapshot, keeper, changedAt, deps.signal);
   if (found) s.mismatch = found;
   return found !== null;
 }
@@ -1193,12 +1193,12 @@ async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<
  */
 async function secretMismatch(
   e: SecretEvidence,
+  now: number,
   snapshot: SecretSnapshot,
   endpoint: WebhookEndpoint,
   changedAt: number | null,
   signal?: AbortSignal,
 ): Promise<{ rejectedAt: number; missed: { eventId: string; type: string; createdAt: string } } | null> {
-  const now = (e.now ?? Date.now)();
   const window = proofWindow({
     now,
     storedAt: snapshot.currentCreatedAt ?? null,
