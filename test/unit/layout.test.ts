@@ -97,14 +97,8 @@ describe('layout: Lambda entries', () => {
  */
 const STILL_LONG: string[] = [
   'functions/core/ingress.ts createIngress',
-  'providers/heygen/runtime/rotation.ts rotationStep',
-  'providers/heygen/runtime/registrar.ts run',
   'functions/core/canonical-json.ts parseLossless',
-  'providers/heygen/infra/source.ts alarms',
-  'providers/heygen/runtime/api/client.ts request',
   'functions/core/ingress.ts publishOnce',
-  'providers/joggai/runtime/rotation.ts rotateJoggAi',
-  'providers/heygen/infra/source.ts build',
   'functions/core/body-facts.ts factsOf',
 ];
 

@@ -31,6 +31,19 @@ export function labelHolders(versions: Record<string, string[]> | undefined): Ma
   return holders;
 }
 
+/** A stored value as Secrets Manager holds it: its SecretString and when the version was created. */
+interface RawValue {
+  readonly text?: string | undefined;
+  readonly createdAt?: number | undefined;
+}
+
+/** What {@link SecretsManagerSigningSecretStore.readRaw} reads (a provider's store parses it its own way). */
+export interface RawSecretSnapshot {
+  readonly version: string | null;
+  readonly current: RawValue | undefined;
+  readonly pending: (RawValue & { readonly version: string }) | null;
+}
+
 /**
  * The signing secret in AWS Secrets Manager, written compare-and-set:
  * - `read` names AWSCURRENT's VersionId (and a pending rotation's version, if AWSPENDING sits on
@@ -57,10 +70,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     return (await this.read(signal)).current;
   }
 
-  private async value(
-    versionId: string,
-    signal?: AbortSignal,
-  ): Promise<{ text?: string | undefined; createdAt?: number | undefined } | undefined> {
+  private async value(versionId: string, signal?: AbortSignal): Promise<RawValue | undefined> {
     try {
       const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionId: versionId }), {
         abortSignal: signal,
@@ -72,27 +82,36 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     }
   }
 
-  async read(signal?: AbortSignal): Promise<SecretSnapshot> {
+  /**
+   * AWSCURRENT's value and a pending rotation's (AWSPENDING on another version), as stored, read by
+   * VersionId from one DescribeSecret (one consistent picture of the stages).
+   */
+  async readRaw(signal?: AbortSignal): Promise<RawSecretSnapshot> {
     const described = await this.client.send(new DescribeSecretCommand({ SecretId: this.secretId }), { abortSignal: signal });
     const holders = labelHolders(described.VersionIdsToStages);
     const version = holders.get('AWSCURRENT') ?? null;
-    const pendingId = holders.get('AWSPENDING');
+    const held = holders.get('AWSPENDING');
+    const pendingId = held !== undefined && held !== version ? held : null;
     const [current, pending] = await Promise.all([
       version ? this.value(version, signal) : undefined,
-      pendingId && pendingId !== version ? this.value(pendingId, signal) : undefined,
+      pendingId ? this.value(pendingId, signal) : undefined,
     ]);
+    return { version, current, pending: pendingId ? { version: pendingId, ...pending } : null };
+  }
+
+  async read(signal?: AbortSignal): Promise<SecretSnapshot> {
+    const { version, current, pending } = await this.readRaw(signal);
     return {
       version,
       current: parseStoredSigningSecret(current?.text),
       ...(current?.createdAt !== undefined ? { currentCreatedAt: current.createdAt } : {}),
-      pending:
-        pendingId && pendingId !== version
-          ? {
-              version: pendingId,
-              value: parseStoredSigningSecret(pending?.text),
-              ...(pending?.createdAt !== undefined ? { createdAt: pending.createdAt } : {}),
-            }
-          : null,
+      pending: pending
+        ? {
+            version: pending.version,
+            value: parseStoredSigningSecret(pending.text),
+            ...(pending.createdAt !== undefined ? { createdAt: pending.createdAt } : {}),
+          }
+        : null,
     };
   }
 
@@ -109,22 +128,7 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
       }),
       opts,
     );
-    try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: this.secretId,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: token,
-          ...(expected ? { RemoveFromVersionId: expected } : {}),
-        }),
-        opts,
-      );
-    } catch (err) {
-      if (err instanceof Error && err.name === 'InvalidParameterException') {
-        throw new SecretVersionConflictError(this.secretId, expected, { cause: err });
-      }
-      throw err;
-    }
+    await this.moveCurrent(token, expected, signal);
     // A pending rotation that already holds a value is superseded by this write (its provider secret
     // is dead: the lease guarantees our provider call came after it). A pending version without a
     // value is a rotation Secrets Manager has staged but not started; its createSecret runs later
@@ -134,19 +138,57 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     return token;
   }
 
+  /**
+   * Moves AWSCURRENT to `version` if it still sits on `expected` (compare-and-set: Secrets Manager
+   * refuses the move when AWSCURRENT moved meanwhile, and that refusal is a SecretVersionConflictError).
+   * The replaced version becomes AWSPREVIOUS.
+   */
+  async moveCurrent(version: string, expected: string | null, signal?: AbortSignal): Promise<void> {
+    const refused = await this.moveStage('AWSCURRENT', { to: version, from: expected }, signal);
+    if (refused) throw new SecretVersionConflictError(this.secretId, expected, { cause: refused });
+  }
+
+  /** Writes `value` as a new version labelled AWSPENDING under `token` (a rotation's ClientRequestToken). */
+  async putPending(token: string, value: IssuedSigningSecret, signal?: AbortSignal): Promise<void> {
+    await this.client.send(
+      new PutSecretValueCommand({
+        SecretId: this.secretId,
+        ClientRequestToken: token,
+        SecretString: serializeStoredSigningSecret(value),
+        VersionStages: ['AWSPENDING'],
+      }),
+      { abortSignal: signal },
+    );
+  }
+
   async dropPending(version: string, signal?: AbortSignal): Promise<void> {
+    // Refused: AWSPENDING is no longer on `version` (a rotation moved on): nothing to drop.
+    await this.moveStage('AWSPENDING', { from: version }, signal);
+  }
+
+  /**
+   * Moves `stage` onto `to` and/or off `from`. Returns the InvalidParameterException with which
+   * Secrets Manager refuses to take the stage off a version that no longer holds it, or null.
+   */
+  private async moveStage(
+    stage: string,
+    move: { to?: string; from?: string | null },
+    signal: AbortSignal | undefined,
+  ): Promise<Error | null> {
     try {
       await this.client.send(
         new UpdateSecretVersionStageCommand({
           SecretId: this.secretId,
-          VersionStage: 'AWSPENDING',
-          RemoveFromVersionId: version,
+          VersionStage: stage,
+          ...(move.to ? { MoveToVersionId: move.to } : {}),
+          ...(move.from ? { RemoveFromVersionId: move.from } : {}),
         }),
         { abortSignal: signal },
       );
+      return null;
     } catch (err) {
-      // AWSPENDING is no longer on `version` (a rotation moved on): nothing to drop.
-      if (!(err instanceof Error && err.name === 'InvalidParameterException')) throw err;
+      if (err instanceof Error && err.name === 'InvalidParameterException') return err;
+      throw err;
     }
   }
 }

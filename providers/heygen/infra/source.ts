@@ -101,46 +101,10 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
       dedupMode: this.dedupMode(props.dedupMode),
     });
     const webhookUrl = this.webhookUrl(relay);
-    const services = this.serviceNames();
-    let registrar: HeyGenRegistrar | undefined;
-    let backfill: HeyGenBackfill | undefined;
-    if (props.registration !== false) {
-      const registration = props.registration ?? {};
-      registrar = new HeyGenRegistrar(scope, 'Registrar', {
-        stateTable: relay.leaseTable(),
-        signingSecret,
-        apiKeySecret,
-        endpointUrl: webhookUrl,
-        ...this.registrationOptions(registration),
-        logRetention: relay.logRetention,
-        tracing: relay.tracing,
-        ...(this.isDefault ? {} : { serviceName: services.registrar, sourceId: this.id }),
-      });
-      if (relay.dedupTable) {
-        // Evidence: the ingress records refused signatures and failures; the registrar's secret check
-        // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
-        const stateTable = relay.evidenceTable();
-        const registrarFn = registrar.registrarFunction;
-        registrarFn.addEnvironment('DEDUP_TABLE_NAME', relay.dedupTable.tableName);
-        registrarFn.addEnvironment('DEDUP_WINDOW_SECONDS', String(relay.dedupWindow.toSeconds()));
-        relay.dedupTable.grant(registrarFn, 'dynamodb:GetItem', 'dynamodb:PutItem');
-        backfill = new HeyGenBackfill(scope, 'Backfill', {
-          apiKeySecret,
-          signingSecret,
-          ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
-          dedupTable: relay.dedupTable,
-          dedupWindow: relay.dedupWindow,
-          stateTable,
-          eventBus: relay.eventBus,
-          parkedBucket: relay.parkedBucket,
-          endpointUrl: webhookUrl,
-          ...(registration.events ? { events: [...registration.events] } : {}),
-          logRetention: relay.logRetention,
-          tracing: relay.tracing,
-          ...(this.isDefault ? {} : { serviceName: services.backfill, sourceId: this.id }),
-        });
-      }
-    }
+    const { registrar, backfill } =
+      props.registration === false
+        ? {}
+        : this.registration(relay, scope, props.registration ?? {}, { signingSecret, apiKeySecret, webhookUrl });
     const bound = {
       route,
       webhookUrl,
@@ -148,20 +112,7 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
       apiKeySecret,
       ...(registrar ? { registrar } : {}),
       ...(backfill ? { backfill } : {}),
-      dashboard: {
-        registrars: registrar
-          ? [
-              {
-                label: this.isDefault ? 'HeyGen' : `HeyGen (${this.id})`,
-                service: services.registrar,
-                rotationFunction: registrar.rotationFunction,
-                secretAge: true,
-                ...(registrar.rotationInterval ? { rotationInterval: registrar.rotationInterval } : {}),
-              },
-            ]
-          : [],
-        backfillServices: backfill ? [services.backfill] : [],
-      },
+      dashboard: this.dashboard(registrar, backfill),
     };
     this.alarms(relay, scope, bound);
     relay.addOutput(this.outputName('HeyGenWebhookUrl'), { value: webhookUrl, description: 'Register this URL with HeyGen' });
@@ -172,6 +123,70 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
     });
     this.acknowledge(relay, bound);
     return bound;
+  }
+
+  /** The registrar and rotation, and (when dedup is on) the evidence they read and the backfill. */
+  private registration(
+    relay: RelayCore,
+    scope: Construct,
+    registration: HeyGenRegistrationProps,
+    secrets: { signingSecret: secretsmanager.ISecret; apiKeySecret: secretsmanager.ISecret; webhookUrl: string },
+  ): { registrar: HeyGenRegistrar; backfill?: HeyGenBackfill } {
+    const services = this.serviceNames();
+    const { signingSecret, apiKeySecret, webhookUrl } = secrets;
+    const registrar = new HeyGenRegistrar(scope, 'Registrar', {
+      stateTable: relay.leaseTable(),
+      signingSecret,
+      apiKeySecret,
+      endpointUrl: webhookUrl,
+      ...this.registrationOptions(registration),
+      logRetention: relay.logRetention,
+      tracing: relay.tracing,
+      ...(this.isDefault ? {} : { serviceName: services.registrar, sourceId: this.id }),
+    });
+    if (!relay.dedupTable) return { registrar };
+    // Evidence: the ingress records refused signatures and failures; the registrar's secret check
+    // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.
+    const stateTable = relay.evidenceTable();
+    const registrarFn = registrar.registrarFunction;
+    registrarFn.addEnvironment('DEDUP_TABLE_NAME', relay.dedupTable.tableName);
+    registrarFn.addEnvironment('DEDUP_WINDOW_SECONDS', String(relay.dedupWindow.toSeconds()));
+    relay.dedupTable.grant(registrarFn, 'dynamodb:GetItem', 'dynamodb:PutItem');
+    const backfill = new HeyGenBackfill(scope, 'Backfill', {
+      apiKeySecret,
+      signingSecret,
+      ...(registration.apiUrl ? { apiUrl: registration.apiUrl } : {}),
+      dedupTable: relay.dedupTable,
+      dedupWindow: relay.dedupWindow,
+      stateTable,
+      eventBus: relay.eventBus,
+      parkedBucket: relay.parkedBucket,
+      endpointUrl: webhookUrl,
+      ...(registration.events ? { events: [...registration.events] } : {}),
+      logRetention: relay.logRetention,
+      tracing: relay.tracing,
+      ...(this.isDefault ? {} : { serviceName: services.backfill, sourceId: this.id }),
+    });
+    return { registrar, backfill };
+  }
+
+  /** What the relay's dashboard shows of this source. */
+  private dashboard(registrar: HeyGenRegistrar | undefined, backfill: HeyGenBackfill | undefined): BoundSource['dashboard'] {
+    const services = this.serviceNames();
+    return {
+      registrars: registrar
+        ? [
+            {
+              label: this.isDefault ? 'HeyGen' : `HeyGen (${this.id})`,
+              service: services.registrar,
+              rotationFunction: registrar.rotationFunction,
+              secretAge: true,
+              ...(registrar.rotationInterval ? { rotationInterval: registrar.rotationInterval } : {}),
+            },
+          ]
+        : [],
+      backfillServices: backfill ? [services.backfill] : [],
+    };
   }
 
   /** The registrar's and backfill's Powertools service (their metrics' `service` dimension), per source. */
@@ -185,131 +200,10 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
     this.sourceAlarms(relay, this.isDefault ? { signatureAlarmId: 'SignatureRejections' } : {});
     const { registrar, backfill } = bound;
     if (!registrar) return;
-    const services = this.serviceNames();
-    const who = this.isDefault ? 'HeyGen' : `HeyGen (${this.id})`;
-    const metric = (metricName: string, outcome: string, statistic: string, service = services.registrar) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: { service, Outcome: outcome },
-        statistic,
-        period: Duration.hours(1),
-      });
-    const sum = (expression: string, metrics: Record<string, cloudwatch.IMetric>) =>
-      new cloudwatch.MathExpression({ expression, usingMetrics: metrics, period: Duration.hours(1) });
-    const atLeastOnce = {
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    };
-    const runs = (outcome: string) => metric('RegistrarRuns', outcome, 'Sum');
-    relay.addAlarm(scope, 'HeyGenRegistrarFailing', {
-      alarmDescription: `heygen-relay: the ${who} registrar failed or was refused (API key) in two hourly runs in a row`,
-      metric: sum('FILL(failed, 0) + FILL(unauthorized, 0)', { failed: runs('failed'), unauthorized: runs('unauthorized') }),
-      threshold: 1,
-      ...atLeastOnce,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-    });
-    relay.addAlarm(scope, 'HeyGenRegistrarNeedsAttention', {
-      alarmDescription: `heygen-relay: the ${who} registrar needs a person (API key refused, or the provider's endpoint limit reached)`,
-      metric: sum('FILL(unauthorized, 0) + FILL(limit, 0)', { unauthorized: runs('unauthorized'), limit: runs('limit_reached') }),
-      threshold: 1,
-      ...atLeastOnce,
-    });
-    relay.addAlarm(scope, 'HeyGenSecretMismatch', {
-      alarmDescription: `heygen-relay: the stored ${who} signing secret was not the one HeyGen signs with (refused signatures and missed events); the registrar re-synchronized it, the backfill recovers the events: find out who wrote the secret`,
-      metric: runs('secret_mismatch'),
-      threshold: 1,
-      ...atLeastOnce,
-    });
-    // Events stop flowing and only a person can fix it (issue 19): one run is enough.
-    relay.addAlarm(scope, 'HeyGenEndpointDisabled', {
-      alarmDescription: `heygen-relay: HeyGen lists the ${who} webhook endpoint as disabled, so nothing is delivered. HeyGen's v3 API cannot enable it: enable it in HeyGen's dashboard (Webhooks), then run \`heygen-relay backfill\` for what the dedup window still covers`,
-      metric: runs('endpoint_disabled'),
-      threshold: 1,
-      ...atLeastOnce,
-    });
-    relay.addAlarm(scope, 'HeyGenSecondWriter', {
-      alarmDescription: `heygen-relay: another writer keeps changing the ${who} endpoint's secret (a second takeover within 24 h): a person rotating it in HeyGen's dashboard, or another stack at the same URL (a copied stack, a second region behind one domain). The registrar stopped healing instead of fighting. Find and remove the other writer (or give each stack its own URL), then run \`heygen-relay rotate\``,
-      metric: runs('second_writer'),
-      threshold: 1,
-      ...atLeastOnce,
-    });
-    if (backfill)
-      relay.addAlarm(scope, 'HeyGenBackfilled', {
-        alarmDescription: `heygen-relay: the backfill published events from ${who}'s history that live delivery never brought (each one means live delivery failed)`,
-        metric: sum(
-          'FILL(done, 0) + FILL(partial, 0)',
-          Object.fromEntries(['done', 'partial'].map((o) => [o, metric('BackfilledEvents', o, 'Sum', services.backfill)])),
-        ),
-        threshold: 1,
-        ...atLeastOnce,
-      });
-    if (backfill) {
-      relay.addAlarm(scope, 'HeyGenBackfillBehind', {
-        alarmDescription: `heygen-relay: no backfill sweep of ${who}'s history completed for over 26 h (or the backfill stopped reporting): events HeyGen gave up on may age past the dedup window unchecked; check the backfill's logs`,
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'SweepAgeHours',
-          dimensionsMap: { service: services.backfill },
-          statistic: 'Maximum',
-          period: Duration.hours(3),
-        }),
-        threshold: SWEEP_AGE_ALARM_HOURS,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      });
-      relay.addAlarm(scope, 'HeyGenBackfillGap', {
-        alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history (an outage longer than the dedup window, or HeyGen no longer listing that far back): events of it may be lost; see heygen-relay status, then heygen-relay backfill --acknowledge-gap`,
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'BackfillGap',
-          dimensionsMap: { service: services.backfill },
-          statistic: 'Maximum',
-          period: Duration.hours(1),
-        }),
-        threshold: 1,
-        ...atLeastOnce,
-        // An hour with no report (a run that failed, was busy, had no API key) keeps the alarm as it is: only
-        // a run after `--acknowledge-gap` (BackfillGap 0) clears it.
-        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
-      });
-      relay.addAlarm(scope, 'HeyGenBackfillParked', {
-        alarmDescription: `heygen-relay: the backfill parked entries of ${who}'s history EventBridge can never take; list and re-publish them after a fix`,
-        metric: sum(
-          'FILL(done, 0) + FILL(partial, 0)',
-          Object.fromEntries(['done', 'partial'].map((o) => [o, metric('ParkedEvents', o, 'Sum', services.backfill)])),
-        ),
-        threshold: 1,
-        ...atLeastOnce,
-      });
-    }
-    relay.addAlarm(scope, 'RotationErrors', {
-      alarmDescription: `heygen-relay: a step of the ${who} signing-secret rotation failed (Secrets Manager retries it; check the rotation logs)`,
-      metric: registrar.rotationFunction.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: 1,
-      ...atLeastOnce,
-    });
-    relay.addAlarm(scope, 'RotationPendingTooLong', {
-      alarmDescription: `heygen-relay: a ${who} secret rotation has been between createSecret and finishSecret for over an hour (both secrets are accepted meanwhile)`,
-      metric: sum('MAX([FILL(insync, 0), FILL(changed, 0), FILL(disabled, 0), FILL(second, 0)])', {
-        insync: metric('RotationPendingAgeSeconds', 'in_sync', 'Maximum'),
-        changed: metric('RotationPendingAgeSeconds', 'changed', 'Maximum'),
-        disabled: metric('RotationPendingAgeSeconds', 'endpoint_disabled', 'Maximum'),
-        second: metric('RotationPendingAgeSeconds', 'second_writer', 'Maximum'),
-      }),
-      threshold: 3600,
-      ...atLeastOnce,
-    });
-    relay.addAlarm(scope, 'DuplicateEndpoints', {
-      alarmDescription: `heygen-relay: endpoints at the relay URL keep reappearing at ${who} (deleted as duplicates in two hourly runs in a row); something else registers this URL`,
-      metric: metric('DuplicateEndpointsDeleted', 'changed', 'Sum'),
-      threshold: 1,
-      ...atLeastOnce,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-    });
+    const kit = alarmKit(this.serviceNames(), this.isDefault ? 'HeyGen' : `HeyGen (${this.id})`);
+    registrarAlarms(relay, scope, kit);
+    if (backfill) backfillAlarms(relay, scope, kit);
+    rotationAlarms(relay, scope, kit, registrar);
   }
 
   /** cdk-nag acknowledgements of this source's resources, each with its reason. */
@@ -340,4 +234,157 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
         'Registration (and with it HeyGen secret rotation) is disabled: the signing secret is managed by the operator.',
       );
   }
+}
+
+/** What the alarms of one HeyGen source share: its services, its name, and metric helpers. */
+interface AlarmKit {
+  readonly services: { readonly registrar: string; readonly backfill: string };
+  /** How the alarm texts name the source. */
+  readonly who: string;
+  metric(metricName: string, outcome: string, statistic: string, service?: string): cloudwatch.Metric;
+  sum(expression: string, metrics: Record<string, cloudwatch.IMetric>): cloudwatch.MathExpression;
+  /** `RegistrarRuns` of one outcome, summed per hour. */
+  runs(outcome: string): cloudwatch.Metric;
+  /** Sum of a metric's `done` and `partial` outcomes (a backfill's). */
+  doneOrPartial(metricName: string): cloudwatch.MathExpression;
+  readonly atLeastOnce: { evaluationPeriods: number; comparisonOperator: cloudwatch.ComparisonOperator };
+}
+
+function alarmKit(services: AlarmKit['services'], who: string): AlarmKit {
+  const metric = (metricName: string, outcome: string, statistic: string, service = services.registrar) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service, Outcome: outcome },
+      statistic,
+      period: Duration.hours(1),
+    });
+  const sum = (expression: string, metrics: Record<string, cloudwatch.IMetric>) =>
+    new cloudwatch.MathExpression({ expression, usingMetrics: metrics, period: Duration.hours(1) });
+  return {
+    services,
+    who,
+    metric,
+    sum,
+    runs: (outcome) => metric('RegistrarRuns', outcome, 'Sum'),
+    doneOrPartial: (metricName) =>
+      sum(
+        'FILL(done, 0) + FILL(partial, 0)',
+        Object.fromEntries(['done', 'partial'].map((o) => [o, metric(metricName, o, 'Sum', services.backfill)])),
+      ),
+    atLeastOnce: {
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    },
+  };
+}
+
+/** The registrar's outcomes that need a person: failing, refused, a proven mismatch, a disabled endpoint, a second writer. */
+function registrarAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): void {
+  const { who, runs, sum, atLeastOnce } = kit;
+  relay.addAlarm(scope, 'HeyGenRegistrarFailing', {
+    alarmDescription: `heygen-relay: the ${who} registrar failed or was refused (API key) in two hourly runs in a row`,
+    metric: sum('FILL(failed, 0) + FILL(unauthorized, 0)', { failed: runs('failed'), unauthorized: runs('unauthorized') }),
+    threshold: 1,
+    ...atLeastOnce,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+  });
+  relay.addAlarm(scope, 'HeyGenRegistrarNeedsAttention', {
+    alarmDescription: `heygen-relay: the ${who} registrar needs a person (API key refused, or the provider's endpoint limit reached)`,
+    metric: sum('FILL(unauthorized, 0) + FILL(limit, 0)', { unauthorized: runs('unauthorized'), limit: runs('limit_reached') }),
+    threshold: 1,
+    ...atLeastOnce,
+  });
+  relay.addAlarm(scope, 'HeyGenSecretMismatch', {
+    alarmDescription: `heygen-relay: the stored ${who} signing secret was not the one HeyGen signs with (refused signatures and missed events); the registrar re-synchronized it, the backfill recovers the events: find out who wrote the secret`,
+    metric: runs('secret_mismatch'),
+    threshold: 1,
+    ...atLeastOnce,
+  });
+  // Events stop flowing and only a person can fix it (issue 19): one run is enough.
+  relay.addAlarm(scope, 'HeyGenEndpointDisabled', {
+    alarmDescription: `heygen-relay: HeyGen lists the ${who} webhook endpoint as disabled, so nothing is delivered. HeyGen's v3 API cannot enable it: enable it in HeyGen's dashboard (Webhooks), then run \`heygen-relay backfill\` for what the dedup window still covers`,
+    metric: runs('endpoint_disabled'),
+    threshold: 1,
+    ...atLeastOnce,
+  });
+  relay.addAlarm(scope, 'HeyGenSecondWriter', {
+    alarmDescription: `heygen-relay: another writer keeps changing the ${who} endpoint's secret (a second takeover within 24 h): a person rotating it in HeyGen's dashboard, or another stack at the same URL (a copied stack, a second region behind one domain). The registrar stopped healing instead of fighting. Find and remove the other writer (or give each stack its own URL), then run \`heygen-relay rotate\``,
+    metric: runs('second_writer'),
+    threshold: 1,
+    ...atLeastOnce,
+  });
+}
+
+/** The backfill's: events recovered, sweeps behind, a gap it could not cover, entries parked. */
+function backfillAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): void {
+  const { who, services, atLeastOnce, doneOrPartial } = kit;
+  const backfillMetric = (metricName: string, period: Duration) =>
+    new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: services.backfill },
+      statistic: 'Maximum',
+      period,
+    });
+  relay.addAlarm(scope, 'HeyGenBackfilled', {
+    alarmDescription: `heygen-relay: the backfill published events from ${who}'s history that live delivery never brought (each one means live delivery failed)`,
+    metric: doneOrPartial('BackfilledEvents'),
+    threshold: 1,
+    ...atLeastOnce,
+  });
+  relay.addAlarm(scope, 'HeyGenBackfillBehind', {
+    alarmDescription: `heygen-relay: no backfill sweep of ${who}'s history completed for over 26 h (or the backfill stopped reporting): events HeyGen gave up on may age past the dedup window unchecked; check the backfill's logs`,
+    metric: backfillMetric('SweepAgeHours', Duration.hours(3)),
+    threshold: SWEEP_AGE_ALARM_HOURS,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+  });
+  relay.addAlarm(scope, 'HeyGenBackfillGap', {
+    alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history (an outage longer than the dedup window, or HeyGen no longer listing that far back): events of it may be lost; see heygen-relay status, then heygen-relay backfill --acknowledge-gap`,
+    metric: backfillMetric('BackfillGap', Duration.hours(1)),
+    threshold: 1,
+    ...atLeastOnce,
+    // An hour with no report (a run that failed, was busy, had no API key) keeps the alarm as it is: only
+    // a run after `--acknowledge-gap` (BackfillGap 0) clears it.
+    treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+  });
+  relay.addAlarm(scope, 'HeyGenBackfillParked', {
+    alarmDescription: `heygen-relay: the backfill parked entries of ${who}'s history EventBridge can never take; list and re-publish them after a fix`,
+    metric: doneOrPartial('ParkedEvents'),
+    threshold: 1,
+    ...atLeastOnce,
+  });
+}
+
+/** The rotation's (a failed step, a rotation pending too long) and endpoints that keep reappearing. */
+function rotationAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit, registrar: HeyGenRegistrar): void {
+  const { who, metric, sum, atLeastOnce } = kit;
+  relay.addAlarm(scope, 'RotationErrors', {
+    alarmDescription: `heygen-relay: a step of the ${who} signing-secret rotation failed (Secrets Manager retries it; check the rotation logs)`,
+    metric: registrar.rotationFunction.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+    threshold: 1,
+    ...atLeastOnce,
+  });
+  relay.addAlarm(scope, 'RotationPendingTooLong', {
+    alarmDescription: `heygen-relay: a ${who} secret rotation has been between createSecret and finishSecret for over an hour (both secrets are accepted meanwhile)`,
+    metric: sum('MAX([FILL(insync, 0), FILL(changed, 0), FILL(disabled, 0), FILL(second, 0)])', {
+      insync: metric('RotationPendingAgeSeconds', 'in_sync', 'Maximum'),
+      changed: metric('RotationPendingAgeSeconds', 'changed', 'Maximum'),
+      disabled: metric('RotationPendingAgeSeconds', 'endpoint_disabled', 'Maximum'),
+      second: metric('RotationPendingAgeSeconds', 'second_writer', 'Maximum'),
+    }),
+    threshold: 3600,
+    ...atLeastOnce,
+  });
+  relay.addAlarm(scope, 'DuplicateEndpoints', {
+    alarmDescription: `heygen-relay: endpoints at the relay URL keep reappearing at ${who} (deleted as duplicates in two hourly runs in a row); something else registers this URL`,
+    metric: metric('DuplicateEndpointsDeleted', 'changed', 'Sum'),
+    threshold: 1,
+    ...atLeastOnce,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+  });
 }

@@ -596,23 +596,15 @@ async function examine(
   outOfTime: () => boolean,
 ): Promise<boolean> {
   const maxEvents = options.maxEvents ?? BACKFILL_DEFAULTS.maxEvents;
-  const known = await lookupIndex(
-    todo.map((e) => keyOf(e, deps)),
-    deps,
-    options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
-  );
+  const known = await lookupEntries(todo, options, deps, s);
   for (const entry of todo) {
-    s.examined++;
-    if (known.published.has(keyOf(entry, deps))) {
-      s.alreadyPublished++;
-      continue;
-    }
+    if (known.examinePublished(entry)) continue;
     if (s.lookedUp >= maxEvents || outOfTime()) {
       s.examined--;
       return false;
     }
     s.lookedUp++;
-    const outcome = await one(entry, options, deps, s, known.unfinished.has(keyOf(entry, deps)));
+    const outcome = await one(entry, options, deps, s, known.unfinished(entry));
     if (outcome === 'unsettled') {
       // Undated: hold the checkpoint just short of the interval's end, so the next run sweeps again.
       const created = Number.isNaN(Date.parse(entry.createdAt)) ? s.untilMs : Date.parse(entry.createdAt);
@@ -667,6 +659,28 @@ const NOTHING_KNOWN: IndexLookup = { published: new Set(), unfinished: new Set()
  * takes a consistent read), so a lookup that fails, or outlasts half the run's time left, must not
  * fail the sweep or eat its time.
  */
+/**
+ * `entries` looked up in one batch (lookupIndex). `examinePublished` counts an entry examined and
+ * says whether the index lists it published (counted `alreadyPublished`); `unfinished`, whether it
+ * names an unfinished claim.
+ */
+async function lookupEntries(entries: readonly HistoryEvent[], options: BackfillOptions, deps: BackfillDeps, s: Summary) {
+  const known = await lookupIndex(
+    entries.map((e) => keyOf(e, deps)),
+    deps,
+    options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
+  );
+  return {
+    examinePublished(entry: HistoryEvent): boolean {
+      s.examined++;
+      if (!known.published.has(keyOf(entry, deps))) return false;
+      s.alreadyPublished++;
+      return true;
+    },
+    unfinished: (entry: HistoryEvent): boolean => known.unfinished.has(keyOf(entry, deps)),
+  };
+}
+
 async function lookupIndex(keys: readonly string[], deps: BackfillDeps, reserveMs: number): Promise<IndexLookup> {
   const index = deps.index;
   if (!index || keys.length === 0) return NOTHING_KNOWN;
@@ -704,39 +718,23 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
     token = page.nextToken;
   }
   const picks = entries.filter((_, i) => i % sampleEvery === 0 || i === entries.length - 1);
-  const known = await lookupIndex(
-    picks.map((e) => keyOf(e, deps)),
-    deps,
-    options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
-  );
+  const known = await lookupEntries(picks, options, deps, s);
   const done = new Set<HistoryEvent>();
   for (const entry of picks) {
     done.add(entry);
-    s.examined++;
-    if (known.published.has(keyOf(entry, deps))) {
-      s.alreadyPublished++;
-      continue;
-    }
+    if (known.examinePublished(entry)) continue;
     s.lookedUp++;
-    if ((await one(entry, options, deps, s, known.unfinished.has(keyOf(entry, deps)))) === 'missing') s.sampleMissed = true;
+    if ((await one(entry, options, deps, s, known.unfinished(entry))) === 'missing') s.sampleMissed = true;
   }
   if (!s.sampleMissed) return s;
   // The rest, in one batch too: it names the unfinished claims (a publish that may have landed), so a
   // copy published over one is counted uncertain here as in a sweep.
   const rest = entries.filter((entry) => !done.has(entry));
-  const more = await lookupIndex(
-    rest.map((e) => keyOf(e, deps)),
-    deps,
-    options.reserveMs ?? BACKFILL_DEFAULTS.reserveMs,
-  );
+  const more = await lookupEntries(rest, options, deps, s);
   for (const entry of rest) {
-    s.examined++;
-    if (more.published.has(keyOf(entry, deps))) {
-      s.alreadyPublished++;
-      continue;
-    }
+    if (more.examinePublished(entry)) continue;
     s.lookedUp++;
-    await one(entry, options, deps, s, more.unfinished.has(keyOf(entry, deps)));
+    await one(entry, options, deps, s, more.unfinished(entry));
   }
   return s;
 }

@@ -3,17 +3,11 @@
  * this relay's URL, subscribes to the configured events, and that we hold its signing secret.
  *
  * One writer at a time: a run holds the lease of the signing secret (core/lease.ts) for all of its
- * changes; a run that finds it busy waits briefly and then reports `busy`. Under the lease:
- * 1. a leftover intent (a provider call that changed the secret, recorded before it was made, by a
- *    holder that died before storing the answer) is replayed with the same Idempotency-Key and the
- *    answer stored;
- * 2. the stored endpoint, if its URL changed (our config, or someone at HeyGen), is PATCHed back to
- *    our URL: the endpoint and its secret stay, nothing delivers elsewhere;
- * 3. absent → create (fresh Idempotency-Key) and store its secret;
- *    present, other events → PATCH events (full replace);
- *    present, no usable secret held for it → rotate-secret under a recorded intent and store;
- *    duplicates at our URL → keep one (the one whose secret we hold, else the oldest), delete others;
- *    a stale pending rotation (AWSPENDING on a value the current moved past) → dropped.
+ * changes; a run that finds it busy waits briefly and then reports `busy`. Under the lease, a
+ * leftover intent (a provider call that changed the secret, recorded before it was made, by a holder
+ * that died before storing the answer) is replayed first with the same Idempotency-Key and the answer
+ * stored; then the rules of REGISTRAR_RULES apply in order (what the run finds → what it does; the
+ * same table is in docs/heygen-registrar.md), and REGISTRAR_OUTCOMES names the outcome.
  * Every store is compare-and-set against the version read under the lease; a conflict (someone
  * wrote outside the lease) is re-read, never overwritten blindly.
  * No API key → one clear log line, outcome `missing_api_key`, no throw.
@@ -257,11 +251,11 @@ export interface ReconcileSummary {
 }
 
 /** The current secret's age in seconds as `snapshot` shows it (0 when `storedNow`), or undefined. */
-function secretAgeSeconds(snapshot: SecretSnapshot | null, storedNow: boolean): number | undefined {
+function secretAgeSeconds(snapshot: SecretSnapshot | null, storedNow: boolean, now: number): number | undefined {
   if (!snapshot?.current?.secret) return undefined;
   if (storedNow) return 0;
   if (snapshot.currentCreatedAt === undefined) return undefined;
-  return Math.max(0, Math.round((Date.now() - snapshot.currentCreatedAt) / 1000));
+  return Math.max(0, Math.round((now - snapshot.currentCreatedAt) / 1000));
 }
 
 const ageField = (age: number | undefined) => (age === undefined ? {} : { signingSecretAgeSeconds: age });
@@ -446,6 +440,485 @@ interface RunContext {
   secondWriter?: string;
 }
 
+/** One rule of a registrar run: what it finds, what it does, and the takeover that stops it. */
+export interface RegistrarRule {
+  readonly rule: RegistrarRuleId;
+  /** What the run observes (HeyGen's endpoints, the stored secret, the evidence). */
+  readonly finds: string;
+  readonly does: string;
+  /** The actions it reports (`actions[].type`). */
+  readonly actions: readonly ReconcileAction['type'][];
+  /**
+   * The takeover it counts as: when the heal journal holds a recent one of the same kind (a second
+   * adopt or heal within 24 h, or a patch setting back what our last patch set), the rule is not
+   * applied and the run's outcome is `second_writer`.
+   */
+  readonly guard: TakeoverKind | null;
+}
+
+export type RegistrarRuleId =
+  | 'url_moved'
+  | 'absent'
+  | 'events_differ'
+  | 'disabled'
+  | 'secret_not_held'
+  | 'stale_pending'
+  | 'rotation_in_progress'
+  | 'duplicates'
+  | 'proof_of_mismatch';
+
+/**
+ * The registrar's rules, applied in this order after a leftover intent is replayed (recoverLeftover).
+ * docs/heygen-registrar.md shows this table; a test checks that both agree row for row.
+ */
+export const REGISTRAR_RULES: readonly RegistrarRule[] = [
+  {
+    rule: 'url_moved',
+    finds: 'our endpoint (the stored `endpointId`) at another URL',
+    does: 'PATCHes its URL back to ours (HeyGen answers 409: another endpoint has our URL now, the rules below adopt it)',
+    actions: ['update_url'],
+    guard: 'patch',
+  },
+  {
+    rule: 'absent',
+    finds: 'no endpoint at our URL (none yet, or the stored one deleted)',
+    does: 'creates one (fresh key, intent recorded first) and stores its secret (409: adopts the one made meanwhile)',
+    actions: ['create', 'store_secret'],
+    guard: null,
+  },
+  {
+    rule: 'events_differ',
+    finds: 'an existing endpoint whose events differ from `events`',
+    does: 'PATCHes `events` (HeyGen replaces the whole list)',
+    actions: ['update'],
+    guard: 'patch',
+  },
+  {
+    rule: 'disabled',
+    finds: 'our endpoint not `enabled` at HeyGen',
+    does: 'warns, and never heals (the v3 API cannot enable it: a person does, in the HeyGen dashboard)',
+    actions: [],
+    guard: null,
+  },
+  {
+    rule: 'secret_not_held',
+    finds: 'an endpoint whose secret we do not hold (nothing stored, another `endpointId`, a placeholder)',
+    does: 'calls `rotate-secret` (fresh key, intent recorded first) and stores the answer',
+    actions: ['rotate', 'store_secret'],
+    guard: 'adopt',
+  },
+  {
+    rule: 'stale_pending',
+    finds: 'AWSPENDING holding a value of a rotation the current value has moved past',
+    does: 'drops it (its secret is dead, and it would block the next rotation)',
+    actions: ['drop_pending'],
+    guard: null,
+  },
+  {
+    rule: 'rotation_in_progress',
+    finds: 'AWSPENDING holding the new secret of a rotation in progress',
+    does: 'leaves it (a warning): it finishes on its own; no heal meanwhile',
+    actions: [],
+    guard: null,
+  },
+  {
+    rule: 'duplicates',
+    finds: 'several endpoints at our URL',
+    does: 'keeps the one whose secret we hold, else the oldest, and deletes the others',
+    actions: ['delete'],
+    guard: null,
+  },
+  {
+    rule: 'proof_of_mismatch',
+    finds: 'nothing to change by state, but proof that HeyGen signs with another secret',
+    does: 'rotates under a key of its own and stores the answer',
+    actions: ['resync', 'store_secret'],
+    guard: 'heal',
+  },
+];
+
+/** The run's outcome: the first row that holds (a dry run reports `planned` instead of `changed`). */
+export const REGISTRAR_OUTCOMES: readonly { readonly outcome: ReconcileOutcome; readonly when: string }[] = [
+  { outcome: 'second_writer', when: 'a rule was stopped by its guard (a recent takeover of its kind)' },
+  { outcome: 'secret_mismatch', when: '`proof_of_mismatch` applied' },
+  { outcome: 'endpoint_disabled', when: '`disabled` applied (and no dry run plans a change)' },
+  { outcome: 'changed', when: 'any action (`planned` in a dry run)' },
+  { outcome: 'in_sync', when: 'no action' },
+];
+
+const OUTCOME_TESTS: Readonly<Record<string, (ctx: RunContext, dryRun: boolean) => boolean>> = {
+  second_writer: (ctx) => ctx.secondWriter !== undefined,
+  secret_mismatch: (ctx) => ctx.actions.some((a) => a.type === 'resync'),
+  endpoint_disabled: (ctx, dryRun) => ctx.disabled !== undefined && !(dryRun && ctx.actions.length > 0),
+  changed: (ctx) => ctx.actions.length > 0,
+  in_sync: () => true,
+};
+
+/** A stopped fight outranks a heal, a heal a disabled endpoint, and that the rest (REGISTRAR_OUTCOMES). */
+function runOutcome(ctx: RunContext, dryRun: boolean): ReconcileOutcome {
+  const row = REGISTRAR_OUTCOMES.find((r) => OUTCOME_TESTS[r.outcome]?.(ctx, dryRun)) ?? { outcome: 'in_sync' };
+  return row.outcome === 'changed' && dryRun ? 'planned' : row.outcome;
+}
+
+/** What one pass reads and builds up: the state the rules observe and change. */
+interface RunState {
+  readonly ctx: RunContext;
+  /** Null in a dry run (plan only). */
+  readonly writer: SecretWriter | null;
+  readonly dryRun: boolean;
+  /** Our URL, normalized. */
+  readonly target: string;
+  /** The stored value as the run read it (after the leftover replay). */
+  readonly stored: StoredSigningSecret | null;
+  readonly total: number;
+  /** Ids of the endpoints at our URL, before any change. */
+  readonly matchingIds: readonly string[];
+  snapshot: SecretSnapshot;
+  endpoints: WebhookEndpoint[];
+  matching: WebhookEndpoint[];
+  /** The endpoint that (now, or in a dry run would) deliver to us. */
+  keeper: WebhookEndpoint | undefined;
+  /** An endpoint was created in this run. */
+  createdNow: boolean;
+  /** The create brought its secret along (a dry run assumes it would). */
+  secretSecured: boolean;
+  /** What `proof_of_mismatch` found. */
+  mismatch?: Mismatch;
+}
+
+/**
+ * How a rule is checked and applied. `guard` names the endpoint (and, for a patch, the value set)
+ * whose recent takeover of the rule's kind stops it; null: this application is no takeover.
+ */
+interface RuleStep {
+  when(s: RunState): boolean | Promise<boolean>;
+  guard?(s: RunState): { endpointId: string; target?: string } | null;
+  act(s: RunState): Promise<void>;
+}
+
+const RULE_STEPS: Readonly<Record<RegistrarRuleId, RuleStep>> = {
+  url_moved: {
+    when: (s) => ownEndpointElsewhere(s) !== undefined,
+    guard: (s) => {
+      const own = ownEndpointElsewhere(s);
+      return own ? { endpointId: own.endpoint_id, target: `url:${s.target}` } : null;
+    },
+    act: moveUrlBack,
+  },
+  absent: { when: (s) => s.keeper === undefined, act: createEndpoint },
+  events_differ: {
+    when: (s) =>
+      s.keeper !== undefined &&
+      !s.createdNow &&
+      s.ctx.desired.events !== undefined &&
+      !sameEvents(s.keeper.events, s.ctx.desired.events),
+    guard: (s) => ({ endpointId: keeperOf(s).endpoint_id, target: eventsTarget(s) }),
+    act: patchEvents,
+  },
+  disabled: {
+    when: (s) => s.keeper !== undefined && !(s.createdNow && s.secretSecured) && s.keeper.status !== 'enabled',
+    act: async (s) => noteDisabled(s, keeperOf(s)),
+  },
+  secret_not_held: {
+    when: (s) => s.keeper !== undefined && !s.secretSecured && !holdsSecretFor(s.stored, s.keeper.endpoint_id),
+    // Rotating an endpoint this very run created is no takeover.
+    guard: (s) => (s.createdNow ? null : { endpointId: keeperOf(s).endpoint_id }),
+    act: adoptSecret,
+  },
+  stale_pending: { when: (s) => stalePending(s.snapshot), act: dropStalePending },
+  rotation_in_progress: {
+    when: (s) => Boolean(s.snapshot.pending?.value?.secret) && !stalePending(s.snapshot),
+    act: async (s) => {
+      s.ctx.warnings.push('a rotation is in progress (AWSPENDING holds the new secret); it finishes on its own');
+    },
+  },
+  duplicates: {
+    when: (s) => s.keeper !== undefined && s.matching.some((e) => e.endpoint_id !== s.keeper?.endpoint_id),
+    act: deleteDuplicates,
+  },
+  proof_of_mismatch: {
+    when: findMismatch,
+    guard: (s) => ({ endpointId: keeperOf(s).endpoint_id }),
+    act: async (s) => {
+      if (s.mismatch) s.snapshot = await heal(s.ctx, s.writer, s.snapshot, keeperOf(s).endpoint_id, s.mismatch);
+    },
+  },
+};
+
+/** One pass; `writer` is null in a dry run (plan only). */
+async function run(ctx: RunContext, writer: SecretWriter | null): Promise<ReconcileSummary> {
+  // A change a dead holder made at HeyGen and never stored: replay it, store the answer.
+  if (writer?.leftover) await recoverLeftover(ctx, writer, writer.leftover);
+  const s = await observe(ctx, writer);
+  for (const rule of REGISTRAR_RULES) await applyRule(s, rule);
+  return summarize(s);
+}
+
+/** Reads the stored secret and HeyGen's endpoints. */
+async function observe(ctx: RunContext, writer: SecretWriter | null): Promise<RunState> {
+  const { deps, client, desired } = ctx;
+  const snapshot = await deps.secretStore.read(deps.signal);
+  const endpoints = await client.listEndpoints({ signal: deps.signal });
+  const target = normalizeUrl(desired.url);
+  const s: RunState = {
+    ctx,
+    writer,
+    dryRun: writer === null,
+    target,
+    stored: snapshot.current,
+    total: endpoints.length,
+    matchingIds: endpoints.filter((e) => normalizeUrl(e.url) === target).map((e) => e.endpoint_id),
+    snapshot,
+    endpoints,
+    matching: [],
+    keeper: undefined,
+    createdNow: false,
+    secretSecured: false,
+  };
+  findKeeper(s);
+  return s;
+}
+
+/** Applies `rule` when it holds, unless its guard finds a recent takeover of the same kind (a fight). */
+async function applyRule(s: RunState, rule: RegistrarRule): Promise<void> {
+  const step = RULE_STEPS[rule.rule];
+  if (!(await step.when(s))) return;
+  const guarded = rule.guard && s.writer ? step.guard?.(s) : null;
+  if (rule.guard && guarded && (await recentTakeover(s.ctx, rule.guard, guarded.endpointId, guarded.target))) return;
+  await step.act(s);
+}
+
+/** The endpoints at our URL, and the one to keep (the one whose secret we hold, else the oldest). */
+function findKeeper(s: RunState): void {
+  s.matching = s.endpoints.filter((e) => normalizeUrl(e.url) === s.target);
+  s.keeper = pickKeeper(s.matching, s.stored);
+}
+
+function keeperOf(s: RunState): WebhookEndpoint {
+  if (!s.keeper) throw new Error('registrar rule applied without an endpoint at our URL');
+  return s.keeper;
+}
+
+/** Our endpoint (the one whose secret we hold) when it delivers somewhere else. */
+function ownEndpointElsewhere(s: RunState): WebhookEndpoint | undefined {
+  const id = s.stored?.endpointId;
+  const own = id ? s.endpoints.find((e) => e.endpoint_id === id) : undefined;
+  return own && normalizeUrl(own.url) !== s.target ? own : undefined;
+}
+
+const eventsTarget = (s: RunState): string => `events:${JSON.stringify(canonicalEvents(s.ctx.desired.events))}`;
+
+/** AWSPENDING holds a value whose `replaces` is not the current version: its secret is dead. */
+function stalePending(snapshot: SecretSnapshot): boolean {
+  const pending = snapshot.pending;
+  return Boolean(pending?.value?.secret) && pending?.value?.replaces !== undefined && pending.value.replaces !== snapshot.version;
+}
+
+/** Rule `url_moved`: PATCH our endpoint's URL back; on 409 re-read the list (another endpoint has our URL). */
+async function moveUrlBack(s: RunState): Promise<void> {
+  const { ctx } = s;
+  const own = ownEndpointElsewhere(s);
+  if (!own) return;
+  const action: ReconcileAction = {
+    type: 'update_url',
+    endpointId: own.endpoint_id,
+    from: own.url,
+    to: ctx.desired.url,
+    status: 'planned',
+  };
+  ctx.actions.push(action);
+  if (s.dryRun) {
+    s.endpoints = s.endpoints.map((e) => (e.endpoint_id === own.endpoint_id ? { ...e, url: ctx.desired.url } : e));
+  } else {
+    const updated = await moveBack(ctx, own.endpoint_id);
+    if (updated) {
+      action.status = 'done';
+      await recordTakeover(ctx, 'patch', own.endpoint_id, `url:${s.target}`);
+      s.endpoints = s.endpoints.map((e) =>
+        e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: ctx.desired.url } : e,
+      );
+    } else {
+      // Another endpoint holds our URL now (HeyGen allows one per URL): the rules below adopt that one.
+      ctx.actions.pop();
+      s.endpoints = await ctx.client.listEndpoints({ signal: ctx.deps.signal });
+    }
+  }
+  findKeeper(s);
+}
+
+/** Rule `absent`: create our endpoint and store its secret; a 409 means one was made meanwhile: adopt it. */
+async function createEndpoint(s: RunState): Promise<void> {
+  const { ctx, writer } = s;
+  const { desired } = ctx;
+  const action: Extract<ReconcileAction, { type: 'create' }> = {
+    type: 'create',
+    reason: s.stored?.endpointId ? 'deleted_behind_our_back' : 'absent',
+    url: desired.url,
+    events: canonicalEvents(desired.events),
+    idempotencyKey: writer ? changeIdempotencyKey('create', writer.fence, s.snapshot.version, s.target) : '(assigned when run)',
+    status: 'planned',
+  };
+  ctx.actions.push(action);
+  if (!writer) {
+    s.secretSecured = true; // a create would bring its secret along
+    return;
+  }
+  try {
+    const created = await writer.create({ url: desired.url, events: action.events }, action.idempotencyKey, s.snapshot.version);
+    action.status = 'done';
+    action.endpointId = created.endpoint_id;
+    s.keeper = created;
+    s.createdNow = true;
+    if (created.secret) {
+      s.snapshot = await storeIssued(writer, s.snapshot, created.endpoint_id, created.secret, desired.url, ctx.actions);
+      s.secretSecured = true;
+    } else {
+      ctx.warnings.push('create answered without a secret; adopting via rotate-secret');
+    }
+    await writer.clearIntent();
+  } catch (err) {
+    // Someone (a person, or a relay in another account) created it between our list and our create.
+    if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
+    await writer.clearIntent(); // HeyGen refused it: nothing was created
+    ctx.deps.logger?.warn('create hit 409 conflict; re-reading the endpoint list', { url: desired.url });
+    ctx.actions.pop();
+    s.endpoints = await ctx.client.listEndpoints({ signal: ctx.deps.signal });
+    findKeeper(s);
+    if (!s.keeper) throw err;
+  }
+}
+
+/** Rule `events_differ`: PATCH the events (a full replace). */
+async function patchEvents(s: RunState): Promise<void> {
+  const { ctx } = s;
+  const keeper = keeperOf(s);
+  const action: ReconcileAction = {
+    type: 'update',
+    endpointId: keeper.endpoint_id,
+    from: keeper.events ?? null,
+    to: canonicalEvents(ctx.desired.events ?? null),
+    status: 'planned',
+  };
+  ctx.actions.push(action);
+  if (s.dryRun) return;
+  await ctx.client.updateEndpoint(keeper.endpoint_id, { events: action.to }, { signal: ctx.deps.signal });
+  action.status = 'done';
+  await recordTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget(s));
+}
+
+/** Rule `disabled`: nothing is delivered until a person enables the endpoint. */
+function noteDisabled(s: RunState, keeper: WebhookEndpoint): void {
+  s.ctx.disabled = keeper.endpoint_id;
+  s.ctx.warnings.push(
+    `endpoint ${keeper.endpoint_id} is '${keeper.status}' at HeyGen: nothing is delivered; the v3 API cannot enable it, enable it in HeyGen's dashboard`,
+  );
+}
+
+/** Rule `secret_not_held`: rotate the endpoint's secret under a recorded intent and store the answer. */
+async function adoptSecret(s: RunState): Promise<void> {
+  const { ctx, writer, stored } = s;
+  const keeper = keeperOf(s);
+  const reason = !stored?.secret
+    ? 'no_secret_stored'
+    : stored.endpointId === keeper.endpoint_id
+      ? 'unusable_secret_stored'
+      : stored.endpointId
+        ? 'secret_for_other_endpoint'
+        : 'no_secret_stored';
+  const action: ReconcileAction = {
+    type: 'rotate',
+    endpointId: keeper.endpoint_id,
+    reason,
+    idempotencyKey: writer
+      ? changeIdempotencyKey('adopt', writer.fence, s.snapshot.version, keeper.endpoint_id)
+      : '(assigned when run)',
+    status: 'planned',
+  };
+  ctx.actions.push(action);
+  if (!writer) return;
+  const base = s.snapshot;
+  await writer.rotate(keeper.endpoint_id, action.idempotencyKey, base.version, async (rotated) => {
+    action.status = 'done';
+    s.snapshot = await storeIssued(writer, base, keeper.endpoint_id, rotated.secret, ctx.desired.url, ctx.actions);
+  });
+  if (!s.createdNow) await recordTakeover(ctx, 'adopt', keeper.endpoint_id);
+}
+
+/** Rule `stale_pending`: so the ingress stops accepting a dead secret and the next rotation is not refused. */
+async function dropStalePending(s: RunState): Promise<void> {
+  const { deps, actions } = s.ctx;
+  const action: ReconcileAction = { type: 'drop_pending', reason: 'stale_rotation', status: 'planned' };
+  actions.push(action);
+  const pending = s.snapshot.pending;
+  if (s.writer && pending && deps.secretStore.dropPending) {
+    await deps.secretStore.dropPending(pending.version, deps.signal);
+    action.status = 'done';
+  }
+}
+
+/** Rule `duplicates`: everything at our URL except the keeper goes (already gone is fine). */
+async function deleteDuplicates(s: RunState): Promise<void> {
+  const { ctx } = s;
+  const keeper = keeperOf(s);
+  for (const extra of s.matching) {
+    if (extra.endpoint_id === keeper.endpoint_id) continue;
+    const action: ReconcileAction = { type: 'delete', endpointId: extra.endpoint_id, reason: 'duplicate', status: 'planned' };
+    ctx.actions.push(action);
+    if (s.dryRun) continue;
+    try {
+      await ctx.client.deleteEndpoint(extra.endpoint_id, { signal: ctx.deps.signal });
+    } catch (err) {
+      if (!(err instanceof HeyGenNotFoundError)) throw err;
+    }
+    action.status = 'done';
+  }
+}
+
+/**
+ * Rule `proof_of_mismatch`'s observation: nothing else to do or to wait for (no action, no disabled
+ * endpoint, no stopped fight, no rotation in progress), and the evidence proves the secret dead.
+ */
+async function findMismatch(s: RunState): Promise<boolean> {
+  const { ctx, keeper, snapshot } = s;
+  const { deps } = ctx;
+  if (ctx.actions.length > 0 || !keeper || ctx.disabled || ctx.secondWriter || !deps.evidence) return false;
+  if (snapshot.pending?.value?.secret) return false;
+  const changedAt = await lastPatchAt(deps.heals, keeper.endpoint_id, deps.signal);
+  const found = await secretMismatch(deps.evidence, clockOf(deps)(), snapshot, keeper, changedAt, deps.signal);
+  if (found) s.mismatch = found;
+  return found !== null;
+}
+
+/** The run's summary: its outcome, what it found and did, and the secret's and a pending rotation's ages. */
+function summarize(s: RunState): ReconcileSummary {
+  const { ctx, snapshot, stored, dryRun } = s;
+  const { actions, warnings } = ctx;
+  for (const w of warnings) ctx.deps.logger?.warn(w, { endpointId: s.keeper?.endpoint_id });
+  const now = clockOf(ctx.deps)();
+  const pendingAt = snapshot.pending?.value?.secret ? (snapshot.pending.createdAt ?? now) : null;
+  const dropped = actions.some((a) => a.type === 'drop_pending' && a.status === 'done');
+  // `snapshot` is what the run read, or what it stored (storeIssued): then the secret is brand new.
+  const storedNow = actions.some((a) => a.type === 'store_secret' && a.status === 'done');
+  return {
+    outcome: runOutcome(ctx, dryRun),
+    dryRun,
+    found: {
+      total: s.total,
+      matching: s.matchingIds,
+      storedEndpointId: stored?.endpointId ?? null,
+      storedSecret: Boolean(stored?.secret),
+    },
+    actions,
+    endpointId: s.keeper?.endpoint_id ?? null,
+    warnings,
+    ...(ctx.secondWriter ? { message: ctx.secondWriter } : {}),
+    pendingRotationAgeSeconds: pendingAt !== null && !dropped ? Math.max(0, Math.round((now - pendingAt) / 1000)) : 0,
+    ...ageField(secretAgeSeconds(snapshot, storedNow, now)),
+  };
+}
+
+type Mismatch = NonNullable<Awaited<ReturnType<typeof secretMismatch>>>;
+
 export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): Promise<ReconcileSummary> {
   const dryRun = deps.dryRun === true;
   const log = deps.logger;
@@ -467,7 +940,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
       endpointId: stored?.endpointId ?? null,
       warnings,
       message,
-      ...ageField(secretAgeSeconds(snapshot, false)),
+      ...ageField(secretAgeSeconds(snapshot, false, clockOf(deps)())),
     };
   };
 
@@ -492,7 +965,7 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
         ...(lease.now ? { now: lease.now } : {}),
       },
       async (grant) => {
-        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal, lease.now);
+        const writer = new SecretWriter(grant, lease.store, ctx.client, deps.secretStore, deps.signal, clockOf(deps));
         // A write outside the lease (a person's put-secret-value) between our read and our store
         // makes the store fail its version check: start over from a fresh read, at most twice more.
         for (let attempt = 1; ; attempt++) {
@@ -521,234 +994,13 @@ export async function reconcile(desired: DesiredEndpoint, deps: RegistrarDeps): 
   }
 }
 
-/** One pass; `writer` is null in a dry run (plan only). */
-async function run(ctx: RunContext, writer: SecretWriter | null): Promise<ReconcileSummary> {
-  const { desired, deps, client, actions, warnings } = ctx;
-  const dryRun = writer === null;
-  const call = { signal: deps.signal };
-  const target = normalizeUrl(desired.url);
-  const log = deps.logger;
-
-  // 1. A change a dead holder made at HeyGen and never stored: replay it, store the answer.
-  const leftover = writer?.leftover ?? null;
-  if (writer && leftover) await recoverLeftover(ctx, writer, leftover);
-
-  let snapshot = await deps.secretStore.read(deps.signal);
-  const stored = snapshot.current;
-  let endpoints = await client.listEndpoints(call);
-  const total = endpoints.length;
-  const matchingIds = endpoints.filter((e) => normalizeUrl(e.url) === target).map((e) => e.endpoint_id);
-
-  // 2. Our endpoint (the one whose secret we hold) delivering somewhere else: bring it back.
-  const ownById = stored?.endpointId ? endpoints.find((e) => e.endpoint_id === stored.endpointId) : undefined;
-  const urlMoved = ownById !== undefined && normalizeUrl(ownById.url) !== target;
-  const urlSetBack = urlMoved && writer ? await recentTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`) : null;
-  if (ownById && urlMoved && !urlSetBack) {
-    const action: ReconcileAction = {
-      type: 'update_url',
-      endpointId: ownById.endpoint_id,
-      from: ownById.url,
-      to: desired.url,
-      status: 'planned',
-    };
-    actions.push(action);
-    if (!dryRun) {
-      const updated = await moveBack(ctx, ownById.endpoint_id);
-      if (updated) {
-        action.status = 'done';
-        await recordTakeover(ctx, 'patch', ownById.endpoint_id, `url:${target}`);
-        endpoints = endpoints.map((e) => (e.endpoint_id === updated.endpoint_id ? { ...e, ...updated, url: desired.url } : e));
-      } else {
-        // Another endpoint holds our URL now (HeyGen allows one per URL): steps 3-4 adopt that one.
-        actions.pop();
-        endpoints = await client.listEndpoints(call);
-      }
-    } else {
-      endpoints = endpoints.map((e) => (e.endpoint_id === ownById.endpoint_id ? { ...e, url: desired.url } : e));
-    }
-  }
-  let matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
-  let keeper = pickKeeper(matching, stored);
-  let secretSecured = false;
-
-  // 3a. None at our URL: create one and store its secret.
-  if (!keeper) {
-    const action: Extract<ReconcileAction, { type: 'create' }> = {
-      type: 'create',
-      reason: stored?.endpointId ? 'deleted_behind_our_back' : 'absent',
-      url: desired.url,
-      events: canonicalEvents(desired.events),
-      idempotencyKey: writer ? changeIdempotencyKey('create', writer.fence, snapshot.version, target) : '(assigned when run)',
-      status: 'planned',
-    };
-    actions.push(action);
-    if (writer) {
-      try {
-        const created = await writer.create({ url: desired.url, events: action.events }, action.idempotencyKey, snapshot.version);
-        action.status = 'done';
-        action.endpointId = created.endpoint_id;
-        keeper = created;
-        if (created.secret) {
-          snapshot = await storeIssued(writer, snapshot, created.endpoint_id, created.secret, desired.url, actions);
-          secretSecured = true;
-        } else {
-          warnings.push('create answered without a secret; adopting via rotate-secret');
-        }
-        await writer.clearIntent();
-      } catch (err) {
-        // Someone (a person, or a relay in another account) created it between our list and our create.
-        if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
-        await writer.clearIntent(); // HeyGen refused it: nothing was created
-        log?.warn('create hit 409 conflict; re-reading the endpoint list', { url: desired.url });
-        actions.pop();
-        endpoints = await client.listEndpoints(call);
-        matching = endpoints.filter((e) => normalizeUrl(e.url) === target);
-        keeper = pickKeeper(matching, stored);
-        if (!keeper) throw err;
-      }
-    } else {
-      secretSecured = true; // a create would bring its secret along
-    }
-  }
-
-  const createdNow = actions.some((a) => a.type === 'create' && a.status === 'done');
-  if (keeper && !(createdNow && secretSecured)) {
-    // 3b. The endpoint existed: converge its events and make sure we hold its secret.
-    const eventsTarget = `events:${JSON.stringify(canonicalEvents(desired.events))}`;
-    if (
-      !createdNow &&
-      desired.events !== undefined &&
-      !sameEvents(keeper.events, desired.events) &&
-      !(writer && (await recentTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget)))
-    ) {
-      const action: ReconcileAction = {
-        type: 'update',
-        endpointId: keeper.endpoint_id,
-        from: keeper.events ?? null,
-        to: canonicalEvents(desired.events ?? null),
-        status: 'planned',
-      };
-      actions.push(action);
-      if (!dryRun) {
-        await client.updateEndpoint(keeper.endpoint_id, { events: action.to }, call);
-        action.status = 'done';
-        await recordTakeover(ctx, 'patch', keeper.endpoint_id, eventsTarget);
-      }
-    }
-    if (keeper.status !== 'enabled') {
-      ctx.disabled = keeper.endpoint_id;
-      warnings.push(
-        `endpoint ${keeper.endpoint_id} is '${keeper.status}' at HeyGen: nothing is delivered; the v3 API cannot enable it, enable it in HeyGen's dashboard`,
-      );
-    }
-    if (!holdsSecretFor(stored, keeper.endpoint_id) && !secretSecured) {
-      const reason = !stored?.secret
-        ? 'no_secret_stored'
-        : stored.endpointId === keeper.endpoint_id
-          ? 'unusable_secret_stored'
-          : stored.endpointId
-            ? 'secret_for_other_endpoint'
-            : 'no_secret_stored';
-      const fight = writer && !createdNow ? await recentTakeover(ctx, 'adopt', keeper.endpoint_id) : null;
-      if (!fight) {
-        const action: ReconcileAction = {
-          type: 'rotate',
-          endpointId: keeper.endpoint_id,
-          reason,
-          idempotencyKey: writer
-            ? changeIdempotencyKey('adopt', writer.fence, snapshot.version, keeper.endpoint_id)
-            : '(assigned when run)',
-          status: 'planned',
-        };
-        actions.push(action);
-        if (writer) {
-          const base = snapshot;
-          await writer.rotate(keeper.endpoint_id, action.idempotencyKey, base.version, async (rotated) => {
-            action.status = 'done';
-            snapshot = await storeIssued(writer, base, keeper.endpoint_id, rotated.secret, desired.url, actions);
-          });
-          if (!createdNow) await recordTakeover(ctx, 'adopt', keeper.endpoint_id);
-        }
-      }
-    }
-  }
-
-  // 4. A pending rotation that the current value has moved past (its secret is dead): drop it, so
-  // the ingress stops accepting it and the next rotation is not refused.
-  const pending = snapshot.pending;
-  if (pending?.value?.secret && pending.value.replaces !== undefined && pending.value.replaces !== snapshot.version) {
-    const action: ReconcileAction = { type: 'drop_pending', reason: 'stale_rotation', status: 'planned' };
-    actions.push(action);
-    if (writer && deps.secretStore.dropPending) {
-      await deps.secretStore.dropPending(pending.version, deps.signal);
-      action.status = 'done';
-    }
-  } else if (pending?.value?.secret) {
-    warnings.push('a rotation is in progress (AWSPENDING holds the new secret); it finishes on its own');
-  }
-
-  // 5. Duplicates: everything at our URL except the keeper.
-  for (const extra of matching) {
-    if (!keeper || extra.endpoint_id === keeper.endpoint_id) continue;
-    const action: ReconcileAction = { type: 'delete', endpointId: extra.endpoint_id, reason: 'duplicate', status: 'planned' };
-    actions.push(action);
-    if (!dryRun) {
-      try {
-        await client.deleteEndpoint(extra.endpoint_id, call);
-      } catch (err) {
-        if (!(err instanceof HeyGenNotFoundError)) throw err; // already gone: fine
-      }
-      action.status = 'done';
-    }
-  }
-
-  // 6. Nothing to change by the stored state: ask the evidence whether HeyGen really signs with our secret.
-  if (actions.length === 0 && keeper && !ctx.disabled && !ctx.secondWriter && deps.evidence && !snapshot.pending?.value?.secret) {
-    const changedAt = await lastPatchAt(deps.heals, keeper.endpoint_id, deps.signal);
-    const found = await secretMismatch(deps.evidence, snapshot, keeper, changedAt, deps.signal);
-    if (found && (!writer || !(await recentTakeover(ctx, 'heal', keeper.endpoint_id)))) {
-      snapshot = await heal(ctx, writer, snapshot, keeper.endpoint_id, found);
-    }
-  }
-
-  for (const w of warnings) log?.warn(w, { endpointId: keeper?.endpoint_id });
-  return {
-    outcome: runOutcome(ctx, dryRun),
-    dryRun,
-    found: { total, matching: matchingIds, storedEndpointId: stored?.endpointId ?? null, storedSecret: Boolean(stored?.secret) },
-    actions,
-    endpointId: keeper?.endpoint_id ?? null,
-    warnings,
-    ...(ctx.secondWriter ? { message: ctx.secondWriter } : {}),
-    pendingRotationAgeSeconds:
-      snapshot.pending?.value?.secret && !actions.some((a) => a.type === 'drop_pending' && a.status === 'done')
-        ? Math.max(0, Math.round((Date.now() - (snapshot.pending.createdAt ?? Date.now())) / 1000))
-        : 0,
-    // `snapshot` is what the run read, or what it stored (storeIssued): then the secret is brand new.
-    ...ageField(
-      secretAgeSeconds(
-        snapshot,
-        actions.some((a) => a.type === 'store_secret' && a.status === 'done'),
-      ),
-    ),
-  };
-}
-
-/** A stopped fight outranks a heal, a heal a disabled endpoint, and that the rest. */
-function runOutcome(ctx: RunContext, dryRun: boolean): ReconcileOutcome {
-  if (ctx.secondWriter) return 'second_writer';
-  if (ctx.actions.some((a) => a.type === 'resync')) return 'secret_mismatch';
-  if (ctx.disabled && !(dryRun && ctx.actions.length > 0)) return 'endpoint_disabled';
-  return ctx.actions.length === 0 ? 'in_sync' : dryRun ? 'planned' : 'changed';
-}
-
 /** Rotates the secret the evidence proved dead, under a key of its own, stores it and records the heal. */
 async function heal(
   ctx: RunContext,
   writer: SecretWriter | null,
   snapshot: SecretSnapshot,
   endpointId: string,
-  found: NonNullable<Awaited<ReturnType<typeof secretMismatch>>>,
+  found: Mismatch,
 ): Promise<SecretSnapshot> {
   const action: Extract<ReconcileAction, { type: 'resync' }> = {
     type: 'resync',
@@ -823,7 +1075,7 @@ async function recordTakeover(ctx: RunContext, kind: TakeoverKind, endpointId: s
 }
 
 /**
- * Step 2's PATCH of our endpoint's URL back to ours, or null when HeyGen answers 409 conflict: an
+ * Rule `url_moved`'s PATCH of our endpoint's URL back to ours, or null when HeyGen answers 409 conflict: an
  * endpoint with our URL exists already (made since our list, e.g. by a second stack or a person).
  */
 async function moveBack(ctx: RunContext, endpointId: string): Promise<WebhookEndpoint | null> {
@@ -839,12 +1091,13 @@ async function moveBack(ctx: RunContext, endpointId: string): Promise<WebhookEnd
   }
 }
 
+/** The run's one clock: the injected one (the registrar's, the evidence's or the lease's), else the wall clock. */
 function clockOf(deps: RegistrarDeps): () => number {
-  return deps.now ?? deps.evidence?.now ?? deps.lease?.now ?? Date.now;
+  return deps.now ?? deps.evidence?.now ?? deps.lease?.now ?? (() => Date.now());
 }
 
 /**
- * Step 1: replays the intent a dead holder left (same call, same key) and stores the answer. After
+ * Before the rules: replays the intent a dead holder left (same call, same key) and stores the answer. After
  * MAX_REPLAY_FAILURES 5xx answers (HeyGen may replay a 5xx for a key it processed, for 24 h) the
  * change is made under a fresh key instead (a create is dropped: the run creates or adopts anew).
  */
@@ -868,8 +1121,8 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
   } else if (leftover.op === 'create') {
     // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
     // created then (it may have been moved to another URL or deleted since); after that, the replay
-    // creates one, which is ours as well. Either way we now know it and hold its secret; step 2
-    // brings it back to our URL and step 5 removes duplicates.
+    // creates one, which is ours as well. Either way we now know it and hold its secret; rule
+    // `url_moved` brings it back to our URL and rule `duplicates` removes the others.
     const replayed = await replayCreate(ctx, writer, leftover, before.version);
     if (!replayed) {
       action.status = 'done';
@@ -940,12 +1193,12 @@ async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<
  */
 async function secretMismatch(
   e: SecretEvidence,
+  now: number,
   snapshot: SecretSnapshot,
   endpoint: WebhookEndpoint,
   changedAt: number | null,
   signal?: AbortSignal,
 ): Promise<{ rejectedAt: number; missed: { eventId: string; type: string; createdAt: string } } | null> {
-  const now = (e.now ?? Date.now)();
   const window = proofWindow({
     now,
     storedAt: snapshot.currentCreatedAt ?? null,

@@ -25,17 +25,12 @@
  * holds it, before finishSecret moves AWSCURRENT.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  type SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { labelHolders, SecretsManagerSigningSecretStore } from '../../../functions/adapters/aws/signing-secret-store.js';
 import { LeaseBusyError, type LeaseStore, MemoryLeaseStore, withLease } from '../../../functions/core/lease.js';
+import type { StoredSigningSecret } from '../../../functions/core/ports.js';
 import { signingSecretProblem } from '../../../functions/core/secret-quality.js';
-import { parseStoredSigningSecret, serializeStoredSigningSecret } from '../../../functions/core/secret-store.js';
+import { parseStoredSigningSecret, SecretVersionConflictError } from '../../../functions/core/secret-store.js';
 import { type HeyGenWebhookApi, IDEMPOTENCY_KEY_PATTERN } from './api/client.js';
 import { HeyGenNotFoundError } from './api/errors.js';
 import { LEASE_TTL_MS, LEASE_WAIT_MS, normalizeUrl, type RegistrarLogger, SecretWriter } from './registrar.js';
@@ -103,254 +98,294 @@ export function rotationIdempotencyKey(clientRequestToken: string): string {
     : `sm-${createHash('sha256').update(clientRequestToken).digest('hex')}`;
 }
 
-export async function rotationStep(event: RotationEvent, deps: RotationDeps): Promise<RotationResult> {
-  const { SecretId: secretId, ClientRequestToken: token, Step: step } = event;
-  const log = deps.logger;
-  const sm = deps.secrets;
-  const opts = { abortSignal: deps.signal };
+/** One step's invocation: the secret, this rotation's token, and the ports. */
+interface StepContext {
+  readonly secretId: string;
+  readonly token: string;
+  readonly step: string;
+  readonly deps: RotationDeps;
+  readonly store: SecretsManagerSigningSecretStore;
+  readonly log: RegistrarLogger | undefined;
+}
 
-  const describe = async () => {
-    const described = await sm.send(new DescribeSecretCommand({ SecretId: secretId }), opts);
-    if (described.RotationEnabled === false) throw new RotationError(`secret ${secretId} does not have rotation enabled`);
-    return described.VersionIdsToStages ?? {};
+type StepRun = (c: StepContext, writer: SecretWriter | null) => Promise<RotationResult>;
+
+/**
+ * The four steps and their rules. The steps that write (at HeyGen or to AWSCURRENT) hold the lease;
+ * every step first passes {@link settledToken} (a token already current, or no longer pending, is done).
+ */
+const STEPS: Readonly<Record<RotationStep, { readonly underLease: boolean; readonly run: StepRun }>> = {
+  /** Rotate at HeyGen (key = token) and store the answer as AWSPENDING; cancel with no endpoint yet. */
+  createSecret: { underLease: true, run: createSecret },
+  /** Nothing: HeyGen switched to the new secret inside rotate-secret already (createSecret). */
+  setSecret: { underLease: false, run: setSecret },
+  /** The pending value names an endpoint and holds a usable secret. */
+  testSecret: { underLease: false, run: testSecret },
+  /** Promote AWSPENDING if AWSCURRENT is still the version it replaces, else drop it (superseded). */
+  finishSecret: { underLease: true, run: finishSecret },
+};
+
+export async function rotationStep(event: RotationEvent, deps: RotationDeps): Promise<RotationResult> {
+  const c: StepContext = {
+    secretId: event.SecretId,
+    token: event.ClientRequestToken,
+    step: event.Step,
+    deps,
+    store: new SecretsManagerSigningSecretStore(deps.secrets, event.SecretId),
+    log: deps.logger,
   };
-  const versions = await describe();
-  const stages = versions[token] ?? [];
+  const settled = await settledToken(c, true);
+  if (settled) return settled;
+  const step = Object.hasOwn(STEPS, c.step) ? STEPS[c.step as RotationStep] : undefined;
+  if (!step) throw new RotationError(`unknown rotation step ${JSON.stringify(c.step)}`);
+  return step.underLease ? underLease(c, step.run) : step.run(c, null);
+}
+
+/**
+ * The rule every step checks first: a token that holds AWSCURRENT is done (`already_current`; an
+ * AWSPENDING left beside it by a finishSecret that died is removed), and a token that no longer holds
+ * AWSPENDING was cancelled or superseded by a later write (`superseded`). Null: the step goes on.
+ */
+async function settledToken(c: StepContext, first: boolean): Promise<RotationResult | null> {
+  const stages = (await describe(c))[c.token] ?? [];
   if (stages.includes('AWSCURRENT')) {
-    if (stages.includes('AWSPENDING')) await removePending(); // finishSecret moved AWSCURRENT and died before this
-    log?.info('rotation: version is already AWSCURRENT', { step, token });
+    if (!first) return 'already_current';
+    if (stages.includes('AWSPENDING')) await removePending(c); // finishSecret moved AWSCURRENT and died before this
+    c.log?.info('rotation: version is already AWSCURRENT', { step: c.step, token: c.token });
     return 'already_current';
   }
-  if (!stages.includes('AWSPENDING')) {
-    // Cancelled (no endpoint yet) or superseded by a later write: there is nothing left to do.
-    log?.warn('rotation: this version is no longer AWSPENDING (cancelled or superseded); nothing to do', { step, token });
+  if (stages.includes('AWSPENDING')) return null;
+  if (first) {
+    c.log?.warn('rotation: this version is no longer AWSPENDING (cancelled or superseded); nothing to do', {
+      step: c.step,
+      token: c.token,
+    });
+  }
+  return 'superseded';
+}
+
+async function describe(c: StepContext): Promise<Record<string, string[]>> {
+  const described = await c.deps.secrets.send(new DescribeSecretCommand({ SecretId: c.secretId }), {
+    abortSignal: c.deps.signal,
+  });
+  if (described.RotationEnabled === false) throw new RotationError(`secret ${c.secretId} does not have rotation enabled`);
+  return described.VersionIdsToStages ?? {};
+}
+
+/**
+ * Runs a writing step holding the lease shared with the registrar and the CLI: first a change a dead
+ * holder made at HeyGen and never stored (see {@link replayLeftover}), then the token is checked
+ * again (it may have been superseded while we waited). A busy lease fails the step: Secrets Manager
+ * retries it.
+ */
+async function underLease(c: StepContext, run: StepRun): Promise<RotationResult> {
+  const { deps } = c;
+  const lease = deps.lease ?? { store: processLeases, name: `heygen:${c.secretId}` };
+  const options = {
+    owner: `rotation-${randomUUID()}`,
+    ttlMs: LEASE_TTL_MS,
+    waitMs: lease.waitMs ?? LEASE_WAIT_MS,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(lease.sleep ? { sleep: lease.sleep } : {}),
+    ...(lease.now ? { now: lease.now } : {}),
+  };
+  try {
+    return await withLease(lease.store, lease.name, options, async (grant) => {
+      const writer = deps.heygen ? new SecretWriter(grant, lease.store, deps.heygen, c.store, deps.signal, lease.now) : null;
+      if (writer) await replayLeftover(c, writer);
+      return (await settledToken(c, false)) ?? run(c, writer);
+    });
+  } catch (err) {
+    if (err instanceof LeaseBusyError) {
+      // The registrar or the CLI is changing the secret right now.
+      throw new RotationError(`${err.message}; Secrets Manager retries this step`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
+ * A change a dead holder made at HeyGen and never stored comes first (same key, answer stored).
+ * - A create the registrar made: the registrar replays it (it knows the relay's desired endpoint);
+ *   rotating meanwhile would overwrite that record, so the step fails and is retried.
+ * - This very step's crashed attempt (same key) is not replayed here: the step makes that call again
+ *   with the same key, and stores the answer as AWSPENDING.
+ * - An endpoint HeyGen no longer has: nothing to replay, the intent is cleared.
+ */
+async function replayLeftover(c: StepContext, writer: SecretWriter): Promise<void> {
+  const leftover = writer.leftover;
+  if (!leftover) return;
+  if (leftover.op !== 'rotate') {
+    throw new RotationError(
+      'a registrar change awaits recovery (the registrar replays it on its next run); Secrets Manager retries this step',
+    );
+  }
+  if (leftover.key === rotationIdempotencyKey(c.token)) return;
+  const before = await c.store.read(c.deps.signal);
+  try {
+    await writer.rotate(
+      leftover.endpointId,
+      leftover.key,
+      leftover.base,
+      async (rotated) => {
+        const url = before.current?.url ?? c.deps.endpointUrl ?? '';
+        await writer.storeIssued({ secret: rotated.secret, endpointId: rotated.endpoint_id, url }, before.version);
+      },
+      leftover.op,
+    );
+    c.log?.warn('rotation: replayed a secret change a previous writer made at HeyGen and never stored', {
+      endpointId: leftover.endpointId,
+    });
+  } catch (err) {
+    if (!(err instanceof HeyGenNotFoundError)) throw err;
+    await writer.clearIntent();
+  }
+}
+
+/** Removes AWSPENDING from this rotation's version (no-op if it is not there any more). */
+async function removePending(c: StepContext): Promise<void> {
+  await c.store.dropPending(c.token, c.deps.signal);
+}
+
+/** The value this rotation's token holds as AWSPENDING, or undefined when it holds none yet. */
+async function getPending(c: StepContext): Promise<string | undefined> {
+  try {
+    const out = await c.deps.secrets.send(
+      new GetSecretValueCommand({ SecretId: c.secretId, VersionId: c.token, VersionStage: 'AWSPENDING' }),
+      { abortSignal: c.deps.signal },
+    );
+    return out.SecretString;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * createSecret's rules, in order: AWSPENDING already holds a value for this token → nothing to do;
+ * no API key → fail (retried on the schedule); no endpoint registered yet → cancel the rotation;
+ * else rotate at HeyGen with Idempotency-Key = token and store the answer as AWSPENDING, with the
+ * AWSCURRENT version it `replaces` (an endpoint HeyGen no longer has fails the step).
+ */
+async function createSecret(c: StepContext, writer: SecretWriter | null): Promise<RotationResult> {
+  if ((await getPending(c)) !== undefined) {
+    c.log?.info('rotation: AWSPENDING already holds a value for this token; nothing to do', { token: c.token });
+    return 'pending_exists';
+  }
+  const { version, current } = await readCurrent(c);
+  if (c.deps.heygen === null || writer === null) {
+    throw new RotationError(
+      `HeyGen API key is not set: put your key into ${c.deps.apiKeySecretName ?? 'the HeyGen API key secret'}; rotation retries on its schedule`,
+    );
+  }
+  const url = current?.url ?? c.deps.endpointUrl ?? null;
+  const endpointId = current?.endpointId ?? (url ? await endpointAt(c.deps.heygen, url, c.deps.signal) : null);
+  if (!endpointId) return cancel(c);
+  await rotateIntoPending(c, writer, endpointId, url ?? '', version);
+  c.log?.info('rotation: HeyGen issued a new secret; stored as AWSPENDING', { token: c.token, endpointId });
+  return 'rotated';
+}
+
+/** AWSCURRENT's version and value (by VersionId, from the labels DescribeSecret shows). */
+async function readCurrent(c: StepContext): Promise<{ version: string | null; current: StoredSigningSecret | null }> {
+  const version = labelHolders(await describe(c)).get('AWSCURRENT') ?? null;
+  const out = version
+    ? await c.deps.secrets.send(new GetSecretValueCommand({ SecretId: c.secretId, VersionId: version }), {
+        abortSignal: c.deps.signal,
+      })
+    : undefined;
+  return { version, current: parseStoredSigningSecret(out?.SecretString) };
+}
+
+/** The oldest HeyGen endpoint that delivers to `url`, or null. */
+async function endpointAt(heygen: HeyGenWebhookApi, url: string, signal: AbortSignal | undefined): Promise<string | null> {
+  const target = normalizeUrl(url);
+  const found = (await heygen.listEndpoints({ signal }))
+    .filter((e) => normalizeUrl(e.url) === target)
+    .sort((a, b) => a.created_at.localeCompare(b.created_at))[0];
+  return found?.endpoint_id ?? null;
+}
+
+/**
+ * No endpoint registered yet (the registrar issues the first secret): cancel this rotation. A copy of
+ * the current value in AWSPENDING would name no endpoint and fail testSecret on every later attempt,
+ * blocking every later rotation.
+ */
+async function cancel(c: StepContext): Promise<RotationResult> {
+  await removePending(c);
+  c.log?.warn('rotation: no HeyGen endpoint registered yet; rotation cancelled (the registrar issues the first secret)', {
+    token: c.token,
+  });
+  return 'cancelled';
+}
+
+/** rotate-secret under a recorded intent; the answer goes to AWSPENDING before anything else can fail. */
+async function rotateIntoPending(
+  c: StepContext,
+  writer: SecretWriter,
+  endpointId: string,
+  url: string,
+  replaces: string | null,
+): Promise<void> {
+  try {
+    await writer.rotate(endpointId, rotationIdempotencyKey(c.token), replaces, async (rotated) => {
+      // From here on HeyGen signs with the new secret: store it before anything else can fail.
+      const value = { secret: rotated.secret, endpointId: rotated.endpoint_id, url, replaces };
+      await c.store.putPending(c.token, value, c.deps.signal);
+    });
+  } catch (err) {
+    if (err instanceof HeyGenNotFoundError) {
+      await writer.clearIntent();
+      throw new RotationError(`HeyGen endpoint ${endpointId} no longer exists; the registrar re-creates it on its next run`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+async function setSecret(c: StepContext): Promise<RotationResult> {
+  c.log?.info('rotation: setSecret has nothing to do', { token: c.token });
+  return 'set_noop';
+}
+
+async function testSecret(c: StepContext): Promise<RotationResult> {
+  const { token } = c;
+  const pending = await getPending(c);
+  if (pending === undefined) throw new RotationError(`no AWSPENDING value for token ${token}`);
+  const parsed = parseStoredSigningSecret(pending);
+  if (!parsed?.endpointId) throw new RotationError(`AWSPENDING for token ${token} names no endpoint`);
+  const problem = signingSecretProblem(parsed.secret);
+  if (problem !== null) throw new RotationError(`AWSPENDING for token ${token} does not hold a usable secret: ${problem}`);
+  c.log?.info('rotation: pending value is well-formed', { token });
+  return 'tested';
+}
+
+/**
+ * finishSecret's rules: AWSCURRENT moved since createSecret → superseded (a later writer, under the
+ * lease so after this rotation's HeyGen call, stored the secret HeyGen signs with now: ours is dead,
+ * dropped); else AWSCURRENT moves to this token (compare-and-set) and AWSPENDING is removed.
+ */
+async function finishSecret(c: StepContext): Promise<RotationResult> {
+  const { token } = c;
+  const currentVersion = labelHolders(await describe(c)).get('AWSCURRENT');
+  const pending = parseStoredSigningSecret(await getPending(c));
+  if (pending?.replaces && currentVersion !== pending.replaces) {
+    await removePending(c);
+    c.log?.warn('rotation: superseded by a later write; AWSCURRENT left as it is', { token, current: currentVersion });
     return 'superseded';
   }
-
-  switch (step) {
-    case 'createSecret':
-      return underLease(createSecret);
-    case 'setSecret':
-      // HeyGen switched to the new secret inside rotate-secret already (createSecret).
-      log?.info('rotation: setSecret has nothing to do', { token });
-      return 'set_noop';
-    case 'testSecret':
-      return testSecret();
-    case 'finishSecret':
-      return underLease(finishSecret);
-    default:
-      throw new RotationError(`unknown rotation step ${JSON.stringify(step)}`);
-  }
-
-  async function underLease(fn: (writer: SecretWriter | null) => Promise<RotationResult>): Promise<RotationResult> {
-    const lease = deps.lease ?? { store: processLeases, name: `heygen:${secretId}` };
-    try {
-      return await withLease(
-        lease.store,
-        lease.name,
-        {
-          owner: `rotation-${randomUUID()}`,
-          ttlMs: LEASE_TTL_MS,
-          waitMs: lease.waitMs ?? LEASE_WAIT_MS,
-          ...(deps.signal ? { signal: deps.signal } : {}),
-          ...(lease.sleep ? { sleep: lease.sleep } : {}),
-          ...(lease.now ? { now: lease.now } : {}),
-        },
-        async (grant) => {
-          const writer = deps.heygen
-            ? new SecretWriter(
-                grant,
-                lease.store,
-                deps.heygen,
-                new SecretsManagerSigningSecretStore(sm, secretId),
-                deps.signal,
-                lease.now,
-              )
-            : null;
-          // A change a dead holder made at HeyGen and never stored comes first (same key, answer stored).
-          // (The intent of this very step's crashed attempt is not replayed here: the step itself makes
-          // that call again with the same key, and stores the answer as AWSPENDING.)
-          if (writer?.leftover && writer.leftover.op !== 'rotate') {
-            // A create the registrar made and never stored: the registrar replays it (it knows the
-            // relay's desired endpoint); rotating meanwhile would overwrite that record.
-            throw new RotationError(
-              'a registrar change awaits recovery (the registrar replays it on its next run); Secrets Manager retries this step',
-            );
-          }
-          if (writer?.leftover && writer.leftover.key !== rotationIdempotencyKey(token)) {
-            const leftover = writer.leftover;
-            const store = new SecretsManagerSigningSecretStore(sm, secretId);
-            const before = await store.read(deps.signal);
-            try {
-              await writer.rotate(
-                leftover.endpointId,
-                leftover.key,
-                leftover.base,
-                async (rotated) => {
-                  await writer.storeIssued(
-                    {
-                      secret: rotated.secret,
-                      endpointId: rotated.endpoint_id,
-                      url: before.current?.url ?? deps.endpointUrl ?? '',
-                    },
-                    before.version,
-                  );
-                },
-                leftover.op,
-              );
-              log?.warn('rotation: replayed a secret change a previous writer made at HeyGen and never stored', {
-                endpointId: leftover.endpointId,
-              });
-            } catch (err) {
-              if (!(err instanceof HeyGenNotFoundError)) throw err;
-              await writer.clearIntent();
-            }
-          }
-          // Re-check under the lease: the token may have been superseded while we waited.
-          const now = (await describe())[token] ?? [];
-          if (now.includes('AWSCURRENT')) return 'already_current';
-          if (!now.includes('AWSPENDING')) return 'superseded';
-          return fn(writer);
-        },
-      );
-    } catch (err) {
-      if (err instanceof LeaseBusyError) {
-        // Secrets Manager retries the step; the registrar or the CLI is changing the secret right now.
-        throw new RotationError(`${err.message}; Secrets Manager retries this step`, { cause: err });
-      }
-      throw err;
-    }
-  }
-
-  /** Removes AWSPENDING from this rotation's version (no-op if it is not there any more). */
-  async function removePending(): Promise<void> {
-    await new SecretsManagerSigningSecretStore(sm, secretId).dropPending(token, deps.signal);
-  }
-
-  async function getPending(): Promise<string | undefined> {
-    try {
-      const out = await sm.send(
-        new GetSecretValueCommand({ SecretId: secretId, VersionId: token, VersionStage: 'AWSPENDING' }),
-        opts,
-      );
-      return out.SecretString;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  async function createSecret(writer: SecretWriter | null): Promise<RotationResult> {
-    if ((await getPending()) !== undefined) {
-      log?.info('rotation: AWSPENDING already holds a value for this token; nothing to do', { token });
-      return 'pending_exists';
-    }
-    const holders = labelHolders(await describe());
-    const currentVersion = holders.get('AWSCURRENT') ?? null;
-    const currentOut = currentVersion
-      ? await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: currentVersion }), opts)
-      : undefined;
-    const current = parseStoredSigningSecret(currentOut?.SecretString);
-    if (deps.heygen === null || writer === null) {
-      throw new RotationError(
-        `HeyGen API key is not set: put your key into ${deps.apiKeySecretName ?? 'the HeyGen API key secret'}; rotation retries on its schedule`,
-      );
-    }
-    const url = current?.url ?? deps.endpointUrl ?? null;
-    let endpointId = current?.endpointId ?? null;
-    if (!endpointId && url) {
-      const target = normalizeUrl(url);
-      const found = (await deps.heygen.listEndpoints({ signal: deps.signal }))
-        .filter((e) => normalizeUrl(e.url) === target)
-        .sort((a, b) => a.created_at.localeCompare(b.created_at))[0];
-      endpointId = found?.endpoint_id ?? null;
-    }
-    if (!endpointId) {
-      // No endpoint registered yet (the registrar issues the first secret): cancel this rotation.
-      // A copy of the current value in AWSPENDING would name no endpoint and fail testSecret on
-      // every later attempt, blocking every later rotation.
-      await removePending();
-      log?.warn('rotation: no HeyGen endpoint registered yet; rotation cancelled (the registrar issues the first secret)', {
-        token,
+  try {
+    await c.store.moveCurrent(token, currentVersion ?? null, c.deps.signal);
+  } catch (err) {
+    if (err instanceof SecretVersionConflictError) {
+      throw new RotationError('AWSCURRENT moved while finishing (a write outside the lease); Secrets Manager retries this step', {
+        cause: err.cause,
       });
-      return 'cancelled';
     }
-
-    try {
-      await writer.rotate(endpointId, rotationIdempotencyKey(token), currentVersion, async (rotated) => {
-        // From here on HeyGen signs with the new secret: store it before anything else can fail.
-        await sm.send(
-          new PutSecretValueCommand({
-            SecretId: secretId,
-            ClientRequestToken: token,
-            SecretString: serializeStoredSigningSecret({
-              secret: rotated.secret,
-              endpointId: rotated.endpoint_id,
-              url: url ?? '',
-              replaces: currentVersion,
-            }),
-            VersionStages: ['AWSPENDING'],
-          }),
-          opts,
-        );
-      });
-    } catch (err) {
-      if (err instanceof HeyGenNotFoundError) {
-        await writer.clearIntent();
-        throw new RotationError(`HeyGen endpoint ${endpointId} no longer exists; the registrar re-creates it on its next run`, {
-          cause: err,
-        });
-      }
-      throw err;
-    }
-    log?.info('rotation: HeyGen issued a new secret; stored as AWSPENDING', { token, endpointId });
-    return 'rotated';
+    throw err;
   }
-
-  async function testSecret(): Promise<RotationResult> {
-    const pending = await getPending();
-    if (pending === undefined) throw new RotationError(`no AWSPENDING value for token ${token}`);
-    const parsed = parseStoredSigningSecret(pending);
-    if (!parsed?.endpointId) throw new RotationError(`AWSPENDING for token ${token} names no endpoint`);
-    const problem = signingSecretProblem(parsed.secret);
-    if (problem !== null) throw new RotationError(`AWSPENDING for token ${token} does not hold a usable secret: ${problem}`);
-    log?.info('rotation: pending value is well-formed', { token });
-    return 'tested';
-  }
-
-  async function finishSecret(): Promise<RotationResult> {
-    const currentVersion = labelHolders(await describe()).get('AWSCURRENT');
-    const pending = parseStoredSigningSecret(await getPending());
-    if (pending?.replaces && currentVersion !== pending.replaces) {
-      // AWSCURRENT moved since createSecret: a later writer (under the lease, so after this
-      // rotation's HeyGen call) stored the secret HeyGen signs with now. Ours is dead: drop it.
-      await removePending();
-      log?.warn('rotation: superseded by a later write; AWSCURRENT left as it is', { token, current: currentVersion });
-      return 'superseded';
-    }
-    try {
-      await sm.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: secretId,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: token,
-          ...(currentVersion ? { RemoveFromVersionId: currentVersion } : {}),
-        }),
-        opts,
-      );
-    } catch (err) {
-      if (err instanceof Error && err.name === 'InvalidParameterException') {
-        throw new RotationError(
-          'AWSCURRENT moved while finishing (a write outside the lease); Secrets Manager retries this step',
-          {
-            cause: err,
-          },
-        );
-      }
-      throw err;
-    }
-    await removePending();
-    log?.info('rotation: AWSCURRENT moved to the new version', { token, previous: currentVersion });
-    return 'finished';
-  }
+  await removePending(c);
+  c.log?.info('rotation: AWSCURRENT moved to the new version', { token, previous: currentVersion });
+  return 'finished';
 }

@@ -18,15 +18,9 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  type SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
-import { labelHolders, SecretsManagerSigningSecretStore } from '../../../functions/adapters/aws/signing-secret-store.js';
-import { assertStorable, type IssuedSigningSecret, SecretVersionConflictError } from '../../../functions/core/secret-store.js';
+import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSigningSecretStore } from '../../../functions/adapters/aws/signing-secret-store.js';
+import { assertStorable, type IssuedSigningSecret } from '../../../functions/core/secret-store.js';
 import {
   completePending,
   type JoggAiPendingValue,
@@ -80,10 +74,6 @@ function serializePending(value: JoggAiPendingValue): string {
   });
 }
 
-function isInvalidParameter(err: unknown): boolean {
-  return err instanceof Error && err.name === 'InvalidParameterException';
-}
-
 export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
   /** The shared compare-and-set store: `put` and `dropPending` are exactly what JoggAI needs. */
   private readonly shared: SecretsManagerSigningSecretStore;
@@ -95,32 +85,12 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
     this.shared = new SecretsManagerSigningSecretStore(client, name);
   }
 
-  private async value(versionId: string, signal?: AbortSignal): Promise<string | undefined> {
-    try {
-      const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.name, VersionId: versionId }), {
-        abortSignal: signal,
-      });
-      return out.SecretString;
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ResourceNotFoundException') return undefined;
-      throw err;
-    }
-  }
-
   async get(signal?: AbortSignal): Promise<JoggAiSecretState> {
-    const described = await this.client.send(new DescribeSecretCommand({ SecretId: this.name }), { abortSignal: signal });
-    const holders = labelHolders(described.VersionIdsToStages);
-    const version = holders.get('AWSCURRENT') ?? null;
-    const held = holders.get('AWSPENDING');
-    const pendingId = held !== undefined && held !== version ? held : null;
-    const [current, pending] = await Promise.all([
-      version ? this.value(version, signal) : undefined,
-      pendingId ? this.value(pendingId, signal) : undefined,
-    ]);
+    const { version, current, pending } = await this.shared.readRaw(signal);
     return {
       version,
-      current: currentValue(current),
-      pending: pendingId ? { version: pendingId, value: pendingValue(pending) } : null,
+      current: currentValue(current?.text),
+      pending: pending ? { version: pending.version, value: pendingValue(pending.text) } : null,
     };
   }
 
@@ -147,21 +117,9 @@ export class SecretsManagerJoggAiSecretStore implements JoggAiSecretStore {
   }
 
   async promotePending(pending: { version: string; value: JoggAiPendingValue }, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: this.name,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: pending.version,
-          RemoveFromVersionId: pending.value.replaces,
-        }),
-        { abortSignal: signal },
-      );
-    } catch (err) {
-      // AWSCURRENT is no longer on the version the pending value replaces: someone stored since.
-      if (isInvalidParameter(err)) throw new SecretVersionConflictError(this.name, pending.value.replaces, { cause: err });
-      throw err;
-    }
+    // Refused (SecretVersionConflictError) when AWSCURRENT is no longer on the version the pending
+    // value replaces: someone stored since.
+    await this.shared.moveCurrent(pending.version, pending.value.replaces, signal);
     await this.dropPending(pending.version, signal);
   }
 

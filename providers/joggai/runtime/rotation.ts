@@ -28,7 +28,7 @@ import type { JoggAiEndpoint, JoggAiWebhookApi } from './api/client.js';
 import { JOGGAI_ENDPOINT_LIMIT } from './api/client.js';
 import { JoggAiApiError, JoggAiNotFoundError } from './api/errors.js';
 import { desiredEvents, generationOf, issued, type JoggAiDesired, type JoggAiLogger, rotationUrl } from './registrar.js';
-import type { JoggAiPendingValue, JoggAiSecretStore } from './secret-store.js';
+import type { JoggAiPendingValue, JoggAiSecretState, JoggAiSecretStore, JoggAiStoredValue } from './secret-store.js';
 import { dropStalePending } from './stale-pending.js';
 
 export interface JoggAiRotationDeps {
@@ -89,6 +89,10 @@ async function deleteEndpoint(deps: JoggAiRotationDeps, endpointId: string, what
   }
 }
 
+/**
+ * The three steps, each safe to re-run: (0) finish a promotion a dead run left, else (1) resume or
+ * start the pending endpoint, (2) promote it after the overlap, (3) delete the endpoint it replaced.
+ */
 export async function rotateJoggAi(desired: JoggAiDesired, deps: JoggAiRotationDeps): Promise<JoggAiRotationResult> {
   const { client, store, logger, signal } = deps;
   let state = await store.get(signal);
@@ -100,72 +104,18 @@ export async function rotateJoggAi(desired: JoggAiDesired, deps: JoggAiRotationD
 
   const stale = await dropStalePending(state, deps);
   if (stale) state = { ...state, pending: null };
+  const droppedStale = stale ? { droppedStale: stale.dropped } : {};
 
   // A promotion that finished (AWSCURRENT moved, maybe AWSPENDING still on it) before its run died:
   // the endpoint it replaced is still there. Finish that rotation; do not start another.
   const replaced = listed(current.replacesEndpointId);
   if (!state.pending && replaced && replaced.endpoint_id !== current.endpointId) {
-    const oldDeleted = await deleteEndpoint(deps, replaced.endpoint_id, 'replaced');
-    logger?.info('JoggAI rotation finished (resumed after the promotion)', {
-      from: replaced.endpoint_id,
-      to: current.endpointId,
-      oldDeleted,
-    });
-    return {
-      from: { endpointId: replaced.endpoint_id, url: replaced.url },
-      to: { endpointId: current.endpointId, url: current.url },
-      resumed: true,
-      adopted: false,
-      oldDeleted,
-      ...(stale ? { droppedStale: stale.dropped } : {}),
-    };
+    return { ...(await finishPromoted(deps, replaced, current)), ...droppedStale };
   }
 
-  let resumed = false;
-  let adopted = false;
-  let pending: { version: string; value: JoggAiPendingValue } | null = null;
-  if (state.pending?.value && listed(state.pending.value.endpointId)) {
-    resumed = true;
-    pending = { version: state.pending.version, value: state.pending.value };
-  } else {
-    // A pending whose endpoint vanished is replaced below (putPending moves AWSPENDING).
-    resumed = state.pending !== null;
-    const generation = (generationOf(desired.url, current.url) ?? 0) + 1;
-    const url = rotationUrl(desired.url, generation);
-    const existing = all.find((e) => generationOf(desired.url, e.url) === generation && e.endpoint_id !== current.endpointId);
-    let next: JoggAiEndpoint;
-    if (existing) {
-      adopted = true;
-      next = existing;
-    } else {
-      if (all.length >= JOGGAI_ENDPOINT_LIMIT) throw new JoggAiRotationLimitError(all.length);
-      next = await client.createEndpoint({ url, status: 'enabled', events: desiredEvents(desired) }, signal);
-    }
-    const value: JoggAiPendingValue = {
-      ...issued(next),
-      replaces: base,
-      replacesEndpointId: current.endpointId,
-    };
-    pending = { version: await store.putPending(value, signal), value };
-    logger?.info('JoggAI rotation: second endpoint live, both secrets accepted', {
-      from: current.endpointId,
-      to: next.endpoint_id,
-    });
-  }
-
+  const { pending, resumed, adopted } = await pendingRotation(desired, deps, { ...state, current, version: base }, all);
   await deps.overlap?.();
-  try {
-    await store.promotePending(pending, signal);
-  } catch (err) {
-    if (!(err instanceof SecretVersionConflictError)) throw err;
-    // Someone stored a current value during the overlap (outside the lease). The pending value no
-    // longer replaces what is current: drop it and its endpoint; the next run rotates afresh.
-    await dropStalePending(await store.get(signal), deps);
-    throw new JoggAiRotationError(
-      'the JoggAI signing secret was changed outside the registrar during the rotation; its pending secret was dropped (the next reconcile deletes or adopts its endpoint); rotate again',
-      { cause: err },
-    );
-  }
+  await promote(deps, pending);
   const oldId = pending.value.replacesEndpointId;
   const oldDeleted = oldId === pending.value.endpointId ? false : await deleteEndpoint(deps, oldId, 'old');
   logger?.info('JoggAI rotation finished', { from: oldId, to: pending.value.endpointId, oldDeleted });
@@ -175,6 +125,81 @@ export async function rotateJoggAi(desired: JoggAiDesired, deps: JoggAiRotationD
     resumed,
     adopted,
     oldDeleted,
-    ...(stale ? { droppedStale: stale.dropped } : {}),
+    ...droppedStale,
   };
+}
+
+/** Step (0): the promotion is done; only the endpoint it replaced is left to delete. */
+async function finishPromoted(
+  deps: JoggAiRotationDeps,
+  replaced: JoggAiEndpoint,
+  current: { endpointId: string; url: string },
+): Promise<JoggAiRotationResult> {
+  const oldDeleted = await deleteEndpoint(deps, replaced.endpoint_id, 'replaced');
+  deps.logger?.info('JoggAI rotation finished (resumed after the promotion)', {
+    from: replaced.endpoint_id,
+    to: current.endpointId,
+    oldDeleted,
+  });
+  return {
+    from: { endpointId: replaced.endpoint_id, url: replaced.url },
+    to: { endpointId: current.endpointId, url: current.url },
+    resumed: true,
+    adopted: false,
+    oldDeleted,
+  };
+}
+
+/**
+ * Step (1): the pending value to promote: the stored one when its endpoint is listed (resumed);
+ * else the endpoint at the next generation's URL (adopted if a dead run made it, else created,
+ * within JoggAI's endpoint limit), stored as pending with what it replaces.
+ */
+async function pendingRotation(
+  desired: JoggAiDesired,
+  deps: JoggAiRotationDeps,
+  state: JoggAiSecretState & { readonly current: JoggAiStoredValue; readonly version: string },
+  all: readonly JoggAiEndpoint[],
+): Promise<{ pending: { version: string; value: JoggAiPendingValue }; resumed: boolean; adopted: boolean }> {
+  const { client, store, signal } = deps;
+  const current = state.current;
+  const stored = state.pending?.value;
+  if (state.pending && stored && all.some((e) => e.endpoint_id === stored.endpointId)) {
+    return { pending: { version: state.pending.version, value: stored }, resumed: true, adopted: false };
+  }
+  // A pending whose endpoint vanished is replaced here (putPending moves AWSPENDING).
+  const generation = (generationOf(desired.url, current.url) ?? 0) + 1;
+  const existing = all.find((e) => generationOf(desired.url, e.url) === generation && e.endpoint_id !== current.endpointId);
+  if (!existing && all.length >= JOGGAI_ENDPOINT_LIMIT) throw new JoggAiRotationLimitError(all.length);
+  const next =
+    existing ??
+    (await client.createEndpoint(
+      { url: rotationUrl(desired.url, generation), status: 'enabled', events: desiredEvents(desired) },
+      signal,
+    ));
+  const value: JoggAiPendingValue = { ...issued(next), replaces: state.version, replacesEndpointId: current.endpointId };
+  const pending = { version: await store.putPending(value, signal), value };
+  deps.logger?.info('JoggAI rotation: second endpoint live, both secrets accepted', {
+    from: current.endpointId,
+    to: next.endpoint_id,
+  });
+  return { pending, resumed: state.pending !== null, adopted: existing !== undefined };
+}
+
+/**
+ * Step (2): promote compare-and-set. Someone stored a current value during the overlap (outside the
+ * lease): the pending value no longer replaces what is current, so it and its endpoint are dropped,
+ * and the run fails (the next one rotates afresh).
+ */
+async function promote(deps: JoggAiRotationDeps, pending: { version: string; value: JoggAiPendingValue }): Promise<void> {
+  try {
+    await deps.store.promotePending(pending, deps.signal);
+  } catch (err) {
+    if (!(err instanceof SecretVersionConflictError)) throw err;
+    await dropStalePending(await deps.store.get(deps.signal), deps);
+    throw new JoggAiRotationError(
+      'the JoggAI signing secret was changed outside the registrar during the rotation; its pending secret was dropped (the next reconcile deletes or adopts its endpoint); rotate again',
+      { cause: err },
+    );
+  }
 }

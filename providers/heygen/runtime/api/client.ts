@@ -165,6 +165,26 @@ interface RequestSpec {
 
 const MAX_PAGES = 1_000;
 
+/** A request ready to send (see HeyGenWebhookClient.prepare). */
+interface PreparedCall {
+  readonly what: string;
+  /** Sending it again cannot change anything twice (GET, DELETE, or an Idempotency-Key). */
+  readonly repeatable: boolean;
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  readonly bodyText: string | undefined;
+}
+
+/** A failed attempt that may be retried after `waitMs` (if the budget allows; else `err` is thrown). */
+interface Retry {
+  readonly reason: RetryInfo['reason'];
+  readonly status: number | undefined;
+  readonly waitMs: number;
+  readonly err: HeyGenError;
+}
+
+type Attempt<T> = { readonly value: T } | { readonly retry: Retry };
+
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -235,25 +255,9 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
 
   /** Every endpoint of the account, following `has_more`/`next_token` (query param `token`). */
   async listEndpoints(options: CallOptions = {}): Promise<WebhookEndpoint[]> {
-    const all: WebhookEndpoint[] = [];
-    let token: string | undefined;
-    const seen = new Set<string>();
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const body = await this.request<{ data?: unknown; has_more?: unknown; next_token?: unknown }>({
-        method: 'GET',
-        path: '/v3/webhooks/endpoints',
-        query: { limit: 100, token },
-        signal: options.signal,
-      });
-      if (!Array.isArray(body.data)) throw new HeyGenResponseError('list endpoints: `data` is not an array');
-      for (const item of body.data) all.push(assertEndpoint(item, 'list endpoints'));
-      const next = typeof body.next_token === 'string' && body.next_token !== '' ? body.next_token : undefined;
-      if (body.has_more !== true || next === undefined) return all;
-      if (seen.has(next)) throw new HeyGenResponseError('list endpoints: pagination cursor repeated');
-      seen.add(next);
-      token = next;
-    }
-    throw new HeyGenResponseError(`list endpoints: more than ${MAX_PAGES} pages`);
+    return this.listAll('list endpoints', '/v3/webhooks/endpoints', { limit: 100 }, options.signal, (item) =>
+      assertEndpoint(item, 'list endpoints'),
+    );
   }
 
   /** POST /v3/webhooks/endpoints. The answer carries the signing secret: store it. */
@@ -334,31 +338,40 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
    * `has_more`/`next_token`, so a further page is fetched with `token` like the other list calls.
    */
   async listEventTypes(options: CallOptions = {}): Promise<EventTypeInfo[]> {
-    const all: EventTypeInfo[] = [];
+    return this.listAll('list event types', '/v3/webhooks/event-types', {}, options.signal, (item) => {
+      const it = item as Partial<EventTypeInfo> | null;
+      if (typeof it?.event_type !== 'string') throw new HeyGenResponseError('list event types: item lacks event_type');
+      return { event_type: it.event_type, description: typeof it.description === 'string' ? it.description : '' };
+    });
+  }
+
+  /** Every item of a list call, page by page (`token` = the previous page's `next_token`). */
+  private async listAll<T>(
+    what: string,
+    path: string,
+    query: Record<string, number>,
+    signal: AbortSignal | undefined,
+    item: (raw: unknown) => T,
+  ): Promise<T[]> {
+    const all: T[] = [];
     let token: string | undefined;
     const seen = new Set<string>();
     for (let page = 0; page < MAX_PAGES; page++) {
       const body = await this.request<{ data?: unknown; has_more?: unknown; next_token?: unknown }>({
         method: 'GET',
-        path: '/v3/webhooks/event-types',
-        query: { token },
-        signal: options.signal,
+        path,
+        query: { ...query, token },
+        signal,
       });
-      if (!Array.isArray(body.data)) throw new HeyGenResponseError('list event types: `data` is not an array');
-      for (const item of body.data) {
-        const it = item as Partial<EventTypeInfo> | null;
-        if (typeof it?.event_type !== 'string') {
-          throw new HeyGenResponseError('list event types: item lacks event_type');
-        }
-        all.push({ event_type: it.event_type, description: typeof it.description === 'string' ? it.description : '' });
-      }
+      if (!Array.isArray(body.data)) throw new HeyGenResponseError(`${what}: \`data\` is not an array`);
+      for (const raw of body.data) all.push(item(raw));
       const next = typeof body.next_token === 'string' && body.next_token !== '' ? body.next_token : undefined;
       if (body.has_more !== true || next === undefined) return all;
-      if (seen.has(next)) throw new HeyGenResponseError('list event types: pagination cursor repeated');
+      if (seen.has(next)) throw new HeyGenResponseError(`${what}: pagination cursor repeated`);
       seen.add(next);
       token = next;
     }
-    throw new HeyGenResponseError(`list event types: more than ${MAX_PAGES} pages`);
+    throw new HeyGenResponseError(`${what}: more than ${MAX_PAGES} pages`);
   }
 
   /**
@@ -437,12 +450,34 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
     }
   }
 
+  /**
+   * One call with its retries: network errors and 5xx only when repeating is safe (GET, DELETE, or an
+   * Idempotency-Key), 429 after Retry-After, 409 `request_in_progress` after a short wait; every wait
+   * within the attempt budget and the deadline (waitBeforeRetry).
+   */
   private async request<T>(spec: RequestSpec): Promise<T> {
+    const call = this.prepare(spec);
+    let lastError: unknown;
+    for (let attempt = 1; ; attempt++) {
+      this.throwIfAborted(spec.signal, call.what, lastError);
+      const left = this.remaining();
+      if (left <= 0) {
+        throw lastError instanceof HeyGenError
+          ? lastError
+          : new HeyGenDeadlineError(`${call.what}: no time left before the deadline`, { cause: lastError });
+      }
+      const outcome = await this.attempt<T>(spec, call, attempt, Math.min(this.requestTimeoutMs, left));
+      if ('value' in outcome) return outcome.value;
+      lastError = outcome.retry.err;
+      await this.waitBeforeRetry(spec, attempt, outcome.retry);
+    }
+  }
+
+  /** The request's URL, headers and body, and whether it may be sent again. */
+  private prepare(spec: RequestSpec): PreparedCall {
     if (spec.idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(spec.idempotencyKey)) {
       throw new TypeError('Idempotency-Key must match ^[A-Za-z0-9_\\-:.]{1,255}$');
     }
-    const what = `${spec.method} ${spec.path}`;
-    const repeatable = spec.method === 'GET' || spec.method === 'DELETE' || spec.idempotencyKey !== undefined;
     const url = new URL(this.baseUrl + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -450,92 +485,82 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
     const headers: Record<string, string> = { accept: 'application/json', 'x-api-key': this.apiKey };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     if (spec.idempotencyKey !== undefined) headers['idempotency-key'] = spec.idempotencyKey;
-    const bodyText = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    return {
+      what: `${spec.method} ${spec.path}`,
+      repeatable: spec.method === 'GET' || spec.method === 'DELETE' || spec.idempotencyKey !== undefined,
+      url,
+      headers,
+      bodyText: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+    };
+  }
 
-    let lastError: unknown;
-    for (let attempt = 1; ; attempt++) {
-      this.throwIfAborted(spec.signal, what, lastError);
-      const left = this.remaining();
-      if (left <= 0) {
-        throw lastError instanceof HeyGenError
-          ? lastError
-          : new HeyGenDeadlineError(`${what}: no time left before the deadline`, { cause: lastError });
-      }
-      const attemptTimeout = Math.min(this.requestTimeoutMs, left);
-      let response: Response;
-      try {
-        response = await this.fetchImpl(url, {
-          method: spec.method,
-          headers,
-          body: bodyText,
-          signal: this.combinedSignal(spec.signal, attemptTimeout),
-        });
-      } catch (err) {
-        this.throwIfAborted(spec.signal, what, err);
-        const timedOut = isAbortError(err);
-        const netErr = new HeyGenNetworkError(
-          `${what}: ${timedOut ? `no answer within ${attemptTimeout} ms` : 'network error'} (attempt ${attempt})`,
-          { method: spec.method, path: spec.path, attempts: attempt },
-          { cause: err },
-        );
-        if (!repeatable) throw netErr;
-        lastError = netErr;
-        await this.waitBeforeRetry(spec, attempt, 'network_error', undefined, this.backoff(attempt), netErr);
-        continue;
-      }
-
-      const text = await response.text().catch(() => '');
-      if (response.ok) {
-        if (text.trim() === '') return {} as T;
-        try {
-          return (spec.parse ?? JSON.parse)(text) as T;
-        } catch (err) {
-          throw new HeyGenResponseError(`${what}: answered ${response.status} with a body that is not JSON`, { cause: err });
-        }
-      }
-
-      const { code, message } = parseErrorEnvelope(text, response.status);
-      const details: HeyGenApiErrorDetails = {
-        status: response.status,
-        code,
+  /** One attempt: the parsed answer, a retry to wait for, or a thrown error (final). */
+  private async attempt<T>(spec: RequestSpec, call: PreparedCall, attempt: number, timeoutMs: number): Promise<Attempt<T>> {
+    let response: Response;
+    try {
+      response = await this.fetchImpl(call.url, {
         method: spec.method,
-        path: spec.path,
-        requestId: response.headers.get('x-request-id') ?? undefined,
-        attempts: attempt,
-      };
-      const safeMessage = redact(message, [this.apiKey]);
-      const base = `${what} failed: HTTP ${response.status} ${code}${safeMessage ? ` (${safeMessage})` : ''}`;
-
-      if (response.status === 429) {
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        const err = new HeyGenRateLimitError(base, { ...details, retryAfterMs });
-        lastError = err;
-        await this.waitBeforeRetry(spec, attempt, 'rate_limited', 429, retryAfterMs ?? this.backoff(attempt), err);
-        continue;
-      }
-      if (response.status === 409 && code === 'request_in_progress') {
-        const err = new HeyGenConflictError(base, details);
-        lastError = err;
-        await this.waitBeforeRetry(spec, attempt, 'request_in_progress', 409, this.inProgressWaitMs * attempt, err);
-        continue;
-      }
-      if (response.status >= 500) {
-        const err = new HeyGenApiError(base, details);
-        if (!repeatable) throw err;
-        lastError = err;
-        await this.waitBeforeRetry(spec, attempt, 'server_error', response.status, this.backoff(attempt), err);
-        continue;
-      }
-      if (response.status === 401 || response.status === 403) {
-        throw new HeyGenAuthError(
-          `${what} failed: HeyGen rejected the API key (HTTP ${response.status} ${code}). Check the key stored for the relay.`,
-          details,
-        );
-      }
-      if (response.status === 404) throw new HeyGenNotFoundError(base, details);
-      if (response.status === 409) throw new HeyGenConflictError(base, details);
-      throw new HeyGenApiError(base, details);
+        headers: call.headers,
+        body: call.bodyText,
+        signal: this.combinedSignal(spec.signal, timeoutMs),
+      });
+    } catch (err) {
+      this.throwIfAborted(spec.signal, call.what, err);
+      const netErr = new HeyGenNetworkError(
+        `${call.what}: ${isAbortError(err) ? `no answer within ${timeoutMs} ms` : 'network error'} (attempt ${attempt})`,
+        { method: spec.method, path: spec.path, attempts: attempt },
+        { cause: err },
+      );
+      if (!call.repeatable) throw netErr;
+      return { retry: { reason: 'network_error', status: undefined, waitMs: this.backoff(attempt), err: netErr } };
     }
+    const text = await response.text().catch(() => '');
+    if (!response.ok) return { retry: this.failure(spec, call, response, text, attempt) };
+    if (text.trim() === '') return { value: {} as T };
+    try {
+      return { value: (spec.parse ?? JSON.parse)(text) as T };
+    } catch (err) {
+      throw new HeyGenResponseError(`${call.what}: answered ${response.status} with a body that is not JSON`, { cause: err });
+    }
+  }
+
+  /** A non-2xx answer: the retry it allows (429, 409 in progress, a repeatable 5xx), or the error it is. */
+  private failure(spec: RequestSpec, call: PreparedCall, response: Response, text: string, attempt: number): Retry {
+    const { status } = response;
+    const { code, message } = parseErrorEnvelope(text, status);
+    const details: HeyGenApiErrorDetails = {
+      status,
+      code,
+      method: spec.method,
+      path: spec.path,
+      requestId: response.headers.get('x-request-id') ?? undefined,
+      attempts: attempt,
+    };
+    const safeMessage = redact(message, [this.apiKey]);
+    const base = `${call.what} failed: HTTP ${status} ${code}${safeMessage ? ` (${safeMessage})` : ''}`;
+    if (status === 429) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      const err = new HeyGenRateLimitError(base, { ...details, retryAfterMs });
+      return { reason: 'rate_limited', status, waitMs: retryAfterMs ?? this.backoff(attempt), err };
+    }
+    if (status === 409 && code === 'request_in_progress') {
+      const err = new HeyGenConflictError(base, details);
+      return { reason: 'request_in_progress', status, waitMs: this.inProgressWaitMs * attempt, err };
+    }
+    if (status >= 500) {
+      const err = new HeyGenApiError(base, details);
+      if (!call.repeatable) throw err;
+      return { reason: 'server_error', status, waitMs: this.backoff(attempt), err };
+    }
+    if (status === 401 || status === 403) {
+      throw new HeyGenAuthError(
+        `${call.what} failed: HeyGen rejected the API key (HTTP ${status} ${code}). Check the key stored for the relay.`,
+        details,
+      );
+    }
+    if (status === 404) throw new HeyGenNotFoundError(base, details);
+    if (status === 409) throw new HeyGenConflictError(base, details);
+    throw new HeyGenApiError(base, details);
   }
 
   private backoff(attempt: number): number {
@@ -543,17 +568,11 @@ export class HeyGenWebhookClient implements HeyGenWebhookApi {
     return Math.round(exp / 2 + (exp / 2) * this.random());
   }
 
-  /** Waits before attempt `attempt + 1`, or throws `err` when the budget does not allow it. */
-  private async waitBeforeRetry(
-    spec: RequestSpec,
-    attempt: number,
-    reason: RetryInfo['reason'],
-    status: number | undefined,
-    wantedMs: number,
-    err: HeyGenError,
-  ): Promise<void> {
+  /** Waits before attempt `attempt + 1`, or throws the retry's error when the budget does not allow it. */
+  private async waitBeforeRetry(spec: RequestSpec, attempt: number, retry: Retry): Promise<void> {
+    const { reason, status, err } = retry;
     if (attempt >= this.maxAttempts) throw err;
-    const waitMs = Math.max(0, Math.round(wantedMs));
+    const waitMs = Math.max(0, Math.round(retry.waitMs));
     if (waitMs > this.maxWaitMs) throw err;
     // The wait plus a minimal attempt must fit before the deadline; otherwise give up now.
     if (waitMs + 100 > this.remaining()) throw err;

@@ -1,7 +1,7 @@
 /**
  * Backfill Lambda (thin entry, hourly): publishes what HeyGen's event history says it delivered and the
  * relay never published (providers/heygen/backfill.ts), under its own lease. What it looks at comes
- * from its checkpoint and the delivery evidence (backfill-plan.ts).
+ * from its checkpoint and the delivery evidence (heygen-backfill-plan.ts).
  *
  * Environment (read once, fails fast): API_KEY_SECRET_ARN, HEYGEN_API_URL, DEDUP_TABLE_NAME,
  * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME; PARKED_BUCKET_NAME (where entries
@@ -39,6 +39,7 @@ import {
   type OurEndpoint,
   ourEndpoint,
 } from '../backfill.js';
+import { countedRun } from '../counted-run.js';
 
 function need(name: string): string {
   const v = process.env[name]?.trim();
@@ -121,7 +122,7 @@ function stateMetrics(state: BackfillState): void {
 export const handler = async (_event: unknown, context: Context): Promise<BackfillSummary | { outcome: 'missing_api_key' }> => {
   logger.addContext(context);
   const deadline = () => context.getRemainingTimeInMillis();
-  try {
+  return countedRun({ logger, metrics }, 'BackfillRuns', 'backfill run', async () => {
     const apiKey = await readHeyGenApiKey(secrets, env.apiKeySecretArn);
     if (apiKey === null) {
       logger.warn(`HeyGen API key is not set: put it into ${env.apiKeySecretArn}; the backfill retries on its schedule`);
@@ -185,12 +186,5 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     metrics.addMetric('ForeignEntries', MetricUnit.Count, summary.foreign);
     if (run.state) stateMetrics(run.state);
     return summary;
-  } catch (err) {
-    logger.error('backfill run failed', err as Error);
-    metrics.addDimension('Outcome', 'failed');
-    metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
-    throw err;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  });
 };

@@ -24,6 +24,7 @@ import { sdkClientConfig } from '../../../../functions/adapters/aws/sdk-config.j
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from '../../../../functions/adapters/aws/signing-secret-store.js';
 import { HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../../../../functions/core/observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../api/client.js';
+import { countedRun } from '../counted-run.js';
 import { type ReconcileSummary, reconcile } from '../registrar.js';
 
 export interface RegistrarEnv {
@@ -117,7 +118,7 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
           reserveMs: 3_000,
           onRetry: (info) => logger.info('HeyGen call retried', { ...info }),
         });
-  try {
+  return countedRun({ logger, metrics }, 'RegistrarRuns', 'registrar run', async () => {
     const summary = await reconcile(
       { url: env.endpointUrl, events: env.events },
       {
@@ -151,12 +152,5 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
     );
     metrics.addMetric('RotationPendingAgeSeconds', MetricUnit.Seconds, summary.pendingRotationAgeSeconds ?? 0);
     return summary;
-  } catch (err) {
-    logger.error('registrar run failed', err as Error);
-    metrics.addDimension('Outcome', 'failed');
-    metrics.addMetric('RegistrarRuns', MetricUnit.Count, 1);
-    throw err;
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  });
 };
