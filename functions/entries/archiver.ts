@@ -28,12 +28,9 @@ import { LINK_RENEWERS, mediaOf } from '../../providers/media.js';
 import { handleArchiveMessage, type MessageResult } from '../archive/queue.js';
 import type { RelayEvent } from '../core/envelope.js';
 import { METRICS_NAMESPACE } from '../core/observability-names.js';
+import { requiredEnv } from '../wiring/env.js';
 
-function need(name: string): string {
-  const v = process.env[name]?.trim();
-  if (!v) throw new Error(`archiver: environment variable ${name} is not set`);
-  return v;
-}
+const need = (name: string) => requiredEnv('archiver', name);
 const env = {
   bucket: need('ARCHIVE_BUCKET_NAME'),
   busName: need('EVENT_BUS_NAME'),

@@ -15,9 +15,9 @@ import type { Context } from 'aws-lambda';
 import { sdkClientConfig } from '../adapters/aws/sdk-config.js';
 import { type SweepResult, sweepTempRoutes } from '../adapters/aws/temp-routes.js';
 import { SERVICE_NAME } from '../core/observability-names.js';
+import { requiredEnv } from '../wiring/env.js';
 
-const busName = process.env.EVENT_BUS_NAME?.trim();
-if (!busName) throw new Error('temp-route-sweeper: environment variable EVENT_BUS_NAME is not set');
+const busName = requiredEnv('temp-route-sweeper', 'EVENT_BUS_NAME');
 const graceRaw = process.env.SWEEP_GRACE_SECONDS?.trim() || '300';
 const graceSeconds = Number(graceRaw);
 if (!Number.isFinite(graceSeconds) || graceSeconds < 0)

@@ -40,12 +40,9 @@ import {
   ourEndpoint,
 } from '../backfill.js';
 import { countedRun } from '../counted-run.js';
+import { requiredEnv } from '../../../../functions/wiring/env.js';
 
-function need(name: string): string {
-  const v = process.env[name]?.trim();
-  if (!v) throw new Error(`backfill: environment variable ${name} is not set`);
-  return v;
-}
+const need = (name: string) => requiredEnv('backfill', name);
 const env = {
   apiKeySecretArn: need('API_KEY_SECRET_ARN'),
   apiUrl: process.env.HEYGEN_API_URL?.trim() || DEFAULT_HEYGEN_API_URL,

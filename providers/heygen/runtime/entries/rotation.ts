@@ -16,15 +16,13 @@ import { readHeyGenApiKey } from '../../../../functions/adapters/aws/signing-sec
 import { SERVICE_NAME } from '../../../../functions/core/observability-names.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../api/client.js';
 import { type RotationEvent, type RotationResult, rotationStep } from '../rotation.js';
+import { requiredEnv } from '../../../../functions/wiring/env.js';
 
-const apiKeySecretArn = process.env.API_KEY_SECRET_ARN?.trim();
-if (!apiKeySecretArn) throw new Error('rotation: environment variable API_KEY_SECRET_ARN is not set');
+const apiKeySecretArn = requiredEnv('rotation', 'API_KEY_SECRET_ARN');
 const apiUrl = process.env.HEYGEN_API_URL?.trim() || DEFAULT_HEYGEN_API_URL;
 const endpointUrl = process.env.ENDPOINT_URL?.trim() || undefined;
-const stateTableName = process.env.STATE_TABLE_NAME?.trim();
-if (!stateTableName) throw new Error('rotation: environment variable STATE_TABLE_NAME is not set');
-const leaseName = process.env.LEASE_NAME?.trim();
-if (!leaseName) throw new Error('rotation: environment variable LEASE_NAME is not set');
+const stateTableName = requiredEnv('rotation', 'STATE_TABLE_NAME');
+const leaseName = requiredEnv('rotation', 'LEASE_NAME');
 
 const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? `${SERVICE_NAME}-rotation` });
 const secrets = new SecretsManagerClient(
