@@ -10,7 +10,7 @@
  * test/unit/body-facts.test.ts checks every fact against the function it replaces.
  */
 import { bodyText, bodyTree } from './body-text.js';
-import { ALL_DIGITS, canonicalNumber, type JsonNode, plainSource } from './canonical-json.js';
+import { canonicalNumber, isAllDigits, type JsonNode, plainSource } from './canonical-json.js';
 import { type BodyScan, numberRoundTrips } from './fidelity.js';
 
 export interface BodyFacts {
@@ -24,9 +24,14 @@ export interface BodyFacts {
   readonly depth: number;
 }
 
-/** The facts of `root` (parsed from `source`), with `member` of the top-level object singled out. */
-export function factsOf(root: JsonNode, source: string, member: string): BodyFacts {
-  const walk = new FactsWalk(source, memberOf(root, member));
+/**
+ * The facts of `root` (parsed from `source`), with `member` of the top-level object singled out.
+ * `wellFormed`: `source` is known to hold no lone surrogate (text decoded from bytes, as
+ * `Buffer#toString` writes U+FFFD for any invalid sequence), so only escapes keep a string's source
+ * text from being its canonical text (`plainSource`).
+ */
+export function factsOf(root: JsonNode, source: string, member: string, wellFormed = false): BodyFacts {
+  const walk = new FactsWalk(source, memberOf(root, member), wellFormed);
   walk.walk(root, 0);
   return {
     memberCanonical: walk.targetCanonical,
@@ -61,6 +66,7 @@ class FactsWalk {
   constructor(
     private readonly source: string,
     private readonly target: JsonNode | undefined,
+    private readonly wellFormed: boolean,
   ) {}
 
   /** The canonical text of `n`; for the target, its facts too. */
@@ -76,7 +82,7 @@ class FactsWalk {
 
   private scalar(n: JsonNode): string {
     if (n.t === 'string') {
-      const raw = plainSource(n, this.source);
+      const raw = this.plain(n);
       if (raw !== undefined) return raw;
       this.violations++;
       return JSON.stringify(n.value);
@@ -89,6 +95,13 @@ class FactsWalk {
       return canonicalNumber(n.text);
     }
     return (n as { text: string }).text;
+  }
+
+  /** `plainSource(n, source)`; for well-formed source text only the check for escapes is needed. */
+  private plain(n: Extract<JsonNode, { t: 'string' }>): string | undefined {
+    if (!this.wellFormed) return plainSource(n, this.source);
+    const raw = this.source.slice(n.start, n.end);
+    return raw.indexOf('\\') < 0 ? raw : undefined;
   }
 
   private array(n: Extract<JsonNode, { t: 'array' }>, depth: number): string {
@@ -119,7 +132,7 @@ class FactsWalk {
       const [key, v] = n.entries[k] as readonly [string, JsonNode];
       if (k > 0 && source.charCodeAt(pos++) !== 44) this.violations++;
       const written = quoted(key);
-      if (ALL_DIGITS.test(key) || !source.startsWith(written, pos)) this.violations++;
+      if (isAllDigits(key) || !source.startsWith(written, pos)) this.violations++;
       pos += written.length;
       if (source.charCodeAt(pos++) !== 58 || v.start !== pos) this.violations++;
       parts.push([key, `${written}:${this.walk(v, depth)}`]);
@@ -187,7 +200,8 @@ export function bodyFacts(body: Buffer, member: string): BodyFacts | null {
   if (last?.body === body && last.member === member) return last.facts;
   let facts: BodyFacts | null;
   try {
-    facts = factsOf(bodyTree(body), bodyText(body), member);
+    // Text decoded from bytes is well formed (core/body-text.ts: `Buffer#toString`).
+    facts = factsOf(bodyTree(body), bodyText(body), member, true);
   } catch (err) {
     if (!(err instanceof Error) || (err.name !== 'CanonicalJsonError' && !(err instanceof RangeError))) throw err;
     facts = null;

@@ -306,7 +306,7 @@ export function stringifiedSource(node: JsonNode, source: string): string | unde
       const keys = new Set<string>();
       for (let k = 0; k < n.entries.length; k++) {
         const [key, v] = n.entries[k] as readonly [string, JsonNode];
-        if (keys.has(key) || ALL_DIGITS.test(key) || (k > 0 && !at(44))) return false;
+        if (keys.has(key) || isAllDigits(key) || (k > 0 && !at(44))) return false;
         keys.add(key);
         const written = JSON.stringify(key);
         if (!source.startsWith(written, pos)) return false;
@@ -322,6 +322,12 @@ export function stringifiedSource(node: JsonNode, source: string): string | unde
 }
 
 export const ALL_DIGITS = /^\d+$/;
+
+/** `ALL_DIGITS.test(key)`, the regular expression run only for a key that starts with a digit (few do). */
+export function isAllDigits(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57 && ALL_DIGITS.test(key);
+}
 
 /** A stretch `[start, end)` of the source text that is copied verbatim into a canonical text. */
 export type SourceSpan = readonly [start: number, end: number];
