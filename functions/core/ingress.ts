@@ -30,6 +30,7 @@ import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { ClaimResult, DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
 import { entrySizeIfAbove, MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES } from './publish-limits.js';
+import { RequestController } from './request-signal.js';
 import { hmacHexBody } from './verify.js';
 
 export interface Telemetry {
@@ -436,7 +437,8 @@ class Ingress {
       abandon: undefined,
       released: undefined,
     };
-    const controller = new AbortController();
+    // The deadline's signal (a light AbortSignal: core/request-signal.ts).
+    const controller = new RequestController();
     let timer: NodeJS.Timeout | undefined;
     try {
       // The answer: what `deliver` returns, or the deadline's error if that comes first (one promise).
