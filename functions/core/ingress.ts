@@ -40,6 +40,11 @@ export interface Telemetry {
   error(message: string, attributes?: Record<string, unknown>): void;
   /** Adds 1 to a count metric. */
   count(metric: MetricName, dimensions?: Record<string, string>): void;
+  /**
+   * False when a `debug` line would be dropped (its level is off and nothing buffers it): the hot
+   * path then skips building it. Absent: every line is built.
+   */
+  debugEnabled?(): boolean;
 }
 
 export type MetricName =
@@ -591,7 +596,8 @@ class Ingress {
     await this.recordPublished(v, owner);
     // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
     // logging together; counts are in the metrics, and rejections and failures log at WARN/ERROR.
-    this.telemetry.debug('Delivery published', logAttrsOf(v, this.now() - started));
+    if (this.telemetry.debugEnabled?.() !== false)
+      this.telemetry.debug('Delivery published', logAttrsOf(v, this.now() - started));
     return v.held.answer ?? jsonResponse(200, { status: 'published', id: v.id });
   }
 

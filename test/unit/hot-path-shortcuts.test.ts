@@ -1,13 +1,21 @@
 /**
  * Shortcuts the ingress takes per request (issue #20, hot path) must give what they replace:
  * `isoTime` is `Date#toISOString` (the envelope's `receivedAt`), and the facts walk that trusts
- * decoded text to be well formed gives the facts of the full check.
+ * decoded text to be well formed gives the facts of the full check; the published line is built only
+ * when the logger keeps DEBUG lines.
  */
+import { createHmac } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import { factsOf } from '../../functions/core/body-facts.js';
 import { parseLossless } from '../../functions/core/canonical-json.js';
-import { isoTime } from '../../functions/core/ingress.js';
+import { createIngress, isoTime } from '../../functions/core/ingress.js';
+import { noDedup } from '../../functions/core/noop-dedup.js';
+import { powertoolsTelemetry } from '../../functions/observability.js';
+import { getProvider } from '../../functions/providers/index.js';
 
 describe('isoTime', () => {
   it('is new Date(ms).toISOString() for any time, in any order of calls', () => {
@@ -50,4 +58,49 @@ describe('factsOf on decoded text', () => {
     );
     expect(strings).toBeGreaterThan(100);
   });
+});
+
+describe('the published line at DEBUG', () => {
+  const delivery = (secret: string) => {
+    const body = Buffer.from('{"event_type":"avatar_video.success","event_data":{"video_id":"v1"}}');
+    return {
+      method: 'POST',
+      path: '/heygen',
+      headers: { 'heygen-signature': createHmac('sha256', secret).update(body).digest('hex') },
+      body,
+      requestId: 'r',
+    };
+  };
+  it.each([
+    ['DEBUG', true, 1],
+    ['INFO', false, 0],
+  ] as const)(
+    'logger at %s: debugEnabled is %s, the line is built %i time(s), the delivery published either way',
+    async (level, enabled, lines) => {
+      const logger = new Logger({ serviceName: 'test', logLevel: level });
+      const telemetry = powertoolsTelemetry(logger, new Metrics({ namespace: 'test', serviceName: 'test' }));
+      expect(telemetry.debugEnabled?.()).toBe(enabled);
+      const debug = vi.spyOn(telemetry, 'debug').mockImplementation(() => {});
+      const published: string[] = [];
+      const ingress = createIngress({
+        routes: [
+          {
+            provider: getProvider('heygen'),
+            path: '/heygen',
+            keys: new StaticKeySource(['whsec_test_0123456789abcdef0123456789abcdef']),
+            timestampToleranceSeconds: 0,
+            budgetMs: 5_000,
+            dedup: noDedup,
+          },
+        ],
+        maxBodyBytes: 1 << 20,
+        publisher: { publish: async (event) => void published.push(event.id) },
+        telemetry,
+      });
+      const res = await ingress(delivery('whsec_test_0123456789abcdef0123456789abcdef'));
+      expect(res.statusCode).toBe(200);
+      expect(published).toHaveLength(1);
+      expect(debug.mock.calls.filter(([m]) => m === 'Delivery published')).toHaveLength(lines);
+    },
+  );
 });
