@@ -2,7 +2,8 @@
  * `npm run bench` (issue 5): bundle, cold start, warm cost per event, HTTP throughput, memory and
  * a cost model; writes BENCHMARKS.md and bench-results.json (same figures). `BENCH_QUICK=1` makes a
  * fast smoke run with fewer/shorter runs (figures then are indicative only). `BENCH_ONLY=cold` runs
- * only the bundle and cold-start stages and prints them (BENCHMARKS.md is left as it is).
+ * only the bundle and cold-start stages and prints them (BENCHMARKS.md is left as it is; with
+ * `BENCH_COLD_WRITE=1` the ratio is also written as the cold-init check of the hot-path section).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
