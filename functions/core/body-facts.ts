@@ -10,7 +10,7 @@
  * test/unit/body-facts.test.ts checks every fact against the function it replaces.
  */
 import { bodyText, bodyTree } from './body-text.js';
-import { ALL_DIGITS, canonicalNumber, type JsonNode, plainSource } from './canonical-json.js';
+import { canonicalNumber, isAllDigits, type JsonNode, plainSource } from './canonical-json.js';
 import { type BodyScan, numberRoundTrips } from './fidelity.js';
 
 export interface BodyFacts {
@@ -24,92 +24,138 @@ export interface BodyFacts {
   readonly depth: number;
 }
 
-/** The facts of `root` (parsed from `source`), with `member` of the top-level object singled out. */
-export function factsOf(root: JsonNode, source: string, member: string): BodyFacts {
-  let clean = true;
-  let violations = 0; // places where the source text is not what JSON.stringify writes
-  let deepest = 0;
-  let target: JsonNode | undefined;
-  if (root.t === 'object')
-    for (let k = root.entries.length - 1; k >= 0 && target === undefined; k--)
-      if ((root.entries[k] as readonly [string, JsonNode])[0] === member)
-        target = (root.entries[k] as readonly [string, JsonNode])[1];
-  let targetCanonical: string | undefined;
-  let targetStringified: string | undefined;
+/**
+ * The facts of `root` (parsed from `source`), with `member` of the top-level object singled out.
+ * `wellFormed`: `source` is known to hold no lone surrogate (text decoded from bytes, as
+ * `Buffer#toString` writes U+FFFD for any invalid sequence), so only escapes keep a string's source
+ * text from being its canonical text (`plainSource`).
+ */
+export function factsOf(root: JsonNode, source: string, member: string, wellFormed = false): BodyFacts {
+  const walk = new FactsWalk(source, memberOf(root, member), wellFormed);
+  walk.walk(root, 0);
+  return {
+    memberCanonical: walk.targetCanonical,
+    memberStringified: walk.targetStringified,
+    clean: walk.clean,
+    depth: walk.deepest,
+  };
+}
 
-  const walk = (n: JsonNode, depth: number): string => {
-    const before = violations;
-    const canonical = n.t === 'object' ? object(n, depth + 1) : n.t === 'array' ? array(n, depth + 1) : scalar(n);
-    if (n === target) {
-      targetCanonical = canonical;
-      if (violations === before && n.t === 'object') targetStringified = source.slice(n.start, n.end);
+/** The last `member` of a top-level object (the one JSON.parse keeps), or undefined. */
+function memberOf(root: JsonNode, member: string): JsonNode | undefined {
+  if (root.t !== 'object') return undefined;
+  for (let k = root.entries.length - 1; k >= 0; k--) {
+    const entry = root.entries[k] as readonly [string, JsonNode];
+    if (entry[0] === member) return entry[1];
+  }
+  return undefined;
+}
+
+/**
+ * One walk of a tree: every node's canonical text (bottom up), counting the places where the source
+ * text is not what JSON.stringify writes (`violations`), with the facts gathered on the way.
+ */
+class FactsWalk {
+  clean = true;
+  /** Places where the source text is not what JSON.stringify writes. */
+  private violations = 0;
+  deepest = 0;
+  targetCanonical: string | undefined;
+  targetStringified: string | undefined;
+
+  constructor(
+    private readonly source: string,
+    private readonly target: JsonNode | undefined,
+    private readonly wellFormed: boolean,
+  ) {}
+
+  /** The canonical text of `n`; for the target, its facts too. */
+  walk(n: JsonNode, depth: number): string {
+    const before = this.violations;
+    const canonical = n.t === 'object' ? this.object(n, depth + 1) : n.t === 'array' ? this.array(n, depth + 1) : this.scalar(n);
+    if (n === this.target) {
+      this.targetCanonical = canonical;
+      if (this.violations === before && n.t === 'object') this.targetStringified = this.source.slice(n.start, n.end);
     }
     return canonical;
-  };
-  const scalar = (n: JsonNode): string => {
+  }
+
+  private scalar(n: JsonNode): string {
     if (n.t === 'string') {
-      const raw = plainSource(n, source);
+      const raw = this.plain(n);
       if (raw !== undefined) return raw;
-      violations++;
+      this.violations++;
       return JSON.stringify(n.value);
     }
     if (n.t === 'number') {
       if (String(Number(n.text)) !== n.text) {
-        violations++;
-        if (!numberRoundTrips(n.text)) clean = false;
+        this.violations++;
+        if (!numberRoundTrips(n.text)) this.clean = false;
       }
       return canonicalNumber(n.text);
     }
     return (n as { text: string }).text;
-  };
-  const array = (n: Extract<JsonNode, { t: 'array' }>, depth: number): string => {
-    if (depth > deepest) deepest = depth;
+  }
+
+  /** `plainSource(n, source)`; for well-formed source text only the check for escapes is needed. */
+  private plain(n: Extract<JsonNode, { t: 'string' }>): string | undefined {
+    if (!this.wellFormed) return plainSource(n, this.source);
+    const raw = this.source.slice(n.start, n.end);
+    return raw.indexOf('\\') < 0 ? raw : undefined;
+  }
+
+  private array(n: Extract<JsonNode, { t: 'array' }>, depth: number): string {
+    const source = this.source;
+    if (depth > this.deepest) this.deepest = depth;
     let pos = n.start + 1;
     let out = '[';
     for (let k = 0; k < n.items.length; k++) {
       const item = n.items[k] as JsonNode;
       if (k > 0) {
         out += ',';
-        if (source.charCodeAt(pos++) !== 44) violations++;
+        if (source.charCodeAt(pos++) !== 44) this.violations++;
       }
-      if (item.start !== pos) violations++;
-      out += walk(item, depth);
+      if (item.start !== pos) this.violations++;
+      out += this.walk(item, depth);
       pos = item.end;
     }
-    if (source.charCodeAt(pos) !== 93 || pos + 1 !== n.end) violations++;
+    if (source.charCodeAt(pos) !== 93 || pos + 1 !== n.end) this.violations++;
     return `${out}]`;
-  };
-  const object = (n: Extract<JsonNode, { t: 'object' }>, depth: number): string => {
-    if (depth > deepest) deepest = depth;
+  }
+
+  private object(n: Extract<JsonNode, { t: 'object' }>, depth: number): string {
+    const source = this.source;
+    if (depth > this.deepest) this.deepest = depth;
     const parts: [string, string][] = [];
     let pos = n.start + 1;
     for (let k = 0; k < n.entries.length; k++) {
       const [key, v] = n.entries[k] as readonly [string, JsonNode];
-      if (k > 0 && source.charCodeAt(pos++) !== 44) violations++;
+      if (k > 0 && source.charCodeAt(pos++) !== 44) this.violations++;
       const written = quoted(key);
-      if (ALL_DIGITS.test(key) || !source.startsWith(written, pos)) violations++;
+      if (isAllDigits(key) || !source.startsWith(written, pos)) this.violations++;
       pos += written.length;
-      if (source.charCodeAt(pos++) !== 58 || v.start !== pos) violations++;
-      parts.push([key, `${written}:${walk(v, depth)}`]);
+      if (source.charCodeAt(pos++) !== 58 || v.start !== pos) this.violations++;
+      parts.push([key, `${written}:${this.walk(v, depth)}`]);
       pos = v.end;
     }
-    if (source.charCodeAt(pos) !== 125 || pos + 1 !== n.end) violations++;
-    const sorted = sortByKey(parts);
+    if (source.charCodeAt(pos) !== 125 || pos + 1 !== n.end) this.violations++;
+    return this.sortedObject(sortByKey(parts));
+  }
+
+  /** `{...}` of the sorted members; of a repeated key the last one wins (as JSON.parse), and the body is not clean. */
+  private sortedObject(sorted: [string, string][]): string {
     let out = '{';
     for (let k = 0; k < sorted.length; k++) {
       const [key, text] = sorted[k] as [string, string];
       if (k + 1 < sorted.length && (sorted[k + 1] as [string, string])[0] === key) {
-        // A repeated key: the last one wins (as JSON.parse), and the body is not clean.
-        clean = false;
-        violations++;
+        this.clean = false;
+        this.violations++;
         continue;
       }
       out += `${out.length > 1 ? ',' : ''}${text}`;
     }
     return `${out}}`;
-  };
-  walk(root, 0);
-  return { memberCanonical: targetCanonical, memberStringified: targetStringified, clean, depth: deepest };
+  }
 }
 
 /** `JSON.stringify(key)`, remembered for the keys seen most (a provider's payloads repeat theirs). */
@@ -154,7 +200,8 @@ export function bodyFacts(body: Buffer, member: string): BodyFacts | null {
   if (last?.body === body && last.member === member) return last.facts;
   let facts: BodyFacts | null;
   try {
-    facts = factsOf(bodyTree(body), bodyText(body), member);
+    // Text decoded from bytes is well formed (core/body-text.ts: `Buffer#toString`).
+    facts = factsOf(bodyTree(body), bodyText(body), member, true);
   } catch (err) {
     if (!(err instanceof Error) || (err.name !== 'CanonicalJsonError' && !(err instanceof RangeError))) throw err;
     facts = null;

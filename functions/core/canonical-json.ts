@@ -52,22 +52,130 @@ export function parseLossless(text: string, options: ParseOptions = {}): JsonNod
   // Hand-written scanner (charCodeAt, no regex per string): every delivery's event key goes through
   // it. test/unit/canonical-json-fast.test.ts checks it gives the earlier regex parser's trees and
   // errors exactly (test/support/canonical-json-reference.ts).
-  const n = text.length;
-  let i = 0;
-  const ws = () => {
+  const scanner = new LosslessScanner(text, options.validJson === true);
+  const root = scanner.value(0);
+  scanner.ws();
+  if (scanner.i !== text.length) scanner.fail('trailing characters');
+  return root;
+}
+
+/** One pass of `parseLossless` over a text: the position, and what the last string scanned had. */
+class LosslessScanner {
+  /** The position in the text. */
+  i = 0;
+  /** Whether the last string scanned had a backslash. */
+  private escaped = false;
+  /** Where the next backslash is (`nextBackslash`). */
+  private backslash = -1;
+  private readonly n: number;
+
+  constructor(
+    private readonly text: string,
+    /** The text has parsed with JSON.parse (`ParseOptions.validJson`). */
+    private readonly trusted: boolean,
+  ) {
+    this.n = text.length;
+  }
+
+  ws(): void {
+    const text = this.text;
     for (;;) {
-      const c = text.charCodeAt(i);
-      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+      const c = text.charCodeAt(this.i);
+      if (c === 32 || c === 10 || c === 13 || c === 9) this.i++;
       else return;
     }
-  };
-  const fail = (what: string): never => {
-    throw new CanonicalJsonError(`invalid JSON at ${i}: ${what}`);
-  };
+  }
+
+  fail(what: string): never {
+    throw new CanonicalJsonError(`invalid JSON at ${this.i}: ${what}`);
+  }
+
+  value(depth: number): JsonNode {
+    if (depth > MAX_DEPTH) this.fail('nested too deeply');
+    this.ws();
+    const c = this.text.charCodeAt(this.i);
+    if (c === 123 /* { */) return this.object(depth);
+    if (c === 91 /* [ */) return this.array(depth);
+    if (c === 34 /* " */) return this.string();
+    return this.literalOrNumber(c);
+  }
+
+  private object(depth: number): JsonNode {
+    const text = this.text;
+    const start = this.i++;
+    const entries: [string, JsonNode][] = [];
+    this.ws();
+    if (text.charCodeAt(this.i) === 125) {
+      this.i++;
+      return { t: 'object', entries, start, end: this.i };
+    }
+    for (;;) {
+      this.ws();
+      const key = this.value(depth + 1);
+      if (key.t !== 'string') this.fail('object key is not a string');
+      this.ws();
+      if (text.charCodeAt(this.i++) !== 58 /* : */) this.fail('expected :');
+      entries.push([(key as { value: string }).value, this.value(depth + 1)]);
+      this.ws();
+      const sep = text.charCodeAt(this.i++);
+      if (sep === 125) return { t: 'object', entries, start, end: this.i };
+      if (sep !== 44) this.fail('expected , or }');
+    }
+  }
+
+  private array(depth: number): JsonNode {
+    const text = this.text;
+    const start = this.i++;
+    const items: JsonNode[] = [];
+    this.ws();
+    if (text.charCodeAt(this.i) === 93) {
+      this.i++;
+      return { t: 'array', items, start, end: this.i };
+    }
+    for (;;) {
+      items.push(this.value(depth + 1));
+      this.ws();
+      const sep = text.charCodeAt(this.i++);
+      if (sep === 93) return { t: 'array', items, start, end: this.i };
+      if (sep !== 44) this.fail('expected , or ]');
+    }
+  }
+
+  private string(): JsonNode {
+    const start = this.i;
+    const end = this.trusted ? this.trustedStringEnd(start) : this.stringEnd(start);
+    if (end < 0) return this.fail('bad string');
+    this.i = end;
+    const v = this.escaped ? (JSON.parse(this.text.slice(start, end)) as string) : this.text.slice(start + 1, end - 1);
+    return { t: 'string', value: v, start, end };
+  }
+
+  private literalOrNumber(c: number): JsonNode {
+    const text = this.text;
+    const start = this.i;
+    const literal =
+      c === 116 /* t */ && text.startsWith('true', start)
+        ? 'true'
+        : c === 102 /* f */ && text.startsWith('false', start)
+          ? 'false'
+          : c === 110 /* n */ && text.startsWith('null', start)
+            ? 'null'
+            : undefined;
+    if (literal !== undefined) {
+      this.i += literal.length;
+      return { t: 'literal', text: literal, start, end: this.i };
+    }
+    NUMBER.lastIndex = start;
+    const m = NUMBER.exec(text);
+    if (!m || m[0] === '') return this.fail('unexpected character');
+    this.i = NUMBER.lastIndex;
+    return { t: 'number', text: m[0], start, end: this.i };
+  }
+
   /** The end (after the closing quote) of a valid JSON string at `start`, or -1; `escaped` if it has a backslash. */
-  let escaped = false;
-  const stringEnd = (start: number): number => {
-    escaped = false;
+  private stringEnd(start: number): number {
+    const text = this.text;
+    this.escaped = false;
     for (let j = start + 1; ; ) {
       // Skip the run of plain characters natively, then look at what stopped it.
       PLAIN.lastIndex = j;
@@ -76,110 +184,40 @@ export function parseLossless(text: string, options: ParseOptions = {}): JsonNod
       const c = text.charCodeAt(j);
       if (c === 34) return j + 1;
       if (c !== 92) return -1; // a raw control character, or the end of the text
-      escaped = true;
+      this.escaped = true;
       const e = text.charCodeAt(j + 1);
       // \" \\ \/ \b \f \n \r \t
       if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) j += 2;
       else if (e === 117 && HEX4.test(text.slice(j + 2, j + 6))) j += 6;
       else return -1;
     }
-  };
+  }
+
   /** Where the next backslash at or after `from` is (n when none): found once per stretch, so O(n) in all. */
-  let backslash = -1;
-  const nextBackslash = (from: number): number => {
-    if (backslash < from) {
-      backslash = text.indexOf('\\', from);
-      if (backslash < 0) backslash = n;
+  private nextBackslash(from: number): number {
+    if (this.backslash < from) {
+      this.backslash = this.text.indexOf('\\', from);
+      if (this.backslash < 0) this.backslash = this.n;
     }
-    return backslash;
-  };
+    return this.backslash;
+  }
+
   /** `stringEnd` for text known to be valid JSON: the first unescaped quote ends the string. */
-  const trustedStringEnd = (start: number): number => {
+  private trustedStringEnd(start: number): number {
+    const text = this.text;
     const q = text.indexOf('"', start + 1);
-    if (q >= 0 && nextBackslash(start + 1) > q) {
-      escaped = false;
+    if (q >= 0 && this.nextBackslash(start + 1) > q) {
+      this.escaped = false;
       return q + 1;
     }
-    escaped = true;
-    for (let j = start + 1; j < n; ) {
+    this.escaped = true;
+    for (let j = start + 1; j < this.n; ) {
       const c = text.charCodeAt(j);
       if (c === 34) return j + 1;
       j += c === 92 ? 2 : 1;
     }
     return -1;
-  };
-  const endOf = options.validJson === true ? trustedStringEnd : stringEnd;
-  const value = (depth: number): JsonNode => {
-    if (depth > MAX_DEPTH) fail('nested too deeply');
-    ws();
-    const start = i;
-    const c = text.charCodeAt(i);
-    if (c === 123 /* { */) {
-      i++;
-      const entries: [string, JsonNode][] = [];
-      ws();
-      if (text.charCodeAt(i) === 125) {
-        i++;
-        return { t: 'object', entries, start, end: i };
-      }
-      for (;;) {
-        ws();
-        const key = value(depth + 1);
-        if (key.t !== 'string') fail('object key is not a string');
-        ws();
-        if (text.charCodeAt(i++) !== 58 /* : */) fail('expected :');
-        entries.push([(key as { value: string }).value, value(depth + 1)]);
-        ws();
-        const sep = text.charCodeAt(i++);
-        if (sep === 125) return { t: 'object', entries, start, end: i };
-        if (sep !== 44) fail('expected , or }');
-      }
-    }
-    if (c === 91 /* [ */) {
-      i++;
-      const items: JsonNode[] = [];
-      ws();
-      if (text.charCodeAt(i) === 93) {
-        i++;
-        return { t: 'array', items, start, end: i };
-      }
-      for (;;) {
-        items.push(value(depth + 1));
-        ws();
-        const sep = text.charCodeAt(i++);
-        if (sep === 93) return { t: 'array', items, start, end: i };
-        if (sep !== 44) fail('expected , or ]');
-      }
-    }
-    if (c === 34 /* " */) {
-      const end = endOf(i);
-      if (end < 0) return fail('bad string');
-      i = end;
-      const v = escaped ? (JSON.parse(text.slice(start, end)) as string) : text.slice(start + 1, end - 1);
-      return { t: 'string', value: v, start, end };
-    }
-    if (c === 116 /* t */ && text.startsWith('true', i)) {
-      i += 4;
-      return { t: 'literal', text: 'true', start, end: i };
-    }
-    if (c === 102 /* f */ && text.startsWith('false', i)) {
-      i += 5;
-      return { t: 'literal', text: 'false', start, end: i };
-    }
-    if (c === 110 /* n */ && text.startsWith('null', i)) {
-      i += 4;
-      return { t: 'literal', text: 'null', start, end: i };
-    }
-    NUMBER.lastIndex = i;
-    const m = NUMBER.exec(text);
-    if (!m || m[0] === '') return fail('unexpected character');
-    i = NUMBER.lastIndex;
-    return { t: 'number', text: m[0], start, end: i };
-  };
-  const root = value(0);
-  ws();
-  if (i !== n) fail('trailing characters');
-  return root;
+  }
 }
 
 const NUMBER_PARTS = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
@@ -268,7 +306,7 @@ export function stringifiedSource(node: JsonNode, source: string): string | unde
       const keys = new Set<string>();
       for (let k = 0; k < n.entries.length; k++) {
         const [key, v] = n.entries[k] as readonly [string, JsonNode];
-        if (keys.has(key) || ALL_DIGITS.test(key) || (k > 0 && !at(44))) return false;
+        if (keys.has(key) || isAllDigits(key) || (k > 0 && !at(44))) return false;
         keys.add(key);
         const written = JSON.stringify(key);
         if (!source.startsWith(written, pos)) return false;
@@ -284,6 +322,12 @@ export function stringifiedSource(node: JsonNode, source: string): string | unde
 }
 
 export const ALL_DIGITS = /^\d+$/;
+
+/** `ALL_DIGITS.test(key)`, the regular expression run only for a key that starts with a digit (few do). */
+export function isAllDigits(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57 && ALL_DIGITS.test(key);
+}
 
 /** A stretch `[start, end)` of the source text that is copied verbatim into a canonical text. */
 export type SourceSpan = readonly [start: number, end: number];

@@ -28,8 +28,9 @@ import {
 import { sourceEventKey } from './event-key.js';
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
-import type { DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
+import type { ClaimResult, DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
 import { entrySizeIfAbove, MAX_DETAIL_DEPTH, MAX_ENTRY_BYTES } from './publish-limits.js';
+import { RequestController } from './request-signal.js';
 import { hmacHexBody } from './verify.js';
 
 export interface Telemetry {
@@ -39,6 +40,11 @@ export interface Telemetry {
   error(message: string, attributes?: Record<string, unknown>): void;
   /** Adds 1 to a count metric. */
   count(metric: MetricName, dimensions?: Record<string, string>): void;
+  /**
+   * False when a `debug` line would be dropped (its level is off and nothing buffers it): the hot
+   * path then skips building it. Absent: every line is built.
+   */
+  debugEnabled?(): boolean;
 }
 
 export type MetricName =
@@ -136,6 +142,25 @@ const LATE_RECORD_MS = 1_500;
  * leaves for the failure evidence (core/evidence.ts caps its write at 500 ms) and the way back.
  */
 const ANSWER_RESERVE_MS = 750;
+
+/** The last second `isoTime` wrote, and its text up to the milliseconds (`2026-12-07T13:45:10.`). */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/** `new Date(ms).toISOString()`, making one Date per second instead of one per request. */
+export function isoTime(ms: number): string {
+  if (!Number.isInteger(ms)) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const text = new Date(second * 1000).toISOString();
+    // Years past 9999 (and before 0) print with more characters: no shortcut for them.
+    if (text.length !== 24) return new Date(ms).toISOString();
+    isoPrefix = text.slice(0, 20);
+    isoSecond = second;
+  }
+  const milli = ms - second * 1000;
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
 
 /** Waits for `promise` at most `ms` (it runs on after that). */
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {
@@ -314,56 +339,160 @@ export function prepareEvent(
   return { event, detail };
 }
 
+/**
+ * The pipeline: one `Ingress` per set of routes. Read the methods top to bottom to follow a request:
+ * `answer` → `respond` (read: route, method, size) → `withinDeadline` → `deliver`: `verify` (the
+ * signature) → `normalize` (parse, staleness, the event's key) → `oneCopyAtATime` (dedup within this
+ * environment) → `publishOnce`: `prepareEvent` (what EventBridge can take, else `park`) → `claim`
+ * (dedup across environments) → `publish` → `recordPublished`.
+ */
 export function createIngress(options: IngressOptions): IngressPipeline {
-  const { maxBodyBytes, publisher, telemetry } = options;
-  const now = options.now ?? Date.now;
-  const routes = new Map(options.routes.map((r) => [normalizePath(r.path), r]));
+  const ingress = new Ingress(options);
+  return (req) => ingress.answer(req);
+}
+
+/** A delivery whose signature verified and whose body parsed: what the steps after `normalize` share. */
+interface Verified {
+  readonly route: ProviderRoute;
+  readonly req: RelayRequest;
+  readonly signal: AbortSignal;
+  readonly held: HeldClaim;
+  readonly key: SigningKey;
+  readonly delivery: NormalizedDelivery;
+  /** The relay's key of the event (core/event-key.ts): envelope id, dedup and parked record. */
+  readonly id: string;
+  /** `id` is a content key: deliveries recorded under the body key may be earlier copies. */
+  readonly contentKeyed: boolean;
+}
+
+/** What the logs of a verified delivery carry (with `ms`, the time it took, when given). */
+function logAttrsOf(v: Verified, ms?: number): Record<string, unknown> {
+  const { delivery } = v;
+  const attrs: Record<string, unknown> = {
+    provider: sourceOf(v.route),
+    type: delivery.type,
+    id: v.id,
+    deliveryId: delivery.deliveryId,
+    keyLabel: v.key.label,
+  };
+  if (ms !== undefined) attrs.ms = ms;
+  return attrs;
+}
+
+class Ingress {
+  private readonly telemetry: Telemetry;
+  private readonly now: () => number;
+  private readonly routes: Map<string, ProviderRoute>;
   /**
    * Deliveries being processed in this execution environment, by dedup key. A copy that arrives
    * meanwhile waits for the first one's outcome instead of publishing too: at most one publish per
    * key in flight per environment, whatever the dedup mode.
    */
-  const inFlight = new Map<string, InFlight>();
+  private readonly inFlight = new Map<string, InFlight>();
 
-  function routeFor(path: string): ProviderRoute | undefined {
+  constructor(private readonly options: IngressOptions) {
+    this.telemetry = options.telemetry;
+    this.now = options.now ?? Date.now;
+    this.routes = new Map(options.routes.map((r) => [normalizePath(r.path), r]));
+  }
+
+  /** The answer to a request; a routed 4xx/5xx is reported to `onTrouble` first. */
+  async answer(req: RelayRequest): Promise<RelayResponse> {
+    const response = await this.respond(req);
+    const onTrouble = this.options.onTrouble;
+    const troubled = onTrouble && response.statusCode >= 400 ? this.routeFor(req.path) : undefined;
+    const provider = troubled && sourceOf(troubled);
+    if (provider) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
+    return response;
+  }
+
+  private routeFor(path: string): ProviderRoute | undefined {
     const normalized = normalizePath(path);
-    const exact = routes.get(normalized);
+    const exact = this.routes.get(normalized);
     if (exact) return exact;
     const parent = SUBPATH.exec(normalized)?.[1];
-    const route = parent === undefined ? undefined : routes.get(parent);
+    const route = parent === undefined ? undefined : this.routes.get(parent);
     return route?.acceptSubpaths ? route : undefined;
   }
 
-  /** Counts a copy that may be (or is) on the bus twice; consumers drop copies by envelope `id`. */
-  function possibleDuplicate(provider: string, reason: DuplicateReason, attrs?: Record<string, unknown>): void {
-    telemetry.count('PossibleDuplicatePublished', { provider, reason });
-    if (attrs)
-      telemetry.warn('The event may be on the bus although the delivery failed; its retry may publish a copy', {
-        ...attrs,
-        reason,
-      });
+  /** Read: the route, the method and the size; then the delivery, within the route's budget. */
+  private async respond(req: RelayRequest): Promise<RelayResponse> {
+    const route = this.routeFor(req.path);
+    this.telemetry.count('Received', { provider: route ? sourceOf(route) : 'none' });
+    if (!route) return this.reject(undefined, new NotFoundError());
+    if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
+    if (req.method !== 'POST') return this.reject(route, new MethodNotAllowedError(req.method));
+    if (req.tooLarge || req.body.length > this.options.maxBodyBytes)
+      return this.reject(route, new PayloadTooLargeError(this.options.maxBodyBytes));
+    return this.withinDeadline(route, req);
   }
 
-  function reject(route: ProviderRoute | undefined, err: RelayError, extra: Record<string, unknown> = {}): RelayResponse {
-    const provider = route ? sourceOf(route) : 'none';
-    if (err.status >= 500) {
-      telemetry.count('Failed', { provider, reason: err.code });
-      telemetry.error('Delivery failed; the provider will retry', {
-        provider,
-        status: err.status,
-        code: err.code,
-        cause: err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined,
-        ...extra,
+  /**
+   * `deliver`, within one deadline per request (one timer, no listener): it answers with 503 if
+   * `deliver` has not, and its signal aborts the SDK calls in flight (whose failure paths release the
+   * dedup claim). A port that ignores the signal cannot hold the answer either: the deadline answers without it.
+   */
+  private async withinDeadline(route: ProviderRoute, req: RelayRequest): Promise<RelayResponse> {
+    const held: HeldClaim = {
+      dedup: route.dedup,
+      id: undefined,
+      owner: '',
+      published: false,
+      answer: undefined,
+      abandon: undefined,
+      released: undefined,
+    };
+    // The deadline's signal (a light AbortSignal: core/request-signal.ts).
+    const controller = new RequestController();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // The answer: what `deliver` returns, or the deadline's error if that comes first (one promise).
+      return await new Promise<RelayResponse>((resolve, rejectDeadline) => {
+        timer = setTimeout(() => {
+          // Copies waiting in this environment stop waiting: published, or failed.
+          held.abandon?.();
+          if (held.published) {
+            // Only the dedup bookkeeping is left: give it a short grace, then cut it and answer 200
+            // (even if that write ignores the signal: the event is on the bus).
+            timer = setTimeout(() => {
+              controller.abort(new DeadlineExceededError(route.budgetMs));
+              if (held.answer) resolve(held.answer);
+            }, COMPLETE_GRACE_MS);
+            return;
+          }
+          const err = new DeadlineExceededError(route.budgetMs);
+          controller.abort(err);
+          rejectDeadline(err);
+        }, route.budgetMs);
+        this.deliver(route, req, controller.signal, held).then(resolve, rejectDeadline);
       });
-    } else {
-      telemetry.count('Rejected', { provider, reason: err.code });
-      telemetry.warn('Delivery rejected', { provider, status: err.status, code: err.code, ...extra });
+    } catch (err) {
+      // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
+      // Waited for only while the provider's deadline allows (a hanging DynamoDB takes the store's
+      // full cap): a release cut short goes on after the answer, or the claim's lock frees the key.
+      if (held.id !== undefined) {
+        held.released = held.dedup.release(held.id, held.owner);
+        await within(held.released, route.provider.answerWithinMs - route.budgetMs - ANSWER_RESERVE_MS);
+      }
+      const relayError =
+        err instanceof DeadlineExceededError || controller.signal.aborted
+          ? new DeadlineExceededError(route.budgetMs, { cause: err })
+          : toRelayError(err);
+      return this.reject(route, relayError);
+    } finally {
+      clearTimeout(timer);
     }
-    const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { allow: err.allow } : {};
-    return errorResponse(err, headers);
   }
 
-  async function verifiedKey(route: ProviderRoute, req: RelayRequest, signal: AbortSignal): Promise<SigningKey> {
+  /** Verify, normalize, then publish once per key in flight in this environment. */
+  private async deliver(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim): Promise<RelayResponse> {
+    const key = await this.verify(route, req, signal);
+    const v = this.normalize(route, req, signal, held, key);
+    return this.oneCopyAtATime(v);
+  }
+
+  /** The live signing key the delivery's signature matches, or 401 (`SignatureVerificationError`). */
+  private async verify(route: ProviderRoute, req: RelayRequest, signal: AbortSignal): Promise<SigningKey> {
     let keys: readonly SigningKey[];
     try {
       keys = await route.keys.getKeys(signal);
@@ -388,53 +517,20 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     return key;
   }
 
-  /** Keeps a signed delivery EventBridge can never take, with its reason; answers 202 `parked`. */
-  async function park(
-    route: ProviderRoute,
-    req: RelayRequest,
-    id: string,
-    key: SigningKey,
-    why: Unpublishable,
-    signal: AbortSignal,
-  ): Promise<RelayResponse> {
-    const provider = route.provider.name;
-    if (!options.parked)
-      throw new DependencyError('parked', 'The delivery cannot be published and no parked store is configured');
-    try {
-      await options.parked.park(
-        {
-          id,
-          provider,
-          ...(route.source ? { source: route.source } : {}),
-          reason: why.reason,
-          message: why.message,
-          ...(why.busCode ? { busCode: why.busCode } : {}),
-          receivedAt: new Date(now()).toISOString(),
-          path: req.path,
-          headers: parkableHeaders(req.headers, route.provider.signatureHeader),
-          keyLabel: key.label,
-          body: req.body,
-        },
-        signal,
-      );
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new DependencyError('parked', 'Could not keep the unpublishable delivery', { cause: err });
-    }
-    await recordParked(route.dedup, id, signal);
-    telemetry.count('Parked', { provider: sourceOf(route), reason: why.reason });
-    telemetry.warn('Delivery parked: EventBridge can never take it as it is; list and re-publish it after a fix', {
-      provider: sourceOf(route),
-      id,
-      reason: why.reason,
-      busCode: why.busCode,
-      keyLabel: key.label,
-    });
-    return jsonResponse(202, { status: 'parked', id, reason: why.reason });
+  /** Only now is the body trusted enough to be parsed: the delivery, its staleness and its key. */
+  private normalize(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim, key: SigningKey): Verified {
+    const delivery = route.provider.normalize(req.body, req.headers);
+    this.checkTimestamp(route, delivery);
+    // The body key is computed only when it is the id, or for the check of earlier-scheme records.
+    const eventKey = route.provider.eventKey?.(req.body, req.headers);
+    // Per source: two sources (accounts) never share a key (core/event-key.ts).
+    const id = sourceEventKey(sourceOf(route), eventKey ?? dedupKey(route.provider.name, req.body));
+    const contentKeyed = eventKey !== undefined && route.provider.legacyBodyKeys === true;
+    return { route, req, signal, held, key, delivery, id, contentKeyed };
   }
 
   /** Checks the staleness of a verified delivery (only when the check is on: 0 means off). */
-  function checkTimestamp(route: ProviderRoute, delivery: NormalizedDelivery): void {
+  private checkTimestamp(route: ProviderRoute, delivery: NormalizedDelivery): void {
     const tolerance = route.timestampToleranceSeconds;
     if (tolerance <= 0) return;
     if (delivery.timestampInvalid) throw new BadRequestError('invalid_timestamp', 'The timestamp must be unix seconds');
@@ -443,52 +539,36 @@ export function createIngress(options: IngressOptions): IngressPipeline {
         throw new BadRequestError('missing_timestamp', 'The signed body has no timestamp, and the staleness check is on');
       return;
     }
-    if (Math.abs(now() / 1000 - delivery.sentAt) > tolerance)
+    if (Math.abs(this.now() / 1000 - delivery.sentAt) > tolerance)
       throw new StaleDeliveryError(`Timestamp is outside the tolerance of ${tolerance} s`);
   }
 
-  async function deliver(route: ProviderRoute, req: RelayRequest, signal: AbortSignal, held: HeldClaim): Promise<RelayResponse> {
-    const key = await verifiedKey(route, req, signal);
-    // Only now is the body trusted enough to be parsed.
-    const delivery = route.provider.normalize(req.body, req.headers);
-    checkTimestamp(route, delivery);
-    // The body key is computed only when it is the id, or for the check of earlier-scheme records.
-    const eventKey = route.provider.eventKey?.(req.body, req.headers);
-    // Per source: two sources (accounts) never share a key (core/event-key.ts).
-    const id = sourceEventKey(sourceOf(route), eventKey ?? dedupKey(route.provider.name, req.body));
-    // One publish per key in flight in this environment: a copy waits for the first one's outcome.
-    for (let waiting = inFlight.get(id); waiting; waiting = inFlight.get(id)) {
+  /**
+   * Dedup within this environment: one publish per key in flight; a copy waits for the first one's
+   * outcome and answers `duplicate` when it published (parked or failed: it goes through itself).
+   */
+  private async oneCopyAtATime(v: Verified): Promise<RelayResponse> {
+    const { id, signal, held } = v;
+    for (let waiting = this.inFlight.get(id); waiting; waiting = this.inFlight.get(id)) {
       const outcome = await abortable(waiting.wait(), signal);
-      if (outcome === 'published') {
-        telemetry.count('Duplicate', { provider: sourceOf(route) });
-        telemetry.info('Duplicate delivery; published by a copy in flight', { provider: sourceOf(route), id });
-        return jsonResponse(200, { status: 'duplicate', id });
-      }
+      if (outcome === 'published')
+        return this.duplicate(v, 'Duplicate delivery; published by a copy in flight', { provider: sourceOf(v.route), id });
       // Parked or failed: this copy goes through the pipeline itself (parking again is idempotent).
     }
     // Past the deadline (a port that ignored the signal returned late): the answer is out and the
     // deadline that frees slots has fired, so take none (a hang from here would hold it for good).
     if (signal.aborted) throw signal.reason;
     const mine = new InFlight();
-    inFlight.set(id, mine);
+    this.inFlight.set(id, mine);
     const done = (outcome: Outcome) => {
-      if (inFlight.get(id) === mine) inFlight.delete(id);
+      if (this.inFlight.get(id) === mine) this.inFlight.delete(id);
       mine.settle(outcome);
     };
     // The deadline frees the key even if a port ignores the signal and never returns.
     held.abandon = () => done(held.published ? 'published' : 'failed');
     let outcome: Outcome = 'failed';
     try {
-      const res = await publishOnce(
-        route,
-        req,
-        signal,
-        held,
-        key,
-        delivery,
-        id,
-        eventKey !== undefined && route.provider.legacyBodyKeys === true,
-      );
+      const res = await this.publishOnce(v);
       // 200 is published now or before (duplicate); 202 parked; anything else failed.
       outcome = held.published || res.statusCode === 200 ? 'published' : res.statusCode === 202 ? 'parked' : 'failed';
       return res;
@@ -498,40 +578,56 @@ export function createIngress(options: IngressOptions): IngressPipeline {
     }
   }
 
-  async function publishOnce(
-    route: ProviderRoute,
-    req: RelayRequest,
-    signal: AbortSignal,
-    held: HeldClaim,
-    key: SigningKey,
-    delivery: NormalizedDelivery,
-    id: string,
-    /** `id` is a content key: deliveries recorded under the body key may be earlier copies. */
-    contentKeyed: boolean,
-  ): Promise<RelayResponse> {
-    const started = now();
-    const provider = sourceOf(route);
-    const logAttrs = { provider, type: delivery.type, id, deliveryId: delivery.deliveryId, keyLabel: key.label };
-
+  /** Prepare the envelope (or park), claim the key, publish, record: the event once on the bus. */
+  private async publishOnce(v: Verified): Promise<RelayResponse> {
+    const started = this.now();
+    const provider = sourceOf(v.route);
     // What EventBridge can never take as it is, decided before anything is claimed.
-    const prepared = prepareEvent(route.provider.name, req.body, delivery, id, new Date(now()).toISOString(), {
+    const prepared = prepareEvent(v.route.provider.name, v.req.body, v.delivery, v.id, isoTime(this.now()), {
       source: provider,
     });
-    if (prepared instanceof Unpublishable) return park(route, req, id, key, prepared, signal);
-    const { event, detail } = prepared;
-
-    const { dedup } = held;
+    if (prepared instanceof Unpublishable) return this.park(v, prepared);
     const owner = randomUUID();
+    const claim = await this.claim(v, owner);
+    if (claim === 'duplicate') return this.duplicate(v, 'Duplicate delivery; already published', logAttrsOf(v));
+    if (claim === 'in_flight') throw new InFlightError();
+    const parked = await this.publish(v, owner, prepared);
+    if (parked) return parked;
+    await this.recordPublished(v, owner);
+    // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
+    // logging together; counts are in the metrics, and rejections and failures log at WARN/ERROR.
+    if (this.telemetry.debugEnabled?.() !== false)
+      this.telemetry.debug('Delivery published', logAttrsOf(v, this.now() - started));
+    return v.held.answer ?? jsonResponse(200, { status: 'published', id: v.id });
+  }
+
+  /** Answers 200 `duplicate`: the event is on the bus already. */
+  private duplicate(v: Verified, message: string, attrs: Record<string, unknown>): RelayResponse {
+    this.telemetry.count('Duplicate', { provider: sourceOf(v.route) });
+    this.telemetry.info(message, attrs);
+    return jsonResponse(200, { status: 'duplicate', id: v.id });
+  }
+
+  /**
+   * Dedup across environments: claims the key in the dedup store (held by `v.held` until published,
+   * so the deadline can release it). A content key's copy recorded under the earlier body key counts
+   * as `duplicate`.
+   */
+  private async claim(v: Verified, owner: string): Promise<ClaimResult> {
+    const { held, id, signal } = v;
+    const { dedup } = held;
     held.id = id;
     held.owner = owner;
     // A content key may have a copy recorded under the earlier body key: read that at the same time
     // as the claim (read-only, so nothing to undo when the claim says duplicate).
     const bodyKey =
-      contentKeyed && dedup.seenLegacy && dedup.legacyWindowOpen?.() !== false ? dedupKey(route.provider.name, req.body) : id;
+      v.contentKeyed && dedup.seenLegacy && dedup.legacyWindowOpen?.() !== false
+        ? dedupKey(v.route.provider.name, v.req.body)
+        : id;
     const legacy = bodyKey !== id ? dedup.seenLegacy?.(bodyKey, signal) : undefined;
     // Settled below only if the claim went ahead; never an unhandled rejection otherwise.
     legacy?.catch(() => undefined);
-    let claim: Awaited<ReturnType<DedupStore['claim']>>;
+    let claim: ClaimResult;
     try {
       claim = await dedup.claim(id, owner, signal);
     } catch (err) {
@@ -546,126 +642,131 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       claim = 'duplicate';
     }
     if (claim !== 'claimed') held.id = undefined;
-    if (claim === 'duplicate') {
-      telemetry.count('Duplicate', { provider });
-      telemetry.info('Duplicate delivery; already published', logAttrs);
-      return jsonResponse(200, { status: 'duplicate', id });
-    }
-    if (claim === 'in_flight') throw new InFlightError();
+    return claim;
+  }
 
+  /** PutEvents; on failure frees the key and answers 5xx, or parks what the bus can never take. */
+  private async publish(
+    v: Verified,
+    owner: string,
+    prepared: { event: RelayEvent; detail: string },
+  ): Promise<RelayResponse | undefined> {
+    const { held, id, signal } = v;
+    const provider = sourceOf(v.route);
     try {
-      await publisher.publish(event, signal, detail);
+      await this.options.publisher.publish(prepared.event, signal, prepared.detail);
       held.id = undefined; // published: never release from here on
       held.published = true;
       held.answer = jsonResponse(200, { status: 'published', id });
-      telemetry.count('Published', { provider });
+      this.telemetry.count('Published', { provider });
+      return undefined;
     } catch (err) {
       // Not published: free the key so the provider's retry is processed, then answer 5xx (or park).
       held.id = undefined;
-      await dedup.release(id, owner);
+      await held.dedup.release(id, owner);
       // Unless the bus proves it stored nothing, the event may be on it: the retry publishes a second copy.
-      if (!(err instanceof UnpublishableError) && !publisher.notStored?.(err))
-        possibleDuplicate(provider, 'publish_unconfirmed', logAttrs);
+      if (!(err instanceof UnpublishableError) && !this.options.publisher.notStored?.(err))
+        this.possibleDuplicate(provider, 'publish_unconfirmed', logAttrsOf(v));
       if (signal.aborted) throw signal.reason;
-      if (err instanceof UnpublishableError)
-        return park(route, req, id, key, new Unpublishable('rejected_by_bus', err.message, err.busCode), signal);
+      if (err instanceof UnpublishableError) return this.park(v, new Unpublishable('rejected_by_bus', err.message, err.busCode));
       throw err instanceof RelayError ? err : new DependencyError('publish', 'Could not publish the event', { cause: err });
     }
-    // Published after the deadline answered 5xx and freed the key (a port that finished despite
-    // the signal): record it, with a time limit of its own, so the provider's retry is answered
-    // duplicate instead of being published again. A copy that claimed the key meanwhile wins.
+  }
+
+  /**
+   * Marks the published delivery's dedup record complete. Published after the deadline answered 5xx
+   * and freed the key (a port that finished despite the signal): records it, with a time limit of
+   * its own, so the provider's retry is answered duplicate instead of being published again. A copy
+   * that claimed the key meanwhile wins.
+   */
+  private async recordPublished(v: Verified, owner: string): Promise<void> {
+    const { held, id, signal } = v;
+    const provider = sourceOf(v.route);
     const late = signal.aborted;
     try {
       if (late) await held.released;
       const recordSignal = late ? AbortSignal.timeout(LATE_RECORD_MS) : signal;
-      if (late && (await dedup.claim(id, owner, recordSignal)) !== 'claimed')
+      if (late && (await held.dedup.claim(id, owner, recordSignal)) !== 'claimed')
         throw new Error('The key was claimed by another request after the deadline');
       // The request's deadline no longer cuts this short: once published it only arms a grace timer.
-      if ((await dedup.complete(id, owner, recordSignal)) === 'raced') {
+      if ((await held.dedup.complete(id, owner, recordSignal)) === 'raced') {
         // `record` mode: a copy that arrived while this one was publishing was published too.
-        telemetry.count('ConcurrentDuplicate', { provider });
-        telemetry.warn('Published a copy of a delivery that another request published at the same time', logAttrs);
-        possibleDuplicate(provider, 'concurrent_copy');
+        this.telemetry.count('ConcurrentDuplicate', { provider });
+        this.telemetry.warn('Published a copy of a delivery that another request published at the same time', logAttrsOf(v));
+        this.possibleDuplicate(provider, 'concurrent_copy');
       }
     } catch (err) {
       // Published: answer 200 regardless. The claim stays in progress until its lock expires.
-      telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrs, error: String(err) });
-      possibleDuplicate(provider, late ? 'late_publish' : 'record_not_written');
+      this.telemetry.warn('Published, but could not mark the dedup record complete', { ...logAttrsOf(v), error: String(err) });
+      this.possibleDuplicate(provider, late ? 'late_publish' : 'record_not_written');
     }
-    // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
-    // logging together; counts are in the metrics, and rejections and failures log at WARN/ERROR.
-    telemetry.debug('Delivery published', { ...logAttrs, ms: now() - started });
-    return held.answer ?? jsonResponse(200, { status: 'published', id });
   }
 
-  const onTrouble = options.onTrouble;
-  const answer = async (req: RelayRequest): Promise<RelayResponse> => {
-    const response = await respond(req);
-    const troubled = onTrouble && response.statusCode >= 400 ? routeFor(req.path) : undefined;
-    const provider = troubled && sourceOf(troubled);
-    if (provider) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
-    return response;
-  };
-  return answer;
-
-  async function respond(req: RelayRequest): Promise<RelayResponse> {
-    const route = routeFor(req.path);
-    telemetry.count('Received', { provider: route ? sourceOf(route) : 'none' });
-    if (!route) return reject(undefined, new NotFoundError());
-    if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
-    if (req.method !== 'POST') return reject(route, new MethodNotAllowedError(req.method));
-    if (req.tooLarge || req.body.length > maxBodyBytes) return reject(route, new PayloadTooLargeError(maxBodyBytes));
-
-    // One deadline per request (one timer, no listener): it answers with 503 if `deliver` has not,
-    // and its signal aborts the SDK calls in flight (whose failure paths release the dedup claim). A
-    // port that ignores the signal cannot hold the answer either: the deadline answers without it.
-    const held: HeldClaim = {
-      dedup: route.dedup,
-      id: undefined,
-      owner: '',
-      published: false,
-      answer: undefined,
-      abandon: undefined,
-      released: undefined,
-    };
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+  /** Keeps a signed delivery EventBridge can never take, with its reason; answers 202 `parked`. */
+  private async park(v: Verified, why: Unpublishable): Promise<RelayResponse> {
+    const { route, req, id, key, signal } = v;
+    const parked = this.options.parked;
+    if (!parked) throw new DependencyError('parked', 'The delivery cannot be published and no parked store is configured');
     try {
-      // The answer: what `deliver` returns, or the deadline's error if that comes first (one promise).
-      return await new Promise<RelayResponse>((resolve, rejectDeadline) => {
-        timer = setTimeout(() => {
-          // Copies waiting in this environment stop waiting: published, or failed.
-          held.abandon?.();
-          if (held.published) {
-            // Only the dedup bookkeeping is left: give it a short grace, then cut it and answer 200
-            // (even if that write ignores the signal: the event is on the bus).
-            timer = setTimeout(() => {
-              controller.abort(new DeadlineExceededError(route.budgetMs));
-              if (held.answer) resolve(held.answer);
-            }, COMPLETE_GRACE_MS);
-            return;
-          }
-          const err = new DeadlineExceededError(route.budgetMs);
-          controller.abort(err);
-          rejectDeadline(err);
-        }, route.budgetMs);
-        deliver(route, req, controller.signal, held).then(resolve, rejectDeadline);
-      });
+      await parked.park(
+        {
+          id,
+          provider: route.provider.name,
+          ...(route.source ? { source: route.source } : {}),
+          reason: why.reason,
+          message: why.message,
+          ...(why.busCode ? { busCode: why.busCode } : {}),
+          receivedAt: isoTime(this.now()),
+          path: req.path,
+          headers: parkableHeaders(req.headers, route.provider.signatureHeader),
+          keyLabel: key.label,
+          body: req.body,
+        },
+        signal,
+      );
     } catch (err) {
-      // Out of time with a claim but no publish (e.g. a port that ignores its signal): free the key.
-      // Waited for only while the provider's deadline allows (a hanging DynamoDB takes the store's
-      // full cap): a release cut short goes on after the answer, or the claim's lock frees the key.
-      if (held.id !== undefined) {
-        held.released = held.dedup.release(held.id, held.owner);
-        await within(held.released, route.provider.answerWithinMs - route.budgetMs - ANSWER_RESERVE_MS);
-      }
-      const relayError =
-        err instanceof DeadlineExceededError || controller.signal.aborted
-          ? new DeadlineExceededError(route.budgetMs, { cause: err })
-          : toRelayError(err);
-      return reject(route, relayError);
-    } finally {
-      clearTimeout(timer);
+      if (signal.aborted) throw err;
+      throw new DependencyError('parked', 'Could not keep the unpublishable delivery', { cause: err });
     }
+    await recordParked(route.dedup, id, signal);
+    const provider = sourceOf(route);
+    this.telemetry.count('Parked', { provider, reason: why.reason });
+    this.telemetry.warn('Delivery parked: EventBridge can never take it as it is; list and re-publish it after a fix', {
+      provider,
+      id,
+      reason: why.reason,
+      busCode: why.busCode,
+      keyLabel: key.label,
+    });
+    return jsonResponse(202, { status: 'parked', id, reason: why.reason });
+  }
+
+  /** Counts a copy that may be (or is) on the bus twice; consumers drop copies by envelope `id`. */
+  private possibleDuplicate(provider: string, reason: DuplicateReason, attrs?: Record<string, unknown>): void {
+    this.telemetry.count('PossibleDuplicatePublished', { provider, reason });
+    if (attrs)
+      this.telemetry.warn('The event may be on the bus although the delivery failed; its retry may publish a copy', {
+        ...attrs,
+        reason,
+      });
+  }
+
+  /** The error's answer, counted and logged: 5xx as a failure (the provider retries), 4xx as a rejection. */
+  private reject(route: ProviderRoute | undefined, err: RelayError): RelayResponse {
+    const provider = route ? sourceOf(route) : 'none';
+    if (err.status >= 500) {
+      this.telemetry.count('Failed', { provider, reason: err.code });
+      this.telemetry.error('Delivery failed; the provider will retry', {
+        provider,
+        status: err.status,
+        code: err.code,
+        cause: err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined,
+      });
+    } else {
+      this.telemetry.count('Rejected', { provider, reason: err.code });
+      this.telemetry.warn('Delivery rejected', { provider, status: err.status, code: err.code });
+    }
+    const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { allow: err.allow } : {};
+    return errorResponse(err, headers);
   }
 }

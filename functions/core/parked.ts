@@ -7,20 +7,10 @@ import type { ParkedDelivery, ParkReason } from './ports.js';
 
 export const PARKED_RECORD_VERSION = 1 as const;
 
-export interface ParkedRecord {
+/** A parked delivery as stored: its fields, when it was parked, and its body as base64. */
+export interface ParkedRecord extends Omit<ParkedDelivery, 'body'> {
   readonly version: typeof PARKED_RECORD_VERSION;
-  readonly id: string;
-  readonly provider: string;
-  /** The source it came through, when not the provider's default one (re-published with it). */
-  readonly source?: string;
-  readonly reason: ParkReason;
-  readonly message: string;
-  readonly busCode?: string;
-  readonly receivedAt: string;
   readonly parkedAt: string;
-  readonly path: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly keyLabel: string;
   /** The raw signed body, base64 (it may not be UTF-8). */
   readonly body: string;
 }

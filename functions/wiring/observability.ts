@@ -1,5 +1,5 @@
 /** Logger and Metrics, created once per process and shared (Powertools for AWS Lambda). */
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Telemetry } from '../core/ingress.js';
 
@@ -24,6 +24,8 @@ export const metrics = new Metrics({
 export function powertoolsTelemetry(log: Logger = logger, m: Metrics = metrics): Telemetry {
   return {
     debug: (message, attributes) => log.debug(message, attributes ?? {}),
+    // The relay's loggers buffer nothing (no logBufferOptions): below their level a line is dropped.
+    debugEnabled: () => log.level <= LogLevelThreshold.DEBUG,
     info: (message, attributes) => log.info(message, attributes ?? {}),
     warn: (message, attributes) => log.warn(message, attributes ?? {}),
     error: (message, attributes) => log.error(message, attributes ?? {}),

@@ -7,10 +7,11 @@
  * `BENCH_AB_SIZE` (default 1024), `BENCH_AB_N` (default 8000). `BENCH_AB_WRITE=1` also keeps the
  * result in bench-results.json (`hotPathAb`, by size) and writes the hot-path section of
  * BENCHMARKS.md (scripts/bench/lib/report.ts `renderHotPathAb`; `npm run bench` renders it again).
+ * The cold-init check goes into the same section: `BENCH_ONLY=cold BENCH_COLD_WRITE=1 npm run bench`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { OUT_DIR, ROOT, relayEsbuildOptions } from './lib/build';
@@ -126,6 +127,7 @@ async function main() {
       floorUs: [median(samples[0]?.floor ?? []), median(samples[1]?.floor ?? [])],
       ratio: median(samples[1]?.[variants[0] as string] ?? []) / median(samples[0]?.[variants[0] as string] ?? []),
       variant: variants[0],
+      machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}`,
     };
     const resultsPath = join(ROOT, 'bench-results.json');
     const results = existsSync(resultsPath)

@@ -2,7 +2,8 @@
  * `npm run bench` (issue 5): bundle, cold start, warm cost per event, HTTP throughput, memory and
  * a cost model; writes BENCHMARKS.md and bench-results.json (same figures). `BENCH_QUICK=1` makes a
  * fast smoke run with fewer/shorter runs (figures then are indicative only). `BENCH_ONLY=cold` runs
- * only the bundle and cold-start stages and prints them (BENCHMARKS.md is left as it is).
+ * only the bundle and cold-start stages and prints them (BENCHMARKS.md is left as it is; with
+ * `BENCH_COLD_WRITE=1` the ratio is also written as the cold-init check of the hot-path section).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type BundleFigures, buildBundle, OUT_DIR, ROOT } from './lib/build';
 import { costPerMillion, DEDUP_UNITS, type DedupSetting, PRICES, PRICES_DATE } from './lib/cost';
-import { writeReport } from './lib/report';
+import { renderHotPathAb, writeReport } from './lib/report';
 import { median, round, type Spread, spread } from './lib/stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -462,6 +463,40 @@ async function throughput() {
 }
 
 // ---------------------------------------------------------------------------------- main
+/**
+ * `BENCH_COLD_WRITE=1` (with BENCH_ONLY=cold): keeps the cold-init check in bench-results.json
+ * (`hotPathAb.coldInit`) and writes it into the hot-path section of BENCHMARKS.md, next to the
+ * hot path's A/B figures (scripts/bench/ab.ts), leaving the rest of the file as it is.
+ */
+function writeColdInitCheck(cold: ReturnType<typeof coldStart>, machine: Record<string, unknown>): void {
+  const resultsPath = join(ROOT, 'bench-results.json');
+  const results = existsSync(resultsPath)
+    ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { hotPathAb?: Record<string, unknown> })
+    : {};
+  results.hotPathAb = {
+    ...(results.hotPathAb ?? {}),
+    coldInit: {
+      command: `BENCH_ONLY=cold BENCH_COLD_RUNS=${P.coldRuns} BENCH_COLD_WRITE=1 npm run bench`,
+      date: new Date().toISOString(),
+      gitHead: machine.gitHead,
+      gitDirty: machine.gitDirty,
+      ratio: cold.ratioOfMedians,
+      paired: cold.pairedRatio.median,
+      cpuRatio: cold.cpuRatioOfMedians,
+      ingressMs: cold.ingressMs.median,
+      baselineMs: cold.baselineMs.median,
+      rounds: P.coldRuns,
+      loadavg: cold.loadavg1mBeforeAfter,
+      machine: `${machine.nproc} cores (${machine.cpu}), Node ${machine.node}`,
+    },
+  };
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const doc = readFileSync(file, 'utf8');
+  const section = renderHotPathAb(results.hotPathAb as Record<string, unknown>);
+  writeFileSync(file, doc.replace(/<!-- hot-path-ab:start -->[\s\S]*?<!-- hot-path-ab:end -->/, section));
+}
+
 async function main() {
   const started = Date.now();
   const machine = {
@@ -499,6 +534,7 @@ async function main() {
         '',
       ].join('\n'),
     );
+    if (process.env.BENCH_COLD_WRITE === '1') writeColdInitCheck(cold, machine);
     return;
   }
   log('warm cost per event');

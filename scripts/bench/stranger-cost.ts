@@ -67,7 +67,8 @@ async function main() {
   mkdirSync(join(OUT_DIR, 'stranger'), { recursive: true });
   const load0 = loadavg()[0] ?? 0;
   const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'functions', 'scripts'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+  const dirty =
+    execFileSync('git', ['status', '--porcelain', '--', 'functions', 'scripts'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
   const runs = [
     await measure(`before (${ref})`, checkout(ref)),
     await measure(`after (${sha}${dirty ? ' + working tree' : ''})`, ROOT),

@@ -1,8 +1,14 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import * as imds from '@smithy/credential-provider-imds';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defaultProvider, LambdaCredentialsError } from '../../functions/adapters/aws/lambda-credentials.js';
+import {
+  defaultProvider,
+  ENV_CMDS_FULL_URI,
+  ENV_CMDS_RELATIVE_URI,
+  LambdaCredentialsError,
+} from '../../functions/adapters/aws/lambda-credentials.js';
 
 /**
  * The credential chain the Lambda bundles use in place of @aws-sdk/credential-provider-node
@@ -129,5 +135,12 @@ describe('lambda-credentials: container credentials endpoint (AWS_CONTAINER_CRED
     requests.length = 0;
     expect((await defaultProvider()()).accessKeyId).toBe('ASIAENVFIRST');
     expect(requests).toHaveLength(0);
+  });
+});
+
+describe('container credential variables', () => {
+  it('are the names the SDK reads (the provider module itself is imported only when they are set)', () => {
+    expect(ENV_CMDS_FULL_URI).toBe(imds.ENV_CMDS_FULL_URI);
+    expect(ENV_CMDS_RELATIVE_URI).toBe(imds.ENV_CMDS_RELATIVE_URI);
   });
 });
