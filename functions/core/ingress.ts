@@ -57,9 +57,10 @@ export type MetricName =
  * stored nothing (answered 5xx; the retry publishes again); `record_not_written` published, but its
  * dedup record could not be written (a later copy or the backfill may publish again); `late_publish`
  * a publish that landed after the deadline's 5xx, whose key another copy had claimed meanwhile;
- * `concurrent_copy` (`record` mode) two copies in flight at once were both published.
+ * `concurrent_copy` (`record` mode) two copies in flight at once were both published; `took_over`
+ * published over another writer's unfinished claim (ports.ts `ClaimResult`), which may have published.
  */
-export type DuplicateReason = 'publish_unconfirmed' | 'record_not_written' | 'late_publish' | 'concurrent_copy';
+export type DuplicateReason = 'publish_unconfirmed' | 'record_not_written' | 'late_publish' | 'concurrent_copy' | 'took_over';
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
@@ -168,7 +169,8 @@ export class Unpublishable {
 async function recordParked(dedup: DedupStore, id: string, signal: AbortSignal): Promise<void> {
   const owner = randomUUID();
   try {
-    if ((await dedup.claim(id, owner, signal)) === 'claimed') await dedup.complete(id, owner, signal);
+    const claim = await dedup.claim(id, owner, signal);
+    if (claim === 'claimed' || claim === 'took_over') await dedup.complete(id, owner, signal);
   } catch {
     await dedup.release(id, owner);
   }
@@ -541,6 +543,9 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       if (signal.aborted) throw err;
       throw new DependencyError('dedup', 'Could not record the delivery', { cause: err });
     }
+    // Over another writer's unfinished claim: go ahead, and count the copy once published.
+    const tookOver = claim === 'took_over';
+    if (tookOver) claim = 'claimed';
     if (claim === 'claimed' && legacy && (await alreadyUnderBodyKey(dedup, legacy, id, owner, signal))) {
       held.id = undefined;
       claim = 'duplicate';
@@ -559,6 +564,10 @@ export function createIngress(options: IngressOptions): IngressPipeline {
       held.published = true;
       held.answer = jsonResponse(200, { status: 'published', id });
       telemetry.count('Published', { provider });
+      if (tookOver) {
+        possibleDuplicate(provider, 'took_over');
+        telemetry.warn('Published over an unfinished claim of another writer, which may have published it too', logAttrs);
+      }
     } catch (err) {
       // Not published: free the key so the provider's retry is processed, then answer 5xx (or park).
       held.id = undefined;
