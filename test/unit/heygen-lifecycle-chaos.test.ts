@@ -20,7 +20,6 @@ const KNOWN_OPEN: Record<string, string> = {
   lost: 'an outage longer than HeyGen keeps its history, before the backfill has seen how long that is: lost with no BackfillGap',
   'needless-rotation': "a stranger's bad POST plus an event missed for another reason (later recovered) still heals a live secret",
   lockout: 'once quiet the ingress does not accept the secret HeyGen signs with (replays in RELIABILITY.md; not yet diagnosed)',
-  'rotation-blocked': 'a rotation after the quiet run does not finish: its retries give up while a crashed holder still holds the lease (seed 1932332816 path 759)',
 };
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 
