@@ -19,7 +19,6 @@ const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
 const KNOWN_OPEN: Record<string, string> = {
   lost: 'an outage longer than HeyGen keeps its history, before the backfill has seen how long that is: lost with no BackfillGap',
   'needless-rotation': "a stranger's bad POST plus an event missed for another reason (later recovered) still heals a live secret",
-  lockout: 'once quiet the ingress does not accept the secret HeyGen signs with (replays in RELIABILITY.md; not yet diagnosed)',
 };
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 
