@@ -162,6 +162,24 @@ for (const [storeName, make] of Object.entries(STORES)) {
         expect(await live.claim(key, 'later')).toBe('duplicate');
       });
 
+    it('released-takeover-stays-unfinished: a claim that took over an unfinished one and is then released (its publish failed) leaves it unfinished, not free', async () => {
+      clock = Date.now();
+      const [backfill, live] = overOneTable('claim');
+      const key = newKey();
+      expect(await backfill.claim(key, 'backfill-1')).toBe('claimed');
+      clock += (LOCK_S + 1) * 1000;
+      expect(await live.claim(key, 'live-retry')).toBe('took_over');
+      await live.release(key, 'live-retry');
+      // The backfill's PutEvents may have landed: the next writer is told so at once (no lock to wait out).
+      expect(await backfill.claim(key, 'backfill-2')).toBe('took_over');
+      // A plain claim, released, frees the key as before.
+      await backfill.complete(key, 'backfill-2');
+      const other = newKey();
+      expect(await live.claim(other, 'a')).toBe('claimed');
+      await live.release(other, 'a');
+      expect(await backfill.claim(other, 'b')).toBe('claimed');
+    });
+
     it("record-over-live-claim: a record-mode write that replaces another writer's live claim (taken after its read) reports the race", async () => {
       clock = Date.now();
       const [backfill, live] = overOneTable('record');

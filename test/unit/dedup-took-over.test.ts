@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { putEventsNotStored } from '../../functions/adapters/aws/put-events-outcome.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
+import { DependencyError } from '../../functions/core/errors.js';
 import type { DedupMode, EventPublisher } from '../../functions/core/ports.js';
 import type { HistoryEvent } from '../../functions/providers/heygen/api/client.js';
 import { BACKFILL_DEFAULTS, backfill } from '../../functions/providers/heygen/backfill.js';
@@ -84,6 +85,44 @@ describe("Issue 19 duplicate-uncounted: the ingress and the backfill's unfinishe
       expect(counted.map((c) => c.dimensions)).toEqual([{ provider: 'heygen', reason: 'took_over' }]);
       expect(relay.telemetry.lines.some((l) => l.level === 'warn' && /unfinished claim/.test(l.message))).toBe(true);
     });
+
+  it("took-over-then-failed (claim): a live retry that took over the backfill's kept claim and then failed before publishing leaves it unfinished: the next backfill run's republish is counted BackfillUncertain (chaos --seed 593219033 --path 1037)", async () => {
+    let t = Date.parse('2026-11-29T12:00:00Z');
+    const now = () => t;
+    const stores = table('claim', now);
+    const bus: RelayEvent[] = [];
+    const body = heygenBody('v_took_over_then_failed');
+    let loseNext = true;
+    const publisher: EventPublisher = {
+      async publish(e) {
+        bus.push(e);
+        if (loseNext) {
+          loseNext = false;
+          throw lostAnswer();
+        }
+      },
+      notStored: putEventsNotStored,
+    };
+    const deps = { history: historyOf(body, t - HOUR), check: stores.check, claim: stores.claim, publisher, now };
+    expect(await backfill({ sinceMs: t - 2 * HOUR }, deps)).toMatchObject({ failed: 1 });
+    t += (BACKFILL_DEFAULTS.claimLockSeconds + 60) * 1000;
+    // HeyGen's retry takes the claim over, then EventBridge refuses it (nothing stored): 5xx, claim released.
+    const refusing: EventPublisher = {
+      publish: async () => {
+        throw new DependencyError('publish', 'EventBridge did not accept the event');
+      },
+      notStored: putEventsNotStored,
+    };
+    const relay = tenantRelay([TENANTS.heygen], () => stores.live, { publish: refusing, now });
+    expect((await relay.ingress(tenantDelivery(TENANTS.heygen, body))).statusCode).toBe(503);
+    // The next sweep: the backfill's first copy may be on the bus, so this one is counted.
+    t += HOUR;
+    const uncertain: string[] = [];
+    const again = await backfill({ sinceMs: t - 3 * HOUR }, { ...deps, onUncertain: (e) => void uncertain.push(e.id) });
+    expect(again).toMatchObject({ backfilled: 1, uncertain: 1 });
+    expect(bus.map((e) => e.origin)).toEqual(['backfill', 'backfill']);
+    expect(uncertain).toEqual([bus[0]?.id]);
+  });
 
   it("record-over-backfill-claim: in record mode a live copy that read before the backfill claimed, published and recorded over the backfill's live claim, counted concurrent_copy", async () => {
     let t = Date.parse('2026-11-29T12:00:00Z');

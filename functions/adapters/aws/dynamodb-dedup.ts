@@ -140,7 +140,9 @@ export class DynamoDedupStore implements DedupStore {
         }),
         { abortSignal: signal },
       );
-      return this.unfinishedOfAnother(put.Attributes, owner, nowS) ? 'took_over' : 'claimed';
+      if (!this.unfinishedOfAnother(put.Attributes, owner, nowS)) return 'claimed';
+      this.tookOver.add(claimId(key, owner));
+      return 'took_over';
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
       let old = (err as ConditionalCheckFailedException).Item;
@@ -183,6 +185,7 @@ export class DynamoDedupStore implements DedupStore {
 
   async complete(key: string, owner: string, signal?: AbortSignal): Promise<CompleteResult> {
     if (this.mode === 'record') return this.record(key, owner, signal);
+    this.tookOver.delete(claimId(key, owner));
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -295,8 +298,16 @@ export class DynamoDedupStore implements DedupStore {
     }
   }
 
+  /**
+   * Claims of this instance that took over another owner's unfinished claim (`claimKey`), until
+   * completed or released: releasing one ends its lock and keeps it, `IN_PROGRESS`, instead of
+   * deleting it, since the writer before may have published and the next reader must know it.
+   */
+  private readonly tookOver = new Set<string>();
+
   async release(key: string, owner: string): Promise<void> {
     if (this.mode === 'record') return; // nothing was written before the publish
+    if (this.tookOver.delete(claimId(key, owner))) return this.endLock(key, owner);
     try {
       await this.client.send(
         new DeleteItemCommand({
@@ -312,7 +323,29 @@ export class DynamoDedupStore implements DedupStore {
       // Nothing to release, or DynamoDB is down: the claim then expires at lockUntil.
     }
   }
+
+  /** Ends the lock of `owner`'s claim, keeping it `IN_PROGRESS` (unfinished). Never throws. */
+  private async endLock(key: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: key } },
+          UpdateExpression: 'SET lockUntil = :zero',
+          ConditionExpression: '#s = :ip AND #o = :o',
+          ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
+          ExpressionAttributeValues: { ':zero': { N: '0' }, ':ip': { S: 'IN_PROGRESS' }, ':o': { S: owner } },
+        }),
+        { abortSignal: AbortSignal.timeout(1_500) },
+      );
+    } catch {
+      // Not ours any more, or DynamoDB is down: the claim then stays locked until lockUntil.
+    }
+  }
 }
+
+/** A claim of `owner` on `key`, as `DynamoDedupStore.tookOver` remembers it. */
+const claimId = (key: string, owner: string) => `${owner}\u0000${key}`;
 
 /** The item recording when content-derived event keys were first used in a dedup table (no TTL). */
 export const LEGACY_MARKER = DEDUP_META_KEYS[0];

@@ -5,6 +5,8 @@ interface Entry {
   owner: string;
   expiresAt: number;
   lockUntil: number;
+  /** It took over another owner's unfinished claim (releasing it must not erase that). */
+  overUnfinished?: boolean;
 }
 
 export interface MemoryDedupOptions {
@@ -46,6 +48,7 @@ export class MemoryDedupStore implements DedupStore {
       owner,
       expiresAt: now + this.options.windowSeconds * 1000,
       lockUntil: now + this.options.lockSeconds * 1000,
+      ...(result === 'took_over' ? { overUnfinished: true } : {}),
     });
     return result;
   }
@@ -68,7 +71,11 @@ export class MemoryDedupStore implements DedupStore {
 
   async release(key: string, owner: string): Promise<void> {
     const entry = this.entries.get(key);
-    if (entry && entry.status === 'IN_PROGRESS' && entry.owner === owner) this.entries.delete(key);
+    if (!entry || entry.status !== 'IN_PROGRESS' || entry.owner !== owner) return;
+    // A claim that took over an unfinished one stays unfinished (its lock ended): the writer before
+    // us may have published, and the next reader must know it (ports.ts `took_over`).
+    if (entry.overUnfinished) entry.lockUntil = 0;
+    else this.entries.delete(key);
   }
 
   async seenLegacy(key: string): Promise<boolean> {
