@@ -63,9 +63,10 @@ export type MetricName =
  * stored nothing (answered 5xx; the retry publishes again); `record_not_written` published, but its
  * dedup record could not be written (a later copy or the backfill may publish again); `late_publish`
  * a publish that landed after the deadline's 5xx, whose key another copy had claimed meanwhile;
- * `concurrent_copy` (`record` mode) two copies in flight at once were both published.
+ * `concurrent_copy` (`record` mode) two copies in flight at once were both published; `took_over`
+ * published over another writer's unfinished claim (ports.ts `ClaimResult`), which may have published.
  */
-export type DuplicateReason = 'publish_unconfirmed' | 'record_not_written' | 'late_publish' | 'concurrent_copy';
+export type DuplicateReason = 'publish_unconfirmed' | 'record_not_written' | 'late_publish' | 'concurrent_copy' | 'took_over';
 
 export interface ProviderRoute {
   readonly provider: ProviderIngress;
@@ -193,7 +194,8 @@ export class Unpublishable {
 async function recordParked(dedup: DedupStore, id: string, signal: AbortSignal): Promise<void> {
   const owner = randomUUID();
   try {
-    if ((await dedup.claim(id, owner, signal)) === 'claimed') await dedup.complete(id, owner, signal);
+    const claim = await dedup.claim(id, owner, signal);
+    if (claim === 'claimed' || claim === 'took_over') await dedup.complete(id, owner, signal);
   } catch {
     await dedup.release(id, owner);
   }
@@ -591,7 +593,7 @@ class Ingress {
     const claim = await this.claim(v, owner);
     if (claim === 'duplicate') return this.duplicate(v, 'Duplicate delivery; already published', logAttrsOf(v));
     if (claim === 'in_flight') throw new InFlightError();
-    const parked = await this.publish(v, owner, prepared);
+    const parked = await this.publish(v, owner, prepared, claim === 'took_over');
     if (parked) return parked;
     await this.recordPublished(v, owner);
     // DEBUG: a line per published delivery costs more in CloudWatch Logs than the rest of the
@@ -637,11 +639,14 @@ class Ingress {
       if (signal.aborted) throw err;
       throw new DependencyError('dedup', 'Could not record the delivery', { cause: err });
     }
-    if (claim === 'claimed' && legacy && (await alreadyUnderBodyKey(dedup, legacy, id, owner, signal))) {
+    // Over another writer's unfinished claim (`took_over`): go ahead like `claimed`; the caller counts
+    // the copy once published.
+    const ahead = claim === 'claimed' || claim === 'took_over';
+    if (ahead && legacy && (await alreadyUnderBodyKey(dedup, legacy, id, owner, signal))) {
       held.id = undefined;
-      claim = 'duplicate';
+      return 'duplicate';
     }
-    if (claim !== 'claimed') held.id = undefined;
+    if (!ahead) held.id = undefined;
     return claim;
   }
 
@@ -650,6 +655,7 @@ class Ingress {
     v: Verified,
     owner: string,
     prepared: { event: RelayEvent; detail: string },
+    tookOver: boolean,
   ): Promise<RelayResponse | undefined> {
     const { held, id, signal } = v;
     const provider = sourceOf(v.route);
@@ -659,6 +665,10 @@ class Ingress {
       held.published = true;
       held.answer = jsonResponse(200, { status: 'published', id });
       this.telemetry.count('Published', { provider });
+      if (tookOver) {
+        this.possibleDuplicate(provider, 'took_over');
+        this.telemetry.warn('Published over an unfinished claim of another writer, which may have published it too', logAttrsOf(v));
+      }
       return undefined;
     } catch (err) {
       // Not published: free the key so the provider's retry is processed, then answer 5xx (or park).

@@ -124,7 +124,7 @@ export async function withLease<T>(
   const giveUpAt = now() + (options.waitMs ?? 0);
   let delay = 100;
   for (;;) {
-    const r = await store.tryAcquire(name, options.owner, options.ttlMs, options.signal);
+    const r = await acquire(store, name, options);
     if (!isBusy(r)) {
       try {
         return await fn(r);
@@ -135,6 +135,24 @@ export async function withLease<T>(
     if (now() + delay > giveUpAt) throw new LeaseBusyError(name, r.holder, r.expiresAt);
     await sleep(delay);
     delay = Math.min(delay * 2, 2_000);
+  }
+}
+
+/**
+ * `tryAcquire`, asked once more when it fails: a failed acquire may have taken the lease (the write
+ * landed, its answer was lost). Left so, the lease would block every other writer (a rotation's
+ * steps, whose retries give up sooner) until it expires, held by a process that does not know it.
+ * Asked again as the same owner, the store hands that grant back (a lease that is `owner`'s is
+ * taken again), so the run goes on and lets go as usual; if the second ask fails too, the first error stands.
+ */
+async function acquire(store: LeaseStore, name: string, options: LeaseOptions): Promise<LeaseGrant | LeaseBusy> {
+  try {
+    return await store.tryAcquire(name, options.owner, options.ttlMs, options.signal);
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    return store.tryAcquire(name, options.owner, options.ttlMs, options.signal).catch(() => {
+      throw err;
+    });
   }
 }
 

@@ -24,7 +24,13 @@ export interface SigningKeySource {
   refresh(signal?: AbortSignal): Promise<readonly SigningKey[]>;
 }
 
-export type ClaimResult = 'claimed' | 'duplicate' | 'in_flight';
+/**
+ * `took_over`: go ahead as for `claimed`, but the key was held by an unfinished claim of another
+ * owner whose lock had passed (docs/guarantees.md, "The dedup record"): that writer died or lost an
+ * answer, maybe after its PutEvents landed, so publishing now may put a second copy (same id) on the
+ * bus. The caller counts it (`PossibleDuplicatePublished` reason `took_over`, `BackfillUncertain`).
+ */
+export type ClaimResult = 'claimed' | 'took_over' | 'duplicate' | 'in_flight';
 
 /**
  * How a dedup store keeps a delivery from being published twice. Neither mode can lose an event:
@@ -37,7 +43,10 @@ export type ClaimResult = 'claimed' | 'duplicate' | 'in_flight';
  */
 export type DedupMode = 'record' | 'claim';
 
-/** `raced`: published, but another delivery of the same body was recorded first (both were published). */
+/**
+ * `raced`: published, but another delivery of the same body was recorded first, or (`record` mode)
+ * held a live claim that this record overwrote (both were, or may be, published).
+ */
 export type CompleteResult = 'completed' | 'raced';
 
 /** Deduplication keyed on the event's relay key (`<source>:<rest>`, functions/core/event-key.ts). */
@@ -45,7 +54,8 @@ export interface DedupStore {
   /**
    * Before publishing, on behalf of `owner` (unique per request): `duplicate` = already published;
    * `in_flight` = another request holds an unexpired claim; `claimed` = go ahead and publish (in
-   * `claim` mode the key is now held by `owner`; in `record` mode nothing was written).
+   * `claim` mode the key is now held by `owner`; in `record` mode nothing was written); `took_over`
+   * = the same, over another owner's unfinished claim whose lock passed (maybe published: count it).
    */
   claim(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult>;
   /** After publishing: mark the key as published, keeping it for the dedup window. */

@@ -94,8 +94,9 @@ for (const [storeName, make] of Object.entries(STORES)) {
           expect(await s.claim(key, 'a')).toBe('claimed');
           expect(await s.claim(key, 'b')).toBe('in_flight');
           clock += (LOCK_S + 1) * 1000;
-          // The first request died without releasing: its lock lapses and the retry goes ahead.
-          expect(await s.claim(key, 'b')).toBe('claimed');
+          // The first request died without releasing: its lock lapses and the retry goes ahead, told
+          // that it took over an unfinished claim (the first may have published).
+          expect(await s.claim(key, 'b')).toBe('took_over');
           clock = Date.now();
         });
       } else {
@@ -125,6 +126,69 @@ for (const [storeName, make] of Object.entries(STORES)) {
       }
     });
   }
+}
+
+/**
+ * Issue 19 (duplicate-uncounted): the store tells its caller when it goes ahead over another writer's
+ * unfinished claim. Two stores over one table (the backfill's claim-mode view and the ingress's store);
+ * the in-process ones share their items as the lifecycle model's views do.
+ */
+for (const [storeName, make] of Object.entries(STORES)) {
+  describe(`Unfinished claims: ${storeName}`, () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const overOneTable = (mode: DedupMode): [DedupStore, DedupStore] => {
+      const holder = make('claim', now);
+      const other = make(mode, now);
+      if (holder instanceof MemoryDedupStore) Object.assign(other, { entries: (holder as unknown as { entries: unknown }).entries });
+      return [holder, other];
+    };
+
+    for (const mode of ['record', 'claim'] as const)
+      it(`took-over-${mode}: past the lock of a claim another writer kept (its PutEvents answer lost), ${mode} mode goes ahead as took_over; its own claim again is plain claimed`, async () => {
+        clock = Date.now();
+        const [backfill, live] = overOneTable(mode);
+        const key = newKey();
+        expect(await backfill.claim(key, 'backfill-1')).toBe('claimed');
+        expect(await live.claim(key, 'live-retry')).toBe('in_flight');
+        clock += (LOCK_S + 1) * 1000;
+        expect(await live.claim(key, 'live-retry')).toBe('took_over');
+        if (mode === 'claim') {
+          // Held by the taker now: its own claim after its lock (a dead request's retry of itself) is no takeover.
+          clock += (LOCK_S + 1) * 1000;
+          expect(await live.claim(key, 'live-retry')).toBe('claimed');
+        }
+        expect(await live.complete(key, 'live-retry')).toBe('completed');
+        expect(await live.claim(key, 'later')).toBe('duplicate');
+      });
+
+    it('released-takeover-stays-unfinished: a claim that took over an unfinished one and is then released (its publish failed) leaves it unfinished, not free', async () => {
+      clock = Date.now();
+      const [backfill, live] = overOneTable('claim');
+      const key = newKey();
+      expect(await backfill.claim(key, 'backfill-1')).toBe('claimed');
+      clock += (LOCK_S + 1) * 1000;
+      expect(await live.claim(key, 'live-retry')).toBe('took_over');
+      await live.release(key, 'live-retry');
+      // The backfill's PutEvents may have landed: the next writer is told so at once (no lock to wait out).
+      expect(await backfill.claim(key, 'backfill-2')).toBe('took_over');
+      // A plain claim, released, frees the key as before.
+      await backfill.complete(key, 'backfill-2');
+      const other = newKey();
+      expect(await live.claim(other, 'a')).toBe('claimed');
+      await live.release(other, 'a');
+      expect(await backfill.claim(other, 'b')).toBe('claimed');
+    });
+
+    it("record-over-live-claim: a record-mode write that replaces another writer's live claim (taken after its read) reports the race", async () => {
+      clock = Date.now();
+      const [backfill, live] = overOneTable('record');
+      const key = newKey();
+      expect(await live.claim(key, 'live')).toBe('claimed'); // the live copy reads first: nothing there
+      expect(await backfill.claim(key, 'backfill-1')).toBe('claimed'); // then the backfill claims and publishes
+      expect(await live.complete(key, 'live')).toBe('raced'); // both published: the live copy counts it
+    });
+  });
 }
 
 describe('Dedup modes share one DynamoDB table (switching modes on a live table)', () => {

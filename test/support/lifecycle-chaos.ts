@@ -49,6 +49,7 @@ import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.j
 import { BACKFILL_DEFAULTS, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { heygen as heygenProvider } from '../../providers/heygen/runtime/index.js';
+import { MISMATCH_GRACE_MS } from '../../providers/heygen/runtime/proof.js';
 import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { type RotationEvent, rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, type FakeHeyGenApi } from '../fakes/heygen-api.js';
@@ -479,6 +480,8 @@ class Model {
   /** The neighbour endpoint's id, once created. */
   neighbour: string | undefined;
   secondWriterChanged = false;
+  /** Someone besides our relay wrote our secret or endpoint: an operator, a person in HeyGen's dashboard. */
+  personWrote = false;
   /** Event keys whose possible extra copy a metric counted (metric name and reason). */
   readonly counted = new Map<string, string>();
   readonly cov: (name: string, n?: number) => void;
@@ -900,6 +903,7 @@ class Model {
     await this.gate(`${name}:${op}`);
     const ep = this.ourEndpoint();
     if (!ep) return 'nothing';
+    this.personWrote = true;
     if (op === 'delete') this.heygen.deleteBehindOurBack(ep.endpoint_id);
     else if (op === 'edit-url') ep.url = FOREIGN_URL;
     else if (op === 'disable') {
@@ -936,6 +940,7 @@ class Model {
       case 'operator': {
         await this.gate(`${name}:${a.op}`);
         this.wiped = true;
+        this.personWrote = true;
         const value = a.op === 'reset' ? '{"secret":null}' : `whsec_pastedByHand${i}x${Math.floor(this.clock.t % 1e6)}Zq`;
         return this.a.sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: value }));
       }
@@ -1015,7 +1020,10 @@ class Model {
     const pending = Object.values(this.a.sm.stagesOf(NAME)).some((t) => t.includes('AWSPENDING') && !t.includes('AWSCURRENT'));
     if (pending && (await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
       this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
-    // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses).
+    // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses). It comes after
+    // the proof's grace (proof.ts): entries created within it of the quiet run's changes (a stored
+    // secret, a URL patched back) prove nothing by design, so traffic inside it could never heal.
+    this.clock.advance(MISMATCH_GRACE_MS + 60_000);
     for (let i = 0; i < 2; i++) {
       await this.drive(
         this.delivery(`quiet-delivery${i}`, { kind: 'delivery', relayDown: false, retries: 1, attempts: [[], []], toSecond: [false, false] }),
@@ -1047,12 +1055,14 @@ class Model {
 
   /**
    * A lockout no proof can show or a person was told about: the endpoint is disabled (HeyGen delivers
-   * nothing, so nothing can prove the secret dead; `disabled-unalarmed` checks the alarm), or a second
-   * stack took the endpoint and a writer alarm is up.
+   * nothing, so nothing can prove the secret dead; `disabled-unalarmed` checks the alarm), or another
+   * writer (a second stack, an operator, a person in HeyGen's dashboard) changed the secret or the
+   * endpoint and the registrar stopped healing with a writer alarm up (by design: a second takeover
+   * within 24 h is a fight, and a person is told instead).
    */
   excusedLockout(): boolean {
     if (this.ourEndpoint()?.status === 'disabled') return true;
-    return this.secondWriterChanged && [...this.a.alarms.keys()].some((n) => /writer|heal/i.test(n));
+    return (this.secondWriterChanged || this.personWrote) && [...this.a.alarms.keys()].some((n) => /writer|heal/i.test(n));
   }
 
   check(when: string): void {

@@ -508,7 +508,8 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
       const publisher = {
         publish: async (ev: RelayEvent) => {
           clock.t += 20_000; // HeyGen's retry of the live delivery reaches the ingress (record mode) now
-          if ((await r.live.claim(key, 'live-retry')) === 'claimed') {
+          const live = await r.live.claim(key, 'live-retry');
+          if (live === 'claimed' || live === 'took_over') {
             r.bus.push({ id: key, origin: 'delivery' } as RelayEvent);
             await r.live.complete(key, 'live-retry');
           }

@@ -184,6 +184,34 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect(rotations()).toBe(0);
   });
 
+  it("needless-rotation-our-failure: an entry missed by a failure of ours (5xx), recovered or not, and a stranger's refusal after it: no rotation (chaos --seed 1932332816 --path 98, 111)", async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    a.outage.on = true; // PutEvents down: the delivery is answered 503 (HeyGen may give up on it)
+    const missed = event();
+    expect(await a.receive(missed)).toBe(503);
+    a.outage.on = false;
+    clock.t += 5 * MINUTE;
+    expect(await a.stranger()).toBe(401);
+    clock.t += 30 * MINUTE;
+    expect((await a.register()).outcome).toBe('in_sync');
+    // The backfill recovered that very entry (the newest of ours): still the failure's, not the secret's.
+    const created = Date.parse(fake.history.at(-1)?.created_at as string);
+    await a.dedup.complete(heygenEventKey(JSON.stringify(missed)), 'backfill');
+    await a.evidence.record('heygen', 'missed', created);
+    expect((await a.register()).outcome).toBe('in_sync');
+    expect(rotations()).toBe(0);
+    // A dead secret after that failure is proved by the next entry HeyGen creates (refused).
+    const [ep] = fake.endpointsFor(URL_A);
+    await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
+    clock.t += MINUTE;
+    expect(await a.receive(event())).toBe(401);
+    clock.t += 15 * MINUTE;
+    expect((await a.register()).outcome).toBe('secret_mismatch');
+    expect(await a.receive(event())).toBe(200);
+  });
+
   it('a dead secret is still healed on proof: the newest entry addressed to us refused, then in sync', async () => {
     const a = stack('a');
     await a.register();

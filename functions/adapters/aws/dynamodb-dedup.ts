@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -43,6 +44,11 @@ export interface DynamoDedupOptions {
  * deletes the claim. `record` mode: consistent GetItem, publish, conditional PutItem COMPLETED
  * (1 RRU + 1 WRU); nothing is written before the event is on the bus, so nothing needs releasing.
  * The two modes read each other's items, so switching modes on a live table is safe.
+ *
+ * Both modes say `took_over` when they go ahead over another owner's unfinished claim whose lock has
+ * passed (`claim`: the PutItem's `ALL_OLD`; `record`: the read), and `record` mode's write says
+ * `raced` when it replaced another owner's live claim: the caller counts the possible second copy.
+ * Not seen: a put whose answer was lost and which the SDK retried (the retry sees our own item).
  */
 export class DynamoDedupStore implements DedupStore {
   private readonly now: () => number;
@@ -97,9 +103,9 @@ export class DynamoDedupStore implements DedupStore {
     const seen = this.readLegacy(earlier, signal, SOURCE_KEYS_MARKER);
     seen.catch(() => undefined);
     const result = await this.claimKey(key, owner, signal);
-    if (result !== 'claimed') return result;
+    if (result !== 'claimed' && result !== 'took_over') return result;
     try {
-      if (!(await seen)) return 'claimed';
+      if (!(await seen)) return result;
     } catch (err) {
       await this.release(key, owner);
       throw err;
@@ -114,13 +120,15 @@ export class DynamoDedupStore implements DedupStore {
     const nowMs = this.now();
     const nowS = Math.floor(nowMs / 1000);
     try {
-      await this.client.send(
+      const put = await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
             ...this.item(key, 'IN_PROGRESS', owner, nowS),
             lockUntil: { N: String(nowMs + this.options.lockSeconds * 1000) },
           },
+          // What the claim replaced (no read units): another owner's unfinished claim means `took_over`.
+          ReturnValues: 'ALL_OLD',
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR (#s = :ip AND lockUntil < :nowMs)',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: {
@@ -132,7 +140,9 @@ export class DynamoDedupStore implements DedupStore {
         }),
         { abortSignal: signal },
       );
-      return 'claimed';
+      if (!this.unfinishedOfAnother(put.Attributes, owner, nowS)) return 'claimed';
+      this.tookOver.add(claimId(key, owner));
+      return 'took_over';
     } catch (err) {
       if (!isConditionalFailure(err)) throw err;
       let old = (err as ConditionalCheckFailedException).Item;
@@ -162,11 +172,20 @@ export class DynamoDedupStore implements DedupStore {
     if (item.status?.S === 'COMPLETED') return 'duplicate';
     // A claim written by `claim` mode (e.g. while the mode is being switched) still blocks.
     if (item.status?.S === 'IN_PROGRESS' && Number(item.lockUntil?.N) >= nowMs && item.owner?.S !== owner) return 'in_flight';
-    return 'claimed';
+    return this.unfinishedOfAnother(item, owner, Math.floor(nowMs / 1000)) ? 'took_over' : 'claimed';
+  }
+
+  /**
+   * Whether `item` (as read, or as a claim replaced it) is an unexpired `IN_PROGRESS` claim of another
+   * owner: its writer died or lost an answer, maybe after PutEvents landed (ports.ts `took_over`).
+   */
+  private unfinishedOfAnother(item: Record<string, AttributeValue> | undefined, owner: string, nowS: number): boolean {
+    return item?.status?.S === 'IN_PROGRESS' && item.owner?.S !== owner && Number(item.expiresAt?.N) >= nowS;
   }
 
   async complete(key: string, owner: string, signal?: AbortSignal): Promise<CompleteResult> {
     if (this.mode === 'record') return this.record(key, owner, signal);
+    this.tookOver.delete(claimId(key, owner));
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -187,12 +206,15 @@ export class DynamoDedupStore implements DedupStore {
 
   /** `record` mode: one conditional PutItem; `raced` if another request recorded the key first. */
   private async record(key: string, owner: string, signal?: AbortSignal): Promise<CompleteResult> {
-    const nowS = Math.floor(this.now() / 1000);
+    const nowMs = this.now();
+    const nowS = Math.floor(nowMs / 1000);
     try {
-      await this.client.send(
+      const put = await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: this.item(key, 'COMPLETED', owner, nowS),
+          // A live claim of another writer (the backfill's, taken after our read) it replaced: both may publish.
+          ReturnValues: 'ALL_OLD',
           // Fails only on an unexpired COMPLETED item written by someone else; not on our own put
           // retried by the SDK after a lost answer.
           ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR #s <> :c OR #o = :o',
@@ -201,7 +223,9 @@ export class DynamoDedupStore implements DedupStore {
         }),
         { abortSignal: signal },
       );
-      return 'completed';
+      const old = put.Attributes;
+      const liveClaim = this.unfinishedOfAnother(old, owner, nowS) && Number(old?.lockUntil?.N) >= nowMs;
+      return liveClaim ? 'raced' : 'completed';
     } catch (err) {
       if (isConditionalFailure(err)) return 'raced';
       throw err;
@@ -274,8 +298,16 @@ export class DynamoDedupStore implements DedupStore {
     }
   }
 
+  /**
+   * Claims of this instance that took over another owner's unfinished claim (`claimKey`), until
+   * completed or released: releasing one ends its lock and keeps it, `IN_PROGRESS`, instead of
+   * deleting it, since the writer before may have published and the next reader must know it.
+   */
+  private readonly tookOver = new Set<string>();
+
   async release(key: string, owner: string): Promise<void> {
     if (this.mode === 'record') return; // nothing was written before the publish
+    if (this.tookOver.delete(claimId(key, owner))) return this.endLock(key, owner);
     try {
       await this.client.send(
         new DeleteItemCommand({
@@ -291,7 +323,29 @@ export class DynamoDedupStore implements DedupStore {
       // Nothing to release, or DynamoDB is down: the claim then expires at lockUntil.
     }
   }
+
+  /** Ends the lock of `owner`'s claim, keeping it `IN_PROGRESS` (unfinished). Never throws. */
+  private async endLock(key: string, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: key } },
+          UpdateExpression: 'SET lockUntil = :zero',
+          ConditionExpression: '#s = :ip AND #o = :o',
+          ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
+          ExpressionAttributeValues: { ':zero': { N: '0' }, ':ip': { S: 'IN_PROGRESS' }, ':o': { S: owner } },
+        }),
+        { abortSignal: AbortSignal.timeout(1_500) },
+      );
+    } catch {
+      // Not ours any more, or DynamoDB is down: the claim then stays locked until lockUntil.
+    }
+  }
 }
+
+/** A claim of `owner` on `key`, as `DynamoDedupStore.tookOver` remembers it. */
+const claimId = (key: string, owner: string) => `${owner}\u0000${key}`;
 
 /** The item recording when content-derived event keys were first used in a dedup table (no TTL). */
 export const LEGACY_MARKER = DEDUP_META_KEYS[0];

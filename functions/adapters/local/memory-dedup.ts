@@ -5,6 +5,8 @@ interface Entry {
   owner: string;
   expiresAt: number;
   lockUntil: number;
+  /** It took over another owner's unfinished claim (releasing it must not erase that). */
+  overUnfinished?: boolean;
 }
 
 export interface MemoryDedupOptions {
@@ -38,14 +40,17 @@ export class MemoryDedupStore implements DedupStore {
     const existing = this.live(key, now);
     if (existing?.status === 'COMPLETED') return 'duplicate';
     if (existing && existing.lockUntil > now && existing.owner !== owner) return 'in_flight';
-    if (this.mode === 'record') return 'claimed';
+    // Another owner's unfinished claim whose lock passed: it may have published (ports.ts `took_over`).
+    const result = existing && existing.owner !== owner ? 'took_over' : 'claimed';
+    if (this.mode === 'record') return result;
     this.entries.set(key, {
       status: 'IN_PROGRESS',
       owner,
       expiresAt: now + this.options.windowSeconds * 1000,
       lockUntil: now + this.options.lockSeconds * 1000,
+      ...(result === 'took_over' ? { overUnfinished: true } : {}),
     });
-    return 'claimed';
+    return result;
   }
 
   async complete(key: string, owner: string): Promise<CompleteResult> {
@@ -55,7 +60,8 @@ export class MemoryDedupStore implements DedupStore {
     if (this.mode === 'record') {
       if (entry?.status === 'COMPLETED' && entry.owner !== owner) return 'raced';
       this.entries.set(key, { status: 'COMPLETED', owner, expiresAt, lockUntil: 0 });
-      return 'completed';
+      // Over another owner's live claim (e.g. the backfill's, taken after our read): both may publish.
+      return entry && entry.owner !== owner && entry.lockUntil > now ? 'raced' : 'completed';
     }
     if (!entry || entry.owner !== owner) throw new Error('Claim lost before completion');
     entry.status = 'COMPLETED';
@@ -65,7 +71,11 @@ export class MemoryDedupStore implements DedupStore {
 
   async release(key: string, owner: string): Promise<void> {
     const entry = this.entries.get(key);
-    if (entry && entry.status === 'IN_PROGRESS' && entry.owner === owner) this.entries.delete(key);
+    if (!entry || entry.status !== 'IN_PROGRESS' || entry.owner !== owner) return;
+    // A claim that took over an unfinished one stays unfinished (its lock ended): the writer before
+    // us may have published, and the next reader must know it (ports.ts `took_over`).
+    if (entry.overUnfinished) entry.lockUntil = 0;
+    else this.entries.delete(key);
   }
 
   async seenLegacy(key: string): Promise<boolean> {

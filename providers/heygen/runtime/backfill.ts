@@ -818,12 +818,14 @@ async function one(
     return 'missing';
   }
   const claimed = await deps.claim.claim(id, owner, deps.signal);
-  if (claimed !== 'claimed') {
+  if (claimed === 'duplicate' || claimed === 'in_flight') {
     if (claimed === 'duplicate') s.alreadyPublished++;
     else s.inFlight++;
     return claimed === 'duplicate' ? 'published' : 'unsettled';
   }
-  return publishClaimed(entry, prepared, owner, unfinished, deps, s);
+  // Over an unfinished claim (the batch saw it, the read did, or the claim replaced it): maybe a second copy.
+  const overUnfinished = unfinished || seen === 'took_over' || claimed === 'took_over';
+  return publishClaimed(entry, prepared, owner, overUnfinished, deps, s);
 }
 
 /** Publish under our claim, then record it; a publish that may have landed keeps the claim (the next run knows). */

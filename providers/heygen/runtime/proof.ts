@@ -22,7 +22,9 @@
  *    after the grace. Needed, though anyone can send one: without it every outage (the relay down,
  *    a 5xx, HeyGen's own delivery trouble) would look like a dead secret and rotate for nothing.
  *    It tells the cause, the missed entry tells that HeyGen's deliveries fail; a stranger alone
- *    (no missed entry) can never trigger a rotation.
+ *    (no missed entry) can never trigger a rotation. And **no failure of ours** (a 5xx, which a
+ *    stranger cannot cause) since that entry's creation: the miss may be that failure's, and a
+ *    stranger's refusal at the same time would otherwise rotate a live secret.
  */
 
 /** After the current secret was stored, refusals and misses are not evidence for this long (a rotation's overlap). */
@@ -76,7 +78,19 @@ export function proofWindow(w: ProofWindowInput): { from: number; until: number 
 /** A refusal may be recorded slightly before the entry's `created_at` (clock skew, the ingress's 10 s write interval). */
 export const REFUSAL_SLACK_MS = 60_000;
 
-/** Rule 4: a refusal after the grace and at (or after) the missed entry's creation. */
-export function refusalMatches(rejectedAt: number | null, from: number, missedCreatedAt: number): boolean {
+/**
+ * Rule 4: a refusal after the grace and at (or after) the missed entry's creation, and no failure of
+ * our own (a 5xx: `lastFailureAt`, which a stranger cannot cause) since then. A miss with a failure
+ * of ours in its time may be that failure's (PutEvents or DynamoDB down, an answer lost), and a
+ * stranger's refusal then proves nothing about the secret; a dead one is proved by the next entry
+ * HeyGen creates after the failure (refused too), a run or two later.
+ */
+export function refusalMatches(
+  rejectedAt: number | null,
+  from: number,
+  missedCreatedAt: number,
+  lastFailureAt: number | null = null,
+): boolean {
+  if (lastFailureAt !== null && lastFailureAt >= missedCreatedAt - REFUSAL_SLACK_MS) return false;
   return rejectedAt !== null && rejectedAt >= from && rejectedAt >= missedCreatedAt - REFUSAL_SLACK_MS;
 }

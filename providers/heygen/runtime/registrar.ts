@@ -1209,12 +1209,12 @@ async function secretMismatch(
     ...(e.retrySpacingMs === undefined ? {} : { retrySpacingMs: e.retrySpacingMs }),
   });
   if (!window) return null;
-  const { lastSignatureRejectionAt: rejectedAt, lastMissedAt } = await e.evidence.read(e.source ?? 'heygen', signal);
+  const { lastSignatureRejectionAt: rejectedAt, lastMissedAt, lastFailureAt } = await e.evidence.read(e.source ?? 'heygen', signal);
   if (rejectedAt === null || rejectedAt < window.from) return null; // no refusal: whatever failed, not the secret
   const newest = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
   if (!newest) return null;
   const created = Date.parse(newest.createdAt);
-  if (!refusalMatches(rejectedAt, window.from, created)) return null;
+  if (!refusalMatches(rejectedAt, window.from, created, lastFailureAt ?? null)) return null;
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
   // missed live. Only an exact match counts: a newer recovered entry may not be ours.
   const recovered = lastMissedAt === created;
