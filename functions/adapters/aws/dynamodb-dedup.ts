@@ -308,38 +308,41 @@ export class DynamoDedupStore implements DedupStore {
   async release(key: string, owner: string): Promise<void> {
     if (this.mode === 'record') return; // nothing was written before the publish
     if (this.tookOver.delete(claimId(key, owner))) return this.endLock(key, owner);
-    try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: key } },
-          ConditionExpression: '#s = :ip AND #o = :o',
-          ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
-          ExpressionAttributeValues: { ':ip': { S: 'IN_PROGRESS' }, ':o': { S: owner } },
-        }),
-        { abortSignal: AbortSignal.timeout(1_500) },
-      );
-    } catch {
-      // Nothing to release, or DynamoDB is down: the claim then expires at lockUntil.
-    }
+    // Nothing to release, or DynamoDB is down: the claim then expires at lockUntil.
+    await this.ownUnfinished(new DeleteItemCommand(this.ownUnfinishedInput(key, owner)));
   }
 
   /** Ends the lock of `owner`'s claim, keeping it `IN_PROGRESS` (unfinished). Never throws. */
   private async endLock(key: string, owner: string): Promise<void> {
+    // Not ours any more, or DynamoDB is down: the claim then stays locked until lockUntil.
+    const input = this.ownUnfinishedInput(key, owner);
+    await this.ownUnfinished(
+      new UpdateItemCommand({
+        ...input,
+        UpdateExpression: 'SET lockUntil = :zero',
+        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ':zero': { N: '0' } },
+      }),
+    );
+  }
+
+  /** A write to `owner`'s claim while it is unfinished (`IN_PROGRESS`): the key and the condition. */
+  private ownUnfinishedInput(key: string, owner: string) {
+    const values: Record<string, AttributeValue> = { ':ip': { S: 'IN_PROGRESS' }, ':o': { S: owner } };
+    return {
+      TableName: this.tableName,
+      Key: { pk: { S: key } },
+      ConditionExpression: '#s = :ip AND #o = :o',
+      ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  /** A best-effort write to one's own unfinished claim, within 1.5 s; never throws (the caller says what follows). */
+  private async ownUnfinished(command: DeleteItemCommand | UpdateItemCommand): Promise<void> {
     try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: key } },
-          UpdateExpression: 'SET lockUntil = :zero',
-          ConditionExpression: '#s = :ip AND #o = :o',
-          ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
-          ExpressionAttributeValues: { ':zero': { N: '0' }, ':ip': { S: 'IN_PROGRESS' }, ':o': { S: owner } },
-        }),
-        { abortSignal: AbortSignal.timeout(1_500) },
-      );
+      await this.client.send(command as UpdateItemCommand, { abortSignal: AbortSignal.timeout(1_500) });
     } catch {
-      // Not ours any more, or DynamoDB is down: the claim then stays locked until lockUntil.
+      // Not ours (any more), or DynamoDB is down.
     }
   }
 }

@@ -85,17 +85,16 @@ const ddb = new DynamoDBClient({
     return { status: 200, body: '{}' };
   }) as never,
 });
+/** A request body as the SDK hands it to the handler (a string, or bytes), as text. */
+function bodyText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  const bytes = body as Uint8Array;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
 const eb = new EventBridgeClient({
   ...sdkBase,
   requestHandler: inProcessHandler((req) => {
-    const body =
-      typeof req.body === 'string'
-        ? req.body
-        : Buffer.from(
-            (req.body as Uint8Array).buffer,
-            (req.body as Uint8Array).byteOffset,
-            (req.body as Uint8Array).byteLength,
-          ).toString('utf8');
+    const body = bodyText(req.body);
     putEventsBodyBytes = Buffer.byteLength(body);
     const entry = (JSON.parse(body) as { Entries: Array<{ Detail: string; DetailType: string; Source: string }> }).Entries[0];
     putEventsDetailBytes = Buffer.byteLength(entry?.Detail ?? '');
@@ -110,15 +109,7 @@ const sm = new SecretsManagerClient({
   requestHandler: inProcessHandler((req) => {
     secretsCalls++;
     const stage = (
-      JSON.parse(
-        typeof req.body === 'string'
-          ? req.body
-          : Buffer.from(
-              (req.body as Uint8Array).buffer,
-              (req.body as Uint8Array).byteOffset,
-              (req.body as Uint8Array).byteLength,
-            ).toString('utf8'),
-      ) as { VersionStage?: string }
+      JSON.parse(bodyText(req.body)) as { VersionStage?: string }
     ).VersionStage;
     if (stage === 'AWSCURRENT')
       return {
