@@ -205,7 +205,7 @@ export class RelayMediaArchive extends Construct {
     });
     props.relay.addOutput('ArchiveDlqUrl', {
       value: this.deadLetterQueue.queueUrl,
-      description: 'Copies that crashed the archiver (heygen-relay archive retry)',
+      description: 'Copies that crashed the archiver, messages it could not read (heygen-relay archive retry)',
     });
     this.acknowledge(keyPrefix, props.relay.tracing === lambda.Tracing.ACTIVE);
   }
@@ -245,6 +245,7 @@ export class RelayMediaArchive extends Construct {
       environment: {
         ARCHIVE_BUCKET_NAME: this.bucket.bucketName,
         ARCHIVE_QUEUE_URL: this.queue.queueUrl,
+        ARCHIVE_DLQ_URL: this.deadLetterQueue.queueUrl,
         EVENT_BUS_NAME: relay.eventBus.eventBusName,
         ARCHIVE_SOURCES: Stack.of(this).toJsonString(sources),
         ARCHIVE_MAX_BYTES: String((props.maxFileSize ?? Size.gibibytes(5)).toBytes()),
@@ -262,7 +263,7 @@ export class RelayMediaArchive extends Construct {
     return fn;
   }
 
-  /** Least privilege: objects under the prefix (no delete), its multipart uploads, the bus, HeyGen API keys. */
+  /** Least privilege: objects under the prefix (no delete), its multipart uploads, the bus, HeyGen API keys, send to the DLQ. */
   private grant(props: RelayMediaArchiveProps, sources: Record<string, ArchiveSourceConfig>, keyPrefix: string): void {
     const objects = this.bucket.arnForObjects(`${keyPrefix}*`);
     this.archiver.addToRolePolicy(
@@ -287,6 +288,10 @@ export class RelayMediaArchive extends Construct {
       }),
     );
     this.bucket.encryptionKey?.grantEncryptDecrypt(this.archiver);
+    // A message it cannot read goes to the DLQ at once (functions/archive/queue.ts): send only, nothing else.
+    this.archiver.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
+    );
     props.relay.eventBus.grantPutEventsTo(this.archiver);
     for (const [id, cfg] of Object.entries(sources))
       if (cfg.apiKeySecretArn)
@@ -306,7 +311,8 @@ export class RelayMediaArchive extends Construct {
       ...atLeastOne,
     });
     relay.addAlarm(this, 'DlqNotEmpty', {
-      alarmDescription: 'heygen-relay: copies in the archive dead-letter queue (heygen-relay archive retry)',
+      alarmDescription:
+        'heygen-relay: copies in the archive dead-letter queue, or messages the archiver could not read (heygen-relay archive retry)',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: 'Maximum',
@@ -396,7 +402,7 @@ export class RelayMediaArchive extends Construct {
     ack(
       this.archiver,
       'Serverless::Serverless-LambdaEventSourceMappingDestination',
-      "A failed copy stays in the archive queue (retried with backoff, then archive_failed); a message that keeps crashing the archiver goes to the queue's dead-letter queue (alarmed).",
+      "A failed copy stays in the archive queue (retried with backoff, then archive_failed); a message the archiver cannot read is moved to the queue's dead-letter queue at once, one that keeps crashing it after maxReceiveCount (alarmed).",
     );
   }
 }

@@ -4,11 +4,15 @@
  *   the dead-letter queue; exit 3 when the dead-letter queue is not empty.
  * - retry: moves the dead-letter queue's copies back to the archive queue (SQS message move task) and
  *   follows the task to its end; the archiver copies them again (already stored files are not fetched).
+ *   A message the archiver could not read (attribute heygen-relay-unreadable-reason) is moved too (the
+ *   move task takes every message) and comes back to the dead-letter queue at its first receive,
+ *   unreadable again: retry says so every time it has something to move.
  */
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
+import { UNREADABLE_ATTRIBUTES } from '../../functions/archive/names.js';
 import { type CliIo, Ctx, commandGroup, EXIT, type Run, UsageError, withCommon } from './shared.js';
 
 interface Options {
@@ -105,14 +109,22 @@ async function status(ctx: Ctx, o: Options): Promise<number> {
   return report.deadLetters > 0 ? EXIT.attention : EXIT.ok;
 }
 
+/** What retry cannot fix: a message that is no relay event stays one. */
+export const UNREADABLE_NOTE =
+  `messages the archiver could not read (attribute ${UNREADABLE_ATTRIBUTES.reason}) come back to the dead-letter queue ` +
+  'at their first receive, unreadable again: read the attribute, then fix and resend or delete them';
+
 async function retry(ctx: Ctx, o: Options): Promise<number> {
   const refs = await refsOf(ctx, o);
   const dlq = await attributes(ctx, refs.dlqUrl);
   const before = dlq.visible + dlq.inFlight;
   if (before === 0 || o.dryRun) {
-    ctx.emit({ before, outcome: before === 0 ? 'empty' : 'would_move' }, [
-      before === 0 ? 'dead-letter queue is empty: nothing to retry' : `would move ${before} copies back to the archive queue`,
-    ]);
+    ctx.emit(
+      { before, outcome: before === 0 ? 'empty' : 'would_move', ...(before === 0 ? {} : { note: UNREADABLE_NOTE }) },
+      before === 0
+        ? ['dead-letter queue is empty: nothing to retry']
+        : [`would move ${before} copies back to the archive queue`, UNREADABLE_NOTE],
+    );
     return EXIT.ok;
   }
   await ctx.sqs().send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }));
@@ -127,9 +139,11 @@ async function retry(ctx: Ctx, o: Options): Promise<number> {
           outcome: task.Status?.toLowerCase(),
           moved,
           ...(task.FailureReason ? { failureReason: task.FailureReason } : {}),
+          note: UNREADABLE_NOTE,
         },
         [
           `${task.Status === 'COMPLETED' ? 'moved' : `${task.Status?.toLowerCase()} after moving`} ${moved} of ${before} copies back to the archive queue${task.FailureReason ? ` (${task.FailureReason})` : ''}`,
+          UNREADABLE_NOTE,
         ],
       );
       return task.Status === 'COMPLETED' ? EXIT.ok : EXIT.failed;
@@ -159,7 +173,13 @@ export function register(program: Command, io: CliIo, runner: Run): void {
   )
     .option('--bucket <name>', 'the archive bucket, for the report (default: from --stack)')
     .action((o: Options) => runner(() => status(new Ctx(io, o), o)));
-  where(archive.command('retry').description("move the archive's dead letters back to its queue and wait for the move to end"))
+  where(
+    archive
+      .command('retry')
+      .description(
+        "move the archive's dead letters back to its queue and wait for the move to end (a message the archiver could not read comes back to the dead-letter queue)",
+      ),
+  )
     .option('--dry-run', 'say how many would move, move nothing')
     .action((o: Options) => runner(() => retry(new Ctx(io, o), o)));
 }

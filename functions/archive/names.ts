@@ -6,6 +6,19 @@ export const ARCHIVE_METRICS = {
   bytesArchived: 'ArchiveBytes',
   failures: 'ArchiveFailures',
   retries: 'ArchiveRetries',
+  /** Messages the archiver could not read (not a relay event), moved to the archive DLQ at once. */
+  unreadable: 'ArchiveUnreadable',
+} as const;
+
+/**
+ * Message attributes of a message the archiver could not read, as it moves it to the archive
+ * dead-letter queue (same body): why, and the original message's id, receive count and sent time.
+ */
+export const UNREADABLE_ATTRIBUTES = {
+  reason: 'heygen-relay-unreadable-reason',
+  messageId: 'heygen-relay-original-message-id',
+  receiveCount: 'heygen-relay-original-receive-count',
+  sentTimestamp: 'heygen-relay-original-sent-timestamp',
 } as const;
 
 /** One source's archive settings, as the construct writes them into ARCHIVE_SOURCES. */

@@ -3,18 +3,22 @@
  * each result event's files into the archive bucket (archive/queue.ts, archive/archive.ts), then
  * publishes `<type>.archived` or `<type>.archive_failed` on the relay bus.
  *
- * Environment (read once, fails fast): ARCHIVE_BUCKET_NAME, EVENT_BUS_NAME, ARCHIVE_QUEUE_URL, ARCHIVE_SOURCES (JSON:
+ * A message it cannot read (not a relay event) is moved to the archive dead-letter queue at once
+ * (ARCHIVE_DLQ_URL, with why in its attributes) instead of coming back until maxReceiveCount.
+ *
+ * Environment (read once, fails fast): ARCHIVE_BUCKET_NAME, EVENT_BUS_NAME, ARCHIVE_QUEUE_URL, ARCHIVE_DLQ_URL, ARCHIVE_SOURCES (JSON:
  * source id → ArchiveSourceConfig), ARCHIVE_MAX_BYTES, ARCHIVE_RETRY_FOR_SECONDS,
  * ARCHIVE_STALE_UPLOAD_SECONDS (the function's timeout), ARCHIVE_BACKOFF_CAP_SECONDS, ARCHIVE_KEY_PREFIX.
- * Metrics: ArchiveFiles, ArchiveBytes (provider), ArchiveFailures (provider, reason), ArchiveRetries (provider, reason).
+ * Metrics: ArchiveFiles, ArchiveBytes (provider), ArchiveFailures (provider, reason), ArchiveRetries (provider, reason),
+ * ArchiveUnreadable.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.js';
 import { S3ArchiveStore } from '../adapters/aws/s3-archive-store.js';
 import { sdkClientConfig } from '../adapters/aws/sdk-config.js';
@@ -25,7 +29,7 @@ import { configured } from '../archive/media.js';
 import { ARCHIVE_METRICS, ARCHIVER_SERVICE, type ArchiveSourceConfig } from '../archive/names.js';
 import type { LinkRefresher } from '../archive/ports.js';
 import { LINK_RENEWERS, mediaOf } from '../../providers/media.js';
-import { handleArchiveMessage, type MessageResult } from '../archive/queue.js';
+import { handleArchiveMessage, type MessageResult, type QueuePorts, type Unreadable } from '../archive/queue.js';
 import type { RelayEvent } from '../core/envelope.js';
 import { METRICS_NAMESPACE } from '../core/observability-names.js';
 import { requiredEnv } from '../wiring/env.js';
@@ -35,6 +39,7 @@ const env = {
   bucket: need('ARCHIVE_BUCKET_NAME'),
   busName: need('EVENT_BUS_NAME'),
   queueUrl: need('ARCHIVE_QUEUE_URL'),
+  dlqUrl: need('ARCHIVE_DLQ_URL'),
   sources: JSON.parse(need('ARCHIVE_SOURCES')) as Record<string, ArchiveSourceConfig>,
   maxBytes: Number(need('ARCHIVE_MAX_BYTES')),
   retryForMs: Number(need('ARCHIVE_RETRY_FOR_SECONDS')) * 1000,
@@ -89,7 +94,7 @@ function depsFor(signal: AbortSignal) {
 }
 
 /** Files and bytes reported (service dimension: alarmed and graphed); failures and retries also by provider and reason. */
-function count(result: MessageResult): void {
+function count(result: Exclude<MessageResult, Unreadable>): void {
   if (result.status === 'skipped') return;
   const { outcome, event } = result;
   metrics.addMetric(ARCHIVE_METRICS.filesArchived, MetricUnit.Count, outcome.files.length);
@@ -111,11 +116,44 @@ function count(result: MessageResult): void {
   });
 }
 
+/**
+ * A message that is no relay event never will be: to the dead-letter queue now, same body, why in its
+ * attributes (the DLQ alarm reports it). Counted and logged without the body. Throws when the send
+ * fails: the message is then reported as a batch item failure and comes again (nothing lost).
+ */
+async function deadLetter(record: SQSRecord, result: Unreadable): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl: env.dlqUrl, MessageBody: record.body, MessageAttributes: { ...result.attributes } }),
+  );
+  metrics.addMetric(ARCHIVE_METRICS.unreadable, MetricUnit.Count, 1);
+  logger.error('archive message unreadable: moved to the dead-letter queue', {
+    messageId: record.messageId,
+    receiveCount: record.attributes.ApproximateReceiveCount,
+    reason: result.reason,
+  });
+}
+
+/** One record: true when it is done (SQS deletes it), false when it must come again (a batch item failure). */
+async function handleRecord(record: SQSRecord, ports: QueuePorts): Promise<boolean> {
+  try {
+    const result = await handleArchiveMessage(record, ports, { ...env });
+    if (result.status === 'unreadable') {
+      await deadLetter(record, result);
+      return true;
+    }
+    count(result);
+    return result.status !== 'retry';
+  } catch (err) {
+    logger.error('archive message failed', { messageId: record.messageId, error: (err as Error).message });
+    return false;
+  }
+}
+
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
   // Leave time to abort a multipart upload and report before the function's timeout.
   const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - 20_000));
-  const ports = {
+  const ports: QueuePorts = {
     depsFor: depsFor(signal),
     publish: (e: RelayEvent) => publisher.publish(e),
     delay: async (receiptHandle: string, seconds: number) => {
@@ -126,16 +164,8 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     now: Date.now,
   };
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  for (const record of event.Records) {
-    try {
-      const result = await handleArchiveMessage(record, ports, { ...env });
-      count(result);
-      if (result.status === 'retry') batchItemFailures.push({ itemIdentifier: record.messageId });
-    } catch (err) {
-      logger.error('archive message failed', { messageId: record.messageId, error: (err as Error).message });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
+  for (const record of event.Records)
+    if (!(await handleRecord(record, ports))) batchItemFailures.push({ itemIdentifier: record.messageId });
   metrics.publishStoredMetrics();
   return { batchItemFailures };
 };

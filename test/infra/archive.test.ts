@@ -127,6 +127,25 @@ describe('Construct: archive', () => {
     expect(list?.Condition).toBeUndefined();
   });
 
+  it('unreadable message: the archiver may send to the archive DLQ only (sqs:SendMessage, nothing else on it), its URL in ARCHIVE_DLQ_URL', () => {
+    const { template } = synthRelay({ relay: { archive: {} } });
+    const queues = template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: { maxReceiveCount: 136 } } });
+    const redrive = Object.values(queues)[0]?.Properties.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': string[] } };
+    const dlq = redrive.deadLetterTargetArn['Fn::GetAtt'][0];
+    expect(archiverEnv(template).ARCHIVE_DLQ_URL).toEqual({ Ref: dlq });
+    const fn = Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { ARCHIVE_DLQ_URL: Match.anyValue() } } } }),
+    )[0];
+    const role = (fn?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const onDlq = statements.filter((s) => JSON.stringify(s.Resource).includes(`"${dlq}"`));
+    expect(onDlq).toEqual([expect.objectContaining({ Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [dlq, 'Arn'] } })]);
+    const sends = statements.filter((s) => ([] as string[]).concat(s.Action).includes('sqs:SendMessage'));
+    expect(sends).toEqual(onDlq);
+  });
+
   it("uses the user's bucket when given (no bucket created)", () => {
     const { template } = synthRelay({
       relay: {

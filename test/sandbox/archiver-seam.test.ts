@@ -58,6 +58,7 @@ function env(): NodeJS.ProcessEnv {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ARCHIVE_BUCKET_NAME: bucket,
     ARCHIVE_QUEUE_URL: `${endpoint}/123456789012/unused`,
+    ARCHIVE_DLQ_URL: `${endpoint}/123456789012/unused-dlq`,
     EVENT_BUS_NAME: busName,
     ARCHIVE_SOURCES: JSON.stringify({ heygen: { provider: 'heygen', hosts: ['127.0.0.1'] } }),
     ARCHIVE_MAX_BYTES: String(64 * 1024 * 1024),
