@@ -7,13 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { UnpublishableError } from '../../functions/core/errors.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { ParkedDelivery } from '../../functions/core/ports.js';
+import type { EventHistoryPage, HeyGenWebhookClient, HistoryEvent } from '../../providers/heygen/runtime/api/client.js';
+import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../providers/heygen/runtime/api/errors.js';
+import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
 import {
   MemoryBackfillCheckpoint,
   SWEEP_AGE_ALARM_HOURS,
@@ -21,12 +24,8 @@ import {
   scheduledBackfill,
   sweepAgeHours,
 } from '../../providers/heygen/runtime/backfill-plan.js';
-import type { EventHistoryPage, HistoryEvent } from '../../providers/heygen/runtime/api/client.js';
-import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
-import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../providers/heygen/runtime/api/errors.js';
-import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const HOUR = 3_600_000;
 const WINDOW = 48 * HOUR;
@@ -63,28 +62,13 @@ function table(now: () => number) {
 }
 
 describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => {
-  let fake: FakeHeyGenApi;
-  let clock: { t: number };
-  let client: HeyGenWebhookClient;
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start({ now: () => clock.t });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    clock = { t: Date.parse('2026-11-29T00:00:00Z') };
-    fake.reset();
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: 'http://fake', fetch: fake.fetch, sleep: async () => {} });
-  });
-  afterEach(() => {
-    expect(fake.violations).toEqual([]);
-  });
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
 
-  function setup(history: BackfillDeps['history'] = client) {
+  function setup(history: BackfillDeps['history'] = hg.client) {
     const now = () => clock.t;
     const t = table(now);
-    const ep = fake.seedEndpoint('https://abc123.lambda-url.eu-west-1.on.aws/heygen');
+    const ep = hg.fake.seedEndpoint('https://abc123.lambda-url.eu-west-1.on.aws/heygen');
     const bus: RelayEvent[] = [];
     const parked: ParkedDelivery[] = [];
     const evidence = new MemoryEvidenceStore();
@@ -94,7 +78,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const next = (): Ev => ({ event_type: 'avatar_video.success', event_data: { video_id: `v${++n}` } });
     /** HeyGen lists the event; the relay received it (live delivery recorded it as published). */
     const delivered = async (e = next(), at = clock.t) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       const key = heygenEventKey(JSON.stringify(e));
       const wall = clock.t;
       clock.t = at; // recorded when it arrived
@@ -105,7 +89,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     };
     /** HeyGen lists the event; it never reached the ingress (nothing recorded, no trouble). */
     const lost = (e = next(), at = clock.t) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       return e;
     };
     const deps = (extra: Partial<BackfillDeps> = {}): BackfillDeps => ({
@@ -169,7 +153,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('every isolated miss is found whichever entry it is (no sampling luck): each of 30 positions in turn', async () => {
     for (let pos = 0; pos < 30; pos++) {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const r = setup();
       await r.scheduled(); // first run, nothing yet
@@ -236,7 +220,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const resumed = await r.scheduled();
     expect(resumed).toMatchObject({ outcome: 'done', plan: { reason: 'resume' }, summary: { restarted: true } });
     r.onBusOnce(all);
-    expect(fake.violations).toEqual([]);
+    expect(hg.fake.violations).toEqual([]);
   });
 
   it('a cursor survives entries arriving between runs (the listing shifts): nothing skipped, nothing published twice', async () => {
@@ -267,9 +251,9 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it("the listing's order does not matter (HeyGen's spec promises none): shuffled pages, cut at any page, still every event of the window once", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 6 }), async (seed, maxPages) => {
-        fake.reset();
+        hg.fake.reset();
         clock.t = Date.parse('2026-11-29T00:00:00Z');
-        const shuffled = shuffledHistory(client, seed);
+        const shuffled = shuffledHistory(hg.client, seed);
         const r = setup(shuffled);
         const start = clock.t;
         const inWindow = new Set<string>();
@@ -301,7 +285,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   });
 
   it('a single sweep over pages in shuffled order is not ended by a page older than the window', async () => {
-    const r = setup(shuffledHistory(client, 7, 'page'));
+    const r = setup(shuffledHistory(hg.client, 7, 'page'));
     const start = clock.t;
     const lostOnes: Ev[] = [];
     const end = start + 240 * HOUR + 20 * 60_000;
@@ -324,7 +308,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const r = setup();
     await r.scheduled();
     const big = { event_type: 'avatar_video.success', event_data: { video_id: 'big', caption: 'x'.repeat(300_000) } };
-    fake.emit(r.ep.endpoint_id, big);
+    hg.fake.emit(r.ep.endpoint_id, big);
     const refused = r.lost();
     const refusedKey = heygenEventKey(JSON.stringify(refused));
     clock.t += 20 * 60_000;
@@ -350,9 +334,9 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const r = setup();
     await r.scheduled();
     const twin = { event_type: 'avatar_video.fail', event_data: { video_id: 'same', error: 'timeout' } };
-    const a = fake.emit(r.ep.endpoint_id, twin);
+    const a = hg.fake.emit(r.ep.endpoint_id, twin);
     clock.t += 60_000;
-    const b = fake.emit(r.ep.endpoint_id, twin);
+    const b = hg.fake.emit(r.ep.endpoint_id, twin);
     expect(a.event_id).not.toBe(b.event_id);
     clock.t += 20 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 60_000);
@@ -381,7 +365,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('a backfill that cannot complete a sweep shows it: SweepAgeHours passes the alarm threshold (26 h) while HeyGen fails every run', async () => {
     const broken = { on: false };
     const history: BackfillDeps['history'] = {
-      listEvents: (q, o) => (broken.on ? Promise.reject(new Error('HeyGen is down')) : client.listEvents(q, o)),
+      listEvents: (q, o) => (broken.on ? Promise.reject(new Error('HeyGen is down')) : hg.client.listEvents(q, o)),
     };
     const r = setup(history);
     await r.scheduled();
@@ -441,7 +425,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const undated = new Set<string>();
     const history: BackfillDeps['history'] = {
       listEvents: async (q, o) => {
-        const page = await client.listEvents(q, o);
+        const page = await hg.client.listEvents(q, o);
         const basic = (iso: string) => `${iso.slice(0, 19).replace(/[-:]/g, '')}Z`;
         return {
           ...page,
@@ -472,7 +456,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const undated = new Set<string>();
     const history: BackfillDeps['history'] = {
       listEvents: async (q, o) => {
-        const page = await client.listEvents(q, o);
+        const page = await hg.client.listEvents(q, o);
         return {
           ...page,
           events: page.events.map((e) => (undated.has(e.eventKey) ? { ...e, createdAt: '20261129T000000Z' } : e)),
@@ -497,7 +481,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it("a publish slower than the claim's lock (EventBridge's SDK retries: up to 3 entry attempts of 3 requests of 5 s) with a live copy arriving meanwhile: published once with the backfill's lock, twice with the ingress's 15 s", async () => {
     const twice = async (lockSeconds: number) => {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const r = setup();
       const e = r.lost();
@@ -579,7 +563,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it("an entry at the dedup window's far end is not looked up: its record may expire while the run is under way, and it would be published again", async () => {
     const slow: BackfillDeps['history'] = {
       listEvents: async (q, o) => {
-        const page = await client.listEvents(q, o);
+        const page = await hg.client.listEvents(q, o);
         clock.t += 60_000; // a slow HeyGen: a minute a page
         return page;
       },
@@ -597,7 +581,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('a cursor whose page token HeyGen refuses with another 4xx (404, 410, 422: undocumented which) restarts the walk instead of failing every run', async () => {
     for (const status of [404, 410, 422]) {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const stale = { token: '\u0000none' };
       const history: BackfillDeps['history'] = {
@@ -612,7 +596,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
                   attempts: 1,
                 }),
               )
-            : client.listEvents(q, o),
+            : hg.client.listEvents(q, o),
       };
       const r = setup(history);
       await r.scheduled();
@@ -655,7 +639,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
                 retryAfterMs: 120_000,
               }),
             )
-          : client.listEvents(q, o),
+          : hg.client.listEvents(q, o),
     };
     const r = setup(history);
     await r.scheduled();
@@ -682,7 +666,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('the batch lookup failing or outlasting its share of the run is only a lost filter: the sweep goes on with consistent reads', async () => {
     for (const scan of ['fails', 'hangs'] as const) {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const r = setup();
       await r.scheduled();
