@@ -11,7 +11,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateArchiveCommand,
@@ -47,6 +46,7 @@ import {
 } from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { awsClientConfig, MOTO_REGION } from '../support/moto.js';
+import { createOutputsStack, motoCliIo } from '../support/operator-cli.js';
 
 const REPO = join(__dirname, '..', '..');
 const RUN = randomUUID().slice(0, 8);
@@ -65,24 +65,7 @@ let queueUrl: (logicalPrefix: string) => string;
 let queueOf: (logicalPrefix: string) => { url: string; arn: string };
 
 function io(extra: Partial<CliIo> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const config = awsClientConfig(endpoint);
-  const value: CliIo = {
-    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: heygen.url },
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    pollMs: 50,
-    secretsManager: () => stack.clients.sm,
-    cloudFormation: () => new CloudFormationClient(config),
-    dynamoDb: () => stack.clients.ddb,
-    s3: () => stack.clients.s3,
-    eventBridge: () => new EventBridgeClient(config),
-    sqs: () => new SQSClient(config),
-    cloudWatch: () => new CloudWatchClient(config),
-    ...extra,
-  };
-  return { io: value, out, err };
+  return motoCliIo(endpoint, stack, heygen.url, { pollMs: 50, ...extra });
 }
 
 async function publish(types: string[]): Promise<void> {
@@ -169,15 +152,7 @@ beforeAll(async () => {
   };
   const stateTable = stack.ingressEnv.STATE_TABLE_NAME;
   if (stateTable) outputs.StateTableName = stateTable;
-  await new CloudFormationClient(config).send(
-    new CreateStackCommand({
-      StackName: STACK,
-      TemplateBody: JSON.stringify({
-        Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
-        Outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
-      }),
-    }),
-  );
+  await createOutputsStack(endpoint, STACK, outputs);
 }, 120_000);
 
 afterAll(async () => {
@@ -636,8 +611,7 @@ describe('CLI: listen', () => {
     const early = io();
     const earlyAt = Date.now();
     await main(['status', '--stack', STACK, '--json'], early.io);
-    if (earlyAt - killedAt < (TTL_S - 1) * 1000)
-      expect(JSON.parse(early.out.join('\n')).sweptTemporaryRoutes).toEqual([]);
+    if (earlyAt - killedAt < (TTL_S - 1) * 1000) expect(JSON.parse(early.out.join('\n')).sweptTemporaryRoutes).toEqual([]);
     await new Promise((r) => setTimeout(r, Math.max(0, killedAt + TTL_S * 1000 + 500 - Date.now())));
     // ... after it, the next status (or listen, or replay) removes them.
     const { io: cli, out } = io();
