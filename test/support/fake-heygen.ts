@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FAKE_API_KEY, FakeHeyGenApi, type FakeHeyGenOptions } from '../fakes/heygen-api.js';
 
 /** Where the virtual clock stands at the start of each test. */
 export const FAKE_HEYGEN_START = Date.parse('2026-11-29T00:00:00Z');
@@ -20,30 +20,51 @@ export interface FakeHeyGen {
   readonly client: HeyGenWebhookClient;
 }
 
-/** Registers the hooks in the calling describe block and returns the harness (read its fields inside tests). */
-export function useFakeHeyGen(): FakeHeyGen {
-  const clock = { t: FAKE_HEYGEN_START };
+/**
+ * The fake HeyGen API for the calling describe block: started before its tests, closed after them,
+ * reset before each test, and after each test no request it saw broke the OpenAPI contract.
+ */
+export function useFakeHeyGenServer(options: FakeHeyGenOptions = {}): { readonly fake: FakeHeyGenApi } {
   let fake: FakeHeyGenApi | undefined;
-  let client: HeyGenWebhookClient | undefined;
   beforeAll(async () => {
-    fake = await FakeHeyGenApi.start({ now: () => clock.t });
+    fake = await FakeHeyGenApi.start(options);
   });
   afterAll(async () => {
     await fake?.close();
   });
   beforeEach(() => {
-    clock.t = FAKE_HEYGEN_START;
-    const api = started(fake);
-    api.reset();
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: 'http://fake', fetch: api.fetch, sleep: async () => {} });
+    started(fake).reset();
   });
   afterEach(() => {
     expect(started(fake).violations).toEqual([]);
   });
   return {
-    clock,
     get fake() {
       return started(fake);
+    },
+  };
+}
+
+/** useFakeHeyGenServer on a virtual clock, with a fresh client of it for each test (read the fields inside tests). */
+export function useFakeHeyGen(): FakeHeyGen {
+  const clock = { t: FAKE_HEYGEN_START };
+  let client: HeyGenWebhookClient | undefined;
+  beforeEach(() => {
+    clock.t = FAKE_HEYGEN_START; // before the fake's reset, as the tests always had it
+  });
+  const server = useFakeHeyGenServer({ now: () => clock.t });
+  beforeEach(() => {
+    client = new HeyGenWebhookClient({
+      apiKey: FAKE_API_KEY,
+      baseUrl: 'http://fake',
+      fetch: server.fake.fetch,
+      sleep: async () => {},
+    });
+  });
+  return {
+    clock,
+    get fake() {
+      return server.fake;
     },
     get client() {
       return started(client);
