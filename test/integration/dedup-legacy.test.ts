@@ -7,12 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDedupStore, LEGACY_MARKER } from '../../functions/adapters/aws/dynamodb-dedup.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
+import { heygenRoute } from '../support/heygen-ingress.js';
 import { awsClientConfig } from '../support/moto.js';
 
 const SECRET = 'whsec_test_dedup_legacy_0123456789';
@@ -44,16 +43,7 @@ function ingressOver(dedup: DynamoDedupStore, published: RelayEvent[]) {
     maxBodyBytes: 1 << 16,
     publisher: { publish: async (e) => void published.push(e) },
     telemetry: captureTelemetry(),
-    routes: [
-      {
-        provider: heygen,
-        path: '/heygen',
-        keys: new StaticKeySource([SECRET]),
-        timestampToleranceSeconds: 0,
-        budgetMs: 5_000,
-        dedup,
-      },
-    ],
+    routes: [heygenRoute(SECRET, 5_000, dedup)],
   });
 }
 
