@@ -115,7 +115,16 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
         ).toHaveLength(1);
       expect(new Set(ids).size).toBe(ids.length);
     };
-    return { ...t, ep, bus, parked, evidence, checkpoint, leases, next, delivered, lost, deps, scheduled, onBusOnce };
+    /** `n` events HeyGen lists `stepMs` apart: the ones `isLost` picks never reached the ingress, the rest were delivered. */
+    const listed = async (n: number, isLost: (k: number) => boolean, stepMs: number) => {
+      const all: Ev[] = [];
+      for (let k = 0; k < n; k++) {
+        all.push(isLost(k) ? lost() : await delivered());
+        clock.t += stepMs;
+      }
+      return all;
+    };
+    return { ...t, ep, bus, parked, evidence, checkpoint, leases, next, delivered, lost, listed, deps, scheduled, onBusOnce };
   }
 
   it('an isolated event HeyGen gave up on, with no trouble recorded, is backfilled by the scheduled runs within 24 h, once', async () => {
@@ -157,11 +166,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const r = setup();
       await r.scheduled(); // first run, nothing yet
-      const all: Ev[] = [];
-      for (let k = 0; k < 30; k++) {
-        all.push(k === pos ? r.lost() : await r.delivered());
-        clock.t += 2 * 60_000;
-      }
+      const all = await r.listed(30, (k) => k === pos, 2 * 60_000);
       for (let h = 0; h < 25; h++) {
         clock.t += HOUR;
         await r.scheduled();
@@ -205,11 +210,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('a cursor whose page token HeyGen no longer takes (400) restarts the same walk from the first page: finished, nothing twice', async () => {
     const r = setup();
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 450; k++) {
-      all.push(k % 3 === 0 ? r.lost() : await r.delivered());
-      clock.t += 4_000;
-    }
+    const all = await r.listed(450, (k) => k % 3 === 0, 4_000);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 60_000);
     expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
@@ -226,11 +227,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('a cursor survives entries arriving between runs (the listing shifts): nothing skipped, nothing published twice', async () => {
     const r = setup();
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 600; k++) {
-      all.push(k % 5 === 0 ? r.lost() : await r.delivered());
-      clock.t += 5_000;
-    }
+    const all = await r.listed(600, (k) => k % 5 === 0, 5_000);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'signature', clock.t - 60_000);
     for (let k = 0; k < 12; k++) {
@@ -511,11 +508,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('a walk cut in the middle of a page (out of lookups) reads that page again: every entry of it looked at, none skipped', async () => {
     const r = setup();
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 250; k++) {
-      all.push(k % 2 === 0 ? r.lost() : await r.delivered());
-      clock.t += 5_000;
-    }
+    const all = await r.listed(250, (k) => k % 2 === 0, 5_000);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 60_000);
     const outcomes: string[] = [];
@@ -534,11 +527,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('an entry left in flight early in a walk of several runs holds the checkpoint when the walk completes: the next run sweeps it again', async () => {
     const r = setup();
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 350; k++) {
-      all.push(k % 5 === 0 ? r.lost() : await r.delivered());
-      clock.t += 5_000;
-    }
+    const all = await r.listed(350, (k) => k % 5 === 0, 5_000);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 12 * 60_000); // before the walk's end (now - 10 min)
     // The newest entry (on the first page) is held by a live copy whose claim outlasts the walk.
@@ -600,11 +589,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
       };
       const r = setup(history);
       await r.scheduled();
-      const all: Ev[] = [];
-      for (let k = 0; k < 450; k++) {
-        all.push(k % 3 === 0 ? r.lost() : await r.delivered());
-        clock.t += 4_000;
-      }
+      const all = await r.listed(450, (k) => k % 3 === 0, 4_000);
       clock.t += 15 * 60_000;
       r.evidence.record('heygen', 'failure', clock.t - 60_000);
       expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
@@ -643,11 +628,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     };
     const r = setup(history);
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 1_000; k++) {
-      all.push(k % 7 === 3 ? r.lost() : await r.delivered());
-      clock.t += 2_400;
-    }
+    const all = await r.listed(1_000, (k) => k % 7 === 3, 2_400);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 20 * 60_000);
     const outcomes: string[] = [];
