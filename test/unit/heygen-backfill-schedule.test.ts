@@ -124,7 +124,34 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
       }
       return all;
     };
-    return { ...t, ep, bus, parked, evidence, checkpoint, leases, next, delivered, lost, listed, deps, scheduled, onBusOnce };
+    /** 450 events listed (every third never delivered) and trouble recorded; a run cut at 2 pages leaves a cursor. */
+    const walkCutShort = async () => {
+      await scheduled();
+      const all = await listed(450, (k) => k % 3 === 0, 4_000);
+      clock.t += 15 * 60_000;
+      evidence.record('heygen', 'failure', clock.t - 60_000);
+      expect((await scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
+      const cursor = checkpoint.state.cursor;
+      expect(cursor?.token).toBeTruthy();
+      return { all, cursor: cursor as NonNullable<typeof cursor> };
+    };
+    return {
+      ...t,
+      ep,
+      bus,
+      parked,
+      evidence,
+      checkpoint,
+      leases,
+      next,
+      delivered,
+      lost,
+      listed,
+      walkCutShort,
+      deps,
+      scheduled,
+      onBusOnce,
+    };
   }
 
   it('an isolated event HeyGen gave up on, with no trouble recorded, is backfilled by the scheduled runs within 24 h, once', async () => {
@@ -209,14 +236,8 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('a cursor whose page token HeyGen no longer takes (400) restarts the same walk from the first page: finished, nothing twice', async () => {
     const r = setup();
-    await r.scheduled();
-    const all = await r.listed(450, (k) => k % 3 === 0, 4_000);
-    clock.t += 15 * 60_000;
-    r.evidence.record('heygen', 'failure', clock.t - 60_000);
-    expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
-    const cursor = r.checkpoint.state.cursor;
-    expect(cursor?.token).toBeTruthy();
-    r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: 'ZXhwaXJlZA' } };
+    const { all, cursor } = await r.walkCutShort();
+    r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...cursor, token: 'ZXhwaXJlZA' } };
     clock.t += HOUR;
     const resumed = await r.scheduled();
     expect(resumed).toMatchObject({ outcome: 'done', plan: { reason: 'resume' }, summary: { restarted: true } });
@@ -588,15 +609,9 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
             : hg.client.listEvents(q, o),
       };
       const r = setup(history);
-      await r.scheduled();
-      const all = await r.listed(450, (k) => k % 3 === 0, 4_000);
-      clock.t += 15 * 60_000;
-      r.evidence.record('heygen', 'failure', clock.t - 60_000);
-      expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
-      const cursor = r.checkpoint.state.cursor;
-      expect(cursor?.token).toBeTruthy();
+      const { all, cursor } = await r.walkCutShort();
       stale.token = 'ZXhwaXJlZA'; // a token HeyGen has since forgotten
-      r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: stale.token } };
+      r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...cursor, token: stale.token } };
       const outcomes: string[] = [];
       for (let h = 0; h < 3; h++) {
         clock.t += HOUR;
