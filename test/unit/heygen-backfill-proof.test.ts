@@ -77,6 +77,16 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   const hg = useFakeHeyGen();
   const { clock } = hg;
 
+  /** A world past its first run, then one event HeyGen lists that never arrived, trouble recorded 20 min on. */
+  async function lostAfterTrouble() {
+    const w = await world();
+    await w.scheduled();
+    const e = w.lost();
+    clock.t += 20 * 60_000;
+    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    return { w, e };
+  }
+
   async function world(events: string[] | null = null) {
     const now = () => clock.t;
     const t = dedupTable(now);
@@ -403,11 +413,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   });
 
   it('a republish over an unfinished claim whose PutEvents answer is lost again is counted uncertain each time (BackfillUncertain): every copy on the bus is counted (chaos seed 1932332816 path 579)', async () => {
-    const w = await world();
-    await w.scheduled();
-    const e = w.lost();
-    clock.t += 20 * 60_000;
-    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const { w, e } = await lostAfterTrouble();
     // PutEvents lands but its answer is lost, run after run (a 5xx after the put: the SDK gives up).
     const lostAnswer = {
       publish: async (ev: RelayEvent) => {
@@ -432,11 +438,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   });
 
   it('the backfill dies after PutEvents (before recording it): its next run publishes again with the SAME envelope id and counts it uncertain (BackfillUncertain), not silently', async () => {
-    const w = await world();
-    await w.scheduled();
-    const e = w.lost();
-    clock.t += 20 * 60_000;
-    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const { w, e } = await lostAfterTrouble();
     // The run's record write never happens (the Lambda timed out right after PutEvents).
     const dies: DedupStore = Object.assign(Object.create(w.claim) as DedupStore, {
       complete: async () => {
@@ -459,11 +461,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   });
 
   it("PutEvents lands but the backfill loses its answer: the claim is kept (not released), so the next run's copy is counted uncertain, with the same id", async () => {
-    const w = await world();
-    await w.scheduled();
-    const e = w.lost();
-    clock.t += 20 * 60_000;
-    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const { w, e } = await lostAfterTrouble();
     const lostAnswer = {
       publish: async (ev: RelayEvent) => {
         w.bus.push(ev); // it landed
