@@ -68,6 +68,27 @@ function io(extra: Partial<CliIo> = {}) {
   return motoCliIo(endpoint, stack, heygen.url, { pollMs: 50, ...extra });
 }
 
+/** One run of a scheduled function (`metric` = BackfillRuns, RegistrarRuns) ending `outcome`, `agoMs` ago, as its EMF records it. */
+async function putRunOutcome(metric: string, service: string, outcome: string, agoMs: number): Promise<void> {
+  await cw.send(
+    new PutMetricDataCommand({
+      Namespace: 'HeyGenRelay',
+      MetricData: [
+        {
+          MetricName: metric,
+          Dimensions: [
+            { Name: 'service', Value: service },
+            { Name: 'Outcome', Value: outcome },
+          ],
+          Value: 1,
+          Unit: 'Count',
+          Timestamp: new Date(Date.now() - agoMs),
+        },
+      ],
+    }),
+  );
+}
+
 async function publish(types: string[]): Promise<void> {
   const res = await eb.send(
     new PutEventsCommand({
@@ -250,23 +271,7 @@ describe('CLI: status', () => {
     expect(after.out.join('\n')).toMatch(/healthy: nothing needs a person/);
   }, 60_000);
   it('names a last backfill run that failed as needing a person', async () => {
-    await cw.send(
-      new PutMetricDataCommand({
-        Namespace: 'HeyGenRelay',
-        MetricData: [
-          {
-            MetricName: 'BackfillRuns',
-            Dimensions: [
-              { Name: 'service', Value: 'heygen-relay-backfill' },
-              { Name: 'Outcome', Value: 'failed' },
-            ],
-            Value: 1,
-            Unit: 'Count',
-            Timestamp: new Date(Date.now() - 10 * 60_000),
-          },
-        ],
-      }),
-    );
+    await putRunOutcome('BackfillRuns', 'heygen-relay-backfill', 'failed', 10 * 60_000);
     const { io: cli, out } = io();
     expect(await main(['status', '--stack', STACK], cli)).toBe(3);
     expect(out.join('\n')).toMatch(/Last backfill +failed/);
@@ -274,23 +279,7 @@ describe('CLI: status', () => {
   });
   it('names a last registrar run that ended second_writer, with what a person does (issue 19)', async () => {
     // The earlier test's in_sync run shares this hour's datapoint: status shows the one a person must see.
-    await cw.send(
-      new PutMetricDataCommand({
-        Namespace: 'HeyGenRelay',
-        MetricData: [
-          {
-            MetricName: 'RegistrarRuns',
-            Dimensions: [
-              { Name: 'service', Value: 'heygen-relay-registrar' },
-              { Name: 'Outcome', Value: 'second_writer' },
-            ],
-            Value: 1,
-            Unit: 'Count',
-            Timestamp: new Date(Date.now() - 25 * 60_000),
-          },
-        ],
-      }),
-    );
+    await putRunOutcome('RegistrarRuns', 'heygen-relay-registrar', 'second_writer', 25 * 60_000);
     const { io: cli, out } = io();
     expect(await main(['status', '--stack', STACK], cli)).toBe(3);
     const screen = out.join('\n');
