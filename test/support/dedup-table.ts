@@ -1,4 +1,4 @@
-/** A DynamoDB table shaped as the relay's dedup table (partition key `pk`, on demand) on the shared moto server. */
+/** Tables shaped as the relay's dedup and state tables (partition key `pk`, on demand) on the shared moto server. */
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { awsClientConfig } from './moto.js';
@@ -6,6 +6,12 @@ import { awsClientConfig } from './moto.js';
 /** Creates `table` on moto; returns the client the test reads and writes it with. */
 export async function createMotoDedupTable(table: string): Promise<DynamoDBClient> {
   const client = new DynamoDBClient(awsClientConfig(inject('motoEndpoint')));
+  await createPkTable(client, table);
+  return client;
+}
+
+/** Creates `table` with the relay's table shape (string partition key `pk`, on demand): dedup and state tables alike. */
+export async function createPkTable(client: DynamoDBClient, table: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: table,
@@ -14,7 +20,6 @@ export async function createMotoDedupTable(table: string): Promise<DynamoDBClien
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  return client;
 }
 
 /** Deletes `table` (best effort) and closes the client; either may be unset if the set-up failed. */
