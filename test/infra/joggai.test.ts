@@ -1,9 +1,9 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
+import { expectNagClean, useCdkValidation } from '../support/cdk-nag.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
 
 describe('Construct: HeyGenRelay with only HeyGen (the default)', () => {
@@ -291,20 +291,13 @@ describe('Construct: provider validation', () => {
 });
 
 describe('cdk-nag with JoggAI', () => {
-  const saved = process.env.CDK_VALIDATION;
-  beforeAll(() => {
-    process.env.CDK_VALIDATION = 'true';
-  });
-  afterAll(() => {
-    process.env.CDK_VALIDATION = saved;
-  });
+  useCdkValidation();
   it.each([
     ['both providers', { joggai: {} }],
     ['JoggAI only, tracing', { heygen: false as const, joggai: {}, tracing: true }],
     ['JoggAI without registration', { joggai: { registration: false as const } }],
   ])('passes with %s', (_n, relay) => {
     const { app } = synthRelay({ relay });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-    expect(() => app.synth({ force: true })).not.toThrow();
+    expectNagClean(app);
   });
 });

@@ -2,9 +2,9 @@ import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HeyGenRegistrar, type HeyGenRegistrarProps } from '../../providers/heygen/infra/registrar.js';
+import { expectNagClean, useCdkValidation } from '../support/cdk-nag.js';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Sid?: string };
 
@@ -159,13 +159,7 @@ describe('Construct: HeyGenRegistrar', () => {
 });
 
 describe('cdk-nag on HeyGenRegistrar', () => {
-  const saved = process.env.CDK_VALIDATION;
-  beforeAll(() => {
-    process.env.CDK_VALIDATION = 'true';
-  });
-  afterAll(() => {
-    process.env.CDK_VALIDATION = saved;
-  });
+  useCdkValidation();
 
   it('passes AwsSolutions and Serverless with every acknowledgement giving a reason', () => {
     const { app, stack } = build();
@@ -176,7 +170,6 @@ describe('cdk-nag on HeyGenRegistrar', () => {
         reason: 'test fixture',
       });
     }
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-    expect(() => app.synth({ force: true })).not.toThrow();
+    expectNagClean(app);
   });
 });

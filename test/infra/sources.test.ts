@@ -1,9 +1,8 @@
-import { Validations } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenSource } from '../../providers/infra.js';
+import { expectNagClean, useCdkValidation } from '../support/cdk-nag.js';
 import { manySources, SOURCE_LOGICAL_ID_PARTS } from '../support/sources.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
 
@@ -146,20 +145,13 @@ describe('Construct: HeyGenRelay with several sources (two HeyGen accounts, Jogg
 });
 
 describe('cdk-nag on a relay with several sources', () => {
-  const saved = process.env.CDK_VALIDATION;
-  beforeAll(() => {
-    process.env.CDK_VALIDATION = 'true';
-  });
-  afterAll(() => {
-    process.env.CDK_VALIDATION = saved;
-  });
+  useCdkValidation();
 
   it.each([
     ['defaults', {}],
     ['tracing', { tracing: true }],
   ])('passes AwsSolutions and Serverless (%s), every acknowledgement carrying a reason', (_n, extra) => {
     const { app } = synthRelay({ relay: { sources: manySources(), ...extra } });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-    expect(() => app.synth({ force: true })).not.toThrow();
+    expectNagClean(app);
   });
 });

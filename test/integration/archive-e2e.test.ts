@@ -15,13 +15,13 @@ import {
   fileOf,
   heygenEvent,
   MiB,
-  motoS3,
-  newBucket,
   objectBytes,
   openUploads,
   SETTINGS,
+  startArchiveWorld,
+  stopArchiveWorld,
 } from '../support/archive-harness.js';
-import { type MediaServer, sha256, startMediaServer } from '../support/media-server.js';
+import { type MediaServer, sha256 } from '../support/media-server.js';
 
 let s3: S3Client;
 let media: MediaServer;
@@ -29,15 +29,12 @@ let fake: FakeHeyGenApi;
 let bucket: string;
 
 beforeAll(async () => {
-  s3 = motoS3(inject('motoEndpoint'));
-  bucket = await newBucket(s3, 'archive-e2e');
-  media = await startMediaServer();
+  ({ s3, bucket, media } = await startArchiveWorld(inject('motoEndpoint'), 'archive-e2e'));
   fake = await FakeHeyGenApi.start();
 });
 afterAll(async () => {
-  await media?.close();
   await fake?.close();
-  s3?.destroy();
+  await stopArchiveWorld({ s3, media });
 });
 
 const refresher = () => heygenLinkRefresher(new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, maxAttempts: 1 }));

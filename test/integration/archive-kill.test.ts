@@ -16,13 +16,13 @@ import {
   fileOf,
   heygenEvent,
   MiB,
-  motoS3,
-  newBucket,
   objectBytes,
   openUploads,
   SETTINGS,
+  startArchiveWorld,
+  stopArchiveWorld,
 } from '../support/archive-harness.js';
-import { type MediaServer, sha256, startMediaServer } from '../support/media-server.js';
+import { type MediaServer, sha256 } from '../support/media-server.js';
 
 let s3: S3Client;
 let media: MediaServer;
@@ -30,14 +30,9 @@ let bucket: string;
 const motoEndpoint = inject('motoEndpoint');
 
 beforeAll(async () => {
-  s3 = motoS3(motoEndpoint);
-  bucket = await newBucket(s3, 'archive-kill');
-  media = await startMediaServer();
+  ({ s3, bucket, media } = await startArchiveWorld(motoEndpoint, 'archive-kill'));
 });
-afterAll(async () => {
-  await media?.close();
-  s3?.destroy();
-});
+afterAll(() => stopArchiveWorld({ s3, media }));
 
 async function partsUploaded(key: string): Promise<number> {
   const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));

@@ -4,37 +4,25 @@
  * recognised in both modes, its content key is marked, and with the check off the store has none.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDedupStore, LEGACY_MARKER } from '../../functions/adapters/aws/dynamodb-dedup.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
-import { awsClientConfig } from '../support/moto.js';
+import { createMotoDedupTable, dropMotoDedupTable } from '../support/dedup-table.js';
+import { heygenRoute } from '../support/heygen-ingress.js';
 
 const SECRET = 'whsec_test_dedup_legacy_0123456789';
 const TABLE = `dedup-legacy-${randomBytes(4).toString('hex')}`;
 let client: DynamoDBClient;
 
 beforeAll(async () => {
-  client = new DynamoDBClient(awsClientConfig(inject('motoEndpoint')));
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  client = await createMotoDedupTable(TABLE);
 });
 
-afterAll(async () => {
-  await client?.send(new DeleteTableCommand({ TableName: TABLE })).catch(() => {});
-  client?.destroy();
-});
+afterAll(() => dropMotoDedupTable(client, TABLE));
 
 const store = (mode: 'record' | 'claim', legacyBodyKeys = true) =>
   new DynamoDedupStore(client, TABLE, { windowSeconds: 3600, lockSeconds: 15, mode, legacyBodyKeys });
@@ -44,16 +32,7 @@ function ingressOver(dedup: DynamoDedupStore, published: RelayEvent[]) {
     maxBodyBytes: 1 << 16,
     publisher: { publish: async (e) => void published.push(e) },
     telemetry: captureTelemetry(),
-    routes: [
-      {
-        provider: heygen,
-        path: '/heygen',
-        keys: new StaticKeySource([SECRET]),
-        timestampToleranceSeconds: 0,
-        budgetMs: 5_000,
-        dedup,
-      },
-    ],
+    routes: [heygenRoute(SECRET, 5_000, dedup)],
   });
 }
 

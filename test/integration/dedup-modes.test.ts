@@ -5,12 +5,12 @@
  * modes read each other's items (switching a live table's mode is safe).
  */
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { DedupMode, DedupStore } from '../../functions/core/ports.js';
-import { awsClientConfig } from '../support/moto.js';
+import { createMotoDedupTable, dropMotoDedupTable } from '../support/dedup-table.js';
 
 const WINDOW_S = 3600;
 const LOCK_S = 15;
@@ -18,21 +18,10 @@ const TABLE = `dedup-modes-${randomBytes(4).toString('hex')}`;
 let client: DynamoDBClient;
 
 beforeAll(async () => {
-  client = new DynamoDBClient(awsClientConfig(inject('motoEndpoint')));
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  client = await createMotoDedupTable(TABLE);
 });
 
-afterAll(async () => {
-  await client?.send(new DeleteTableCommand({ TableName: TABLE })).catch(() => {});
-  client?.destroy();
-});
+afterAll(() => dropMotoDedupTable(client, TABLE));
 
 /** A store factory with a shared, movable clock. */
 type Factory = (mode: DedupMode, now: () => number) => DedupStore;

@@ -10,8 +10,7 @@
  * Every copy carries the same envelope `id`. docs/guarantees.md has the whole table.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DedupMode } from '../../functions/core/ports.js';
 import { eventId } from '../../providers/runtime.js';
 import {
@@ -21,13 +20,12 @@ import {
   type IngressHandler,
   lambdaContext,
   loadIngressEntry,
-  provisionFromTemplate,
-  QueueCollector,
-  synthesizeRelayTemplate,
+  type QueueCollector,
 } from '../support/emulator-stack.js';
+import { behindFaultProxy, relayStackWithSecret, stopFaultedRelay } from '../support/fault-relay.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { capturedLines, registerEventSignature, registerSensitive } from '../support/log-capture.js';
-import { FaultProxy } from './fault-proxy.js';
+import type { FaultProxy } from './fault-proxy.js';
 
 const secret = `whsec_${randomBytes(24).toString('hex')}`;
 registerSensitive(secret, 'secret');
@@ -41,29 +39,11 @@ let collector: QueueCollector;
 let defaultQueueId: string;
 
 beforeAll(async () => {
-  stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  await stack.clients.sm.send(
-    new PutSecretValueCommand({
-      SecretId: stack.signingSecretArn,
-      SecretString: JSON.stringify({ secret, endpointId: 'ep_dup', url: 'https://x/heygen' }),
-    }),
-  );
-  proxy = await new FaultProxy(stack.endpoint).start();
-  const dq = Object.values(stack.queues).find((q) =>
-    stack.rules.some((r) => r.targetQueues.includes(q.logicalId) && !r.eventPattern['detail-type']),
-  );
-  if (!dq) throw new Error('no default queue in the template');
-  defaultQueueId = dq.logicalId;
-  collector = new QueueCollector(
-    stack.clients.sqs,
-    Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url])),
-  ).start();
+  stack = await relayStackWithSecret(secret, 'ep_dup');
+  ({ proxy, collector, defaultQueueId } = await behindFaultProxy(stack));
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  stack?.destroy();
-});
+afterAll(() => stopFaultedRelay(proxy, stack));
 
 function newBody(tag: string) {
   const body = JSON.stringify({

@@ -5,18 +5,14 @@
  * signing secret and its evidence item, and an unknown id is a usage error listing the stack's sources.
  */
 import { randomUUID } from 'node:crypto';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type CliIo, main } from '../../bin/commands/program.js';
+import { main } from '../../bin/commands/program.js';
 import { HeyGenSource } from '../../providers/infra.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { type EmulatorStack, provisionFromTemplate, synthesizeRelayTemplate } from '../support/emulator-stack.js';
-import { awsClientConfig } from '../support/moto.js';
+import { createOutputsStack, motoCliIo } from '../support/operator-cli.js';
 
 const RUN = randomUUID().slice(0, 8);
 const STACK = `SrcRelay${RUN}`;
@@ -26,24 +22,7 @@ let heygen: FakeHeyGenApi;
 let stagingSecretArn: string;
 let stateTable: string;
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const config = awsClientConfig(endpoint);
-  const value: CliIo = {
-    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: heygen.url },
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    secretsManager: () => stack.clients.sm,
-    cloudFormation: () => new CloudFormationClient(config),
-    dynamoDb: () => stack.clients.ddb,
-    s3: () => stack.clients.s3,
-    eventBridge: () => new EventBridgeClient(config),
-    sqs: () => new SQSClient(config),
-    cloudWatch: () => new CloudWatchClient(config),
-  };
-  return { io: value, out, err };
-}
+const io = () => motoCliIo(endpoint, stack, heygen.url);
 
 beforeAll(async () => {
   endpoint = inject('motoEndpoint');
@@ -81,15 +60,7 @@ beforeAll(async () => {
     DedupWindowSeconds: String(48 * 3600), // as the construct's default writes it
     StateTableName: stateTable,
   };
-  await new CloudFormationClient(awsClientConfig(endpoint)).send(
-    new CreateStackCommand({
-      StackName: STACK,
-      TemplateBody: JSON.stringify({
-        Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
-        Outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
-      }),
-    }),
-  );
+  await createOutputsStack(endpoint, STACK, outputs);
 }, 120_000);
 
 afterAll(async () => {

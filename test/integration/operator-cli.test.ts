@@ -11,7 +11,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CreateArchiveCommand,
@@ -47,6 +46,7 @@ import {
 } from '../support/emulator-stack.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { awsClientConfig, MOTO_REGION } from '../support/moto.js';
+import { createOutputsStack, motoCliIo } from '../support/operator-cli.js';
 
 const REPO = join(__dirname, '..', '..');
 const RUN = randomUUID().slice(0, 8);
@@ -65,24 +65,28 @@ let queueUrl: (logicalPrefix: string) => string;
 let queueOf: (logicalPrefix: string) => { url: string; arn: string };
 
 function io(extra: Partial<CliIo> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const config = awsClientConfig(endpoint);
-  const value: CliIo = {
-    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: heygen.url },
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    pollMs: 50,
-    secretsManager: () => stack.clients.sm,
-    cloudFormation: () => new CloudFormationClient(config),
-    dynamoDb: () => stack.clients.ddb,
-    s3: () => stack.clients.s3,
-    eventBridge: () => new EventBridgeClient(config),
-    sqs: () => new SQSClient(config),
-    cloudWatch: () => new CloudWatchClient(config),
-    ...extra,
-  };
-  return { io: value, out, err };
+  return motoCliIo(endpoint, stack, heygen.url, { pollMs: 50, ...extra });
+}
+
+/** One run of a scheduled function (`metric` = BackfillRuns, RegistrarRuns) ending `outcome`, `agoMs` ago, as its EMF records it. */
+async function putRunOutcome(metric: string, service: string, outcome: string, agoMs: number): Promise<void> {
+  await cw.send(
+    new PutMetricDataCommand({
+      Namespace: 'HeyGenRelay',
+      MetricData: [
+        {
+          MetricName: metric,
+          Dimensions: [
+            { Name: 'service', Value: service },
+            { Name: 'Outcome', Value: outcome },
+          ],
+          Value: 1,
+          Unit: 'Count',
+          Timestamp: new Date(Date.now() - agoMs),
+        },
+      ],
+    }),
+  );
 }
 
 async function publish(types: string[]): Promise<void> {
@@ -169,15 +173,7 @@ beforeAll(async () => {
   };
   const stateTable = stack.ingressEnv.STATE_TABLE_NAME;
   if (stateTable) outputs.StateTableName = stateTable;
-  await new CloudFormationClient(config).send(
-    new CreateStackCommand({
-      StackName: STACK,
-      TemplateBody: JSON.stringify({
-        Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
-        Outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
-      }),
-    }),
-  );
+  await createOutputsStack(endpoint, STACK, outputs);
 }, 120_000);
 
 afterAll(async () => {
@@ -275,23 +271,7 @@ describe('CLI: status', () => {
     expect(after.out.join('\n')).toMatch(/healthy: nothing needs a person/);
   }, 60_000);
   it('names a last backfill run that failed as needing a person', async () => {
-    await cw.send(
-      new PutMetricDataCommand({
-        Namespace: 'HeyGenRelay',
-        MetricData: [
-          {
-            MetricName: 'BackfillRuns',
-            Dimensions: [
-              { Name: 'service', Value: 'heygen-relay-backfill' },
-              { Name: 'Outcome', Value: 'failed' },
-            ],
-            Value: 1,
-            Unit: 'Count',
-            Timestamp: new Date(Date.now() - 10 * 60_000),
-          },
-        ],
-      }),
-    );
+    await putRunOutcome('BackfillRuns', 'heygen-relay-backfill', 'failed', 10 * 60_000);
     const { io: cli, out } = io();
     expect(await main(['status', '--stack', STACK], cli)).toBe(3);
     expect(out.join('\n')).toMatch(/Last backfill +failed/);
@@ -299,23 +279,7 @@ describe('CLI: status', () => {
   });
   it('names a last registrar run that ended second_writer, with what a person does (issue 19)', async () => {
     // The earlier test's in_sync run shares this hour's datapoint: status shows the one a person must see.
-    await cw.send(
-      new PutMetricDataCommand({
-        Namespace: 'HeyGenRelay',
-        MetricData: [
-          {
-            MetricName: 'RegistrarRuns',
-            Dimensions: [
-              { Name: 'service', Value: 'heygen-relay-registrar' },
-              { Name: 'Outcome', Value: 'second_writer' },
-            ],
-            Value: 1,
-            Unit: 'Count',
-            Timestamp: new Date(Date.now() - 25 * 60_000),
-          },
-        ],
-      }),
-    );
+    await putRunOutcome('RegistrarRuns', 'heygen-relay-registrar', 'second_writer', 25 * 60_000);
     const { io: cli, out } = io();
     expect(await main(['status', '--stack', STACK], cli)).toBe(3);
     const screen = out.join('\n');
@@ -636,8 +600,7 @@ describe('CLI: listen', () => {
     const early = io();
     const earlyAt = Date.now();
     await main(['status', '--stack', STACK, '--json'], early.io);
-    if (earlyAt - killedAt < (TTL_S - 1) * 1000)
-      expect(JSON.parse(early.out.join('\n')).sweptTemporaryRoutes).toEqual([]);
+    if (earlyAt - killedAt < (TTL_S - 1) * 1000) expect(JSON.parse(early.out.join('\n')).sweptTemporaryRoutes).toEqual([]);
     await new Promise((r) => setTimeout(r, Math.max(0, killedAt + TTL_S * 1000 + 500 - Date.now())));
     // ... after it, the next status (or listen, or replay) removes them.
     const { io: cli, out } = io();

@@ -9,22 +9,15 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher.js';
 import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { parkedBody, parseParkedRecord } from '../../functions/core/parked.js';
 import { listParked, republishParked } from '../../functions/wiring/parked-ops.js';
 import { eventId } from '../../providers/runtime.js';
-import {
-  type EmulatorStack,
-  type IngressHandler,
-  lambdaContext,
-  loadIngressEntry,
-  provisionFromTemplate,
-  synthesizeRelayTemplate,
-} from '../support/emulator-stack.js';
+import { type EmulatorStack, type IngressHandler, lambdaContext, loadIngressEntry } from '../support/emulator-stack.js';
+import { relayStackWithSecret } from '../support/fault-relay.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { registerEventSignature, registerSensitive, writeFigures } from '../support/log-capture.js';
 
@@ -74,13 +67,7 @@ let proxy: HangingS3Proxy;
 const figures: Record<string, unknown> = {};
 
 beforeAll(async () => {
-  stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  await stack.clients.sm.send(
-    new PutSecretValueCommand({
-      SecretId: stack.signingSecretArn,
-      SecretString: JSON.stringify({ secret, endpointId: 'ep_p', url: 'https://x/heygen' }),
-    }),
-  );
+  stack = await relayStackWithSecret(secret, 'ep_p');
   archive = new S3ParkedArchive(stack.clients.s3, stack.parkedBucket);
   proxy = await new HangingS3Proxy(stack.endpoint).start();
 });

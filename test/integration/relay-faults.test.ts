@@ -10,8 +10,7 @@
  * cold environment and a fault on every GetSecretValue, so they run one after another.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DedupMode } from '../../functions/core/ports.js';
 import { eventId } from '../../providers/runtime.js';
 import {
@@ -21,13 +20,12 @@ import {
   type IngressHandler,
   lambdaContext,
   loadIngressEntry,
-  provisionFromTemplate,
-  QueueCollector,
-  synthesizeRelayTemplate,
+  type QueueCollector,
 } from '../support/emulator-stack.js';
+import { behindFaultProxy, relayStackWithSecret, stopFaultedRelay } from '../support/fault-relay.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { registerEventSignature, registerSensitive, writeFigures } from '../support/log-capture.js';
-import { FaultProxy, type FaultRule } from './fault-proxy.js';
+import type { FaultProxy, FaultRule } from './fault-proxy.js';
 
 const DEADLINE_MS = 10_000;
 const secret = `whsec_${randomBytes(24).toString('hex')}`;
@@ -131,29 +129,11 @@ async function scenario(
 }
 
 beforeAll(async () => {
-  stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  await stack.clients.sm.send(
-    new PutSecretValueCommand({
-      SecretId: stack.signingSecretArn,
-      SecretString: JSON.stringify({ secret, endpointId: 'ep_f', url: 'https://x/heygen' }),
-    }),
-  );
-  proxy = await new FaultProxy(stack.endpoint).start();
-  const dq = Object.values(stack.queues).find((q) =>
-    stack.rules.some((r) => r.targetQueues.includes(q.logicalId) && !r.eventPattern['detail-type']),
-  );
-  if (!dq) throw new Error('no default queue in the template');
-  defaultQueueId = dq.logicalId;
-  collector = new QueueCollector(
-    stack.clients.sqs,
-    Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url])),
-  ).start();
+  stack = await relayStackWithSecret(secret, 'ep_f');
+  ({ proxy, collector, defaultQueueId } = await behindFaultProxy(stack));
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  stack?.destroy();
-});
+afterAll(() => stopFaultedRelay(proxy, stack));
 
 const PUT_EVENTS = /^AWSEvents\.PutEvents$/;
 const DYNAMO_ANY = /^DynamoDB_20120810\./;

@@ -6,18 +6,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
 import { eventId } from '../../providers/runtime.js';
-import {
-  type EmulatorStack,
-  lambdaContext,
-  loadIngressEntry,
-  provisionFromTemplate,
-  synthesizeRelayTemplate,
-} from '../support/emulator-stack.js';
+import { type EmulatorStack, lambdaContext, loadIngressEntry } from '../support/emulator-stack.js';
+import { relayStackWithSecret, stopFaultedRelay } from '../support/fault-relay.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { registerEventSignature, registerSensitive } from '../support/log-capture.js';
 import { awsClientConfig } from '../support/moto.js';
@@ -29,20 +23,11 @@ let stack: EmulatorStack;
 let proxy: FaultProxy;
 
 beforeAll(async () => {
-  stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
-  await stack.clients.sm.send(
-    new PutSecretValueCommand({
-      SecretId: stack.signingSecretArn,
-      SecretString: JSON.stringify({ secret, endpointId: 'ep_b', url: 'https://x/heygen' }),
-    }),
-  );
+  stack = await relayStackWithSecret(secret, 'ep_b');
   proxy = await new FaultProxy(stack.endpoint).start();
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  stack?.destroy();
-});
+afterAll(() => stopFaultedRelay(proxy, stack));
 
 describe('SDK per-attempt timeouts (functions/adapters/aws/sdk-config.ts)', () => {
   it("one hung PutEvents attempt is abandoned after requestTimeout and answered 503 at once (not retried: it may have stored the event); the provider's retry publishes it", async () => {

@@ -16,13 +16,14 @@ import {
   lambdaContext,
   loadIngressEntry,
   provisionFromTemplate,
-  QueueCollector,
+  type QueueCollector,
   synthesizeRelayTemplate,
 } from '../support/emulator-stack.js';
+import { behindFaultProxy, stopFaultedRelay } from '../support/fault-relay.js';
 import { functionUrlEvent } from '../support/heygen.js';
 import { joggaiEvent } from '../support/joggai.js';
 import { registerEventSignature, registerSensitive, writeFigures } from '../support/log-capture.js';
-import { FaultProxy } from './fault-proxy.js';
+import type { FaultProxy } from './fault-proxy.js';
 
 const GET_SECRET = /^secretsmanager\.GetSecretValue$/;
 const BUDGET_MS = { heygen: 8_000, joggai: 4_000 } as const;
@@ -62,26 +63,22 @@ async function deliver(handler: IngressHandler, provider: 'heygen' | 'joggai', r
 }
 
 async function putSecret(provider: 'heygen' | 'joggai', secret: string) {
-  await stack.clients.sm.send(new PutSecretValueCommand({ SecretId: secretArn[provider], SecretString: JSON.stringify({ secret }) }));
+  await stack.clients.sm.send(
+    new PutSecretValueCommand({ SecretId: secretArn[provider], SecretString: JSON.stringify({ secret }) }),
+  );
 }
 
 beforeAll(async () => {
-  stack = await provisionFromTemplate(synthesizeRelayTemplate({ relay: { joggai: {} } }, 'SecretsOutageUnderTest'), inject('motoEndpoint'));
+  stack = await provisionFromTemplate(
+    synthesizeRelayTemplate({ relay: { joggai: {} } }, 'SecretsOutageUnderTest'),
+    inject('motoEndpoint'),
+  );
   const providers = JSON.parse(stack.ingressEnv.RELAY_PROVIDERS ?? '[]') as { name: 'heygen' | 'joggai'; secretId: string }[];
   for (const p of providers) secretArn[p.name] = p.secretId;
-  proxy = await new FaultProxy(stack.endpoint).start();
-  const dq = Object.values(stack.queues).find((q) =>
-    stack.rules.some((r) => r.targetQueues.includes(q.logicalId) && !r.eventPattern['detail-type']),
-  );
-  if (!dq) throw new Error('no default queue in the template');
-  defaultQueueId = dq.logicalId;
-  collector = new QueueCollector(stack.clients.sqs, Object.fromEntries(Object.values(stack.queues).map((q) => [q.logicalId, q.url]))).start();
+  ({ proxy, collector, defaultQueueId } = await behindFaultProxy(stack));
 });
 
-afterAll(async () => {
-  await proxy?.stop();
-  stack?.destroy();
-});
+afterAll(() => stopFaultedRelay(proxy, stack));
 
 describe('Secrets Manager outage with the key cache expired (stale-while-revalidate)', () => {
   it('answers 200 inside the budget through a hanging and an erroring Secrets Manager, both providers, then takes up a rotated secret', async () => {
@@ -130,7 +127,13 @@ describe('Secrets Manager outage with the key cache expired (stale-while-revalid
       }
       expect(last.status, `${name}: the rotated secret is taken up after the outage`).toBe(200);
       expected.add(eventId(provider, Buffer.from(raw)));
-      figures.push({ scenario: name, faultsInjected: faults, duringOutageMs: during, maxDuringOutageMs: Math.max(...during), attemptsUntilNewSecret: attempts });
+      figures.push({
+        scenario: name,
+        faultsInjected: faults,
+        duringOutageMs: during,
+        maxDuringOutageMs: Math.max(...during),
+        attemptsUntilNewSecret: attempts,
+      });
     }
 
     await new Promise((r) => setTimeout(r, 300));

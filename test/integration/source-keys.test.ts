@@ -5,14 +5,7 @@
  * here item by item in that code's format, then the new code runs against them.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDedupStore, SOURCE_KEYS_MARKER } from '../../functions/adapters/aws/dynamodb-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
@@ -20,6 +13,7 @@ import type { DedupMode } from '../../functions/core/ports.js';
 import { backfill } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { eventId } from '../../providers/runtime.js';
+import { createPkTable } from '../support/dedup-table.js';
 import { awsClientConfig } from '../support/moto.js';
 import { heygenBody, swBody, TENANTS, type Tenant, tenantDelivery, tenantRelay } from '../support/tenants.js';
 
@@ -29,14 +23,7 @@ const tables: string[] = [];
 
 async function freshTable(): Promise<string> {
   const name = `source-keys-${randomBytes(4).toString('hex')}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createPkTable(client, name);
   tables.push(name);
   return name;
 }

@@ -6,7 +6,7 @@ import type { ArchiveDeps, ArchiveSettings } from '../../functions/archive/archi
 import { MediaFetcher } from '../../functions/archive/fetch-media.js';
 import { configured, type MediaDeclaration } from '../../functions/archive/media.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
-import type { MediaServer } from './media-server.js';
+import { type MediaServer, startMediaServer } from './media-server.js';
 import { awsClientConfig } from './moto.js';
 
 export const MiB = 1024 * 1024;
@@ -78,4 +78,24 @@ export function fileOf(bytes: number, seed = 1): Buffer {
     buf.writeUInt32LE(x, Math.min(i, bytes - 4));
   }
   return buf;
+}
+
+/** What the archive tests run against: moto's S3 with a fresh bucket, and the local HTTPS media server. */
+export interface ArchiveWorld {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly media: MediaServer;
+}
+
+/** moto's S3 (at `motoEndpoint`) with a fresh bucket named after `name`, and a started media server. */
+export async function startArchiveWorld(motoEndpoint: string, name: string): Promise<ArchiveWorld> {
+  const s3 = motoS3(motoEndpoint);
+  const bucket = await newBucket(s3, name);
+  return { s3, bucket, media: await startMediaServer() };
+}
+
+/** Closes what startArchiveWorld opened (any part may be unset if the set-up failed). */
+export async function stopArchiveWorld(world: Partial<ArchiveWorld>): Promise<void> {
+  await world.media?.close();
+  world.s3?.destroy();
 }

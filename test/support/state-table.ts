@@ -1,7 +1,8 @@
 /** The relay's state table (leases) on the shared moto server, as the construct defines it. */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { DynamoLeaseStore } from '../../functions/adapters/aws/dynamodb-lease.js';
+import { createPkTable } from './dedup-table.js';
 import { awsClientConfig } from './moto.js';
 
 let tables = 0;
@@ -13,13 +14,6 @@ export async function motoStateTable(
   const endpoint = inject('motoEndpoint');
   const client = new DynamoDBClient(awsClientConfig(endpoint));
   const name = `${prefix}-${process.pid}-${++tables}-${Date.now()}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createPkTable(client, name);
   return { name, client, leases: new DynamoLeaseStore(client, name), endpoint };
 }

@@ -9,11 +9,11 @@ import { ArchiveError } from '../../functions/archive/errors.js';
 import { archiveKey, jobIdOf } from '../../functions/archive/keys.js';
 import { configured, contentTypeAccepted, filesOf, hostAllowed } from '../../functions/archive/media.js';
 import { isOutcomeType } from '../../functions/archive/outcome.js';
-import { mediaOf } from '../../providers/media.js';
 import { backoffSeconds, handleArchiveMessage } from '../../functions/archive/queue.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { joggai } from '../../providers/joggai/runtime/index.js';
+import { mediaOf } from '../../providers/media.js';
 
 const sample = (provider: string, file: string) => readFileSync(join(__dirname, '..', 'events', provider, file));
 
@@ -176,6 +176,18 @@ describe('Queue: one message from receipt to outcome', () => {
     },
   });
   const store = { bucket: 'b', head: async () => null, abortStale: async () => 0 } as never;
+  /** The queue's ports on a clock stopped at `now`, the file not ready yet at the provider. */
+  const notReadyPorts = (now: number) => ({
+    depsFor: async () => ({
+      store,
+      fetcher: failingFetcher('not_ready', 'later'),
+      media: mediaOf('heygen') ?? ({} as never),
+      now: () => now,
+    }),
+    publish: vi.fn(),
+    delay: vi.fn(),
+    now: () => now,
+  });
   const settings = { maxBytes: 1, retryForMs: 3_600_000, staleUploadMs: 0, backoffCapSeconds: 900 };
 
   it('backs off 30 s doubling up to the cap', () => {
@@ -185,18 +197,7 @@ describe('Queue: one message from receipt to outcome', () => {
 
   it('delays a not-ready file by the backoff of its receive count and publishes nothing', async () => {
     const now = 1_000_000_000;
-    const ports = {
-      depsFor: async () => ({
-        store,
-        fetcher: failingFetcher('not_ready', 'later'),
-        media: mediaOf('heygen') ?? ({} as never),
-        now: () => now,
-      }),
-      publish: vi.fn(),
-      delay: vi.fn(),
-      now: () => now,
-      random: () => 1,
-    };
+    const ports = { ...notReadyPorts(now), random: () => 1 };
     const result = await handleArchiveMessage(record(envelope({ url: 'https://x.heygen.ai/v' }), 3, now - 1000), ports, settings);
     expect(result.status).toBe('retry');
     expect(ports.delay).toHaveBeenCalledWith('rh', 120);
@@ -205,17 +206,7 @@ describe('Queue: one message from receipt to outcome', () => {
 
   it('publishes archive_failed with the original id after the retry period', async () => {
     const now = 1_000_000_000;
-    const ports = {
-      depsFor: async () => ({
-        store,
-        fetcher: failingFetcher('not_ready', 'later'),
-        media: mediaOf('heygen') ?? ({} as never),
-        now: () => now,
-      }),
-      publish: vi.fn(),
-      delay: vi.fn(),
-      now: () => now,
-    };
+    const ports = notReadyPorts(now);
     const event = envelope({ url: 'https://x.heygen.ai/v' });
     await handleArchiveMessage(record(event, 40, now - 3_600_001), ports, settings);
     expect(ports.delay).not.toHaveBeenCalled();

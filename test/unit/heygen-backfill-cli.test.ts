@@ -7,10 +7,11 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { backfillSince, formatDuration } from '../../bin/commands/backfill-run.js';
 import { type CliIo, main } from '../../bin/commands/program.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FAKE_API_KEY } from '../fakes/heygen-api.js';
+import { useFakeHeyGenServer } from '../support/fake-heygen.js';
 
 const HOUR = 3_600_000;
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
@@ -36,24 +37,17 @@ function stackOutputs(windowSeconds?: number) {
 }
 
 describe('CLI: heygen-relay backfill reads the relay dedup window', () => {
-  let fake: FakeHeyGenApi;
+  const hg = useFakeHeyGenServer();
   let out: string[];
   let errs: string[];
   let ddbCalls: number;
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     out = [];
     errs = [];
     ddbCalls = 0;
   });
   const io = (): CliIo => ({
-    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: fake.url },
+    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: hg.fake.url },
     out: (l) => out.push(l),
     err: (l) => errs.push(l),
     cloudFormation: () => new CloudFormationClient({ region: 'us-east-1' }),
@@ -73,14 +67,14 @@ describe('CLI: heygen-relay backfill reads the relay dedup window', () => {
   };
 
   it('with a 12 h dedup window, --since 72h is refused with one line on stderr (exit 64) before any call to HeyGen or DynamoDB', async () => {
-    fake.seedEndpoint(URL_A);
+    hg.fake.seedEndpoint(URL_A);
     const code = await withStack(12 * 3600, () => main(['backfill', '--stack', 'Relay', '--since', '72h'], io()));
     expect(code).toBe(64);
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatch(
       /--since 72h reaches past the relay's dedup window \(12h\).*use --since 11h45m, or add --allow-duplicates/,
     );
-    expect(fake.requests).toEqual([]);
+    expect(hg.fake.requests).toEqual([]);
     expect(ddbCalls).toBe(0);
     expect(out).toEqual([]);
   });
@@ -89,7 +83,7 @@ describe('CLI: heygen-relay backfill reads the relay dedup window', () => {
     const code = await withStack(undefined, () => main(['backfill', '--stack', 'Relay', '--since', '24h'], io()));
     expect(code).toBe(64);
     expect(errs.join('\n')).toMatch(/pass --dedup-window, e\.g\. --dedup-window 48h/);
-    expect(fake.requests).toEqual([]);
+    expect(hg.fake.requests).toEqual([]);
   });
 
   it('without --since it reaches back the window less 15 min (11h45m with 12 h, not 48 h); --allow-duplicates lets a longer --since through', () => {
@@ -104,7 +98,7 @@ describe('CLI: heygen-relay backfill reads the relay dedup window', () => {
   });
 
   it('an endpoint HeyGen does not list at our URL: refused (nothing in the history can be shown to be ours)', async () => {
-    fake.seedEndpoint('https://someone-else.example.com/hooks');
+    hg.fake.seedEndpoint('https://someone-else.example.com/hooks');
     const code = await withStack(48 * 3600, () => main(['backfill', '--stack', 'Relay'], io()));
     expect(code).toBe(64);
     expect(errs.join('\n')).toMatch(/HeyGen lists no endpoint at https:\/\/abc123/);

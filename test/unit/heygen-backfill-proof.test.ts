@@ -7,13 +7,14 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupStore } from '../../functions/core/ports.js';
+import { type BackfillDeps, backfill, type DedupIndex, ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import {
   MemoryBackfillCheckpoint,
   SWEEP_AGE_ALARM_HOURS,
@@ -21,11 +22,9 @@ import {
   sweepAgeHours,
   uncoveredTotals,
 } from '../../providers/heygen/runtime/backfill-plan.js';
-import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
-import { type BackfillDeps, backfill, type DedupIndex, ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const HOUR = 3_600_000;
 const WINDOW = 48 * HOUR;
@@ -75,44 +74,39 @@ function dedupTable(now: () => number, lockSeconds = 15) {
 }
 
 describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says what it cannot cover', () => {
-  let fake: FakeHeyGenApi;
-  let clock: { t: number };
-  let client: HeyGenWebhookClient;
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start({ now: () => clock.t });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    clock = { t: Date.parse('2026-11-29T00:00:00Z') };
-    fake.reset();
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: 'http://fake', fetch: fake.fetch, sleep: async () => {} });
-  });
-  afterEach(() => {
-    expect(fake.violations).toEqual([]);
-  });
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
+
+  /** A world past its first run, then one event HeyGen lists that never arrived, trouble recorded 20 min on. */
+  async function lostAfterTrouble() {
+    const w = await world();
+    await w.scheduled();
+    const e = w.lost();
+    clock.t += 20 * 60_000;
+    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    return { w, e };
+  }
 
   async function world(events: string[] | null = null) {
     const now = () => clock.t;
     const t = dedupTable(now);
-    const ep = fake.seedEndpoint(OUR_URL, events);
+    const ep = hg.fake.seedEndpoint(OUR_URL, events);
     const bus: RelayEvent[] = [];
     const uncertain: RelayEvent[] = [];
     const evidence = new MemoryEvidenceStore();
     const checkpoint = new MemoryBackfillCheckpoint();
     const leases = new MemoryLeaseStore(now);
-    const endpoint = await ourEndpoint(client, OUR_URL, null);
+    const endpoint = await ourEndpoint(hg.client, OUR_URL, null);
     let n = 0;
     const next = (): Ev => ({ event_type: 'avatar_video.success', event_data: { video_id: `v${++n}` } });
     /** HeyGen lists the event for our endpoint; it never reached the ingress. */
     const lost = (e = next(), at = clock.t) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       return e;
     };
     /** HeyGen lists it; the relay published it live (recorded at `at`). */
     const delivered = async (e = next(), at = clock.t) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       const wall = clock.t;
       clock.t = at;
       await t.live.complete(heygenEventKey(JSON.stringify(e)), `live-${randomUUID()}`);
@@ -121,7 +115,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
       return e;
     };
     const deps = (extra: Partial<BackfillDeps> = {}): BackfillDeps => ({
-      history: client,
+      history: hg.client,
       endpoint,
       check: t.check,
       claim: t.claim,
@@ -142,11 +136,11 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   it("a neighbour endpoint's events never reach our bus", async () => {
     const w = await world(['avatar_video.success', 'avatar_video.fail']);
     // Another app in the same HeyGen account, subscribed to types ours is not: HeyGen's history lists its events too.
-    const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', ['video_translate.success']);
+    const neighbour = hg.fake.seedEndpoint('https://other-app.example.com/hooks', ['video_translate.success']);
     const theirs = (k: number) => ({ event_type: 'video_translate.success', event_data: { video_translate_id: `n${k}` } });
     await w.scheduled();
     const ours = [w.lost(), w.lost()];
-    for (let k = 0; k < 5; k++) fake.emit(neighbour.endpoint_id, theirs(k));
+    for (let k = 0; k < 5; k++) hg.fake.emit(neighbour.endpoint_id, theirs(k));
     clock.t += 20 * 60_000;
     await w.evidence.record('heygen', 'failure', clock.t - 60_000); // a sweep now
     const run = await w.scheduled();
@@ -154,7 +148,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     expect(run.summary).toMatchObject({ backfilled: 2, foreign: 5 });
     // A day of hourly runs (freshness and the daily sweep), the neighbour busy all along.
     for (let h = 0; h < 25; h++) {
-      fake.emit(neighbour.endpoint_id, theirs(100 + h));
+      hg.fake.emit(neighbour.endpoint_id, theirs(100 + h));
       clock.t += HOUR;
       await w.scheduled();
     }
@@ -208,11 +202,11 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     for (let k = 0; k < 30; k++) w.lost(undefined, clock.t + k * HOUR);
     clock.t += 30 * HOUR;
     const keptFrom = clock.t - 12 * HOUR;
-    fake.history.splice(
+    hg.fake.history.splice(
       0,
-      fake.history.findIndex((e) => Date.parse(e.created_at) >= keptFrom),
+      hg.fake.history.findIndex((e) => Date.parse(e.created_at) >= keptFrom),
     );
-    const listedFrom = Date.parse(fake.history[0]?.created_at as string);
+    const listedFrom = Date.parse(hg.fake.history[0]?.created_at as string);
     const run = await w.scheduled();
     expect(run.plan?.kind).toBe('sweep');
     expect(run.summary?.uncovered).toEqual([{ reason: 'history', fromMs: checked, untilMs: listedFrom, entries: null }]);
@@ -225,7 +219,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     clock.t += 20 * 60_000;
     await w.scheduled();
     clock.t += 24 * HOUR;
-    fake.history.splice(0, 1); // aged out
+    hg.fake.history.splice(0, 1); // aged out
     for (let k = 0; k < 5; k++) await w.delivered(undefined, clock.t - HOUR + k * 60_000);
     const run = await w.scheduled();
     expect(run.summary).toMatchObject({ reachedEnd: true, uncovered: [] });
@@ -240,7 +234,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
         const all = [];
         let token: string | undefined;
         do {
-          const page = await client.listEvents({ limit: 100, ...(token ? { token } : {}) });
+          const page = await hg.client.listEvents({ limit: 100, ...(token ? { token } : {}) });
           all.push(...page.events);
           token = page.nextToken ?? undefined;
         } while (token);
@@ -304,7 +298,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
         // entries the last walk saw): both are "in order", the spec promises neither.
         fc.boolean(),
         async (hours, byCreation) => {
-          fake.reset();
+          hg.fake.reset();
           clock.t = Date.parse('2026-11-29T00:00:00Z');
           const w = await world();
           for (let k = 0; k < 150; k++) await w.delivered(undefined, clock.t - 30 * HOUR + k * 12 * 60_000);
@@ -324,7 +318,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
               lost.push({ e: w.lost(undefined, clock.t - 2 * 60_000), at: clock.t - 2 * 60_000 });
               for (let k = 0; k < 200; k++) await w.delivered(undefined, clock.t - 30 * 60_000);
             }
-            if (byCreation) fake.history.sort((a, b) => a.created_at.localeCompare(b.created_at));
+            if (byCreation) hg.fake.history.sort((a, b) => a.created_at.localeCompare(b.created_at));
             const run = await w.scheduled();
             if (run.summary?.stoppedEarly) stoppedEarly++;
             if (byCreation && run.summary?.stoppedEarly) stoppedEarlySorted++;
@@ -346,14 +340,14 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
 
   it('a stranger cannot change what the backfill reads: one bad request an hour forces no sweep (pages and reads identical to a quiet day)', async () => {
     const day = async (stranger: boolean) => {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const w = await world();
       const pages = { n: 0 };
       const history: BackfillDeps['history'] = {
         listEvents: (q, o) => {
           pages.n++;
-          return client.listEvents(q, o);
+          return hg.client.listEvents(q, o);
         },
       };
       for (let k = 0; k < 300; k++) await w.delivered(undefined, clock.t - 30 * HOUR + k * 6 * 60_000);
@@ -384,7 +378,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     const history: BackfillDeps['history'] = {
       listEvents: (q, o) => {
         pages.n++;
-        return client.listEvents(q, o);
+        return hg.client.listEvents(q, o);
       },
     };
     // 3,000 entries listed over the last 10 days (HeyGen keeps more than the dedup window), all published.
@@ -419,11 +413,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   });
 
   it('a republish over an unfinished claim whose PutEvents answer is lost again is counted uncertain each time (BackfillUncertain): every copy on the bus is counted (chaos seed 1932332816 path 579)', async () => {
-    const w = await world();
-    await w.scheduled();
-    const e = w.lost();
-    clock.t += 20 * 60_000;
-    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const { w, e } = await lostAfterTrouble();
     // PutEvents lands but its answer is lost, run after run (a 5xx after the put: the SDK gives up).
     const lostAnswer = {
       publish: async (ev: RelayEvent) => {
@@ -448,11 +438,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   });
 
   it('the backfill dies after PutEvents (before recording it): its next run publishes again with the SAME envelope id and counts it uncertain (BackfillUncertain), not silently', async () => {
-    const w = await world();
-    await w.scheduled();
-    const e = w.lost();
-    clock.t += 20 * 60_000;
-    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const { w, e } = await lostAfterTrouble();
     // The run's record write never happens (the Lambda timed out right after PutEvents).
     const dies: DedupStore = Object.assign(Object.create(w.claim) as DedupStore, {
       complete: async () => {
@@ -475,11 +461,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
   });
 
   it("PutEvents lands but the backfill loses its answer: the claim is kept (not released), so the next run's copy is counted uncertain, with the same id", async () => {
-    const w = await world();
-    await w.scheduled();
-    const e = w.lost();
-    clock.t += 20 * 60_000;
-    await w.evidence.record('heygen', 'failure', clock.t - 60_000);
+    const { w, e } = await lostAfterTrouble();
     const lostAnswer = {
       publish: async (ev: RelayEvent) => {
         w.bus.push(ev); // it landed

@@ -5,16 +5,15 @@
  * was listed, and there an entry listed late sits BELOW entries the last walk already saw.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backfillSince } from '../../bin/commands/backfill-run.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
-import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
-import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import { type DedupIndex, ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
+import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -23,18 +22,8 @@ const OUR_URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 type Ev = { event_type: string; event_data: Record<string, unknown> };
 
 describe('review2: the early stop and entries HeyGen lists late', () => {
-  let fake: FakeHeyGenApi;
-  const clock = { t: 0 };
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start({ now: () => clock.t });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    clock.t = Date.parse('2026-11-29T00:00:00Z');
-    fake.reset();
-  });
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
 
   async function world() {
     const now = () => clock.t;
@@ -53,13 +42,8 @@ describe('review2: the early stop and entries HeyGen lists late', () => {
         ),
       }),
     };
-    const client = new HeyGenWebhookClient({
-      apiKey: FAKE_API_KEY,
-      baseUrl: 'http://fake',
-      fetch: fake.fetch,
-      sleep: async () => {},
-    });
-    const ep = fake.seedEndpoint(OUR_URL, null);
+    const client = hg.client;
+    const ep = hg.fake.seedEndpoint(OUR_URL, null);
     const endpoint = await ourEndpoint(client, OUR_URL, null);
     const bus: RelayEvent[] = [];
     const failing = new Set<string>();
@@ -70,17 +54,17 @@ describe('review2: the early stop and entries HeyGen lists late', () => {
     const next = (): Ev => ({ event_type: 'avatar_video.success', event_data: { video_id: `v${++n}` } });
     const key = (e: Ev) => heygenEventKey(JSON.stringify(e));
     const lost = (at: number, e = next()) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       return e;
     };
     const delivered = async (at: number, e = next()) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       await check.complete(key(e), `live-${randomUUID()}`);
       bus.push({ id: key(e), origin: 'delivery' } as RelayEvent);
       return e;
     };
     /** HeyGen's listing sorted by `created_at` (stable): an entry listed late goes to its creation time's place. */
-    const sortByCreation = () => fake.history.sort((a, b) => a.created_at.localeCompare(b.created_at));
+    const sortByCreation = () => hg.fake.history.sort((a, b) => a.created_at.localeCompare(b.created_at));
     const publisher = {
       publish: async (e: RelayEvent) => {
         if (failing.has(e.id)) throw Object.assign(new Error('InternalFailure'), { $metadata: { httpStatusCode: 500 } });
@@ -176,31 +160,19 @@ describe('review2: the early stop and entries HeyGen lists late', () => {
 });
 
 describe('review2: our subscription when HeyGen lists two endpoints at our URL', () => {
-  let fake: FakeHeyGenApi;
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
+  const hg = useFakeHeyGen();
   it("entries of a type only the second endpoint at our URL subscribes to are ours (HeyGen delivered them to our URL), not a neighbour's", async () => {
-    fake.reset();
-    const client = new HeyGenWebhookClient({
-      apiKey: FAKE_API_KEY,
-      baseUrl: 'http://fake',
-      fetch: fake.fetch,
-      sleep: async () => {},
-    });
+    const client = hg.client;
     // A stale endpoint at our URL (an earlier stack, a copied one) listed first, and the one we hold the secret of.
-    fake.seedEndpoint(OUR_URL, ['video_translate.success']);
-    fake.seedEndpoint(OUR_URL, ['avatar_video.success', 'avatar_video.fail']);
-    fake.seedEndpoint('https://other-app.example.com/hooks', ['photo_avatar.success']);
+    hg.fake.seedEndpoint(OUR_URL, ['video_translate.success']);
+    hg.fake.seedEndpoint(OUR_URL, ['avatar_video.success', 'avatar_video.fail']);
+    hg.fake.seedEndpoint('https://other-app.example.com/hooks', ['photo_avatar.success']);
     const ours = await ourEndpoint(client, OUR_URL, null);
     expect({ found: ours.found, events: [...(ours.events ?? [])].sort() }).toEqual({
       found: true,
       events: ['avatar_video.fail', 'avatar_video.success', 'video_translate.success'],
     });
-    fake.seedEndpoint(OUR_URL, null); // one of them takes every type: so does our URL
+    hg.fake.seedEndpoint(OUR_URL, null); // one of them takes every type: so does our URL
     expect((await ourEndpoint(client, OUR_URL, ['avatar_video.success'])).events).toBeNull();
   });
 });

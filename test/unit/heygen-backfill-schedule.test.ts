@@ -7,13 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { UnpublishableError } from '../../functions/core/errors.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { ParkedDelivery } from '../../functions/core/ports.js';
+import type { EventHistoryPage, HeyGenWebhookClient, HistoryEvent } from '../../providers/heygen/runtime/api/client.js';
+import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../providers/heygen/runtime/api/errors.js';
+import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
 import {
   MemoryBackfillCheckpoint,
   SWEEP_AGE_ALARM_HOURS,
@@ -21,12 +24,8 @@ import {
   scheduledBackfill,
   sweepAgeHours,
 } from '../../providers/heygen/runtime/backfill-plan.js';
-import type { EventHistoryPage, HistoryEvent } from '../../providers/heygen/runtime/api/client.js';
-import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
-import { HeyGenApiError, HeyGenNotFoundError, HeyGenRateLimitError } from '../../providers/heygen/runtime/api/errors.js';
-import { BACKFILL_DEFAULTS, type BackfillDeps, backfill, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const HOUR = 3_600_000;
 const WINDOW = 48 * HOUR;
@@ -63,28 +62,13 @@ function table(now: () => number) {
 }
 
 describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => {
-  let fake: FakeHeyGenApi;
-  let clock: { t: number };
-  let client: HeyGenWebhookClient;
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start({ now: () => clock.t });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    clock = { t: Date.parse('2026-11-29T00:00:00Z') };
-    fake.reset();
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: 'http://fake', fetch: fake.fetch, sleep: async () => {} });
-  });
-  afterEach(() => {
-    expect(fake.violations).toEqual([]);
-  });
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
 
-  function setup(history: BackfillDeps['history'] = client) {
+  function setup(history: BackfillDeps['history'] = hg.client) {
     const now = () => clock.t;
     const t = table(now);
-    const ep = fake.seedEndpoint('https://abc123.lambda-url.eu-west-1.on.aws/heygen');
+    const ep = hg.fake.seedEndpoint('https://abc123.lambda-url.eu-west-1.on.aws/heygen');
     const bus: RelayEvent[] = [];
     const parked: ParkedDelivery[] = [];
     const evidence = new MemoryEvidenceStore();
@@ -94,7 +78,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const next = (): Ev => ({ event_type: 'avatar_video.success', event_data: { video_id: `v${++n}` } });
     /** HeyGen lists the event; the relay received it (live delivery recorded it as published). */
     const delivered = async (e = next(), at = clock.t) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       const key = heygenEventKey(JSON.stringify(e));
       const wall = clock.t;
       clock.t = at; // recorded when it arrived
@@ -105,7 +89,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     };
     /** HeyGen lists the event; it never reached the ingress (nothing recorded, no trouble). */
     const lost = (e = next(), at = clock.t) => {
-      fake.emit(ep.endpoint_id, e, at);
+      hg.fake.emit(ep.endpoint_id, e, at);
       return e;
     };
     const deps = (extra: Partial<BackfillDeps> = {}): BackfillDeps => ({
@@ -131,7 +115,43 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
         ).toHaveLength(1);
       expect(new Set(ids).size).toBe(ids.length);
     };
-    return { ...t, ep, bus, parked, evidence, checkpoint, leases, next, delivered, lost, deps, scheduled, onBusOnce };
+    /** `n` events HeyGen lists `stepMs` apart: the ones `isLost` picks never reached the ingress, the rest were delivered. */
+    const listed = async (n: number, isLost: (k: number) => boolean, stepMs: number) => {
+      const all: Ev[] = [];
+      for (let k = 0; k < n; k++) {
+        all.push(isLost(k) ? lost() : await delivered());
+        clock.t += stepMs;
+      }
+      return all;
+    };
+    /** 450 events listed (every third never delivered) and trouble recorded; a run cut at 2 pages leaves a cursor. */
+    const walkCutShort = async () => {
+      await scheduled();
+      const all = await listed(450, (k) => k % 3 === 0, 4_000);
+      clock.t += 15 * 60_000;
+      evidence.record('heygen', 'failure', clock.t - 60_000);
+      expect((await scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
+      const cursor = checkpoint.state.cursor;
+      expect(cursor?.token).toBeTruthy();
+      return { all, cursor: cursor as NonNullable<typeof cursor> };
+    };
+    return {
+      ...t,
+      ep,
+      bus,
+      parked,
+      evidence,
+      checkpoint,
+      leases,
+      next,
+      delivered,
+      lost,
+      listed,
+      walkCutShort,
+      deps,
+      scheduled,
+      onBusOnce,
+    };
   }
 
   it('an isolated event HeyGen gave up on, with no trouble recorded, is backfilled by the scheduled runs within 24 h, once', async () => {
@@ -169,15 +189,11 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('every isolated miss is found whichever entry it is (no sampling luck): each of 30 positions in turn', async () => {
     for (let pos = 0; pos < 30; pos++) {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const r = setup();
       await r.scheduled(); // first run, nothing yet
-      const all: Ev[] = [];
-      for (let k = 0; k < 30; k++) {
-        all.push(k === pos ? r.lost() : await r.delivered());
-        clock.t += 2 * 60_000;
-      }
+      const all = await r.listed(30, (k) => k === pos, 2 * 60_000);
       for (let h = 0; h < 25; h++) {
         clock.t += HOUR;
         await r.scheduled();
@@ -220,33 +236,19 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('a cursor whose page token HeyGen no longer takes (400) restarts the same walk from the first page: finished, nothing twice', async () => {
     const r = setup();
-    await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 450; k++) {
-      all.push(k % 3 === 0 ? r.lost() : await r.delivered());
-      clock.t += 4_000;
-    }
-    clock.t += 15 * 60_000;
-    r.evidence.record('heygen', 'failure', clock.t - 60_000);
-    expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
-    const cursor = r.checkpoint.state.cursor;
-    expect(cursor?.token).toBeTruthy();
-    r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: 'ZXhwaXJlZA' } };
+    const { all, cursor } = await r.walkCutShort();
+    r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...cursor, token: 'ZXhwaXJlZA' } };
     clock.t += HOUR;
     const resumed = await r.scheduled();
     expect(resumed).toMatchObject({ outcome: 'done', plan: { reason: 'resume' }, summary: { restarted: true } });
     r.onBusOnce(all);
-    expect(fake.violations).toEqual([]);
+    expect(hg.fake.violations).toEqual([]);
   });
 
   it('a cursor survives entries arriving between runs (the listing shifts): nothing skipped, nothing published twice', async () => {
     const r = setup();
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 600; k++) {
-      all.push(k % 5 === 0 ? r.lost() : await r.delivered());
-      clock.t += 5_000;
-    }
+    const all = await r.listed(600, (k) => k % 5 === 0, 5_000);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'signature', clock.t - 60_000);
     for (let k = 0; k < 12; k++) {
@@ -267,9 +269,9 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it("the listing's order does not matter (HeyGen's spec promises none): shuffled pages, cut at any page, still every event of the window once", async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 6 }), async (seed, maxPages) => {
-        fake.reset();
+        hg.fake.reset();
         clock.t = Date.parse('2026-11-29T00:00:00Z');
-        const shuffled = shuffledHistory(client, seed);
+        const shuffled = shuffledHistory(hg.client, seed);
         const r = setup(shuffled);
         const start = clock.t;
         const inWindow = new Set<string>();
@@ -301,7 +303,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   });
 
   it('a single sweep over pages in shuffled order is not ended by a page older than the window', async () => {
-    const r = setup(shuffledHistory(client, 7, 'page'));
+    const r = setup(shuffledHistory(hg.client, 7, 'page'));
     const start = clock.t;
     const lostOnes: Ev[] = [];
     const end = start + 240 * HOUR + 20 * 60_000;
@@ -324,7 +326,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const r = setup();
     await r.scheduled();
     const big = { event_type: 'avatar_video.success', event_data: { video_id: 'big', caption: 'x'.repeat(300_000) } };
-    fake.emit(r.ep.endpoint_id, big);
+    hg.fake.emit(r.ep.endpoint_id, big);
     const refused = r.lost();
     const refusedKey = heygenEventKey(JSON.stringify(refused));
     clock.t += 20 * 60_000;
@@ -350,9 +352,9 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const r = setup();
     await r.scheduled();
     const twin = { event_type: 'avatar_video.fail', event_data: { video_id: 'same', error: 'timeout' } };
-    const a = fake.emit(r.ep.endpoint_id, twin);
+    const a = hg.fake.emit(r.ep.endpoint_id, twin);
     clock.t += 60_000;
-    const b = fake.emit(r.ep.endpoint_id, twin);
+    const b = hg.fake.emit(r.ep.endpoint_id, twin);
     expect(a.event_id).not.toBe(b.event_id);
     clock.t += 20 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 60_000);
@@ -381,7 +383,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('a backfill that cannot complete a sweep shows it: SweepAgeHours passes the alarm threshold (26 h) while HeyGen fails every run', async () => {
     const broken = { on: false };
     const history: BackfillDeps['history'] = {
-      listEvents: (q, o) => (broken.on ? Promise.reject(new Error('HeyGen is down')) : client.listEvents(q, o)),
+      listEvents: (q, o) => (broken.on ? Promise.reject(new Error('HeyGen is down')) : hg.client.listEvents(q, o)),
     };
     const r = setup(history);
     await r.scheduled();
@@ -441,7 +443,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const undated = new Set<string>();
     const history: BackfillDeps['history'] = {
       listEvents: async (q, o) => {
-        const page = await client.listEvents(q, o);
+        const page = await hg.client.listEvents(q, o);
         const basic = (iso: string) => `${iso.slice(0, 19).replace(/[-:]/g, '')}Z`;
         return {
           ...page,
@@ -472,7 +474,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
     const undated = new Set<string>();
     const history: BackfillDeps['history'] = {
       listEvents: async (q, o) => {
-        const page = await client.listEvents(q, o);
+        const page = await hg.client.listEvents(q, o);
         return {
           ...page,
           events: page.events.map((e) => (undated.has(e.eventKey) ? { ...e, createdAt: '20261129T000000Z' } : e)),
@@ -497,7 +499,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it("a publish slower than the claim's lock (EventBridge's SDK retries: up to 3 entry attempts of 3 requests of 5 s) with a live copy arriving meanwhile: published once with the backfill's lock, twice with the ingress's 15 s", async () => {
     const twice = async (lockSeconds: number) => {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const r = setup();
       const e = r.lost();
@@ -528,11 +530,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('a walk cut in the middle of a page (out of lookups) reads that page again: every entry of it looked at, none skipped', async () => {
     const r = setup();
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 250; k++) {
-      all.push(k % 2 === 0 ? r.lost() : await r.delivered());
-      clock.t += 5_000;
-    }
+    const all = await r.listed(250, (k) => k % 2 === 0, 5_000);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 60_000);
     const outcomes: string[] = [];
@@ -551,11 +549,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it('an entry left in flight early in a walk of several runs holds the checkpoint when the walk completes: the next run sweeps it again', async () => {
     const r = setup();
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 350; k++) {
-      all.push(k % 5 === 0 ? r.lost() : await r.delivered());
-      clock.t += 5_000;
-    }
+    const all = await r.listed(350, (k) => k % 5 === 0, 5_000);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 12 * 60_000); // before the walk's end (now - 10 min)
     // The newest entry (on the first page) is held by a live copy whose claim outlasts the walk.
@@ -580,7 +574,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
   it("an entry at the dedup window's far end is not looked up: its record may expire while the run is under way, and it would be published again", async () => {
     const slow: BackfillDeps['history'] = {
       listEvents: async (q, o) => {
-        const page = await client.listEvents(q, o);
+        const page = await hg.client.listEvents(q, o);
         clock.t += 60_000; // a slow HeyGen: a minute a page
         return page;
       },
@@ -598,7 +592,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('a cursor whose page token HeyGen refuses with another 4xx (404, 410, 422: undocumented which) restarts the walk instead of failing every run', async () => {
     for (const status of [404, 410, 422]) {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const stale = { token: '\u0000none' };
       const history: BackfillDeps['history'] = {
@@ -613,22 +607,12 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
                   attempts: 1,
                 }),
               )
-            : client.listEvents(q, o),
+            : hg.client.listEvents(q, o),
       };
       const r = setup(history);
-      await r.scheduled();
-      const all: Ev[] = [];
-      for (let k = 0; k < 450; k++) {
-        all.push(k % 3 === 0 ? r.lost() : await r.delivered());
-        clock.t += 4_000;
-      }
-      clock.t += 15 * 60_000;
-      r.evidence.record('heygen', 'failure', clock.t - 60_000);
-      expect((await r.scheduled({}, { maxPages: 2 })).outcome).toBe('partial');
-      const cursor = r.checkpoint.state.cursor;
-      expect(cursor?.token).toBeTruthy();
+      const { all, cursor } = await r.walkCutShort();
       stale.token = 'ZXhwaXJlZA'; // a token HeyGen has since forgotten
-      r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...(cursor as NonNullable<typeof cursor>), token: stale.token } };
+      r.checkpoint.state = { ...r.checkpoint.state, cursor: { ...cursor, token: stale.token } };
       const outcomes: string[] = [];
       for (let h = 0; h < 3; h++) {
         clock.t += HOUR;
@@ -656,15 +640,11 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
                 retryAfterMs: 120_000,
               }),
             )
-          : client.listEvents(q, o),
+          : hg.client.listEvents(q, o),
     };
     const r = setup(history);
     await r.scheduled();
-    const all: Ev[] = [];
-    for (let k = 0; k < 1_000; k++) {
-      all.push(k % 7 === 3 ? r.lost() : await r.delivered());
-      clock.t += 2_400;
-    }
+    const all = await r.listed(1_000, (k) => k % 7 === 3, 2_400);
     clock.t += 15 * 60_000;
     r.evidence.record('heygen', 'failure', clock.t - 20 * 60_000);
     const outcomes: string[] = [];
@@ -683,7 +663,7 @@ describe('Scheduled backfill (scheduledBackfill, as the Lambda runs it)', () => 
 
   it('the batch lookup failing or outlasting its share of the run is only a lost filter: the sweep goes on with consistent reads', async () => {
     for (const scan of ['fails', 'hangs'] as const) {
-      fake.reset();
+      hg.fake.reset();
       clock.t = Date.parse('2026-11-29T00:00:00Z');
       const r = setup();
       await r.scheduled();

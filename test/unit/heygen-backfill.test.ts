@@ -4,7 +4,7 @@
  * to), in-memory dedup in both modes, and a bus that counts what reached it.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import { canonicalNumber } from '../../functions/core/canonical-json.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
@@ -13,12 +13,11 @@ import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, SigningKeySource } from '../../functions/core/ports.js';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
-import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import { backfill } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { MISMATCH_RETRY_SPACING_MS, reconcile } from '../../providers/heygen/runtime/registrar.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const HOUR = 3_600_000;
@@ -84,36 +83,21 @@ function relay(mode: DedupMode, now: () => number) {
 }
 
 describe('HeyGen: detect a wrong secret, heal it, backfill from the history', () => {
-  let fake: FakeHeyGenApi;
-  let clock: { t: number };
-  let client: HeyGenWebhookClient;
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start({ now: () => clock.t });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    clock = { t: Date.parse('2026-11-29T00:00:00Z') };
-    fake.reset();
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: 'http://fake', fetch: fake.fetch, sleep: async () => {} });
-  });
-  afterEach(() => {
-    expect(fake.violations).toEqual([]);
-  });
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
 
   function setup(mode: DedupMode = 'record') {
     const now = () => clock.t;
     const r = relay(mode, now);
     const lease = { store: new MemoryLeaseStore(now), name: `heygen:${r.store.name}`, now };
-    const evidenceDeps = { evidence: r.evidence, history: client, dedup: r.check, now };
+    const evidenceDeps = { evidence: r.evidence, history: hg.client, dedup: r.check, now };
     let n = 0;
     /** HeyGen delivers one event (it lands in HeyGen's history whatever the relay answers). */
     const deliver = async (body?: { event_type: string; event_data: Record<string, unknown> }) => {
-      const [ep] = fake.endpointsFor(URL_A);
+      const [ep] = hg.fake.endpointsFor(URL_A);
       if (!ep) throw new Error('no endpoint');
       const event = body ?? { event_type: 'avatar_video.success', event_data: { video_id: `v${++n}`, callback_id: `c${n}` } };
-      fake.emit(ep.endpoint_id, event);
+      hg.fake.emit(ep.endpoint_id, event);
       const raw = JSON.stringify(event);
       const res = await r.ingress({
         method: 'POST',
@@ -125,12 +109,12 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       return { status: res.statusCode, event };
     };
     const register = () =>
-      reconcile({ url: URL_A, events: null }, { client, secretStore: r.store, lease, evidence: evidenceDeps });
+      reconcile({ url: URL_A, events: null }, { client: hg.client, secretStore: r.store, lease, evidence: evidenceDeps });
     const runBackfill = (sinceMs = clock.t - 48 * HOUR, extra: { sampleEvery?: number } = {}) =>
       backfill(
         { sinceMs, ...extra },
         {
-          history: client,
+          history: hg.client,
           check: r.check,
           claim: r.claimView,
           publisher: { publish: async (e) => void r.bus.push(e) },
@@ -170,10 +154,10 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       }
       clock.t += 30 * 60_000;
       // The dead secret: HeyGen rotated (or issued) one the relay never stored.
-      const [ep] = fake.endpointsFor(URL_A);
+      const [ep] = hg.fake.endpointsFor(URL_A);
       const stored = await r.store.get();
       const dead = i === 4 ? 'whsec_neverIssuedByHeyGen0123456789abcd' : stored?.secret;
-      await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `seq-${i}-${randomUUID()}` });
+      await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `seq-${i}-${randomUUID()}` });
       r.store.overwrite({ secret: dead as string, endpointId: ep?.endpoint_id as string, url: URL_A });
       clock.t += 6 * 60_000; // past the grace after the (dead) value was stored
       // Deliveries now fail; HeyGen lists them as delivered.
@@ -189,7 +173,7 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       clock.t += MISMATCH_RETRY_SPACING_MS;
       const healed = await r.register();
       expect(healed.outcome).toBe('secret_mismatch');
-      expect((await r.store.get())?.secret).toBe(fake.endpoints.get(ep?.endpoint_id as string)?.secret);
+      expect((await r.store.get())?.secret).toBe(hg.fake.endpoints.get(ep?.endpoint_id as string)?.secret);
       // Live delivery works again.
       const after = await r.deliver();
       expect(after.status).toBe(200);
@@ -218,8 +202,8 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
     clock.t += 5 * HOUR;
     expect((await r.register()).outcome).toBe('in_sync');
     // A refusal right after a new secret was stored (HeyGen already signs with it, the ingress not yet).
-    const [ep] = fake.endpointsFor(URL_A);
-    const rotated = await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `rot-${randomUUID()}` });
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    const rotated = await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `rot-${randomUUID()}` });
     const early = await r.deliver();
     expect(early.status).toBe(401);
     r.store.overwrite({ secret: rotated.secret, endpointId: ep?.endpoint_id as string, url: URL_A });
@@ -232,12 +216,12 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
   it('a relay down for three days gets every event of its dedup window back, once', async () => {
     const r = setup('claim');
     await r.register();
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     const start = clock.t;
     const all: { event_type: string; event_data: Record<string, unknown>; at: number }[] = [];
     for (let h = 0; h < 72; h += 0.5) {
       const e = { event_type: 'video_translate.success', event_data: { video_translate_id: `t${h}`, n: h } };
-      fake.emit(ep?.endpoint_id as string, e, start + h * HOUR);
+      hg.fake.emit(ep?.endpoint_id as string, e, start + h * HOUR);
       all.push({ ...e, at: start + h * HOUR });
     }
     clock.t = start + 72 * HOUR + 20 * 60_000;
@@ -260,9 +244,9 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       const live = await r.deliver();
       expect(live.status).toBe(200);
       // An event HeyGen delivered while the relay was unreachable, then retried after the backfill.
-      const [ep] = fake.endpointsFor(URL_A);
+      const [ep] = hg.fake.endpointsFor(URL_A);
       const lost = { event_type: 'avatar_video.fail', event_data: { video_id: 'vx', error: { code: 400 } } };
-      fake.emit(ep?.endpoint_id as string, lost);
+      hg.fake.emit(ep?.endpoint_id as string, lost);
       clock.t += 15 * 60_000;
       const b = await r.runBackfill();
       expect(b).toMatchObject({ backfilled: 1, alreadyPublished: 1 });
@@ -278,13 +262,13 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
   it('a delivery recorded under the earlier body key is recognised by the ingress and by the backfill', async () => {
     const r = setup('record');
     await r.register();
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     const old = { event_type: 'avatar_video.success', event_data: { video_id: 'old1' } };
     const raw = JSON.stringify(old);
     // Published before content keys: recorded under heygen:<sha256 of the body>.
     const bodyKey = `heygen:${createHash('sha256').update(raw).digest('hex')}`;
     await r.dedup.complete(bodyKey, 'before-upgrade');
-    fake.emit(ep?.endpoint_id as string, old);
+    hg.fake.emit(ep?.endpoint_id as string, old);
     clock.t += 15 * 60_000;
     expect((await r.runBackfill()).alreadyPublished).toBe(1);
     const retry = await r.deliver(old);
@@ -295,15 +279,15 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
   it("honours HeyGen's 429 Retry-After while paging the history, and stops at its page bound (partial)", async () => {
     const r = setup('record');
     await r.register();
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     for (let k = 0; k < 250; k++)
-      fake.emit(ep?.endpoint_id as string, { event_type: 'avatar_video.success', event_data: { video_id: `p${k}` } });
+      hg.fake.emit(ep?.endpoint_id as string, { event_type: 'avatar_video.success', event_data: { video_id: `p${k}` } });
     clock.t += 15 * 60_000;
-    fake.inject({ method: 'GET', path: /\/v3\/webhooks\/events$/, status: 429, retryAfter: '0' });
+    hg.fake.inject({ method: 'GET', path: /\/v3\/webhooks\/events$/, status: 429, retryAfter: '0' });
     const partial = await backfill(
       { sinceMs: clock.t - 48 * HOUR, maxPages: 2 },
       {
-        history: client,
+        history: hg.client,
         check: r.check,
         claim: r.claimView,
         publisher: { publish: async (e) => void r.bus.push(e) },
@@ -311,7 +295,7 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       },
     );
     expect(partial).toMatchObject({ outcome: 'partial', pages: 2, backfilled: 200 });
-    expect(fake.requestsTo('GET', /\/v3\/webhooks\/events$/).map((q) => q.status)).toEqual([429, 200, 200]);
+    expect(hg.fake.requestsTo('GET', /\/v3\/webhooks\/events$/).map((q) => q.status)).toEqual([429, 200, 200]);
     expect((await r.runBackfill()).backfilled).toBe(50); // the next run finishes; nothing twice
     expect(r.bus).toHaveLength(250);
   });
@@ -324,11 +308,11 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       const d = await r.deliver();
       events.push(d.event);
     }
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     const gap = [];
     for (let k = 0; k < 12; k++) {
       const e = { event_type: 'avatar_video.success', event_data: { video_id: `gap${k}` } };
-      fake.emit(ep?.endpoint_id as string, e);
+      hg.fake.emit(ep?.endpoint_id as string, e);
       gap.push(e);
     }
     for (let k = 0; k < 40; k++) events.push((await r.deliver()).event);

@@ -6,37 +6,29 @@ import { promisify } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CliIo, main } from '../../bin/commands/program.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FAKE_API_KEY } from '../fakes/heygen-api.js';
+import { useFakeHeyGenServer } from '../support/fake-heygen.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 
 describe('CLI: heygen-relay', () => {
-  let fake: FakeHeyGenApi;
+  const hg = useFakeHeyGenServer();
   let dir: string;
   let out: string[];
   let errs: string[];
-
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(async () => {
-    fake.reset();
     dir = await mkdtemp(join(tmpdir(), 'heygen-cli-'));
     out = [];
     errs = [];
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
-    expect(fake.violations).toEqual([]);
   });
 
   const io = (extra: Partial<CliIo> = {}): CliIo => ({
-    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: fake.url },
+    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: hg.fake.url },
     out: (l) => out.push(l),
     err: (l) => errs.push(l),
     ...extra,
@@ -46,7 +38,7 @@ describe('CLI: heygen-relay', () => {
     const file = join(dir, 'secret.json');
     const args = ['reconcile', '--endpoint-url', URL_A, '--events', 'avatar_video.success', '--secret-file', file];
     expect(await main(args, io())).toBe(0);
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
       secret: ep?.secret,
       endpointId: ep?.endpoint_id,
@@ -61,7 +53,7 @@ describe('CLI: heygen-relay', () => {
   });
 
   it('reconcile --dry-run prints the plan and changes nothing; --json is machine-readable', async () => {
-    fake.seedEndpoint(URL_A, ['avatar_video.fail']);
+    hg.fake.seedEndpoint(URL_A, ['avatar_video.fail']);
     expect(await main(['reconcile', '--endpoint-url', URL_A, '--events', 'all', '--dry-run'], io())).toBe(0);
     expect(out).toEqual(
       expect.arrayContaining([expect.stringMatching(/would update events/), expect.stringMatching(/would rotate/)]),
@@ -71,7 +63,7 @@ describe('CLI: heygen-relay', () => {
     const summary = JSON.parse(out.join('\n'));
     expect(summary.outcome).toBe('planned');
     expect(summary.actions.map((a: { type: string }) => a.type)).toEqual(['rotate']); // events untouched without --events
-    expect(fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(hg.fake.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 
   it('rotate with --secret-file rotates at HeyGen and stores the new secret', async () => {
@@ -81,7 +73,7 @@ describe('CLI: heygen-relay', () => {
     expect(await main(['rotate', '--secret-file', file], io())).toBe(0);
     const after = JSON.parse(await readFile(file, 'utf8'));
     expect(after.secret).not.toBe(before.secret);
-    expect(after.secret).toBe(fake.endpoints.get(before.endpointId)?.secret);
+    expect(after.secret).toBe(hg.fake.endpoints.get(before.endpointId)?.secret);
   });
 
   it('rotate with a Secrets Manager secret starts the managed rotation; --stack reads the outputs', async () => {
@@ -129,7 +121,7 @@ describe('CLI: heygen-relay', () => {
   });
 
   it('exits 2 without an API key and 64 on usage errors', async () => {
-    expect(await main(['reconcile', '--endpoint-url', URL_A, '--dry-run'], io({ env: { HEYGEN_API_URL: fake.url } }))).toBe(2);
+    expect(await main(['reconcile', '--endpoint-url', URL_A, '--dry-run'], io({ env: { HEYGEN_API_URL: hg.fake.url } }))).toBe(2);
     expect(errs).toEqual([expect.stringMatching(/^error: .*set the HEYGEN_API_KEY environment variable/)]);
     expect(await main(['reconcile'], io())).toBe(64);
     expect(await main(['reconcile', '--endpoint-url', 'http://insecure.example.com'], io())).toBe(64);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { type HeyGenClientOptions, HeyGenWebhookClient, parseRetryAfter } from '../../providers/heygen/runtime/api/client.js';
 import {
   HeyGenApiError,
@@ -10,33 +10,22 @@ import {
   HeyGenRateLimitError,
   redact,
 } from '../../providers/heygen/runtime/api/errors.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FAKE_API_KEY } from '../fakes/heygen-api.js';
+import { useFakeHeyGenServer } from '../support/fake-heygen.js';
 
 const URL_A = 'https://relay.example.com/heygen';
 
 describe('Class: HeyGenWebhookClient', () => {
-  let fake: FakeHeyGenApi;
+  const hg = useFakeHeyGenServer();
   let waits: number[];
-
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     waits = [];
-  });
-  afterEach(() => {
-    // Every request the client sent must satisfy the OpenAPI spec.
-    expect(fake.violations).toEqual([]);
   });
 
   const client = (overrides: Partial<HeyGenClientOptions> = {}): HeyGenWebhookClient =>
     new HeyGenWebhookClient({
       apiKey: FAKE_API_KEY,
-      baseUrl: fake.url,
+      baseUrl: hg.fake.url,
       sleep: async (ms) => {
         waits.push(ms);
       },
@@ -49,17 +38,17 @@ describe('Class: HeyGenWebhookClient', () => {
       const ep = await client().createEndpoint({ url: URL_A, events: ['avatar_video.success'] }, { idempotencyKey: 'k-1' });
       expect(ep.secret).toMatch(/^whsec_/);
       expect(ep.events).toEqual(['avatar_video.success']);
-      const [req] = fake.requestsTo('POST', /^\/v3\/webhooks\/endpoints$/);
+      const [req] = hg.fake.requestsTo('POST', /^\/v3\/webhooks\/endpoints$/);
       expect(req?.headers['idempotency-key']).toBe('k-1');
       expect(req?.body).toEqual({ url: URL_A, events: ['avatar_video.success'] });
     });
 
     it('follows has_more/next_token with the `token` query parameter', async () => {
-      for (let i = 0; i < 230; i++) fake.seedEndpoint(`https://r${i}.example.com/h`);
+      for (let i = 0; i < 230; i++) hg.fake.seedEndpoint(`https://r${i}.example.com/h`);
       const all = await client().listEndpoints();
       expect(all).toHaveLength(230);
       expect(new Set(all.map((e) => e.endpoint_id)).size).toBe(230);
-      const lists = fake.requestsTo('GET', /^\/v3\/webhooks\/endpoints$/);
+      const lists = hg.fake.requestsTo('GET', /^\/v3\/webhooks\/endpoints$/);
       expect(lists.map((r) => r.query.token === undefined)).toEqual([true, false, false]);
       expect(lists.every((r) => r.query.limit === '100')).toBe(true);
       expect(all.every((e) => e.secret === null)).toBe(true);
@@ -72,9 +61,9 @@ describe('Class: HeyGenWebhookClient', () => {
       expect(patched.events).toEqual(['avatar_video.fail']);
       const rotated = await c.rotateSecret(ep.endpoint_id, { idempotencyKey: 'rot-1' });
       expect(rotated.secret).not.toBe(ep.secret);
-      expect(fake.endpoints.get(ep.endpoint_id)?.secret).toBe(rotated.secret);
+      expect(hg.fake.endpoints.get(ep.endpoint_id)?.secret).toBe(rotated.secret);
       await c.deleteEndpoint(ep.endpoint_id);
-      expect(fake.endpoints.size).toBe(0);
+      expect(hg.fake.endpoints.size).toBe(0);
       const types = await c.listEventTypes();
       expect(types.map((t) => t.event_type)).toContain('avatar_video.success');
       expect(types).toHaveLength(30);
@@ -83,15 +72,15 @@ describe('Class: HeyGenWebhookClient', () => {
 
   describe('retries', () => {
     it('retries 429 on a non-idempotent POST, waiting Retry-After', async () => {
-      fake.inject({ method: 'POST', status: 429, retryAfter: '2' });
+      hg.fake.inject({ method: 'POST', status: 429, retryAfter: '2' });
       const ep = await client().createEndpoint({ url: URL_A, events: null });
       expect(ep.endpoint_id).toBeTruthy();
       expect(waits).toEqual([2000]);
-      expect(fake.endpointsFor(URL_A)).toHaveLength(1);
+      expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
     });
 
     it('gives up on 429 at once when Retry-After does not fit the deadline', async () => {
-      fake.inject({ method: 'GET', status: 429, retryAfter: '30' });
+      hg.fake.inject({ method: 'GET', status: 429, retryAfter: '30' });
       const err = await client({ deadline: () => 5_000 })
         .listEndpoints()
         .catch((e: unknown) => e);
@@ -101,75 +90,75 @@ describe('Class: HeyGenWebhookClient', () => {
     });
 
     it('stops after maxAttempts on persistent 429', async () => {
-      fake.inject({ status: 429, retryAfter: '0', times: 10 });
+      hg.fake.inject({ status: 429, retryAfter: '0', times: 10 });
       const err = await client({ maxAttempts: 3 })
         .listEndpoints()
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenRateLimitError);
-      expect(fake.requests).toHaveLength(3);
+      expect(hg.fake.requests).toHaveLength(3);
     });
 
     it('retries 5xx for GET and DELETE', async () => {
-      const ep = fake.seedEndpoint(URL_A);
-      fake.inject({ method: 'GET', status: 503, times: 2 }).inject({ method: 'DELETE', status: 500 });
+      const ep = hg.fake.seedEndpoint(URL_A);
+      hg.fake.inject({ method: 'GET', status: 503, times: 2 }).inject({ method: 'DELETE', status: 500 });
       expect(await client().listEndpoints()).toHaveLength(1);
       await client().deleteEndpoint(ep.endpoint_id);
-      expect(fake.endpoints.size).toBe(0);
+      expect(hg.fake.endpoints.size).toBe(0);
       expect(waits).toEqual([150, 300, 150]); // 200 ms base, doubling, jitter fixed at 0.5
     });
 
     it('does not retry 5xx for a POST without Idempotency-Key', async () => {
-      fake.inject({ method: 'POST', status: 502 });
+      hg.fake.inject({ method: 'POST', status: 502 });
       const err = await client()
         .createEndpoint({ url: URL_A, events: null })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenApiError);
       expect((err as HeyGenApiError).status).toBe(502);
-      expect(fake.requests).toHaveLength(1);
+      expect(hg.fake.requests).toHaveLength(1);
     });
 
     it('retries 5xx for a POST carrying an Idempotency-Key', async () => {
-      const ep = fake.seedEndpoint(URL_A);
-      fake.inject({ method: 'POST', status: 500 });
+      const ep = hg.fake.seedEndpoint(URL_A);
+      hg.fake.inject({ method: 'POST', status: 500 });
       const rotated = await client().rotateSecret(ep.endpoint_id, { idempotencyKey: 'rot-5xx' });
-      expect(rotated.secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
-      expect(fake.requests).toHaveLength(2);
+      expect(rotated.secret).toBe(hg.fake.endpoints.get(ep.endpoint_id)?.secret);
+      expect(hg.fake.requests).toHaveLength(2);
     });
 
     it('never retries 5xx on PATCH (no Idempotency-Key)', async () => {
-      const ep = fake.seedEndpoint(URL_A);
-      fake.inject({ method: 'PATCH', status: 500 });
+      const ep = hg.fake.seedEndpoint(URL_A);
+      hg.fake.inject({ method: 'PATCH', status: 500 });
       await expect(client().updateEndpoint(ep.endpoint_id, { events: null })).rejects.toBeInstanceOf(HeyGenApiError);
-      expect(fake.requests).toHaveLength(1);
+      expect(hg.fake.requests).toHaveLength(1);
     });
 
     it('retries a dropped connection for DELETE but not for PATCH', async () => {
-      const ep = fake.seedEndpoint(URL_A);
-      fake.inject({ method: 'PATCH', status: 'drop' });
+      const ep = hg.fake.seedEndpoint(URL_A);
+      hg.fake.inject({ method: 'PATCH', status: 'drop' });
       await expect(client().updateEndpoint(ep.endpoint_id, { events: null })).rejects.toBeInstanceOf(HeyGenNetworkError);
-      fake.inject({ method: 'DELETE', status: 'drop' });
+      hg.fake.inject({ method: 'DELETE', status: 'drop' });
       await client().deleteEndpoint(ep.endpoint_id);
-      expect(fake.requests.map((r) => `${r.method}:${r.status}`)).toEqual(['PATCH:0', 'DELETE:0', 'DELETE:200']);
+      expect(hg.fake.requests.map((r) => `${r.method}:${r.status}`)).toEqual(['PATCH:0', 'DELETE:0', 'DELETE:200']);
     });
 
     it('treats a per-attempt timeout as a network error and retries a GET', async () => {
-      fake.slow({ method: 'GET', ms: 400 });
+      hg.fake.slow({ method: 'GET', ms: 400 });
       const c = client({ requestTimeoutMs: 100 });
       await expect(c.listEndpoints()).resolves.toEqual([]);
       expect(waits).toHaveLength(1);
     });
 
     it('waits out 409 request_in_progress and gets the replayed answer', async () => {
-      const ep = fake.seedEndpoint(URL_A);
-      fake.slow({ method: 'POST', path: /rotate-secret/, ms: 300 });
+      const ep = hg.fake.seedEndpoint(URL_A);
+      hg.fake.slow({ method: 'POST', path: /rotate-secret/, ms: 300 });
       const real = client({ sleep: undefined, inProgressWaitMs: 150 });
       const [a, b] = await Promise.all([
         real.rotateSecret(ep.endpoint_id, { idempotencyKey: 'same-key' }),
         new Promise((r) => setTimeout(r, 50)).then(() => real.rotateSecret(ep.endpoint_id, { idempotencyKey: 'same-key' })),
       ]);
       expect(b.secret).toBe(a.secret);
-      expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2); // seed + exactly one rotation
-      expect(fake.requests.filter((r) => r.status === 409)).not.toHaveLength(0);
+      expect(hg.fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2); // seed + exactly one rotation
+      expect(hg.fake.requests.filter((r) => r.status === 409)).not.toHaveLength(0);
     });
   });
 
@@ -182,24 +171,24 @@ describe('Class: HeyGenWebhookClient', () => {
       expect((err as Error).name).toBe('HeyGenAuthError');
       expect((err as Error).message).toMatch(/rejected the API key/);
       expect((err as Error).message).not.toContain('wrong-key-abcdef');
-      expect(fake.requests).toHaveLength(1);
+      expect(hg.fake.requests).toHaveLength(1);
     });
 
     it('fails 403 as an auth error too', async () => {
-      fake.inject({ status: 403, code: 'forbidden' });
+      hg.fake.inject({ status: 403, code: 'forbidden' });
       await expect(client().listEndpoints()).rejects.toBeInstanceOf(HeyGenAuthError);
-      expect(fake.requests).toHaveLength(1);
+      expect(hg.fake.requests).toHaveLength(1);
     });
 
     it('maps 404 and 409 conflict to typed errors without retrying', async () => {
       await expect(client().rotateSecret('ep_missing', { idempotencyKey: 'x' })).rejects.toBeInstanceOf(HeyGenNotFoundError);
-      fake.seedEndpoint(URL_A);
+      hg.fake.seedEndpoint(URL_A);
       const err = await client()
         .createEndpoint({ url: URL_A, events: null }, { idempotencyKey: 'dup' })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenConflictError);
       expect((err as HeyGenConflictError).code).toBe('conflict');
-      expect(fake.requests).toHaveLength(2);
+      expect(hg.fake.requests).toHaveLength(2);
     });
 
     it('does not send anything when the deadline has passed', async () => {
@@ -207,11 +196,11 @@ describe('Class: HeyGenWebhookClient', () => {
         .listEndpoints()
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HeyGenDeadlineError);
-      expect(fake.requests).toHaveLength(0);
+      expect(hg.fake.requests).toHaveLength(0);
     });
 
     it('stops waiting when the AbortSignal fires', async () => {
-      fake.inject({ method: 'GET', status: 503, times: 5 });
+      hg.fake.inject({ method: 'GET', status: 503, times: 5 });
       const controller = new AbortController();
       const c = client({
         signal: controller.signal,
@@ -226,24 +215,24 @@ describe('Class: HeyGenWebhookClient', () => {
 
     it('rejects an Idempotency-Key outside the spec pattern before sending', async () => {
       await expect(client().rotateSecret('ep_1', { idempotencyKey: 'has space' })).rejects.toBeInstanceOf(TypeError);
-      expect(fake.requests).toHaveLength(0);
+      expect(hg.fake.requests).toHaveLength(0);
     });
   });
 
   describe('the fake: idempotency window and signed delivery', () => {
     it('replays a keyed rotate for 24 h, then rotates anew', async () => {
-      const ep = fake.seedEndpoint(URL_A);
+      const ep = hg.fake.seedEndpoint(URL_A);
       const a = await client().rotateSecret(ep.endpoint_id, { idempotencyKey: 'day-key' });
-      fake.advanceIdempotencyClock(23 * 3600_000);
+      hg.fake.advanceIdempotencyClock(23 * 3600_000);
       expect((await client().rotateSecret(ep.endpoint_id, { idempotencyKey: 'day-key' })).secret).toBe(a.secret);
-      fake.advanceIdempotencyClock(2 * 3600_000);
+      hg.fake.advanceIdempotencyClock(2 * 3600_000);
       expect((await client().rotateSecret(ep.endpoint_id, { idempotencyKey: 'day-key' })).secret).not.toBe(a.secret);
     });
 
     it('signs deliveries with the current secret and retries non-2xx, counting first-attempt rejections', async () => {
       const { createServer } = await import('node:http');
       const { createHmac } = await import('node:crypto');
-      const ep = fake.seedEndpoint(URL_A);
+      const ep = hg.fake.seedEndpoint(URL_A);
       const seen: { headers: Record<string, unknown>; body: string }[] = [];
       const server = createServer((req, res) => {
         let body = '';
@@ -258,7 +247,7 @@ describe('Class: HeyGenWebhookClient', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const port = (server.address() as { port: number }).port;
       try {
-        const result = await fake.deliver(
+        const result = await hg.fake.deliver(
           ep.endpoint_id,
           `http://127.0.0.1:${port}/heygen`,
           { event_type: 'avatar_video.success', event_data: { video_id: 'v1' } },
@@ -274,7 +263,7 @@ describe('Class: HeyGenWebhookClient', () => {
         );
         expect(String(first?.headers['heygen-timestamp'])).toMatch(/^\d{10}$/);
         expect(new Set(seen.map((s) => s.headers['heygen-event-id'])).size).toBe(1);
-        expect(fake.stats).toMatchObject({ deliveries: 1, attempts: 3, firstAttemptRejections: 1, delivered: 1 });
+        expect(hg.fake.stats).toMatchObject({ deliveries: 1, attempts: 3, firstAttemptRejections: 1, delivered: 1 });
       } finally {
         server.close();
       }
@@ -283,30 +272,30 @@ describe('Class: HeyGenWebhookClient', () => {
 
   describe('the fake validates requests against the spec', () => {
     it('answers 400 and records a violation for a field the spec forbids', async () => {
-      const res = await fetch(`${fake.url}/v3/webhooks/endpoints`, {
+      const res = await fetch(`${hg.fake.url}/v3/webhooks/endpoints`, {
         method: 'POST',
         headers: { 'x-api-key': FAKE_API_KEY, 'content-type': 'application/json' },
         body: JSON.stringify({ url: URL_A, events: null, status: 'enabled' }),
       });
       expect(res.status).toBe(400);
-      expect(fake.violations.join()).toMatch(/additional properties/);
-      fake.violations.length = 0;
+      expect(hg.fake.violations.join()).toMatch(/additional properties/);
+      hg.fake.violations.length = 0;
     });
 
     it('flags unknown event types, bad limits and bodies on body-less operations', async () => {
       const h = { 'x-api-key': FAKE_API_KEY, 'content-type': 'application/json' };
-      await fetch(`${fake.url}/v3/webhooks/endpoints`, {
+      await fetch(`${hg.fake.url}/v3/webhooks/endpoints`, {
         method: 'POST',
         headers: h,
         body: JSON.stringify({ url: URL_A, events: ['nope'] }),
       });
-      await fetch(`${fake.url}/v3/webhooks/endpoints?limit=101`, { headers: h });
-      await fetch(`${fake.url}/v3/webhooks/endpoints/ep_1/rotate-secret`, { method: 'POST', headers: h, body: '{}' });
-      const v = fake.violations.join('\n');
+      await fetch(`${hg.fake.url}/v3/webhooks/endpoints?limit=101`, { headers: h });
+      await fetch(`${hg.fake.url}/v3/webhooks/endpoints/ep_1/rotate-secret`, { method: 'POST', headers: h, body: '{}' });
+      const v = hg.fake.violations.join('\n');
       expect(v).toMatch(/events\/0 must be equal to one of the allowed values/);
       expect(v).toMatch(/limit must be <= 100/);
       expect(v).toMatch(/rotate-secret: .*defines no request body/);
-      fake.violations.length = 0;
+      hg.fake.violations.length = 0;
     });
   });
 });

@@ -10,7 +10,7 @@
  * stays accepted through AWSPENDING, and a rotation can still start and finish.
  */
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
@@ -18,6 +18,7 @@ import { reconcile, SecretWriter } from '../../providers/heygen/runtime/registra
 import { type RotationEvent, rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
+import { useFakeHeyGenServer } from '../support/fake-heygen.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const URL_B = 'https://def456.lambda-url.eu-west-1.on.aws/heygen';
@@ -26,30 +27,21 @@ const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('HeyGen lockout sequences (secret lifecycle)', () => {
-  let fake: FakeHeyGenApi;
+  const hg = useFakeHeyGenServer();
   let sm: FakeSecretsManager;
   let client: HeyGenWebhookClient;
   let store: SecretsManagerSigningSecretStore;
   /** The one lease the registrar and the rotation share (as the deployed functions do, by name). */
   let lease: { store: MemoryLeaseStore; name: string };
-
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
     sm = new FakeSecretsManager();
     sm.create(NAME, '{"secret":null}');
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async () => {} });
+    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: hg.fake.url, sleep: async () => {} });
     store = new SecretsManagerSigningSecretStore(sm.client, NAME);
     lease = { store: new MemoryLeaseStore(), name: `heygen:${NAME}` };
   });
   afterEach(() => {
     sm.mock.restore();
-    expect(fake.violations).toEqual([]);
   });
 
   const registrar = (url = URL_A, secretStore = store) =>
@@ -63,14 +55,14 @@ describe('HeyGen lockout sequences (secret lifecycle)', () => {
     });
   const rotation = (options: { maxTries?: number } = {}) => sm.rotate(NAME, (e) => step(e.ClientRequestToken, e.Step), options);
   const current = () => JSON.parse(sm.value(NAME) ?? '{}') as { secret?: string | null; endpointId?: string };
-  const heygenSecret = (id: string | undefined) => fake.endpoints.get(id ?? '')?.secret;
+  const heygenSecret = (id: string | undefined) => hg.fake.endpoints.get(id ?? '')?.secret;
 
   /** One more registrar run, then: the invariant of the issue, and a rotation still works. */
   async function quietAndHealthy(url = URL_A): Promise<void> {
     await registrar(url);
-    const ours = fake.endpointsFor(url);
+    const ours = hg.fake.endpointsFor(url);
     expect(ours).toHaveLength(1);
-    expect(fake.endpoints.size).toBe(1); // nothing of ours delivers anywhere else
+    expect(hg.fake.endpoints.size).toBe(1); // nothing of ours delivers anywhere else
     const [ep] = ours;
     expect(current().endpointId).toBe(ep?.endpoint_id);
     expect(current().secret).toBe(ep?.secret);
@@ -90,16 +82,16 @@ describe('HeyGen lockout sequences (secret lifecycle)', () => {
       return store.put(...args);
     };
     const a = registrar(URL_A, slow);
-    while (fake.endpointsFor(URL_A).length === 0) await sleep(5); // A's create has been answered
+    while (hg.fake.endpointsFor(URL_A).length === 0) await sleep(5); // A's create has been answered
     const b = registrar(URL_A, store);
     await Promise.all([a, b]);
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     expect(current().secret).toBe(ep?.secret);
     await quietAndHealthy();
   });
 
   it('sequence 2: a registrar write between createSecret and finishSecret is not overwritten by the dead pending value', async () => {
-    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    const ep = hg.fake.seedEndpoint(URL_A, EVENTS);
     // An operator pasted the secret without its endpoint id: the registrar will adopt (rotate) it.
     await sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: ep.secret }));
     const token = sm.stageRotation(NAME);
@@ -114,10 +106,10 @@ describe('HeyGen lockout sequences (secret lifecycle)', () => {
   it('sequence 3: after a finished rotation, a registrar write leaves no retired value in AWSPENDING', async () => {
     await registrar();
     await rotation(); // AWS leaves AWSPENDING on the new (current) version unless the function removes it
-    const [ep] = fake.endpointsFor(URL_A);
-    fake.deleteBehindOurBack(ep?.endpoint_id as string); // re-created by the next run: a new current value
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    hg.fake.deleteBehindOurBack(ep?.endpoint_id as string); // re-created by the next run: a new current value
     await registrar();
-    const [now] = fake.endpointsFor(URL_A);
+    const [now] = hg.fake.endpointsFor(URL_A);
     expect(current().secret).toBe(now?.secret);
     expect(sm.liveValues(NAME).map((v) => JSON.parse(v).secret)).not.toContain(heygenSecret(ep?.endpoint_id) ?? 'x');
     const pending = sm.value(NAME, 'AWSPENDING');
@@ -126,7 +118,7 @@ describe('HeyGen lockout sequences (secret lifecycle)', () => {
   });
 
   it('sequence 4: an adopt after the stored value was lost again within 24 h does not replay the first adopt', async () => {
-    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    const ep = hg.fake.seedEndpoint(URL_A, EVENTS);
     await registrar(); // adopt: S1
     await rotation(); // S2
     expect(current().secret).toBe(heygenSecret(ep.endpoint_id));
@@ -140,33 +132,33 @@ describe('HeyGen lockout sequences (secret lifecycle)', () => {
   it('sequence 5: a rotation before any endpoint exists does not leave a pending copy that blocks every later rotation', async () => {
     await rotation(); // nothing registered yet
     await registrar(); // creates the endpoint, stores its secret
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     expect(current().secret).toBe(ep?.secret);
     await quietAndHealthy();
   });
 
   it('sequence 6: a changed URL moves our endpoint instead of leaving the old one delivering elsewhere', async () => {
     await registrar(URL_A);
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     await registrar(URL_B); // the relay's URL changed (a config change)
-    expect(fake.endpointsFor(URL_A)).toHaveLength(0);
-    expect(fake.endpointsFor(URL_B).map((e) => e.endpoint_id)).toEqual([ep?.endpoint_id]);
+    expect(hg.fake.endpointsFor(URL_A)).toHaveLength(0);
+    expect(hg.fake.endpointsFor(URL_B).map((e) => e.endpoint_id)).toEqual([ep?.endpoint_id]);
     // Someone edits it at HeyGen to a foreign URL: the next run points it back, secret unchanged.
-    const edited = fake.endpoints.get(ep?.endpoint_id as string);
+    const edited = hg.fake.endpoints.get(ep?.endpoint_id as string);
     if (edited) edited.url = 'https://somewhere-else.example.com/hook';
     await registrar(URL_B);
-    expect(fake.endpoints.get(ep?.endpoint_id as string)?.url).toBe(URL_B);
+    expect(hg.fake.endpoints.get(ep?.endpoint_id as string)?.url).toBe(URL_B);
     await quietAndHealthy(URL_B);
   });
 
   it('sequence 7: a crash after rotate-secret and before storing, retried after the 24 h key window, is healed', async () => {
     await registrar();
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     // createSecret rotates at HeyGen, then dies before PutSecretValue; Secrets Manager gives up.
     sm.failNext('PutSecretValue', new Error('Task timed out after 60.00 seconds'));
     await expect(rotation({ maxTries: 1 })).rejects.toThrow('Task timed out');
     expect(current().secret).not.toBe(heygenSecret(ep?.endpoint_id)); // locked out right now
-    fake.advanceIdempotencyClock(25 * 3600 * 1000);
+    hg.fake.advanceIdempotencyClock(25 * 3600 * 1000);
     await registrar(); // the next writer replays the recorded change (a fresh rotation after 24 h) and stores it
     expect(current().secret).toBe(heygenSecret(ep?.endpoint_id));
   });

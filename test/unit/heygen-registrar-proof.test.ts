@@ -8,7 +8,7 @@
  * it delivered or tried to, account-wide), all on one virtual clock.
  */
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
@@ -17,7 +17,6 @@ import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { SigningKeySource } from '../../functions/core/ports.js';
 import { MemorySigningSecretStore, serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
-import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { addressedToUs, proofWindow } from '../../providers/heygen/runtime/proof.js';
@@ -28,8 +27,8 @@ import {
   SECOND_WRITER_MESSAGE,
 } from '../../providers/heygen/runtime/registrar.js';
 import { rotationStep } from '../../providers/heygen/runtime/rotation.js';
-import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const NEIGHBOUR_URL = 'https://neighbour.example.com/hooks/heygen';
@@ -41,23 +40,8 @@ const quiet: Telemetry = { debug() {}, info() {}, warn() {}, error() {}, count()
 type Body = { event_type: string; event_data: Record<string, unknown> };
 
 describe('Issue 19: the registrar heals only on proof, at most once a day, and tells a person', () => {
-  let fake: FakeHeyGenApi;
-  let clock: { t: number };
-  let client: HeyGenWebhookClient;
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start({ now: () => clock.t });
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
-  beforeEach(() => {
-    clock = { t: Date.parse('2026-11-29T00:00:00Z') };
-    fake.reset();
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: 'http://fake', fetch: fake.fetch, sleep: async () => {} });
-  });
-  afterEach(() => {
-    expect(fake.violations).toEqual([]);
-  });
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
 
   /** One stack: its secret store, dedup table, evidence, lease table, heal journal and ingress. */
   function stack(name: string) {
@@ -103,9 +87,9 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
       ).statusCode;
     /** HeyGen sends `event` to this stack's ingress (it is in HeyGen's history whatever the answer). */
     const receive = async (event: Body) => {
-      const [ep] = fake.endpointsFor(URL_A);
+      const [ep] = hg.fake.endpointsFor(URL_A);
       if (!ep) throw new Error('no endpoint');
-      fake.emit(ep.endpoint_id, event);
+      hg.fake.emit(ep.endpoint_id, event);
       const raw = JSON.stringify(event);
       return post(raw, createHmac('sha256', ep.secret).update(raw).digest('hex'));
     };
@@ -114,12 +98,12 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     const register = (events: readonly string[] | null = EVENTS): Promise<ReconcileSummary> =>
       reconcile(
         { url: URL_A, events },
-        { client, secretStore: store, lease, heals, evidence: { evidence, history: client, dedup, now } },
+        { client: hg.client, secretStore: store, lease, heals, evidence: { evidence, history: hg.client, dedup, now } },
       );
     return { store, dedup, evidence, heals, bus, parked, outage, receive, stranger, register };
   }
 
-  const rotations = () => fake.requestsTo('POST', /rotate-secret$/).length;
+  const rotations = () => hg.fake.requestsTo('POST', /rotate-secret$/).length;
   let n = 0;
   const event = (type = 'avatar_video.success'): Body => ({ event_type: type, event_data: { video_id: `v${++n}` } });
 
@@ -143,11 +127,11 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
   it("a neighbour endpoint's events never count as proof (its entries in the account-wide history, a bad POST an hour)", async () => {
     const a = stack('a');
     await a.register();
-    const other = fake.eventTypes.find((t) => !EVENTS.includes(t)) as string;
-    const neighbour = fake.seedEndpoint(NEIGHBOUR_URL, [other]);
+    const other = hg.fake.eventTypes.find((t) => !EVENTS.includes(t)) as string;
+    const neighbour = hg.fake.seedEndpoint(NEIGHBOUR_URL, [other]);
     for (let h = 1; h <= 24; h++) {
       clock.t += HOUR - 2 * MINUTE;
-      fake.emit(neighbour.endpoint_id, event(other)); // delivered to the neighbour, never to us
+      hg.fake.emit(neighbour.endpoint_id, event(other)); // delivered to the neighbour, never to us
       expect(await a.stranger()).toBe(401);
       clock.t += 2 * MINUTE;
       expect((await a.register()).outcome).toBe('in_sync');
@@ -174,8 +158,8 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     const a = stack('a');
     await a.register();
     clock.t += HOUR;
-    const [ep] = fake.endpointsFor(URL_A);
-    fake.emit(ep?.endpoint_id as string, event()); // HeyGen lists it; the delivery never arrived (lost on the way)
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    hg.fake.emit(ep?.endpoint_id as string, event()); // HeyGen lists it; the delivery never arrived (lost on the way)
     clock.t += MINUTE;
     expect(await a.receive(event())).toBe(200); // the next one arrives: the secret works
     expect(await a.stranger()).toBe(401);
@@ -216,8 +200,8 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     const a = stack('a');
     await a.register();
     clock.t += HOUR;
-    const [ep] = fake.endpointsFor(URL_A);
-    await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` }); // someone in the dashboard
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` }); // someone in the dashboard
     clock.t += MINUTE;
     for (let k = 0; k < 3; k++) {
       expect(await a.receive(event())).toBe(401);
@@ -226,7 +210,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     clock.t += 15 * MINUTE;
     const healed = await a.register();
     expect(healed.outcome).toBe('secret_mismatch');
-    expect((await a.store.get())?.secret).toBe(fake.endpoints.get(ep?.endpoint_id as string)?.secret);
+    expect((await a.store.get())?.secret).toBe(hg.fake.endpoints.get(ep?.endpoint_id as string)?.secret);
     expect(await a.receive(event())).toBe(200);
     expect(a.heals.takeovers.map((t) => t.kind)).toEqual(['heal']);
   });
@@ -235,12 +219,12 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     const a = stack('a');
     await a.register();
     clock.t += HOUR;
-    const [ep] = fake.endpointsFor(URL_A);
-    await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
     clock.t += MINUTE;
     const refused = event();
     expect(await a.receive(refused)).toBe(401);
-    const created = Date.parse(fake.history.at(-1)?.created_at as string);
+    const created = Date.parse(hg.fake.history.at(-1)?.created_at as string);
     // The backfill ran first: it published the entry (now recorded) and recorded when it was created.
     const recover = async (body: Body, at: number) => {
       await a.dedup.complete(heygenEventKey(JSON.stringify(body)), 'backfill');
@@ -248,9 +232,9 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     };
     // A neighbour's entry, newer, recovered by a backfill without the type filter: not ours, proves nothing.
     await recover(refused, created);
-    const other = fake.eventTypes.find((t) => !EVENTS.includes(t)) as string;
+    const other = hg.fake.eventTypes.find((t) => !EVENTS.includes(t)) as string;
     clock.t += MINUTE;
-    const neighbourEntry = fake.emit('ep_neighbour', event(other)); // delivered to a neighbour endpoint
+    const neighbourEntry = hg.fake.emit('ep_neighbour', event(other)); // delivered to a neighbour endpoint
     await a.evidence.record('heygen', 'missed', Date.parse(neighbourEntry.created_at));
     clock.t += 15 * MINUTE;
     expect((await a.register()).outcome).toBe('in_sync');
@@ -263,11 +247,11 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     const a = stack('a');
     const [ours, added] = EVENTS as [string, string];
     expect((await a.register([ours])).outcome).toBe('changed'); // our endpoint: one type
-    const neighbour = fake.seedEndpoint(NEIGHBOUR_URL, [added]);
+    const neighbour = hg.fake.seedEndpoint(NEIGHBOUR_URL, [added]);
     clock.t += 30 * MINUTE;
     expect(await a.receive(event(ours))).toBe(200);
     clock.t += MINUTE;
-    fake.emit(neighbour.endpoint_id, event(added)); // the neighbour's, before we subscribed to its type
+    hg.fake.emit(neighbour.endpoint_id, event(added)); // the neighbour's, before we subscribed to its type
     clock.t += 15 * MINUTE;
     expect((await a.register(EVENTS)).outcome).toBe('changed'); // the deploy adds the type: PATCH events
     clock.t += MINUTE;
@@ -357,7 +341,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     await a.register(EVENTS);
     clock.t += 5 * MINUTE;
     await b.register(eventsB); // adopts it and sets its events
-    const patches = () => fake.requestsTo('PATCH', /\/v3\/webhooks\/endpoints\//).length;
+    const patches = () => hg.fake.requestsTo('PATCH', /\/v3\/webhooks\/endpoints\//).length;
     const outcomes: string[] = [];
     for (let h = 1; h <= 12; h++) {
       clock.t += HOUR;
@@ -370,9 +354,9 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
   it('our endpoint moved to another URL: brought back once; moved away again within a day is second_writer and it registers its own, not a tug of war', async () => {
     const a = stack('a');
     await a.register();
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     const moveAway = () => {
-      (fake.endpoints.get(ep?.endpoint_id as string) as { url: string }).url = NEIGHBOUR_URL;
+      (hg.fake.endpoints.get(ep?.endpoint_id as string) as { url: string }).url = NEIGHBOUR_URL;
     };
     moveAway();
     clock.t += HOUR;
@@ -383,7 +367,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     clock.t += HOUR;
     const s2 = await a.register();
     expect(s2.outcome).toBe('second_writer');
-    expect(fake.endpoints.get(ep?.endpoint_id as string)?.url).toBe(NEIGHBOUR_URL);
+    expect(hg.fake.endpoints.get(ep?.endpoint_id as string)?.url).toBe(NEIGHBOUR_URL);
     // It leaves that endpoint to the other writer and registers one of its own at its URL.
     expect(s2.actions.map((x) => x.type)).toEqual(['create', 'store_secret']);
     clock.t += HOUR;
@@ -405,8 +389,8 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     const a = stack('a');
     await a.register();
     clock.t += HOUR;
-    const [ep] = fake.endpointsFor(URL_A);
-    await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
     const before = rotations();
     clock.t += MINUTE;
     expect(await a.receive(event())).toBe(401);
@@ -419,8 +403,8 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
 
   it('an intent whose replay keeps failing (HeyGen processed the rotate, replays its 5xx) is healed under a fresh key within hours, not 24 h', async () => {
     const a = stack('a');
-    const ep = fake.seedEndpoint(URL_A, EVENTS); // an endpoint whose secret we do not hold: the run adopts it
-    fake.inject({ method: 'POST', path: /rotate-secret$/, status: 500, processed: true });
+    const ep = hg.fake.seedEndpoint(URL_A, EVENTS); // an endpoint whose secret we do not hold: the run adopts it
+    hg.fake.inject({ method: 'POST', path: /rotate-secret$/, status: 500, processed: true });
     const failures: string[] = [];
     let healed: ReconcileSummary | null = null;
     for (let h = 0; h < 24 && !healed; h++) {
@@ -433,7 +417,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     }
     expect(failures).toEqual(Array.from({ length: MAX_REPLAY_FAILURES }, () => 'HeyGenApiError'));
     expect(healed?.actions).toContainEqual(expect.objectContaining({ type: 'recover', freshKey: true, status: 'done' }));
-    expect((await a.store.get())?.secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
+    expect((await a.store.get())?.secret).toBe(hg.fake.endpoints.get(ep.endpoint_id)?.secret);
     expect((await a.register()).outcome).toBe('in_sync');
     expect(await a.receive(event())).toBe(200);
   });
@@ -441,7 +425,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
   it('a rotation whose rotate-secret HeyGen processed and answers 5xx for its token: the registrar heals it under a fresh key and cancels the rotation', async () => {
     const sm = new FakeSecretsManager();
     try {
-      const ep = fake.seedEndpoint(URL_A, EVENTS);
+      const ep = hg.fake.seedEndpoint(URL_A, EVENTS);
       sm.create('sig', serializeStoredSigningSecret({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A }));
       const lease = { store: new MemoryLeaseStore(() => clock.t), name: 'heygen:sig', now: () => clock.t };
       const store = new SecretsManagerSigningSecretStore(sm.client, 'sig');
@@ -449,11 +433,11 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
       const createSecret = () =>
         rotationStep(
           { SecretId: 'sig', ClientRequestToken: token, Step: 'createSecret' },
-          { secrets: sm.client, heygen: client, endpointUrl: URL_A, lease },
+          { secrets: sm.client, heygen: hg.client, endpointUrl: URL_A, lease },
         );
-      fake.inject({ method: 'POST', path: /rotate-secret$/, status: 500, processed: true });
+      hg.fake.inject({ method: 'POST', path: /rotate-secret$/, status: 500, processed: true });
       await expect(createSecret()).rejects.toThrow(/HTTP 500/); // HeyGen rotated, the answer was a 500
-      const register = () => reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, lease });
+      const register = () => reconcile({ url: URL_A, events: EVENTS }, { client: hg.client, secretStore: store, lease });
       const outcomes: string[] = [];
       for (let h = 0; h < 4; h++) {
         clock.t += HOUR;
@@ -465,7 +449,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
         );
       }
       expect(outcomes).toEqual(['HeyGenApiError', 'HeyGenApiError', 'changed', 'in_sync']);
-      expect(JSON.parse(sm.value('sig') as string).secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
+      expect(JSON.parse(sm.value('sig') as string).secret).toBe(hg.fake.endpoints.get(ep.endpoint_id)?.secret);
       // Its retried steps find the rotation superseded: no more failing intents, no more rotations.
       const rotated = rotations();
       expect(await createSecret()).toBe('superseded');

@@ -9,15 +9,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { ReconcileSummary } from '../../providers/heygen/runtime/registrar.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
+import { capturePowertools, type Emf } from '../support/powertools-output.js';
 import { motoStateTable } from '../support/state-table.js';
 
 const URL_A = 'https://age123.lambda-url.eu-west-1.on.aws/heygen';
 const T0 = Date.parse('2026-11-01T00:00:00Z');
-
-interface Emf {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
-  [k: string]: unknown;
-}
 
 function context(): Context {
   return { functionName: 'registrar', awsRequestId: 'req-age', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
@@ -26,30 +22,12 @@ function context(): Context {
 type Handler = (e: unknown, c: Context) => Promise<ReconcileSummary>;
 
 async function run(handler: Handler): Promise<{ summary: ReconcileSummary; age: Emf[] }> {
-  const writes: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    writes.push(String(chunk));
-    return true;
-  };
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-  ];
-  try {
-    const summary = await handler({}, context());
-    const emf = writes
-      .join('')
-      .split('\n')
-      .filter((l) => l.trim().startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((j): j is Emf => '_aws' in j);
-    const age = emf.filter((b) =>
-      b._aws.CloudWatchMetrics.some((m) => m.Metrics.some((x) => x.Name === 'SigningSecretAgeSeconds')),
-    );
-    return { summary, age };
-  } finally {
-    for (const s of spies) s.mockRestore();
-  }
+  const out = await capturePowertools(() => handler({}, context()));
+  if (out.threw) throw out.error;
+  const age = out.emf.filter((b) =>
+    b._aws.CloudWatchMetrics.some((m) => m.Metrics.some((x) => x.Name === 'SigningSecretAgeSeconds')),
+  );
+  return { summary: out.result as ReconcileSummary, age };
 }
 
 describe('Lambda entry: HeyGen registrar, metric SigningSecretAgeSeconds', () => {

@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { HeyGenWebhookClient, IDEMPOTENCY_KEY_PATTERN } from '../../providers/heygen/runtime/api/client.js';
 import { changeIdempotencyKey, type RegistrarLogger, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useFakeHeyGenServer } from '../support/fake-heygen.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
@@ -18,36 +19,25 @@ function recordingLogger(): RegistrarLogger & { lines: { level: string; message:
 }
 
 describe('Function: reconcile', () => {
-  let fake: FakeHeyGenApi;
+  const hg = useFakeHeyGenServer();
   let client: HeyGenWebhookClient;
-
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(() => {
-    fake.reset();
-    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async () => {} });
-  });
-  afterEach(() => {
-    expect(fake.violations).toEqual([]);
+    client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: hg.fake.url, sleep: async () => {} });
   });
 
-  const mutations = () => fake.requests.filter((r) => r.method !== 'GET');
+  const mutations = () => hg.fake.requests.filter((r) => r.method !== 'GET');
 
   it('creates the endpoint when absent and stores its secret, then is in sync', async () => {
     const store = new MemorySigningSecretStore();
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.outcome).toBe('changed');
     expect(summary.actions.map((a) => `${a.type}:${a.status}`)).toEqual(['create:done', 'store_secret:done']);
-    const [ep] = fake.endpointsFor(URL_A);
+    const [ep] = hg.fake.endpointsFor(URL_A);
     expect(summary.endpointId).toBe(ep?.endpoint_id);
     expect(await store.get()).toEqual({ secret: ep?.secret, endpointId: ep?.endpoint_id, url: URL_A });
-    expect(fake.requestsTo('POST', /endpoints$/)[0]?.headers['idempotency-key']).toMatch(IDEMPOTENCY_KEY_PATTERN);
+    expect(hg.fake.requestsTo('POST', /endpoints$/)[0]?.headers['idempotency-key']).toMatch(IDEMPOTENCY_KEY_PATTERN);
 
-    fake.requests.length = 0;
+    hg.fake.requests.length = 0;
     const again = await reconcile({ url: URL_A, events: [...EVENTS].reverse() }, { client, secretStore: store });
     expect(again.outcome).toBe('in_sync');
     expect(again.actions).toEqual([]);
@@ -55,14 +45,14 @@ describe('Function: reconcile', () => {
   });
 
   it('is safe when two runs overlap: they take turns on the lease, one endpoint, its live secret stored', async () => {
-    fake.slow({ method: 'POST', path: /endpoints$/, ms: 200 });
+    hg.fake.slow({ method: 'POST', path: /endpoints$/, ms: 200 });
     const store = new MemorySigningSecretStore();
     const [a, b] = await Promise.all([
       reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store }),
       reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store }),
     ]);
-    const [ep] = fake.endpointsFor(URL_A);
-    expect(fake.endpointsFor(URL_A)).toHaveLength(1);
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
     expect((await store.get())?.secret).toBe(ep?.secret);
     expect([a.outcome, b.outcome].sort()).toEqual(['changed', 'in_sync']);
   });
@@ -70,29 +60,29 @@ describe('Function: reconcile', () => {
   it('subscribes to all events with events: null', async () => {
     const store = new MemorySigningSecretStore();
     await reconcile({ url: URL_A, events: null }, { client, secretStore: store });
-    expect(fake.endpointsFor(URL_A)[0]?.events).toBeNull();
-    expect(fake.requestsTo('POST', /endpoints$/)[0]?.body).toEqual({ url: URL_A, events: null });
+    expect(hg.fake.endpointsFor(URL_A)[0]?.events).toBeNull();
+    expect(hg.fake.requestsTo('POST', /endpoints$/)[0]?.body).toEqual({ url: URL_A, events: null });
   });
 
   it('PATCHes the events (full list) when the endpoint subscribes to others', async () => {
-    const ep = fake.seedEndpoint(URL_A, ['avatar_video.success']);
+    const ep = hg.fake.seedEndpoint(URL_A, ['avatar_video.success']);
     const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.actions.map((a) => a.type)).toEqual(['update']);
-    expect(fake.endpoints.get(ep.endpoint_id)?.events?.sort()).toEqual([...EVENTS].sort());
-    expect(fake.requestsTo('PATCH', /endpoints\//)[0]?.body).toEqual({ events: [...EVENTS].sort() });
-    expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(1); // no rotation
+    expect(hg.fake.endpoints.get(ep.endpoint_id)?.events?.sort()).toEqual([...EVENTS].sort());
+    expect(hg.fake.requestsTo('PATCH', /endpoints\//)[0]?.body).toEqual({ events: [...EVENTS].sort() });
+    expect(hg.fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(1); // no rotation
   });
 
   it('PATCHes to all events (null) when desired is null', async () => {
-    const ep = fake.seedEndpoint(URL_A, ['avatar_video.success']);
+    const ep = hg.fake.seedEndpoint(URL_A, ['avatar_video.success']);
     const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
     await reconcile({ url: URL_A, events: null }, { client, secretStore: store });
-    expect(fake.endpoints.get(ep.endpoint_id)?.events).toBeNull();
+    expect(hg.fake.endpoints.get(ep.endpoint_id)?.events).toBeNull();
   });
 
   it('reports a disabled endpoint as the outcome endpoint_disabled (alarmed), with one warning saying what to do', async () => {
-    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    const ep = hg.fake.seedEndpoint(URL_A, EVENTS);
     ep.status = 'disabled';
     const logger = recordingLogger();
     const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A });
@@ -105,23 +95,23 @@ describe('Function: reconcile', () => {
   });
 
   it('rotates the secret when the endpoint exists but no secret is stored', async () => {
-    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    const ep = hg.fake.seedEndpoint(URL_A, EVENTS);
     const store = new MemorySigningSecretStore();
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.actions.map((a) => a.type)).toEqual(['rotate', 'store_secret']);
     expect(summary.actions[0]).toMatchObject({ reason: 'no_secret_stored' });
-    expect((await store.get())?.secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
-    expect(fake.requestsTo('POST', /rotate-secret$/)[0]?.headers['idempotency-key']).toMatch(/^hgr-adopt-/);
+    expect((await store.get())?.secret).toBe(hg.fake.endpoints.get(ep.endpoint_id)?.secret);
+    expect(hg.fake.requestsTo('POST', /rotate-secret$/)[0]?.headers['idempotency-key']).toMatch(/^hgr-adopt-/);
   });
 
   it('rotates when the stored secret belongs to another endpoint (or is a plain string)', async () => {
-    const ep = fake.seedEndpoint(URL_A, EVENTS);
+    const ep = hg.fake.seedEndpoint(URL_A, EVENTS);
     const store = new MemorySigningSecretStore({ secret: 'whsec_old', endpointId: 'ep_gone', url: URL_A });
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.actions[0]).toMatchObject({ type: 'rotate', reason: 'secret_for_other_endpoint' });
     expect(await store.get()).toMatchObject({
       endpointId: ep.endpoint_id,
-      secret: fake.endpoints.get(ep.endpoint_id)?.secret,
+      secret: hg.fake.endpoints.get(ep.endpoint_id)?.secret,
     });
 
     const plain = new MemorySigningSecretStore({ secret: 'whsec_manual', endpointId: null, url: null });
@@ -133,23 +123,23 @@ describe('Function: reconcile', () => {
     const store = new MemorySigningSecretStore();
     await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     const first = (await store.get())?.endpointId as string;
-    fake.deleteBehindOurBack(first);
+    hg.fake.deleteBehindOurBack(first);
 
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.actions[0]).toMatchObject({ type: 'create', reason: 'deleted_behind_our_back' });
-    const keys = fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
+    const keys = hg.fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
     expect(keys).toHaveLength(2);
     expect(keys[0]).not.toBe(keys[1]); // otherwise HeyGen would replay the deleted endpoint for 24 h
-    const [now] = fake.endpointsFor(URL_A);
+    const [now] = hg.fake.endpointsFor(URL_A);
     expect(now?.endpoint_id).not.toBe(first);
     expect(await store.get()).toEqual({ secret: now?.secret, endpointId: now?.endpoint_id, url: URL_A });
   });
 
   it('keeps the endpoint whose secret we hold and deletes duplicates', async () => {
-    const a = fake.seedEndpoint(URL_A, EVENTS);
-    const b = fake.seedEndpoint(URL_A, EVENTS);
-    const c = fake.seedEndpoint(URL_A, ['avatar_video.fail']);
-    const other = fake.seedEndpoint('https://someone-else.example.com/hook');
+    const a = hg.fake.seedEndpoint(URL_A, EVENTS);
+    const b = hg.fake.seedEndpoint(URL_A, EVENTS);
+    const c = hg.fake.seedEndpoint(URL_A, ['avatar_video.fail']);
+    const other = hg.fake.seedEndpoint('https://someone-else.example.com/hook');
     const store = new MemorySigningSecretStore({ secret: b.secret, endpointId: b.endpoint_id, url: URL_A });
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.found.matching).toHaveLength(3);
@@ -158,43 +148,46 @@ describe('Function: reconcile', () => {
       `delete:${a.endpoint_id}`,
       `delete:${c.endpoint_id}`,
     ]);
-    expect([...fake.endpoints.keys()].sort()).toEqual([b.endpoint_id, other.endpoint_id].sort());
+    expect([...hg.fake.endpoints.keys()].sort()).toEqual([b.endpoint_id, other.endpoint_id].sort());
   });
 
   it('keeps the oldest duplicate and adopts it when we hold no secret', async () => {
-    const a = fake.seedEndpoint(URL_A, EVENTS);
-    fake.seedEndpoint(URL_A, EVENTS);
+    const a = hg.fake.seedEndpoint(URL_A, EVENTS);
+    hg.fake.seedEndpoint(URL_A, EVENTS);
     const store = new MemorySigningSecretStore();
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.endpointId).toBe(a.endpoint_id);
     expect(summary.actions.map((x) => x.type)).toEqual(['rotate', 'store_secret', 'delete']);
-    expect(fake.endpointsFor(URL_A).map((e) => e.endpoint_id)).toEqual([a.endpoint_id]);
-    expect((await store.get())?.secret).toBe(fake.endpoints.get(a.endpoint_id)?.secret);
+    expect(hg.fake.endpointsFor(URL_A).map((e) => e.endpoint_id)).toEqual([a.endpoint_id]);
+    expect((await store.get())?.secret).toBe(hg.fake.endpoints.get(a.endpoint_id)?.secret);
   });
 
   it('recovers from a 409 conflict (created concurrently) by re-reading the list', async () => {
     const store = new MemorySigningSecretStore();
     const racing = Object.create(client) as HeyGenWebhookClient;
     racing.createEndpoint = async (body, options) => {
-      fake.seedEndpoint(body.url, [...(body.events ?? [])]); // someone else won the race
+      hg.fake.seedEndpoint(body.url, [...(body.events ?? [])]); // someone else won the race
       return client.createEndpoint(body, options);
     };
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client: racing, secretStore: store });
     expect(summary.actions.map((a) => a.type)).toEqual(['rotate', 'store_secret']);
-    expect(fake.endpointsFor(URL_A)).toHaveLength(1);
-    expect((await store.get())?.secret).toBe(fake.endpointsFor(URL_A)[0]?.secret);
+    expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
+    expect((await store.get())?.secret).toBe(hg.fake.endpointsFor(URL_A)[0]?.secret);
   });
 
   it('adopts the endpoint at our URL when moving ours back gets 409 conflict (another endpoint took our URL), not failing every run', async () => {
-    const ours = fake.seedEndpoint(URL_A, EVENTS);
+    const ours = hg.fake.seedEndpoint(URL_A, EVENTS);
     const store = new MemorySigningSecretStore({ secret: ours.secret, endpointId: ours.endpoint_id, url: URL_A });
-    (fake.endpoints.get(ours.endpoint_id) as { url: string }).url = 'https://elsewhere.example.com/hook'; // a person moved it
-    const other = fake.seedEndpoint(URL_A, EVENTS); // e.g. a second stack registered our URL meanwhile
+    (hg.fake.endpoints.get(ours.endpoint_id) as { url: string }).url = 'https://elsewhere.example.com/hook'; // a person moved it
+    const other = hg.fake.seedEndpoint(URL_A, EVENTS); // e.g. a second stack registered our URL meanwhile
     const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(summary.actions.map((a) => `${a.type}:${a.status}`)).toEqual(['rotate:done', 'store_secret:done']);
     expect(summary.warnings.join('\n')).toMatch(/refused to move it back/);
-    expect(fake.endpointsFor(URL_A)).toHaveLength(1);
-    expect(await store.get()).toMatchObject({ endpointId: other.endpoint_id, secret: fake.endpoints.get(other.endpoint_id)?.secret });
+    expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
+    expect(await store.get()).toMatchObject({
+      endpointId: other.endpoint_id,
+      secret: hg.fake.endpoints.get(other.endpoint_id)?.secret,
+    });
     const again = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(again.outcome).toBe('in_sync');
   });
@@ -213,11 +206,11 @@ describe('Function: reconcile', () => {
     expect(summary.outcome).toBe('missing_api_key');
     expect(summary.message).toContain('arn:aws:secretsmanager:x:1:secret:heygen-api-key');
     expect(logger.lines).toHaveLength(1);
-    expect(fake.requests).toEqual([]);
+    expect(hg.fake.requests).toEqual([]);
   });
 
   it('reports a rejected API key as unauthorized, without throwing', async () => {
-    const bad = new HeyGenWebhookClient({ apiKey: 'nope-nope', baseUrl: fake.url });
+    const bad = new HeyGenWebhookClient({ apiKey: 'nope-nope', baseUrl: hg.fake.url });
     const logger = recordingLogger();
     const summary = await reconcile(
       { url: URL_A, events: EVENTS },
@@ -234,8 +227,8 @@ describe('Function: reconcile', () => {
     expect(planAbsent.outcome).toBe('planned');
     expect(planAbsent.actions.map((a) => `${a.type}:${a.status}`)).toEqual(['create:planned']);
 
-    const a = fake.seedEndpoint(URL_A, ['avatar_video.fail']);
-    fake.seedEndpoint(URL_A, EVENTS);
+    const a = hg.fake.seedEndpoint(URL_A, ['avatar_video.fail']);
+    hg.fake.seedEndpoint(URL_A, EVENTS);
     const plan = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store, dryRun: true });
     expect(plan.actions.map((x) => `${x.type}:${x.status}`)).toEqual(['update:planned', 'rotate:planned', 'delete:planned']);
     expect(plan.endpointId).toBe(a.endpoint_id);
@@ -253,30 +246,30 @@ describe('Function: reconcile', () => {
       await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow(
         'Lambda timed out',
       );
-      const [ep] = fake.endpointsFor(URL_A);
+      const [ep] = hg.fake.endpointsFor(URL_A);
       const summary = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
       expect(summary.actions.map((a) => a.type)).toEqual(['recover', 'store_secret']);
-      expect(fake.endpointsFor(URL_A)).toHaveLength(1);
-      expect((await store.get())?.secret).toBe(fake.endpoints.get(ep?.endpoint_id as string)?.secret);
-      expect(fake.requestsTo('POST', /rotate-secret$/)).toHaveLength(0);
-      const keys = fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
+      expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
+      expect((await store.get())?.secret).toBe(hg.fake.endpoints.get(ep?.endpoint_id as string)?.secret);
+      expect(hg.fake.requestsTo('POST', /rotate-secret$/)).toHaveLength(0);
+      const keys = hg.fake.requestsTo('POST', /endpoints$/).map((r) => r.headers['idempotency-key']);
       expect(keys).toHaveLength(2);
       expect(keys[0]).toBe(keys[1]);
     });
 
     it('rotate (adopt): the retried run gets the same secret, no second rotation', async () => {
-      const ep = fake.seedEndpoint(URL_A, EVENTS);
+      const ep = hg.fake.seedEndpoint(URL_A, EVENTS);
       const store = new MemorySigningSecretStore();
       const crashing = Object.create(store) as MemorySigningSecretStore;
       crashing.put = async () => {
         throw new Error('crash');
       };
       await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow('crash');
-      const afterFirst = fake.endpoints.get(ep.endpoint_id)?.secret;
+      const afterFirst = hg.fake.endpoints.get(ep.endpoint_id)?.secret;
       await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
-      expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2); // seed + one rotation
+      expect(hg.fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2); // seed + one rotation
       expect((await store.get())?.secret).toBe(afterFirst);
-      const keys = fake.requestsTo('POST', /rotate-secret$/).map((r) => r.headers['idempotency-key']);
+      const keys = hg.fake.requestsTo('POST', /rotate-secret$/).map((r) => r.headers['idempotency-key']);
       expect(keys[0]).toBe(keys[1]);
     });
 
@@ -350,15 +343,25 @@ describe("Function: reconcile (a leftover create past HeyGen's 24 h replay windo
     crashing.put = async () => {
       throw new Error('Lambda timed out');
     };
-    await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow('Lambda timed out');
+    await expect(reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: crashing })).rejects.toThrow(
+      'Lambda timed out',
+    );
     const [made] = fake.endpointsFor(URL_A);
     return made as NonNullable<typeof made>;
   }
 
-  async function expectAdopted(store: MemorySigningSecretStore, made: { endpoint_id: string }, summary: { actions: readonly { type: string }[] }) {
+  async function expectAdopted(
+    store: MemorySigningSecretStore,
+    made: { endpoint_id: string },
+    summary: { actions: readonly { type: string }[] },
+  ) {
     expect(summary.actions.map((a) => a.type)).toEqual(['recover', 'rotate', 'store_secret']);
     expect(fake.endpointsFor(URL_A).map((e) => e.endpoint_id)).toEqual([made.endpoint_id]);
-    expect(await store.get()).toEqual({ secret: fake.endpoints.get(made.endpoint_id)?.secret, endpointId: made.endpoint_id, url: URL_A });
+    expect(await store.get()).toEqual({
+      secret: fake.endpoints.get(made.endpoint_id)?.secret,
+      endpointId: made.endpoint_id,
+      url: URL_A,
+    });
     const again = await reconcile({ url: URL_A, events: EVENTS }, { client, secretStore: store });
     expect(again.outcome).toBe('in_sync');
   }

@@ -1,5 +1,5 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
 import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import {
@@ -8,39 +8,31 @@ import {
   rotationIdempotencyKey,
   rotationStep,
 } from '../../providers/heygen/runtime/rotation.js';
-import { FAKE_API_KEY, type FakeEndpoint, FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { FAKE_API_KEY, type FakeEndpoint } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { startVerifyingReceiver, type VerifyingReceiver } from '../fakes/verifying-receiver.js';
+import { useFakeHeyGenServer } from '../support/fake-heygen.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const NAME = 'heygen-signing';
 const EVENT = { event_type: 'avatar_video.success', event_data: { video_id: 'v1', url: 'https://x/v1.mp4' } };
 
 describe('Function: rotationStep', () => {
-  let fake: FakeHeyGenApi;
+  const hg = useFakeHeyGenServer();
   let sm: FakeSecretsManager;
   let heygen: HeyGenWebhookClient;
   let ep: FakeEndpoint;
   let receiver: VerifyingReceiver;
-
-  beforeAll(async () => {
-    fake = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await fake.close();
-  });
   beforeEach(async () => {
-    fake.reset();
     sm = new FakeSecretsManager();
-    heygen = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url, sleep: async () => {} });
-    ep = fake.seedEndpoint(URL_A, ['avatar_video.success']);
+    heygen = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: hg.fake.url, sleep: async () => {} });
+    ep = hg.fake.seedEndpoint(URL_A, ['avatar_video.success']);
     sm.create(NAME, serializeStoredSigningSecret({ secret: ep.secret, endpointId: ep.endpoint_id, url: URL_A }));
     receiver = await startVerifyingReceiver(() => sm.liveValues(NAME));
   });
   afterEach(async () => {
     sm.mock.restore();
     await receiver.close();
-    expect(fake.violations).toEqual([]);
   });
 
   const handler = (event: RotationEvent) => rotationStep(event, { secrets: sm.client, heygen, endpointUrl: URL_A });
@@ -50,17 +42,17 @@ describe('Function: rotationStep', () => {
     const { token } = await sm.rotate(NAME, handler);
     const current = JSON.parse(sm.value(NAME) as string);
     expect(current).toEqual({
-      secret: fake.endpoints.get(ep.endpoint_id)?.secret,
+      secret: hg.fake.endpoints.get(ep.endpoint_id)?.secret,
       endpointId: ep.endpoint_id,
       url: URL_A,
       replaces: expect.any(String),
     });
     expect(current.secret).not.toBe(before);
     expect(JSON.parse(sm.value(NAME, 'AWSPREVIOUS') as string).secret).toBe(before);
-    expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2);
-    expect(fake.requestsTo('POST', /rotate-secret$/).map((r) => r.headers['idempotency-key'])).toEqual([token]);
+    expect(hg.fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2);
+    expect(hg.fake.requestsTo('POST', /rotate-secret$/).map((r) => r.headers['idempotency-key'])).toEqual([token]);
     // A delivery signed with HeyGen's current secret verifies at once.
-    const d = await fake.deliver(ep.endpoint_id, receiver.url, EVENT);
+    const d = await hg.fake.deliver(ep.endpoint_id, receiver.url, EVENT);
     expect(d.statuses).toEqual([200]);
   });
 
@@ -69,8 +61,8 @@ describe('Function: rotationStep', () => {
     const event = { SecretId: NAME, ClientRequestToken: token, Step: 'createSecret' };
     expect(await handler(event)).toBe('rotated');
     expect(await handler(event)).toBe('pending_exists');
-    expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2);
-    expect(fake.requestsTo('POST', /rotate-secret$/)).toHaveLength(1);
+    expect(hg.fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2);
+    expect(hg.fake.requestsTo('POST', /rotate-secret$/)).toHaveLength(1);
   });
 
   it('recovers the same secret after a crash between HeyGen answer and storing it (no lockout)', async () => {
@@ -81,19 +73,19 @@ describe('Function: rotationStep', () => {
       onStepError: (step, err) => {
         errors.push(`${step}: ${(err as Error).message}`);
         // In the gap: HeyGen already signs with the new secret, which we have not stored.
-        deliveries.push(fake.deliver(ep.endpoint_id, receiver.url, EVENT, { backoffBaseMs: 5 }));
+        deliveries.push(hg.fake.deliver(ep.endpoint_id, receiver.url, EVENT, { backoffBaseMs: 5 }));
       },
     });
     expect(errors).toEqual(['createSecret: Task timed out after 30.00 seconds']);
     expect(stepTries.createSecret).toBe(2);
     // One rotation at HeyGen only: the retry got the replayed secret.
-    expect(fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2);
-    const keys = fake.requestsTo('POST', /rotate-secret$/).map((r) => r.headers['idempotency-key']);
+    expect(hg.fake.issuedSecrets.get(ep.endpoint_id)).toHaveLength(2);
+    const keys = hg.fake.requestsTo('POST', /rotate-secret$/).map((r) => r.headers['idempotency-key']);
     expect(keys).toEqual([token, token]);
-    expect(JSON.parse(sm.value(NAME) as string).secret).toBe(fake.endpoints.get(ep.endpoint_id)?.secret);
+    expect(JSON.parse(sm.value(NAME) as string).secret).toBe(hg.fake.endpoints.get(ep.endpoint_id)?.secret);
     const [gap] = await Promise.all(deliveries);
     expect(gap?.delivered).toBe(true); // rejected while the secret was unknown, accepted on HeyGen's retry
-    const after = await fake.deliver(ep.endpoint_id, receiver.url, EVENT);
+    const after = await hg.fake.deliver(ep.endpoint_id, receiver.url, EVENT);
     expect(after.statuses).toEqual([200]);
   });
 
@@ -126,11 +118,11 @@ describe('Function: rotationStep', () => {
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RotationError);
     expect((err as Error).message).toContain('heygen-api-key');
-    expect(fake.requests).toEqual([]);
+    expect(hg.fake.requests).toEqual([]);
   });
 
   it('fails createSecret when the endpoint was deleted behind our back', async () => {
-    fake.deleteBehindOurBack(ep.endpoint_id);
+    hg.fake.deleteBehindOurBack(ep.endpoint_id);
     const token = sm.stageRotation(NAME);
     await expect(handler({ SecretId: NAME, ClientRequestToken: token, Step: 'createSecret' })).rejects.toThrow(
       /no longer exists/,
@@ -153,13 +145,13 @@ describe('Function: rotationStep', () => {
       rotationStep(e, { secrets: sm2.client, heygen, endpointUrl: 'https://not-registered.example.com/h' }),
     );
     expect(sm2.value('empty')).toBe(JSON.stringify({ secret: null }));
-    expect(fake.requestsTo('POST', /rotate-secret$/)).toEqual([]);
+    expect(hg.fake.requestsTo('POST', /rotate-secret$/)).toEqual([]);
     sm2.mock.restore();
   });
 
   it('does nothing for tokens that are not AWSPENDING (cancelled or superseded); refuses secrets without rotation enabled', async () => {
     expect(await handler({ SecretId: NAME, ClientRequestToken: 'nope', Step: 'createSecret' })).toBe('superseded');
-    expect(fake.requestsTo('POST', /rotate-secret$/)).toEqual([]);
+    expect(hg.fake.requestsTo('POST', /rotate-secret$/)).toEqual([]);
     const sm2 = new FakeSecretsManager();
     sm2.create('off', 'x', false);
     const token = sm2.stageRotation('off');

@@ -5,13 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import type { DedupStore } from '../../functions/core/ports.js';
 import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
+import { heygenRoute } from '../support/heygen-ingress.js';
 
 const SECRET = 'whsec_test_deadline_0123456789';
 const BUDGET_MS = 150;
@@ -23,14 +22,11 @@ function pipeline(options: { publish: (e: RelayEvent) => Promise<void>; dedup?: 
     publisher: { publish: options.publish },
     telemetry: captureTelemetry(),
     routes: [
-      {
-        provider: heygen,
-        path: '/heygen',
-        keys: new StaticKeySource([SECRET]),
-        timestampToleranceSeconds: 0,
-        budgetMs: BUDGET_MS,
-        dedup: options.dedup ?? new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'record' }),
-      },
+      heygenRoute(
+        SECRET,
+        BUDGET_MS,
+        options.dedup ?? new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'record' }),
+      ),
     ],
   });
 }

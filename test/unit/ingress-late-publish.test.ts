@@ -7,13 +7,11 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import type { DedupMode, DedupStore } from '../../functions/core/ports.js';
-import { sign } from '../../functions/core/verify.js';
-import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
+import { heygenRoute, randomHeyGenBody, signedHeyGenRequest } from '../support/heygen-ingress.js';
 
 const SECRET = 'whsec_test_late_publish_0123456789';
 const BUDGET_MS = 100;
@@ -53,29 +51,13 @@ function setup(mode: DedupMode, lateMs: number) {
       },
     },
     telemetry: captureTelemetry(),
-    routes: [
-      {
-        provider: heygen,
-        path: '/heygen',
-        keys: new StaticKeySource([SECRET]),
-        timestampToleranceSeconds: 0,
-        budgetMs: BUDGET_MS,
-        dedup: sdkLike(new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode })),
-      },
-    ],
+    routes: [heygenRoute(SECRET, BUDGET_MS, sdkLike(new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode })))],
   });
   return { ingress, published };
 }
 
-const body = () =>
-  Buffer.from(JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v${Math.random()}` } }));
-const request = (b: Buffer) => ({
-  method: 'POST',
-  path: '/heygen',
-  headers: { 'heygen-signature': sign(SECRET, b) },
-  body: b,
-  requestId: 'r',
-});
+const body = randomHeyGenBody;
+const request = (b: Buffer) => signedHeyGenRequest(SECRET, b);
 
 describe('A publish that lands after the deadline answered 503', () => {
   for (const mode of ['claim', 'record'] as const)

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
+import { heygenRoute } from '../support/heygen-ingress.js';
 
 const SECRET = 'whsec_test_pipeline_0123456789';
 
@@ -18,14 +18,7 @@ describe('Function: createIngress (no adapter in front)', () => {
       publisher: { publish: async (e) => void published.push(e) },
       telemetry: captureTelemetry(),
       routes: [
-        {
-          provider: heygen,
-          path: '/heygen',
-          keys: new StaticKeySource([SECRET]),
-          timestampToleranceSeconds: 0,
-          budgetMs: 1000,
-          dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: heygen.defaultDedupMode }),
-        },
+        heygenRoute(SECRET, 1000, new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: heygen.defaultDedupMode })),
       ],
     });
     return { ingress, published };

@@ -11,24 +11,17 @@ import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import type { DedupMode } from '../../functions/core/ports.js';
-import { sign } from '../../functions/core/verify.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { captureTelemetry } from '../support/aws-mocks.js';
+import { heygenRoute, randomHeyGenBody, signedHeyGenRequest } from '../support/heygen-ingress.js';
 
 const SECRET = 'whsec_test_stuck_slot_0123456789';
 const BUDGET_MS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const never = new Promise<never>(() => {});
 
-const body = () =>
-  Buffer.from(JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v${Math.random()}` } }));
-const request = (b: Buffer) => ({
-  method: 'POST',
-  path: '/heygen',
-  headers: { 'heygen-signature': sign(SECRET, b) },
-  body: b,
-  requestId: 'r',
-});
+const body = randomHeyGenBody;
+const request = (b: Buffer) => signedHeyGenRequest(SECRET, b);
 
 describe('A request past its deadline takes no in-flight slot', () => {
   for (const mode of ['claim', 'record'] as const satisfies readonly DedupMode[])
@@ -97,16 +90,7 @@ describe('An abandoned request frees only its own in-flight slot', () => {
         },
       },
       telemetry: captureTelemetry(),
-      routes: [
-        {
-          provider: heygen,
-          path: '/heygen',
-          keys: new StaticKeySource([SECRET]),
-          timestampToleranceSeconds: 0,
-          budgetMs: B,
-          dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'record' }),
-        },
-      ],
+      routes: [heygenRoute(SECRET, B, new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'record' }))],
     });
     const b = body();
     const a = ingress(request(b)); // t 0: publishes until 330

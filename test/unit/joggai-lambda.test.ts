@@ -12,6 +12,7 @@ import type { JoggAiRunSummary } from '../../providers/joggai/runtime/run.js';
 import { FakeJoggAi } from '../fakes/joggai-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { registerSensitive } from '../support/log-capture.js';
+import { capturePowertools, type Emf } from '../support/powertools-output.js';
 import { motoStateTable } from '../support/state-table.js';
 
 const RELAY = 'https://abc123.lambda-url.us-east-1.on.aws/joggai';
@@ -21,40 +22,9 @@ function context(ms = 60_000): Context {
   return { functionName: 'joggai-registrar', awsRequestId: 'req-1', getRemainingTimeInMillis: () => ms } as unknown as Context;
 }
 
-interface Emf {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
-  [k: string]: unknown;
-}
-
 /** Runs the handler and returns what it wrote to stdout, split into log lines and EMF blobs. */
 async function run(handler: (e: unknown, c: Context) => Promise<JoggAiRunSummary>, event: unknown) {
-  const writes: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    writes.push(String(chunk));
-    return true;
-  };
-  // Powertools writes INFO and EMF to stdout, WARN and ERROR to stderr.
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation(capture),
-    vi.spyOn(process.stderr, 'write').mockImplementation(capture),
-  ];
-  let result: JoggAiRunSummary | undefined;
-  let error: unknown;
-  try {
-    result = await handler(event, context());
-  } catch (err) {
-    error = err;
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  const json = writes
-    .join('')
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const emf = json.filter((j): j is Emf => '_aws' in j);
-  const logs = json.filter((j) => !('_aws' in j)) as { level: string; message: string; [k: string]: unknown }[];
-  return { result, error, emf, logs };
+  return capturePowertools(() => handler(event, context()));
 }
 
 function registrarRuns(emf: Emf[]) {

@@ -8,12 +8,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDedupStore, LEGACY_MARKER } from '../../functions/adapters/aws/dynamodb-dedup.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { answerBudgetMs } from '../../providers/runtime.js';
 import { captureTelemetry, MockAws } from '../support/aws-mocks.js';
+import { heygenRoute } from '../support/heygen-ingress.js';
 
 const SECRET = 'whsec_legacy_window_skip_0123456789abcdef';
 const WINDOW_S = 48 * 3600;
@@ -47,16 +47,7 @@ function relay(eventKeysSinceMs: number, now: () => number) {
     publisher: { publish: async () => {} },
     telemetry: captureTelemetry(),
     now,
-    routes: [
-      {
-        provider: heygen,
-        path: '/heygen',
-        keys: new StaticKeySource([SECRET]),
-        timestampToleranceSeconds: 0,
-        budgetMs: answerBudgetMs(heygen),
-        dedup: store,
-      },
-    ],
+    routes: [heygenRoute(SECRET, answerBudgetMs(heygen), store)],
   });
   let n = 0;
   const deliver = async () => {

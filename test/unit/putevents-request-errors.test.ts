@@ -13,13 +13,13 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { EventBridgePublisher, permanentRequestError } from '../../functions/adapters/aws/eventbridge-publisher.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import { createIngress } from '../../functions/core/ingress.js';
 import { sign } from '../../functions/core/verify.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { answerBudgetMs } from '../../providers/runtime.js';
 import { captureTelemetry, MemoryParkedStore } from '../support/aws-mocks.js';
 import { sampleBody } from '../support/heygen.js';
+import { heygenRoute } from '../support/heygen-ingress.js';
 
 const SECRET = 'whsec_putevents_request_0123456789abcdef';
 
@@ -67,14 +67,7 @@ function relayOver(client: EventBridgeClient) {
     publisher: new EventBridgePublisher(client, 'relay-bus', { backoffMs: 1 }),
     telemetry,
     routes: [
-      {
-        provider: heygen,
-        path: '/heygen',
-        keys: new StaticKeySource([SECRET]),
-        timestampToleranceSeconds: 0,
-        budgetMs: answerBudgetMs(heygen),
-        dedup: new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'claim' }),
-      },
+      heygenRoute(SECRET, answerBudgetMs(heygen), new MemoryDedupStore({ windowSeconds: 3600, lockSeconds: 15, mode: 'claim' })),
     ],
   });
   const deliver = () => {
