@@ -181,14 +181,14 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     clock.t += 30 * MINUTE;
     expect((await a.register()).outcome).toBe('in_sync');
     // The backfill recovered that very entry (the newest of ours): still the failure's, not the secret's.
-    const created = Date.parse(fake.history.at(-1)?.created_at as string);
+    const created = Date.parse(hg.fake.history.at(-1)?.created_at as string);
     await a.dedup.complete(heygenEventKey(JSON.stringify(missed)), 'backfill');
     await a.evidence.record('heygen', 'missed', created);
     expect((await a.register()).outcome).toBe('in_sync');
     expect(rotations()).toBe(0);
     // A dead secret after that failure is proved by the next entry HeyGen creates (refused).
-    const [ep] = fake.endpointsFor(URL_A);
-    await client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
     clock.t += MINUTE;
     expect(await a.receive(event())).toBe(401);
     clock.t += 15 * MINUTE;
