@@ -110,7 +110,7 @@ export type TroubleHook = (provider: string, status: number, refusedKey?: string
  * The ingress's hook (`IngressOptions.onTrouble`): maps an answer's status to evidence and writes it,
  * rate-limited per provider and kind, bounded in time, never throwing (evidence must not fail a
  * delivery's answer). A refused key is written besides (the store's `recordRefusedKey`): each key
- * once per environment (the last 64 remembered), at most {@link REFUSED_KEYS_PER_INTERVAL} per interval.
+ * at most once per interval, and at most {@link REFUSED_KEYS_PER_INTERVAL} keys per interval, per environment.
  */
 export function evidenceRecorder(
   store: EvidenceStore,
@@ -148,21 +148,25 @@ export function evidenceRecorder(
   };
 }
 
-/** The recorder's bound on refused-key writes: each key once (the last 64 remembered), a few per interval. */
+/**
+ * The recorder's bound on refused-key writes, per provider: a key again only once its last write is
+ * `intervalMs` old (the last 64 keys remembered), at most {@link REFUSED_KEYS_PER_INTERVAL} per interval.
+ */
 function refusedKeyLimiter(intervalMs: number) {
-  const written = new Map<string, Set<string>>();
+  const written = new Map<string, Map<string, number>>();
   const spent = new Map<string, { since: number; count: number }>();
   return {
     take(provider: string, key: string, t: number): boolean {
-      const seen = written.get(provider) ?? new Set<string>();
+      const seen = written.get(provider) ?? new Map<string, number>();
       written.set(provider, seen);
-      if (seen.has(key)) return false;
+      if (t - (seen.get(key) ?? Number.NEGATIVE_INFINITY) < intervalMs) return false;
       const budget = spent.get(provider);
       if (budget && t - budget.since < intervalMs && budget.count >= REFUSED_KEYS_PER_INTERVAL) return false;
       if (!budget || t - budget.since >= intervalMs) spent.set(provider, { since: t, count: 1 });
       else budget.count++;
-      seen.add(key);
-      if (seen.size > 64) seen.delete(seen.values().next().value as string);
+      seen.delete(key); // re-inserted last: the map's order is the order of writes
+      seen.set(key, t);
+      if (seen.size > 64) seen.delete(seen.keys().next().value as string);
       return true;
     },
     forget(provider: string, key: string): void {

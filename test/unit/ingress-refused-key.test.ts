@@ -86,20 +86,21 @@ describe('The ingress records the refused delivery’s event key', () => {
 });
 
 describe('evidenceRecorder: refused keys within the write bound', () => {
-  it('writes each distinct refused key once, at most REFUSED_KEYS_PER_INTERVAL per interval, the stamp once per interval', async () => {
+  it('writes a refused key at most once per interval, at most REFUSED_KEYS_PER_INTERVAL keys per interval, the stamp once per interval', async () => {
     const store = new MemoryEvidenceStore();
     let t = 1_000_000;
     const record = evidenceRecorder(store, { intervalMs: 10_000, now: () => t });
     for (let i = 0; i < 10; i++) await record('heygen', 401, `heygen:evt:${i}`);
-    await record('heygen', 401, 'heygen:evt:0'); // the same key again: nothing new
+    await record('heygen', 401, 'heygen:evt:0'); // the same key again within the interval: nothing new
     let keys = (await store.read('heygen')).refusedKeys ?? [];
     expect(keys.map((r) => r.key)).toEqual(Array.from({ length: REFUSED_KEYS_PER_INTERVAL }, (_, i) => `heygen:evt:${i}`));
-    t += 10_000; // the next interval: the next few keys
+    expect(keys.filter((r) => r.key === 'heygen:evt:0')).toEqual([{ key: 'heygen:evt:0', at: 1_000_000 }]);
+    t += 10_000; // the next interval: the next keys, and a key refused again moves forward
     await record('heygen', 401, 'heygen:evt:9');
     await record('heygen', 401, 'heygen:evt:0');
     keys = (await store.read('heygen')).refusedKeys ?? [];
     expect(keys.map((r) => r.key)).toContain('heygen:evt:9');
-    expect(keys.filter((r) => r.key === 'heygen:evt:0')).toEqual([{ key: 'heygen:evt:0', at: 1_000_000 }]);
+    expect(keys.filter((r) => r.key === 'heygen:evt:0')).toEqual([{ key: 'heygen:evt:0', at: t }]);
     expect((await store.read('heygen')).lastSignatureRejectionAt).toBe(t);
     await record('heygen', 503); // failures carry no key
     expect((await store.read('heygen')).lastFailureAt).toBe(t);
