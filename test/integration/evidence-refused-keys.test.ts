@@ -95,3 +95,30 @@ describe('DynamoEvidenceStore (moto): concurrent writers of refused keys', () =>
 function source2(): string {
   return `race-${++n}`;
 }
+
+describe('DynamoEvidenceStore: DynamoDB refusing the path of a map not yet there', () => {
+  it('creates the map when the first UpdateItem is refused with "document path … invalid" (real DynamoDB may check the path before the condition)', async () => {
+    const sent: string[] = [];
+    const client = {
+      send: async (command: { input: { UpdateExpression?: string } }) => {
+        sent.push(command.input.UpdateExpression ?? '');
+        if (sent.length === 1)
+          throw Object.assign(new Error('The document path provided in the update expression is invalid for update'), {
+            name: 'ValidationException',
+          });
+        return {};
+      },
+    } as unknown as ConstructorParameters<typeof DynamoEvidenceStore>[0];
+    await new DynamoEvidenceStore(client, 'state').recordRefusedKey('heygen', keyOf(1), T0);
+    expect(sent).toEqual(['SET refusedKeys.#k = :at', 'SET refusedKeys = :keys']);
+  });
+
+  it('other errors still throw (the recorder retries the key on its next refusal)', async () => {
+    const client = {
+      send: async () => {
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      },
+    } as unknown as ConstructorParameters<typeof DynamoEvidenceStore>[0];
+    await expect(new DynamoEvidenceStore(client, 'state').recordRefusedKey('heygen', keyOf(1), T0)).rejects.toThrow('throttled');
+  });
+});
