@@ -5,7 +5,19 @@
  * signature (401) and when it last answered one with anything the provider retries (401, 5xx). Cheap
  * and bounded: nothing is written for a delivery that succeeds, and at most one write per provider
  * per `intervalMs` per execution environment, however many deliveries are refused.
+ *
+ * It also records WHICH deliveries it refused: the refused body's event key (as the provider computes
+ * it; core/event-key.ts), in a small bounded list ({@link REFUSED_KEYS_CAPACITY} keys, {@link addRefusedKey}).
+ * The registrar's proof (providers/heygen/runtime/proof.ts) needs the missed history entry's own key
+ * there: a stranger cannot send the body of an event HeyGen created for us (he would have to know its
+ * type and data), so his refusals never match.
  */
+
+/** One refused delivery's event key and when (epoch ms) it was last refused. */
+export interface RefusedKey {
+  readonly key: string;
+  readonly at: number;
+}
 
 export interface DeliveryEvidence {
   /** Last time (epoch ms) the ingress refused a delivery's signature (401), or null. */
@@ -16,6 +28,8 @@ export interface DeliveryEvidence {
   readonly lastMissedAt: number | null;
   /** Last time (epoch ms) a delivery was answered 5xx (our fault; a stranger cannot cause it), or null. Absent in older items. */
   readonly lastFailureAt?: number | null;
+  /** The event keys of refused deliveries (at most {@link REFUSED_KEYS_CAPACITY}, distinct; see {@link addRefusedKey}). Absent in older items. */
+  readonly refusedKeys?: readonly RefusedKey[];
 }
 
 /** `missed`: recorded by the backfill, with the recovered event's creation time. */
@@ -24,10 +38,44 @@ export type TroubleKind = 'signature' | 'failure' | 'missed';
 export interface EvidenceStore {
   /** Records that a delivery of `provider` was refused (`signature`) or failed (`failure`) at `at`. */
   record(provider: string, kind: TroubleKind, at: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Records that a delivery whose event key is `key` was refused at `at` ({@link addRefusedKey}'s
+   * rule). Optional: a store without it keeps no keys (and the registrar then never proves a mismatch).
+   */
+  recordRefusedKey?(provider: string, key: string, at: number, signal?: AbortSignal): Promise<void>;
   read(provider: string, signal?: AbortSignal): Promise<DeliveryEvidence>;
 }
 
 export const NO_EVIDENCE: DeliveryEvidence = { lastSignatureRejectionAt: null, lastTroubleAt: null, lastMissedAt: null };
+
+/** How many distinct refused keys the evidence item keeps. */
+export const REFUSED_KEYS_CAPACITY = 16;
+/**
+ * A full list gives up a key only once it is this old: a flood of refusals (anyone can send them,
+ * each with a key of his own) cannot push out a key refused less than this long ago. Several hourly
+ * registrar runs see a refused entry (it is proof once 10 minutes old) before its key may go.
+ */
+export const REFUSED_KEY_KEEP_MS = 6 * 3_600_000;
+
+/**
+ * The list after `key` was refused at `at`, or null when it stays as it is. Keys are distinct (a key
+ * refused again moves its time forward); a full list takes a new key only in place of its oldest one,
+ * and only when that one is older than {@link REFUSED_KEY_KEEP_MS}. So a flood fills the list and
+ * then is dropped: it can keep a later key out (delay a heal) but never evict one it found there.
+ */
+export function addRefusedKey(list: readonly RefusedKey[], key: string, at: number): RefusedKey[] | null {
+  const same = list.findIndex((r) => r.key === key);
+  if (same >= 0) return (list[same] as RefusedKey).at >= at ? null : list.map((r, i) => (i === same ? { key, at } : r));
+  if (list.length < REFUSED_KEYS_CAPACITY) return [...list, { key, at }];
+  const oldest = oldestRefusal(list);
+  if (oldest.at >= at - REFUSED_KEY_KEEP_MS) return null; // full of recent refusals: a flood; dropped
+  return [...list.filter((r) => r !== oldest), { key, at }];
+}
+
+/** The entry refused longest ago (of a non-empty list). */
+export function oldestRefusal(list: readonly RefusedKey[]): RefusedKey {
+  return list.reduce((a, b) => (b.at < a.at ? b : a));
+}
 
 export class MemoryEvidenceStore implements EvidenceStore {
   readonly items = new Map<string, DeliveryEvidence>();
@@ -35,39 +83,94 @@ export class MemoryEvidenceStore implements EvidenceStore {
     const old = this.items.get(provider) ?? NO_EVIDENCE;
     const max = (a: number | null) => Math.max(a ?? 0, at);
     this.items.set(provider, {
+      ...old,
       lastTroubleAt: kind === 'missed' ? old.lastTroubleAt : max(old.lastTroubleAt),
       lastSignatureRejectionAt: kind === 'signature' ? max(old.lastSignatureRejectionAt) : old.lastSignatureRejectionAt,
       lastMissedAt: kind === 'missed' ? max(old.lastMissedAt) : old.lastMissedAt,
       lastFailureAt: kind === 'failure' ? max(old.lastFailureAt ?? null) : (old.lastFailureAt ?? null),
     });
   }
+  async recordRefusedKey(provider: string, key: string, at: number): Promise<void> {
+    const old = this.items.get(provider) ?? NO_EVIDENCE;
+    const next = addRefusedKey(old.refusedKeys ?? [], key, at);
+    if (next) this.items.set(provider, { ...old, refusedKeys: next });
+  }
   async read(provider: string): Promise<DeliveryEvidence> {
     return this.items.get(provider) ?? NO_EVIDENCE;
   }
 }
 
+/** At most this many refused keys are written per provider per interval per execution environment. */
+export const REFUSED_KEYS_PER_INTERVAL = 4;
+
+/** The ingress's hook: a routed answer's provider, status and, for a refused signature, the body's event key. */
+export type TroubleHook = (provider: string, status: number, refusedKey?: string) => Promise<void>;
+
 /**
  * The ingress's hook (`IngressOptions.onTrouble`): maps an answer's status to evidence and writes it,
- * rate-limited per provider and kind, bounded in time, never throwing (evidence must not fail a delivery's answer).
+ * rate-limited per provider and kind, bounded in time, never throwing (evidence must not fail a
+ * delivery's answer). A refused key is written besides (the store's `recordRefusedKey`): each key
+ * at most once per interval, and at most {@link REFUSED_KEYS_PER_INTERVAL} keys per interval, per environment.
  */
 export function evidenceRecorder(
   store: EvidenceStore,
   options: { readonly intervalMs?: number; readonly timeoutMs?: number; readonly now?: () => number } = {},
-): (provider: string, status: number) => Promise<void> {
+): TroubleHook {
   const intervalMs = options.intervalMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 500;
   const now = options.now ?? Date.now;
   const last = new Map<string, number>();
-  return async (provider, status) => {
+  const keys = refusedKeyLimiter(intervalMs);
+  const stamp = async (provider: string, kind: TroubleKind, t: number) => {
+    const slot = `${provider}:${kind}`;
+    if (t - (last.get(slot) ?? Number.NEGATIVE_INFINITY) < intervalMs) return;
+    last.set(slot, t);
+    try {
+      await store.record(provider, kind, t, AbortSignal.timeout(timeoutMs));
+    } catch {
+      last.delete(slot); // try again on the next refusal
+    }
+  };
+  const refused = async (provider: string, key: string, t: number) => {
+    if (!store.recordRefusedKey || !keys.take(provider, key, t)) return;
+    try {
+      await store.recordRefusedKey(provider, key, t, AbortSignal.timeout(timeoutMs));
+    } catch {
+      keys.forget(provider, key); // try again on its next refusal
+    }
+  };
+  return async (provider, status, refusedKey) => {
     const kind: TroubleKind | null = status === 401 ? 'signature' : status >= 500 ? 'failure' : null;
     if (kind === null) return;
     const t = now();
-    const key = `${provider}:${kind}`;
-    if (t - (last.get(key) ?? Number.NEGATIVE_INFINITY) < intervalMs) return;
-    last.set(key, t);
-    try {
-      await store.record(provider, kind, t, AbortSignal.timeout(options.timeoutMs ?? 500));
-    } catch {
-      last.delete(key); // try again on the next refusal
-    }
+    if (kind !== 'signature' || refusedKey === undefined) return stamp(provider, kind, t);
+    await Promise.all([stamp(provider, kind, t), refused(provider, refusedKey, t)]);
+  };
+}
+
+/**
+ * The recorder's bound on refused-key writes, per provider: a key again only once its last write is
+ * `intervalMs` old (the last 64 keys remembered), at most {@link REFUSED_KEYS_PER_INTERVAL} per interval.
+ */
+function refusedKeyLimiter(intervalMs: number) {
+  const written = new Map<string, Map<string, number>>();
+  const spent = new Map<string, { since: number; count: number }>();
+  return {
+    take(provider: string, key: string, t: number): boolean {
+      const seen = written.get(provider) ?? new Map<string, number>();
+      written.set(provider, seen);
+      if (t - (seen.get(key) ?? Number.NEGATIVE_INFINITY) < intervalMs) return false;
+      const budget = spent.get(provider);
+      if (budget && t - budget.since < intervalMs && budget.count >= REFUSED_KEYS_PER_INTERVAL) return false;
+      if (!budget || t - budget.since >= intervalMs) spent.set(provider, { since: t, count: 1 });
+      else budget.count++;
+      seen.delete(key); // re-inserted last: the map's order is the order of writes
+      seen.set(key, t);
+      if (seen.size > 64) seen.delete(seen.keys().next().value as string);
+      return true;
+    },
+    forget(provider: string, key: string): void {
+      written.get(provider)?.delete(key);
+    },
   };
 }

@@ -107,9 +107,11 @@ export interface IngressOptions {
   /**
    * Called with a routed delivery's provider and status when the answer is 4xx/5xx, before the
    * answer is returned (core/evidence.ts `evidenceRecorder`: signature refusals and failures, the
-   * evidence the registrar's secret check and the backfill read). Must not throw.
+   * evidence the registrar's secret check and the backfill read). For a 401 it is also given the
+   * refused body's event key (`refusedKey`: the relay's key, core/event-key.ts; computed only then,
+   * never for a verified delivery; none when the body gives no event key). Must not throw.
    */
-  readonly onTrouble?: (provider: string, status: number) => Promise<void>;
+  readonly onTrouble?: (provider: string, status: number, refusedKey?: string) => Promise<void>;
 }
 
 export type IngressPipeline = (request: RelayRequest) => Promise<RelayResponse>;
@@ -125,6 +127,23 @@ function sourceOf(route: ProviderRoute): string {
  */
 export function dedupKey(provider: string, body: Uint8Array): string {
   return `${provider}:${createHash('sha256').update(body).digest('hex')}`;
+}
+
+/**
+ * The event key of a refused delivery's body, as the provider computes it (the refusal path only: the
+ * registrar's proof matches it against the missed history entry's key). A body that does not parse,
+ * or whose key is only its hash (the provider found no event in it), gives none.
+ */
+function refusedEventKey(route: ProviderRoute, req: RelayRequest): string | undefined {
+  const eventKey = route.provider.eventKey;
+  if (!eventKey || req.body.length === 0) return undefined;
+  try {
+    const key = eventKey(req.body, req.headers);
+    if (key === undefined || key === dedupKey(route.provider.name, req.body)) return undefined;
+    return sourceEventKey(sourceOf(route), key);
+  } catch {
+    return undefined; // not JSON, or no event in it
+  }
 }
 
 function normalizePath(path: string): string {
@@ -404,7 +423,9 @@ class Ingress {
     const onTrouble = this.options.onTrouble;
     const troubled = onTrouble && response.statusCode >= 400 ? this.routeFor(req.path) : undefined;
     const provider = troubled && sourceOf(troubled);
-    if (provider) await onTrouble?.(provider, response.statusCode).catch(() => undefined);
+    if (!provider) return response;
+    const refusedKey = response.statusCode === 401 ? refusedEventKey(troubled, req) : undefined;
+    await onTrouble?.(provider, response.statusCode, refusedKey).catch(() => undefined);
     return response;
   }
 
@@ -667,7 +688,10 @@ class Ingress {
       this.telemetry.count('Published', { provider });
       if (tookOver) {
         this.possibleDuplicate(provider, 'took_over');
-        this.telemetry.warn('Published over an unfinished claim of another writer, which may have published it too', logAttrsOf(v));
+        this.telemetry.warn(
+          'Published over an unfinished claim of another writer, which may have published it too',
+          logAttrsOf(v),
+        );
       }
       return undefined;
     } catch (err) {

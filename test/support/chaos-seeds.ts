@@ -4,6 +4,7 @@
  * is meant to catch. `npm run chaos -- --seed-bug <name>` runs the model with one applied and reports
  * after how many schedules an invariant of the listed kinds broke.
  */
+import type { EvidenceStore } from '../../functions/core/evidence.js';
 import type { DedupStore } from '../../functions/core/ports.js';
 import type { ModelClock } from './model-clock.js';
 
@@ -13,11 +14,15 @@ export const SEED_BUGS = {
     caughtBy: ['wall-clock'],
   },
   'window-rule': {
-    what: "the registrar's evidence trusts history entries older than the dedup records it looks them up in (finding 1): the table forgets after 1 h",
+    what: "the registrar's evidence trusts history entries older than the dedup records it looks them up in (finding 1): the table forgets after 1 h (with any-refusal: the refused-key rule alone masks it)",
     caughtBy: ['needless-rotation'],
   },
   'heal-on-refusals': {
-    what: 'the registrar heals on refusals alone: its lookup says every history entry was never recorded',
+    what: 'the registrar heals on refusals alone: its lookup says every history entry was never recorded (with any-refusal: the refused-key rule alone masks it)',
+    caughtBy: ['needless-rotation'],
+  },
+  'any-refusal': {
+    what: "the registrar takes any refusal for the missed entry's own (the proof before refused keys: a stranger's bad POST plus a miss that never reached the relay heals)",
     caughtBy: ['needless-rotation'],
   },
   'evidence-dropped': {
@@ -63,6 +68,23 @@ export const seedBugs = {
         },
       };
     return view;
+  },
+  /**
+   * The evidence the registrar reads. `any-refusal` (and the two registrar bugs above, which the
+   * refused-key rule would mask alone): any recorded refusal reads as a refusal of every history entry
+   * (`historyKeys`), at the time of the last one, which is the rule before the refused keys.
+   */
+  registrarEvidence(seed: SeedBug | undefined, store: EvidenceStore, historyKeys: () => string[]): EvidenceStore {
+    if (seed !== 'any-refusal' && seed !== 'window-rule' && seed !== 'heal-on-refusals') return store;
+    return {
+      record: store.record.bind(store),
+      read: async (provider, signal) => {
+        const e = await store.read(provider, signal);
+        const at = e.lastSignatureRejectionAt;
+        if (at === null) return e;
+        return { ...e, refusedKeys: [...(e.refusedKeys ?? []), ...historyKeys().map((key) => ({ key, at }))] };
+      },
+    };
   },
   /** The dedup window the scheduled backfill is told. */
   backfillWindow(seed: SeedBug | undefined, windowMs: number): number {

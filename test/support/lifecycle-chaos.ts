@@ -641,7 +641,12 @@ class Model {
           now: this.clock.now,
         },
         evidence: {
-          evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
+          evidence: p.port(
+            seedBugs.registrarEvidence(this.seed, st.evidence, () =>
+              this.heygen.history.map((h) => heygenEventKey(JSON.stringify({ event_type: h.event_type, event_data: h.event_data }))),
+            ),
+            'dynamodb.evidence',
+          ),
           history: this.heygenClient(p, st),
           dedup: p.port(dedupView as DedupStore, 'dynamodb.dedup'),
           dedupWindowMs: WINDOW_MS,

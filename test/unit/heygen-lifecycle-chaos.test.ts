@@ -18,8 +18,6 @@ const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
  */
 const KNOWN_OPEN: Record<string, string> = {
   lost: 'an outage longer than HeyGen keeps its history, before the backfill has seen how long that is: lost with no BackfillGap',
-  'needless-rotation':
-    "a stranger's bad POST plus an event that never reached the relay (down, lost on the way; no failure of ours recorded) still heals a live secret (misses with a 5xx of ours no longer do)",
 };
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 

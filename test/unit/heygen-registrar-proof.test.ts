@@ -93,8 +93,8 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
       const raw = JSON.stringify(event);
       return post(raw, createHmac('sha256', ep.secret).update(raw).digest('hex'));
     };
-    /** Anyone on the internet: a POST with a bad signature. */
-    const stranger = () => post('{"event_type":"avatar_video.success","event_data":{"video_id":"x"}}', 'ab'.repeat(32));
+    /** Anyone on the internet: a POST with a bad signature (a body of his own, or a fixed one). */
+    const stranger = (raw = '{"event_type":"avatar_video.success","event_data":{"video_id":"x"}}') => post(raw, 'ab'.repeat(32));
     const register = (events: readonly string[] | null = EVENTS): Promise<ReconcileSummary> =>
       reconcile(
         { url: URL_A, events },
@@ -196,6 +196,51 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect(await a.receive(event())).toBe(200);
   });
 
+  it("needless-rotation-stranger: a stranger's refusal and a miss that never reached the relay (down, lost on the way): no heal (chaos --seed 1932332816 --path 430, 445)", async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    expect(await a.receive(event())).toBe(200); // the secret works
+    clock.t += 5 * MINUTE;
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    hg.fake.emit(ep?.endpoint_id as string, event()); // HeyGen lists it; the delivery never reached the relay
+    clock.t += MINUTE;
+    for (let k = 0; k < 3; k++) expect(await a.stranger()).toBe(401); // anyone: bad POSTs after the miss
+    clock.t += 15 * MINUTE;
+    expect((await a.register()).outcome).toBe('in_sync');
+    clock.t += HOUR;
+    expect((await a.register()).outcome).toBe('in_sync');
+    expect(rotations()).toBe(0);
+    expect(await a.receive(event())).toBe(200); // the secret it kept is HeyGen's live one
+    expect(a.heals.takeovers).toEqual([]);
+  });
+
+  it("refused-key proof: HeyGen's own refused delivery (its key) and its miss heal, as before, even after a stranger's flood of refusals", async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` }); // the secret dies
+    clock.t += MINUTE;
+    const refused = event();
+    expect(await a.receive(refused)).toBe(401); // HeyGen's delivery, refused: its key is recorded
+    const keys = ((await a.evidence.read('heygen')).refusedKeys ?? []).map((r) => r.key);
+    expect(keys).toContain(heygenEventKey(JSON.stringify(refused)));
+    // A flood: many bad POSTs, each with a key of its own, fill the list but cannot push that key out.
+    for (let k = 0; k < 50; k++) {
+      clock.t += 1_000;
+      const raw = JSON.stringify(event());
+      expect(await a.stranger(raw)).toBe(401);
+    }
+    expect(((await a.evidence.read('heygen')).refusedKeys ?? []).map((r) => r.key)).toContain(
+      heygenEventKey(JSON.stringify(refused)),
+    );
+    clock.t += 15 * MINUTE;
+    expect((await a.register()).outcome).toBe('secret_mismatch');
+    expect(await a.receive(event())).toBe(200);
+    expect(a.heals.takeovers.map((t) => t.kind)).toEqual(['heal']);
+  });
+
   it('a dead secret is still healed on proof: the newest entry addressed to us refused, then in sync', async () => {
     const a = stack('a');
     await a.register();
@@ -239,7 +284,13 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     clock.t += 15 * MINUTE;
     expect((await a.register()).outcome).toBe('in_sync');
     // With lastMissedAt on that very entry (the backfill recovered it, nothing newer), the dead secret is healed.
-    a.evidence.items.set('heygen', { lastSignatureRejectionAt: created, lastTroubleAt: created, lastMissedAt: created });
+    const before = await a.evidence.read('heygen'); // keeps the refused keys (the ingress refused that very entry)
+    a.evidence.items.set('heygen', {
+      ...before,
+      lastSignatureRejectionAt: created,
+      lastTroubleAt: created,
+      lastMissedAt: created,
+    });
     expect((await a.register()).outcome).toBe('secret_mismatch');
   });
 
@@ -313,7 +364,9 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
       clock.t += 10 * MINUTE;
       // A custom domain in front of two regions: deliveries alternate between the stacks.
       await (tick % 2 === 0 ? a : b).receive(event());
-      if (tick % 6 === 3) {
+      // Runs every 30 min: the newest entry (10 min old) went to a at odd runs, to b at even ones, so
+      // each stack in turn sees an entry it refused itself (the only miss that proves its secret dead).
+      if (tick % 3 === 0) {
         for (const [who, s] of [
           ['a', a],
           ['b', b],

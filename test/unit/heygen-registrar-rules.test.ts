@@ -160,6 +160,7 @@ describe('registrar: one clock', () => {
     now = T;
     const evidence = new MemoryEvidenceStore();
     await evidence.record('heygen', 'signature', T - 30 * 60_000);
+    await evidence.recordRefusedKey('heygen', 'heygen:key-missed', T - 30 * 60_000); // that very entry was refused
     const missed = {
       eventId: 'evt_missed',
       eventType: 'avatar_video.success',

@@ -18,14 +18,18 @@
  * 3. **The newest such entry was never recorded** (nor recovered by the backfill): a dead secret
  *    refuses every delivery from its death on, so the newest entry is missed too; one transient
  *    miss followed by recorded deliveries is not a dead secret.
- * 4. **A signature refusal** recorded at or after that entry's creation (less a small slack) and
- *    after the grace. Needed, though anyone can send one: without it every outage (the relay down,
- *    a 5xx, HeyGen's own delivery trouble) would look like a dead secret and rotate for nothing.
- *    It tells the cause, the missed entry tells that HeyGen's deliveries fail; a stranger alone
- *    (no missed entry) can never trigger a rotation. And **no failure of ours** (a 5xx, which a
- *    stranger cannot cause) since that entry's creation: the miss may be that failure's, and a
- *    stranger's refusal at the same time would otherwise rotate a live secret.
+ * 4. **That very entry was refused** ({@link refusalOfEntry}): the ingress recorded a signature
+ *    refusal of a delivery whose event key is the entry's own (core/evidence.ts keeps the last
+ *    refused keys), at or after the entry's creation (less a small slack) and after the grace.
+ *    Without a refusal every outage (the relay down, a 5xx, HeyGen's own delivery trouble) would look
+ *    like a dead secret; and a refusal of any other delivery proves nothing about this miss: anyone
+ *    can send one, and a stranger's refusal plus a miss of ours that never reached the relay (down,
+ *    lost on the way) used to rotate a live secret. A stranger cannot send a body with the key of an
+ *    event HeyGen created for us (he would have to know its type and data), so his refusals never
+ *    match. And **no failure of ours** (a 5xx, which a stranger cannot cause) since that entry's
+ *    creation: the miss may be that failure's.
  */
+import type { RefusedKey } from '../../../functions/core/evidence.js';
 
 /** After the current secret was stored, refusals and misses are not evidence for this long (a rotation's overlap). */
 export const MISMATCH_GRACE_MS = 5 * 60_000;
@@ -93,4 +97,20 @@ export function refusalMatches(
 ): boolean {
   if (lastFailureAt !== null && lastFailureAt >= missedCreatedAt - REFUSAL_SLACK_MS) return false;
   return rejectedAt !== null && rejectedAt >= from && rejectedAt >= missedCreatedAt - REFUSAL_SLACK_MS;
+}
+
+/**
+ * Rule 4 with the refused keys: the refusal of the missed entry's own key (`entryKey`, the relay's
+ * key of the entry) when it matches ({@link refusalMatches}), else null. A refusal of another key
+ * (a stranger's, another event's) never proves this entry's miss.
+ */
+export function refusalOfEntry(
+  refused: readonly RefusedKey[],
+  entryKey: string,
+  from: number,
+  missedCreatedAt: number,
+  lastFailureAt: number | null = null,
+): RefusedKey | null {
+  const own = refused.find((r) => r.key === entryKey);
+  return own && refusalMatches(own.at, from, missedCreatedAt, lastFailureAt) ? own : null;
 }

@@ -26,10 +26,14 @@ import {
 } from '../../../functions/core/lease.js';
 import type { DedupStore, StoredSigningSecret } from '../../../functions/core/ports.js';
 import { isUsableSigningSecret } from '../../../functions/core/secret-quality.js';
-import { type SecretSnapshot, SecretVersionConflictError, type SigningSecretStore } from '../../../functions/core/secret-store.js';
+import {
+  type SecretSnapshot,
+  SecretVersionConflictError,
+  type SigningSecretStore,
+} from '../../../functions/core/secret-store.js';
 import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/client.js';
 import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
-import { addressedToUs, proofWindow, refusalMatches } from './proof.js';
+import { addressedToUs, proofWindow, refusalOfEntry } from './proof.js';
 
 /**
  * After this many 5xx answers to a recorded intent's call (its first call and replays with the same
@@ -1189,7 +1193,8 @@ async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<
 
 /**
  * The proof rule (proof.ts): the newest history entry addressed to our endpoint in the proof window
- * was never recorded (nor recovered by the backfill), and a signature refusal came at or after it.
+ * was never recorded (nor recovered by the backfill), and the ingress refused a delivery of that very
+ * entry (its event key among the refused keys) at or after its creation.
  */
 async function secretMismatch(
   e: SecretEvidence,
@@ -1209,19 +1214,21 @@ async function secretMismatch(
     ...(e.retrySpacingMs === undefined ? {} : { retrySpacingMs: e.retrySpacingMs }),
   });
   if (!window) return null;
-  const { lastSignatureRejectionAt: rejectedAt, lastMissedAt, lastFailureAt } = await e.evidence.read(e.source ?? 'heygen', signal);
-  if (rejectedAt === null || rejectedAt < window.from) return null; // no refusal: whatever failed, not the secret
+  const source = e.source ?? 'heygen';
+  const { refusedKeys = [], lastMissedAt, lastFailureAt } = await e.evidence.read(source, signal);
+  if (!refusedKeys.some((r) => r.at >= window.from)) return null; // no refusal: whatever failed, not the secret
   const newest = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
   if (!newest) return null;
   const created = Date.parse(newest.createdAt);
-  if (!refusalMatches(rejectedAt, window.from, created, lastFailureAt ?? null)) return null;
+  const key = sourceEventKey(source, newest.eventKey);
+  const refusal = refusalOfEntry(refusedKeys, key, window.from, created, lastFailureAt ?? null);
+  if (!refusal) return null; // that entry was never refused: a stranger's refusal, or a miss that never reached us
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
   // missed live. Only an exact match counts: a newer recovered entry may not be ours.
   const recovered = lastMissedAt === created;
-  const key = sourceEventKey(e.source ?? 'heygen', newest.eventKey);
   if (!recovered && (await e.dedup.claim(key, `registrar-${randomUUID()}`, signal)) !== 'claimed') return null;
   return {
-    rejectedAt,
+    rejectedAt: refusal.at,
     missed: {
       eventId: recovered ? `${newest.eventId} (recovered by the backfill)` : newest.eventId,
       type: newest.eventType,
