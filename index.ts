@@ -30,8 +30,8 @@ export {
   type SourceProps,
   type SourceRoute,
 } from './lib/source.js';
+export { TempRouteSweeper, type TempRouteSweeperProps } from './lib/temp-route-sweeper.js';
 // Every source the package ships (providers/infra.ts lists them).
 export * from './providers/infra.js';
-export { TempRouteSweeper, type TempRouteSweeperProps } from './lib/temp-route-sweeper.js';
 // The media archive (opt-in `archive` prop): its props, construct and outcome events.
 export { default as ARCHIVE_EVENT_DATA_SCHEMA } from './schemas/archive-event.schema.json';

@@ -16,6 +16,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { buildFunction, functionSource } from './function-build.js';
 
 export { FUNCTION_ENTRIES, FUNCTION_SOURCES } from './function-sources.js';
+
 import { FUNCTION_ENTRIES } from './function-sources.js';
 
 /** The handler of every relay function: its bundle is index.js and exports `handler`. */

@@ -12,6 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/observability-names.js';
+import { type ProviderShorthandProps, sourcesFromProps } from '../providers/infra.js';
 import { type MediaArchiveProps, RelayMediaArchive } from './archive.js';
 import { type QueueRoute, queueEventPattern, RelayConfigError, validateQueueRoutes } from './config.js';
 import { RelayDashboard } from './dashboard.js';
@@ -19,7 +20,6 @@ import { jsonLoggingFunctionProps } from './function-assets.js';
 import { dedupItemGrants, evidenceItemGrants, itemPolicyStatements } from './ingress-grants.js';
 import { createStateTable } from './registrar-common.js';
 import type { BoundSource, IRelaySource, RelayCore, SourceRoute } from './source.js';
-import { type ProviderShorthandProps, sourcesFromProps } from '../providers/infra.js';
 import { TempRouteSweeper } from './temp-route-sweeper.js';
 
 export type {

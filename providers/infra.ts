@@ -2,20 +2,20 @@
  * The sources the package ships (each in its provider's folder), and the construct's earlier props
  * (`heygen`, `joggai`) as sugar over `sources`. Adding a provider: its folder plus a line here.
  */
-import { type HeyGenProviderProps, HeyGenSource } from './heygen/infra/source.js';
-import { type JoggAiProviderProps, JoggAiSource } from './joggai/infra/source.js';
+
 import { RelayConfigError } from '../lib/config.js';
 import type { IRelaySource } from '../lib/source.js';
+import { type HeyGenProviderProps, HeyGenSource } from './heygen/infra/source.js';
+import { type JoggAiProviderProps, JoggAiSource } from './joggai/infra/source.js';
 
+export type { HeyGenProviderProps, HeyGenRegistrationProps } from './heygen/infra/source.js';
 export { type BoundHeyGenSource, HeyGenSource, type HeyGenSourceProps } from './heygen/infra/source.js';
+export type { JoggAiProviderProps, JoggAiRegistrationProps } from './joggai/infra/source.js';
 export { type BoundJoggAiSource, JoggAiSource, type JoggAiSourceProps } from './joggai/infra/source.js';
 export {
   StandardWebhooksSource,
   type StandardWebhooksSourceProps,
 } from './standard-webhooks/infra/source.js';
-
-export type { HeyGenProviderProps, HeyGenRegistrationProps } from './heygen/infra/source.js';
-export type { JoggAiProviderProps, JoggAiRegistrationProps } from './joggai/infra/source.js';
 
 /** The construct's shorthands over `sources`, one a provider that has one (HeyGenRelayProps extends these). */
 export interface ProviderShorthandProps {

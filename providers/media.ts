@@ -2,12 +2,13 @@
  * The media registry: what each provider declares it delivers (providers/<name>/runtime/media.ts) and
  * which providers renew expired links. Runtime code (the archiver bundles it). Adding a provider: one line.
  */
+
+import type { MediaDeclaration } from '../functions/archive/media.js';
+import type { LinkRefresher } from '../functions/archive/ports.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from './heygen/runtime/api/client.js';
 import { HEYGEN_MEDIA, heygenLinkRefresher } from './heygen/runtime/media.js';
 import { JOGGAI_MEDIA } from './joggai/runtime/media.js';
 import { STANDARD_WEBHOOKS_MEDIA } from './standard-webhooks/runtime/media.js';
-import type { MediaDeclaration } from '../functions/archive/media.js';
-import type { LinkRefresher } from '../functions/archive/ports.js';
 
 export const MEDIA: Readonly<Record<string, MediaDeclaration>> = {
   heygen: HEYGEN_MEDIA,

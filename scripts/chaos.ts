@@ -102,7 +102,8 @@ async function explore(
     },
   });
   const result = await fc.check(property, { numRuns, seed, ...(replaying ? { path: options.path, endOnFailure: true } : {}) });
-  if (replaying && result.failed) console.error(String(result.errorInstance instanceof Error ? result.errorInstance.message : result.errorInstance));
+  if (replaying && result.failed)
+    console.error(String(result.errorInstance instanceof Error ? result.errorInstance.message : result.errorInstance));
   return {
     stats,
     seed,
@@ -199,7 +200,10 @@ function report(s: ReturnType<typeof summary>): string[] {
     `- Coverage classes never exercised: ${s.neverExercised.length === 0 ? 'none' : s.neverExercised.join(', ')}`,
     '',
     ...section('Violations by kind (schedules can have several)', table(s.violations, ['invariant', 'violations'])),
-    ...section('Extra copies on the bus, by the named fault on their path', table(s.duplicatesByFault, ['fault(s)', 'extra copies'])),
+    ...section(
+      'Extra copies on the bus, by the named fault on their path',
+      table(s.duplicatesByFault, ['fault(s)', 'extra copies']),
+    ),
     ...section('Coverage (required classes)', table(s.requiredCoverage, ['class', 'count'])),
     ...section('Wall-clock reads during model runs (code that takes no clock)', table(s.wallClockReads, ['call site', 'reads'])),
     '### Example violations (replay with `npm run chaos -- <replay>`)',
@@ -237,8 +241,16 @@ async function seeded(heygen: FakeHeyGenApi, seed: number): Promise<number> {
   for (const name of names) {
     if (!isSeedBug(name)) throw new Error(`unknown seeded bug ${name}: ${Object.keys(SEED_BUGS).join(', ')}`);
     const e = await explore(heygen, runs, seed, { seedBug: name, stopOn: SEED_BUGS[name].caughtBy, baseline: baseline.kinds });
-    rows.push({ bug: name, what: SEED_BUGS[name].what, caughtAt: e.caughtAt, ...(e.caughtBy ? { by: e.caughtBy } : {}), seconds: e.seconds });
-    console.error(`${name}: ${e.caughtAt === null ? `NOT caught in ${runs} schedules` : `caught after ${e.caughtAt} schedule(s)`} ${e.caughtBy ? `[${e.caughtBy.kind}] ${e.caughtBy.message}` : ''}`);
+    rows.push({
+      bug: name,
+      what: SEED_BUGS[name].what,
+      caughtAt: e.caughtAt,
+      ...(e.caughtBy ? { by: e.caughtBy } : {}),
+      seconds: e.seconds,
+    });
+    console.error(
+      `${name}: ${e.caughtAt === null ? `NOT caught in ${runs} schedules` : `caught after ${e.caughtAt} schedule(s)`} ${e.caughtBy ? `[${e.caughtBy.kind}] ${e.caughtBy.message}` : ''}`,
+    );
   }
   if (opts.json) console.log(JSON.stringify({ seed, maxSchedules: runs, baselineViolations, bugs: rows }, null, 2));
   if (opts.seedBug === 'all' && opts.write)

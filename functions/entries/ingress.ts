@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { answerBudgetMs } from '../../providers/runtime.js';
 import { DynamoDedupStore } from '../adapters/aws/dynamodb-dedup.js';
 import { DynamoEvidenceStore } from '../adapters/aws/dynamodb-evidence.js';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.js';
@@ -19,7 +20,6 @@ import type { DedupMode, DedupStore } from '../core/ports.js';
 import { loadIngressConfig, routeProvider } from '../wiring/ingress-config.js';
 import { createIngressHandler } from '../wiring/ingress-handler.js';
 import { logger, metrics, powertoolsTelemetry } from '../wiring/observability.js';
-import { answerBudgetMs } from '../../providers/runtime.js';
 
 const config = loadIngressConfig();
 const sdk = sdkClientConfig();

@@ -2,9 +2,10 @@
  * The ingress's configuration, read once at module load from the environment the construct sets.
  * Fails fast with a message naming the variable. Holds ARNs and names only, never secret values.
  */
-import type { DedupMode } from '../core/ports.js';
+
 import { getProvider } from '../../providers/runtime.js';
 import type { ProviderIngress } from '../../providers/types.js';
+import type { DedupMode } from '../core/ports.js';
 
 export interface ProviderConfig {
   /** Provider plug-in name (providers). */

@@ -6,12 +6,13 @@
  * only once EventBridge accepted it. The signature is not checked again: it was verified at intake,
  * and the record lives in the relay's private bucket.
  */
+
+import { getProvider } from '../../providers/runtime.js';
+import type { ParkedArchive, ParkedSummary } from '../adapters/aws/parked-store.js';
 import { UnpublishableError } from '../core/errors.js';
 import { prepareEvent, Unpublishable } from '../core/ingress.js';
 import { parkedBody, parseParkedRecord } from '../core/parked.js';
 import type { EventPublisher } from '../core/ports.js';
-import type { ParkedArchive, ParkedSummary } from '../adapters/aws/parked-store.js';
-import { getProvider } from '../../providers/runtime.js';
 
 export type { ParkedArchive, ParkedSummary };
 
@@ -37,7 +38,13 @@ export interface RepublishOptions {
 
 export type RepublishResult =
   | { readonly key: string; readonly id: string; readonly outcome: 'published' | 'would_publish' }
-  | { readonly key: string; readonly id: string; readonly outcome: 'still_unpublishable'; readonly reason: string; readonly message: string }
+  | {
+      readonly key: string;
+      readonly id: string;
+      readonly outcome: 'still_unpublishable';
+      readonly reason: string;
+      readonly message: string;
+    }
   | { readonly key: string; readonly outcome: 'not_found' };
 
 /** Re-publishes one parked delivery (by its key from `listParked`); deletes it once published. */

@@ -35,10 +35,16 @@ function sourceOf(ref: string | undefined): { label: string; dir: string } {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     // providers/ exists from the layout of issue 22 on; older revisions kept providers under functions/.
-    const paths = execFileSync('git', ['ls-tree', '--name-only', sha, '--', 'functions', 'lib', 'providers', 'scripts', 'package.json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).split('\n').filter(Boolean);
+    const paths = execFileSync(
+      'git',
+      ['ls-tree', '--name-only', sha, '--', 'functions', 'lib', 'providers', 'scripts', 'package.json'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+      },
+    )
+      .split('\n')
+      .filter(Boolean);
     execFileSync('sh', ['-c', `git archive ${sha} ${paths.join(' ')} | tar -x -C ${JSON.stringify(dir)}`], { cwd: ROOT });
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   }

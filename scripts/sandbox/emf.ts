@@ -64,7 +64,5 @@ export function shipLogs(output: Readable, logFile: string, cloudWatch: CloudWat
             .catch((err: Error) => log.write(`[sandbox] could not put these metrics into CloudWatch: ${err.message}\n`)),
         );
   });
-  return new Promise<void>((done) => lines.once('close', done))
-    .then(() => Promise.all(sends))
-    .then(() => void log.end());
+  return new Promise<void>((done) => lines.once('close', done)).then(() => Promise.all(sends)).then(() => void log.end());
 }

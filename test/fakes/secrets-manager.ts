@@ -316,7 +316,9 @@ export class FakeSecretsManager {
   /** Creates a secret with an initial AWSCURRENT value. */
   create(name: string, value: string, rotationEnabled = true): string {
     const arn = this.arnOf(name);
-    const versions = new Map<string, Version>([[randomUUID(), { value, stages: new Set(['AWSCURRENT']), created: new Date(this.now()) }]]);
+    const versions = new Map<string, Version>([
+      [randomUUID(), { value, stages: new Set(['AWSCURRENT']), created: new Date(this.now()) }],
+    ]);
     this.secrets.set(name, { name, arn, versions, rotationEnabled });
     return arn;
   }

@@ -134,7 +134,9 @@ describe('Construct: archive', () => {
     const dlq = redrive.deadLetterTargetArn['Fn::GetAtt'][0];
     expect(archiverEnv(template).ARCHIVE_DLQ_URL).toEqual({ Ref: dlq });
     const fn = Object.values(
-      template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { ARCHIVE_DLQ_URL: Match.anyValue() } } } }),
+      template.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { ARCHIVE_DLQ_URL: Match.anyValue() } } },
+      }),
     )[0];
     const role = (fn?.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))

@@ -16,9 +16,9 @@ import { DynamoEvidenceStore } from '../../functions/adapters/aws/dynamodb-evide
 import { DEDUP_META_KEYS } from '../../functions/core/event-key.js';
 import { evidenceRecorder } from '../../functions/core/evidence.js';
 import { createIngress } from '../../functions/core/ingress.js';
-import { eventId } from '../../providers/runtime.js';
 import type { HeyGenRelay } from '../../lib/heygen-relay.js';
 import { HeyGenRelayStack } from '../../lib/relay-stack.js';
+import { eventId } from '../../providers/runtime.js';
 import { manySources } from '../support/sources.js';
 import { heygenBody, swBody, TENANTS, tenantDelivery } from '../support/tenants.js';
 

@@ -2,10 +2,10 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { SWEEP_AGE_ALARM_HOURS } from '../../providers/heygen/runtime/backfill-plan.js';
-import { BACKFILL_DEFAULTS } from '../../providers/heygen/runtime/backfill.js';
 import { RelayConfigError } from '../../lib/config.js';
 import { HeyGenRelay } from '../../lib/heygen-relay.js';
+import { BACKFILL_DEFAULTS } from '../../providers/heygen/runtime/backfill.js';
+import { SWEEP_AGE_ALARM_HOURS } from '../../providers/heygen/runtime/backfill-plan.js';
 import { relayProviders, synthRelay } from '../support/synth.js';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };

@@ -93,14 +93,20 @@ describe('CLI: heygen-relay archive', () => {
         .QueueUrl ?? '';
     const reason = { DataType: 'String', StringValue: 'Message is not JSON' };
     await sqs.send(
-      new SendMessageCommand({ QueueUrl: dlq, MessageBody: 'not json', MessageAttributes: { [UNREADABLE_ATTRIBUTES.reason]: reason } }),
+      new SendMessageCommand({
+        QueueUrl: dlq,
+        MessageBody: 'not json',
+        MessageAttributes: { [UNREADABLE_ATTRIBUTES.reason]: reason },
+      }),
     );
     const r = io();
     expect(await main(['archive', 'retry', '--queue-url', queue, '--dlq-url', dlq, '--json'], r.io)).toBe(0);
     expect(JSON.parse(r.out.join('\n'))).toMatchObject({ outcome: 'completed', moved: 1, note: UNREADABLE_NOTE });
     expect(UNREADABLE_NOTE).toContain(UNREADABLE_ATTRIBUTES.reason);
     // It is moved as it was: the archiver will read the same body, and send it back with the reason.
-    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+    const got = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queue, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+    );
     expect(got.Messages?.[0]?.Body).toBe('not json');
     expect(got.Messages?.[0]?.MessageAttributes?.[UNREADABLE_ATTRIBUTES.reason]).toMatchObject(reason);
   });

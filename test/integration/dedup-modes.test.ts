@@ -129,7 +129,8 @@ for (const [storeName, make] of Object.entries(STORES)) {
     const overOneTable = (mode: DedupMode): [DedupStore, DedupStore] => {
       const holder = make('claim', now);
       const other = make(mode, now);
-      if (holder instanceof MemoryDedupStore) Object.assign(other, { entries: (holder as unknown as { entries: unknown }).entries });
+      if (holder instanceof MemoryDedupStore)
+        Object.assign(other, { entries: (holder as unknown as { entries: unknown }).entries });
       return [holder, other];
     };
 

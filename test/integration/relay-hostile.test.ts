@@ -356,7 +356,16 @@ describe('hostile input (fast-check, local adapters)', () => {
 
   it('placeholder and weak secrets (issue 12): a delivery signed with one is never published, always 503 not_configured', async () => {
     const weak = fc.oneof(
-      fc.constantFrom('whsec_...', 'REPLACE_ME', 'whsec_REPLACE_ME_0123456789', '<your secret>', 'null', 'changeme', 'whsec_xxxxxxxxxxxxxxxx', '{{secret}}'),
+      fc.constantFrom(
+        'whsec_...',
+        'REPLACE_ME',
+        'whsec_REPLACE_ME_0123456789',
+        '<your secret>',
+        'null',
+        'changeme',
+        'whsec_xxxxxxxxxxxxxxxx',
+        '{{secret}}',
+      ),
       fc.string({ maxLength: 15 }).filter((x) => x.length > 0),
       fc.stringMatching(/^[ \t\n]{1,20}$/),
       fc.constantFrom('a'.repeat(40), 'ababababababababab'),
@@ -386,7 +395,8 @@ describe('hostile input (fast-check, local adapters)', () => {
         });
         shapes.placeholderSecrets.tried++;
         const res = await weakHandler(functionUrlEvent(body, { signature: hmac(secret, Buffer.from(body)) }), lambdaContext());
-        if (res.statusCode === 503 && JSON.parse(res.body ?? '{}').error?.code === 'not_configured') shapes.placeholderSecrets.answered503++;
+        if (res.statusCode === 503 && JSON.parse(res.body ?? '{}').error?.code === 'not_configured')
+          shapes.placeholderSecrets.answered503++;
         shapes.placeholderSecrets.published += pub.length;
         expect(pub).toHaveLength(0);
         expect(res.statusCode).toBe(503);
@@ -427,12 +437,14 @@ describe('hostile input (fast-check, local adapters)', () => {
     expect(shapes.numbers.publishedLossy).toBe(0);
   }, 60_000);
 
-  it('entry size boundary (issue 12): at or under 256 KB by AWS\'s formula published, one byte over parked', async () => {
+  it("entry size boundary (issue 12): at or under 256 KB by AWS's formula published, one byte over parked", async () => {
     const pub: RelayEvent[] = [];
     const big = createIngressHandler({
       pipeline: createIngress({
         maxBodyBytes: 256 * 1024,
-        publisher: { publish: async (e, _s, detail) => void pub.push({ ...e, data: { detailBytes: Buffer.byteLength(detail ?? '') } }) },
+        publisher: {
+          publish: async (e, _s, detail) => void pub.push({ ...e, data: { detailBytes: Buffer.byteLength(detail ?? '') } }),
+        },
         parked: parkedStore,
         telemetry: powertoolsTelemetry(logger, metrics),
         routes: [
@@ -451,7 +463,9 @@ describe('hostile input (fast-check, local adapters)', () => {
       metrics,
     });
     const bodyWithPad = (n: number, tag: string) =>
-      Buffer.from(`{"event_type":"avatar_video.success","event_data":{"video_id":"${tag}","pad":"${'é'.repeat(n % 2)}${'x'.repeat(n)}"}}`);
+      Buffer.from(
+        `{"event_type":"avatar_video.success","event_data":{"video_id":"${tag}","pad":"${'é'.repeat(n % 2)}${'x'.repeat(n)}"}}`,
+      );
     // Measure the envelope overhead once with a small pad, then aim at the limit.
     await big(functionUrlEvent(bodyWithPad(10, 'probe'), { secret: SECRET }), lambdaContext());
     const probe = pub.at(-1);

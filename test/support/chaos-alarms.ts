@@ -17,7 +17,13 @@ const ROUTINE_OUTCOMES = new Set(['in_sync', 'changed', 'planned', 'secret_misma
 function listed(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
   return value
-    .map((a) => (typeof a === 'string' ? a : a && typeof a === 'object' ? String((a as { name?: unknown; kind?: unknown }).name ?? (a as { kind?: unknown }).kind ?? '') : ''))
+    .map((a) =>
+      typeof a === 'string'
+        ? a
+        : a && typeof a === 'object'
+          ? String((a as { name?: unknown; kind?: unknown }).name ?? (a as { kind?: unknown }).kind ?? '')
+          : '',
+    )
     .filter((n) => n !== '');
 }
 
@@ -33,8 +39,7 @@ export function backfillAlarms(run: { summary: unknown; outcome: string; state?:
   const state = (run.state ?? {}) as Record<string, unknown>;
   const whole = run as unknown as Record<string, unknown>;
   const out = [...listed(whole.alarms), ...listed(summary.alarms)];
-  const count = (v: unknown) =>
-    typeof v === 'number' ? v : Array.isArray(v) ? v.length : v && typeof v === 'object' ? 1 : 0;
+  const count = (v: unknown) => (typeof v === 'number' ? v : Array.isArray(v) ? v.length : v && typeof v === 'object' ? 1 : 0);
   // The checkpoint keeps uncovered periods until a person acknowledges them (alarm BackfillGap).
   if (['uncovered', 'skipped', 'notCovered', 'coverageGap'].some((k) => count(summary[k]) > 0 || count(state[k]) > 0))
     out.push('coverage (BackfillGap)');

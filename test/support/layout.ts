@@ -29,7 +29,8 @@ export function partOf(file: string): Part {
   if (file.startsWith('functions/core/')) return 'core';
   if (file.startsWith('functions/')) return 'runtime';
   if (/^providers\/[^/]+\/runtime\//.test(file)) return 'runtime';
-  if (['providers/runtime.ts', 'providers/types.ts', 'providers/normalize.ts', 'providers/media.ts'].includes(file)) return 'runtime';
+  if (['providers/runtime.ts', 'providers/types.ts', 'providers/normalize.ts', 'providers/media.ts'].includes(file))
+    return 'runtime';
   if (file.startsWith('lib/') || /^providers\/[^/]+\/infra\//.test(file) || file === 'providers/infra.ts') return 'infra';
   if (file.startsWith('bin/')) return 'cli';
   return 'other';
@@ -48,7 +49,9 @@ export function importsOf(file: string): { files: string[]; packages: string[] }
       packages.push(spec);
       return;
     }
-    const target = relative(ROOT, resolve(ROOT, dirname(file), spec)).split('\\').join('/');
+    const target = relative(ROOT, resolve(ROOT, dirname(file), spec))
+      .split('\\')
+      .join('/');
     files.push(target.replace(/\.js$/, '.ts'));
   };
   const visit = (node: ts.Node) => {
@@ -86,7 +89,8 @@ export function longFunctions(file: string, max: number): LongFunction[] {
   const source = parse(file);
   const out: LongFunction[] = [];
   const nameOf = (node: ts.SignatureDeclaration): string => {
-    if (ts.isConstructorDeclaration(node)) return `${(node.parent as ts.ClassDeclaration).name?.getText() ?? '<class>'} constructor`;
+    if (ts.isConstructorDeclaration(node))
+      return `${(node.parent as ts.ClassDeclaration).name?.getText() ?? '<class>'} constructor`;
     if (node.name) return node.name.getText();
     const parent = node.parent;
     if (parent && (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)))

@@ -39,14 +39,14 @@ import { type HealJournal, MemoryHealJournal } from '../../functions/core/heal-j
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, DedupStore, SigningKeySource } from '../../functions/core/ports.js';
+import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import { BACKFILL_DEFAULTS, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
 import {
   MemoryBackfillCheckpoint,
   SWEEP_AGE_ALARM_HOURS,
   scheduledBackfill,
   sweepAgeHours,
 } from '../../providers/heygen/runtime/backfill-plan.js';
-import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
-import { BACKFILL_DEFAULTS, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { heygen as heygenProvider } from '../../providers/heygen/runtime/index.js';
 import { MISMATCH_GRACE_MS } from '../../providers/heygen/runtime/proof.js';
@@ -54,8 +54,8 @@ import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime
 import { type RotationEvent, rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FAKE_API_KEY, type FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
-import { type CallFault, DEPENDENCIES, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
 import { backfillAlarms, registrarAlarms } from './chaos-alarms.js';
+import { type CallFault, DEPENDENCIES, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
 import { type SeedBug, seedBugs } from './chaos-seeds.js';
 import { installModelRuntime, ModelClock, testTreeReads, type WallClockReads } from './model-clock.js';
 
@@ -197,12 +197,24 @@ const processActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
   },
 );
 const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('operator' as const), op: fc.constantFrom('reset' as const, 'paste-plain' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('operator' as const),
+      op: fc.constantFrom('reset' as const, 'paste-plain' as const),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('provider' as const),
-      op: fc.constantFrom('delete' as const, 'edit-url' as const, 'disable' as const, 'dashboard-rotate' as const, 'dashboard-rotate' as const),
+      op: fc.constantFrom(
+        'delete' as const,
+        'edit-url' as const,
+        'disable' as const,
+        'dashboard-rotate' as const,
+        'dashboard-rotate' as const,
+      ),
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('stranger' as const), requests: fc.integer({ min: 1, max: 3 }) }) },
@@ -222,29 +234,32 @@ const deliveryArb: fc.Arbitrary<ActorSpec> = fc.integer({ min: 0, max: 2 }).chai
     retryMinutes: fc.array(fc.constantFrom(2, 15, 58, 120, 120), { minLength: retries, maxLength: retries }),
   }),
 );
-export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc.record({
-  initial: fc.constantFrom('empty' as const, 'registered' as const, 'registered' as const, 'rotated' as const),
-  dedupMode: fc.constantFrom('record' as const, 'claim' as const),
-  history: fc.constantFrom('unbounded' as const, 'unbounded' as const, 'short' as const),
-  actors: fc
-    .tuple(
-      fc.array(processActorArb, { minLength: 1, maxLength: 4 }),
-      fc.array(worldActorArb, { minLength: 1, maxLength: 3 }),
-      fc.array(deliveryArb, { minLength: 1, maxLength: 4 }),
-    )
-    .chain(([a, w, d]) => fc.shuffledSubarray([...a, ...w, ...d], { minLength: a.length + w.length + d.length })),
-}).chain((sc) =>
-  fc
-    .array(fc.constantFrom(0, 0, 0, 1, 5, 30, 120, 600, 1_800, 3_000), {
-      minLength: sc.actors.length,
-      maxLength: sc.actors.length,
-    })
-    .map((startMinutes) => ({ ...sc, startMinutes })),
-).chain((sc) =>
-  fc
-    .array(fc.record({ backfill: backfillFaultsArb, registrar: registrarFaultsArb }), { maxLength: 10 })
-    .map((ticks) => ({ ...sc, ticks })),
-);
+export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc
+  .record({
+    initial: fc.constantFrom('empty' as const, 'registered' as const, 'registered' as const, 'rotated' as const),
+    dedupMode: fc.constantFrom('record' as const, 'claim' as const),
+    history: fc.constantFrom('unbounded' as const, 'unbounded' as const, 'short' as const),
+    actors: fc
+      .tuple(
+        fc.array(processActorArb, { minLength: 1, maxLength: 4 }),
+        fc.array(worldActorArb, { minLength: 1, maxLength: 3 }),
+        fc.array(deliveryArb, { minLength: 1, maxLength: 4 }),
+      )
+      .chain(([a, w, d]) => fc.shuffledSubarray([...a, ...w, ...d], { minLength: a.length + w.length + d.length })),
+  })
+  .chain((sc) =>
+    fc
+      .array(fc.constantFrom(0, 0, 0, 1, 5, 30, 120, 600, 1_800, 3_000), {
+        minLength: sc.actors.length,
+        maxLength: sc.actors.length,
+      })
+      .map((startMinutes) => ({ ...sc, startMinutes })),
+  )
+  .chain((sc) =>
+    fc
+      .array(fc.record({ backfill: backfillFaultsArb, registrar: registrarFaultsArb }), { maxLength: 10 })
+      .map((ticks) => ({ ...sc, ticks })),
+  );
 
 export interface Violation {
   readonly kind: string;
@@ -599,7 +614,10 @@ class Model {
         this.secondWriterChanged = true;
         this.cov('second-writer-changes');
       }
-      if (heal) this.trace(() => `${p.name} (stack ${st.name}) heals: rotate-secret ${alive ? 'over a LIVE secret' : 'over a dead secret'}`);
+      if (heal)
+        this.trace(
+          () => `${p.name} (stack ${st.name}) heals: rotate-secret ${alive ? 'over a LIVE secret' : 'over a dead secret'}`,
+        );
       if (alive && heal) {
         this.stats.needlessRotations++;
         this.violate(
@@ -643,7 +661,9 @@ class Model {
         evidence: {
           evidence: p.port(
             seedBugs.registrarEvidence(this.seed, st.evidence, () =>
-              this.heygen.history.map((h) => heygenEventKey(JSON.stringify({ event_type: h.event_type, event_data: h.event_data }))),
+              this.heygen.history.map((h) =>
+                heygenEventKey(JSON.stringify({ event_type: h.event_type, event_data: h.event_data })),
+              ),
             ),
             'dynamodb.evidence',
           ),
@@ -655,20 +675,23 @@ class Model {
         heals: p.port(st.heals as HealJournal, 'dynamodb.heals'),
         now: this.clock.now,
       },
-    ).then((r) => {
-      this.cov(`registrar:${r.outcome}`);
-      this.trace(() => `${p.name} (stack ${st.name}): ${r.outcome} ${r.actions.map((x) => `${x.type}:${x.status}`).join(',')}`);
-      if (r.actions.some((x) => x.type === 'resync' && x.status === 'done')) {
-        st.healTimes.push(this.clock.t);
-        this.cov('heals');
-      }
-      for (const alarm of registrarAlarms(r)) st.raise(alarm);
-      return r;
-    }, (err: unknown) => {
-      this.cov(p.crashed ? 'registrar:crashed' : 'registrar:failed');
-      this.trace(() => `${p.name} (stack ${st.name}): ${p.crashed ? 'crashed' : `failed: ${String(err)}`}`);
-      throw err;
-    });
+    ).then(
+      (r) => {
+        this.cov(`registrar:${r.outcome}`);
+        this.trace(() => `${p.name} (stack ${st.name}): ${r.outcome} ${r.actions.map((x) => `${x.type}:${x.status}`).join(',')}`);
+        if (r.actions.some((x) => x.type === 'resync' && x.status === 'done')) {
+          st.healTimes.push(this.clock.t);
+          this.cov('heals');
+        }
+        for (const alarm of registrarAlarms(r)) st.raise(alarm);
+        return r;
+      },
+      (err: unknown) => {
+        this.cov(p.crashed ? 'registrar:crashed' : 'registrar:failed');
+        this.trace(() => `${p.name} (stack ${st.name}): ${p.crashed ? 'crashed' : `failed: ${String(err)}`}`);
+        throw err;
+      },
+    );
   }
 
   /** A registrar run once quiet: no faults, so a failure is a violation. */
@@ -676,7 +699,10 @@ class Model {
     try {
       return await this.drive(this.registrarRun(this.proc(name, 'registrar'), this.a));
     } catch (err) {
-      this.violate('quiet-run-failed', `${name}: the registrar failed once quiet: ${err instanceof Error ? err.message : String(err)}`);
+      this.violate(
+        'quiet-run-failed',
+        `${name}: the registrar failed once quiet: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return undefined;
     }
   }
@@ -709,7 +735,10 @@ class Model {
       },
     });
     this.cov(`backfill:${run.outcome}`);
-    this.trace(() => `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}`);
+    this.trace(
+      () =>
+        `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}`,
+    );
     if (run.plan?.kind === 'sweep') this.cov('backfill:sweep');
     for (const alarm of backfillAlarms(run)) st.raise(alarm);
     return run.outcome;
@@ -789,7 +818,9 @@ class Model {
       publisher: p.port(st.publisher, 'eventbridge'),
       telemetry,
       now: this.clock.now,
-      ...(seedBugs.dropEvidence(this.seed) ? {} : { onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now: this.clock.now }) }),
+      ...(seedBugs.dropEvidence(this.seed)
+        ? {}
+        : { onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now: this.clock.now }) }),
     });
     const res = await ingress({
       method: 'POST',
@@ -1007,10 +1038,9 @@ class Model {
       await this.backfillRun(this.proc(`hourly-backfill${h}`, 'backfill', { faults: faults?.backfill ?? [] })).catch(
         () => undefined,
       );
-      await this.registrarRun(
-        this.proc(`hourly-registrar${h}`, 'registrar', { faults: faults?.registrar ?? [] }),
-        this.a,
-      ).catch(() => undefined);
+      await this.registrarRun(this.proc(`hourly-registrar${h}`, 'registrar', { faults: faults?.registrar ?? [] }), this.a).catch(
+        () => undefined,
+      );
     }
   }
 
@@ -1031,7 +1061,13 @@ class Model {
     this.clock.advance(MISMATCH_GRACE_MS + 60_000);
     for (let i = 0; i < 2; i++) {
       await this.drive(
-        this.delivery(`quiet-delivery${i}`, { kind: 'delivery', relayDown: false, retries: 1, attempts: [[], []], toSecond: [false, false] }),
+        this.delivery(`quiet-delivery${i}`, {
+          kind: 'delivery',
+          relayDown: false,
+          retries: 1,
+          attempts: [[], []],
+          toSecond: [false, false],
+        }),
       );
     }
     this.clock.advance(20 * 60_000);
@@ -1121,7 +1157,10 @@ class Model {
       if (!this.ours.has(id)) {
         this.stats.foreignEvents += list.length;
         const whose = this.neighbourKeys.has(id) ? "the neighbour endpoint's" : 'an unaddressed';
-        this.violate('foreign', `${whose} event ${list[0]?.type} ${id.slice(0, 24)}… reached our bus (${list.map((e) => e.origin).join(', ')})`);
+        this.violate(
+          'foreign',
+          `${whose} event ${list[0]?.type} ${id.slice(0, 24)}… reached our bus (${list.map((e) => e.origin).join(', ')})`,
+        );
       }
     }
     const backfilled = this.stacks.reduce((n, st) => n + st.bus.filter((e) => e.origin === 'backfill').length, 0);
@@ -1135,7 +1174,10 @@ class Model {
         if (alarmed) this.stats.lostAlarmed++;
         else {
           this.stats.lost++;
-          this.violate('lost', `event ${key.slice(0, 24)}… created ${new Date(createdAt).toISOString()} never reached the bus, no alarm`);
+          this.violate(
+            'lost',
+            `event ${key.slice(0, 24)}… created ${new Date(createdAt).toISOString()} never reached the bus, no alarm`,
+          );
         }
       } else if (list.length > 1) this.duplicate(key, list);
     }
@@ -1193,4 +1235,3 @@ export function lifecycleProperty(heygen: FakeHeyGenApi, stats: ChaosStats, opti
       );
   });
 }
-

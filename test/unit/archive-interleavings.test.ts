@@ -13,8 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { archiveEvent } from '../../functions/archive/archive.js';
 import type { FetchRequest, MediaDownload } from '../../functions/archive/fetch-media.js';
 import type { ArchiveStore, ObjectInfo } from '../../functions/archive/ports.js';
-import { mediaOf } from '../../providers/media.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
+import { mediaOf } from '../../providers/media.js';
 
 const FILE = Buffer.from('the finished video, byte for byte');
 const SHA = createHash('sha256').update(FILE).digest('hex');

@@ -167,8 +167,12 @@ describe('CLI manners: input validated before anything changes', () => {
 
   it('--type knows the media archive outcome types (avatar_video.success.archived), and names them in a did-you-mean', async () => {
     const { checkEventTypes } = await import('../../bin/commands/shared.js');
-    expect(() => checkEventTypes('--type', ['avatar_video.success.archived', 'avatar_video.success.archive_failed'])).not.toThrow();
-    expect(() => checkEventTypes('--type', ['avatar_video.success.archvied'])).toThrow(/did you mean avatar_video.success.archived\?/);
+    expect(() =>
+      checkEventTypes('--type', ['avatar_video.success.archived', 'avatar_video.success.archive_failed']),
+    ).not.toThrow();
+    expect(() => checkEventTypes('--type', ['avatar_video.success.archvied'])).toThrow(
+      /did you mean avatar_video.success.archived\?/,
+    );
   });
 
   it('send with a typo names the closest type (64)', async () => {

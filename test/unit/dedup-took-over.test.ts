@@ -30,9 +30,12 @@ function table(mode: DedupMode, now: () => number) {
   const live = new MemoryDedupStore({ windowSeconds: WINDOW_S, lockSeconds: 15, mode, now });
   const entries = (live as unknown as { entries: unknown }).entries;
   const view = (m: DedupMode) =>
-    Object.assign(new MemoryDedupStore({ windowSeconds: WINDOW_S, lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds, mode: m, now }), {
-      entries,
-    });
+    Object.assign(
+      new MemoryDedupStore({ windowSeconds: WINDOW_S, lockSeconds: BACKFILL_DEFAULTS.claimLockSeconds, mode: m, now }),
+      {
+        entries,
+      },
+    );
   return { live, check: view('record'), claim: view('claim') };
 }
 
@@ -125,7 +128,7 @@ describe("Issue 19 duplicate-uncounted: the ingress and the backfill's unfinishe
   });
 
   it("record-over-backfill-claim: in record mode a live copy that read before the backfill claimed, published and recorded over the backfill's live claim, counted concurrent_copy", async () => {
-    let t = Date.parse('2026-11-29T12:00:00Z');
+    const t = Date.parse('2026-11-29T12:00:00Z');
     const now = () => t;
     const stores = table('record', now);
     const bus: RelayEvent[] = [];
@@ -168,7 +171,9 @@ describe("Issue 19 duplicate-uncounted: the ingress and the backfill's unfinishe
     await run;
     expect(res.statusCode).toBe(200);
     expect(bus.map((e) => e.origin)).toEqual(['delivery', 'backfill']);
-    const counted = relay.telemetry.counts.filter((c) => c.metric === 'PossibleDuplicatePublished' || c.metric === 'ConcurrentDuplicate');
+    const counted = relay.telemetry.counts.filter(
+      (c) => c.metric === 'PossibleDuplicatePublished' || c.metric === 'ConcurrentDuplicate',
+    );
     expect(counted.map((c) => `${c.metric}:${c.dimensions?.reason ?? ''}`)).toEqual([
       'ConcurrentDuplicate:',
       'PossibleDuplicatePublished:concurrent_copy',

@@ -8,24 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DirectoryParkedStore } from '../../functions/adapters/local/parked-dir.js';
 import { buildLocalHandler, type LocalRelay, startLocalRelay } from '../../functions/adapters/local/relay.js';
+import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
 import { numberRoundTrips } from '../../functions/core/fidelity.js';
 import { createIngress } from '../../functions/core/ingress.js';
-import { eventId } from '../../providers/runtime.js';
 import { parkedBody, parseParkedRecord } from '../../functions/core/parked.js';
 import type { EventPublisher } from '../../functions/core/ports.js';
 import { MAX_ENTRY_BYTES, putEventsEntrySize } from '../../functions/core/publish-limits.js';
 import { sign } from '../../functions/core/verify.js';
 import { createIngressHandler } from '../../functions/wiring/ingress-handler.js';
 import { listParked, republishParked } from '../../functions/wiring/parked-ops.js';
-import { answerBudgetMs } from '../../providers/runtime.js';
 import { joggai } from '../../providers/joggai/runtime/index.js';
-import { StaticKeySource } from '../../functions/adapters/local/static-keys.js';
+import { answerBudgetMs, eventId } from '../../providers/runtime.js';
 import { type BuildOptions, buildAwsHandler, MockAws } from '../support/aws-mocks.js';
 import { functionUrlEvent, sampleBody } from '../support/heygen.js';
 import { joggaiEvent, joggaiSample } from '../support/joggai.js';
@@ -58,18 +57,21 @@ describe('Finding 1: a weak or placeholder secret is never a key', () => {
     ['the string null', 'null', 'null'],
     ['a JSON array', '["whsec_abcdefghijklmnopqrstuvwx"]', '["whsec_abcdefghijklmnopqrstuvwx"]'],
     ['a short secret', '{"secret":"whsec_abc123"}', 'whsec_abc123'],
-  ])('answers 503 not_configured for AWSCURRENT = %s, publishes nothing, warns with the stage and reason only', async (_n, stored, key) => {
-    aws.stages.AWSCURRENT = { value: stored };
-    const refused: [string, string][] = [];
-    const { handler } = build({ keyOptions: { onWeakSecret: (stage, reason) => refused.push([stage, reason]) } });
-    const res = await handler(functionUrlEvent(sampleBody('avatar_video.success'), { secret: key }), ctx());
-    expect(res.statusCode).toBe(503);
-    expect(json(res).error.code).toBe('not_configured');
-    expect(aws.published).toHaveLength(0);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]?.[0]).toBe('AWSCURRENT');
-    for (const [, reason] of refused) if (key.trim().length > 0) expect(reason).not.toContain(key.trim());
-  });
+  ])(
+    'answers 503 not_configured for AWSCURRENT = %s, publishes nothing, warns with the stage and reason only',
+    async (_n, stored, key) => {
+      aws.stages.AWSCURRENT = { value: stored };
+      const refused: [string, string][] = [];
+      const { handler } = build({ keyOptions: { onWeakSecret: (stage, reason) => refused.push([stage, reason]) } });
+      const res = await handler(functionUrlEvent(sampleBody('avatar_video.success'), { secret: key }), ctx());
+      expect(res.statusCode).toBe(503);
+      expect(json(res).error.code).toBe('not_configured');
+      expect(aws.published).toHaveLength(0);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused[0]?.[0]).toBe('AWSCURRENT');
+      for (const [, reason] of refused) if (key.trim().length > 0) expect(reason).not.toContain(key.trim());
+    },
+  );
 
   it('keeps using a good AWSPENDING while AWSCURRENT is a placeholder, and refuses a body signed with the placeholder', async () => {
     aws.stages.AWSCURRENT = { value: '{"secret":"whsec_REPLACE_ME_0123456789"}' };
@@ -112,37 +114,42 @@ describe('Finding 2: stale-while-revalidate keys ride out a hanging or failing S
   it.each([
     ['heygen', {}],
     ['joggai', { provider: joggai }],
-  ] as const)('%s: with the cache expired, serves the last good keys without waiting (200), then takes up fresh keys after the outage', async (name, options) => {
-    let clock = 1_000_000;
-    const { handler } = build({
-      ...options,
-      // 1.2 s budget: waiting on the hung read at all would answer 503 deadline_exceeded.
-      budgetMs: 1_200,
-      keyOptions: { cacheTtlMs: 1_000, minRefreshIntervalMs: 0, staleWaitMs: 100, loadTimeoutMs: 200, now: () => clock },
-    });
-    const deliver = (variant: number, secret: string) =>
-      name === 'heygen'
-        ? handler(
-            functionUrlEvent(heygenBody(`{"video_id":"v${variant}"}`), { secret }),
-            ctx(),
-          )
-        : handler(joggaiEvent(joggaiSample('generated_avatar_video_success').replace('"data":{', `"data":{"n":${variant},`), { secret }), ctx());
-    expect((await deliver(0, SECRET)).statusCode).toBe(200); // keys read, cached
-    clock += 5_000; // cache expired
-    hang();
-    for (let i = 1; i <= 3; i++) expect((await deliver(i, SECRET)).statusCode).toBe(200);
-    // Outage over: the secret rotated meanwhile. After the back-off, a miss re-reads and the new key verifies.
-    await new Promise((r) => setTimeout(r, 250)); // the hung read hits its own deadline (loadTimeoutMs)
-    aws.reset();
-    aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: NEXT }) };
-    clock += 60_000;
-    let status = 0;
-    for (let i = 0; i < 5 && status !== 200; i++) {
-      status = (await deliver(10 + i, NEXT)).statusCode ?? 0;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(status).toBe(200);
-  });
+  ] as const)(
+    '%s: with the cache expired, serves the last good keys without waiting (200), then takes up fresh keys after the outage',
+    async (name, options) => {
+      let clock = 1_000_000;
+      const { handler } = build({
+        ...options,
+        // 1.2 s budget: waiting on the hung read at all would answer 503 deadline_exceeded.
+        budgetMs: 1_200,
+        keyOptions: { cacheTtlMs: 1_000, minRefreshIntervalMs: 0, staleWaitMs: 100, loadTimeoutMs: 200, now: () => clock },
+      });
+      const deliver = (variant: number, secret: string) =>
+        name === 'heygen'
+          ? handler(functionUrlEvent(heygenBody(`{"video_id":"v${variant}"}`), { secret }), ctx())
+          : handler(
+              joggaiEvent(joggaiSample('generated_avatar_video_success').replace('"data":{', `"data":{"n":${variant},`), {
+                secret,
+              }),
+              ctx(),
+            );
+      expect((await deliver(0, SECRET)).statusCode).toBe(200); // keys read, cached
+      clock += 5_000; // cache expired
+      hang();
+      for (let i = 1; i <= 3; i++) expect((await deliver(i, SECRET)).statusCode).toBe(200);
+      // Outage over: the secret rotated meanwhile. After the back-off, a miss re-reads and the new key verifies.
+      await new Promise((r) => setTimeout(r, 250)); // the hung read hits its own deadline (loadTimeoutMs)
+      aws.reset();
+      aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: NEXT }) };
+      clock += 60_000;
+      let status = 0;
+      for (let i = 0; i < 5 && status !== 200; i++) {
+        status = (await deliver(10 + i, NEXT)).statusCode ?? 0;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).toBe(200);
+    },
+  );
 
   it('backs off after a failed read: a flood of misses during an outage does not hammer Secrets Manager', async () => {
     let clock = 1_000_000;
@@ -206,7 +213,7 @@ describe('Finding 3: a signed delivery EventBridge can never take is parked, ans
     expect(res.body).not.toContain('MalformedDetail');
   });
 
-  it('lists and re-publishes a parked delivery from the local directory store (the operators\' functions)', async () => {
+  it("lists and re-publishes a parked delivery from the local directory store (the operators' functions)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parked-'));
     const store = new DirectoryParkedStore(dir);
     const body = heygenBody('{"video_id":"p1","n":12345678901234567890}');
@@ -223,7 +230,9 @@ describe('Finding 3: a signed delivery EventBridge can never take is parked, ans
       body: Buffer.from(body),
     });
     const listed = await listParked(store);
-    expect(listed).toMatchObject([{ provider: 'heygen', reason: 'lossy_number', key: `parked/heygen/evt-${id.split(':').at(-1)}.json` }]);
+    expect(listed).toMatchObject([
+      { provider: 'heygen', reason: 'lossy_number', key: `parked/heygen/evt-${id.split(':').at(-1)}.json` },
+    ]);
     const record = parseParkedRecord(readFileSync(join(dir, listed[0]?.key ?? ''), 'utf8'));
     expect(parkedBody(record).toString('utf8')).toBe(body);
     const published: string[] = [];
@@ -243,7 +252,7 @@ describe('Finding 3: a signed delivery EventBridge can never take is parked, ans
   });
 });
 
-describe('Finding 4: the entry size is AWS\'s formula, Time\'s 14 bytes included', () => {
+describe("Finding 4: the entry size is AWS's formula, Time's 14 bytes included", () => {
   it('counts 14 bytes for Time, and the UTF-8 bytes of source, detail-type and detail', () => {
     expect(putEventsEntrySize({ source: 'heygen', detailType: 'a.b', detail: '{"é":1}', hasTime: true })).toBe(14 + 6 + 3 + 8);
     expect(putEventsEntrySize({ source: 'heygen', detailType: 'a.b', hasTime: false, resources: ['r1'] })).toBe(6 + 3 + 2);
@@ -255,7 +264,11 @@ describe('Finding 4: the entry size is AWS\'s formula, Time\'s 14 bytes included
     const { handler } = build();
     await handler(functionUrlEvent(probe, { secret: SECRET, timestamp: null }), ctx());
     const entry = aws.published.at(-1);
-    const size = 14 + Buffer.byteLength(entry?.Source ?? '') + Buffer.byteLength(entry?.DetailType ?? '') + Buffer.byteLength(entry?.Detail ?? '');
+    const size =
+      14 +
+      Buffer.byteLength(entry?.Source ?? '') +
+      Buffer.byteLength(entry?.DetailType ?? '') +
+      Buffer.byteLength(entry?.Detail ?? '');
     aws.reset();
     aws.stages.AWSCURRENT = { value: JSON.stringify({ secret: SECRET }) };
     return heygenBody(`{"video_id":"size","pad":"${'x'.repeat(target - size)}"}`);
@@ -272,7 +285,9 @@ describe('Finding 4: the entry size is AWS\'s formula, Time\'s 14 bytes included
     expect(res.statusCode).toBe(status);
     if (status === 200) {
       const e = aws.published[0];
-      expect(14 + Buffer.byteLength(e?.Source ?? '') + Buffer.byteLength(e?.DetailType ?? '') + Buffer.byteLength(e?.Detail ?? '')).toBe(target);
+      expect(
+        14 + Buffer.byteLength(e?.Source ?? '') + Buffer.byteLength(e?.DetailType ?? '') + Buffer.byteLength(e?.Detail ?? ''),
+      ).toBe(target);
     } else expect(json(res).reason).toBe('too_large');
   });
 
@@ -285,7 +300,9 @@ describe('Finding 4: the entry size is AWS\'s formula, Time\'s 14 bytes included
       publisher: { publish: async (e) => void published.push(e) },
       logger: silent(),
     });
-    const body = heygenBody(`{"video_id":"big","pad":"${'x'.repeat(262_144 - heygenBody('{"video_id":"big","pad":""}').length)}"}`);
+    const body = heygenBody(
+      `{"video_id":"big","pad":"${'x'.repeat(262_144 - heygenBody('{"video_id":"big","pad":""}').length)}"}`,
+    );
     expect(Buffer.byteLength(body)).toBe(262_144);
     const res = await handler(functionUrlEvent(body, { secret: SECRET }), ctx());
     expect(res.statusCode).toBe(202);
@@ -302,14 +319,17 @@ describe('Finding 5: every rejection is routed, logged and counted; the local se
     ['GET', { method: 'GET' }, 405, 'method_not_allowed'],
     ['POST /heygen', {}, 413, 'payload_too_large'],
     ['POST /heygen, base64', { base64: true }, 413, 'payload_too_large'],
-  ] as const)('an oversized body on %s gets the answer its route and method call for, a WARN line and a Rejected count', async (_n, options, status, code) => {
-    const { handler, telemetry } = build();
-    const res = await handler(functionUrlEvent(big, { secret: SECRET, ...options }), ctx());
-    expect(res.statusCode).toBe(status);
-    expect(json(res).error.code).toBe(code);
-    expect(telemetry.counts.some((c) => c.metric === 'Rejected' && c.dimensions?.reason === code)).toBe(true);
-    expect(telemetry.lines.some((l) => l.level === 'warn' && l.attributes?.code === code)).toBe(true);
-  });
+  ] as const)(
+    'an oversized body on %s gets the answer its route and method call for, a WARN line and a Rejected count',
+    async (_n, options, status, code) => {
+      const { handler, telemetry } = build();
+      const res = await handler(functionUrlEvent(big, { secret: SECRET, ...options }), ctx());
+      expect(res.statusCode).toBe(status);
+      expect(json(res).error.code).toBe(code);
+      expect(telemetry.counts.some((c) => c.metric === 'Rejected' && c.dimensions?.reason === code)).toBe(true);
+      expect(telemetry.lines.some((l) => l.level === 'warn' && l.attributes?.code === code)).toBe(true);
+    },
+  );
 
   describe('local server', () => {
     let relay: LocalRelay;
@@ -324,7 +344,13 @@ describe('Finding 5: every rejection is routed, logged and counted; the local se
       const url = new URL(`${relay.url}/heygen`);
       const status = await new Promise<number>((resolve, reject) => {
         const req = request(
-          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-length': String(100 * 1024 * 1024) } },
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'POST',
+            headers: { 'content-length': String(100 * 1024 * 1024) },
+          },
           (res) => {
             res.resume();
             resolve(res.statusCode ?? 0);
@@ -363,12 +389,17 @@ describe('Finding 6: data is carried exactly or the delivery is parked', () => {
     const res = await handler(functionUrlEvent(raw, { secret: SECRET, base64: true }), ctx());
     expect(res.statusCode).toBe(202);
     expect(json(res).reason).toBe('invalid_utf8');
-    expect([...parked?.byId.values() ?? []][0]?.body.equals(raw)).toBe(true);
+    expect([...(parked?.byId.values() ?? [])][0]?.body.equals(raw)).toBe(true);
   });
 
   it('publishes numbers a double holds exactly, however they are written', async () => {
     const { handler } = build();
-    const res = await handler(functionUrlEvent(heygenBody('{"video_id":"v","a":1.5,"b":-0,"c":1e2,"d":0.1,"e":9007199254740993e-16,"f":[1,2.50]}'), { secret: SECRET }), ctx());
+    const res = await handler(
+      functionUrlEvent(heygenBody('{"video_id":"v","a":1.5,"b":-0,"c":1e2,"d":0.1,"e":9007199254740993e-16,"f":[1,2.50]}'), {
+        secret: SECRET,
+      }),
+      ctx(),
+    );
     expect(res.statusCode).toBe(200);
   });
 
@@ -400,7 +431,12 @@ describe('Finding 7: the handler never logs the event, whatever POWERTOOLS_LOGGE
         telemetry: { debug() {}, info() {}, warn() {}, error() {}, count() {} },
         routes: [],
       });
-      const handler = createIngressHandler({ pipeline, maxBodyBytes: 1024, logger, metrics: new Metrics({ namespace: 'T', serviceName: 't' }) });
+      const handler = createIngressHandler({
+        pipeline,
+        maxBodyBytes: 1024,
+        logger,
+        metrics: new Metrics({ namespace: 'T', serviceName: 't' }),
+      });
       await handler(functionUrlEvent('{"secret-body":1}', { secret: SECRET }), ctx());
       expect(JSON.stringify(info.mock.calls)).not.toContain('secret-body');
       expect(info.mock.calls.map((c) => c[0])).not.toContain('Lambda invocation event');
@@ -417,7 +453,10 @@ describe('Finding 8: timestamps', () => {
     const ev = functionUrlEvent(body, { secret: SECRET, headers: { 'heygen-timestamp': 'yesterday' } });
     expect((await off.handler(ev, ctx())).statusCode).toBe(200);
     const on = build();
-    const res = await on.handler(functionUrlEvent(sampleBody('avatar_video.fail'), { secret: SECRET, headers: { 'heygen-timestamp': 'yesterday' } }), ctx());
+    const res = await on.handler(
+      functionUrlEvent(sampleBody('avatar_video.fail'), { secret: SECRET, headers: { 'heygen-timestamp': 'yesterday' } }),
+      ctx(),
+    );
     expect(res.statusCode).toBe(400);
     expect(json(res).error.code).toBe('invalid_timestamp');
   });
@@ -445,7 +484,10 @@ describe('Finding 9: only a well-formed signature that fails re-reads the secret
     const { handler } = build({ keyOptions: { minRefreshIntervalMs: 0 } });
     expect((await handler(functionUrlEvent(sampleBody('avatar_video.success'), { secret: SECRET }), ctx())).statusCode).toBe(200);
     const reads = aws.secretReads;
-    await handler(functionUrlEvent(heygenBody('{"video_id":"w"}'), { signature: sign('whsec_some_other_key_0123456789', 'x') }), ctx());
+    await handler(
+      functionUrlEvent(heygenBody('{"video_id":"w"}'), { signature: sign('whsec_some_other_key_0123456789', 'x') }),
+      ctx(),
+    );
     expect(aws.secretReads).toBeGreaterThan(reads);
   });
 });

@@ -70,8 +70,12 @@ describe('Function: ingress handler for POST /joggai, JoggAI-specific rules (AWS
   it('accepts a delivery without X-Webhook-Event, and one without a body timestamp only when the check is off', async () => {
     const { handler } = build();
     expect(
-      (await build({ toleranceSeconds: 0 }).handler(joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }), ctx()))
-        .statusCode,
+      (
+        await build({ toleranceSeconds: 0 }).handler(
+          joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }),
+          ctx(),
+        )
+      ).statusCode,
     ).toBe(200);
     expect(
       (await handler(joggaiEvent(joggaiSample('generated_image_success', null), { secret: SECRET }), ctx())).statusCode,

@@ -4,9 +4,9 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../functions/core/errors.js';
-import { answerBudgetMs, getProvider, PROVIDERS } from '../../providers/runtime.js';
-import { JOGGAI_EVENT_TYPES, joggai, normalizeJoggAi } from '../../providers/joggai/runtime/index.js';
 import { KNOWN_EVENT_TYPES } from '../../lib/config.js';
+import { JOGGAI_EVENT_TYPES, joggai, normalizeJoggAi } from '../../providers/joggai/runtime/index.js';
+import { answerBudgetMs, getProvider, PROVIDERS } from '../../providers/runtime.js';
 
 const EVENTS_DIR = join(__dirname, '..', 'events', 'joggai');
 const sample = (name: string) => readFileSync(join(EVENTS_DIR, `${name}.json`), 'utf8').trim();

@@ -60,7 +60,9 @@ describe('layout: what may import what', () => {
   });
 
   it('catches seeded wrong imports (the rules are not empty)', () => {
-    expect(constructProblems('lib/heygen-relay.ts', { files: ['providers/heygen/infra/source.ts'], packages: [] })).toHaveLength(1);
+    expect(constructProblems('lib/heygen-relay.ts', { files: ['providers/heygen/infra/source.ts'], packages: [] })).toHaveLength(
+      1,
+    );
     const registrar = 'providers/heygen/runtime/registrar.ts';
     expect(runtimeProblems(registrar, { files: [], packages: ['aws-cdk-lib/aws-lambda'] })).toHaveLength(1);
     expect(runtimeProblems(registrar, { files: ['providers/heygen/infra/source.ts'], packages: [] })).toHaveLength(1);

@@ -7,7 +7,7 @@
  * grant back, the run goes on and lets go.
  */
 import { describe, expect, it } from 'vitest';
-import { type LeaseStore, LeaseBusyError, MemoryLeaseStore, withLease } from '../../functions/core/lease.js';
+import { LeaseBusyError, type LeaseStore, MemoryLeaseStore, withLease } from '../../functions/core/lease.js';
 import { LEASE_TTL_MS, LEASE_WAIT_MS } from '../../providers/heygen/runtime/registrar.js';
 
 const lostAnswer = () => Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $metadata: {} });
@@ -38,7 +38,12 @@ describe('Issue 19 rotation-blocked: a lease acquire whose answer was lost', () 
     };
     const leases = new MemoryLeaseStore(now);
     const registrar = losingAnswers(leases, 1);
-    const ran = await withLease(registrar, 'heygen:secret', { owner: 'hourly-registrar', ttlMs: LEASE_TTL_MS, now, sleep }, async () => 'reconciled');
+    const ran = await withLease(
+      registrar,
+      'heygen:secret',
+      { owner: 'hourly-registrar', ttlMs: LEASE_TTL_MS, now, sleep },
+      async () => 'reconciled',
+    );
     expect(ran).toBe('reconciled');
     expect(registrar.calls).toBe(2);
     // Secrets Manager's createSecret, one minute later: its lease wait is far shorter than the lease's TTL.

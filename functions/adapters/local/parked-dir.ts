@@ -35,7 +35,13 @@ export class DirectoryParkedStore implements ParkedStore, ParkedArchive {
         const text = await this.read(key);
         if (text === null) continue;
         const record = parseParkedRecord(text);
-        out.push({ key, provider, reason: record.reason, bytes: (await stat(join(this.dir, key))).size, parkedAt: record.parkedAt });
+        out.push({
+          key,
+          provider,
+          reason: record.reason,
+          bytes: (await stat(join(this.dir, key))).size,
+          parkedAt: record.parkedAt,
+        });
       }
     }
     return out;

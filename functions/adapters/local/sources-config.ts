@@ -17,8 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ConfigError, routeProvider } from '../../wiring/ingress-config.js';
 import { PROVIDERS } from '../../../providers/runtime.js';
+import { ConfigError, routeProvider } from '../../wiring/ingress-config.js';
 import type { LocalProvider } from './relay.js';
 
 /** A source's secret and where it came from (for the start banner: never printed unless generated). */

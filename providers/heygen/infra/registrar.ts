@@ -3,7 +3,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { HEYGEN_REGISTRAR_SERVICE, SERVICE_NAME } from '../../../functions/core/observability-names.js';
-import { HEYGEN_EVENT_TYPES } from '../runtime/events.js';
 import { functionCode } from '../../../lib/function-assets.js';
 import {
   acknowledge as ack,
@@ -15,6 +14,7 @@ import {
   registrarFunctionDefaults,
   registrarLogGroup,
 } from '../../../lib/registrar-common.js';
+import { HEYGEN_EVENT_TYPES } from '../runtime/events.js';
 
 /**
  * The HeyGen registrar's props. The registrar writes the signing secret (JSON

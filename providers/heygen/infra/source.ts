@@ -7,9 +7,13 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { HeyGenBackfill } from './backfill.js';
+import {
+  HEYGEN_BACKFILL_SERVICE,
+  HEYGEN_REGISTRAR_SERVICE,
+  METRICS_NAMESPACE,
+} from '../../../functions/core/observability-names.js';
+import type { DedupMode } from '../../../functions/core/ports.js';
 import { EMPTY_API_KEY } from '../../../lib/config.js';
-import { HeyGenRegistrar } from './registrar.js';
 import {
   type BoundSource,
   type RegistrationProps,
@@ -18,9 +22,9 @@ import {
   type SourceProps,
   type SourceRoute,
 } from '../../../lib/source.js';
-import type { DedupMode } from '../../../functions/core/ports.js';
 import { SWEEP_AGE_ALARM_HOURS } from '../runtime/backfill-plan.js';
-import { HEYGEN_BACKFILL_SERVICE, HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../../../functions/core/observability-names.js';
+import { HeyGenBackfill } from './backfill.js';
+import { HeyGenRegistrar } from './registrar.js';
 
 export type HeyGenRegistrationProps = RegistrationProps;
 

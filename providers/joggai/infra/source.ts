@@ -7,11 +7,11 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { EMPTY_API_KEY } from '../../../lib/config.js';
-import { JoggAiRegistrar } from './registrar.js';
-import { type BoundSource, type RegistrationProps, type RelayCore, RelaySource, type SourceProps } from '../../../lib/source.js';
-import type { DedupMode } from '../../../functions/core/ports.js';
 import { JOGGAI_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../../../functions/core/observability-names.js';
+import type { DedupMode } from '../../../functions/core/ports.js';
+import { EMPTY_API_KEY } from '../../../lib/config.js';
+import { type BoundSource, type RegistrationProps, type RelayCore, RelaySource, type SourceProps } from '../../../lib/source.js';
+import { JoggAiRegistrar } from './registrar.js';
 
 export type JoggAiRegistrationProps = RegistrationProps;
 

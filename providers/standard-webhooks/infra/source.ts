@@ -7,9 +7,9 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import type { DedupMode } from '../../../functions/core/ports.js';
 import { RelayConfigError } from '../../../lib/config.js';
 import { type BoundSource, type RelayCore, RelaySource, type SourceProps } from '../../../lib/source.js';
-import type { DedupMode } from '../../../functions/core/ports.js';
 import { type StandardWebhooksBodyRule, standardWebhooksBodyRule } from '../runtime/index.js';
 
 export interface StandardWebhooksSourceProps extends SourceProps {

@@ -108,9 +108,7 @@ const sm = new SecretsManagerClient({
   ...sdkBase,
   requestHandler: inProcessHandler((req) => {
     secretsCalls++;
-    const stage = (
-      JSON.parse(bodyText(req.body)) as { VersionStage?: string }
-    ).VersionStage;
+    const stage = (JSON.parse(bodyText(req.body)) as { VersionStage?: string }).VersionStage;
     if (stage === 'AWSCURRENT')
       return {
         status: 200,

@@ -62,7 +62,8 @@ export function writeReport(path: string, r: R): void {
     ),
     '',
   );
-  if (!b.registrar) p('providers/heygen/runtime/entries/registrar.ts did not exist when this ran, so there is no registrar bundle.', '');
+  if (!b.registrar)
+    p('providers/heygen/runtime/entries/registrar.ts did not exist when this ran, so there is no registrar bundle.', '');
   p(
     'Largest contributors to the ingress bundle (bytes in output, by package):',
     '',

@@ -29,18 +29,12 @@ import { S3ParkedStore, s3PutVia } from '../../../../functions/adapters/aws/park
 import { sdkClientConfig } from '../../../../functions/adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from '../../../../functions/adapters/aws/signing-secret-store.js';
 import type { RelayEvent } from '../../../../functions/core/envelope.js';
-import { type BackfillState, scheduledBackfill, sweepAgeHours, uncoveredTotals } from '../backfill-plan.js';
 import { HEYGEN_BACKFILL_SERVICE, METRICS_NAMESPACE } from '../../../../functions/core/observability-names.js';
-import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../api/client.js';
-import {
-  BACKFILL_DEFAULTS,
-  type BackfillSummary,
-  EMPTY_SUMMARY,
-  type OurEndpoint,
-  ourEndpoint,
-} from '../backfill.js';
-import { countedRun } from '../counted-run.js';
 import { requiredEnv } from '../../../../functions/wiring/env.js';
+import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../api/client.js';
+import { BACKFILL_DEFAULTS, type BackfillSummary, EMPTY_SUMMARY, type OurEndpoint, ourEndpoint } from '../backfill.js';
+import { type BackfillState, scheduledBackfill, sweepAgeHours, uncoveredTotals } from '../backfill-plan.js';
+import { countedRun } from '../counted-run.js';
 
 const need = (name: string) => requiredEnv('backfill', name);
 const env = {

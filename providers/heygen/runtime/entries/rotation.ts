@@ -14,9 +14,9 @@ import { DynamoLeaseStore } from '../../../../functions/adapters/aws/dynamodb-le
 import { sdkClientConfig } from '../../../../functions/adapters/aws/sdk-config.js';
 import { readHeyGenApiKey } from '../../../../functions/adapters/aws/signing-secret-store.js';
 import { SERVICE_NAME } from '../../../../functions/core/observability-names.js';
+import { requiredEnv } from '../../../../functions/wiring/env.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../api/client.js';
 import { type RotationEvent, type RotationResult, rotationStep } from '../rotation.js';
-import { requiredEnv } from '../../../../functions/wiring/env.js';
 
 const apiKeySecretArn = requiredEnv('rotation', 'API_KEY_SECRET_ARN');
 const apiUrl = process.env.HEYGEN_API_URL?.trim() || DEFAULT_HEYGEN_API_URL;
