@@ -19,7 +19,7 @@ const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
 const KNOWN_OPEN: Record<string, string> = {
   lost: 'an outage longer than HeyGen keeps its history, before the backfill has seen how long that is: lost with no BackfillGap',
   'needless-rotation':
-    'rare since refusals name their event key (1 in 3000 schedules): a crash and a second stack on the URL, seed -1235102614 path 1870, not yet diagnosed',
+    "1 in 3000 schedules since refusals name their event key: a rotation crashed in createSecret, an operator pasted a wrong secret, and HeyGen's delivery was refused although AWSPENDING held its live secret, so the heal rotated (seed -1235102614 path 1870; not yet diagnosed: the ingress's pending read or the model's liveSecrets)",
 };
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 
