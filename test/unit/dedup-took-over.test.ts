@@ -52,6 +52,21 @@ function historyOf(body: string, createdAt: number): { listEvents: () => Promise
 
 const lostAnswer = () => Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 
+/** A bus whose first PutEvents stores the event and loses its answer; later ones succeed. */
+function firstAnswerLost(bus: RelayEvent[]): EventPublisher {
+  let loseNext = true;
+  return {
+    async publish(e) {
+      bus.push(e);
+      if (loseNext) {
+        loseNext = false;
+        throw lostAnswer();
+      }
+    },
+    notStored: putEventsNotStored,
+  };
+}
+
 describe("Issue 19 duplicate-uncounted: the ingress and the backfill's unfinished claims", () => {
   for (const mode of ['record', 'claim'] as const)
     it(`took-over-backfill-claim (${mode}): a live retry after the lock of the claim the backfill kept (its PutEvents landed, answer lost) publishes again, counted took_over`, async () => {
@@ -61,17 +76,7 @@ describe("Issue 19 duplicate-uncounted: the ingress and the backfill's unfinishe
       const bus: RelayEvent[] = [];
       const body = heygenBody('v_backfill_lost_answer');
       // The backfill: PutEvents stores the event, its answer is lost; the claim is kept.
-      let loseNext = true;
-      const publisher: EventPublisher = {
-        async publish(e) {
-          bus.push(e);
-          if (loseNext) {
-            loseNext = false;
-            throw lostAnswer();
-          }
-        },
-        notStored: putEventsNotStored,
-      };
+      const publisher = firstAnswerLost(bus);
       const run = await backfill(
         { sinceMs: t - 2 * HOUR },
         { history: historyOf(body, t - HOUR), check: stores.check, claim: stores.claim, publisher, now },
@@ -95,17 +100,7 @@ describe("Issue 19 duplicate-uncounted: the ingress and the backfill's unfinishe
     const stores = table('claim', now);
     const bus: RelayEvent[] = [];
     const body = heygenBody('v_took_over_then_failed');
-    let loseNext = true;
-    const publisher: EventPublisher = {
-      async publish(e) {
-        bus.push(e);
-        if (loseNext) {
-          loseNext = false;
-          throw lostAnswer();
-        }
-      },
-      notStored: putEventsNotStored,
-    };
+    const publisher = firstAnswerLost(bus);
     const deps = { history: historyOf(body, t - HOUR), check: stores.check, claim: stores.claim, publisher, now };
     expect(await backfill({ sinceMs: t - 2 * HOUR }, deps)).toMatchObject({ failed: 1 });
     t += (BACKFILL_DEFAULTS.claimLockSeconds + 60) * 1000;
