@@ -359,7 +359,7 @@ describe('hostile input (fast-check, local adapters)', () => {
       fc.constantFrom(
         'whsec_...',
         'REPLACE_ME',
-        'whsec_REPLACE_ME_0123456789',
+        'whsec_REPLACE_ME_0123456789', // a test placeholder
         '<your secret>',
         'null',
         'changeme',

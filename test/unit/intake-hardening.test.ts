@@ -485,7 +485,7 @@ describe('Finding 9: only a well-formed signature that fails re-reads the secret
     expect((await handler(functionUrlEvent(sampleBody('avatar_video.success'), { secret: SECRET }), ctx())).statusCode).toBe(200);
     const reads = aws.secretReads;
     await handler(
-      functionUrlEvent(heygenBody('{"video_id":"w"}'), { signature: sign('whsec_some_other_key_0123456789', 'x') }),
+      functionUrlEvent(heygenBody('{"video_id":"w"}'), { signature: sign('whsec_fake_other_key_0123456789', 'x') }),
       ctx(),
     );
     expect(aws.secretReads).toBeGreaterThan(reads);
