@@ -23,6 +23,7 @@ import { DynamoLeaseStore } from '../../../../functions/adapters/aws/dynamodb-le
 import { sdkClientConfig } from '../../../../functions/adapters/aws/sdk-config.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from '../../../../functions/adapters/aws/signing-secret-store.js';
 import { HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../../../../functions/core/observability-names.js';
+import { requiredEnv } from '../../../../functions/wiring/env.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../api/client.js';
 import { countedRun } from '../counted-run.js';
 import { type ReconcileSummary, reconcile } from '../registrar.js';
@@ -55,11 +56,7 @@ export function parseEventsEnv(raw: string | undefined): string[] | null {
 }
 
 export function readRegistrarEnv(env: NodeJS.ProcessEnv = process.env): RegistrarEnv {
-  const need = (name: string): string => {
-    const v = env[name]?.trim();
-    if (!v) throw new Error(`registrar: environment variable ${name} is not set`);
-    return v;
-  };
+  const need = (name: string): string => requiredEnv('registrar', name, env);
   return {
     signingSecretArn: need('SIGNING_SECRET_ARN'),
     apiKeySecretArn: need('API_KEY_SECRET_ARN'),

@@ -30,6 +30,7 @@ import type { Context } from 'aws-lambda';
 import { DynamoLeaseStore } from '../../../../functions/adapters/aws/dynamodb-lease.js';
 import { sdkClientConfig } from '../../../../functions/adapters/aws/sdk-config.js';
 import { JOGGAI_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../../../../functions/core/observability-names.js';
+import { requiredEnv } from '../../../../functions/wiring/env.js';
 import { JoggAiClient } from '../api/client.js';
 import { readJoggAiApiKey, SecretsManagerJoggAiSecretStore } from '../aws-secret-store.js';
 import {
@@ -60,11 +61,7 @@ export interface JoggAiRegistrarEnv {
 export const MAX_OVERLAP_SECONDS = 60;
 
 export function readJoggAiRegistrarEnv(env: NodeJS.ProcessEnv = process.env): JoggAiRegistrarEnv {
-  const need = (name: string): string => {
-    const v = env[name]?.trim();
-    if (!v) throw new Error(`joggai registrar: environment variable ${name} is not set`);
-    return v;
-  };
+  const need = (name: string): string => requiredEnv('joggai registrar', name, env);
   const eventsRaw = env.EVENTS?.trim() ?? '';
   let events: string[] | null = null;
   if (eventsRaw !== '' && eventsRaw !== 'null') {
