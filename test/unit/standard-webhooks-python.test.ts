@@ -53,6 +53,17 @@ const status = (res: { statusCode?: number; body?: string }) => [
   JSON.parse(res.body ?? '{}').status ?? errorBody(res).code,
 ];
 
+/** Each body with its Python-signed headers through one ingress, in order: the [status, body status] of each answer. */
+async function deliverEach(
+  bodies: readonly (Buffer | undefined)[],
+  signed: readonly { headers: Record<string, string> }[],
+  handler = buildAwsHandler(aws, { provider: standardWebhooks }).handler,
+) {
+  const results = [];
+  for (const [i, s] of signed.entries()) results.push(status(await handler(event(bodies[i] as Buffer, s.headers), ctx())));
+  return results;
+}
+
 describe('Standard Webhooks against the Python libraries (ingress, AWS adapters over a mocked SDK)', () => {
   beforeEach(() => {
     aws.reset();
@@ -125,10 +136,7 @@ describe('Standard Webhooks against the Python libraries (ingress, AWS adapters 
     // The Python libraries accept all three (they read every entry).
     expect(signed.map((s) => s.library_verifies)).toEqual([true, true, true]);
     expect((signed[0]?.headers['webhook-signature'] ?? '').split(' ')).toHaveLength(17);
-    const { handler } = buildAwsHandler(aws, { provider: standardWebhooks });
-    const results = [];
-    for (const [i, s] of signed.entries()) results.push(status(await handler(event(bodies[i] as Buffer, s.headers), ctx())));
-    expect(results).toEqual([
+    expect(await deliverEach(bodies, signed)).toEqual([
       [200, 'published'],
       [200, 'published'],
       [401, 'invalid_signature'],
@@ -142,9 +150,7 @@ describe('Standard Webhooks against the Python libraries (ingress, AWS adapters 
     const signed = pythonSign(ids.map((id, i) => sign(i === 1 ? 'svix' : 'standardwebhooks', bodies[i] as Buffer, { id })));
     expect(signed.map((s) => s.library_verifies)).toEqual([true, true, true]);
     const { handler } = buildAwsHandler(aws, { provider: standardWebhooks });
-    const results = [];
-    for (const [i, s] of signed.entries()) results.push(status(await handler(event(bodies[i] as Buffer, s.headers), ctx())));
-    expect(results).toEqual([
+    expect(await deliverEach(bodies, signed, handler)).toEqual([
       [200, 'published'],
       [200, 'published'],
       [401, 'invalid_signature'],
