@@ -50,8 +50,8 @@ export interface ParseOptions {
 /** Parses JSON text into a tree that keeps every number's digits and every value's source span. */
 export function parseLossless(text: string, options: ParseOptions = {}): JsonNode {
   // Hand-written scanner (charCodeAt, no regex per string): every delivery's event key goes through
-  // it. test/unit/canonical-json-fast.test.ts checks it gives the earlier regex parser's trees and
-  // errors exactly (test/support/canonical-json-reference.ts).
+  // it. test/unit/canonical-json-fast.test.ts checks its trees, texts and refusals against an
+  // independent reference (test/support/canonical-json-reference.ts).
   const scanner = new LosslessScanner(text, options.validJson === true);
   const root = scanner.value(0);
   scanner.ws();
