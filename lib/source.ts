@@ -20,6 +20,7 @@ import type { ProviderConfig } from '../functions/wiring/ingress-config.js';
 import { getProvider } from '../providers/runtime.js';
 import { EMPTY_SIGNING_SECRET, KNOWN_EVENT_TYPES, RelayConfigError } from './config.js';
 import type { DashboardRegistrar } from './dashboard.js';
+import type { RegistrarFunctionProps } from './registrar-common.js';
 
 /**
  * One entry of the ingress's RELAY_PROVIDERS: the ingress's own `ProviderConfig`
@@ -114,6 +115,13 @@ export interface RegistrationProps {
   readonly runAfterDeploy?: boolean;
 }
 
+/** What every source's props say of its intake (each source documents its own defaults). */
+interface IntakeProps {
+  readonly signingSecret?: secretsmanager.ISecret;
+  readonly timestampTolerance?: Duration;
+  readonly dedupMode?: DedupMode;
+}
+
 const SOURCE_ID = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 /**
@@ -201,6 +209,26 @@ export abstract class RelaySource<B extends BoundSource = BoundSource> implement
     };
   }
 
+  /**
+   * What every source starts with: its signing secret (`props.signingSecret`, or one created
+   * empty-safe as `created` says), its ingress route (`props.timestampTolerance`, 300 s by default;
+   * `props.dedupMode`, the provider's by default) and the URL the provider delivers to.
+   */
+  protected intake(
+    relay: RelayCore,
+    scope: Construct,
+    props: IntakeProps,
+    created: { secretId: string; description: string; acceptSubpaths?: boolean },
+  ): Pick<BoundSource, 'signingSecret' | 'route' | 'webhookUrl'> {
+    const signingSecret = this.signingSecretOr(props.signingSecret, scope, created.secretId, created.description);
+    const route = this.route(relay, signingSecret, {
+      tolerance: props.timestampTolerance ?? Duration.seconds(300),
+      dedupMode: this.dedupMode(props.dedupMode),
+      ...(created.acceptSubpaths ? { acceptSubpaths: true } : {}),
+    });
+    return { signingSecret, route, webhookUrl: this.webhookUrl(relay) };
+  }
+
   /** The signing secret given, or one created empty-safe (`{"secret":null}`: the ingress answers 503 until it is set). */
   protected signingSecretOr(
     given: secretsmanager.ISecret | undefined,
@@ -217,6 +245,29 @@ export abstract class RelaySource<B extends BoundSource = BoundSource> implement
       description: `heygen-relay: ${description}`,
       secretStringValue: SecretValue.unsafePlainText(value),
     });
+  }
+
+  /**
+   * What every registrar of this source takes (RegistrarFunctionProps): the lease table, its
+   * secrets, the URL to register, the registration props (validated), the relay's log retention
+   * and tracing, and for a further source its own service name and id.
+   */
+  protected registrarProps(
+    relay: RelayCore,
+    registration: RegistrationProps,
+    wiring: { signingSecret: secretsmanager.ISecret; apiKeySecret: secretsmanager.ISecret; webhookUrl: string },
+    serviceName: string,
+  ): RegistrarFunctionProps {
+    return {
+      stateTable: relay.leaseTable(),
+      signingSecret: wiring.signingSecret,
+      apiKeySecret: wiring.apiKeySecret,
+      endpointUrl: wiring.webhookUrl,
+      ...this.registrationOptions(registration),
+      logRetention: relay.logRetention,
+      tracing: relay.tracing,
+      ...(this.isDefault ? {} : { serviceName, sourceId: this.id }),
+    };
   }
 
   /** Validates registration props (event types the provider can send) and keeps only what is set. */

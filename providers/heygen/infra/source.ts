@@ -14,14 +14,7 @@ import {
 } from '../../../functions/core/observability-names.js';
 import type { DedupMode } from '../../../functions/core/ports.js';
 import { EMPTY_API_KEY } from '../../../lib/config.js';
-import {
-  type BoundSource,
-  type RegistrationProps,
-  type RelayCore,
-  RelaySource,
-  type SourceProps,
-  type SourceRoute,
-} from '../../../lib/source.js';
+import { type BoundSource, type RegistrationProps, type RelayCore, RelaySource, type SourceProps } from '../../../lib/source.js';
 import { SWEEP_AGE_ALARM_HOURS } from '../runtime/backfill-plan.js';
 import { HeyGenBackfill } from './backfill.js';
 import { HeyGenRegistrar } from './registrar.js';
@@ -91,20 +84,13 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
 
   protected build(relay: RelayCore, scope: Construct): BoundHeyGenSource {
     const props = this.props;
-    const signingSecret = this.signingSecretOr(
-      props.signingSecret,
-      scope,
-      'HeyGenSigningSecret',
-      'HeyGen webhook signing secret (written by the registrar and rotation)',
-    );
+    const { signingSecret, route, webhookUrl } = this.intake(relay, scope, props, {
+      secretId: 'HeyGenSigningSecret',
+      description: 'HeyGen webhook signing secret (written by the registrar and rotation)',
+    });
     const apiKeySecret =
       props.apiKeySecret ??
       this.emptySecret(scope, 'HeyGenApiKey', 'HeyGen API key for the registrar (put-secret-value with the key)', EMPTY_API_KEY);
-    const route: SourceRoute = this.route(relay, signingSecret, {
-      tolerance: props.timestampTolerance ?? Duration.seconds(300),
-      dedupMode: this.dedupMode(props.dedupMode),
-    });
-    const webhookUrl = this.webhookUrl(relay);
     const { registrar, backfill } =
       props.registration === false
         ? {}
@@ -138,16 +124,11 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
   ): { registrar: HeyGenRegistrar; backfill?: HeyGenBackfill } {
     const services = this.serviceNames();
     const { signingSecret, apiKeySecret, webhookUrl } = secrets;
-    const registrar = new HeyGenRegistrar(scope, 'Registrar', {
-      stateTable: relay.leaseTable(),
-      signingSecret,
-      apiKeySecret,
-      endpointUrl: webhookUrl,
-      ...this.registrationOptions(registration),
-      logRetention: relay.logRetention,
-      tracing: relay.tracing,
-      ...(this.isDefault ? {} : { serviceName: services.registrar, sourceId: this.id }),
-    });
+    const registrar = new HeyGenRegistrar(
+      scope,
+      'Registrar',
+      this.registrarProps(relay, registration, secrets, services.registrar),
+    );
     if (!relay.dedupTable) return { registrar };
     // Evidence: the ingress records refused signatures and failures; the registrar's secret check
     // reads them with the dedup table; the backfill recovers what HeyGen delivered and we never published.

@@ -72,42 +72,14 @@ export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
   }
 
   protected build(relay: RelayCore, scope: Construct): BoundJoggAiSource {
-    const props = this.props;
-    const signingSecret = this.signingSecretOr(
-      props.signingSecret,
-      scope,
-      'JoggAiSigningSecret',
-      'JoggAI webhook signing secret (the endpoint secret JoggAI shows once registered)',
-    );
-    const route = this.route(relay, signingSecret, {
-      tolerance: props.timestampTolerance ?? Duration.seconds(300),
-      dedupMode: this.dedupMode(props.dedupMode),
+    const { signingSecret, route, webhookUrl } = this.intake(relay, scope, this.props, {
+      secretId: 'JoggAiSigningSecret',
+      description: 'JoggAI webhook signing secret (the endpoint secret JoggAI shows once registered)',
       acceptSubpaths: true,
     });
-    const webhookUrl = this.webhookUrl(relay);
-    let apiKeySecret: secretsmanager.ISecret | undefined;
-    let registrar: JoggAiRegistrar | undefined;
-    if (props.registration !== false) {
-      const registration = this.registrationOptions(props.registration ?? {});
-      apiKeySecret =
-        props.apiKeySecret ??
-        this.emptySecret(
-          scope,
-          'JoggAiApiKey',
-          'JoggAI API key for the registrar (put-secret-value with {"apiKey":"..."})',
-          EMPTY_API_KEY,
-        );
-      registrar = new JoggAiRegistrar(scope, 'JoggAiRegistrar', {
-        stateTable: relay.leaseTable(),
-        signingSecret,
-        apiKeySecret,
-        endpointUrl: webhookUrl,
-        ...registration,
-        logRetention: relay.logRetention,
-        tracing: relay.tracing,
-        ...(this.isDefault ? {} : { serviceName: this.registrarService(), sourceId: this.id }),
-      });
-    }
+    const registration = this.props.registration;
+    const { apiKeySecret, registrar } =
+      registration === false ? {} : this.registration(relay, scope, registration ?? {}, { signingSecret, webhookUrl });
     const bound = {
       route,
       webhookUrl,
@@ -134,6 +106,25 @@ export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
     });
     this.acknowledge(bound);
     return bound;
+  }
+
+  /** The registrar, and the API-key secret it reads (the one given, or one created empty). */
+  private registration(
+    relay: RelayCore,
+    scope: Construct,
+    registration: JoggAiRegistrationProps,
+    secrets: { signingSecret: secretsmanager.ISecret; webhookUrl: string },
+  ): { apiKeySecret: secretsmanager.ISecret; registrar: JoggAiRegistrar } {
+    const apiKeySecret =
+      this.props.apiKeySecret ??
+      this.emptySecret(
+        scope,
+        'JoggAiApiKey',
+        'JoggAI API key for the registrar (put-secret-value with {"apiKey":"..."})',
+        EMPTY_API_KEY,
+      );
+    const props = this.registrarProps(relay, registration, { ...secrets, apiKeySecret }, this.registrarService());
+    return { apiKeySecret, registrar: new JoggAiRegistrar(scope, 'JoggAiRegistrar', props) };
   }
 
   private registrarService(): string {

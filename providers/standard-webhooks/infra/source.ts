@@ -78,20 +78,12 @@ export class StandardWebhooksSource extends RelaySource<BoundSource> {
   }
 
   protected build(relay: RelayCore, scope: Construct): BoundSource {
-    const signingSecret = this.signingSecretOr(
-      this.props.signingSecret,
-      scope,
-      'StandardWebhooksSigningSecret',
-      `Standard Webhooks signing secret of source ${this.id} (put the sender's whsec_... as {"secret":"..."})`,
-    );
-    const route = {
-      ...this.route(relay, signingSecret, {
-        tolerance: this.props.timestampTolerance ?? Duration.seconds(300),
-        dedupMode: this.dedupMode(this.props.dedupMode),
-      }),
-      ...(this.bodyRule ? { options: { ...this.bodyRule } } : {}),
-    };
-    const webhookUrl = this.webhookUrl(relay);
+    const intake = this.intake(relay, scope, this.props, {
+      secretId: 'StandardWebhooksSigningSecret',
+      description: `Standard Webhooks signing secret of source ${this.id} (put the sender's whsec_... as {"secret":"..."})`,
+    });
+    const { signingSecret, webhookUrl } = intake;
+    const route = { ...intake.route, ...(this.bodyRule ? { options: { ...this.bodyRule } } : {}) };
     this.sourceAlarms(relay);
     relay.addOutput(this.outputName('StandardWebhooksWebhookUrl'), {
       value: webhookUrl,
