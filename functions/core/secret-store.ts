@@ -46,6 +46,29 @@ export interface SigningSecretStore {
   dropPending?(version: string, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * A store that keeps the value in its stored text format (Secrets Manager's SecretString, a file):
+ * `get` is the current value of `read`, and `put` refuses an unusable secret, then writes the
+ * value's stored text compare-and-set (`putText`).
+ */
+export abstract class StoredTextSecretStore implements SigningSecretStore {
+  constructor(readonly name: string) {}
+
+  abstract read(signal?: AbortSignal): Promise<SecretSnapshot>;
+
+  /** Stores `text` as current if the current version is still `expected`; returns the new version (see `put`). */
+  protected abstract putText(text: string, expected: string | null, signal?: AbortSignal): Promise<string>;
+
+  async get(signal?: AbortSignal): Promise<StoredSigningSecret | null> {
+    return (await this.read(signal)).current;
+  }
+
+  async put(value: IssuedSigningSecret, expected: string | null, signal?: AbortSignal): Promise<string> {
+    assertStorable(value, this.name);
+    return this.putText(serializeStoredSigningSecret(value), expected, signal);
+  }
+}
+
 /** The stored secret changed since it was read: someone else wrote; re-read and decide again. */
 export class SecretVersionConflictError extends Error {
   constructor(

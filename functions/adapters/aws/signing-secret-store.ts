@@ -6,14 +6,12 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import type { StoredSigningSecret } from '../../core/ports.js';
 import {
-  assertStorable,
   type IssuedSigningSecret,
   parseStoredSigningSecret,
   type SecretSnapshot,
   SecretVersionConflictError,
-  type SigningSecretStore,
+  StoredTextSecretStore,
   serializeStoredSigningSecret,
 } from '../../core/secret-store.js';
 
@@ -56,18 +54,12 @@ export interface RawSecretSnapshot {
  *   from a pending version that holds a value, so the ingress never keeps accepting a retired value
  *   and the next rotation is not refused as "previous rotation not complete".
  */
-export class SecretsManagerSigningSecretStore implements SigningSecretStore {
+export class SecretsManagerSigningSecretStore extends StoredTextSecretStore {
   constructor(
     private readonly client: SecretsManagerClient,
     private readonly secretId: string,
-  ) {}
-
-  get name(): string {
-    return this.secretId;
-  }
-
-  async get(signal?: AbortSignal): Promise<StoredSigningSecret | null> {
-    return (await this.read(signal)).current;
+  ) {
+    super(secretId);
   }
 
   private async value(versionId: string, signal?: AbortSignal): Promise<RawValue | undefined> {
@@ -115,18 +107,16 @@ export class SecretsManagerSigningSecretStore implements SigningSecretStore {
     };
   }
 
-  async put(value: IssuedSigningSecret, expected: string | null, signal?: AbortSignal): Promise<string> {
-    assertStorable(value, this.secretId);
-    const opts = { abortSignal: signal };
+  protected async putText(text: string, expected: string | null, signal?: AbortSignal): Promise<string> {
     const token = randomUUID();
     await this.client.send(
       new PutSecretValueCommand({
         SecretId: this.secretId,
         ClientRequestToken: token,
-        SecretString: serializeStoredSigningSecret(value),
+        SecretString: text,
         VersionStages: [STAGED_LABEL],
       }),
-      opts,
+      { abortSignal: signal },
     );
     await this.moveCurrent(token, expected, signal);
     // A pending rotation that already holds a value is superseded by this write (its provider secret

@@ -1,15 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { StoredSigningSecret } from '../../core/ports.js';
 import {
-  assertStorable,
-  type IssuedSigningSecret,
   parseStoredSigningSecret,
   type SecretSnapshot,
   SecretVersionConflictError,
-  type SigningSecretStore,
-  serializeStoredSigningSecret,
+  StoredTextSecretStore,
 } from '../../core/secret-store.js';
 import { withFileMutex } from './file-mutex.js';
 
@@ -19,15 +15,9 @@ import { withFileMutex } from './file-mutex.js';
  * (temp file + rename), with mode 0600. A file without a `version` (written by hand, or by an
  * older relay) has the version `unversioned:<sha of its content>`, so a hand edit is noticed too.
  */
-export class FileSigningSecretStore implements SigningSecretStore {
-  constructor(private readonly path: string) {}
-
-  get name(): string {
-    return this.path;
-  }
-
-  async get(): Promise<StoredSigningSecret | null> {
-    return (await this.read()).current;
+export class FileSigningSecretStore extends StoredTextSecretStore {
+  constructor(private readonly path: string) {
+    super(path);
   }
 
   async read(): Promise<SecretSnapshot> {
@@ -49,14 +39,13 @@ export class FileSigningSecretStore implements SigningSecretStore {
     return { version, current: parseStoredSigningSecret(raw), pending: null };
   }
 
-  async put(value: IssuedSigningSecret, expected: string | null): Promise<string> {
-    assertStorable(value, this.path);
+  protected async putText(text: string, expected: string | null): Promise<string> {
     return withFileMutex(this.path, async () => {
       const now = await this.read();
       if (now.version !== expected) throw new SecretVersionConflictError(this.path, expected);
       await mkdir(dirname(this.path), { recursive: true });
       const version = randomUUID();
-      const body = JSON.parse(serializeStoredSigningSecret(value)) as Record<string, unknown>;
+      const body = JSON.parse(text) as Record<string, unknown>;
       const tmp = `${this.path}.${process.pid}.${version}.tmp`;
       await writeFile(tmp, `${JSON.stringify({ ...body, version })}\n`, { mode: 0o600 });
       await chmod(tmp, 0o600);
