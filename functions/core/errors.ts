@@ -1,42 +1,21 @@
 /**
  * One error hierarchy for the relay. Every error carries the HTTP status and a stable, machine
- * readable `code`; messages never contain secrets, signatures or request bodies.
+ * readable `code`; messages never contain secrets, signatures or request bodies. The errors below
+ * come in the order of their status.
  */
 export class RelayError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'RelayError';
-    this.status = status;
-    this.code = code;
   }
   /** True for faults of the caller (4xx): reported as they are. */
   get isClientError(): boolean {
     return this.status >= 400 && this.status < 500;
-  }
-}
-
-export class NotFoundError extends RelayError {
-  constructor(message = 'No route for this path', options?: ErrorOptions) {
-    super(404, 'not_found', message, options);
-    this.name = 'NotFoundError';
-  }
-}
-
-export class MethodNotAllowedError extends RelayError {
-  readonly allow: string;
-  constructor(method: string, allow = 'POST, OPTIONS', options?: ErrorOptions) {
-    super(405, 'method_not_allowed', `Method ${method.slice(0, 16)} is not allowed; use POST`, options);
-    this.name = 'MethodNotAllowedError';
-    this.allow = allow;
-  }
-}
-
-export class PayloadTooLargeError extends RelayError {
-  constructor(limitBytes: number, options?: ErrorOptions) {
-    super(413, 'payload_too_large', `Body exceeds the limit of ${limitBytes} bytes`, options);
-    this.name = 'PayloadTooLargeError';
   }
 }
 
@@ -61,10 +40,53 @@ export class StaleDeliveryError extends RelayError {
   }
 }
 
+export class NotFoundError extends RelayError {
+  constructor(message = 'No route for this path', options?: ErrorOptions) {
+    super(404, 'not_found', message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class MethodNotAllowedError extends RelayError {
+  constructor(
+    method: string,
+    readonly allow = 'POST, OPTIONS',
+    options?: ErrorOptions,
+  ) {
+    super(405, 'method_not_allowed', `Method ${method.slice(0, 16)} is not allowed; use POST`, options);
+    this.name = 'MethodNotAllowedError';
+  }
+}
+
 export class InFlightError extends RelayError {
   constructor(options?: ErrorOptions) {
     super(409, 'in_flight', 'The same delivery is being processed; retry later', options);
     this.name = 'InFlightError';
+  }
+}
+
+export class PayloadTooLargeError extends RelayError {
+  constructor(limitBytes: number, options?: ErrorOptions) {
+    super(413, 'payload_too_large', `Body exceeds the limit of ${limitBytes} bytes`, options);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+/**
+ * A signed delivery EventBridge can never accept (too large, too deep, a number it cannot carry
+ * exactly, a permanent entry error). Never answered as such: the core parks the delivery with its
+ * reason and answers 202 `parked`. `busCode` (EventBridge's own error code, if any) is for logs
+ * and the parked record only, never for a response body.
+ */
+export class UnpublishableError extends RelayError {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly busCode?: string,
+    options?: ErrorOptions,
+  ) {
+    super(500, 'unpublishable', message, options);
+    this.name = 'UnpublishableError';
   }
 }
 
@@ -77,11 +99,13 @@ export class NotConfiguredError extends RelayError {
 
 /** A dependency (Secrets Manager, DynamoDB, EventBridge) failed or timed out: the provider should retry. */
 export class DependencyError extends RelayError {
-  readonly dependency: string;
-  constructor(dependency: string, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly dependency: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(503, 'dependency_unavailable', message, options);
     this.name = 'DependencyError';
-    this.dependency = dependency;
   }
 }
 
@@ -89,23 +113,6 @@ export class DeadlineExceededError extends RelayError {
   constructor(budgetMs: number, options?: ErrorOptions) {
     super(503, 'deadline_exceeded', `Processing did not finish within ${budgetMs} ms`, options);
     this.name = 'DeadlineExceededError';
-  }
-}
-
-/**
- * A signed delivery EventBridge can never accept (too large, too deep, a number it cannot carry
- * exactly, a permanent entry error). Never answered as such: the core parks the delivery with its
- * reason and answers 202 `parked`. `busCode` (EventBridge's own error code, if any) is for logs
- * and the parked record only, never for a response body.
- */
-export class UnpublishableError extends RelayError {
-  readonly reason: string;
-  readonly busCode: string | undefined;
-  constructor(reason: string, message: string, busCode?: string, options?: ErrorOptions) {
-    super(500, 'unpublishable', message, options);
-    this.name = 'UnpublishableError';
-    this.reason = reason;
-    this.busCode = busCode;
   }
 }
 

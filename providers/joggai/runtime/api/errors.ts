@@ -10,17 +10,18 @@ export const JOGGAI_CODES = {
 } as const;
 
 export class JoggAiApiError extends Error {
-  /** JoggAI business code (or -1 when the answer was not an envelope). */
-  readonly code: number;
-  /** HTTP status of the answer (0 when there was none). */
-  readonly httpStatus: number;
-  /** True when trying again later may succeed (system errors, 5xx, timeouts). */
+  /** True when trying again later may succeed (system errors, 5xx, 429, no answer or no envelope). */
   readonly retryable: boolean;
-  constructor(code: number, message: string, httpStatus: number, options?: ErrorOptions) {
+  constructor(
+    /** JoggAI business code (or -1 when the answer was not an envelope). */
+    readonly code: number,
+    message: string,
+    /** HTTP status of the answer (0 when there was none). */
+    readonly httpStatus: number,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'JoggAiApiError';
-    this.code = code;
-    this.httpStatus = httpStatus;
     this.retryable =
       code === JOGGAI_CODES.systemError || code === -1 || httpStatus === 0 || httpStatus >= 500 || httpStatus === 429;
   }
