@@ -5,6 +5,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  type PutItemCommandInput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DEDUP_META_KEYS, sourceOfKey, unscopedEventKey } from '../../core/event-key.js';
@@ -119,60 +120,79 @@ export class DynamoDedupStore implements DedupStore {
     if (this.mode === 'record') return this.check(key, owner, signal);
     const nowMs = this.now();
     const nowS = Math.floor(nowMs / 1000);
-    try {
-      const put = await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...this.item(key, 'IN_PROGRESS', owner, nowS),
-            lockUntil: { N: String(nowMs + this.options.lockSeconds * 1000) },
-          },
-          // What the claim replaced (no read units): another owner's unfinished claim means `took_over`.
-          ReturnValues: 'ALL_OLD',
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR (#s = :ip AND lockUntil < :nowMs)',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: {
-            ':nowS': { N: String(nowS) },
-            ':nowMs': { N: String(nowMs) },
-            ':ip': { S: 'IN_PROGRESS' },
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        { abortSignal: signal },
-      );
-      if (!this.unfinishedOfAnother(put.Attributes, owner, nowS)) return 'claimed';
-      this.tookOver.add(claimId(key, owner));
-      return 'took_over';
-    } catch (err) {
-      if (!isConditionalFailure(err)) throw err;
-      let old = (err as ConditionalCheckFailedException).Item;
-      if (old === undefined) {
-        const got = await this.client.send(
-          new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
-          { abortSignal: signal },
-        );
-        old = got.Item;
-      }
-      if (old?.status?.S === 'COMPLETED') return 'duplicate';
-      // Our own put landed but its answer was lost, and the SDK's retry hit our own item.
-      if (old?.status?.S === 'IN_PROGRESS' && old.owner?.S === owner) return 'claimed';
-      return 'in_flight';
-    }
+    const put = await this.putIf(
+      { ...this.item(key, 'IN_PROGRESS', owner, nowS), lockUntil: { N: String(nowMs + this.options.lockSeconds * 1000) } },
+      {
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR (#s = :ip AND lockUntil < :nowMs)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':nowS': { N: String(nowS) }, ':nowMs': { N: String(nowMs) }, ':ip': { S: 'IN_PROGRESS' } },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+      signal,
+    );
+    if ('refused' in put) return this.claimRefused(key, owner, put.refused.Item, signal);
+    // What the claim replaced: another owner's unfinished claim means `took_over`.
+    if (!this.unfinishedOfAnother(put.replaced, owner, nowS)) return 'claimed';
+    this.tookOver.add(claimId(key, owner));
+    return 'took_over';
+  }
+
+  /** A claim refused by its condition: what holds the key (`old`, read when the refusal did not carry it) says why. */
+  private async claimRefused(
+    key: string,
+    owner: string,
+    refusedOver: Record<string, AttributeValue> | undefined,
+    signal?: AbortSignal,
+  ): Promise<ClaimResult> {
+    const old = refusedOver ?? (await this.readItem(key, signal));
+    if (old?.status?.S === 'COMPLETED') return 'duplicate';
+    // Our own put landed but its answer was lost, and the SDK's retry hit our own item.
+    if (old?.status?.S === 'IN_PROGRESS' && old.owner?.S === owner) return 'claimed';
+    return 'in_flight';
   }
 
   /** `record` mode: a strongly consistent read; writes nothing. */
   private async check(key: string, owner: string, signal?: AbortSignal): Promise<ClaimResult> {
-    const got = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
-      { abortSignal: signal },
-    );
-    const item = got.Item;
+    const item = await this.readItem(key, signal);
     const nowMs = this.now();
     if (!item || Number(item.expiresAt?.N) < Math.floor(nowMs / 1000)) return 'claimed';
     if (item.status?.S === 'COMPLETED') return 'duplicate';
     // A claim written by `claim` mode (e.g. while the mode is being switched) still blocks.
     if (item.status?.S === 'IN_PROGRESS' && Number(item.lockUntil?.N) >= nowMs && item.owner?.S !== owner) return 'in_flight';
     return this.unfinishedOfAnother(item, owner, Math.floor(nowMs / 1000)) ? 'took_over' : 'claimed';
+  }
+
+  /** The item at `key`, read strongly consistent (undefined: none). */
+  private async readItem(key: string, signal?: AbortSignal): Promise<Record<string, AttributeValue> | undefined> {
+    const got = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
+      { abortSignal: signal },
+    );
+    return got.Item;
+  }
+
+  /**
+   * A conditional PutItem of `item`: `replaced`, the item it replaced (`ALL_OLD`; no read units), or
+   * `refused`, the ConditionalCheckFailedException of a condition that did not hold.
+   */
+  private async putIf(
+    item: Record<string, AttributeValue>,
+    condition: Pick<
+      PutItemCommandInput,
+      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues' | 'ReturnValuesOnConditionCheckFailure'
+    >,
+    signal?: AbortSignal,
+  ): Promise<{ replaced: Record<string, AttributeValue> | undefined } | { refused: ConditionalCheckFailedException }> {
+    try {
+      const put = await this.client.send(
+        new PutItemCommand({ TableName: this.tableName, Item: item, ReturnValues: 'ALL_OLD', ...condition }),
+        { abortSignal: signal },
+      );
+      return { replaced: put.Attributes };
+    } catch (err) {
+      if (!isConditionalFailure(err)) throw err;
+      return { refused: err as ConditionalCheckFailedException };
+    }
   }
 
   /**
@@ -208,28 +228,21 @@ export class DynamoDedupStore implements DedupStore {
   private async record(key: string, owner: string, signal?: AbortSignal): Promise<CompleteResult> {
     const nowMs = this.now();
     const nowS = Math.floor(nowMs / 1000);
-    try {
-      const put = await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: this.item(key, 'COMPLETED', owner, nowS),
-          // A live claim of another writer (the backfill's, taken after our read) it replaced: both may publish.
-          ReturnValues: 'ALL_OLD',
-          // Fails only on an unexpired COMPLETED item written by someone else; not on our own put
-          // retried by the SDK after a lost answer.
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR #s <> :c OR #o = :o',
-          ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
-          ExpressionAttributeValues: { ':nowS': { N: String(nowS) }, ':c': { S: 'COMPLETED' }, ':o': { S: owner } },
-        }),
-        { abortSignal: signal },
-      );
-      const old = put.Attributes;
-      const liveClaim = this.unfinishedOfAnother(old, owner, nowS) && Number(old?.lockUntil?.N) >= nowMs;
-      return liveClaim ? 'raced' : 'completed';
-    } catch (err) {
-      if (isConditionalFailure(err)) return 'raced';
-      throw err;
-    }
+    const put = await this.putIf(
+      this.item(key, 'COMPLETED', owner, nowS),
+      {
+        // Fails only on an unexpired COMPLETED item written by someone else; not on our own put
+        // retried by the SDK after a lost answer.
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowS OR #s <> :c OR #o = :o',
+        ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
+        ExpressionAttributeValues: { ':nowS': { N: String(nowS) }, ':c': { S: 'COMPLETED' }, ':o': { S: owner } },
+      },
+      signal,
+    );
+    if ('refused' in put) return 'raced';
+    // A live claim of another writer (the backfill's, taken after our read) it replaced: both may publish.
+    const old = put.replaced;
+    return this.unfinishedOfAnother(old, owner, nowS) && Number(old?.lockUntil?.N) >= nowMs ? 'raced' : 'completed';
   }
 
   /** Per marker: epoch ms until which items of that earlier key scheme may still be live (read once, then cached). */
@@ -267,11 +280,7 @@ export class DynamoDedupStore implements DedupStore {
       this.legacyUntil.set(marker, until);
     }
     if (this.now() > (await until)) return false;
-    const got = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
-      { abortSignal: signal },
-    );
-    const item = got.Item;
+    const item = await this.readItem(key, signal);
     // Under the source-keys marker, a record with `src` is the default source's own (written after the
     // upgrade, under the key that is also the earlier scheme's): another source's event, not this one.
     if (marker === SOURCE_KEYS_MARKER && item?.src !== undefined) return false;
