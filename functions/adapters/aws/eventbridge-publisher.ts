@@ -71,10 +71,10 @@ export class EventBridgePublisher implements EventPublisher {
   constructor(
     private readonly client: EventBridgeClient,
     private readonly busName: string,
-    options: EventBridgePublisherOptions = {},
+    { entryAttempts = 3, backoffMs = 50 }: EventBridgePublisherOptions = {},
   ) {
-    this.attempts = options.entryAttempts ?? 3;
-    this.backoffMs = options.backoffMs ?? 50;
+    this.attempts = entryAttempts;
+    this.backoffMs = backoffMs;
   }
 
   async publish(event: RelayEvent, signal?: AbortSignal, detail?: string): Promise<void> {
