@@ -8,13 +8,7 @@
  * - "PutEvents will only process nested JSON up to 1100 levels deep".
  */
 
-/** Largest PutEvents entry, by AWS's formula. */
-export const MAX_ENTRY_BYTES = 256 * 1024;
-/** Deepest nesting PutEvents processes in `Detail`. */
-export const MAX_DETAIL_DEPTH = 1100;
-/** What AWS counts for the `Time` field of an entry. */
-export const TIME_FIELD_BYTES = 14;
-
+/** What AWS's size formula counts of a PutEvents entry: its texts, and whether it sets `Time`. */
 export interface EntryParts {
   readonly source: string;
   readonly detailType: string;
@@ -22,6 +16,13 @@ export interface EntryParts {
   readonly hasTime: boolean;
   readonly resources?: readonly string[];
 }
+
+/** Largest PutEvents entry, by AWS's formula. */
+export const MAX_ENTRY_BYTES = 256 * 1024;
+/** Deepest nesting PutEvents processes in `Detail`. */
+export const MAX_DETAIL_DEPTH = 1100;
+/** What AWS counts for the `Time` field of an entry. */
+export const TIME_FIELD_BYTES = 14;
 
 /** AWS's PutEventsRequestEntry size formula, exactly. */
 export function putEventsEntrySize(entry: EntryParts): number {
