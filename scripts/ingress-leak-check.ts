@@ -8,10 +8,9 @@
  *   node --expose-gc --import tsx scripts/ingress-leak-check.ts [claim|record]
  */
 import { MemoryDedupStore } from '../functions/adapters/local/memory-dedup.js';
-import { StaticKeySource } from '../functions/adapters/local/static-keys.js';
+import type { RelayEvent } from '../functions/core/envelope.js';
 import { createIngress } from '../functions/core/ingress.js';
-import { sign } from '../functions/core/verify.js';
-import { heygen } from '../providers/heygen/runtime/index.js';
+import { heygenRoute, signedHeyGenRequest } from '../test/support/heygen-ingress.js';
 
 const SECRET = 'whsec_fake_leak_check_0123456789abcdef'; // a fake key for this local check
 const noop = () => {};
@@ -25,32 +24,24 @@ let calls = 0;
 const publishes = new Map<string, number>();
 let publishedEvents = 0;
 let publishedTwice = 0;
+/** The bus: every third publish yields (so some copies find the first in flight), every 97th fails. */
+async function publish(event: RelayEvent): Promise<void> {
+  calls++;
+  if (calls % 3 === 0) await new Promise((r) => setImmediate(r));
+  if (calls % 97 === 0) throw new Error('EventBridge unavailable');
+  publishes.set(event.id, (publishes.get(event.id) ?? 0) + 1);
+}
+
 const ingress = createIngress({
   maxBodyBytes: 1 << 16,
-  publisher: {
-    publish: async (event) => {
-      calls++;
-      if (calls % 3 === 0) await new Promise((r) => setImmediate(r)); // some copies find the first in flight
-      if (calls % 97 === 0) throw new Error('EventBridge unavailable');
-      publishes.set(event.id, (publishes.get(event.id) ?? 0) + 1);
-    },
-  },
+  publisher: { publish },
   telemetry: { debug: noop, info: noop, warn: noop, error: noop, count: noop },
-  routes: [
-    {
-      provider: heygen,
-      path: '/heygen',
-      keys: new StaticKeySource([SECRET]),
-      timestampToleranceSeconds: 0,
-      budgetMs: 8_000,
-      dedup,
-    },
-  ],
+  routes: [heygenRoute(SECRET, 8_000, dedup)],
 });
 
 function request(i: number) {
   const body = Buffer.from(JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `v${i}` } }));
-  return { method: 'POST', path: '/heygen', headers: { 'heygen-signature': sign(SECRET, body) }, body, requestId: 'r' };
+  return signedHeyGenRequest(SECRET, body);
 }
 
 async function main(): Promise<void> {
