@@ -165,6 +165,16 @@ export abstract class RelaySource<B extends BoundSource = BoundSource> implement
     return this.id === this.provider;
   }
 
+  /** How alarm texts and the dashboard name this source: its provider's name, with the id for a further source. */
+  protected get label(): string {
+    return this.isDefault ? this.displayName : `${this.displayName} (${this.id})`;
+  }
+
+  /** A Powertools service name of this source's (its metrics' `service` dimension): `base`, `base-<id>` for a further source. */
+  protected serviceName(base: string): string {
+    return this.isDefault ? base : `${base}-${this.id}`;
+  }
+
   /** Where this source's constructs go: the relay (the default source), else a child named by the id. */
   protected scopeIn(relay: RelayCore): Construct {
     if (this.scope?.node.scope !== relay && this.scope !== relay)
@@ -294,7 +304,7 @@ export abstract class RelaySource<B extends BoundSource = BoundSource> implement
    */
   protected sourceAlarms(relay: RelayCore, options: { signatureAlarmId?: string } = {}): void {
     const scope = this.scopeIn(relay);
-    const who = this.isDefault ? this.displayName : `${this.displayName} (${this.id})`;
+    const who = this.label;
     const metric = (metricName: string, extra: Record<string, string>) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
@@ -316,6 +326,37 @@ export abstract class RelaySource<B extends BoundSource = BoundSource> implement
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+  }
+
+  /**
+   * The alarms every registrar has, on its hourly `RegistrarRuns` of one outcome (`runs`): failing or
+   * refused in two runs in a row (`<prefix>RegistrarFailing`), and needing a person: the API key
+   * refused, or the provider's endpoint limit reached (`<prefix>RegistrarNeedsAttention`).
+   */
+  protected registrarRunAlarms(
+    relay: RelayCore,
+    scope: Construct,
+    idPrefix: string,
+    runs: (outcome: string) => cloudwatch.IMetric,
+  ): void {
+    const sum = (expression: string, metrics: Record<string, cloudwatch.IMetric>) =>
+      new cloudwatch.MathExpression({ expression, usingMetrics: metrics, period: Duration.hours(1) });
+    const comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    relay.addAlarm(scope, `${idPrefix}RegistrarFailing`, {
+      alarmDescription: `heygen-relay: the ${this.label} registrar failed or was refused (API key) in two hourly runs in a row`,
+      metric: sum('FILL(failed, 0) + FILL(unauthorized, 0)', { failed: runs('failed'), unauthorized: runs('unauthorized') }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      comparisonOperator,
+    });
+    relay.addAlarm(scope, `${idPrefix}RegistrarNeedsAttention`, {
+      alarmDescription: `heygen-relay: the ${this.label} registrar needs a person (API key refused, or the provider's endpoint limit reached)`,
+      metric: sum('FILL(unauthorized, 0) + FILL(limit, 0)', { unauthorized: runs('unauthorized'), limit: runs('limit_reached') }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator,
     });
   }
 }

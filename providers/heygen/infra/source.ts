@@ -162,7 +162,7 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
       registrars: registrar
         ? [
             {
-              label: this.isDefault ? 'HeyGen' : `HeyGen (${this.id})`,
+              label: this.label,
               service: services.registrar,
               rotationFunction: registrar.rotationFunction,
               secretAge: true,
@@ -176,8 +176,7 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
 
   /** The registrar's and backfill's Powertools service (their metrics' `service` dimension), per source. */
   private serviceNames() {
-    const suffix = this.isDefault ? '' : `-${this.id}`;
-    return { registrar: `${HEYGEN_REGISTRAR_SERVICE}${suffix}`, backfill: `${HEYGEN_BACKFILL_SERVICE}${suffix}` };
+    return { registrar: this.serviceName(HEYGEN_REGISTRAR_SERVICE), backfill: this.serviceName(HEYGEN_BACKFILL_SERVICE) };
   }
 
   private alarms(relay: RelayCore, scope: Construct, bound: BoundHeyGenSource): void {
@@ -185,7 +184,8 @@ export class HeyGenSource extends RelaySource<BoundHeyGenSource> {
     this.sourceAlarms(relay, this.isDefault ? { signatureAlarmId: 'SignatureRejections' } : {});
     const { registrar, backfill } = bound;
     if (!registrar) return;
-    const kit = alarmKit(this.serviceNames(), this.isDefault ? 'HeyGen' : `HeyGen (${this.id})`);
+    const kit = alarmKit(this.serviceNames(), this.label);
+    this.registrarRunAlarms(relay, scope, 'HeyGen', kit.runs);
     registrarAlarms(relay, scope, kit);
     if (backfill) backfillAlarms(relay, scope, kit);
     rotationAlarms(relay, scope, kit, registrar);
@@ -264,23 +264,9 @@ function alarmKit(services: AlarmKit['services'], who: string): AlarmKit {
   };
 }
 
-/** The registrar's outcomes that need a person: failing, refused, a proven mismatch, a disabled endpoint, a second writer. */
+/** HeyGen's registrar outcomes that need a person beyond every registrar's: a proven mismatch, a disabled endpoint, a second writer. */
 function registrarAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): void {
-  const { who, runs, sum, atLeastOnce } = kit;
-  relay.addAlarm(scope, 'HeyGenRegistrarFailing', {
-    alarmDescription: `heygen-relay: the ${who} registrar failed or was refused (API key) in two hourly runs in a row`,
-    metric: sum('FILL(failed, 0) + FILL(unauthorized, 0)', { failed: runs('failed'), unauthorized: runs('unauthorized') }),
-    threshold: 1,
-    ...atLeastOnce,
-    evaluationPeriods: 2,
-    datapointsToAlarm: 2,
-  });
-  relay.addAlarm(scope, 'HeyGenRegistrarNeedsAttention', {
-    alarmDescription: `heygen-relay: the ${who} registrar needs a person (API key refused, or the provider's endpoint limit reached)`,
-    metric: sum('FILL(unauthorized, 0) + FILL(limit, 0)', { unauthorized: runs('unauthorized'), limit: runs('limit_reached') }),
-    threshold: 1,
-    ...atLeastOnce,
-  });
+  const { who, runs, atLeastOnce } = kit;
   relay.addAlarm(scope, 'HeyGenSecretMismatch', {
     alarmDescription: `heygen-relay: the stored ${who} signing secret was not the one HeyGen signs with (refused signatures and missed events); the registrar re-synchronized it, the backfill recovers the events: find out who wrote the secret`,
     metric: runs('secret_mismatch'),

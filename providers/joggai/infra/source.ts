@@ -87,9 +87,7 @@ export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
       ...(apiKeySecret ? { apiKeySecret } : {}),
       ...(registrar ? { registrar } : {}),
       dashboard: {
-        registrars: registrar
-          ? [{ label: this.isDefault ? 'JoggAI' : `JoggAI (${this.id})`, service: this.registrarService() }]
-          : [],
+        registrars: registrar ? [{ label: this.label, service: this.registrarService() }] : [],
       },
     };
     this.sourceAlarms(relay);
@@ -128,12 +126,11 @@ export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
   }
 
   private registrarService(): string {
-    return this.isDefault ? JOGGAI_REGISTRAR_SERVICE : `${JOGGAI_REGISTRAR_SERVICE}-${this.id}`;
+    return this.serviceName(JOGGAI_REGISTRAR_SERVICE);
   }
 
   /** A registrar that keeps failing (JoggAI down, the API key refused), and outcomes no retry fixes. */
   private registrarAlarms(relay: RelayCore, scope: Construct): void {
-    const who = this.isDefault ? 'JoggAI' : `JoggAI (${this.id})`;
     const runs = (outcome: string) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
@@ -142,24 +139,7 @@ export class JoggAiSource extends RelaySource<BoundJoggAiSource> {
         statistic: 'Sum',
         period: Duration.hours(1),
       });
-    const sum = (expression: string, metrics: Record<string, cloudwatch.IMetric>) =>
-      new cloudwatch.MathExpression({ expression, usingMetrics: metrics, period: Duration.hours(1) });
-    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
-    relay.addAlarm(scope, 'JoggAiRegistrarFailing', {
-      alarmDescription: `heygen-relay: the ${who} registrar failed or was refused (API key) in two hourly runs in a row`,
-      metric: sum('FILL(failed, 0) + FILL(unauthorized, 0)', { failed: runs('failed'), unauthorized: runs('unauthorized') }),
-      threshold: 1,
-      evaluationPeriods: 2,
-      datapointsToAlarm: 2,
-      comparisonOperator: atLeast,
-    });
-    relay.addAlarm(scope, 'JoggAiRegistrarNeedsAttention', {
-      alarmDescription: `heygen-relay: the ${who} registrar needs a person (API key refused, or the provider's endpoint limit reached)`,
-      metric: sum('FILL(unauthorized, 0) + FILL(limit, 0)', { unauthorized: runs('unauthorized'), limit: runs('limit_reached') }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: atLeast,
-    });
+    this.registrarRunAlarms(relay, scope, 'JoggAi', runs);
   }
 
   /** cdk-nag acknowledgements of this source's secrets, each with its reason. */
