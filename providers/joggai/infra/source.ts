@@ -57,9 +57,10 @@ export interface JoggAiProviderProps {
 export interface JoggAiSourceProps extends JoggAiProviderProps, SourceProps {}
 
 export interface BoundJoggAiSource extends BoundSource {
-  /** Set when registration is enabled. */
-  readonly apiKeySecret?: secretsmanager.ISecret;
+  /** The registrar (registration and rotation by overlap), unless `registration` is false. */
   readonly registrar?: JoggAiRegistrar;
+  /** The secret holding the API key the registrar reads: set with the registrar. */
+  readonly apiKeySecret?: secretsmanager.ISecret;
 }
 
 /** A JoggAI account feeding the relay (several: give each further one an `id`). */
