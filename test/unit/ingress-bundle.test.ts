@@ -71,4 +71,14 @@ describe('The ingress bundle', () => {
     expect(clientsWrapped.size).toBeGreaterThan(0); // the pattern still matches esbuild's output
     expect(wrapped.filter((m) => !clientsWrapped.has(m))).toEqual([]);
   }, 60_000);
+
+  // middy's core imports node:stream/web at load (for streamed responses): about 3 % of the ingress's
+  // module init. The ingress handler uses Powertools without middy (functions/wiring/ingress-handler.ts).
+  it('loads neither middy nor node:stream/web', async () => {
+    const result = await build('functions/entries/ingress.ts');
+    const inputs = Object.entries(result.metafile.inputs);
+    expect(inputs.map(([k]) => k).filter((k) => k.includes('node_modules/@middy/'))).toEqual([]);
+    const webStreams = inputs.filter(([, v]) => v.imports.some((i) => i.path === 'node:stream/web' || i.path === 'stream/web'));
+    expect(webStreams.map(([k]) => k)).toEqual([]);
+  }, 60_000);
 });
