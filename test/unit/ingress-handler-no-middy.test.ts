@@ -40,7 +40,7 @@ function setUp(pipeline: IngressPipeline) {
     resetKeys: vi.spyOn(logger, 'resetKeys'),
     error: vi.spyOn(logger, 'error'),
     coldStart: vi.spyOn(metrics, 'captureColdStartMetric').mockImplementation(() => {}),
-    publish: vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {}),
+    publish: vi.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics),
   };
   return { handler: createIngressHandler({ pipeline, maxBodyBytes: 1024, logger, metrics }), spies };
 }
