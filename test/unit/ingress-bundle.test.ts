@@ -48,7 +48,7 @@ describe('The ingress bundle', () => {
 
   // An import() or require() that esbuild follows makes it wrap the imported module and everything
   // that module depends on in lazy initializers; reached from the relay's own code, that was most of
-  // the SDK's core (shared with the clients) and about a tenth of the ingress's module init
+  // the SDK's core (shared with the clients), about a tenth of the ingress's module init
   // (BENCHMARKS.md, "Cold start"). The SDK wraps some of its own modules (event streams); the ingress
   // must wrap no more than a bundle that only imports its three clients, built the same way.
   it("reaches no module through an import() or require() that esbuild follows from the relay's own code", async () => {

@@ -20,8 +20,9 @@ import { fromContainerMetadata } from '@smithy/credential-provider-imds';
 
 // The container providers are imported statically, not with `import()`: a dynamic import that esbuild
 // follows makes it wrap the imported package and everything it depends on (most of the SDK's core,
-// shared with the clients) in lazy initializers, which cost the ingress about a tenth of its module
-// init (BENCHMARKS.md, "Cold start"). Their module code is small; they run only when used.
+// shared with the clients) in lazy initializers: about a tenth of the ingress's module init in an
+// interleaved comparison made with this change (test/unit/ingress-bundle.test.ts keeps it out). Their
+// module code is small; they run only when used.
 // The names of `@smithy/credential-provider-imds`'s ENV_CMDS_FULL_URI / ENV_CMDS_RELATIVE_URI
 // (test/unit/lambda-credentials.test.ts holds them equal).
 export const ENV_CMDS_FULL_URI = 'AWS_CONTAINER_CREDENTIALS_FULL_URI';

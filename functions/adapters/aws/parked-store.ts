@@ -46,7 +46,7 @@ export function loadS3Module(): Promise<S3Module> {
  * `@aws-sdk/client-s3` itself, at run time. Never a literal `import('@aws-sdk/client-s3')` in this
  * file: esbuild would follow it even where the code using it is dropped (the ingress bundles this
  * file), and wrap the S3 package and every SDK module it shares with the clients in lazy
- * initializers, about 3 % of the ingress's module init (test/unit/ingress-bundle.test.ts).
+ * initializers, a few per cent of the ingress's module init (test/unit/ingress-bundle.test.ts).
  */
 function importS3Package(): Promise<typeof import('@aws-sdk/client-s3')> {
   const pkg = '@aws-sdk/client-s3';
