@@ -3,7 +3,8 @@
  * a cost model; writes BENCHMARKS.md and bench-results.json (same figures). `BENCH_QUICK=1` makes a
  * fast smoke run with fewer/shorter runs (figures then are indicative only). `BENCH_ONLY=cold` runs
  * only the bundle and cold-start stages and prints them (BENCHMARKS.md is left as it is; with
- * `BENCH_COLD_WRITE=1` the ratio is also written as the cold-init check of the hot-path section).
+ * `BENCH_COLD_WRITE=1` the Bundle and Cold start sections are rewritten and the ratio is also
+ * written as the cold-init check of the hot-path section).
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -11,8 +12,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type BundleFigures, buildBundle, OUT_DIR, ROOT } from './lib/build';
 import { costPerMillion, DEDUP_UNITS, type DedupSetting, PRICES, PRICES_DATE } from './lib/cost';
-import { renderHotPathAb, writeReport } from './lib/report';
-import { median, round, type Spread, spread } from './lib/stats';
+import { renderBundleSection, renderColdStartSection, renderHotPathAb, writeReport } from './lib/report';
+import { median, quartiles, round, type Spread, spread } from './lib/stats';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** `BENCH_ONLY=cold`: bundle and cold-start stages only; prints their figures, writes .bench-tmp/cold-results.json, leaves BENCHMARKS.md alone. */
@@ -93,7 +94,7 @@ async function bundles() {
   // Init breakdown (informational, not targets).
   const breakdown = [
     await buildBundle('sdk-clients-constructed', join(__dirname, 'entries', 'baseline-constructed.ts')),
-    await buildBundle('observability-middy-only', join(__dirname, 'entries', 'observability-only.ts')),
+    await buildBundle('observability-only', join(__dirname, 'entries', 'observability-only.ts')),
     // The ingress as it was bundled before the alias: the before/after of the credential chain.
     await buildBundle('ingress-standard-sdk', join(ROOT, 'functions', 'entries', 'ingress.ts'), {}, { standardSdk: true }),
   ];
@@ -123,6 +124,7 @@ function coldStart(ingress: BundleFigures, baseline: BundleFigures, baselineAlia
   const all = [ingress, baseline, baselineAliased, ...extra];
   const runs: Record<string, ColdRun[]> = Object.fromEntries(all.map((b) => [b.name, []]));
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   const ratiosAliased: number[] = [];
   const loadBefore = loadavg()[0] ?? 0;
   for (const b of all) coldOnce(b.outfile); // page cache warm-up, not recorded
@@ -139,6 +141,7 @@ function coldStart(ingress: BundleFigures, baseline: BundleFigures, baselineAlia
     }
     const s = r[ingress.name] as ColdRun;
     ratios.push(s.ms / (r[baseline.name] as ColdRun).ms);
+    cpuRatios.push(s.cpuMs / (r[baseline.name] as ColdRun).cpuMs);
     ratiosAliased.push(s.ms / (r[baselineAliased.name] as ColdRun).ms);
   }
   const ms = (b: BundleFigures) => (runs[b.name] ?? []).map((x) => x.ms);
@@ -152,12 +155,22 @@ function coldStart(ingress: BundleFigures, baseline: BundleFigures, baselineAlia
     const b = byName(n);
     return b ? median(ms(b)) : Number.NaN;
   };
+  const pairedRatio = spread(ratios);
+  const pairedCpuRatio = spread(cpuRatios);
+  // The statistic the target is judged on (fixed, documented in BENCHMARKS.md): the larger of the
+  // medians of the per-round paired ratios, wall time and CPU time. Pairing within a round cancels
+  // the load that drifts over a run; taking the larger of the two keeps either from hiding the other.
+  const judgedRatio = round(Math.max(pairedRatio.median, pairedCpuRatio.median), 3);
   return {
     runs: P.coldRuns,
     ingressMs: sm,
     baselineMs: bm,
     ratioOfMedians: ratio(sm.median, bm.median),
-    pairedRatio: spread(ratios),
+    pairedRatio,
+    pairedRatioQuartiles: quartiles(ratios),
+    pairedCpuRatio,
+    pairedCpuRatioQuartiles: quartiles(cpuRatios),
+    judgedRatio,
     ingressMaxRssMb: spread(rss(ingress)),
     baselineMaxRssMb: spread(rss(baseline)),
     aliasedBaselineMs: am,
@@ -466,23 +479,39 @@ async function throughput() {
 /**
  * `BENCH_COLD_WRITE=1` (with BENCH_ONLY=cold): keeps the cold-init check in bench-results.json
  * (`hotPathAb.coldInit`) and writes it into the hot-path section of BENCHMARKS.md, next to the
- * hot path's A/B figures (scripts/bench/ab.ts), leaving the rest of the file as it is.
+ * hot path's A/B figures (scripts/bench/ab.ts); also rewrites the Bundle and Cold start sections
+ * (and their figures in bench-results.json) from this run, leaving the rest of the file as it is.
  */
-function writeColdInitCheck(cold: ReturnType<typeof coldStart>, machine: Record<string, unknown>): void {
+function writeColdInitCheck(
+  coldResults: ReturnType<typeof coldStart>,
+  machine: Record<string, unknown>,
+  bundle: Awaited<ReturnType<typeof bundles>>,
+): void {
+  const cold = coldResults;
+  const command = `BENCH_ONLY=cold BENCH_COLD_RUNS=${P.coldRuns} BENCH_COLD_WRITE=1 npm run bench`;
   const resultsPath = join(ROOT, 'bench-results.json');
   const results = existsSync(resultsPath)
-    ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as { hotPathAb?: Record<string, unknown> })
+    ? (JSON.parse(readFileSync(resultsPath, 'utf8')) as {
+        hotPathAb?: Record<string, unknown>;
+        bundle?: unknown;
+        coldStart?: unknown;
+      })
     : {};
+  Object.assign(results, { bundle, coldStart: coldResults });
   results.hotPathAb = {
     ...(results.hotPathAb ?? {}),
     coldInit: {
-      command: `BENCH_ONLY=cold BENCH_COLD_RUNS=${P.coldRuns} BENCH_COLD_WRITE=1 npm run bench`,
+      command,
       date: new Date().toISOString(),
       gitHead: machine.gitHead,
       gitDirty: machine.gitDirty,
       ratio: cold.ratioOfMedians,
       paired: cold.pairedRatio.median,
       cpuRatio: cold.cpuRatioOfMedians,
+      pairedCpu: cold.pairedCpuRatio.median,
+      pairedQuartiles: cold.pairedRatioQuartiles,
+      pairedCpuQuartiles: cold.pairedCpuRatioQuartiles,
+      judged: cold.judgedRatio,
       ingressMs: cold.ingressMs.median,
       baselineMs: cold.baselineMs.median,
       rounds: P.coldRuns,
@@ -494,7 +523,21 @@ function writeColdInitCheck(cold: ReturnType<typeof coldStart>, machine: Record<
   const file = join(ROOT, 'BENCHMARKS.md');
   const doc = readFileSync(file, 'utf8');
   const section = renderHotPathAb(results.hotPathAb as Record<string, unknown>);
-  writeFileSync(file, doc.replace(/<!-- hot-path-ab:start -->[\s\S]*?<!-- hot-path-ab:end -->/, section));
+  const rendered = { machine, bundle, coldStart: coldResults };
+  const updated = replaceSection(replaceSection(doc, '## Bundle', renderBundleSection(rendered)), '## Cold start (module init)', [
+    ...renderColdStartSection(rendered),
+    `(Bundle and Cold start sections rewritten by \`${command}\` at ${machine.gitHead}${machine.gitDirty ? ' with uncommitted changes' : ''} on ${String(machine.date).slice(0, 10)}; the other sections are from the last full \`npm run bench\`.)`,
+    '',
+  ]);
+  writeFileSync(file, updated.replace(/<!-- hot-path-ab:start -->[\s\S]*?<!-- hot-path-ab:end -->/, section));
+}
+
+/** `doc` with the section under `heading` (up to the next `## ` heading) replaced by `lines`. */
+function replaceSection(doc: string, heading: string, lines: string[]): string {
+  const start = doc.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`BENCHMARKS.md has no "${heading}" section`);
+  const next = doc.indexOf('\n## ', start + heading.length + 2);
+  return `${doc.slice(0, start + 1)}${lines.join('\n')}${next < 0 ? '' : doc.slice(next)}`;
 }
 
 async function main() {
@@ -526,7 +569,7 @@ async function main() {
         line('baseline-sdk-clients', cold.baselineMs),
         line('baseline-sdk-clients-aliased', cold.aliasedBaselineMs),
         ...Object.entries(cold.breakdownMs).map(([k, v]) => line(k, v)),
-        `ingress / baseline (target <= 1.3): ${cold.ratioOfMedians}x (paired ${cold.pairedRatio.median.toFixed(2)}x); CPU ${cold.cpuRatioOfMedians}x`,
+        `ingress / baseline (target <= 1.3, judged on the larger paired median): ${cold.judgedRatio.toFixed(3)}x; paired wall ${cold.pairedRatio.median.toFixed(3)}x (q1-q3 ${cold.pairedRatioQuartiles.map((x) => x.toFixed(2)).join('-')}), paired CPU ${cold.pairedCpuRatio.median.toFixed(3)}x (q1-q3 ${cold.pairedCpuRatioQuartiles.map((x) => x.toFixed(2)).join('-')}); ratio of medians wall ${cold.ratioOfMedians}x, CPU ${cold.cpuRatioOfMedians}x`,
         `ingress / aliased baseline: ${cold.ratioOverAliasedBaseline}x (paired ${cold.pairedRatioOverAliasedBaseline.median.toFixed(2)}x)`,
         `ingress-standard-sdk / baseline: ${cold.standardSdkIngressOverBaseline}x; ingress / ingress-standard-sdk: ${cold.ingressOverStandardSdkIngress}x`,
         `bytes: ingress ${bundle.ingress.bytes}, baseline ${bundle.baseline.bytes}, aliased baseline ${bundle.baselineAliased.bytes}, ingress-standard-sdk ${bundle.breakdown.find((b) => b.name === 'ingress-standard-sdk')?.bytes}`,
@@ -534,7 +577,7 @@ async function main() {
         '',
       ].join('\n'),
     );
-    if (process.env.BENCH_COLD_WRITE === '1') writeColdInitCheck(cold, machine);
+    if (process.env.BENCH_COLD_WRITE === '1') writeColdInitCheck(cold, machine, bundle);
     return;
   }
   log('warm cost per event');
@@ -674,9 +717,9 @@ async function main() {
   const targets = [
     {
       id: 'cold',
-      target: 'ingress module init <= 1.3x SDK-clients baseline (plain SDK import; median)',
-      value: cold.ratioOfMedians,
-      pass: cold.ratioOfMedians <= 1.3,
+      target: 'ingress module init <= 1.3x SDK-clients baseline (plain SDK import; larger of the paired wall and CPU medians)',
+      value: cold.judgedRatio,
+      pass: cold.judgedRatio <= 1.3,
     },
     {
       id: 'warm1k',

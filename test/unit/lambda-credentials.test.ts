@@ -139,7 +139,7 @@ describe('lambda-credentials: container credentials endpoint (AWS_CONTAINER_CRED
 });
 
 describe('container credential variables', () => {
-  it('are the names the SDK reads (the provider module itself is imported only when they are set)', () => {
+  it('are the names the SDK reads', () => {
     expect(ENV_CMDS_FULL_URI).toBe(imds.ENV_CMDS_FULL_URI);
     expect(ENV_CMDS_RELATIVE_URI).toBe(imds.ENV_CMDS_RELATIVE_URI);
   });

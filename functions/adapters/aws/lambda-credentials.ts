@@ -14,10 +14,15 @@
  * STS/SSO clients it carries) was ~80 KB of the bundle and about a fifth of its module init.
  */
 import { fromEnv } from '@aws-sdk/credential-provider-env';
+import { fromHttp } from '@aws-sdk/credential-provider-http';
 import { doesIdentityRequireRefresh, isIdentityExpired, memoizeIdentityProvider } from '@smithy/core';
+import { fromContainerMetadata } from '@smithy/credential-provider-imds';
 
-// The container providers are imported only when container credentials are used (never where Lambda
-// sets the environment's): their modules stay out of the cold start, as the SDK's own chain does.
+// The container providers are imported statically, not with `import()`: a dynamic import that esbuild
+// follows makes it wrap the imported package and everything it depends on (most of the SDK's core,
+// shared with the clients) in lazy initializers: about a tenth of the ingress's module init in an
+// interleaved comparison made with this change (test/unit/ingress-bundle.test.ts keeps it out). Their
+// module code is small; they run only when used.
 // The names of `@smithy/credential-provider-imds`'s ENV_CMDS_FULL_URI / ENV_CMDS_RELATIVE_URI
 // (test/unit/lambda-credentials.test.ts holds them equal).
 export const ENV_CMDS_FULL_URI = 'AWS_CONTAINER_CREDENTIALS_FULL_URI';
@@ -63,12 +68,10 @@ function lambdaChain(init: LambdaCredentialsInit): Provider {
       }
     }
     // The SDK's own order for container credentials: the HTTP provider, then the container metadata provider.
-    const { fromHttp } = await import('@aws-sdk/credential-provider-http');
     try {
       return await fromHttp(init as Parameters<typeof fromHttp>[0])();
     } catch (httpError) {
       init.logger?.debug?.('lambda-credentials: fromHttp failed, trying fromContainerMetadata', httpError);
-      const { fromContainerMetadata } = await import('@smithy/credential-provider-imds');
       return (await fromContainerMetadata(init as Parameters<typeof fromContainerMetadata>[0])()) as Credentials;
     }
   };

@@ -39,8 +39,18 @@ export const S3_CLIENT_CHUNK = 's3-client.js';
 export function loadS3Module(): Promise<S3Module> {
   const chunk = join(__dirname, S3_CLIENT_CHUNK);
   if (existsSync(chunk)) return Promise.resolve(require(chunk) as S3Module);
+  return importS3Package();
+}
+
+/**
+ * `@aws-sdk/client-s3` itself, at run time. Never a literal `import('@aws-sdk/client-s3')` in this
+ * file: esbuild would follow it even where the code using it is dropped (the ingress bundles this
+ * file), and wrap the S3 package and every SDK module it shares with the clients in lazy
+ * initializers, a few per cent of the ingress's module init (test/unit/ingress-bundle.test.ts).
+ */
+function importS3Package(): Promise<typeof import('@aws-sdk/client-s3')> {
   const pkg = '@aws-sdk/client-s3';
-  return import(pkg) as Promise<S3Module>;
+  return import(pkg);
 }
 
 /** `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` (an emulator): its buckets are addressed in the path. */
@@ -157,7 +167,7 @@ export class S3ParkedArchive implements ParkedArchive {
   ) {}
 
   async list(options: { provider?: string; limit?: number } = {}): Promise<ParkedSummary[]> {
-    const { ListObjectsV2Command, HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    const { ListObjectsV2Command, HeadObjectCommand } = await importS3Package();
     const limit = options.limit ?? 1000;
     const out: ParkedSummary[] = [];
     let token: string | undefined;
@@ -186,7 +196,7 @@ export class S3ParkedArchive implements ParkedArchive {
   }
 
   async read(key: string): Promise<string | null> {
-    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const { GetObjectCommand } = await importS3Package();
     try {
       const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return (await got.Body?.transformToString('utf8')) ?? null;
@@ -197,7 +207,7 @@ export class S3ParkedArchive implements ParkedArchive {
   }
 
   async remove(key: string): Promise<void> {
-    const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+    const { DeleteObjectCommand } = await importS3Package();
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 }

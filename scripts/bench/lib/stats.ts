@@ -24,6 +24,12 @@ export function spread(values: readonly number[]): Spread {
   return { median: median(values), min: Math.min(...values), max: Math.max(...values), runs: [...values] };
 }
 
+/** First and third quartiles (the same percentile rule as `median`). */
+export function quartiles(values: readonly number[]): [number, number] {
+  const sorted = sortedCopy(values);
+  return [percentile(sorted, 25), percentile(sorted, 75)];
+}
+
 export function round(n: number, digits = 3): number {
   if (!Number.isFinite(n)) return n;
   const f = 10 ** digits;
