@@ -740,7 +740,13 @@ class Model {
         ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS } }),
         // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
         onUncertain: (e: RelayEvent) => this.counted.set(e.id, 'BackfillUncertain'),
-        lease: { store: this.leaseStore(p, st), name: `heygen-backfill:${NAME}`, owner: p.name },
+        lease: {
+          store: this.leaseStore(p, st),
+          name: `heygen-backfill:${NAME}`,
+          owner: p.name,
+          now: this.clock.now,
+          sleep: (ms: number) => this.vsleep(ms),
+        },
         now: this.clock.now,
       },
     });

@@ -54,5 +54,8 @@ describe('HeyGen relay self-healing: explored interleavings, faults on every cal
     // A model that cannot fail proves nothing: every class of fault, actor and outcome happened.
     const never = REQUIRED_COVERAGE.filter((c) => (stats.coverage[c] ?? 0) === 0);
     expect(never, 'coverage classes never exercised').toEqual([]);
+    // One clock: the relay's code read no wall clock during the model's runs (each read is listed by call site).
+    const codeReads = Object.keys(stats.wallClockReads).filter((site) => /^(functions|providers|lib|bin)\//.test(site));
+    expect(codeReads, "wall-clock reads in the relay's code during model runs").toEqual([]);
   }, 120_000);
 });
