@@ -1093,8 +1093,13 @@ class Model {
     // Secrets Manager retries a rotation left incomplete (AWSPENDING on a version of its own), after
     // the registrar's run (which re-creates a deleted endpoint or drops a stale rotation).
     const pending = Object.values(this.a.sm.stagesOf(NAME)).some((t) => t.includes('AWSPENDING') && !t.includes('AWSCURRENT'));
-    if (pending && (await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
-      this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
+    if (pending) {
+      if ((await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
+        this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
+      // Its finishSecret moved AWSCURRENT: refusals prove a version dead only after a registrar run
+      // saw it current (the heal journal's sighting), so the next scheduled run comes before the traffic.
+      await this.quietRegistrar('quiet-after-rotation');
+    }
     // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses). It comes after
     // the proof's grace (proof.ts): entries created within it of the quiet run's changes (a stored
     // secret, a URL patched back) prove nothing by design, so traffic inside it could never heal.
