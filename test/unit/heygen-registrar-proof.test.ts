@@ -671,4 +671,15 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     expect((await a.register()).outcome).toBe('secret_mismatch');
     expect(rotations()).toBe(2); // the dashboard's and the heal
   });
+
+  it('a sighting that cannot be read never fails the run (the endpoint it created and the secret it stored stand)', async () => {
+    const a = stack('a');
+    a.heals.readSighting = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const created = await a.register();
+    expect(created.outcome).toBe('changed');
+    expect(created.warnings.join(' ')).toMatch(/could not record/);
+    expect(await a.receive(event())).toBe(200);
+  });
 });

@@ -903,9 +903,9 @@ async function findMismatch(s: RunState): Promise<boolean> {
  * journal's sighting, core/heal-journal.ts), on the run's clock. Labels seen for the first time are
  * recorded as seen now: a dead secret is then proved by refusals after this run (plus the grace), and
  * refusals made before it, maybe under another version, prove nothing. Null without a journal (then
- * nothing is proof). A sighting that cannot be recorded (the write fails or loses its answer, or
- * another writer recorded one meanwhile) is seen now all the same: no proof this run, the next one
- * records it (a lost answer's write is read back as this run's).
+ * nothing is proof). A sighting that cannot be read or recorded (DynamoDB fails, a write loses its
+ * answer, another writer recorded one meanwhile) is seen now all the same: no proof this run, the
+ * next one records it (a lost answer's write is read back as this run's).
  */
 async function sightCurrent(s: RunState): Promise<number | null> {
   const { ctx, snapshot } = s;
@@ -913,12 +913,12 @@ async function sightCurrent(s: RunState): Promise<number | null> {
   if (!journal || snapshot.version === null) return null;
   const now = clockOf(ctx.deps)();
   const labels = { version: snapshot.version, previous: snapshot.previous ?? null };
-  const seen = await journal.readSighting(ctx.deps.signal);
-  if (seen && seen.version === labels.version && seen.previous === labels.previous) return seen.since;
-  if (s.dryRun) return now;
   try {
-    await journal.recordSighting({ ...labels, since: now }, seen, ctx.deps.signal);
+    const seen = await journal.readSighting(ctx.deps.signal);
+    if (seen && seen.version === labels.version && seen.previous === labels.previous) return seen.since;
+    if (!s.dryRun) await journal.recordSighting({ ...labels, since: now }, seen, ctx.deps.signal);
   } catch (err) {
+    // Never fails the run (it may have created or stored already): this run only proves nothing.
     ctx.warnings.push(
       `could not record where the signing secret's version stands (${err instanceof Error ? err.name : 'error'}); the proof of a dead secret waits for the next run`,
     );
