@@ -22,6 +22,7 @@ bugs=(
   "any missed entry, not the newest (with any refusal taken for the entry's own, which alone masks it)#BOTH#s/if (!newest || created > Date.parse(newest.createdAt)) newest = entry;/if (!newest || created < Date.parse(newest.createdAt)) newest = entry;/;s/const own = refused.find((r) => r.key === entryKey);/const own = [...refused].sort((a, b) => b.at - a.at)[0];/#a miss that later deliveries outran proves nothing"
   "no rate limit on takeovers#$REG#s/export const HEAL_RATE_WINDOW_MS = 24 \\* 3_600_000;/export const HEAL_RATE_WINDOW_MS = 0;/#two stacks on one URL over 12 h"
   "a failing intent replayed forever#$REG#s/export const MAX_REPLAY_FAILURES = 3;/export const MAX_REPLAY_FAILURES = 1_000;/#an intent whose replay keeps failing"
+  "the proof window from the version's CreatedDate (the registrar's sighting ignored)#$PROOF#s/Math.max(w.storedAt, w.currentSince) + grace,/w.storedAt + grace,/#needless-rotation-label-moved-back"
 )
 for b in "${bugs[@]}"; do
   IFS='#' read -r name file expr test <<<"$b"

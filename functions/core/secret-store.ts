@@ -26,6 +26,11 @@ export interface SecretSnapshot {
   readonly pending: { readonly version: string; readonly value: StoredSigningSecret | null; readonly createdAt?: number } | null;
   /** When the current version was stored (epoch ms), when the store knows it. */
   readonly currentCreatedAt?: number;
+  /**
+   * The version AWSCURRENT was last moved away from (AWSPREVIOUS: Secrets Manager moves it there on
+   * every move of AWSCURRENT), when the store knows it; it tells a move away and back apart.
+   */
+  readonly previous?: string | null;
 }
 
 export interface SigningSecretStore {
@@ -130,6 +135,7 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   private version: string | null;
   private seq = 0;
   private storedAt: number | undefined;
+  private previous: string | null = null;
   /** A rotation's pending value (tests set it to model AWSPENDING). */
   pending: { version: string; value: StoredSigningSecret | null; createdAt?: number } | null = null;
 
@@ -153,6 +159,7 @@ export class MemorySigningSecretStore implements SigningSecretStore {
       version: this.version,
       current: this.value,
       pending: this.pending,
+      previous: this.previous,
       ...(this.storedAt === undefined ? {} : { currentCreatedAt: this.storedAt }),
     };
   }
@@ -161,6 +168,7 @@ export class MemorySigningSecretStore implements SigningSecretStore {
     assertStorable(value, this.name);
     if (expected !== this.version) throw new SecretVersionConflictError(this.name, expected);
     this.value = { ...value };
+    this.previous = this.version;
     this.version = `v${++this.seq}`;
     this.storedAt = this.now();
     this.pending = null;
@@ -175,6 +183,7 @@ export class MemorySigningSecretStore implements SigningSecretStore {
   /** An operator's (or another tool's) unconditional write, e.g. `aws secretsmanager put-secret-value`. */
   overwrite(value: StoredSigningSecret | null): void {
     this.value = value;
+    this.previous = this.version;
     this.version = `v${++this.seq}`;
     this.storedAt = this.now();
   }

@@ -46,6 +46,23 @@ describe.each(journals)('Heal journal contract: %s', (_label, make) => {
     expect(kept.at(-1)?.at).toBe(10_000 + HEAL_JOURNAL_KEEP + 2);
   });
 
+  it('records the sighting of the labels compare-and-set: none, then ours; a stale expectation writes nothing', async () => {
+    const j = make();
+    expect(await j.readSighting()).toBeNull();
+    const first = { version: 'v1', previous: null, since: 1_000 };
+    expect(await j.recordSighting(first, null)).toBe(true);
+    expect(await j.readSighting()).toEqual(first);
+    const second = { version: 'v2', previous: 'v1', since: 2_000 };
+    expect(await j.recordSighting(second, null)).toBe(false); // another writer recorded one meanwhile
+    expect(await j.recordSighting(second, { ...first, since: 999 })).toBe(false);
+    expect(await j.recordSighting(second, first)).toBe(true);
+    expect(await j.readSighting()).toEqual(second);
+    // The takeovers and the sighting live side by side.
+    await j.record({ at: 3_000, kind: 'heal', endpointId: 'ep_1' });
+    expect(await j.readSighting()).toEqual(second);
+    expect(await j.read()).toEqual([{ at: 3_000, kind: 'heal', endpointId: 'ep_1' }]);
+  });
+
   it('keeps one journal per lease name (per source)', async () => {
     const a = make();
     const b = make();

@@ -5,6 +5,7 @@
  * after how many schedules an invariant of the listed kinds broke.
  */
 import type { EvidenceStore } from '../../functions/core/evidence.js';
+import type { HealJournal } from '../../functions/core/heal-journal.js';
 import type { DedupStore } from '../../functions/core/ports.js';
 import type { ModelClock } from './model-clock.js';
 
@@ -23,6 +24,10 @@ export const SEED_BUGS = {
   },
   'any-refusal': {
     what: "the registrar takes any refusal for the missed entry's own (the proof before refused keys: a stranger's bad POST plus a miss that never reached the relay heals)",
+    caughtBy: ['needless-rotation'],
+  },
+  'window-from-created': {
+    what: "the proof window starts at AWSCURRENT's version CreatedDate, not when a registrar run first saw it there: the refusals made under a pasted secret prove the version it was moved back to dead",
     caughtBy: ['needless-rotation'],
   },
   'evidence-dropped': {
@@ -84,6 +89,24 @@ export const seedBugs = {
         if (at === null) return e;
         return { ...e, refusedKeys: [...(e.refusedKeys ?? []), ...historyKeys().map((key) => ({ key, at }))] };
       },
+    };
+  },
+  /**
+   * The registrar's heal journal. `window-from-created`: its sighting says the labels as they stand
+   * now have been seen there forever, so the proof window starts at the version's CreatedDate (the
+   * rule before the sighting).
+   */
+  registrarJournal(seed: SeedBug | undefined, journal: HealJournal, stages: () => Record<string, string[]>): HealJournal {
+    if (seed !== 'window-from-created') return journal;
+    const holder = (label: string) => Object.entries(stages()).find(([, tags]) => tags.includes(label))?.[0] ?? null;
+    return {
+      read: journal.read.bind(journal),
+      record: journal.record.bind(journal),
+      readSighting: async () => {
+        const version = holder('AWSCURRENT');
+        return version === null ? null : { version, previous: holder('AWSPREVIOUS'), since: 0 };
+      },
+      recordSighting: async () => true,
     };
   },
   /** The dedup window the scheduled backfill is told. */

@@ -29,13 +29,17 @@
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
-import { PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import fc from 'fast-check';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { type EvidenceStore, evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
-import { type HealJournal, MemoryHealJournal } from '../../functions/core/heal-journal.js';
+import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, DedupStore, SigningKeySource } from '../../functions/core/ports.js';
@@ -110,7 +114,8 @@ export type ActorSpec =
       readonly faults: readonly CallFault[];
     }
   | { readonly kind: 'rotation'; readonly crashes: readonly (number | null)[]; readonly crashAfter: boolean }
-  | { readonly kind: 'operator'; readonly op: 'reset' | 'paste-plain' }
+  /** `paste-revert`: a wrong paste, undone 30 to 90 minutes later by moving AWSCURRENT back (a stage move). */
+  | { readonly kind: 'operator'; readonly op: 'reset' | 'paste-plain' | 'paste-revert'; readonly revertMinutes?: number }
   | { readonly kind: 'provider'; readonly op: 'delete' | 'edit-url' | 'disable' | 'dashboard-rotate' }
   /** HeyGen delivers one event (listed in its history); the relay may be down; HeyGen retries `retries` times. */
   | {
@@ -201,7 +206,8 @@ const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('operator' as const),
-      op: fc.constantFrom('reset' as const, 'paste-plain' as const),
+      op: fc.constantFrom('reset' as const, 'paste-plain' as const, 'paste-revert' as const, 'paste-revert' as const),
+      revertMinutes: fc.constantFrom(30, 60, 90),
     }),
   },
   {
@@ -334,6 +340,7 @@ export const REQUIRED_COVERAGE = [
   'stranger-requests',
   'neighbour-events',
   'dashboard-rotations',
+  'label-moved-back',
   'disabled-endpoints',
   'second-writer-changes',
   'outage-longer-than-window',
@@ -672,7 +679,10 @@ class Model {
           dedupWindowMs: WINDOW_MS,
           now: this.clock.now,
         },
-        heals: p.port(st.heals as HealJournal, 'dynamodb.heals'),
+        heals: p.port(
+          seedBugs.registrarJournal(this.seed, st.heals, () => st.sm.stagesOf(NAME)),
+          'dynamodb.heals',
+        ),
         now: this.clock.now,
       },
     ).then(
@@ -730,7 +740,13 @@ class Model {
         ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS } }),
         // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
         onUncertain: (e: RelayEvent) => this.counted.set(e.id, 'BackfillUncertain'),
-        lease: { store: this.leaseStore(p, st), name: `heygen-backfill:${NAME}`, owner: p.name },
+        lease: {
+          store: this.leaseStore(p, st),
+          name: `heygen-backfill:${NAME}`,
+          owner: p.name,
+          now: this.clock.now,
+          sleep: (ms: number) => this.vsleep(ms),
+        },
         now: this.clock.now,
       },
     });
@@ -954,6 +970,35 @@ class Model {
     return op;
   }
 
+  /** A person writing the secret: a reset, a paste, or a wrong paste undone later by a stage move. */
+  async operator(name: string, a: Extract<ActorSpec, { kind: 'operator' }>, i: number): Promise<string> {
+    await this.gate(`${name}:${a.op}`);
+    this.wiped = true;
+    this.personWrote = true;
+    const value = a.op === 'reset' ? '{"secret":null}' : `whsec_pastedByHand${i}x${Math.floor(this.clock.t % 1e6)}Zq`;
+    const pasted = await this.a.sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: value }));
+    this.trace(() => `${name}: an operator ${a.op === 'reset' ? 'resets' : 'pastes'} the secret`);
+    if (a.op !== 'paste-revert') return a.op;
+    await this.vsleep((a.revertMinutes ?? 60) * 60_000);
+    await this.gate(`${name}:revert`);
+    // The person notices and moves AWSCURRENT back to the version it left (if it is still on theirs).
+    const labels = Object.entries(this.a.sm.stagesOf(NAME));
+    const previous = labels.find(([, tags]) => tags.includes('AWSPREVIOUS'))?.[0];
+    const current = labels.find(([, tags]) => tags.includes('AWSCURRENT'))?.[0];
+    if (current !== pasted.VersionId || previous === undefined) return 'moved on';
+    await this.a.sm.client.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: NAME,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: previous,
+        RemoveFromVersionId: current,
+      }),
+    );
+    this.cov('label-moved-back');
+    this.trace(() => `${name}: the operator moves AWSCURRENT back to the version before the paste`);
+    return 'reverted';
+  }
+
   async secondStack(name: string, runs: number): Promise<string> {
     this.b ??= new Stack('b', this.scenario.dedupMode, this.clock, undefined);
     if (!this.stacks.includes(this.b)) this.stacks.push(this.b);
@@ -973,13 +1018,8 @@ class Model {
         return this.registrarRun(this.proc(name, a.kind === 'cli' ? 'cli' : 'registrar', a), this.a);
       case 'rotation':
         return this.rotationRun(name, a.crashes, a.crashAfter);
-      case 'operator': {
-        await this.gate(`${name}:${a.op}`);
-        this.wiped = true;
-        this.personWrote = true;
-        const value = a.op === 'reset' ? '{"secret":null}' : `whsec_pastedByHand${i}x${Math.floor(this.clock.t % 1e6)}Zq`;
-        return this.a.sm.client.send(new PutSecretValueCommand({ SecretId: NAME, SecretString: value }));
-      }
+      case 'operator':
+        return this.operator(name, a, i);
       case 'delivery':
         return this.delivery(name, a);
       case 'backfill':
@@ -1053,8 +1093,13 @@ class Model {
     // Secrets Manager retries a rotation left incomplete (AWSPENDING on a version of its own), after
     // the registrar's run (which re-creates a deleted endpoint or drops a stale rotation).
     const pending = Object.values(this.a.sm.stagesOf(NAME)).some((t) => t.includes('AWSPENDING') && !t.includes('AWSCURRENT'));
-    if (pending && (await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
-      this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
+    if (pending) {
+      if ((await this.drive(this.rotationRun('retried-rotation', [], false))) !== 'finished')
+        this.violate('rotation-blocked', 'Secrets Manager could not finish the incomplete rotation once quiet');
+      // Its finishSecret moved AWSCURRENT: refusals prove a version dead only after a registrar run
+      // saw it current (the heal journal's sighting), so the next scheduled run comes before the traffic.
+      await this.quietRegistrar('quiet-after-rotation');
+    }
     // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses). It comes after
     // the proof's grace (proof.ts): entries created within it of the quiet run's changes (a stored
     // secret, a URL patched back) prove nothing by design, so traffic inside it could never heal.

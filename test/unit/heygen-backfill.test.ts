@@ -9,6 +9,7 @@ import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js
 import { canonicalNumber } from '../../functions/core/canonical-json.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, SigningKeySource } from '../../functions/core/ports.js';
@@ -108,8 +109,9 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       });
       return { status: res.statusCode, event };
     };
+    const heals = new MemoryHealJournal();
     const register = () =>
-      reconcile({ url: URL_A, events: null }, { client: hg.client, secretStore: r.store, lease, evidence: evidenceDeps });
+      reconcile({ url: URL_A, events: null }, { client: hg.client, secretStore: r.store, lease, heals, evidence: evidenceDeps });
     const runBackfill = (sinceMs = clock.t - 48 * HOUR, extra: { sampleEvery?: number } = {}) =>
       backfill(
         { sinceMs, ...extra },
@@ -143,7 +145,7 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
     'sequence 7: a crash after rotate-secret, retried after the 24 h window',
   ];
   for (const [i, name] of deadSecretEndings.entries()) {
-    it(`${name}: healed within one registrar run after the first rejected delivery; every event on the bus once`, async () => {
+    it(`${name}: healed within one registrar run after the first rejected delivery (once a run has seen the stored version); every event on the bus once`, async () => {
       const r = setup(i % 2 === 0 ? 'record' : 'claim');
       expect((await r.register()).outcome).toBe('changed'); // creates the endpoint, stores its secret
       const delivered = [];
@@ -159,7 +161,10 @@ describe('HeyGen: detect a wrong secret, heal it, backfill from the history', ()
       const dead = i === 4 ? 'whsec_neverIssuedByHeyGen0123456789abcd' : stored?.secret;
       await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `seq-${i}-${randomUUID()}` });
       r.store.overwrite({ secret: dead as string, endpointId: ep?.endpoint_id as string, url: URL_A });
-      clock.t += 6 * 60_000; // past the grace after the (dead) value was stored
+      // The scheduled run after the write sees the new version: refusals from then on (plus the grace) are proof.
+      clock.t += 60_000;
+      expect((await r.register()).outcome).toBe('in_sync');
+      clock.t += 6 * 60_000; // past the grace after that run saw the (dead) value
       // Deliveries now fail; HeyGen lists them as delivered.
       const missed = [];
       for (let k = 0; k < 4; k++) {

@@ -7,7 +7,8 @@
  * evidence recorded by the ingress, the real registrar, the fake HeyGen (its history lists every event
  * it delivered or tried to, account-wide), all on one virtual clock.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
@@ -16,7 +17,11 @@ import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { SigningKeySource } from '../../functions/core/ports.js';
-import { MemorySigningSecretStore, serializeStoredSigningSecret } from '../../functions/core/secret-store.js';
+import {
+  MemorySigningSecretStore,
+  type SigningSecretStore,
+  serializeStoredSigningSecret,
+} from '../../functions/core/secret-store.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { addressedToUs, proofWindow } from '../../providers/heygen/runtime/proof.js';
@@ -44,17 +49,20 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
   const { clock } = hg;
 
   /** One stack: its secret store, dedup table, evidence, lease table, heal journal and ingress. */
-  function stack(name: string) {
+  function stack(name: string, secretStore?: SigningSecretStore) {
     const now = () => clock.t;
-    const store = new MemorySigningSecretStore(null, `sig-${name}-${randomUUID()}`, now);
+    const store = secretStore ?? new MemorySigningSecretStore(null, `sig-${name}-${randomUUID()}`, now);
     const dedup = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: 'record', now });
     const evidence = new MemoryEvidenceStore();
     const heals = new MemoryHealJournal();
     const lease = { store: new MemoryLeaseStore(now), name: `heygen:${store.name}`, now };
     const keys: SigningKeySource = {
       getKeys: async () => {
-        const s = (await store.get())?.secret;
-        return s ? [{ secret: s, label: 'AWSCURRENT' }] : [];
+        const { current, pending } = await store.read();
+        return [
+          { secret: current?.secret, label: 'AWSCURRENT' },
+          { secret: pending?.value?.secret, label: 'AWSPENDING' },
+        ].filter((k): k is { secret: string; label: string } => typeof k.secret === 'string');
       },
       refresh: async () => keys.getKeys(),
     };
@@ -332,24 +340,33 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
 
   it('the proof window: after the stored version plus its grace and the endpoint, before the retry spacing, well inside the dedup window', () => {
     const now = Date.parse('2026-12-01T00:00:00Z');
-    const w = proofWindow({
-      now,
-      storedAt: now - 100 * HOUR,
-      endpointCreatedAt: new Date(now - 200 * HOUR).toISOString(),
-      dedupWindowMs: 48 * HOUR,
-    });
+    const base = { now, endpointCreatedAt: new Date(now - 200 * HOUR).toISOString(), dedupWindowMs: 48 * HOUR };
+    const w = proofWindow({ ...base, storedAt: now - 100 * HOUR, currentSince: now - 100 * HOUR });
     expect(w).toEqual({ from: now - 42 * HOUR, until: now - 10 * MINUTE });
-    expect(
-      proofWindow({ now, storedAt: now - 5 * MINUTE, endpointCreatedAt: '2026-01-01T00:00:00Z', dedupWindowMs: 48 * HOUR }),
-    ).toBeNull();
-    expect(proofWindow({ now, storedAt: null, endpointCreatedAt: '2026-01-01T00:00:00Z', dedupWindowMs: 48 * HOUR })).toBeNull();
+    const recent = { endpointCreatedAt: '2026-01-01T00:00:00Z', dedupWindowMs: 48 * HOUR };
+    expect(proofWindow({ now, ...recent, storedAt: now - 5 * MINUTE, currentSince: now - 5 * MINUTE })).toBeNull();
+    expect(proofWindow({ now, ...recent, storedAt: null, currentSince: now - HOUR })).toBeNull();
     const later = proofWindow({
-      now,
+      ...base,
       storedAt: now - 100 * HOUR,
+      currentSince: now - 100 * HOUR,
       endpointCreatedAt: new Date(now - 3 * HOUR).toISOString(),
-      dedupWindowMs: 48 * HOUR,
     });
     expect(later?.from).toBe(now - 3 * HOUR);
+  });
+
+  it('the proof window starts when a run first saw the version as AWSCURRENT, if that is later than its CreatedDate; unknown: no window', () => {
+    const now = Date.parse('2026-12-01T00:00:00Z');
+    const base = { now, endpointCreatedAt: '2026-01-01T00:00:00Z', dedupWindowMs: 48 * HOUR };
+    // Created 10 h ago, first seen current 2 h ago (a rotation's version filled later, a label moved back).
+    expect(proofWindow({ ...base, storedAt: now - 10 * HOUR, currentSince: now - 2 * HOUR })?.from).toBe(
+      now - 2 * HOUR + 5 * MINUTE,
+    );
+    // Seen before it was created (clock skew): CreatedDate still bounds it.
+    expect(proofWindow({ ...base, storedAt: now - 2 * HOUR, currentSince: now - 10 * HOUR })?.from).toBe(
+      now - 2 * HOUR + 5 * MINUTE,
+    );
+    expect(proofWindow({ ...base, storedAt: now - 10 * HOUR, currentSince: null })).toBeNull();
   });
 
   it('two stacks on one URL over 12 h: at most one heal, then second_writer (alarmed), no ping-pong', async () => {
@@ -511,5 +528,158 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     } finally {
       sm.mock.restore();
     }
+  });
+
+  /** A stack whose secret lives in the fake Secrets Manager (AWS's version stages) on the test's clock. */
+  function smStack() {
+    const sm = new FakeSecretsManager({ now: () => clock.t });
+    sm.create('sig', '{"secret":null}');
+    const st = stack('sm', new SecretsManagerSigningSecretStore(sm.client, 'sig'));
+    const labels = () => {
+      const holders = new Map(Object.entries(sm.stagesOf('sig')).flatMap(([id, tags]) => tags.map((t) => [t, id] as const)));
+      return { current: holders.get('AWSCURRENT') as string, previous: holders.get('AWSPREVIOUS') as string };
+    };
+    /** A person pastes a value (PutSecretValue without stages: AWSCURRENT moves to it). */
+    const paste = (value: string) => sm.client.send(new PutSecretValueCommand({ SecretId: 'sig', SecretString: value }));
+    /** A person moves AWSCURRENT back to the version that held it before (`update-secret-version-stage`). */
+    const moveBack = () => {
+      const { current, previous } = labels();
+      return sm.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'sig',
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: previous,
+          RemoveFromVersionId: current,
+        }),
+      );
+    };
+    return { ...st, sm, labels, paste, moveBack };
+  }
+  const wrongSecret = () => `whsec_${randomBytes(24).toString('base64url')}`;
+
+  it("needless-rotation-label-moved-back: a wrong paste refused HeyGen's deliveries, then AWSCURRENT moved back to the version holding HeyGen's live secret, no run between: no heal (chaos --seed -1235102614 --path 1870)", async () => {
+    const a = smStack();
+    try {
+      expect((await a.register()).outcome).toBe('changed'); // creates the endpoint, stores its secret
+      clock.t += HOUR;
+      expect((await a.register()).outcome).toBe('in_sync');
+      clock.t += 5 * MINUTE;
+      await a.paste(wrongSecret()); // an operator pastes a wrong secret: HeyGen's deliveries are refused
+      clock.t += 20 * MINUTE;
+      expect(await a.receive(event())).toBe(401); // an entry of ours, never recorded, refused: by the pasted version
+      clock.t += 5 * MINUTE;
+      await a.moveBack(); // the operator undoes the paste: AWSCURRENT back on the older version, HeyGen's live secret
+      clock.t += 20 * MINUTE;
+      // Its CreatedDate is hours old, so the refusal under the pasted version fell inside a window that started there.
+      expect((await a.register()).outcome).toBe('in_sync');
+      expect(rotations()).toBe(0);
+      expect(await a.receive(event())).toBe(200);
+      // A dead secret is still healed: a person rotates in HeyGen's dashboard an hour later.
+      clock.t += HOUR;
+      expect((await a.register()).outcome).toBe('in_sync');
+      const [ep] = hg.fake.endpointsFor(URL_A);
+      await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
+      clock.t += MINUTE;
+      expect(await a.receive(event())).toBe(401);
+      clock.t += 15 * MINUTE;
+      expect((await a.register()).outcome).toBe('secret_mismatch');
+      expect(await a.receive(event())).toBe(200);
+    } finally {
+      a.sm.mock.restore();
+    }
+  });
+
+  it("needless-rotation-filled-late: a rotation's version, made when the rotation started, filled with HeyGen's secret and made current hours later: refusals before are no proof", async () => {
+    const a = smStack();
+    try {
+      expect((await a.register()).outcome).toBe('changed');
+      clock.t += HOUR;
+      expect((await a.register()).outcome).toBe('in_sync');
+      await a.paste(wrongSecret()); // a wrong paste first
+      clock.t += 5 * MINUTE;
+      const token = a.sm.stageRotation('sig'); // Secrets Manager starts a rotation: its version is made now, empty
+      const [ep] = hg.fake.endpointsFor(URL_A);
+      const rotated = await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `rot-${token}` });
+      // createSecret died after HeyGen answered: the relay holds the pasted value, HeyGen signs with a new one.
+      clock.t += 25 * MINUTE;
+      expect(await a.receive(event())).toBe(401);
+      clock.t += 90 * MINUTE;
+      // Its retry stores HeyGen's answer in that version, and finishSecret makes it current.
+      const store = new SecretsManagerSigningSecretStore(a.sm.client, 'sig');
+      const replaced = a.labels().current;
+      await store.putPending(token, { secret: rotated.secret, endpointId: rotated.endpoint_id, url: URL_A, replaces: replaced });
+      await store.moveCurrent(token, replaced);
+      clock.t += MINUTE;
+      expect((await a.register()).outcome).toBe('in_sync');
+      expect(rotations()).toBe(1); // the rotation's own
+      expect(await a.receive(event())).toBe(200);
+    } finally {
+      a.sm.mock.restore();
+    }
+  });
+
+  it('no sighting yet (a deploy over a running stack): the first run only records it, and a dead secret is healed one run later', async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` }); // the secret dies
+    clock.t += MINUTE;
+    expect(await a.receive(event())).toBe(401);
+    a.heals.sighting = null; // the journal of a relay before this rule
+    clock.t += 15 * MINUTE;
+    expect((await a.register()).outcome).toBe('in_sync'); // since when is this version current? unknown: no proof
+    expect((await a.heals.readSighting())?.since).toBe(clock.t);
+    clock.t += 6 * MINUTE;
+    expect(await a.receive(event())).toBe(401);
+    clock.t += 15 * MINUTE;
+    expect((await a.register()).outcome).toBe('secret_mismatch');
+  });
+
+  it('a sighting that cannot be recorded (the write fails, or lands and its answer is lost) gives no proof on that run, and never an earlier one', async () => {
+    const a = stack('a');
+    await a.register();
+    clock.t += HOUR;
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    await hg.client.rotateSecret(ep?.endpoint_id as string, { idempotencyKey: `dash-${randomUUID()}` });
+    clock.t += MINUTE;
+    expect(await a.receive(event())).toBe(401);
+    a.heals.sighting = null;
+    const write = a.heals.recordSighting.bind(a.heals);
+    // Fails before it: nothing recorded, the run warns and proves nothing.
+    a.heals.recordSighting = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    clock.t += 15 * MINUTE;
+    const failed = await a.register();
+    expect(failed.outcome).toBe('in_sync');
+    expect(failed.warnings.join(' ')).toMatch(/could not record/);
+    expect(a.heals.sighting).toBeNull();
+    // Lands, its answer lost: recorded as seen at this run, which the next run reads back.
+    a.heals.recordSighting = async (next, expected) => {
+      await write(next, expected);
+      throw new Error('socket hang up');
+    };
+    clock.t += HOUR;
+    const lost = clock.t;
+    expect((await a.register()).outcome).toBe('in_sync');
+    expect((await a.heals.readSighting())?.since).toBe(lost);
+    a.heals.recordSighting = write;
+    clock.t += 6 * MINUTE;
+    expect(await a.receive(event())).toBe(401); // refused after that run plus the grace: proof
+    clock.t += 15 * MINUTE;
+    expect((await a.register()).outcome).toBe('secret_mismatch');
+    expect(rotations()).toBe(2); // the dashboard's and the heal
+  });
+
+  it('a sighting that cannot be read never fails the run (the endpoint it created and the secret it stored stand)', async () => {
+    const a = stack('a');
+    a.heals.readSighting = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    const created = await a.register();
+    expect(created.outcome).toBe('changed');
+    expect(created.warnings.join(' ')).toMatch(/could not record/);
+    expect(await a.receive(event())).toBe(200);
   });
 });

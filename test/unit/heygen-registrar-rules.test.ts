@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupStore } from '../../functions/core/ports.js';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
@@ -157,6 +158,10 @@ describe('registrar: one clock', () => {
     const clock = () => now;
     const store = new MemorySigningSecretStore(null, 'clock-store-4', clock);
     store.overwrite({ secret: `whsec_${randomBytes(24).toString('base64')}`, endpointId: 'ep_clock', url: URL_A });
+    // A run saw that version current right after it was stored (the heal journal's sighting, on the run's clock).
+    const heals = new MemoryHealJournal();
+    const stored = await store.read();
+    heals.sighting = { version: stored.version as string, previous: stored.previous ?? null, since: now };
     now = T;
     const evidence = new MemoryEvidenceStore();
     await evidence.record('heygen', 'signature', T - 30 * 60_000);
@@ -180,6 +185,7 @@ describe('registrar: one clock', () => {
         secretStore: store,
         lease: { store: new MemoryLeaseStore(clock), name: 'heygen:clock-store-4' },
         now: clock,
+        heals,
         evidence: { evidence, history: healing, dedup: { claim: async () => 'claimed' } as unknown as DedupStore },
       },
     );

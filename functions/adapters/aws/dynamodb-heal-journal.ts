@@ -1,11 +1,25 @@
-import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { appendTakeover, type HealJournal, parseTakeovers, type Takeover } from '../../core/heal-journal.js';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  appendTakeover,
+  type CurrentSighting,
+  type HealJournal,
+  parseSighting,
+  parseTakeovers,
+  serializeSighting,
+  type Takeover,
+} from '../../core/heal-journal.js';
 
 /**
  * The registrar's heal journal (core/heal-journal.ts) in the relay's state table: item
- * `heal#<lease name>` (one per signing secret, so per source) with `takeovers` (JSON array). Written
- * only by the lease holder: one consistent GetItem to read, one UpdateItem to append (the calls the
- * lease grant already allows).
+ * `heal#<lease name>` (one per signing secret, so per source) with `takeovers` (JSON array) and
+ * `sighting` (JSON: where the secret's labels sat when a run saw them, since when). Written only by
+ * the lease holder: one consistent GetItem to read, one UpdateItem to append; the sighting's
+ * UpdateItem is conditional on the sighting read (the calls the lease grant already allows).
  */
 export class DynamoHealJournal implements HealJournal {
   constructor(
@@ -18,11 +32,43 @@ export class DynamoHealJournal implements HealJournal {
     return { pk: { S: `heal#${this.leaseName}` } };
   }
 
-  async read(signal?: AbortSignal): Promise<readonly Takeover[]> {
+  private async item(signal?: AbortSignal) {
     const got = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: this.key, ConsistentRead: true }), {
       abortSignal: signal,
     });
-    return parseTakeovers(got.Item?.takeovers?.S);
+    return got.Item;
+  }
+
+  async read(signal?: AbortSignal): Promise<readonly Takeover[]> {
+    return parseTakeovers((await this.item(signal))?.takeovers?.S);
+  }
+
+  async readSighting(signal?: AbortSignal): Promise<CurrentSighting | null> {
+    return parseSighting((await this.item(signal))?.sighting?.S);
+  }
+
+  async recordSighting(next: CurrentSighting, expected: CurrentSighting | null, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key,
+          UpdateExpression: 'SET sighting = :next',
+          // None read: none there yet, or one that does not parse (never one we wrote), which is replaced.
+          ConditionExpression:
+            expected === null ? 'attribute_not_exists(sighting) OR NOT begins_with(sighting, :ours)' : 'sighting = :expected',
+          ExpressionAttributeValues: {
+            ':next': { S: serializeSighting(next) },
+            ...(expected === null ? { ':ours': { S: '{"version":' } } : { ':expected': { S: serializeSighting(expected) } }),
+          },
+        }),
+        { abortSignal: signal },
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   async record(takeover: Takeover, signal?: AbortSignal): Promise<void> {

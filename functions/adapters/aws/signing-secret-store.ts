@@ -38,6 +38,8 @@ interface RawValue {
 /** What {@link SecretsManagerSigningSecretStore.readRaw} reads (a provider's store parses it its own way). */
 export interface RawSecretSnapshot {
   readonly version: string | null;
+  /** AWSPREVIOUS's version (where AWSCURRENT was last moved from), or null. */
+  readonly previous: string | null;
   readonly current: RawValue | undefined;
   readonly pending: (RawValue & { readonly version: string }) | null;
 }
@@ -88,13 +90,15 @@ export class SecretsManagerSigningSecretStore extends StoredTextSecretStore {
       version ? this.value(version, signal) : undefined,
       pendingId ? this.value(pendingId, signal) : undefined,
     ]);
-    return { version, current, pending: pendingId ? { version: pendingId, ...pending } : null };
+    const previous = holders.get('AWSPREVIOUS') ?? null;
+    return { version, previous, current, pending: pendingId ? { version: pendingId, ...pending } : null };
   }
 
   async read(signal?: AbortSignal): Promise<SecretSnapshot> {
-    const { version, current, pending } = await this.readRaw(signal);
+    const { version, previous, current, pending } = await this.readRaw(signal);
     return {
       version,
+      previous,
       current: parseStoredSigningSecret(current?.text),
       ...(current?.createdAt !== undefined ? { currentCreatedAt: current.createdAt } : {}),
       pending: pending

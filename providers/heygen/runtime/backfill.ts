@@ -185,7 +185,15 @@ export interface BackfillDeps {
   /** Where entries EventBridge can never take are kept (as the ingress keeps such deliveries). */
   readonly parked?: ParkedStore;
   readonly index?: DedupIndex;
-  readonly lease?: { readonly store: LeaseStore; readonly name: string; readonly owner?: string; readonly ttlMs?: number };
+  readonly lease?: {
+    readonly store: LeaseStore;
+    readonly name: string;
+    readonly owner?: string;
+    readonly ttlMs?: number;
+    /** The lease's clock and sleep (a busy lease's wait). @default the wall clock, real sleeps */
+    readonly now?: () => number;
+    readonly sleep?: (ms: number) => Promise<void>;
+  };
   /** Where the run records the creation time of each event it recovered (the registrar's evidence). */
   readonly evidence?: EvidenceStore;
   /** The relay source (HeyGen account) this run serves: envelope `source`, evidence key. @default 'heygen' */
@@ -342,6 +350,8 @@ export async function underBackfillLease<T>(
         owner: lease.owner ?? `backfill-${randomUUID()}`,
         ttlMs: lease.ttlMs ?? 16 * 60_000,
         ...(signal ? { signal } : {}),
+        ...(lease.now ? { now: lease.now } : {}),
+        ...(lease.sleep ? { sleep: lease.sleep } : {}),
       },
       work,
     );

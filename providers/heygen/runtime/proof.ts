@@ -10,7 +10,9 @@
  *    subscribes to (a neighbour endpoint in the same account receives other types; its entries are
  *    not ours to miss).
  * 2. **In the proof window** ({@link proofWindow}): created after the stored secret's version was
- *    created plus its grace (a rotation's overlap), after our endpoint was created, at least the
+ *    created and after a registrar run first saw it as AWSCURRENT (its heal journal's sighting: a
+ *    version's CreatedDate is not when AWSCURRENT came to it, and refusals made under another version
+ *    prove nothing about this one), each plus the grace (a rotation's overlap), after our endpoint was created, at least the
  *    retry spacing ago (HeyGen's retries had their chance), and well inside the dedup window (a
  *    record expires one window after the event was published: an older entry looks "never
  *    recorded" whether or not it was, which is how a quiet account used to be rotated by one
@@ -50,6 +52,12 @@ export interface ProofWindowInput {
   readonly now: number;
   /** When the stored (AWSCURRENT) version was created, epoch ms; null when unknown (then no proof). */
   readonly storedAt: number | null;
+  /**
+   * Since when registrar runs have seen that version as AWSCURRENT (the heal journal's sighting, on the
+   * run's clock), epoch ms; null when unknown (no journal: then no proof). A label moved between two
+   * runs is first seen at the later one: refusals before it may have been made under another version.
+   */
+  readonly currentSince: number | null;
   /** When our endpoint was created at HeyGen (its `created_at`). */
   readonly endpointCreatedAt: string;
   /**
@@ -67,12 +75,13 @@ export interface ProofWindowInput {
 
 /** The creation times [from, until] (epoch ms) of entries that can prove a miss, or null when none can yet. */
 export function proofWindow(w: ProofWindowInput): { from: number; until: number } | null {
-  if (w.storedAt === null) return null;
+  if (w.storedAt === null || w.currentSince === null) return null;
   const endpointAt = Date.parse(w.endpointCreatedAt);
+  const grace = w.graceMs ?? MISMATCH_GRACE_MS;
   const from = Math.max(
-    w.storedAt + (w.graceMs ?? MISMATCH_GRACE_MS),
+    Math.max(w.storedAt, w.currentSince) + grace,
     Number.isFinite(endpointAt) ? endpointAt : Number.POSITIVE_INFINITY,
-    w.changedAt == null ? Number.NEGATIVE_INFINITY : w.changedAt + (w.graceMs ?? MISMATCH_GRACE_MS),
+    w.changedAt == null ? Number.NEGATIVE_INFINITY : w.changedAt + grace,
     w.now - w.dedupWindowMs + dedupWindowMargin(w.dedupWindowMs),
   );
   const until = w.now - (w.retrySpacingMs ?? MISMATCH_RETRY_SPACING_MS);

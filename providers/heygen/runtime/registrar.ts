@@ -885,12 +885,45 @@ async function deleteDuplicates(s: RunState): Promise<void> {
 async function findMismatch(s: RunState): Promise<boolean> {
   const { ctx, keeper, snapshot } = s;
   const { deps } = ctx;
-  if (ctx.actions.length > 0 || !keeper || ctx.disabled || ctx.secondWriter || !deps.evidence) return false;
+  if (!deps.evidence) return false;
+  // Every run with evidence notes where it finds the labels (also when it does not judge): the sooner
+  // a version is seen, the sooner a dead one can be proved.
+  const currentSince = await sightCurrent(s);
+  if (ctx.actions.length > 0 || !keeper || ctx.disabled || ctx.secondWriter) return false;
   if (snapshot.pending?.value?.secret) return false;
   const changedAt = await lastPatchAt(deps.heals, keeper.endpoint_id, deps.signal);
-  const found = await secretMismatch(deps.evidence, clockOf(deps)(), snapshot, keeper, changedAt, deps.signal);
+  const marks = { changedAt, currentSince };
+  const found = await secretMismatch(deps.evidence, clockOf(deps)(), snapshot, keeper, marks, deps.signal);
   if (found) s.mismatch = found;
   return found !== null;
+}
+
+/**
+ * Since when registrar runs have seen the stored secret's labels where this run finds them (the heal
+ * journal's sighting, core/heal-journal.ts), on the run's clock. Labels seen for the first time are
+ * recorded as seen now: a dead secret is then proved by refusals after this run (plus the grace), and
+ * refusals made before it, maybe under another version, prove nothing. Null without a journal (then
+ * nothing is proof). A sighting that cannot be read or recorded (DynamoDB fails, a write loses its
+ * answer, another writer recorded one meanwhile) is seen now all the same: no proof this run, the
+ * next one records it (a lost answer's write is read back as this run's).
+ */
+async function sightCurrent(s: RunState): Promise<number | null> {
+  const { ctx, snapshot } = s;
+  const journal = ctx.deps.heals;
+  if (!journal || snapshot.version === null) return null;
+  const now = clockOf(ctx.deps)();
+  const labels = { version: snapshot.version, previous: snapshot.previous ?? null };
+  try {
+    const seen = await journal.readSighting(ctx.deps.signal);
+    if (seen && seen.version === labels.version && seen.previous === labels.previous) return seen.since;
+    if (!s.dryRun) await journal.recordSighting({ ...labels, since: now }, seen, ctx.deps.signal);
+  } catch (err) {
+    // Never fails the run (it may have created or stored already): this run only proves nothing.
+    ctx.warnings.push(
+      `could not record where the signing secret's version stands (${err instanceof Error ? err.name : 'error'}); the proof of a dead secret waits for the next run`,
+    );
+  }
+  return now;
 }
 
 /** The run's summary: its outcome, what it found and did, and the secret's and a pending rotation's ages. */
@@ -1201,14 +1234,15 @@ async function secretMismatch(
   now: number,
   snapshot: SecretSnapshot,
   endpoint: WebhookEndpoint,
-  changedAt: number | null,
+  marks: { changedAt: number | null; currentSince: number | null },
   signal?: AbortSignal,
 ): Promise<{ rejectedAt: number; missed: { eventId: string; type: string; createdAt: string } } | null> {
   const window = proofWindow({
     now,
     storedAt: snapshot.currentCreatedAt ?? null,
+    currentSince: marks.currentSince,
     endpointCreatedAt: endpoint.created_at,
-    changedAt,
+    changedAt: marks.changedAt,
     dedupWindowMs: e.dedupWindowMs ?? DEFAULT_DEDUP_WINDOW_MS,
     ...(e.graceMs === undefined ? {} : { graceMs: e.graceMs }),
     ...(e.retrySpacingMs === undefined ? {} : { retrySpacingMs: e.retrySpacingMs }),
@@ -1281,5 +1315,6 @@ async function storeIssued(
   actions.push(action);
   const version = await writer.storeIssued({ secret, endpointId, url }, before.version);
   action.status = 'done';
-  return { version, current: { secret, endpointId, url }, pending: null };
+  // AWSCURRENT left the version read (AWSPREVIOUS now; another if a conflict made the writer re-read).
+  return { version, current: { secret, endpointId, url }, pending: null, previous: before.version };
 }
