@@ -712,7 +712,7 @@ class Model {
     this.cov('backfill:runs');
     const run = await scheduledBackfill({
       windowMs: seedBugs.backfillWindow(this.seed, WINDOW_MS),
-      checkpoint: p.port(st.checkpoint, 'dynamodb.checkpoint'),
+      checkpoint: p.port(seedBugs.backfillCheckpoint(this.seed, st.checkpoint), 'dynamodb.checkpoint'),
       evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
       deps: {
         history: this.heygenClient(p, st),
@@ -727,7 +727,7 @@ class Model {
         publisher: p.port(st.publisher, 'eventbridge'),
         evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
         // Our endpoint's subscription (the Lambda reads it from HeyGen, else the configured types).
-        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS } }),
+        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS, createdAtMs: this.ourEndpointCreatedMs() } }),
         // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
         onUncertain: (e: RelayEvent) => this.counted.set(e.id, 'BackfillUncertain'),
         lease: { store: this.leaseStore(p, st), name: `heygen-backfill:${NAME}`, owner: p.name },
@@ -737,7 +737,7 @@ class Model {
     this.cov(`backfill:${run.outcome}`);
     this.trace(
       () =>
-        `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}`,
+        `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}${run.plan?.kind === 'sweep' ? ` (${run.plan.reason})` : ''}${run.summary?.uncovered.length ? ` uncovered ${JSON.stringify(run.summary.uncovered)}` : ''}`,
     );
     if (run.plan?.kind === 'sweep') this.cov('backfill:sweep');
     for (const alarm of backfillAlarms(run)) st.raise(alarm);
@@ -840,6 +840,12 @@ class Model {
 
   ourEndpoint() {
     return this.heygen.endpointsFor(CHAOS_URL)[0];
+  }
+
+  /** When the oldest endpoint at our URL was created, as HeyGen lists it (backfill.ts `ourEndpoint`). */
+  ourEndpointCreatedMs(): number | null {
+    const created = this.heygen.endpointsFor(CHAOS_URL).map((e) => Date.parse(e.created_at));
+    return created.length > 0 ? Math.min(...created) : null;
   }
 
   newEvent(type: string) {
@@ -1166,12 +1172,11 @@ class Model {
     const backfilled = this.stacks.reduce((n, st) => n + st.bus.filter((e) => e.origin === 'backfill').length, 0);
     this.stats.backfilled += backfilled;
     this.cov('backfilled', backfilled);
-    const alarms = this.a.alarms;
+    this.countPeriods(copies);
     for (const [key, createdAt] of this.ours) {
       const list = copies.get(key) ?? [];
       if (list.length === 0) {
-        const alarmed = [...alarms].some(([n, at]) => /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt);
-        if (alarmed) this.stats.lostAlarmed++;
+        if (this.lossAlarmed(createdAt)) this.stats.lostAlarmed++;
         else {
           this.stats.lost++;
           this.violate(
@@ -1181,6 +1186,32 @@ class Model {
         }
       } else if (list.length > 1) this.duplicate(key, list);
     }
+  }
+
+  /**
+   * The periods the backfill reported not covered, by reason, and of those how many hold no lost event
+   * of ours (`…:nothing-lost`: a false alarm, or a period whose events all arrived otherwise).
+   */
+  countPeriods(copies: ReadonlyMap<string, readonly RelayEvent[]>): void {
+    const lost = [...this.ours].filter(([key]) => (copies.get(key) ?? []).length === 0).map(([, at]) => at);
+    for (const p of this.a.checkpoint.state.uncovered ?? []) {
+      this.cov(`uncovered:${p.reason}`);
+      if (!lost.some((at) => p.fromMs <= at && at <= p.untilMs)) this.cov(`uncovered:${p.reason}:nothing-lost`);
+    }
+  }
+
+  /**
+   * Whether a person was told of a lost event created at `createdAt`: a period the backfill reported
+   * not covered (alarm BackfillGap, kept until acknowledged) holds its creation time, or another alarm
+   * about coverage (the sweep's age) was raised after it. A BackfillGap raised for another period
+   * earlier says nothing about this event (the alarm was already up; its periods did not name it).
+   */
+  lossAlarmed(createdAt: number): boolean {
+    const periods = this.a.checkpoint.state.uncovered ?? [];
+    if (periods.some((p) => p.fromMs <= createdAt && createdAt <= p.untilMs)) return true;
+    return [...this.a.alarms].some(
+      ([n, at]) => !/BackfillGap/.test(n) && /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt,
+    );
   }
 
   /**
