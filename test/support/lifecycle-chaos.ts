@@ -1087,10 +1087,11 @@ class Model {
     const ep = this.ourEndpoint();
     if (ep && !this.excusedLockout() && this.a.secretOf() !== ep.secret)
       this.violate('lockout', 'after a rotation: AWSCURRENT is not HeyGen secret');
-    // The scheduled backfill for a day (an hour from now, then a day later the routine sweep that
-    // looks at every entry; the freshness runs between add nothing to that): every event HeyGen
-    // addressed to us is on the bus, once.
-    for (const hours of [1, 23, 1]) {
+    // The scheduled backfill for a day (an hour from now, every tick until the routine sweep a day
+    // later that looks at every entry, an hour after): every event HeyGen addressed to us is on the
+    // bus, once. The freshness runs between watch HeyGen's listing (history-proof.ts): without them a
+    // young or empty listing could not be told from one HeyGen emptied.
+    for (const hours of [1, ...Array<number>(22 / TICK_HOURS).fill(TICK_HOURS), 1, 1]) {
       this.clock.advance(hours * HOUR);
       await this.drive(this.backfillRun(this.proc(`backfill-quiet+${hours}h`, 'backfill')));
     }

@@ -2,7 +2,7 @@
  * Issue 19, "HeyGen history that does not reach back far enough": HeyGen documents no retention, so
  * the backfill reports a period the listing no longer reaches unless it can PROVE nothing there was
  * dropped (providers/heygen/runtime/history-proof.ts: the listing reaches past the checkpoint, HeyGen
- * was seen keeping entries that long, or runs watched the listing at most 3 h apart and saw nothing
+ * was seen keeping entries that long, or runs watched the listing at most 6 h apart and saw nothing
  * there). Sound: an outage longer than HeyGen's history, before any walk saw how long that is, is
  * reported (chaos `lost`, KNOWN_OPEN until this). Quiet: a quiet account, an empty or young history, a
  * young account whose first events come after deploy report nothing. The real backfill and plan
@@ -10,6 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeUncovered } from '../../bin/commands/backfill-run.js';
+import { describeHistoryWatch } from '../../bin/commands/status.js';
 import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
@@ -212,8 +214,25 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     const watch = { lastAt: 99 * HOUR, maxGapMs: WATCH_GAP_MS, oldestAfterMs: null };
     expect(historyProof({ ...base, listedFromMs: undefined, watch })).toBe('watched');
     expect(historyProof({ ...base, listedFromMs: undefined, watch: { ...watch, maxGapMs: WATCH_GAP_MS + 1 } })).toBeNull();
-    // A gap longer than 3 h is still watched when HeyGen was seen keeping entries longer than it.
+    // A gap longer than 6 h is still watched when HeyGen was seen keeping entries longer than it.
     expect(historyProof({ ...base, listedFromMs: 90 * HOUR, watch: { ...watch, maxGapMs: 9 * HOUR } })).toBe('watched');
     expect(historyProof({ ...base, listedFromMs: 90 * HOUR, watch: { ...watch, oldestAfterMs: 80 * HOUR } })).toBeNull();
+  });
+});
+
+describe('Issue 19: status shows the history rule', () => {
+  it('status says how long HeyGen was seen keeping entries, when its listing was last read to the end, and a history period as not confirmed', () => {
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    const item = {
+      historyKeptMs: { N: String(30 * HOUR) },
+      watch: { S: JSON.stringify({ lastAt: now - 2 * HOUR, maxGapMs: 7 * HOUR, oldestAfterMs: null }) },
+    };
+    const line = describeHistoryWatch(item, now);
+    expect(line).toContain('HeyGen seen keeping entries 30 h');
+    expect(line).toContain('longest gap since the last sweep 7 h; up to 6 h watched');
+    expect(describeHistoryWatch({}, now)).toBe('HeyGen never seen keeping an entry');
+    const [period] = describeUncovered([{ reason: 'history', fromMs: now - 40 * HOUR, untilMs: now - 20 * HOUR, entries: null }]);
+    expect(period).toContain("could not be confirmed: HeyGen's history does not reach back that far");
+    expect(period).toContain('entries unknown');
   });
 });

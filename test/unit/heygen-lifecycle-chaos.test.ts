@@ -17,7 +17,6 @@ const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
  * replays). Each is a defect, not a model error: issue 19 stays open until this list is empty.
  */
 const KNOWN_OPEN: Record<string, string> = {
-  lost: 'an outage longer than HeyGen keeps its history, before the backfill has seen how long that is: lost with no BackfillGap',
   'needless-rotation':
     "1 in 3000 schedules (seed -1235102614 path 1870): an operator pasted a wrong secret, HeyGen's deliveries were refused, then AWSCURRENT went back to the older version holding HeyGen's live secret; the proof window starts at that version's CreatedDate, so the refusals made under the pasted one still counted and the registrar healed a live secret. Fix: start the window when the label moved (DescribeSecret LastChangedDate, to be checked on moto)",
 };

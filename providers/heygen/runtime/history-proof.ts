@@ -16,15 +16,16 @@
  *   listed an entry created after `need` that is gone now. Then no entry of the period existed. This is
  *   how a quiet or young account (an empty listing, or one younger than the checkpoint) stays quiet.
  *   What it assumes beyond what was seen: HeyGen lists an entry when it is created (its delivery log)
- *   and keeps it at least `WATCH_GAP_MS` (3 h); `kept` is this walk's own figure when larger.
+ *   and keeps it at least `WATCH_GAP_MS` (6 h: the order of the 6 h by which the walk already assumes
+ *   an entry may be listed late, `BACKFILL_DEFAULTS.lateMs`); `kept` counts this walk's own figure.
  * Otherwise the period is UNPROVEN: reported as a `history` period with an unknown count (HeyGen's
  * history does not reach back that far, or there were no events: the relay cannot tell), alarmed
  * (BackfillGap) until a person acknowledges it. A first run (no checkpoint) reports nothing.
  */
 import type { UncoveredPeriod } from './backfill.js';
 
-/** Runs reading the listing to its end at most this far apart watch it (with HeyGen keeping entries this long + settle). */
-export const WATCH_GAP_MS = 3 * 3_600_000;
+/** Runs reading the listing to its end at most this far apart watch it (HeyGen keeping an entry at least this long). */
+export const WATCH_GAP_MS = 6 * 3_600_000;
 
 /** What the runs that read HeyGen's listing to its end saw since the last completed sweep. */
 export interface ListingWatch {
