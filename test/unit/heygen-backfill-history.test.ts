@@ -198,6 +198,16 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     expect(w.bus.some((e) => e.id === unseen)).toBe(false);
   });
 
+  it('an upgrade: a checkpoint written before the watch existed raises no history period on a quiet account (the rule before it, once), and the sweep starts the watch', async () => {
+    const w = await world(30 * HOUR);
+    await w.hourly(30);
+    const { watch: _dropped, ...before } = w.checkpoint.state;
+    w.checkpoint.state = before; // as the previous version wrote it
+    await w.hourly(24);
+    expect(w.periods()).toEqual([]);
+    expect(w.checkpoint.state.watch).toBeTruthy();
+  });
+
   it('the proof rule itself: listed past the checkpoint, kept that long, watched; each alone', () => {
     const base = {
       now: 100 * HOUR,

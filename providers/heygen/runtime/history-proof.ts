@@ -20,7 +20,9 @@
  *   an entry may be listed late, `BACKFILL_DEFAULTS.lateMs`); `kept` counts this walk's own figure.
  * Otherwise the period is UNPROVEN: reported as a `history` period with an unknown count (HeyGen's
  * history does not reach back that far, or there were no events: the relay cannot tell), alarmed
- * (BackfillGap) until a person acknowledges it. A first run (no checkpoint) reports nothing.
+ * (BackfillGap) until a person acknowledges it. A first run (no checkpoint) reports nothing (the
+ * backfill judges it from our endpoint's creation). A checkpoint with no watch (written before it
+ * existed: an upgrade) is judged once by the rule before it.
  */
 import type { UncoveredPeriod } from './backfill.js';
 
@@ -50,7 +52,7 @@ export interface HistoryJudgement {
 }
 
 /** Why the period is proven covered (a, b, c above), or null: it is not. */
-export function historyProof(j: HistoryJudgement): 'listed' | 'kept' | 'watched' | 'first_run' | null {
+export function historyProof(j: HistoryJudgement): 'listed' | 'kept' | 'watched' | 'first_run' | 'not_watched_yet' | null {
   if (j.needMs == null) return 'first_run';
   const m = j.listedFromMs ?? j.untilMs;
   if (m <= j.needMs) return 'listed';
@@ -58,7 +60,9 @@ export function historyProof(j: HistoryJudgement): 'listed' | 'kept' | 'watched'
   if (j.now - j.needMs <= kept) return 'kept';
   const keptNow = Math.max(kept, j.listedFromMs === undefined ? 0 : j.now - j.listedFromMs);
   const w = j.watch;
-  if (!w) return null;
+  // A checkpoint written before the watch existed (an upgrade): the rule before it, this once (the
+  // sweep starts the watch): a period only further back than HeyGen was ever seen to keep entries.
+  if (!w) return j.keptMs != null ? null : 'not_watched_yet';
   const gap = Math.max(w.maxGapMs, j.now - w.lastAt);
   if (gap <= Math.max(keptNow, WATCH_GAP_MS) && (w.oldestAfterMs ?? Number.POSITIVE_INFINITY) >= m) return 'watched';
   return null;
