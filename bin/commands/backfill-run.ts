@@ -181,7 +181,8 @@ export async function acknowledgeGaps(input: {
 
 const UNCOVERED_WHY = {
   dedup_window: 'older than the dedup window',
-  history: "HeyGen's history no longer lists it",
+  history:
+    "could not be confirmed: HeyGen's history does not reach back that far (entries there may have been dropped unseen), or there were no events",
   order: "HeyGen's listing changed its order; sweeps that stopped early may have passed entries over",
 } as const;
 

@@ -41,6 +41,7 @@ import {
 import { listParked } from '../../functions/wiring/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
+import { type ListingWatch, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
 import { normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
 import { describeUncovered } from './backfill-run.js';
 import { depthOf } from './redrive.js';
@@ -76,6 +77,8 @@ export interface StatusReport {
   };
   readonly runs: Record<string, { outcome: string; at: string } | null>;
   readonly backfillCheckedThrough?: string | null;
+  /** How long HeyGen was seen keeping its history, and when a run last read it to its end (history-proof.ts). */
+  readonly backfillHistory?: string;
   /** Periods the backfill could not cover, not yet acknowledged (`heygen-relay backfill --acknowledge-gap`). */
   readonly backfillUncovered?: readonly string[];
   readonly evidence?: Record<string, string | null>;
@@ -408,14 +411,33 @@ async function lastRuns(s: Survey): Promise<StatusReport['runs']> {
   return runs;
 }
 
+/**
+ * What proves HeyGen's history reached back far enough (providers/heygen/runtime/history-proof.ts): how
+ * long HeyGen was seen keeping an entry, and when a run last read its listing to the end.
+ */
+export function describeHistoryWatch(
+  item: Record<string, { N?: string; S?: string }> | undefined,
+  now: number,
+): string | undefined {
+  if (!item) return undefined;
+  const kept = item.historyKeptMs?.N === undefined ? null : Number(item.historyKeptMs.N);
+  const watch = item.watch?.S ? (JSON.parse(item.watch.S) as ListingWatch) : null;
+  const keptText =
+    kept === null ? 'HeyGen never seen keeping an entry' : `HeyGen seen keeping entries ${Math.round(kept / 360_000) / 10} h`;
+  if (!watch) return keptText;
+  const gap = Math.max(watch.maxGapMs, now - watch.lastAt);
+  return `${keptText}; listing last read to its end ${ago(now, watch.lastAt)} (longest gap since the last sweep ${Math.round(gap / 360_000) / 10} h; up to ${WATCH_GAP_MS / 3_600_000} h watched)`;
+}
+
 /** The backfill's checkpoint and uncovered periods, and the ingress's delivery evidence (state table items). */
 async function stateTableStatus(
   s: Survey,
-): Promise<Pick<StatusReport, 'backfillCheckedThrough' | 'backfillUncovered' | 'evidence'>> {
+): Promise<Pick<StatusReport, 'backfillCheckedThrough' | 'backfillHistory' | 'backfillUncovered' | 'evidence'>> {
   const { ctx, attention } = s;
   const stateTable = s.o.stateTable ?? s.outputs.stateTableName;
   let backfillCheckedThrough: string | null | undefined;
   let backfillUncovered: string[] | undefined;
+  let backfillHistory: string | undefined;
   let evidence: Record<string, string | null> | undefined;
   if (stateTable)
     await part(attention, 'the state table', async () => {
@@ -424,6 +446,7 @@ async function stateTableStatus(
       const item = (await get(`backfill#${ctx.sourceId}`)).Item;
       const cp = item?.checkedThrough?.N;
       backfillCheckedThrough = cp === undefined ? null : new Date(Number(cp)).toISOString();
+      backfillHistory = describeHistoryWatch(item, Date.now());
       backfillUncovered = describeUncovered(item?.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : []);
       for (const line of backfillUncovered)
         attention.push(`the backfill ${line}: events of it may be lost; then heygen-relay backfill --acknowledge-gap`);
@@ -438,6 +461,7 @@ async function stateTableStatus(
   return {
     ...(backfillCheckedThrough !== undefined ? { backfillCheckedThrough } : {}),
     ...(backfillUncovered?.length ? { backfillUncovered } : {}),
+    ...(backfillHistory ? { backfillHistory } : {}),
     ...(evidence ? { evidence } : {}),
   };
 }
@@ -498,6 +522,7 @@ export function renderStatus(r: StatusReport, now: number): string[] {
       run ? `${run.outcome} (in the hour from ${run.at}, ${ago(now, Date.parse(run.at))})` : 'no run in 7 days',
     );
   if (r.backfillCheckedThrough !== undefined) row('Backfill checked', r.backfillCheckedThrough ?? 'never');
+  if (r.backfillHistory) row('HeyGen history', r.backfillHistory);
   for (const line of r.backfillUncovered ?? []) row('Backfill gap', line);
   if (r.evidence) {
     const e = r.evidence;

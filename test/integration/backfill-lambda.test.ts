@@ -164,6 +164,9 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     const after = await checkpoint.read();
     expect(after.lastSweepAt).toBeGreaterThanOrEqual(now);
     expect(after.checkedThrough).toBeGreaterThan(now - 11 * 60_000);
+    // The sweep starts the history watch (history-proof.ts), kept in the state table as JSON.
+    expect(after.watch).toEqual({ lastAt: expect.any(Number), maxGapMs: 0, oldestAfterMs: null });
+    expect(after.watch?.lastAt).toBeGreaterThanOrEqual(now);
     const ids = [];
     for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
       ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));

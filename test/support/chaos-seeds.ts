@@ -7,6 +7,7 @@
 import type { EvidenceStore } from '../../functions/core/evidence.js';
 import type { HealJournal } from '../../functions/core/heal-journal.js';
 import type { DedupStore } from '../../functions/core/ports.js';
+import type { BackfillCheckpoint } from '../../providers/heygen/runtime/backfill-plan.js';
 import type { ModelClock } from './model-clock.js';
 
 export const SEED_BUGS = {
@@ -41,6 +42,10 @@ export const SEED_BUGS = {
   'no-type-filter': {
     what: "the backfill is not told our endpoint's subscription: a neighbour endpoint's entries look like ours (finding 2)",
     caughtBy: ['foreign'],
+  },
+  'history-gap-unreported': {
+    what: "the backfill takes HeyGen to keep its history for ever (the checkpoint's historyKeptMs reads unbounded): an outage longer than HeyGen's history drops entries with no BackfillGap",
+    caughtBy: ['lost'],
   },
   'publish-without-claim': {
     what: 'the backfill publishes without claiming the key first (its claim is a plain lookup)',
@@ -120,6 +125,14 @@ export const seedBugs = {
   /** Our endpoint's subscription as the backfill is told it (the type filter). */
   backfillEndpoint<T extends object>(seed: SeedBug | undefined, endpoint: T): T | Record<string, never> {
     return seed === 'no-type-filter' ? {} : endpoint;
+  },
+  /** The backfill's checkpoint as the scheduled run reads it. */
+  backfillCheckpoint(seed: SeedBug | undefined, checkpoint: BackfillCheckpoint): BackfillCheckpoint {
+    if (seed !== 'history-gap-unreported') return checkpoint;
+    return {
+      read: async (signal) => ({ ...(await checkpoint.read(signal)), historyKeptMs: Number.POSITIVE_INFINITY }),
+      write: (state, signal) => checkpoint.write(state, signal),
+    };
   },
   /** Whether the ingress is built without its evidence hook. */
   dropEvidence(seed: SeedBug | undefined): boolean {

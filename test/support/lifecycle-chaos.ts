@@ -722,7 +722,7 @@ class Model {
     this.cov('backfill:runs');
     const run = await scheduledBackfill({
       windowMs: seedBugs.backfillWindow(this.seed, WINDOW_MS),
-      checkpoint: p.port(st.checkpoint, 'dynamodb.checkpoint'),
+      checkpoint: p.port(seedBugs.backfillCheckpoint(this.seed, st.checkpoint), 'dynamodb.checkpoint'),
       evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
       deps: {
         history: this.heygenClient(p, st),
@@ -737,7 +737,7 @@ class Model {
         publisher: p.port(st.publisher, 'eventbridge'),
         evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
         // Our endpoint's subscription (the Lambda reads it from HeyGen, else the configured types).
-        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS } }),
+        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS, createdAtMs: this.ourEndpointCreatedMs() } }),
         // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
         onUncertain: (e: RelayEvent) => this.counted.set(e.id, 'BackfillUncertain'),
         lease: {
@@ -753,7 +753,7 @@ class Model {
     this.cov(`backfill:${run.outcome}`);
     this.trace(
       () =>
-        `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}`,
+        `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}${run.plan?.kind === 'sweep' ? ` (${run.plan.reason})` : ''}${run.summary?.uncovered.length ? ` uncovered ${JSON.stringify(run.summary.uncovered)}` : ''}`,
     );
     if (run.plan?.kind === 'sweep') this.cov('backfill:sweep');
     for (const alarm of backfillAlarms(run)) st.raise(alarm);
@@ -856,6 +856,12 @@ class Model {
 
   ourEndpoint() {
     return this.heygen.endpointsFor(CHAOS_URL)[0];
+  }
+
+  /** When the oldest endpoint at our URL was created, as HeyGen lists it (backfill.ts `ourEndpoint`). */
+  ourEndpointCreatedMs(): number | null {
+    const created = this.heygen.endpointsFor(CHAOS_URL).map((e) => Date.parse(e.created_at));
+    return created.length > 0 ? Math.min(...created) : null;
   }
 
   newEvent(type: string) {
@@ -1126,10 +1132,11 @@ class Model {
     const ep = this.ourEndpoint();
     if (ep && !this.excusedLockout() && this.a.secretOf() !== ep.secret)
       this.violate('lockout', 'after a rotation: AWSCURRENT is not HeyGen secret');
-    // The scheduled backfill for a day (an hour from now, then a day later the routine sweep that
-    // looks at every entry; the freshness runs between add nothing to that): every event HeyGen
-    // addressed to us is on the bus, once.
-    for (const hours of [1, 23, 1]) {
+    // The scheduled backfill for a day (an hour from now, every tick until the routine sweep a day
+    // later that looks at every entry, an hour after): every event HeyGen addressed to us is on the
+    // bus, once. The freshness runs between watch HeyGen's listing (history-proof.ts): without them a
+    // young or empty listing could not be told from one HeyGen emptied.
+    for (const hours of [1, ...Array<number>(22 / TICK_HOURS).fill(TICK_HOURS), 1, 1]) {
       this.clock.advance(hours * HOUR);
       await this.drive(this.backfillRun(this.proc(`backfill-quiet+${hours}h`, 'backfill')));
     }
@@ -1211,12 +1218,11 @@ class Model {
     const backfilled = this.stacks.reduce((n, st) => n + st.bus.filter((e) => e.origin === 'backfill').length, 0);
     this.stats.backfilled += backfilled;
     this.cov('backfilled', backfilled);
-    const alarms = this.a.alarms;
+    this.countPeriods(copies);
     for (const [key, createdAt] of this.ours) {
       const list = copies.get(key) ?? [];
       if (list.length === 0) {
-        const alarmed = [...alarms].some(([n, at]) => /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt);
-        if (alarmed) this.stats.lostAlarmed++;
+        if (this.lossAlarmed(createdAt)) this.stats.lostAlarmed++;
         else {
           this.stats.lost++;
           this.violate(
@@ -1226,6 +1232,32 @@ class Model {
         }
       } else if (list.length > 1) this.duplicate(key, list);
     }
+  }
+
+  /**
+   * The periods the backfill reported not covered, by reason, and of those how many hold no lost event
+   * of ours (`…:nothing-lost`: a false alarm, or a period whose events all arrived otherwise).
+   */
+  countPeriods(copies: ReadonlyMap<string, readonly RelayEvent[]>): void {
+    const lost = [...this.ours].filter(([key]) => (copies.get(key) ?? []).length === 0).map(([, at]) => at);
+    for (const p of this.a.checkpoint.state.uncovered ?? []) {
+      this.cov(`uncovered:${p.reason}`);
+      if (!lost.some((at) => p.fromMs <= at && at <= p.untilMs)) this.cov(`uncovered:${p.reason}:nothing-lost`);
+    }
+  }
+
+  /**
+   * Whether a person was told of a lost event created at `createdAt`: a period the backfill reported
+   * not covered (alarm BackfillGap, kept until acknowledged) holds its creation time, or another alarm
+   * about coverage (the sweep's age) was raised after it. A BackfillGap raised for another period
+   * earlier says nothing about this event (the alarm was already up; its periods did not name it).
+   */
+  lossAlarmed(createdAt: number): boolean {
+    const periods = this.a.checkpoint.state.uncovered ?? [];
+    if (periods.some((p) => p.fromMs <= createdAt && createdAt <= p.untilMs)) return true;
+    return [...this.a.alarms].some(
+      ([n, at]) => !/BackfillGap/.test(n) && /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt,
+    );
   }
 
   /**

@@ -17,7 +17,6 @@ const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
  * replays). Each is a defect, not a model error: issue 19 stays open until this list is empty.
  */
 const KNOWN_OPEN: Record<string, string> = {
-  lost: 'an outage longer than HeyGen keeps its history, before the backfill has seen how long that is: lost with no BackfillGap',
 };
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 

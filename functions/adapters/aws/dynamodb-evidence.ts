@@ -175,7 +175,7 @@ function refusedKeysOf(map: Record<string, AttributeValue>): RefusedKey[] {
 /**
  * The scheduled backfill's checkpoint in the state table: item `backfill#<provider>` with
  * `checkedThrough`, `lastSweepAt`, `freshThrough`, `sampleMissedAt`, `orderCheckedAt` (epoch ms), `historyKeptMs`,
- * `unsettled`, and the JSON of `cursor` (a sweep under way), `head` and `uncovered` (periods not yet acknowledged). One consistent GetItem per read, one PutItem per write (the backfill's lease
+ * `unsettled`, and the JSON of `cursor` (a sweep under way), `head`, `watch` and `uncovered` (periods not yet acknowledged). One consistent GetItem per read, one PutItem per write (the backfill's lease
  * makes it the only writer).
  */
 export class DynamoBackfillCheckpoint {
@@ -205,6 +205,7 @@ export class DynamoBackfillCheckpoint {
       head: item.head?.S ? (JSON.parse(item.head.S) as ListingHead) : null,
       orderBroken: item.orderBrokenSince?.N === undefined ? null : { sinceMs: Number(item.orderBrokenSince.N) },
       uncovered: item.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [],
+      watch: item.watch?.S ? (JSON.parse(item.watch.S) as BackfillState['watch']) : null,
     };
   }
 
@@ -226,6 +227,7 @@ export class DynamoBackfillCheckpoint {
     if (state.head) item.head = { S: JSON.stringify(state.head) };
     if (state.orderBroken) item.orderBrokenSince = { N: String(state.orderBroken.sinceMs) };
     if (state.uncovered?.length) item.uncovered = { S: JSON.stringify(state.uncovered) };
+    if (state.watch) item.watch = { S: JSON.stringify(state.watch) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), { abortSignal: signal });
   }
 }

@@ -8,7 +8,8 @@
  * first entry (providers/heygen/backfill.ts `StopEarly`), and what it reads grows with the entries
  * listed since. Anything out of order sends it to the end again. One cut short goes on from its
  * cursor in the next run. It runs
- * - on the first run (the whole dedup window),
+ * - on the first run (the whole dedup window; entries of ours before it, after our endpoint was
+ *   created, are reported `uncovered` as below),
  * - when a walk is under way (its cursor),
  * - when the ingress answered a delivery 5xx after `checkedThrough` (our fault: HeyGen's delivery may
  *   have failed for good), the last freshness run found a sampled miss, or the last sweep left an
@@ -36,6 +37,7 @@ import {
   type UncoveredPeriod,
   underBackfillLease,
 } from './backfill.js';
+import { type ListingWatch, nextWatch } from './history-proof.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -79,6 +81,8 @@ export interface BackfillState {
   readonly historyKeptMs?: number | null;
   /** Periods the backfill could not cover, kept until a person acknowledges them. */
   readonly uncovered?: readonly UncoveredPeriod[];
+  /** What runs reading HeyGen's listing to its end saw since the last sweep (history-proof.ts). */
+  readonly watch?: ListingWatch | null;
 }
 
 export const NO_BACKFILL_STATE: BackfillState = {
@@ -110,7 +114,18 @@ export type BackfillPlan =
       readonly sampleEvery: number;
     };
 
-export function backfillPlan(now: number, windowMs: number, state: BackfillState, evidence: DeliveryEvidence): BackfillPlan {
+/**
+ * `endpointCreatedMs`: when our endpoint was created (HeyGen lists it). A first run whose window starts
+ * after it reports what lies between as not covered, as after an outage: events were addressed to us
+ * there while no backfill had run yet (deployed, then the backfill failing for longer than the window).
+ */
+export function backfillPlan(
+  now: number,
+  windowMs: number,
+  state: BackfillState,
+  evidence: DeliveryEvidence,
+  endpointCreatedMs?: number | null,
+): BackfillPlan {
   const oldest = now - windowMs + WINDOW_MARGIN_MS;
   const untilMs = now - SETTLE_MS;
   if (state.cursor) {
@@ -121,7 +136,14 @@ export function backfillPlan(now: number, windowMs: number, state: BackfillState
     const cursor = { ...c, sinceMs, ...(gapFromMs !== undefined ? { gapFromMs } : {}) };
     return { kind: 'sweep', reason: 'resume', sinceMs, untilMs: c.untilMs, cursor };
   }
-  if (state.checkedThrough === null) return { kind: 'sweep', reason: 'first_run', sinceMs: oldest, untilMs };
+  if (state.checkedThrough === null)
+    return {
+      kind: 'sweep',
+      reason: 'first_run',
+      sinceMs: oldest,
+      untilMs,
+      ...(endpointCreatedMs != null && endpointCreatedMs < oldest ? { gapFromMs: endpointCreatedMs } : {}),
+    };
   if (state.checkedThrough < oldest)
     return { kind: 'sweep', reason: 'gap', sinceMs: oldest, untilMs, gapFromMs: state.checkedThrough };
   // Sweeps that stopped early may have passed entries over: the whole window again, what lies before it reported.
@@ -189,6 +211,8 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
       ...state,
       freshThrough: Math.max(state.freshThrough ?? Number.NEGATIVE_INFINITY, summary.untilMs),
       sampleMissedAt: summary.sampleMissed ? now : state.sampleMissedAt,
+      historyKeptMs: keptAfter(state, summary, now),
+      watch: nextWatch(state.watch, { kind: 'fresh', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
     };
   if (summary.checkedThrough === undefined) return { ...state, cursor: summary.cursor ?? null };
   return {
@@ -206,12 +230,16 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
           ? { sinceMs: state.orderCheckedAt }
           : (state.orderBroken ?? null),
     head: summary.head ?? state.head ?? null,
-    historyKeptMs:
-      summary.historyFromMs === undefined
-        ? (state.historyKeptMs ?? null)
-        : Math.max(state.historyKeptMs ?? 0, now - summary.historyFromMs),
+    historyKeptMs: keptAfter(state, summary, now),
+    watch: nextWatch(state.watch, { kind: 'sweep', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
     uncovered: [...(state.uncovered ?? []), ...summary.uncovered],
   };
+}
+
+/** The longest HeyGen was seen to keep an entry, after a run that read its listing to the end. */
+function keptAfter(state: BackfillState, summary: BackfillSummary, now: number): number | null {
+  if (!summary.reachedEnd || summary.historyFromMs === undefined) return state.historyKeptMs ?? null;
+  return Math.max(state.historyKeptMs ?? 0, now - summary.historyFromMs);
 }
 
 /** The periods not covered, in total: entries known (null periods count 0) and hours. */
@@ -253,7 +281,10 @@ function runPlan(
   bounds: SweepBounds = {},
 ): Promise<BackfillSummary> {
   if (plan.kind === 'fresh')
-    return backfill({ sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery }, deps);
+    return backfill(
+      { sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery, watchFromMs: state.checkedThrough },
+      deps,
+    );
   return backfill(
     {
       sinceMs: plan.sinceMs,
@@ -263,6 +294,8 @@ function runPlan(
       ...(plan.gapReason ? { gapReason: plan.gapReason } : {}),
       ...(plan.stopEarly ? { stopEarly: plan.stopEarly } : {}),
       historyKeptMs: state.historyKeptMs ?? null,
+      historyNeedMs: state.checkedThrough,
+      watch: state.watch ?? null,
       ...bounds,
     },
     deps,
@@ -293,12 +326,13 @@ export async function scheduledBackfill(input: {
   const work = async () => {
     const t = now();
     let state = await input.checkpoint.read(deps.signal);
-    let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal));
+    const created = deps.endpoint?.createdAtMs;
+    let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
     let summary = await runPlan(plan, state, deps, input.bounds);
     state = nextState(state, plan, summary, t);
     await input.checkpoint.write(state, deps.signal);
     if (plan.kind === 'fresh' && summary.sampleMissed) {
-      plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal));
+      plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
       summary = await runPlan(plan, state, deps, input.bounds);
       state = nextState(state, plan, summary, t);
       await input.checkpoint.write(state, deps.signal);

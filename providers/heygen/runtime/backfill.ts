@@ -30,8 +30,9 @@
  * What cannot be covered is said, never skipped silently: entries of ours created in (`gapFrom`,
  * `sinceMs`] (a checkpoint older than the dedup window: their records may be gone, so they cannot be
  * told from published ones) are counted in `uncovered`, with the period; and a walk that reached the
- * end of a listing which no longer reaches back to what the run needed, further back than HeyGen was
- * ever seen to keep entries (`historyKeptMs`), reports that period too (the count is unknown).
+ * end of a listing which no longer reaches back to the checkpoint reports the period between them
+ * (the count unknown) unless it is proven that nothing there was dropped (history-proof.ts: the
+ * history reaches past it, HeyGen was seen keeping entries that long, or runs watched the listing).
  *
  * Exactly once against live deliveries: an entry is first looked up with a read (a `record`-mode
  * store: 1 read, nothing written), and only a miss is claimed with a conditional write (a `claim`-mode
@@ -60,6 +61,7 @@ import { LeaseBusyError, type LeaseStore, withLease } from '../../../functions/c
 import type { DedupStore, EventPublisher, ParkedStore, ParkReason } from '../../../functions/core/ports.js';
 import type { EventHistoryPage, HistoryEvent, WebhookEndpoint } from './api/client.js';
 import { HeyGenApiError } from './api/errors.js';
+import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
 
@@ -169,6 +171,11 @@ export interface StopEarly {
 /** What our endpoint subscribes to, as HeyGen lists it (`events` null: every type). */
 export interface OurEndpoint {
   readonly events: readonly string[] | null;
+  /**
+   * When the oldest endpoint at our URL was created (HeyGen's `created_at`): nothing was addressed to
+   * us before it, so a first run's history judgement starts there. Absent: unknown.
+   */
+  readonly createdAtMs?: number | null;
 }
 
 export interface BackfillDeps {
@@ -239,6 +246,17 @@ export interface BackfillOptions {
    * reports a `history` period.
    */
   readonly historyKeptMs?: number | null;
+  /**
+   * The scheduled backfill's checkpoint (every entry created up to it was looked up by an earlier
+   * sweep): a completed walk whose listing no longer reaches back to it reports the period between
+   * unless it is proven covered (history-proof.ts). Null (a first run): from our endpoint's creation
+   * (`endpoint.createdAtMs`, or the interval's start if later; unknown: nothing). Absent (the CLI): nothing.
+   */
+  readonly historyNeedMs?: number | null;
+  /** What runs reading the listing to its end saw since the last sweep (history-proof.ts). */
+  readonly watch?: ListingWatch | null;
+  /** `oldestAfterMs` counts entries created after this (the checkpoint). @default the interval's end */
+  readonly watchFromMs?: number | null;
 }
 
 export interface BackfillSummary {
@@ -296,6 +314,11 @@ export interface BackfillSummary {
   readonly head?: ListingHead;
   /** The oldest `created_at` of the whole listing (a walk that reached the end and listed anything). */
   readonly historyFromMs?: number;
+  /**
+   * The oldest `created_at` after `watchFromMs` (a sweep: after the interval, or its first unsettled
+   * entry) of any entry this run listed; null: none (history-proof.ts, what a later walk must still list).
+   */
+  readonly oldestAfterMs: number | null;
   /** What this run could not cover (each period, how many entries of ours it lists). */
   readonly uncovered: readonly UncoveredPeriod[];
 }
@@ -328,8 +351,10 @@ export async function ourEndpoint(
   // endpoint listed first must not make the types of the one we hold the secret of look foreign).
   const ours = endpoints.filter((e) => same(e.url) === same(url));
   if (ours.length === 0) return { events: configured, found: false };
-  if (ours.some((e) => e.events == null)) return { events: null, found: true };
-  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true };
+  const created = ours.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
+  const createdAtMs = created.length > 0 ? Math.min(...created) : null;
+  if (ours.some((e) => e.events == null)) return { events: null, found: true, createdAtMs };
+  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true, createdAtMs };
 }
 
 /**
@@ -405,6 +430,7 @@ function emptySummary(options: BackfillOptions, untilMs: number) {
     stoppedEarly: false,
     head: undefined as ListingHead | undefined,
     historyFromMs: undefined as number | undefined,
+    oldestAfterMs: null as number | null,
     uncovered: [] as UncoveredPeriod[],
   };
 }
@@ -503,7 +529,7 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
     }
     w.token = page.nextToken;
   }
-  return completeWalk(w, options, s, (deps.now ?? Date.now)());
+  return completeWalk(w, options, deps, s, (deps.now ?? Date.now)());
 }
 
 /** A cut-short walk: the cursor says where the next run goes on, with the order seen up to there. */
@@ -559,6 +585,12 @@ function observe(entry: HistoryEvent, w: Walk): void {
   w.seen.minCreated = Math.min(w.seen.minCreated ?? created, created);
 }
 
+/** Notes the oldest `created_at` after `fromMs` listed (any type: a later walk must still list it). */
+function listedAfter(entry: HistoryEvent, fromMs: number, s: Summary): void {
+  const created = Date.parse(entry.createdAt);
+  if (Number.isFinite(created) && created > fromMs) s.oldestAfterMs = Math.min(s.oldestAfterMs ?? created, created);
+}
+
 /**
  * The entries of a page to look up: ours, in the interval, or listed above the last walk's head with
  * an older `created_at` (listed late); each event once. Counts those in an uncovered gap.
@@ -568,6 +600,7 @@ function classify(page: EventHistoryPage, w: Walk, deps: BackfillDeps, s: Summar
   for (const entry of page.events) {
     const aboveHead = w.stopEarly?.head != null && !w.seen.headSeen && entry.eventId !== w.stopEarly.head.eventId;
     observe(entry, w);
+    listedAfter(entry, s.untilMs, s);
     if (!ours(entry, deps, s)) continue;
     const created = Date.parse(entry.createdAt);
     let take = inInterval(entry, s);
@@ -639,22 +672,40 @@ function canStop(page: EventHistoryPage, w: Walk, s: Summary): boolean {
 }
 
 /** A walk done: the checkpoint, the order seen, what could not be covered. */
-function completeWalk(w: Walk, options: BackfillOptions, s: Summary, now: number): BackfillSummary {
+function completeWalk(w: Walk, options: BackfillOptions, deps: BackfillDeps, s: Summary, now: number): BackfillSummary {
   s.checkedThrough = w.unsettledFrom === undefined ? s.untilMs : Math.min(s.untilMs, w.unsettledFrom - 1);
   s.ordered = !w.seen.disorder;
   // An entry left in flight or failed may lie before the interval (listed late, above the last head):
   // the next walk must still find it above the head, so the head moves on only after a settled walk.
   if (w.head && w.unsettledFrom === undefined) s.head = w.head;
   if (s.reachedEnd && w.seen.minCreated !== null) s.historyFromMs = w.seen.minCreated;
+  // An entry left unsettled holds the checkpoint before it: the next walk must still list it.
+  if (w.unsettledFrom !== undefined) s.oldestAfterMs = Math.min(s.oldestAfterMs ?? w.unsettledFrom, w.unsettledFrom);
   if (w.gapFromMs !== undefined && w.gapFromMs < s.sinceMs)
     s.uncovered.push({ reason: w.gapReason, fromMs: w.gapFromMs, untilMs: s.sinceMs, entries: w.seen.uncovered });
-  // HeyGen no longer lists back to what this run needed, and that lies further back than it was ever
-  // seen to keep entries: entries created there, if any, may have been dropped unseen.
-  const need = w.gapFromMs ?? s.sinceMs;
-  const kept = options.historyKeptMs;
-  if (s.historyFromMs !== undefined && kept != null && need < s.historyFromMs && now - need > kept)
-    s.uncovered.push({ reason: 'history', fromMs: need, untilMs: s.historyFromMs, entries: null });
+  // HeyGen no longer lists back to the checkpoint, and nothing proves that no entry created between
+  // was dropped unseen (history-proof.ts). A walk that stopped early passed entries older than it.
+  if (!s.reachedEnd || options.historyNeedMs === undefined) return s;
+  const first = options.historyNeedMs === null ? firstRunNeed(deps, s) : undefined;
+  const period = historyUncovered({
+    now,
+    needMs: first ?? options.historyNeedMs,
+    listedFromMs: s.historyFromMs,
+    untilMs: s.untilMs,
+    keptMs: options.historyKeptMs,
+    // At `need` no entry created after it existed: a first run is watched from there.
+    watch: first != null ? { lastAt: first, maxGapMs: 0, oldestAfterMs: null } : options.watch,
+    // After a period older than the dedup window, reported already with its count.
+    ...(w.gapFromMs !== undefined && w.gapReason === 'dedup_window' ? { fromMs: s.sinceMs } : {}),
+  });
+  if (period) s.uncovered.push(period);
   return s;
+}
+
+/** A first run: nothing was addressed to us before our endpoint was created (null: unknown). */
+function firstRunNeed(deps: BackfillDeps, s: Summary): number | null {
+  const created = deps.endpoint?.createdAtMs;
+  return created == null ? null : Math.max(created, s.sinceMs);
 }
 
 /** A page token refused: a 4xx HeyGen answers to the request itself, not auth (401/403), 408 or 429. */
@@ -706,6 +757,13 @@ async function lookupIndex(keys: readonly string[], deps: BackfillDeps, reserveM
   }
 }
 
+/** A freshness run notes what the listing holds: its oldest entry, the oldest after the checkpoint. */
+function noteListing(entry: HistoryEvent, options: BackfillOptions, s: Summary): void {
+  listedAfter(entry, options.watchFromMs ?? s.untilMs, s);
+  const created = Date.parse(entry.createdAt);
+  if (Number.isFinite(created)) s.historyFromMs = Math.min(s.historyFromMs ?? created, created);
+}
+
 async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, sampleEvery: number): Promise<BackfillSummary> {
   const maxPages = options.maxPages ?? 2;
   s.sampled = true;
@@ -716,6 +774,7 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
     const page = await deps.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { signal: deps.signal });
     s.pages++;
     for (const entry of page.events) {
+      noteListing(entry, options, s);
       if (!ours(entry, deps, s) || !inInterval(entry, s)) continue;
       if (seen.has(entry.eventKey)) {
         s.sameContent++;
@@ -724,9 +783,13 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
       seen.add(entry.eventKey);
       entries.push(entry);
     }
-    if (page.nextToken === null) break;
+    if (page.nextToken === null) {
+      s.reachedEnd = true;
+      break;
+    }
     token = page.nextToken;
   }
+  if (!s.reachedEnd) s.historyFromMs = undefined; // the oldest of the first pages only
   const picks = entries.filter((_, i) => i % sampleEvery === 0 || i === entries.length - 1);
   const known = await lookupEntries(picks, options, deps, s);
   const done = new Set<HistoryEvent>();

@@ -1,0 +1,248 @@
+/**
+ * Issue 19, "HeyGen history that does not reach back far enough": HeyGen documents no retention, so
+ * the backfill reports a period the listing no longer reaches unless it can PROVE nothing there was
+ * dropped (providers/heygen/runtime/history-proof.ts: the listing reaches past the checkpoint, HeyGen
+ * was seen keeping entries that long, or runs watched the listing at most 6 h apart and saw nothing
+ * there). Sound: an outage longer than HeyGen's history, before any walk saw how long that is, is
+ * reported (chaos `lost`, KNOWN_OPEN until this). Quiet: a quiet account, an empty or young history, a
+ * young account whose first events come after deploy report nothing. The real backfill and plan
+ * (scheduledBackfill, as the Lambda runs it) against the fake HeyGen; in-memory dedup and bus.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeUncovered } from '../../bin/commands/backfill-run.js';
+import { describeHistoryWatch } from '../../bin/commands/status.js';
+import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
+import type { RelayEvent } from '../../functions/core/envelope.js';
+import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { ourEndpoint, type UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
+import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { historyProof, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
+
+const HOUR = 3_600_000;
+const WINDOW = 48 * HOUR;
+const OUR_URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+
+describe('Issue 19: HeyGen history that does not reach back far enough is reported, and only then', () => {
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
+  afterEach(() => {
+    hg.fake.historyRetentionMs = Number.POSITIVE_INFINITY;
+  });
+
+  /** Our endpoint (created now, as at deploy), a dedup table, a bus; `retentionMs`: what HeyGen keeps. */
+  async function world(retentionMs = Number.POSITIVE_INFINITY) {
+    hg.fake.historyRetentionMs = retentionMs;
+    const now = () => clock.t;
+    const dedup = (mode: 'record' | 'claim') =>
+      new MemoryDedupStore({ windowSeconds: WINDOW / 1000, lockSeconds: 360, mode, now });
+    const check = dedup('record');
+    const claim = dedup('claim');
+    Object.assign(claim, { entries: (check as unknown as { entries: unknown }).entries });
+    const ep = hg.fake.seedEndpoint(OUR_URL, null);
+    const bus: RelayEvent[] = [];
+    const evidence = new MemoryEvidenceStore();
+    const checkpoint = new MemoryBackfillCheckpoint();
+    let n = 0;
+    /** HeyGen lists an event for our endpoint at `at`; `live`: the relay published it then. */
+    const event = async (at = clock.t, live = false) => {
+      const e = { event_type: 'avatar_video.success', event_data: { video_id: `v${++n}-${randomUUID()}` } };
+      hg.fake.emit(ep.endpoint_id, e, at);
+      const key = heygenEventKey(JSON.stringify(e));
+      if (live) {
+        const wall = clock.t;
+        clock.t = at;
+        await check.complete(key, 'live');
+        clock.t = wall;
+        bus.push({ id: key, origin: 'delivery' } as RelayEvent);
+      }
+      return key;
+    };
+    const scheduled = async () =>
+      scheduledBackfill({
+        windowMs: WINDOW,
+        checkpoint,
+        evidence,
+        deps: {
+          history: hg.client,
+          endpoint: await ourEndpoint(hg.client, OUR_URL, null),
+          check,
+          claim,
+          publisher: { publish: async (e) => void bus.push(e) },
+          now,
+        },
+      });
+    /** Hourly runs for `hours` (the production schedule), each a completed run. */
+    const hourly = async (hours: number, each?: (h: number) => Promise<unknown>) => {
+      for (let h = 1; h <= hours; h++) {
+        clock.t += HOUR;
+        await each?.(h);
+        const run = await scheduled();
+        expect(run.outcome).toBe('done');
+      }
+    };
+    const periods = (reason?: UncoveredPeriod['reason']) =>
+      (checkpoint.state.uncovered ?? []).filter((p) => reason === undefined || p.reason === reason);
+    return { ep, bus, checkpoint, event, scheduled, hourly, periods };
+  }
+
+  it('an outage longer than HeyGen keeps its history, before any walk saw how long that is: the period the listing no longer reaches is reported (history, entries unknown), and kept after good runs (chaos lost)', async () => {
+    const w = await world(30 * HOUR); // HeyGen keeps 30 h (undocumented; the relay cannot know)
+    await w.hourly(3); // deployed, quiet: the listing is empty
+    const checked = w.checkpoint.state.checkedThrough as number;
+    expect(w.checkpoint.state.historyKeptMs ?? null).toBeNull(); // never seen to keep anything
+    // Down 36 h: HeyGen lists an event of ours every 12 h, none reaches the relay.
+    const start = clock.t;
+    const lost = [];
+    for (const h of [1, 13, 25]) lost.push({ key: await w.event(start + h * HOUR), at: start + h * HOUR });
+    clock.t = start + 36 * HOUR;
+    const run = await w.scheduled();
+    expect(run.plan?.kind).toBe('sweep');
+    const oldestListed = start + 13 * HOUR; // the event 1 h into the outage was dropped unseen
+    expect(run.summary?.uncovered).toEqual([{ reason: 'history', fromMs: checked, untilMs: oldestListed, entries: null }]);
+    expect(w.bus.map((e) => e.id).sort()).toEqual(
+      lost
+        .slice(1)
+        .map((x) => x.key)
+        .sort(),
+    );
+    // Good runs after: the period stays until a person acknowledges it (the alarm does not clear).
+    await w.hourly(26);
+    expect(w.periods()).toEqual([{ reason: 'history', fromMs: checked, untilMs: oldestListed, entries: null }]);
+  });
+
+  it('an outage while HeyGen lists nothing at all: an empty listing after 8 h unwatched is reported by the next sweep as not confirmed (no events, or history that does not reach back)', async () => {
+    const w = await world(2 * HOUR);
+    await w.hourly(2);
+    const checked = w.checkpoint.state.checkedThrough as number;
+    const start = clock.t;
+    await w.event(start + HOUR); // dropped 2 h later, while the relay is down
+    clock.t = start + 8 * HOUR;
+    await w.scheduled(); // a freshness run: it judges nothing; the watch now has an 8 h gap
+    let sweep: Awaited<ReturnType<typeof w.scheduled>> | undefined;
+    while (sweep === undefined) {
+      clock.t += HOUR;
+      const run = await w.scheduled();
+      if (run.plan?.kind === 'sweep') sweep = run;
+    }
+    expect(sweep.summary?.uncovered).toEqual([
+      { reason: 'history', fromMs: checked, untilMs: sweep.summary?.untilMs, entries: null },
+    ]);
+  });
+
+  it('a quiet account (hourly runs, no events for days, an empty listing) raises no history period', async () => {
+    const w = await world(30 * HOUR);
+    await w.hourly(24 * 5);
+    expect(w.periods()).toEqual([]);
+  });
+
+  it('a quiet account whose history is young (its last events aged out of a 26 h history days ago) raises no history period', async () => {
+    const w = await world(26 * HOUR);
+    await w.scheduled();
+    for (let k = 0; k < 3; k++) await w.event(clock.t - 2 * HOUR + k * 10 * 60_000, true);
+    await w.hourly(24 * 4); // the events age out on day 2; two days of an empty listing follow
+    expect(w.periods()).toEqual([]);
+    expect(w.bus).toHaveLength(3);
+  });
+
+  it('a young account whose first events arrive after deploy raises no history period (one 5 h after deploy, one 30 min before the daily sweep, then busy days)', async () => {
+    const w = await world(30 * HOUR);
+    await w.scheduled(); // the first run, minutes after the registrar created the endpoint
+    const deploy = clock.t;
+    await w.hourly(48, async (h) => {
+      if (h === 5) await w.event(clock.t - 30 * 60_000, true);
+      if (h === 24) await w.event(deploy + 23.5 * HOUR, true);
+      if (h > 24) await w.event(clock.t - 20 * 60_000, h % 3 !== 0); // one in three never arrives
+    });
+    expect(w.periods()).toEqual([]);
+    const lostKeys = w.bus.filter((e) => e.origin === 'backfill');
+    expect(lostKeys.length).toBeGreaterThan(0);
+  });
+
+  it("a first run: nothing is reported before our endpoint existed, and a young account's empty listing is no gap", async () => {
+    const w = await world(30 * HOUR);
+    clock.t += 50 * 60_000; // the backfill's first run, 50 min after the registrar created the endpoint
+    const run = await w.scheduled();
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run' });
+    expect(run.summary?.uncovered).toEqual([]);
+  });
+
+  it('a first run long after our endpoint was created (the backfill failed for 3 days after deploy): entries of ours before the dedup window are reported (dedup_window, counting those HeyGen still lists)', async () => {
+    const w = await world(60 * HOUR);
+    const created = Date.parse(w.ep.created_at);
+    for (let h = 1; h < 72; h += 6) await w.event(created + h * HOUR);
+    clock.t = created + 72 * HOUR;
+    const run = await w.scheduled();
+    const oldest = clock.t - WINDOW + 15 * 60_000;
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run', gapFromMs: created });
+    const listedBefore = [13, 19].length; // listed (kept 60 h) and older than the window: 1 h and 7 h were dropped
+    expect(run.summary?.uncovered).toEqual([{ reason: 'dedup_window', fromMs: created, untilMs: oldest, entries: listedBefore }]);
+  });
+
+  it('an entry a freshness run saw after the checkpoint that is gone by the sweep: the period is reported though the runs watched hourly', async () => {
+    const w = await world(3 * HOUR);
+    await w.hourly(2);
+    const checked = w.checkpoint.state.checkedThrough as number;
+    // Three in one hour: the freshness run samples the first and the last (published live), not the
+    // middle one (never arrived). HeyGen drops all three after 3 h; the daily sweep comes later.
+    await w.event(clock.t + 10 * 60_000, true);
+    const unseen = await w.event(clock.t + 20 * 60_000);
+    await w.event(clock.t + 30 * 60_000, true);
+    await w.hourly(24);
+    expect(w.checkpoint.state.lastSweepAt).toBeGreaterThan(clock.t - 2 * HOUR);
+    const history = w.periods('history');
+    expect(history).toHaveLength(1);
+    expect(history[0]?.fromMs).toBe(checked);
+    expect(w.bus.some((e) => e.id === unseen)).toBe(false);
+  });
+
+  it('an upgrade: a checkpoint written before the watch existed raises no history period on a quiet account (the rule before it, once), and the sweep starts the watch', async () => {
+    const w = await world(30 * HOUR);
+    await w.hourly(30);
+    const { watch: _dropped, ...before } = w.checkpoint.state;
+    w.checkpoint.state = before; // as the previous version wrote it
+    await w.hourly(24);
+    expect(w.periods()).toEqual([]);
+    expect(w.checkpoint.state.watch).toBeTruthy();
+  });
+
+  it('the proof rule itself: listed past the checkpoint, kept that long, watched; each alone', () => {
+    const base = {
+      now: 100 * HOUR,
+      needMs: 76 * HOUR,
+      listedFromMs: undefined,
+      untilMs: 100 * HOUR - 600_000,
+      keptMs: null,
+      watch: null,
+    };
+    expect(historyProof({ ...base, needMs: null })).toBe('first_run');
+    expect(historyProof({ ...base, listedFromMs: 70 * HOUR })).toBe('listed');
+    expect(historyProof({ ...base, listedFromMs: 90 * HOUR, keptMs: 24 * HOUR })).toBe('kept');
+    expect(historyProof({ ...base, listedFromMs: 90 * HOUR, keptMs: 23 * HOUR })).toBeNull();
+    const watch = { lastAt: 99 * HOUR, maxGapMs: WATCH_GAP_MS, oldestAfterMs: null };
+    expect(historyProof({ ...base, listedFromMs: undefined, watch })).toBe('watched');
+    expect(historyProof({ ...base, listedFromMs: undefined, watch: { ...watch, maxGapMs: WATCH_GAP_MS + 1 } })).toBeNull();
+    // A gap longer than 6 h is still watched when HeyGen was seen keeping entries longer than it.
+    expect(historyProof({ ...base, listedFromMs: 90 * HOUR, watch: { ...watch, maxGapMs: 9 * HOUR } })).toBe('watched');
+    expect(historyProof({ ...base, listedFromMs: 90 * HOUR, watch: { ...watch, oldestAfterMs: 80 * HOUR } })).toBeNull();
+  });
+});
+
+describe('Issue 19: status shows the history rule', () => {
+  it('status says how long HeyGen was seen keeping entries, when its listing was last read to the end, and a history period as not confirmed', () => {
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    const item = {
+      historyKeptMs: { N: String(30 * HOUR) },
+      watch: { S: JSON.stringify({ lastAt: now - 2 * HOUR, maxGapMs: 7 * HOUR, oldestAfterMs: null }) },
+    };
+    const line = describeHistoryWatch(item, now);
+    expect(line).toContain('HeyGen seen keeping entries 30 h');
+    expect(line).toContain('longest gap since the last sweep 7 h; up to 6 h watched');
+    expect(describeHistoryWatch({}, now)).toBe('HeyGen never seen keeping an entry');
+    const [period] = describeUncovered([{ reason: 'history', fromMs: now - 40 * HOUR, untilMs: now - 20 * HOUR, entries: null }]);
+    expect(period).toContain("could not be confirmed: HeyGen's history does not reach back that far");
+    expect(period).toContain('entries unknown');
+  });
+});
