@@ -90,7 +90,12 @@ describe('The ingress handler without middy', () => {
     // Metrics.publishStoredMetrics throws e.g. on an EMF key collision; middy's logMetrics threw in
     // `after`, its onError chain answered the JSON 500 and injectLambdaContext reset the keys. A
     // handler that rejects is a Lambda error: the Function URL answers a bare 502, no JSON body.
-    for (const pipeline of [async () => ok, async (): Promise<RelayResponse> => { throw new BadRequestError('invalid_json', 'Body is not JSON'); }]) {
+    for (const pipeline of [
+      async () => ok,
+      async (): Promise<RelayResponse> => {
+        throw new BadRequestError('invalid_json', 'Body is not JSON');
+      },
+    ]) {
       const { handler, spies } = setUp(pipeline);
       spies.publish.mockImplementationOnce(() => {
         throw new Error('EMF key collision on "source"');

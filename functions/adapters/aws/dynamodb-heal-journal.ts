@@ -57,7 +57,8 @@ export class DynamoHealJournal implements HealJournal {
   async recordSighting(next: CurrentSighting, expected: CurrentSighting | null, signal?: AbortSignal): Promise<boolean> {
     const stored = (await this.item(signal))?.sighting?.S;
     const read = parseSighting(stored);
-    if ((read === null ? null : serializeSighting(read)) !== (expected === null ? null : serializeSighting(expected))) return false;
+    if ((read === null ? null : serializeSighting(read)) !== (expected === null ? null : serializeSighting(expected)))
+      return false;
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -65,7 +66,9 @@ export class DynamoHealJournal implements HealJournal {
           Key: this.key,
           UpdateExpression: 'SET sighting = :next',
           ConditionExpression:
-            stored === undefined ? 'attribute_not_exists(sighting) OR NOT attribute_type(sighting, :string)' : 'sighting = :stored',
+            stored === undefined
+              ? 'attribute_not_exists(sighting) OR NOT attribute_type(sighting, :string)'
+              : 'sighting = :stored',
           ExpressionAttributeValues: {
             ':next': { S: serializeSighting(next) },
             ...(stored === undefined ? { ':string': { S: 'S' } } : { ':stored': { S: stored } }),
