@@ -60,6 +60,7 @@ export function createIngressHandler(options: HandlerOptions): (event: Event, co
   const { pipeline, maxBodyBytes, logger, metrics } = options;
   const answer = async (event: Event) => toFunctionUrlResult(await pipeline(fromFunctionUrlEvent(event, maxBodyBytes)));
   return async (event, context) => {
+    let result: Result;
     try {
       // What injectLambdaContext(logger, { resetKeys: true, logEvent: false }) does before the handler:
       // event logging stays off whatever POWERTOOLS_LOGGER_LOG_EVENT says (the event holds the
@@ -70,12 +71,27 @@ export function createIngressHandler(options: HandlerOptions): (event: Event, co
       // Tags every log line of the request with the Function URL request id.
       const id = event.requestContext?.requestId ?? context.awsRequestId;
       if (id) logger.setCorrelationId(id);
-      return await beforeLambdaTimeout(answer(event), context);
+      result = await beforeLambdaTimeout(answer(event), context);
     } catch (error) {
-      return errorResult(error, logger);
-    } finally {
-      metrics.publishStoredMetrics();
-      logger.resetKeys();
+      result = errorResult(error, logger);
     }
+    return flushed(result, logger, metrics);
   };
+}
+
+/**
+ * Publishes the request's metrics and resets the logger's keys, then gives `result`. A flush that
+ * throws (an EMF key collision) answers a JSON 500, as the middy pipeline's onError chain did after
+ * logMetrics' `after` threw: never a rejected handler (a Lambda error, which the Function URL
+ * answers with a bare 502) and never keys left for the next invocation.
+ */
+function flushed(result: Result, logger: Logger, metrics: Metrics): Result {
+  try {
+    metrics.publishStoredMetrics();
+    return result;
+  } catch (error) {
+    return errorResult(error, logger);
+  } finally {
+    logger.resetKeys();
+  }
 }

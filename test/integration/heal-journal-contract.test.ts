@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoHealJournal } from '../../functions/adapters/aws/dynamodb-heal-journal.js';
 import { DynamoLeaseStore } from '../../functions/adapters/aws/dynamodb-lease.js';
@@ -29,6 +30,47 @@ const journals: [string, () => HealJournal][] = [
   ['memory', () => new MemoryHealJournal()],
   ['DynamoDB (moto)', () => new DynamoHealJournal(table.client, table.name, `heygen:arn:secret-${++n}`)],
 ];
+
+describe('Heal journal in DynamoDB (moto): a sighting this version of the relay did not write', () => {
+  // A newer relay's format (read back after a rollback), or a hand edit: it reads as none (or as a
+  // sighting whose serialization differs). The compare-and-set must still replace it, or no sighting
+  // is ever recorded and a dead secret is never proved (no heal, and no warning either).
+  const foreign = async (raw: string) => {
+    const leaseName = `heygen:arn:secret-${++n}`;
+    await table.client.send(
+      new UpdateItemCommand({
+        TableName: table.name,
+        Key: { pk: { S: `heal#${leaseName}` } },
+        UpdateExpression: 'SET sighting = :s',
+        ExpressionAttributeValues: { ':s': { S: raw } },
+      }),
+    );
+    return new DynamoHealJournal(table.client, table.name, leaseName);
+  };
+  const next = { version: 'v2', previous: 'v1', since: 5_000 };
+
+  it('sighting-foreign-format-replaced: one that does not parse is replaced as none', async () => {
+    const j = await foreign('{"version":"v1","previous":null,"since":"2026-12-07T16:00:00Z"}');
+    expect(await j.readSighting()).toBeNull();
+    expect(await j.recordSighting(next, null)).toBe(true);
+    expect(await j.readSighting()).toEqual(next);
+  });
+
+  it('sighting-foreign-key-order-replaced: one that parses but was serialized otherwise is replaced as read', async () => {
+    const j = await foreign('{"since":1000,"version":"v1","previous":null}');
+    const seen = await j.readSighting();
+    expect(seen).toEqual({ version: 'v1', previous: null, since: 1_000 });
+    expect(await j.recordSighting(next, seen)).toBe(true);
+    expect(await j.readSighting()).toEqual(next);
+  });
+
+  it('still writes nothing over a different sighting than expected (foreign format or not)', async () => {
+    const j = await foreign('{"since":1000,"version":"v1","previous":null}');
+    expect(await j.recordSighting(next, null)).toBe(false);
+    expect(await j.recordSighting(next, { version: 'v1', previous: null, since: 999 })).toBe(false);
+    expect(await j.readSighting()).toEqual({ version: 'v1', previous: null, since: 1_000 });
+  });
+});
 
 describe.each(journals)('Heal journal contract: %s', (_label, make) => {
   it('reads empty, then every takeover oldest first, keeping the newest HEAL_JOURNAL_KEEP', async () => {

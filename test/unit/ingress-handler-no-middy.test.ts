@@ -86,6 +86,28 @@ describe('The ingress handler without middy', () => {
     }
   });
 
+  it('answers a JSON 500 and still resets the keys when flushing the metrics throws (as the middy pipeline did), never a failed invocation', async () => {
+    // Metrics.publishStoredMetrics throws e.g. on an EMF key collision; middy's logMetrics threw in
+    // `after`, its onError chain answered the JSON 500 and injectLambdaContext reset the keys. A
+    // handler that rejects is a Lambda error: the Function URL answers a bare 502, no JSON body.
+    for (const pipeline of [
+      async () => ok,
+      async (): Promise<RelayResponse> => {
+        throw new BadRequestError('invalid_json', 'Body is not JSON');
+      },
+    ]) {
+      const { handler, spies } = setUp(pipeline);
+      spies.publish.mockImplementationOnce(() => {
+        throw new Error('EMF key collision on "source"');
+      });
+      const res = await handler(functionUrlEvent('{}'), context());
+      expect(res.statusCode).toBe(500);
+      expect(JSON.parse(res.body as string)).toMatchObject({ error: { code: 'internal_error' } });
+      expect(res.body).not.toContain('collision');
+      expect(spies.resetKeys).toHaveBeenCalledTimes(1);
+    }
+  });
+
   it(`answers a JSON 500 ${ANSWER_BEFORE_TIMEOUT_MS} ms before the Lambda timeout when the core hangs, with the metrics published`, async () => {
     vi.useFakeTimers();
     const { handler, spies } = setUp(() => new Promise<RelayResponse>(() => {}));

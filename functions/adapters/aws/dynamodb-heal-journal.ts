@@ -47,25 +47,38 @@ export class DynamoHealJournal implements HealJournal {
     return parseSighting((await this.item(signal))?.sighting?.S);
   }
 
+  /**
+   * Compares by meaning, sets by the text stored: the sighting stored must read as `expected` (none:
+   * absent, not a string, or a text this version does not parse, e.g. a newer relay's after a
+   * rollback), and the UpdateItem is conditional on that very text. A condition on `expected`'s own
+   * serialization would refuse for ever a sighting this version did not write, and then no dead
+   * secret would ever be proved.
+   */
   async recordSighting(next: CurrentSighting, expected: CurrentSighting | null, signal?: AbortSignal): Promise<boolean> {
+    const stored = (await this.item(signal))?.sighting?.S;
+    const read = parseSighting(stored);
+    if ((read === null ? null : serializeSighting(read)) !== (expected === null ? null : serializeSighting(expected)))
+      return false;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key,
           UpdateExpression: 'SET sighting = :next',
-          // None read: none there yet, or one that does not parse (never one we wrote), which is replaced.
           ConditionExpression:
-            expected === null ? 'attribute_not_exists(sighting) OR NOT begins_with(sighting, :ours)' : 'sighting = :expected',
+            stored === undefined
+              ? 'attribute_not_exists(sighting) OR NOT attribute_type(sighting, :string)'
+              : 'sighting = :stored',
           ExpressionAttributeValues: {
             ':next': { S: serializeSighting(next) },
-            ...(expected === null ? { ':ours': { S: '{"version":' } } : { ':expected': { S: serializeSighting(expected) } }),
+            ...(stored === undefined ? { ':string': { S: 'S' } } : { ':stored': { S: stored } }),
           },
         }),
         { abortSignal: signal },
       );
       return true;
     } catch (err) {
+      // Another writer (or this write's own retry after a lost answer) changed it since the read.
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
