@@ -1179,6 +1179,7 @@ class Model {
    * finishes on HeyGen's secret; else the block was no fight stopped by design but a stuck relay.
    */
   async rotationADayLater(): Promise<void> {
+    this.cov('rotation-left-to-second-stack');
     await this.quietRegistrar('a-day-later');
     const rotated = await this.drive(this.rotationRun('a-day-later', [], false));
     const ep = this.ourEndpoint();

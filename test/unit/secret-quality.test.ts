@@ -52,7 +52,7 @@ describe('Function: signingSecretProblem', () => {
       }),
       { numRuns: 20_000 },
     );
-    // A random HeyGen token that merely starts like a placeholder word (about 1 in 30 million draws).
+    // A random HeyGen token that merely starts like a placeholder word (`mykey`: 1 in 32^5 draws, by count).
     for (const tricky of ['whsec_TbDq9x', 'whsec_aTodoB', 'whsec_xExamplex', 'whsec_mykey', 'whsec_setit-', 'whsec_TheToken_']) {
       expect(isUsableSigningSecret(`${tricky}${randomBytes(12).toString('hex')}`)).toBe(true);
     }
