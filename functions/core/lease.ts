@@ -42,6 +42,11 @@ export interface LeaseIntent {
    * fails; after a few the next holder gives the key up and makes the change under a fresh key.
    */
   readonly replayFailures?: number;
+  /**
+   * A create made after the run stopped a fight (outcome `second_writer`): whoever replays it reports
+   * `second_writer` too, so a holder that dies before its summary does not lose the alarm.
+   */
+  readonly secondWriter?: true;
 }
 
 export interface LeaseGrant {

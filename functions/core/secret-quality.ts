@@ -22,8 +22,9 @@ const PLACEHOLDER_ANYWHERE: readonly RegExp[] = [
   /[<>{}[\]"'`]/, // <your secret>, {{secret}}, JSON fragments, quoting leftovers
 ];
 const PLACEHOLDER_BODY: readonly RegExp[] = [
-  /^(replace|change|insert|put|set|fill|add)[-_ ]?(me|this|here|it|the)(\b|_|-|$)/i,
-  /^(your|my|the)[-_ ]?(webhook[-_ ]?)?(signing[-_ ]?)?(secret|key|token)/i,
+  // The rest of the value words (and a number) too: a random token may start with `setit-` or `mykey`.
+  /^(replace|change|insert|put|set|fill|add)[-_ ]?(me|this|here|it|the)([-_ ][a-z_ -]*\d*)?$/i,
+  /^(your|my|the)[-_ ]?(webhook[-_ ]?)?(signing[-_ ]?)?(secret|key|token)([-_ ]?[a-z_ -]*\d*)?$/i,
   /^(placeholder|example|sample|dummy|changeit|secret|password|todo|tbd|fixme|test|testing|null|undefined|none|nil|true|false|nan)([-_ ]?\d*)$/i,
   /^(x+|0+|\*+|-+|_+)$/i, // whsec_xxxxxxxx
 ];

@@ -790,6 +790,7 @@ class Model {
           break;
         } catch (err) {
           this.trace(() => `${name} ${Step} attempt ${attempt} failed: ${err instanceof Error ? err.message : String(err)}`);
+          st.raise('RotationErrors'); // the rotation function's Errors metric (alarm RotationErrors)
           if (attempt >= 3) {
             this.cov('rotations:abandoned');
             return 'abandoned'; // Secrets Manager marks the rotation failed; its schedule retries later
@@ -1127,7 +1128,9 @@ class Model {
     this.check('quiet');
     // And a rotation can still start and finish (nothing blocks it), ending on HeyGen's secret.
     const rotated = await this.drive(this.rotationRun('after', [], false));
-    if (rotated !== 'finished') this.violate('rotation-blocked', 'a rotation after the quiet run did not finish');
+    const leftToSecondStack = rotated !== 'finished' && this.secondStackHoldsOurUrl();
+    if (rotated !== 'finished' && !leftToSecondStack)
+      this.violate('rotation-blocked', 'a rotation after the quiet run did not finish');
     this.check('after a rotation');
     const ep = this.ourEndpoint();
     if (ep && !this.excusedLockout() && this.a.secretOf() !== ep.secret)
@@ -1143,6 +1146,7 @@ class Model {
     if (sweepAgeHours(this.a.checkpoint.state, this.clock.t) > SWEEP_AGE_ALARM_HOURS) this.a.raise('SweepAge');
     this.checkEndpointAlarms();
     this.checkBus();
+    if (leftToSecondStack) await this.rotationADayLater();
     this.violations.push(...this.heygen.violations.map((v) => ({ kind: 'contract', message: `HeyGen API contract: ${v}` })));
   }
 
@@ -1156,6 +1160,38 @@ class Model {
   excusedLockout(): boolean {
     if (this.ourEndpoint()?.status === 'disabled') return true;
     return (this.secondWriterChanged || this.personWrote) && [...this.a.alarms.keys()].some((n) => /writer|heal/i.test(n));
+  }
+
+  /**
+   * A rotation cannot finish by design while a second stack's endpoint holds our URL (ours deleted or
+   * moved) and stack a stopped taking it over with its writer alarm up: rotating that endpoint would be
+   * another takeover within 24 h, a fight (issue 19). A person is told (HeyGenSecondWriter, and
+   * RotationErrors for the failed step); see rotationADayLater for what must follow.
+   */
+  secondStackHoldsOurUrl(): boolean {
+    const ep = this.ourEndpoint();
+    const stored = (() => {
+      try {
+        return (JSON.parse(this.a.sm.value(NAME) ?? '{}') as { endpointId?: string }).endpointId;
+      } catch {
+        return undefined;
+      }
+    })();
+    return this.b !== undefined && ep !== undefined && ep.endpoint_id !== stored && this.a.alarms.has('second_writer');
+  }
+
+  /**
+   * Bounded and healed: a day after the blocked rotation (the second stack gone: it runs no more), the
+   * registrar's 24 h limit has passed, so a scheduled run takes our URL's endpoint over and a rotation
+   * finishes on HeyGen's secret; else the block was no fight stopped by design but a stuck relay.
+   */
+  async rotationADayLater(): Promise<void> {
+    this.cov('rotation-left-to-second-stack');
+    await this.quietRegistrar('a-day-later');
+    const rotated = await this.drive(this.rotationRun('a-day-later', [], false));
+    const ep = this.ourEndpoint();
+    if (rotated !== 'finished' || !ep || this.a.secretOf() !== ep.secret)
+      this.violate('rotation-blocked', 'a second stack held our URL: a day later the rotation still did not finish');
   }
 
   check(when: string): void {

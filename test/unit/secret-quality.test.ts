@@ -23,6 +23,8 @@ describe('Function: signingSecretProblem', () => {
       'whsec_xxxxxxxxxxxxxxxxxxxx',
       'whsec_your_signing_secret_here',
       'whsec_placeholder',
+      'whsec_my_webhook_secret_2024',
+      'set-this-to-the-heygen-secret',
       'short',
       'with whitespace inside the value',
     ];
@@ -50,7 +52,8 @@ describe('Function: signingSecretProblem', () => {
       }),
       { numRuns: 20_000 },
     );
-    for (const tricky of ['whsec_TbDq9x', 'whsec_aTodoB', 'whsec_xExamplex']) {
+    // A random HeyGen token that merely starts like a placeholder word (`mykey`: 1 in 32^5 draws, by count).
+    for (const tricky of ['whsec_TbDq9x', 'whsec_aTodoB', 'whsec_xExamplex', 'whsec_mykey', 'whsec_setit-', 'whsec_TheToken_']) {
       expect(isUsableSigningSecret(`${tricky}${randomBytes(12).toString('hex')}`)).toBe(true);
     }
   });

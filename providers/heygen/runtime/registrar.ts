@@ -397,8 +397,18 @@ export class SecretWriter {
     body: { url: string; events: readonly string[] | null },
     key: string,
     base: string | null,
+    marks: Pick<LeaseIntent, 'secondWriter'> = {},
   ): Promise<WebhookEndpoint> {
-    await this.setIntent({ op: 'create', endpointId: '', key, base, at: this.now(), url: body.url, events: body.events });
+    await this.setIntent({
+      op: 'create',
+      endpointId: '',
+      key,
+      base,
+      at: this.now(),
+      url: body.url,
+      events: body.events,
+      ...marks,
+    });
     return this.client.createEndpoint(body, { idempotencyKey: key, signal: this.signal });
   }
 
@@ -767,8 +777,16 @@ async function createEndpoint(s: RunState): Promise<void> {
     s.secretSecured = true; // a create would bring its secret along
     return;
   }
+  // After a stopped fight (our endpoint moved away again) the intent carries it: a run that dies before
+  // its summary would lose the alarm, and the run replaying the create could no longer see the fight.
+  const marks = ctx.secondWriter ? { secondWriter: true as const } : {};
   try {
-    const created = await writer.create({ url: desired.url, events: action.events }, action.idempotencyKey, s.snapshot.version);
+    const created = await writer.create(
+      { url: desired.url, events: action.events },
+      action.idempotencyKey,
+      s.snapshot.version,
+      marks,
+    );
     action.status = 'done';
     action.endpointId = created.endpoint_id;
     s.keeper = created;
@@ -779,7 +797,7 @@ async function createEndpoint(s: RunState): Promise<void> {
     } else {
       ctx.warnings.push('create answered without a secret; adopting via rotate-secret');
     }
-    await writer.clearIntent();
+    await clearCreateIntent(ctx, writer);
   } catch (err) {
     // Someone (a person, or a relay in another account) created it between our list and our create.
     if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
@@ -789,6 +807,22 @@ async function createEndpoint(s: RunState): Promise<void> {
     s.endpoints = await ctx.client.listEndpoints({ signal: ctx.deps.signal });
     findKeeper(s);
     if (!s.keeper) throw err;
+  }
+}
+
+/**
+ * Clears a create's intent once its secret is stored. After a stopped fight a failed clear (a lost
+ * answer, the lease lost) does not fail the run: its summary says `second_writer`, and a leftover
+ * intent is replayed by the next holder, which says it again.
+ */
+async function clearCreateIntent(ctx: RunContext, writer: SecretWriter): Promise<void> {
+  try {
+    await writer.clearIntent();
+  } catch (err) {
+    if (!ctx.secondWriter) throw err;
+    ctx.warnings.push(
+      `could not clear the create's intent (${err instanceof Error ? err.name : 'error'}); the next run replays it`,
+    );
   }
 }
 
@@ -1149,6 +1183,7 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
     status: 'planned',
   };
   actions.push(action);
+  if (leftover.secondWriter && clockOf(deps)() - leftover.at < HEAL_RATE_WINDOW_MS) reportStoppedFight(ctx, leftover);
   const before = await deps.secretStore.read(deps.signal);
   const pastReplayWindow = clockOf(deps)() - leftover.at >= HEYGEN_REPLAY_WINDOW_MS;
   if (leftover.op === 'create' && (freshKey || pastReplayWindow)) {
@@ -1193,6 +1228,15 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
       : 'replayed a secret change a previous writer made at HeyGen and never stored',
     { op: leftover.op, endpointId: leftover.endpointId },
   );
+}
+
+/** The leftover create was made after a run stopped a fight and died before its summary: this run reports it. */
+function reportStoppedFight(ctx: RunContext, leftover: LeaseIntent): void {
+  ctx.secondWriter = SECOND_WRITER_MESSAGE;
+  ctx.deps.logger?.error(`${SECOND_WRITER_MESSAGE} (a previous run registered our own endpoint and died before reporting it)`, {
+    outcome: 'second_writer',
+    recordedAt: new Date(leftover.at).toISOString(),
+  });
 }
 
 /**

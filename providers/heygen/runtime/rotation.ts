@@ -336,9 +336,12 @@ async function rotateIntoPending(
   } catch (err) {
     if (err instanceof HeyGenNotFoundError) {
       await writer.clearIntent();
-      throw new RotationError(`HeyGen endpoint ${endpointId} no longer exists; the registrar re-creates it on its next run`, {
-        cause: err,
-      });
+      // Unless another writer's endpoint holds our URL: then the registrar reports second_writer (alarmed)
+      // and takes it over only 24 h after its last takeover (a rotation then finishes).
+      throw new RotationError(
+        `HeyGen endpoint ${endpointId} no longer exists; the registrar registers one at the relay URL on its next run (if it reports second_writer, see that alarm)`,
+        { cause: err },
+      );
     }
     throw err;
   }

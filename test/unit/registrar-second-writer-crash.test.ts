@@ -1,0 +1,134 @@
+/**
+ * Issue 19, a second writer and a disabled/deleted endpoint must raise an alarm a person sees; the
+ * model's `endpoint-count` finding (`--seed -1651529318 --path 2357` at 246a95a, docs/chaos-model.md).
+ *
+ * Our endpoint moved to another URL a second time within a day: by design the registrar leaves it to
+ * whoever moved it, registers its own endpoint at our URL and reports `second_writer` (alarm
+ * HeyGenSecondWriter). If that run dies between HeyGen's create answer and its summary, the next run
+ * replays the recorded create and stores the new endpoint's secret; from then on the stored endpoint is
+ * the new one at our URL, so no rule finds the moved endpoint again and no run ever says
+ * `second_writer`: the endpoint delivering elsewhere stays, silently. The create's intent now carries
+ * the decision (`secondWriter`), so the run that replays it reports `second_writer` too.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
+import { MemoryLeaseStore } from '../../functions/core/lease.js';
+import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
+import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
+
+const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+const ELSEWHERE = 'https://elsewhere.example.com/hooks/heygen';
+const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
+const HOUR = 3_600_000;
+
+class Crash extends Error {}
+
+describe('endpoint-count: a crash right after the registrar creates its own endpoint keeps the second_writer alarm', () => {
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
+
+  function stack() {
+    const now = () => clock.t;
+    const store = new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
+    const heals = new MemoryHealJournal();
+    const leases = new MemoryLeaseStore(now);
+    const lease = { store: leases, name: `heygen:${store.name}`, now };
+    /** The n-th store write from now on dies (the process crashes: nothing after it runs). */
+    let crashAtPut: number | null = null;
+    const put = store.put.bind(store);
+    store.put = async (...args: Parameters<typeof store.put>) => {
+      if (crashAtPut !== null && --crashAtPut === 0) {
+        crashAtPut = null;
+        throw new Crash('the registrar Lambda died');
+      }
+      return put(...args);
+    };
+    /** The next clearing of the lease's intent lands but its answer is lost (DynamoDB answered 5xx after writing). */
+    let loseClearAnswer = false;
+    const setIntent = leases.setIntent.bind(leases);
+    leases.setIntent = async (...args: Parameters<typeof leases.setIntent>) => {
+      await setIntent(...args);
+      if (args[1] === null && loseClearAnswer) {
+        loseClearAnswer = false;
+        throw new Error('InternalServerError');
+      }
+    };
+    const register = (): Promise<ReconcileSummary> =>
+      reconcile({ url: URL_A, events: EVENTS }, { client: hg.client, secretStore: store, lease, heals, now });
+    const crashNextPut = () => {
+      crashAtPut = 1;
+    };
+    const loseNextClear = () => {
+      loseClearAnswer = true;
+    };
+    return { store, register, crashNextPut, loseNextClear };
+  }
+
+  /** Someone points our endpoint at another URL. */
+  const moveAway = (id: string) => {
+    (hg.fake.endpoints.get(id) as { url: string }).url = ELSEWHERE;
+  };
+
+  async function secondMoveWithinADay(a: ReturnType<typeof stack>): Promise<string> {
+    await a.register();
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    const id = ep?.endpoint_id as string;
+    moveAway(id);
+    clock.t += HOUR;
+    expect((await a.register()).actions.map((x) => x.type)).toEqual(['update_url']);
+    clock.t += HOUR;
+    moveAway(id); // again within a day: a second writer
+    clock.t += HOUR;
+    return id;
+  }
+
+  it('without a crash: the run reports second_writer and registers its own endpoint (the designed case)', async () => {
+    const a = stack();
+    await secondMoveWithinADay(a);
+    const s = await a.register();
+    expect(s.outcome).toBe('second_writer');
+    expect(s.actions.map((x) => x.type)).toEqual(['create', 'store_secret']);
+  });
+
+  it('endpoint-count-crash-after-create: the run dies before storing its new endpoint; the run that replays the create reports second_writer', async () => {
+    const a = stack();
+    const moved = await secondMoveWithinADay(a);
+    a.crashNextPut();
+    await expect(a.register()).rejects.toBeInstanceOf(Crash); // HeyGen created the endpoint; its secret is not stored
+    expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
+    clock.t += 5 * 60_000; // the dead run's lease expires
+    const s = await a.register();
+    expect(s.actions.map((x) => x.type)).toEqual(['recover', 'store_secret']);
+    expect(s.outcome).toBe('second_writer'); // before: `changed`, and every later run `in_sync`: no alarm ever
+    expect(s.message).toMatch(/another writer/);
+    // What a person is told about is still there: our old endpoint delivering elsewhere, ours at our URL.
+    expect(hg.fake.endpoints.get(moved)?.url).toBe(ELSEWHERE);
+    const [ours] = hg.fake.endpointsFor(URL_A);
+    expect((await a.store.read()).current?.endpointId).toBe(ours?.endpoint_id);
+    clock.t += HOUR;
+    expect((await a.register()).outcome).toBe('in_sync'); // reported once, as without the crash
+  });
+
+  it("endpoint-count-clear-lost: the create's intent is cleared but the answer is lost: the run still reports second_writer", async () => {
+    const a = stack();
+    await secondMoveWithinADay(a);
+    a.loseNextClear();
+    const s = await a.register(); // before: the run failed, and the next one found nothing to report
+    expect(s.outcome).toBe('second_writer');
+    expect(s.actions.map((x) => x.type)).toEqual(['create', 'store_secret']);
+    expect(s.warnings.join(' ')).toMatch(/could not clear/);
+  });
+
+  it('a create recorded for a second writer and replayed after the heal window is no new fight', async () => {
+    const a = stack();
+    await secondMoveWithinADay(a);
+    a.crashNextPut();
+    await expect(a.register()).rejects.toBeInstanceOf(Crash);
+    clock.t += 25 * HOUR; // HeyGen no longer replays the key; the fight is a day old
+    const s = await a.register();
+    expect(s.outcome).not.toBe('second_writer');
+    expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
+  });
+});
