@@ -950,7 +950,10 @@ async function sightCurrent(s: RunState): Promise<number | null> {
   try {
     const seen = await journal.readSighting(ctx.deps.signal);
     if (seen && seen.version === labels.version && seen.previous === labels.previous) return seen.since;
-    if (!s.dryRun) await journal.recordSighting({ ...labels, since: now }, seen, ctx.deps.signal);
+    if (s.dryRun || (await journal.recordSighting({ ...labels, since: now }, seen, ctx.deps.signal))) return now;
+    ctx.warnings.push(
+      "could not record where the signing secret's version stands (another writer recorded a sighting meanwhile); the proof of a dead secret waits for the next run",
+    );
   } catch (err) {
     // Never fails the run (it may have created or stored already): this run only proves nothing.
     ctx.warnings.push(
