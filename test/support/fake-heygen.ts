@@ -21,6 +21,26 @@ export interface FakeHeyGen {
 }
 
 /**
+ * The fake HeyGen API for the chaos model's tests: one server for the file, started and closed with it,
+ * no reset between tests (each model run resets what it uses) and no per-test violation check (the
+ * model judges the run itself).
+ */
+export function useChaosHeyGen(): { readonly fake: FakeHeyGenApi } {
+  let fake: FakeHeyGenApi | undefined;
+  beforeAll(async () => {
+    fake = await FakeHeyGenApi.start();
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+  return {
+    get fake() {
+      return started(fake);
+    },
+  };
+}
+
+/**
  * The fake HeyGen API for the calling describe block: started before its tests, closed after them,
  * reset before each test, and after each test no request it saw broke the OpenAPI contract.
  */

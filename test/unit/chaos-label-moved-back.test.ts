@@ -6,19 +6,13 @@
  * `window-from-created` (the rule before the registrar's sighting of the labels).
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { describe, expect, it } from 'vitest';
 import type { SeedBug } from '../support/chaos-seeds.js';
+import { useChaosHeyGen } from '../support/fake-heygen.js';
 import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
 
 describe('chaos model: a wrong paste undone by a stage move', () => {
-  let heygen: FakeHeyGenApi;
-  beforeAll(async () => {
-    heygen = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await heygen.close();
-  });
+  const server = useChaosHeyGen();
 
   /** The paste at once, HeyGen's delivery refused 20 min later, the paste undone at 60 min; the first scheduled run at 2 h. */
   const pasteThenRevert: ChaosScenario = {
@@ -38,7 +32,7 @@ describe('chaos model: a wrong paste undone by a stage move', () => {
     const kinds: string[] = [];
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), async (s) => {
-        const v = await runScenario(s, pasteThenRevert, heygen, stats, seedBug ? { seedBug } : {});
+        const v = await runScenario(s, pasteThenRevert, server.fake, stats, seedBug ? { seedBug } : {});
         kinds.push(...v.map((x) => x.kind));
       }),
       { numRuns: 3, seed: 1870 },

@@ -14,8 +14,9 @@
  *    person in HeyGen's dashboard) when the writer alarm is up.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { describe, expect, it } from 'vitest';
+import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useChaosHeyGen } from '../support/fake-heygen.js';
 import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
 
 async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario) {
@@ -31,16 +32,10 @@ async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario) {
 }
 
 describe('Issue 19 lockout: the quiet phase gives the heal its proof, and excuses what a person was told about', () => {
-  let heygen: FakeHeyGenApi;
-  beforeAll(async () => {
-    heygen = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await heygen.close();
-  });
+  const server = useChaosHeyGen();
 
   it('lockout-quiet-proof: a dashboard rotation nobody proved, then our URL edited away: the quiet run patches it back and heals on the deliveries after the grace', async () => {
-    const r = await explore(heygen, {
+    const r = await explore(server.fake, {
       initial: 'registered',
       dedupMode: 'record',
       history: 'unbounded',
@@ -56,7 +51,7 @@ describe('Issue 19 lockout: the quiet phase gives the heal its proof, and excuse
   }, 60_000);
 
   it('lockout-other-writer: an operator resets the secret within 24 h of a heal: the registrar stops and raises second_writer, which excuses the lockout', async () => {
-    const r = await explore(heygen, {
+    const r = await explore(server.fake, {
       initial: 'registered',
       dedupMode: 'record',
       history: 'unbounded',

@@ -4,10 +4,10 @@
  * versions with the machine's clock while the model's clock starts on 2026-11-29.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { describe, expect, it } from 'vitest';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { Crash, InjectedFault, Process } from '../support/chaos-faults.js';
+import { useChaosHeyGen } from '../support/fake-heygen.js';
 import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
 import { installModelRuntime, ModelClock, testTreeReads, type WallClockReads } from '../support/model-clock.js';
 
@@ -122,13 +122,7 @@ describe('faults on a call (chaos-faults.ts)', () => {
 });
 
 describe('issue 19 finding 8: the model runs the heal on one clock', () => {
-  let heygen: FakeHeyGenApi;
-  beforeAll(async () => {
-    heygen = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await heygen.close();
-  });
+  const server = useChaosHeyGen();
 
   /** A person rotates the secret in HeyGen's dashboard; HeyGen keeps delivering: the registrar must heal. */
   const dashboardRotation: ChaosScenario = {
@@ -145,7 +139,7 @@ describe('issue 19 finding 8: the model runs the heal on one clock', () => {
     const kinds: string[] = [];
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), async (s) => {
-        const v = await runScenario(s, dashboardRotation, heygen, stats, seedBug ? { seedBug } : {});
+        const v = await runScenario(s, dashboardRotation, server.fake, stats, seedBug ? { seedBug } : {});
         kinds.push(...v.map((x) => x.kind));
       }),
       { numRuns: 3, seed: 19 },

@@ -14,9 +14,9 @@
  * is still caught (the second test).
  */
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
-import { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useChaosHeyGen } from '../support/fake-heygen.js';
 import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
 
 /** The schedule of `--seed -1147897764 --path 986`, without its incidental faults. */
@@ -35,14 +35,8 @@ const secondStackThenDelete: ChaosScenario = {
 };
 
 describe('chaos model: a rotation blocked by a second stack on our URL', () => {
-  let heygen: FakeHeyGenApi;
+  const server = useChaosHeyGen();
   const read = MemoryHealJournal.prototype.read;
-  beforeAll(async () => {
-    heygen = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await heygen.close();
-  });
   afterEach(() => {
     MemoryHealJournal.prototype.read = read;
   });
@@ -54,7 +48,7 @@ describe('chaos model: a rotation blocked by a second stack on our URL', () => {
     await fc.assert(
       fc.asyncProperty(fc.scheduler(), async (s) => {
         const trace: string[] = [];
-        kinds.push(...(await runScenario(s, secondStackThenDelete, heygen, stats, { trace })).map((v) => v.kind));
+        kinds.push(...(await runScenario(s, secondStackThenDelete, server.fake, stats, { trace })).map((v) => v.kind));
         traces.push(...trace);
       }),
       { numRuns: 3, seed: 986 },

@@ -9,8 +9,8 @@
  * replays it reports it (unit test: registrar-second-writer-crash.test.ts).
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { describe, expect, it } from 'vitest';
+import { useChaosHeyGen } from '../support/fake-heygen.js';
 import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
 
 /** URL edited away at 30 min (the 2 h run patches it back), again at 150 min; a registrar at 160 min dies at its `crashAt`-th call. */
@@ -28,13 +28,7 @@ const scenario = (crashAt: number): ChaosScenario => ({
 });
 
 describe('chaos model: a crash right after the registrar registers its own endpoint (second writer)', () => {
-  let heygen: FakeHeyGenApi;
-  beforeAll(async () => {
-    heygen = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await heygen.close();
-  });
+  const server = useChaosHeyGen();
 
   it('endpoint-count-crash-after-create (model): whichever call the registrar dies after, the second writer is alarmed', async () => {
     const kinds: string[] = [];
@@ -44,7 +38,7 @@ describe('chaos model: a crash right after the registrar registers its own endpo
       await fc.assert(
         fc.asyncProperty(fc.scheduler(), async (s) => {
           const trace: string[] = [];
-          const v = await runScenario(s, scenario(crashAt), heygen, stats, { trace });
+          const v = await runScenario(s, scenario(crashAt), server.fake, stats, { trace });
           kinds.push(...v.map((x) => x.kind));
           traces.push(trace);
         }),

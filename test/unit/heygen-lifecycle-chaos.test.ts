@@ -6,8 +6,8 @@
  * `npm run chaos -- --seed S --path P` prints that schedule's trace and last scheduled calls.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { describe, expect, it } from 'vitest';
+import { useChaosHeyGen } from '../support/fake-heygen.js';
 import { emptyStats, lifecycleProperty, REQUIRED_COVERAGE } from '../support/lifecycle-chaos.js';
 
 const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
@@ -16,25 +16,18 @@ const RUNS = Number(process.env.CHAOS_RUNS ?? 100);
  * Violation kinds the model finds in the code as it is (RELIABILITY.md, "Open findings", has their
  * replays). Each is a defect, not a model error: issue 19 stays open until this list is empty.
  */
-const KNOWN_OPEN: Record<string, string> = {
-};
+const KNOWN_OPEN: Record<string, string> = {};
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 
 describe('HeyGen relay self-healing: explored interleavings, faults on every call, strangers, neighbours, outages', () => {
-  let heygen: FakeHeyGenApi;
-  beforeAll(async () => {
-    heygen = await FakeHeyGenApi.start();
-  });
-  afterAll(async () => {
-    await heygen.close();
-  });
+  const server = useChaosHeyGen();
 
   it(`keeps the invariants in ${RUNS} schedules, and exercises every class it is meant to cover`, async () => {
     const stats = emptyStats();
     const examples: string[] = [];
     let index = 0;
     await fc.check(
-      lifecycleProperty(heygen, stats, {
+      lifecycleProperty(server.fake, stats, {
         failOnViolation: false,
         onRun: (violations) => {
           for (const v of violations.slice(0, 1))
