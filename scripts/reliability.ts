@@ -314,7 +314,7 @@ function render(elapsedS: number, code: number, loadBefore: number[]): string {
   if (hostile) {
     L.push('## Hostile input (test/integration/relay-hostile.test.ts)', '');
     L.push(
-      `${num(hostile.hostileInputsTried)} generated requests (fast-check) against the middy handler over local adapters: answers by status ${Object.entries(
+      `${num(hostile.hostileInputsTried)} generated requests (fast-check) against the ingress handler (\`createIngressHandler\`) over local adapters: answers by status ${Object.entries(
         hostile.byStatus ?? {},
       )
         .map(([k, v]) => `${k}: ${v}`)
