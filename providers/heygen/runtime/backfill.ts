@@ -189,6 +189,13 @@ export interface BackfillDeps {
   readonly publisher: EventPublisher;
   /** Our endpoint's subscription: entries of other types are a neighbour's (`foreign`). Absent: every type. */
   readonly endpoint?: OurEndpoint;
+  /**
+   * When the stack was born (its signing secret's `CreatedDate`): no endpoint of ours, so nothing
+   * addressed to us, existed before it. A first run judges from the earlier of this and
+   * `endpoint.createdAtMs` (an endpoint deleted before the first run is no longer listed). Absent or
+   * null: unknown (our endpoint's creation alone).
+   */
+  readonly bornAtMs?: number | null;
   /** Where entries EventBridge can never take are kept (as the ingress keeps such deliveries). */
   readonly parked?: ParkedStore;
   readonly index?: DedupIndex;
@@ -257,6 +264,8 @@ export interface BackfillOptions {
   readonly watch?: ListingWatch | null;
   /** `oldestAfterMs` counts entries created after this (the checkpoint). @default the interval's end */
   readonly watchFromMs?: number | null;
+  /** A first run: nothing was addressed to us before this (backfill-plan.ts `firstRunOrigin`). @default `endpoint.createdAtMs` */
+  readonly originMs?: number | null;
 }
 
 export interface BackfillSummary {
@@ -686,7 +695,7 @@ function completeWalk(w: Walk, options: BackfillOptions, deps: BackfillDeps, s: 
   // HeyGen no longer lists back to the checkpoint, and nothing proves that no entry created between
   // was dropped unseen (history-proof.ts). A walk that stopped early passed entries older than it.
   if (!s.reachedEnd || options.historyNeedMs === undefined) return s;
-  const first = options.historyNeedMs === null ? firstRunNeed(deps, s) : undefined;
+  const first = options.historyNeedMs === null ? firstRunNeed(options, deps, s) : undefined;
   const period = historyUncovered({
     now,
     needMs: first ?? options.historyNeedMs,
@@ -702,9 +711,9 @@ function completeWalk(w: Walk, options: BackfillOptions, deps: BackfillDeps, s: 
   return s;
 }
 
-/** A first run: nothing was addressed to us before our endpoint was created (null: unknown). */
-function firstRunNeed(deps: BackfillDeps, s: Summary): number | null {
-  const created = deps.endpoint?.createdAtMs;
+/** A first run: nothing was addressed to us before its origin (the stack's birth, our endpoint's creation; null: unknown). */
+function firstRunNeed(options: BackfillOptions, deps: BackfillDeps, s: Summary): number | null {
+  const created = options.originMs !== undefined ? options.originMs : deps.endpoint?.createdAtMs;
   return created == null ? null : Math.max(created, s.sinceMs);
 }
 
