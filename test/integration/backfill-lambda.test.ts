@@ -205,10 +205,15 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
       checkedThrough: now - 2 * 3_600_000,
       lastSweepAt: now - 24 * 3_600_000,
       cursor: null,
+      subscriptions: [], // no log yet (an upgrade): HeyGen lists the configured types, so it starts at the window's far end
     });
-    const handler = await loadBackfillEntry({ ENDPOINT_URL: 'https://w/heygen' });
+    const handler = await loadBackfillEntry({ ENDPOINT_URL: 'https://w/heygen', EVENTS: '["avatar_video.fail"]' });
     const run = (await handler({}, context())) as BackfillSummary;
     delete process.env.ENDPOINT_URL;
+    delete process.env.EVENTS;
+    expect((await checkpoint.read()).subscriptions).toEqual([
+      { fromMs: expect.any(Number), seenMs: expect.any(Number), events: ['avatar_video.fail'] },
+    ]);
     expect(run).toMatchObject({ outcome: 'done', backfilled: 2, uncertain: 1 });
     expect(run.foreign).toBeGreaterThanOrEqual(1);
     expect(run.missing.map((m) => m.id).sort()).toEqual([lost, half].map((e) => heygenEventKey(JSON.stringify(e))).sort());

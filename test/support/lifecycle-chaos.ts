@@ -740,7 +740,9 @@ class Model {
         publisher: p.port(st.publisher, 'eventbridge'),
         evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
         // Our endpoint's subscription (the Lambda reads it from HeyGen, else the configured types).
-        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS, createdAtMs: this.ourEndpointCreatedMs() } }),
+        ...seedBugs.backfillEndpoint(this.seed, {
+          endpoint: { events: EVENTS, configured: EVENTS, createdAtMs: this.ourEndpointCreatedMs() },
+        }),
         // The signing secret's CreatedDate (the Lambda's DescribeSecret): a first run judges from it.
         bornAtMs: st.bornAt,
         // A copy published again over an unfinished claim is counted (metric BackfillUncertain).

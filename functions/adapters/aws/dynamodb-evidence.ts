@@ -207,6 +207,7 @@ export class DynamoBackfillCheckpoint {
       uncovered: item.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [],
       watch: item.watch?.S ? (JSON.parse(item.watch.S) as BackfillState['watch']) : null,
       keyMissingAt: n(item.keyMissingAt),
+      ...(item.subscriptions?.S ? { subscriptions: JSON.parse(item.subscriptions.S) as BackfillState['subscriptions'] } : {}),
     };
   }
 
@@ -248,6 +249,7 @@ export class DynamoBackfillCheckpoint {
     if (state.orderBroken) item.orderBrokenSince = { N: String(state.orderBroken.sinceMs) };
     if (state.uncovered?.length) item.uncovered = { S: JSON.stringify(state.uncovered) };
     if (state.watch) item.watch = { S: JSON.stringify(state.watch) };
+    if (state.subscriptions?.length) item.subscriptions = { S: JSON.stringify(state.subscriptions) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), { abortSignal: signal });
   }
 }

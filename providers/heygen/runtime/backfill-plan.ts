@@ -38,6 +38,7 @@ import {
   underBackfillLease,
 } from './backfill.js';
 import { type ListingWatch, nextWatch } from './history-proof.js';
+import { recordSubscription, type SubscriptionLog, sameSet } from './subscription-log.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -85,6 +86,8 @@ export interface BackfillState {
   readonly watch?: ListingWatch | null;
   /** The last run that found no HeyGen API key (`firstRunOrigin`): the registrar registers nothing without one. */
   readonly keyMissingAt?: number | null;
+  /** Our endpoint's subscription over time, on the runs' clock (subscription-log.ts). */
+  readonly subscriptions?: SubscriptionLog;
 }
 
 export const NO_BACKFILL_STATE: BackfillState = {
@@ -217,7 +220,13 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
       historyKeptMs: keptAfter(state, summary, now),
       watch: nextWatch(state.watch, { kind: 'fresh', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
     };
-  if (summary.checkedThrough === undefined) return { ...state, cursor: summary.cursor ?? null };
+  // A walk cut short: its reports of unsure entries stand (the pages it handled are not read again).
+  if (summary.checkedThrough === undefined)
+    return {
+      ...state,
+      cursor: summary.cursor ?? null,
+      uncovered: [...(state.uncovered ?? []), ...summary.uncovered.filter((p) => p.reason === 'subscription')],
+    };
   return {
     ...state,
     checkedThrough: Math.max(state.checkedThrough ?? Number.NEGATIVE_INFINITY, summary.checkedThrough),
@@ -311,7 +320,13 @@ function runPlan(
 ): Promise<BackfillSummary> {
   if (plan.kind === 'fresh')
     return backfill(
-      { sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery, watchFromMs: state.checkedThrough },
+      {
+        sinceMs: plan.sinceMs,
+        untilMs: plan.untilMs,
+        sampleEvery: plan.sampleEvery,
+        watchFromMs: state.checkedThrough,
+        ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
+      },
       deps,
     );
   return backfill(
@@ -326,10 +341,32 @@ function runPlan(
       historyNeedMs: state.checkedThrough,
       watch: state.watch ?? null,
       originMs: firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs),
+      ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
       ...bounds,
     },
     deps,
   );
+}
+
+/**
+ * The subscription log once this run saw our endpoint's types (nothing when it was not told them). A
+ * run without a log (the first, or the first after an upgrade) starts it at the dedup window's far end
+ * when HeyGen lists the configured types (what the registrar registers: no change seen); otherwise at
+ * this run (subscription-log.ts).
+ */
+function subscriptionsAfter(
+  state: BackfillState,
+  endpoint: BackfillDeps['endpoint'],
+  now: number,
+  windowMs: number,
+): { subscriptions?: SubscriptionLog } {
+  if (!endpoint) return {};
+  const keepFromMs = now - windowMs;
+  if (!state.subscriptions?.length && endpoint.configured !== undefined && sameSet(endpoint.configured, endpoint.events)) {
+    const start = { fromMs: keepFromMs, seenMs: now, events: endpoint.events };
+    return { subscriptions: recordSubscription([start], endpoint.events, now, keepFromMs) };
+  }
+  return { subscriptions: recordSubscription(state.subscriptions, endpoint.events, now, keepFromMs) };
 }
 
 /**
@@ -357,6 +394,7 @@ export async function scheduledBackfill(input: {
     const t = now();
     let state = await input.checkpoint.read(deps.signal);
     const created = firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs);
+    state = { ...state, ...subscriptionsAfter(state, deps.endpoint, t, input.windowMs) };
     let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
     let summary = await runPlan(plan, state, deps, input.bounds);
     state = nextState(state, plan, summary, t);

@@ -88,14 +88,14 @@ const parked = env.parkedBucket ? new S3ParkedStore(env.parkedBucket, s3PutVia(e
 
 /** Our endpoint's subscription as HeyGen lists it; the configured types when it lists none at our URL (or cannot be asked). */
 async function subscription(client: HeyGenWebhookClient): Promise<OurEndpoint> {
-  if (!env.endpointUrl) return { events: env.events };
+  if (!env.endpointUrl) return { events: env.events, configured: env.events };
   try {
     const ours = await ourEndpoint(client, env.endpointUrl, env.events);
     if (!ours.found) logger.warn('no HeyGen endpoint at our URL: the configured event types say which entries are ours');
     return ours;
   } catch (err) {
     logger.warn('could not list HeyGen endpoints: the configured event types say which entries are ours', err as Error);
-    return { events: env.events };
+    return { events: env.events, configured: env.events };
   }
 }
 
