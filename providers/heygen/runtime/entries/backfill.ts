@@ -138,7 +138,9 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     if (apiKey === null) {
       logger.warn(`HeyGen API key is not set: put it into ${env.apiKeySecretArn}; the backfill retries on its schedule`);
       // Without a key the registrar registers nothing: a first run later is not judged from before now.
-      await checkpoint.noteKeyMissing(Date.now());
+      await checkpoint
+        .noteKeyMissing(Date.now())
+        .catch((err: unknown) => logger.warn('could not note the missing key', err as Error));
       metrics.addDimension('Outcome', 'missing_api_key');
       metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
       return { outcome: 'missing_api_key' };
