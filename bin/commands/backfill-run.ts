@@ -184,6 +184,8 @@ const UNCOVERED_WHY = {
   history:
     "could not be confirmed: HeyGen's history does not reach back that far (entries there may have been dropped unseen), or there were no events",
   order: "HeyGen's listing changed its order; sweeps that stopped early may have passed entries over",
+  subscription:
+    "our endpoint's subscription changed: entries never published whose type it may not have had then (not published: maybe a neighbour's)",
 } as const;
 
 /** One line per period the backfill could not cover. */

@@ -296,10 +296,13 @@ describe('Construct: HeyGenRelay', () => {
         'dynamodb:UpdateItem',
         'events:PutEvents',
         'secretsmanager:DescribeSecret',
+        'secretsmanager:DescribeSecret', // the signing secret's CreatedDate (a first run's origin), never its value
         'secretsmanager:GetSecretValue',
       ].sort(),
     );
     for (const st of statements) expect(st.Resource).not.toBe('*');
+    const signing = statements.filter((s) => JSON.stringify(s.Resource).includes('SigningSecret'));
+    expect(signing.flatMap((s) => [s.Action].flat())).toEqual(['secretsmanager:DescribeSecret']);
     const put = statements.find((s) => [s.Action].flat().includes('s3:PutObject'));
     expect(JSON.stringify(put?.Resource)).toContain('/parked/heygen/*');
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -10,10 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoDedupIndex } from '../../functions/adapters/aws/dynamodb-dedup-index.js';
+import { DynamoBackfillCheckpoint } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import type { BackfillSummary } from '../../providers/heygen/runtime/backfill.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
@@ -204,10 +205,15 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
       checkedThrough: now - 2 * 3_600_000,
       lastSweepAt: now - 24 * 3_600_000,
       cursor: null,
+      subscriptions: [], // no log yet (an upgrade): HeyGen lists the configured types, so it starts at the window's far end
     });
-    const handler = await loadBackfillEntry({ ENDPOINT_URL: 'https://w/heygen' });
+    const handler = await loadBackfillEntry({ ENDPOINT_URL: 'https://w/heygen', EVENTS: '["avatar_video.fail"]' });
     const run = (await handler({}, context())) as BackfillSummary;
     delete process.env.ENDPOINT_URL;
+    delete process.env.EVENTS;
+    expect((await checkpoint.read()).subscriptions).toEqual([
+      { fromMs: expect.any(Number), seenMs: expect.any(Number), events: ['avatar_video.fail'] },
+    ]);
     expect(run).toMatchObject({ outcome: 'done', backfilled: 2, uncertain: 1 });
     expect(run.foreign).toBeGreaterThanOrEqual(1);
     expect(run.missing.map((m) => m.id).sort()).toEqual([lost, half].map((e) => heygenEventKey(JSON.stringify(e))).sort());
@@ -311,6 +317,21 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
       ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
     expect(ids).not.toContain(heygenEventKey(JSON.stringify(theirs)));
   }, 60_000);
+
+  it("a first run's origin on moto: the backfill's SIGNING_SECRET_ARN has a CreatedDate (DescribeSecret), and the checkpoint's keyMissingAt moves forward only, outside the lease, and survives a run's write", async () => {
+    const born = await stack.clients.sm.send(new DescribeSecretCommand({ SecretId: backfillEnv.SIGNING_SECRET_ARN }));
+    expect(born.CreatedDate).toBeInstanceOf(Date);
+    const checkpoint = new DynamoBackfillCheckpoint(
+      stack.clients.ddb,
+      backfillEnv.STATE_TABLE_NAME as string,
+      `origin-${randomBytes(4).toString('hex')}`,
+    );
+    await checkpoint.noteKeyMissing(2_000);
+    await checkpoint.noteKeyMissing(1_000); // an older run's mark, late: ignored
+    expect((await checkpoint.read()).keyMissingAt).toBe(2_000);
+    await checkpoint.write({ ...(await checkpoint.read()), checkedThrough: 5_000 });
+    expect(await checkpoint.read()).toMatchObject({ keyMissingAt: 2_000, checkedThrough: 5_000 });
+  });
 
   it('DynamoDedupIndex on moto: BatchGetItem (100 keys a call, never a Scan) lists published, unexpired keys, and unfinished claims whose lock passed', async () => {
     const nowMs = Date.now();

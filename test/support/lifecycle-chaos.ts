@@ -392,6 +392,8 @@ class Stack {
   readonly healTimes: number[] = [];
   /** Alarms raised (name → first model time). */
   readonly alarms = new Map<string, number>();
+  /** When the stack was born: its signing secret's CreatedDate (the backfill's first-run origin). */
+  readonly bornAt: number;
 
   constructor(
     readonly name: string,
@@ -402,6 +404,7 @@ class Stack {
     // Seeded bug `wall-clock-fake`: the fake stamps versions with the machine's clock (as it did).
     this.sm = seed === 'wall-clock-fake' ? new FakeSecretsManager() : new FakeSecretsManager({ now: clock.now });
     this.sm.create(NAME, '{"secret":null}');
+    this.bornAt = clock.t;
     this.leases = new MemoryLeaseStore(clock.now);
     this.entries = new MemoryDedupStore({ windowSeconds: WINDOW_MS / 1000, lockSeconds: 15, mode, now: clock.now });
     this.table = (this.entries as unknown as { entries: StackTable }).entries;
@@ -737,7 +740,11 @@ class Model {
         publisher: p.port(st.publisher, 'eventbridge'),
         evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
         // Our endpoint's subscription (the Lambda reads it from HeyGen, else the configured types).
-        ...seedBugs.backfillEndpoint(this.seed, { endpoint: { events: EVENTS, createdAtMs: this.ourEndpointCreatedMs() } }),
+        ...seedBugs.backfillEndpoint(this.seed, {
+          endpoint: { events: EVENTS, configured: EVENTS, createdAtMs: this.ourEndpointCreatedMs() },
+        }),
+        // The signing secret's CreatedDate (the Lambda's DescribeSecret): a first run judges from it.
+        bornAtMs: st.bornAt,
         // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
         onUncertain: (e: RelayEvent) => this.counted.set(e.id, 'BackfillUncertain'),
         lease: {

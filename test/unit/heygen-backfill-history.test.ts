@@ -16,7 +16,7 @@ import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { ourEndpoint, type UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
-import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
+import { firstRunOrigin, MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { historyProof, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
@@ -42,6 +42,8 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     const claim = dedup('claim');
     Object.assign(claim, { entries: (check as unknown as { entries: unknown }).entries });
     const ep = hg.fake.seedEndpoint(OUR_URL, null);
+    /** The stack's birth (its signing secret's CreatedDate, which the Lambda reads): at deploy, as the endpoint. */
+    const bornAtMs = clock.t;
     const bus: RelayEvent[] = [];
     const evidence = new MemoryEvidenceStore();
     const checkpoint = new MemoryBackfillCheckpoint();
@@ -68,6 +70,7 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
         deps: {
           history: hg.client,
           endpoint: await ourEndpoint(hg.client, OUR_URL, null),
+          bornAtMs,
           check,
           claim,
           publisher: { publish: async (e) => void bus.push(e) },
@@ -85,7 +88,7 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     };
     const periods = (reason?: UncoveredPeriod['reason']) =>
       (checkpoint.state.uncovered ?? []).filter((p) => reason === undefined || p.reason === reason);
-    return { ep, bus, checkpoint, event, scheduled, hourly, periods };
+    return { ep, bornAtMs, bus, checkpoint, event, scheduled, hourly, periods };
   }
 
   it('an outage longer than HeyGen keeps its history, before any walk saw how long that is: the period the listing no longer reaches is reported (history, entries unknown), and kept after good runs (chaos lost)', async () => {
@@ -176,9 +179,47 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     clock.t = created + 72 * HOUR;
     const run = await w.scheduled();
     const oldest = clock.t - WINDOW + 15 * 60_000;
-    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run', gapFromMs: created });
+    // From the stack's birth (the signing secret, created just before the registrar's endpoint).
+    expect(w.bornAtMs).toBeLessThanOrEqual(created);
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run', gapFromMs: w.bornAtMs });
     const listedBefore = [13, 19].length; // listed (kept 60 h) and older than the window: 1 h and 7 h were dropped
-    expect(run.summary?.uncovered).toEqual([{ reason: 'dedup_window', fromMs: created, untilMs: oldest, entries: listedBefore }]);
+    expect(run.summary?.uncovered).toEqual([
+      { reason: 'dedup_window', fromMs: w.bornAtMs, untilMs: oldest, entries: listedBefore },
+    ]);
+  });
+
+  it("our endpoint deleted at HeyGen before the backfill's first run, the registrar made a new one: the first run judges from the stack's birth (the signing secret's CreatedDate), so our events older than the window, sent to the old endpoint, are reported (chaos lost)", async () => {
+    const w = await world(60 * HOUR);
+    for (let h = 1; h < 72; h += 6) await w.event(w.bornAtMs + h * HOUR);
+    clock.t = w.bornAtMs + 70 * HOUR;
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id); // deleted (or its URL edited away) while the relay was down
+    const renewed = hg.fake.seedEndpoint(OUR_URL, null); // the registrar registers a new one
+    clock.t = w.bornAtMs + 72 * HOUR;
+    const run = await w.scheduled();
+    const oldest = clock.t - WINDOW + 15 * 60_000;
+    expect(Date.parse(renewed.created_at)).toBeGreaterThan(oldest); // its creation alone would report nothing
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run', gapFromMs: w.bornAtMs });
+    const listedBefore = [13, 19].length; // listed (kept 60 h) and older than the window
+    expect(run.summary?.uncovered).toEqual([
+      { reason: 'dedup_window', fromMs: w.bornAtMs, untilMs: oldest, entries: listedBefore },
+    ]);
+  });
+
+  it('deployed 3 days before the API key was put: the first run judges from the last run without a key, not from the deploy (a young account stays quiet)', async () => {
+    const w = await world(30 * HOUR);
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id); // no endpoint yet: the registrar needs the key
+    for (let h = 1; h <= 72; h++) {
+      clock.t += HOUR;
+      await w.checkpoint.noteKeyMissing(clock.t); // the hourly run finds no key
+    }
+    clock.t += 30 * 60_000;
+    hg.fake.seedEndpoint(OUR_URL, null); // the key is put; the registrar registers our endpoint
+    clock.t += 30 * 60_000;
+    const run = await w.scheduled();
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run' });
+    expect(run.plan).not.toHaveProperty('gapFromMs');
+    expect(run.summary?.uncovered).toEqual([]);
+    expect(firstRunOrigin(w.bornAtMs, null, clock.t)).toBe(w.bornAtMs); // without the key's mark: the deploy
   });
 
   it('an entry a freshness run saw after the checkpoint that is gone by the sweep: the period is reported though the runs watched hourly', async () => {

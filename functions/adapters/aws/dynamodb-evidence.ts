@@ -206,7 +206,27 @@ export class DynamoBackfillCheckpoint {
       orderBroken: item.orderBrokenSince?.N === undefined ? null : { sinceMs: Number(item.orderBrokenSince.N) },
       uncovered: item.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [],
       watch: item.watch?.S ? (JSON.parse(item.watch.S) as BackfillState['watch']) : null,
+      keyMissingAt: n(item.keyMissingAt),
+      ...(item.subscriptions?.S ? { subscriptions: JSON.parse(item.subscriptions.S) as BackfillState['subscriptions'] } : {}),
     };
+  }
+
+  /** A run found no API key at `at` (backfill-plan.ts `firstRunOrigin`): one attribute, moved forward only, no lease. */
+  async noteKeyMissing(at: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: `backfill#${this.provider}` } },
+          UpdateExpression: 'SET keyMissingAt = :at',
+          ConditionExpression: 'attribute_not_exists(keyMissingAt) OR keyMissingAt < :at',
+          ExpressionAttributeValues: { ':at': { N: String(at) } },
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'ConditionalCheckFailedException')) throw err;
+    }
   }
 
   async write(state: BackfillState, signal?: AbortSignal): Promise<void> {
@@ -218,6 +238,7 @@ export class DynamoBackfillCheckpoint {
       'sampleMissedAt',
       'orderCheckedAt',
       'historyKeptMs',
+      'keyMissingAt',
     ] as const) {
       const v = state[k];
       if (v !== null && v !== undefined) item[k] = { N: String(v) };
@@ -228,6 +249,7 @@ export class DynamoBackfillCheckpoint {
     if (state.orderBroken) item.orderBrokenSince = { N: String(state.orderBroken.sinceMs) };
     if (state.uncovered?.length) item.uncovered = { S: JSON.stringify(state.uncovered) };
     if (state.watch) item.watch = { S: JSON.stringify(state.watch) };
+    if (state.subscriptions?.length) item.subscriptions = { S: JSON.stringify(state.subscriptions) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), { abortSignal: signal });
   }
 }

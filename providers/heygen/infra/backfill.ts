@@ -21,7 +21,7 @@ import {
 
 export interface HeyGenBackfillProps {
   readonly apiKeySecret: secretsmanager.ISecret;
-  /** Names the backfill's lease (`heygen-backfill:<ARN>`); not read. */
+  /** Names the backfill's lease (`heygen-backfill:<ARN>`); its value is not read, only its CreatedDate (DescribeSecret: the stack's birth). */
   readonly signingSecret: secretsmanager.ISecret;
   /** @default https://api.heygen.com */
   readonly apiUrl?: string;
@@ -52,7 +52,7 @@ export interface HeyGenBackfillProps {
 /**
  * The scheduled backfill (providers/heygen/runtime/entries/backfill.ts): what HeyGen's event history lists as delivered in
  * the dedup window and the relay never published goes to the bus, marked `origin: "backfill"`.
- * Least privilege: read the API key; on the dedup table the reads and the claim writes; PutEvents
+ * Least privilege: read the API key; describe the signing secret (its creation date); on the dedup table the reads and the claim writes; PutEvents
  * on the relay bus; the state table for its lease, checkpoint and evidence.
  */
 export class HeyGenBackfill extends Construct {
@@ -69,6 +69,7 @@ export class HeyGenBackfill extends Construct {
       logGroup: registrarLogGroup(this, 'Logs', { ...(props.logRetention ? { logRetention: props.logRetention } : {}) } as never),
       environment: {
         API_KEY_SECRET_ARN: props.apiKeySecret.secretArn,
+        SIGNING_SECRET_ARN: props.signingSecret.secretArn,
         HEYGEN_API_URL: props.apiUrl ?? 'https://api.heygen.com',
         DEDUP_TABLE_NAME: props.dedupTable.tableName,
         DEDUP_WINDOW_SECONDS: String(props.dedupWindow.toSeconds()),
@@ -82,6 +83,10 @@ export class HeyGenBackfill extends Construct {
       },
     });
     props.apiKeySecret.grantRead(fn);
+    // The signing secret's CreatedDate only (a first run judges from the stack's birth), never its value.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [props.signingSecret.secretArn] }),
+    );
     // GetItem/PutItem/UpdateItem/DeleteItem: the consistent lookup and the claim; BatchGetItem: the
     // eventually consistent filter, key by key (DynamoDedupIndex). No Scan: what a run reads grows with
     // the entries it examines, never with the table.

@@ -38,6 +38,7 @@ import {
   underBackfillLease,
 } from './backfill.js';
 import { type ListingWatch, nextWatch } from './history-proof.js';
+import { recordSubscription, type SubscriptionLog, sameSet } from './subscription-log.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -83,6 +84,10 @@ export interface BackfillState {
   readonly uncovered?: readonly UncoveredPeriod[];
   /** What runs reading HeyGen's listing to its end saw since the last sweep (history-proof.ts). */
   readonly watch?: ListingWatch | null;
+  /** The last run that found no HeyGen API key (`firstRunOrigin`): the registrar registers nothing without one. */
+  readonly keyMissingAt?: number | null;
+  /** Our endpoint's subscription over time, on the runs' clock (subscription-log.ts). */
+  readonly subscriptions?: SubscriptionLog;
 }
 
 export const NO_BACKFILL_STATE: BackfillState = {
@@ -115,9 +120,10 @@ export type BackfillPlan =
     };
 
 /**
- * `endpointCreatedMs`: when our endpoint was created (HeyGen lists it). A first run whose window starts
- * after it reports what lies between as not covered, as after an outage: events were addressed to us
- * there while no backfill had run yet (deployed, then the backfill failing for longer than the window).
+ * `endpointCreatedMs`: the first run's origin (`firstRunOrigin`: the stack's birth or our endpoint's
+ * creation, the earlier). A first run whose window starts after it reports what lies between as not
+ * covered, as after an outage: events may have been addressed to us there while no backfill had run
+ * yet (deployed, then the backfill failing for longer than the window).
  */
 export function backfillPlan(
   now: number,
@@ -214,7 +220,13 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
       historyKeptMs: keptAfter(state, summary, now),
       watch: nextWatch(state.watch, { kind: 'fresh', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
     };
-  if (summary.checkedThrough === undefined) return { ...state, cursor: summary.cursor ?? null };
+  // A walk cut short: its reports of unsure entries stand (the pages it handled are not read again).
+  if (summary.checkedThrough === undefined)
+    return {
+      ...state,
+      cursor: summary.cursor ?? null,
+      uncovered: [...(state.uncovered ?? []), ...summary.uncovered.filter((p) => p.reason === 'subscription')],
+    };
   return {
     ...state,
     checkedThrough: Math.max(state.checkedThrough ?? Number.NEGATIVE_INFINITY, summary.checkedThrough),
@@ -256,6 +268,8 @@ export function uncoveredTotals(state: BackfillState): { periods: number; entrie
 export interface BackfillCheckpoint {
   read(signal?: AbortSignal): Promise<BackfillState>;
   write(state: BackfillState, signal?: AbortSignal): Promise<void>;
+  /** Records that a run found no API key at `at` (`keyMissingAt`, moved forward only; outside the lease). */
+  noteKeyMissing?(at: number, signal?: AbortSignal): Promise<void>;
 }
 
 export class MemoryBackfillCheckpoint implements BackfillCheckpoint {
@@ -266,6 +280,30 @@ export class MemoryBackfillCheckpoint implements BackfillCheckpoint {
   async write(state: BackfillState): Promise<void> {
     this.state = state;
   }
+  async noteKeyMissing(at: number): Promise<void> {
+    if ((this.state.keyMissingAt ?? Number.NEGATIVE_INFINITY) < at) this.state = { ...this.state, keyMissingAt: at };
+  }
+}
+
+/**
+ * Where a first run starts judging: nothing was addressed to us before it (null: unknown). The earlier
+ * of the stack's birth (`bornAtMs`, its signing secret's CreatedDate: every endpoint the registrar
+ * registers comes after it, and the endpoint it registered first may be gone from HeyGen's list by the
+ * first run, deleted or its URL edited away) and the oldest endpoint HeyGen lists at our URL (one made
+ * by hand before the stack, or a stack whose secret was replaced). The birth moves on to the last run
+ * that found no API key (`keyMissingAt`): without one the registrar registers nothing, so a stack
+ * deployed days before its key was put is judged from the key, not the deploy (a young account stays
+ * quiet). Sound unless a key was put, an endpoint registered and deleted, and the key removed and put
+ * again, all before the backfill's first run.
+ */
+export function firstRunOrigin(
+  bornAtMs: number | null | undefined,
+  keyMissingAt: number | null | undefined,
+  endpointCreatedMs: number | null | undefined,
+): number | null {
+  const born = bornAtMs == null ? null : Math.max(bornAtMs, keyMissingAt ?? bornAtMs);
+  const known = [born, endpointCreatedMs].filter((x): x is number => x != null);
+  return known.length > 0 ? Math.min(...known) : null;
 }
 
 /** Per-run bounds of a sweep (BACKFILL_DEFAULTS otherwise). */
@@ -282,7 +320,13 @@ function runPlan(
 ): Promise<BackfillSummary> {
   if (plan.kind === 'fresh')
     return backfill(
-      { sinceMs: plan.sinceMs, untilMs: plan.untilMs, sampleEvery: plan.sampleEvery, watchFromMs: state.checkedThrough },
+      {
+        sinceMs: plan.sinceMs,
+        untilMs: plan.untilMs,
+        sampleEvery: plan.sampleEvery,
+        watchFromMs: state.checkedThrough,
+        ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
+      },
       deps,
     );
   return backfill(
@@ -296,10 +340,33 @@ function runPlan(
       historyKeptMs: state.historyKeptMs ?? null,
       historyNeedMs: state.checkedThrough,
       watch: state.watch ?? null,
+      originMs: firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs),
+      ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
       ...bounds,
     },
     deps,
   );
+}
+
+/**
+ * The subscription log once this run saw our endpoint's types (nothing when it was not told them). A
+ * run without a log (the first, or the first after an upgrade) starts it at the dedup window's far end
+ * when HeyGen lists the configured types (what the registrar registers: no change seen); otherwise at
+ * this run (subscription-log.ts).
+ */
+function subscriptionsAfter(
+  state: BackfillState,
+  endpoint: BackfillDeps['endpoint'],
+  now: number,
+  windowMs: number,
+): { subscriptions?: SubscriptionLog } {
+  if (!endpoint) return {};
+  const keepFromMs = now - windowMs;
+  if (!state.subscriptions?.length && endpoint.configured !== undefined && sameSet(endpoint.configured, endpoint.events)) {
+    const start = { fromMs: keepFromMs, seenMs: now, events: endpoint.events };
+    return { subscriptions: recordSubscription([start], endpoint.events, now, keepFromMs) };
+  }
+  return { subscriptions: recordSubscription(state.subscriptions, endpoint.events, now, keepFromMs) };
 }
 
 /**
@@ -326,7 +393,8 @@ export async function scheduledBackfill(input: {
   const work = async () => {
     const t = now();
     let state = await input.checkpoint.read(deps.signal);
-    const created = deps.endpoint?.createdAtMs;
+    const created = firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs);
+    state = { ...state, ...subscriptionsAfter(state, deps.endpoint, t, input.windowMs) };
     let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
     let summary = await runPlan(plan, state, deps, input.bounds);
     state = nextState(state, plan, summary, t);

@@ -64,6 +64,7 @@ import { HeyGenApiError } from './api/errors.js';
 import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
+import { type Addressed, addressedAt, type SubscriptionLog } from './subscription-log.js';
 
 /** The relay's key of an entry: its event key, per source (core/event-key.ts). */
 const keyOf = (entry: HistoryEvent, deps: BackfillDeps): string => sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
@@ -124,9 +125,11 @@ export interface UncoveredPeriod {
   /**
    * `dedup_window`: older than the dedup window (records gone); `history`: HeyGen no longer lists it;
    * `order`: HeyGen's listing changed its order, and entries of the period were examined only by sweeps
-   * that stopped early (an upper bound: most were examined).
+   * that stopped early (an upper bound: most were examined); `subscription`: entries the relay never
+   * published whose type our endpoint may or may not have subscribed to when they were created
+   * (subscription-log.ts): not published, as they may be a neighbour's.
    */
-  readonly reason: 'dedup_window' | 'history' | 'order';
+  readonly reason: 'dedup_window' | 'history' | 'order' | 'subscription';
   readonly fromMs: number;
   readonly untilMs: number;
   /** Entries of ours listed in the period (null: HeyGen lists none of them any more, so unknown). */
@@ -176,6 +179,8 @@ export interface OurEndpoint {
    * us before it, so a first run's history judgement starts there. Absent: unknown.
    */
   readonly createdAtMs?: number | null;
+  /** The configured types (EVENTS, what the registrar registers): a first run's subscription log starts at its origin when they match. */
+  readonly configured?: readonly string[] | null;
 }
 
 export interface BackfillDeps {
@@ -189,6 +194,13 @@ export interface BackfillDeps {
   readonly publisher: EventPublisher;
   /** Our endpoint's subscription: entries of other types are a neighbour's (`foreign`). Absent: every type. */
   readonly endpoint?: OurEndpoint;
+  /**
+   * When the stack was born (its signing secret's `CreatedDate`): no endpoint of ours, so nothing
+   * addressed to us, existed before it. A first run judges from the earlier of this and
+   * `endpoint.createdAtMs` (an endpoint deleted before the first run is no longer listed). Absent or
+   * null: unknown (our endpoint's creation alone).
+   */
+  readonly bornAtMs?: number | null;
   /** Where entries EventBridge can never take are kept (as the ingress keeps such deliveries). */
   readonly parked?: ParkedStore;
   readonly index?: DedupIndex;
@@ -257,6 +269,14 @@ export interface BackfillOptions {
   readonly watch?: ListingWatch | null;
   /** `oldestAfterMs` counts entries created after this (the checkpoint). @default the interval's end */
   readonly watchFromMs?: number | null;
+  /** A first run: nothing was addressed to us before this (backfill-plan.ts `firstRunOrigin`). @default `endpoint.createdAtMs` */
+  readonly originMs?: number | null;
+  /**
+   * Our endpoint's subscription over time (subscription-log.ts): an entry is judged by the types of
+   * when it was created; one that may be a neighbour's is never published. Absent or empty: by
+   * `endpoint.events`, today's list (the CLI).
+   */
+  readonly subscriptions?: SubscriptionLog;
 }
 
 export interface BackfillSummary {
@@ -350,11 +370,11 @@ export async function ourEndpoint(
   // Every endpoint at our URL: HeyGen delivers each one's types to our URL (a stale or second stack's
   // endpoint listed first must not make the types of the one we hold the secret of look foreign).
   const ours = endpoints.filter((e) => same(e.url) === same(url));
-  if (ours.length === 0) return { events: configured, found: false };
+  if (ours.length === 0) return { events: configured, found: false, configured };
   const created = ours.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
   const createdAtMs = created.length > 0 ? Math.min(...created) : null;
-  if (ours.some((e) => e.events == null)) return { events: null, found: true, createdAtMs };
-  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true, createdAtMs };
+  if (ours.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured };
+  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured };
 }
 
 /**
@@ -447,12 +467,37 @@ async function run(options: BackfillOptions, deps: BackfillDeps): Promise<Backfi
   return sampleEvery > 1 ? fresh(options, deps, s, sampleEvery) : sweep(options, deps, s);
 }
 
-/** Whether HeyGen addressed the entry to our endpoint (its type is one we subscribe to); counts the others. */
-function ours(entry: HistoryEvent, deps: BackfillDeps, s: Summary): boolean {
+/** Entries that may be a neighbour's (subscription-log.ts `unsure`): looked up, never published. */
+const UNSURE = new WeakSet<HistoryEvent>();
+
+/**
+ * Whether HeyGen addressed the entry to our endpoint (its type is one we subscribed to when it was
+ * created, or, without a log, today); counts the others. An unsure one is marked, and looked up only.
+ */
+function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps, s: Summary): boolean {
+  const log = options.subscriptions;
   const events = deps.endpoint?.events;
-  if (!events || addressedToUs(entry, { events })) return true;
-  s.foreign++;
-  return false;
+  const verdict: Addressed = log?.length
+    ? addressedAt(entry.eventType, Date.parse(entry.createdAt), log)
+    : !events || addressedToUs(entry, { events })
+      ? 'ours'
+      : 'foreign';
+  if (verdict === 'foreign') {
+    s.foreign++;
+    return false;
+  }
+  if (verdict === 'unsure') UNSURE.add(entry);
+  return true;
+}
+
+/** An unsure entry the relay never published: reported (`subscription`), not published. */
+function reportUnsure(entry: HistoryEvent, s: Summary): void {
+  const created = Date.parse(entry.createdAt);
+  const at = Number.isNaN(created) ? s.untilMs : created;
+  const i = s.uncovered.findIndex((p) => p.reason === 'subscription');
+  const p = s.uncovered[i];
+  if (!p) s.uncovered.push({ reason: 'subscription', fromMs: at, untilMs: at, entries: 1 });
+  else s.uncovered[i] = { ...p, fromMs: Math.min(p.fromMs, at), untilMs: Math.max(p.untilMs, at), entries: (p.entries ?? 0) + 1 };
 }
 
 /**
@@ -514,7 +559,7 @@ async function sweep(options: BackfillOptions, deps: BackfillDeps, s: Summary): 
     const atStart = { ...w.seen };
     const headAtStart = w.head;
     s.pages++;
-    const todo = classify(page, w, deps, s);
+    const todo = classify(page, w, options, deps, s);
     if (!(await examine(todo, w, options, deps, s, outOfTime))) {
       w.head = headAtStart;
       return cut(w, atStart, s); // the next run reads this page again (its entries handled so far are duplicates)
@@ -595,13 +640,13 @@ function listedAfter(entry: HistoryEvent, fromMs: number, s: Summary): void {
  * The entries of a page to look up: ours, in the interval, or listed above the last walk's head with
  * an older `created_at` (listed late); each event once. Counts those in an uncovered gap.
  */
-function classify(page: EventHistoryPage, w: Walk, deps: BackfillDeps, s: Summary): HistoryEvent[] {
+function classify(page: EventHistoryPage, w: Walk, options: BackfillOptions, deps: BackfillDeps, s: Summary): HistoryEvent[] {
   const todo: HistoryEvent[] = [];
   for (const entry of page.events) {
     const aboveHead = w.stopEarly?.head != null && !w.seen.headSeen && entry.eventId !== w.stopEarly.head.eventId;
     observe(entry, w);
     listedAfter(entry, s.untilMs, s);
-    if (!ours(entry, deps, s)) continue;
+    if (!ours(entry, options, deps, s)) continue;
     const created = Date.parse(entry.createdAt);
     let take = inInterval(entry, s);
     if (!take && created <= s.sinceMs) {
@@ -686,7 +731,7 @@ function completeWalk(w: Walk, options: BackfillOptions, deps: BackfillDeps, s: 
   // HeyGen no longer lists back to the checkpoint, and nothing proves that no entry created between
   // was dropped unseen (history-proof.ts). A walk that stopped early passed entries older than it.
   if (!s.reachedEnd || options.historyNeedMs === undefined) return s;
-  const first = options.historyNeedMs === null ? firstRunNeed(deps, s) : undefined;
+  const first = options.historyNeedMs === null ? firstRunNeed(options, deps, s) : undefined;
   const period = historyUncovered({
     now,
     needMs: first ?? options.historyNeedMs,
@@ -702,9 +747,9 @@ function completeWalk(w: Walk, options: BackfillOptions, deps: BackfillDeps, s: 
   return s;
 }
 
-/** A first run: nothing was addressed to us before our endpoint was created (null: unknown). */
-function firstRunNeed(deps: BackfillDeps, s: Summary): number | null {
-  const created = deps.endpoint?.createdAtMs;
+/** A first run: nothing was addressed to us before its origin (the stack's birth, our endpoint's creation; null: unknown). */
+function firstRunNeed(options: BackfillOptions, deps: BackfillDeps, s: Summary): number | null {
+  const created = options.originMs !== undefined ? options.originMs : deps.endpoint?.createdAtMs;
   return created == null ? null : Math.max(created, s.sinceMs);
 }
 
@@ -775,7 +820,7 @@ async function fresh(options: BackfillOptions, deps: BackfillDeps, s: Summary, s
     s.pages++;
     for (const entry of page.events) {
       noteListing(entry, options, s);
-      if (!ours(entry, deps, s) || !inInterval(entry, s)) continue;
+      if (!ours(entry, options, deps, s) || !inInterval(entry, s)) continue;
       if (seen.has(entry.eventKey)) {
         s.sameContent++;
         continue;
@@ -875,6 +920,10 @@ async function one(
   if (seen === 'in_flight') {
     s.inFlight++;
     return 'unsettled';
+  }
+  if (UNSURE.has(entry)) {
+    reportUnsure(entry, s);
+    return 'published';
   }
   const prepared = envelopeOf(entry, deps);
   if (prepared instanceof Unpublishable) {

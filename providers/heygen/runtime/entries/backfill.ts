@@ -7,7 +7,8 @@
  * DEDUP_WINDOW_SECONDS, EVENT_BUS_NAME, STATE_TABLE_NAME, LEASE_NAME; PARKED_BUCKET_NAME (where entries
  * EventBridge can never take are parked); ENDPOINT_URL and EVENTS (our endpoint, whose subscription as
  * HeyGen lists it says which entries of the account-wide history are ours; EVENTS, the configured
- * types, when HeyGen lists no endpoint at that URL).
+ * types, when HeyGen lists no endpoint at that URL); SIGNING_SECRET_ARN (DescribeSecret only: its
+ * CreatedDate, the stack's birth, from which a first run judges).
  * Metrics: `Backfilled` (provider, type), `Parked` (provider, reason), `BackfillRuns`, `BackfilledEvents`, `ParkedEvents` (Outcome; the last two alarmed), `SweepAgeHours`
  * (hours since the last completed sweep; alarmed above 26, and when missing), `BackfillUncertain` (published
  * again over an unfinished claim: possibly a second copy, same id), `ForeignEntries` (a neighbour endpoint's
@@ -18,7 +19,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { DynamoDedupStore } from '../../../../functions/adapters/aws/dynamodb-dedup.js';
 import { DynamoDedupIndex } from '../../../../functions/adapters/aws/dynamodb-dedup-index.js';
@@ -48,6 +49,7 @@ const env = {
   parkedBucket: process.env.PARKED_BUCKET_NAME?.trim() || undefined,
   endpointUrl: process.env.ENDPOINT_URL?.trim() || undefined,
   events: configuredEvents(process.env.EVENTS),
+  signingSecretArn: process.env.SIGNING_SECRET_ARN?.trim() || undefined,
 };
 
 /** EVENTS as the registrar reads it: a JSON array of event types, or empty for all. */
@@ -86,14 +88,32 @@ const parked = env.parkedBucket ? new S3ParkedStore(env.parkedBucket, s3PutVia(e
 
 /** Our endpoint's subscription as HeyGen lists it; the configured types when it lists none at our URL (or cannot be asked). */
 async function subscription(client: HeyGenWebhookClient): Promise<OurEndpoint> {
-  if (!env.endpointUrl) return { events: env.events };
+  if (!env.endpointUrl) return { events: env.events, configured: env.events };
   try {
     const ours = await ourEndpoint(client, env.endpointUrl, env.events);
     if (!ours.found) logger.warn('no HeyGen endpoint at our URL: the configured event types say which entries are ours');
     return ours;
   } catch (err) {
     logger.warn('could not list HeyGen endpoints: the configured event types say which entries are ours', err as Error);
-    return { events: env.events };
+    return { events: env.events, configured: env.events };
+  }
+}
+
+/**
+ * When the stack was born (the signing secret's CreatedDate; backfill-plan.ts `firstRunOrigin`), read
+ * only before a first run completed; null (unknown: our endpoint's creation alone) when it cannot be read.
+ */
+async function bornAt(state: BackfillState): Promise<number | null> {
+  if (state.checkedThrough !== null || !env.signingSecretArn) return null;
+  try {
+    const out = await secrets.send(new DescribeSecretCommand({ SecretId: env.signingSecretArn }));
+    return out.CreatedDate?.getTime() ?? null;
+  } catch (err) {
+    logger.warn(
+      "could not read the signing secret's creation date: a first run judges from our endpoint's creation",
+      err as Error,
+    );
+    return null;
   }
 }
 
@@ -117,12 +137,17 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
     const apiKey = await readHeyGenApiKey(secrets, env.apiKeySecretArn);
     if (apiKey === null) {
       logger.warn(`HeyGen API key is not set: put it into ${env.apiKeySecretArn}; the backfill retries on its schedule`);
+      // Without a key the registrar registers nothing: a first run later is not judged from before now.
+      await checkpoint
+        .noteKeyMissing(Date.now())
+        .catch((err: unknown) => logger.warn('could not note the missing key', err as Error));
       metrics.addDimension('Outcome', 'missing_api_key');
       metrics.addMetric('BackfillRuns', MetricUnit.Count, 1);
       return { outcome: 'missing_api_key' };
     }
     const client = new HeyGenWebhookClient({ apiKey, baseUrl: env.apiUrl, deadline, reserveMs: 5_000 });
     const endpoint = await subscription(client);
+    const bornAtMs = await bornAt(await checkpoint.read());
     const run = await scheduledBackfill({
       windowMs: env.windowSeconds * 1000,
       checkpoint,
@@ -130,6 +155,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
       deps: {
         history: client,
         endpoint,
+        bornAtMs,
         check,
         claim,
         publisher,

@@ -1,0 +1,78 @@
+/**
+ * Our endpoint's subscription over time (pure): which entries of HeyGen's account-wide history were
+ * addressed to us is decided by the event types our endpoint subscribed to WHEN the entry was created,
+ * not by today's list. A type added an hour ago must not make older entries of that type (a
+ * neighbour's) ours; a type removed must not disown older entries HeyGen sent us.
+ *
+ * The backfill keeps a small log in its checkpoint (`subscriptions`): each set of types, from the run
+ * (on the run's clock) that first saw it to the last run that saw it. An entry created inside a span
+ * is judged by that span's set. Between two spans the set changed at a moment no run saw: the entry is
+ * ours if both sets have its type, foreign if neither has, else UNSURE. Before the log's start, what
+ * the first span says is not proven: an entry of a type in it is unsure, of another type foreign (as
+ * before the log). An unsure entry is looked up but never published (it may be a neighbour's): if it
+ * is missing it is reported as a `subscription` period, alarmed until a person acknowledges it.
+ * A run without a log (the first, or the first after an upgrade) starts it at the dedup window's far
+ * end when HeyGen lists the configured types (what the registrar registers: no change seen, the rule
+ * before the log; a change made and undone within the window before it goes unseen); otherwise at the
+ * run, and entries of ours before it that the relay never published are reported, not published.
+ */
+
+/** One set of our endpoint's event types (null: every type), seen by the runs from `fromMs` to `seenMs`. */
+export interface SubscriptionSpan {
+  readonly fromMs: number;
+  readonly seenMs: number;
+  readonly events: readonly string[] | null;
+}
+
+export type SubscriptionLog = readonly SubscriptionSpan[];
+
+export type Addressed = 'ours' | 'foreign' | 'unsure';
+
+export function sameSet(a: readonly string[] | null, b: readonly string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  const x = new Set(a);
+  return x.size === new Set(b).size && b.every((t) => x.has(t));
+}
+
+const has = (events: readonly string[] | null, type: string) => events === null || events.includes(type);
+
+/**
+ * The log after a run at `now` saw `events`: the last span extended, or a new one started. Spans last
+ * seen before `keepFromMs` (older than anything a run looks up) go, the newest always stays.
+ */
+export function recordSubscription(
+  log: SubscriptionLog | undefined,
+  events: readonly string[] | null,
+  now: number,
+  keepFromMs: number,
+): SubscriptionLog {
+  const spans = [...(log ?? [])];
+  const last = spans.at(-1);
+  if (last && sameSet(last.events, events)) spans[spans.length - 1] = { ...last, seenMs: Math.max(last.seenMs, now) };
+  else spans.push({ fromMs: now, seenMs: now, events: events === null ? null : [...events] });
+  const kept = spans.filter((s, i) => i === spans.length - 1 || s.seenMs >= keepFromMs);
+  return kept;
+}
+
+/** Whether the entry of `type` created at `createdMs` was addressed to us, by the set(s) that may have applied then. */
+export function addressedAt(type: string, createdMs: number, log: SubscriptionLog): Addressed {
+  const last = log.at(-1);
+  if (!last) return 'unsure';
+  const sets = setsAt(createdMs, log);
+  const yes = sets.filter((s) => s !== undefined && has(s, type)).length;
+  if (sets.includes(undefined)) return yes > 0 ? 'unsure' : 'foreign';
+  if (yes === sets.length) return 'ours';
+  return yes === 0 ? 'foreign' : 'unsure';
+}
+
+/** The sets that may have applied at `t` (undefined: before the log, unknown). An undated entry: every set. */
+function setsAt(t: number, log: SubscriptionLog): (readonly string[] | null | undefined)[] {
+  if (Number.isNaN(t)) return log.map((s) => s.events);
+  const first = log[0] as SubscriptionSpan;
+  if (t < first.fromMs) return [first.events, undefined];
+  for (let i = 0; i < log.length; i++) {
+    const span = log[i] as SubscriptionSpan;
+    if (t <= span.seenMs) return t >= span.fromMs ? [span.events] : [(log[i - 1] as SubscriptionSpan).events, span.events];
+  }
+  return [(log.at(-1) as SubscriptionSpan).events];
+}

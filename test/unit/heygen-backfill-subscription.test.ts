@@ -1,0 +1,139 @@
+/**
+ * Issue 19, "the backfill judges a subscription change over time by today's subscription list": HeyGen's
+ * history is account-wide, and which entries were addressed to us depends on the types our endpoint
+ * subscribed to WHEN each was created. The backfill keeps a log of our endpoint's types on its runs'
+ * clock (providers/heygen/runtime/subscription-log.ts, checkpoint field `subscriptions`) and judges each
+ * entry by the set of its time: a type added does not make a neighbour's older entries ours; a type
+ * removed does not disown older entries HeyGen sent us; an entry created while the change went unseen
+ * that the relay never published is reported (`subscription`), never published. The real backfill and
+ * plan (scheduledBackfill, as the Lambda runs it) against the fake HeyGen; in-memory dedup and bus.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
+import type { RelayEvent } from '../../functions/core/envelope.js';
+import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
+import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { addressedAt, recordSubscription } from '../../providers/heygen/runtime/subscription-log.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
+
+const HOUR = 3_600_000;
+const WINDOW = 48 * HOUR;
+const OUR_URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+const A = 'avatar_video.success';
+const B = 'avatar_video.fail';
+
+describe('Issue 19: the backfill judges each history entry by the subscription of its time', () => {
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
+  afterEach(() => {
+    hg.fake.historyRetentionMs = Number.POSITIVE_INFINITY;
+  });
+
+  /** Our endpoint (configured `ours`, registered now), a neighbour's (`theirs`), a dedup table, a bus. */
+  function world(ours: string[], theirs: string[]) {
+    const now = () => clock.t;
+    const dedup = (mode: 'record' | 'claim') =>
+      new MemoryDedupStore({ windowSeconds: WINDOW / 1000, lockSeconds: 360, mode, now });
+    const check = dedup('record');
+    const claim = dedup('claim');
+    Object.assign(claim, { entries: (check as unknown as { entries: unknown }).entries });
+    const ep = hg.fake.seedEndpoint(OUR_URL, [...ours]);
+    const neighbour = hg.fake.seedEndpoint('https://neighbour.example.com/hooks', theirs);
+    const bus: RelayEvent[] = [];
+    const evidence = new MemoryEvidenceStore();
+    const checkpoint = new MemoryBackfillCheckpoint();
+    let n = 0;
+    /** HeyGen creates an event of `type` for `endpointId` at `at`, never delivered to the relay. */
+    const event = (endpointId: string, type: string, at = clock.t) => {
+      const e = { event_type: type, event_data: { video_id: `v${++n}` } };
+      hg.fake.emit(endpointId, e, at);
+      return heygenEventKey(JSON.stringify(e));
+    };
+    /** One scheduled run; `trouble`: a 5xx answered just before (the run sweeps). */
+    const scheduled = async (trouble = false) => {
+      if (trouble) await evidence.record('heygen', 'failure', clock.t - 60_000);
+      const run = await scheduledBackfill({
+        windowMs: WINDOW,
+        checkpoint,
+        evidence,
+        deps: {
+          history: hg.client,
+          endpoint: await ourEndpoint(hg.client, OUR_URL, ours),
+          check,
+          claim,
+          publisher: { publish: async (e) => void bus.push(e) },
+          now,
+        },
+      });
+      expect(run.outcome).toBe('done');
+      return run;
+    };
+    const onBus = (key: string) => bus.some((e) => e.id === key);
+    return { ep, neighbour, bus, checkpoint, event, scheduled, onBus };
+  }
+
+  it("a type added to our endpoint: the neighbour's older entries of that type are not published on our bus; ours after the change are; one created while the change went unseen is reported, not published", async () => {
+    const w = world([A], [B]);
+    await w.scheduled(); // the first run: the log starts (HeyGen lists the configured types)
+    const theirs: string[] = [];
+    for (let h = 1; h <= 3; h++) {
+      clock.t += HOUR;
+      theirs.push(w.event(w.neighbour.endpoint_id, B, clock.t - 30 * 60_000)); // a neighbour's, not ours then
+      await w.scheduled();
+    }
+    const unseen = w.event(w.neighbour.endpoint_id, B, clock.t + 20 * 60_000); // between the last run and the change
+    clock.t += 40 * 60_000;
+    w.ep.events = [A, B]; // B added to our endpoint (HeyGen's dashboard)
+    clock.t += 20 * 60_000;
+    await w.scheduled(); // the first run to see the change: B is ours from here on
+    const afterChange = w.event(w.ep.endpoint_id, B, clock.t + 5 * 60_000);
+    clock.t += HOUR;
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    for (const k of theirs) expect(w.onBus(k)).toBe(false);
+    expect(w.onBus(unseen)).toBe(false);
+    expect(w.onBus(afterChange)).toBe(true);
+    expect(run.summary?.foreign).toBeGreaterThanOrEqual(theirs.length);
+    expect(w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription')).toEqual([
+      expect.objectContaining({ reason: 'subscription', entries: 1 }),
+    ]);
+  });
+
+  it('a type removed from our endpoint: older entries of that type HeyGen sent us and the relay never published are still recovered', async () => {
+    const w = world([A, B], []);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled();
+    const seenBoth = clock.t;
+    clock.t += HOUR;
+    await w.scheduled();
+    w.ep.events = [A]; // B removed
+    clock.t += HOUR;
+    // Delivered to us while B was ours (both runs around it saw B), never reached the relay, and
+    // listed by HeyGen only now (late): no run looked at it before the change.
+    const ours = w.event(w.ep.endpoint_id, B, seenBoth + 30 * 60_000);
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(ours)).toBe(true);
+    expect(w.checkpoint.state.uncovered ?? []).toEqual([]);
+  });
+
+  it('the rule itself: inside a span its set; between two spans both must agree; before the log, a type of its first set is unsure', () => {
+    let log = recordSubscription(undefined, [A], 10, 0);
+    log = recordSubscription(log, [A], 20, 0);
+    log = recordSubscription(log, [A, B], 30, 0);
+    expect(log).toEqual([
+      { fromMs: 10, seenMs: 20, events: [A] },
+      { fromMs: 30, seenMs: 30, events: [A, B] },
+    ]);
+    expect(addressedAt(B, 15, log)).toBe('foreign');
+    expect(addressedAt(A, 25, log)).toBe('ours');
+    expect(addressedAt(B, 25, log)).toBe('unsure');
+    expect(addressedAt(B, 30, log)).toBe('ours');
+    expect(addressedAt(A, 5, log)).toBe('unsure');
+    expect(addressedAt(B, 5, log)).toBe('foreign');
+    expect(recordSubscription(log, [B], 100, 50)).toEqual([{ fromMs: 100, seenMs: 100, events: [B] }]);
+  });
+});
