@@ -92,6 +92,9 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     );
     const ep = fake.seedEndpoint('https://x/heygen');
     const at = Date.now() - 30 * 60_000; // settled: older than the 10 min HeyGen's first retries take
+    // Our endpoint existed before these entries (made an hour before them, before this test's stack
+    // was born): a first run judges from the older of the two (nothing earlier was addressed to us).
+    ep.created_at = new Date(at - 3_600_000).toISOString();
     const ingress = await loadIngressEntry(stack);
     const delivered = [];
     for (let k = 0; k < 5; k++) {
@@ -111,8 +114,10 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     fake.emit(ep.endpoint_id, tooBig, at + 200);
 
     // Two runs at once: one holds the lease and sweeps (its first run), the other is busy.
-    const handler = await loadBackfillEntry();
+    // ENDPOINT_URL: our endpoint's creation is the first run's origin (it is older than the stack here).
+    const handler = await loadBackfillEntry({ ENDPOINT_URL: 'https://x/heygen' });
     const [a, b] = await Promise.all([handler({}, context()), handler({}, context())]);
+    delete process.env.ENDPOINT_URL;
     expect([a.outcome, b.outcome].sort()).toEqual(['busy', 'done']);
     const ran = (a.outcome === 'done' ? a : b) as BackfillSummary;
     expect(ran).toMatchObject({ backfilled: 4, alreadyPublished: 5, parked: 1, unpublishable: 1, lookedUp: 5 });
