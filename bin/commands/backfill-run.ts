@@ -22,6 +22,7 @@ import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-p
 import { S3ParkedStore, s3PutVia } from '../../functions/adapters/aws/parked-store.js';
 import type { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
+import { recordSubscription, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 import {
   BACKFILL_DEFAULTS,
   type BackfillSummary,
@@ -130,8 +131,9 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
     legacyBodyKeys: true,
     sources: { [input.source ?? 'heygen']: 'heygen' },
   };
+  const subscriptions = await subscriptionLog(ddb, input, now);
   const summary = await backfill(
-    { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 },
+    { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000, ...(subscriptions ? { subscriptions } : {}) },
     {
       history: input.client,
       endpoint: input.endpoint,
@@ -148,6 +150,22 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
   const windowStart = now - input.windowMs;
   const beyondWindow = summary.missing.filter((m) => Date.parse(m.createdAt) <= windowStart).length;
   return { ...summary, beyondWindow };
+}
+
+/**
+ * The scheduled runs' log of our endpoint's types (subscription-log.ts), with what this run saw: an
+ * entry is judged by the types of its time, not today's (a type added today does not make a
+ * neighbour's older entries ours). Undefined: no log yet (today's types judge, as before the log).
+ */
+async function subscriptionLog(
+  ddb: DynamoDBClient,
+  input: Pick<BackfillCommandInput, 'stateTable' | 'source' | 'endpoint'>,
+  now: number,
+): Promise<SubscriptionLog | undefined> {
+  const state = await new DynamoBackfillCheckpoint(ddb, input.stateTable, input.source ?? 'heygen').read();
+  if (!state.subscriptions?.length) return undefined;
+  const seen = Math.min(input.endpoint.seenAtMs ?? now, now);
+  return recordSubscription(state.subscriptions, input.endpoint.events, seen, Number.NEGATIVE_INFINITY);
 }
 
 function backfillLeaseName(signingSecretId: string): string {

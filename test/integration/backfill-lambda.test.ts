@@ -292,6 +292,10 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     fake.emit(ep.endpoint_id, lost, now - 3_600_000);
     const theirs = { event_type: 'video_translate.success', event_data: { video_translate_id: 'cli-neighbour' } };
     fake.emit(neighbour.endpoint_id, theirs, now - 2 * 3_600_000);
+    // The scheduled runs' subscription log (earlier tests, another fake HeyGen world) would judge the
+    // entries (cli-subscription-log): this test starts without one.
+    const scheduled = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    await scheduled.write({ ...(await scheduled.read()), subscriptions: [] });
     const { backfillCommand } = await import('../../bin/commands/backfill-run.js');
     const { HeyGenWebhookClient } = await import('../../providers/heygen/runtime/api/client.js');
     const { ourEndpoint } = await import('../../providers/heygen/runtime/backfill.js');
@@ -321,6 +325,44 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
       ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
     expect(ids).not.toContain(heygenEventKey(JSON.stringify(theirs)));
+  }, 60_000);
+
+  it("cli-subscription-log: the CLI backfill judges entries by the scheduled runs' subscription log: a type added to our endpoint an hour ago does not make a neighbour's older entry of it ours", async () => {
+    fake.reset();
+    const A = 'avatar_video.success';
+    const B = 'avatar_video.fail';
+    const ep = fake.seedEndpoint('https://z/heygen', [A, B]); // B added an hour ago
+    const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', [B]);
+    const now = Date.now();
+    const source = `heygen-sublog-${randomBytes(3).toString('hex')}`;
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, source);
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      checkedThrough: now - 3_600_000,
+      subscriptions: [{ fromMs: now - 10 * 3_600_000, seenMs: now - 3_600_000, events: [A] }],
+    });
+    fake.emit(neighbour.endpoint_id, { event_type: B, event_data: { video_id: 'sublog-theirs' } }, now - 5 * 3_600_000);
+    fake.emit(ep.endpoint_id, { event_type: A, event_data: { video_id: 'sublog-ours', url: 'https://v/o' } }, now - 2 * 3_600_000);
+    const { backfillCommand } = await import('../../bin/commands/backfill-run.js');
+    const { HeyGenWebhookClient } = await import('../../providers/heygen/runtime/api/client.js');
+    const { ourEndpoint } = await import('../../providers/heygen/runtime/backfill.js');
+    const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+    const run = await backfillCommand({
+      dryRun: true,
+      client,
+      windowMs: 12 * 3_600_000,
+      endpoint: await ourEndpoint(client, 'https://z/heygen', null),
+      dedupTable: stack.tableName,
+      eventBus: backfillEnv.EVENT_BUS_NAME as string,
+      stateTable: backfillEnv.STATE_TABLE_NAME as string,
+      signingSecretId: 'cli-sublog',
+      source,
+      since: undefined,
+      dynamoDb: () => stack.clients.ddb,
+      eventBridge: () => stack.clients.eb,
+    });
+    expect(run.missing.map((m) => m.type)).toEqual([A]); // before: [A, B], the neighbour's B entry published
+    expect(run.foreign).toBeGreaterThanOrEqual(1);
   }, 60_000);
 
   it("a first run's origin on moto: the backfill's SIGNING_SECRET_ARN has a CreatedDate (DescribeSecret), and the checkpoint's keyMissingAt moves forward only, outside the lease, and survives a run's write", async () => {

@@ -51,16 +51,21 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
       hg.fake.emit(endpointId, e, at);
       return heygenEventKey(JSON.stringify(e));
     };
-    /** One scheduled run; `trouble`: a 5xx answered just before (the run sweeps). */
-    const scheduled = async (trouble = false) => {
+    /**
+     * One scheduled run; `trouble`: a 5xx answered just before (the run sweeps); `afterListing`: what
+     * happens between HeyGen's endpoint list being read and the run's start (the lease, the checkpoint).
+     */
+    const scheduled = async (trouble = false, afterListing?: () => void) => {
       if (trouble) await evidence.record('heygen', 'failure', clock.t - 60_000);
+      const endpoint = await ourEndpoint(hg.client, OUR_URL, ours, undefined, now);
+      afterListing?.();
       const run = await scheduledBackfill({
         windowMs: WINDOW,
         checkpoint,
         evidence,
         deps: {
           history: hg.client,
-          endpoint: await ourEndpoint(hg.client, OUR_URL, ours),
+          endpoint,
           check,
           claim,
           publisher: { publish: async (e) => void bus.push(e) },
@@ -118,6 +123,31 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(run.plan).toMatchObject({ kind: 'sweep' });
     expect(w.onBus(ours)).toBe(true);
     expect(w.checkpoint.state.uncovered ?? []).toEqual([]);
+  });
+
+  it('subscription-seen-at-listing: a type removed after the endpoint list was read but before the run started: a neighbour\'s entry of it created meanwhile is not published', async () => {
+    const w = world([A, B], [A]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled();
+    clock.t += HOUR;
+    let theirs = '';
+    await w.scheduled(false, () => {
+      // The list said [A, B]; then, while the run waited for its lease, A was removed from our endpoint
+      // and the neighbour's endpoint got an A event: HeyGen did not address it to us.
+      clock.t += 1_000;
+      w.ep.events = [B];
+      clock.t += 1_000;
+      theirs = w.event(w.neighbour.endpoint_id, A, clock.t);
+      clock.t += 3_000;
+    });
+    clock.t += HOUR;
+    const run = await w.scheduled(true); // sees [B]: the entry lies where the run cannot tell the set
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription')).toEqual([
+      expect.objectContaining({ reason: 'subscription', entries: 1 }),
+    ]);
   });
 
   it('the rule itself: inside a span its set; between two spans both must agree; before the log, a type of its first set is unsure', () => {

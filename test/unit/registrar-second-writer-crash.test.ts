@@ -111,6 +111,21 @@ describe('endpoint-count: a crash right after the registrar creates its own endp
     expect((await a.register()).outcome).toBe('in_sync'); // reported once, as without the crash
   });
 
+  it('endpoint-count-crash-twice: the run replaying the create dies too; the run after it still reports second_writer', async () => {
+    const a = stack();
+    await secondMoveWithinADay(a);
+    a.crashNextPut();
+    await expect(a.register()).rejects.toBeInstanceOf(Crash);
+    clock.t += 5 * 60_000;
+    a.crashNextPut();
+    await expect(a.register()).rejects.toBeInstanceOf(Crash); // the replay re-records the intent, then dies
+    clock.t += 5 * 60_000;
+    const s = await a.register();
+    expect(s.actions.map((x) => x.type)).toEqual(['recover', 'store_secret']);
+    expect(s.outcome).toBe('second_writer'); // before: `changed` (the replay dropped the mark)
+    expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
+  });
+
   it("endpoint-count-clear-lost: the create's intent is cleared but the answer is lost: the run still reports second_writer", async () => {
     const a = stack();
     await secondMoveWithinADay(a);

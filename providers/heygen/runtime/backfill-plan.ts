@@ -364,11 +364,13 @@ function subscriptionsAfter(
 ): { subscriptions?: SubscriptionLog } {
   if (!endpoint) return {};
   const keepFromMs = now - windowMs;
+  // The set is known to have held when the list was asked, not when this run started (later).
+  const seen = Math.min(endpoint.seenAtMs ?? now, now);
   if (!state.subscriptions?.length && endpoint.configured !== undefined && sameSet(endpoint.configured, endpoint.events)) {
-    const start = { fromMs: keepFromMs, seenMs: now, events: endpoint.events };
-    return { subscriptions: recordSubscription([start], endpoint.events, now, keepFromMs) };
+    const start = { fromMs: keepFromMs, seenMs: seen, events: endpoint.events };
+    return { subscriptions: recordSubscription([start], endpoint.events, seen, keepFromMs) };
   }
-  return { subscriptions: recordSubscription(state.subscriptions, endpoint.events, now, keepFromMs) };
+  return { subscriptions: recordSubscription(state.subscriptions, endpoint.events, seen, keepFromMs) };
 }
 
 /**

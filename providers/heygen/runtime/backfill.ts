@@ -181,6 +181,11 @@ export interface OurEndpoint {
   readonly createdAtMs?: number | null;
   /** The configured types (EVENTS, what the registrar registers): a first run's subscription log starts at its origin when they match. */
   readonly configured?: readonly string[] | null;
+  /**
+   * When HeyGen's endpoint list was asked (before the request): the latest moment `events` is known to
+   * have held. The run starts later (its lease, its checkpoint): the set may have changed meanwhile.
+   */
+  readonly seenAtMs?: number;
 }
 
 export interface BackfillDeps {
@@ -358,6 +363,7 @@ export async function ourEndpoint(
   url: string,
   configured: readonly string[] | null,
   signal?: AbortSignal,
+  now: () => number = Date.now,
 ): Promise<OurEndpoint & { readonly found: boolean }> {
   const same = (u: string) => {
     try {
@@ -366,15 +372,16 @@ export async function ourEndpoint(
       return u;
     }
   };
+  const seenAtMs = now();
   const endpoints = await api.listEndpoints(signal ? { signal } : {});
   // Every endpoint at our URL: HeyGen delivers each one's types to our URL (a stale or second stack's
   // endpoint listed first must not make the types of the one we hold the secret of look foreign).
   const ours = endpoints.filter((e) => same(e.url) === same(url));
-  if (ours.length === 0) return { events: configured, found: false, configured };
+  if (ours.length === 0) return { events: configured, found: false, configured, seenAtMs };
   const created = ours.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
   const createdAtMs = created.length > 0 ? Math.min(...created) : null;
-  if (ours.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured };
-  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured };
+  if (ours.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured, seenAtMs };
+  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured, seenAtMs };
 }
 
 /**

@@ -399,7 +399,10 @@ export class SecretWriter {
     base: string | null,
     marks: Pick<LeaseIntent, 'secondWriter'> = {},
   ): Promise<WebhookEndpoint> {
+    // A replay of the recorded create (same key) keeps its mark: a replaying run may die too.
+    const prior = this.intent?.op === 'create' && this.intent.key === key ? this.intent : null;
     await this.setIntent({
+      ...(prior?.secondWriter ? { secondWriter: true as const } : {}),
       op: 'create',
       endpointId: '',
       key,
