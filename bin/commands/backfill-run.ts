@@ -22,7 +22,6 @@ import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-p
 import { S3ParkedStore, s3PutVia } from '../../functions/adapters/aws/parked-store.js';
 import type { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
-import { recordSubscription, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 import {
   BACKFILL_DEFAULTS,
   type BackfillSummary,
@@ -30,6 +29,7 @@ import {
   type OurEndpoint,
   underBackfillLease,
 } from '../../providers/heygen/runtime/backfill.js';
+import { recordSubscription, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 
 /** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
 export function parseDuration(text: string, option = '--since'): number {

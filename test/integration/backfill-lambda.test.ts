@@ -342,7 +342,11 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
       subscriptions: [{ fromMs: now - 10 * 3_600_000, seenMs: now - 3_600_000, events: [A] }],
     });
     fake.emit(neighbour.endpoint_id, { event_type: B, event_data: { video_id: 'sublog-theirs' } }, now - 5 * 3_600_000);
-    fake.emit(ep.endpoint_id, { event_type: A, event_data: { video_id: 'sublog-ours', url: 'https://v/o' } }, now - 2 * 3_600_000);
+    fake.emit(
+      ep.endpoint_id,
+      { event_type: A, event_data: { video_id: 'sublog-ours', url: 'https://v/o' } },
+      now - 2 * 3_600_000,
+    );
     const { backfillCommand } = await import('../../bin/commands/backfill-run.js');
     const { HeyGenWebhookClient } = await import('../../providers/heygen/runtime/api/client.js');
     const { ourEndpoint } = await import('../../providers/heygen/runtime/backfill.js');

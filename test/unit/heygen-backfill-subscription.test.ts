@@ -125,7 +125,7 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(w.checkpoint.state.uncovered ?? []).toEqual([]);
   });
 
-  it('subscription-seen-at-listing: a type removed after the endpoint list was read but before the run started: a neighbour\'s entry of it created meanwhile is not published', async () => {
+  it("subscription-seen-at-listing: a type removed after the endpoint list was read but before the run started: a neighbour's entry of it created meanwhile is not published", async () => {
     const w = world([A, B], [A]);
     await w.scheduled();
     clock.t += HOUR;

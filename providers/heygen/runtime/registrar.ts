@@ -556,7 +556,10 @@ export const REGISTRAR_RULES: readonly RegistrarRule[] = [
 
 /** The run's outcome: the first row that holds (a dry run reports `planned` instead of `changed`). */
 export const REGISTRAR_OUTCOMES: readonly { readonly outcome: ReconcileOutcome; readonly when: string }[] = [
-  { outcome: 'second_writer', when: 'a rule was stopped by its guard (a recent takeover of its kind), or the run replays, within 24 h, the create a run made after stopping one' },
+  {
+    outcome: 'second_writer',
+    when: 'a rule was stopped by its guard (a recent takeover of its kind), or the run replays, within 24 h, the create a run made after stopping one',
+  },
   { outcome: 'secret_mismatch', when: '`proof_of_mismatch` applied' },
   { outcome: 'endpoint_disabled', when: '`disabled` applied (and no dry run plans a change)' },
   { outcome: 'changed', when: 'any action (`planned` in a dry run)' },
