@@ -29,7 +29,7 @@ import {
   type OurEndpoint,
   underBackfillLease,
 } from '../../providers/heygen/runtime/backfill.js';
-import { recordSubscription, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
+import { recordSighting, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 
 /** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
 export function parseDuration(text: string, option = '--since'): number {
@@ -165,7 +165,7 @@ async function subscriptionLog(
   const state = await new DynamoBackfillCheckpoint(ddb, input.stateTable, input.source ?? 'heygen').read();
   if (!state.subscriptions?.length) return undefined;
   const seen = Math.min(input.endpoint.seenAtMs ?? now, now);
-  return recordSubscription(state.subscriptions, input.endpoint.events, seen, Number.NEGATIVE_INFINITY);
+  return recordSighting(state.subscriptions, input.endpoint, seen, Number.NEGATIVE_INFINITY);
 }
 
 function backfillLeaseName(signingSecretId: string): string {

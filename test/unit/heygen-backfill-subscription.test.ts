@@ -15,7 +15,7 @@ import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
-import { addressedAt, recordSubscription } from '../../providers/heygen/runtime/subscription-log.js';
+import { addressedAt, recordSighting, recordSubscription } from '../../providers/heygen/runtime/subscription-log.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const HOUR = 3_600_000;
@@ -123,6 +123,53 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(run.plan).toMatchObject({ kind: 'sweep' });
     expect(w.onBus(ours)).toBe(true);
     expect(w.checkpoint.state.uncovered ?? []).toEqual([]);
+  });
+
+  it("subscription-endpoint-replaced: our endpoint deleted between two runs and made again by the registrar: a neighbour's entry of our type from while we had none is never published (reported), ours on the new endpoint are", async () => {
+    const w = world([A], [A]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(); // saw our endpoint with A
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id); // deleted in HeyGen's dashboard
+    const theirsAt = clock.t + 20 * 60_000;
+    const theirs = w.event(w.neighbour.endpoint_id, A, theirsAt); // HeyGen had no endpoint of ours
+    clock.t += 40 * 60_000;
+    const renewed = hg.fake.seedEndpoint(OUR_URL, [A]); // the registrar registers our endpoint again
+    const ours = w.event(renewed.endpoint_id, A, clock.t + 10 * 60_000);
+    clock.t += 20 * 60_000;
+    await w.scheduled(); // sees the new endpoint: made after the last sighting of the old one
+    clock.t += HOUR;
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.onBus(ours)).toBe(true);
+    // Reported, by each run that read it (a reading counted twice loses nothing): that entry alone.
+    const reported = w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription') ?? [];
+    expect(reported.length).toBeGreaterThan(0);
+    for (const p of reported) expect(p).toMatchObject({ entries: 1, fromMs: theirsAt, untilMs: theirsAt });
+  });
+
+  it("subscription-no-endpoint-yet: a run before the registrar registered (no endpoint at our URL), then our endpoint: our first event is published, a neighbour's from before is foreign, nothing reported", async () => {
+    const w = world([A], [A]);
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id); // not registered yet (no API key until now)
+    await w.scheduled(); // HeyGen lists no endpoint at our URL: nothing is addressed to us
+    const theirs = w.event(w.neighbour.endpoint_id, A, clock.t + 10 * 60_000);
+    clock.t += 20 * 60_000;
+    const ep = hg.fake.seedEndpoint(OUR_URL, [A]);
+    const ours = w.event(ep.endpoint_id, A, clock.t + 10 * 60_000);
+    clock.t += 40 * 60_000;
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(true);
+    expect(w.onBus(ours)).toBe(true);
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.checkpoint.state.uncovered ?? []).toEqual([]);
+  });
+
+  it('a run that could not ask HeyGen (the endpoint list failed) leaves the log as it was: the configured types are no sighting', () => {
+    const log = recordSubscription(undefined, [A], 1_000, 0);
+    expect(recordSighting(log, { events: [A, B] }, 2_000, 0)).toBe(log);
+    expect(recordSighting(log, { events: [A], found: false }, 2_000, 0)?.at(-1)).toMatchObject({ events: [] });
   });
 
   it("subscription-seen-at-listing: a type removed after the endpoint list was read but before the run started: a neighbour's entry of it created meanwhile is not published", async () => {

@@ -38,7 +38,7 @@ import {
   underBackfillLease,
 } from './backfill.js';
 import { type ListingWatch, nextWatch } from './history-proof.js';
-import { recordSubscription, type SubscriptionLog, sameSet } from './subscription-log.js';
+import { recordSighting, type SubscriptionLog, sameSet } from './subscription-log.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -351,10 +351,10 @@ function runPlan(
 }
 
 /**
- * The subscription log once this run saw our endpoint's types (nothing when it was not told them). A
- * run without a log (the first, or the first after an upgrade) starts it at the dedup window's far end
- * when HeyGen lists the configured types (what the registrar registers: no change seen); otherwise at
- * this run (subscription-log.ts).
+ * The subscription log once this run saw our endpoint's types (unchanged when it could not ask HeyGen;
+ * an empty set when HeyGen lists no endpoint at our URL). A run without a log (the first, or the first
+ * after an upgrade) starts it at the dedup window's far end when HeyGen lists the configured types
+ * (what the registrar registers: no change seen); otherwise at this run (subscription-log.ts).
  */
 function subscriptionsAfter(
   state: BackfillState,
@@ -366,11 +366,15 @@ function subscriptionsAfter(
   const keepFromMs = now - windowMs;
   // The set is known to have held when the list was asked, not when this run started (later).
   const seen = Math.min(endpoint.seenAtMs ?? now, now);
-  if (!state.subscriptions?.length && endpoint.configured !== undefined && sameSet(endpoint.configured, endpoint.events)) {
-    const start = { fromMs: keepFromMs, seenMs: seen, events: endpoint.events };
-    return { subscriptions: recordSubscription([start], endpoint.events, seen, keepFromMs) };
-  }
-  return { subscriptions: recordSubscription(state.subscriptions, endpoint.events, seen, keepFromMs) };
+  const start =
+    !state.subscriptions?.length &&
+    endpoint.found === true &&
+    endpoint.configured !== undefined &&
+    sameSet(endpoint.configured, endpoint.events)
+      ? [{ fromMs: keepFromMs, seenMs: seen, events: endpoint.events }]
+      : state.subscriptions;
+  const subscriptions = recordSighting(start, endpoint, seen, keepFromMs);
+  return subscriptions ? { subscriptions } : {};
 }
 
 /**

@@ -186,6 +186,8 @@ export interface OurEndpoint {
    * have held. The run starts later (its lease, its checkpoint): the set may have changed meanwhile.
    */
   readonly seenAtMs?: number;
+  /** Whether HeyGen listed an endpoint at our URL (absent: not asked, e.g. the list failed). */
+  readonly found?: boolean;
 }
 
 export interface BackfillDeps {

@@ -22,6 +22,20 @@ export interface SubscriptionSpan {
   readonly fromMs: number;
   readonly seenMs: number;
   readonly events: readonly string[] | null;
+  /**
+   * When the oldest endpoint at our URL was created, as the run that started the span saw it (absent:
+   * unknown). Later than the span before it was last seen: our endpoints then are gone (deleted, or
+   * their URL edited away) and these were made since, so before this moment only the earlier span's
+   * endpoints can have been addressed, and maybe none.
+   */
+  readonly createdAtMs?: number | null;
+}
+
+/** What a run saw of our endpoint: `found` false, no endpoint at our URL (nothing is addressed to us); absent, not asked. */
+export interface SubscriptionSighting {
+  readonly events: readonly string[] | null;
+  readonly found?: boolean;
+  readonly createdAtMs?: number | null;
 }
 
 export type SubscriptionLog = readonly SubscriptionSpan[];
@@ -34,6 +48,12 @@ export function sameSet(a: readonly string[] | null, b: readonly string[] | null
   return x.size === new Set(b).size && b.every((t) => x.has(t));
 }
 
+/**
+ * HeyGen's `created_at` against a run's clock (`seenMs`): an endpoint counts as made after a sighting
+ * only when it is later by more than this, so a clock difference never reads as a replacement.
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
 const has = (events: readonly string[] | null, type: string) => events === null || events.includes(type);
 
 /**
@@ -45,13 +65,39 @@ export function recordSubscription(
   events: readonly string[] | null,
   now: number,
   keepFromMs: number,
+  createdAtMs: number | null = null,
 ): SubscriptionLog {
   const spans = [...(log ?? [])];
   const last = spans.at(-1);
-  if (last && sameSet(last.events, events)) spans[spans.length - 1] = { ...last, seenMs: Math.max(last.seenMs, now) };
-  else spans.push({ fromMs: now, seenMs: now, events: events === null ? null : [...events] });
+  // The same types on endpoints all made since the last sighting: a replacement, a span of its own.
+  const replaced = last !== undefined && createdAtMs !== null && createdAtMs > last.seenMs + CLOCK_SKEW_MS;
+  if (last && !replaced && sameSet(last.events, events))
+    spans[spans.length - 1] = { ...last, seenMs: Math.max(last.seenMs, now) };
+  else
+    spans.push({
+      fromMs: now,
+      seenMs: now,
+      events: events === null ? null : [...events],
+      ...(createdAtMs !== null ? { createdAtMs } : {}),
+    });
   const kept = spans.filter((s, i) => i === spans.length - 1 || s.seenMs >= keepFromMs);
   return kept;
+}
+
+/**
+ * The log after a run saw `sighting` at `now`: no endpoint at our URL is an empty set (nothing was
+ * addressed to us); a run that could not ask HeyGen changes nothing (the configured types are no
+ * sighting: our endpoint may be gone).
+ */
+export function recordSighting(
+  log: SubscriptionLog | undefined,
+  sighting: SubscriptionSighting,
+  now: number,
+  keepFromMs: number,
+): SubscriptionLog | undefined {
+  if (sighting.found === undefined) return log;
+  if (!sighting.found) return recordSubscription(log, [], now, keepFromMs);
+  return recordSubscription(log, sighting.events, now, keepFromMs, sighting.createdAtMs ?? null);
 }
 
 /** Whether the entry of `type` created at `createdMs` was addressed to us, by the set(s) that may have applied then. */
@@ -72,7 +118,22 @@ function setsAt(t: number, log: SubscriptionLog): (readonly string[] | null | un
   if (t < first.fromMs) return [first.events, undefined];
   for (let i = 0; i < log.length; i++) {
     const span = log[i] as SubscriptionSpan;
-    if (t <= span.seenMs) return t >= span.fromMs ? [span.events] : [(log[i - 1] as SubscriptionSpan).events, span.events];
+    if (t <= span.seenMs) return t >= span.fromMs ? [span.events] : between(t, log[i - 1] as SubscriptionSpan, span);
   }
   return [(log.at(-1) as SubscriptionSpan).events];
+}
+
+/**
+ * Between two spans: either set may have applied, unless `after`'s endpoints were all made since
+ * `before` was last seen. Then before their creation only `before`'s (since gone) or none applied;
+ * after it `after`'s did, and `before`'s may still have: its types are ours, others unsure or foreign.
+ */
+function between(t: number, before: SubscriptionSpan, after: SubscriptionSpan): (readonly string[] | null)[] {
+  const made = after.createdAtMs;
+  if (made == null || made <= before.seenMs + CLOCK_SKEW_MS) return [before.events, after.events];
+  if (t < made) return [before.events, []];
+  return [
+    after.events === null || before.events === null ? null : [...new Set([...after.events, ...before.events])],
+    after.events,
+  ];
 }
