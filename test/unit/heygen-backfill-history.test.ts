@@ -172,18 +172,6 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     expect(run.summary?.uncovered).toEqual([]);
   });
 
-  it("first-run-before-birth: a neighbour's event of our type, created before the stack was born, is never published by the first run (nothing was addressed to us before it)", async () => {
-    const neighbour = hg.fake.seedEndpoint('https://neighbour.example.com/hooks', null);
-    const w = await world(30 * HOUR);
-    const e = { event_type: 'avatar_video.success', event_data: { video_id: `before-${randomUUID()}` } };
-    hg.fake.emit(neighbour.endpoint_id, e, w.bornAtMs - 2 * HOUR); // inside the dedup window, before our birth
-    clock.t += 50 * 60_000;
-    const run = await w.scheduled();
-    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run' });
-    expect(w.bus.map((x) => x.id)).not.toContain(heygenEventKey(JSON.stringify(e)));
-    expect(run.summary?.uncovered).toEqual([]);
-  });
-
   it('a first run long after our endpoint was created (the backfill failed for 3 days after deploy): entries of ours before the dedup window are reported (dedup_window, counting those HeyGen still lists)', async () => {
     const w = await world(60 * HOUR);
     const created = Date.parse(w.ep.created_at);

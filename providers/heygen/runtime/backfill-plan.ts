@@ -123,8 +123,7 @@ export type BackfillPlan =
  * `endpointCreatedMs`: the first run's origin (`firstRunOrigin`: the stack's birth or our endpoint's
  * creation, the earlier). A first run whose window starts after it reports what lies between as not
  * covered, as after an outage: events may have been addressed to us there while no backfill had run
- * yet (deployed, then the backfill failing for longer than the window). A first run whose origin is
- * inside the window starts there: an entry of our types from before it was addressed to a neighbour.
+ * yet (deployed, then the backfill failing for longer than the window).
  */
 export function backfillPlan(
   now: number,
@@ -147,8 +146,7 @@ export function backfillPlan(
     return {
       kind: 'sweep',
       reason: 'first_run',
-      // Nothing before the origin was addressed to us: an entry of our types from then is a neighbour's.
-      sinceMs: endpointCreatedMs != null ? Math.max(oldest, endpointCreatedMs) : oldest,
+      sinceMs: oldest,
       untilMs,
       ...(endpointCreatedMs != null && endpointCreatedMs < oldest ? { gapFromMs: endpointCreatedMs } : {}),
     };
