@@ -12,13 +12,13 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeUncovered } from '../../bin/commands/backfill-run.js';
 import { describeHistoryWatch } from '../../bin/commands/status.js';
-import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { ourEndpoint, type UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
 import { firstRunOrigin, MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { historyProof, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
+import { sharedMemoryDedup } from '../support/backfill-dedup.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const HOUR = 3_600_000;
@@ -36,11 +36,7 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
   async function world(retentionMs = Number.POSITIVE_INFINITY) {
     hg.fake.historyRetentionMs = retentionMs;
     const now = () => clock.t;
-    const dedup = (mode: 'record' | 'claim') =>
-      new MemoryDedupStore({ windowSeconds: WINDOW / 1000, lockSeconds: 360, mode, now });
-    const check = dedup('record');
-    const claim = dedup('claim');
-    Object.assign(claim, { entries: (check as unknown as { entries: unknown }).entries });
+    const { check, claim } = sharedMemoryDedup(now, WINDOW);
     const ep = hg.fake.seedEndpoint(OUR_URL, null);
     /** The stack's birth (its signing secret's CreatedDate, which the Lambda reads): at deploy, as the endpoint. */
     const bornAtMs = clock.t;

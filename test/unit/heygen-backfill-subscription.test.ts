@@ -9,13 +9,13 @@
  * plan (scheduledBackfill, as the Lambda runs it) against the fake HeyGen; in-memory dedup and bus.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { addressedAt, recordSighting, recordSubscription } from '../../providers/heygen/runtime/subscription-log.js';
+import { sharedMemoryDedup } from '../support/backfill-dedup.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
 
 const HOUR = 3_600_000;
@@ -34,11 +34,7 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
   /** Our endpoint (configured `ours`, registered now), a neighbour's (`theirs`), a dedup table, a bus. */
   function world(ours: string[], theirs: string[]) {
     const now = () => clock.t;
-    const dedup = (mode: 'record' | 'claim') =>
-      new MemoryDedupStore({ windowSeconds: WINDOW / 1000, lockSeconds: 360, mode, now });
-    const check = dedup('record');
-    const claim = dedup('claim');
-    Object.assign(claim, { entries: (check as unknown as { entries: unknown }).entries });
+    const { check, claim } = sharedMemoryDedup(now, WINDOW);
     const ep = hg.fake.seedEndpoint(OUR_URL, [...ours]);
     const neighbour = hg.fake.seedEndpoint('https://neighbour.example.com/hooks', theirs);
     const bus: RelayEvent[] = [];
