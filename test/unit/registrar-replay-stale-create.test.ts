@@ -121,6 +121,20 @@ describe('endpoint-count: a recorded create replayed after HeyGen forgot its key
     expect(elsewhere()).toEqual([]);
   });
 
+  it('endpoint-count-replay-at-the-edge: a create 3 min short of 24 h, HeyGen’s clock 4 min ahead, is looked up, not replayed', async () => {
+    const a = stack();
+    await a.registerAndDie();
+    const [made] = hg.fake.endpointsFor(URL_A);
+    moveAway(made?.endpoint_id as string);
+    clock.t += 24 * HOUR - 3 * 60_000;
+    hg.fake.advanceIdempotencyClock(4 * 60_000); // HeyGen's 24 h for the key ran out already
+    await a.register();
+    // Before: the key was sent, HeyGen had forgotten it and made a second endpoint at our URL.
+    expect(hg.fake.requestsTo('POST', /endpoints$/)).toHaveLength(1);
+    expect(hg.fake.endpointsFor(URL_A).map((e) => e.endpoint_id)).toEqual([made?.endpoint_id]);
+    expect(elsewhere()).toEqual([]);
+  });
+
   it("a neighbour's endpoint made at the same moment with other events is never taken", async () => {
     const a = stack();
     await a.registerAndDie();
@@ -135,6 +149,20 @@ describe('endpoint-count: a recorded create replayed after HeyGen forgot its key
       url: 'https://neighbour.example.com/hook',
       secret: neighbourSecret,
     });
+  });
+
+  it('an older endpoint elsewhere with our events (made before the intent) is no candidate', async () => {
+    const older = hg.fake.seedEndpoint(ELSEWHERE, EVENTS); // e.g. a copied stack's, moved away long ago
+    clock.t += 10 * HOUR;
+    const a = stack();
+    await a.registerAndDie();
+    const [made] = hg.fake.endpointsFor(URL_A);
+    clock.t += 60 * HOUR;
+    const s = await a.register();
+    expect(s.actions.map((x) => x.type)).toEqual(['recover', 'rotate', 'store_secret']);
+    expect(s.warnings).toEqual([]);
+    expect((await a.store.read()).current?.endpointId).toBe(made?.endpoint_id);
+    expect(hg.fake.endpoints.get(older.endpoint_id)).toMatchObject({ url: ELSEWHERE, secret: older.secret });
   });
 
   it('two endpoints that could be the one the dead run made: neither is touched, the run says so', async () => {
