@@ -167,7 +167,8 @@ export type ReconcileAction =
   | {
       readonly type: 'rotate';
       readonly endpointId: string;
-      readonly reason: 'no_secret_stored' | 'secret_for_other_endpoint' | 'unusable_secret_stored';
+      /** `create_answer_lost`: the endpoint a dead holder created and never stored, found in HeyGen's list. */
+      readonly reason: 'no_secret_stored' | 'secret_for_other_endpoint' | 'unusable_secret_stored' | 'create_answer_lost';
       readonly idempotencyKey: string;
       status: ActionStatus;
     }
@@ -399,7 +400,8 @@ export class SecretWriter {
     base: string | null,
     marks: Pick<LeaseIntent, 'secondWriter'> = {},
   ): Promise<WebhookEndpoint> {
-    // A replay of the recorded create (same key) keeps its mark: a replaying run may die too.
+    // A replay of the recorded create (same key) keeps its mark and the first call's time (HeyGen's
+    // 24 h for the key run from it, not from the replay): a replaying run may die too.
     const prior = this.intent?.op === 'create' && this.intent.key === key ? this.intent : null;
     await this.setIntent({
       ...(prior?.secondWriter ? { secondWriter: true as const } : {}),
@@ -407,7 +409,7 @@ export class SecretWriter {
       endpointId: '',
       key,
       base,
-      at: this.now(),
+      at: prior?.at ?? this.now(),
       url: body.url,
       events: body.events,
       ...marks,
@@ -1194,24 +1196,8 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
   actions.push(action);
   if (leftover.secondWriter && clockOf(deps)() - leftover.at < HEAL_RATE_WINDOW_MS) reportStoppedFight(ctx, leftover);
   const before = await deps.secretStore.read(deps.signal);
-  const pastReplayWindow = clockOf(deps)() - leftover.at >= HEYGEN_REPLAY_WINDOW_MS;
-  if (leftover.op === 'create' && (freshKey || pastReplayWindow)) {
-    // Past HeyGen's window the same key no longer returns the endpoint it made: a replay would get
-    // 409 conflict (that endpoint still has our URL) on every run, or make a second endpoint.
-    await writer.clearIntent(); // the steps below create the endpoint, or adopt the one HeyGen made
-  } else if (leftover.op === 'create') {
-    // The same request under the same key: within HeyGen's 24 h HeyGen answers with the endpoint it
-    // created then (it may have been moved to another URL or deleted since); after that, the replay
-    // creates one, which is ours as well. Either way we now know it and hold its secret; rule
-    // `url_moved` brings it back to our URL and rule `duplicates` removes the others.
-    const replayed = await replayCreate(ctx, writer, leftover, before.version);
-    if (!replayed) {
-      action.status = 'done';
-      return;
-    }
-    const exists = (await client.listEndpoints({ signal: deps.signal })).some((e) => e.endpoint_id === replayed.endpoint_id);
-    if (exists && replayed.secret) await storeIssued(writer, before, replayed.endpoint_id, replayed.secret, desired.url, actions);
-    await writer.clearIntent();
+  if (leftover.op === 'create') {
+    await recoverCreate(ctx, writer, leftover, before, freshKey);
   } else {
     const key = freshKey ? changeIdempotencyKey('recover', writer.fence, leftover.base, leftover.endpointId) : leftover.key;
     try {
@@ -1239,6 +1225,111 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
   );
 }
 
+/**
+ * A leftover create. Within HeyGen's 24 h (less CLOCK_SKEW_MS) the same request under the same key
+ * answers with the endpoint HeyGen created then (it may have been moved to another URL or deleted
+ * since): we store its secret; rule `url_moved` brings it back and rule `duplicates` removes others.
+ * Past that (or after MAX_REPLAY_FAILURES 5xx answers) HeyGen no longer knows the key: a replay would
+ * make a second endpoint, or be refused 409 on every run. The endpoint the dead holder made is then
+ * found in HeyGen's list instead (findDeadHoldersEndpoint) and its secret taken; the rules create
+ * one only when there is none.
+ */
+async function recoverCreate(
+  ctx: RunContext,
+  writer: SecretWriter,
+  leftover: LeaseIntent,
+  before: SecretSnapshot,
+  freshKey: boolean,
+): Promise<void> {
+  const { deps, client, desired, actions } = ctx;
+  const replayable = clockOf(deps)() - leftover.at < HEYGEN_REPLAY_WINDOW_MS - CLOCK_SKEW_MS;
+  if (freshKey || !replayable) {
+    await adoptDeadHoldersEndpoint(ctx, writer, leftover, before);
+    return;
+  }
+  const replayed = await replayCreate(ctx, writer, leftover, before.version);
+  if (!replayed) {
+    // 409 conflict: HeyGen forgot the key (its clock ahead of ours) and an endpoint has our URL.
+    await adoptDeadHoldersEndpoint(ctx, writer, leftover, before);
+    return;
+  }
+  const exists = (await client.listEndpoints({ signal: deps.signal })).some((e) => e.endpoint_id === replayed.endpoint_id);
+  if (exists && replayed.secret) await storeIssued(writer, before, replayed.endpoint_id, replayed.secret, desired.url, actions);
+  await writer.clearIntent();
+}
+
+/**
+ * How far HeyGen's clock (its endpoints' `created_at`, the start of a key's 24 h) may stand from ours.
+ * A create is replayed only while its key is this much younger than 24 h.
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * The endpoint a dead holder's create made, as HeyGen lists it, when exactly one fits: created after
+ * its intent was recorded and before its lease ran out (a holder never outlives LEASE_TTL_MS), give or
+ * take CLOCK_SKEW_MS, and at our URL or (moved since) subscribed to the events the create asked for.
+ * An endpoint we hold the secret of is no candidate. `ambiguous`: more than one fits (none is taken).
+ */
+export function findDeadHoldersEndpoint(
+  endpoints: readonly WebhookEndpoint[],
+  leftover: Pick<LeaseIntent, 'at' | 'url' | 'events'>,
+  ours: { readonly url: string; readonly heldEndpointId: string | null },
+): { readonly endpoint: WebhookEndpoint | null; readonly ambiguous: boolean } {
+  const target = normalizeUrl(leftover.url ?? ours.url);
+  const from = leftover.at - CLOCK_SKEW_MS;
+  const until = leftover.at + LEASE_TTL_MS + CLOCK_SKEW_MS;
+  const fits = endpoints.filter((e) => {
+    const created = Date.parse(e.created_at);
+    if (!(created >= from && created <= until) || e.endpoint_id === ours.heldEndpointId) return false;
+    return normalizeUrl(e.url) === target || sameEvents(e.events, leftover.events ?? null);
+  });
+  return { endpoint: fits.length === 1 ? (fits[0] as WebhookEndpoint) : null, ambiguous: fits.length > 1 };
+}
+
+/**
+ * A leftover create HeyGen can no longer replay: takes the secret of the endpoint it made (rotate-secret
+ * under a fresh key, intent recorded first; our own endpoint, so no takeover) and stores it, or clears
+ * the intent when HeyGen lists none (never made, or deleted since) and the rules create one.
+ */
+async function adoptDeadHoldersEndpoint(
+  ctx: RunContext,
+  writer: SecretWriter,
+  leftover: LeaseIntent,
+  before: SecretSnapshot,
+): Promise<void> {
+  const { deps, client, desired, actions, warnings } = ctx;
+  const endpoints = await client.listEndpoints({ signal: deps.signal });
+  const held = before.current?.endpointId ?? null;
+  const found = findDeadHoldersEndpoint(endpoints, leftover, { url: desired.url, heldEndpointId: held });
+  if (found.ambiguous)
+    warnings.push(
+      `a create a previous writer made ${new Date(leftover.at).toISOString()} was never stored and HeyGen no longer replays it; several endpoints fit it and the registrar could not tell which is ours: none was taken, check the HeyGen dashboard`,
+    );
+  const made = found.endpoint;
+  if (!made) {
+    await writer.clearIntent(); // the rules create the endpoint, or adopt the one at our URL
+    return;
+  }
+  const action: ReconcileAction = {
+    type: 'rotate',
+    endpointId: made.endpoint_id,
+    reason: 'create_answer_lost',
+    idempotencyKey: changeIdempotencyKey('recover', writer.fence, before.version, made.endpoint_id),
+    status: 'planned',
+  };
+  actions.push(action);
+  try {
+    await writer.rotate(made.endpoint_id, action.idempotencyKey, before.version, async (rotated) => {
+      action.status = 'done';
+      await storeIssued(writer, before, made.endpoint_id, rotated.secret, desired.url, actions);
+    });
+  } catch (err) {
+    if (!(err instanceof HeyGenNotFoundError)) throw err;
+    actions.pop();
+    await writer.clearIntent(); // deleted since our list: the rules create one
+  }
+}
+
 /** The leftover create was made after a run stopped a fight and died before its summary: this run reports it. */
 function reportStoppedFight(ctx: RunContext, leftover: LeaseIntent): void {
   ctx.secondWriter = SECOND_WRITER_MESSAGE;
@@ -1251,7 +1342,7 @@ function reportStoppedFight(ctx: RunContext, leftover: LeaseIntent): void {
 /**
  * Replays a leftover create under its key; null when HeyGen answers 409 conflict (it no longer
  * knows the key, and an endpoint, most likely the one it made then, has the URL): the intent is
- * cleared and the steps below adopt that endpoint under the usual rules.
+ * cleared and the caller looks for the endpoint the dead holder made (adoptDeadHoldersEndpoint).
  */
 async function replayCreate(ctx: RunContext, writer: SecretWriter, leftover: LeaseIntent, base: string | null) {
   try {
@@ -1259,7 +1350,7 @@ async function replayCreate(ctx: RunContext, writer: SecretWriter, leftover: Lea
   } catch (err) {
     if (!(err instanceof HeyGenConflictError) || err.code !== 'conflict') throw err;
     await writer.clearIntent();
-    ctx.deps.logger?.warn('replaying a leftover create hit 409 conflict; adopting the endpoint at our URL instead', {});
+    ctx.deps.logger?.warn('replaying a leftover create hit 409 conflict; looking for the endpoint it made instead', {});
     return null;
   }
 }
