@@ -286,6 +286,12 @@ function registrarAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): voi
     threshold: 1,
     ...atLeastOnce,
   });
+  relay.addAlarm(scope, 'HeyGenStrayEndpoint', {
+    alarmDescription: `heygen-relay: a ${who} registrar run created an endpoint at HeyGen and died before storing it, HeyGen no longer replays that create, and an endpoint made then with our events is at another URL. It may be ours (moved by a person) or another app's made at the same moment, so the registrar did not touch it and registered a new one at our URL. Find the endpoint named in the registrar's log (outcome stray_endpoint) in HeyGen's dashboard and delete it if it is not another app's`,
+    metric: runs('stray_endpoint'),
+    threshold: 1,
+    ...atLeastOnce,
+  });
 }
 
 /** The backfill's: events recovered, sweeps behind, a gap it could not cover, entries parked. */

@@ -225,6 +225,12 @@ export type ReconcileOutcome =
   | 'endpoint_disabled'
   /** Another writer keeps changing the secret: a second takeover within 24 h was not made (see SECOND_WRITER_MESSAGE). */
   | 'second_writer'
+  /**
+   * A run died between HeyGen's create and storing its answer, HeyGen no longer replays that create,
+   * and an endpoint at another URL fits it (made then, with our events): it may be ours, moved by a
+   * person, or a neighbour's made at the same time. It is never taken; a person checks (STRAY_MESSAGE).
+   */
+  | 'stray_endpoint'
   | 'missing_api_key'
   | 'unauthorized'
   | 'busy';
@@ -457,6 +463,8 @@ interface RunContext {
   disabled?: string;
   /** Set when a takeover was not made because another one happened within HEAL_RATE_WINDOW_MS. */
   secondWriter?: string;
+  /** Set when a lost create may have left an endpoint of ours at another URL (outcome `stray_endpoint`). */
+  stray?: string;
 }
 
 /** One rule of a registrar run: what it finds, what it does, and the takeover that stops it. */
@@ -562,6 +570,10 @@ export const REGISTRAR_OUTCOMES: readonly { readonly outcome: ReconcileOutcome; 
     outcome: 'second_writer',
     when: 'a rule was stopped by its guard (a recent takeover of its kind), or the run replays, within 24 h, the create a run made after stopping one',
   },
+  {
+    outcome: 'stray_endpoint',
+    when: 'a create HeyGen no longer replays was never stored, and an endpoint at another URL fits it (never taken: it may be a neighbour’s)',
+  },
   { outcome: 'secret_mismatch', when: '`proof_of_mismatch` applied' },
   { outcome: 'endpoint_disabled', when: '`disabled` applied (and no dry run plans a change)' },
   { outcome: 'changed', when: 'any action (`planned` in a dry run)' },
@@ -570,6 +582,7 @@ export const REGISTRAR_OUTCOMES: readonly { readonly outcome: ReconcileOutcome; 
 
 const OUTCOME_TESTS: Readonly<Record<string, (ctx: RunContext, dryRun: boolean) => boolean>> = {
   second_writer: (ctx) => ctx.secondWriter !== undefined,
+  stray_endpoint: (ctx) => ctx.stray !== undefined,
   secret_mismatch: (ctx) => ctx.actions.some((a) => a.type === 'resync'),
   endpoint_disabled: (ctx, dryRun) => ctx.disabled !== undefined && !(dryRun && ctx.actions.length > 0),
   changed: (ctx) => ctx.actions.length > 0,
@@ -993,7 +1006,7 @@ function summarize(s: RunState): ReconcileSummary {
     actions,
     endpointId: s.keeper?.endpoint_id ?? null,
     warnings,
-    ...(ctx.secondWriter ? { message: ctx.secondWriter } : {}),
+    ...(ctx.secondWriter || ctx.stray ? { message: ctx.secondWriter ?? ctx.stray } : {}),
     pendingRotationAgeSeconds: pendingAt !== null && !dropped ? Math.max(0, Math.round((now - pendingAt) / 1000)) : 0,
     ...ageField(secretAgeSeconds(snapshot, storedNow, now)),
   };
@@ -1265,31 +1278,40 @@ async function recoverCreate(
 export const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
- * The endpoint a dead holder's create made, as HeyGen lists it, when exactly one fits: created after
- * its intent was recorded and before its lease ran out (a holder never outlives LEASE_TTL_MS), give or
- * take CLOCK_SKEW_MS, and at our URL or (moved since) subscribed to the events the create asked for.
- * An endpoint we hold the secret of is no candidate. `ambiguous`: more than one fits (none is taken).
+ * The endpoint a dead holder's create made, as HeyGen lists it: created after its intent was recorded
+ * and before its lease ran out (a holder never outlives LEASE_TTL_MS), give or take CLOCK_SKEW_MS.
+ * `endpoint`: the one such endpoint at our URL (whatever is at our URL is ours to take). `strays`: such
+ * endpoints at another URL subscribed to the events the create asked for; ours moved by a person, or a
+ * neighbour's (another stack of this account deployed at the same moment, with the same default events):
+ * HeyGen's endpoints carry no mark of ours, so they are evidence, not proof, and never taken. An endpoint
+ * we hold the secret of is no candidate. `ambiguous`: more than one at our URL fits (none is taken).
  */
 export function findDeadHoldersEndpoint(
   endpoints: readonly WebhookEndpoint[],
   leftover: Pick<LeaseIntent, 'at' | 'url' | 'events'>,
   ours: { readonly url: string; readonly heldEndpointId: string | null },
-): { readonly endpoint: WebhookEndpoint | null; readonly ambiguous: boolean } {
+): { readonly endpoint: WebhookEndpoint | null; readonly ambiguous: boolean; readonly strays: readonly WebhookEndpoint[] } {
   const target = normalizeUrl(leftover.url ?? ours.url);
   const from = leftover.at - CLOCK_SKEW_MS;
   const until = leftover.at + LEASE_TTL_MS + CLOCK_SKEW_MS;
-  const fits = endpoints.filter((e) => {
+  const madeThen = endpoints.filter((e) => {
     const created = Date.parse(e.created_at);
-    if (!(created >= from && created <= until) || e.endpoint_id === ours.heldEndpointId) return false;
-    return normalizeUrl(e.url) === target || sameEvents(e.events, leftover.events ?? null);
+    return created >= from && created <= until && e.endpoint_id !== ours.heldEndpointId;
   });
-  return { endpoint: fits.length === 1 ? (fits[0] as WebhookEndpoint) : null, ambiguous: fits.length > 1 };
+  const atOurUrl = madeThen.filter((e) => normalizeUrl(e.url) === target);
+  const strays = madeThen.filter((e) => normalizeUrl(e.url) !== target && sameEvents(e.events, leftover.events ?? null));
+  return { endpoint: atOurUrl.length === 1 ? (atOurUrl[0] as WebhookEndpoint) : null, ambiguous: atOurUrl.length > 1, strays };
 }
 
+/** What a person is told when a lost create may have left an endpoint of ours at another URL. */
+export const STRAY_MESSAGE =
+  'a registrar run created an endpoint at HeyGen and died before storing it; HeyGen no longer replays that create, and an endpoint made then with our events is at another URL: it may be ours (moved by a person) or another app’s made at the same time, so it was not touched. Check it in the HeyGen dashboard and delete it if it is not another app’s';
+
 /**
- * A leftover create HeyGen can no longer replay: takes the secret of the endpoint it made (rotate-secret
- * under a fresh key, intent recorded first; our own endpoint, so no takeover) and stores it, or clears
- * the intent when HeyGen lists none (never made, or deleted since) and the rules create one.
+ * A leftover create HeyGen can no longer replay: takes the secret of the endpoint it made at our URL
+ * (rotate-secret under a fresh key, intent recorded first; our own endpoint, so no takeover) and stores
+ * it, or clears the intent when there is none (never made, deleted or moved since) and the rules create
+ * one. An endpoint elsewhere that fits is reported (`stray_endpoint`), never taken.
  */
 async function adoptDeadHoldersEndpoint(
   ctx: RunContext,
@@ -1303,8 +1325,9 @@ async function adoptDeadHoldersEndpoint(
   const found = findDeadHoldersEndpoint(endpoints, leftover, { url: desired.url, heldEndpointId: held });
   if (found.ambiguous)
     warnings.push(
-      `a create a previous writer made ${new Date(leftover.at).toISOString()} was never stored and HeyGen no longer replays it; several endpoints fit it and the registrar could not tell which is ours: none was taken, check the HeyGen dashboard`,
+      `a create a previous writer made ${new Date(leftover.at).toISOString()} was never stored and HeyGen no longer replays it; several endpoints at our URL fit it: none was taken by this step (the rules keep one)`,
     );
+  if (found.strays.length > 0) reportStrays(ctx, leftover, found.strays);
   const made = found.endpoint;
   if (!made) {
     await writer.clearIntent(); // the rules create the endpoint, or adopt the one at our URL
@@ -1328,6 +1351,16 @@ async function adoptDeadHoldersEndpoint(
     actions.pop();
     await writer.clearIntent(); // deleted since our list: the rules create one
   }
+}
+
+/** Outcome `stray_endpoint` (alarmed): the endpoints elsewhere a lost create may have made, by id and URL. */
+function reportStrays(ctx: RunContext, leftover: LeaseIntent, strays: readonly WebhookEndpoint[]): void {
+  ctx.stray = STRAY_MESSAGE;
+  ctx.deps.logger?.error(STRAY_MESSAGE, {
+    outcome: 'stray_endpoint',
+    recordedAt: new Date(leftover.at).toISOString(),
+    endpoints: strays.map((e) => ({ endpointId: e.endpoint_id, url: e.url, createdAt: e.created_at })),
+  });
 }
 
 /** The leftover create was made after a run stopped a fight and died before its summary: this run reports it. */

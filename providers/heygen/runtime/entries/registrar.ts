@@ -7,7 +7,7 @@
  * EVENTS (JSON array, or "null"/empty for all events), HEYGEN_API_URL (optional), STATE_TABLE_NAME
  * and LEASE_NAME (the one-writer lease shared with the rotation function and the CLI).
  * An invocation payload of `{"dryRun": true}` only plans.
- * Metrics: `RegistrarRuns` (Outcome: also `endpoint_disabled` and `second_writer`, each alarmed), `RegistrarActions`, `DuplicateEndpointsDeleted`, `RotationPendingAgeSeconds`
+ * Metrics: `RegistrarRuns` (Outcome: also `endpoint_disabled`, `second_writer` and `stray_endpoint`, each alarmed), `RegistrarActions`, `DuplicateEndpointsDeleted`, `RotationPendingAgeSeconds`
  * (service, Outcome); `SigningSecretAgeSeconds` (service only: the current secret's age, each run that
  * finds one stored, whatever its outcome).
  */
