@@ -160,8 +160,13 @@ describe('status: each condition under which events stop flowing, by name (issue
   });
 
   it('status-endpoint-disabled', async () => {
-    // HeyGen lists our endpoint disabled, and the registrar's run said so.
+    // HeyGen disabled our endpoint after the registrar's last run (in_sync): HeyGen's listing says so.
     (heygen.endpoints.get(endpointId) as { status: string }).status = 'disabled';
+    await registrarRuns(['in_sync'], 2 * HOUR);
+    const first = await status();
+    expect(first.screen).toMatch(/- endpoint_disabled: .* To do: re-enable the endpoint in HeyGen's dashboard/);
+    expect(first.code).toBe(3);
+    // ... and the registrar's next run said so too.
     await registrarRuns(['endpoint_disabled']);
     const { code, report, screen } = await status();
     expect(code).toBe(3);
@@ -179,7 +184,9 @@ describe('status: each condition under which events stop flowing, by name (issue
     expect(blind.screen).toMatch(/- endpoint_disabled: the registrar's runs in the hour from \S+ found our webhook endpoint disabled/);
     // Re-enabled in the dashboard: HeyGen's listing is the truth now, although the hour's report said disabled.
     (heygen.endpoints.get(endpointId) as { status: string }).status = 'enabled';
-    expect(holding((await status()).report)).toEqual([]);
+    const enabled = await status();
+    expect(enabled.screen).not.toMatch(/endpoint_disabled/);
+    expect(holding(enabled.report)).toEqual([]);
   });
 
   it('status-second-writer: who (a person, or another stack at our URL) and what (the takeovers of the last 24 h)', async () => {
@@ -198,6 +205,7 @@ describe('status: each condition under which events stop flowing, by name (issue
       }),
     );
     const { code, report, screen } = await status();
+    expect(screen).toContain(`takeovers in the last 24 h: heal of ${endpointId} at ${new Date(now - 5 * HOUR).toISOString()}, heal of`);
     expect(code).toBe(3);
     expect(holding(report)).toEqual(['second_writer']);
     const c = report.conditions.second_writer;
@@ -214,6 +222,8 @@ describe('status: each condition under which events stop flowing, by name (issue
   it('status-backfill-gap: the periods and the entries not covered, and how to acknowledge them', async () => {
     const cp = await checkpoint([period('dedup_window', 24, 24), period('order', 2, 3, 30)]);
     const { code, report, screen } = await status();
+    // Pasteable as printed: it names the stack.
+    expect(screen).toContain(`then heygen-relay backfill --stack ${STACK} --acknowledge-gap (alarm HeyGenBackfillGap)`);
     expect(code).toBe(3);
     expect(holding(report)).toEqual(['backfill_gap']);
     expect(report.conditions.backfill_gap).toEqual({
@@ -242,6 +252,7 @@ describe('status: each condition under which events stop flowing, by name (issue
   it('status-history-short: the period HeyGen may have dropped, and how long HeyGen was seen keeping entries', async () => {
     await checkpoint([period('history', 40, null)], 30 * HOUR);
     const { code, report, screen } = await status();
+    expect(screen).toMatch(/- history_short: .*HeyGen was seen keeping entries 30 h at most/);
     expect(code).toBe(3);
     expect(holding(report)).toEqual(['history_short']);
     expect(report.conditions.history_short).toMatchObject({
@@ -258,6 +269,7 @@ describe('status: each condition under which events stop flowing, by name (issue
   it('status-subscription-unsure: entries not published because our subscription then is unsure, not "lost"', async () => {
     await checkpoint([period('subscription', 3, 2)]);
     const { code, report, screen } = await status();
+    expect(screen).not.toMatch(/may be lost/);
     expect(code).toBe(3);
     expect(holding(report)).toEqual(['subscription_unsure']);
     expect(report.conditions.subscription_unsure).toMatchObject({ alarm: 'HeyGenBackfillGap', entries: 2 });
@@ -275,6 +287,10 @@ describe('status: each condition under which events stop flowing, by name (issue
       8 * HOUR,
     );
     const { code, report, screen } = await status([], false);
+    // Both outcomes of the hour are on the screen, whichever CloudWatch lists first.
+    expect(screen).toMatch(/Last registrar +endpoint_disabled, second_writer, in_sync \(runs in the hour from /);
+    expect(screen).toMatch(/- endpoint_disabled: /);
+    expect(screen).toMatch(/- second_writer: /);
     expect(code).toBe(3);
     expect(holding(report)).toEqual(CONDITIONS);
     expect(report.runs.registrar.outcomes).toEqual(['endpoint_disabled', 'second_writer', 'in_sync']);
