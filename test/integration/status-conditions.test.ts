@@ -185,7 +185,8 @@ describe('status: each condition under which events stop flowing, by name (issue
     // Re-enabled in the dashboard: HeyGen's listing is the truth now, although the hour's report said disabled.
     (heygen.endpoints.get(endpointId) as { status: string }).status = 'enabled';
     const enabled = await status();
-    expect(enabled.screen).not.toMatch(/endpoint_disabled/);
+    expect(enabled.screen).not.toMatch(/- endpoint_disabled/);
+    expect(enabled.screen).toMatch(/healthy: nothing needs a person/);
     expect(holding(enabled.report)).toEqual([]);
   });
 
