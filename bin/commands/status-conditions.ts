@@ -92,11 +92,16 @@ function secondWriter(i: ConditionInputs, windowMs: number): Condition | null {
   if (!i.registrar?.outcomes.includes('second_writer')) return null;
   const takeovers = (i.takeovers ?? [])
     .filter((t) => i.now - t.at < windowMs)
-    .map((t) => ({ at: new Date(t.at).toISOString(), kind: t.kind, endpointId: t.endpointId, ...(t.target ? { target: t.target } : {}) }));
+    .map((t) => ({
+      at: new Date(t.at).toISOString(),
+      kind: t.kind,
+      endpointId: t.endpointId,
+      ...(t.target ? { target: t.target } : {}),
+    }));
   const others = (i.endpoints ?? []).length > 1;
   const who = others
     ? `HeyGen lists ${i.endpoints?.length} endpoints at our URL (${i.endpoints?.map((e) => e.id).join(', ')}): another stack registered at it (a copied stack, a second region behind one domain)`
-    : 'a person changing the secret or endpoint in HeyGen\'s dashboard, or another stack at our URL (a copied stack, a second region behind one domain)';
+    : "a person changing the secret or endpoint in HeyGen's dashboard, or another stack at our URL (a copied stack, a second region behind one domain)";
   const taken = takeovers.length
     ? `; takeovers in the last 24 h: ${takeovers.map((t) => `${t.kind} of ${t.endpointId} at ${t.at}`).join(', ')}`
     : '';

@@ -32,22 +32,22 @@ import type { Command } from 'commander';
 import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { sweepTempRoutes } from '../../functions/adapters/aws/temp-routes.js';
+import { parseTakeovers, type Takeover } from '../../functions/core/heal-journal.js';
 import {
   HEYGEN_BACKFILL_SERVICE,
   HEYGEN_REGISTRAR_SERVICE,
   JOGGAI_REGISTRAR_SERVICE,
   METRICS_NAMESPACE,
 } from '../../functions/core/observability-names.js';
-import { parseTakeovers, type Takeover } from '../../functions/core/heal-journal.js';
 import { listParked } from '../../functions/wiring/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
 import { type ListingWatch, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
 import { HEAL_RATE_WINDOW_MS, normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
 import { describeUncovered } from './backfill-run.js';
-import { type Conditions, conditionLines, judgeConditions } from './status-conditions.js';
 import { depthOf } from './redrive.js';
 import { type CliIo, Ctx, EXIT, type Run, type StackOutputs, UsageError, withCommon, withSource } from './shared.js';
+import { type Conditions, conditionLines, judgeConditions } from './status-conditions.js';
 import { discoverTopology } from './topology.js';
 
 interface Options {

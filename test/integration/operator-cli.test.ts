@@ -302,7 +302,9 @@ describe('CLI: status', () => {
     expect(screen).toMatch(
       /Backfill gap +not covered \(older than the dedup window\): 2026-12-01T00:00:00\.000Z \.\. 2026-12-02T00:00:00\.000Z, 24 entries of ours/,
     );
-    expect(screen).toMatch(new RegExp(`- backfill_gap: .*24 entries of ours.*then heygen-relay backfill --stack ${STACK} --acknowledge-gap`));
+    expect(screen).toMatch(
+      new RegExp(`- backfill_gap: .*24 entries of ours.*then heygen-relay backfill --stack ${STACK} --acknowledge-gap`),
+    );
     const ack = io();
     expect(await main(['backfill', '--stack', STACK, '--acknowledge-gap'], ack.io)).toBe(0);
     expect(ack.out.join('\n')).toMatch(/acknowledged:\nnot covered \(older than the dedup window\)/);

@@ -15,14 +15,14 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { S3Client } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoBackfillCheckpoint } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import { type CliIo, main } from '../../bin/commands/program.js';
-import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
+import { DynamoBackfillCheckpoint } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
+import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
 import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { awsClientConfig, type MotoServer, startMoto } from '../support/moto.js';
 import { createOutputsStack } from '../support/operator-cli.js';
@@ -132,7 +132,10 @@ beforeEach(async () => {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  const ep = await new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: heygen.url }).createEndpoint({ url: WEBHOOK_URL, events: null });
+  const ep = await new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: heygen.url }).createEndpoint({
+    url: WEBHOOK_URL,
+    events: null,
+  });
   endpointId = ep.endpoint_id;
   const secret = await new SecretsManagerClient(config).send(
     new CreateSecretCommand({
@@ -181,7 +184,9 @@ describe('status: each condition under which events stop flowing, by name (issue
     // Without an API key status cannot ask HeyGen: the registrar's report stands in.
     const blind = await status([], false);
     expect(holding(blind.report)).toEqual(['endpoint_disabled']);
-    expect(blind.screen).toMatch(/- endpoint_disabled: the registrar's runs in the hour from \S+ found our webhook endpoint disabled/);
+    expect(blind.screen).toMatch(
+      /- endpoint_disabled: the registrar's runs in the hour from \S+ found our webhook endpoint disabled/,
+    );
     // Re-enabled in the dashboard: HeyGen's listing is the truth now, although the hour's report said disabled.
     (heygen.endpoints.get(endpointId) as { status: string }).status = 'enabled';
     const enabled = await status();
@@ -206,7 +211,9 @@ describe('status: each condition under which events stop flowing, by name (issue
       }),
     );
     const { code, report, screen } = await status();
-    expect(screen).toContain(`takeovers in the last 24 h: heal of ${endpointId} at ${new Date(now - 5 * HOUR).toISOString()}, heal of`);
+    expect(screen).toContain(
+      `takeovers in the last 24 h: heal of ${endpointId} at ${new Date(now - 5 * HOUR).toISOString()}, heal of`,
+    );
     expect(code).toBe(3);
     expect(holding(report)).toEqual(['second_writer']);
     const c = report.conditions.second_writer;
@@ -215,9 +222,13 @@ describe('status: each condition under which events stop flowing, by name (issue
     expect(screen).toContain(
       "who: a person changing the secret or endpoint in HeyGen's dashboard, or another stack at our URL (a copied stack, a second region behind one domain)",
     );
-    expect(screen).toContain(`takeovers in the last 24 h: heal of ${endpointId} at ${new Date(now - 5 * HOUR).toISOString()}, heal of`);
+    expect(screen).toContain(
+      `takeovers in the last 24 h: heal of ${endpointId} at ${new Date(now - 5 * HOUR).toISOString()}, heal of`,
+    );
     expect(screen).not.toContain('ep_old');
-    expect(screen).toContain(`then heygen-relay rotate --stack ${STACK}; healing resumes by itself 24 h after the last takeover (alarm HeyGenSecondWriter)`);
+    expect(screen).toContain(
+      `then heygen-relay rotate --stack ${STACK}; healing resumes by itself 24 h after the last takeover (alarm HeyGenSecondWriter)`,
+    );
   });
 
   it('status-backfill-gap: the periods and the entries not covered, and how to acknowledge them', async () => {
@@ -274,7 +285,9 @@ describe('status: each condition under which events stop flowing, by name (issue
     expect(code).toBe(3);
     expect(holding(report)).toEqual(['subscription_unsure']);
     expect(report.conditions.subscription_unsure).toMatchObject({ alarm: 'HeyGenBackfillGap', entries: 2 });
-    expect(screen).toMatch(/- subscription_unsure: 2 entries were not published because our endpoint may not have subscribed to their type/);
+    expect(screen).toMatch(
+      /- subscription_unsure: 2 entries were not published because our endpoint may not have subscribed to their type/,
+    );
     expect(screen).toContain(`2026-12-01T00:00:00.000Z .. 2026-12-01T03:00:00.000Z, 2 entries of ours`);
     expect(screen).toContain("look that period up in HeyGen's event history");
     expect(screen).not.toMatch(/may be lost/);
@@ -297,7 +310,9 @@ describe('status: each condition under which events stop flowing, by name (issue
     expect(report.runs.registrar.outcomes).toEqual(['endpoint_disabled', 'second_writer', 'in_sync']);
     expect(screen).toMatch(/Last registrar +endpoint_disabled, second_writer, in_sync \(runs in the hour from /);
     const lines = screen.split('\n').filter((l) => /^ {2}- [a-z_]+: /.test(l));
-    expect(lines.map((l) => /^ {2}- ([a-z_]+):/.exec(l)?.[1]).filter((id) => CONDITIONS.includes(id as string))).toEqual(CONDITIONS);
+    expect(lines.map((l) => /^ {2}- ([a-z_]+):/.exec(l)?.[1]).filter((id) => CONDITIONS.includes(id as string))).toEqual(
+      CONDITIONS,
+    );
     // The same answer every time (no pick by the order CloudWatch lists the metrics in); the hour's start aside.
     const timeless = (c: unknown) => JSON.stringify(c).replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'T');
     for (let i = 0; i < 2; i++) expect(timeless((await status([], false)).report.conditions)).toBe(timeless(report.conditions));
