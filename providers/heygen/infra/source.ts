@@ -314,7 +314,7 @@ function backfillAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): void
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
   });
   relay.addAlarm(scope, 'HeyGenBackfillGap', {
-    alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history (an outage longer than the dedup window, or HeyGen no longer listing that far back): events of it may be lost; see heygen-relay status, then heygen-relay backfill --acknowledge-gap`,
+    alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history: events of it may be lost. heygen-relay status names each period and its entries: older than the dedup window (an outage longer than it), passed over when HeyGen's listing changed its order, HeyGen's history does not reach back that far, or entries left unpublished because our endpoint's subscription then is unsure. Act on each as status says, then heygen-relay backfill --acknowledge-gap`,
     metric: backfillMetric('BackfillGap', Duration.hours(1)),
     threshold: 1,
     ...atLeastOnce,
