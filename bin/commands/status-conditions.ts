@@ -19,7 +19,6 @@
  */
 import type { Takeover } from '../../functions/core/heal-journal.js';
 import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
-import { describeUncovered } from './backfill-run.js';
 
 export const CONDITION_IDS = [
   'endpoint_disabled',
@@ -115,18 +114,27 @@ function secondWriter(i: ConditionInputs, windowMs: number): Condition | null {
   };
 }
 
-/** The periods of some reasons, as a condition's fields and its sentence. */
+const entriesText = (n: number | null) => (n === null ? 'entries unknown' : `${n} entr${n === 1 ? 'y' : 'ies'}`);
+/** Why a period of `backfill_gap` was not covered (the other conditions have one reason each). */
+const GAP_WHY: Partial<Record<UncoveredPeriod['reason'], string>> = {
+  dedup_window: 'older than the dedup window',
+  order: "passed over when HeyGen's listing changed its order",
+};
+
+/** The periods of some reasons, as a condition's fields and one short text. */
 function gapOf(periods: readonly UncoveredPeriod[]) {
   const known = periods.filter((p) => p.entries !== null);
   const entries = known.length ? known.reduce((n, p) => n + (p.entries ?? 0), 0) : null;
+  const iso = (ms: number) => new Date(ms).toISOString();
   return {
-    periods: periods.map((p) => ({
-      from: new Date(p.fromMs).toISOString(),
-      until: new Date(p.untilMs).toISOString(),
-      entries: p.entries,
-    })),
+    periods: periods.map((p) => ({ from: iso(p.fromMs), until: iso(p.untilMs), entries: p.entries })),
     entries,
-    lines: describeUncovered(periods).join('; '),
+    text: periods
+      .map(
+        (p) =>
+          `${iso(p.fromMs)} .. ${iso(p.untilMs)} (${[entriesText(p.entries), GAP_WHY[p.reason]].filter(Boolean).join(', ')})`,
+      )
+      .join('; '),
   };
 }
 
@@ -140,12 +148,11 @@ function backfillConditions(i: ConditionInputs): Pick<Conditions, 'backfill_gap'
   const g = gapOf(gap);
   const h = gapOf(history);
   const u = gapOf(unsure);
-  const count = (n: number | null) => (n === null ? 'an unknown number of' : String(n));
   return {
     backfill_gap: gap.length
       ? {
-          what: `the backfill could not cover ${gap.length} period(s), ${count(g.entries)} entries of ours: ${g.lines}`,
-          action: `events of ours created then may never have reached the bus: recover them from HeyGen or your app's own records, ${ack}`,
+          what: `the backfill could not cover ${gap.length} period(s), ${entriesText(g.entries)} of ours: ${g.text}`,
+          action: `events of ours created then may never have reached the bus: publish what HeyGen still lists of them with heygen-relay backfill ${i.where} --since ${Math.ceil((i.now - Math.min(...gap.map((p) => p.fromMs))) / HOUR)}h --allow-duplicates (some may be second copies, same envelope id: consumers drop them by id), ${ack}`,
           alarm: 'HeyGenBackfillGap',
           periods: g.periods,
           entries: g.entries,
@@ -153,7 +160,7 @@ function backfillConditions(i: ConditionInputs): Pick<Conditions, 'backfill_gap'
       : null,
     history_short: history.length
       ? {
-          what: `HeyGen's history did not reach back far enough to prove ${history.length} period(s) covered (${h.lines}); HeyGen was seen keeping entries ${kept === null ? 'never' : `${kept} h`} at most`,
+          what: `HeyGen's history may not reach back far enough: ${history.length} period(s) not proven covered, ${h.text}; HeyGen was seen keeping entries ${kept === null ? 'never' : `${kept} h`} at most`,
           action: `events of that period cannot be recovered from HeyGen's history and may be lost: check your app for work HeyGen did then (e.g. its videos), ${ack}`,
           alarm: 'HeyGenBackfillGap',
           periods: h.periods,
@@ -163,7 +170,7 @@ function backfillConditions(i: ConditionInputs): Pick<Conditions, 'backfill_gap'
       : null,
     subscription_unsure: unsure.length
       ? {
-          what: `${count(u.entries)} entries were not published because our endpoint may not have subscribed to their type when they were created (maybe a neighbour endpoint's): ${u.lines}`,
+          what: `${entriesText(u.entries)} not published: our endpoint may not have subscribed to their type when they were created (maybe a neighbour endpoint's): ${u.text}`,
           action: `if your app needed events of those types then, look that period up in HeyGen's event history (GET /v3/webhooks/events; the relay does not keep their ids) and act on those addressed to us, ${ack}`,
           alarm: 'HeyGenBackfillGap',
           periods: u.periods,
@@ -182,10 +189,15 @@ export function judgeConditions(i: ConditionInputs, healWindowMs: number): Condi
   };
 }
 
-/** One attention line per condition that holds, in a fixed order. */
-export function conditionLines(c: Conditions): string[] {
+/** Each condition that holds, in a fixed order: its attention line and its to-do. */
+export function conditionEntries(c: Conditions): { line: string; todo: string }[] {
   return CONDITION_IDS.flatMap((id) => {
     const x = c[id];
-    return x ? [`${id}: ${x.what}. To do: ${x.action} (alarm ${x.alarm})`] : [];
+    return x ? [{ line: `${id}: ${x.what}`, todo: `to do: ${x.action} (alarm ${x.alarm})` }] : [];
   });
+}
+
+/** One attention line per condition that holds (what holds; to do), in a fixed order. */
+export function conditionLines(c: Conditions): string[] {
+  return conditionEntries(c).map((e) => `${e.line}; ${e.todo}`);
 }

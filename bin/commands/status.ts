@@ -47,7 +47,7 @@ import { HEAL_RATE_WINDOW_MS, normalizeUrl } from '../../providers/heygen/runtim
 import { describeUncovered } from './backfill-run.js';
 import { depthOf } from './redrive.js';
 import { type CliIo, Ctx, EXIT, type Run, type StackOutputs, UsageError, withCommon, withSource } from './shared.js';
-import { type Conditions, conditionLines, judgeConditions } from './status-conditions.js';
+import { type Conditions, conditionEntries, conditionLines, judgeConditions } from './status-conditions.js';
 import { discoverTopology } from './topology.js';
 
 interface Options {
@@ -590,7 +590,11 @@ export function renderStatus(r: StatusReport, now: number): string[] {
   if (r.attention.length === 0) lines.push('healthy: nothing needs a person');
   else {
     lines.push('needs attention:');
-    for (const a of r.attention) lines.push(`  - ${a}`);
+    // Conditions under which events stop flowing first, each with its to-do on a line of its own.
+    const conditions = conditionEntries(r.conditions);
+    const asLines = new Set(conditionLines(r.conditions));
+    for (const c of conditions) lines.push(`  - ${c.line}`, `    ${c.todo}`);
+    for (const a of r.attention) if (!asLines.has(a)) lines.push(`  - ${a}`);
   }
   return lines;
 }

@@ -285,7 +285,9 @@ describe('CLI: status', () => {
     const screen = out.join('\n');
     expect(screen).toMatch(/Last registrar +second_writer(, in_sync)? \((runs )?in the hour from /);
     expect(screen).toMatch(
-      new RegExp(`- second_writer: another writer keeps changing our endpoint's secret.*heygen-relay rotate --stack ${STACK}`),
+      new RegExp(
+        `- second_writer: another writer keeps changing our endpoint's secret.*\\n {4}to do: .*heygen-relay rotate --stack ${STACK}`,
+      ),
     );
   });
   it('shows a period the backfill could not cover as needing a person until backfill --acknowledge-gap clears it (issue 19)', async () => {
@@ -303,7 +305,9 @@ describe('CLI: status', () => {
       /Backfill gap +not covered \(older than the dedup window\): 2026-12-01T00:00:00\.000Z \.\. 2026-12-02T00:00:00\.000Z, 24 entries of ours/,
     );
     expect(screen).toMatch(
-      new RegExp(`- backfill_gap: .*24 entries of ours.*then heygen-relay backfill --stack ${STACK} --acknowledge-gap`),
+      new RegExp(
+        `- backfill_gap: .*24 entries of ours.*\\n {4}to do: .*then heygen-relay backfill --stack ${STACK} --acknowledge-gap`,
+      ),
     );
     const ack = io();
     expect(await main(['backfill', '--stack', STACK, '--acknowledge-gap'], ack.io)).toBe(0);

@@ -11,6 +11,8 @@
  * datapoints (their EMF), the backfill checkpoint (DynamoBackfillCheckpoint), the heal journal item.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -27,6 +29,7 @@ import { FAKE_API_KEY, FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { awsClientConfig, type MotoServer, startMoto } from '../support/moto.js';
 import { createOutputsStack } from '../support/operator-cli.js';
 
+const REPO = join(__dirname, '..', '..');
 const RUN = randomUUID().slice(0, 8);
 const STACK = `StatusRelay${RUN}`;
 const WEBHOOK_URL = `https://st${RUN}.lambda-url.us-east-1.on.aws/heygen`;
@@ -167,7 +170,7 @@ describe('status: each condition under which events stop flowing, by name (issue
     (heygen.endpoints.get(endpointId) as { status: string }).status = 'disabled';
     await registrarRuns(['in_sync'], 2 * HOUR);
     const first = await status();
-    expect(first.screen).toMatch(/- endpoint_disabled: .* To do: re-enable the endpoint in HeyGen's dashboard/);
+    expect(first.screen).toMatch(/- endpoint_disabled: .*\n {4}to do: re-enable the endpoint in HeyGen's dashboard/);
     expect(first.code).toBe(3);
     // ... and the registrar's next run said so too.
     await registrarRuns(['endpoint_disabled']);
@@ -179,7 +182,8 @@ describe('status: each condition under which events stop flowing, by name (issue
       endpoints: [{ id: endpointId, status: 'disabled' }],
     });
     expect(screen).toContain(
-      `- endpoint_disabled: HeyGen lists our webhook endpoint ${endpointId} as disabled: nothing is delivered. To do: re-enable the endpoint in HeyGen's dashboard (Webhooks); HeyGen's v3 API cannot. Then heygen-relay backfill --stack ${STACK} for what the dedup window still covers (alarm HeyGenEndpointDisabled)`,
+      `  - endpoint_disabled: HeyGen lists our webhook endpoint ${endpointId} as disabled: nothing is delivered\n` +
+        `    to do: re-enable the endpoint in HeyGen's dashboard (Webhooks); HeyGen's v3 API cannot. Then heygen-relay backfill --stack ${STACK} for what the dedup window still covers (alarm HeyGenEndpointDisabled)`,
     );
     // Without an API key status cannot ask HeyGen: the registrar's report stands in.
     const blind = await status([], false);
@@ -236,6 +240,10 @@ describe('status: each condition under which events stop flowing, by name (issue
     const { code, report, screen } = await status();
     // Pasteable as printed: it names the stack.
     expect(screen).toContain(`then heygen-relay backfill --stack ${STACK} --acknowledge-gap (alarm HeyGenBackfillGap)`);
+    // What HeyGen still lists of it, published again on purpose: --since reaches the period's start.
+    const since = Number(/--since (\d+)h --allow-duplicates/.exec(screen)?.[1]);
+    expect(Date.now() - since * HOUR).toBeLessThanOrEqual(FROM);
+    expect(Date.now() - (since - 1) * HOUR).toBeGreaterThan(FROM);
     expect(code).toBe(3);
     expect(holding(report)).toEqual(['backfill_gap']);
     expect(report.conditions.backfill_gap).toEqual({
@@ -248,8 +256,8 @@ describe('status: each condition under which events stop flowing, by name (issue
       ],
       entries: 27,
     });
-    expect(screen).toMatch(
-      /- backfill_gap: the backfill could not cover 2 period\(s\), 27 entries of ours: not covered \(older than the dedup window\): 2026-12-01T00:00:00\.000Z \.\. 2026-12-02T00:00:00\.000Z, 24 entries of ours; not covered \(HeyGen's listing changed its order/,
+    expect(screen).toContain(
+      "- backfill_gap: the backfill could not cover 2 period(s), 27 entries of ours: 2026-12-01T00:00:00.000Z .. 2026-12-02T00:00:00.000Z (24 entries, older than the dedup window); 2026-12-02T06:00:00.000Z .. 2026-12-02T08:00:00.000Z (3 entries, passed over when HeyGen's listing changed its order)\n",
     );
     expect(screen).toContain(`then heygen-relay backfill --stack ${STACK} --acknowledge-gap (alarm HeyGenBackfillGap)`);
     // Acknowledged: gone (and nothing else needed a person).
@@ -274,7 +282,7 @@ describe('status: each condition under which events stop flowing, by name (issue
       periods: [{ from: '2026-12-01T00:00:00.000Z', until: '2026-12-02T16:00:00.000Z', entries: null }],
     });
     expect(screen).toMatch(
-      /- history_short: HeyGen's history did not reach back far enough to prove 1 period\(s\) covered \(not covered \(could not be confirmed: .*2026-12-01T00:00:00\.000Z \.\. 2026-12-02T16:00:00\.000Z, entries unknown\); HeyGen was seen keeping entries 30 h at most\. To do: events of that period cannot be recovered from HeyGen's history/,
+      /- history_short: HeyGen's history may not reach back far enough: 1 period\(s\) not proven covered, 2026-12-01T00:00:00\.000Z \.\. 2026-12-02T16:00:00\.000Z \(entries unknown\); HeyGen was seen keeping entries 30 h at most\n {4}to do: events of that period cannot be recovered from HeyGen's history/,
     );
   });
 
@@ -286,9 +294,9 @@ describe('status: each condition under which events stop flowing, by name (issue
     expect(holding(report)).toEqual(['subscription_unsure']);
     expect(report.conditions.subscription_unsure).toMatchObject({ alarm: 'HeyGenBackfillGap', entries: 2 });
     expect(screen).toMatch(
-      /- subscription_unsure: 2 entries were not published because our endpoint may not have subscribed to their type/,
+      /- subscription_unsure: 2 entries not published: our endpoint may not have subscribed to their type when they were created/,
     );
-    expect(screen).toContain(`2026-12-01T00:00:00.000Z .. 2026-12-01T03:00:00.000Z, 2 entries of ours`);
+    expect(screen).toContain(`2026-12-01T00:00:00.000Z .. 2026-12-01T03:00:00.000Z (2 entries)`);
     expect(screen).toContain("look that period up in HeyGen's event history");
     expect(screen).not.toMatch(/may be lost/);
   });
@@ -301,6 +309,9 @@ describe('status: each condition under which events stop flowing, by name (issue
       8 * HOUR,
     );
     const { code, report, screen } = await status([], false);
+    // The screen docs/operating.md shows ("When events stop flowing").
+    mkdirSync(join(REPO, '.relay'), { recursive: true });
+    writeFileSync(join(REPO, '.relay', 'status-conditions-screen.txt'), `${screen}\n(exit ${code})\n`);
     // Both outcomes of the hour are on the screen, whichever CloudWatch lists first.
     expect(screen).toMatch(/Last registrar +endpoint_disabled, second_writer, in_sync \(runs in the hour from /);
     expect(screen).toMatch(/- endpoint_disabled: /);
