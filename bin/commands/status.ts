@@ -612,7 +612,7 @@ export function register(program: Command, io: CliIo, runner: Run): void {
         .command('status')
         .summary("the relay's health on one screen; exit 3 when something needs a person")
         .description(
-          "The relay's health on one screen: HeyGen's view of the endpoint, the signing secret's versions and rotation, the last registrar and backfill runs, queue and dead-letter depths, alarms in ALARM, the last 24 h of deliveries by outcome, parked deliveries. Exits 3 when something needs a person (each reason listed).",
+          "The relay's health on one screen: HeyGen's view of the endpoint, the signing secret's versions and rotation, the last registrar and backfill runs, queue and dead-letter depths, alarms in ALARM, the last 24 h of deliveries by outcome, parked deliveries; and every condition under which events stop flowing until a person acts (endpoint_disabled, second_writer, backfill_gap, history_short, subscription_unsure), each with what to do. Exits 3 when something needs a person (each reason listed).",
         ),
     ),
   )
