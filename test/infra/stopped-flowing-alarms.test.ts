@@ -13,11 +13,16 @@ import { HeyGenRelay } from '../../lib/heygen-relay.js';
 
 type Alarm = {
   Properties: {
+    EvaluationPeriods?: number;
+    DatapointsToAlarm?: number;
+    Period?: number;
+    ComparisonOperator?: string;
     AlarmDescription: string;
     AlarmActions?: unknown[];
     TreatMissingData?: string;
     MetricName?: string;
     Dimensions?: { Name: string; Value: unknown }[];
+    Threshold?: number;
   };
 };
 
@@ -64,13 +69,24 @@ describe('alarms a person sees when events stop flowing (issue 19)', () => {
     }
   });
 
-  it('alarm-endpoint-disabled and alarm-second-writer: one registrar run reporting it raises it, with what a person does', () => {
+  it('alarm-endpoint-disabled and alarm-second-writer: one registrar run reporting it raises it, a run that could not look does not clear it', () => {
     const [, disabled] = byName('HeyGenEndpointDisabled')[0] as [string, Alarm];
     expect(disabled.Properties.Dimensions).toContainEqual({ Name: 'Outcome', Value: 'endpoint_disabled' });
     expect(disabled.Properties.AlarmDescription).toMatch(/enable it in HeyGen's dashboard/);
     const [, writer] = byName('HeyGenSecondWriter')[0] as [string, Alarm];
     expect(writer.Properties.Dimensions).toContainEqual({ Name: 'Outcome', Value: 'second_writer' });
     expect(writer.Properties.AlarmDescription).toMatch(/another stack at the same URL/);
+    // The registrar runs hourly and reports it in every run while it holds; a run that could not look
+    // (failed, busy: no such datapoint, treated as not breaching) must not clear it: 1 hour of the last 3.
+    for (const a of [disabled, writer])
+      expect(a.Properties).toMatchObject({
+        Period: 3600,
+        Threshold: 1,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
   });
 
   it('alarm-backfill-gap: kept while a run cannot cover the gap (missing data keeps its state), and its text names every reason status shows', () => {

@@ -273,18 +273,24 @@ function registrarAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): voi
     threshold: 1,
     ...atLeastOnce,
   });
-  // Events stop flowing and only a person can fix it (issue 19): one run is enough.
+  // Events stop flowing and only a person can fix it (issue 19): one run is enough, and an hour or two
+  // whose run could not look (failed, busy) does not clear it: 1 reporting hour of the last 3.
+  const keptThroughBlindRuns = {
+    evaluationPeriods: 3,
+    datapointsToAlarm: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  };
   relay.addAlarm(scope, 'HeyGenEndpointDisabled', {
     alarmDescription: `heygen-relay: HeyGen lists the ${who} webhook endpoint as disabled, so nothing is delivered. HeyGen's v3 API cannot enable it: enable it in HeyGen's dashboard (Webhooks), then run \`heygen-relay backfill\` for what the dedup window still covers`,
     metric: runs('endpoint_disabled'),
     threshold: 1,
-    ...atLeastOnce,
+    ...keptThroughBlindRuns,
   });
   relay.addAlarm(scope, 'HeyGenSecondWriter', {
     alarmDescription: `heygen-relay: another writer keeps changing the ${who} endpoint's secret (a second takeover within 24 h): a person rotating it in HeyGen's dashboard, or another stack at the same URL (a copied stack, a second region behind one domain). The registrar stopped healing instead of fighting. Find and remove the other writer (or give each stack its own URL), then run \`heygen-relay rotate\``,
     metric: runs('second_writer'),
     threshold: 1,
-    ...atLeastOnce,
+    ...keptThroughBlindRuns,
   });
 }
 
