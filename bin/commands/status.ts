@@ -32,6 +32,7 @@ import type { Command } from 'commander';
 import { S3ParkedArchive } from '../../functions/adapters/aws/parked-store.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from '../../functions/adapters/aws/signing-secret-store.js';
 import { sweepTempRoutes } from '../../functions/adapters/aws/temp-routes.js';
+import { parseTakeovers, type Takeover } from '../../functions/core/heal-journal.js';
 import {
   HEYGEN_BACKFILL_SERVICE,
   HEYGEN_REGISTRAR_SERVICE,
@@ -42,10 +43,11 @@ import { listParked } from '../../functions/wiring/parked-ops.js';
 import { DEFAULT_HEYGEN_API_URL, HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
 import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
 import { type ListingWatch, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
-import { normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
+import { HEAL_RATE_WINDOW_MS, normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
 import { describeUncovered } from './backfill-run.js';
 import { depthOf } from './redrive.js';
 import { type CliIo, Ctx, EXIT, type Run, type StackOutputs, UsageError, withCommon, withSource } from './shared.js';
+import { type Conditions, conditionEntries, conditionLines, judgeConditions } from './status-conditions.js';
 import { discoverTopology } from './topology.js';
 
 interface Options {
@@ -75,7 +77,8 @@ export interface StatusReport {
     readonly lastRotated?: string;
     readonly nextRotation?: string;
   };
-  readonly runs: Record<string, { outcome: string; at: string } | null>;
+  /** Each service's newest runs: every outcome of that hour (runs of one hour share a datapoint), the one needing a person first. */
+  readonly runs: Record<string, { outcome: string; outcomes: string[]; at: string } | null>;
   readonly backfillCheckedThrough?: string | null;
   /** How long HeyGen was seen keeping its history, and when a run last read it to its end (history-proof.ts). */
   readonly backfillHistory?: string;
@@ -88,6 +91,8 @@ export interface StatusReport {
   readonly last24h: Record<string, Record<string, number>>;
   readonly parked?: number;
   readonly sweptTemporaryRoutes: string[];
+  /** Each condition under which events stop flowing until a person acts (status-conditions.ts): null when it does not hold. */
+  readonly conditions: Conditions;
   readonly attention: string[];
 }
 
@@ -113,13 +118,12 @@ const BAD_RUN = new Set([
   'endpoint_disabled',
   'second_writer',
 ]);
-/** What a person does about the outcomes only a person can fix (issue 19). */
-const RUN_ADVICE: Record<string, string> = {
-  endpoint_disabled:
-    "HeyGen disabled the webhook endpoint: nothing is delivered; enable it in HeyGen's dashboard (the API cannot), then heygen-relay backfill",
-  second_writer:
-    "another writer keeps changing the endpoint's secret (a person in HeyGen's dashboard, or another stack at this URL): the registrar stopped healing; remove the other writer, then heygen-relay rotate",
-};
+/** Outcomes reported as conditions (status-conditions.ts) rather than as a bad run. */
+const AS_CONDITION = new Set(['endpoint_disabled', 'second_writer']);
+/** The order outcomes of one hour are listed in: those needing a person first (BAD_RUN's order), then by name. */
+const outcomeOrder = (a: string, b: string) =>
+  (BAD_RUN.has(a) ? [...BAD_RUN].indexOf(a) : BAD_RUN.size) - (BAD_RUN.has(b) ? [...BAD_RUN].indexOf(b) : BAD_RUN.size) ||
+  a.localeCompare(b);
 
 async function allMetrics(ctx: Ctx, metricName: string): Promise<Metric[]> {
   const out: Metric[] = [];
@@ -172,25 +176,26 @@ async function sums(ctx: Ctx, metrics: Metric[], start: number, end: number): Pr
 const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 const dim = (m: Metric, name: string) => m.Dimensions?.find((d) => d.Name === name)?.Value;
 
-/** The newest run's outcome of a service (`RegistrarRuns` or `BackfillRuns`), over the last 7 days. */
+/**
+ * The newest runs of a service (`RegistrarRuns` or `BackfillRuns`) over the last 7 days: runs of one
+ * hour share a datapoint, so every outcome of the newest hour is returned (none is picked by the order
+ * CloudWatch lists them in), those needing a person first.
+ */
 async function lastRun(
   ctx: Ctx,
   metricName: string,
   service: RegExp,
   now: number,
-): Promise<{ outcome: string; at: string } | null> {
+): Promise<{ outcome: string; outcomes: string[]; at: string } | null> {
   const metrics = (await allMetrics(ctx, metricName)).filter((m) => service.test(dim(m, 'service') ?? '') && dim(m, 'Outcome'));
   if (metrics.length === 0) return null;
   const got = await sums(ctx, metrics, now - 7 * DAY, now);
-  let best: { outcome: string; at: number } | null = null;
-  got.forEach((g, i) => {
-    const outcome = dim(metrics[i] as Metric, 'Outcome') ?? '?';
-    // Runs of one hour share a datapoint: of those, the one a person must see wins.
-    const worse = (b: { outcome: string; at: number }) => g.last === b.at && BAD_RUN.has(outcome) && !BAD_RUN.has(b.outcome);
-    if (g.last !== null && (best === null || g.last > best.at || worse(best))) best = { outcome, at: g.last };
-  });
-  const b = best as { outcome: string; at: number } | null;
-  return b ? { outcome: b.outcome, at: new Date(b.at).toISOString() } : null;
+  const newest = Math.max(...got.map((g) => g.last ?? Number.NEGATIVE_INFINITY));
+  if (!Number.isFinite(newest)) return null;
+  const outcomes = [
+    ...new Set(got.flatMap((g, i) => (g.last === newest ? [dim(metrics[i] as Metric, 'Outcome') ?? '?'] : []))),
+  ].sort(outcomeOrder);
+  return { outcome: outcomes[0] as string, outcomes, at: new Date(newest).toISOString() };
 }
 
 const COUNTERS = ['Received', 'Published', 'Duplicate', 'ConcurrentDuplicate', 'Rejected', 'Failed', 'Parked', 'Backfilled'];
@@ -264,9 +269,22 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
   const signingSecret = await signingSecretStatus(s);
   const endpoint = await endpointStatus(s);
   const runs = await lastRuns(s);
-  const state = await stateTableStatus(s);
+  const { report: state, uncovered, historyKeptMs, takeovers } = await stateTableStatus(s);
   const counts = await deliveryCounts(s);
   const parked = await parkedCount(s);
+  const conditions = judgeConditions(
+    {
+      where,
+      ...(endpoint && !endpoint.error ? { endpoints: endpoint.found.map((e) => ({ id: e.id, status: e.status })) } : {}),
+      registrar: runs.registrar ?? null,
+      uncovered,
+      historyKeptMs,
+      takeovers,
+      now: s.now,
+    },
+    HEAL_RATE_WINDOW_MS,
+  );
+  s.attention.unshift(...conditionLines(conditions));
   return {
     at: new Date(s.now).toISOString(),
     ...(o.stack ? { stack: o.stack } : {}),
@@ -280,6 +298,7 @@ export async function collectStatus(ctx: Ctx, o: Options): Promise<StatusReport>
     last24h: counts,
     ...(parked !== undefined ? { parked } : {}),
     sweptTemporaryRoutes: swept,
+    conditions,
     attention: s.attention,
   };
 }
@@ -387,7 +406,7 @@ async function endpointStatus(s: Survey): Promise<StatusReport['endpoint']> {
         `HeyGen has no endpoint at ${url}: heygen-relay reconcile ${o.stack ? `--stack ${o.stack}` : `--endpoint-url ${url}`}`,
       );
     if (found.length > 1) attention.push(`HeyGen has ${found.length} endpoints at ${url}; the registrar deletes duplicates`);
-    for (const e of found) if (e.status !== 'enabled') attention.push(`HeyGen endpoint ${e.id} is ${e.status}`);
+    // A disabled endpoint is a condition (endpoint_disabled, status-conditions.ts).
     return { ...at, found };
   } catch (err) {
     attention.push(`HeyGen's API: ${(err as Error).message}`);
@@ -406,8 +425,9 @@ async function lastRuns(s: Survey): Promise<StatusReport['runs']> {
     runs['JoggAI registrar'] = await newest('the JoggAI registrar runs', 'RegistrarRuns', JOGGAI_REGISTRAR_SERVICE);
   runs.backfill = await newest('the backfill runs', 'BackfillRuns', ctx.service(HEYGEN_BACKFILL_SERVICE));
   for (const [name, r] of Object.entries(runs))
-    if (r && BAD_RUN.has(r.outcome))
-      attention.push(`the last ${name} run (${r.at}) ended ${r.outcome}: ${RUN_ADVICE[r.outcome] ?? 'see its logs'}`);
+    for (const outcome of r?.outcomes ?? [])
+      if (BAD_RUN.has(outcome) && !(name === 'registrar' && AS_CONDITION.has(outcome)))
+        attention.push(`the last ${name} run (${r?.at}) ended ${outcome}: see its logs`);
   return runs;
 }
 
@@ -429,16 +449,26 @@ export function describeHistoryWatch(
   return `${keptText}; listing last read to its end ${ago(now, watch.lastAt)} (longest gap since the last sweep ${Math.round(gap / 360_000) / 10} h; up to ${WATCH_GAP_MS / 3_600_000} h watched)`;
 }
 
-/** The backfill's checkpoint and uncovered periods, and the ingress's delivery evidence (state table items). */
-async function stateTableStatus(
-  s: Survey,
-): Promise<Pick<StatusReport, 'backfillCheckedThrough' | 'backfillHistory' | 'backfillUncovered' | 'evidence'>> {
+/** What the state table holds beyond the report's lines: the backfill's periods and history, the registrar's takeovers. */
+interface StateFacts {
+  readonly report: Pick<StatusReport, 'backfillCheckedThrough' | 'backfillHistory' | 'backfillUncovered' | 'evidence'>;
+  readonly uncovered: UncoveredPeriod[];
+  readonly historyKeptMs: number | null;
+  readonly takeovers: Takeover[];
+}
+
+/** The backfill's checkpoint and uncovered periods, the registrar's heal journal, and the ingress's delivery evidence (state table items). */
+async function stateTableStatus(s: Survey): Promise<StateFacts> {
   const { ctx, attention } = s;
   const stateTable = s.o.stateTable ?? s.outputs.stateTableName;
+  const signingSecretId = s.o.signingSecretId ?? s.outputs.signingSecretArn;
   let backfillCheckedThrough: string | null | undefined;
   let backfillUncovered: string[] | undefined;
   let backfillHistory: string | undefined;
   let evidence: Record<string, string | null> | undefined;
+  let uncovered: UncoveredPeriod[] = [];
+  let historyKeptMs: number | null = null;
+  let takeovers: Takeover[] = [];
   if (stateTable)
     await part(attention, 'the state table', async () => {
       const get = (pk: string) =>
@@ -446,10 +476,12 @@ async function stateTableStatus(
       const item = (await get(`backfill#${ctx.sourceId}`)).Item;
       const cp = item?.checkedThrough?.N;
       backfillCheckedThrough = cp === undefined ? null : new Date(Number(cp)).toISOString();
-      backfillHistory = describeHistoryWatch(item, Date.now());
-      backfillUncovered = describeUncovered(item?.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : []);
-      for (const line of backfillUncovered)
-        attention.push(`the backfill ${line}: events of it may be lost; then heygen-relay backfill --acknowledge-gap`);
+      backfillHistory = describeHistoryWatch(item, s.now);
+      uncovered = item?.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [];
+      historyKeptMs = item?.historyKeptMs?.N === undefined ? null : Number(item.historyKeptMs.N);
+      backfillUncovered = describeUncovered(uncovered);
+      // The registrar's heal journal (functions/adapters/aws/dynamodb-heal-journal.ts), under its lease's name.
+      if (signingSecretId) takeovers = parseTakeovers((await get(`heal#heygen:${signingSecretId}`)).Item?.takeovers?.S);
       const ev = (await get(`evidence#${ctx.sourceId}`)).Item;
       const iso = (n: string | undefined) => (n === undefined ? null : new Date(Number(n)).toISOString());
       evidence = {
@@ -458,12 +490,13 @@ async function stateTableStatus(
         lastMissedAt: iso(ev?.lastMissedAt?.N),
       };
     });
-  return {
+  const report = {
     ...(backfillCheckedThrough !== undefined ? { backfillCheckedThrough } : {}),
     ...(backfillUncovered?.length ? { backfillUncovered } : {}),
     ...(backfillHistory ? { backfillHistory } : {}),
     ...(evidence ? { evidence } : {}),
   };
+  return { report, uncovered, historyKeptMs, takeovers };
 }
 
 /** The last 24 h of delivery counters per provider; failures (5xx) need attention. */
@@ -519,7 +552,9 @@ export function renderStatus(r: StatusReport, now: number): string[] {
   for (const [name, run] of Object.entries(r.runs))
     row(
       `Last ${name}`,
-      run ? `${run.outcome} (in the hour from ${run.at}, ${ago(now, Date.parse(run.at))})` : 'no run in 7 days',
+      run
+        ? `${run.outcomes.join(', ')} (${run.outcomes.length > 1 ? 'runs ' : ''}in the hour from ${run.at}, ${ago(now, Date.parse(run.at))})`
+        : 'no run in 7 days',
     );
   if (r.backfillCheckedThrough !== undefined) row('Backfill checked', r.backfillCheckedThrough ?? 'never');
   if (r.backfillHistory) row('HeyGen history', r.backfillHistory);
@@ -555,7 +590,11 @@ export function renderStatus(r: StatusReport, now: number): string[] {
   if (r.attention.length === 0) lines.push('healthy: nothing needs a person');
   else {
     lines.push('needs attention:');
-    for (const a of r.attention) lines.push(`  - ${a}`);
+    // Conditions under which events stop flowing first, each with its to-do on a line of its own.
+    const conditions = conditionEntries(r.conditions);
+    const asLines = new Set(conditionLines(r.conditions));
+    for (const c of conditions) lines.push(`  - ${c.line}`, `    ${c.todo}`);
+    for (const a of r.attention) if (!asLines.has(a)) lines.push(`  - ${a}`);
   }
   return lines;
 }
@@ -573,7 +612,7 @@ export function register(program: Command, io: CliIo, runner: Run): void {
         .command('status')
         .summary("the relay's health on one screen; exit 3 when something needs a person")
         .description(
-          "The relay's health on one screen: HeyGen's view of the endpoint, the signing secret's versions and rotation, the last registrar and backfill runs, queue and dead-letter depths, alarms in ALARM, the last 24 h of deliveries by outcome, parked deliveries. Exits 3 when something needs a person (each reason listed).",
+          "The relay's health on one screen: HeyGen's view of the endpoint, the signing secret's versions and rotation, the last registrar and backfill runs, queue and dead-letter depths, alarms in ALARM, the last 24 h of deliveries by outcome, parked deliveries; and every condition under which events stop flowing until a person acts (endpoint_disabled, second_writer, backfill_gap, history_short, subscription_unsure), each with what to do. Exits 3 when something needs a person (each reason listed).",
         ),
     ),
   )

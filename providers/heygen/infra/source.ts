@@ -273,18 +273,24 @@ function registrarAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): voi
     threshold: 1,
     ...atLeastOnce,
   });
-  // Events stop flowing and only a person can fix it (issue 19): one run is enough.
+  // Events stop flowing and only a person can fix it (issue 19): one run is enough, and an hour or two
+  // whose run could not look (failed, busy) does not clear it: 1 reporting hour of the last 3.
+  const keptThroughBlindRuns = {
+    evaluationPeriods: 3,
+    datapointsToAlarm: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  };
   relay.addAlarm(scope, 'HeyGenEndpointDisabled', {
     alarmDescription: `heygen-relay: HeyGen lists the ${who} webhook endpoint as disabled, so nothing is delivered. HeyGen's v3 API cannot enable it: enable it in HeyGen's dashboard (Webhooks), then run \`heygen-relay backfill\` for what the dedup window still covers`,
     metric: runs('endpoint_disabled'),
     threshold: 1,
-    ...atLeastOnce,
+    ...keptThroughBlindRuns,
   });
   relay.addAlarm(scope, 'HeyGenSecondWriter', {
     alarmDescription: `heygen-relay: another writer keeps changing the ${who} endpoint's secret (a second takeover within 24 h): a person rotating it in HeyGen's dashboard, or another stack at the same URL (a copied stack, a second region behind one domain). The registrar stopped healing instead of fighting. Find and remove the other writer (or give each stack its own URL), then run \`heygen-relay rotate\``,
     metric: runs('second_writer'),
     threshold: 1,
-    ...atLeastOnce,
+    ...keptThroughBlindRuns,
   });
   relay.addAlarm(scope, 'HeyGenStrayEndpoint', {
     alarmDescription: `heygen-relay: a ${who} registrar run created an endpoint at HeyGen and died before storing it, HeyGen no longer replays that create, and an endpoint made then with our events is at another URL. It may be ours (moved by a person) or another app's made at the same moment, so the registrar did not touch it and registered a new one at our URL. Find the endpoint named in the registrar's log (outcome stray_endpoint) in HeyGen's dashboard and delete it if it is not another app's`,
@@ -320,7 +326,7 @@ function backfillAlarms(relay: RelayCore, scope: Construct, kit: AlarmKit): void
     treatMissingData: cloudwatch.TreatMissingData.BREACHING,
   });
   relay.addAlarm(scope, 'HeyGenBackfillGap', {
-    alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history (an outage longer than the dedup window, or HeyGen no longer listing that far back): events of it may be lost; see heygen-relay status, then heygen-relay backfill --acknowledge-gap`,
+    alarmDescription: `heygen-relay: the backfill could not cover a period of ${who}'s history: events of it may be lost. heygen-relay status names each period and its entries: older than the dedup window (an outage longer than it), passed over when HeyGen's listing changed its order, HeyGen's history does not reach back that far, or entries left unpublished because our endpoint's subscription then is unsure. Act on each as status says, then heygen-relay backfill --acknowledge-gap`,
     metric: backfillMetric('BackfillGap', Duration.hours(1)),
     threshold: 1,
     ...atLeastOnce,
