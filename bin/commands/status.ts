@@ -117,7 +117,13 @@ const BAD_RUN = new Set([
   'secret_mismatch',
   'endpoint_disabled',
   'second_writer',
+  'stray_endpoint',
 ]);
+/** What a person does about a bad run outcome that is not a condition of its own (default: read the run's logs). */
+const RUN_ADVICE: Readonly<Record<string, string>> = {
+  stray_endpoint:
+    "a registrar run died after HeyGen created our endpoint, and an endpoint made then with our events is at another URL (the registrar's log names it): it was not touched, since it may be another app's; check it in HeyGen's dashboard and delete it if it is not",
+};
 /** Outcomes reported as conditions (status-conditions.ts) rather than as a bad run. */
 const AS_CONDITION = new Set(['endpoint_disabled', 'second_writer']);
 /** The order outcomes of one hour are listed in: those needing a person first (BAD_RUN's order), then by name. */
@@ -427,7 +433,7 @@ async function lastRuns(s: Survey): Promise<StatusReport['runs']> {
   for (const [name, r] of Object.entries(runs))
     for (const outcome of r?.outcomes ?? [])
       if (BAD_RUN.has(outcome) && !(name === 'registrar' && AS_CONDITION.has(outcome)))
-        attention.push(`the last ${name} run (${r?.at}) ended ${outcome}: see its logs`);
+        attention.push(`the last ${name} run (${r?.at}) ended ${outcome}: ${RUN_ADVICE[outcome] ?? 'see its logs'}`);
   return runs;
 }
 

@@ -301,6 +301,13 @@ describe('status: each condition under which events stop flowing, by name (issue
     expect(screen).not.toMatch(/may be lost/);
   });
 
+  it('status-stray-endpoint: a lost create that may have left an endpoint of ours elsewhere needs a person, and says what to do', async () => {
+    await registrarRuns(['stray_endpoint']);
+    const { code, screen } = await status([], false);
+    expect(code).toBe(3);
+    expect(screen).toMatch(/ended stray_endpoint: .*delete it if it is not/);
+  });
+
   it('status-several-at-once: runs of one hour tie in their datapoint, and every condition that holds is shown', async () => {
     // Both in the same hour (one datapoint each); no API key, so only the registrar's runs say the endpoint is disabled.
     await registrarRuns(['second_writer', 'endpoint_disabled', 'in_sync']);
