@@ -1,0 +1,154 @@
+/**
+ * Review 3 (issue 19): refusals that are not a stranger's and not a dead secret's still prove a
+ * "dead" secret, so a LIVE secret is rotated. Each test is `it.fails` until fixed: it asserts the
+ * promised behaviour (README "Healing only on proof": a rotation only when the stored secret was dead).
+ *
+ * One process, one virtual clock: the real ingress (its evidence recorder), the real registrar, the
+ * fake HeyGen (history account-wide), as in heygen-registrar-proof.test.ts.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
+import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
+import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
+import { MemoryLeaseStore } from '../../functions/core/lease.js';
+import type { SigningKeySource } from '../../functions/core/ports.js';
+import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { heygen } from '../../providers/heygen/runtime/index.js';
+import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
+import { useFakeHeyGen } from '../support/fake-heygen.js';
+
+const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+const NEIGHBOUR_URL = 'https://neighbour.example.com/hooks/heygen';
+const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const quiet: Telemetry = { debug() {}, info() {}, warn() {}, error() {}, count() {} };
+
+type Body = { event_type: string; event_data: Record<string, unknown> };
+
+describe('review3: healing on refusals that do not prove a dead secret', () => {
+  const hg = useFakeHeyGen();
+  const { clock } = hg;
+
+  /** One stack as deployed: the staleness check on (300 s, the construct's default). */
+  function stack(toleranceSeconds = 300) {
+    const now = () => clock.t;
+    const store = new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
+    const dedup = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: 'record', now });
+    const evidence = new MemoryEvidenceStore();
+    const heals = new MemoryHealJournal();
+    const lease = { store: new MemoryLeaseStore(now), name: `heygen:${store.name}`, now };
+    const keys: SigningKeySource = {
+      getKeys: async () => {
+        const { current, pending } = await store.read();
+        return [
+          { secret: current?.secret, label: 'AWSCURRENT' },
+          { secret: pending?.value?.secret, label: 'AWSPENDING' },
+        ].filter((k): k is { secret: string; label: string } => typeof k.secret === 'string');
+      },
+      refresh: async () => keys.getKeys(),
+    };
+    const bus: unknown[] = [];
+    const ingress = createIngress({
+      routes: [{ provider: heygen, path: '/heygen', keys, timestampToleranceSeconds: toleranceSeconds, budgetMs: 8_000, dedup }],
+      maxBodyBytes: 256 * 1024,
+      publisher: { publish: async (e) => void bus.push(e) },
+      telemetry: quiet,
+      parked: { park: async () => undefined },
+      now,
+      onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
+    });
+    const post = async (raw: string, signature: string, sentAtMs = clock.t) =>
+      (
+        await ingress({
+          method: 'POST',
+          path: '/heygen',
+          headers: {
+            'heygen-signature': signature,
+            'heygen-timestamp': String(Math.floor(sentAtMs / 1000)),
+            'heygen-event-id': `evt_${randomUUID()}`,
+          },
+          body: Buffer.from(raw),
+          requestId: randomUUID(),
+        })
+      ).statusCode;
+    const sign = (secret: string, raw: string) => createHmac('sha256', secret).update(raw).digest('hex');
+    /** HeyGen creates `event` for our endpoint and delivers it, stamped by HeyGen's clock (`skewMs` off ours). */
+    const receive = async (event: Body, skewMs = 0) => {
+      const [ep] = hg.fake.endpointsFor(URL_A);
+      if (!ep) throw new Error('no endpoint');
+      hg.fake.emit(ep.endpoint_id, event);
+      const raw = JSON.stringify(event);
+      return post(raw, sign(ep.secret, raw), clock.t + skewMs);
+    };
+    const register = (): Promise<ReconcileSummary> =>
+      reconcile(
+        { url: URL_A, events: EVENTS },
+        { client: hg.client, secretStore: store, lease, heals, evidence: { evidence, history: hg.client, dedup, now } },
+      );
+    return { store, dedup, evidence, bus, post, sign, receive, register };
+  }
+
+  const rotations = () => hg.fake.requestsTo('POST', /rotate-secret$/).length;
+  let n = 0;
+  const event = (type = 'avatar_video.success'): Body => ({ event_type: type, event_data: { video_id: `v${++n}` } });
+
+  /*
+   * Causal chain: HeyGen's clock (Heygen-Timestamp) is 6 min ahead of the Lambda's (a fault the brief
+   * names: clocks skewed by minutes). The delivery is signed with the LIVE secret; verify() matches it,
+   * then normalize() -> checkTimestamp() throws StaleDeliveryError, which is a 401 (core/errors.ts).
+   * Ingress.answer() computes `refusedKey` for EVERY 401 (core/ingress.ts answer(), not only a
+   * signature miss), so the evidence item gets `lastSignatureRejectionAt` and the entry's own key.
+   * The entry is never recorded (refused), it is the newest of ours, in the proof window: the
+   * registrar's proof holds (proof.ts rules 1-4) and it calls rotate-secret on a secret that was
+   * HeyGen's live one. The rotation cannot help (the skew stays), so the next heal within 24 h ends
+   * `second_writer`, blaming "another writer" for what is a clock. Severity: needless rotation (and
+   * a misleading alarm). FIXED in core/ingress.ts: only a SignatureVerificationError (no live key
+   * matched) names a refused key; a stale delivery's 401 gives none (it still stamps the evidence).
+   */
+  it('review3-stale-timestamp-rotates: a delivery signed with the live secret but refused as stale (clock skew) never rotates it', async () => {
+    const a = stack();
+    expect((await a.register()).outcome).toBe('changed'); // endpoint created, its secret stored
+    clock.t += HOUR;
+    expect(await a.receive(event())).toBe(200); // clocks agree: the secret is HeyGen's live one
+    clock.t += HOUR;
+    // HeyGen's clock drifts 6 minutes ahead: every delivery is stale, its signature still valid.
+    expect(await a.receive(event(), 6 * MINUTE)).toBe(401);
+    clock.t += 15 * MINUTE;
+    const run = await a.register();
+    expect(rotations()).toBe(0);
+    expect(run.outcome).toBe('in_sync');
+  });
+
+  /*
+   * Causal chain: the doc's premise "a stranger cannot send a body with the key of an event HeyGen
+   * created for us (he would have to know its type and data)" does not hold for a NEIGHBOUR endpoint
+   * in the same account subscribed to an overlapping type: HeyGen delivers it the very same
+   * {event_type, event_data}. One of our deliveries is lost on the way (HeyGen lists the entry; the
+   * relay never saw it: no 5xx of ours, so rule 4's "no failure of ours" holds). The neighbour (a
+   * forwarding proxy pointed at our URL by mistake, or on purpose) POSTs that body signed with ITS
+   * secret: a 401 whose refused key is the entry's own. Rules 1-4 hold and the registrar rotates
+   * HeyGen's live secret. Severity: needless rotation (a neighbour plus one lost delivery).
+   */
+  it.fails("review3-neighbour-replay-rotates: a neighbour re-POSTing HeyGen's body for an event we missed (signed with its own secret) never rotates ours", async () => {
+    const a = stack(0);
+    await a.register();
+    const neighbour = hg.fake.seedEndpoint(NEIGHBOUR_URL, ['avatar_video.success']); // overlapping type
+    clock.t += HOUR;
+    expect(await a.receive(event())).toBe(200); // our secret works
+    clock.t += 5 * MINUTE;
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    const lost = event();
+    hg.fake.emit(ep?.endpoint_id as string, lost); // HeyGen lists it; its delivery to us is lost on the way
+    const raw = JSON.stringify(lost); // ...but the neighbour got these very bytes
+    clock.t += MINUTE;
+    expect(await a.post(raw, a.sign(neighbour.secret, raw))).toBe(401);
+    expect(((await a.evidence.read('heygen')).refusedKeys ?? []).map((r) => r.key)).toContain(heygenEventKey(raw));
+    clock.t += 15 * MINUTE;
+    await a.register();
+    expect(rotations()).toBe(0);
+  });
+});
