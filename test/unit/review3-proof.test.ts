@@ -1,96 +1,20 @@
 /**
  * Review 3 (issue 19): refusals that are not a stranger's and not a dead secret's still prove a
- * "dead" secret, so a LIVE secret is rotated. Each test is `it.fails` until fixed: it asserts the
- * promised behaviour (README "Healing only on proof": a rotation only when the stored secret was dead).
- *
- * One process, one virtual clock: the real ingress (its evidence recorder), the real registrar, the
- * fake HeyGen (history account-wide), as in heygen-registrar-proof.test.ts.
+ * "dead" secret, so a LIVE secret is rotated. Each test asserts the promised behaviour (README
+ * "Healing only on proof": a rotation only when the stored secret was dead); `it.fails` until fixed.
  */
-import { createHmac, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MemoryDedupStore } from '../../functions/adapters/local/memory-dedup.js';
-import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evidence.js';
-import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
-import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
-import { MemoryLeaseStore } from '../../functions/core/lease.js';
-import type { SigningKeySource } from '../../functions/core/ports.js';
-import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
-import { heygen } from '../../providers/heygen/runtime/index.js';
-import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
+import { type Body, HOUR, MINUTE, review3Stack, URL_A } from '../support/review3-stack.js';
 
-const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const NEIGHBOUR_URL = 'https://neighbour.example.com/hooks/heygen';
-const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const quiet: Telemetry = { debug() {}, info() {}, warn() {}, error() {}, count() {} };
-
-type Body = { event_type: string; event_data: Record<string, unknown> };
 
 describe('review3: healing on refusals that do not prove a dead secret', () => {
   const hg = useFakeHeyGen();
   const { clock } = hg;
 
-  /** One stack as deployed: the staleness check on (300 s, the construct's default). */
-  function stack(toleranceSeconds = 300) {
-    const now = () => clock.t;
-    const store = new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
-    const dedup = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: 'record', now });
-    const evidence = new MemoryEvidenceStore();
-    const heals = new MemoryHealJournal();
-    const lease = { store: new MemoryLeaseStore(now), name: `heygen:${store.name}`, now };
-    const keys: SigningKeySource = {
-      getKeys: async () => {
-        const { current, pending } = await store.read();
-        return [
-          { secret: current?.secret, label: 'AWSCURRENT' },
-          { secret: pending?.value?.secret, label: 'AWSPENDING' },
-        ].filter((k): k is { secret: string; label: string } => typeof k.secret === 'string');
-      },
-      refresh: async () => keys.getKeys(),
-    };
-    const bus: unknown[] = [];
-    const ingress = createIngress({
-      routes: [{ provider: heygen, path: '/heygen', keys, timestampToleranceSeconds: toleranceSeconds, budgetMs: 8_000, dedup }],
-      maxBodyBytes: 256 * 1024,
-      publisher: { publish: async (e) => void bus.push(e) },
-      telemetry: quiet,
-      parked: { park: async () => undefined },
-      now,
-      onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
-    });
-    const post = async (raw: string, signature: string, sentAtMs = clock.t) =>
-      (
-        await ingress({
-          method: 'POST',
-          path: '/heygen',
-          headers: {
-            'heygen-signature': signature,
-            'heygen-timestamp': String(Math.floor(sentAtMs / 1000)),
-            'heygen-event-id': `evt_${randomUUID()}`,
-          },
-          body: Buffer.from(raw),
-          requestId: randomUUID(),
-        })
-      ).statusCode;
-    const sign = (secret: string, raw: string) => createHmac('sha256', secret).update(raw).digest('hex');
-    /** HeyGen creates `event` for our endpoint and delivers it, stamped by HeyGen's clock (`skewMs` off ours). */
-    const receive = async (event: Body, skewMs = 0) => {
-      const [ep] = hg.fake.endpointsFor(URL_A);
-      if (!ep) throw new Error('no endpoint');
-      hg.fake.emit(ep.endpoint_id, event);
-      const raw = JSON.stringify(event);
-      return post(raw, sign(ep.secret, raw), clock.t + skewMs);
-    };
-    const register = (): Promise<ReconcileSummary> =>
-      reconcile(
-        { url: URL_A, events: EVENTS },
-        { client: hg.client, secretStore: store, lease, heals, evidence: { evidence, history: hg.client, dedup, now } },
-      );
-    return { store, dedup, evidence, bus, post, sign, receive, register };
-  }
+  const stack = (toleranceSeconds = 300) => review3Stack(hg, { toleranceSeconds });
 
   const rotations = () => hg.fake.requestsTo('POST', /rotate-secret$/).length;
   let n = 0;
