@@ -12,9 +12,9 @@ import { type Body, HOUR, MINUTE, review3Stack, URL_A } from '../support/review3
 /** DynamoDB refusing the journal's write once (a throttle, a dropped connection; or the Lambda killed there). */
 class JournalFailingOnce extends MemoryHealJournal {
   failures = 1;
-  override async record(t: Takeover, signal?: AbortSignal): Promise<void> {
+  override async record(t: Takeover): Promise<void> {
     if (this.failures-- > 0) throw new Error('ProvisionedThroughputExceededException');
-    return super.record(t, signal);
+    return super.record(t);
   }
 }
 
