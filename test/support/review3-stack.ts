@@ -59,11 +59,11 @@ export function review3Stack(hg: FakeHeyGen, options: StackOptions = {}) {
     now,
     onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
   });
-  const post = async (raw: string, signature: string, sentAtMs = clock.t) =>
+  const post = async (raw: string, signature: string, sentAtMs = clock.t, path = '/heygen') =>
     (
       await ingress({
         method: 'POST',
-        path: '/heygen',
+        path,
         headers: {
           'heygen-signature': signature,
           'heygen-timestamp': String(Math.floor(sentAtMs / 1000)),

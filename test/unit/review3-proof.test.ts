@@ -75,4 +75,37 @@ describe('review3: healing on refusals that do not prove a dead secret', () => {
     await a.register();
     expect(rotations()).toBe(0);
   });
+
+  /*
+   * Causal chain: the same premise fails without any malice. An endpoint in our account at a URL that
+   * differs from ours only by a trailing slash (a colleague's hand-made test endpoint, a copied
+   * config) is not "at our URL" for the registrar (normalizeUrl keeps the slash) nor for the backfill,
+   * but the ingress routes `/heygen/` to our route (normalizePath strips it). HeyGen delivers every
+   * event of the shared types to OUR Lambda twice: via our endpoint (verified) and via that one (signed
+   * with its secret: refused, the entry's own key recorded). The first of our own deliveries that is
+   * lost on the way (HeyGen's trouble, the Function URL throttling: no 5xx of ours) makes rules 1-4
+   * hold and rotates HeyGen's live secret. The registrar never sees that endpoint as a duplicate or a
+   * second writer. Severity: needless rotation (plus a refused-key list kept full by HeyGen itself).
+   */
+  it.fails('review3-neighbour-url-variant-rotates: an endpoint at our URL plus a trailing slash (HeyGen delivers its copies to our Lambda) never rotates our live secret', async () => {
+    const a = stack(0);
+    await a.register();
+    const variant = hg.fake.seedEndpoint(`${URL_A}/`, ['avatar_video.success']);
+    clock.t += HOUR;
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    const deliverToVariant = async (e: Body) => {
+      const raw = JSON.stringify(e);
+      return a.post(raw, a.sign(variant.secret, raw), clock.t, '/heygen/');
+    };
+    const first = event();
+    expect(await a.receive(first)).toBe(200); // our endpoint's copy: verified
+    expect(await deliverToVariant(first)).toBe(401); // the variant's copy of the same event, at our Lambda
+    clock.t += 5 * MINUTE;
+    const lost = event();
+    hg.fake.emit(ep?.endpoint_id as string, lost); // our copy lost on the way...
+    expect(await deliverToVariant(lost)).toBe(401); // ...the variant's copy arrives and is refused
+    clock.t += 15 * MINUTE;
+    await a.register();
+    expect(rotations()).toBe(0);
+  });
 });
