@@ -27,12 +27,15 @@ export interface StackOptions {
   /** The ingress's staleness check (s); 300 is the construct's default, 0 turns it off. */
   readonly toleranceSeconds?: number;
   readonly heals?: HealJournal;
+  /** The Lambda's clock minus HeyGen's (the fake's): negative when HeyGen's clock is ahead. @default 0 */
+  readonly lambdaSkewMs?: number;
 }
 
 /** One stack as deployed (defaults: staleness check 300 s, dedup mode `record`, 48 h window). */
 export function review3Stack(hg: FakeHeyGen, options: StackOptions = {}) {
   const { clock } = hg;
-  const now = () => clock.t;
+  const skew = options.lambdaSkewMs ?? 0;
+  const now = () => clock.t + skew;
   const toleranceSeconds = options.toleranceSeconds ?? 300;
   const store = new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
   const dedup = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: 'record', now });
