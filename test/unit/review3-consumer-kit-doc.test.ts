@@ -5,9 +5,10 @@
  * or more after the first (a record that was not written, a claim it took over) was then acted on twice.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const doc = readFileSync(new URL('../../docs/consuming.md', import.meta.url), 'utf8');
+const doc = readFileSync(resolve(__dirname, '../../docs/consuming.md'), 'utf8');
 const snippet = /```ts\n([^`]*makeIdempotent[^`]*)```/.exec(doc)?.[1] ?? '';
 
 describe('review3: the consumer kit as docs/consuming.md shows it', () => {
