@@ -87,25 +87,37 @@ describe('review3: healing on refusals that do not prove a dead secret', () => {
    * hold and rotates HeyGen's live secret. The registrar never sees that endpoint as a duplicate or a
    * second writer. Severity: needless rotation (plus a refused-key list kept full by HeyGen itself).
    */
-  it.fails('review3-neighbour-url-variant-rotates: an endpoint at our URL plus a trailing slash (HeyGen delivers its copies to our Lambda) never rotates our live secret', async () => {
-    const a = stack(0);
-    await a.register();
-    const variant = hg.fake.seedEndpoint(`${URL_A}/`, ['avatar_video.success']);
-    clock.t += HOUR;
-    const [ep] = hg.fake.endpointsFor(URL_A);
-    const deliverToVariant = async (e: Body) => {
-      const raw = JSON.stringify(e);
-      return a.post(raw, a.sign(variant.secret, raw), clock.t, '/heygen/');
-    };
-    const first = event();
-    expect(await a.receive(first)).toBe(200); // our endpoint's copy: verified
-    expect(await deliverToVariant(first)).toBe(401); // the variant's copy of the same event, at our Lambda
-    clock.t += 5 * MINUTE;
-    const lost = event();
-    hg.fake.emit(ep?.endpoint_id as string, lost); // our copy lost on the way...
-    expect(await deliverToVariant(lost)).toBe(401); // ...the variant's copy arrives and is refused
-    clock.t += 15 * MINUTE;
-    await a.register();
-    expect(rotations()).toBe(0);
-  });
+  for (const [variant, path] of [
+    ['plus a trailing slash', '/heygen/'],
+    ['with its path in capitals', '/HEYGEN'],
+    ['plus a query string', '/heygen'],
+  ] as const) {
+    const url = variant.includes('slash')
+      ? `${URL_A}/`
+      : variant.includes('capitals')
+        ? URL_A.replace('/heygen', '/HEYGEN')
+        : `${URL_A}?app=b`;
+    it.fails(`review3-neighbour-url-variant-rotates: an endpoint at our URL ${variant} (HeyGen delivers its copies to our Lambda) never rotates our live secret`, async () => {
+      const a = stack(0);
+      await a.register();
+      const other = hg.fake.seedEndpoint(url, ['avatar_video.success']);
+      clock.t += HOUR;
+      const [ep] = hg.fake.endpointsFor(URL_A);
+      expect(ep?.endpoint_id).not.toBe(other.endpoint_id);
+      const deliverToVariant = async (e: Body) => {
+        const raw = JSON.stringify(e);
+        return a.post(raw, a.sign(other.secret, raw), clock.t, path); // the Function URL drops the query
+      };
+      const first = event();
+      expect(await a.receive(first)).toBe(200); // our endpoint's copy: verified
+      expect(await deliverToVariant(first)).toBe(401); // the variant's copy of the same event, at our Lambda
+      clock.t += 5 * MINUTE;
+      const lost = event();
+      hg.fake.emit(ep?.endpoint_id as string, lost); // our copy lost on the way...
+      expect(await deliverToVariant(lost)).toBe(401); // ...the variant's copy arrives and is refused
+      clock.t += 15 * MINUTE;
+      await a.register();
+      expect(rotations()).toBe(0);
+    });
+  }
 });
