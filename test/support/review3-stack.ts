@@ -29,6 +29,8 @@ export interface StackOptions {
   readonly heals?: HealJournal;
   /** The Lambda's clock minus HeyGen's (the fake's): negative when HeyGen's clock is ahead. @default 0 */
   readonly lambdaSkewMs?: number;
+  /** The signing secret's store (made on the stack's clock); a MemorySigningSecretStore by default. */
+  readonly secretStore?: (now: () => number) => MemorySigningSecretStore;
 }
 
 /** One stack as deployed (defaults: staleness check 300 s, dedup mode `record`, 48 h window). */
@@ -37,7 +39,7 @@ export function review3Stack(hg: FakeHeyGen, options: StackOptions = {}) {
   const skew = options.lambdaSkewMs ?? 0;
   const now = () => clock.t + skew;
   const toleranceSeconds = options.toleranceSeconds ?? 300;
-  const store = new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
+  const store = options.secretStore?.(now) ?? new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
   const dedup = new MemoryDedupStore({ windowSeconds: 48 * 3600, lockSeconds: 15, mode: 'record', now });
   const evidence = new MemoryEvidenceStore();
   const heals = options.heals ?? new MemoryHealJournal();
