@@ -410,6 +410,8 @@ class Ingress {
    * key in flight per environment, whatever the dedup mode.
    */
   private readonly inFlight = new Map<string, InFlight>();
+  /** The 401 answers that refused a signature (no live key matched), as opposed to a stale delivery. */
+  private readonly signatureMisses = new WeakSet<RelayResponse>();
 
   constructor(private readonly options: IngressOptions) {
     this.telemetry = options.telemetry;
@@ -424,7 +426,9 @@ class Ingress {
     const troubled = onTrouble && response.statusCode >= 400 ? this.routeFor(req.path) : undefined;
     const provider = troubled && sourceOf(troubled);
     if (!provider) return response;
-    const refusedKey = response.statusCode === 401 ? refusedEventKey(troubled, req) : undefined;
+    // Only a signature MISS names a refused key (the registrar's proof of a dead secret): a stale
+    // timestamp is a 401 too, but its signature matched a live key (review3-stale-timestamp-rotates).
+    const refusedKey = this.signatureMisses.has(response) ? refusedEventKey(troubled, req) : undefined;
     await onTrouble?.(provider, response.statusCode, refusedKey).catch(() => undefined);
     return response;
   }
@@ -801,6 +805,8 @@ class Ingress {
       this.telemetry.warn('Delivery rejected', { provider, status: err.status, code: err.code });
     }
     const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { allow: err.allow } : {};
-    return errorResponse(err, headers);
+    const response = errorResponse(err, headers);
+    if (err instanceof SignatureVerificationError) this.signatureMisses.add(response);
+    return response;
   }
 }
