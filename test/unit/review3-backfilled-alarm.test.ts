@@ -1,7 +1,7 @@
 /**
  * Review 3 (issue 19): "a person is alarmed whenever events stop flowing". The HeyGenBackfilled alarm
  * watches `BackfilledEvents` (Outcome done|partial), which the backfill Lambda entry emits from the
- * summary scheduledBackfill returns. `it.fails` until fixed (backfill-plan.ts: owner `birth`).
+ * summary scheduledBackfill returns. Fixed in backfill-plan.ts (withFreshPass).
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ describe('review3: events a freshness run recovers are counted for the alarm', (
    * missing alarm (events recovered, but nobody is told live delivery failed). Fix: add the two
    * summaries' counts (backfilled, parked, uncertain, foreign, missing) instead of keeping the last.
    */
-  it.fails('review3-fresh-backfilled-uncounted: the run summary counts the events its freshness pass published', async () => {
+  it('review3-fresh-backfilled-uncounted: the run summary counts the events its freshness pass published', async () => {
     const now = () => clock.t;
     const opts = { windowSeconds: WINDOW / 1000, lockSeconds: 15, now };
     const check = new MemoryDedupStore({ ...opts, mode: 'record' });

@@ -406,8 +406,9 @@ export async function scheduledBackfill(input: {
     state = nextState(state, plan, summary, t);
     await input.checkpoint.write(state, deps.signal);
     if (plan.kind === 'fresh' && summary.sampleMissed) {
+      const fresh = summary;
       plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
-      summary = await runPlan(plan, state, deps, input.bounds);
+      summary = withFreshPass(fresh, await runPlan(plan, state, deps, input.bounds));
       state = nextState(state, plan, summary, t);
       await input.checkpoint.write(state, deps.signal);
     }
@@ -420,6 +421,24 @@ export async function scheduledBackfill(input: {
     outcome: 'busy' as const,
     state: null,
   }));
+}
+
+/**
+ * A run whose freshness pass found its sample missing publishes every missing entry of its interval and
+ * then sweeps; the sweep finds those published. The run's summary is the sweep's with what the freshness
+ * pass published, parked or may have copied added, so `BackfilledEvents` (alarm HeyGenBackfilled: live
+ * delivery failed) and the `missing` list count them (review3-fresh-backfilled-uncounted).
+ */
+function withFreshPass(fresh: BackfillSummary, sweep: BackfillSummary): BackfillSummary {
+  return {
+    ...sweep,
+    pages: fresh.pages + sweep.pages,
+    backfilled: fresh.backfilled + sweep.backfilled,
+    uncertain: fresh.uncertain + sweep.uncertain,
+    unpublishable: fresh.unpublishable + sweep.unpublishable,
+    parked: fresh.parked + sweep.parked,
+    missing: [...fresh.missing, ...sweep.missing],
+  };
 }
 
 /**
