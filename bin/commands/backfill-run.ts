@@ -39,7 +39,12 @@ import {
   originFloor,
   underBackfillLease,
 } from '../../providers/heygen/runtime/backfill.js';
-import { type BackfillState, firstRunOrigin, mergeUncovered } from '../../providers/heygen/runtime/backfill-plan.js';
+import {
+  acknowledgeUncovered,
+  type BackfillState,
+  firstRunOrigin,
+  mergeUncovered,
+} from '../../providers/heygen/runtime/backfill-plan.js';
 import { recordSighting, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 
 /** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
@@ -215,7 +220,7 @@ async function recordUncovered(checkpoint: DynamoBackfillCheckpoint, fresh: read
   if (fresh.length === 0) return 0;
   const state = await checkpoint.read();
   const before = state.uncovered ?? [];
-  const after = mergeUncovered(before, fresh);
+  const after = mergeUncovered(before, fresh, state.acknowledged);
   const added = after.slice(before.length).reduce((n, p) => n + (p.entries ?? 0), 0);
   if (after.length > before.length) await checkpoint.write({ ...state, uncovered: after });
   return added;
@@ -254,7 +259,7 @@ export async function acknowledgeGaps(input: {
     async () => {
       const state = await checkpoint.read();
       const periods = state.uncovered ?? [];
-      if (periods.length > 0) await checkpoint.write({ ...state, uncovered: [] });
+      if (periods.length > 0) await checkpoint.write(acknowledgeUncovered(state));
       return periods;
     },
     () => null,

@@ -12,7 +12,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
-import { MemoryBackfillCheckpoint, scheduledBackfill, uncoveredTotals } from '../../providers/heygen/runtime/backfill-plan.js';
+import {
+  acknowledgeUncovered,
+  MemoryBackfillCheckpoint,
+  scheduledBackfill,
+  uncoveredTotals,
+} from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { addressedAt, recordSighting, recordSubscription } from '../../providers/heygen/runtime/subscription-log.js';
 import { sharedMemoryDedup } from '../support/backfill-dedup.js';
@@ -184,6 +189,21 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(again.summary?.uncovered).toEqual([expect.objectContaining({ reason: 'subscription', entries: 1 })]);
     expect(uncoveredTotals(w.checkpoint.state).entries).toBe(3); // before: 4 (metric UncoveredEntries)
     expect(w.bus).toEqual([]);
+  });
+
+  it('unsure-acknowledged-stays-quiet: an unsure entry a person acknowledged (heygen-relay backfill --acknowledge-gap) is not reported again by the next sweep that finds it still unpublished', async () => {
+    const w = world([A], []);
+    const created = Date.parse(w.ep.created_at);
+    w.ep.events = [A, B]; // as in unsure-counted-once: the first run's log starts at the run
+    w.event(w.ep.endpoint_id, A, created + 2 * HOUR);
+    clock.t = created + 4 * HOUR;
+    await w.scheduled();
+    expect(uncoveredTotals(w.checkpoint.state)).toMatchObject({ periods: 1, entries: 1 });
+    w.checkpoint.state = acknowledgeUncovered(w.checkpoint.state); // what --acknowledge-gap writes
+    clock.t += HOUR;
+    const again = await w.scheduled(true); // its overlap reads the entry again
+    expect(again.plan).toMatchObject({ kind: 'sweep', reason: 'trouble' });
+    expect(uncoveredTotals(w.checkpoint.state)).toMatchObject({ periods: 0, entries: 0 }); // before: the alarm again
   });
 
   it('a run that could not ask HeyGen (the endpoint list failed) leaves the log as it was: the configured types are no sighting', () => {

@@ -36,6 +36,7 @@ import {
   type ListingHead,
   originFloor,
   type StopEarly,
+  UNSURE_KEYS_KEPT,
   type UncoveredPeriod,
   underBackfillLease,
 } from './backfill.js';
@@ -96,6 +97,11 @@ export interface BackfillState {
    * (backfill.ts `addressedAfterMs`). Absent or null: unknown (a checkpoint from before it: no floor).
    */
   readonly originMs?: number | null;
+  /**
+   * Envelope ids of unsure entries in periods a person acknowledged (the last `UNSURE_KEYS_KEPT`): a run
+   * that finds one unpublished again does not report it again (`mergeUncovered`).
+   */
+  readonly acknowledged?: readonly string[];
 }
 
 export const NO_BACKFILL_STATE: BackfillState = {
@@ -241,6 +247,7 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
       uncovered: mergeUncovered(
         state.uncovered,
         summary.uncovered.filter((p) => p.reason === 'subscription'),
+        state.acknowledged,
       ),
     };
   return {
@@ -260,7 +267,7 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
     head: summary.head ?? state.head ?? null,
     historyKeptMs: keptAfter(state, summary, now),
     watch: nextWatch(state.watch, { kind: 'sweep', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
-    uncovered: mergeUncovered(state.uncovered, summary.uncovered),
+    uncovered: mergeUncovered(state.uncovered, summary.uncovered, state.acknowledged),
   };
 }
 
@@ -268,14 +275,16 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
  * The periods not covered after a run reported `fresh` ones: a `subscription` period counts only the
  * entries no kept period names already (an unsure entry stays unpublished, so every run that looks at
  * it again, a sweep's overlap, a page read again after a cut, the CLI, reports it again); one left
- * with none is dropped. Entries counted beyond the names kept (`UNSURE_KEYS_KEPT`) are counted again.
+ * with none is dropped; so is an entry a person acknowledged (`acknowledged`). Entries counted beyond
+ * the names kept (`UNSURE_KEYS_KEPT`) are counted again.
  */
 export function mergeUncovered(
   kept: readonly UncoveredPeriod[] | undefined,
   fresh: readonly UncoveredPeriod[],
+  acknowledged: readonly string[] = [],
 ): UncoveredPeriod[] {
   const out = [...(kept ?? [])];
-  const named = new Set(out.flatMap((p) => (p.reason === 'subscription' ? (p.keys ?? []) : [])));
+  const named = new Set([...acknowledged, ...out.flatMap((p) => (p.reason === 'subscription' ? (p.keys ?? []) : []))]);
   for (const p of fresh) {
     if (p.reason !== 'subscription' || !p.keys) {
       out.push(p);
@@ -294,6 +303,12 @@ export function mergeUncovered(
 function keptAfter(state: BackfillState, summary: BackfillSummary, now: number): number | null {
   if (!summary.reachedEnd || summary.historyFromMs === undefined) return state.historyKeptMs ?? null;
   return Math.max(state.historyKeptMs ?? 0, now - summary.historyFromMs);
+}
+
+/** The checkpoint once a person acknowledged its periods: none kept, the unsure entries' names remembered. */
+export function acknowledgeUncovered(state: BackfillState): BackfillState {
+  const keys = (state.uncovered ?? []).flatMap((p) => (p.reason === 'subscription' ? (p.keys ?? []) : []));
+  return { ...state, uncovered: [], acknowledged: [...(state.acknowledged ?? []), ...keys].slice(-UNSURE_KEYS_KEPT) };
 }
 
 /** The periods not covered, in total: entries known (null periods count 0) and hours. */
