@@ -92,9 +92,10 @@ export interface BackfillState {
   /** Our endpoint's subscription over time, on the runs' clock (subscription-log.ts). */
   readonly subscriptions?: SubscriptionLog;
   /**
-   * The stack's origin (`firstRunOrigin`), fixed by its first run and kept: nothing created at or
-   * before it was addressed to us, so every run (and the CLI) counts such an entry `foreign`
-   * (backfill.ts `addressedAfterMs`). Absent or null: unknown (a checkpoint from before it: no floor).
+   * The stack's origin (`firstRunOrigin`), fixed by its first run and kept: nothing created before it
+   * was addressed to us, so every run (and the CLI) counts an entry created before it (less
+   * `CLOCK_SKEW_MS`, backfill.ts `originFloor`) `foreign` (`addressedAfterMs`). Absent or null:
+   * unknown (a checkpoint from before it: no floor).
    */
   readonly originMs?: number | null;
   /**
