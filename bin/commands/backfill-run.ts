@@ -11,6 +11,13 @@
  * already published (its record may have expired), so a `--since` reaching past it is refused with one
  * line, unless the operator accepts second copies (`--allow-duplicates`; they carry the same envelope
  * id, so consumers that drop repeats by `id` drop them).
+ *
+ * Never before the stack's origin (the scheduled runs' checkpoint `originMs`, else `firstRunOrigin` of
+ * the signing secret's CreatedDate and our oldest endpoint): nothing before it was addressed to our
+ * endpoint, so a `--since` reaching further (with `--allow-duplicates`, or the default on a young
+ * stack) starts there, and says so. Entries the subscription log judges unsure are reported as the
+ * scheduled runs report them: recorded in the checkpoint as a `subscription` period (alarm BackfillGap
+ * until `--acknowledge-gap`), counted once (`mergeUncovered`); the command exits 3.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -24,11 +31,20 @@ import type { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/cli
 import type { UncoveredPeriod } from '../../providers/heygen/runtime/backfill.js';
 import {
   BACKFILL_DEFAULTS,
+  type BackfillDeps,
   type BackfillSummary,
   backfill,
+  EMPTY_SUMMARY,
   type OurEndpoint,
+  originFloor,
   underBackfillLease,
 } from '../../providers/heygen/runtime/backfill.js';
+import {
+  acknowledgeUncovered,
+  type BackfillState,
+  firstRunOrigin,
+  mergeUncovered,
+} from '../../providers/heygen/runtime/backfill-plan.js';
 import { recordSighting, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 
 /** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
@@ -108,22 +124,62 @@ export interface BackfillCommandInput {
   readonly dynamoDb?: () => DynamoDBClient;
   readonly eventBridge?: () => EventBridgeClient;
   readonly now?: () => number;
+  /** When the stack was born (its signing secret's CreatedDate; null or absent: unknown). */
+  readonly bornAtMs?: number | null;
 }
 
 export interface BackfillCommandSummary extends BackfillSummary {
   /** Of what was (or would be) published, created before the dedup window: possibly second copies. */
   readonly beyondWindow: number;
+  /** The stack's origin (null: unknown): nothing created before it was addressed to our endpoint. */
+  readonly originMs: number | null;
+  /** Where `--since` (or the default) asked to start; `sinceMs` is later when that was before the origin. */
+  readonly askedSinceMs: number;
+  /** Entries not covered that this run added to the checkpoint's periods (0 in a dry run, or all known). */
+  readonly recorded: number;
 }
 
 export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillCommandSummary> {
   const now = (input.now ?? Date.now)();
-  const sinceMs = backfillSince({
+  const askedSinceMs = backfillSince({
     since: input.since,
     windowMs: input.windowMs,
     allowDuplicates: input.allowDuplicates === true,
     now,
   });
   const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
+  const checkpoint = new DynamoBackfillCheckpoint(ddb, input.stateTable, input.source ?? 'heygen');
+  const work = async (): Promise<BackfillCommandSummary> => {
+    const state = await checkpoint.read();
+    const originMs = cliOrigin(state, input);
+    const sinceMs = originMs === null ? askedSinceMs : Math.max(askedSinceMs, originFloor(originMs));
+    const subscriptions = subscriptionLog(state, input.endpoint, now);
+    const options = { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 };
+    const summary = await backfill(
+      { ...options, ...(subscriptions ? { subscriptions } : {}), ...(originMs !== null ? { addressedAfterMs: originMs } : {}) },
+      commandDeps(input, ddb),
+    );
+    const recorded = input.dryRun ? 0 : await recordUncovered(checkpoint, summary.uncovered);
+    const windowStart = now - input.windowMs;
+    const beyondWindow = summary.missing.filter((m) => Date.parse(m.createdAt) <= windowStart).length;
+    return { ...summary, beyondWindow, originMs, askedSinceMs, recorded };
+  };
+  // A dry run publishes and records nothing: no lease (as before). Otherwise the scheduled runs' lease.
+  if (input.dryRun) return work();
+  const lease = { store: new DynamoLeaseStore(ddb, input.stateTable), name: backfillLeaseName(input.signingSecretId) };
+  return underBackfillLease(lease, undefined, work, () => ({
+    ...EMPTY_SUMMARY,
+    outcome: 'busy' as const,
+    sinceMs: askedSinceMs,
+    beyondWindow: 0,
+    originMs: null,
+    askedSinceMs,
+    recorded: 0,
+  }));
+}
+
+/** The publishing path of a CLI run: the scheduled run's pieces over the stack's tables and bus (the lease is the caller's). */
+function commandDeps(input: BackfillCommandInput, ddb: DynamoDBClient): BackfillDeps {
   const eventBridge = (input.eventBridge ?? (() => new EventBridgeClient({})))();
   const dedup = {
     windowSeconds: Math.ceil(input.windowMs / 1000),
@@ -131,25 +187,43 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
     legacyBodyKeys: true,
     sources: { [input.source ?? 'heygen']: 'heygen' },
   };
-  const subscriptions = await subscriptionLog(ddb, input, now);
-  const summary = await backfill(
-    { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000, ...(subscriptions ? { subscriptions } : {}) },
-    {
-      history: input.client,
-      endpoint: input.endpoint,
-      check: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'record' }),
-      claim: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'claim' }),
-      index: new DynamoDedupIndex(ddb, input.dedupTable),
-      publisher: new EventBridgePublisher(eventBridge, input.eventBus),
-      evidence: new DynamoEvidenceStore(ddb, input.stateTable),
-      ...(input.parkedBucket ? { parked: new S3ParkedStore(input.parkedBucket, s3PutVia(eventBridge)) } : {}),
-      ...(input.source && input.source !== 'heygen' ? { source: input.source } : {}),
-      lease: { store: new DynamoLeaseStore(ddb, input.stateTable), name: backfillLeaseName(input.signingSecretId) },
-    },
-  );
-  const windowStart = now - input.windowMs;
-  const beyondWindow = summary.missing.filter((m) => Date.parse(m.createdAt) <= windowStart).length;
-  return { ...summary, beyondWindow };
+  return {
+    history: input.client,
+    endpoint: input.endpoint,
+    check: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'record' }),
+    claim: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'claim' }),
+    index: new DynamoDedupIndex(ddb, input.dedupTable),
+    publisher: new EventBridgePublisher(eventBridge, input.eventBus),
+    evidence: new DynamoEvidenceStore(ddb, input.stateTable),
+    ...(input.parkedBucket ? { parked: new S3ParkedStore(input.parkedBucket, s3PutVia(eventBridge)) } : {}),
+    ...(input.source && input.source !== 'heygen' ? { source: input.source } : {}),
+  };
+}
+
+/**
+ * The stack's origin: as the scheduled runs fixed it (`originMs`); before their first run (or on a
+ * checkpoint from before it), `firstRunOrigin` of the stack's birth and our oldest endpoint, with the
+ * last run that found no key only before a first run (later it may be newer than events of ours).
+ */
+function cliOrigin(state: BackfillState, input: Pick<BackfillCommandInput, 'bornAtMs' | 'endpoint'>): number | null {
+  if (state.originMs != null) return state.originMs;
+  const keyMissingAt = state.checkedThrough === null ? state.keyMissingAt : null;
+  return firstRunOrigin(input.bornAtMs, keyMissingAt, input.endpoint.createdAtMs);
+}
+
+/**
+ * Adds what this run could not cover to the checkpoint's periods (re-read under the lease, just before
+ * the write), as a scheduled run does: alarmed (BackfillGap, UncoveredEntries) until a person
+ * acknowledges them. Returns the entries newly counted.
+ */
+async function recordUncovered(checkpoint: DynamoBackfillCheckpoint, fresh: readonly UncoveredPeriod[]): Promise<number> {
+  if (fresh.length === 0) return 0;
+  const state = await checkpoint.read();
+  const before = state.uncovered ?? [];
+  const after = mergeUncovered(before, fresh, state.acknowledged);
+  const added = after.slice(before.length).reduce((n, p) => n + (p.entries ?? 0), 0);
+  if (after.length > before.length) await checkpoint.write({ ...state, uncovered: after });
+  return added;
 }
 
 /**
@@ -157,15 +231,10 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
  * entry is judged by the types of its time, not today's (a type added today does not make a
  * neighbour's older entries ours). Undefined: no log yet (today's types judge, as before the log).
  */
-async function subscriptionLog(
-  ddb: DynamoDBClient,
-  input: Pick<BackfillCommandInput, 'stateTable' | 'source' | 'endpoint'>,
-  now: number,
-): Promise<SubscriptionLog | undefined> {
-  const state = await new DynamoBackfillCheckpoint(ddb, input.stateTable, input.source ?? 'heygen').read();
+function subscriptionLog(state: BackfillState, endpoint: OurEndpoint, now: number): SubscriptionLog | undefined {
   if (!state.subscriptions?.length) return undefined;
-  const seen = Math.min(input.endpoint.seenAtMs ?? now, now);
-  return recordSighting(state.subscriptions, input.endpoint, seen, Number.NEGATIVE_INFINITY);
+  const seen = Math.min(endpoint.seenAtMs ?? now, now);
+  return recordSighting(state.subscriptions, endpoint, seen, Number.NEGATIVE_INFINITY);
 }
 
 function backfillLeaseName(signingSecretId: string): string {
@@ -190,7 +259,7 @@ export async function acknowledgeGaps(input: {
     async () => {
       const state = await checkpoint.read();
       const periods = state.uncovered ?? [];
-      if (periods.length > 0) await checkpoint.write({ ...state, uncovered: [] });
+      if (periods.length > 0) await checkpoint.write(acknowledgeUncovered(state));
       return periods;
     },
     () => null,
@@ -222,8 +291,22 @@ export function describeBackfill(s: BackfillCommandSummary): string[] {
   ];
   if (s.uncertain > 0) lines.push(`published again over an unfinished claim (may be a second copy, same id): ${s.uncertain}`);
   if (s.beyondWindow > 0) lines.push(`older than the dedup window (may be second copies, same envelope id): ${s.beyondWindow}`);
+  if (s.originMs !== null && s.askedSinceMs < s.sinceMs)
+    lines.push(
+      `started at the stack's origin (${new Date(s.originMs).toISOString()}, its birth or our oldest endpoint at HeyGen, less 5 min of clock skew), not ${new Date(s.askedSinceMs).toISOString()}: nothing before it was addressed to our endpoint`,
+    );
   lines.push(...describeUncovered(s.uncovered));
+  if (s.uncovered.length > 0) lines.push(uncoveredNote(s));
   for (const m of s.missing) lines.push(`  ${m.createdAt} ${m.type} ${m.eventId} -> ${m.id}`);
   if (s.outcome === 'busy') lines.push('another backfill holds the lease; try again later');
   return lines;
+}
+
+/** What became of the periods a CLI run could not cover (the command exits 3 when there are any). */
+function uncoveredNote(s: BackfillCommandSummary): string {
+  const n = s.uncovered.reduce((k, p) => k + (p.entries ?? 0), 0);
+  const what = `${n} entr${n === 1 ? 'y' : 'ies'} not covered (not published: a person must look)`;
+  if (s.dryRun) return `${what}; dry run: not recorded (a run without --dry-run records them, alarm BackfillGap)`;
+  if (s.recorded === 0) return `${what}; already recorded in the backfill's checkpoint by an earlier run`;
+  return `${what}; recorded ${s.recorded} in the backfill's checkpoint: alarm BackfillGap until heygen-relay backfill --acknowledge-gap`;
 }

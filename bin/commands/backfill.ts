@@ -2,6 +2,7 @@
  * `heygen-relay backfill`: wiring only. The command's logic is in bin/commands/backfill-run.ts, shared
  * with the scheduled backfill's path.
  */
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import {
@@ -77,6 +78,7 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
     throw new UsageError(
       `HeyGen lists no endpoint at ${endpointUrl}: nothing in its history can be shown to be addressed to the relay; register it first (heygen-relay reconcile)`,
     );
+  const bornAtMs = await stackBirth(ctx, signingSecretId);
   const summary = await usage(() =>
     backfillCommand({
       since: o.since,
@@ -91,13 +93,30 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       signingSecretId,
       ...(parkedBucket ? { parkedBucket } : {}),
       source: ctx.sourceId,
+      bornAtMs,
       now: () => ctx.now(),
       ...(ctx.io.dynamoDb ? { dynamoDb: ctx.io.dynamoDb } : {}),
       ...(ctx.io.eventBridge ? { eventBridge: ctx.io.eventBridge } : {}),
     }),
   );
   ctx.emit(summary, describeBackfill(summary));
-  return summary.outcome === 'busy' ? EXIT.busy : summary.failed > 0 ? EXIT.failed : EXIT.ok;
+  if (summary.outcome === 'busy') return EXIT.busy;
+  if (summary.failed > 0) return EXIT.failed;
+  // Entries it could not cover (unsure: maybe a neighbour's) need a person, as `status` says it.
+  return summary.uncovered.length > 0 ? EXIT.attention : EXIT.ok;
+}
+
+/**
+ * The stack's birth, its signing secret's CreatedDate (DescribeSecret, as the scheduled backfill reads
+ * it): with our oldest endpoint, where a run before the scheduled runs' first starts. Null when it
+ * cannot be read (our oldest endpoint alone then).
+ */
+async function stackBirth(ctx: Ctx, signingSecretId: string): Promise<number | null> {
+  try {
+    return (await ctx.sm().send(new DescribeSecretCommand({ SecretId: signingSecretId }))).CreatedDate?.getTime() ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** `--acknowledge-gap`: clears the periods the backfill could not cover (its alarm), printing them. */
@@ -128,7 +147,7 @@ export function register(program: Command, io: CliIo, runner: Run): void {
         .command('backfill')
         .summary("publish what HeyGen's event history delivered to our endpoint and the relay never published")
         .description(
-          "Publish what HeyGen's event history lists as delivered to our endpoint and the relay never published, through the same path as the scheduled backfill and under its lease. Needs HEYGEN_API_KEY. Reaches back no further than the relay's dedup window (older entries cannot be told from ones already published) unless --allow-duplicates.",
+          "Publish what HeyGen's event history lists as delivered to our endpoint and the relay never published, through the same path as the scheduled backfill and under its lease. Needs HEYGEN_API_KEY. Reaches back no further than the relay's dedup window (older entries cannot be told from ones already published) unless --allow-duplicates, and never before the stack's origin (its birth or our oldest endpoint: nothing before it was addressed to us). Entries it cannot cover are recorded for a person (alarm BackfillGap) and the command exits 3.",
         ),
     ),
   )

@@ -11,6 +11,10 @@
  *   answers (scripts/sandbox/rotation.ts; AWS answers first and rotates right after; a failed step
  *   is answered as an error here, where AWS would leave it to the rotation alarm).
  *
+ * And one answer it dates back: `secretsmanager.DescribeSecret` of the signing secret says the secret
+ * was created `backdate` earlier than moto made it (the sandbox's stack is dated as deployed that long
+ * before it started, docs/sandbox.md: the backfill reads this CreatedDate as the stack's birth).
+ *
  * Paths under `/_sandbox/` (no bucket can be named so) are the sandbox's own control routes: its
  * schedules (scripts/sandbox/schedules.ts).
  */
@@ -41,6 +45,8 @@ export interface GatewayOptions {
   ) => ((token?: string) => Promise<{ ARN?: string; Name?: string; VersionId: string }>) | undefined;
   /** The sandbox's control routes (`/_sandbox/...`); undefined: no such route. */
   readonly control?: (method: string, path: string) => Promise<Answer | undefined>;
+  /** How far DescribeSecret dates `secretId`'s CreatedDate back (ms); undefined: as moto has it. */
+  readonly backdate?: (secretId: string) => number | undefined;
 }
 
 export interface AwsGateway {
@@ -74,6 +80,38 @@ function forward(moto: URL, req: IncomingMessage, body: Buffer, res: ServerRespo
     res.end(JSON.stringify({ __type: 'ServiceUnavailable', message: `the sandbox's moto did not answer: ${err.message}` }));
   });
   upstream.end(body);
+}
+
+/** Sends the request to moto and reads its whole answer. */
+function ask(
+  moto: URL,
+  req: IncomingMessage,
+  body: Buffer,
+): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  return new Promise((done, fail) => {
+    const upstream = httpRequest(
+      { host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        readBody(answer).then((b) => done({ status: answer.statusCode ?? 502, headers: answer.headers, body: b }), fail);
+      },
+    );
+    upstream.on('error', fail);
+    upstream.end(body);
+  });
+}
+
+/** DescribeSecret as moto answers it, its CreatedDate (epoch seconds) `ms` earlier. */
+async function describeBackdated(moto: URL, req: IncomingMessage, body: Buffer, ms: number, res: ServerResponse) {
+  const answer = await ask(moto, req, body);
+  let out = answer.body;
+  if (answer.status === 200) {
+    const described = JSON.parse(answer.body.toString('utf8')) as { CreatedDate?: number };
+    if (typeof described.CreatedDate === 'number') described.CreatedDate -= ms / 1000;
+    out = Buffer.from(JSON.stringify(described));
+  }
+  const { 'content-length': _length, 'transfer-encoding': _chunked, ...headers } = answer.headers;
+  res.writeHead(answer.status, { ...headers, 'content-length': String(out.length) });
+  res.end(out);
 }
 
 async function moveTask(sqs: SQSClient, op: string, input: unknown): Promise<Answer> {
@@ -121,6 +159,10 @@ async function handle(options: GatewayOptions, sqs: SQSClient, req: IncomingMess
     answer = await moveTask(sqs, target.slice('AmazonSQS.'.length), JSON.parse(body.toString('utf8') || '{}'));
   else if (target === 'secretsmanager.RotateSecret')
     answer = await rotate(options, JSON.parse(body.toString('utf8') || '{}') as RotateRequest);
+  else if (target === 'secretsmanager.DescribeSecret') {
+    const ms = options.backdate?.(String((JSON.parse(body.toString('utf8') || '{}') as { SecretId?: unknown }).SecretId));
+    if (ms) return describeBackdated(new URL(options.moto), req, body, ms, res);
+  }
   if (!answer) return forward(new URL(options.moto), req, body, res);
   res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() });
   res.end(JSON.stringify(answer.body));

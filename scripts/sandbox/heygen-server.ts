@@ -10,7 +10,9 @@
  *        exponential backoff for 24 h; here 6 attempts within a few seconds), and lists it in its
  *        event history. With "missed": true it is only listed, `ago` in the past (default 15m: older
  *        than the backfill's 10 min settle time), as if every delivery had failed while the relay
- *        was down. Answers what happened to each endpoint.
+ *        was down. Answers what happened to each endpoint. An endpoint created after that moment
+ *        is not addressed (HeyGen could not have); when none was, 409 names the oldest one's creation
+ *        (the sandbox's stack is dated as deployed 1 h before start: docs/sandbox.md).
  *        With the sandbox's archive on (`--archive`), a result's sample links point at files HeyGen
  *        serves on 127.0.0.1 (scripts/sandbox/media-server.ts): the answer's `media` names them, with
  *        their sizes and SHA-256, and the video detail (GET /v3/videos/<id>) renews them.
@@ -82,15 +84,23 @@ async function emit(fake: FakeHeyGenApi, req: EmitRequest, media?: SandboxMedia)
   const sample = JSON.parse(sampleBody(type)) as { event_type: string; event_data: Record<string, unknown> };
   const files = req.data === undefined ? render(fake, media, type, sample.event_data) : undefined;
   const event = { event_type: type, event_data: (req.data as Record<string, unknown> | undefined) ?? sample.event_data };
-  const targets = [...fake.endpoints.values()].filter((e) => subscribed(e, type));
-  if (targets.length === 0)
+  const subscribers = [...fake.endpoints.values()].filter((e) => subscribed(e, type));
+  if (subscribers.length === 0)
     return bad(`no HeyGen endpoint is subscribed to ${type}: register the relay first (heygen-relay reconcile --stack ...)`, 409);
+  const at = Date.now() - agoMs;
+  // A missed event in the past was addressed only to the endpoints that existed then.
+  const targets = subscribers.filter((e) => req.missed !== true || Date.parse(e.created_at) <= at);
+  if (targets.length === 0)
+    return bad(
+      `no HeyGen endpoint subscribed to ${type} existed ${String(req.ago ?? DEFAULT_MISSED_AGO)} ago (the oldest was created ${subscribers.map((e) => e.created_at).sort()[0]}): a missed event must be younger than the endpoint`,
+      409,
+    );
   const deliveries = [];
   for (const e of targets) {
     if (e.status === 'disabled') {
       deliveries.push({ endpoint_id: e.endpoint_id, url: e.url, delivered: false, reason: 'endpoint disabled' });
     } else if (req.missed === true) {
-      const entry = fake.emit(e.endpoint_id, event, Date.now() - agoMs);
+      const entry = fake.emit(e.endpoint_id, event, at);
       deliveries.push({ endpoint_id: e.endpoint_id, url: e.url, delivered: false, reason: 'missed', event_id: entry.event_id });
     } else {
       const r = await fake.deliver(e.endpoint_id, e.url, event, SANDBOX_DELIVERY);

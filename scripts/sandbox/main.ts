@@ -9,6 +9,9 @@
  *     happen (scripts/sandbox/heygen-server.ts);
  *  5. the real ingress Lambda entry serving the stack's webhook URL over HTTP, in its own process with
  *     its template environment, and the registrar run once as after a deploy (scripts/sandbox/lambda-host.ts);
+ *     the stack is dated as deployed `DEPLOYED_AGO_MS` before start (its signing secret's CreatedDate, as
+ *     DescribeSecret answers it, and its endpoint's created_at at HeyGen), so a missed event of the last
+ *     hour is one HeyGen addressed to it: the backfill publishes nothing created before the stack's birth;
  *  6. the template's schedules on timers (scripts/sandbox/schedules.ts) and its SQS event sources
  *     (scripts/sandbox/event-sources.ts: the archiver, with `--archive`);
  *  7. prints the `export` lines for the CLI (also written to .relay/sandbox/env), then the ready line.
@@ -56,6 +59,13 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const REPO = resolve(__dirname, '..', '..');
 const STATE_DIR = join(REPO, '.relay', 'sandbox');
 export const SANDBOX_STACK = 'HeyGenRelaySandbox';
+/**
+ * How long before start the sandbox's stack is dated as deployed (docs/sandbox.md): a stack seconds
+ * old has no past in which HeyGen could have addressed a "missed" event to it, and the backfill rightly
+ * publishes nothing from before its birth. An hour: room for a missed event older than the backfill's
+ * 10 min settle time, well inside the 48 h dedup window.
+ */
+const DEPLOYED_AGO_MS = 3_600_000;
 /** The sandbox's credentials: moto accepts any; these say where they belong. */
 const CREDENTIALS = { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' };
 
@@ -183,6 +193,18 @@ function rotationFor(secretId: string) {
   const setup = rotationSetup(stack);
   if (!setup) return undefined;
   return (token?: string) => rotateSecret(motoSecrets(), stack.signingSecretArn, setup, token);
+}
+
+/** The signing secret, dated back by DEPLOYED_AGO_MS; other secrets as moto has them. */
+function backdate(secretId: string): number | undefined {
+  const arn = running.stack?.signingSecretArn;
+  return arn && (secretId === arn || secretId === arn.split(':').pop()) ? DEPLOYED_AGO_MS : undefined;
+}
+
+/** The endpoints the registrar made at start-up, dated as made at the stack's deploy, DEPLOYED_AGO_MS back. */
+function backdateEndpoints(heygen: SandboxHeyGen): void {
+  for (const e of heygen.fake.endpoints.values())
+    e.created_at = new Date(Date.parse(e.created_at) - DEPLOYED_AGO_MS).toISOString();
 }
 
 function motoSecrets(): SecretsManagerClient {
@@ -324,6 +346,7 @@ async function start(o: StartOptions): Promise<void> {
     {
       moto: running.moto.endpoint,
       rotate: rotationFor,
+      backdate,
       control: async (method, path) => (running.scheduler ? scheduleRoute(running.scheduler, method, path) : undefined),
     },
     Number(process.env.SANDBOX_PORT ?? 0),
@@ -349,6 +372,7 @@ async function start(o: StartOptions): Promise<void> {
     'ingress',
   );
   await invoke(stack, isRegistrar, 'providers/heygen/runtime/entries/registrar.ts', [{}]);
+  backdateEndpoints(running.heygen);
   running.scheduler = await startSchedules(stack, o);
   await startQueueSources(stack);
   printReady(aws, outputs, Date.now() - started);

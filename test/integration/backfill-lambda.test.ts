@@ -269,6 +269,7 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     const ep = fake.seedEndpoint('https://z/heygen', ['avatar_video.success']);
     const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', ['video_translate.success']);
     const now = Date.now();
+    ep.created_at = new Date(now - 72 * 3_600_000).toISOString(); // our endpoint, older than the events below
     const windowMs = 12 * 3_600_000;
     // Delivered live 13 h and 40 h ago and published then; their dedup records (12 h) have expired since.
     const old = [13, 40].map((h) => {
@@ -295,7 +296,8 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     // The scheduled runs' subscription log (earlier tests, another fake HeyGen world) would judge the
     // entries (cli-subscription-log): this test starts without one.
     const scheduled = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
-    await scheduled.write({ ...(await scheduled.read()), subscriptions: [] });
+    // Nor the origin an earlier test's first run fixed (its endpoint younger than these events).
+    await scheduled.write({ ...(await scheduled.read()), subscriptions: [], originMs: null });
     const { backfillCommand } = await import('../../bin/commands/backfill-run.js');
     const { HeyGenWebhookClient } = await import('../../providers/heygen/runtime/api/client.js');
     const { ourEndpoint } = await import('../../providers/heygen/runtime/backfill.js');
@@ -334,6 +336,7 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     const ep = fake.seedEndpoint('https://z/heygen', [A, B]); // B added an hour ago
     const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', [B]);
     const now = Date.now();
+    ep.created_at = new Date(now - 10 * 3_600_000).toISOString(); // as old as the log's first sighting
     const source = `heygen-sublog-${randomBytes(3).toString('hex')}`;
     const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, source);
     await checkpoint.write({
@@ -367,6 +370,98 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     });
     expect(run.missing.map((m) => m.type)).toEqual([A]); // before: [A, B], the neighbour's B entry published
     expect(run.foreign).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it("cli-since-before-origin: `backfill --since 72h --allow-duplicates` on a stack born 30 h ago starts at the stack's origin: a neighbour's entry of our type from before it is not published, ours after it are, and the output names the origin", async () => {
+    fake.reset();
+    const now = Date.now();
+    const born = now - 30 * 3_600_000;
+    const source = `heygen-origin-${randomBytes(3).toString('hex')}`;
+    const ep = fake.seedEndpoint('https://z/heygen', ['avatar_video.success']);
+    ep.created_at = new Date(born + 60_000).toISOString(); // the registrar's, a minute after the secret
+    const neighbour = fake.seedEndpoint('https://other-app.example.com/hooks', ['avatar_video.success']);
+    const theirs = { event_type: 'avatar_video.success', event_data: { video_id: 'origin-theirs', url: 'https://v/t' } };
+    fake.emit(neighbour.endpoint_id, theirs, now - 40 * 3_600_000); // our type, 10 h before the stack existed
+    const ours = { event_type: 'avatar_video.success', event_data: { video_id: 'origin-ours', url: 'https://v/o' } };
+    fake.emit(ep.endpoint_id, ours, now - 20 * 3_600_000); // after the birth, older than the 12 h window
+    const { backfillCommand, describeBackfill } = await import('../../bin/commands/backfill-run.js');
+    const { HeyGenWebhookClient } = await import('../../providers/heygen/runtime/api/client.js');
+    const { ourEndpoint, originFloor } = await import('../../providers/heygen/runtime/backfill.js');
+    const client = new HeyGenWebhookClient({ apiKey: FAKE_API_KEY, baseUrl: fake.url });
+    const run = await backfillCommand({
+      since: '72h',
+      allowDuplicates: true,
+      dryRun: false,
+      client,
+      windowMs: 12 * 3_600_000,
+      endpoint: await ourEndpoint(client, 'https://z/heygen', null),
+      dedupTable: stack.tableName,
+      eventBus: backfillEnv.EVENT_BUS_NAME as string,
+      stateTable: backfillEnv.STATE_TABLE_NAME as string,
+      signingSecretId: 'cli-origin',
+      source, // no scheduled run yet: no checkpoint
+      bornAtMs: born,
+      dynamoDb: () => stack.clients.ddb,
+      eventBridge: () => stack.clients.eb,
+    });
+    const key = (e: object) => heygenEventKey(JSON.stringify(e)).replace(/^heygen:/, `${source}:`); // this source's ids
+    expect(run.missing.map((m) => m.id)).toEqual([key(ours)]); // before: theirs too
+    expect(run.sinceMs).toBe(originFloor(born));
+    expect(describeBackfill(run).join('\n')).toContain(`started at the stack's origin (${new Date(born).toISOString()}`);
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids).toContain(key(ours));
+    expect(ids).not.toContain(key(theirs));
+  }, 60_000);
+
+  it('cli-unsure-reported: entries the subscription log judges unsure are recorded by `heygen-relay backfill` in the checkpoint as a subscription period (alarm BackfillGap, as a scheduled run records them), counted once over two runs, and the command exits 3 with a summary line', async () => {
+    fake.reset();
+    const A = 'avatar_video.success';
+    const ep = fake.seedEndpoint('https://z/heygen', [A]);
+    const now = Date.now();
+    ep.created_at = new Date(now - 20 * 3_600_000).toISOString();
+    const source = `heygen-unsure-${randomBytes(3).toString('hex')}`;
+    const state = backfillEnv.STATE_TABLE_NAME as string;
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, state, source);
+    // The scheduled runs' log starts 10 h ago (a run without one, the configured types not listed):
+    // an entry of A from before it may or may not have been addressed to us.
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      checkedThrough: now - 3_600_000,
+      originMs: now - 20 * 3_600_000,
+      subscriptions: [{ fromMs: now - 10 * 3_600_000, seenMs: now - 3_600_000, events: [A] }],
+    });
+    const unsure = { event_type: A, event_data: { video_id: 'unsure-1', url: 'https://v/u' } };
+    fake.emit(ep.endpoint_id, unsure, now - 11 * 3_600_000);
+    const { main } = await import('../../bin/commands/program.js');
+    const cli = async () => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const args = ['backfill', '--source', source, '--dedup-window', '12h', '--endpoint-url', 'https://z/heygen'];
+      const tables = ['--dedup-table', stack.tableName, '--bus', backfillEnv.EVENT_BUS_NAME as string, '--state-table', state];
+      const code = await main([...args, ...tables, '--signing-secret-id', backfillEnv.SIGNING_SECRET_ARN as string], {
+        env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: fake.url },
+        out: (l) => out.push(l),
+        err: (l) => err.push(l),
+        dynamoDb: () => stack.clients.ddb,
+        eventBridge: () => stack.clients.eb,
+        secretsManager: () => stack.clients.sm,
+      });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    const first = await cli();
+    expect(first.err).toBe('');
+    expect(first.out).toMatch(/^backfilled: 0;/m);
+    expect(first.out).toMatch(/^not covered \(our endpoint's subscription changed.*1 entry of ours$/m);
+    expect(first.out).toMatch(/^1 entry not covered .*recorded 1 in the backfill's checkpoint: alarm BackfillGap/m);
+    expect(first.code).toBe(3); // before: 0, and nothing recorded
+    const { uncoveredTotals } = await import('../../providers/heygen/runtime/backfill-plan.js');
+    expect(uncoveredTotals(await checkpoint.read())).toMatchObject({ periods: 1, entries: 1 });
+    const second = await cli();
+    expect(second.out).toMatch(/already recorded in the backfill's checkpoint by an earlier run/);
+    expect(second.code).toBe(3);
+    expect(uncoveredTotals(await checkpoint.read())).toMatchObject({ periods: 1, entries: 1 });
   }, 60_000);
 
   it("a first run's origin on moto: the backfill's SIGNING_SECRET_ARN has a CreatedDate (DescribeSecret), and the checkpoint's keyMissingAt moves forward only, outside the lease, and survives a run's write", async () => {

@@ -16,6 +16,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -335,6 +336,25 @@ describe('npm run sandbox', () => {
     expect(unknown.err).toMatch(/^sandbox: no schedule nope: .*registrar.*, all$/m);
     expect(unknown.code).toBe(64);
   }, 120_000);
+
+  it('the stack is dated as deployed 1 h before the sandbox started (its signing secret and its endpoint at HeyGen): a missed event of the last hour was addressed to it, an older one cannot have been', async () => {
+    const sm = aws(SecretsManagerClient);
+    const arn = Object.entries(outputs).find(([k]) => /SigningSecretArn/.test(k))?.[1];
+    const born = (await sm.send(new DescribeSecretCommand({ SecretId: arn }))).CreatedDate?.getTime() as number;
+    sm.destroy();
+    const state = (await (await fetch(`${env.HEYGEN_API_URL}/_sandbox/state`)).json()) as { endpoints: { created_at: string }[] };
+    const created = Date.parse(state.endpoints[0]?.created_at as string);
+    // Moto made the secret and the registrar the endpoint minutes ago (when the sandbox started).
+    expect(born).toBeLessThan(Date.now() - 50 * 60_000);
+    expect(created).toBeLessThan(Date.now() - 50 * 60_000);
+    expect(born).toBeLessThanOrEqual(created);
+    const res = await fetch(`${env.HEYGEN_API_URL}/_sandbox/emit`, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'avatar_video.fail', missed: true, ago: '2h' }),
+    });
+    expect(res.status).toBe(409);
+    expect(JSON.stringify(await res.json())).toMatch(/no HeyGen endpoint subscribed to avatar_video.fail existed 2h ago/);
+  }, 30_000);
 
   it('a missed event (only in HeyGen history) is recovered by backfill', async () => {
     const e = await emit({ type: 'avatar_video.fail', missed: true, ago: '20m' });

@@ -18,6 +18,7 @@ import { ourEndpoint, type UncoveredPeriod } from '../../providers/heygen/runtim
 import { firstRunOrigin, MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { historyProof, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
+import { CLOCK_SKEW_MS } from '../../providers/heygen/runtime/subscription-log.js';
 import { sharedMemoryDedup } from '../support/backfill-dedup.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
 
@@ -84,7 +85,7 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     };
     const periods = (reason?: UncoveredPeriod['reason']) =>
       (checkpoint.state.uncovered ?? []).filter((p) => reason === undefined || p.reason === reason);
-    return { ep, bornAtMs, bus, checkpoint, event, scheduled, hourly, periods };
+    return { ep, bornAtMs, bus, checkpoint, evidence, event, scheduled, hourly, periods };
   }
 
   it('an outage longer than HeyGen keeps its history, before any walk saw how long that is: the period the listing no longer reaches is reported (history, entries unknown), and kept after good runs (chaos lost)', async () => {
@@ -166,6 +167,42 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     const run = await w.scheduled();
     expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run' });
     expect(run.summary?.uncovered).toEqual([]);
+  });
+
+  it("first-run-before-birth: a neighbour's entry of our types created before the stack was born is not published", async () => {
+    const neighbour = hg.fake.seedEndpoint('https://neighbour.example.com/hooks', null);
+    const before = { event_type: 'avatar_video.success', event_data: { video_id: `before-${randomUUID()}` } };
+    hg.fake.emit(neighbour.endpoint_id, before, clock.t - 2 * HOUR); // inside the dedup window, 2 h before our birth
+    const w = await world(30 * HOUR);
+    // Ours, after the birth and before the first run: still recovered. A neighbour's of our type made
+    // then is another matter (the subscription-log rules), not this test's.
+    const lost = await w.event(w.bornAtMs + 20 * 60_000);
+    clock.t += 50 * 60_000;
+    const run = await w.scheduled();
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run', sinceMs: w.bornAtMs - CLOCK_SKEW_MS });
+    const ids = w.bus.map((x) => x.id);
+    expect(ids).not.toContain(heygenEventKey(JSON.stringify(before)));
+    expect(ids).toEqual([lost]);
+    expect(run.summary?.uncovered).toEqual([]); // the pre-birth entry is no gap: it was never ours
+    expect(w.checkpoint.state.originMs).toBe(w.bornAtMs);
+  });
+
+  it("first-run-before-birth, later sweeps: a sweep hours after the first run (its 6 h overlap reaches before the birth) does not publish a neighbour's pre-birth entry either (the checkpoint keeps the origin)", async () => {
+    const neighbour = hg.fake.seedEndpoint('https://neighbour.example.com/hooks', null);
+    const before = { event_type: 'avatar_video.success', event_data: { video_id: `before-${randomUUID()}` } };
+    hg.fake.emit(neighbour.endpoint_id, before, clock.t - 2 * HOUR);
+    const w = await world(30 * HOUR);
+    clock.t += 50 * 60_000;
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.evidence.record('heygen', 'failure', clock.t - 5 * 60_000); // the ingress answered a 5xx: a sweep
+    const run = await w.scheduled();
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'trouble' });
+    // It starts at the checkpoint and takes the 6 h before it too (entries listed late): the entry's time.
+    expect(run.plan).toMatchObject({ stopEarly: { lateMs: 6 * HOUR } });
+    expect(w.bus.map((x) => x.id)).not.toContain(heygenEventKey(JSON.stringify(before)));
+    expect(run.summary?.foreign).toBeGreaterThanOrEqual(1);
+    expect(w.periods()).toEqual([]);
   });
 
   it('a first run long after our endpoint was created (the backfill failed for 3 days after deploy): entries of ours before the dedup window are reported (dedup_window, counting those HeyGen still lists)', async () => {

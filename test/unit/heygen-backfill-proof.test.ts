@@ -87,10 +87,18 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
     return { w, e };
   }
 
-  async function world(events: string[] | null = null) {
+  /** `made`: our endpoint made that long before now (default: now), in an account whose history reaches further back. */
+  async function world(events: string[] | null = null, made = 0) {
     const now = () => clock.t;
     const t = dedupTable(now);
     const ep = hg.fake.seedEndpoint(OUR_URL, events);
+    // Made at deploy, before the entries a test lists (nothing before it was addressed to us), in an
+    // account whose history reaches further back (another app's entry): a first run proves from it
+    // that HeyGen dropped nothing since our endpoint was made (history-proof.ts, 'listed').
+    if (made > 0) {
+      ep.created_at = new Date(clock.t - made).toISOString();
+      hg.fake.emit('ep_other_app', { event_type: 'photo_avatar.success', event_data: { id: 'older' } }, clock.t - made - HOUR);
+    }
     const bus: RelayEvent[] = [];
     const uncertain: RelayEvent[] = [];
     const evidence = new MemoryEvidenceStore();
@@ -300,7 +308,7 @@ describe('Issue 19: the backfill acts on what HeyGen addressed to us, and says w
         async (hours, byCreation) => {
           hg.fake.reset();
           clock.t = Date.parse('2026-11-29T00:00:00Z');
-          const w = await world();
+          const w = await world(null, 40 * HOUR); // our endpoint made before the entries it lists
           for (let k = 0; k < 150; k++) await w.delivered(undefined, clock.t - 30 * HOUR + k * 12 * 60_000);
           clock.t += 20 * 60_000;
           await w.scheduled(); // a walk to the end: in order

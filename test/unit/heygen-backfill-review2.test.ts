@@ -44,6 +44,11 @@ describe('review2: the early stop and entries HeyGen lists late', () => {
     };
     const client = hg.client;
     const ep = hg.fake.seedEndpoint(OUR_URL, null);
+    // Made at deploy, before the entries these tests list (nothing before it was addressed to us), in
+    // an account whose history reaches further back (another app's entry): a first run proves from it
+    // that HeyGen dropped nothing since our endpoint was made (history-proof.ts, 'listed').
+    ep.created_at = new Date(clock.t - 40 * HOUR).toISOString();
+    hg.fake.emit('ep_other_app', { event_type: 'photo_avatar.success', event_data: { id: 'older' } }, clock.t - 41 * HOUR);
     const endpoint = await ourEndpoint(client, OUR_URL, null);
     const bus: RelayEvent[] = [];
     const failing = new Set<string>();

@@ -12,7 +12,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
 import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
-import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
+import {
+  acknowledgeUncovered,
+  MemoryBackfillCheckpoint,
+  scheduledBackfill,
+  uncoveredTotals,
+} from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { addressedAt, recordSighting, recordSubscription } from '../../providers/heygen/runtime/subscription-log.js';
 import { sharedMemoryDedup } from '../support/backfill-dedup.js';
@@ -160,6 +165,45 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(w.onBus(ours)).toBe(true);
     expect(w.onBus(theirs)).toBe(false);
     expect(w.checkpoint.state.uncovered ?? []).toEqual([]);
+  });
+
+  it('unsure-counted-once: an unsure entry is counted once in UncoveredEntries: not also in the dedup_window gap, and not again by the next sweep that finds it still unpublished', async () => {
+    const w = world([A], []);
+    const created = Date.parse(w.ep.created_at);
+    // HeyGen lists [A, B] for our endpoint, the stack is configured with [A]: no log can start at the
+    // window's far end, so an entry of A before the first run is unsure (subscription-log.ts).
+    w.ep.events = [A, B];
+    for (const h of [1, 13, 70]) w.event(w.ep.endpoint_id, A, created + h * HOUR); // never delivered
+    clock.t = created + 72 * HOUR; // the backfill's first run, 3 days after deploy
+    const first = await w.scheduled();
+    expect(first.plan).toMatchObject({ reason: 'first_run', gapFromMs: created });
+    // 1 h and 13 h: older than the window, counted in the gap only (never looked up); 70 h: unsure.
+    expect(first.summary?.uncovered.map((p) => [p.reason, p.entries])).toEqual([
+      ['subscription', 1],
+      ['dedup_window', 2],
+    ]);
+    expect(uncoveredTotals(w.checkpoint.state).entries).toBe(3);
+    clock.t += HOUR;
+    const again = await w.scheduled(true); // a sweep whose 6 h overlap reads the 70 h entry again
+    expect(again.plan).toMatchObject({ kind: 'sweep', reason: 'trouble' });
+    expect(again.summary?.uncovered).toEqual([expect.objectContaining({ reason: 'subscription', entries: 1 })]);
+    expect(uncoveredTotals(w.checkpoint.state).entries).toBe(3); // before: 4 (metric UncoveredEntries)
+    expect(w.bus).toEqual([]);
+  });
+
+  it('unsure-acknowledged-stays-quiet: an unsure entry a person acknowledged (heygen-relay backfill --acknowledge-gap) is not reported again by the next sweep that finds it still unpublished', async () => {
+    const w = world([A], []);
+    const created = Date.parse(w.ep.created_at);
+    w.ep.events = [A, B]; // as in unsure-counted-once: the first run's log starts at the run
+    w.event(w.ep.endpoint_id, A, created + 2 * HOUR);
+    clock.t = created + 4 * HOUR;
+    await w.scheduled();
+    expect(uncoveredTotals(w.checkpoint.state)).toMatchObject({ periods: 1, entries: 1 });
+    w.checkpoint.state = acknowledgeUncovered(w.checkpoint.state); // what --acknowledge-gap writes
+    clock.t += HOUR;
+    const again = await w.scheduled(true); // its overlap reads the entry again
+    expect(again.plan).toMatchObject({ kind: 'sweep', reason: 'trouble' });
+    expect(uncoveredTotals(w.checkpoint.state)).toMatchObject({ periods: 0, entries: 0 }); // before: the alarm again
   });
 
   it('a run that could not ask HeyGen (the endpoint list failed) leaves the log as it was: the configured types are no sighting', () => {

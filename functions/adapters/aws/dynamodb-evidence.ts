@@ -175,7 +175,7 @@ function refusedKeysOf(map: Record<string, AttributeValue>): RefusedKey[] {
 /**
  * The scheduled backfill's checkpoint in the state table: item `backfill#<provider>` with
  * `checkedThrough`, `lastSweepAt`, `freshThrough`, `sampleMissedAt`, `orderCheckedAt` (epoch ms), `historyKeptMs`,
- * `unsettled`, and the JSON of `cursor` (a sweep under way), `head`, `watch` and `uncovered` (periods not yet acknowledged). One consistent GetItem per read, one PutItem per write (the backfill's lease
+ * `unsettled`, `originMs`, and the JSON of `acknowledged`, `cursor` (a sweep under way), `head`, `watch` and `uncovered` (periods not yet acknowledged). One consistent GetItem per read, one PutItem per write (the backfill's lease
  * makes it the only writer).
  */
 export class DynamoBackfillCheckpoint {
@@ -207,6 +207,8 @@ export class DynamoBackfillCheckpoint {
       uncovered: item.uncovered?.S ? (JSON.parse(item.uncovered.S) as UncoveredPeriod[]) : [],
       watch: item.watch?.S ? (JSON.parse(item.watch.S) as BackfillState['watch']) : null,
       keyMissingAt: n(item.keyMissingAt),
+      originMs: n(item.originMs),
+      ...(item.acknowledged?.S ? { acknowledged: JSON.parse(item.acknowledged.S) as string[] } : {}),
       ...(item.subscriptions?.S ? { subscriptions: JSON.parse(item.subscriptions.S) as BackfillState['subscriptions'] } : {}),
     };
   }
@@ -239,6 +241,7 @@ export class DynamoBackfillCheckpoint {
       'orderCheckedAt',
       'historyKeptMs',
       'keyMissingAt',
+      'originMs',
     ] as const) {
       const v = state[k];
       if (v !== null && v !== undefined) item[k] = { N: String(v) };
@@ -250,6 +253,7 @@ export class DynamoBackfillCheckpoint {
     if (state.uncovered?.length) item.uncovered = { S: JSON.stringify(state.uncovered) };
     if (state.watch) item.watch = { S: JSON.stringify(state.watch) };
     if (state.subscriptions?.length) item.subscriptions = { S: JSON.stringify(state.subscriptions) };
+    if (state.acknowledged?.length) item.acknowledged = { S: JSON.stringify(state.acknowledged) };
     await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item }), { abortSignal: signal });
   }
 }

@@ -8,8 +8,9 @@
  * first entry (providers/heygen/backfill.ts `StopEarly`), and what it reads grows with the entries
  * listed since. Anything out of order sends it to the end again. One cut short goes on from its
  * cursor in the next run. It runs
- * - on the first run (the whole dedup window; entries of ours before it, after our endpoint was
- *   created, are reported `uncovered` as below),
+ * - on the first run (the dedup window from the stack's origin on, `firstRunOrigin`: nothing before
+ *   it was addressed to us; entries of ours before the window, after the origin, are reported
+ *   `uncovered` as below; the origin is kept, `originMs`, and no later run looks before it),
  * - when a walk is under way (its cursor),
  * - when the ingress answered a delivery 5xx after `checkedThrough` (our fault: HeyGen's delivery may
  *   have failed for good), the last freshness run found a sampled miss, or the last sweep left an
@@ -33,7 +34,9 @@ import {
   type BackfillSummary,
   backfill,
   type ListingHead,
+  originFloor,
   type StopEarly,
+  UNSURE_KEYS_KEPT,
   type UncoveredPeriod,
   underBackfillLease,
 } from './backfill.js';
@@ -88,6 +91,18 @@ export interface BackfillState {
   readonly keyMissingAt?: number | null;
   /** Our endpoint's subscription over time, on the runs' clock (subscription-log.ts). */
   readonly subscriptions?: SubscriptionLog;
+  /**
+   * The stack's origin (`firstRunOrigin`), fixed by its first run and kept: nothing created before it
+   * was addressed to us, so every run (and the CLI) counts an entry created before it (less
+   * `CLOCK_SKEW_MS`, backfill.ts `originFloor`) `foreign` (`addressedAfterMs`). Absent or null:
+   * unknown (a checkpoint from before it: no floor).
+   */
+  readonly originMs?: number | null;
+  /**
+   * Envelope ids of unsure entries in periods a person acknowledged (the last `UNSURE_KEYS_KEPT`): a run
+   * that finds one unpublished again does not report it again (`mergeUncovered`).
+   */
+  readonly acknowledged?: readonly string[];
 }
 
 export const NO_BACKFILL_STATE: BackfillState = {
@@ -123,7 +138,11 @@ export type BackfillPlan =
  * `endpointCreatedMs`: the first run's origin (`firstRunOrigin`: the stack's birth or our endpoint's
  * creation, the earlier). A first run whose window starts after it reports what lies between as not
  * covered, as after an outage: events may have been addressed to us there while no backfill had run
- * yet (deployed, then the backfill failing for longer than the window).
+ * yet (deployed, then the backfill failing for longer than the window). A first run whose origin is
+ * inside the window starts there: an entry from before it was a neighbour's (later runs are held
+ * to it by the checkpoint's `originMs`). What lies between the origin and the window's near end is
+ * judged as before: unsure entries reported, a history the listing no longer reaches reported from
+ * the origin (backfill.ts `firstRunNeed`).
  */
 export function backfillPlan(
   now: number,
@@ -146,7 +165,8 @@ export function backfillPlan(
     return {
       kind: 'sweep',
       reason: 'first_run',
-      sinceMs: oldest,
+      // Nothing before the origin was addressed to us: an entry of our types from then is a neighbour's.
+      sinceMs: endpointCreatedMs != null ? Math.max(oldest, originFloor(endpointCreatedMs)) : oldest,
       untilMs,
       ...(endpointCreatedMs != null && endpointCreatedMs < oldest ? { gapFromMs: endpointCreatedMs } : {}),
     };
@@ -225,7 +245,11 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
     return {
       ...state,
       cursor: summary.cursor ?? null,
-      uncovered: [...(state.uncovered ?? []), ...summary.uncovered.filter((p) => p.reason === 'subscription')],
+      uncovered: mergeUncovered(
+        state.uncovered,
+        summary.uncovered.filter((p) => p.reason === 'subscription'),
+        state.acknowledged,
+      ),
     };
   return {
     ...state,
@@ -244,14 +268,48 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
     head: summary.head ?? state.head ?? null,
     historyKeptMs: keptAfter(state, summary, now),
     watch: nextWatch(state.watch, { kind: 'sweep', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
-    uncovered: [...(state.uncovered ?? []), ...summary.uncovered],
+    uncovered: mergeUncovered(state.uncovered, summary.uncovered, state.acknowledged),
   };
+}
+
+/**
+ * The periods not covered after a run reported `fresh` ones: a `subscription` period counts only the
+ * entries no kept period names already (an unsure entry stays unpublished, so every run that looks at
+ * it again, a sweep's overlap, a page read again after a cut, the CLI, reports it again); one left
+ * with none is dropped; so is an entry a person acknowledged (`acknowledged`). Entries counted beyond
+ * the names kept (`UNSURE_KEYS_KEPT`) are counted again.
+ */
+export function mergeUncovered(
+  kept: readonly UncoveredPeriod[] | undefined,
+  fresh: readonly UncoveredPeriod[],
+  acknowledged: readonly string[] = [],
+): UncoveredPeriod[] {
+  const out = [...(kept ?? [])];
+  const named = new Set([...acknowledged, ...out.flatMap((p) => (p.reason === 'subscription' ? (p.keys ?? []) : []))]);
+  for (const p of fresh) {
+    if (p.reason !== 'subscription' || !p.keys) {
+      out.push(p);
+      continue;
+    }
+    const keys = p.keys.filter((k) => !named.has(k));
+    const entries = keys.length + Math.max(0, (p.entries ?? 0) - p.keys.length);
+    if (entries === 0) continue;
+    for (const k of keys) named.add(k);
+    out.push({ ...p, keys, entries });
+  }
+  return out;
 }
 
 /** The longest HeyGen was seen to keep an entry, after a run that read its listing to the end. */
 function keptAfter(state: BackfillState, summary: BackfillSummary, now: number): number | null {
   if (!summary.reachedEnd || summary.historyFromMs === undefined) return state.historyKeptMs ?? null;
   return Math.max(state.historyKeptMs ?? 0, now - summary.historyFromMs);
+}
+
+/** The checkpoint once a person acknowledged its periods: none kept, the unsure entries' names remembered. */
+export function acknowledgeUncovered(state: BackfillState): BackfillState {
+  const keys = (state.uncovered ?? []).flatMap((p) => (p.reason === 'subscription' ? (p.keys ?? []) : []));
+  return { ...state, uncovered: [], acknowledged: [...(state.acknowledged ?? []), ...keys].slice(-UNSURE_KEYS_KEPT) };
 }
 
 /** The periods not covered, in total: entries known (null periods count 0) and hours. */
@@ -318,6 +376,10 @@ function runPlan(
   deps: BackfillDeps,
   bounds: SweepBounds = {},
 ): Promise<BackfillSummary> {
+  const judged = {
+    ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
+    ...(state.originMs != null ? { addressedAfterMs: state.originMs } : {}),
+  };
   if (plan.kind === 'fresh')
     return backfill(
       {
@@ -325,7 +387,7 @@ function runPlan(
         untilMs: plan.untilMs,
         sampleEvery: plan.sampleEvery,
         watchFromMs: state.checkedThrough,
-        ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
+        ...judged,
       },
       deps,
     );
@@ -340,12 +402,22 @@ function runPlan(
       historyKeptMs: state.historyKeptMs ?? null,
       historyNeedMs: state.checkedThrough,
       watch: state.watch ?? null,
-      originMs: firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs),
-      ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
+      originMs: state.originMs ?? firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs),
+      ...judged,
       ...bounds,
     },
     deps,
   );
+}
+
+/**
+ * The origin a first run fixes (`firstRunOrigin`), kept in the checkpoint from then on: the birth is
+ * read only before a first run completed, and a `keyMissingAt` noted later must not move it.
+ */
+function originOf(state: BackfillState, deps: Pick<BackfillDeps, 'bornAtMs' | 'endpoint'>): { originMs?: number } {
+  if (state.originMs != null || state.checkedThrough !== null) return {};
+  const origin = firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs);
+  return origin === null ? {} : { originMs: origin };
 }
 
 /**
@@ -399,8 +471,8 @@ export async function scheduledBackfill(input: {
   const work = async () => {
     const t = now();
     let state = await input.checkpoint.read(deps.signal);
-    const created = firstRunOrigin(deps.bornAtMs, state.keyMissingAt, deps.endpoint?.createdAtMs);
-    state = { ...state, ...subscriptionsAfter(state, deps.endpoint, t, input.windowMs) };
+    state = { ...state, ...originOf(state, deps), ...subscriptionsAfter(state, deps.endpoint, t, input.windowMs) };
+    const created = state.originMs ?? null;
     let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
     let summary = await runPlan(plan, state, deps, input.bounds);
     state = nextState(state, plan, summary, t);

@@ -7,7 +7,9 @@
  *
  * Ours only (proof.ts `addressedToUs`): HeyGen's history is account-wide with no endpoint filter, so
  * an entry of a type our endpoint does not subscribe to (a neighbour endpoint's) is counted `foreign`
- * and never looked at. The subscription comes from the endpoint as HeyGen lists it (`endpoint`).
+ * and never looked at. The subscription comes from the endpoint as HeyGen lists it (`endpoint`). So
+ * is an entry of any type created at or before the stack's origin (`addressedAfterMs`): no endpoint
+ * of ours existed yet.
  *
  * Two kinds of run over an interval of creation times (`sinceMs`, `untilMs`]:
  * - a sweep (`sampleEvery` 1) walks the listing and looks up every entry of ours created in the
@@ -64,7 +66,7 @@ import { HeyGenApiError } from './api/errors.js';
 import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
-import { type Addressed, addressedAt, type SubscriptionLog } from './subscription-log.js';
+import { type Addressed, addressedAt, CLOCK_SKEW_MS, type SubscriptionLog } from './subscription-log.js';
 
 /** The relay's key of an entry: its event key, per source (core/event-key.ts). */
 const keyOf = (entry: HistoryEvent, deps: BackfillDeps): string => sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
@@ -134,7 +136,16 @@ export interface UncoveredPeriod {
   readonly untilMs: number;
   /** Entries of ours listed in the period (null: HeyGen lists none of them any more, so unknown). */
   readonly entries: number | null;
+  /**
+   * `subscription`: the envelope ids of the entries counted (the first `UNSURE_KEYS_KEPT`), so a later
+   * run that finds the same entry unpublished again (a sweep's overlap, a page read again after a cut,
+   * the CLI) does not count it twice (backfill-plan.ts `mergeUncovered`).
+   */
+  readonly keys?: readonly string[];
 }
+
+/** Envelope ids kept per `subscription` period; entries beyond are counted unnamed (and may be counted again). */
+export const UNSURE_KEYS_KEPT = 500;
 
 /** The order a walk observed so far (carried over a cursor). */
 interface OrderSeen {
@@ -278,6 +289,13 @@ export interface BackfillOptions {
   readonly watchFromMs?: number | null;
   /** A first run: nothing was addressed to us before this (backfill-plan.ts `firstRunOrigin`). @default `endpoint.createdAtMs` */
   readonly originMs?: number | null;
+  /**
+   * The stack's origin as its first run fixed it (checkpoint `originMs`; the CLI: the same, or its own
+   * `firstRunOrigin`): no endpoint of ours existed before it, so an entry created then (more than
+   * `CLOCK_SKEW_MS` before: `originFloor`) was addressed to a neighbour whatever its type. Counted `foreign`, never looked up, in every run (a
+   * sweep's overlap reaches up to 6 h before its checkpoint). Absent or null: unknown, no floor.
+   */
+  readonly addressedAfterMs?: number | null;
   /**
    * Our endpoint's subscription over time (subscription-log.ts): an entry is judged by the types of
    * when it was created; one that may be a neighbour's is never published. Absent or empty: by
@@ -486,11 +504,14 @@ const UNSURE = new WeakSet<HistoryEvent>();
 function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps, s: Summary): boolean {
   const log = options.subscriptions;
   const events = deps.endpoint?.events;
-  const verdict: Addressed = log?.length
-    ? addressedAt(entry.eventType, Date.parse(entry.createdAt), log)
-    : !events || addressedToUs(entry, { events })
-      ? 'ours'
-      : 'foreign';
+  const created = Date.parse(entry.createdAt);
+  const verdict: Addressed = beforeOrigin(created, options)
+    ? 'foreign'
+    : log?.length
+      ? addressedAt(entry.eventType, created, log)
+      : !events || addressedToUs(entry, { events })
+        ? 'ours'
+        : 'foreign';
   if (verdict === 'foreign') {
     s.foreign++;
     return false;
@@ -499,14 +520,39 @@ function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps,
   return true;
 }
 
+/**
+ * Where a run stops looking for entries of ours: the stack's origin less `CLOCK_SKEW_MS` (the birth is
+ * on AWS's clock, `created_at` on HeyGen's). An entry created before this was a neighbour's.
+ */
+export function originFloor(originMs: number): number {
+  return originMs - CLOCK_SKEW_MS;
+}
+
+/** Created before the stack's origin (`addressedAfterMs`, `originFloor`): no endpoint of ours existed. An undated entry is not. */
+function beforeOrigin(createdMs: number, options: BackfillOptions): boolean {
+  const origin = options.addressedAfterMs;
+  return origin != null && Number.isFinite(createdMs) && createdMs <= originFloor(origin);
+}
+
 /** An unsure entry the relay never published: reported (`subscription`), not published. */
-function reportUnsure(entry: HistoryEvent, s: Summary): void {
+function reportUnsure(entry: HistoryEvent, id: string, s: Summary): void {
   const created = Date.parse(entry.createdAt);
   const at = Number.isNaN(created) ? s.untilMs : created;
   const i = s.uncovered.findIndex((p) => p.reason === 'subscription');
   const p = s.uncovered[i];
-  if (!p) s.uncovered.push({ reason: 'subscription', fromMs: at, untilMs: at, entries: 1 });
-  else s.uncovered[i] = { ...p, fromMs: Math.min(p.fromMs, at), untilMs: Math.max(p.untilMs, at), entries: (p.entries ?? 0) + 1 };
+  if (!p) {
+    s.uncovered.push({ reason: 'subscription', fromMs: at, untilMs: at, entries: 1, keys: [id] });
+    return;
+  }
+  if (p.keys?.includes(id)) return;
+  const keys = (p.keys?.length ?? 0) < UNSURE_KEYS_KEPT ? [...(p.keys ?? []), id] : p.keys;
+  s.uncovered[i] = {
+    ...p,
+    fromMs: Math.min(p.fromMs, at),
+    untilMs: Math.max(p.untilMs, at),
+    entries: (p.entries ?? 0) + 1,
+    ...(keys ? { keys } : {}),
+  };
 }
 
 /**
@@ -931,7 +977,7 @@ async function one(
     return 'unsettled';
   }
   if (UNSURE.has(entry)) {
-    reportUnsure(entry, s);
+    reportUnsure(entry, id, s);
     return 'published';
   }
   const prepared = envelopeOf(entry, deps);
