@@ -63,7 +63,7 @@ import { sameSet } from '../../providers/heygen/runtime/subscription-log.js';
 import { FAKE_API_KEY, type FakeEndpoint, type FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { backfillAlarms, registrarAlarms } from './chaos-alarms.js';
-import { type CallFault, DEPENDENCIES, HEYGEN_REQUEST_TIMEOUT_MS, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
+import { type CallFault, Crash, DEPENDENCIES, HEYGEN_REQUEST_TIMEOUT_MS, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
 import { type SeedBug, seedBugs } from './chaos-seeds.js';
 import { installModelRuntime, ModelClock, testTreeReads, type WallClockReads } from './model-clock.js';
 
@@ -878,7 +878,8 @@ class Model {
       const period = this.noteSubscription();
       if (st === this.a && sameSet(seen.found === false ? [] : seen.events, period.set)) listed.period = period;
       return seen;
-    } catch {
+    } catch (err) {
+      if (err instanceof Crash) throw err; // the process died: the run ends here
       return { events: EVENTS, configured: EVENTS };
     }
   }

@@ -7,9 +7,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
+import type { RelayEvent } from '../../functions/core/envelope.js';
+import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { type OurEndpoint, ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
+import { MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { sharedMemoryDedup } from '../support/backfill-dedup.js';
 import type { SeedBug } from '../support/chaos-seeds.js';
-import { useChaosHeyGen } from '../support/fake-heygen.js';
+import { useChaosHeyGen, useFakeHeyGen } from '../support/fake-heygen.js';
 import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
 
 const change = (op: 'add' | 'remove', undoMinutes: number | null): ChaosScenario => ({
@@ -102,5 +107,49 @@ describe('backfill: a disabled endpoint is sent nothing (finding of the subscrip
     };
     const seen = await ourEndpoint(api as never, 'https://relay.example.com/heygen', ['avatar_video.success']);
     expect(seen.events).toEqual([]);
+  });
+});
+
+describe('backfill: a run that cannot list our endpoint (finding of the subscription actor, owned by helper birth)', () => {
+  // `npm run chaos -- --seed -2111821283 --path 539` (model at 5c0f2a0+1): the first backfill run came
+  // before the registrar created our endpoint (its log: one span, no endpoint, `[]`); every later run's
+  // endpoint list failed (the Lambda then uses the configured types, no sighting, log unchanged), so
+  // each entry after the log's last sighting was judged by that stale `[]` span: `foreign`, neither
+  // published nor reported; two events of ours lost with no alarm. Fix (subscription-log.ts
+  // `addressedAt` / backfill.ts `ours`): an entry created after the last sighting, judged by a run with
+  // no sighting of its own, is `unsure` unless the last span and the configured types agree on its
+  // type (then reported as a `subscription` period, alarmed), not `foreign`.
+  const hg = useFakeHeyGen();
+  const HOUR = 3_600_000;
+  const URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+  const A = 'avatar_video.success';
+
+  it.fails('an entry of ours after the log saw no endpoint, judged while the endpoint list fails, is published or reported', async () => {
+    const now = () => hg.clock.t;
+    const { check, claim } = sharedMemoryDedup(now, 48 * HOUR);
+    const bus: RelayEvent[] = [];
+    const checkpoint = new MemoryBackfillCheckpoint();
+    const evidence = new MemoryEvidenceStore();
+    const run = (endpoint: OurEndpoint) =>
+      scheduledBackfill({
+        windowMs: 48 * HOUR,
+        checkpoint,
+        evidence,
+        deps: { history: hg.client, endpoint, check, claim, publisher: { publish: async (e) => void bus.push(e) }, now },
+      });
+    // The first run: no endpoint at our URL yet (the registrar has not run).
+    await run(await ourEndpoint(hg.client, URL, [A], undefined, now));
+    hg.clock.t += 10 * 60_000;
+    const ep = hg.fake.seedEndpoint(URL, [A]); // the registrar creates it
+    hg.clock.t += 30 * 60_000;
+    const event = { event_type: A, event_data: { video_id: 'v1' } };
+    hg.fake.emit(ep.endpoint_id, event, hg.clock.t); // ours, never received (the relay was down)
+    for (let h = 1; h <= 3; h++) {
+      hg.clock.t += HOUR;
+      await run({ events: [A], configured: [A] }); // the endpoint list failed: the configured types, no sighting
+    }
+    const key = heygenEventKey(JSON.stringify(event));
+    const reported = (checkpoint.state.uncovered ?? []).some((p) => p.reason === 'subscription');
+    expect(bus.some((e) => e.id === key) || reported).toBe(true);
   });
 });
