@@ -56,6 +56,8 @@ interface Explored {
   readonly schedules: number;
   readonly seconds: number;
   readonly examples: Example[];
+  /** The replay of every schedule with a violation (the first 40), with its kinds. */
+  readonly replays: string[];
   /** Schedules until the first violation of `kinds` (seeded bugs), or null. */
   readonly caughtAt: number | null;
   readonly caughtBy?: Violation;
@@ -77,6 +79,7 @@ async function explore(
 ): Promise<Explored> {
   const stats = emptyStats();
   const examples: Example[] = [];
+  const replays: string[] = [];
   let index = 0;
   const kinds: Set<string>[] = [];
   let caughtAt: number | null = null;
@@ -91,6 +94,8 @@ async function explore(
       kinds[index] = new Set(violations.map((v) => v.kind));
       const known = options.baseline?.[index];
       index++;
+      if (violations.length > 0 && replays.length < 40)
+        replays.push(`--seed ${seed} --path ${index - 1}: ${[...new Set(violations.map((v) => v.kind))].join(', ')}`);
       for (const v of violations)
         if (examples.filter((e) => e.kind === v.kind).length < 2)
           examples.push({ kind: v.kind, message: v.message, replay: `--seed ${seed} --path ${index - 1}` });
@@ -110,6 +115,7 @@ async function explore(
     schedules: index,
     seconds: (Date.now() - started) / 1000,
     examples,
+    replays,
     caughtAt,
     ...(caughtBy ? { caughtBy } : {}),
     kinds,
@@ -141,6 +147,7 @@ function summary(e: Explored) {
     coverage,
     wallClockReads: e.stats.wallClockReads,
     examples: e.examples,
+    violatingSchedules: e.replays,
   };
 }
 
@@ -212,6 +219,9 @@ function report(s: ReturnType<typeof summary>): string[] {
     '### Example violations (replay with `npm run chaos -- <replay>`)',
     '',
     ...(s.examples.length === 0 ? ['(none)'] : s.examples.map((e) => `- \`${e.replay}\` [${e.kind}] ${e.message}`)),
+    ...(s.violatingSchedules.length === 0
+      ? []
+      : ['', 'Every schedule with a violation (the first 40):', '', ...s.violatingSchedules.map((r) => `- \`${r}\``)]),
   ];
 }
 
