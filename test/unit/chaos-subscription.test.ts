@@ -153,3 +153,83 @@ describe('backfill: a run that cannot list our endpoint (finding of the subscrip
     expect(bus.some((e) => e.id === key) || reported).toBe(true);
   });
 });
+
+describe('backfill: what a `subscription` verdict leaves behind (findings of the subscription actor, owned by helper birth)', () => {
+  const hg = useFakeHeyGen();
+  const HOUR = 3_600_000;
+  const URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+  const A = 'avatar_video.success';
+  const B = 'avatar_video.fail';
+
+  function world(bornAtMs?: number) {
+    const now = () => hg.clock.t;
+    const { check, claim } = sharedMemoryDedup(now, 48 * HOUR);
+    const bus: RelayEvent[] = [];
+    const checkpoint = new MemoryBackfillCheckpoint();
+    const evidence = new MemoryEvidenceStore();
+    const run = async () =>
+      scheduledBackfill({
+        windowMs: 48 * HOUR,
+        checkpoint,
+        evidence,
+        deps: {
+          history: hg.client,
+          endpoint: await ourEndpoint(hg.client, URL, [A, B], undefined, now),
+          check,
+          claim,
+          publisher: { publish: async (e) => void bus.push(e) },
+          now,
+          ...(bornAtMs !== undefined ? { bornAtMs } : {}),
+        },
+      });
+    const emit = (endpointId: string, type: string) => {
+      const event = { event_type: type, event_data: { video_id: `v${hg.clock.t}` } };
+      hg.fake.emit(endpointId, event, hg.clock.t);
+      return heygenEventKey(JSON.stringify(event));
+    };
+    return { bus, checkpoint, run, emit };
+  }
+
+  // `npm run chaos -- --seed -346711796 --path 639` (model at 2b7d2c4-era, see docs/chaos-model.md): a FRESH run judged two entries
+  // `unsure` and reported them in its summary, but nextState's fresh branch (backfill-plan.ts) keeps no
+  // `uncovered` period (only a sweep's, or a walk cut short's), so the checkpoint has none and the
+  // Lambda's BackfillGap (from the checkpoint) stays 0; an outage then carried them past the window
+  // before a sweep reported them again: two events of ours lost with no alarm. Fix: the fresh branch
+  // keeps `summary.uncovered.filter((p) => p.reason === 'subscription')` as the cut-short branch does.
+  it.fails("a fresh run's `subscription` report is kept in the checkpoint (alarm BackfillGap)", async () => {
+    const w = world();
+    const ep = hg.fake.seedEndpoint(URL, [A, B]);
+    await w.run(); // the first run (a sweep): the log starts with [A, B]
+    hg.clock.t += HOUR;
+    expect((await w.run()).plan).toMatchObject({ kind: 'fresh' });
+    hg.clock.t += 20 * 60_000;
+    w.emit(ep.endpoint_id, B); // ours (B subscribed), never received
+    hg.clock.t += 10 * 60_000;
+    ep.events = [A]; // B removed, unseen until the next run: the entry is unsure
+    hg.clock.t += 30 * 60_000;
+    const run = await w.run();
+    expect(run.plan).toMatchObject({ kind: 'fresh' });
+    expect(run.summary?.uncovered).toEqual([expect.objectContaining({ reason: 'subscription', entries: 1 })]);
+    expect(w.checkpoint.state.uncovered ?? []).toEqual([expect.objectContaining({ reason: 'subscription' })]);
+  });
+
+  // `npm run chaos -- --seed -346711796 --path 62` (model at 2b7d2c4-era, see docs/chaos-model.md): our endpoint was deleted at
+  // HeyGen before the backfill's first run, which saw no endpoint at our URL: its log starts with one
+  // span `[]`, and an entry before the log's start is judged by the first span's types (subscription-log.ts
+  // `setsAt`: `[first.events, undefined]`), none, so `foreign`: our event, addressed to the deleted
+  // endpoint and never received, neither published nor reported. Fix: a first span of `[]` (nothing
+  // found) proves nothing about before it: earlier entries of the configured types are `unsure` (reported).
+  it.fails('a first run that finds no endpoint at our URL reports our entries addressed to the one deleted before it', async () => {
+    const w = world(hg.clock.t - 60_000);
+    hg.clock.t += 10 * 60_000;
+    const ep = hg.fake.seedEndpoint(URL, [A, B]); // the registrar's endpoint
+    hg.clock.t += 10 * 60_000;
+    const key = w.emit(ep.endpoint_id, A); // ours, never received
+    hg.clock.t += 30 * 60_000;
+    hg.fake.deleteBehindOurBack(ep.endpoint_id); // a person deletes it
+    hg.clock.t += HOUR;
+    const run = await w.run(); // the first run: no endpoint at our URL
+    const reported = (w.checkpoint.state.uncovered ?? []).length > 0;
+    expect(w.bus.some((e) => e.id === key) || reported, JSON.stringify(run.summary)).toBe(true);
+  });
+});
