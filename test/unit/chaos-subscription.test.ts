@@ -87,7 +87,7 @@ describe('chaos model: a person changes our endpoint subscription', () => {
 });
 
 describe('backfill: a disabled endpoint is sent nothing (finding of the subscription actor, owned by helper birth)', () => {
-  // `npm run chaos -- --seed 7 --path 148` at the commit adding this test: our endpoint disabled,
+  // `npm run chaos -- --seed -346711796 --path 178` and `--path 308` (model at 8596bf7): our endpoint disabled,
   // its types set back to the configured ones, a neighbour endpoint receiving avatar_video.fail too;
   // the backfill took the disabled endpoint's types as ours and published the neighbour's entry
   // (`foreign`). Fix (providers/heygen/runtime/backfill.ts `ourEndpoint`): a disabled endpoint
@@ -111,7 +111,7 @@ describe('backfill: a disabled endpoint is sent nothing (finding of the subscrip
 });
 
 describe('backfill: a run that cannot list our endpoint (finding of the subscription actor, owned by helper birth)', () => {
-  // `npm run chaos -- --seed -2111821283 --path 539` (model at 5c0f2a0+1): the first backfill run came
+  // `npm run chaos -- --seed -2111821283 --path 539` (model at 8596bf7): the first backfill run came
   // before the registrar created our endpoint (its log: one span, no endpoint, `[]`); every later run's
   // endpoint list failed (the Lambda then uses the configured types, no sighting, log unchanged), so
   // each entry after the log's last sighting was judged by that stale `[]` span: `foreign`, neither
@@ -190,7 +190,7 @@ describe('backfill: what a `subscription` verdict leaves behind (findings of the
     return { bus, checkpoint, run, emit };
   }
 
-  // `npm run chaos -- --seed -346711796 --path 639` (model at 2b7d2c4-era, see docs/chaos-model.md): a FRESH run judged two entries
+  // `npm run chaos -- --seed -346711796 --path 639` (model at 8596bf7): a FRESH run judged two entries
   // `unsure` and reported them in its summary, but nextState's fresh branch (backfill-plan.ts) keeps no
   // `uncovered` period (only a sweep's, or a walk cut short's), so the checkpoint has none and the
   // Lambda's BackfillGap (from the checkpoint) stays 0; an outage then carried them past the window
@@ -213,7 +213,7 @@ describe('backfill: what a `subscription` verdict leaves behind (findings of the
     expect(w.checkpoint.state.uncovered ?? []).toEqual([expect.objectContaining({ reason: 'subscription' })]);
   });
 
-  // `npm run chaos -- --seed -346711796 --path 62` (model at 2b7d2c4-era, see docs/chaos-model.md): our endpoint was deleted at
+  // `npm run chaos -- --seed -346711796 --path 62` (model at 8596bf7): our endpoint was deleted at
   // HeyGen before the backfill's first run, which saw no endpoint at our URL: its log starts with one
   // span `[]`, and an entry before the log's start is judged by the first span's types (subscription-log.ts
   // `setsAt`: `[first.events, undefined]`), none, so `foreign`: our event, addressed to the deleted
