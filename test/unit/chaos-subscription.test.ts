@@ -233,3 +233,25 @@ describe('backfill: what a `subscription` verdict leaves behind (findings of the
     expect(w.bus.some((e) => e.id === key) || reported, JSON.stringify(run.summary)).toBe(true);
   });
 });
+
+describe('fake HeyGen: an event is addressed by the subscription of its moment (occur, subscribersOf)', () => {
+  const hg = useFakeHeyGen();
+  const URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
+
+  it('a PATCH of events (the whole list) changes what later events are addressed to; nothing reaches back; a disabled endpoint gets nothing', async () => {
+    const ours = hg.fake.seedEndpoint(URL, ['avatar_video.success']);
+    const theirs = hg.fake.seedEndpoint('https://neighbour.example.com/hook', ['avatar_video.fail']);
+    const before = hg.fake.occur({ event_type: 'avatar_video.fail', event_data: { video_id: 'v1' } });
+    expect(before.addressed.map((e) => e.endpoint_id)).toEqual([theirs.endpoint_id]);
+    await hg.client.updateEndpoint(ours.endpoint_id, { events: ['avatar_video.success', 'avatar_video.fail'] });
+    const after = hg.fake.occur({ event_type: 'avatar_video.fail', event_data: { video_id: 'v2' } });
+    expect(after.addressed.map((e) => e.endpoint_id).sort()).toEqual([ours.endpoint_id, theirs.endpoint_id].sort());
+    expect(hg.fake.history.filter((h) => h.event_type === 'avatar_video.fail')).toHaveLength(2); // listed once each
+    theirs.status = 'disabled';
+    await hg.client.updateEndpoint(ours.endpoint_id, { events: ['avatar_video.success'] });
+    const none = hg.fake.occur({ event_type: 'avatar_video.fail', event_data: { video_id: 'v3' } });
+    expect(none).toEqual({ entry: undefined, addressed: [] }); // no subscriber: not delivered, not listed
+    expect(hg.fake.history).toHaveLength(2);
+    expect(hg.fake.violations).toEqual([]);
+  });
+});
