@@ -1451,6 +1451,11 @@ class Model {
    */
   excusedLockout(): boolean {
     if (this.ourEndpoint()?.status === 'disabled') return true;
+    return this.writerStopped();
+  }
+
+  /** Another writer changed our secret or endpoint and the registrar stopped repairing, with its writer alarm up. */
+  writerStopped(): boolean {
     return (this.secondWriterChanged || this.personWrote) && [...this.a.alarms.keys()].some((n) => /writer|heal/i.test(n));
   }
 
@@ -1497,7 +1502,9 @@ class Model {
       this.violate('endpoint-count', `${when}: ${others.length} endpoint(s) of ours deliver elsewhere`);
     const [ep] = ours;
     if (!ep) return;
-    if (JSON.stringify([...(ep.events ?? [])].sort()) !== JSON.stringify(EVENTS))
+    // A person changing our endpoint's types again within 24 h of the registrar setting them back is a
+    // second writer by design: the registrar leaves them and raises second_writer (a person is told).
+    if (JSON.stringify([...(ep.events ?? [])].sort()) !== JSON.stringify(EVENTS) && !this.writerStopped())
       this.violate('events', `${when}: events ${JSON.stringify(ep.events)}`);
     const current = this.a.secretOf();
     const pending = this.a.secretOf('AWSPENDING');
