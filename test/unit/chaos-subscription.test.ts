@@ -115,10 +115,10 @@ describe('backfill: a run that cannot list our endpoint (finding of the subscrip
   // before the registrar created our endpoint (its log: one span, no endpoint, `[]`); every later run's
   // endpoint list failed (the Lambda then uses the configured types, no sighting, log unchanged), so
   // each entry after the log's last sighting was judged by that stale `[]` span: `foreign`, neither
-  // published nor reported; two events of ours lost with no alarm. Fix (subscription-log.ts
-  // `addressedAt` / backfill.ts `ours`): an entry created after the last sighting, judged by a run with
-  // no sighting of its own, is `unsure` unless the last span and the configured types agree on its
-  // type (then reported as a `subscription` period, alarmed), not `foreign`.
+  // published nor reported; two events of ours lost with no alarm (and `--seed -120356031 --path 0`:
+  // the last span still had a type removed since, a neighbour's entry of it published). Fix
+  // (backfill-plan.ts / backfill.ts): a run with no sighting of its own judges only entries up to the
+  // log's last sighting (later ones wait for a run that lists the endpoint), or calls them `unsure`.
   const hg = useFakeHeyGen();
   const HOUR = 3_600_000;
   const URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
