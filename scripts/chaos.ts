@@ -200,7 +200,7 @@ function report(s: ReturnType<typeof summary>): string[] {
     '(faults: test/support/chaos-faults.ts; one clock: test/support/model-clock.ts). Every call of the ingress, the',
     'backfill, the registrar and the rotation to DynamoDB, PutEvents, Secrets Manager, HeyGen and the lease can crash the',
     'process, fail before it, lose its answer after it, or hang until the caller gives up; strangers, a neighbour endpoint,',
-    'changes of our endpoint\'s subscribed types, dashboard rotations, a second stack on the URL, disabled endpoints, outages longer than the dedup window and than',
+    "changes of our endpoint's subscribed types, dashboard rotations, a second stack on the URL, disabled endpoints, outages longer than the dedup window and than",
     "HeyGen's history, and idle days run among them. Invariants once quiet: see the model's header.",
     '',
     `- Schedules: ${s.schedules}; with a violation: ${s.schedulesWithViolations}`,

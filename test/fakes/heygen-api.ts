@@ -298,9 +298,7 @@ export class FakeHeyGenApi {
    * to"; PATCH replaces the list): a type added later does not reach back, a type removed stops at once.
    */
   subscribersOf(type: string): FakeEndpoint[] {
-    return [...this.endpoints.values()].filter(
-      (e) => e.status === 'enabled' && (e.events === null || e.events.includes(type)),
-    );
+    return [...this.endpoints.values()].filter((e) => e.status === 'enabled' && (e.events === null || e.events.includes(type)));
   }
 
   /**

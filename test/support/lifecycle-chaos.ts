@@ -63,7 +63,16 @@ import { sameSet } from '../../providers/heygen/runtime/subscription-log.js';
 import { FAKE_API_KEY, type FakeEndpoint, type FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { backfillAlarms, registrarAlarms } from './chaos-alarms.js';
-import { type CallFault, Crash, DEPENDENCIES, HEYGEN_REQUEST_TIMEOUT_MS, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
+import {
+  type CallFault,
+  Crash,
+  DEPENDENCIES,
+  type Dependency,
+  type FaultWorld,
+  type FiredFault,
+  HEYGEN_REQUEST_TIMEOUT_MS,
+  Process,
+} from './chaos-faults.js';
 import { type SeedBug, seedBugs } from './chaos-seeds.js';
 import { installModelRuntime, ModelClock, testTreeReads, type WallClockReads } from './model-clock.js';
 
@@ -869,9 +878,13 @@ class Model {
   async subscriptionFor(p: Process, st: Stack, listed: { period?: SubPeriod }): Promise<OurEndpoint> {
     const api = {
       listEndpoints: () =>
-        p.call('GET /v3/webhooks/endpoints', async () => [...this.heygen.endpoints.values()].map((e) => ({ ...e, secret: null })), {
-          timeoutMs: HEYGEN_REQUEST_TIMEOUT_MS,
-        }),
+        p.call(
+          'GET /v3/webhooks/endpoints',
+          async () => [...this.heygen.endpoints.values()].map((e) => ({ ...e, secret: null })),
+          {
+            timeoutMs: HEYGEN_REQUEST_TIMEOUT_MS,
+          },
+        ),
     };
     try {
       const seen = await ourEndpoint(api, CHAOS_URL, EVENTS, undefined, this.clock.now);
