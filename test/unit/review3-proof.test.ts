@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
 import { type Body, HOUR, MINUTE, review3Stack, URL_A } from '../support/review3-stack.js';
 
@@ -86,7 +87,24 @@ describe('review3: healing on refusals that do not prove a dead secret', () => {
    * lost on the way (HeyGen's trouble, the Function URL throttling: no 5xx of ours) makes rules 1-4
    * hold and rotates HeyGen's live secret. The registrar never sees that endpoint as a duplicate or a
    * second writer. Severity: needless rotation (plus a refused-key list kept full by HeyGen itself).
+   * FIXED: URL identity is the route a URL reaches (providers/heygen/runtime/route-url.ts normalizeUrl:
+   * the router's path key, no query): the variant is at our URL, so rule `duplicates` deletes it, and
+   * before it does it restarts the proof window (the sighting), so its refused copies never prove.
    */
+  it('review3-url-identity-is-the-route: normalizeUrl calls a URL ours exactly when the ingress routes its path to our route', async () => {
+    const a = stack(0);
+    const raw = JSON.stringify(event());
+    const paths = ['/heygen', '/heygen/', '/HeyGen', '/HEYGEN/', '/heygen?x=1', '/heygen#f', '/heygen//', '/heygenx', '/heygen/x', '/x/heygen', '/', '/heygen/../heygen', '/hey%67en'];
+    for (const p of paths) {
+      const u = new URL(p, URL_A); // what a client sends: its path (the query goes apart, the fragment never)
+      const routed = (await a.post(raw, 'ab'.repeat(32), clock.t, u.pathname)) !== 404;
+      expect([p, normalizeUrl(u.href) === normalizeUrl(URL_A)]).toEqual([p, routed]);
+    }
+    expect(normalizeUrl(URL_A.replace('https:', 'http:'))).not.toBe(normalizeUrl(URL_A));
+    expect(normalizeUrl(URL_A.replace('abc123', 'abc124'))).not.toBe(normalizeUrl(URL_A));
+    expect(normalizeUrl(URL_A.replace('abc123', 'ABC123'))).toBe(normalizeUrl(URL_A)); // DNS names have no case
+  });
+
   for (const [variant, path] of [
     ['plus a trailing slash', '/heygen/'],
     ['with its path in capitals', '/HEYGEN'],
@@ -97,7 +115,7 @@ describe('review3: healing on refusals that do not prove a dead secret', () => {
       : variant.includes('capitals')
         ? URL_A.replace('/heygen', '/HEYGEN')
         : `${URL_A}?app=b`;
-    it.fails(`review3-neighbour-url-variant-rotates: an endpoint at our URL ${variant} (HeyGen delivers its copies to our Lambda) never rotates our live secret`, async () => {
+    it(`review3-neighbour-url-variant-rotates: an endpoint at our URL ${variant} (HeyGen delivers its copies to our Lambda) never rotates our live secret`, async () => {
       const a = stack(0);
       await a.register();
       const other = hg.fake.seedEndpoint(url, ['avatar_video.success']);
@@ -116,7 +134,16 @@ describe('review3: healing on refusals that do not prove a dead secret', () => {
       hg.fake.emit(ep?.endpoint_id as string, lost); // our copy lost on the way...
       expect(await deliverToVariant(lost)).toBe(401); // ...the variant's copy arrives and is refused
       clock.t += 15 * MINUTE;
-      await a.register();
+      const run = await a.register();
+      expect(rotations()).toBe(0);
+      // The variant reaches our route: it is a duplicate of ours (deleted), not "another URL".
+      expect(run.found.matching).toContain(other.endpoint_id);
+      expect(run.actions).toContainEqual(expect.objectContaining({ type: 'delete', endpointId: other.endpoint_id }));
+      // ...and the refusals its copies left prove nothing later either (the proof window restarted).
+      for (let h = 0; h < 3; h++) {
+        clock.t += HOUR;
+        expect((await a.register()).outcome).toBe('in_sync');
+      }
       expect(rotations()).toBe(0);
     });
   }

@@ -88,8 +88,21 @@ export function proofWindow(w: ProofWindowInput): { from: number; until: number 
   return from <= until ? { from, until } : null;
 }
 
-/** A refusal may be recorded slightly before the entry's `created_at` (clock skew, the ingress's 10 s write interval). */
-export const REFUSAL_SLACK_MS = 60_000;
+/**
+ * How far HeyGen's clock (its entries' and endpoints' `created_at`) may stand from ours (the Lambda's):
+ * minutes, not seconds (the registrar's replay and dead-holder rules use the same bound).
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * A refusal (stamped by the Lambda's clock) may be recorded before the entry's `created_at` (HeyGen's
+ * clock) by as much as the clocks stand apart: HeyGen's clock minutes ahead stamps its entry after our
+ * refusal of its very delivery (review3-clock-skew-no-heal). This loosens nothing a stranger can use:
+ * the refusal must still carry the entry's OWN key, which nobody but HeyGen (or a neighbour endpoint it
+ * delivered the body to) can send, and no one has that body before HeyGen makes it; and the same slack
+ * makes "no failure of ours since the entry" stricter, not looser.
+ */
+export const REFUSAL_SLACK_MS = CLOCK_SKEW_MS;
 
 /**
  * Rule 4: a refusal after the grace and at (or after) the missed entry's creation, and no failure of

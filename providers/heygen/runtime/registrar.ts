@@ -33,7 +33,8 @@ import {
 } from '../../../functions/core/secret-store.js';
 import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/client.js';
 import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
-import { addressedToUs, proofWindow, refusalOfEntry } from './proof.js';
+import { addressedToUs, CLOCK_SKEW_MS, proofWindow, refusalOfEntry } from './proof.js';
+import { normalizeUrl } from './route-url.js';
 
 /**
  * After this many 5xx answers to a recorded intent's call (its first call and replays with the same
@@ -285,13 +286,7 @@ function sameEvents(a: readonly string[] | null | undefined, b: readonly string[
   return ca.length === cb.length && ca.every((e, i) => e === cb[i]);
 }
 
-export function normalizeUrl(url: string): string {
-  try {
-    return new URL(url).href;
-  } catch {
-    return url;
-  }
-}
+export { normalizeUrl } from './route-url.js';
 
 /**
  * Idempotency-Key for a change the registrar makes at HeyGen (create an endpoint, or rotate the
@@ -360,7 +355,8 @@ export class SecretWriter {
   /**
    * Rotates `endpointId`'s secret at HeyGen with `key`, recording the intent first, and hands the
    * answer to `store` (which must persist it); clears the intent once stored. From the moment
-   * HeyGen answers, only the returned secret verifies deliveries.
+   * HeyGen answers, only the returned secret verifies deliveries. `beforeCall` runs once the intent
+   * is recorded and before HeyGen is called (a heal journals itself there: counted from its intent).
    */
   async rotate(
     endpointId: string,
@@ -368,11 +364,13 @@ export class SecretWriter {
     base: string | null,
     store: (rotated: { endpoint_id: string; secret: string }) => Promise<void>,
     op = 'rotate',
+    beforeCall?: (intent: LeaseIntent) => Promise<void>,
   ): Promise<void> {
     // A replay of the recorded intent (same key) keeps its count of failed answers.
     const prior = this.intent?.key === key && this.intent.endpointId === endpointId ? this.intent : null;
     const intent: LeaseIntent = { op, endpointId, key, base, at: prior?.at ?? this.now() };
     await this.setIntent(prior?.replayFailures ? { ...intent, replayFailures: prior.replayFailures } : intent);
+    await beforeCall?.(intent);
     let rotated: { endpoint_id: string; secret: string };
     try {
       rotated = await this.client.rotateSecret(endpointId, { idempotencyKey: key, signal: this.signal });
@@ -915,10 +913,16 @@ async function dropStalePending(s: RunState): Promise<void> {
   }
 }
 
-/** Rule `duplicates`: everything at our URL except the keeper goes (already gone is fine). */
+/**
+ * Rule `duplicates`: everything at our URL (our route: normalizeUrl) except the keeper goes (already
+ * gone is fine). First the proof window is moved past now (restartSighting): a duplicate's copies of our
+ * events reached our route signed with its own secret and were refused under their entries' own keys,
+ * so refusals made until it is gone prove nothing about our secret.
+ */
 async function deleteDuplicates(s: RunState): Promise<void> {
   const { ctx } = s;
   const keeper = keeperOf(s);
+  if (!s.dryRun) await restartSighting(s);
   for (const extra of s.matching) {
     if (extra.endpoint_id === keeper.endpoint_id) continue;
     const action: ReconcileAction = { type: 'delete', endpointId: extra.endpoint_id, reason: 'duplicate', status: 'planned' };
@@ -982,6 +986,22 @@ async function sightCurrent(s: RunState): Promise<number | null> {
     );
   }
   return now;
+}
+
+/**
+ * Records the stored secret's labels as first seen now (the heal journal's sighting; compare-and-set):
+ * the proof counts refusals made after now plus the grace only. Throws when it cannot (the caller's
+ * change waits for the next run): a change that makes earlier refusals no proof must not be made
+ * without it.
+ */
+async function restartSighting(s: RunState): Promise<void> {
+  const { ctx, snapshot } = s;
+  const journal = ctx.deps.heals;
+  if (!journal || snapshot.version === null) return;
+  const seen = await journal.readSighting(ctx.deps.signal);
+  const next = { version: snapshot.version, previous: snapshot.previous ?? null, since: clockOf(ctx.deps)() };
+  if (!(await journal.recordSighting(next, seen, ctx.deps.signal)))
+    throw new Error('could not restart the sighting of the signing secret (another writer recorded one meanwhile)');
 }
 
 /** The run's summary: its outcome, what it found and did, and the secret's and a pending rotation's ages. */
@@ -1116,12 +1136,34 @@ async function heal(
   });
   if (!writer) return snapshot;
   let after = snapshot;
-  await writer.rotate(endpointId, action.idempotencyKey, snapshot.version, async (rotated) => {
-    action.status = 'done';
-    after = await storeIssued(writer, snapshot, endpointId, rotated.secret, ctx.desired.url, ctx.actions);
-  });
-  await recordTakeover(ctx, 'heal', endpointId);
+  // The heal is counted from its intent (op `heal`, recorded first): journaled before HeyGen is called,
+  // so a journal write that fails stops the heal before it rotates, and a holder that dies after
+  // rotate-secret left a counted heal (recoverLeftover journals a leftover `heal` it finds unjournaled).
+  await writer.rotate(
+    endpointId,
+    action.idempotencyKey,
+    snapshot.version,
+    async (rotated) => {
+      action.status = 'done';
+      after = await storeIssued(writer, snapshot, endpointId, rotated.secret, ctx.desired.url, ctx.actions);
+    },
+    HEAL_OP,
+    (intent) => journalHeal(ctx, intent),
+  );
   return after;
+}
+
+/** The intent op of a heal's rotate-secret (a rotation that counts as a takeover; rotation.ts leaves it to the registrar). */
+export const HEAL_OP = 'heal';
+
+/** Journals the heal `intent` stands for (its time, its endpoint) unless it is journaled already. */
+async function journalHeal(ctx: RunContext, intent: Pick<LeaseIntent, 'at' | 'endpointId'>): Promise<void> {
+  const journal = ctx.deps.heals;
+  if (!journal) return;
+  const journaled = (await journal.read(ctx.deps.signal)).some(
+    (t) => t.kind === 'heal' && t.at === intent.at && t.endpointId === intent.endpointId,
+  );
+  if (!journaled) await journal.record({ at: intent.at, kind: 'heal', endpointId: intent.endpointId }, ctx.deps.signal);
 }
 
 /** How long one takeover (an adopt or a heal) blocks the next: a second within it is another writer at work. */
@@ -1208,6 +1250,8 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
   };
   actions.push(action);
   if (leftover.secondWriter && clockOf(deps)() - leftover.at < HEAL_RATE_WINDOW_MS) reportStoppedFight(ctx, leftover);
+  // A heal's intent is the heal counted (its journal entry may not have been written before the holder died).
+  if (leftover.op === HEAL_OP) await journalHeal(ctx, leftover);
   const before = await deps.secretStore.read(deps.signal);
   if (leftover.op === 'create') {
     await recoverCreate(ctx, writer, leftover, before, freshKey);
@@ -1221,7 +1265,7 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
         async (rotated) => {
           await storeIssued(writer, before, rotated.endpoint_id, rotated.secret, desired.url, actions);
         },
-        freshKey ? 'rotate' : leftover.op,
+        freshKey && leftover.op !== HEAL_OP ? 'rotate' : leftover.op,
       );
       if (freshKey) await cancelRotationKeyedBy(deps, leftover.key);
     } catch (err) {
@@ -1272,10 +1316,11 @@ async function recoverCreate(
 }
 
 /**
- * How far HeyGen's clock (its endpoints' `created_at`, the start of a key's 24 h) may stand from ours.
- * A create is replayed only while its key is this much younger than 24 h.
+ * How far HeyGen's clock (its endpoints' `created_at`, the start of a key's 24 h) may stand from ours
+ * (proof.ts; the proof's refusal slack is the same). A create is replayed only while its key is this
+ * much younger than 24 h.
  */
-export const CLOCK_SKEW_MS = 5 * 60_000;
+export { CLOCK_SKEW_MS };
 
 /**
  * The endpoint a dead holder's create made, as HeyGen lists it: created after its intent was recorded
