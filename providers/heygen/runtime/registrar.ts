@@ -1500,7 +1500,13 @@ async function lastPatchAt(journal: HealJournal | undefined, endpointId: string,
   return patches.length === 0 ? null : Math.max(...patches.map((t) => t.at));
 }
 
-/** The newest entry of the history's first pages addressed to our endpoint and created inside `window`. */
+/**
+ * The newest entry addressed to our endpoint and created inside `window`. HeyGen's history is
+ * account-wide: read unfiltered, a neighbour's busy types would fill the pages read (review3-busy-
+ * neighbour-hides-proof). So it is read per type our endpoint subscribes to (`event_type`, which takes
+ * one type): the pages read grow with our own entries, never with a neighbour's. An endpoint subscribed
+ * to all events (null) reads the whole listing (every type is ours then).
+ */
 async function newestAddressedEntry(
   e: SecretEvidence,
   window: { from: number; until: number },
@@ -1508,13 +1514,29 @@ async function newestAddressedEntry(
   signal?: AbortSignal,
 ): Promise<HistoryEvent | null> {
   let newest: HistoryEvent | null = null;
+  for (const eventType of events === null ? [undefined] : [...new Set(events)].sort()) {
+    const entry = await newestOfType(e, window, eventType, signal);
+    if (entry && (!newest || Date.parse(entry.createdAt) > Date.parse(newest.createdAt))) newest = entry;
+  }
+  return newest;
+}
+
+/** The newest entry of `eventType` (all types: undefined) in `window`, from the listing's first pages (newest first). */
+async function newestOfType(
+  e: SecretEvidence,
+  window: { from: number; until: number },
+  eventType: string | undefined,
+  signal?: AbortSignal,
+): Promise<HistoryEvent | null> {
+  let newest: HistoryEvent | null = null;
   let token: string | undefined;
   for (let page = 0; page < (e.maxPages ?? 3); page++) {
-    const got = await e.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { ...(signal ? { signal } : {}) });
+    const query = { limit: 100, ...(eventType ? { eventType } : {}), ...(token ? { token } : {}) };
+    const got = await e.history.listEvents(query, { ...(signal ? { signal } : {}) });
     for (const entry of got.events) {
       const created = Date.parse(entry.createdAt);
       if (!(created >= window.from && created <= window.until)) continue;
-      if (events !== null && !addressedToUs(entry, { events })) continue; // a neighbour endpoint's event
+      if (eventType !== undefined && !addressedToUs(entry, { events: [eventType] })) continue; // a filter not applied
       if (!newest || created > Date.parse(newest.createdAt)) newest = entry;
     }
     const oldest = got.events.at(-1);
