@@ -28,7 +28,10 @@
  *    can send one, and a stranger's refusal plus a miss of ours that never reached the relay (down,
  *    lost on the way) used to rotate a live secret. A stranger cannot send a body with the key of an
  *    event HeyGen created for us (he would have to know its type and data), so his refusals never
- *    match. And **no failure of ours** (a 5xx, which a stranger cannot cause) since that entry's
+ *    match. A neighbour endpoint subscribed to one of our types CAN (HeyGen sends it the same body):
+ *    its re-POST of an event whose delivery to us was lost is indistinguishable from HeyGen's refused
+ *    delivery (no per-endpoint delivery status); that is bounded by the heal journal (one loss-free
+ *    rotation per 24 h, then `second_writer`), not proved away. And **no failure of ours** (a 5xx, which a stranger cannot cause) since that entry's
  *    creation: the miss may be that failure's.
  */
 import type { RefusedKey } from '../../../functions/core/evidence.js';
