@@ -14,7 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { sourceEventKey } from '../../../functions/core/event-key.js';
-import type { EvidenceStore } from '../../../functions/core/evidence.js';
+import type { EvidenceStore, RefusedKey } from '../../../functions/core/evidence.js';
 import type { HealJournal, Takeover, TakeoverKind } from '../../../functions/core/heal-journal.js';
 import {
   LeaseBusyError,
@@ -1471,13 +1471,14 @@ async function secretMismatch(
   });
   if (!window) return null;
   const source = e.source ?? 'heygen';
-  const { refusedKeys = [], lastMissedAt, lastFailureAt } = await e.evidence.read(source, signal);
-  if (!refusedKeys.some((r) => r.at >= window.from)) return null; // no refusal: whatever failed, not the secret
+  const { refusedKeys = [], lastSignatureRejectionAt, lastMissedAt, lastFailureAt } = await e.evidence.read(source, signal);
+  const lastRefusal = Math.max(lastSignatureRejectionAt ?? Number.NEGATIVE_INFINITY, ...refusedKeys.map((r) => r.at));
+  if (lastRefusal < window.from) return null; // no refusal: whatever failed, not the secret
   const newest = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
   if (!newest) return null;
   const created = Date.parse(newest.createdAt);
   const key = sourceEventKey(source, newest.eventKey);
-  const refusal = refusalOfEntry(refusedKeys, key, window.from, created, lastFailureAt ?? null);
+  const refusal = refusalOfEntry(await refusalsOf(e, source, key, refusedKeys, signal), key, window.from, created, lastFailureAt ?? null);
   if (!refusal) return null; // that entry was never refused: a stranger's refusal, or a miss that never reached us
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
   // missed live. Only an exact match counts: a newer recovered entry may not be ours.
@@ -1491,6 +1492,22 @@ async function secretMismatch(
       createdAt: newest.createdAt,
     },
   };
+}
+
+/**
+ * The recorded refusals of `key`: its own record (looked up by key: no stranger's key can have pushed it
+ * out, review3-slow-flood-blocks-heal) and its entry in the evidence item's list (older items, stores
+ * without per-key records).
+ */
+async function refusalsOf(
+  e: SecretEvidence,
+  source: string,
+  key: string,
+  listed: readonly RefusedKey[],
+  signal?: AbortSignal,
+): Promise<RefusedKey[]> {
+  const own = e.evidence.refusedAt ? await e.evidence.refusedAt(source, key, signal) : null;
+  return [...listed.filter((r) => r.key === key), ...(own === null ? [] : [{ key, at: own }])].sort((a, b) => b.at - a.at);
 }
 
 /** When we last set `endpointId`'s URL or events (the journal's newest patch of it), or null. */
