@@ -43,7 +43,9 @@ export function dedupItemGrants(routes: readonly SourceRoute[]): ItemGrant[] {
 
 /** The state table: the ingress moves its sources' evidence stamps forward (functions/core/evidence.ts). */
 export function evidenceItemGrants(routes: readonly SourceRoute[]): ItemGrant[] {
-  return [{ actions: ['dynamodb:UpdateItem'], keys: routes.map((r) => `evidence#${sourceOf(r)}`) }];
+  // Its evidence item, and one item per refused key (`evidence#<source>#refused#<key>`, dynamodb-evidence.ts).
+  const keys = routes.flatMap((r) => [`evidence#${sourceOf(r)}`, `evidence#${sourceOf(r)}#refused#*`]);
+  return [{ actions: ['dynamodb:UpdateItem'], keys }];
 }
 
 /** `grants` on `tableArn` as policy statements, each conditioned on the items' partition keys. */

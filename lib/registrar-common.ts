@@ -78,11 +78,16 @@ export interface RegistrarFunctionProps {
   readonly sourceId?: string;
 }
 
-/** The relay's state table: leases (and what later runs need to remember). On-demand, encrypted, PITR on. */
+/**
+ * The relay's state table: leases (and what later runs need to remember). On-demand, encrypted, PITR on.
+ * TTL on `purgeAt` (epoch s): only the ingress's per-key refusal records set it (never `expiresAt`, the
+ * lease's epoch-ms expiry: a lease item, with its fence, must never be deleted).
+ */
 export function createStateTable(scope: Construct, id: string): dynamodb.Table {
   return new dynamodb.Table(scope, id, {
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    timeToLiveAttribute: 'purgeAt',
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     removalPolicy: RemovalPolicy.DESTROY,

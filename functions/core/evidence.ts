@@ -7,10 +7,14 @@
  * per `intervalMs` per execution environment, however many deliveries are refused.
  *
  * It also records WHICH deliveries it refused: the refused body's event key (as the provider computes
- * it; core/event-key.ts), in a small bounded list ({@link REFUSED_KEYS_CAPACITY} keys, {@link addRefusedKey}).
- * The registrar's proof (providers/heygen/runtime/proof.ts) needs the missed history entry's own key
- * there: a stranger cannot send the body of an event HeyGen created for us (he would have to know its
- * type and data), so his refusals never match.
+ * it; core/event-key.ts), one small record per key ({@link EvidenceStore.refusedAt}: in DynamoDB an item
+ * `evidence#<source>#refused#<key>` that expires {@link REFUSED_KEY_TTL_MS} after its refusal). The
+ * registrar's proof (providers/heygen/runtime/proof.ts) looks up the missed history entry's own key: a
+ * stranger cannot send the body of an event HeyGen created for us (he would have to know its type and
+ * data), so his refusals never match, and since each key is kept on its own, his keys cannot crowd
+ * ours out either (review3-slow-flood-blocks-heal: a shared bounded list kept full by one bad POST a
+ * minute used to keep a dead secret unhealed). The bounded list ({@link addRefusedKey}) is what older
+ * items hold and what the memory store still shows (`refusedKeys`); the proof reads both.
  */
 
 /** One refused delivery's event key and when (epoch ms) it was last refused. */
@@ -43,8 +47,19 @@ export interface EvidenceStore {
    * rule). Optional: a store without it keeps no keys (and the registrar then never proves a mismatch).
    */
   recordRefusedKey?(provider: string, key: string, at: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * When a delivery whose event key is `key` was last refused (epoch ms; kept at least
+   * {@link REFUSED_KEY_TTL_MS}), or null. Optional: without it the proof reads `refusedKeys` only.
+   */
+  refusedAt?(provider: string, key: string, signal?: AbortSignal): Promise<number | null>;
   read(provider: string, signal?: AbortSignal): Promise<DeliveryEvidence>;
 }
+
+/**
+ * How long a refused key is kept on its own: longer than any entry can stay the newest missed one
+ * awaiting an hourly registrar run that may judge it (a day; the store may keep it longer).
+ */
+export const REFUSED_KEY_TTL_MS = 24 * 3_600_000;
 
 export const NO_EVIDENCE: DeliveryEvidence = { lastSignatureRejectionAt: null, lastTroubleAt: null, lastMissedAt: null };
 
@@ -79,6 +94,8 @@ export function oldestRefusal(list: readonly RefusedKey[]): RefusedKey {
 
 export class MemoryEvidenceStore implements EvidenceStore {
   readonly items = new Map<string, DeliveryEvidence>();
+  /** One record per refused key (`<provider>\n<key>` -> last refusal), pruned past REFUSED_KEY_TTL_MS. */
+  readonly refusals = new Map<string, number>();
   async record(provider: string, kind: TroubleKind, at: number): Promise<void> {
     const old = this.items.get(provider) ?? NO_EVIDENCE;
     const max = (a: number | null) => Math.max(a ?? 0, at);
@@ -94,6 +111,16 @@ export class MemoryEvidenceStore implements EvidenceStore {
     const old = this.items.get(provider) ?? NO_EVIDENCE;
     const next = addRefusedKey(old.refusedKeys ?? [], key, at);
     if (next) this.items.set(provider, { ...old, refusedKeys: next });
+    const id = `${provider}\n${key}`;
+    if ((this.refusals.get(id) ?? Number.NEGATIVE_INFINITY) < at) this.refusals.set(id, at);
+    if (this.refusals.size % 1024 === 0) this.prune(at);
+  }
+  async refusedAt(provider: string, key: string): Promise<number | null> {
+    return this.refusals.get(`${provider}\n${key}`) ?? null;
+  }
+  /** Drops records older than REFUSED_KEY_TTL_MS (as a table's TTL would). */
+  private prune(now: number): void {
+    for (const [id, at] of this.refusals) if (at < now - REFUSED_KEY_TTL_MS) this.refusals.delete(id);
   }
   async read(provider: string): Promise<DeliveryEvidence> {
     return this.items.get(provider) ?? NO_EVIDENCE;

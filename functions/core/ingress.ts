@@ -146,7 +146,8 @@ function refusedEventKey(route: ProviderRoute, req: RelayRequest): string | unde
   }
 }
 
-function normalizePath(path: string): string {
+/** The router's key of a request path (one trailing slash dropped, lower case); the registrar's URL identity uses it too (providers/heygen/runtime/route-url.ts). */
+export function normalizePath(path: string): string {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   return p.toLowerCase();
 }

@@ -108,7 +108,8 @@ function violations(template: Template): string[] {
     for (const action of [...ITEM_WRITES, 'dynamodb:GetItem'])
       if (allowed(statements, action, state, key)) found.push(`${action} on state item ${key}`);
   for (const action of [...ITEM_WRITES, 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:BatchGetItem'])
-    if (allowed(statements, action, state, 'evidence#stranger')) found.push(`${action} on state item evidence#stranger`);
+    for (const key of ['evidence#stranger', 'evidence#stranger#refused#heygen:evt:00'])
+      if (allowed(statements, action, state, key)) found.push(`${action} on state item ${key}`);
   for (const action of ['dynamodb:Scan', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteTable'])
     if (allowed(statements, action, dedup, 'heygen:x')) found.push(`${action} on the dedup table`);
   for (const key of ['lease#x', 'stranger:evt:00', 'dedup-meta#other'])
@@ -124,6 +125,10 @@ function violations(template: Template): string[] {
       for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'])
         if (allowed(statements, action, dedup, key)) found.push(`${action} on ${source}'s records (record mode)`);
     if (!allowed(statements, 'dynamodb:UpdateItem', state, `evidence#${source}`)) found.push(`missing evidence#${source}`);
+    // One item per refused key (functions/adapters/aws/dynamodb-evidence.ts), written, never read.
+    const refused = `evidence#${source}#refused#${source}:evt:00`;
+    if (!allowed(statements, 'dynamodb:UpdateItem', state, refused)) found.push(`missing ${refused}`);
+    if (allowed(statements, 'dynamodb:GetItem', state, refused)) found.push(`GetItem on ${refused}`);
   }
   // A second account reads its provider's earlier keys (one dedup window), never writes them.
   if (!allowed(statements, 'dynamodb:GetItem', dedup, eventId('heygen', body))) found.push('missing read of earlier keys');

@@ -135,6 +135,8 @@ describe('Construct: HeyGenRelay', () => {
       BillingMode: 'PAY_PER_REQUEST',
       SSESpecification: { SSEEnabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      // The ingress's per-key refusal records expire (never `expiresAt`: the lease's fence must stay).
+      TimeToLiveSpecification: { AttributeName: 'purgeAt', Enabled: true },
     });
     template.hasOutput('*', { Value: { Ref: state[0]?.[0] } });
     const noDedup = synthRelay({ relay: { dedup: false } }).template;

@@ -1,14 +1,18 @@
 /**
- * Issue 19, needless-rotation: the evidence item keeps WHICH deliveries the ingress refused (their
- * event keys), bounded, the same contract in memory and in the state table on moto with the real SDK
- * (conditional UpdateItems only: the ingress's role may not read the item).
+ * Issue 19, needless-rotation: the evidence keeps WHICH deliveries the ingress refused (their event
+ * keys), one record per key, looked up by key (`refusedAt`), the same contract in memory and in the
+ * state table on moto with the real SDK (one conditional UpdateItem per key: the ingress's role may not
+ * read). Review 3 (review3-slow-flood-blocks-heal): no stranger's key can crowd another key out. The
+ * memory store also keeps the older bounded list (`refusedKeys`, core/evidence.ts addRefusedKey).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoEvidenceStore } from '../../functions/adapters/aws/dynamodb-evidence.js';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoEvidenceStore, refusedKeyItem } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import {
   type EvidenceStore,
   MemoryEvidenceStore,
   REFUSED_KEY_KEEP_MS,
+  REFUSED_KEY_TTL_MS,
   REFUSED_KEYS_CAPACITY,
 } from '../../functions/core/evidence.js';
 import { motoStateTable } from '../support/state-table.js';
@@ -28,92 +32,82 @@ const stores: [string, () => EvidenceStore][] = [
 ];
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const keyOf = (i: number) => `heygen:evt:${i.toString(16).padStart(64, '0')}`;
-const sorted = (list: readonly { key: string; at: number }[] | undefined) => [...(list ?? [])].sort((a, b) => a.at - b.at);
 
-describe.each(stores)('Refused keys in the evidence item: %s', (_label, make) => {
+describe.each(stores)('Refused keys, one record per key: %s', (_label, make) => {
   const source = () => `src-${++n}`;
 
-  it('records distinct refused keys with their time, beside the stamps, and moves a key forward only', async () => {
+  it('records each refused key with its time, beside the stamps, and moves a key forward only', async () => {
     const store = make();
     const p = source();
-    expect((await store.read(p)).refusedKeys ?? []).toEqual([]);
+    expect(await store.refusedAt?.(p, keyOf(1))).toBeNull();
     await store.record(p, 'signature', T0);
     await store.recordRefusedKey?.(p, keyOf(1), T0);
     await store.recordRefusedKey?.(p, keyOf(2), T0 + 5);
     await store.recordRefusedKey?.(p, keyOf(1), T0 + 9); // refused again: its time moves forward
     await store.recordRefusedKey?.(p, keyOf(2), T0 + 1); // an older write arriving late: ignored
-    const got = await store.read(p);
-    expect(got.lastSignatureRejectionAt).toBe(T0);
-    expect(sorted(got.refusedKeys)).toEqual([
-      { key: keyOf(2), at: T0 + 5 },
-      { key: keyOf(1), at: T0 + 9 },
-    ]);
+    expect((await store.read(p)).lastSignatureRejectionAt).toBe(T0);
+    expect(await store.refusedAt?.(p, keyOf(1))).toBe(T0 + 9);
+    expect(await store.refusedAt?.(p, keyOf(2))).toBe(T0 + 5);
     await store.record(p, 'failure', T0 + 20); // the other evidence leaves the keys as they are
-    expect(sorted((await store.read(p)).refusedKeys)).toHaveLength(2);
+    expect(await store.refusedAt?.(p, keyOf(2))).toBe(T0 + 5);
   });
 
-  it("a flood of strangers' refusals (distinct keys) cannot push out a key refused before it, within REFUSED_KEY_KEEP_MS", async () => {
+  it("review3-slow-flood: a stranger's refusals (distinct keys, however many) never crowd out a key refused before, during or after them", async () => {
     const store = make();
     const p = source();
-    const genuine = keyOf(0xbeef);
-    await store.recordRefusedKey?.(p, genuine, T0);
-    for (let i = 1; i <= 3 * REFUSED_KEYS_CAPACITY; i++) await store.recordRefusedKey?.(p, keyOf(i), T0 + i * 1_000);
-    let keys = (await store.read(p)).refusedKeys ?? [];
-    expect(keys).toHaveLength(REFUSED_KEYS_CAPACITY);
-    expect(keys.map((r) => r.key)).toContain(genuine);
-    // The flood's later keys were dropped (the list was full of recent refusals), not the first ones.
-    expect(keys.map((r) => r.key)).not.toContain(keyOf(3 * REFUSED_KEYS_CAPACITY));
-    // Once the oldest is older than the keep time, a new key takes its place (a flood delays, never evicts early).
-    const later = T0 + REFUSED_KEY_KEEP_MS + 1;
-    await store.recordRefusedKey?.(p, keyOf(0xcafe), later);
-    keys = (await store.read(p)).refusedKeys ?? [];
-    expect(keys).toHaveLength(REFUSED_KEYS_CAPACITY);
-    expect(keys.map((r) => r.key)).toContain(keyOf(0xcafe));
-    expect(keys.map((r) => r.key)).not.toContain(genuine);
+    const before = keyOf(0xbeef);
+    const during = keyOf(0xcafe);
+    await store.recordRefusedKey?.(p, before, T0);
+    for (let i = 1; i <= 4 * REFUSED_KEYS_CAPACITY; i++) {
+      await store.recordRefusedKey?.(p, keyOf(i), T0 + i * 60_000); // one a minute
+      if (i === 2 * REFUSED_KEYS_CAPACITY) await store.recordRefusedKey?.(p, during, T0 + i * 60_000 + 1);
+    }
+    expect(await store.refusedAt?.(p, before)).toBe(T0);
+    expect(await store.refusedAt?.(p, during)).toBe(T0 + 2 * REFUSED_KEYS_CAPACITY * 60_000 + 1);
+    expect(await store.refusedAt?.(p, keyOf(4 * REFUSED_KEYS_CAPACITY))).toBe(T0 + 4 * REFUSED_KEYS_CAPACITY * 60_000);
   });
 
-  it('keeps one list per source', async () => {
+  it('keeps the keys of each source apart', async () => {
     const store = make();
     const [a, b] = [source(), source()];
     await store.recordRefusedKey?.(a, keyOf(7), T0);
-    expect((await store.read(b)).refusedKeys ?? []).toEqual([]);
+    expect(await store.refusedAt?.(b, keyOf(7))).toBeNull();
   });
 });
 
-describe('DynamoEvidenceStore (moto): concurrent writers of refused keys', () => {
-  it('writers racing on a new item and on a full list keep the list distinct and bounded', async () => {
+describe('MemoryEvidenceStore: the older bounded list it still shows', () => {
+  it("a flood of strangers' refusals (distinct keys) cannot push out a key refused before it, within REFUSED_KEY_KEEP_MS", async () => {
+    const store = new MemoryEvidenceStore();
+    const p = 'heygen';
+    const genuine = keyOf(0xbeef);
+    await store.recordRefusedKey(p, genuine, T0);
+    for (let i = 1; i <= 3 * REFUSED_KEYS_CAPACITY; i++) await store.recordRefusedKey(p, keyOf(i), T0 + i * 1_000);
+    let keys = (await store.read(p)).refusedKeys ?? [];
+    expect(keys).toHaveLength(REFUSED_KEYS_CAPACITY);
+    expect(keys.map((r) => r.key)).toContain(genuine);
+    expect(keys.map((r) => r.key)).not.toContain(keyOf(3 * REFUSED_KEYS_CAPACITY));
+    const later = T0 + REFUSED_KEY_KEEP_MS + 1;
+    await store.recordRefusedKey(p, keyOf(0xcafe), later);
+    keys = (await store.read(p)).refusedKeys ?? [];
+    expect(keys.map((r) => r.key)).toContain(keyOf(0xcafe));
+    expect(keys.map((r) => r.key)).not.toContain(genuine);
+  });
+});
+
+describe('DynamoEvidenceStore (moto): the per-key item', () => {
+  it('is `evidence#<source>#refused#<key>` with `purgeAt` (epoch s, the TTL attribute) REFUSED_KEY_TTL_MS after the refusal; racing writers keep the newest time', async () => {
     const store = new DynamoEvidenceStore(table.client, table.name);
-    const p = source2();
-    await Promise.all(Array.from({ length: 24 }, (_, i) => store.recordRefusedKey(p, keyOf(100 + (i % 20)), T0 + i)));
-    const keys = (await store.read(p)).refusedKeys ?? [];
-    expect(keys.length).toBeLessThanOrEqual(REFUSED_KEYS_CAPACITY);
-    expect(new Set(keys.map((r) => r.key)).size).toBe(keys.length);
-    expect(keys.length).toBeGreaterThan(0);
-  });
-});
-
-function source2(): string {
-  return `race-${++n}`;
-}
-
-describe('DynamoEvidenceStore: DynamoDB refusing the path of a map not yet there', () => {
-  it('creates the map when the first UpdateItem is refused with "document path … invalid" (real DynamoDB may check the path before the condition)', async () => {
-    const sent: string[] = [];
-    const client = {
-      send: async (command: { input: { UpdateExpression?: string } }) => {
-        sent.push(command.input.UpdateExpression ?? '');
-        if (sent.length === 1)
-          throw Object.assign(new Error('The document path provided in the update expression is invalid for update'), {
-            name: 'ValidationException',
-          });
-        return {};
-      },
-    } as unknown as ConstructorParameters<typeof DynamoEvidenceStore>[0];
-    await new DynamoEvidenceStore(client, 'state').recordRefusedKey('heygen', keyOf(1), T0);
-    expect(sent).toEqual(['SET refusedKeys.#k = :at', 'SET refusedKeys = :keys']);
+    const p = `race-${++n}`;
+    await Promise.all(Array.from({ length: 12 }, (_, i) => store.recordRefusedKey(p, keyOf(100), T0 + i)));
+    const got = await table.client.send(
+      new GetItemCommand({ TableName: table.name, Key: { pk: { S: refusedKeyItem(p, keyOf(100)) } }, ConsistentRead: true }),
+    );
+    expect(Number(got.Item?.refusedAt?.N)).toBe(T0 + 11);
+    expect(Number(got.Item?.purgeAt?.N)).toBe(Math.ceil((T0 + 11 + REFUSED_KEY_TTL_MS) / 1000));
+    expect((await store.read(p)).refusedKeys ?? []).toEqual([]); // the evidence item's list is no longer written
   });
 
-  it('other errors still throw (the recorder retries the key on its next refusal)', async () => {
+  it('errors other than a failed condition throw (the recorder retries the key on its next refusal)', async () => {
     const client = {
       send: async () => {
         throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });

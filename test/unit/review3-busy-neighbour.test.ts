@@ -23,7 +23,7 @@ describe('review3: a busy neighbour hides the proof', () => {
    * (GET /v3/webhooks/events?event_type=...): asking per type of ours would make the read independent
    * of the neighbour. Severity: heal blocked (events still recovered by the backfill, HeyGenBackfilled).
    */
-  it.fails('review3-busy-neighbour-hides-proof: a neighbour making 40 events a minute does not keep our dead secret from being healed', async () => {
+  it('review3-busy-neighbour-hides-proof: a neighbour making 40 events a minute does not keep our dead secret from being healed', async () => {
     const a = review3Stack(hg, { toleranceSeconds: 0 });
     await a.register();
     clock.t += HOUR;
@@ -38,7 +38,27 @@ describe('review3: a busy neighbour hides the proof', () => {
       clock.t += MINUTE;
       for (let k = 0; k < 40; k++) hg.fake.emit(neighbour.endpoint_id, event(other));
     }
+    const before = hg.fake.requestsTo('GET', /\/v3\/webhooks\/events$/).length;
     const run = await a.register();
     expect(run.outcome).toBe('secret_mismatch');
+    // FIXED (registrar.ts newestAddressedEntry): the history is read per type of ours (`event_type`,
+    // one WebhookEventType per query, as the OpenAPI file has it; the fake validates every request
+    // against that file, and useFakeHeyGen fails on any violation): never a neighbour's type, never unfiltered.
+    const reads = hg.fake.requestsTo('GET', /\/v3\/webhooks\/events$/).slice(before);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(new Set(reads.map((r) => r.query.event_type))).toEqual(new Set(EVENTS));
+    expect(hg.fake.violations).toEqual([]);
+  });
+
+  it('review3-event-type-filter-contract: the fake filters the history by `event_type` as the OpenAPI file defines it (one type; unknown types refused)', async () => {
+    const [ours, other] = EVENTS as [string, string];
+    hg.fake.emit('ep_x', event(ours));
+    hg.fake.emit('ep_x', event(other));
+    const page = await hg.client.listEvents({ eventType: ours });
+    expect(page.events.map((e) => e.eventType)).toEqual([ours]);
+    expect((await hg.client.listEvents({})).events).toHaveLength(2);
+    await expect(hg.client.listEvents({ eventType: 'not_a.type' })).rejects.toThrow();
+    expect(hg.fake.violations.some((v) => v.includes('event_type'))).toBe(true); // the spec's enum
+    hg.fake.violations.length = 0;
   });
 });

@@ -46,8 +46,34 @@ describe('review3: HeyGen clock ahead of the Lambda by minutes', () => {
    * "clocks skewed by minutes". Severity: heal blocked under skew (the backfill still recovers, alarmed
    * as backfilled). Fix idea: compare the refusal with the entry on one clock (e.g. a slack of the
    * ingress's staleness tolerance, or the skew measured from Heygen-Timestamp vs the Lambda's clock).
+   * FIXED: REFUSAL_SLACK_MS is CLOCK_SKEW_MS (5 min, the registrar's bound on HeyGen's clock); the
+   * refusal must still carry the entry's own key (review3-clock-skew-stranger below).
    */
-  it.fails('review3-clock-skew-no-heal: HeyGen 3 min ahead: the refused entry still heals the dead secret', async () => {
+  it('review3-clock-skew-no-heal: HeyGen 3 min ahead: the refused entry still heals the dead secret', async () => {
     expect(await deadSecretRefusedOnce(-3 * MINUTE)).toContain('secret_mismatch');
+  });
+
+  it('review3-clock-skew-stranger: with the wider slack, a live secret whose delivery was lost is not rotated on a stranger\'s refusals around it', async () => {
+    const a = review3Stack(hg, { toleranceSeconds: 0, lambdaSkewMs: -3 * MINUTE });
+    await a.register();
+    clock.t += HOUR;
+    await a.register(); // its sighting
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    const bogus = () => {
+      const raw = JSON.stringify({ event_type: 'avatar_video.success', event_data: { video_id: `x-${randomUUID()}` } });
+      return a.post(raw, 'ab'.repeat(32));
+    };
+    clock.t += 20 * MINUTE;
+    expect(await bogus()).toBe(401); // a stranger, 4 min before the entry on HeyGen's clock
+    clock.t += MINUTE;
+    hg.fake.emit(ep?.endpoint_id as string, event()); // HeyGen lists it; its delivery to us is lost
+    expect(await bogus()).toBe(401); // and just after
+    const outcomes: string[] = [];
+    for (let h = 0; h < 3; h++) {
+      clock.t += 20 * MINUTE;
+      outcomes.push((await a.register()).outcome);
+    }
+    expect(outcomes).toEqual(['in_sync', 'in_sync', 'in_sync']);
+    expect(hg.fake.requestsTo('POST', /rotate-secret$/)).toHaveLength(0);
   });
 });

@@ -41,7 +41,13 @@ describe('review3: a heal the journal never got', () => {
    * Fix idea: record the heal (as the create's `secondWriter` mark is) in the intent written BEFORE
    * rotate-secret, and journal it from there, or journal before rotating.
    */
-  it.fails('review3-heal-not-journaled: a heal whose journal write failed still counts: the next takeover within 24 h is second_writer', async () => {
+  /*
+   * FIXED (registrar.ts heal()): the heal's intent (op `heal`) is recorded first and the heal journaled
+   * before rotate-secret is called. A journal write that fails stops the run BEFORE it rotates (so the
+   * old code's "rotated, never counted" cannot happen); the intent stays, and the next run's
+   * recoverLeftover journals it and replays the rotation: the heal is made once, and counted.
+   */
+  it('review3-heal-not-journaled: a heal whose journal write failed still counts: the next takeover within 24 h is second_writer', async () => {
     const heals = new JournalFailingOnce();
     const a = review3Stack(hg, { toleranceSeconds: 0, heals });
     await a.register();
@@ -51,7 +57,12 @@ describe('review3: a heal the journal never got', () => {
     clock.t += MINUTE;
     expect(await a.receive(event())).toBe(401);
     clock.t += 15 * MINUTE;
-    await a.register().catch(() => undefined); // rotates and stores, then the journal write fails
+    await expect(a.register()).rejects.toThrow(/ProvisionedThroughput/); // the heal's journal write fails
+    // Old code: rotated and stored first (2 rotations, healed), then lost the count. Now: not rotated yet.
+    expect(rotations()).toBe(1);
+    clock.t += HOUR;
+    const replay = await a.register(); // the intent replayed: journaled, then rotated and stored
+    expect(replay.actions.map((x) => x.type)).toContain('recover');
     expect(rotations()).toBe(2);
     expect(await a.receive(event())).toBe(200); // healed
     clock.t += HOUR;
@@ -73,7 +84,7 @@ describe('review3: a heal the journal never got', () => {
    * key, HeyGen hands back the same secret) and stores it, but the replay never journals the heal
    * either. Severity: missing alarm + one needless rotation (the fight goes one more round).
    */
-  it.fails('review3-heal-replayed-not-journaled: a heal finished by the replay of its intent still counts: the next takeover within 24 h is second_writer', async () => {
+  it('review3-heal-replayed-not-journaled: a heal finished by the replay of its intent still counts: the next takeover within 24 h is second_writer', async () => {
     let dieOnPut = false;
     class DyingStore extends MemorySigningSecretStore {
       override async put(value: IssuedSigningSecret, expected: string | null): Promise<string> {

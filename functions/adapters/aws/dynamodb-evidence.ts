@@ -8,12 +8,10 @@ import {
 import type { BackfillCursor, ListingHead, UncoveredPeriod } from '../../../providers/heygen/runtime/backfill.js';
 import { type BackfillState, NO_BACKFILL_STATE } from '../../../providers/heygen/runtime/backfill-plan.js';
 import {
-  addRefusedKey,
   type DeliveryEvidence,
   type EvidenceStore,
   NO_EVIDENCE,
-  oldestRefusal,
-  REFUSED_KEYS_CAPACITY,
+  REFUSED_KEY_TTL_MS,
   type RefusedKey,
   type TroubleKind,
 } from '../../core/evidence.js';
@@ -23,10 +21,9 @@ import {
  * `lastTroubleAt`, `lastSignatureRejectionAt`, `lastFailureAt` and `lastMissedAt` (epoch ms), each only ever moved forward. One
  * UpdateItem per record (the ingress rate-limits them), one GetItem per read.
  *
- * Refused keys: map `refusedKeys` (event key -> epoch ms), at most {@link REFUSED_KEYS_CAPACITY}
- * entries, kept by core/evidence.ts `addRefusedKey`'s rule with conditional UpdateItems only (the
- * ingress may not read the item): one when the key fits, a second (the old item returned by the
- * failed condition) to create the map or to replace the oldest key once it is old enough.
+ * Refused keys: one item per key ({@link DynamoEvidenceStore.recordRefusedKey}, read by key with
+ * `refusedAt`). Items written before that kept a bounded map `refusedKeys` (event key -> epoch ms) in
+ * the evidence item; `read` still returns it.
  */
 export class DynamoEvidenceStore implements EvidenceStore {
   constructor(
@@ -59,96 +56,40 @@ export class DynamoEvidenceStore implements EvidenceStore {
     }
   }
 
+  /**
+   * One item per refused key, `evidence#<provider>#refused#<key>`: `at` (epoch ms, moved forward only)
+   * and `purgeAt` (epoch s, the table's TTL attribute: REFUSED_KEY_TTL_MS after `at`). One conditional
+   * UpdateItem of a ~150-byte item (1 WCU); a key refused again with an older time is a failed
+   * condition, ignored. No stranger's key can push another one out: nothing is shared.
+   */
   async recordRefusedKey(provider: string, key: string, at: number, signal?: AbortSignal): Promise<void> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const old = await this.tryAddKey(provider, key, at, signal);
-      if (old === 'added') return;
-      const next = addRefusedKey(old ?? [], key, at);
-      if (!next) return; // already there as recent, or a full list of recent refusals: dropped
-      if (old === null) {
-        if (await this.createKeys(provider, key, at, signal)) return;
-      } else if (old.length >= REFUSED_KEYS_CAPACITY && !old.some((r) => r.key === key)) {
-        if (await this.replaceOldest(provider, oldestRefusal(old), key, at, signal)) return;
-      } // else another writer changed the list meanwhile: try again
-    }
-  }
-
-  /** Sets `key` if it is there with an older time, or absent from a list with room; else the list as it was (null: no map yet). */
-  private async tryAddKey(
-    provider: string,
-    key: string,
-    at: number,
-    signal?: AbortSignal,
-  ): Promise<'added' | RefusedKey[] | null> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: { S: `evidence#${provider}` } },
-          UpdateExpression: 'SET refusedKeys.#k = :at',
-          ConditionExpression:
-            'attribute_exists(refusedKeys) AND ((attribute_exists(refusedKeys.#k) AND refusedKeys.#k < :at) OR (attribute_not_exists(refusedKeys.#k) AND size(refusedKeys) < :cap))',
-          ExpressionAttributeNames: { '#k': key },
-          ExpressionAttributeValues: { ':at': { N: String(at) }, ':cap': { N: String(REFUSED_KEYS_CAPACITY) } },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          Key: { pk: { S: refusedKeyItem(provider, key) } },
+          UpdateExpression: 'SET refusedAt = :at, purgeAt = :purge',
+          ConditionExpression: 'attribute_not_exists(refusedAt) OR refusedAt < :at',
+          ExpressionAttributeValues: {
+            ':at': { N: String(at) },
+            ':purge': { N: String(Math.ceil((at + REFUSED_KEY_TTL_MS) / 1000)) },
+          },
         }),
         { abortSignal: signal },
       );
-      return 'added';
     } catch (err) {
-      // No map yet: the condition fails (moto), or the path is refused (DynamoDB may check it first).
-      if ((err as Error)?.name === 'ValidationException' && /document path/i.test((err as Error).message)) return null;
       if ((err as Error)?.name !== 'ConditionalCheckFailedException') throw err;
-      const map = (err as { Item?: Record<string, AttributeValue> }).Item?.refusedKeys?.M;
-      return map ? refusedKeysOf(map) : null;
     }
   }
 
-  /** The first refused key: creates the map (false when another writer created it meanwhile). */
-  private async createKeys(provider: string, key: string, at: number, signal?: AbortSignal): Promise<boolean> {
-    return this.conditional(
-      {
-        Key: { pk: { S: `evidence#${provider}` } },
-        UpdateExpression: 'SET refusedKeys = :keys',
-        ConditionExpression: 'attribute_not_exists(refusedKeys)',
-        ExpressionAttributeValues: { ':keys': { M: { [key]: { N: String(at) } } } },
-      },
-      signal,
+  /** The key's item (one consistent GetItem), or null. */
+  async refusedAt(provider: string, key: string, signal?: AbortSignal): Promise<number | null> {
+    const got = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: refusedKeyItem(provider, key) } }, ConsistentRead: true }),
+      { abortSignal: signal },
     );
-  }
-
-  /** A full list: `key` in place of the oldest entry, if it is still there as it was (false otherwise). */
-  private async replaceOldest(
-    provider: string,
-    oldest: RefusedKey,
-    key: string,
-    at: number,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    return this.conditional(
-      {
-        Key: { pk: { S: `evidence#${provider}` } },
-        UpdateExpression: 'REMOVE refusedKeys.#old SET refusedKeys.#k = :at',
-        ConditionExpression: 'refusedKeys.#old = :oldAt AND attribute_not_exists(refusedKeys.#k)',
-        ExpressionAttributeNames: { '#old': oldest.key, '#k': key },
-        ExpressionAttributeValues: { ':at': { N: String(at) }, ':oldAt': { N: String(oldest.at) } },
-      },
-      signal,
-    );
-  }
-
-  /** One conditional UpdateItem: false when its condition failed. */
-  private async conditional(
-    input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName'>,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    try {
-      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, ...input }), { abortSignal: signal });
-      return true;
-    } catch (err) {
-      if ((err as Error)?.name !== 'ConditionalCheckFailedException') throw err;
-      return false;
-    }
+    const at = got.Item?.refusedAt?.N;
+    return at === undefined ? null : Number(at);
   }
 
   async read(provider: string, signal?: AbortSignal): Promise<DeliveryEvidence> {
@@ -166,6 +107,11 @@ export class DynamoEvidenceStore implements EvidenceStore {
       refusedKeys: got.Item.refusedKeys?.M ? refusedKeysOf(got.Item.refusedKeys.M) : [],
     };
   }
+}
+
+/** The partition key of `key`'s refusal record (the ingress's grant: `evidence#<source>#refused#*`). */
+export function refusedKeyItem(provider: string, key: string): string {
+  return `evidence#${provider}#refused#${key}`;
 }
 
 function refusedKeysOf(map: Record<string, AttributeValue>): RefusedKey[] {

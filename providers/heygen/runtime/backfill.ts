@@ -66,6 +66,7 @@ import { HeyGenApiError } from './api/errors.js';
 import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
+import { normalizeUrl } from './route-url.js';
 import { type Addressed, addressedAt, CLOCK_SKEW_MS, type SubscriptionLog } from './subscription-log.js';
 
 /** The relay's key of an entry: its event key, per source (core/event-key.ts). */
@@ -385,13 +386,7 @@ export async function ourEndpoint(
   signal?: AbortSignal,
   now: () => number = Date.now,
 ): Promise<OurEndpoint & { readonly found: boolean }> {
-  const same = (u: string) => {
-    try {
-      return new URL(u).href;
-    } catch {
-      return u;
-    }
-  };
+  const same = normalizeUrl; // the route a URL reaches (a trailing slash, capitals, a query: still ours)
   const seenAtMs = now();
   const endpoints = await api.listEndpoints(signal ? { signal } : {});
   // Every endpoint at our URL: HeyGen delivers each one's types to our URL (a stale or second stack's

@@ -28,7 +28,10 @@
  *    can send one, and a stranger's refusal plus a miss of ours that never reached the relay (down,
  *    lost on the way) used to rotate a live secret. A stranger cannot send a body with the key of an
  *    event HeyGen created for us (he would have to know its type and data), so his refusals never
- *    match. And **no failure of ours** (a 5xx, which a stranger cannot cause) since that entry's
+ *    match. A neighbour endpoint subscribed to one of our types CAN (HeyGen sends it the same body):
+ *    its re-POST of an event whose delivery to us was lost is indistinguishable from HeyGen's refused
+ *    delivery (no per-endpoint delivery status); that is bounded by the heal journal (one loss-free
+ *    rotation per 24 h, then `second_writer`), not proved away. And **no failure of ours** (a 5xx, which a stranger cannot cause) since that entry's
  *    creation: the miss may be that failure's.
  */
 import type { RefusedKey } from '../../../functions/core/evidence.js';
@@ -88,8 +91,21 @@ export function proofWindow(w: ProofWindowInput): { from: number; until: number 
   return from <= until ? { from, until } : null;
 }
 
-/** A refusal may be recorded slightly before the entry's `created_at` (clock skew, the ingress's 10 s write interval). */
-export const REFUSAL_SLACK_MS = 60_000;
+/**
+ * How far HeyGen's clock (its entries' and endpoints' `created_at`) may stand from ours (the Lambda's):
+ * minutes, not seconds (the registrar's replay and dead-holder rules use the same bound).
+ */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * A refusal (stamped by the Lambda's clock) may be recorded before the entry's `created_at` (HeyGen's
+ * clock) by as much as the clocks stand apart: HeyGen's clock minutes ahead stamps its entry after our
+ * refusal of its very delivery (review3-clock-skew-no-heal). This loosens nothing a stranger can use:
+ * the refusal must still carry the entry's OWN key, which nobody but HeyGen (or a neighbour endpoint it
+ * delivered the body to) can send, and no one has that body before HeyGen makes it; and the same slack
+ * makes "no failure of ours since the entry" stricter, not looser.
+ */
+export const REFUSAL_SLACK_MS = CLOCK_SKEW_MS;
 
 /**
  * Rule 4: a refusal after the grace and at (or after) the missed entry's creation, and no failure of

@@ -14,7 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { sourceEventKey } from '../../../functions/core/event-key.js';
-import type { EvidenceStore } from '../../../functions/core/evidence.js';
+import type { EvidenceStore, RefusedKey } from '../../../functions/core/evidence.js';
 import type { HealJournal, Takeover, TakeoverKind } from '../../../functions/core/heal-journal.js';
 import {
   LeaseBusyError,
@@ -33,7 +33,8 @@ import {
 } from '../../../functions/core/secret-store.js';
 import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/client.js';
 import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
-import { addressedToUs, proofWindow, refusalOfEntry } from './proof.js';
+import { addressedToUs, CLOCK_SKEW_MS, proofWindow, refusalOfEntry } from './proof.js';
+import { normalizeUrl } from './route-url.js';
 
 /**
  * After this many 5xx answers to a recorded intent's call (its first call and replays with the same
@@ -285,13 +286,7 @@ function sameEvents(a: readonly string[] | null | undefined, b: readonly string[
   return ca.length === cb.length && ca.every((e, i) => e === cb[i]);
 }
 
-export function normalizeUrl(url: string): string {
-  try {
-    return new URL(url).href;
-  } catch {
-    return url;
-  }
-}
+export { normalizeUrl } from './route-url.js';
 
 /**
  * Idempotency-Key for a change the registrar makes at HeyGen (create an endpoint, or rotate the
@@ -360,7 +355,8 @@ export class SecretWriter {
   /**
    * Rotates `endpointId`'s secret at HeyGen with `key`, recording the intent first, and hands the
    * answer to `store` (which must persist it); clears the intent once stored. From the moment
-   * HeyGen answers, only the returned secret verifies deliveries.
+   * HeyGen answers, only the returned secret verifies deliveries. `beforeCall` runs once the intent
+   * is recorded and before HeyGen is called (a heal journals itself there: counted from its intent).
    */
   async rotate(
     endpointId: string,
@@ -368,11 +364,13 @@ export class SecretWriter {
     base: string | null,
     store: (rotated: { endpoint_id: string; secret: string }) => Promise<void>,
     op = 'rotate',
+    beforeCall?: (intent: LeaseIntent) => Promise<void>,
   ): Promise<void> {
     // A replay of the recorded intent (same key) keeps its count of failed answers.
     const prior = this.intent?.key === key && this.intent.endpointId === endpointId ? this.intent : null;
     const intent: LeaseIntent = { op, endpointId, key, base, at: prior?.at ?? this.now() };
     await this.setIntent(prior?.replayFailures ? { ...intent, replayFailures: prior.replayFailures } : intent);
+    await beforeCall?.(intent);
     let rotated: { endpoint_id: string; secret: string };
     try {
       rotated = await this.client.rotateSecret(endpointId, { idempotencyKey: key, signal: this.signal });
@@ -915,10 +913,16 @@ async function dropStalePending(s: RunState): Promise<void> {
   }
 }
 
-/** Rule `duplicates`: everything at our URL except the keeper goes (already gone is fine). */
+/**
+ * Rule `duplicates`: everything at our URL (our route: normalizeUrl) except the keeper goes (already
+ * gone is fine). First the proof window is moved past now (restartSighting): a duplicate's copies of our
+ * events reached our route signed with its own secret and were refused under their entries' own keys,
+ * so refusals made until it is gone prove nothing about our secret.
+ */
 async function deleteDuplicates(s: RunState): Promise<void> {
   const { ctx } = s;
   const keeper = keeperOf(s);
+  if (!s.dryRun) await restartSighting(s);
   for (const extra of s.matching) {
     if (extra.endpoint_id === keeper.endpoint_id) continue;
     const action: ReconcileAction = { type: 'delete', endpointId: extra.endpoint_id, reason: 'duplicate', status: 'planned' };
@@ -982,6 +986,22 @@ async function sightCurrent(s: RunState): Promise<number | null> {
     );
   }
   return now;
+}
+
+/**
+ * Records the stored secret's labels as first seen now (the heal journal's sighting; compare-and-set):
+ * the proof counts refusals made after now plus the grace only. Throws when it cannot (the caller's
+ * change waits for the next run): a change that makes earlier refusals no proof must not be made
+ * without it.
+ */
+async function restartSighting(s: RunState): Promise<void> {
+  const { ctx, snapshot } = s;
+  const journal = ctx.deps.heals;
+  if (!journal || snapshot.version === null) return;
+  const seen = await journal.readSighting(ctx.deps.signal);
+  const next = { version: snapshot.version, previous: snapshot.previous ?? null, since: clockOf(ctx.deps)() };
+  if (!(await journal.recordSighting(next, seen, ctx.deps.signal)))
+    throw new Error('could not restart the sighting of the signing secret (another writer recorded one meanwhile)');
 }
 
 /** The run's summary: its outcome, what it found and did, and the secret's and a pending rotation's ages. */
@@ -1116,12 +1136,34 @@ async function heal(
   });
   if (!writer) return snapshot;
   let after = snapshot;
-  await writer.rotate(endpointId, action.idempotencyKey, snapshot.version, async (rotated) => {
-    action.status = 'done';
-    after = await storeIssued(writer, snapshot, endpointId, rotated.secret, ctx.desired.url, ctx.actions);
-  });
-  await recordTakeover(ctx, 'heal', endpointId);
+  // The heal is counted from its intent (op `heal`, recorded first): journaled before HeyGen is called,
+  // so a journal write that fails stops the heal before it rotates, and a holder that dies after
+  // rotate-secret left a counted heal (recoverLeftover journals a leftover `heal` it finds unjournaled).
+  await writer.rotate(
+    endpointId,
+    action.idempotencyKey,
+    snapshot.version,
+    async (rotated) => {
+      action.status = 'done';
+      after = await storeIssued(writer, snapshot, endpointId, rotated.secret, ctx.desired.url, ctx.actions);
+    },
+    HEAL_OP,
+    (intent) => journalHeal(ctx, intent),
+  );
   return after;
+}
+
+/** The intent op of a heal's rotate-secret (a rotation that counts as a takeover; rotation.ts leaves it to the registrar). */
+export const HEAL_OP = 'heal';
+
+/** Journals the heal `intent` stands for (its time, its endpoint) unless it is journaled already. */
+async function journalHeal(ctx: RunContext, intent: Pick<LeaseIntent, 'at' | 'endpointId'>): Promise<void> {
+  const journal = ctx.deps.heals;
+  if (!journal) return;
+  const journaled = (await journal.read(ctx.deps.signal)).some(
+    (t) => t.kind === 'heal' && t.at === intent.at && t.endpointId === intent.endpointId,
+  );
+  if (!journaled) await journal.record({ at: intent.at, kind: 'heal', endpointId: intent.endpointId }, ctx.deps.signal);
 }
 
 /** How long one takeover (an adopt or a heal) blocks the next: a second within it is another writer at work. */
@@ -1208,6 +1250,8 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
   };
   actions.push(action);
   if (leftover.secondWriter && clockOf(deps)() - leftover.at < HEAL_RATE_WINDOW_MS) reportStoppedFight(ctx, leftover);
+  // A heal's intent is the heal counted (its journal entry may not have been written before the holder died).
+  if (leftover.op === HEAL_OP) await journalHeal(ctx, leftover);
   const before = await deps.secretStore.read(deps.signal);
   if (leftover.op === 'create') {
     await recoverCreate(ctx, writer, leftover, before, freshKey);
@@ -1221,7 +1265,7 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
         async (rotated) => {
           await storeIssued(writer, before, rotated.endpoint_id, rotated.secret, desired.url, actions);
         },
-        freshKey ? 'rotate' : leftover.op,
+        freshKey && leftover.op !== HEAL_OP ? 'rotate' : leftover.op,
       );
       if (freshKey) await cancelRotationKeyedBy(deps, leftover.key);
     } catch (err) {
@@ -1272,10 +1316,11 @@ async function recoverCreate(
 }
 
 /**
- * How far HeyGen's clock (its endpoints' `created_at`, the start of a key's 24 h) may stand from ours.
- * A create is replayed only while its key is this much younger than 24 h.
+ * How far HeyGen's clock (its endpoints' `created_at`, the start of a key's 24 h) may stand from ours
+ * (proof.ts; the proof's refusal slack is the same). A create is replayed only while its key is this
+ * much younger than 24 h.
  */
-export const CLOCK_SKEW_MS = 5 * 60_000;
+export { CLOCK_SKEW_MS };
 
 /**
  * The endpoint a dead holder's create made, as HeyGen lists it: created after its intent was recorded
@@ -1426,13 +1471,14 @@ async function secretMismatch(
   });
   if (!window) return null;
   const source = e.source ?? 'heygen';
-  const { refusedKeys = [], lastMissedAt, lastFailureAt } = await e.evidence.read(source, signal);
-  if (!refusedKeys.some((r) => r.at >= window.from)) return null; // no refusal: whatever failed, not the secret
+  const { refusedKeys = [], lastSignatureRejectionAt, lastMissedAt, lastFailureAt } = await e.evidence.read(source, signal);
+  const lastRefusal = Math.max(lastSignatureRejectionAt ?? Number.NEGATIVE_INFINITY, ...refusedKeys.map((r) => r.at));
+  if (lastRefusal < window.from) return null; // no refusal: whatever failed, not the secret
   const newest = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
   if (!newest) return null;
   const created = Date.parse(newest.createdAt);
   const key = sourceEventKey(source, newest.eventKey);
-  const refusal = refusalOfEntry(refusedKeys, key, window.from, created, lastFailureAt ?? null);
+  const refusal = refusalOfEntry(await refusalsOf(e, source, key, refusedKeys, signal), key, window.from, created, lastFailureAt ?? null);
   if (!refusal) return null; // that entry was never refused: a stranger's refusal, or a miss that never reached us
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
   // missed live. Only an exact match counts: a newer recovered entry may not be ours.
@@ -1448,6 +1494,22 @@ async function secretMismatch(
   };
 }
 
+/**
+ * The recorded refusals of `key`: its own record (looked up by key: no stranger's key can have pushed it
+ * out, review3-slow-flood-blocks-heal) and its entry in the evidence item's list (older items, stores
+ * without per-key records).
+ */
+async function refusalsOf(
+  e: SecretEvidence,
+  source: string,
+  key: string,
+  listed: readonly RefusedKey[],
+  signal?: AbortSignal,
+): Promise<RefusedKey[]> {
+  const own = e.evidence.refusedAt ? await e.evidence.refusedAt(source, key, signal) : null;
+  return [...listed.filter((r) => r.key === key), ...(own === null ? [] : [{ key, at: own }])].sort((a, b) => b.at - a.at);
+}
+
 /** When we last set `endpointId`'s URL or events (the journal's newest patch of it), or null. */
 async function lastPatchAt(journal: HealJournal | undefined, endpointId: string, signal?: AbortSignal): Promise<number | null> {
   if (!journal) return null;
@@ -1455,7 +1517,13 @@ async function lastPatchAt(journal: HealJournal | undefined, endpointId: string,
   return patches.length === 0 ? null : Math.max(...patches.map((t) => t.at));
 }
 
-/** The newest entry of the history's first pages addressed to our endpoint and created inside `window`. */
+/**
+ * The newest entry addressed to our endpoint and created inside `window`. HeyGen's history is
+ * account-wide: read unfiltered, a neighbour's busy types would fill the pages read (review3-busy-
+ * neighbour-hides-proof). So it is read per type our endpoint subscribes to (`event_type`, which takes
+ * one type): the pages read grow with our own entries, never with a neighbour's. An endpoint subscribed
+ * to all events (null) reads the whole listing (every type is ours then).
+ */
 async function newestAddressedEntry(
   e: SecretEvidence,
   window: { from: number; until: number },
@@ -1463,13 +1531,29 @@ async function newestAddressedEntry(
   signal?: AbortSignal,
 ): Promise<HistoryEvent | null> {
   let newest: HistoryEvent | null = null;
+  for (const eventType of events === null ? [undefined] : [...new Set(events)].sort()) {
+    const entry = await newestOfType(e, window, eventType, signal);
+    if (entry && (!newest || Date.parse(entry.createdAt) > Date.parse(newest.createdAt))) newest = entry;
+  }
+  return newest;
+}
+
+/** The newest entry of `eventType` (all types: undefined) in `window`, from the listing's first pages (newest first). */
+async function newestOfType(
+  e: SecretEvidence,
+  window: { from: number; until: number },
+  eventType: string | undefined,
+  signal?: AbortSignal,
+): Promise<HistoryEvent | null> {
+  let newest: HistoryEvent | null = null;
   let token: string | undefined;
   for (let page = 0; page < (e.maxPages ?? 3); page++) {
-    const got = await e.history.listEvents({ limit: 100, ...(token ? { token } : {}) }, { ...(signal ? { signal } : {}) });
+    const query = { limit: 100, ...(eventType ? { eventType } : {}), ...(token ? { token } : {}) };
+    const got = await e.history.listEvents(query, { ...(signal ? { signal } : {}) });
     for (const entry of got.events) {
       const created = Date.parse(entry.createdAt);
       if (!(created >= window.from && created <= window.until)) continue;
-      if (events !== null && !addressedToUs(entry, { events })) continue; // a neighbour endpoint's event
+      if (eventType !== undefined && !addressedToUs(entry, { events: [eventType] })) continue; // a filter not applied
       if (!newest || created > Date.parse(newest.createdAt)) newest = entry;
     }
     const oldest = got.events.at(-1);

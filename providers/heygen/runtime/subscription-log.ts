@@ -16,6 +16,7 @@
  * before the log; a change made and undone within the window before it goes unseen); otherwise at the
  * run, and entries of ours before it that the relay never published are reported, not published.
  */
+import { CLOCK_SKEW_MS } from './proof.js';
 
 /** One set of our endpoint's event types (null: every type), seen by the runs from `fromMs` to `seenMs`. */
 export interface SubscriptionSpan {
@@ -50,9 +51,10 @@ export function sameSet(a: readonly string[] | null, b: readonly string[] | null
 
 /**
  * HeyGen's `created_at` against a run's clock (`seenMs`): an endpoint counts as made after a sighting
- * only when it is later by more than this, so a clock difference never reads as a replacement.
+ * only when it is later by more than this, so a clock difference never reads as a replacement. One
+ * bound for the whole provider (proof.ts).
  */
-export const CLOCK_SKEW_MS = 5 * 60_000;
+export { CLOCK_SKEW_MS };
 
 const has = (events: readonly string[] | null, type: string) => events === null || events.includes(type);
 
