@@ -56,6 +56,8 @@ interface Explored {
   readonly schedules: number;
   readonly seconds: number;
   readonly examples: Example[];
+  /** The replay of every schedule with a violation (the first 40), with its kinds. */
+  readonly replays: string[];
   /** Schedules until the first violation of `kinds` (seeded bugs), or null. */
   readonly caughtAt: number | null;
   readonly caughtBy?: Violation;
@@ -77,6 +79,7 @@ async function explore(
 ): Promise<Explored> {
   const stats = emptyStats();
   const examples: Example[] = [];
+  const replays: string[] = [];
   let index = 0;
   const kinds: Set<string>[] = [];
   let caughtAt: number | null = null;
@@ -91,6 +94,8 @@ async function explore(
       kinds[index] = new Set(violations.map((v) => v.kind));
       const known = options.baseline?.[index];
       index++;
+      if (violations.length > 0 && replays.length < 40)
+        replays.push(`--seed ${seed} --path ${index - 1}: ${[...new Set(violations.map((v) => v.kind))].join(', ')}`);
       for (const v of violations)
         if (examples.filter((e) => e.kind === v.kind).length < 2)
           examples.push({ kind: v.kind, message: v.message, replay: `--seed ${seed} --path ${index - 1}` });
@@ -110,6 +115,7 @@ async function explore(
     schedules: index,
     seconds: (Date.now() - started) / 1000,
     examples,
+    replays,
     caughtAt,
     ...(caughtBy ? { caughtBy } : {}),
     kinds,
@@ -132,6 +138,8 @@ function summary(e: Explored) {
     duplicatesByFault: e.stats.duplicatesByFault,
     needlessRotations: e.stats.needlessRotations,
     foreignEvents: e.stats.foreignEvents,
+    lostByUnseenSubscriptionChange: e.stats.lostUnseenSubscription,
+    foreignByUnseenSubscriptionChange: e.stats.foreignUnseenSubscription,
     idMismatches: e.stats.idMismatches,
     backfilled: e.stats.backfilled,
     requiredCoverage: Object.fromEntries(REQUIRED_COVERAGE.map((c) => [c, e.stats.coverage[c] ?? 0])),
@@ -139,6 +147,7 @@ function summary(e: Explored) {
     coverage,
     wallClockReads: e.stats.wallClockReads,
     examples: e.examples,
+    violatingSchedules: e.replays,
   };
 }
 
@@ -191,12 +200,13 @@ function report(s: ReturnType<typeof summary>): string[] {
     '(faults: test/support/chaos-faults.ts; one clock: test/support/model-clock.ts). Every call of the ingress, the',
     'backfill, the registrar and the rotation to DynamoDB, PutEvents, Secrets Manager, HeyGen and the lease can crash the',
     'process, fail before it, lose its answer after it, or hang until the caller gives up; strangers, a neighbour endpoint,',
-    'dashboard rotations, a second stack on the URL, disabled endpoints, outages longer than the dedup window and than',
+    'changes of our endpoint\'s subscribed types, dashboard rotations, a second stack on the URL, disabled endpoints, outages longer than the dedup window and than',
     "HeyGen's history, and idle days run among them. Invariants once quiet: see the model's header.",
     '',
     `- Schedules: ${s.schedules}; with a violation: ${s.schedulesWithViolations}`,
     `- Events HeyGen addressed to us: ${s.eventsAddressedToUs}; lost without an alarm: ${s.lost}; lost with an alarm: ${s.lostButAlarmed}; backfilled: ${s.backfilled}`,
     `- Published twice: ${s.publishedTwice}; needless rotations: ${s.needlessRotations}; foreign events on the bus: ${s.foreignEvents}; copies with another id: ${s.idMismatches}`,
+    `- By a subscription change no backfill run listed (not violations; the relay cannot see them): lost ${s.lostByUnseenSubscriptionChange}, on our bus though not ours ${s.foreignByUnseenSubscriptionChange}`,
     `- Coverage classes never exercised: ${s.neverExercised.length === 0 ? 'none' : s.neverExercised.join(', ')}`,
     '',
     ...section('Violations by kind (schedules can have several)', table(s.violations, ['invariant', 'violations'])),
@@ -209,6 +219,9 @@ function report(s: ReturnType<typeof summary>): string[] {
     '### Example violations (replay with `npm run chaos -- <replay>`)',
     '',
     ...(s.examples.length === 0 ? ['(none)'] : s.examples.map((e) => `- \`${e.replay}\` [${e.kind}] ${e.message}`)),
+    ...(s.violatingSchedules.length === 0
+      ? []
+      : ['', 'Every schedule with a violation (the first 40):', '', ...s.violatingSchedules.map((r) => `- \`${r}\``)]),
   ];
 }
 

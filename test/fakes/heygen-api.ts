@@ -292,6 +292,33 @@ export class FakeHeyGenApi {
   // --- webhook delivery ---------------------------------------------------------------------
 
   /**
+   * The endpoints HeyGen addresses an event of `type` to at this moment: the enabled ones whose
+   * subscribed types (`events`, null: every type) hold it. An endpoint is sent only the types it
+   * subscribes to WHEN the event happens (the v3 spec's `events`: "Event types this endpoint subscribes
+   * to"; PATCH replaces the list): a type added later does not reach back, a type removed stops at once.
+   */
+  subscribersOf(type: string): FakeEndpoint[] {
+    return [...this.endpoints.values()].filter(
+      (e) => e.status === 'enabled' && (e.events === null || e.events.includes(type)),
+    );
+  }
+
+  /**
+   * An event happens in the account now (or at `at`): listed in the history once, addressed to every
+   * endpoint subscribed to its type then ({@link subscribersOf}); with no subscriber nothing is
+   * delivered and nothing listed. Returns the entry and the endpoints it was addressed to. Unlike
+   * {@link emit}, which records an entry for the endpoint a test names.
+   */
+  occur(
+    event: { event_type: string; event_data: Record<string, unknown> },
+    at?: number,
+  ): { entry: FakeHistoryEvent | undefined; addressed: FakeEndpoint[] } {
+    const addressed = this.subscribersOf(event.event_type);
+    const first = addressed[0];
+    return { entry: first ? this.emit(first.endpoint_id, event, at) : undefined, addressed };
+  }
+
+  /**
    * Records an event in the history as delivered to `endpointId` (at `at`, default now) without
    * sending it: the relay was down, or every attempt failed. {@link deliver} records too.
    */

@@ -43,6 +43,10 @@ export const SEED_BUGS = {
     what: "the backfill is not told our endpoint's subscription: a neighbour endpoint's entries look like ours (finding 2)",
     caughtBy: ['foreign'],
   },
+  'configured-types': {
+    what: "the backfill judges history entries by the configured event types, ignoring our endpoint's types as HeyGen lists them and the subscription log its runs keep",
+    caughtBy: ['lost', 'foreign'],
+  },
   'history-gap-unreported': {
     what: "the backfill takes HeyGen to keep its history for ever (the checkpoint's historyKeptMs reads unbounded): an outage longer than HeyGen's history drops entries with no BackfillGap",
     caughtBy: ['lost'],
@@ -122,8 +126,16 @@ export const seedBugs = {
   backfillClaim(seed: SeedBug | undefined, claim: DedupStore, lookup: () => DedupStore): DedupStore {
     return seed === 'publish-without-claim' ? lookup() : claim;
   },
-  /** Our endpoint's subscription as the backfill is told it (the type filter). */
-  backfillEndpoint<T extends object>(seed: SeedBug | undefined, endpoint: T): T | Record<string, never> {
+  /**
+   * Our endpoint's subscription as the backfill is told it (the type filter). `configured-types`: the
+   * configured set with no sighting of HeyGen's list (`configured`), so no subscription log is kept.
+   */
+  backfillEndpoint<T extends object, C extends object>(
+    seed: SeedBug | undefined,
+    endpoint: T,
+    configured: C,
+  ): T | { endpoint: C } | Record<string, never> {
+    if (seed === 'configured-types') return { endpoint: configured };
     return seed === 'no-type-filter' ? {} : endpoint;
   },
   /** The backfill's checkpoint as the scheduled run reads it. */

@@ -11,13 +11,16 @@
  * URL edited, endpoint disabled, a person rotating the secret in the dashboard), HeyGen delivering
  * events (retrying refused ones; some to a relay that is down), a stranger POSTing bad signatures, a
  * neighbour endpoint in the same HeyGen account receiving event types ours does not subscribe to (its
- * events are in the shared history), a second stack on the same URL (its own secret, lease and
- * ingress), outages longer than the dedup window and than HeyGen's history, and plain idle time.
+ * events are in the shared history), a person changing OUR endpoint's subscribed types (HeyGen then
+ * addresses each event by the types of its moment), a second stack on the same URL (its own secret,
+ * lease and ingress), outages longer than the dedup window and than HeyGen's history, and idle time.
  *
  * Once quiet (leases expired; one registrar run, some traffic, a backfill run and a registrar run
  * that may heal on proof; a rotation; a day of hourly backfill runs) the invariants:
- * - `lost`: every event HeyGen addressed to us is on the bus, else an alarm a person sees was raised;
+ * - `lost`: every event HeyGen addressed to us (our endpoint subscribed to its type when it happened)
+ *   is on the bus, else an alarm a person sees was raised;
  * - `foreign`: nothing on the bus that HeyGen did not address to us (a stranger's, a neighbour's);
+ *   except by a subscription change no completed backfill run listed: counted apart, not hidden;
  * - `needless-rotation`: rotate-secret is called by a registrar only when the stored secret was dead;
  * - `id-mismatch`: every copy of one event carries one envelope id;
  * - `duplicate-uncounted`: a second copy on a bus that no metric counted (PossibleDuplicatePublished,
@@ -44,7 +47,7 @@ import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { type LeaseStore, MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { DedupMode, DedupStore, SigningKeySource } from '../../functions/core/ports.js';
 import { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
-import { BACKFILL_DEFAULTS, type DedupIndex } from '../../providers/heygen/runtime/backfill.js';
+import { BACKFILL_DEFAULTS, type DedupIndex, type OurEndpoint, ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import {
   MemoryBackfillCheckpoint,
   SWEEP_AGE_ALARM_HOURS,
@@ -56,10 +59,11 @@ import { heygen as heygenProvider } from '../../providers/heygen/runtime/index.j
 import { MISMATCH_GRACE_MS } from '../../providers/heygen/runtime/proof.js';
 import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { type RotationEvent, rotationStep } from '../../providers/heygen/runtime/rotation.js';
-import { FAKE_API_KEY, type FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { sameSet } from '../../providers/heygen/runtime/subscription-log.js';
+import { FAKE_API_KEY, type FakeEndpoint, type FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { backfillAlarms, registrarAlarms } from './chaos-alarms.js';
-import { type CallFault, DEPENDENCIES, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
+import { type CallFault, Crash, DEPENDENCIES, HEYGEN_REQUEST_TIMEOUT_MS, type Dependency, type FaultWorld, type FiredFault, Process } from './chaos-faults.js';
 import { type SeedBug, seedBugs } from './chaos-seeds.js';
 import { installModelRuntime, ModelClock, testTreeReads, type WallClockReads } from './model-clock.js';
 
@@ -70,8 +74,21 @@ const NAME = 'heygen-signing';
 const EVENTS = ['avatar_video.fail', 'avatar_video.success'];
 /** What the neighbour endpoint subscribes to: types ours does not. */
 const NEIGHBOUR_EVENTS = ['video_translate.success', 'photo_avatar_generation.success'];
+/** The type a person adds to OUR endpoint (one the neighbour receives too: its events are then ours as well). */
+const ADDED_TYPE = 'video_translate.success';
+/** The type a person removes from our endpoint, moving it to the neighbour's (another tool handles failures). */
+const REMOVED_TYPE = 'avatar_video.fail';
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 const HOUR = 3_600_000;
+/** HeyGen's delivery to us of a neighbour's event of a type ours subscribes to as well: one retry. */
+const NEIGHBOUR_DELIVERY = {
+  kind: 'delivery',
+  relayDown: false,
+  retries: 1,
+  attempts: [[], []],
+  toSecond: [false, false],
+  retryMinutes: [15],
+} as const satisfies ActorSpec;
 /** The model's scheduled runs tick this often (production: hourly). */
 const TICK_HOURS = 2;
 /** The dedup window (the stack's default): the table forgets a record this long after it was written. */
@@ -142,6 +159,21 @@ export type ActorSpec =
   | { readonly kind: 'stranger'; readonly requests: number }
   /** HeyGen delivers events of other types to the neighbour endpoint (listed in the shared history). */
   | { readonly kind: 'neighbour'; readonly events: number }
+  /**
+   * A person changes OUR endpoint's subscribed types, in HeyGen's dashboard or through the API: adds
+   * {@link ADDED_TYPE}, or moves {@link REMOVED_TYPE} to the neighbour's endpoint; undoes it after
+   * `undoMinutes` (null: never; the registrar's next run sets the configured types back).
+   */
+  | {
+      readonly kind: 'subscription';
+      readonly op: 'add' | 'remove';
+      readonly via: 'dashboard' | 'api';
+      readonly undoMinutes: number | null;
+      /** Events of that type happening in the account meanwhile (videos finishing), spread over the change. */
+      readonly traffic: number;
+      /** HeyGen's deliveries of those to us never reach the relay (throttled, lost on the way). */
+      readonly missed: boolean;
+    }
   /** The second stack's registrar runs (same URL, its own secret and lease). */
   | { readonly kind: 'second-stack'; readonly runs: number }
   /** Our stack is down this long (HeyGen's events meanwhile are never received, its retries fail). */
@@ -203,7 +235,7 @@ const processActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
 );
 const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
   {
-    weight: 1,
+    weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('operator' as const),
       op: fc.constantFrom('reset' as const, 'paste-plain' as const, 'paste-revert' as const, 'paste-revert' as const),
@@ -225,6 +257,19 @@ const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('stranger' as const), requests: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('neighbour' as const), events: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    // Undone within the hour (between two scheduled runs in production; often within one model tick),
+    // after a few hours, or never (the registrar sets it back).
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('subscription' as const),
+      op: fc.constantFrom('add' as const, 'remove' as const),
+      via: fc.constantFrom('dashboard' as const, 'api' as const),
+      undoMinutes: fc.constantFrom(null, null, 20, 45, 90, 180, 300),
+      traffic: fc.integer({ min: 0, max: 3 }),
+      missed: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('second-stack' as const), runs: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('outage' as const), hours: fc.constantFrom(3, 36, 60) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('idle' as const), hours: fc.constantFrom(2, 30, 50) }) },
@@ -287,6 +332,12 @@ export interface ChaosStats {
   duplicatesByFault: Record<string, number>;
   needlessRotations: number;
   foreignEvents: number;
+  /**
+   * Lost (no alarm) or on our bus though not ours, because of a subscription change no backfill run
+   * listed (made and undone between two runs): the relay cannot see it; counted, not a violation.
+   */
+  lostUnseenSubscription: number;
+  foreignUnseenSubscription: number;
   idMismatches: number;
   backfilled: number;
   /** How often each outcome and fault class happened (a class that stays 0 was never exercised). */
@@ -307,6 +358,8 @@ export function emptyStats(): ChaosStats {
     duplicatesByFault: {},
     needlessRotations: 0,
     foreignEvents: 0,
+    lostUnseenSubscription: 0,
+    foreignUnseenSubscription: 0,
     idMismatches: 0,
     backfilled: 0,
     coverage: {},
@@ -339,6 +392,14 @@ export const REQUIRED_COVERAGE = [
   'heygen:faults',
   'stranger-requests',
   'neighbour-events',
+  // A person changes our endpoint's types: added, removed, undone; a backfill run listed a changed
+  // set; an event addressed to us by an added type only; an event of a removed type, a neighbour's.
+  'subscription-added',
+  'subscription-removed',
+  'subscription-reverted',
+  'subscription-seen',
+  'subscription-event-ours',
+  'subscription-event-elsewhere',
   'dashboard-rotations',
   'label-moved-back',
   'disabled-endpoints',
@@ -455,6 +516,26 @@ class Stack {
 }
 type StackTable = Map<string, { status: string; expiresAt: number; owner: string }>;
 
+/**
+ * A stretch of time in which the endpoints at our URL subscribed to one set of types (the union; []:
+ * none at our URL), as the model samples it (at every event and every backfill listing, which is
+ * where it matters). `seen`: a backfill run listed that set while it held; `registrarSaw`: a registrar
+ * run set the configured types back over it.
+ */
+interface SubPeriod {
+  readonly set: readonly string[] | null;
+  readonly from: number;
+  until: number | null;
+  seen: boolean;
+  registrarSaw: boolean;
+}
+
+const withType = (events: readonly string[] | null, type: string): string[] | null =>
+  events === null ? null : [...new Set([...events, type])].sort();
+const withoutType = (events: readonly string[] | null, type: string): string[] | null =>
+  events === null ? null : events.filter((t) => t !== type);
+const holds = (events: readonly string[] | null, type: string) => events === null || events.includes(type);
+
 interface RunOptions {
   readonly seedBug?: SeedBug;
   /** Collect a trace of what happened (replays print it with the violations). */
@@ -501,6 +582,10 @@ class Model {
   /** Event keys HeyGen addressed to our URL (with their creation time). */
   readonly ours = new Map<string, number>();
   readonly neighbourKeys = new Set<string>();
+  /** Every event HeyGen listed: its creation, type and the subscription period it happened in. */
+  readonly born = new Map<string, { at: number; type: string; period: SubPeriod }>();
+  /** Our endpoint's subscription over time (sampled; see {@link SubPeriod}). */
+  readonly periods: SubPeriod[] = [];
   readonly violations: Violation[] = [];
   /** The neighbour endpoint's id, once created. */
   neighbour: string | undefined;
@@ -655,6 +740,7 @@ class Model {
 
   registrarRun(p: Process, st: Stack): Promise<ReconcileSummary> {
     const dedupView = seedBugs.registrarDedup(this.seed, st.view('record', 15), st.table, this.clock);
+    const periodBefore = this.noteSubscription();
     return reconcile(
       { url: CHAOS_URL, events: EVENTS },
       {
@@ -692,6 +778,7 @@ class Model {
       (r) => {
         this.cov(`registrar:${r.outcome}`);
         this.trace(() => `${p.name} (stack ${st.name}): ${r.outcome} ${r.actions.map((x) => `${x.type}:${x.status}`).join(',')}`);
+        if (r.actions.some((x) => x.type === 'update' && x.status === 'done')) this.setBack(periodBefore);
         if (r.actions.some((x) => x.type === 'resync' && x.status === 'done')) {
           st.healTimes.push(this.clock.t);
           this.cov('heals');
@@ -723,6 +810,7 @@ class Model {
   async backfillRun(p: Process, st: Stack = this.a): Promise<string> {
     if (this.down) return 'down';
     this.cov('backfill:runs');
+    const listed: { period?: SubPeriod } = {};
     const run = await scheduledBackfill({
       windowMs: seedBugs.backfillWindow(this.seed, WINDOW_MS),
       checkpoint: p.port(seedBugs.backfillCheckpoint(this.seed, st.checkpoint), 'dynamodb.checkpoint'),
@@ -739,10 +827,13 @@ class Model {
         index: p.port(st.index, 'dynamodb.index'),
         publisher: p.port(st.publisher, 'eventbridge'),
         evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
-        // Our endpoint's subscription (the Lambda reads it from HeyGen, else the configured types).
-        ...seedBugs.backfillEndpoint(this.seed, {
-          endpoint: { events: EVENTS, configured: EVENTS, createdAtMs: this.ourEndpointCreatedMs() },
-        }),
+        // Our endpoint's subscription as HeyGen lists it now (the Lambda's `subscription()`: else the
+        // configured types); its runs keep a log of it (subscription-log.ts).
+        ...seedBugs.backfillEndpoint(
+          this.seed,
+          { endpoint: await this.subscriptionFor(p, st, listed) },
+          { events: EVENTS, configured: EVENTS, createdAtMs: this.ourEndpointCreatedMs() },
+        ),
         // The signing secret's CreatedDate (the Lambda's DescribeSecret): a first run judges from it.
         bornAtMs: st.bornAt,
         // A copy published again over an unfinished claim is counted (metric BackfillUncertain).
@@ -763,8 +854,83 @@ class Model {
         `${p.name}: ${run.outcome} ${run.plan?.kind ?? ''} ${run.plan ? `${new Date(run.plan.sinceMs).toISOString().slice(5, 16)}..${new Date(run.plan.untilMs).toISOString().slice(5, 16)}` : ''} backfilled ${run.summary?.backfilled ?? 0}${run.plan?.kind === 'sweep' ? ` (${run.plan.reason})` : ''}${run.summary?.uncovered.length ? ` uncovered ${JSON.stringify(run.summary.uncovered)}` : ''}`,
     );
     if (run.plan?.kind === 'sweep') this.cov('backfill:sweep');
+    if (run.outcome !== 'busy' && listed.period) this.sawSubscription(listed.period);
     for (const alarm of backfillAlarms(run)) st.raise(alarm);
     return run.outcome;
+  }
+
+  /**
+   * The backfill Lambda's `subscription()` (providers/heygen/runtime/entries/backfill.ts): our endpoint's
+   * types as HeyGen lists them, one call of the run (its faults apply: a failure before, a lost answer,
+   * a hang); when the list fails, the configured types (no sighting). The list is read from the fake
+   * directly, not through its HTTP handler and the spec's validation: the backfill runs a dozen times a
+   * schedule and that doubled the model's time (the registrar's list goes through both every run).
+   */
+  async subscriptionFor(p: Process, st: Stack, listed: { period?: SubPeriod }): Promise<OurEndpoint> {
+    const api = {
+      listEndpoints: () =>
+        p.call('GET /v3/webhooks/endpoints', async () => [...this.heygen.endpoints.values()].map((e) => ({ ...e, secret: null })), {
+          timeoutMs: HEYGEN_REQUEST_TIMEOUT_MS,
+        }),
+    };
+    try {
+      const seen = await ourEndpoint(api, CHAOS_URL, EVENTS, undefined, this.clock.now);
+      const period = this.noteSubscription();
+      if (st === this.a && sameSet(seen.found === false ? [] : seen.events, period.set)) listed.period = period;
+      return seen;
+    } catch (err) {
+      if (err instanceof Crash) throw err; // the process died: the run ends here
+      return { events: EVENTS, configured: EVENTS };
+    }
+  }
+
+  /**
+   * A backfill run that listed our endpoint's types during `period` completed (its checkpoint, with the
+   * subscription log, written): the relay saw that set. A run that died or found the lease busy did not.
+   */
+  sawSubscription(period: SubPeriod): void {
+    const changed = period.set === null || (period.set.length > 0 && !sameSet(period.set, EVENTS));
+    if (!period.seen && changed) this.cov('subscription-seen');
+    period.seen = true;
+  }
+
+  /** The types the endpoints at our URL subscribe to now (their union; null: every type; []: none). */
+  ourTypes(): readonly string[] | null {
+    const eps = this.heygen.endpointsFor(CHAOS_URL);
+    if (eps.some((e) => e.events === null)) return null;
+    return [...new Set(eps.flatMap((e) => e.events ?? []))].sort();
+  }
+
+  /** The current subscription period, a new one when the set changed since the last sample. */
+  noteSubscription(): SubPeriod {
+    const set = this.ourTypes();
+    const last = this.periods.at(-1);
+    if (last && sameSet(last.set, set)) return last;
+    if (last) last.until = this.clock.t;
+    const period: SubPeriod = { set, from: this.clock.t, until: null, seen: false, registrarSaw: false };
+    this.periods.push(period);
+    return period;
+  }
+
+  /** A registrar run PATCHed our endpoint's types back to the configured ones over `period`. */
+  setBack(period: SubPeriod): void {
+    this.noteSubscription();
+    if (sameSet(period.set, EVENTS)) return;
+    period.registrarSaw = true;
+    this.cov('subscription-set-back');
+  }
+
+  /**
+   * A subscription change that no backfill run listed while it held, behind the event `key`: its type
+   * was ours then but not by the configured types, or the reverse (a change on an endpoint that
+   * existed; no endpoint at our URL is the registrar's matter, not a subscription change).
+   */
+  unseenChange(key: string): SubPeriod | undefined {
+    const born = this.born.get(key);
+    if (!born) return undefined;
+    const { period, type } = born;
+    if (period.seen || (period.set !== null && period.set.length === 0)) return undefined;
+    return holds(period.set, type) === EVENTS.includes(type) ? undefined : period;
   }
 
   /** Secrets Manager's rotation: stage a token (or reattempt the incomplete one), four steps, each retried. */
@@ -877,6 +1043,28 @@ class Model {
     return { event_type: type, event_data: { video_id: `chaos-${this.stats.runs}-${this.seq}`, url: `https://x/${this.seq}` } };
   }
 
+  /**
+   * An event happens in the account: HeyGen lists it and addresses it to the endpoints subscribed to its
+   * type at this moment (the fake's `occur`). Ours when one of them is at our URL; else, if listed, a
+   * neighbour's. Returns the event's key and our endpoint it was addressed to.
+   */
+  happen(event: { event_type: string; event_data: Record<string, unknown> }): { key: string; ours: FakeEndpoint | undefined } {
+    const period = this.noteSubscription();
+    const { entry, addressed } = this.heygen.occur(event, this.clock.t);
+    const key = heygenEventKey(JSON.stringify(event));
+    const ours = addressed.find((e) => e.url === CHAOS_URL);
+    if (entry) this.born.set(key, { at: this.clock.t, type: event.event_type, period });
+    if (ours) {
+      this.ours.set(key, this.clock.t);
+      this.stats.eventsDelivered++;
+      if (!EVENTS.includes(event.event_type)) this.cov('subscription-event-ours');
+    } else if (entry) {
+      this.neighbourKeys.add(key);
+      if (EVENTS.includes(event.event_type)) this.cov('subscription-event-elsewhere');
+    }
+    return { key, ours };
+  }
+
   /** HeyGen: one event for our endpoint, in its history, and its delivery attempts. */
   async delivery(name: string, a: Extract<ActorSpec, { kind: 'delivery' }>): Promise<string> {
     await this.gate(`${name}:event`);
@@ -884,16 +1072,25 @@ class Model {
     if (ep?.status !== 'enabled') return 'no endpoint';
     if (ep.events !== null && !ep.events.includes('avatar_video.success')) return 'not subscribed';
     const event = this.newEvent(this.seq % 2 === 0 ? 'avatar_video.success' : 'avatar_video.fail');
-    if (ep.events !== null && !ep.events.includes(event.event_type)) return 'not subscribed';
-    const raw = JSON.stringify(event);
-    const key = heygenEventKey(raw);
-    this.heygen.emit(ep.endpoint_id, event, this.clock.t);
-    this.ours.set(key, this.clock.t);
-    this.stats.eventsDelivered++;
+    // A type our endpoint does not subscribe to now (a person moved it to the neighbour's): HeyGen
+    // addresses it to the neighbour, if to anyone; it is listed in the shared history.
+    const { key, ours } = this.happen(event);
+    if (!ours) return 'not addressed to us';
     this.trace(() => `${name}: HeyGen emits ${key.slice(11, 19)}${a.relayDown ? ' (relay down for the first attempt)' : ''}`);
+    return this.attempts(name, ours.endpoint_id, JSON.stringify(event), key, a);
+  }
+
+  /** HeyGen's delivery attempts of one event to our endpoint `endpointId` (retries after its backoff). */
+  async attempts(
+    name: string,
+    endpointId: string,
+    raw: string,
+    key: string,
+    a: Extract<ActorSpec, { kind: 'delivery' }>,
+  ): Promise<string> {
     for (let attempt = 0; attempt <= a.retries; attempt++) {
       if (attempt > 0) await this.vsleep(60_000 * (a.retryMinutes?.[attempt - 1] ?? 2 ** attempt)); // HeyGen's backoff
-      const live = this.heygen.endpoints.get(ep.endpoint_id);
+      const live = this.heygen.endpoints.get(endpointId);
       if (!live || live.status !== 'enabled' || live.url !== CHAOS_URL) return 'endpoint gone';
       if (this.down || (a.relayDown && (attempt === 0 || a.allDown === true))) {
         this.cov('deliveries:not-received');
@@ -928,16 +1125,110 @@ class Model {
   /** The neighbour endpoint (another app in the account): events of its types, in the shared history. */
   async neighbourEvents(name: string, events: number): Promise<string> {
     await this.gate(`${name}:events`);
-    if (this.neighbour === undefined || !this.heygen.endpoints.has(this.neighbour))
-      this.neighbour = this.heygen.seedEndpoint(NEIGHBOUR_URL, NEIGHBOUR_EVENTS).endpoint_id;
+    this.neighbourEndpoint();
     for (let i = 0; i < events; i++) {
       const event = this.newEvent(NEIGHBOUR_EVENTS[i % NEIGHBOUR_EVENTS.length] as string);
-      this.heygen.emit(this.neighbour, event, this.clock.t);
-      this.neighbourKeys.add(heygenEventKey(JSON.stringify(event)));
+      // Ours too while our endpoint subscribes to its type (a person added it): HeyGen delivers it to us.
+      const { key, ours } = this.happen(event);
       this.cov('neighbour-events');
+      if (ours) {
+        this.trace(() => `${name}: HeyGen emits ${key.slice(11, 19)} (${event.event_type}: the neighbour's, and ours)`);
+        await this.attempts(`${name}.${i}`, ours.endpoint_id, JSON.stringify(event), key, NEIGHBOUR_DELIVERY);
+      }
       await this.vsleep(5 * 60_000);
     }
     return 'done';
+  }
+
+  /** The neighbour's endpoint (another app in the account), made when first needed. */
+  neighbourEndpoint(): FakeEndpoint {
+    const ep = this.neighbour === undefined ? undefined : this.heygen.endpoints.get(this.neighbour);
+    if (ep) return ep;
+    const made = this.heygen.seedEndpoint(NEIGHBOUR_URL, [...NEIGHBOUR_EVENTS]);
+    this.neighbour = made.endpoint_id;
+    return made;
+  }
+
+  /**
+   * A person changes our endpoint's types (dashboard: in place; API: a PATCH, the whole list) and may
+   * undo it later. `remove` moves the type to the neighbour's endpoint (another tool takes it over).
+   */
+  async subscription(name: string, a: Extract<ActorSpec, { kind: 'subscription' }>): Promise<string> {
+    await this.gate(`${name}:${a.op}`);
+    const ep = this.ourEndpoint();
+    if (!ep) return 'nothing';
+    const type = a.op === 'add' ? ADDED_TYPE : REMOVED_TYPE;
+    const changed = a.op === 'add' ? withType(ep.events, type) : withoutType(ep.events, type);
+    if (sameSet(ep.events, changed)) return 'no change';
+    this.personWrote = true;
+    if (a.op === 'remove') this.neighbourEndpoint().events = withType(this.neighbourEndpoint().events, type);
+    await this.setEvents(ep.endpoint_id, changed, a.via);
+    this.cov(a.op === 'add' ? 'subscription-added' : 'subscription-removed');
+    this.noteSubscription();
+    this.trace(() => `${name}: a person ${a.op === 'add' ? 'adds' : 'removes'} ${type} on our endpoint (${a.via})`);
+    const traffic = this.changeTraffic(name, type, a);
+    if (a.undoMinutes === null) return traffic.then(() => a.op);
+    await this.vsleep(a.undoMinutes * 60_000);
+    await this.gate(`${name}:undo`);
+    const undone = await this.undoChange(name, ep.endpoint_id, type, a);
+    await traffic;
+    return undone;
+  }
+
+  /**
+   * Events of the changed type happening while the change may hold (over `undoMinutes`, else 2.5 h),
+   * each addressed by the subscription of its moment: to us (delivered, or never received with
+   * `missed`), or to the neighbour only (listed in the history: never ours).
+   */
+  async changeTraffic(name: string, type: string, a: Extract<ActorSpec, { kind: 'subscription' }>): Promise<void> {
+    const gap = ((a.undoMinutes ?? 150) * 60_000) / (a.traffic + 1);
+    for (let i = 0; i < a.traffic; i++) {
+      await this.vsleep(gap);
+      const event = this.newEvent(type);
+      const { key, ours } = this.happen(event);
+      this.trace(() => `${name}.${i}: ${type} ${key.slice(11, 19)} ${ours ? 'addressed to us' : 'not ours'}`);
+      if (ours)
+        await this.attempts(`${name}.${i}`, ours.endpoint_id, JSON.stringify(event), key, {
+          ...NEIGHBOUR_DELIVERY,
+          relayDown: a.missed,
+          allDown: a.missed,
+        });
+    }
+  }
+
+  /** The person undoes the change, if it still holds (the registrar may have set the types back). */
+  async undoChange(
+    name: string,
+    endpointId: string,
+    type: string,
+    a: Extract<ActorSpec, { kind: 'subscription' }>,
+  ): Promise<string> {
+    const now = this.heygen.endpoints.get(endpointId);
+    if (!now) return 'gone';
+    const undone = a.op === 'add' ? withoutType(now.events, type) : withType(now.events, type);
+    if (sameSet(now.events, undone)) return 'already set back';
+    await this.setEvents(now.endpoint_id, undone, a.via);
+    if (a.op === 'remove') this.neighbourEndpoint().events = withoutType(this.neighbourEndpoint().events, type);
+    this.cov('subscription-reverted');
+    this.noteSubscription();
+    this.trace(() => `${name}: the person undoes it after ${a.undoMinutes} min`);
+    return 'reverted';
+  }
+
+  /** Our endpoint's types set by a person: in the dashboard (in place) or with a PATCH (the full list). */
+  async setEvents(endpointId: string, events: readonly string[] | null, via: 'dashboard' | 'api'): Promise<void> {
+    if (via === 'dashboard') {
+      const ep = this.heygen.endpoints.get(endpointId);
+      if (ep) ep.events = events === null ? null : [...events];
+      return;
+    }
+    const client = new HeyGenWebhookClient({
+      apiKey: FAKE_API_KEY,
+      baseUrl: 'http://fake',
+      fetch: this.heygen.fetch,
+      sleep: (ms) => this.vsleep(ms),
+    });
+    await client.updateEndpoint(endpointId, { events }).catch(() => undefined);
   }
 
   /** Our stack down for `hours`; HeyGen's events meanwhile are listed, never received. */
@@ -948,16 +1239,8 @@ class Model {
     if (hours * HOUR > WINDOW_MS) this.cov('outage-longer-than-window');
     if (hours * HOUR > this.heygen.historyRetentionMs) this.cov('outage-longer-than-history');
     for (let h = 0; h < hours; h++) {
-      if (h % 12 === 1) {
-        const ep = this.ourEndpoint();
-        if (ep?.status === 'enabled') {
-          const event = this.newEvent('avatar_video.success');
-          this.heygen.emit(ep.endpoint_id, event, this.clock.t);
-          this.ours.set(heygenEventKey(JSON.stringify(event)), this.clock.t);
-          this.stats.eventsDelivered++;
-          this.cov('deliveries:not-received');
-        }
-      }
+      if (h % 12 === 1 && this.ourEndpoint()?.status === 'enabled' && this.happen(this.newEvent('avatar_video.success')).ours)
+        this.cov('deliveries:not-received');
       await this.vsleep(HOUR);
     }
     this.down = false;
@@ -1044,6 +1327,8 @@ class Model {
         return this.stranger(name, a.requests);
       case 'neighbour':
         return this.neighbourEvents(name, a.events);
+      case 'subscription':
+        return this.subscription(name, a);
       case 'second-stack':
         return this.secondStack(name, a.runs);
       case 'outage':
@@ -1166,6 +1451,11 @@ class Model {
    */
   excusedLockout(): boolean {
     if (this.ourEndpoint()?.status === 'disabled') return true;
+    return this.writerStopped();
+  }
+
+  /** Another writer changed our secret or endpoint and the registrar stopped repairing, with its writer alarm up. */
+  writerStopped(): boolean {
     return (this.secondWriterChanged || this.personWrote) && [...this.a.alarms.keys()].some((n) => /writer|heal/i.test(n));
   }
 
@@ -1213,7 +1503,9 @@ class Model {
       this.violate('endpoint-count', `${when}: ${others.length} endpoint(s) of ours deliver elsewhere`);
     const [ep] = ours;
     if (!ep) return;
-    if (JSON.stringify([...(ep.events ?? [])].sort()) !== JSON.stringify(EVENTS))
+    // A person changing our endpoint's types again within 24 h of the registrar setting them back is a
+    // second writer by design: the registrar leaves them and raises second_writer (a person is told).
+    if (JSON.stringify([...(ep.events ?? [])].sort()) !== JSON.stringify(EVENTS) && !this.writerStopped())
       this.violate('events', `${when}: events ${JSON.stringify(ep.events)}`);
     const current = this.a.secretOf();
     const pending = this.a.secretOf('AWSPENDING');
@@ -1250,7 +1542,8 @@ class Model {
         this.stats.idMismatches++;
         this.violate('id-mismatch', `copies of one event carry ids ${JSON.stringify([...keys, id])}`);
       }
-      if (!this.ours.has(id)) {
+      if (!this.ours.has(id) && this.unseenChange(id)) this.unseen('foreign', id, list.length);
+      else if (!this.ours.has(id)) {
         this.stats.foreignEvents += list.length;
         const whose = this.neighbourKeys.has(id) ? "the neighbour endpoint's" : 'an unaddressed';
         this.violate(
@@ -1267,6 +1560,7 @@ class Model {
       const list = copies.get(key) ?? [];
       if (list.length === 0) {
         if (this.lossAlarmed(createdAt)) this.stats.lostAlarmed++;
+        else if (this.unseenChange(key)) this.unseen('lost', key, 1);
         else {
           this.stats.lost++;
           this.violate(
@@ -1276,6 +1570,20 @@ class Model {
         }
       } else if (list.length > 1) this.duplicate(key, list);
     }
+  }
+
+  /**
+   * An event lost without an alarm, or on our bus though HeyGen did not address it to us, because of a
+   * subscription change no backfill run listed (made and undone between two runs: documented, the
+   * relay cannot see it). Not a violation; counted in its own class so it stays visible, and by whether
+   * a registrar run had set the types back over it (then the relay's registrar did see the change).
+   */
+  unseen(kind: 'lost' | 'foreign', key: string, copies: number): void {
+    const period = this.unseenChange(key) as SubPeriod;
+    if (kind === 'lost') this.stats.lostUnseenSubscription += copies;
+    else this.stats.foreignUnseenSubscription += copies;
+    this.cov(`${kind}-unseen-subscription${period.registrarSaw ? ':registrar-saw' : ''}`);
+    this.trace(() => `${kind} by an unseen subscription change: ${key.slice(11, 19)} (${JSON.stringify(period.set)})`);
   }
 
   /**
