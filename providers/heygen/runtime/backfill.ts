@@ -374,8 +374,8 @@ function bodyKeyGuess(entry: HistoryEvent): string {
 }
 
 /**
- * Our endpoint's subscription as HeyGen lists it (every endpoint at `url`: the union of their types):
- * the live list is the best evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
+ * Our endpoint's subscription as HeyGen lists it (every endpoint at `url` that is not disabled: the union
+ * of their types; HeyGen sends a disabled one nothing): the live list is the best evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
  * configured events, which the registrar makes the endpoint's.
  */
 export async function ourEndpoint(
@@ -400,8 +400,10 @@ export async function ourEndpoint(
   if (ours.length === 0) return { events: configured, found: false, configured, seenAtMs };
   const created = ours.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
   const createdAtMs = created.length > 0 ? Math.min(...created) : null;
-  if (ours.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured, seenAtMs };
-  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured, seenAtMs };
+  // HeyGen sends a disabled endpoint nothing: it subscribes to no type (all disabled: `[]`, still found).
+  const live = ours.filter((e) => e.status !== 'disabled');
+  if (live.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured, seenAtMs };
+  return { events: [...new Set(live.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured, seenAtMs };
 }
 
 /**
