@@ -66,7 +66,7 @@ import { HeyGenApiError } from './api/errors.js';
 import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
-import { type Addressed, addressedAt, CLOCK_SKEW_MS, type SubscriptionLog } from './subscription-log.js';
+import { type Addressed, addressedAt, CLOCK_SKEW_MS, type JudgedBy, type SubscriptionLog } from './subscription-log.js';
 
 /** The relay's key of an entry: its event key, per source (core/event-key.ts). */
 const keyOf = (entry: HistoryEvent, deps: BackfillDeps): string => sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
@@ -510,7 +510,7 @@ function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps,
   const verdict: Addressed = beforeOrigin(created, options)
     ? 'foreign'
     : log?.length
-      ? addressedAt(entry.eventType, created, log)
+      ? addressedAt(entry.eventType, created, log, judgedBy(deps.endpoint))
       : !events || addressedToUs(entry, { events })
         ? 'ours'
         : 'foreign';
@@ -520,6 +520,12 @@ function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps,
   }
   if (verdict === 'unsure') UNSURE.add(entry);
   return true;
+}
+
+/** What the run knows beside its log: the configured types, and whether it listed our endpoint itself. */
+function judgedBy(endpoint: OurEndpoint | undefined): JudgedBy {
+  if (!endpoint) return {};
+  return { sighted: endpoint.found !== undefined, ...(endpoint.configured !== undefined ? { configured: endpoint.configured } : {}) };
 }
 
 /**

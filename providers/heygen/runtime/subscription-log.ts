@@ -100,27 +100,47 @@ export function recordSighting(
   return recordSubscription(log, sighting.events, now, keepFromMs, sighting.createdAtMs ?? null);
 }
 
-/** Whether the entry of `type` created at `createdMs` was addressed to us, by the set(s) that may have applied then. */
-export function addressedAt(type: string, createdMs: number, log: SubscriptionLog): Addressed {
+/**
+ * What else a run knows when it judges: `configured`, the types the registrar registers (absent:
+ * unknown); `sighted`, whether this run listed our endpoint itself (false: the list failed, the log
+ * ends at an earlier run's sighting).
+ */
+export interface JudgedBy {
+  readonly configured?: readonly string[] | null;
+  readonly sighted?: boolean;
+}
+
+/**
+ * Whether the entry of `type` created at `createdMs` was addressed to us, by the set(s) that may have
+ * applied then. Where the log proves nothing (before its first span; after its last sighting when this
+ * run saw no endpoint list), the first or last set and the configured types may have applied, or
+ * another: an entry of one of their types is unsure, of another type foreign.
+ */
+export function addressedAt(type: string, createdMs: number, log: SubscriptionLog, by: JudgedBy = {}): Addressed {
   const last = log.at(-1);
   if (!last) return 'unsure';
-  const sets = setsAt(createdMs, log);
+  const sets = setsAt(createdMs, log, by.sighted ?? true);
+  if (sets.includes(undefined) && by.configured !== undefined) sets.push(by.configured);
   const yes = sets.filter((s) => s !== undefined && has(s, type)).length;
   if (sets.includes(undefined)) return yes > 0 ? 'unsure' : 'foreign';
   if (yes === sets.length) return 'ours';
   return yes === 0 ? 'foreign' : 'unsure';
 }
 
-/** The sets that may have applied at `t` (undefined: before the log, unknown). An undated entry: every set. */
-function setsAt(t: number, log: SubscriptionLog): (readonly string[] | null | undefined)[] {
-  if (Number.isNaN(t)) return log.map((s) => s.events);
+/**
+ * The sets that may have applied at `t` (undefined: unknown, before the log, or after its last sighting
+ * when the run saw none itself). An undated entry: every set.
+ */
+function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly string[] | null | undefined)[] {
+  const last = log.at(-1) as SubscriptionSpan;
+  if (Number.isNaN(t)) return [...log.map((s) => s.events), ...(sighted ? [] : [undefined])];
   const first = log[0] as SubscriptionSpan;
   if (t < first.fromMs) return [first.events, undefined];
   for (let i = 0; i < log.length; i++) {
     const span = log[i] as SubscriptionSpan;
     if (t <= span.seenMs) return t >= span.fromMs ? [span.events] : between(t, log[i - 1] as SubscriptionSpan, span);
   }
-  return [(log.at(-1) as SubscriptionSpan).events];
+  return sighted ? [last.events] : [last.events, undefined];
 }
 
 /**
