@@ -237,6 +237,78 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     ]);
   });
 
+  it("fresh-report-counted-once: a freshness run's unsure report is kept in the checkpoint, and the sweep that reads the entry again does not count it twice", async () => {
+    const w = world([A, B], []);
+    await w.scheduled(); // the first run: the log starts with [A, B]
+    clock.t += HOUR;
+    await w.scheduled();
+    clock.t += 20 * 60_000;
+    w.event(w.ep.endpoint_id, B); // ours, never received
+    clock.t += 10 * 60_000;
+    w.ep.events = [A]; // B removed, unseen until the next run: the entry is unsure
+    clock.t += 30 * 60_000;
+    const fresh = await w.scheduled();
+    expect(fresh.plan).toMatchObject({ kind: 'fresh' });
+    expect(uncoveredTotals(w.checkpoint.state)).toMatchObject({ periods: 1, entries: 1 });
+    clock.t += HOUR;
+    const sweep = await w.scheduled(true); // reads the entry again
+    expect(sweep.plan).toMatchObject({ kind: 'sweep', reason: 'trouble' });
+    expect(sweep.summary?.uncovered).toEqual([expect.objectContaining({ reason: 'subscription', entries: 1 })]);
+    expect(uncoveredTotals(w.checkpoint.state)).toMatchObject({ periods: 1, entries: 1 });
+    expect(w.bus).toEqual([]);
+  });
+
+  it("before-the-log-origin-still-foreign: a first run that finds no endpoint reports entries of the configured types before its log, but not a neighbour's from before the stack's origin", async () => {
+    const w = world([A], [A]);
+    const theirs = w.event(w.neighbour.endpoint_id, A, clock.t - 2 * HOUR); // before the stack was born
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id);
+    const bornAtMs = clock.t - HOUR;
+    const ep = hg.fake.seedEndpoint(OUR_URL, [A]); // the registrar's, deleted again before the first run
+    const ours = w.event(ep.endpoint_id, A, clock.t - 30 * 60_000);
+    hg.fake.deleteBehindOurBack(ep.endpoint_id);
+    const run = await scheduledBackfill({
+      windowMs: WINDOW,
+      checkpoint: w.checkpoint,
+      evidence: new MemoryEvidenceStore(),
+      deps: {
+        history: hg.client,
+        endpoint: await ourEndpoint(hg.client, OUR_URL, [A], undefined, () => clock.t),
+        bornAtMs,
+        ...sharedMemoryDedup(() => clock.t, WINDOW),
+        publisher: { publish: async (e) => void w.bus.push(e) },
+        now: () => clock.t,
+      },
+    });
+    expect(run.summary?.foreign).toBeGreaterThanOrEqual(1);
+    expect(w.onBus(theirs) || w.onBus(ours)).toBe(false);
+    const reported = w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription') ?? [];
+    expect(reported).toEqual([expect.objectContaining({ entries: 1, keys: [ours] })]);
+  });
+
+  it('unsighted-run-foreign-stays-foreign: while the endpoint list fails, an entry of a type neither the log nor the configuration has is foreign, not reported; one of ours is reported, not published', async () => {
+    const w = world([A], [B]);
+    await w.scheduled(); // the log: [A]
+    clock.t += HOUR;
+    const theirs = w.event(w.neighbour.endpoint_id, B, clock.t + 10 * 60_000);
+    const ours = w.event(w.ep.endpoint_id, A, clock.t + 20 * 60_000);
+    clock.t += HOUR;
+    const run = await scheduledBackfill({
+      windowMs: WINDOW,
+      checkpoint: w.checkpoint,
+      evidence: new MemoryEvidenceStore(),
+      deps: {
+        history: hg.client,
+        endpoint: { events: [A], configured: [A] }, // the list failed: no sighting
+        ...sharedMemoryDedup(() => clock.t, WINDOW),
+        publisher: { publish: async (e) => void w.bus.push(e) },
+        now: () => clock.t,
+      },
+    });
+    expect(run.summary?.foreign).toBeGreaterThanOrEqual(1);
+    expect(w.onBus(theirs) || w.onBus(ours)).toBe(false);
+    expect(w.checkpoint.state.uncovered).toEqual([expect.objectContaining({ reason: 'subscription', entries: 1, keys: [ours] })]);
+  });
+
   it('the rule itself: inside a span its set; between two spans both must agree; before the log, a type of its first set is unsure', () => {
     let log = recordSubscription(undefined, [A], 10, 0);
     log = recordSubscription(log, [A], 20, 0);
