@@ -138,9 +138,23 @@ function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly st
   if (t < first.fromMs) return [first.events, undefined];
   for (let i = 0; i < log.length; i++) {
     const span = log[i] as SubscriptionSpan;
-    if (t <= span.seenMs) return t >= span.fromMs ? [span.events] : between(t, log[i - 1] as SubscriptionSpan, span);
+    if (t < span.fromMs) return between(t, log[i - 1] as SubscriptionSpan, span);
+    if (t <= span.seenMs) return [span.events, ...edges(t, log, i)];
   }
   return sighted ? [last.events] : [last.events, undefined];
+}
+
+/**
+ * A span's edges where the set changed: `created_at` is on HeyGen's clock, a sighting on the run's, so
+ * an entry within `CLOCK_SKEW_MS` of the sighting that started the span may belong to the span before
+ * it, and one within it of the span's last sighting to the span after it. The log's own ends (its
+ * first sighting, the newest) are judged as before: before and after them is a rule of its own.
+ */
+function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] | null)[] {
+  const span = log[i] as SubscriptionSpan;
+  const before = i > 0 && t < span.fromMs + CLOCK_SKEW_MS ? [(log[i - 1] as SubscriptionSpan).events] : [];
+  const next = log[i + 1];
+  return next && t > span.seenMs - CLOCK_SKEW_MS ? [...before, next.events] : before;
 }
 
 /**
