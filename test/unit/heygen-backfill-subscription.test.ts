@@ -351,5 +351,12 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     // A type both sets hold is ours at the edges too.
     expect(addressedAt(A, 60 * MIN, log)).toBe('ours');
     expect(addressedAt(A, 121 * MIN, log)).toBe('ours');
+    // A replacement (the new endpoint made after the last sighting): an entry just before its `created_at`
+    // may be its first (chaos replay --seed 48005493 --path 275): unsure, not foreign; well before it, foreign.
+    let replaced = recordSubscription(undefined, [], 0, 0);
+    replaced = recordSubscription(replaced, [A], 120 * MIN, 0, 60 * MIN);
+    expect(addressedAt(A, 60 * MIN - 1, replaced)).toBe('unsure');
+    expect(addressedAt(A, 50 * MIN, replaced)).toBe('foreign');
+    expect(addressedAt(A, 60 * MIN, replaced)).toBe('ours');
   });
 });

@@ -165,7 +165,9 @@ function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] |
 function between(t: number, before: SubscriptionSpan, after: SubscriptionSpan): (readonly string[] | null)[] {
   const made = after.createdAtMs;
   if (made == null || made <= before.seenMs + CLOCK_SKEW_MS) return [before.events, after.events];
-  if (t < made) return [before.events, []];
+  // Both on HeyGen's clock, but two of its services may stamp them: within the skew before it, maybe after.
+  if (t < made - CLOCK_SKEW_MS) return [before.events, []];
+  if (t < made) return [before.events, [], after.events];
   return [
     after.events === null || before.events === null ? null : [...new Set([...after.events, ...before.events])],
     after.events,
