@@ -73,7 +73,9 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
   const windowMs = dedupWindowMs(o, outputs);
   const allowDuplicates = o.allowDuplicates === true;
   usage(() => backfillSince({ since: o.since, windowMs, allowDuplicates, now: ctx.now() })); // refuse before any call
-  const endpoint = await ourEndpoint(client, endpointUrl, null);
+  // The CLI does not know the stack's configured types (EVENTS): left out, not `null` (every type), so
+  // an entry before the subscription log is judged by the log's first set alone (subscription-log.ts).
+  const { configured: _unknown, ...endpoint } = await ourEndpoint(client, endpointUrl, null);
   if (!endpoint.found)
     throw new UsageError(
       `HeyGen lists no endpoint at ${endpointUrl}: nothing in its history can be shown to be addressed to the relay; register it first (heygen-relay reconcile)`,

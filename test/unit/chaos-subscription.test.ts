@@ -92,7 +92,7 @@ describe('backfill: a disabled endpoint is sent nothing (finding of the subscrip
   // the backfill took the disabled endpoint's types as ours and published the neighbour's entry
   // (`foreign`). Fix (providers/heygen/runtime/backfill.ts `ourEndpoint`): a disabled endpoint
   // subscribes to nothing (leave it out of the union; none enabled: `events: []`, `found: true`).
-  it.fails('ourEndpoint: a disabled endpoint at our URL contributes no types', async () => {
+  it('ourEndpoint: a disabled endpoint at our URL contributes no types', async () => {
     const api = {
       listEndpoints: async () => [
         {
@@ -124,7 +124,7 @@ describe('backfill: a run that cannot list our endpoint (finding of the subscrip
   const URL = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
   const A = 'avatar_video.success';
 
-  it.fails('an entry of ours after the log saw no endpoint, judged while the endpoint list fails, is published or reported', async () => {
+  it('an entry of ours after the log saw no endpoint, judged while the endpoint list fails, is published or reported', async () => {
     const now = () => hg.clock.t;
     const { check, claim } = sharedMemoryDedup(now, 48 * HOUR);
     const bus: RelayEvent[] = [];
@@ -196,7 +196,7 @@ describe('backfill: what a `subscription` verdict leaves behind (findings of the
   // Lambda's BackfillGap (from the checkpoint) stays 0; an outage then carried them past the window
   // before a sweep reported them again: two events of ours lost with no alarm. Fix: the fresh branch
   // keeps `summary.uncovered.filter((p) => p.reason === 'subscription')` as the cut-short branch does.
-  it.fails("a fresh run's `subscription` report is kept in the checkpoint (alarm BackfillGap)", async () => {
+  it("a fresh run's `subscription` report is kept in the checkpoint (alarm BackfillGap)", async () => {
     const w = world();
     const ep = hg.fake.seedEndpoint(URL, [A, B]);
     await w.run(); // the first run (a sweep): the log starts with [A, B]
@@ -219,7 +219,7 @@ describe('backfill: what a `subscription` verdict leaves behind (findings of the
   // `setsAt`: `[first.events, undefined]`), none, so `foreign`: our event, addressed to the deleted
   // endpoint and never received, neither published nor reported. Fix: a first span of `[]` (nothing
   // found) proves nothing about before it: earlier entries of the configured types are `unsure` (reported).
-  it.fails('a first run that finds no endpoint at our URL reports our entries addressed to the one deleted before it', async () => {
+  it('a first run that finds no endpoint at our URL reports our entries addressed to the one deleted before it', async () => {
     const w = world(hg.clock.t - 60_000);
     hg.clock.t += 10 * 60_000;
     const ep = hg.fake.seedEndpoint(URL, [A, B]); // the registrar's endpoint

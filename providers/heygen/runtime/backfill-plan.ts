@@ -239,18 +239,12 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
       sampleMissedAt: summary.sampleMissed ? now : state.sampleMissedAt,
       historyKeptMs: keptAfter(state, summary, now),
       watch: nextWatch(state.watch, { kind: 'fresh', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
+      // Its reports of unsure entries stand as a sweep's do (alarm BackfillGap reads the checkpoint).
+      uncovered: keptUnsure(state, summary),
     };
   // A walk cut short: its reports of unsure entries stand (the pages it handled are not read again).
   if (summary.checkedThrough === undefined)
-    return {
-      ...state,
-      cursor: summary.cursor ?? null,
-      uncovered: mergeUncovered(
-        state.uncovered,
-        summary.uncovered.filter((p) => p.reason === 'subscription'),
-        state.acknowledged,
-      ),
-    };
+    return { ...state, cursor: summary.cursor ?? null, uncovered: keptUnsure(state, summary) };
   return {
     ...state,
     checkedThrough: Math.max(state.checkedThrough ?? Number.NEGATIVE_INFINITY, summary.checkedThrough),
@@ -270,6 +264,12 @@ export function nextState(state: BackfillState, plan: BackfillPlan, summary: Bac
     watch: nextWatch(state.watch, { kind: 'sweep', reachedEnd: summary.reachedEnd, oldestAfterMs: summary.oldestAfterMs }, now),
     uncovered: mergeUncovered(state.uncovered, summary.uncovered, state.acknowledged),
   };
+}
+
+/** The kept periods plus a run's `subscription` reports (a freshness run, a walk cut short: nothing else of theirs stands). */
+function keptUnsure(state: BackfillState, summary: BackfillSummary): UncoveredPeriod[] {
+  const unsure = summary.uncovered.filter((p) => p.reason === 'subscription');
+  return mergeUncovered(state.uncovered, unsure, state.acknowledged);
 }
 
 /**

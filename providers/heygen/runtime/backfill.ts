@@ -67,7 +67,7 @@ import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
 import { normalizeUrl } from './route-url.js';
-import { type Addressed, addressedAt, CLOCK_SKEW_MS, type SubscriptionLog } from './subscription-log.js';
+import { type Addressed, addressedAt, CLOCK_SKEW_MS, type JudgedBy, type SubscriptionLog } from './subscription-log.js';
 
 /** The relay's key of an entry: its event key, per source (core/event-key.ts). */
 const keyOf = (entry: HistoryEvent, deps: BackfillDeps): string => sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
@@ -375,8 +375,8 @@ function bodyKeyGuess(entry: HistoryEvent): string {
 }
 
 /**
- * Our endpoint's subscription as HeyGen lists it (every endpoint at `url`: the union of their types):
- * the live list is the best evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
+ * Our endpoint's subscription as HeyGen lists it (every endpoint at `url` that is not disabled: the union
+ * of their types; HeyGen sends a disabled one nothing): the live list is the best evidence of what HeyGen addressed to us. No endpoint at that URL (deleted, not registered yet): the
  * configured events, which the registrar makes the endpoint's.
  */
 export async function ourEndpoint(
@@ -395,8 +395,10 @@ export async function ourEndpoint(
   if (ours.length === 0) return { events: configured, found: false, configured, seenAtMs };
   const created = ours.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
   const createdAtMs = created.length > 0 ? Math.min(...created) : null;
-  if (ours.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured, seenAtMs };
-  return { events: [...new Set(ours.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured, seenAtMs };
+  // HeyGen sends a disabled endpoint nothing: it subscribes to no type (all disabled: `[]`, still found).
+  const live = ours.filter((e) => e.status !== 'disabled');
+  if (live.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured, seenAtMs };
+  return { events: [...new Set(live.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured, seenAtMs };
 }
 
 /**
@@ -503,7 +505,7 @@ function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps,
   const verdict: Addressed = beforeOrigin(created, options)
     ? 'foreign'
     : log?.length
-      ? addressedAt(entry.eventType, created, log)
+      ? addressedAt(entry.eventType, created, log, judgedBy(deps.endpoint))
       : !events || addressedToUs(entry, { events })
         ? 'ours'
         : 'foreign';
@@ -513,6 +515,12 @@ function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps,
   }
   if (verdict === 'unsure') UNSURE.add(entry);
   return true;
+}
+
+/** What the run knows beside its log: the configured types, and whether it listed our endpoint itself. */
+function judgedBy(endpoint: OurEndpoint | undefined): JudgedBy {
+  if (!endpoint) return {};
+  return { sighted: endpoint.found !== undefined, ...(endpoint.configured !== undefined ? { configured: endpoint.configured } : {}) };
 }
 
 /**

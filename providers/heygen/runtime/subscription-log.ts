@@ -102,27 +102,61 @@ export function recordSighting(
   return recordSubscription(log, sighting.events, now, keepFromMs, sighting.createdAtMs ?? null);
 }
 
-/** Whether the entry of `type` created at `createdMs` was addressed to us, by the set(s) that may have applied then. */
-export function addressedAt(type: string, createdMs: number, log: SubscriptionLog): Addressed {
+/**
+ * What else a run knows when it judges: `configured`, the types the registrar registers (absent:
+ * unknown); `sighted`, whether this run listed our endpoint itself (false: the list failed, the log
+ * ends at an earlier run's sighting).
+ */
+export interface JudgedBy {
+  readonly configured?: readonly string[] | null;
+  readonly sighted?: boolean;
+}
+
+/**
+ * Whether the entry of `type` created at `createdMs` was addressed to us, by the set(s) that may have
+ * applied then. Where the log proves nothing (before its first span; after its last sighting when this
+ * run saw no endpoint list), the first or last set and the configured types may have applied, or
+ * another: an entry of one of their types is unsure, of another type foreign.
+ */
+export function addressedAt(type: string, createdMs: number, log: SubscriptionLog, by: JudgedBy = {}): Addressed {
   const last = log.at(-1);
   if (!last) return 'unsure';
-  const sets = setsAt(createdMs, log);
+  const sets = setsAt(createdMs, log, by.sighted ?? true);
+  if (sets.includes(undefined) && by.configured !== undefined) sets.push(by.configured);
   const yes = sets.filter((s) => s !== undefined && has(s, type)).length;
   if (sets.includes(undefined)) return yes > 0 ? 'unsure' : 'foreign';
   if (yes === sets.length) return 'ours';
   return yes === 0 ? 'foreign' : 'unsure';
 }
 
-/** The sets that may have applied at `t` (undefined: before the log, unknown). An undated entry: every set. */
-function setsAt(t: number, log: SubscriptionLog): (readonly string[] | null | undefined)[] {
-  if (Number.isNaN(t)) return log.map((s) => s.events);
+/**
+ * The sets that may have applied at `t` (undefined: unknown, before the log, or after its last sighting
+ * when the run saw none itself). An undated entry: every set.
+ */
+function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly string[] | null | undefined)[] {
+  const last = log.at(-1) as SubscriptionSpan;
+  if (Number.isNaN(t)) return [...log.map((s) => s.events), ...(sighted ? [] : [undefined])];
   const first = log[0] as SubscriptionSpan;
   if (t < first.fromMs) return [first.events, undefined];
   for (let i = 0; i < log.length; i++) {
     const span = log[i] as SubscriptionSpan;
-    if (t <= span.seenMs) return t >= span.fromMs ? [span.events] : between(t, log[i - 1] as SubscriptionSpan, span);
+    if (t < span.fromMs) return between(t, log[i - 1] as SubscriptionSpan, span);
+    if (t <= span.seenMs) return [span.events, ...edges(t, log, i)];
   }
-  return [(log.at(-1) as SubscriptionSpan).events];
+  return sighted ? [last.events] : [last.events, undefined];
+}
+
+/**
+ * A span's edges where the set changed: `created_at` is on HeyGen's clock, a sighting on the run's, so
+ * an entry within `CLOCK_SKEW_MS` of the sighting that started the span may belong to the span before
+ * it, and one within it of the span's last sighting to the span after it. The log's own ends (its
+ * first sighting, the newest) are judged as before: before and after them is a rule of its own.
+ */
+function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] | null)[] {
+  const span = log[i] as SubscriptionSpan;
+  const before = i > 0 && t < span.fromMs + CLOCK_SKEW_MS ? [(log[i - 1] as SubscriptionSpan).events] : [];
+  const next = log[i + 1];
+  return next && t > span.seenMs - CLOCK_SKEW_MS ? [...before, next.events] : before;
 }
 
 /**
@@ -133,7 +167,9 @@ function setsAt(t: number, log: SubscriptionLog): (readonly string[] | null | un
 function between(t: number, before: SubscriptionSpan, after: SubscriptionSpan): (readonly string[] | null)[] {
   const made = after.createdAtMs;
   if (made == null || made <= before.seenMs + CLOCK_SKEW_MS) return [before.events, after.events];
-  if (t < made) return [before.events, []];
+  // Both on HeyGen's clock, but two of its services may stamp them: within the skew before it, maybe after.
+  if (t < made - CLOCK_SKEW_MS) return [before.events, []];
+  if (t < made) return [before.events, [], after.events];
   return [
     after.events === null || before.events === null ? null : [...new Set([...after.events, ...before.events])],
     after.events,
