@@ -229,6 +229,43 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(half)))).toHaveLength(1);
   }, 60_000);
 
+  it('backfill-list-failed-holds: a run that cannot list HeyGen endpoints fails and judges nothing (checkpoint unchanged); the next run, which lists ours, publishes the entry it missed', async () => {
+    fake.reset();
+    const ours = fake.seedEndpoint('https://v/heygen', ['avatar_video.fail']);
+    const now = Date.now();
+    ours.created_at = new Date(now - 5 * 3_600_000).toISOString();
+    const missed = { event_type: 'avatar_video.fail', event_data: { video_id: 'v-held', error: 'render' } };
+    fake.emit(ours.endpoint_id, missed, now - 3_600_000);
+    const { DynamoBackfillCheckpoint } = await import('../../functions/adapters/aws/dynamodb-evidence.js');
+    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, 'heygen');
+    await checkpoint.write({
+      ...(await checkpoint.read()),
+      checkedThrough: now - 2 * 3_600_000,
+      lastSweepAt: now - 24 * 3_600_000,
+      cursor: null,
+      subscriptions: [{ fromMs: now - 4 * 3_600_000, seenMs: now - 2 * 3_600_000, events: ['avatar_video.fail'] }],
+    });
+    const before = await checkpoint.read();
+    const env = { ENDPOINT_URL: 'https://v/heygen', EVENTS: '["avatar_video.fail"]' };
+    // HeyGen answers 500 to every endpoint list (the client's retries included) for this run.
+    fake.inject({ method: 'GET', path: /\/v3\/webhooks\/endpoints$/, status: 500, times: 20 });
+    await expect((await loadBackfillEntry(env))({}, context())).rejects.toThrow();
+    expect(await checkpoint.read()).toEqual(before);
+    fake.reset();
+    const again = fake.seedEndpoint('https://v/heygen', ['avatar_video.fail']);
+    again.created_at = ours.created_at;
+    fake.emit(again.endpoint_id, missed, now - 3_600_000);
+    const run = (await (await loadBackfillEntry(env))({}, context())) as BackfillSummary;
+    delete process.env.ENDPOINT_URL;
+    delete process.env.EVENTS;
+    // Before: the failed list fell back to the configured types with no sighting and the run went on.
+    expect(run).toMatchObject({ outcome: 'done', backfilled: 1 });
+    const ids = [];
+    for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+      ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+    expect(ids.filter((id) => id === heygenEventKey(JSON.stringify(missed)))).toHaveLength(1);
+  }, 60_000);
+
   it('a period the backfill could not cover keeps BackfillGap at 1 (the HeyGenBackfillGap alarm) in every run until acknowledged, with the service dimension the alarm reads', async () => {
     fake.reset();
     fake.seedEndpoint('https://g/heygen');

@@ -86,17 +86,20 @@ const publisher = new EventBridgePublisher(eventBridge, env.busName);
 const index = new DynamoDedupIndex(dynamodb, env.dedupTable);
 const parked = env.parkedBucket ? new S3ParkedStore(env.parkedBucket, s3PutVia(eventBridge, sdk.maxAttempts)) : undefined;
 
-/** Our endpoint's subscription as HeyGen lists it; the configured types when it lists none at our URL (or cannot be asked). */
+/**
+ * Our endpoint's subscription as HeyGen lists it (none at our URL: an empty set, found). A run that
+ * cannot ask HeyGen fails (metric BackfillRuns failed) and judges nothing: which entries are ours is not
+ * known without a sighting, and its checkpoint stays where it was, so the next run that lists our
+ * endpoint judges them (judged without one, our entries after the last sighting would be `unsure`,
+ * left to a person; subscription-log.ts). Every run failing keeps sweeps from completing:
+ * alarm HeyGenBackfillBehind.
+ */
 async function subscription(client: HeyGenWebhookClient): Promise<OurEndpoint> {
   if (!env.endpointUrl) return { events: env.events, configured: env.events };
-  try {
-    const ours = await ourEndpoint(client, env.endpointUrl, env.events);
-    if (!ours.found) logger.warn('no HeyGen endpoint at our URL: the configured event types say which entries are ours');
-    return ours;
-  } catch (err) {
-    logger.warn('could not list HeyGen endpoints: the configured event types say which entries are ours', err as Error);
-    return { events: env.events, configured: env.events };
-  }
+  const ours = await ourEndpoint(client, env.endpointUrl, env.events);
+  if (!ours.found)
+    logger.warn('no HeyGen endpoint at our URL (the registrar registers one): nothing is addressed to us meanwhile');
+  return ours;
 }
 
 /**
