@@ -14,6 +14,10 @@
  * events are in the shared history), a person changing OUR endpoint's subscribed types (HeyGen then
  * addresses each event by the types of its moment), a second stack on the same URL (its own secret,
  * lease and ingress), outages longer than the dedup window and than HeyGen's history, and idle time.
+ * HeyGen's clock is skewed per schedule against the Lambdas' (the ingress checks staleness with the
+ * production 300 s); neighbours also share our types, sit at a variant of our URL (their copies reach
+ * our Lambda) or replay a body to it; a slow stranger posts once a minute; a busy neighbour fills the
+ * account-wide history (docs/chaos-model.md, "Clock skew, neighbours at our URL, slow strangers").
  *
  * Once quiet (leases expired; one registrar run, some traffic, a backfill run and a registrar run
  * that may heal on proof; a rotation; a day of hourly backfill runs) the invariants:
@@ -27,6 +31,8 @@
  *   ConcurrentDuplicate, BackfillUncertain); every copy is listed by the named faults on its path;
  * - `lockout` (the ingress verifies HeyGen's current secret), `retired-pending`, `endpoint-count`,
  *   `events`, `rotation-blocked`; `disabled-unalarmed`, `second-writer-unalarmed`;
+ * - `stale-unalarmed`: an event refused as stale (HeyGen's clock off ours) and recovered by the backfill
+ *   raised HeyGenBackfilled; `neighbour-touched`: the relay left every neighbour endpoint alone;
  * - `wall-clock`: nothing in test/ read the machine's clock during the run.
  * Used by test/unit/heygen-lifecycle-chaos.test.ts (bounded) and scripts/chaos.ts (`npm run chaos`).
  */
@@ -311,7 +317,14 @@ const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('neighbour' as const),
       events: fc.integer({ min: 1, max: 3 }),
-      behaviour: fc.constantFrom<NeighbourBehaviour>('other-types', 'shared-types', 'url-variant', 'url-variant', 'replay', 'replay'),
+      behaviour: fc.constantFrom<NeighbourBehaviour>(
+        'other-types',
+        'shared-types',
+        'url-variant',
+        'url-variant',
+        'replay',
+        'replay',
+      ),
       variant: fc.constantFrom<UrlVariant>('slash', 'caps', 'query'),
       missed: fc.boolean(),
     }),
@@ -1366,7 +1379,9 @@ class Model {
       const event = this.newEvent(EVENTS[(this.seq + 1) % EVENTS.length] as string);
       const h = this.happen(event);
       this.cov('neighbour-shared-events');
-      this.trace(() => `${name}.${i}: HeyGen emits ${h.key.slice(11, 19)} (our type; the neighbour's ${behaviour} endpoint gets it too)`);
+      this.trace(
+        () => `${name}.${i}: HeyGen emits ${h.key.slice(11, 19)} (our type; the neighbour's ${behaviour} endpoint gets it too)`,
+      );
       const delivered = this.addressed(`${name}.${i}`, event, h, delivery);
       if (behaviour === 'replay' && h.ours) await this.replay(`${name}.${i}`, JSON.stringify(event), h.key, ep);
       await delivered;
