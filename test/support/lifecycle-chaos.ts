@@ -106,6 +106,8 @@ type NeighbourBehaviour = 'other-types' | 'shared-types' | 'url-variant' | 'repl
 export const HEYGEN_SKEW_SECONDS = [0, 0, 30, -30, 90, -90, 180, -180, 360, -360] as const;
 /** The ingress's staleness tolerance for HeyGen, as deployed (the provider's default: 300 s). */
 const TOLERANCE_SECONDS = heygenProvider.defaultTimestampToleranceSeconds;
+/** A busy neighbour's burst: long enough to fill the registrar's proof window (its last 10 min) with 300+ entries. */
+const BUSY_MINUTES = 10;
 /** How long a refused key holds its slot in the evidence item (core/evidence.ts): a slow stranger's reach. */
 const REFUSED_KEY_HOLD_MS = 6 * HOUR_MS;
 const NAME = 'heygen-signing';
@@ -211,7 +213,7 @@ export type ActorSpec =
     }
   /** A stranger sending one bad POST a minute for `hours` (under the signature-rejection alarm). */
   | { readonly kind: 'slow-stranger'; readonly hours: number }
-  /** A busy neighbour: `perMinute` events a minute for 15 min, during the schedule or right before the quiet heal. */
+  /** A busy neighbour: `perMinute` events a minute for {@link BUSY_MINUTES} min, during the schedule or right before the quiet heal. */
   | { readonly kind: 'busy-neighbour'; readonly perMinute: number; readonly when: 'schedule' | 'quiet' }
   /**
    * A person changes OUR endpoint's subscribed types, in HeyGen's dashboard or through the API: adds
@@ -329,12 +331,12 @@ const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
       missed: fc.boolean(),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('slow-stranger' as const), hours: fc.constantFrom(1, 2, 4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('slow-stranger' as const), hours: fc.constantFrom(0.5, 1, 2) }) },
   {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('busy-neighbour' as const),
-      perMinute: fc.constantFrom(25, 40),
+      perMinute: fc.constantFrom(32, 40),
       when: fc.constantFrom('schedule' as const, 'quiet' as const),
     }),
   },
@@ -1455,14 +1457,14 @@ class Model {
   }
 
   /**
-   * A busy neighbour: `perMinute` events a minute of a type only it subscribes to, for 15 minutes,
+   * A busy neighbour: `perMinute` events a minute of a type only it subscribes to, for {@link BUSY_MINUTES} minutes,
    * listed in the account-wide history (the registrar's proof reads its newest pages). `advance`: how a
    * minute passes (a wait in the schedule; the clock moved by hand once quiet).
    */
   async busyBurst(perMinute: number, advance: (ms: number) => Promise<void>): Promise<void> {
     this.neighbourEndpoint();
     this.cov('busy-neighbour-bursts');
-    for (let m = 0; m < 15; m++) {
+    for (let m = 0; m < BUSY_MINUTES; m++) {
       for (let k = 0; k < perMinute; k++) this.happen(this.newEvent('photo_avatar_generation.success'));
       await advance(60_000);
     }
@@ -1749,7 +1751,7 @@ class Model {
     if (this.busyAtQuiet === undefined) this.clock.advance(20 * 60_000);
     else {
       // A busy neighbour right before the heal: its entries fill the newest pages of the shared history.
-      this.clock.advance(5 * 60_000);
+      this.clock.advance((20 - BUSY_MINUTES) * 60_000);
       await this.busyBurst(this.busyAtQuiet, async (ms) => this.clock.advance(ms));
       this.cov('busy-neighbour-at-quiet');
     }
