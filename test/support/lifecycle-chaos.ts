@@ -640,6 +640,13 @@ function variantPath(url: string): string | undefined {
   return Object.values(URL_VARIANTS).find((v) => v.url === url)?.path;
 }
 
+/**
+ * Whether HeyGen's deliveries to `url` reach our Lambda's route: our URL, or a variant of it. The
+ * model judges by that (what HeyGen addresses to such an endpoint reaches us; more than one such
+ * endpoint is more than one endpoint at our route), whoever made it.
+ */
+const atOurRoute = (url: string): boolean => url === CHAOS_URL || variantPath(url) !== undefined;
+
 const withType = (events: readonly string[] | null, type: string): string[] | null =>
   events === null ? null : [...new Set([...events, type])].sort();
 const withoutType = (events: readonly string[] | null, type: string): string[] | null =>
@@ -705,6 +712,8 @@ class Model {
   readonly neighbours = new Map<string, { url: string; secret: string }>();
   /** Keys of ours whose copy from a neighbour at a variant of our URL our ingress refused (401). */
   readonly variantRefused = new Set<string>();
+  /** Keys of ours addressed to an endpoint at a variant of our URL only (none at our URL exactly). */
+  readonly viaVariant = new Set<string>();
   /** Keys of ours whose delivery by HeyGen an ingress answered 2xx. */
   readonly liveDelivered = new Set<string>();
   /** Keys of ours a neighbour re-POSTed to our URL (refused: signed with its secret). */
@@ -1065,7 +1074,7 @@ class Model {
 
   /** The types the endpoints at our URL subscribe to now (their union; null: every type; []: none). */
   ourTypes(): readonly string[] | null {
-    const eps = this.heygen.endpointsFor(CHAOS_URL);
+    const eps = this.routeEndpoints();
     if (eps.some((e) => e.events === null)) return null;
     return [...new Set(eps.flatMap((e) => e.events ?? []))].sort();
   }
@@ -1222,7 +1231,13 @@ class Model {
   // --- the world ---------------------------------------------------------------------------------
 
   ourEndpoint() {
-    return this.heygen.endpointsFor(CHAOS_URL)[0];
+    return this.routeEndpoints()[0];
+  }
+
+  /** The endpoints at our route (our URL first, then its variants), as HeyGen lists them. */
+  routeEndpoints(): FakeEndpoint[] {
+    const all = [...this.heygen.endpoints.values()].filter((e) => atOurRoute(e.url));
+    return [...all.filter((e) => e.url === CHAOS_URL), ...all.filter((e) => e.url !== CHAOS_URL)];
   }
 
   /** When the oldest endpoint at our URL was created, as HeyGen lists it (backfill.ts `ourEndpoint`). */
@@ -1249,17 +1264,18 @@ class Model {
     const period = this.noteSubscription();
     const { entry, addressed } = this.heygen.occur(event, this.heygenNow());
     const key = heygenEventKey(JSON.stringify(event));
-    const ours = addressed.find((e) => e.url === CHAOS_URL);
+    const ours = addressed.find((e) => e.url === CHAOS_URL) ?? addressed.find((e) => atOurRoute(e.url));
     if (entry) this.born.set(key, { at: this.clock.t, type: event.event_type, period });
     if (ours) {
       this.ours.set(key, this.clock.t);
+      if (ours.url !== CHAOS_URL) this.viaVariant.add(key);
       this.stats.eventsDelivered++;
       if (!EVENTS.includes(event.event_type)) this.cov('subscription-event-ours');
     } else if (entry) {
       this.neighbourKeys.add(key);
       if (EVENTS.includes(event.event_type)) this.cov('subscription-event-elsewhere');
     }
-    return { key, ours, variants: addressed.filter((e) => variantPath(e.url) !== undefined) };
+    return { key, ours, variants: addressed.filter((e) => e !== ours && variantPath(e.url) !== undefined) };
   }
 
   /**
@@ -1283,7 +1299,11 @@ class Model {
           this.cov('neighbour-variant-copies-refused');
           if (this.ours.has(key)) this.variantRefused.add(key);
         }
-        if (status < 400) this.violate('foreign', `a copy for the endpoint at ${ep.url} was answered ${status} by our Lambda`);
+        // The relay took that endpoint as its own (it is at its route): its copies are ours now.
+        const taken = this.a.liveSecrets().includes(ep.secret);
+        if (status < 300 && taken) this.liveDelivered.add(key);
+        if (status < 400 && !taken)
+          this.violate('foreign', `a copy for the endpoint at ${ep.url} was answered ${status} by our Lambda`);
         if (status < 500) break;
       }
     }
@@ -1329,7 +1349,7 @@ class Model {
     for (let attempt = 0; attempt <= a.retries; attempt++) {
       if (attempt > 0) await this.vsleep(60_000 * (a.retryMinutes?.[attempt - 1] ?? 2 ** attempt)); // HeyGen's backoff
       const live = this.heygen.endpoints.get(endpointId);
-      if (!live || live.status !== 'enabled' || live.url !== CHAOS_URL) return 'endpoint gone';
+      if (!live || live.status !== 'enabled' || !atOurRoute(live.url)) return 'endpoint gone';
       if (this.down || (a.relayDown && (attempt === 0 || a.allDown === true))) {
         this.cov('deliveries:not-received');
         continue;
@@ -1337,7 +1357,10 @@ class Model {
       const st = this.b && a.toSecond[attempt] ? this.b : this.a;
       const p = this.proc(`${name}#${attempt}`, 'ingress', { faults: a.attempts[attempt] ?? [] });
       p.subject = key;
-      const status = await this.ingressAttempt(st, p, raw, live.secret, { sentAt: this.heygenNow() }).catch(() => 502);
+      const status = await this.ingressAttempt(st, p, raw, live.secret, {
+        path: variantPath(live.url) ?? '/heygen',
+        sentAt: this.heygenNow(),
+      }).catch(() => 502);
       this.cov(`deliveries:${status}`);
       this.trace(() => `${p.name} ${key.slice(11, 19)} -> stack ${st.name}: ${status}`);
       if (status >= 200 && status < 300) {
@@ -1791,6 +1814,12 @@ class Model {
    */
   excusedLockout(): boolean {
     if (this.ourEndpoint()?.status === 'disabled') return true;
+    // HeyGen's clock beyond the ingress's tolerance: no delivery can be accepted live, healed or not
+    // (each is stale); the backfill recovers them and HeyGenBackfilled tells a person.
+    if (Math.abs(this.skewMs) > TOLERANCE_SECONDS * 1000 && this.a.alarms.has('HeyGenBackfilled')) {
+      this.cov('lockout-beyond-tolerance-alarmed');
+      return true;
+    }
     return this.writerStopped();
   }
 
@@ -1832,10 +1861,16 @@ class Model {
   }
 
   check(when: string): void {
-    const ours = this.heygen.endpointsFor(CHAOS_URL);
-    if (ours.length !== 1) this.violate('endpoint-count', `${when}: ${ours.length} endpoints point at the relay`);
-    const others = [...this.heygen.endpoints.values()].filter((e) => e.url !== CHAOS_URL && !this.neighbours.has(e.endpoint_id));
+    const ours = this.routeEndpoints();
+    if (ours.length !== 1)
+      this.violate(
+        ours.some((e) => e.url !== CHAOS_URL) ? 'endpoint-count/url-variant' : 'endpoint-count',
+        `${when}: ${ours.length} endpoints point at the relay's route (${ours.map((e) => e.url).join(', ')})`,
+      );
+    const others = [...this.heygen.endpoints.values()].filter((e) => !atOurRoute(e.url) && !this.neighbours.has(e.endpoint_id));
     for (const [id, was] of this.neighbours) {
+      // An endpoint at a variant of our URL is at our route: the relay may take it or remove it.
+      if (atOurRoute(was.url)) continue;
       const now = this.heygen.endpoints.get(id);
       if (now?.url !== was.url || now.secret !== was.secret)
         this.violate('neighbour-touched', `${when}: the neighbour's endpoint at ${was.url} was ${now ? 'changed' : 'deleted'}`);
@@ -1924,7 +1959,7 @@ class Model {
         else {
           this.stats.lost++;
           this.violate(
-            'lost',
+            this.viaVariant.has(key) ? 'lost/url-variant' : 'lost',
             `event ${key.slice(0, 24)}… created ${new Date(createdAt).toISOString()} never reached the bus, no alarm`,
           );
         }

@@ -101,6 +101,9 @@ describe('Issue 19 review 3 in the model: clock skew, neighbours at our URL, slo
     });
     expect(r.coverage['neighbour-url-variant:slash']).toBe(2);
     expect(r.coverage['neighbour-variant-copies-refused']).toBeGreaterThan(0);
-    expect(r.kinds.filter((k) => k !== 'needless-rotation/url-variant')).toEqual([]);
+    // Before the registrar took an endpoint at a variant of our URL for one at our route (helper
+    // proof's fix), it left both there and could heal on the variant's refused copies.
+    const beforeRouteIdentity = ['needless-rotation/url-variant', 'endpoint-count/url-variant'];
+    expect(r.kinds.filter((k) => !beforeRouteIdentity.includes(k))).toEqual([]);
   }, 60_000);
 });

@@ -32,6 +32,9 @@ const AWAITING_PROOF: Record<string, string> = {
   'lockout/slow-stranger': 'review3-slow-flood-blocks-heal (core/evidence.ts refused keys)',
   'lockout/busy-neighbour': 'review3-busy-neighbour-hides-proof (registrar.ts newestAddressedEntry)',
   'foreign/neighbour-shared-type': "a disabled endpoint's types taken as ours (sublog b81a56c)",
+  'endpoint-count/url-variant': 'an endpoint at a variant of our URL is at our route (proof: URL identity is the ingress route)',
+  'lost/url-variant':
+    "events addressed only to an endpoint at a variant of our URL, refused at our Lambda (proof's route identity)",
 };
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 
