@@ -873,14 +873,19 @@ class Model {
   needless(p: Process, st: Stack, endpointId: string): void {
     this.stats.needlessRotations++;
     // Ours, and HeyGen's delivery of it never answered 2xx (a backfill may have published it since).
-    const missed = [...this.ours.keys()].filter((k) => !this.liveDelivered.has(k));
-    const cause = missed.some((k) => this.variantRefused.has(k))
-      ? 'url-variant'
-      : missed.some((k) => this.replayed.has(k))
+    // The proof stands on the newest missed entry: name the cause by how the newest refused one was refused.
+    const causeOf = (k: string) =>
+      this.replayed.has(k)
         ? 'neighbour-replay'
-        : missed.some((k) => this.stale.has(k))
-          ? 'skew'
-          : undefined;
+        : this.variantRefused.has(k)
+          ? 'url-variant'
+          : this.stale.has(k)
+            ? 'skew'
+            : undefined;
+    const newest = [...this.ours]
+      .filter(([k]) => !this.liveDelivered.has(k) && causeOf(k) !== undefined)
+      .sort(([, a], [, b]) => b - a)[0];
+    const cause = newest ? causeOf(newest[0]) : undefined;
     const healedWithinDay = st.healTimes.some((t) => this.clock.t - t < 24 * HOUR);
     if (cause === 'neighbour-replay' && st === this.a && !healedWithinDay) {
       this.replayHealAt = this.clock.t;
