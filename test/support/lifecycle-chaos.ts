@@ -883,7 +883,8 @@ class Model {
             ? 'skew'
             : undefined;
     const newest = [...this.ours]
-      .filter(([k]) => !this.liveDelivered.has(k) && causeOf(k) !== undefined)
+      // Entries of the last 10 min prove nothing yet (the proof window ends there).
+      .filter(([k, at]) => at <= this.clock.t - 10 * 60_000 && !this.liveDelivered.has(k) && causeOf(k) !== undefined)
       .sort(([, a], [, b]) => b - a)[0];
     const cause = newest ? causeOf(newest[0]) : undefined;
     const healedWithinDay = st.healTimes.some((t) => this.clock.t - t < 24 * HOUR);
