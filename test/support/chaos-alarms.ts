@@ -7,7 +7,10 @@
  * Read from a summary: an `alarms` list (names, or objects with a `name`), and a registrar outcome
  * that is itself an alarm (anything but the routine ones: `endpoint_disabled`, `second_writer`,
  * alarmed as HeyGenEndpointDisabled and HeyGenSecondWriter). A backfill run whose summary or
- * checkpoint holds periods it could not cover (`uncovered`, alarmed as BackfillGap) raises `coverage`.
+ * checkpoint holds periods it could not cover (`uncovered`, alarmed as BackfillGap) raises `coverage`;
+ * one that published events (`backfilled` > 0, outcome done or partial: metric BackfilledEvents) raises
+ * HeyGenBackfilled, which says live delivery failed (the model asks for it when HeyGen's clock skew made
+ * the ingress refuse deliveries as stale). It excuses no lost event (events it counts are on the bus).
  */
 import type { ReconcileSummary } from '../../providers/heygen/runtime/registrar.js';
 
@@ -43,5 +46,8 @@ export function backfillAlarms(run: { summary: unknown; outcome: string; state?:
   // The checkpoint keeps uncovered periods until a person acknowledges them (alarm BackfillGap).
   if (['uncovered', 'skipped', 'notCovered', 'coverageGap'].some((k) => count(summary[k]) > 0 || count(state[k]) > 0))
     out.push('coverage (BackfillGap)');
+  // BackfilledEvents (Outcome done|partial) alarms as HeyGenBackfilled: each one means live delivery failed.
+  if (typeof summary.backfilled === 'number' && summary.backfilled > 0 && ['done', 'partial'].includes(String(summary.outcome)))
+    out.push('HeyGenBackfilled');
   return out;
 }

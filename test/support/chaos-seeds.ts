@@ -4,7 +4,7 @@
  * is meant to catch. `npm run chaos -- --seed-bug <name>` runs the model with one applied and reports
  * after how many schedules an invariant of the listed kinds broke.
  */
-import type { EvidenceStore } from '../../functions/core/evidence.js';
+import type { EvidenceStore, TroubleHook } from '../../functions/core/evidence.js';
 import type { HealJournal } from '../../functions/core/heal-journal.js';
 import type { DedupStore } from '../../functions/core/ports.js';
 import type { BackfillCheckpoint } from '../../providers/heygen/runtime/backfill-plan.js';
@@ -50,6 +50,18 @@ export const SEED_BUGS = {
   'history-gap-unreported': {
     what: "the backfill takes HeyGen to keep its history for ever (the checkpoint's historyKeptMs reads unbounded): an outage longer than HeyGen's history drops entries with no BackfillGap",
     caughtBy: ['lost'],
+  },
+  'stale-is-refusal': {
+    what: "the ingress records a stale-timestamp 401 (a delivery signed with the live secret, HeyGen's clock off ours) as a refused key: HeyGen's skew proves our live secret dead",
+    caughtBy: ['needless-rotation'],
+  },
+  'backfilled-uncounted': {
+    what: 'the backfill run reports backfilled 0 (BackfilledEvents, alarm HeyGenBackfilled, stays quiet: review3-fresh-backfilled-uncounted): events refused as stale are recovered and nobody is told live delivery failed',
+    caughtBy: ['stale-unalarmed'],
+  },
+  'heal-not-journaled': {
+    what: "the registrar's heals never reach the heal journal (review3-heal-not-journaled): the 24 h heal limit never stops a second heal, and no second_writer alarm",
+    caughtBy: ['needless-rotation', 'second-writer-unalarmed'],
   },
   'publish-without-claim': {
     what: 'the backfill publishes without claiming the key first (its claim is a plain lookup)',
@@ -106,6 +118,13 @@ export const seedBugs = {
    * rule before the sighting).
    */
   registrarJournal(seed: SeedBug | undefined, journal: HealJournal, stages: () => Record<string, string[]>): HealJournal {
+    if (seed === 'heal-not-journaled')
+      return {
+        read: journal.read.bind(journal),
+        record: async (t, signal) => (t.kind === 'heal' ? undefined : journal.record(t, signal)),
+        readSighting: journal.readSighting.bind(journal),
+        recordSighting: journal.recordSighting.bind(journal),
+      };
     if (seed !== 'window-from-created') return journal;
     const holder = (label: string) => Object.entries(stages()).find(([, tags]) => tags.includes(label))?.[0] ?? null;
     return {
@@ -145,6 +164,19 @@ export const seedBugs = {
       read: async (signal) => ({ ...(await checkpoint.read(signal)), historyKeptMs: Number.POSITIVE_INFINITY }),
       write: (state, signal) => checkpoint.write(state, signal),
     };
+  },
+  /**
+   * The ingress's evidence hook. `stale-is-refusal`: every 401 names the body's key as refused, a
+   * stale delivery's too (the rule before review3-stale-timestamp-rotates was fixed).
+   */
+  staleRefusal(seed: SeedBug | undefined, hook: TroubleHook, bodyKey: string): TroubleHook {
+    if (seed !== 'stale-is-refusal') return hook;
+    return (provider, status, refusedKey) => hook(provider, status, refusedKey ?? (status === 401 ? bodyKey : undefined));
+  },
+  /** The backfill run as the model reads its alarms. `backfilled-uncounted`: its summary says backfilled 0. */
+  backfillSummary<R extends { summary?: unknown }>(seed: SeedBug | undefined, run: R): R {
+    if (seed !== 'backfilled-uncounted' || !run.summary) return run;
+    return { ...run, summary: { ...(run.summary as object), backfilled: 0 } };
   },
   /** Whether the ingress is built without its evidence hook. */
   dropEvidence(seed: SeedBug | undefined): boolean {

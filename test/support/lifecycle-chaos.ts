@@ -14,6 +14,10 @@
  * events are in the shared history), a person changing OUR endpoint's subscribed types (HeyGen then
  * addresses each event by the types of its moment), a second stack on the same URL (its own secret,
  * lease and ingress), outages longer than the dedup window and than HeyGen's history, and idle time.
+ * HeyGen's clock is skewed per schedule against the Lambdas' (the ingress checks staleness with the
+ * production 300 s); neighbours also share our types, sit at a variant of our URL (their copies reach
+ * our Lambda) or replay a body to it; a slow stranger posts once a minute; a busy neighbour fills the
+ * account-wide history (docs/chaos-model.md, "Clock skew, neighbours at our URL, slow strangers").
  *
  * Once quiet (leases expired; one registrar run, some traffic, a backfill run and a registrar run
  * that may heal on proof; a rotation; a day of hourly backfill runs) the invariants:
@@ -27,6 +31,8 @@
  *   ConcurrentDuplicate, BackfillUncertain); every copy is listed by the named faults on its path;
  * - `lockout` (the ingress verifies HeyGen's current secret), `retired-pending`, `endpoint-count`,
  *   `events`, `rotation-blocked`; `disabled-unalarmed`, `second-writer-unalarmed`;
+ * - `stale-unalarmed`: an event refused as stale (HeyGen's clock off ours) and recovered by the backfill
+ *   raised HeyGenBackfilled; `neighbour-touched`: the relay left every neighbour endpoint alone;
  * - `wall-clock`: nothing in test/ read the machine's clock during the run.
  * Used by test/unit/heygen-lifecycle-chaos.test.ts (bounded) and scripts/chaos.ts (`npm run chaos`).
  */
@@ -76,9 +82,34 @@ import {
 import { type SeedBug, seedBugs } from './chaos-seeds.js';
 import { installModelRuntime, ModelClock, testTreeReads, type WallClockReads } from './model-clock.js';
 
+const HOUR_MS = 3_600_000;
 export const CHAOS_URL = 'https://chaos.lambda-url.eu-west-1.on.aws/heygen';
 const FOREIGN_URL = 'https://somewhere-else.example.com/hook';
 const NEIGHBOUR_URL = 'https://neighbour.example.com/heygen-hook';
+/** A neighbour endpoint subscribed to OUR types too (HeyGen sends it the very bodies it sends us). */
+const NEIGHBOUR_SHARED_URL = 'https://neighbour.example.com/shared-hook';
+/**
+ * A neighbour endpoint at a variant of our URL, and the path our Function URL hands our Lambda for it:
+ * the ingress routes a trailing slash and capitals to our route, and the Function URL drops the query.
+ */
+const URL_VARIANTS = {
+  slash: { url: `${CHAOS_URL}/`, path: '/heygen/' },
+  caps: { url: CHAOS_URL.replace('/heygen', '/HEYGEN'), path: '/HEYGEN' },
+  query: { url: `${CHAOS_URL}?app=b`, path: '/heygen' },
+} as const;
+type UrlVariant = keyof typeof URL_VARIANTS;
+type NeighbourBehaviour = 'other-types' | 'shared-types' | 'url-variant' | 'replay';
+/**
+ * HeyGen's clock against our Lambdas' (the model's), in seconds, drawn per schedule: HeyGen stamps
+ * `created_at` and `Heygen-Timestamp` with its own. Beyond the ingress's tolerance every delivery is stale.
+ */
+export const HEYGEN_SKEW_SECONDS = [0, 0, 30, -30, 90, -90, 180, -180, 360, -360] as const;
+/** The ingress's staleness tolerance for HeyGen, as deployed (the provider's default: 300 s). */
+const TOLERANCE_SECONDS = heygenProvider.defaultTimestampToleranceSeconds;
+/** A busy neighbour's burst: long enough to fill the registrar's proof window (its last 10 min) with 300+ entries. */
+const BUSY_MINUTES = 10;
+/** How long a refused key holds its slot in the evidence item (core/evidence.ts): a slow stranger's reach. */
+const REFUSED_KEY_HOLD_MS = 6 * HOUR_MS;
 const NAME = 'heygen-signing';
 const EVENTS = ['avatar_video.fail', 'avatar_video.success'];
 /** What the neighbour endpoint subscribes to: types ours does not. */
@@ -88,7 +119,7 @@ const ADDED_TYPE = 'video_translate.success';
 /** The type a person removes from our endpoint, moving it to the neighbour's (another tool handles failures). */
 const REMOVED_TYPE = 'avatar_video.fail';
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
-const HOUR = 3_600_000;
+const HOUR = HOUR_MS;
 /** HeyGen's delivery to us of a neighbour's event of a type ours subscribes to as well: one retry. */
 const NEIGHBOUR_DELIVERY = {
   kind: 'delivery',
@@ -166,8 +197,24 @@ export type ActorSpec =
     }
   /** Someone POSTs plausible bodies with bad signatures to our public URL. */
   | { readonly kind: 'stranger'; readonly requests: number }
-  /** HeyGen delivers events of other types to the neighbour endpoint (listed in the shared history). */
-  | { readonly kind: 'neighbour'; readonly events: number }
+  /**
+   * A neighbour endpoint in the account: `other-types` (events of types ours does not subscribe to,
+   * listed in the shared history), `shared-types` (it subscribes to our types too: HeyGen sends it our
+   * bodies), `url-variant` (it sits at a variant of our URL: HeyGen delivers its copies, signed with
+   * its secret, to OUR Lambda), `replay` (it shares our types and re-POSTs a body it received to our
+   * URL, signed with its own secret). `missed`: HeyGen's delivery of each to us never reaches the relay.
+   */
+  | {
+      readonly kind: 'neighbour';
+      readonly events: number;
+      readonly behaviour?: NeighbourBehaviour;
+      readonly variant?: UrlVariant;
+      readonly missed?: boolean;
+    }
+  /** A stranger sending one bad POST a minute for `hours` (under the signature-rejection alarm). */
+  | { readonly kind: 'slow-stranger'; readonly hours: number }
+  /** A busy neighbour: `perMinute` events a minute for {@link BUSY_MINUTES} min, during the schedule or right before the quiet heal. */
+  | { readonly kind: 'busy-neighbour'; readonly perMinute: number; readonly when: 'schedule' | 'quiet' }
   /**
    * A person changes OUR endpoint's subscribed types, in HeyGen's dashboard or through the API: adds
    * {@link ADDED_TYPE}, or moves {@link REMOVED_TYPE} to the neighbour's endpoint; undoes it after
@@ -201,6 +248,8 @@ export interface ChaosScenario {
   readonly startMinutes: readonly number[];
   /** Faults on the scheduled (hourly) runs, tick by tick, in turn. */
   readonly ticks: readonly { readonly backfill: readonly CallFault[]; readonly registrar: readonly CallFault[] }[];
+  /** HeyGen's clock minus the Lambdas', in seconds (default 0). */
+  readonly heygenSkewSeconds?: number;
 }
 
 const processActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
@@ -265,7 +314,32 @@ const worldActorArb: fc.Arbitrary<ActorSpec> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('stranger' as const), requests: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('neighbour' as const), events: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('neighbour' as const),
+      events: fc.integer({ min: 1, max: 3 }),
+      behaviour: fc.constantFrom<NeighbourBehaviour>(
+        'other-types',
+        'shared-types',
+        'url-variant',
+        'url-variant',
+        'replay',
+        'replay',
+      ),
+      variant: fc.constantFrom<UrlVariant>('slash', 'caps', 'query'),
+      missed: fc.boolean(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('slow-stranger' as const), hours: fc.constantFrom(0.5, 1, 2) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('busy-neighbour' as const),
+      perMinute: fc.constantFrom(32, 40),
+      when: fc.constantFrom('schedule' as const, 'quiet' as const),
+    }),
+  },
   {
     // Undone within the hour (between two scheduled runs in production; often within one model tick),
     // after a few hours, or never (the registrar sets it back).
@@ -299,10 +373,11 @@ export const scenarioArb: fc.Arbitrary<ChaosScenario> = fc
     initial: fc.constantFrom('empty' as const, 'registered' as const, 'registered' as const, 'rotated' as const),
     dedupMode: fc.constantFrom('record' as const, 'claim' as const),
     history: fc.constantFrom('unbounded' as const, 'unbounded' as const, 'short' as const),
+    heygenSkewSeconds: fc.constantFrom(...HEYGEN_SKEW_SECONDS),
     actors: fc
       .tuple(
         fc.array(processActorArb, { minLength: 1, maxLength: 4 }),
-        fc.array(worldActorArb, { minLength: 1, maxLength: 3 }),
+        fc.array(worldActorArb, { minLength: 1, maxLength: 4 }),
         fc.array(deliveryArb, { minLength: 1, maxLength: 4 }),
       )
       .chain(([a, w, d]) => fc.shuffledSubarray([...a, ...w, ...d], { minLength: a.length + w.length + d.length })),
@@ -401,6 +476,24 @@ export const REQUIRED_COVERAGE = [
   'heygen:faults',
   'stranger-requests',
   'neighbour-events',
+  // HeyGen's clock off the Lambdas' (within and beyond the ingress's 300 s tolerance), deliveries
+  // refused as stale, a stale-refused event recovered by the backfill, the Backfilled alarm raised.
+  'skew:within-tolerance',
+  'skew:beyond-tolerance',
+  'deliveries:401-stale',
+  'stale-recovered',
+  'alarm:HeyGenBackfilled',
+  // Neighbours: one sharing our types, one at each variant of our URL (its copies refused at our
+  // Lambda), one replaying a body it received to our URL; a slow stranger; a busy neighbour.
+  'neighbour-shared-events',
+  'neighbour-url-variant:slash',
+  'neighbour-url-variant:caps',
+  'neighbour-url-variant:query',
+  'neighbour-variant-copies-refused',
+  'neighbour-replays',
+  'slow-stranger-requests',
+  'busy-neighbour-bursts',
+  'busy-neighbour-at-quiet',
   // A person changes our endpoint's types: added, removed, undone; a backfill run listed a changed
   // set; an event addressed to us by an added type only; an event of a removed type, a neighbour's.
   'subscription-added',
@@ -462,6 +555,8 @@ class Stack {
   readonly healTimes: number[] = [];
   /** Alarms raised (name → first model time). */
   readonly alarms = new Map<string, number>();
+  /** Every time an alarm was raised (name → model times): an alarm clears, the next run raises it again. */
+  readonly alarmLog = new Map<string, number[]>();
   /** When the stack was born: its signing secret's CreatedDate (the backfill's first-run origin). */
   readonly bornAt: number;
 
@@ -521,6 +616,7 @@ class Stack {
 
   raise(alarm: string): void {
     if (!this.alarms.has(alarm)) this.alarms.set(alarm, this.clock.t);
+    this.alarmLog.set(alarm, [...(this.alarmLog.get(alarm) ?? []), this.clock.t]);
   }
 }
 type StackTable = Map<string, { status: string; expiresAt: number; owner: string }>;
@@ -538,6 +634,18 @@ interface SubPeriod {
   seen: boolean;
   registrarSaw: boolean;
 }
+
+/** The path our Lambda sees for an endpoint at a variant of our URL (routed to our route), else undefined. */
+function variantPath(url: string): string | undefined {
+  return Object.values(URL_VARIANTS).find((v) => v.url === url)?.path;
+}
+
+/**
+ * Whether HeyGen's deliveries to `url` reach our Lambda's route: our URL, or a variant of it. The
+ * model judges by that (what HeyGen addresses to such an endpoint reaches us; more than one such
+ * endpoint is more than one endpoint at our route), whoever made it.
+ */
+const atOurRoute = (url: string): boolean => url === CHAOS_URL || variantPath(url) !== undefined;
 
 const withType = (events: readonly string[] | null, type: string): string[] | null =>
   events === null ? null : [...new Set([...events, type])].sort();
@@ -563,7 +671,9 @@ export async function runScenario(
   const reads: WallClockReads = new Map();
   const restore = installModelRuntime(clock, reads);
   heygen.reset();
-  heygen.useClock(clock.now);
+  // HeyGen's own clock: the model's plus the schedule's skew (created_at, Heygen-Timestamp, retention).
+  const skewMs = (scenario.heygenSkewSeconds ?? 0) * 1000;
+  heygen.useClock(() => clock.now() + skewMs);
   heygen.historyRetentionMs = scenario.history === 'short' ? SHORT_HISTORY_MS : Number.POSITIVE_INFINITY;
   stats.runs++;
   const stacks: Stack[] = [];
@@ -598,12 +708,32 @@ class Model {
   readonly violations: Violation[] = [];
   /** The neighbour endpoint's id, once created. */
   neighbour: string | undefined;
+  /** Every neighbour endpoint (by behaviour or variant), with its URL and secret when made: the relay never touches them. */
+  readonly neighbours = new Map<string, { url: string; secret: string }>();
+  /** Keys of ours whose copy from a neighbour at a variant of our URL our ingress refused (401). */
+  readonly variantRefused = new Set<string>();
+  /** Keys of ours addressed to an endpoint at a variant of our URL only (none at our URL exactly). */
+  readonly viaVariant = new Set<string>();
+  /** Keys of ours whose delivery by HeyGen an ingress answered 2xx. */
+  readonly liveDelivered = new Set<string>();
+  /** Keys of ours a neighbour re-POSTed to our URL (refused: signed with its secret). */
+  readonly replayed = new Set<string>();
+  /** Keys of ours HeyGen delivered and the ingress refused as stale (its clock off ours): first such refusal. */
+  readonly stale = new Map<string, number>();
+  /** The first heal by stack a that a neighbour's replay made needless (the design's bound: one a day). */
+  replayHealAt: number | undefined;
+  /** Until when a slow stranger's refused keys can hold the evidence item's slots. */
+  slowStrangerReach = Number.NEGATIVE_INFINITY;
+  /** A busy neighbour's burst comes right before the quiet heal. */
+  busyAtQuiet: number | undefined;
   secondWriterChanged = false;
   /** Someone besides our relay wrote our secret or endpoint: an operator, a person in HeyGen's dashboard. */
   personWrote = false;
   /** Event keys whose possible extra copy a metric counted (metric name and reason). */
   readonly counted = new Map<string, string>();
   readonly cov: (name: string, n?: number) => void;
+  /** HeyGen's clock minus ours (the schedule's skew). */
+  readonly skewMs: number;
 
   constructor(
     readonly s: fc.Scheduler,
@@ -616,9 +746,15 @@ class Model {
     readonly traceLog?: string[],
   ) {
     this.cov = (name, n = 1) => inc(stats.coverage, name, n);
+    this.skewMs = (scenario.heygenSkewSeconds ?? 0) * 1000;
     this.world = { s, clock, fired: [], count: this.cov };
     this.a = new Stack('a', scenario.dedupMode, clock, seed);
     stacks.push(this.a);
+  }
+
+  /** HeyGen's clock now: what it stamps `created_at` and `Heygen-Timestamp` with. */
+  heygenNow(): number {
+    return this.clock.t + this.skewMs;
   }
 
   trace(what: () => string): void {
@@ -722,14 +858,46 @@ class Model {
         this.trace(
           () => `${p.name} (stack ${st.name}) heals: rotate-secret ${alive ? 'over a LIVE secret' : 'over a dead secret'}`,
         );
-      if (alive && heal) {
-        this.stats.needlessRotations++;
-        this.violate(
-          'needless-rotation',
-          `${p.name} (stack ${st.name}) rotated endpoint ${ep.endpoint_id} while its stored secret was HeyGen's live one`,
-        );
-      }
+      if (alive && heal) this.needless(p, st, ep.endpoint_id);
     };
+  }
+
+  /**
+   * A heal over HeyGen's live secret. Named by what made the proof look true: a missed event of ours
+   * whose copy from a neighbour at a variant of our URL was refused (`/url-variant`), that a neighbour
+   * re-POSTed (`/neighbour-replay`), or that HeyGen's skewed clock got refused as stale (`/skew`).
+   * A neighbour's replay is a known design limit bounded by the registrar's 24 h heal limit: the first
+   * such heal with no heal in the 24 h before is counted (`needless-rotation-neighbour-replay`), not a
+   * violation; a second one within 24 h is (and `second-writer-unalarmed` asks for the alarm).
+   */
+  needless(p: Process, st: Stack, endpointId: string): void {
+    this.stats.needlessRotations++;
+    // Ours, and HeyGen's delivery of it never answered 2xx (a backfill may have published it since).
+    // The proof stands on the newest missed entry: name the cause by how the newest refused one was refused.
+    const causeOf = (k: string) =>
+      this.replayed.has(k)
+        ? 'neighbour-replay'
+        : this.variantRefused.has(k)
+          ? 'url-variant'
+          : this.stale.has(k)
+            ? 'skew'
+            : undefined;
+    const newest = [...this.ours]
+      // Entries of the last 10 min prove nothing yet (the proof window ends there).
+      .filter(([k, at]) => at <= this.clock.t - 10 * 60_000 && !this.liveDelivered.has(k) && causeOf(k) !== undefined)
+      .sort(([, a], [, b]) => b - a)[0];
+    const cause = newest ? causeOf(newest[0]) : undefined;
+    const healedWithinDay = st.healTimes.some((t) => this.clock.t - t < 24 * HOUR);
+    if (cause === 'neighbour-replay' && st === this.a && !healedWithinDay) {
+      this.replayHealAt = this.clock.t;
+      this.cov('needless-rotation-neighbour-replay');
+      this.trace(() => `${p.name}: needless heal by a neighbour's replay (the design's bound: one a day)`);
+      return;
+    }
+    this.violate(
+      cause ? `needless-rotation/${cause}` : 'needless-rotation',
+      `${p.name} (stack ${st.name}) rotated endpoint ${endpointId} while its stored secret was HeyGen's live one${cause ? ` (${cause})` : ''}${healedWithinDay ? '; a heal within the 24 h before' : ''}`,
+    );
   }
 
   leaseStore(p: Process, st: Stack): LeaseStore {
@@ -864,7 +1032,10 @@ class Model {
     );
     if (run.plan?.kind === 'sweep') this.cov('backfill:sweep');
     if (run.outcome !== 'busy' && listed.period) this.sawSubscription(listed.period);
-    for (const alarm of backfillAlarms(run)) st.raise(alarm);
+    for (const alarm of backfillAlarms(seedBugs.backfillSummary(this.seed, run))) {
+      st.raise(alarm);
+      this.cov(`alarm:${alarm}`);
+    }
     return run.outcome;
   }
 
@@ -909,7 +1080,7 @@ class Model {
 
   /** The types the endpoints at our URL subscribe to now (their union; null: every type; []: none). */
   ourTypes(): readonly string[] | null {
-    const eps = this.heygen.endpointsFor(CHAOS_URL);
+    const eps = this.routeEndpoints();
     if (eps.some((e) => e.events === null)) return null;
     return [...new Set(eps.flatMap((e) => e.events ?? []))].sort();
   }
@@ -988,8 +1159,19 @@ class Model {
     return 'finished';
   }
 
-  /** One ingress invocation of stack `st` (its own execution environment) receiving `raw` signed with `secret`. */
-  async ingressAttempt(st: Stack, p: Process, raw: string, secret: string): Promise<number> {
+  /**
+   * One ingress invocation of stack `st` (its own execution environment) receiving `raw` signed with
+   * `secret`, at `path` (a variant of our URL's arrives as another path), stamped `sentAt` (the
+   * sender's clock; HeyGen's is skewed) or with no timestamp. The ingress checks staleness with the
+   * production tolerance on the Lambda's (the model's) clock.
+   */
+  async ingressAttempt(
+    st: Stack,
+    p: Process,
+    raw: string,
+    secret: string,
+    at: { path?: string; sentAt?: number } = {},
+  ): Promise<number> {
     const readKeys = async () => st.liveSecrets().map((x) => ({ secret: x, label: 'chaos' }));
     const keys = p.port<SigningKeySource>({ getKeys: readKeys, refresh: readKeys }, 'secrets');
     const telemetry: Telemetry = {
@@ -1012,7 +1194,7 @@ class Model {
           provider: heygenProvider,
           path: '/heygen',
           keys,
-          timestampToleranceSeconds: 0,
+          timestampToleranceSeconds: TOLERANCE_SECONDS,
           budgetMs: 8_000,
           dedup: p.port(st.entries as DedupStore, 'dynamodb'),
         },
@@ -1023,15 +1205,28 @@ class Model {
       now: this.clock.now,
       ...(seedBugs.dropEvidence(this.seed)
         ? {}
-        : { onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now: this.clock.now }) }),
+        : {
+            onTrouble: seedBugs.staleRefusal(
+              this.seed,
+              evidenceRecorder(evidence, { intervalMs: 0, now: this.clock.now }),
+              heygenEventKey(raw),
+            ),
+          }),
     });
     const res = await ingress({
       method: 'POST',
-      path: '/heygen',
-      headers: { 'heygen-signature': createHmac('sha256', secret).update(raw).digest('hex') },
+      path: at.path ?? '/heygen',
+      headers: {
+        'heygen-signature': createHmac('sha256', secret).update(raw).digest('hex'),
+        ...(at.sentAt === undefined ? {} : { 'heygen-timestamp': String(Math.floor(at.sentAt / 1000)) }),
+      },
       body: Buffer.from(raw),
       requestId: p.name,
     });
+    if (res.statusCode === 401 && res.body.includes('stale_timestamp')) {
+      this.cov('deliveries:401-stale');
+      if (p.subject && !this.stale.has(p.subject)) this.stale.set(p.subject, this.clock.t);
+    }
     if (res.statusCode === 503 && res.body.includes('deadline_exceeded')) {
       this.cov('ingress-deadlines');
       this.world.fired.push({ role: 'ingress', label: 'deadline', kind: 'deadline', subject: p.subject, at: this.clock.t });
@@ -1042,7 +1237,13 @@ class Model {
   // --- the world ---------------------------------------------------------------------------------
 
   ourEndpoint() {
-    return this.heygen.endpointsFor(CHAOS_URL)[0];
+    return this.routeEndpoints()[0];
+  }
+
+  /** The endpoints at our route (our URL first, then its variants), as HeyGen lists them. */
+  routeEndpoints(): FakeEndpoint[] {
+    const all = [...this.heygen.endpoints.values()].filter((e) => atOurRoute(e.url));
+    return [...all.filter((e) => e.url === CHAOS_URL), ...all.filter((e) => e.url !== CHAOS_URL)];
   }
 
   /** When the oldest endpoint at our URL was created, as HeyGen lists it (backfill.ts `ourEndpoint`). */
@@ -1061,21 +1262,72 @@ class Model {
    * type at this moment (the fake's `occur`). Ours when one of them is at our URL; else, if listed, a
    * neighbour's. Returns the event's key and our endpoint it was addressed to.
    */
-  happen(event: { event_type: string; event_data: Record<string, unknown> }): { key: string; ours: FakeEndpoint | undefined } {
+  happen(event: { event_type: string; event_data: Record<string, unknown> }): {
+    key: string;
+    ours: FakeEndpoint | undefined;
+    variants: FakeEndpoint[];
+  } {
     const period = this.noteSubscription();
-    const { entry, addressed } = this.heygen.occur(event, this.clock.t);
+    const { entry, addressed } = this.heygen.occur(event, this.heygenNow());
     const key = heygenEventKey(JSON.stringify(event));
-    const ours = addressed.find((e) => e.url === CHAOS_URL);
+    const ours = addressed.find((e) => e.url === CHAOS_URL) ?? addressed.find((e) => atOurRoute(e.url));
     if (entry) this.born.set(key, { at: this.clock.t, type: event.event_type, period });
     if (ours) {
       this.ours.set(key, this.clock.t);
+      if (ours.url !== CHAOS_URL) this.viaVariant.add(key);
       this.stats.eventsDelivered++;
       if (!EVENTS.includes(event.event_type)) this.cov('subscription-event-ours');
     } else if (entry) {
       this.neighbourKeys.add(key);
       if (EVENTS.includes(event.event_type)) this.cov('subscription-event-elsewhere');
     }
-    return { key, ours };
+    return { key, ours, variants: addressed.filter((e) => e !== ours && variantPath(e.url) !== undefined) };
+  }
+
+  /**
+   * HeyGen's copies of one event to the neighbour endpoints at a variant of our URL: our Function URL
+   * hands them to our Lambda (a trailing slash, capitals, a query string), signed with THEIR secret,
+   * so our ingress refuses each (401, the entry's own key recorded). HeyGen retries once after 15 min.
+   */
+  async variantCopies(name: string, raw: string, key: string, variants: readonly FakeEndpoint[]): Promise<void> {
+    for (const [v, ep] of variants.entries()) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if (attempt > 0) await this.vsleep(15 * 60_000);
+        await this.gate(`${name}:variant${v}#${attempt}`);
+        if (this.down || ep.status !== 'enabled') continue;
+        const p = this.proc(`${name}:variant${v}#${attempt}`, 'variant');
+        const status = await this.ingressAttempt(this.a, p, raw, ep.secret, {
+          path: variantPath(ep.url) as string,
+          sentAt: this.heygenNow(),
+        }).catch(() => 502);
+        this.trace(() => `${p.name} ${key.slice(11, 19)} (a neighbour's copy at ${ep.url}) -> ${status}`);
+        if (status === 401) {
+          this.cov('neighbour-variant-copies-refused');
+          if (this.ours.has(key)) this.variantRefused.add(key);
+        }
+        // The relay took that endpoint as its own (it is at its route): its copies are ours now.
+        const taken = this.a.liveSecrets().includes(ep.secret);
+        if (status < 300 && taken) this.liveDelivered.add(key);
+        if (status < 400 && !taken)
+          this.violate('foreign', `a copy for the endpoint at ${ep.url} was answered ${status} by our Lambda`);
+        if (status < 500) break;
+      }
+    }
+  }
+
+  /** HeyGen's deliveries of one event: to our endpoint (if addressed to us) and to any endpoint at a variant of our URL. */
+  async addressed(
+    name: string,
+    event: object,
+    h: ReturnType<Model['happen']>,
+    a: Extract<ActorSpec, { kind: 'delivery' }>,
+  ): Promise<string> {
+    const raw = JSON.stringify(event);
+    const [outcome] = await Promise.all([
+      h.ours ? this.attempts(name, h.ours.endpoint_id, raw, h.key, a) : Promise.resolve('not addressed to us'),
+      h.variants.length > 0 ? this.variantCopies(name, raw, h.key, h.variants) : Promise.resolve(),
+    ]);
+    return outcome;
   }
 
   /** HeyGen: one event for our endpoint, in its history, and its delivery attempts. */
@@ -1087,10 +1339,9 @@ class Model {
     const event = this.newEvent(this.seq % 2 === 0 ? 'avatar_video.success' : 'avatar_video.fail');
     // A type our endpoint does not subscribe to now (a person moved it to the neighbour's): HeyGen
     // addresses it to the neighbour, if to anyone; it is listed in the shared history.
-    const { key, ours } = this.happen(event);
-    if (!ours) return 'not addressed to us';
-    this.trace(() => `${name}: HeyGen emits ${key.slice(11, 19)}${a.relayDown ? ' (relay down for the first attempt)' : ''}`);
-    return this.attempts(name, ours.endpoint_id, JSON.stringify(event), key, a);
+    const h = this.happen(event);
+    this.trace(() => `${name}: HeyGen emits ${h.key.slice(11, 19)}${a.relayDown ? ' (relay down for the first attempt)' : ''}`);
+    return this.addressed(name, event, h, a);
   }
 
   /** HeyGen's delivery attempts of one event to our endpoint `endpointId` (retries after its backoff). */
@@ -1104,7 +1355,7 @@ class Model {
     for (let attempt = 0; attempt <= a.retries; attempt++) {
       if (attempt > 0) await this.vsleep(60_000 * (a.retryMinutes?.[attempt - 1] ?? 2 ** attempt)); // HeyGen's backoff
       const live = this.heygen.endpoints.get(endpointId);
-      if (!live || live.status !== 'enabled' || live.url !== CHAOS_URL) return 'endpoint gone';
+      if (!live || live.status !== 'enabled' || !atOurRoute(live.url)) return 'endpoint gone';
       if (this.down || (a.relayDown && (attempt === 0 || a.allDown === true))) {
         this.cov('deliveries:not-received');
         continue;
@@ -1112,10 +1363,16 @@ class Model {
       const st = this.b && a.toSecond[attempt] ? this.b : this.a;
       const p = this.proc(`${name}#${attempt}`, 'ingress', { faults: a.attempts[attempt] ?? [] });
       p.subject = key;
-      const status = await this.ingressAttempt(st, p, raw, live.secret).catch(() => 502);
+      const status = await this.ingressAttempt(st, p, raw, live.secret, {
+        path: variantPath(live.url) ?? '/heygen',
+        sentAt: this.heygenNow(),
+      }).catch(() => 502);
       this.cov(`deliveries:${status}`);
       this.trace(() => `${p.name} ${key.slice(11, 19)} -> stack ${st.name}: ${status}`);
-      if (status >= 200 && status < 300) return 'delivered';
+      if (status >= 200 && status < 300) {
+        this.liveDelivered.add(key);
+        return 'delivered';
+      }
     }
     return 'given up';
   }
@@ -1127,7 +1384,9 @@ class Model {
       if (this.down) continue;
       const raw = JSON.stringify(this.newEvent('avatar_video.success'));
       const p = this.proc(`${name}#${i}`, 'stranger');
-      const status = await this.ingressAttempt(this.a, p, raw, `whsec_${randomBytes(24).toString('base64url')}`).catch(() => 502);
+      const status = await this.ingressAttempt(this.a, p, raw, `whsec_${randomBytes(24).toString('base64url')}`, {
+        sentAt: this.clock.t,
+      }).catch(() => 502);
       this.cov('stranger-requests');
       if (status < 400) this.violate('foreign', `a stranger's bad signature was answered ${status}`);
       if (i + 1 < requests) await this.vsleep(20 * 60_000);
@@ -1135,22 +1394,109 @@ class Model {
     return 'done';
   }
 
-  /** The neighbour endpoint (another app in the account): events of its types, in the shared history. */
-  async neighbourEvents(name: string, events: number): Promise<string> {
+  /** A neighbour endpoint (another app in the account) and its events: see the actor's `behaviour`. */
+  async neighbourEvents(name: string, a: Extract<ActorSpec, { kind: 'neighbour' }>): Promise<string> {
     await this.gate(`${name}:events`);
+    const behaviour = a.behaviour ?? 'other-types';
+    if (behaviour === 'other-types') return this.otherTypes(name, a.events);
+    const ep =
+      behaviour === 'url-variant'
+        ? this.neighbourAt(URL_VARIANTS[a.variant ?? 'slash'].url, EVENTS)
+        : this.neighbourAt(NEIGHBOUR_SHARED_URL, EVENTS);
+    if (behaviour === 'url-variant') this.cov(`neighbour-url-variant:${a.variant ?? 'slash'}`);
+    const delivery = { ...NEIGHBOUR_DELIVERY, relayDown: a.missed === true, allDown: a.missed === true };
+    for (let i = 0; i < a.events; i++) {
+      if (i > 0) await this.vsleep((behaviour === 'replay' ? 3 * HOUR : 5 * 60_000) as number);
+      const event = this.newEvent(EVENTS[(this.seq + 1) % EVENTS.length] as string);
+      const h = this.happen(event);
+      this.cov('neighbour-shared-events');
+      this.trace(
+        () => `${name}.${i}: HeyGen emits ${h.key.slice(11, 19)} (our type; the neighbour's ${behaviour} endpoint gets it too)`,
+      );
+      const delivered = this.addressed(`${name}.${i}`, event, h, delivery);
+      if (behaviour === 'replay' && h.ours) await this.replay(`${name}.${i}`, JSON.stringify(event), h.key, ep);
+      await delivered;
+    }
+    return 'done';
+  }
+
+  /** The neighbour's events of types ours does not subscribe to, in the shared history. */
+  async otherTypes(name: string, events: number): Promise<string> {
     this.neighbourEndpoint();
     for (let i = 0; i < events; i++) {
       const event = this.newEvent(NEIGHBOUR_EVENTS[i % NEIGHBOUR_EVENTS.length] as string);
       // Ours too while our endpoint subscribes to its type (a person added it): HeyGen delivers it to us.
-      const { key, ours } = this.happen(event);
+      const h = this.happen(event);
       this.cov('neighbour-events');
-      if (ours) {
-        this.trace(() => `${name}: HeyGen emits ${key.slice(11, 19)} (${event.event_type}: the neighbour's, and ours)`);
-        await this.attempts(`${name}.${i}`, ours.endpoint_id, JSON.stringify(event), key, NEIGHBOUR_DELIVERY);
+      if (h.ours || h.variants.length > 0) {
+        this.trace(() => `${name}: HeyGen emits ${h.key.slice(11, 19)} (${event.event_type}: the neighbour's, and ours)`);
+        await this.addressed(`${name}.${i}`, event, h, NEIGHBOUR_DELIVERY);
       }
       await this.vsleep(5 * 60_000);
     }
     return 'done';
+  }
+
+  /** The neighbour re-POSTs a body HeyGen sent it to OUR URL a minute later, signed with its own secret (its clock: ours). */
+  async replay(name: string, raw: string, key: string, ep: FakeEndpoint): Promise<void> {
+    await this.vsleep(60_000);
+    await this.gate(`${name}:replay`);
+    if (this.down) return;
+    const p = this.proc(`${name}:replay`, 'neighbour');
+    const status = await this.ingressAttempt(this.a, p, raw, ep.secret, { sentAt: this.clock.t }).catch(() => 502);
+    this.cov('neighbour-replays');
+    this.trace(() => `${p.name} ${key.slice(11, 19)}: the neighbour replays our body to our URL -> ${status}`);
+    if (status === 401) this.replayed.add(key);
+    if (status < 400) this.violate('foreign', `a neighbour's replay signed with its own secret was answered ${status}`);
+  }
+
+  /** Whether a neighbour endpoint (at its URL or a variant of ours) subscribes to one of our types. */
+  sharesOurTypes(): boolean {
+    return [...this.neighbours.keys()].some((id) => {
+      const ep = this.heygen.endpoints.get(id);
+      return ep !== undefined && ep.endpoint_id !== this.neighbour && (ep.events ?? EVENTS).some((t) => EVENTS.includes(t));
+    });
+  }
+
+  /** A neighbour endpoint at `url` subscribed to `events` (and nothing else of ours), made when first needed. */
+  neighbourAt(url: string, events: readonly string[]): FakeEndpoint {
+    const known = [...this.neighbours.keys()].map((id) => this.heygen.endpoints.get(id)).find((e) => e?.url === url);
+    if (known) return known;
+    const made = this.heygen.seedEndpoint(url, [...events]);
+    this.neighbours.set(made.endpoint_id, { url, secret: made.secret });
+    return made;
+  }
+
+  /** A stranger sending one bad POST a minute for `hours`: too slow for the signature-rejection alarm. */
+  async slowStranger(name: string, hours: number): Promise<string> {
+    for (let m = 0; m < hours * 60; m++) {
+      if (m > 0) await this.vsleep(60_000);
+      await this.gate(`${name}:post${m}`);
+      if (this.down) continue;
+      const raw = JSON.stringify(this.newEvent('avatar_video.success'));
+      const p = this.proc(`${name}#${m}`, 'stranger');
+      const status = await this.ingressAttempt(this.a, p, raw, `whsec_${randomBytes(24).toString('base64url')}`, {
+        sentAt: this.clock.t,
+      }).catch(() => 502);
+      this.cov('slow-stranger-requests');
+      this.slowStrangerReach = this.clock.t + REFUSED_KEY_HOLD_MS;
+      if (status < 400) this.violate('foreign', `a stranger's bad signature was answered ${status}`);
+    }
+    return 'done';
+  }
+
+  /**
+   * A busy neighbour: `perMinute` events a minute of a type only it subscribes to, for {@link BUSY_MINUTES} minutes,
+   * listed in the account-wide history (the registrar's proof reads its newest pages). `advance`: how a
+   * minute passes (a wait in the schedule; the clock moved by hand once quiet).
+   */
+  async busyBurst(perMinute: number, advance: (ms: number) => Promise<void>): Promise<void> {
+    this.neighbourEndpoint();
+    this.cov('busy-neighbour-bursts');
+    for (let m = 0; m < BUSY_MINUTES; m++) {
+      for (let k = 0; k < perMinute; k++) this.happen(this.newEvent('photo_avatar_generation.success'));
+      await advance(60_000);
+    }
   }
 
   /** The neighbour's endpoint (another app in the account), made when first needed. */
@@ -1159,6 +1505,7 @@ class Model {
     if (ep) return ep;
     const made = this.heygen.seedEndpoint(NEIGHBOUR_URL, [...NEIGHBOUR_EVENTS]);
     this.neighbour = made.endpoint_id;
+    this.neighbours.set(made.endpoint_id, { url: made.url, secret: made.secret });
     return made;
   }
 
@@ -1198,14 +1545,9 @@ class Model {
     for (let i = 0; i < a.traffic; i++) {
       await this.vsleep(gap);
       const event = this.newEvent(type);
-      const { key, ours } = this.happen(event);
-      this.trace(() => `${name}.${i}: ${type} ${key.slice(11, 19)} ${ours ? 'addressed to us' : 'not ours'}`);
-      if (ours)
-        await this.attempts(`${name}.${i}`, ours.endpoint_id, JSON.stringify(event), key, {
-          ...NEIGHBOUR_DELIVERY,
-          relayDown: a.missed,
-          allDown: a.missed,
-        });
+      const h = this.happen(event);
+      this.trace(() => `${name}.${i}: ${type} ${h.key.slice(11, 19)} ${h.ours ? 'addressed to us' : 'not ours'}`);
+      await this.addressed(`${name}.${i}`, event, h, { ...NEIGHBOUR_DELIVERY, relayDown: a.missed, allDown: a.missed });
     }
   }
 
@@ -1339,7 +1681,15 @@ class Model {
       case 'stranger':
         return this.stranger(name, a.requests);
       case 'neighbour':
-        return this.neighbourEvents(name, a.events);
+        return this.neighbourEvents(name, a);
+      case 'slow-stranger':
+        return this.slowStranger(name, a.hours);
+      case 'busy-neighbour':
+        if (a.when === 'quiet') {
+          this.busyAtQuiet = a.perMinute;
+          return 'at quiet';
+        }
+        return this.busyBurst(a.perMinute, (ms) => this.vsleep(ms));
       case 'subscription':
         return this.subscription(name, a);
       case 'second-stack':
@@ -1427,7 +1777,13 @@ class Model {
         }),
       );
     }
-    this.clock.advance(20 * 60_000);
+    if (this.busyAtQuiet === undefined) this.clock.advance(20 * 60_000);
+    else {
+      // A busy neighbour right before the heal: its entries fill the newest pages of the shared history.
+      this.clock.advance((20 - BUSY_MINUTES) * 60_000);
+      await this.busyBurst(this.busyAtQuiet, async (ms) => this.clock.advance(ms));
+      this.cov('busy-neighbour-at-quiet');
+    }
     await this.drive(this.backfillRun(this.proc('quiet-backfill', 'backfill')));
     await this.quietRegistrar('quiet2');
     this.check('quiet');
@@ -1464,6 +1820,12 @@ class Model {
    */
   excusedLockout(): boolean {
     if (this.ourEndpoint()?.status === 'disabled') return true;
+    // HeyGen's clock beyond the ingress's tolerance: no delivery can be accepted live, healed or not
+    // (each is stale); the backfill recovers them and HeyGenBackfilled tells a person.
+    if (Math.abs(this.skewMs) > TOLERANCE_SECONDS * 1000 && this.a.alarms.has('HeyGenBackfilled')) {
+      this.cov('lockout-beyond-tolerance-alarmed');
+      return true;
+    }
     return this.writerStopped();
   }
 
@@ -1505,9 +1867,20 @@ class Model {
   }
 
   check(when: string): void {
-    const ours = this.heygen.endpointsFor(CHAOS_URL);
-    if (ours.length !== 1) this.violate('endpoint-count', `${when}: ${ours.length} endpoints point at the relay`);
-    const others = [...this.heygen.endpoints.values()].filter((e) => e.url !== CHAOS_URL && e.endpoint_id !== this.neighbour);
+    const ours = this.routeEndpoints();
+    if (ours.length !== 1)
+      this.violate(
+        ours.some((e) => e.url !== CHAOS_URL) ? 'endpoint-count/url-variant' : 'endpoint-count',
+        `${when}: ${ours.length} endpoints point at the relay's route (${ours.map((e) => e.url).join(', ')})`,
+      );
+    const others = [...this.heygen.endpoints.values()].filter((e) => !atOurRoute(e.url) && !this.neighbours.has(e.endpoint_id));
+    for (const [id, was] of this.neighbours) {
+      // An endpoint at a variant of our URL is at our route: the relay may take it or remove it.
+      if (atOurRoute(was.url)) continue;
+      const now = this.heygen.endpoints.get(id);
+      if (now?.url !== was.url || now.secret !== was.secret)
+        this.violate('neighbour-touched', `${when}: the neighbour's endpoint at ${was.url} was ${now ? 'changed' : 'deleted'}`);
+    }
     // By design a second move of our endpoint within a day is a second writer's: the registrar leaves
     // it to them, registers its own and raises second_writer (heygen-registrar-proof.test.ts).
     // An endpoint a lost create left at another URL may be a neighbour's: reported (stray_endpoint), never taken.
@@ -1523,9 +1896,21 @@ class Model {
     const current = this.a.secretOf();
     const pending = this.a.secretOf('AWSPENDING');
     if (current !== ep.secret && pending !== ep.secret && !this.excusedLockout())
-      this.violate('lockout', `${when}: LOCKOUT, the ingress does not accept HeyGen's secret`);
+      this.violate(this.lockoutKind(), `${when}: LOCKOUT, the ingress does not accept HeyGen's secret`);
     if (pending !== undefined && pending !== ep.secret && !this.excusedLockout())
       this.violate('retired-pending', `${when}: a retired secret stays accepted through AWSPENDING`);
+  }
+
+  /**
+   * A lockout named by what may have kept the heal from its proof: a busy neighbour right before the
+   * quiet heal, a slow stranger whose refused keys can still hold the evidence item's slots, HeyGen's
+   * clock off ours. Plain `lockout` when none of them was there.
+   */
+  lockoutKind(): string {
+    if (this.busyAtQuiet !== undefined) return 'lockout/busy-neighbour';
+    if (this.slowStrangerReach > this.clock.t) return 'lockout/slow-stranger';
+    if (this.skewMs !== 0) return 'lockout/skew';
+    return 'lockout';
   }
 
   /** A disabled endpoint, or a second writer fighting over it: a person must be told. */
@@ -1559,8 +1944,11 @@ class Model {
       else if (!this.ours.has(id)) {
         this.stats.foreignEvents += list.length;
         const whose = this.neighbourKeys.has(id) ? "the neighbour endpoint's" : 'an unaddressed';
+        // A neighbour subscribed to our types: the account-wide history cannot say whom an entry of
+        // our types was addressed to (named apart: the relay's limit or defect, not the type filter).
+        const shared = this.neighbourKeys.has(id) && EVENTS.includes(list[0]?.type ?? '') && this.sharesOurTypes();
         this.violate(
-          'foreign',
+          shared ? 'foreign/neighbour-shared-type' : 'foreign',
           `${whose} event ${list[0]?.type} ${id.slice(0, 24)}… reached our bus (${list.map((e) => e.origin).join(', ')})`,
         );
       }
@@ -1577,11 +1965,33 @@ class Model {
         else {
           this.stats.lost++;
           this.violate(
-            'lost',
+            this.viaVariant.has(key) ? 'lost/url-variant' : 'lost',
             `event ${key.slice(0, 24)}… created ${new Date(createdAt).toISOString()} never reached the bus, no alarm`,
           );
         }
       } else if (list.length > 1) this.duplicate(key, list);
+    }
+    this.checkStale(copies);
+  }
+
+  /**
+   * HeyGen's clock off ours: events of ours the ingress refused as stale are recovered by the backfill
+   * (else `lost` above), and a person is told live delivery failed (alarm HeyGenBackfilled, raised at
+   * or after the first refusal); never recovered silently.
+   */
+  checkStale(copies: ReadonlyMap<string, readonly RelayEvent[]>): void {
+    if (Math.abs(this.skewMs) > TOLERANCE_SECONDS * 1000 && this.stale.size > 0) this.cov('skew:beyond-tolerance');
+    else if (this.skewMs !== 0 && this.ours.size > 0) this.cov('skew:within-tolerance');
+    const raised = this.a.alarmLog.get('HeyGenBackfilled') ?? [];
+    for (const [key, at] of this.stale) {
+      const list = copies.get(key) ?? [];
+      if (list.length === 0 || list.some((e) => e.origin !== 'backfill')) continue;
+      this.cov('stale-recovered');
+      if (!raised.some((t) => t >= at))
+        this.violate(
+          'stale-unalarmed',
+          `event ${key.slice(0, 24)}… refused as stale (HeyGen's clock ${this.skewMs / 1000} s off) was recovered by the backfill; no HeyGenBackfilled alarm after it`,
+        );
     }
   }
 
@@ -1619,7 +2029,9 @@ class Model {
    */
   lossAlarmed(createdAt: number): boolean {
     const periods = this.a.checkpoint.state.uncovered ?? [];
-    if (periods.some((p) => p.fromMs <= createdAt && createdAt <= p.untilMs)) return true;
+    // The backfill's periods hold entries by their created_at, which HeyGen stamps with its own clock.
+    const at = [createdAt, createdAt + this.skewMs];
+    if (periods.some((p) => at.some((t) => p.fromMs <= t && t <= p.untilMs))) return true;
     return [...this.a.alarms].some(
       ([n, at]) => !/BackfillGap/.test(n) && /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt,
     );
