@@ -184,6 +184,7 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     const ours = fake.seedEndpoint('https://w/heygen', ['avatar_video.fail']);
     const neighbour = fake.seedEndpoint('https://other-app.example.com/w', ['avatar_video.success']);
     const now = Date.now();
+    ours.created_at = new Date(now - 5 * 3_600_000).toISOString(); // registered before its entries
     const lost = { event_type: 'avatar_video.fail', event_data: { video_id: 'w-lost', error: 'render' } };
     const half = { event_type: 'avatar_video.fail', event_data: { video_id: 'w-half', error: 'render' } };
     const theirs = { event_type: 'avatar_video.success', event_data: { video_id: 'w-neighbour', url: 'https://v/n' } };

@@ -1004,8 +1004,8 @@ class Model {
         index: p.port(st.index, 'dynamodb.index'),
         publisher: p.port(st.publisher, 'eventbridge'),
         evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
-        // Our endpoint's subscription as HeyGen lists it now (the Lambda's `subscription()`: else the
-        // configured types); its runs keep a log of it (subscription-log.ts).
+        // Our endpoint's subscription as HeyGen lists it now (the Lambda's `subscription()`: a failed
+        // list fails the run); its runs keep a log of it (subscription-log.ts).
         ...seedBugs.backfillEndpoint(
           this.seed,
           { endpoint: await this.subscriptionFor(p, st, listed) },
@@ -1042,7 +1042,7 @@ class Model {
   /**
    * The backfill Lambda's `subscription()` (providers/heygen/runtime/entries/backfill.ts): our endpoint's
    * types as HeyGen lists them, one call of the run (its faults apply: a failure before, a lost answer,
-   * a hang); when the list fails, the configured types (no sighting). The list is read from the fake
+   * a hang); when the list fails, the run fails and judges nothing (its checkpoint as it was). The list is read from the fake
    * directly, not through its HTTP handler and the spec's validation: the backfill runs a dozen times a
    * schedule and that doubled the model's time (the registrar's list goes through both every run).
    */
@@ -1057,15 +1057,10 @@ class Model {
           },
         ),
     };
-    try {
-      const seen = await ourEndpoint(api, CHAOS_URL, EVENTS, undefined, this.clock.now);
-      const period = this.noteSubscription();
-      if (st === this.a && sameSet(seen.found === false ? [] : seen.events, period.set)) listed.period = period;
-      return seen;
-    } catch (err) {
-      if (err instanceof Crash) throw err; // the process died: the run ends here
-      return { events: EVENTS, configured: EVENTS };
-    }
+    const seen = await ourEndpoint(api, CHAOS_URL, EVENTS, undefined, this.clock.now);
+    const period = this.noteSubscription();
+    if (st === this.a && sameSet(seen.found === false ? [] : seen.events, period.set)) listed.period = period;
+    return seen;
   }
 
   /**

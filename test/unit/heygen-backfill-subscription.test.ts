@@ -167,6 +167,21 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(w.checkpoint.state.uncovered ?? []).toEqual([]);
   });
 
+  it('first-log-starts-at-our-endpoint: a neighbour sharing our type; its entry made before our endpoint existed is not published (reported unsure), ours after it is', async () => {
+    const w = world([A], [A]);
+    const created = Date.parse(w.ep.created_at);
+    // HeyGen's entry 3 min before our endpoint was registered (inside the first run's 5 min of clock
+    // slack before its origin, here our endpoint's creation): sent to the neighbour, not to us.
+    const before = w.event(w.neighbour.endpoint_id, A, created - 3 * 60_000);
+    const ours = w.event(w.ep.endpoint_id, A, created + 10 * 60_000);
+    clock.t = created + HOUR;
+    const first = await w.scheduled(); // the first run: the log starts at our endpoint, not the window's far end
+    // Before: the log started at the window's far end, the neighbour's entry was judged ours and published.
+    expect(w.onBus(before)).toBe(false);
+    expect(w.onBus(ours)).toBe(true);
+    expect(first.summary?.uncovered.map((p) => [p.reason, p.entries])).toEqual([['subscription', 1]]);
+  });
+
   it('unsure-counted-once: an unsure entry is counted once in UncoveredEntries: not also in the dedup_window gap, and not again by the next sweep that finds it still unpublished', async () => {
     const w = world([A], []);
     const created = Date.parse(w.ep.created_at);

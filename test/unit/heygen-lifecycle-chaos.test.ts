@@ -25,17 +25,6 @@ const KNOWN_OPEN: Record<string, string> = {};
  * b81a56c) reached through a neighbour sharing our types. The coordinator removes this list after
  * merging `proof` and `sublog`; every kind left then is a defect.
  */
-const AWAITING_PROOF: Record<string, string> = {
-  'needless-rotation/url-variant': 'review3-neighbour-url-variant-rotates (proof)',
-  'needless-rotation/skew': 'review3-stale-timestamp-rotates (proof)',
-  'lockout/skew': 'review3-clock-skew-no-heal (proof.ts REFUSAL_SLACK_MS)',
-  'lockout/slow-stranger': 'review3-slow-flood-blocks-heal (core/evidence.ts refused keys)',
-  'lockout/busy-neighbour': 'review3-busy-neighbour-hides-proof (registrar.ts newestAddressedEntry)',
-  'foreign/neighbour-shared-type': "a disabled endpoint's types taken as ours (sublog b81a56c)",
-  'endpoint-count/url-variant': 'an endpoint at a variant of our URL is at our route (proof: URL identity is the ingress route)',
-  'lost/url-variant':
-    "events addressed only to an endpoint at a variant of our URL, refused at our Lambda (proof's route identity)",
-};
 const SEED = Number(process.env.CHAOS_SEED ?? 20261129);
 
 describe('HeyGen relay self-healing: explored interleavings, faults on every call, strangers, neighbours, outages', () => {
@@ -60,7 +49,7 @@ describe('HeyGen relay self-healing: explored interleavings, faults on every cal
     // Violations of a kind not yet known fail here; the known open ones (below) are code bugs this
     // model found that issue 19 keeps open, each with its replay in RELIABILITY.md. Remove a kind
     // from the list when its bug is fixed, so that it can never come back unseen.
-    const unknown = Object.keys(stats.violations).filter((k) => !(k in KNOWN_OPEN) && !(k in AWAITING_PROOF));
+    const unknown = Object.keys(stats.violations).filter((k) => !(k in KNOWN_OPEN));
     expect.soft(unknown, `violations, replay:\n${examples.slice(0, 8).join('\n')}`).toEqual([]);
     // A model that cannot fail proves nothing: every class of fault, actor and outcome happened.
     const never = REQUIRED_COVERAGE.filter((c) => (stats.coverage[c] ?? 0) === 0);

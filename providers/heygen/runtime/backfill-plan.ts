@@ -424,7 +424,10 @@ function originOf(state: BackfillState, deps: Pick<BackfillDeps, 'bornAtMs' | 'e
  * The subscription log once this run saw our endpoint's types (unchanged when it could not ask HeyGen;
  * an empty set when HeyGen lists no endpoint at our URL). A run without a log (the first, or the first
  * after an upgrade) starts it at the dedup window's far end when HeyGen lists the configured types
- * (what the registrar registers: no change seen); otherwise at this run (subscription-log.ts).
+ * (what the registrar registers: no change seen), or at our oldest endpoint's `created_at` when that is
+ * later (HeyGen's clock, as the entries': nothing before it was sent to that endpoint, so an entry of
+ * ours from then is `unsure`, reported: only an endpoint deleted since could have had it; test
+ * first-log-starts-at-our-endpoint); otherwise at this run (subscription-log.ts).
  */
 function subscriptionsAfter(
   state: BackfillState,
@@ -441,7 +444,13 @@ function subscriptionsAfter(
     endpoint.found === true &&
     endpoint.configured !== undefined &&
     sameSet(endpoint.configured, endpoint.events)
-      ? [{ fromMs: keepFromMs, seenMs: seen, events: endpoint.events }]
+      ? [
+          {
+            fromMs: Math.max(keepFromMs, Math.min(endpoint.createdAtMs ?? keepFromMs, seen)),
+            seenMs: seen,
+            events: endpoint.events,
+          },
+        ]
       : state.subscriptions;
   const subscriptions = recordSighting(start, endpoint, seen, keepFromMs);
   return subscriptions ? { subscriptions } : {};
