@@ -882,10 +882,13 @@ class Model {
           : this.stale.has(k)
             ? 'skew'
             : undefined;
+    // Only a signature refusal names a refused key (a stale one does not: review3-stale-timestamp-rotates),
+    // so an entry refused for a signature is preferred as the cause over one refused as stale.
+    const bySignature = (k: string) => (causeOf(k) === 'skew' ? 0 : 1);
     const newest = [...this.ours]
       // Entries of the last 10 min prove nothing yet (the proof window ends there).
       .filter(([k, at]) => at <= this.clock.t - 10 * 60_000 && !this.liveDelivered.has(k) && causeOf(k) !== undefined)
-      .sort(([, a], [, b]) => b - a)[0];
+      .sort(([ka, a], [kb, b]) => bySignature(kb) - bySignature(ka) || b - a)[0];
     const cause = newest ? causeOf(newest[0]) : undefined;
     const healedWithinDay = st.healTimes.some((t) => this.clock.t - t < 24 * HOUR);
     if (cause === 'neighbour-replay' && st === this.a && !healedWithinDay) {
