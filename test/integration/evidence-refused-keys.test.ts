@@ -5,8 +5,9 @@
  * read). Review 3 (review3-slow-flood-blocks-heal): no stranger's key can crowd another key out. The
  * memory store also keeps the older bounded list (`refusedKeys`, core/evidence.ts addRefusedKey).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoEvidenceStore, refusedKeyItem } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import {
   type EvidenceStore,

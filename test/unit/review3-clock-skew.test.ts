@@ -53,7 +53,7 @@ describe('review3: HeyGen clock ahead of the Lambda by minutes', () => {
     expect(await deadSecretRefusedOnce(-3 * MINUTE)).toContain('secret_mismatch');
   });
 
-  it('review3-clock-skew-stranger: with the wider slack, a live secret whose delivery was lost is not rotated on a stranger\'s refusals around it', async () => {
+  it("review3-clock-skew-stranger: with the wider slack, a live secret whose delivery was lost is not rotated on a stranger's refusals around it", async () => {
     const a = review3Stack(hg, { toleranceSeconds: 0, lambdaSkewMs: -3 * MINUTE });
     await a.register();
     clock.t += HOUR;

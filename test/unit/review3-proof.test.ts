@@ -106,7 +106,21 @@ describe('review3: healing on refusals that do not prove a dead secret', () => {
   it('review3-url-identity-is-the-route: normalizeUrl calls a URL ours exactly when the ingress routes its path to our route', async () => {
     const a = stack(0);
     const raw = JSON.stringify(event());
-    const paths = ['/heygen', '/heygen/', '/HeyGen', '/HEYGEN/', '/heygen?x=1', '/heygen#f', '/heygen//', '/heygenx', '/heygen/x', '/x/heygen', '/', '/heygen/../heygen', '/hey%67en'];
+    const paths = [
+      '/heygen',
+      '/heygen/',
+      '/HeyGen',
+      '/HEYGEN/',
+      '/heygen?x=1',
+      '/heygen#f',
+      '/heygen//',
+      '/heygenx',
+      '/heygen/x',
+      '/x/heygen',
+      '/',
+      '/heygen/../heygen',
+      '/hey%67en',
+    ];
     for (const p of paths) {
       const u = new URL(p, URL_A); // what a client sends: its path (the query goes apart, the fragment never)
       const routed = (await a.post(raw, 'ab'.repeat(32), clock.t, u.pathname)) !== 404;

@@ -520,7 +520,10 @@ function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps,
 /** What the run knows beside its log: the configured types, and whether it listed our endpoint itself. */
 function judgedBy(endpoint: OurEndpoint | undefined): JudgedBy {
   if (!endpoint) return {};
-  return { sighted: endpoint.found !== undefined, ...(endpoint.configured !== undefined ? { configured: endpoint.configured } : {}) };
+  return {
+    sighted: endpoint.found !== undefined,
+    ...(endpoint.configured !== undefined ? { configured: endpoint.configured } : {}),
+  };
 }
 
 /**

@@ -1478,7 +1478,13 @@ async function secretMismatch(
   if (!newest) return null;
   const created = Date.parse(newest.createdAt);
   const key = sourceEventKey(source, newest.eventKey);
-  const refusal = refusalOfEntry(await refusalsOf(e, source, key, refusedKeys, signal), key, window.from, created, lastFailureAt ?? null);
+  const refusal = refusalOfEntry(
+    await refusalsOf(e, source, key, refusedKeys, signal),
+    key,
+    window.from,
+    created,
+    lastFailureAt ?? null,
+  );
   if (!refusal) return null; // that entry was never refused: a stranger's refusal, or a miss that never reached us
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
   // missed live. Only an exact match counts: a newer recovered entry may not be ours.
