@@ -94,7 +94,7 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     w.ep.events = [A, B]; // B added to our endpoint (HeyGen's dashboard)
     clock.t += 20 * 60_000;
     await w.scheduled(); // the first run to see the change: B is ours from here on
-    const afterChange = w.event(w.ep.endpoint_id, B, clock.t + 5 * 60_000);
+    const afterChange = w.event(w.ep.endpoint_id, B, clock.t + 15 * 60_000); // past LOG_SKEW_MS after the sighting
     clock.t += HOUR;
     const run = await w.scheduled(true);
     expect(run.plan).toMatchObject({ kind: 'sweep' });
@@ -359,10 +359,10 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     // removed B then, a neighbour's entry of it was created then; HeyGen's clock may be a little behind.
     expect(addressedAt(B, 60 * MIN, log)).toBe('unsure');
     expect(addressedAt(B, 56 * MIN, log)).toBe('unsure');
-    expect(addressedAt(B, 54 * MIN, log)).toBe('ours'); // further than the skew: the span's set
+    expect(addressedAt(B, 49 * MIN, log)).toBe('ours'); // further than the log's skew (LOG_SKEW_MS): the span's set
     // Just after the sighting that started the span without B: maybe still B's time.
     expect(addressedAt(B, 123 * MIN, log)).toBe('unsure');
-    expect(addressedAt(B, 126 * MIN, log)).toBe('foreign');
+    expect(addressedAt(B, 131 * MIN, log)).toBe('foreign');
     // A type both sets hold is ours at the edges too.
     expect(addressedAt(A, 60 * MIN, log)).toBe('ours');
     expect(addressedAt(A, 121 * MIN, log)).toBe('ours');
@@ -371,7 +371,46 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     let replaced = recordSubscription(undefined, [], 0, 0);
     replaced = recordSubscription(replaced, [A], 120 * MIN, 0, 60 * MIN);
     expect(addressedAt(A, 60 * MIN - 1, replaced)).toBe('unsure');
-    expect(addressedAt(A, 50 * MIN, replaced)).toBe('foreign');
+    expect(addressedAt(A, 49 * MIN, replaced)).toBe('foreign');
     expect(addressedAt(A, 60 * MIN, replaced)).toBe('ours');
+  });
+  it('span-edge-beyond-ingress-tolerance: HeyGen 6 min off (every live delivery refused stale): an entry near a change is unsure, not judged by a set that may not have applied', () => {
+    const MIN = 60_000;
+    // --seed 1864934608 --path 1984: our endpoint seen at 0 and disabled right after (seen [] at 120 min);
+    // a neighbour's entry of A made at 1 min, stamped -5 min by HeyGen's clock 6 min behind.
+    let disabled = recordSubscription(undefined, [A], -60 * MIN, 0);
+    disabled = recordSubscription(disabled, [A], 0, 0);
+    disabled = recordSubscription(disabled, [], 120 * MIN, 0);
+    expect(addressedAt(A, -5 * MIN, disabled)).toBe('unsure');
+    // --path 458: B removed right after the sighting at 1 min, put back 45 min later (seen at 240 min);
+    // HeyGen 6 min ahead stamps our endpoint (made at 0) 6 min after that sighting: no replacement.
+    let removed = recordSubscription(undefined, [A, B], 0, 0, 6 * MIN);
+    removed = recordSubscription(removed, [A], 1 * MIN, 0);
+    removed = recordSubscription(removed, [A, B], 240 * MIN, 0, 6 * MIN + 1);
+    expect(removed).toHaveLength(3);
+    expect(addressedAt(B, 21 * MIN, removed)).toBe('unsure'); // a neighbour's entry of B while we had none
+    // The mirror: HeyGen 6 min ahead, an entry of B just before the sighting without it may be ours.
+    let later = recordSubscription(undefined, [A, B], 0, 0);
+    later = recordSubscription(later, [A], 120 * MIN, 0);
+    later = recordSubscription(later, [A], 180 * MIN, 0);
+    expect(addressedAt(B, 126 * MIN, later)).toBe('unsure');
+  });
+  // OPEN (chaos replays --seed 1864934608 --path 1271; --seed -346711796 --path 561): HeyGen's endpoint list
+  // keeps no trace of a URL edited away and back (same id, same `created_at`, same types), so the log holds
+  // one span over the whole time. The registrar saw it (its `update_url` PATCH); telling the backfill's log
+  // (a sighting with no endpoint at our URL at the registrar's run) would close it. it.fails until then.
+  it.fails("url-edited-away-and-back: while our endpoint's URL pointed elsewhere, a neighbour's entry of our type is not published on our bus", async () => {
+    const w = world([A], [A]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(); // saw our endpoint at our URL with A
+    w.ep.url = 'https://elsewhere.example.com/hooks'; // a person edits our endpoint's URL away
+    const theirs = w.event(w.neighbour.endpoint_id, A, clock.t + 10 * 60_000); // HeyGen addressed nothing to our URL
+    clock.t += 40 * 60_000;
+    w.ep.url = OUR_URL; // the registrar patches the URL back (`update_url`)
+    clock.t += 20 * 60_000;
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(theirs)).toBe(false);
   });
 });

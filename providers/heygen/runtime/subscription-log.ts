@@ -51,10 +51,20 @@ export function sameSet(a: readonly string[] | null, b: readonly string[] | null
 
 /**
  * HeyGen's `created_at` against a run's clock (`seenMs`): an endpoint counts as made after a sighting
- * only when it is later by more than this, so a clock difference never reads as a replacement. One
+ * only when it is later by more than `LOG_SKEW_MS` (below, twice this), so a clock difference never reads as a replacement. One
  * bound for the whole provider (proof.ts).
  */
 export { CLOCK_SKEW_MS };
+
+/**
+ * The log's own bound at a sighting where the set changed, wider than `CLOCK_SKEW_MS`: HeyGen's clock
+ * beyond the ingress's tolerance (CLOCK_SKEW_MS) makes every live delivery stale, and then the backfill
+ * is the only path and its log decides alone what reaches our bus. Twice the tolerance: an entry that
+ * close to a change is unsure (reported, never published), not judged by a set that may not have
+ * applied (chaos replays --seed 1864934608 --path 458 and 1984: HeyGen 6 min off, a type removed or
+ * our endpoint disabled just before a neighbour's entry of it, published as ours).
+ */
+export const LOG_SKEW_MS = 2 * CLOCK_SKEW_MS;
 
 const has = (events: readonly string[] | null, type: string) => events === null || events.includes(type);
 
@@ -72,7 +82,7 @@ export function recordSubscription(
   const spans = [...(log ?? [])];
   const last = spans.at(-1);
   // The same types on endpoints all made since the last sighting: a replacement, a span of its own.
-  const replaced = last !== undefined && createdAtMs !== null && createdAtMs > last.seenMs + CLOCK_SKEW_MS;
+  const replaced = last !== undefined && createdAtMs !== null && createdAtMs > last.seenMs + LOG_SKEW_MS;
   if (last && !replaced && sameSet(last.events, events))
     spans[spans.length - 1] = { ...last, seenMs: Math.max(last.seenMs, now) };
   else
@@ -148,15 +158,15 @@ function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly st
 
 /**
  * A span's edges where the set changed: `created_at` is on HeyGen's clock, a sighting on the run's, so
- * an entry within `CLOCK_SKEW_MS` of the sighting that started the span may belong to the span before
+ * an entry within `LOG_SKEW_MS` of the sighting that started the span may belong to the span before
  * it, and one within it of the span's last sighting to the span after it. The log's own ends (its
  * first sighting, the newest) are judged as before: before and after them is a rule of its own.
  */
 function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] | null)[] {
   const span = log[i] as SubscriptionSpan;
-  const before = i > 0 && t < span.fromMs + CLOCK_SKEW_MS ? [(log[i - 1] as SubscriptionSpan).events] : [];
+  const before = i > 0 && t < span.fromMs + LOG_SKEW_MS ? [(log[i - 1] as SubscriptionSpan).events] : [];
   const next = log[i + 1];
-  return next && t > span.seenMs - CLOCK_SKEW_MS ? [...before, next.events] : before;
+  return next && t > span.seenMs - LOG_SKEW_MS ? [...before, next.events] : before;
 }
 
 /**
@@ -166,9 +176,9 @@ function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] |
  */
 function between(t: number, before: SubscriptionSpan, after: SubscriptionSpan): (readonly string[] | null)[] {
   const made = after.createdAtMs;
-  if (made == null || made <= before.seenMs + CLOCK_SKEW_MS) return [before.events, after.events];
+  if (made == null || made <= before.seenMs + LOG_SKEW_MS) return [before.events, after.events];
   // Both on HeyGen's clock, but two of its services may stamp them: within the skew before it, maybe after.
-  if (t < made - CLOCK_SKEW_MS) return [before.events, []];
+  if (t < made - LOG_SKEW_MS) return [before.events, []];
   if (t < made) return [before.events, [], after.events];
   return [
     after.events === null || before.events === null ? null : [...new Set([...after.events, ...before.events])],
