@@ -355,7 +355,7 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     // run (which saw none). Neither sighting has B, yet the configured set applied between them.
     const h = (n: number) => n * HOUR;
     let log = recordSubscription(undefined, [A], h(0), 0);
-    log = recordSighting(log, { events: null, found: false }, h(2), 0);
+    log = recordSighting(log, { events: null, found: false }, h(2), 0) ?? log;
     expect(addressedAt(B, h(1), log, { configured: [A, B] })).toBe('unsure');
     expect(addressedAt(A, h(1), log, { configured: [A, B] })).toBe('unsure');
     // A type neither a sighting nor the configuration has stays foreign; inside a span, its set alone.
