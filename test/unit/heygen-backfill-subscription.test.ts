@@ -349,6 +349,20 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(recordSubscription(log, [B], h(100), h(50))).toEqual([{ fromMs: h(100), seenMs: h(100), events: [B] }]);
   });
 
+  it('set-back-between-sightings: a type removed by a person, set back by our CLI before the next run, then the endpoint gone: its entry between the two sightings is unsure (reported), not foreign', () => {
+    // Chaos replay --seed 1864934608 --path 2200: one run saw [A] (B removed in the dashboard), the CLI
+    // registrar PATCHed [A, B] back, HeyGen addressed B to us, then the endpoint went before the next
+    // run (which saw none). Neither sighting has B, yet the configured set applied between them.
+    const h = (n: number) => n * HOUR;
+    let log = recordSubscription(undefined, [A], h(0), 0);
+    log = recordSighting(log, { events: null, found: false }, h(2), 0) ?? log;
+    expect(addressedAt(B, h(1), log, { configured: [A, B] })).toBe('unsure');
+    expect(addressedAt(A, h(1), log, { configured: [A, B] })).toBe('unsure');
+    // A type neither a sighting nor the configuration has stays foreign; inside a span, its set alone.
+    expect(addressedAt('video_translate.success', h(1), log, { configured: [A, B] })).toBe('foreign');
+    expect(addressedAt(B, h(0), log, { configured: [A, B] })).toBe('foreign');
+  });
+
   it('span-edge-unsure: an entry within the clock skew of a sighting where the set changed may be of either set: unsure, never published', () => {
     const MIN = 60_000;
     let log = recordSubscription(undefined, [A, B], 0, 0);

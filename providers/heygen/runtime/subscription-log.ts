@@ -132,11 +132,28 @@ export function addressedAt(type: string, createdMs: number, log: SubscriptionLo
   const last = log.at(-1);
   if (!last) return 'unsure';
   const sets = setsAt(createdMs, log, by.sighted ?? true);
-  if (sets.includes(undefined) && by.configured !== undefined) sets.push(by.configured);
+  // Between two sightings the set may have changed more than once, and our registrar (scheduled or
+  // the CLI) sets the configured types back: they may have applied there too (chaos replay --seed
+  // 1864934608 --path 2200: removed by a person, set back by the CLI, the endpoint then gone).
+  const unsighted = sets.includes(undefined) || inGap(createdMs, log);
+  if (unsighted && by.configured !== undefined) sets.push(by.configured);
   const yes = sets.filter((s) => s !== undefined && has(s, type)).length;
   if (sets.includes(undefined)) return yes > 0 ? 'unsure' : 'foreign';
   if (yes === sets.length) return 'ours';
   return yes === 0 ? 'foreign' : 'unsure';
+}
+
+/**
+ * Whether `t` lies between two spans of the log while an endpoint of ours may have existed: not when
+ * the earlier sighting found none and the later one's endpoints were made after `t`.
+ */
+function inGap(t: number, log: SubscriptionLog): boolean {
+  return log.some((span, i) => {
+    const before = log[i - 1];
+    if (!before || t >= span.fromMs || t <= before.seenMs) return false;
+    const none = before.events !== null && before.events.length === 0;
+    return !(none && span.createdAtMs != null && t < span.createdAtMs);
+  });
 }
 
 /**

@@ -1,0 +1,67 @@
+/**
+ * Issue 19, chaos kind `lost` at `npm run chaos -- --seed 1864934608 --path 820`: diagnosed as the
+ * model's judgement, not a relay defect. HeyGen's clock stood 360 s ahead, beyond the relay's bound
+ * (`CLOCK_SKEW_MS` = the ingress's 300 s tolerance). An event HeyGen addressed to us just before a
+ * person removed its type in the dashboard carried a `created_at` 6 min later, past the 5 min margin
+ * the subscription log allows at a span's edge, so the backfill judged it by the set without its type
+ * (foreign). No bound covers an unbounded skew; a person is told instead: every live delivery is refused
+ * as stale and HeyGenBackfilled is raised. The model counts such a loss as alarmed
+ * (`lost-skew-edge-alarmed`) only with that alarm raised at or after the event.
+ * Since branch sharedfix the subscription log's edges allow twice the bound (`LOG_SKEW_MS`, 10 min):
+ * at 6 min the relay itself judges the entry unsure and reports it (a `subscription` period, alarm
+ * BackfillGap), so the model's exemption is left for skews beyond 10 min, which the model does not draw.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { useChaosHeyGen } from '../support/fake-heygen.js';
+import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
+
+async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario, numRuns: number) {
+  const stats = emptyStats();
+  const kinds: string[] = [];
+  await fc.assert(
+    fc.asyncProperty(fc.scheduler(), async (s) => {
+      kinds.push(...(await runScenario(s, scenario, heygen, stats)).map((v) => v.kind));
+    }),
+    { numRuns, seed: 19 },
+  );
+  return { kinds, coverage: stats.coverage, lostAlarmed: stats.lostAlarmed };
+}
+
+const delivery = (relayDown: boolean) =>
+  ({ kind: 'delivery', relayDown, allDown: false, retries: 0, attempts: [[]], toSecond: [false], retryMinutes: [] }) as const;
+
+const quiet = { backfill: [], registrar: [] };
+const failing = { backfill: [], registrar: [{ on: 'dynamodb', at: 1, kind: 'after' }] } as const;
+
+describe('Issue 19 lost at a subscription edge under a skew beyond the bound: alarmed, not silent', () => {
+  const server = useChaosHeyGen();
+
+  it('lost-skew-edge-alarmed: HeyGen 6 min ahead, our event just before its type is removed: reported by the backfill (unsure, within the log edges), never lost silently', async () => {
+    const r = await explore(
+      server.fake,
+      {
+        initial: 'registered',
+        dedupMode: 'record',
+        history: 'unbounded',
+        heygenSkewSeconds: 360,
+        actors: [
+          delivery(true),
+          { kind: 'subscription', op: 'remove', via: 'dashboard', undoMinutes: null, traffic: 1, missed: true },
+          delivery(false),
+          delivery(false), // keeps the schedule going past the 12:00 runs
+        ],
+        startMinutes: [599, 600, 600, 900],
+        // The registrar fails at 10:00 and 12:00 (as in the replay: busy, then after the sweep): the
+        // backfill's log holds the set without the type over the event, not an edge of it.
+        ticks: [...Array.from({ length: 4 }, () => quiet), failing, failing],
+      },
+      4,
+    );
+    expect(r.kinds).toEqual([]);
+    // Reported by the relay (a subscription period), not by the model's exemption.
+    expect(r.lostAlarmed).toBeGreaterThanOrEqual(1);
+    expect(r.coverage['lost-skew-edge-alarmed'] ?? 0).toBe(0);
+  }, 120_000);
+});
