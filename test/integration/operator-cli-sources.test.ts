@@ -88,6 +88,7 @@ describe('CLI: --source on a stack with two HeyGen accounts', () => {
   it("backfill --source heygen-staging records what it recovered under that account's evidence key", async () => {
     // The staging account's endpoint at its URL: the backfill takes only what HeyGen addressed to it.
     const ep = heygen.seedEndpoint(`https://src${RUN}.lambda-url.us-east-1.on.aws/heygen-staging`);
+    ep.created_at = new Date(Date.now() - 3 * 3_600_000).toISOString(); // registered before its event
     heygen.emit(
       ep.endpoint_id,
       { event_type: 'avatar_video.success', event_data: { video_id: `v-${RUN}` } },
