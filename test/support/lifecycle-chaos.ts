@@ -1137,7 +1137,10 @@ class Model {
    */
   endpointUnseen(period: SubPeriod): boolean {
     const i = this.periods.indexOf(period);
-    const before = this.periods.slice(0, Math.max(i, 0)).findLast((q) => q.seen);
+    const before = this.periods
+      .slice(0, Math.max(i, 0))
+      .filter((q) => q.seen)
+      .at(-1);
     const later = this.periods.slice(i + 1).filter((q) => q.seen);
     const none = before !== undefined && before.set !== null && before.set.length === 0;
     return i >= 0 && none && !later.some((q) => [...period.ids].some((id) => q.ids.has(id)));
