@@ -1128,7 +1128,8 @@ class Model {
     const { period, type } = born;
     if (period.seen || (period.set !== null && period.set.length === 0)) return undefined;
     if (holds(period.set, type) !== EVENTS.includes(type)) return period;
-    return this.endpointUnseen(period) ? period : undefined;
+    // Only an event it subscribed to: a foreign type on our bus is not explained by an unseen endpoint.
+    return holds(period.set, type) && this.endpointUnseen(period) ? period : undefined;
   }
 
   /**
