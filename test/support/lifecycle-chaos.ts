@@ -633,6 +633,8 @@ interface SubPeriod {
   until: number | null;
   seen: boolean;
   registrarSaw: boolean;
+  /** The live endpoints at our route while it held (ids). */
+  readonly ids: Set<string>;
 }
 
 /** The path our Lambda sees for an endpoint at a variant of our URL (routed to our route), else undefined. */
@@ -1078,7 +1080,8 @@ class Model {
 
   /** The types the endpoints at our URL subscribe to now (their union; null: every type; []: none). */
   ourTypes(): readonly string[] | null {
-    const eps = this.routeEndpoints();
+    // HeyGen sends a disabled endpoint nothing (the fake's `occur`, the relay's `ourEndpoint`): no types.
+    const eps = this.routeEndpoints().filter((e) => e.status !== 'disabled');
     if (eps.some((e) => e.events === null)) return null;
     return [...new Set(eps.flatMap((e) => e.events ?? []))].sort();
   }
@@ -1086,10 +1089,16 @@ class Model {
   /** The current subscription period, a new one when the set changed since the last sample. */
   noteSubscription(): SubPeriod {
     const set = this.ourTypes();
+    const ids = this.routeEndpoints()
+      .filter((e) => e.status !== 'disabled')
+      .map((e) => e.endpoint_id);
     const last = this.periods.at(-1);
-    if (last && sameSet(last.set, set)) return last;
+    if (last && sameSet(last.set, set)) {
+      for (const id of ids) last.ids.add(id);
+      return last;
+    }
     if (last) last.until = this.clock.t;
-    const period: SubPeriod = { set, from: this.clock.t, until: null, seen: false, registrarSaw: false };
+    const period: SubPeriod = { set, from: this.clock.t, until: null, seen: false, registrarSaw: false, ids: new Set(ids) };
     this.periods.push(period);
     return period;
   }
@@ -1105,14 +1114,37 @@ class Model {
   /**
    * A subscription change that no backfill run listed while it held, behind the event `key`: its type
    * was ours then but not by the configured types, or the reverse (a change on an endpoint that
-   * existed; no endpoint at our URL is the registrar's matter, not a subscription change).
+   * existed; no endpoint at our URL is the registrar's matter, not a subscription change). Also an
+   * endpoint at our route made and gone between two completed runs (a neighbour's at a variant of our
+   * URL, its URL edited away or deleted by the registrar): the run before it saw no live endpoint at our
+   * route and no run listed it, so the relay's log judges the period by the runs around it (none, or an
+   * endpoint made later) and the history has no endpoint filter; its events are ours (route identity)
+   * but no run can tell (`--seed -1838638575
+   * --path 660`, `--seed 1864934608 --path 1237`; test chaos-variant-unseen-endpoint).
    */
   unseenChange(key: string): SubPeriod | undefined {
     const born = this.born.get(key);
     if (!born) return undefined;
     const { period, type } = born;
     if (period.seen || (period.set !== null && period.set.length === 0)) return undefined;
-    return holds(period.set, type) === EVENTS.includes(type) ? undefined : period;
+    if (holds(period.set, type) !== EVENTS.includes(type)) return period;
+    // Only an event it subscribed to: a foreign type on our bus is not explained by an unseen endpoint.
+    return holds(period.set, type) && this.endpointUnseen(period) ? period : undefined;
+  }
+
+  /**
+   * `period` (unseen) follows one a completed backfill run listed with no live endpoint at our route, and
+   * no completed run ever listed one of its endpoints (gone from our route, or disabled, before the next).
+   */
+  endpointUnseen(period: SubPeriod): boolean {
+    const i = this.periods.indexOf(period);
+    const before = this.periods
+      .slice(0, Math.max(i, 0))
+      .filter((q) => q.seen)
+      .at(-1);
+    const later = this.periods.slice(i + 1).filter((q) => q.seen);
+    const none = before !== undefined && before.set !== null && before.set.length === 0;
+    return i >= 0 && none && !later.some((q) => [...period.ids].some((id) => q.ids.has(id)));
   }
 
   /** Secrets Manager's rotation: stage a token (or reattempt the incomplete one), four steps, each retried. */
