@@ -4,6 +4,7 @@
  * "Healing only on proof": a rotation only when the stored secret was dead); `it.fails` until fixed.
  */
 import { describe, expect, it } from 'vitest';
+import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { normalizeUrl } from '../../providers/heygen/runtime/registrar.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
 import { type Body, HOUR, MINUTE, review3Stack, URL_A } from '../support/review3-stack.js';
@@ -87,6 +88,38 @@ describe('review3: healing on refusals that do not prove a dead secret', () => {
     // ...then the fight is stopped and a person is told.
     expect(outcomes).toContain('second_writer');
     expect(outcomes.indexOf('second_writer')).toBeGreaterThan(outcomes.indexOf('secret_mismatch'));
+  });
+
+  /*
+   * Chaos `--seed -206197566 --path 991` (needless-rotation): two entries share one created_at, ours that
+   * live delivery missed (the backfill recovers it and records only its TIME as the evidence's
+   * lastMissedAt) and one delivered live that a neighbour sharing the type re-POSTs (refused, its key
+   * recorded). The registrar's newest entry is the replayed one; `lastMissedAt === created` made it
+   * "recovered by the backfill", so the never-recorded check was skipped and a live secret rotated.
+   * FIXED (registrar.ts secretMismatch): the time names the recovered entry only when no other entry in
+   * reach has it.
+   */
+  it('review3-recovered-time-tie: an entry delivered live that shares its created_at with one the backfill recovered proves nothing', async () => {
+    const a = stack(0);
+    await a.register();
+    const neighbour = hg.fake.seedEndpoint(NEIGHBOUR_URL, ['avatar_video.success']);
+    const [ep] = hg.fake.endpointsFor(URL_A);
+    clock.t += HOUR;
+    const createdAt = clock.t;
+    const lost = event();
+    hg.fake.emit(ep?.endpoint_id as string, lost); // never reached us; the backfill recovers it below
+    const twin = event();
+    expect(await a.receive(twin)).toBe(200); // same created_at, delivered live
+    clock.t += MINUTE;
+    const raw = JSON.stringify(twin);
+    expect(await a.post(raw, a.sign(neighbour.secret, raw))).toBe(401); // the neighbour's copy: its key refused
+    clock.t += 30 * MINUTE;
+    await a.dedup.complete(heygenEventKey(JSON.stringify(lost)), 'backfill-run'); // the backfill published it
+    await a.evidence.record('heygen', 'missed', createdAt); // ...and records its creation time (the evidence's lastMissedAt)
+    clock.t += 15 * MINUTE;
+    const run = await a.register();
+    expect(rotations()).toBe(0);
+    expect(run.outcome).toBe('in_sync');
   });
 
   /*

@@ -1474,8 +1474,9 @@ async function secretMismatch(
   const { refusedKeys = [], lastSignatureRejectionAt, lastMissedAt, lastFailureAt } = await e.evidence.read(source, signal);
   const lastRefusal = Math.max(lastSignatureRejectionAt ?? Number.NEGATIVE_INFINITY, ...refusedKeys.map((r) => r.at));
   if (lastRefusal < window.from) return null; // no refusal: whatever failed, not the secret
-  const newest = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
-  if (!newest) return null;
+  const found = await newestAddressedEntry(e, window, endpoint.events ?? null, signal);
+  if (!found) return null;
+  const { entry: newest, tied } = found;
   const created = Date.parse(newest.createdAt);
   const key = sourceEventKey(source, newest.eventKey);
   const refusal = refusalOfEntry(
@@ -1487,8 +1488,10 @@ async function secretMismatch(
   );
   if (!refusal) return null; // that entry was never refused: a stranger's refusal, or a miss that never reached us
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
-  // missed live. Only an exact match counts: a newer recovered entry may not be ours.
-  const recovered = lastMissedAt === created;
+  // missed live. Only an exact match counts: a newer recovered entry may not be ours. The time names
+  // the entry only when no other entry in reach has it (entries sharing a created_at: the recovered one
+  // may be another, and this one delivered live; review: --seed -206197566 --path 991).
+  const recovered = lastMissedAt === created && !tied;
   if (!recovered && (await e.dedup.claim(key, `registrar-${randomUUID()}`, signal)) !== 'claimed') return null;
   return {
     rejectedAt: refusal.at,
@@ -1535,11 +1538,15 @@ async function newestAddressedEntry(
   window: { from: number; until: number },
   events: readonly string[] | null,
   signal?: AbortSignal,
-): Promise<HistoryEvent | null> {
-  let newest: HistoryEvent | null = null;
+): Promise<{ entry: HistoryEvent; tied: boolean } | null> {
+  let newest: { entry: HistoryEvent; tied: boolean } | null = null;
   for (const eventType of events === null ? [undefined] : [...new Set(events)].sort()) {
-    const entry = await newestOfType(e, window, eventType, signal);
-    if (entry && (!newest || Date.parse(entry.createdAt) > Date.parse(newest.createdAt))) newest = entry;
+    const found = await newestOfType(e, window, eventType, signal);
+    if (!found) continue;
+    const at = Date.parse(found.entry.createdAt);
+    const best = newest ? Date.parse(newest.entry.createdAt) : Number.NEGATIVE_INFINITY;
+    if (at > best) newest = found;
+    else if (newest && at === best) newest = { entry: newest.entry, tied: true };
   }
   return newest;
 }
@@ -1550,8 +1557,9 @@ async function newestOfType(
   window: { from: number; until: number },
   eventType: string | undefined,
   signal?: AbortSignal,
-): Promise<HistoryEvent | null> {
+): Promise<{ entry: HistoryEvent; tied: boolean } | null> {
   let newest: HistoryEvent | null = null;
+  let tied = false;
   let token: string | undefined;
   for (let page = 0; page < (e.maxPages ?? 3); page++) {
     const query = { limit: 100, ...(eventType ? { eventType } : {}), ...(token ? { token } : {}) };
@@ -1560,13 +1568,17 @@ async function newestOfType(
       const created = Date.parse(entry.createdAt);
       if (!(created >= window.from && created <= window.until)) continue;
       if (eventType !== undefined && !addressedToUs(entry, { events: [eventType] })) continue; // a filter not applied
-      if (!newest || created > Date.parse(newest.createdAt)) newest = entry;
+      if (newest && created === Date.parse(newest.createdAt) && entry.eventId !== newest.eventId) tied = true;
+      if (!newest || created > Date.parse(newest.createdAt)) {
+        newest = entry;
+        tied = false;
+      }
     }
     const oldest = got.events.at(-1);
     if (got.nextToken === null || (oldest && Date.parse(oldest.createdAt) < window.from)) break;
     token = got.nextToken;
   }
-  return newest;
+  return newest ? { entry: newest, tied } : null;
 }
 
 /** Stores a secret HeyGen just issued (see SecretWriter.storeIssued) and returns the snapshot after it. */
