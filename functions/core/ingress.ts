@@ -25,8 +25,8 @@ import {
   toRelayError,
   UnpublishableError,
 } from './errors.js';
-import type { TroubleHook } from './evidence.js';
 import { sourceEventKey } from './event-key.js';
+import type { TroubleHook } from './evidence.js';
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { ClaimResult, DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';

@@ -2007,7 +2007,9 @@ class Model {
   /**
    * HeyGen's clock off ours: events of ours the ingress refused as stale are recovered by the backfill
    * (else `lost` above), and a person is told live delivery failed (alarm HeyGenBackfilled, raised at
-   * or after the first refusal); never recovered silently.
+   * or after the first refusal, or after the recovery when it came first: a retry refused as stale
+   * after the backfill published the event is of a copy already on the bus, and the run that published
+   * it raised the alarm; --seed 897592139 --path 2895); never recovered silently.
    */
   checkStale(copies: ReadonlyMap<string, readonly RelayEvent[]>): void {
     if (Math.abs(this.skewMs) > TOLERANCE_SECONDS * 1000 && this.stale.size > 0) this.cov('skew:beyond-tolerance');
@@ -2017,7 +2019,9 @@ class Model {
       const list = copies.get(key) ?? [];
       if (list.length === 0 || list.some((e) => e.origin !== 'backfill')) continue;
       this.cov('stale-recovered');
-      if (!raised.some((t) => t >= at))
+      const recoveredAt = Math.min(...list.map((e) => Date.parse(e.receivedAt)));
+      if (recoveredAt < at) this.cov('stale-refused-after-recovery');
+      if (!raised.some((t) => t >= Math.min(at, recoveredAt)))
         this.violate(
           'stale-unalarmed',
           `event ${key.slice(0, 24)}… refused as stale (HeyGen's clock ${this.skewMs / 1000} s off) was recovered by the backfill; no HeyGenBackfilled alarm after it`,

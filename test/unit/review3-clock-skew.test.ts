@@ -125,7 +125,7 @@ describe('review3: HeyGen clock beyond the tolerance and a neighbour replaying o
       expect(run.outcome).toBe('in_sync');
     });
 
-  it('review3-stale-signed-recorded: the ingress records a stale delivery signed with our secret by its key as stale, a neighbour\'s copy as refused', async () => {
+  it("review3-stale-signed-recorded: the ingress records a stale delivery signed with our secret by its key as stale, a neighbour's copy as refused", async () => {
     const a = review3Stack(hg, { lambdaSkewMs: 6 * MINUTE });
     await a.register();
     const neighbour = hg.fake.seedEndpoint('https://neighbour.example.com/hooks/heygen', ['avatar_video.success']);
@@ -133,7 +133,10 @@ describe('review3: HeyGen clock beyond the tolerance and a neighbour replaying o
     const raw = JSON.stringify(ours);
     const key = heygenEventKey(raw);
     expect(await a.receive(ours)).toBe(401);
-    expect([await a.evidence.staleAt('heygen', key), await a.evidence.refusedAt('heygen', key)]).toEqual([clock.t + 6 * MINUTE, null]);
+    expect([await a.evidence.staleAt('heygen', key), await a.evidence.refusedAt('heygen', key)]).toEqual([
+      clock.t + 6 * MINUTE,
+      null,
+    ]);
     clock.t += MINUTE;
     expect(await a.post(raw, a.sign(neighbour.secret, raw))).toBe(401);
     expect(await a.evidence.refusedAt('heygen', key)).toBe(clock.t + 6 * MINUTE);
