@@ -2066,28 +2066,9 @@ class Model {
     // The backfill's periods hold entries by their created_at, which HeyGen stamps with its own clock.
     const at = [createdAt, createdAt + this.skewMs];
     if (periods.some((p) => at.some((t) => p.fromMs <= t && t <= p.untilMs))) return true;
-    if (this.skewEdgeAlarmed(createdAt)) return true;
     return [...this.a.alarms].some(
       ([n, at]) => !/BackfillGap/.test(n) && /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt,
     );
-  }
-
-  /**
-   * HeyGen's clock off ours by more than the relay's bound (`CLOCK_SKEW_MS`, the ingress's tolerance):
-   * an entry created within that skew of a subscription change carries a `created_at` on the other
-   * side of the change, beyond the margin the subscription log allows at a span's edge (chaos replay
-   * --seed 1864934608 --path 820: skew 360 s, the event just before a type's removal stamped 6 min
-   * later, judged by the set without it). No clock bound the relay could hold covers an unbounded
-   * skew; what the relay owes is that a person is told: every live delivery is refused as stale and
-   * HeyGenBackfilled is raised. Excused only with that alarm raised at or after the event; counted.
-   */
-  skewEdgeAlarmed(createdAt: number): boolean {
-    const skew = Math.abs(this.skewMs);
-    if (skew <= TOLERANCE_SECONDS * 1000) return false;
-    const edge = this.periods.slice(1).some((p) => Math.abs(p.from - createdAt) <= skew);
-    if (!edge || !(this.a.alarmLog.get('HeyGenBackfilled') ?? []).some((t) => t >= createdAt)) return false;
-    this.cov('lost-skew-edge-alarmed');
-    return true;
   }
 
   /**
