@@ -888,8 +888,11 @@ class Model {
     // so an entry refused for a signature is preferred as the cause over one refused as stale.
     const bySignature = (k: string) => (causeOf(k) === 'skew' ? 0 : 1);
     const newest = [...this.ours]
-      // Entries of the last 10 min prove nothing yet (the proof window ends there).
-      .filter(([k, at]) => at <= this.clock.t - 10 * 60_000 && !this.liveDelivered.has(k) && causeOf(k) !== undefined)
+      // Entries of the last 10 min prove nothing yet (the proof window ends there): the registrar reads
+      // an entry's created_at, stamped by HeyGen's clock (test needless-cause-on-heygen-clock).
+      .filter(
+        ([k, at]) => at + this.skewMs <= this.clock.t - 10 * 60_000 && !this.liveDelivered.has(k) && causeOf(k) !== undefined,
+      )
       .sort(([ka, a], [kb, b]) => bySignature(kb) - bySignature(ka) || b - a)[0];
     const cause = newest ? causeOf(newest[0]) : undefined;
     const healedWithinDay = st.healTimes.some((t) => this.clock.t - t < 24 * HOUR);
