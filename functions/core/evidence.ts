@@ -15,6 +15,11 @@
  * ours out either (review3-slow-flood-blocks-heal: a shared bounded list kept full by one bad POST a
  * minute used to keep a dead secret unhealed). The bounded list ({@link addRefusedKey}) is what older
  * items hold and what the memory store still shows (`refusedKeys`); the proof reads both.
+ *
+ * And which deliveries were signed with a secret we hold but refused as STALE (their timestamp outside
+ * the ingress's tolerance: HeyGen's clock off ours): their event keys, one record per key
+ * ({@link EvidenceStore.staleAt}). Such a delivery proves its entry's miss was the clock's, not the
+ * secret's (proof.ts rule 5: a rotation cannot help, the backfill recovers it and alarms).
  */
 
 /** One refused delivery's event key and when (epoch ms) it was last refused. */
@@ -52,6 +57,17 @@ export interface EvidenceStore {
    * {@link REFUSED_KEY_TTL_MS}), or null. Optional: without it the proof reads `refusedKeys` only.
    */
   refusedAt?(provider: string, key: string, signal?: AbortSignal): Promise<number | null>;
+  /**
+   * Records that a delivery whose event key is `key` was signed with a secret we hold but refused as
+   * stale at `at`. Optional, as {@link EvidenceStore.staleAt}.
+   */
+  recordStaleKey?(provider: string, key: string, at: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * When a delivery whose event key is `key` was last refused as stale with a valid signature (epoch
+   * ms; kept at least {@link REFUSED_KEY_TTL_MS}), or null. Optional: without it no miss is put down
+   * to the clock (proof.ts rule 5 never holds).
+   */
+  staleAt?(provider: string, key: string, signal?: AbortSignal): Promise<number | null>;
   read(provider: string, signal?: AbortSignal): Promise<DeliveryEvidence>;
 }
 
@@ -96,6 +112,8 @@ export class MemoryEvidenceStore implements EvidenceStore {
   readonly items = new Map<string, DeliveryEvidence>();
   /** One record per refused key (`<provider>\n<key>` -> last refusal), pruned past REFUSED_KEY_TTL_MS. */
   readonly refusals = new Map<string, number>();
+  /** One record per key refused as stale with a valid signature (as `refusals`). */
+  readonly stales = new Map<string, number>();
   async record(provider: string, kind: TroubleKind, at: number): Promise<void> {
     const old = this.items.get(provider) ?? NO_EVIDENCE;
     const max = (a: number | null) => Math.max(a ?? 0, at);
@@ -118,9 +136,18 @@ export class MemoryEvidenceStore implements EvidenceStore {
   async refusedAt(provider: string, key: string): Promise<number | null> {
     return this.refusals.get(`${provider}\n${key}`) ?? null;
   }
+  async recordStaleKey(provider: string, key: string, at: number): Promise<void> {
+    const id = `${provider}\n${key}`;
+    if ((this.stales.get(id) ?? Number.NEGATIVE_INFINITY) < at) this.stales.set(id, at);
+    if (this.stales.size % 1024 === 0) this.prune(at);
+  }
+  async staleAt(provider: string, key: string): Promise<number | null> {
+    return this.stales.get(`${provider}\n${key}`) ?? null;
+  }
   /** Drops records older than REFUSED_KEY_TTL_MS (as a table's TTL would). */
   private prune(now: number): void {
-    for (const [id, at] of this.refusals) if (at < now - REFUSED_KEY_TTL_MS) this.refusals.delete(id);
+    for (const records of [this.refusals, this.stales])
+      for (const [id, at] of records) if (at < now - REFUSED_KEY_TTL_MS) records.delete(id);
   }
   async read(provider: string): Promise<DeliveryEvidence> {
     return this.items.get(provider) ?? NO_EVIDENCE;
@@ -130,14 +157,24 @@ export class MemoryEvidenceStore implements EvidenceStore {
 /** At most this many refused keys are written per provider per interval per execution environment. */
 export const REFUSED_KEYS_PER_INTERVAL = 4;
 
-/** The ingress's hook: a routed answer's provider, status and, for a refused signature, the body's event key. */
-export type TroubleHook = (provider: string, status: number, refusedKey?: string) => Promise<void>;
+/**
+ * Why a 401 was answered: `signature` (no live key matched) or `stale` (a live key matched, the
+ * timestamp is outside the tolerance).
+ */
+export type Refusal = 'signature' | 'stale';
+
+/**
+ * The ingress's hook: a routed answer's provider, status and, for a 401, the body's event key and why
+ * it was refused (a key without a reason is a refused signature's).
+ */
+export type TroubleHook = (provider: string, status: number, refusedKey?: string, refusal?: Refusal) => Promise<void>;
 
 /**
  * The ingress's hook (`IngressOptions.onTrouble`): maps an answer's status to evidence and writes it,
  * rate-limited per provider and kind, bounded in time, never throwing (evidence must not fail a
- * delivery's answer). A refused key is written besides (the store's `recordRefusedKey`): each key
- * at most once per interval, and at most {@link REFUSED_KEYS_PER_INTERVAL} keys per interval, per environment.
+ * delivery's answer). A refused key is written besides (the store's `recordRefusedKey`, or for a stale
+ * delivery `recordStaleKey`): each key at most once per interval, and at most
+ * {@link REFUSED_KEYS_PER_INTERVAL} keys of each kind per interval, per environment.
  */
 export function evidenceRecorder(
   store: EvidenceStore,
@@ -158,20 +195,25 @@ export function evidenceRecorder(
       last.delete(slot); // try again on the next refusal
     }
   };
-  const refused = async (provider: string, key: string, t: number) => {
-    if (!store.recordRefusedKey || !keys.take(provider, key, t)) return;
+  // Stale keys have a budget of their own: a stranger's flood of bad signatures cannot starve them
+  // (nobody without a secret we hold can send a stale delivery that verifies).
+  const limiters = { signature: refusedKeyLimiter(intervalMs), stale: refusedKeyLimiter(intervalMs) };
+  const refused = async (provider: string, key: string, t: number, refusal: Refusal) => {
+    const write = refusal === 'stale' ? store.recordStaleKey : store.recordRefusedKey;
+    const limiter = limiters[refusal];
+    if (!write || !limiter.take(provider, key, t)) return;
     try {
-      await store.recordRefusedKey(provider, key, t, AbortSignal.timeout(timeoutMs));
+      await write.call(store, provider, key, t, AbortSignal.timeout(timeoutMs));
     } catch {
-      keys.forget(provider, key); // try again on its next refusal
+      limiter.forget(provider, key); // try again on its next refusal
     }
   };
-  return async (provider, status, refusedKey) => {
+  return async (provider, status, refusedKey, refusal = 'signature') => {
     const kind: TroubleKind | null = status === 401 ? 'signature' : status >= 500 ? 'failure' : null;
     if (kind === null) return;
     const t = now();
     if (kind !== 'signature' || refusedKey === undefined) return stamp(provider, kind, t);
-    await Promise.all([stamp(provider, kind, t), refused(provider, refusedKey, t)]);
+    await Promise.all([stamp(provider, kind, t), refused(provider, refusedKey, t, refusal)]);
   };
 }
 

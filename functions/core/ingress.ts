@@ -26,6 +26,7 @@ import {
   UnpublishableError,
 } from './errors.js';
 import { sourceEventKey } from './event-key.js';
+import type { TroubleHook } from './evidence.js';
 import { depthOf, scanBody } from './fidelity.js';
 import { errorResponse, jsonResponse, type RelayRequest, type RelayResponse } from './http.js';
 import type { ClaimResult, DedupStore, EventPublisher, ParkedStore, ParkReason, SigningKey, SigningKeySource } from './ports.js';
@@ -109,9 +110,11 @@ export interface IngressOptions {
    * answer is returned (core/evidence.ts `evidenceRecorder`: signature refusals and failures, the
    * evidence the registrar's secret check and the backfill read). For a 401 it is also given the
    * refused body's event key (`refusedKey`: the relay's key, core/event-key.ts; computed only then,
-   * never for a verified delivery; none when the body gives no event key). Must not throw.
+   * never for an accepted delivery; none when the body gives no event key) and why (`refusal`:
+   * `signature`, no live key matched, or `stale`, a live key matched but the timestamp is outside the
+   * tolerance). Must not throw.
    */
-  readonly onTrouble?: (provider: string, status: number, refusedKey?: string) => Promise<void>;
+  readonly onTrouble?: TroubleHook;
 }
 
 export type IngressPipeline = (request: RelayRequest) => Promise<RelayResponse>;
@@ -413,6 +416,8 @@ class Ingress {
   private readonly inFlight = new Map<string, InFlight>();
   /** The 401 answers that refused a signature (no live key matched), as opposed to a stale delivery. */
   private readonly signatureMisses = new WeakSet<RelayResponse>();
+  /** The 401 answers that refused a delivery signed with a live key as stale (its timestamp out of tolerance). */
+  private readonly staleSigned = new WeakSet<RelayResponse>();
 
   constructor(private readonly options: IngressOptions) {
     this.telemetry = options.telemetry;
@@ -427,10 +432,12 @@ class Ingress {
     const troubled = onTrouble && response.statusCode >= 400 ? this.routeFor(req.path) : undefined;
     const provider = troubled && sourceOf(troubled);
     if (!provider) return response;
-    // Only a signature MISS names a refused key (the registrar's proof of a dead secret): a stale
-    // timestamp is a 401 too, but its signature matched a live key (review3-stale-timestamp-rotates).
-    const refusedKey = this.signatureMisses.has(response) ? refusedEventKey(troubled, req) : undefined;
-    await onTrouble?.(provider, response.statusCode, refusedKey).catch(() => undefined);
+    // A signature MISS names a refused key (the registrar's proof of a dead secret). A stale timestamp
+    // is a 401 too, but its signature matched a live key (review3-stale-timestamp-rotates): its key is
+    // named as stale, which proves its entry's miss was the clock's (review3-stale-signed-no-heal).
+    const refusal = this.signatureMisses.has(response) ? 'signature' : this.staleSigned.has(response) ? 'stale' : undefined;
+    const refusedKey = refusal && refusedEventKey(troubled, req);
+    await onTrouble?.(provider, response.statusCode, refusedKey, refusal).catch(() => undefined);
     return response;
   }
 
@@ -808,6 +815,7 @@ class Ingress {
     const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { allow: err.allow } : {};
     const response = errorResponse(err, headers);
     if (err instanceof SignatureVerificationError) this.signatureMisses.add(response);
+    else if (err instanceof StaleDeliveryError) this.staleSigned.add(response);
     return response;
   }
 }

@@ -12,7 +12,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js';
-import { DynamoEvidenceStore } from '../../functions/adapters/aws/dynamodb-evidence.js';
+import { DynamoEvidenceStore, staleKeyItem } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import { DEDUP_META_KEYS } from '../../functions/core/event-key.js';
 import { evidenceRecorder } from '../../functions/core/evidence.js';
 import { createIngress } from '../../functions/core/ingress.js';
@@ -126,9 +126,11 @@ function violations(template: Template): string[] {
         if (allowed(statements, action, dedup, key)) found.push(`${action} on ${source}'s records (record mode)`);
     if (!allowed(statements, 'dynamodb:UpdateItem', state, `evidence#${source}`)) found.push(`missing evidence#${source}`);
     // One item per refused key (functions/adapters/aws/dynamodb-evidence.ts), written, never read.
-    const refused = `evidence#${source}#refused#${source}:evt:00`;
-    if (!allowed(statements, 'dynamodb:UpdateItem', state, refused)) found.push(`missing ${refused}`);
-    if (allowed(statements, 'dynamodb:GetItem', state, refused)) found.push(`GetItem on ${refused}`);
+    // And one per key refused as stale with a valid signature (proof rule 5), inside the same grant.
+    for (const refused of [`evidence#${source}#refused#${source}:evt:00`, staleKeyItem(source, `${source}:evt:00`)]) {
+      if (!allowed(statements, 'dynamodb:UpdateItem', state, refused)) found.push(`missing ${refused}`);
+      if (allowed(statements, 'dynamodb:GetItem', state, refused)) found.push(`GetItem on ${refused}`);
+    }
   }
   // A second account reads its provider's earlier keys (one dedup window), never writes them.
   if (!allowed(statements, 'dynamodb:GetItem', dedup, eventId('heygen', body))) found.push('missing read of earlier keys');

@@ -68,6 +68,18 @@ describe.each(stores)('Refused keys, one record per key: %s', (_label, make) => 
     expect(await store.refusedAt?.(p, keyOf(4 * REFUSED_KEYS_CAPACITY))).toBe(T0 + 4 * REFUSED_KEYS_CAPACITY * 60_000);
   });
 
+  it('review3-stale-signed-no-heal: keys refused as stale (signed with a live key) are kept apart from refused signatures', async () => {
+    const store = make();
+    const p = source();
+    await store.recordStaleKey?.(p, keyOf(3), T0);
+    await store.recordStaleKey?.(p, keyOf(3), T0 - 1); // an older write arriving late: ignored
+    expect(await store.staleAt?.(p, keyOf(3))).toBe(T0);
+    expect(await store.refusedAt?.(p, keyOf(3))).toBeNull(); // no refusal of its signature
+    await store.recordRefusedKey?.(p, keyOf(4), T0 + 1);
+    expect(await store.staleAt?.(p, keyOf(4))).toBeNull();
+    expect(await store.staleAt?.(source(), keyOf(3))).toBeNull(); // per source
+  });
+
   it('keeps the keys of each source apart', async () => {
     const store = make();
     const [a, b] = [source(), source()];

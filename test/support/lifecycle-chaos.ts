@@ -888,8 +888,11 @@ class Model {
     // so an entry refused for a signature is preferred as the cause over one refused as stale.
     const bySignature = (k: string) => (causeOf(k) === 'skew' ? 0 : 1);
     const newest = [...this.ours]
-      // Entries of the last 10 min prove nothing yet (the proof window ends there).
-      .filter(([k, at]) => at <= this.clock.t - 10 * 60_000 && !this.liveDelivered.has(k) && causeOf(k) !== undefined)
+      // Entries of the last 10 min prove nothing yet (the proof window ends there): the registrar reads
+      // an entry's created_at, stamped by HeyGen's clock (test needless-cause-on-heygen-clock).
+      .filter(
+        ([k, at]) => at + this.skewMs <= this.clock.t - 10 * 60_000 && !this.liveDelivered.has(k) && causeOf(k) !== undefined,
+      )
       .sort(([ka, a], [kb, b]) => bySignature(kb) - bySignature(ka) || b - a)[0];
     const cause = newest ? causeOf(newest[0]) : undefined;
     const healedWithinDay = st.healTimes.some((t) => this.clock.t - t < 24 * HOUR);
@@ -2007,7 +2010,9 @@ class Model {
   /**
    * HeyGen's clock off ours: events of ours the ingress refused as stale are recovered by the backfill
    * (else `lost` above), and a person is told live delivery failed (alarm HeyGenBackfilled, raised at
-   * or after the first refusal); never recovered silently.
+   * or after the first refusal, or after the recovery when it came first: a retry refused as stale
+   * after the backfill published the event is of a copy already on the bus, and the run that published
+   * it raised the alarm; --seed 897592139 --path 2895); never recovered silently.
    */
   checkStale(copies: ReadonlyMap<string, readonly RelayEvent[]>): void {
     if (Math.abs(this.skewMs) > TOLERANCE_SECONDS * 1000 && this.stale.size > 0) this.cov('skew:beyond-tolerance');
@@ -2017,7 +2022,9 @@ class Model {
       const list = copies.get(key) ?? [];
       if (list.length === 0 || list.some((e) => e.origin !== 'backfill')) continue;
       this.cov('stale-recovered');
-      if (!raised.some((t) => t >= at))
+      const recoveredAt = Math.min(...list.map((e) => Date.parse(e.receivedAt)));
+      if (recoveredAt < at) this.cov('stale-refused-after-recovery');
+      if (!raised.some((t) => t >= Math.min(at, recoveredAt)))
         this.violate(
           'stale-unalarmed',
           `event ${key.slice(0, 24)}… refused as stale (HeyGen's clock ${this.skewMs / 1000} s off) was recovered by the backfill; no HeyGenBackfilled alarm after it`,
@@ -2062,28 +2069,9 @@ class Model {
     // The backfill's periods hold entries by their created_at, which HeyGen stamps with its own clock.
     const at = [createdAt, createdAt + this.skewMs];
     if (periods.some((p) => at.some((t) => p.fromMs <= t && t <= p.untilMs))) return true;
-    if (this.skewEdgeAlarmed(createdAt)) return true;
     return [...this.a.alarms].some(
       ([n, at]) => !/BackfillGap/.test(n) && /cover|outage|gap|history|skip|SweepAge/i.test(n) && at >= createdAt,
     );
-  }
-
-  /**
-   * HeyGen's clock off ours by more than the relay's bound (`CLOCK_SKEW_MS`, the ingress's tolerance):
-   * an entry created within that skew of a subscription change carries a `created_at` on the other
-   * side of the change, beyond the margin the subscription log allows at a span's edge (chaos replay
-   * --seed 1864934608 --path 820: skew 360 s, the event just before a type's removal stamped 6 min
-   * later, judged by the set without it). No clock bound the relay could hold covers an unbounded
-   * skew; what the relay owes is that a person is told: every live delivery is refused as stale and
-   * HeyGenBackfilled is raised. Excused only with that alarm raised at or after the event; counted.
-   */
-  skewEdgeAlarmed(createdAt: number): boolean {
-    const skew = Math.abs(this.skewMs);
-    if (skew <= TOLERANCE_SECONDS * 1000) return false;
-    const edge = this.periods.slice(1).some((p) => Math.abs(p.from - createdAt) <= skew);
-    if (!edge || !(this.a.alarmLog.get('HeyGenBackfilled') ?? []).some((t) => t >= createdAt)) return false;
-    this.cov('lost-skew-edge-alarmed');
-    return true;
   }
 
   /**

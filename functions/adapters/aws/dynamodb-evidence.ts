@@ -63,11 +63,30 @@ export class DynamoEvidenceStore implements EvidenceStore {
    * condition, ignored. No stranger's key can push another one out: nothing is shared.
    */
   async recordRefusedKey(provider: string, key: string, at: number, signal?: AbortSignal): Promise<void> {
+    await this.recordKey(refusedKeyItem(provider, key), at, signal);
+  }
+
+  /** The key's refusal record (one consistent GetItem), or null. */
+  async refusedAt(provider: string, key: string, signal?: AbortSignal): Promise<number | null> {
+    return this.keyRecord(refusedKeyItem(provider, key), signal);
+  }
+
+  /** As {@link recordRefusedKey}, item `evidence#<provider>#refused#stale#<key>`: signed with a live key, refused as stale. */
+  async recordStaleKey(provider: string, key: string, at: number, signal?: AbortSignal): Promise<void> {
+    await this.recordKey(staleKeyItem(provider, key), at, signal);
+  }
+
+  /** The key's stale record (one consistent GetItem), or null. */
+  async staleAt(provider: string, key: string, signal?: AbortSignal): Promise<number | null> {
+    return this.keyRecord(staleKeyItem(provider, key), signal);
+  }
+
+  private async recordKey(item: string, at: number, signal?: AbortSignal): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: { S: refusedKeyItem(provider, key) } },
+          Key: { pk: { S: item } },
           UpdateExpression: 'SET refusedAt = :at, purgeAt = :purge',
           ConditionExpression: 'attribute_not_exists(refusedAt) OR refusedAt < :at',
           ExpressionAttributeValues: {
@@ -82,10 +101,9 @@ export class DynamoEvidenceStore implements EvidenceStore {
     }
   }
 
-  /** The key's item (one consistent GetItem), or null. */
-  async refusedAt(provider: string, key: string, signal?: AbortSignal): Promise<number | null> {
+  private async keyRecord(item: string, signal?: AbortSignal): Promise<number | null> {
     const got = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: refusedKeyItem(provider, key) } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: item } }, ConsistentRead: true }),
       { abortSignal: signal },
     );
     const at = got.Item?.refusedAt?.N;
@@ -112,6 +130,14 @@ export class DynamoEvidenceStore implements EvidenceStore {
 /** The partition key of `key`'s refusal record (the ingress's grant: `evidence#<source>#refused#*`). */
 export function refusedKeyItem(provider: string, key: string): string {
   return `evidence#${provider}#refused#${key}`;
+}
+
+/**
+ * The partition key of `key`'s stale record (inside the same grant; no event key starts with `stale#`:
+ * every key starts with its source, core/event-key.ts).
+ */
+export function staleKeyItem(provider: string, key: string): string {
+  return refusedKeyItem(provider, `stale#${key}`);
 }
 
 function refusedKeysOf(map: Record<string, AttributeValue>): RefusedKey[] {

@@ -33,6 +33,14 @@
  *    delivery (no per-endpoint delivery status); that is bounded by the heal journal (one loss-free
  *    rotation per 24 h, then `second_writer`), not proved away. And **no failure of ours** (a 5xx, which a stranger cannot cause) since that entry's
  *    creation: the miss may be that failure's.
+ * 5. **That entry's delivery was never signed with a secret we hold** ({@link missedForTheClock}): the
+ *    ingress refuses a delivery whose signature matched a live key but whose timestamp is outside its
+ *    tolerance (HeyGen's clock off ours by more than `CLOCK_SKEW_MS`) as stale, and records its key
+ *    apart. Such an entry was missed for the clock, not the secret: a rotation cannot help (every
+ *    delivery stays stale), the backfill recovers it (alarm HeyGenBackfilled). Without this rule the
+ *    skew plus a neighbour's re-POST of the same body rotated a live secret (chaos `--seed 897592139
+ *    --path 877`, review3-stale-signed-no-heal). Only HeyGen's signature with our secret makes such a
+ *    record (a captured delivery replayed later is still HeyGen's signature): no stranger can write one.
  */
 import type { RefusedKey } from '../../../functions/core/evidence.js';
 
@@ -138,4 +146,14 @@ export function refusalOfEntry(
 ): RefusedKey | null {
   const own = refused.find((r) => r.key === entryKey);
   return own && refusalMatches(own.at, from, missedCreatedAt, lastFailureAt) ? own : null;
+}
+
+/**
+ * Rule 5: the missed entry's own key was refused as stale with a valid signature (`staleAt`, the
+ * ingress's record of it, or null): HeyGen signed its delivery with a secret we hold, so its miss is
+ * the clock's. Any time: the record names the entry itself, and a secret that died after HeyGen
+ * signed it is proved by the next entry (refused for its signature, never stale).
+ */
+export function missedForTheClock(staleAt: number | null): boolean {
+  return staleAt !== null;
 }

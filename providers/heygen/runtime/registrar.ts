@@ -33,7 +33,7 @@ import {
 } from '../../../functions/core/secret-store.js';
 import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/client.js';
 import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
-import { addressedToUs, CLOCK_SKEW_MS, proofWindow, refusalOfEntry } from './proof.js';
+import { addressedToUs, CLOCK_SKEW_MS, missedForTheClock, proofWindow, refusalOfEntry } from './proof.js';
 import { normalizeUrl } from './route-url.js';
 
 /**
@@ -1449,7 +1449,8 @@ async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<
 /**
  * The proof rule (proof.ts): the newest history entry addressed to our endpoint in the proof window
  * was never recorded (nor recovered by the backfill), and the ingress refused a delivery of that very
- * entry (its event key among the refused keys) at or after its creation.
+ * entry (its event key among the refused keys) at or after its creation, and never a delivery of it
+ * signed with our secret as stale (rule 5: then the clock missed it).
  */
 async function secretMismatch(
   e: SecretEvidence,
@@ -1487,6 +1488,7 @@ async function secretMismatch(
     lastFailureAt ?? null,
   );
   if (!refusal) return null; // that entry was never refused: a stranger's refusal, or a miss that never reached us
+  if (missedForTheClock((await e.evidence.staleAt?.(source, key, signal)) ?? null)) return null; // signed with our secret: stale
   // The backfill recovered this very entry (it records the newest recovered entry's creation time):
   // missed live. Only an exact match counts: a newer recovered entry may not be ours. The time names
   // the entry only when no other entry in reach has it (entries sharing a created_at: the recovered one
