@@ -17,7 +17,11 @@
  * endpoint, so a `--since` reaching further (with `--allow-duplicates`, or the default on a young
  * stack) starts there, and says so. Entries the subscription log judges unsure are reported as the
  * scheduled runs report them: recorded in the checkpoint as a `subscription` period (alarm BackfillGap
- * until `--acknowledge-gap`), counted once (`mergeUncovered`); the command exits 3.
+ * until `--acknowledge-gap`), counted once (`mergeUncovered`); the command exits 3. A person who
+ * checked such an entry in HeyGen's history and found it addressed to us names its `event_id` with
+ * `--publish-unsure`: the run looks at the named entries only and publishes them as ours, through the
+ * same path (same envelope id). Its `--since` may reach past the window without `--allow-duplicates`:
+ * the person accepts a second copy of those entries alone (counted `beyondWindow`), nothing else is published.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -126,6 +130,8 @@ export interface BackfillCommandInput {
   readonly now?: () => number;
   /** When the stack was born (its signing secret's CreatedDate; null or absent: unknown). */
   readonly bornAtMs?: number | null;
+  /** HeyGen `event_id`s of unsure entries a person found addressed to us: the run publishes these only, as ours. */
+  readonly publishUnsure?: readonly string[];
 }
 
 export interface BackfillCommandSummary extends BackfillSummary {
@@ -137,6 +143,8 @@ export interface BackfillCommandSummary extends BackfillSummary {
   readonly askedSinceMs: number;
   /** Entries not covered that this run added to the checkpoint's periods (0 in a dry run, or all known). */
   readonly recorded: number;
+  /** Of the `publishUnsure` ids, those this run did not publish (or, in a dry run, would not). */
+  readonly notPublished: readonly string[];
 }
 
 export async function backfillCommand(input: BackfillCommandInput): Promise<BackfillCommandSummary> {
@@ -144,7 +152,7 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
   const askedSinceMs = backfillSince({
     since: input.since,
     windowMs: input.windowMs,
-    allowDuplicates: input.allowDuplicates === true,
+    allowDuplicates: input.allowDuplicates === true || (input.publishUnsure?.length ?? 0) > 0,
     now,
   });
   const ddb = (input.dynamoDb ?? (() => new DynamoDBClient({})))();
@@ -154,15 +162,18 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
     const originMs = cliOrigin(state, input);
     const sinceMs = originMs === null ? askedSinceMs : Math.max(askedSinceMs, originFloor(originMs));
     const subscriptions = subscriptionLog(state, input.endpoint, now);
-    const options = { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000 };
+    const publishUnsure = new Set(input.publishUnsure ?? []);
+    const options = { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000, publishUnsure };
     const summary = await backfill(
       { ...options, ...(subscriptions ? { subscriptions } : {}), ...(originMs !== null ? { addressedAfterMs: originMs } : {}) },
       commandDeps(input, ddb),
     );
+    const published = new Set(summary.missing.map((m) => m.eventId));
+    const notPublished = [...publishUnsure].filter((id) => !published.has(id));
     const recorded = input.dryRun ? 0 : await recordUncovered(checkpoint, summary.uncovered);
     const windowStart = now - input.windowMs;
     const beyondWindow = summary.missing.filter((m) => Date.parse(m.createdAt) <= windowStart).length;
-    return { ...summary, beyondWindow, originMs, askedSinceMs, recorded };
+    return { ...summary, beyondWindow, originMs, askedSinceMs, recorded, notPublished };
   };
   // A dry run publishes and records nothing: no lease (as before). Otherwise the scheduled runs' lease.
   if (input.dryRun) return work();
@@ -175,6 +186,7 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
     originMs: null,
     askedSinceMs,
     recorded: 0,
+    notPublished: input.publishUnsure ?? [],
   }));
 }
 
@@ -188,7 +200,7 @@ function commandDeps(input: BackfillCommandInput, ddb: DynamoDBClient): Backfill
     sources: { [input.source ?? 'heygen']: 'heygen' },
   };
   return {
-    history: input.client,
+    history: onlyNamed(input.client, input.publishUnsure),
     endpoint: input.endpoint,
     check: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'record' }),
     claim: new DynamoDedupStore(ddb, input.dedupTable, { ...dedup, mode: 'claim' }),
@@ -197,6 +209,18 @@ function commandDeps(input: BackfillCommandInput, ddb: DynamoDBClient): Backfill
     evidence: new DynamoEvidenceStore(ddb, input.stateTable),
     ...(input.parkedBucket ? { parked: new S3ParkedStore(input.parkedBucket, s3PutVia(eventBridge)) } : {}),
     ...(input.source && input.source !== 'heygen' ? { source: input.source } : {}),
+  };
+}
+
+/** With `--publish-unsure`, HeyGen's listing narrowed to the named entries: the run publishes nothing else. */
+function onlyNamed(client: HeyGenWebhookClient, ids: readonly string[] | undefined): BackfillDeps['history'] {
+  if (!ids?.length) return client;
+  const named = new Set(ids);
+  return {
+    listEvents: async (query, options) => {
+      const page = await client.listEvents(query, options);
+      return { ...page, events: page.events.filter((e) => named.has(e.eventId)) };
+    },
   };
 }
 
@@ -298,6 +322,10 @@ export function describeBackfill(s: BackfillCommandSummary): string[] {
   lines.push(...describeUncovered(s.uncovered));
   if (s.uncovered.length > 0) lines.push(uncoveredNote(s));
   for (const m of s.missing) lines.push(`  ${m.createdAt} ${m.type} ${m.eventId} -> ${m.id}`);
+  for (const id of s.outcome === 'busy' ? [] : s.notPublished)
+    lines.push(
+      `not published: ${id}: this run published no entry with that event_id (listed since ${new Date(s.sinceMs).toISOString()}): published already, failed or in flight (counted above), a neighbour's by the subscription log, or older: widen --since`,
+    );
   if (s.outcome === 'busy') lines.push('another backfill holds the lease; try again later');
   return lines;
 }

@@ -26,6 +26,7 @@ interface Options {
   dedupWindow?: string;
   allowDuplicates?: boolean;
   acknowledgeGap?: boolean;
+  publishUnsure?: string[];
   endpointUrl?: string;
   bus?: string;
   stateTable?: string;
@@ -55,6 +56,8 @@ function dedupWindowMs(o: Options, outputs: StackOutputs): number {
 }
 
 async function run(ctx: Ctx, o: Options): Promise<number> {
+  if (o.acknowledgeGap && o.publishUnsure)
+    throw new UsageError('--publish-unsure and --acknowledge-gap are two steps: publish first, then acknowledge');
   // The key first: a missing one is exit 2 (README's table) before anything is looked up.
   const client = o.acknowledgeGap ? undefined : requireHeyGenClient(ctx, o.apiUrl);
   const outputs = await ctx.outputs();
@@ -72,7 +75,9 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
     );
   const windowMs = dedupWindowMs(o, outputs);
   const allowDuplicates = o.allowDuplicates === true;
-  usage(() => backfillSince({ since: o.since, windowMs, allowDuplicates, now: ctx.now() })); // refuse before any call
+  // Named entries a person decided on may be older than the window: a second copy of those alone is accepted.
+  const reach = { allowDuplicates: allowDuplicates || o.publishUnsure !== undefined };
+  usage(() => backfillSince({ since: o.since, windowMs, ...reach, now: ctx.now() })); // refuse before any call
   // The CLI does not know the stack's configured types (EVENTS): left out, not `null` (every type), so
   // an entry before the subscription log is judged by the log's first set alone (subscription-log.ts).
   const { configured: _unknown, ...endpoint } = await ourEndpoint(client, endpointUrl, null);
@@ -96,6 +101,7 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       ...(parkedBucket ? { parkedBucket } : {}),
       source: ctx.sourceId,
       bornAtMs,
+      ...(o.publishUnsure ? { publishUnsure: o.publishUnsure } : {}),
       now: () => ctx.now(),
       ...(ctx.io.dynamoDb ? { dynamoDb: ctx.io.dynamoDb } : {}),
       ...(ctx.io.eventBridge ? { eventBridge: ctx.io.eventBridge } : {}),
@@ -103,7 +109,7 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
   );
   ctx.emit(summary, describeBackfill(summary));
   if (summary.outcome === 'busy') return EXIT.busy;
-  if (summary.failed > 0) return EXIT.failed;
+  if (summary.failed > 0 || summary.notPublished.length > 0) return EXIT.failed;
   // Entries it could not cover (unsure: maybe a neighbour's) need a person, as `status` says it.
   return summary.uncovered.length > 0 ? EXIT.attention : EXIT.ok;
 }
@@ -157,6 +163,10 @@ export function register(program: Command, io: CliIo, runner: Run): void {
     .option('--dedup-window <duration>', "the relay's dedup window (default: from --stack, output DedupWindowSeconds)")
     .option('--allow-duplicates', 'reach past the dedup window: entries there may be published a second time (same envelope id)')
     .option('--acknowledge-gap', 'a person has seen the periods the backfill could not cover: clear them (and their alarm)')
+    .option(
+      '--publish-unsure <event-id...>',
+      "unsure entries (status: subscription_unsure) a person checked in HeyGen's history and found addressed to us, by HeyGen event_id: published as ours (same envelope id); exits 1 if one is not",
+    )
     .option('--endpoint-url <url>', 'our endpoint at HeyGen; its event types say which entries are ours (default: from --stack)')
     .option('--dedup-table <name>', "the relay's dedup table (default: from --stack)")
     .option('--bus <name>', "the relay's event bus (default: from --stack)")

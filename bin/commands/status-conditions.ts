@@ -13,7 +13,8 @@
  * - `history_short`: periods HeyGen's history did not reach back far enough to prove covered, with how
  *   long HeyGen was seen keeping entries.
  * - `subscription_unsure`: entries the backfill did not publish because our endpoint may not have
- *   subscribed to their type when they were created (maybe a neighbour's).
+ *   subscribed to their type when they were created (maybe a neighbour's); a person who finds one
+ *   addressed to us in HeyGen's history publishes it with `backfill --publish-unsure <event_id>`.
  * The three backfill conditions stay until `heygen-relay backfill --acknowledge-gap` (alarm
  * HeyGenBackfillGap, which no later run clears).
  */
@@ -138,6 +139,11 @@ function gapOf(periods: readonly UncoveredPeriod[]) {
   };
 }
 
+/** Whole hours back to the oldest period's start: the `--since` that reaches every one. */
+function sinceHours(now: number, periods: readonly UncoveredPeriod[]): number {
+  return Math.ceil((now - Math.min(...periods.map((p) => p.fromMs))) / HOUR);
+}
+
 function backfillConditions(i: ConditionInputs): Pick<Conditions, 'backfill_gap' | 'history_short' | 'subscription_unsure'> {
   const of = (...reasons: UncoveredPeriod['reason'][]) => (i.uncovered ?? []).filter((p) => reasons.includes(p.reason));
   const ack = `then heygen-relay backfill ${i.where} --acknowledge-gap`;
@@ -152,7 +158,7 @@ function backfillConditions(i: ConditionInputs): Pick<Conditions, 'backfill_gap'
     backfill_gap: gap.length
       ? {
           what: `the backfill could not cover ${gap.length} period(s), ${entriesText(g.entries)} of ours: ${g.text}`,
-          action: `events of ours created then may never have reached the bus: publish what HeyGen still lists of them with heygen-relay backfill ${i.where} --since ${Math.ceil((i.now - Math.min(...gap.map((p) => p.fromMs))) / HOUR)}h --allow-duplicates (some may be second copies, same envelope id: consumers drop them by id), ${ack}`,
+          action: `events of ours created then may never have reached the bus: publish what HeyGen still lists of them with heygen-relay backfill ${i.where} --since ${sinceHours(i.now, gap)}h --allow-duplicates (some may be second copies, same envelope id: consumers drop them by id), ${ack}`,
           alarm: 'HeyGenBackfillGap',
           periods: g.periods,
           entries: g.entries,
@@ -171,7 +177,7 @@ function backfillConditions(i: ConditionInputs): Pick<Conditions, 'backfill_gap'
     subscription_unsure: unsure.length
       ? {
           what: `${entriesText(u.entries)} not published: our endpoint may not have subscribed to their type when they were created (maybe a neighbour endpoint's): ${u.text}`,
-          action: `if your app needed events of those types then, look that period up in HeyGen's event history (GET /v3/webhooks/events; the relay does not keep their ids) and act on those addressed to us, ${ack}`,
+          action: `if your app needed events of those types then, look that period up in HeyGen's event history (GET /v3/webhooks/events) and publish those addressed to us by their event_id with heygen-relay backfill ${i.where} --since ${sinceHours(i.now, unsure)}h --publish-unsure <event_id>..., ${ack}`,
           alarm: 'HeyGenBackfillGap',
           periods: u.periods,
           entries: u.entries,

@@ -369,7 +369,8 @@ export function prepareEvent(
  * `answer` → `respond` (read: route, method, size) → `withinDeadline` → `deliver`: `verify` (the
  * signature) → `normalize` (parse, staleness, the event's key) → `oneCopyAtATime` (dedup within this
  * environment) → `publishOnce`: `prepareEvent` (what EventBridge can take, else `park`) → `claim`
- * (dedup across environments) → `publish` → `recordPublished`.
+ * (dedup across environments) → `publish` → `recordPublished`. A refusal or failure comes back to
+ * `answer` as its RelayError: `reject` answers it, and `onTrouble` hears of it.
  */
 export function createIngress(options: IngressOptions): IngressPipeline {
   const ingress = new Ingress(options);
@@ -414,10 +415,6 @@ class Ingress {
    * key in flight per environment, whatever the dedup mode.
    */
   private readonly inFlight = new Map<string, InFlight>();
-  /** The 401 answers that refused a signature (no live key matched), as opposed to a stale delivery. */
-  private readonly signatureMisses = new WeakSet<RelayResponse>();
-  /** The 401 answers that refused a delivery signed with a live key as stale (its timestamp out of tolerance). */
-  private readonly staleSigned = new WeakSet<RelayResponse>();
 
   constructor(private readonly options: IngressOptions) {
     this.telemetry = options.telemetry;
@@ -427,17 +424,19 @@ class Ingress {
 
   /** The answer to a request; a routed 4xx/5xx is reported to `onTrouble` first. */
   async answer(req: RelayRequest): Promise<RelayResponse> {
-    const response = await this.respond(req);
-    const onTrouble = this.options.onTrouble;
-    const troubled = onTrouble && response.statusCode >= 400 ? this.routeFor(req.path) : undefined;
-    const provider = troubled && sourceOf(troubled);
-    if (!provider) return response;
+    const route = this.routeFor(req.path);
+    const outcome = await this.respond(route, req);
+    if (!(outcome instanceof RelayError)) return outcome;
+    const response = this.reject(route, outcome);
+    const provider = route && sourceOf(route);
+    if (!provider || !this.options.onTrouble) return response;
     // A signature MISS names a refused key (the registrar's proof of a dead secret). A stale timestamp
     // is a 401 too, but its signature matched a live key (review3-stale-timestamp-rotates): its key is
     // named as stale, which proves its entry's miss was the clock's (review3-stale-signed-no-heal).
-    const refusal = this.signatureMisses.has(response) ? 'signature' : this.staleSigned.has(response) ? 'stale' : undefined;
-    const refusedKey = refusal && refusedEventKey(troubled, req);
-    await onTrouble?.(provider, response.statusCode, refusedKey, refusal).catch(() => undefined);
+    const refusal =
+      outcome instanceof SignatureVerificationError ? 'signature' : outcome instanceof StaleDeliveryError ? 'stale' : undefined;
+    const refusedKey = refusal && refusedEventKey(route, req);
+    await this.options.onTrouble(provider, response.statusCode, refusedKey, refusal).catch(() => undefined);
     return response;
   }
 
@@ -450,15 +449,13 @@ class Ingress {
     return route?.acceptSubpaths ? route : undefined;
   }
 
-  /** Read: the route, the method and the size; then the delivery, within the route's budget. */
-  private async respond(req: RelayRequest): Promise<RelayResponse> {
-    const route = this.routeFor(req.path);
+  /** Read: the route, the method and the size; then the delivery, within the route's budget. A refusal is its error. */
+  private async respond(route: ProviderRoute | undefined, req: RelayRequest): Promise<RelayResponse | RelayError> {
     this.telemetry.count('Received', { provider: route ? sourceOf(route) : 'none' });
-    if (!route) return this.reject(undefined, new NotFoundError());
+    if (!route) return new NotFoundError();
     if (req.method === 'OPTIONS') return jsonResponse(200, { status: 'ok' }, { allow: 'POST, OPTIONS' });
-    if (req.method !== 'POST') return this.reject(route, new MethodNotAllowedError(req.method));
-    if (req.tooLarge || req.body.length > this.options.maxBodyBytes)
-      return this.reject(route, new PayloadTooLargeError(this.options.maxBodyBytes));
+    if (req.method !== 'POST') return new MethodNotAllowedError(req.method);
+    if (req.tooLarge || req.body.length > this.options.maxBodyBytes) return new PayloadTooLargeError(this.options.maxBodyBytes);
     return this.withinDeadline(route, req);
   }
 
@@ -467,7 +464,7 @@ class Ingress {
    * `deliver` has not, and its signal aborts the SDK calls in flight (whose failure paths release the
    * dedup claim). A port that ignores the signal cannot hold the answer either: the deadline answers without it.
    */
-  private async withinDeadline(route: ProviderRoute, req: RelayRequest): Promise<RelayResponse> {
+  private async withinDeadline(route: ProviderRoute, req: RelayRequest): Promise<RelayResponse | RelayError> {
     const held: HeldClaim = {
       dedup: route.dedup,
       id: undefined,
@@ -509,11 +506,9 @@ class Ingress {
         held.released = held.dedup.release(held.id, held.owner);
         await within(held.released, route.provider.answerWithinMs - route.budgetMs - ANSWER_RESERVE_MS);
       }
-      const relayError =
-        err instanceof DeadlineExceededError || controller.signal.aborted
-          ? new DeadlineExceededError(route.budgetMs, { cause: err })
-          : toRelayError(err);
-      return this.reject(route, relayError);
+      return err instanceof DeadlineExceededError || controller.signal.aborted
+        ? new DeadlineExceededError(route.budgetMs, { cause: err })
+        : toRelayError(err);
     } finally {
       clearTimeout(timer);
     }
@@ -813,9 +808,6 @@ class Ingress {
       this.telemetry.warn('Delivery rejected', { provider, status: err.status, code: err.code });
     }
     const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { allow: err.allow } : {};
-    const response = errorResponse(err, headers);
-    if (err instanceof SignatureVerificationError) this.signatureMisses.add(response);
-    else if (err instanceof StaleDeliveryError) this.staleSigned.add(response);
-    return response;
+    return errorResponse(err, headers);
   }
 }

@@ -3,7 +3,7 @@
  * operators' list / re-publish. One record per dedup key, so parking the same body twice (the
  * provider's retries) overwrites one record instead of piling up copies.
  */
-import type { ParkedDelivery, ParkReason } from './ports.js';
+import type { ParkedDelivery } from './ports.js';
 
 export const PARKED_RECORD_VERSION = 1 as const;
 

@@ -57,6 +57,61 @@ function context(): Context {
   return { ...lambdaContext(), functionName: 'RelayBackfill', getRemainingTimeInMillis: () => 280_000 };
 }
 
+/** `heygen-relay backfill` for `source` over the stack's tables and bus (dedup window 12 h, endpoint https://z/heygen), plus `extra`. */
+async function backfillCli(source: string, extra: string[] = []): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../../bin/commands/program.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const args = ['backfill', '--source', source, '--dedup-window', '12h', '--endpoint-url', 'https://z/heygen'];
+  const tables = ['--dedup-table', stack.tableName, '--bus', backfillEnv.EVENT_BUS_NAME as string];
+  const state = [
+    '--state-table',
+    backfillEnv.STATE_TABLE_NAME as string,
+    '--signing-secret-id',
+    backfillEnv.SIGNING_SECRET_ARN as string,
+  ];
+  const code = await main([...args, ...tables, ...state, ...extra], {
+    env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: fake.url },
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    dynamoDb: () => stack.clients.ddb,
+    eventBridge: () => stack.clients.eb,
+    secretsManager: () => stack.clients.sm,
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/**
+ * A fresh source whose endpoint at https://z/heygen (type A) was made `bornHours` ago, and whose
+ * scheduled runs' log starts 10 h ago (a run without one, the configured types not listed): an entry
+ * of A from before it may or may not have been addressed to us (unsure).
+ */
+async function unsureWorld(prefix: string, bornHours: number) {
+  fake.reset();
+  const A = 'avatar_video.success';
+  const ep = fake.seedEndpoint('https://z/heygen', [A]);
+  const now = Date.now();
+  const hour = 3_600_000;
+  ep.created_at = new Date(now - bornHours * hour).toISOString();
+  const source = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, backfillEnv.STATE_TABLE_NAME as string, source);
+  await checkpoint.write({
+    ...(await checkpoint.read()),
+    checkedThrough: now - hour,
+    originMs: now - bornHours * hour,
+    subscriptions: [{ fromMs: now - 10 * hour, seenMs: now - hour, events: [A] }],
+  });
+  return { A, ep, now, source, checkpoint };
+}
+
+/** The envelope ids on the relay's queues (drained). */
+async function queuedIds(): Promise<string[]> {
+  const ids: string[] = [];
+  for (const q of Object.values(stack.queues).filter((x) => x.attributes.RedrivePolicy))
+    ids.push(...envelopes(await drainQueue(stack.clients.sqs, q.url)).map((m) => m.id));
+  return ids;
+}
+
 beforeAll(async () => {
   fake = await FakeHeyGenApi.start();
   stack = await provisionFromTemplate(synthesizeRelayTemplate(), inject('motoEndpoint'));
@@ -454,40 +509,10 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
   }, 60_000);
 
   it('cli-unsure-reported: entries the subscription log judges unsure are recorded by `heygen-relay backfill` in the checkpoint as a subscription period (alarm BackfillGap, as a scheduled run records them), counted once over two runs, and the command exits 3 with a summary line', async () => {
-    fake.reset();
-    const A = 'avatar_video.success';
-    const ep = fake.seedEndpoint('https://z/heygen', [A]);
-    const now = Date.now();
-    ep.created_at = new Date(now - 20 * 3_600_000).toISOString();
-    const source = `heygen-unsure-${randomBytes(3).toString('hex')}`;
-    const state = backfillEnv.STATE_TABLE_NAME as string;
-    const checkpoint = new DynamoBackfillCheckpoint(stack.clients.ddb, state, source);
-    // The scheduled runs' log starts 10 h ago (a run without one, the configured types not listed):
-    // an entry of A from before it may or may not have been addressed to us.
-    await checkpoint.write({
-      ...(await checkpoint.read()),
-      checkedThrough: now - 3_600_000,
-      originMs: now - 20 * 3_600_000,
-      subscriptions: [{ fromMs: now - 10 * 3_600_000, seenMs: now - 3_600_000, events: [A] }],
-    });
+    const { A, ep, now, source, checkpoint } = await unsureWorld('heygen-unsure', 20);
     const unsure = { event_type: A, event_data: { video_id: 'unsure-1', url: 'https://v/u' } };
     fake.emit(ep.endpoint_id, unsure, now - 11 * 3_600_000);
-    const { main } = await import('../../bin/commands/program.js');
-    const cli = async () => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const args = ['backfill', '--source', source, '--dedup-window', '12h', '--endpoint-url', 'https://z/heygen'];
-      const tables = ['--dedup-table', stack.tableName, '--bus', backfillEnv.EVENT_BUS_NAME as string, '--state-table', state];
-      const code = await main([...args, ...tables, '--signing-secret-id', backfillEnv.SIGNING_SECRET_ARN as string], {
-        env: { HEYGEN_API_KEY: FAKE_API_KEY, HEYGEN_API_URL: fake.url },
-        out: (l) => out.push(l),
-        err: (l) => err.push(l),
-        dynamoDb: () => stack.clients.ddb,
-        eventBridge: () => stack.clients.eb,
-        secretsManager: () => stack.clients.sm,
-      });
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    };
+    const cli = () => backfillCli(source);
     const first = await cli();
     expect(first.err).toBe('');
     expect(first.out).toMatch(/^backfilled: 0;/m);
@@ -500,6 +525,41 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     expect(second.out).toMatch(/already recorded in the backfill's checkpoint by an earlier run/);
     expect(second.code).toBe(3);
     expect(uncoveredTotals(await checkpoint.read())).toMatchObject({ periods: 1, entries: 1 });
+  }, 60_000);
+
+  it('cli-publish-unsure: `heygen-relay backfill --publish-unsure <event_id>` publishes the unsure entry a person found ours, with the envelope id a live delivery has, and nothing else; named again (or unknown) it exits 1 saying so', async () => {
+    const { A, ep, now, source } = await unsureWorld('heygen-decided', 40);
+    const body = (video: string) => ({ event_type: A, event_data: { video_id: video, url: `https://v/${video}` } });
+    const decided = fake.emit(ep.endpoint_id, body('decided'), now - 11 * 3_600_000); // the person found it ours
+    fake.emit(ep.endpoint_id, body('undecided'), now - 11 * 3_600_000); // left unsure
+    const old = fake.emit(ep.endpoint_id, body('old'), now - 30 * 3_600_000).event_id; // unsure, past the 12 h window
+    fake.emit(ep.endpoint_id, body('missed'), now - 2 * 3_600_000); // ours, never published: for a plain run
+    await queuedIds(); // a clean queue
+    const key = (e: object) => heygenEventKey(JSON.stringify(e)).replace(/^heygen:/, `${source}:`); // as the ingress keys a delivery
+
+    const both = await backfillCli(source, ['--publish-unsure', decided.event_id, '--acknowledge-gap']);
+    expect(both.code).toBe(64);
+    expect(both.err).toMatch(/publish first, then acknowledge/);
+
+    const run = await backfillCli(source, ['--publish-unsure', decided.event_id]);
+    expect(run.err).toBe('');
+    expect(run.out).toMatch(/^backfilled: 1;/m);
+    expect(run.out).toContain(`${decided.event_id} -> ${key(body('decided'))}`);
+    expect(run.code).toBe(0); // before: 64, an unknown option
+    expect(await queuedIds()).toEqual([key(body('decided'))]); // not `undecided`, not `missed`
+
+    // Past the window: the person accepts a second copy of the named entry alone (no --allow-duplicates).
+    const late = await backfillCli(source, ['--since', '31h', '--publish-unsure', old, decided.event_id, 'whe_nosuch']);
+    expect(late.out).toContain(`${old} -> ${key(body('old'))}`);
+    expect(late.out).toMatch(/older than the dedup window \(may be second copies, same envelope id\): 1/);
+    expect(late.out).toContain(`not published: ${decided.event_id}: this run published no entry with that event_id`);
+    expect(late.out).toContain('not published: whe_nosuch:');
+    expect(late.code).toBe(1);
+    expect(await queuedIds()).toEqual([key(body('old'))]);
+
+    const plain = await backfillCli(source, ['--since', '31h']); // without the option, still refused past the window
+    expect(plain.code).toBe(64);
+    expect(plain.err).toMatch(/--allow-duplicates/);
   }, 60_000);
 
   it("a first run's origin on moto: the backfill's SIGNING_SECRET_ARN has a CreatedDate (DescribeSecret), and the checkpoint's keyMissingAt moves forward only, outside the lease, and survives a run's write", async () => {

@@ -252,7 +252,10 @@ describe('faults on the wire (fault proxy in front of moto)', () => {
     writeFigures('faults', {
       scenarios: outcomes,
       faultsInjected: proxy.injected.length,
-      faultsByKind: proxy.injected.reduce<Record<string, number>>((m, f) => ((m[f.kind] = (m[f.kind] ?? 0) + 1), m), {}),
+      faultsByKind: proxy.injected.reduce<Record<string, number>>((m, f) => {
+        m[f.kind] = (m[f.kind] ?? 0) + 1;
+        return m;
+      }, {}),
       scenariosSurvived: outcomes.filter((o) => o.survived).length,
       scenariosTotal: outcomes.length,
       maxFirstAnswerMs: Math.max(...outcomes.map((o) => o.firstElapsedMs)),

@@ -38,6 +38,12 @@ for (const s of [SECRET, PREVIOUS, WRONG]) registerSensitive(s, 'secret');
 const LIVE = [SECRET, PREVIOUS];
 
 const published: RelayEvent[] = [];
+/** The data of the last event in `events` (it fails when none was published). */
+function lastData<T>(events: readonly RelayEvent[]): T {
+  const last = events.at(-1);
+  if (!last) throw new Error('no event was published');
+  return last.data as T;
+}
 const parked: ParkedDelivery[] = [];
 const parkedStore = { park: async (d: ParkedDelivery) => void parked.push(d) };
 const logger = new Logger({ serviceName: 'heygen-relay-hostile' });
@@ -426,7 +432,7 @@ describe('hostile input (fast-check, local adapters)', () => {
           expect(exact).toBe(false);
           shapes.numbers.parkedLossy++;
         } else if (published.length > before) {
-          const x = (published.at(-1)?.data as { x: number }).x;
+          const x = lastData<{ x: number }>(published).x;
           if (exact) shapes.numbers.publishedExact++;
           else shapes.numbers.publishedLossy++;
           expect(exact, `published ${lit} as ${x}`).toBe(true);
@@ -468,16 +474,15 @@ describe('hostile input (fast-check, local adapters)', () => {
       );
     // Measure the envelope overhead once with a small pad, then aim at the limit.
     await big(functionUrlEvent(bodyWithPad(10, 'probe'), { secret: SECRET }), lambdaContext());
-    const probe = pub.at(-1);
     const entry = (detailBytes: number) => 14 + 'heygen'.length + 'avatar_video.success'.length + detailBytes;
-    const base = entry((probe?.data as { detailBytes: number }).detailBytes) - 10;
+    const base = entry(lastData<{ detailBytes: number }>(pub).detailBytes) - 10;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: -40, max: 40 }), fc.uuid(), async (delta, tag) => {
         shapes.sizeBoundary.tried++;
         const pad = MAX_ENTRY_BYTES - base + delta - (tag.length - 'probe'.length);
         const body = bodyWithPad(pad, tag);
         const res = await big(functionUrlEvent(body, { secret: SECRET }), lambdaContext());
-        const size = res.statusCode === 200 ? entry((pub.at(-1)?.data as { detailBytes: number }).detailBytes) : undefined;
+        const size = res.statusCode === 200 ? entry(lastData<{ detailBytes: number }>(pub).detailBytes) : undefined;
         if (res.statusCode === 200 && size !== undefined && size <= MAX_ENTRY_BYTES) shapes.sizeBoundary.publishedAtOrUnder++;
         else if (res.statusCode === 202 && JSON.parse(res.body ?? '{}').reason === 'too_large') shapes.sizeBoundary.parkedOver++;
         else shapes.sizeBoundary.wrong++;

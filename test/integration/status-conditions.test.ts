@@ -298,6 +298,10 @@ describe('status: each condition under which events stop flowing, by name (issue
     );
     expect(screen).toContain(`2026-12-01T00:00:00.000Z .. 2026-12-01T03:00:00.000Z (2 entries)`);
     expect(screen).toContain("look that period up in HeyGen's event history");
+    // The person who finds one addressed to us publishes it: the command reaches back to the period.
+    expect(screen).toMatch(
+      /publish those addressed to us by their event_id with heygen-relay backfill .* --since \d+h --publish-unsure <event_id>\.\.\., then heygen-relay backfill .* --acknowledge-gap/,
+    );
     expect(screen).not.toMatch(/may be lost/);
   });
 

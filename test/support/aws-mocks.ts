@@ -163,8 +163,11 @@ export interface BuildOptions {
   readonly source?: string;
 }
 
-/** The full middy handler over the AWS adapters and mocked clients. */
-export function buildAwsHandler(aws: MockAws, options: BuildOptions = {}) {
+/**
+ * The full middy handler over the AWS adapters and mocked clients. `_aws`: the mocks, set up first
+ * (aws-sdk-client-mock intercepts every client this handler makes).
+ */
+export function buildAwsHandler(_aws: MockAws, options: BuildOptions = {}) {
   const telemetry = captureTelemetry();
   const provider = options.provider ?? heygen;
   const maxBodyBytes = options.maxBodyBytes ?? 256 * 1024;

@@ -10,7 +10,7 @@ import { type HealJournal, MemoryHealJournal } from '../../functions/core/heal-j
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
 import type { SigningKeySource } from '../../functions/core/ports.js';
-import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
+import { MemorySigningSecretStore, type SigningSecretStore } from '../../functions/core/secret-store.js';
 import { heygen } from '../../providers/heygen/runtime/index.js';
 import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import type { FakeHeyGen } from './fake-heygen.js';
@@ -33,6 +33,18 @@ export interface StackOptions {
   readonly secretStore?: (now: () => number) => MemorySigningSecretStore;
 }
 
+/** The ingress's keys read from the signing secret's store: its current secret, then its pending one. */
+export function storeKeys(store: SigningSecretStore): SigningKeySource {
+  const getKeys = async () => {
+    const { current, pending } = await store.read();
+    return [
+      { secret: current?.secret, label: 'AWSCURRENT' },
+      { secret: pending?.value?.secret, label: 'AWSPENDING' },
+    ].filter((k): k is { secret: string; label: string } => typeof k.secret === 'string');
+  };
+  return { getKeys, refresh: getKeys };
+}
+
 /** One stack as deployed (defaults: staleness check 300 s, dedup mode `record`, 48 h window). */
 export function review3Stack(hg: FakeHeyGen, options: StackOptions = {}) {
   const { clock } = hg;
@@ -44,16 +56,7 @@ export function review3Stack(hg: FakeHeyGen, options: StackOptions = {}) {
   const evidence = new MemoryEvidenceStore();
   const heals = options.heals ?? new MemoryHealJournal();
   const lease = { store: new MemoryLeaseStore(now), name: `heygen:${store.name}`, now };
-  const keys: SigningKeySource = {
-    getKeys: async () => {
-      const { current, pending } = await store.read();
-      return [
-        { secret: current?.secret, label: 'AWSCURRENT' },
-        { secret: pending?.value?.secret, label: 'AWSPENDING' },
-      ].filter((k): k is { secret: string; label: string } => typeof k.secret === 'string');
-    },
-    refresh: async () => keys.getKeys(),
-  };
+  const keys = storeKeys(store);
   const bus: unknown[] = [];
   const ingress = createIngress({
     routes: [{ provider: heygen, path: '/heygen', keys, timestampToleranceSeconds: toleranceSeconds, budgetMs: 8_000, dedup }],

@@ -55,7 +55,7 @@ describe('Queue: a message the archiver cannot read (issue 23)', () => {
     if (result.status !== 'unreadable') throw new Error(`expected unreadable, got ${result.status}`);
     const value = result.attributes[UNREADABLE_ATTRIBUTES.reason]?.StringValue ?? '';
     expect(value).toMatch(/^Envelope version/);
-    // eslint-disable-next-line no-control-regex
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for control characters in the value
     expect(value).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
   });
 });

@@ -16,7 +16,6 @@ import { evidenceRecorder, MemoryEvidenceStore } from '../../functions/core/evid
 import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
 import { createIngress, type Telemetry } from '../../functions/core/ingress.js';
 import { MemoryLeaseStore } from '../../functions/core/lease.js';
-import type { SigningKeySource } from '../../functions/core/ports.js';
 import {
   MemorySigningSecretStore,
   type SigningSecretStore,
@@ -34,6 +33,7 @@ import {
 import { rotationStep } from '../../providers/heygen/runtime/rotation.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
+import { storeKeys } from '../support/review3-stack.js';
 
 const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
 const NEIGHBOUR_URL = 'https://neighbour.example.com/hooks/heygen';
@@ -56,16 +56,7 @@ describe('Issue 19: the registrar heals only on proof, at most once a day, and t
     const evidence = new MemoryEvidenceStore();
     const heals = new MemoryHealJournal();
     const lease = { store: new MemoryLeaseStore(now), name: `heygen:${store.name}`, now };
-    const keys: SigningKeySource = {
-      getKeys: async () => {
-        const { current, pending } = await store.read();
-        return [
-          { secret: current?.secret, label: 'AWSCURRENT' },
-          { secret: pending?.value?.secret, label: 'AWSPENDING' },
-        ].filter((k): k is { secret: string; label: string } => typeof k.secret === 'string');
-      },
-      refresh: async () => keys.getKeys(),
-    };
+    const keys = storeKeys(store);
     const bus: unknown[] = [];
     const parked: string[] = [];
     const outage = { on: false }; // the bus refuses every publish: the ingress answers 5xx

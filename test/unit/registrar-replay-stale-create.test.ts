@@ -11,58 +11,28 @@
  * at the same moment (HeyGen's endpoints carry no mark of ours), so it is never taken: the run ends
  * `stray_endpoint` (alarmed, HeyGenStrayEndpoint) naming it, and the rules register ours at our URL.
  */
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
-import { MemoryLeaseStore } from '../../functions/core/lease.js';
-import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
-import { type ReconcileSummary, reconcile, STRAY_MESSAGE } from '../../providers/heygen/runtime/registrar.js';
+import { STRAY_MESSAGE } from '../../providers/heygen/runtime/registrar.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
-
-const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
-const ELSEWHERE = 'https://elsewhere.example.com/hooks/heygen';
-const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
-const HOUR = 3_600_000;
-
-class Crash extends Error {}
+import {
+  type CrashingRegistrar,
+  crashingRegistrarStack,
+  ELSEWHERE,
+  EVENTS,
+  HOUR,
+  moveElsewhere,
+  URL_A,
+} from '../support/registrar-stack.js';
 
 describe('endpoint-count: a recorded create replayed after HeyGen forgot its key never leaves an endpoint of ours behind', () => {
   const hg = useFakeHeyGen();
   const { clock } = hg;
-
-  function stack() {
-    const now = () => clock.t;
-    const store = new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
-    const heals = new MemoryHealJournal();
-    const leases = new MemoryLeaseStore(now);
-    const lease = { store: leases, name: `heygen:${store.name}`, now };
-    /** The next store write dies (the Lambda crashes between HeyGen's answer and the store). */
-    let crashNextPut = false;
-    const put = store.put.bind(store);
-    store.put = async (...args: Parameters<typeof store.put>) => {
-      if (crashNextPut) {
-        crashNextPut = false;
-        throw new Crash('the registrar Lambda died');
-      }
-      return put(...args);
-    };
-    const register = (): Promise<ReconcileSummary> =>
-      reconcile({ url: URL_A, events: EVENTS }, { client: hg.client, secretStore: store, lease, heals, now });
-    /** A run that HeyGen answers and that dies before storing what HeyGen answered. */
-    const registerAndDie = async () => {
-      crashNextPut = true;
-      await expect(register()).rejects.toBeInstanceOf(Crash);
-    };
-    return { store, heals, register, registerAndDie };
-  }
-
-  const moveAway = (id: string) => {
-    (hg.fake.endpoints.get(id) as { url: string }).url = ELSEWHERE;
-  };
+  const stack = () => crashingRegistrarStack(hg);
+  const moveAway = (id: string) => moveElsewhere(hg, id);
   const elsewhere = () => [...hg.fake.endpoints.values()].filter((e) => e.url !== URL_A);
 
   /** The chain of the chaos replay: create, die, a person moves the endpoint, 60 h down. */
-  async function createDieMoveAndWait(a: ReturnType<typeof stack>): Promise<string> {
+  async function createDieMoveAndWait(a: CrashingRegistrar): Promise<string> {
     await a.registerAndDie();
     const [made] = hg.fake.endpointsFor(URL_A);
     const id = made?.endpoint_id as string;

@@ -10,68 +10,24 @@
  * `second_writer`: the endpoint delivering elsewhere stays, silently. The create's intent now carries
  * the decision (`secondWriter`), so the run that replays it reports `second_writer` too.
  */
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { MemoryHealJournal } from '../../functions/core/heal-journal.js';
-import { MemoryLeaseStore } from '../../functions/core/lease.js';
-import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
-import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
-
-const URL_A = 'https://abc123.lambda-url.eu-west-1.on.aws/heygen';
-const ELSEWHERE = 'https://elsewhere.example.com/hooks/heygen';
-const EVENTS = ['avatar_video.success', 'avatar_video.fail'];
-const HOUR = 3_600_000;
-
-class Crash extends Error {}
+import {
+  type CrashingRegistrar,
+  crashingRegistrarStack,
+  ELSEWHERE,
+  HOUR,
+  moveElsewhere,
+  URL_A,
+} from '../support/registrar-stack.js';
 
 describe('endpoint-count: a crash right after the registrar creates its own endpoint keeps the second_writer alarm', () => {
   const hg = useFakeHeyGen();
   const { clock } = hg;
+  const stack = () => crashingRegistrarStack(hg);
+  const moveAway = (id: string) => moveElsewhere(hg, id);
 
-  function stack() {
-    const now = () => clock.t;
-    const store = new MemorySigningSecretStore(null, `sig-${randomUUID()}`, now);
-    const heals = new MemoryHealJournal();
-    const leases = new MemoryLeaseStore(now);
-    const lease = { store: leases, name: `heygen:${store.name}`, now };
-    /** The n-th store write from now on dies (the process crashes: nothing after it runs). */
-    let crashAtPut: number | null = null;
-    const put = store.put.bind(store);
-    store.put = async (...args: Parameters<typeof store.put>) => {
-      if (crashAtPut !== null && --crashAtPut === 0) {
-        crashAtPut = null;
-        throw new Crash('the registrar Lambda died');
-      }
-      return put(...args);
-    };
-    /** The next clearing of the lease's intent lands but its answer is lost (DynamoDB answered 5xx after writing). */
-    let loseClearAnswer = false;
-    const setIntent = leases.setIntent.bind(leases);
-    leases.setIntent = async (...args: Parameters<typeof leases.setIntent>) => {
-      await setIntent(...args);
-      if (args[1] === null && loseClearAnswer) {
-        loseClearAnswer = false;
-        throw new Error('InternalServerError');
-      }
-    };
-    const register = (): Promise<ReconcileSummary> =>
-      reconcile({ url: URL_A, events: EVENTS }, { client: hg.client, secretStore: store, lease, heals, now });
-    const crashNextPut = () => {
-      crashAtPut = 1;
-    };
-    const loseNextClear = () => {
-      loseClearAnswer = true;
-    };
-    return { store, register, crashNextPut, loseNextClear };
-  }
-
-  /** Someone points our endpoint at another URL. */
-  const moveAway = (id: string) => {
-    (hg.fake.endpoints.get(id) as { url: string }).url = ELSEWHERE;
-  };
-
-  async function secondMoveWithinADay(a: ReturnType<typeof stack>): Promise<string> {
+  async function secondMoveWithinADay(a: CrashingRegistrar): Promise<string> {
     await a.register();
     const [ep] = hg.fake.endpointsFor(URL_A);
     const id = ep?.endpoint_id as string;
@@ -95,8 +51,7 @@ describe('endpoint-count: a crash right after the registrar creates its own endp
   it('endpoint-count-crash-after-create: the run dies before storing its new endpoint; the run that replays the create reports second_writer', async () => {
     const a = stack();
     const moved = await secondMoveWithinADay(a);
-    a.crashNextPut();
-    await expect(a.register()).rejects.toBeInstanceOf(Crash); // HeyGen created the endpoint; its secret is not stored
+    await a.registerAndDie(); // HeyGen created the endpoint; its secret is not stored
     expect(hg.fake.endpointsFor(URL_A)).toHaveLength(1);
     clock.t += 5 * 60_000; // the dead run's lease expires
     const s = await a.register();
@@ -114,11 +69,9 @@ describe('endpoint-count: a crash right after the registrar creates its own endp
   it('endpoint-count-crash-twice: the run replaying the create dies too; the run after it still reports second_writer', async () => {
     const a = stack();
     await secondMoveWithinADay(a);
-    a.crashNextPut();
-    await expect(a.register()).rejects.toBeInstanceOf(Crash);
+    await a.registerAndDie();
     clock.t += 5 * 60_000;
-    a.crashNextPut();
-    await expect(a.register()).rejects.toBeInstanceOf(Crash); // the replay re-records the intent, then dies
+    await a.registerAndDie(); // the replay re-records the intent, then dies
     clock.t += 5 * 60_000;
     const s = await a.register();
     expect(s.actions.map((x) => x.type)).toEqual(['recover', 'store_secret']);
@@ -139,8 +92,7 @@ describe('endpoint-count: a crash right after the registrar creates its own endp
   it('a create recorded for a second writer and replayed after the heal window is no new fight', async () => {
     const a = stack();
     await secondMoveWithinADay(a);
-    a.crashNextPut();
-    await expect(a.register()).rejects.toBeInstanceOf(Crash);
+    await a.registerAndDie();
     clock.t += 25 * HOUR; // HeyGen no longer replays the key; the fight is a day old
     const s = await a.register();
     expect(s.outcome).not.toBe('second_writer');

@@ -1,6 +1,6 @@
 /**
- * Review 3 (issue 19): the registrar's proof reads only the first 3 pages of HeyGen's account-wide
- * history. `it.fails` until fixed (registrar.ts newestAddressedEntry: owner `count`).
+ * Review 3 (issue 19): the registrar's proof read only the first 3 pages of HeyGen's account-wide
+ * history. Fixed in registrar.ts newestAddressedEntry (the history is read per subscribed type).
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,6 @@
 /**
- * Review 3 (issue 19): the proof's 1-minute slack for clock skew against HeyGen's `created_at`, with
- * HeyGen's clock minutes ahead of the Lambda's. `it.fails` until fixed (proof.ts REFUSAL_SLACK_MS:
- * owner `count`).
+ * Review 3 (issue 19): the proof's slack for clock skew against HeyGen's `created_at`, with HeyGen's
+ * clock minutes ahead of the Lambda's. Fixed in proof.ts (REFUSAL_SLACK_MS is CLOCK_SKEW_MS, 5 min).
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,7 @@
 /**
  * Review 3 (issue 19): "a second heal within 24 h stops healing and raises an alarm" rests on the heal
- * journal; a heal that is not journaled is not counted. `it.fails` until fixed (registrar.ts: owner `count`).
+ * journal; a heal that is not journaled is not counted. Fixed in registrar.ts heal() (journaled from
+ * its intent, before rotate-secret).
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,8 @@
 /**
- * Review 3 (issue 19): refusals that are not a stranger's and not a dead secret's still prove a
- * "dead" secret, so a LIVE secret is rotated. Each test asserts the promised behaviour (README
- * "Healing only on proof": a rotation only when the stored secret was dead); `it.fails` until fixed.
+ * Review 3 (issue 19): refusals that were neither a stranger's nor a dead secret's proved a "dead"
+ * secret, so a LIVE secret was rotated. Each test asserts the promised behaviour (README "Healing
+ * only on proof": a rotation only when the stored secret was dead); each finding's FIXED note below
+ * names where it was fixed.
  */
 import { describe, expect, it } from 'vitest';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';

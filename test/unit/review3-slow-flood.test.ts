@@ -1,7 +1,7 @@
 /**
  * Review 3 (issue 19): the refused-key list (16 keys, one replaced only once 6 h old) against a
- * stranger who is not a flood at all. `it.fails` until fixed (proof.ts / core/evidence.ts design:
- * owner `count` for the registrar side; core/evidence.ts is shared).
+ * stranger who is not a flood at all. Fixed in core/evidence.ts (one record per refused key, looked
+ * up by key by the registrar).
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

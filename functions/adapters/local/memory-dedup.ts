@@ -71,7 +71,7 @@ export class MemoryDedupStore implements DedupStore {
 
   async release(key: string, owner: string): Promise<void> {
     const entry = this.entries.get(key);
-    if (!entry || entry.status !== 'IN_PROGRESS' || entry.owner !== owner) return;
+    if (entry?.status !== 'IN_PROGRESS' || entry.owner !== owner) return;
     // A claim that took over an unfinished one stays unfinished (its lock ended): the writer before
     // us may have published, and the next reader must know it (ports.ts `took_over`).
     if (entry.overUnfinished) entry.lockUntil = 0;

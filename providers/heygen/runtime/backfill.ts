@@ -303,6 +303,11 @@ export interface BackfillOptions {
    * `endpoint.events`, today's list (the CLI).
    */
   readonly subscriptions?: SubscriptionLog;
+  /**
+   * HeyGen `event_id`s of unsure entries a person checked and found addressed to us (`heygen-relay
+   * backfill --publish-unsure`): published as ours, through the same path (same envelope id).
+   */
+  readonly publishUnsure?: ReadonlySet<string>;
 }
 
 export interface BackfillSummary {
@@ -513,7 +518,7 @@ function ours(entry: HistoryEvent, options: BackfillOptions, deps: BackfillDeps,
     s.foreign++;
     return false;
   }
-  if (verdict === 'unsure') UNSURE.add(entry);
+  if (verdict === 'unsure' && !options.publishUnsure?.has(entry.eventId)) UNSURE.add(entry);
   return true;
 }
 
