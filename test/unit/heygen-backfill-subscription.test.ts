@@ -150,6 +150,59 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     for (const p of reported) expect(p).toMatchObject({ entries: 1, fromMs: theirsAt, untilMs: theirsAt });
   });
 
+  it("replaced-within-skew-of-sighting: our endpoint deleted right after a run saw it and made again 4 min later: a neighbour's entry of our type between is never published (reported), ours on the new endpoint are", async () => {
+    // Chaos replays --seed 897592139 --path 1481 and --path 2598: the new endpoint's `created_at` lay within
+    // the log's clock bound (LOG_SKEW_MS) of the run that saw the old one, so the log read it as the same
+    // endpoint and one span covered the minutes with no endpoint of ours. Both times are HeyGen's: a later
+    // oldest `created_at` than the span's proves the old endpoint gone, whatever the runs' clock says.
+    const w = world([A], [A]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(); // saw our endpoint with A
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id);
+    const theirsAt = clock.t + 2 * 60_000;
+    const theirs = w.event(w.neighbour.endpoint_id, A, theirsAt); // HeyGen had no endpoint of ours
+    clock.t += 4 * 60_000;
+    const renewed = hg.fake.seedEndpoint(OUR_URL, [A]); // the registrar registers our endpoint again
+    const ours = w.event(renewed.endpoint_id, A, clock.t + 20 * 60_000);
+    clock.t += HOUR;
+    await w.scheduled();
+    clock.t += HOUR;
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.onBus(ours)).toBe(true);
+    const reported = w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription') ?? [];
+    expect(reported.length).toBeGreaterThan(0);
+    for (const p of reported) expect(p).toMatchObject({ entries: 1, fromMs: theirsAt, untilMs: theirsAt });
+  });
+
+  it("disabled-then-replaced: our endpoint disabled and a new one made at our URL 30 min later: a neighbour's entry of our type between is never published (reported), ours on the new endpoint are", async () => {
+    // Chaos replay --seed 897592139 --path 2270: HeyGen lists the disabled endpoint (older `created_at`)
+    // next to the new one, so the oldest `created_at` at our URL never moved and the log saw no
+    // replacement. A disabled endpoint is sent nothing: the log reads the oldest endpoint HeyGen sends to.
+    const w = world([A], [A]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(); // saw our endpoint with A
+    w.ep.status = 'disabled'; // HeyGen disabled it (failed deliveries)
+    const theirsAt = clock.t + 10 * 60_000;
+    const theirs = w.event(w.neighbour.endpoint_id, A, theirsAt); // sent to the neighbour only
+    clock.t += 30 * 60_000;
+    const renewed = hg.fake.seedEndpoint(OUR_URL, [A]); // a new endpoint at our URL; the disabled one stays listed
+    const ours = w.event(renewed.endpoint_id, A, clock.t + 20 * 60_000);
+    clock.t += HOUR;
+    await w.scheduled();
+    clock.t += HOUR;
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.onBus(ours)).toBe(true);
+    const reported = w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription') ?? [];
+    expect(reported.length).toBeGreaterThan(0);
+    for (const p of reported) expect(p).toMatchObject({ entries: 1, fromMs: theirsAt, untilMs: theirsAt });
+  });
+
   it("subscription-no-endpoint-yet: a run before the registrar registered (no endpoint at our URL), then our endpoint: our first event is published, a neighbour's from before is foreign, nothing reported", async () => {
     const w = world([A], [A]);
     hg.fake.deleteBehindOurBack(w.ep.endpoint_id); // not registered yet (no API key until now)

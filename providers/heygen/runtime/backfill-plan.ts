@@ -439,6 +439,8 @@ function subscriptionsAfter(
   const keepFromMs = now - windowMs;
   // The set is known to have held when the list was asked, not when this run started (later).
   const seen = Math.min(endpoint.seenAtMs ?? now, now);
+  // The log dates a span by the oldest endpoint HeyGen sends to (a disabled one's hides a replacement).
+  const live = endpoint.liveCreatedAtMs !== undefined ? endpoint.liveCreatedAtMs : (endpoint.createdAtMs ?? null);
   const start =
     !state.subscriptions?.length &&
     endpoint.found === true &&
@@ -449,10 +451,11 @@ function subscriptionsAfter(
             fromMs: Math.max(keepFromMs, Math.min(endpoint.createdAtMs ?? keepFromMs, seen)),
             seenMs: seen,
             events: endpoint.events,
+            ...(live !== null ? { createdAtMs: live } : {}),
           },
         ]
       : state.subscriptions;
-  const subscriptions = recordSighting(start, endpoint, seen, keepFromMs);
+  const subscriptions = recordSighting(start, { ...endpoint, createdAtMs: live }, seen, keepFromMs);
   return subscriptions ? { subscriptions } : {};
 }
 

@@ -24,10 +24,11 @@ export interface SubscriptionSpan {
   readonly seenMs: number;
   readonly events: readonly string[] | null;
   /**
-   * When the oldest endpoint at our URL was created, as the run that started the span saw it (absent:
-   * unknown). Later than the span before it was last seen: our endpoints then are gone (deleted, or
-   * their URL edited away) and these were made since, so before this moment only the earlier span's
-   * endpoints can have been addressed, and maybe none.
+   * When the oldest endpoint at our URL that HeyGen sends to (not disabled) was created, as the run
+   * that started the span saw it (absent: unknown). Later than the span before it was last seen, or
+   * than that span's own `createdAtMs` (both HeyGen's clock): our endpoints then are gone (deleted,
+   * disabled, or their URL edited away) and these were made since, so before this moment only the
+   * earlier span's endpoints can have been addressed, and maybe none.
    */
   readonly createdAtMs?: number | null;
 }
@@ -82,7 +83,7 @@ export function recordSubscription(
   const spans = [...(log ?? [])];
   const last = spans.at(-1);
   // The same types on endpoints all made since the last sighting: a replacement, a span of its own.
-  const replaced = last !== undefined && createdAtMs !== null && createdAtMs > last.seenMs + LOG_SKEW_MS;
+  const replaced = last !== undefined && createdAtMs !== null && replacedSince(last, createdAtMs);
   if (last && !replaced && sameSet(last.events, events))
     spans[spans.length - 1] = { ...last, seenMs: Math.max(last.seenMs, now) };
   else
@@ -94,6 +95,16 @@ export function recordSubscription(
     });
   const kept = spans.filter((s, i) => i === spans.length - 1 || s.seenMs >= keepFromMs);
   return kept;
+}
+
+/**
+ * Whether endpoints whose oldest was created at `createdAtMs` were all made after `span`'s: later than
+ * its last sighting by more than the clocks can differ, or later than the oldest endpoint it saw (both
+ * `created_at`, one clock: that endpoint is gone however close to the sighting; chaos replays --seed
+ * 897592139 --path 1481, 2598: our endpoint deleted and made again 5 min after a run saw it).
+ */
+function replacedSince(span: SubscriptionSpan, createdAtMs: number): boolean {
+  return createdAtMs > span.seenMs + LOG_SKEW_MS || (span.createdAtMs != null && createdAtMs > span.createdAtMs);
 }
 
 /**
@@ -188,12 +199,12 @@ function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] |
 
 /**
  * Between two spans: either set may have applied, unless `after`'s endpoints were all made since
- * `before` was last seen. Then before their creation only `before`'s (since gone) or none applied;
+ * `before`'s (`replacedSince`). Then before their creation only `before`'s (since gone) or none applied;
  * after it `after`'s did, and `before`'s may still have: its types are ours, others unsure or foreign.
  */
 function between(t: number, before: SubscriptionSpan, after: SubscriptionSpan): (readonly string[] | null)[] {
   const made = after.createdAtMs;
-  if (made == null || made <= before.seenMs + LOG_SKEW_MS) return [before.events, after.events];
+  if (made == null || !replacedSince(before, made)) return [before.events, after.events];
   // Both on HeyGen's clock, but two of its services may stamp them: within the skew before it, maybe after.
   if (t < made - LOG_SKEW_MS) return [before.events, []];
   if (t < made) return [before.events, [], after.events];
