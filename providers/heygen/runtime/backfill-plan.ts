@@ -41,7 +41,7 @@ import {
   underBackfillLease,
 } from './backfill.js';
 import { type ListingWatch, nextWatch } from './history-proof.js';
-import { recordSighting, type SubscriptionLog, sameSet } from './subscription-log.js';
+import { recordSighting, type SubscriptionLog, sameSet, spanCreatedAt } from './subscription-log.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -439,8 +439,6 @@ function subscriptionsAfter(
   const keepFromMs = now - windowMs;
   // The set is known to have held when the list was asked, not when this run started (later).
   const seen = Math.min(endpoint.seenAtMs ?? now, now);
-  // The log dates a span by the oldest endpoint HeyGen sends to (a disabled one's hides a replacement).
-  const live = endpoint.liveCreatedAtMs !== undefined ? endpoint.liveCreatedAtMs : (endpoint.createdAtMs ?? null);
   const start =
     !state.subscriptions?.length &&
     endpoint.found === true &&
@@ -451,11 +449,11 @@ function subscriptionsAfter(
             fromMs: Math.max(keepFromMs, Math.min(endpoint.createdAtMs ?? keepFromMs, seen)),
             seenMs: seen,
             events: endpoint.events,
-            ...(live !== null ? { createdAtMs: live } : {}),
+            ...spanCreatedAt(endpoint),
           },
         ]
       : state.subscriptions;
-  const subscriptions = recordSighting(start, { ...endpoint, createdAtMs: live }, seen, keepFromMs);
+  const subscriptions = recordSighting(start, endpoint, seen, keepFromMs);
   return subscriptions ? { subscriptions } : {};
 }
 

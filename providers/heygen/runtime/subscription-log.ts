@@ -38,6 +38,18 @@ export interface SubscriptionSighting {
   readonly events: readonly string[] | null;
   readonly found?: boolean;
   readonly createdAtMs?: number | null;
+  /** The oldest endpoint HeyGen sends to (not disabled; null: none): what dates a span. Absent: `createdAtMs`. */
+  readonly liveCreatedAtMs?: number | null;
+}
+
+/**
+ * What dates a span started by `sighting` (its `createdAtMs`): the oldest endpoint at our URL HeyGen
+ * sends to. A disabled endpoint is sent nothing and stays listed: its older `created_at` would hide a
+ * replacement (chaos replay --seed 897592139 --path 2270).
+ */
+export function spanCreatedAt(sighting: SubscriptionSighting): { readonly createdAtMs?: number } {
+  const at = sighting.liveCreatedAtMs !== undefined ? sighting.liveCreatedAtMs : sighting.createdAtMs;
+  return at != null ? { createdAtMs: at } : {};
 }
 
 export type SubscriptionLog = readonly SubscriptionSpan[];
@@ -120,7 +132,7 @@ export function recordSighting(
 ): SubscriptionLog | undefined {
   if (sighting.found === undefined) return log;
   if (!sighting.found) return recordSubscription(log, [], now, keepFromMs);
-  return recordSubscription(log, sighting.events, now, keepFromMs, sighting.createdAtMs ?? null);
+  return recordSubscription(log, sighting.events, now, keepFromMs, spanCreatedAt(sighting).createdAtMs ?? null);
 }
 
 /**
