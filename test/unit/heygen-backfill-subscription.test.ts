@@ -441,6 +441,29 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(addressedAt(A, 49 * MIN, replaced)).toBe('foreign');
     expect(addressedAt(A, 60 * MIN, replaced)).toBe('ours');
   });
+  it('replacement-at-span-edge: an entry within the clock skew of the last sighting before a replacement may lie in the gap with no endpoint of ours: unsure, never published', () => {
+    const MIN = 60_000;
+    // Chaos replay --seed 4242 --path 55: a run saw our endpoint at 0 and a person deleted it then; HeyGen,
+    // 90 s behind, stamped a neighbour's entry of A made at 1 min as -30 s, before that sighting; the
+    // registrar made a new endpoint at 30 min (28.5 by HeyGen), seen by the next run. The edge judged the
+    // entry by the two spans' sets (both A): ours, published. Past the sighting lies the replacement's gap.
+    const keep = -HOUR * 10; // every span kept
+    let log = recordSubscription(undefined, [A], -60 * MIN, keep, -62 * MIN);
+    log = recordSubscription(log, [A], 0, keep, -62 * MIN);
+    log = recordSubscription(log, [A], 66 * MIN, keep, 28.5 * MIN);
+    expect(log).toHaveLength(2);
+    expect(addressedAt(A, -0.5 * MIN, log)).toBe('unsure');
+    expect(addressedAt(A, -20 * MIN, log)).toBe('ours'); // inside the span, past the skew: its set
+    expect(addressedAt(A, 10 * MIN, log)).toBe('unsure'); // the gap: the old endpoint or none
+    expect(addressedAt(A, 40 * MIN, log)).toBe('ours'); // after the new endpoint's `created_at`
+    // Not a replacement (the same endpoint seen again): the edge keeps the two sets.
+    let same = recordSubscription(undefined, [A], -60 * MIN, keep, -62 * MIN);
+    same = recordSubscription(same, [A], 0, keep, -62 * MIN);
+    same = recordSubscription(same, [A, B], 66 * MIN, keep, -62 * MIN);
+    expect(addressedAt(A, -0.5 * MIN, same)).toBe('ours');
+    expect(addressedAt(B, -0.5 * MIN, same)).toBe('unsure');
+  });
+
   it('span-edge-beyond-ingress-tolerance: HeyGen 6 min off (every live delivery refused stale): an entry near a change is unsure, not judged by a set that may not have applied', () => {
     const MIN = 60_000;
     // --seed 1864934608 --path 1984: our endpoint seen at 0 and disabled right after (seen [] at 120 min);

@@ -198,15 +198,17 @@ function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly st
 
 /**
  * A span's edges where the set changed: `created_at` is on HeyGen's clock, a sighting on the run's, so
- * an entry within `LOG_SKEW_MS` of the sighting that started the span may belong to the span before
- * it, and one within it of the span's last sighting to the span after it. The log's own ends (its
- * first sighting, the newest) are judged as before: before and after them is a rule of its own.
+ * an entry within `LOG_SKEW_MS` of the sighting that started the span may belong to the gap before it,
+ * and one within it of the span's last sighting to the gap after it: judged as there (`between`; a
+ * replacement's gap may have had no endpoint of ours: chaos replay --seed 4242 --path 55). The log's
+ * own ends (its first sighting, the newest) are judged as before: before and after them is a rule of its own.
  */
 function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] | null)[] {
   const span = log[i] as SubscriptionSpan;
-  const before = i > 0 && t < span.fromMs + LOG_SKEW_MS ? [(log[i - 1] as SubscriptionSpan).events] : [];
+  const prev = log[i - 1];
+  const before = prev && t < span.fromMs + LOG_SKEW_MS ? between(t, prev, span) : [];
   const next = log[i + 1];
-  return next && t > span.seenMs - LOG_SKEW_MS ? [...before, next.events] : before;
+  return next && t > span.seenMs - LOG_SKEW_MS ? [...before, ...between(t, span, next)] : before;
 }
 
 /**
