@@ -456,6 +456,10 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(addressedAt(A, -20 * MIN, log)).toBe('ours'); // inside the span, past the skew: its set
     expect(addressedAt(A, 10 * MIN, log)).toBe('unsure'); // the gap: the old endpoint or none
     expect(addressedAt(A, 40 * MIN, log)).toBe('ours'); // after the new endpoint's `created_at`
+    // An endpoint made well before the last sighting existed then (at our URL or not): the oldest one
+    // gone is no replacement of the span, judged as before (one span, the same set).
+    const older = recordSubscription(log.slice(0, 1), [A], 66 * MIN, keep, -30 * MIN);
+    expect(older).toEqual([{ fromMs: -60 * MIN, seenMs: 66 * MIN, events: [A], createdAtMs: -62 * MIN }]);
     // Not a replacement (the same endpoint seen again): the edge keeps the two sets.
     let same = recordSubscription(undefined, [A], -60 * MIN, keep, -62 * MIN);
     same = recordSubscription(same, [A], 0, keep, -62 * MIN);

@@ -111,12 +111,14 @@ export function recordSubscription(
 
 /**
  * Whether endpoints whose oldest was created at `createdAtMs` were all made after `span`'s: later than
- * its last sighting by more than the clocks can differ, or later than the oldest endpoint it saw (both
- * `created_at`, one clock: that endpoint is gone however close to the sighting; chaos replays --seed
- * 897592139 --path 1481, 2598: our endpoint deleted and made again 5 min after a run saw it).
+ * its last sighting by more than the clocks can differ, or, near that sighting, later than the oldest
+ * endpoint it saw (both `created_at`, one clock: that endpoint is gone however close to the sighting;
+ * chaos replays --seed 897592139 --path 1481, 2598: our endpoint deleted and made again 5 min after a run
+ * saw it). One made well before the sighting existed then: the log judges the time since as before.
  */
 function replacedSince(span: SubscriptionSpan, createdAtMs: number): boolean {
-  return createdAtMs > span.seenMs + LOG_SKEW_MS || (span.createdAtMs != null && createdAtMs > span.createdAtMs);
+  if (createdAtMs > span.seenMs + LOG_SKEW_MS) return true;
+  return span.createdAtMs != null && createdAtMs > span.createdAtMs && createdAtMs > span.seenMs - LOG_SKEW_MS;
 }
 
 /**
