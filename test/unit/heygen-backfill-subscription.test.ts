@@ -468,23 +468,6 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(addressedAt(B, -0.5 * MIN, same)).toBe('unsure');
   });
 
-  it('gap-beside-a-set-change: an entry in the gap just after a sighting where the set changed may be of the set before it: unsure, never published', () => {
-    const MIN = 60_000;
-    // Chaos replay --seed 20261129 --path 86 (the lifecycle test's seed) with branch urlback's registrar
-    // sightings merged: B removed (a run saw [A] at 120 min), the registrar set [A, B] back at 120 min and
-    // told the log (a span of one sighting), a later span [A, B] of its own. A neighbour's B entry made at
-    // 120 min, before the PATCH, stamped 123 min by HeyGen 3 min ahead, lay in the gap after the point span:
-    // judged by the gap's two sets (both [A, B]), ours, published. The edge rule holds in a gap too.
-    const log = [
-      { fromMs: 0, seenMs: 120 * MIN, events: [A] },
-      { fromMs: 120 * MIN, seenMs: 120 * MIN, events: [A, B] },
-      { fromMs: 360 * MIN, seenMs: 360 * MIN, events: [A, B] },
-    ];
-    expect(addressedAt(B, 123 * MIN, log)).toBe('unsure');
-    expect(addressedAt(A, 123 * MIN, log)).toBe('ours');
-    expect(addressedAt(B, 200 * MIN, log)).toBe('ours'); // past the skew: the gap's sets (both [A, B])
-  });
-
   it('span-edge-beyond-ingress-tolerance: HeyGen 6 min off (every live delivery refused stale): an entry near a change is unsure, not judged by a set that may not have applied', () => {
     const MIN = 60_000;
     // --seed 1864934608 --path 1984: our endpoint seen at 0 and disabled right after (seen [] at 120 min);

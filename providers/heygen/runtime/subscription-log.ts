@@ -192,9 +192,7 @@ function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly st
   if (t < first.fromMs) return [first.events, undefined];
   for (let i = 0; i < log.length; i++) {
     const span = log[i] as SubscriptionSpan;
-    // In a gap: its two sets, and those at the edges of the spans beside it (a change near the gap).
-    if (t < span.fromMs)
-      return [...between(t, log[i - 1] as SubscriptionSpan, span), ...edges(t, log, i - 1), ...edges(t, log, i)];
+    if (t < span.fromMs) return between(t, log[i - 1] as SubscriptionSpan, span);
     if (t <= span.seenMs) return [span.events, ...edges(t, log, i)];
   }
   return sighted ? [last.events] : [last.events, undefined];
