@@ -273,7 +273,8 @@ describe('Backfill Lambda entry (providers/heygen/runtime/entries/backfill.ts) o
     delete process.env.ENDPOINT_URL;
     delete process.env.EVENTS;
     expect((await checkpoint.read()).subscriptions).toEqual([
-      { fromMs: expect.any(Number), seenMs: expect.any(Number), events: ['avatar_video.fail'] },
+      // The live endpoint's `created_at` dates the span: a later one at our URL is a replacement.
+      { fromMs: expect.any(Number), seenMs: expect.any(Number), events: ['avatar_video.fail'], createdAtMs: expect.any(Number) },
     ]);
     expect(run).toMatchObject({ outcome: 'done', backfilled: 2, uncertain: 1 });
     expect(run.foreign).toBeGreaterThanOrEqual(1);

@@ -150,6 +150,59 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     for (const p of reported) expect(p).toMatchObject({ entries: 1, fromMs: theirsAt, untilMs: theirsAt });
   });
 
+  it("replaced-within-skew-of-sighting: our endpoint deleted right after a run saw it and made again 4 min later: a neighbour's entry of our type between is never published (reported), ours on the new endpoint are", async () => {
+    // Chaos replays --seed 897592139 --path 1481 and --path 2598: the new endpoint's `created_at` lay within
+    // the log's clock bound (LOG_SKEW_MS) of the run that saw the old one, so the log read it as the same
+    // endpoint and one span covered the minutes with no endpoint of ours. Both times are HeyGen's: a later
+    // oldest `created_at` than the span's proves the old endpoint gone, whatever the runs' clock says.
+    const w = world([A], [A]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(); // saw our endpoint with A
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id);
+    const theirsAt = clock.t + 2 * 60_000;
+    const theirs = w.event(w.neighbour.endpoint_id, A, theirsAt); // HeyGen had no endpoint of ours
+    clock.t += 4 * 60_000;
+    const renewed = hg.fake.seedEndpoint(OUR_URL, [A]); // the registrar registers our endpoint again
+    const ours = w.event(renewed.endpoint_id, A, clock.t + 20 * 60_000);
+    clock.t += HOUR;
+    await w.scheduled();
+    clock.t += HOUR;
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.onBus(ours)).toBe(true);
+    const reported = w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription') ?? [];
+    expect(reported.length).toBeGreaterThan(0);
+    for (const p of reported) expect(p).toMatchObject({ entries: 1, fromMs: theirsAt, untilMs: theirsAt });
+  });
+
+  it("disabled-then-replaced: our endpoint disabled and a new one made at our URL 30 min later: a neighbour's entry of our type between is never published (reported), ours on the new endpoint are", async () => {
+    // Chaos replay --seed 897592139 --path 2270: HeyGen lists the disabled endpoint (older `created_at`)
+    // next to the new one, so the oldest `created_at` at our URL never moved and the log saw no
+    // replacement. A disabled endpoint is sent nothing: the log reads the oldest endpoint HeyGen sends to.
+    const w = world([A], [A]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(); // saw our endpoint with A
+    w.ep.status = 'disabled'; // HeyGen disabled it (failed deliveries)
+    const theirsAt = clock.t + 10 * 60_000;
+    const theirs = w.event(w.neighbour.endpoint_id, A, theirsAt); // sent to the neighbour only
+    clock.t += 30 * 60_000;
+    const renewed = hg.fake.seedEndpoint(OUR_URL, [A]); // a new endpoint at our URL; the disabled one stays listed
+    const ours = w.event(renewed.endpoint_id, A, clock.t + 20 * 60_000);
+    clock.t += HOUR;
+    await w.scheduled();
+    clock.t += HOUR;
+    const run = await w.scheduled(true);
+    expect(run.plan).toMatchObject({ kind: 'sweep' });
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.onBus(ours)).toBe(true);
+    const reported = w.checkpoint.state.uncovered?.filter((p) => p.reason === 'subscription') ?? [];
+    expect(reported.length).toBeGreaterThan(0);
+    for (const p of reported) expect(p).toMatchObject({ entries: 1, fromMs: theirsAt, untilMs: theirsAt });
+  });
+
   it("subscription-no-endpoint-yet: a run before the registrar registered (no endpoint at our URL), then our endpoint: our first event is published, a neighbour's from before is foreign, nothing reported", async () => {
     const w = world([A], [A]);
     hg.fake.deleteBehindOurBack(w.ep.endpoint_id); // not registered yet (no API key until now)
@@ -388,6 +441,33 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     expect(addressedAt(A, 49 * MIN, replaced)).toBe('foreign');
     expect(addressedAt(A, 60 * MIN, replaced)).toBe('ours');
   });
+  it('replacement-at-span-edge: an entry within the clock skew of the last sighting before a replacement may lie in the gap with no endpoint of ours: unsure, never published', () => {
+    const MIN = 60_000;
+    // Chaos replay --seed 4242 --path 55: a run saw our endpoint at 0 and a person deleted it then; HeyGen,
+    // 90 s behind, stamped a neighbour's entry of A made at 1 min as -30 s, before that sighting; the
+    // registrar made a new endpoint at 30 min (28.5 by HeyGen), seen by the next run. The edge judged the
+    // entry by the two spans' sets (both A): ours, published. Past the sighting lies the replacement's gap.
+    const keep = -HOUR * 10; // every span kept
+    let log = recordSubscription(undefined, [A], -60 * MIN, keep, -62 * MIN);
+    log = recordSubscription(log, [A], 0, keep, -62 * MIN);
+    log = recordSubscription(log, [A], 66 * MIN, keep, 28.5 * MIN);
+    expect(log).toHaveLength(2);
+    expect(addressedAt(A, -0.5 * MIN, log)).toBe('unsure');
+    expect(addressedAt(A, -20 * MIN, log)).toBe('ours'); // inside the span, past the skew: its set
+    expect(addressedAt(A, 10 * MIN, log)).toBe('unsure'); // the gap: the old endpoint or none
+    expect(addressedAt(A, 40 * MIN, log)).toBe('ours'); // after the new endpoint's `created_at`
+    // An endpoint made well before the last sighting existed then (at our URL or not): the oldest one
+    // gone is no replacement of the span, judged as before (one span, the same set).
+    const older = recordSubscription(log.slice(0, 1), [A], 66 * MIN, keep, -30 * MIN);
+    expect(older).toEqual([{ fromMs: -60 * MIN, seenMs: 66 * MIN, events: [A], createdAtMs: -62 * MIN }]);
+    // Not a replacement (the same endpoint seen again): the edge keeps the two sets.
+    let same = recordSubscription(undefined, [A], -60 * MIN, keep, -62 * MIN);
+    same = recordSubscription(same, [A], 0, keep, -62 * MIN);
+    same = recordSubscription(same, [A, B], 66 * MIN, keep, -62 * MIN);
+    expect(addressedAt(A, -0.5 * MIN, same)).toBe('ours');
+    expect(addressedAt(B, -0.5 * MIN, same)).toBe('unsure');
+  });
+
   it('span-edge-beyond-ingress-tolerance: HeyGen 6 min off (every live delivery refused stale): an entry near a change is unsure, not judged by a set that may not have applied', () => {
     const MIN = 60_000;
     // --seed 1864934608 --path 1984: our endpoint seen at 0 and disabled right after (seen [] at 120 min);

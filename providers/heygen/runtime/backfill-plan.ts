@@ -41,7 +41,7 @@ import {
   underBackfillLease,
 } from './backfill.js';
 import { type ListingWatch, nextWatch } from './history-proof.js';
-import { recordSighting, type SubscriptionLog, sameSet } from './subscription-log.js';
+import { recordSighting, type SubscriptionLog, sameSet, spanCreatedAt } from './subscription-log.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -449,6 +449,7 @@ function subscriptionsAfter(
             fromMs: Math.max(keepFromMs, Math.min(endpoint.createdAtMs ?? keepFromMs, seen)),
             seenMs: seen,
             events: endpoint.events,
+            ...spanCreatedAt(endpoint),
           },
         ]
       : state.subscriptions;

@@ -191,6 +191,12 @@ export interface OurEndpoint {
    * us before it, so a first run's history judgement starts there. Absent: unknown.
    */
   readonly createdAtMs?: number | null;
+  /**
+   * When the oldest endpoint at our URL that HeyGen sends to (not disabled) was created (null: none).
+   * The subscription log compares it with the span's (both HeyGen's clock): later means the endpoints
+   * it saw are gone or disabled (a replacement). Absent: unknown (`createdAtMs` stands in).
+   */
+  readonly liveCreatedAtMs?: number | null;
   /** The configured types (EVENTS, what the registrar registers): a first run's subscription log starts at its origin when they match. */
   readonly configured?: readonly string[] | null;
   /**
@@ -398,12 +404,18 @@ export async function ourEndpoint(
   // endpoint listed first must not make the types of the one we hold the secret of look foreign).
   const ours = endpoints.filter((e) => same(e.url) === same(url));
   if (ours.length === 0) return { events: configured, found: false, configured, seenAtMs };
-  const created = ours.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
-  const createdAtMs = created.length > 0 ? Math.min(...created) : null;
+  const createdAtMs = oldestCreated(ours);
   // HeyGen sends a disabled endpoint nothing: it subscribes to no type (all disabled: `[]`, still found).
   const live = ours.filter((e) => e.status !== 'disabled');
-  if (live.some((e) => e.events == null)) return { events: null, found: true, createdAtMs, configured, seenAtMs };
-  return { events: [...new Set(live.flatMap((e) => e.events ?? []))], found: true, createdAtMs, configured, seenAtMs };
+  const seen = { found: true, createdAtMs, liveCreatedAtMs: oldestCreated(live), configured, seenAtMs } as const;
+  if (live.some((e) => e.events == null)) return { events: null, ...seen };
+  return { events: [...new Set(live.flatMap((e) => e.events ?? []))], ...seen };
+}
+
+/** The oldest `created_at` of `endpoints` (HeyGen's clock; null: none, or none readable). */
+function oldestCreated(endpoints: readonly WebhookEndpoint[]): number | null {
+  const created = endpoints.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
+  return created.length > 0 ? Math.min(...created) : null;
 }
 
 /**

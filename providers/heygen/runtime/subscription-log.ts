@@ -24,10 +24,11 @@ export interface SubscriptionSpan {
   readonly seenMs: number;
   readonly events: readonly string[] | null;
   /**
-   * When the oldest endpoint at our URL was created, as the run that started the span saw it (absent:
-   * unknown). Later than the span before it was last seen: our endpoints then are gone (deleted, or
-   * their URL edited away) and these were made since, so before this moment only the earlier span's
-   * endpoints can have been addressed, and maybe none.
+   * When the oldest endpoint at our URL that HeyGen sends to (not disabled) was created, as the run
+   * that started the span saw it (absent: unknown). Later than the span before it was last seen, or
+   * than that span's own `createdAtMs` (both HeyGen's clock): our endpoints then are gone (deleted,
+   * disabled, or their URL edited away) and these were made since, so before this moment only the
+   * earlier span's endpoints can have been addressed, and maybe none.
    */
   readonly createdAtMs?: number | null;
 }
@@ -37,6 +38,18 @@ export interface SubscriptionSighting {
   readonly events: readonly string[] | null;
   readonly found?: boolean;
   readonly createdAtMs?: number | null;
+  /** The oldest endpoint HeyGen sends to (not disabled; null: none): what dates a span. Absent: `createdAtMs`. */
+  readonly liveCreatedAtMs?: number | null;
+}
+
+/**
+ * What dates a span started by `sighting` (its `createdAtMs`): the oldest endpoint at our URL HeyGen
+ * sends to. A disabled endpoint is sent nothing and stays listed: its older `created_at` would hide a
+ * replacement (chaos replay --seed 897592139 --path 2270).
+ */
+export function spanCreatedAt(sighting: SubscriptionSighting): { readonly createdAtMs?: number } {
+  const at = sighting.liveCreatedAtMs !== undefined ? sighting.liveCreatedAtMs : sighting.createdAtMs;
+  return at != null ? { createdAtMs: at } : {};
 }
 
 export type SubscriptionLog = readonly SubscriptionSpan[];
@@ -82,7 +95,7 @@ export function recordSubscription(
   const spans = [...(log ?? [])];
   const last = spans.at(-1);
   // The same types on endpoints all made since the last sighting: a replacement, a span of its own.
-  const replaced = last !== undefined && createdAtMs !== null && createdAtMs > last.seenMs + LOG_SKEW_MS;
+  const replaced = last !== undefined && createdAtMs !== null && replacedSince(last, createdAtMs);
   if (last && !replaced && sameSet(last.events, events))
     spans[spans.length - 1] = { ...last, seenMs: Math.max(last.seenMs, now) };
   else
@@ -94,6 +107,18 @@ export function recordSubscription(
     });
   const kept = spans.filter((s, i) => i === spans.length - 1 || s.seenMs >= keepFromMs);
   return kept;
+}
+
+/**
+ * Whether endpoints whose oldest was created at `createdAtMs` were all made after `span`'s: later than
+ * its last sighting by more than the clocks can differ, or, near that sighting, later than the oldest
+ * endpoint it saw (both `created_at`, one clock: that endpoint is gone however close to the sighting;
+ * chaos replays --seed 897592139 --path 1481, 2598: our endpoint deleted and made again 5 min after a run
+ * saw it). One made well before the sighting existed then: the log judges the time since as before.
+ */
+function replacedSince(span: SubscriptionSpan, createdAtMs: number): boolean {
+  if (createdAtMs > span.seenMs + LOG_SKEW_MS) return true;
+  return span.createdAtMs != null && createdAtMs > span.createdAtMs && createdAtMs > span.seenMs - LOG_SKEW_MS;
 }
 
 /**
@@ -109,7 +134,7 @@ export function recordSighting(
 ): SubscriptionLog | undefined {
   if (sighting.found === undefined) return log;
   if (!sighting.found) return recordSubscription(log, [], now, keepFromMs);
-  return recordSubscription(log, sighting.events, now, keepFromMs, sighting.createdAtMs ?? null);
+  return recordSubscription(log, sighting.events, now, keepFromMs, spanCreatedAt(sighting).createdAtMs ?? null);
 }
 
 /**
@@ -175,25 +200,27 @@ function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly st
 
 /**
  * A span's edges where the set changed: `created_at` is on HeyGen's clock, a sighting on the run's, so
- * an entry within `LOG_SKEW_MS` of the sighting that started the span may belong to the span before
- * it, and one within it of the span's last sighting to the span after it. The log's own ends (its
- * first sighting, the newest) are judged as before: before and after them is a rule of its own.
+ * an entry within `LOG_SKEW_MS` of the sighting that started the span may belong to the gap before it,
+ * and one within it of the span's last sighting to the gap after it: judged as there (`between`; a
+ * replacement's gap may have had no endpoint of ours: chaos replay --seed 4242 --path 55). The log's
+ * own ends (its first sighting, the newest) are judged as before: before and after them is a rule of its own.
  */
 function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] | null)[] {
   const span = log[i] as SubscriptionSpan;
-  const before = i > 0 && t < span.fromMs + LOG_SKEW_MS ? [(log[i - 1] as SubscriptionSpan).events] : [];
+  const prev = log[i - 1];
+  const before = prev && t < span.fromMs + LOG_SKEW_MS ? between(t, prev, span) : [];
   const next = log[i + 1];
-  return next && t > span.seenMs - LOG_SKEW_MS ? [...before, next.events] : before;
+  return next && t > span.seenMs - LOG_SKEW_MS ? [...before, ...between(t, span, next)] : before;
 }
 
 /**
  * Between two spans: either set may have applied, unless `after`'s endpoints were all made since
- * `before` was last seen. Then before their creation only `before`'s (since gone) or none applied;
+ * `before`'s (`replacedSince`). Then before their creation only `before`'s (since gone) or none applied;
  * after it `after`'s did, and `before`'s may still have: its types are ours, others unsure or foreign.
  */
 function between(t: number, before: SubscriptionSpan, after: SubscriptionSpan): (readonly string[] | null)[] {
   const made = after.createdAtMs;
-  if (made == null || made <= before.seenMs + LOG_SKEW_MS) return [before.events, after.events];
+  if (made == null || !replacedSince(before, made)) return [before.events, after.events];
   // Both on HeyGen's clock, but two of its services may stamp them: within the skew before it, maybe after.
   if (t < made - LOG_SKEW_MS) return [before.events, []];
   if (t < made) return [before.events, [], after.events];
