@@ -113,6 +113,58 @@ export function recordSighting(
 }
 
 /**
+ * The log after a sighting made at `atMs`, whatever the order sightings arrive in (the registrar's come
+ * through an inbox, sightings.ts, and may be older than the log's last span): after the log's end, as
+ * `recordSighting`; older than `keepFromMs` or not asked (`found` absent), nothing. Idempotent: a
+ * sighting merged again lands in a span of its own set and changes nothing.
+ * - Inside a span of the same set: nothing (the span already says so).
+ * - Inside a span of another set: the span claimed one set over its whole time and this sighting
+ *   disproves it. A span keeps no sighting but its first and last, so it is split at those: its first
+ *   sighting, this one, its last; the time between is a gap, judged by both sets (unsure where they
+ *   differ), never by one.
+ * - Between two spans (or before the log): the earlier span extended to it when it saw the same set and
+ *   no endpoint made since (as `recordSubscription` extends), else a span of its own.
+ */
+export function mergeSighting(
+  log: SubscriptionLog | undefined,
+  sighting: SubscriptionSighting & { readonly atMs: number },
+  keepFromMs: number,
+): SubscriptionLog | undefined {
+  const { atMs: t, found } = sighting;
+  if (found === undefined || t < keepFromMs) return log;
+  const spans = log ?? [];
+  const last = spans.at(-1);
+  if (!last || t > last.seenMs) return recordSighting(log, sighting, t, keepFromMs);
+  const events = found ? sighting.events : [];
+  const createdAtMs = found ? (sighting.createdAtMs ?? null) : null;
+  const point: SubscriptionSpan = {
+    fromMs: t,
+    seenMs: t,
+    events: events === null ? null : [...events],
+    ...(createdAtMs !== null ? { createdAtMs } : {}),
+  };
+  const i = spans.findIndex((s) => t <= s.seenMs);
+  const span = spans[i] as SubscriptionSpan;
+  let middle: SubscriptionSpan[];
+  if (t >= span.fromMs) {
+    if (sameSet(span.events, events)) return log;
+    middle = [{ ...span, seenMs: span.fromMs }, point];
+    if (span.seenMs > span.fromMs) middle.push({ fromMs: span.seenMs, seenMs: span.seenMs, events: span.events });
+    return pruned([...spans.slice(0, i), ...middle, ...spans.slice(i + 1)], keepFromMs);
+  }
+  const before = spans[i - 1];
+  const madeSince = before !== undefined && createdAtMs !== null && createdAtMs > before.seenMs + LOG_SKEW_MS;
+  if (before && !madeSince && sameSet(before.events, events))
+    return pruned([...spans.slice(0, i - 1), { ...before, seenMs: t }, ...spans.slice(i)], keepFromMs);
+  return pruned([...spans.slice(0, i), point, ...spans.slice(i)], keepFromMs);
+}
+
+/** Spans last seen before `keepFromMs` go; the newest always stays. */
+function pruned(spans: SubscriptionSpan[], keepFromMs: number): SubscriptionLog {
+  return spans.filter((s, i) => i === spans.length - 1 || s.seenMs >= keepFromMs);
+}
+
+/**
  * What else a run knows when it judges: `configured`, the types the registrar registers (absent:
  * unknown); `sighted`, whether this run listed our endpoint itself (false: the list failed, the log
  * ends at an earlier run's sighting).
