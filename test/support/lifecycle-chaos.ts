@@ -1001,7 +1001,7 @@ class Model {
       windowMs: seedBugs.backfillWindow(this.seed, WINDOW_MS),
       checkpoint: p.port(seedBugs.backfillCheckpoint(this.seed, st.checkpoint), 'dynamodb.checkpoint'),
       evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
-      sightings: p.port(st.sightings, 'dynamodb.sightings'),
+      ...seedBugs.backfillSightings(this.seed, p.port(st.sightings, 'dynamodb.sightings')),
       deps: {
         history: this.heygenClient(p, st),
         check: p.port(st.view('record', BACKFILL_DEFAULTS.claimLockSeconds) as DedupStore, 'dynamodb.check'),
