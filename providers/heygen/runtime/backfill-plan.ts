@@ -488,7 +488,7 @@ export async function scheduledBackfill(input: {
   readonly bounds?: SweepBounds;
   readonly now?: () => number;
   /** The registrar's sightings of our endpoint (sightings.ts): merged into the log, dropped once written. */
-  readonly sightings?: SightingInbox;
+  readonly sightings?: Pick<SightingInbox, 'read' | 'drop'>;
 }): Promise<{
   plan: BackfillPlan | null;
   summary: BackfillSummary | null;
@@ -532,7 +532,11 @@ export async function scheduledBackfill(input: {
  * The registrar's sightings merged into a checkpoint now written leave the inbox. Best effort: one left
  * there is merged again by the next run, which changes nothing (subscription-log.ts `mergeSighting`).
  */
-async function dropTold(inbox: SightingInbox | undefined, told: readonly Told[], signal?: AbortSignal): Promise<void> {
+async function dropTold(
+  inbox: Pick<SightingInbox, 'drop'> | undefined,
+  told: readonly Told[],
+  signal?: AbortSignal,
+): Promise<void> {
   if (!inbox || told.length === 0) return;
   try {
     await inbox.drop(

@@ -766,7 +766,8 @@ async function tellAfter(s: RunState): Promise<void> {
   try {
     if (!changed && differs) await tellBefore(s);
     if (!changed) return;
-    const at = clockOf(deps)();
+    // Causally after the sighting before the change: later on the log's clock too, even on a clock that stood still.
+    const at = Math.max(clockOf(deps)(), s.sighting.atMs + 1);
     const now = await client.listEndpoints({ signal: deps.signal });
     await deps.sightings.record(sightingOf(now, desired.url, at), deps.signal);
   } catch (err) {
