@@ -115,8 +115,9 @@ export function recordSighting(
 /**
  * The log after a sighting made at `atMs`, whatever the order sightings arrive in (the registrar's come
  * through an inbox, sightings.ts, and may be older than the log's last span): after the log's end, as
- * `recordSighting`; older than `keepFromMs` or not asked (`found` absent), nothing. Idempotent: a
- * sighting merged again lands in a span of its own set and changes nothing.
+ * `recordSighting`; older than `keepFromMs` or not asked (`found` absent), nothing. Merged again (a
+ * backfill run died before dropping it), a sighting changes nothing, or regains what a later split lost;
+ * merged late, it never judges more boldly than in time order (test merge-late-never-bolder).
  * - Inside a span of the same set: nothing (the span already says so), unless the sighting's endpoints
  *   were all made after the span began (a replacement): then split as below.
  * - Inside a span of another set: the span claimed one set over its whole time and this sighting
