@@ -29,6 +29,7 @@ import { DynamoDedupStore } from '../../functions/adapters/aws/dynamodb-dedup.js
 import { DynamoDedupIndex } from '../../functions/adapters/aws/dynamodb-dedup-index.js';
 import { DynamoBackfillCheckpoint, DynamoEvidenceStore } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from '../../functions/adapters/aws/dynamodb-lease.js';
+import { DynamoSightingInbox } from '../../functions/adapters/aws/dynamodb-sightings.js';
 import { EventBridgePublisher } from '../../functions/adapters/aws/eventbridge-publisher.js';
 import { S3ParkedStore, s3PutVia } from '../../functions/adapters/aws/parked-store.js';
 import type { HeyGenWebhookClient } from '../../providers/heygen/runtime/api/client.js';
@@ -49,7 +50,8 @@ import {
   firstRunOrigin,
   mergeUncovered,
 } from '../../providers/heygen/runtime/backfill-plan.js';
-import { recordSighting, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
+import type { DatedSighting } from '../../providers/heygen/runtime/sightings.js';
+import { mergeSighting, recordSighting, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 
 /** `90m`, `36h`, `3d`, `1h30m`, or plain seconds. */
 export function parseDuration(text: string, option = '--since'): number {
@@ -161,7 +163,14 @@ export async function backfillCommand(input: BackfillCommandInput): Promise<Back
     const state = await checkpoint.read();
     const originMs = cliOrigin(state, input);
     const sinceMs = originMs === null ? askedSinceMs : Math.max(askedSinceMs, originFloor(originMs));
-    const subscriptions = subscriptionLog(state, input.endpoint, now);
+    // What the registrar told since the last scheduled run (read only: that run merges and drops them).
+    const told = await new DynamoSightingInbox(ddb, input.stateTable, input.source ?? 'heygen').read();
+    const subscriptions = subscriptionLog(
+      state,
+      input.endpoint,
+      now,
+      told.map((x) => x.sighting),
+    );
     const publishUnsure = new Set(input.publishUnsure ?? []);
     const options = { sinceMs, dryRun: input.dryRun, maxPages: 1_000, maxEvents: 100_000, publishUnsure };
     const summary = await backfill(
@@ -253,12 +262,20 @@ async function recordUncovered(checkpoint: DynamoBackfillCheckpoint, fresh: read
 /**
  * The scheduled runs' log of our endpoint's types (subscription-log.ts), with what this run saw: an
  * entry is judged by the types of its time, not today's (a type added today does not make a
- * neighbour's older entries ours). Undefined: no log yet (today's types judge, as before the log).
+ * neighbour's older entries ours), and what the registrar `told` since (a URL edited away and back).
+ * Undefined: no log yet (today's types judge, as before the log).
  */
-function subscriptionLog(state: BackfillState, endpoint: OurEndpoint, now: number): SubscriptionLog | undefined {
+function subscriptionLog(
+  state: BackfillState,
+  endpoint: OurEndpoint,
+  now: number,
+  told: readonly DatedSighting[] = [],
+): SubscriptionLog | undefined {
   if (!state.subscriptions?.length) return undefined;
   const seen = Math.min(endpoint.seenAtMs ?? now, now);
-  return recordSighting(state.subscriptions, endpoint, seen, Number.NEGATIVE_INFINITY);
+  const own = recordSighting(state.subscriptions, endpoint, seen, Number.NEGATIVE_INFINITY);
+  // The registrar's sightings (sightings.ts), merged in whatever order they came.
+  return told.reduce((log, x) => mergeSighting(log, x, Number.NEGATIVE_INFINITY), own);
 }
 
 function backfillLeaseName(signingSecretId: string): string {

@@ -1,5 +1,6 @@
 /** `heygen-relay reconcile`: exactly one HeyGen endpoint points at the relay, with the right events, and its secret is stored. */
 import type { Command } from 'commander';
+import { DynamoSightingInbox } from '../../functions/adapters/aws/dynamodb-sightings.js';
 import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { heygenClient, secretCommand, secretSetup } from './heygen-common.js';
@@ -89,6 +90,10 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       dryRun: o.dryRun === true,
       apiKeyHint: 'set the HEYGEN_API_KEY environment variable to your HeyGen API key.',
       ...(store && !o.dryRun && client ? { lease: setup.lease() } : {}),
+      // What it saw before and after a change, for the deployed backfill's subscription log (sightings.ts).
+      ...(store && !o.dryRun && client && setup.stateTable && !o.secretFile
+        ? { sightings: new DynamoSightingInbox(ctx.ddb(), setup.stateTable, 'heygen') }
+        : {}),
     },
   );
   const refused = summary.outcome === 'missing_api_key' || summary.outcome === 'unauthorized';

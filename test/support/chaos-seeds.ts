@@ -157,6 +157,13 @@ export const seedBugs = {
     if (seed === 'configured-types') return { endpoint: configured };
     return seed === 'no-type-filter' ? {} : endpoint;
   },
+  /**
+   * The registrar's sightings as the backfill merges them (providers/heygen/runtime/sightings.ts): the
+   * bugs that judge without HeyGen's list (`configured-types`, `no-type-filter`) keep no log, so none.
+   */
+  backfillSightings<T extends object>(seed: SeedBug | undefined, sightings: T): { sightings: T } | Record<string, never> {
+    return seed === 'configured-types' || seed === 'no-type-filter' ? {} : { sightings };
+  },
   /** The backfill's checkpoint as the scheduled run reads it. */
   backfillCheckpoint(seed: SeedBug | undefined, checkpoint: BackfillCheckpoint): BackfillCheckpoint {
     if (seed !== 'history-gap-unreported') return checkpoint;

@@ -65,6 +65,7 @@ import { heygen as heygenProvider } from '../../providers/heygen/runtime/index.j
 import { MISMATCH_GRACE_MS } from '../../providers/heygen/runtime/proof.js';
 import { type ReconcileSummary, reconcile } from '../../providers/heygen/runtime/registrar.js';
 import { type RotationEvent, rotationStep } from '../../providers/heygen/runtime/rotation.js';
+import { MemorySightingInbox } from '../../providers/heygen/runtime/sightings.js';
 import { sameSet } from '../../providers/heygen/runtime/subscription-log.js';
 import { FAKE_API_KEY, type FakeEndpoint, type FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { FakeSecretsManager } from '../fakes/secrets-manager.js';
@@ -550,6 +551,8 @@ class Stack {
   /** The registrar's takeovers (adopts, heals): its rate limit. */
   readonly heals = new MemoryHealJournal();
   readonly checkpoint = new MemoryBackfillCheckpoint();
+  /** What the registrar saw of our endpoint, told to the backfill's log (providers/heygen/runtime/sightings.ts). */
+  readonly sightings = new MemorySightingInbox();
   readonly bus: RelayEvent[] = [];
   /** Registrar outcomes with a heal (resync) done, at model times. */
   readonly healTimes: number[] = [];
@@ -957,6 +960,7 @@ class Model {
           seedBugs.registrarJournal(this.seed, st.heals, () => st.sm.stagesOf(NAME)),
           'dynamodb.heals',
         ),
+        sightings: p.port(st.sightings, 'dynamodb.sightings'),
         now: this.clock.now,
       },
     ).then(
@@ -1000,6 +1004,7 @@ class Model {
       windowMs: seedBugs.backfillWindow(this.seed, WINDOW_MS),
       checkpoint: p.port(seedBugs.backfillCheckpoint(this.seed, st.checkpoint), 'dynamodb.checkpoint'),
       evidence: p.port(st.evidence as EvidenceStore, 'dynamodb.evidence'),
+      ...seedBugs.backfillSightings(this.seed, p.port(st.sightings, 'dynamodb.sightings')),
       deps: {
         history: this.heygenClient(p, st),
         check: p.port(st.view('record', BACKFILL_DEFAULTS.claimLockSeconds) as DedupStore, 'dynamodb.check'),

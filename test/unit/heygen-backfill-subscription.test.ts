@@ -11,6 +11,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RelayEvent } from '../../functions/core/envelope.js';
 import { MemoryEvidenceStore } from '../../functions/core/evidence.js';
+import { MemorySigningSecretStore } from '../../functions/core/secret-store.js';
 import { ourEndpoint } from '../../providers/heygen/runtime/backfill.js';
 import {
   acknowledgeUncovered,
@@ -19,6 +20,8 @@ import {
   uncoveredTotals,
 } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
+import { reconcile } from '../../providers/heygen/runtime/registrar.js';
+import { MemorySightingInbox } from '../../providers/heygen/runtime/sightings.js';
 import { addressedAt, recordSighting, recordSubscription } from '../../providers/heygen/runtime/subscription-log.js';
 import { sharedMemoryDedup } from '../support/backfill-dedup.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
@@ -45,6 +48,8 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     const bus: RelayEvent[] = [];
     const evidence = new MemoryEvidenceStore();
     const checkpoint = new MemoryBackfillCheckpoint();
+    // Where the registrar tells the backfill's log what it saw (sightings.ts).
+    const sightings = new MemorySightingInbox();
     let n = 0;
     /** HeyGen creates an event of `type` for `endpointId` at `at`, never delivered to the relay. */
     const event = (endpointId: string, type: string, at = clock.t) => {
@@ -64,6 +69,7 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
         windowMs: WINDOW,
         checkpoint,
         evidence,
+        sightings,
         deps: {
           history: hg.client,
           endpoint,
@@ -77,7 +83,12 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
       return run;
     };
     const onBus = (key: string) => bus.some((e) => e.id === key);
-    return { ep, neighbour, bus, checkpoint, event, scheduled, onBus };
+    /** The registrar (the real one, holding our endpoint's secret) at the model's clock, telling `sightings`. */
+    const store = new MemorySigningSecretStore({ secret: ep.secret, endpointId: ep.endpoint_id, url: OUR_URL }, undefined, now);
+    const registrar = () => reconcile({ url: OUR_URL, events: ours }, { client: hg.client, secretStore: store, sightings, now });
+    /** The keys of the entries reported unsure (`subscription` periods) in the checkpoint. */
+    const reported = () => (checkpoint.state.uncovered ?? []).flatMap((p) => (p.reason === 'subscription' ? (p.keys ?? []) : []));
+    return { ep, neighbour, bus, checkpoint, sightings, event, scheduled, registrar, onBus, reported };
   }
 
   it("a type added to our endpoint: the neighbour's older entries of that type are not published on our bus; ours after the change are; one created while the change went unseen is reported, not published", async () => {
@@ -489,11 +500,11 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     later = recordSubscription(later, [A], 180 * MIN, 0);
     expect(addressedAt(B, 126 * MIN, later)).toBe('unsure');
   });
-  // OPEN (chaos replays --seed 1864934608 --path 1271; --seed -346711796 --path 561): HeyGen's endpoint list
-  // keeps no trace of a URL edited away and back (same id, same `created_at`, same types), so the log holds
-  // one span over the whole time. The registrar saw it (its `update_url` PATCH); telling the backfill's log
-  // (a sighting with no endpoint at our URL at the registrar's run) would close it. it.fails until then.
-  it.fails("url-edited-away-and-back: while our endpoint's URL pointed elsewhere, a neighbour's entry of our type is not published on our bus", async () => {
+  // Chaos replays --seed 1864934608 --path 1271; --seed -346711796 --path 561: HeyGen's endpoint list keeps no
+  // trace of a URL edited away and back (same id, same `created_at`, same types), so two backfill runs around it
+  // see one set. The registrar saw it (its `update_url` PATCH) and tells the log (sightings.ts): a sighting
+  // with no endpoint at our URL before its PATCH, one with our types after it.
+  it("url-edited-away-and-back: while our endpoint's URL pointed elsewhere, a neighbour's entry of our type is not published on our bus", async () => {
     const w = world([A], [A]);
     await w.scheduled();
     clock.t += HOUR;
@@ -501,10 +512,32 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     w.ep.url = 'https://elsewhere.example.com/hooks'; // a person edits our endpoint's URL away
     const theirs = w.event(w.neighbour.endpoint_id, A, clock.t + 10 * 60_000); // HeyGen addressed nothing to our URL
     clock.t += 40 * 60_000;
-    w.ep.url = OUR_URL; // the registrar patches the URL back (`update_url`)
-    clock.t += 20 * 60_000;
+    const reg = await w.registrar(); // patches the URL back (`update_url`), telling the backfill what it saw
+    expect(reg.actions).toContainEqual(expect.objectContaining({ type: 'update_url', status: 'done' }));
+    expect(w.ep.url).toBe(OUR_URL);
+    const ours = w.event(w.ep.endpoint_id, A, clock.t + 15 * 60_000); // ours again, past LOG_SKEW_MS after the PATCH
+    clock.t += 30 * 60_000;
     const run = await w.scheduled(true);
     expect(run.plan).toMatchObject({ kind: 'sweep' });
     expect(w.onBus(theirs)).toBe(false);
+    expect(w.reported()).toContain(theirs); // unsure: reported (BackfillGap), never published
+    expect(w.onBus(ours)).toBe(true); // the sighting after the PATCH: ours again from then on
+    expect(w.sightings.kept.size).toBe(0); // merged into the checkpoint, then dropped
+  });
+
+  it("types-changed-and-back: a type removed from our endpoint and patched back by the registrar (`events_differ`): a neighbour's entry of it in between is not published", async () => {
+    const w = world([A, B], [B]);
+    await w.scheduled();
+    clock.t += HOUR;
+    await w.scheduled(); // saw [A, B]
+    w.ep.events = [A]; // a person removes B
+    const theirs = w.event(w.neighbour.endpoint_id, B, clock.t + 10 * 60_000);
+    clock.t += 40 * 60_000;
+    const reg = await w.registrar(); // sets [A, B] back (`update`)
+    expect(reg.actions).toContainEqual(expect.objectContaining({ type: 'update', status: 'done' }));
+    clock.t += 20 * 60_000;
+    await w.scheduled(true);
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.reported()).toContain(theirs);
   });
 });

@@ -41,7 +41,8 @@ import {
   underBackfillLease,
 } from './backfill.js';
 import { type ListingWatch, nextWatch } from './history-proof.js';
-import { recordSighting, type SubscriptionLog, sameSet, spanCreatedAt } from './subscription-log.js';
+import type { SightingInbox } from './sightings.js';
+import { mergeSighting, recordSighting, type SubscriptionLog, sameSet, spanCreatedAt } from './subscription-log.js';
 
 export const SAMPLE_EVERY = 10;
 export const SWEEP_EVERY_MS = 24 * 3_600_000;
@@ -427,16 +428,35 @@ function originOf(state: BackfillState, deps: Pick<BackfillDeps, 'bornAtMs' | 'e
  * (what the registrar registers: no change seen), or at our oldest endpoint's `created_at` when that is
  * later (HeyGen's clock, as the entries': nothing before it was sent to that endpoint, so an entry of
  * ours from then is `unsure`, reported: only an endpoint deleted since could have had it; test
- * first-log-starts-at-our-endpoint); otherwise at this run (subscription-log.ts).
+ * first-log-starts-at-our-endpoint); otherwise at this run (subscription-log.ts). Then the sightings the
+ * registrar `told` (sightings.ts: before and after it changed our endpoint), each at its own time: a URL
+ * edited away and patched back splits the span two backfill runs would see as one (test
+ * url-edited-away-and-back).
  */
 function subscriptionsAfter(
   state: BackfillState,
   endpoint: BackfillDeps['endpoint'],
   now: number,
   windowMs: number,
+  told: readonly Told[] = [],
 ): { subscriptions?: SubscriptionLog } {
-  if (!endpoint) return {};
   const keepFromMs = now - windowMs;
+  const own = endpoint ? ownSighting(state, endpoint, now, keepFromMs) : state.subscriptions;
+  // The registrar's sightings (sightings.ts), in any order: after this run's own, which may be later.
+  const subscriptions = told.reduce<SubscriptionLog | undefined>((log, s) => mergeSighting(log, s.sighting, keepFromMs), own);
+  return subscriptions ? { subscriptions } : {};
+}
+
+/** A sighting the registrar left in the inbox, as read (`raw`: what `drop` removes once merged). */
+type Told = Awaited<ReturnType<SightingInbox['read']>>[number];
+
+/** The log after this run's own sighting of our endpoint (see `subscriptionsAfter`). */
+function ownSighting(
+  state: BackfillState,
+  endpoint: NonNullable<BackfillDeps['endpoint']>,
+  now: number,
+  keepFromMs: number,
+): SubscriptionLog | undefined {
   // The set is known to have held when the list was asked, not when this run started (later).
   const seen = Math.min(endpoint.seenAtMs ?? now, now);
   const start =
@@ -453,8 +473,7 @@ function subscriptionsAfter(
           },
         ]
       : state.subscriptions;
-  const subscriptions = recordSighting(start, endpoint, seen, keepFromMs);
-  return subscriptions ? { subscriptions } : {};
+  return recordSighting(start, endpoint, seen, keepFromMs);
 }
 
 /**
@@ -469,6 +488,8 @@ export async function scheduledBackfill(input: {
   readonly deps: BackfillDeps;
   readonly bounds?: SweepBounds;
   readonly now?: () => number;
+  /** The registrar's sightings of our endpoint (sightings.ts): merged into the log, dropped once written. */
+  readonly sightings?: Pick<SightingInbox, 'read' | 'drop'>;
 }): Promise<{
   plan: BackfillPlan | null;
   summary: BackfillSummary | null;
@@ -481,12 +502,15 @@ export async function scheduledBackfill(input: {
   const work = async () => {
     const t = now();
     let state = await input.checkpoint.read(deps.signal);
-    state = { ...state, ...originOf(state, deps), ...subscriptionsAfter(state, deps.endpoint, t, input.windowMs) };
+    // Read after our endpoint's list (deps.endpoint): a change the registrar made since was told first.
+    const told = input.sightings ? await input.sightings.read(deps.signal) : [];
+    state = { ...state, ...originOf(state, deps), ...subscriptionsAfter(state, deps.endpoint, t, input.windowMs, told) };
     const created = state.originMs ?? null;
     let plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
     let summary = await runPlan(plan, state, deps, input.bounds);
     state = nextState(state, plan, summary, t);
     await input.checkpoint.write(state, deps.signal);
+    await dropTold(input.sightings, told, deps.signal);
     if (plan.kind === 'fresh' && summary.sampleMissed) {
       const fresh = summary;
       plan = backfillPlan(t, input.windowMs, state, await input.evidence.read(deps.source ?? 'heygen', deps.signal), created);
@@ -503,6 +527,26 @@ export async function scheduledBackfill(input: {
     outcome: 'busy' as const,
     state: null,
   }));
+}
+
+/**
+ * The registrar's sightings merged into a checkpoint now written leave the inbox. Best effort: one left
+ * there is merged again by the next run, which changes nothing (subscription-log.ts `mergeSighting`).
+ */
+async function dropTold(
+  inbox: Pick<SightingInbox, 'drop'> | undefined,
+  told: readonly Told[],
+  signal?: AbortSignal,
+): Promise<void> {
+  if (!inbox || told.length === 0) return;
+  try {
+    await inbox.drop(
+      told.map((x) => x.raw),
+      signal,
+    );
+  } catch {
+    // Kept: merged again (idempotent) and dropped by a later run.
+  }
 }
 
 /**

@@ -35,6 +35,8 @@ import type { HeyGenWebhookApi, HistoryEvent, WebhookEndpoint } from './api/clie
 import { HeyGenApiError, HeyGenAuthError, HeyGenConflictError, HeyGenNotFoundError } from './api/errors.js';
 import { addressedToUs, CLOCK_SKEW_MS, missedForTheClock, proofWindow, refusalOfEntry } from './proof.js';
 import { normalizeUrl } from './route-url.js';
+import { type DatedSighting, type SightingInbox, sightingOf } from './sightings.js';
+import { sameSet } from './subscription-log.js';
 
 /**
  * After this many 5xx answers to a recorded intent's call (its first call and replays with the same
@@ -144,6 +146,12 @@ export interface RegistrarDeps {
   readonly heals?: HealJournal;
   /** The clock of the heal journal. @default the evidence's, the lease's, or Date.now */
   readonly now?: () => number;
+  /**
+   * Where the run tells the backfill's subscription log what it saw of our endpoint (sightings.ts):
+   * before its first change at HeyGen (a failed record fails the run first), after its changes, and
+   * when what it saw is not the configured set. Absent: nothing is told.
+   */
+  readonly sightings?: Pick<SightingInbox, 'record'>;
 }
 
 export type ActionStatus = 'planned' | 'done';
@@ -617,6 +625,9 @@ interface RunState {
   secretSecured: boolean;
   /** What `proof_of_mismatch` found. */
   mismatch?: Mismatch;
+  /** What the list said of our URL, when it was asked (sightings.ts), and whether the backfill was told. */
+  readonly sighting: DatedSighting;
+  told: boolean;
 }
 
 /**
@@ -684,6 +695,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
   if (writer?.leftover) await recoverLeftover(ctx, writer, writer.leftover);
   const s = await observe(ctx, writer);
   for (const rule of REGISTRAR_RULES) await applyRule(s, rule);
+  await tellAfter(s);
   return summarize(s);
 }
 
@@ -691,6 +703,7 @@ async function run(ctx: RunContext, writer: SecretWriter | null): Promise<Reconc
 async function observe(ctx: RunContext, writer: SecretWriter | null): Promise<RunState> {
   const { deps, client, desired } = ctx;
   const snapshot = await deps.secretStore.read(deps.signal);
+  const listedAt = clockOf(deps)();
   const endpoints = await client.listEndpoints({ signal: deps.signal });
   const target = normalizeUrl(desired.url);
   const s: RunState = {
@@ -707,6 +720,8 @@ async function observe(ctx: RunContext, writer: SecretWriter | null): Promise<Ru
     keeper: undefined,
     createdNow: false,
     secretSecured: false,
+    sighting: sightingOf(endpoints, desired.url, listedAt),
+    told: false,
   };
   findKeeper(s);
   return s;
@@ -718,7 +733,48 @@ async function applyRule(s: RunState, rule: RegistrarRule): Promise<void> {
   if (!(await step.when(s))) return;
   const guarded = rule.guard && s.writer ? step.guard?.(s) : null;
   if (rule.guard && guarded && (await recentTakeover(s.ctx, rule.guard, guarded.endpointId, guarded.target))) return;
+  if (rule.actions.some((a) => ENDPOINT_CHANGES.has(a))) await tellBefore(s);
   await step.act(s);
+}
+
+/** The actions that change what HeyGen addresses to our URL. */
+const ENDPOINT_CHANGES: ReadonlySet<ReconcileAction['type']> = new Set(['update_url', 'create', 'update', 'delete']);
+
+/**
+ * Tells the backfill's subscription log what the list said, before the run changes our endpoint: a
+ * backfill run that lists the change reads this first (sightings.ts). A failure fails the run before
+ * any change (the next run tries again). Not in a dry run.
+ */
+async function tellBefore(s: RunState): Promise<void> {
+  const inbox = s.ctx.deps.sightings;
+  if (!inbox || s.dryRun || s.told) return;
+  await inbox.record(s.sighting, s.ctx.deps.signal);
+  s.told = true;
+}
+
+/**
+ * After the rules: a run that changed our endpoint tells what a fresh list says now (it narrows the
+ * period judged unsure); one that changed nothing but saw another set than the configured one tells
+ * that. Best effort (a warning): the sighting before the change was told already.
+ */
+async function tellAfter(s: RunState): Promise<void> {
+  const { deps, client, desired } = s.ctx;
+  if (!deps.sightings || s.dryRun) return;
+  const changed = s.ctx.actions.some((a) => ENDPOINT_CHANGES.has(a.type) && a.status === 'done');
+  const seen = s.sighting.found ? s.sighting.events : [];
+  const differs = desired.events !== undefined && !sameSet(seen, canonicalEvents(desired.events));
+  try {
+    if (!changed && differs) await tellBefore(s);
+    if (!changed) return;
+    // Causally after the sighting before the change: later on the log's clock too, even on a clock that stood still.
+    const at = Math.max(clockOf(deps)(), s.sighting.atMs + 1);
+    const now = await client.listEndpoints({ signal: deps.signal });
+    await deps.sightings.record(sightingOf(now, desired.url, at), deps.signal);
+  } catch (err) {
+    s.ctx.warnings.push(
+      `could not tell the backfill what the run saw of our endpoint (${err instanceof Error ? err.name : 'error'})`,
+    );
+  }
 }
 
 /** The endpoints at our URL, and the one to keep (the one whose secret we hold, else the oldest). */

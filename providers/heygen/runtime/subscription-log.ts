@@ -138,6 +138,66 @@ export function recordSighting(
 }
 
 /**
+ * The log after a sighting made at `atMs`, whatever the order sightings arrive in (the registrar's come
+ * through an inbox, sightings.ts, and may be older than the log's last span): after the log's end, as
+ * `recordSighting`; older than `keepFromMs` or not asked (`found` absent), nothing. Merged again (a
+ * backfill run died before dropping it), a sighting changes nothing, or regains what a later split lost;
+ * merged late, it never judges more boldly than in time order (test merge-late-never-bolder).
+ * - Inside a span of the same set: nothing (the span already says so), unless the sighting's endpoints
+ *   were all made after the span began (a replacement): then split as below.
+ * - Inside a span of another set: the span claimed one set over its whole time and this sighting
+ *   disproves it. A span keeps no sighting but its first and last, so it is split at those: its first
+ *   sighting, this one, its last; the time between is a gap, judged by both sets (unsure where they
+ *   differ), never by one.
+ * - Between two spans (or before the log): the earlier span extended to it when it saw the same set and
+ *   no endpoint made since (as `recordSubscription` extends), else a span of its own.
+ */
+export function mergeSighting(
+  log: SubscriptionLog | undefined,
+  sighting: SubscriptionSighting & { readonly atMs: number },
+  keepFromMs: number,
+): SubscriptionLog | undefined {
+  const { atMs: t, found } = sighting;
+  if (found === undefined || t < keepFromMs) return log;
+  const spans = log ?? [];
+  const last = spans.at(-1);
+  if (!last || t > last.seenMs) return recordSighting(log, sighting, t, keepFromMs);
+  const events = found ? sighting.events : [];
+  const createdAtMs = found ? (spanCreatedAt(sighting).createdAtMs ?? null) : null;
+  const point: SubscriptionSpan = {
+    fromMs: t,
+    seenMs: t,
+    events: events === null ? null : [...events],
+    ...(createdAtMs !== null ? { createdAtMs } : {}),
+  };
+  // The same set on endpoints all made after a span began is a replacement that span hides (as
+  // `recordSubscription` would have started a span of its own): split as a change is.
+  const holds = (s: SubscriptionSpan) =>
+    s.fromMs <= t &&
+    t <= s.seenMs &&
+    sameSet(s.events, events) &&
+    !(createdAtMs !== null && createdAtMs > s.fromMs + LOG_SKEW_MS);
+  if (spans.some(holds)) return log; // a span (of several at one instant: any) already says so
+  const i = spans.findIndex((s) => t <= s.seenMs);
+  const span = spans[i] as SubscriptionSpan;
+  if (t >= span.fromMs) {
+    const middle = [{ ...span, seenMs: span.fromMs }, point];
+    if (span.seenMs > span.fromMs) middle.push({ fromMs: span.seenMs, seenMs: span.seenMs, events: span.events });
+    return pruned([...spans.slice(0, i), ...middle, ...spans.slice(i + 1)], keepFromMs);
+  }
+  const before = spans[i - 1];
+  const madeSince = before !== undefined && createdAtMs !== null && createdAtMs > before.seenMs + LOG_SKEW_MS;
+  if (before && !madeSince && sameSet(before.events, events))
+    return pruned([...spans.slice(0, i - 1), { ...before, seenMs: t }, ...spans.slice(i)], keepFromMs);
+  return pruned([...spans.slice(0, i), point, ...spans.slice(i)], keepFromMs);
+}
+
+/** Spans last seen before `keepFromMs` go; the newest always stays. */
+function pruned(spans: SubscriptionSpan[], keepFromMs: number): SubscriptionLog {
+  return spans.filter((s, i) => i === spans.length - 1 || s.seenMs >= keepFromMs);
+}
+
+/**
  * What else a run knows when it judges: `configured`, the types the registrar registers (absent:
  * unknown); `sighted`, whether this run listed our endpoint itself (false: the list failed, the log
  * ends at an earlier run's sighting).
@@ -189,13 +249,42 @@ function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly st
   const last = log.at(-1) as SubscriptionSpan;
   if (Number.isNaN(t)) return [...log.map((s) => s.events), ...(sighted ? [] : [undefined])];
   const first = log[0] as SubscriptionSpan;
-  if (t < first.fromMs) return [first.events, undefined];
+  if (t < first.fromMs) return [first.events, ...tiedAt(first.fromMs, log), undefined];
   for (let i = 0; i < log.length; i++) {
     const span = log[i] as SubscriptionSpan;
-    if (t < span.fromMs) return between(t, log[i - 1] as SubscriptionSpan, span);
-    if (t <= span.seenMs) return [span.events, ...edges(t, log, i)];
+    const before = log[i - 1] as SubscriptionSpan;
+    if (t < span.fromMs)
+      return [
+        ...between(t, before, span),
+        // Within the skew of a (point) span around the gap, what held beyond that span too.
+        ...beyond(t, log, i),
+        ...tiedAt(before.seenMs, log),
+        ...tiedAt(span.fromMs, log),
+      ];
+    if (t <= span.seenMs) return [span.events, ...edges(t, log, i), ...tiedAt(span.fromMs, log), ...tiedAt(span.seenMs, log)];
   }
-  return sighted ? [last.events] : [last.events, undefined];
+  return [last.events, ...tiedAt(last.seenMs, log), ...(sighted ? [] : [undefined])];
+}
+
+/** For `t` in the gap before span `i`: the sets beyond the spans around it, within `LOG_SKEW_MS` of their far ends. */
+function beyond(t: number, log: SubscriptionLog, i: number): (readonly string[] | null)[] {
+  const [before, after] = [log[i - 1] as SubscriptionSpan, log[i] as SubscriptionSpan];
+  const [first, last] = [log[i - 2], log[i + 1]];
+  return [
+    ...(first && t < before.fromMs + LOG_SKEW_MS ? [first.events] : []),
+    ...(last && t > after.seenMs - LOG_SKEW_MS ? [last.events] : []),
+  ];
+}
+
+/**
+ * The sets of every span seen at the instant `ms` when there are several: sightings made at one instant
+ * (a registrar's and a backfill run's, merged in either order) have no order among them, so next to
+ * that instant (in the gaps around it, and in a span that starts or ends there) each of them may be
+ * the one that held, not only the one the log happens to list last.
+ */
+function tiedAt(ms: number, log: SubscriptionLog): (readonly string[] | null)[] {
+  const at = log.filter((s) => s.fromMs <= ms && ms <= s.seenMs);
+  return at.length > 1 ? at.map((s) => s.events) : [];
 }
 
 /**
@@ -208,9 +297,9 @@ function setsAt(t: number, log: SubscriptionLog, sighted: boolean): (readonly st
 function edges(t: number, log: SubscriptionLog, i: number): (readonly string[] | null)[] {
   const span = log[i] as SubscriptionSpan;
   const prev = log[i - 1];
-  const before = prev && t < span.fromMs + LOG_SKEW_MS ? between(t, prev, span) : [];
+  const before = prev && t < span.fromMs + LOG_SKEW_MS ? [...between(t, prev, span), ...tiedAt(prev.seenMs, log)] : [];
   const next = log[i + 1];
-  return next && t > span.seenMs - LOG_SKEW_MS ? [...before, ...between(t, span, next)] : before;
+  return next && t > span.seenMs - LOG_SKEW_MS ? [...before, ...between(t, span, next), ...tiedAt(next.fromMs, log)] : before;
 }
 
 /**

@@ -25,6 +25,7 @@ import { DynamoDedupStore } from '../../../../functions/adapters/aws/dynamodb-de
 import { DynamoDedupIndex } from '../../../../functions/adapters/aws/dynamodb-dedup-index.js';
 import { DynamoBackfillCheckpoint, DynamoEvidenceStore } from '../../../../functions/adapters/aws/dynamodb-evidence.js';
 import { DynamoLeaseStore } from '../../../../functions/adapters/aws/dynamodb-lease.js';
+import { DynamoSightingInbox } from '../../../../functions/adapters/aws/dynamodb-sightings.js';
 import { EventBridgePublisher } from '../../../../functions/adapters/aws/eventbridge-publisher.js';
 import { S3ParkedStore, s3PutVia } from '../../../../functions/adapters/aws/parked-store.js';
 import { sdkClientConfig } from '../../../../functions/adapters/aws/sdk-config.js';
@@ -80,6 +81,8 @@ const check = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, 
 const claim = new DynamoDedupStore(dynamodb, env.dedupTable, { ...dedupOptions, mode: 'claim' });
 const evidence = new DynamoEvidenceStore(dynamodb, env.stateTable);
 const checkpoint = new DynamoBackfillCheckpoint(dynamodb, env.stateTable, source);
+/** The registrar's sightings of our endpoint, merged into the checkpoint's subscription log (sightings.ts). */
+const sightings = new DynamoSightingInbox(dynamodb, env.stateTable, source);
 const leases = new DynamoLeaseStore(dynamodb, env.stateTable);
 const eventBridge = new EventBridgeClient(sdk);
 const publisher = new EventBridgePublisher(eventBridge, env.busName);
@@ -155,6 +158,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Backfi
       windowMs: env.windowSeconds * 1000,
       checkpoint,
       evidence,
+      sightings,
       deps: {
         history: client,
         endpoint,

@@ -20,6 +20,7 @@ import { DynamoDedupStore } from '../../../../functions/adapters/aws/dynamodb-de
 import { DynamoEvidenceStore } from '../../../../functions/adapters/aws/dynamodb-evidence.js';
 import { DynamoHealJournal } from '../../../../functions/adapters/aws/dynamodb-heal-journal.js';
 import { DynamoLeaseStore } from '../../../../functions/adapters/aws/dynamodb-lease.js';
+import { DynamoSightingInbox } from '../../../../functions/adapters/aws/dynamodb-sightings.js';
 import { sdkClientConfig } from '../../../../functions/adapters/aws/sdk-config.js';
 import { readHeyGenApiKey, SecretsManagerSigningSecretStore } from '../../../../functions/adapters/aws/signing-secret-store.js';
 import { HEYGEN_REGISTRAR_SERVICE, METRICS_NAMESPACE } from '../../../../functions/core/observability-names.js';
@@ -99,6 +100,8 @@ const evidenceSources = dedupTable
   : undefined;
 /** Its takeovers (adopts, heals): a second within 24 h is another writer, and the run stops instead (`second_writer`). */
 const heals = new DynamoHealJournal(dynamodb, env.stateTableName, env.leaseName);
+/** What a run saw of our endpoint before and after changing it, told to the backfill's subscription log (sightings.ts). */
+const sightings = new DynamoSightingInbox(dynamodb, env.stateTableName, process.env.RELAY_SOURCE?.trim() || 'heygen');
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileSummary> => {
   logger.addContext(context);
@@ -126,6 +129,7 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
         apiKeySecretName: env.apiKeySecretArn,
         lease: { store: leases, name: env.leaseName, owner: `registrar-${context.awsRequestId}` },
         heals,
+        sightings,
         ...(client && evidenceSources
           ? { evidence: { ...evidenceSources, history: client, source: process.env.RELAY_SOURCE?.trim() || 'heygen' } }
           : {}),
