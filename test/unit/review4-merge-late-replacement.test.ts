@@ -11,7 +11,7 @@
  * merge-late-never-bolder draws no replacement (`madeBefore: null`), so it never met this.
  */
 import { describe, expect, it } from 'vitest';
-import { type DatedSighting } from '../../providers/heygen/runtime/sightings.js';
+import type { DatedSighting } from '../../providers/heygen/runtime/sightings.js';
 import { addressedAt, mergeSighting, type SubscriptionLog } from '../../providers/heygen/runtime/subscription-log.js';
 
 const MIN = 60_000;
