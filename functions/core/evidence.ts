@@ -184,7 +184,6 @@ export function evidenceRecorder(
   const timeoutMs = options.timeoutMs ?? 500;
   const now = options.now ?? Date.now;
   const last = new Map<string, number>();
-  const keys = refusedKeyLimiter(intervalMs);
   const stamp = async (provider: string, kind: TroubleKind, t: number) => {
     const slot = `${provider}:${kind}`;
     if (t - (last.get(slot) ?? Number.NEGATIVE_INFINITY) < intervalMs) return;
