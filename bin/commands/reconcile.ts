@@ -90,9 +90,10 @@ async function run(ctx: Ctx, o: Options): Promise<number> {
       dryRun: o.dryRun === true,
       apiKeyHint: 'set the HEYGEN_API_KEY environment variable to your HeyGen API key.',
       ...(store && !o.dryRun && client ? { lease: setup.lease() } : {}),
-      // What it saw before and after a change, for the deployed backfill's subscription log (sightings.ts).
+      // What it saw before and after a change, for the deployed backfill's subscription log (sightings.ts):
+      // the inbox of the source it serves (test review4-reconcile-source-inbox).
       ...(store && !o.dryRun && client && setup.stateTable && !o.secretFile
-        ? { sightings: new DynamoSightingInbox(ctx.ddb(), setup.stateTable, 'heygen') }
+        ? { sightings: new DynamoSightingInbox(ctx.ddb(), setup.stateTable, ctx.sourceId) }
         : {}),
     },
   );

@@ -174,7 +174,7 @@ export type TroubleHook = (provider: string, status: number, refusedKey?: string
  * rate-limited per provider and kind, bounded in time, never throwing (evidence must not fail a
  * delivery's answer). A refused key is written besides (the store's `recordRefusedKey`, or for a stale
  * delivery `recordStaleKey`): each key at most once per interval, and at most
- * {@link REFUSED_KEYS_PER_INTERVAL} keys of each kind per interval, per environment.
+ * {@link REFUSED_KEYS_PER_INTERVAL} refused signatures' keys per interval, per environment.
  */
 export function evidenceRecorder(
   store: EvidenceStore,
@@ -184,7 +184,6 @@ export function evidenceRecorder(
   const timeoutMs = options.timeoutMs ?? 500;
   const now = options.now ?? Date.now;
   const last = new Map<string, number>();
-  const keys = refusedKeyLimiter(intervalMs);
   const stamp = async (provider: string, kind: TroubleKind, t: number) => {
     const slot = `${provider}:${kind}`;
     if (t - (last.get(slot) ?? Number.NEGATIVE_INFINITY) < intervalMs) return;
@@ -195,9 +194,14 @@ export function evidenceRecorder(
       last.delete(slot); // try again on the next refusal
     }
   };
-  // Stale keys have a budget of their own: a stranger's flood of bad signatures cannot starve them
-  // (nobody without a secret we hold can send a stale delivery that verifies).
-  const limiters = { signature: refusedKeyLimiter(intervalMs), stale: refusedKeyLimiter(intervalMs) };
+  // Stale keys have a limiter of their own, without a count budget: only a delivery signed with a
+  // secret we hold (HeyGen's) makes one, so they grow with HeyGen's deliveries, not with strangers, and
+  // rule 5 needs every one (a burst's fifth left out let a neighbour's re-POST rotate a live secret:
+  // test review4-stale-burst-rotates). Each key still at most once per interval.
+  const limiters = {
+    signature: refusedKeyLimiter(intervalMs),
+    stale: refusedKeyLimiter(intervalMs, Number.POSITIVE_INFINITY),
+  };
   const refused = async (provider: string, key: string, t: number, refusal: Refusal) => {
     const write = refusal === 'stale' ? store.recordStaleKey : store.recordRefusedKey;
     const limiter = limiters[refusal];
@@ -219,9 +223,9 @@ export function evidenceRecorder(
 
 /**
  * The recorder's bound on refused-key writes, per provider: a key again only once its last write is
- * `intervalMs` old (the last 64 keys remembered), at most {@link REFUSED_KEYS_PER_INTERVAL} per interval.
+ * `intervalMs` old (the last 64 keys remembered), at most `perInterval` keys per interval.
  */
-function refusedKeyLimiter(intervalMs: number) {
+function refusedKeyLimiter(intervalMs: number, perInterval = REFUSED_KEYS_PER_INTERVAL) {
   const written = new Map<string, Map<string, number>>();
   const spent = new Map<string, { since: number; count: number }>();
   return {
@@ -230,7 +234,7 @@ function refusedKeyLimiter(intervalMs: number) {
       written.set(provider, seen);
       if (t - (seen.get(key) ?? Number.NEGATIVE_INFINITY) < intervalMs) return false;
       const budget = spent.get(provider);
-      if (budget && t - budget.since < intervalMs && budget.count >= REFUSED_KEYS_PER_INTERVAL) return false;
+      if (budget && t - budget.since < intervalMs && budget.count >= perInterval) return false;
       if (!budget || t - budget.since >= intervalMs) spent.set(provider, { since: t, count: 1 });
       else budget.count++;
       seen.delete(key); // re-inserted last: the map's order is the order of writes

@@ -31,6 +31,8 @@ export interface StackOptions {
   readonly lambdaSkewMs?: number;
   /** The signing secret's store (made on the stack's clock); a MemorySigningSecretStore by default. */
   readonly secretStore?: (now: () => number) => MemorySigningSecretStore;
+  /** The evidence recorder's interval (its per-interval budgets); 0, none. @default 0 */
+  readonly evidenceIntervalMs?: number;
 }
 
 /** The ingress's keys read from the signing secret's store: its current secret, then its pending one. */
@@ -65,7 +67,7 @@ export function review3Stack(hg: FakeHeyGen, options: StackOptions = {}) {
     telemetry: quiet,
     parked: { park: async () => undefined },
     now,
-    onTrouble: evidenceRecorder(evidence, { intervalMs: 0, now }),
+    onTrouble: evidenceRecorder(evidence, { intervalMs: options.evidenceIntervalMs ?? 0, now }),
   });
   const post = async (raw: string, signature: string, sentAtMs = clock.t, path = '/heygen') =>
     (

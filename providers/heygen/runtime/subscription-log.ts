@@ -186,7 +186,8 @@ export function mergeSighting(
     return pruned([...spans.slice(0, i), ...middle, ...spans.slice(i + 1)], keepFromMs);
   }
   const before = spans[i - 1];
-  const madeSince = before !== undefined && createdAtMs !== null && createdAtMs > before.seenMs + LOG_SKEW_MS;
+  // A replacement by the rule time order applies (`replacedSince`; test review4-merge-late-replacement-bolder).
+  const madeSince = before !== undefined && createdAtMs !== null && replacedSince(before, createdAtMs);
   if (before && !madeSince && sameSet(before.events, events))
     return pruned([...spans.slice(0, i - 1), { ...before, seenMs: t }, ...spans.slice(i)], keepFromMs);
   return pruned([...spans.slice(0, i), point, ...spans.slice(i)], keepFromMs);

@@ -100,8 +100,14 @@ const evidenceSources = dedupTable
   : undefined;
 /** Its takeovers (adopts, heals): a second within 24 h is another writer, and the run stops instead (`second_writer`). */
 const heals = new DynamoHealJournal(dynamodb, env.stateTableName, env.leaseName);
-/** What a run saw of our endpoint before and after changing it, told to the backfill's subscription log (sightings.ts). */
-const sightings = new DynamoSightingInbox(dynamodb, env.stateTableName, process.env.RELAY_SOURCE?.trim() || 'heygen');
+/**
+ * What a run saw of our endpoint before and after changing it, told to the backfill's subscription log
+ * (sightings.ts). Only where a backfill reads and drops them: it exists with dedup only (infra/source.ts);
+ * without it the item would grow for ever (test review4-inbox-without-reader).
+ */
+const sightings = dedupTable
+  ? new DynamoSightingInbox(dynamodb, env.stateTableName, process.env.RELAY_SOURCE?.trim() || 'heygen')
+  : undefined;
 
 export const handler = async (event: unknown, context: Context): Promise<ReconcileSummary> => {
   logger.addContext(context);
@@ -129,7 +135,7 @@ export const handler = async (event: unknown, context: Context): Promise<Reconci
         apiKeySecretName: env.apiKeySecretArn,
         lease: { store: leases, name: env.leaseName, owner: `registrar-${context.awsRequestId}` },
         heals,
-        sightings,
+        ...(sightings ? { sightings } : {}),
         ...(client && evidenceSources
           ? { evidence: { ...evidenceSources, history: client, source: process.env.RELAY_SOURCE?.trim() || 'heygen' } }
           : {}),
