@@ -77,6 +77,17 @@ export interface EvidenceStore {
  */
 export const REFUSED_KEY_TTL_MS = 24 * 3_600_000;
 
+/**
+ * How long a stale key (signed with a live key, refused as stale: proof rule 5) is kept: as long as
+ * its entry can stand in the registrar's proof window, which ends inside the dedup window, and never
+ * less than a refused key. Shorter, a neighbour re-POSTing the entry's body after the record expired
+ * (the backfill down or the entry unsure, so never recovered) would make the proof hold over a live
+ * secret (review4-stale-outlives-window).
+ */
+export function staleKeyTtlMs(dedupWindowMs: number): number {
+  return Math.max(REFUSED_KEY_TTL_MS, dedupWindowMs);
+}
+
 export const NO_EVIDENCE: DeliveryEvidence = { lastSignatureRejectionAt: null, lastTroubleAt: null, lastMissedAt: null };
 
 /** How many distinct refused keys the evidence item keeps. */
@@ -109,6 +120,8 @@ export function oldestRefusal(list: readonly RefusedKey[]): RefusedKey {
 }
 
 export class MemoryEvidenceStore implements EvidenceStore {
+  /** `staleKeyTtlMs`: how long stale keys are kept ({@link staleKeyTtlMs}; default the 48 h dedup window). */
+  constructor(private readonly options: { readonly staleKeyTtlMs?: number } = {}) {}
   readonly items = new Map<string, DeliveryEvidence>();
   /** One record per refused key (`<provider>\n<key>` -> last refusal), pruned past REFUSED_KEY_TTL_MS. */
   readonly refusals = new Map<string, number>();
@@ -144,10 +157,14 @@ export class MemoryEvidenceStore implements EvidenceStore {
   async staleAt(provider: string, key: string): Promise<number | null> {
     return this.stales.get(`${provider}\n${key}`) ?? null;
   }
-  /** Drops records older than REFUSED_KEY_TTL_MS (as a table's TTL would). */
+  /** Drops refused keys older than REFUSED_KEY_TTL_MS and stale ones past their TTL (as a table's TTL would). */
   private prune(now: number): void {
-    for (const records of [this.refusals, this.stales])
-      for (const [id, at] of records) if (at < now - REFUSED_KEY_TTL_MS) records.delete(id);
+    const staleTtl = this.options.staleKeyTtlMs ?? staleKeyTtlMs(48 * 3_600_000);
+    for (const [records, ttl] of [
+      [this.refusals, REFUSED_KEY_TTL_MS],
+      [this.stales, staleTtl],
+    ] as const)
+      for (const [id, at] of records) if (at < now - ttl) records.delete(id);
   }
   async read(provider: string): Promise<DeliveryEvidence> {
     return this.items.get(provider) ?? NO_EVIDENCE;

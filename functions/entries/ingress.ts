@@ -13,7 +13,7 @@ import { S3ParkedStore, s3PutVia } from '../adapters/aws/parked-store.js';
 import { StoredOnceRetryStrategy } from '../adapters/aws/put-events-outcome.js';
 import { sdkClientConfig } from '../adapters/aws/sdk-config.js';
 import { SecretsManagerKeySource } from '../adapters/aws/secrets-key-source.js';
-import { evidenceRecorder } from '../core/evidence.js';
+import { evidenceRecorder, staleKeyTtlMs } from '../core/evidence.js';
 import { createIngress } from '../core/ingress.js';
 import { noDedup } from '../core/noop-dedup.js';
 import type { DedupMode, DedupStore } from '../core/ports.js';
@@ -60,7 +60,13 @@ export const handler = createIngressHandler({
     telemetry: powertoolsTelemetry(),
     // Refused signatures and failures, for the registrar's secret check and the backfill (rate-limited).
     ...(dynamodb && config.stateTableName
-      ? { onTrouble: evidenceRecorder(new DynamoEvidenceStore(dynamodb, config.stateTableName)) }
+      ? {
+          onTrouble: evidenceRecorder(
+            new DynamoEvidenceStore(dynamodb, config.stateTableName, {
+              staleKeyTtlMs: staleKeyTtlMs(config.dedupWindowSeconds * 1000),
+            }),
+          ),
+        }
       : {}),
     routes: config.providers.map((p) => {
       const provider = routeProvider(p);

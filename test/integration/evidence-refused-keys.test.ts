@@ -8,13 +8,14 @@
 
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoEvidenceStore, refusedKeyItem } from '../../functions/adapters/aws/dynamodb-evidence.js';
+import { DynamoEvidenceStore, refusedKeyItem, staleKeyItem } from '../../functions/adapters/aws/dynamodb-evidence.js';
 import {
   type EvidenceStore,
   MemoryEvidenceStore,
   REFUSED_KEY_KEEP_MS,
   REFUSED_KEY_TTL_MS,
   REFUSED_KEYS_CAPACITY,
+  staleKeyTtlMs,
 } from '../../functions/core/evidence.js';
 import { motoStateTable } from '../support/state-table.js';
 
@@ -85,6 +86,36 @@ describe.each(stores)('Refused keys, one record per key: %s', (_label, make) => 
     const [a, b] = [source(), source()];
     await store.recordRefusedKey?.(a, keyOf(7), T0);
     expect(await store.refusedAt?.(b, keyOf(7))).toBeNull();
+  });
+});
+
+describe('review4-stale-outlives-window: a stale key is kept as long as its entry can stand in the proof window', () => {
+  const HOUR = 3_600_000;
+  it('kept for the dedup window (never less than a refused key): the table TTL of a stale key with a 72 h window is 72 h, a refused key 24 h', async () => {
+    expect(staleKeyTtlMs(72 * HOUR)).toBe(72 * HOUR);
+    expect(staleKeyTtlMs(HOUR)).toBe(REFUSED_KEY_TTL_MS);
+    const store = new DynamoEvidenceStore(table.client, table.name, { staleKeyTtlMs: staleKeyTtlMs(72 * HOUR) });
+    const p = `src-${++n}`;
+    await store.recordStaleKey(p, keyOf(5), T0);
+    await store.recordRefusedKey(p, keyOf(6), T0);
+    const purgeAt = async (pk: string) =>
+      Number((await table.client.send(new GetItemCommand({ TableName: table.name, Key: { pk: { S: pk } } }))).Item?.purgeAt?.N);
+    expect(await purgeAt(staleKeyItem(p, keyOf(5)))).toBe((T0 + 72 * HOUR) / 1000);
+    expect(await purgeAt(refusedKeyItem(p, keyOf(6)))).toBe((T0 + REFUSED_KEY_TTL_MS) / 1000);
+  });
+
+  it('in memory too: a stale key 30 h old is still there with the default 48 h window; a refused key of the same age is gone', async () => {
+    const store = new MemoryEvidenceStore();
+    const p = 'heygen';
+    await store.recordStaleKey(p, keyOf(1), T0);
+    await store.recordRefusedKey(p, keyOf(1), T0);
+    // The memory store prunes every 1024th record; fill up to it 30 h later.
+    for (let i = 2; store.stales.size % 1024 !== 0 || store.stales.size < 1024; i++)
+      await store.recordStaleKey(p, keyOf(i), T0 + 30 * HOUR);
+    for (let i = 2; store.refusals.size % 1024 !== 0 || store.refusals.size < 1024; i++)
+      await store.recordRefusedKey(p, keyOf(i), T0 + 30 * HOUR);
+    expect(await store.staleAt(p, keyOf(1))).toBe(T0);
+    expect(await store.refusedAt(p, keyOf(1))).toBeNull();
   });
 });
 

@@ -13,6 +13,7 @@ import {
   NO_EVIDENCE,
   REFUSED_KEY_TTL_MS,
   type RefusedKey,
+  staleKeyTtlMs,
   type TroubleKind,
 } from '../../core/evidence.js';
 
@@ -26,9 +27,11 @@ import {
  * the evidence item; `read` still returns it.
  */
 export class DynamoEvidenceStore implements EvidenceStore {
+  /** `staleKeyTtlMs`: how long stale keys are kept (core/evidence.ts `staleKeyTtlMs`; default the 48 h dedup window). */
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly options: { readonly staleKeyTtlMs?: number } = {},
   ) {}
 
   async record(provider: string, kind: TroubleKind, at: number, signal?: AbortSignal): Promise<void> {
@@ -73,7 +76,7 @@ export class DynamoEvidenceStore implements EvidenceStore {
 
   /** As {@link recordRefusedKey}, item `evidence#<provider>#refused#stale#<key>`: signed with a live key, refused as stale. */
   async recordStaleKey(provider: string, key: string, at: number, signal?: AbortSignal): Promise<void> {
-    await this.recordKey(staleKeyItem(provider, key), at, signal);
+    await this.recordKey(staleKeyItem(provider, key), at, signal, this.options.staleKeyTtlMs ?? staleKeyTtlMs(48 * 3_600_000));
   }
 
   /** The key's stale record (one consistent GetItem), or null. */
@@ -81,7 +84,7 @@ export class DynamoEvidenceStore implements EvidenceStore {
     return this.keyRecord(staleKeyItem(provider, key), signal);
   }
 
-  private async recordKey(item: string, at: number, signal?: AbortSignal): Promise<void> {
+  private async recordKey(item: string, at: number, signal?: AbortSignal, ttlMs = REFUSED_KEY_TTL_MS): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -91,7 +94,7 @@ export class DynamoEvidenceStore implements EvidenceStore {
           ConditionExpression: 'attribute_not_exists(refusedAt) OR refusedAt < :at',
           ExpressionAttributeValues: {
             ':at': { N: String(at) },
-            ':purge': { N: String(Math.ceil((at + REFUSED_KEY_TTL_MS) / 1000)) },
+            ':purge': { N: String(Math.ceil((at + ttlMs) / 1000)) },
           },
         }),
         { abortSignal: signal },
