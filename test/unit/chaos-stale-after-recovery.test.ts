@@ -7,6 +7,15 @@
  * raised at or after that refusal, and no later run had anything to recover. Now the alarm may be
  * raised at or after the event's first stale refusal or its recovery, whichever came first (the run
  * that published it raised it); recovered with no alarm at all is still a violation.
+ *
+ * Since the registrar tells the backfill's subscription log its sightings (branch urlback), the scenario
+ * emits our event at 00:20, not 00:05 (branch unsure). At 00:05 (HeyGen's 23:59) the entry lies 5 min
+ * after the registrar made our endpoint (00:00: "none at our URL", then made), within the log's skew bound
+ * (LOG_SKEW_MS, 10 min) of that change: with HeyGen's clock unknown, "our URL edited away before the
+ * entry and patched back at 00:00" fits the same sightings, so unsure (reported, not published) is the
+ * rule working, not a defect. At 00:20 the entry was still judged unsure on main, by a tie: the backfill's
+ * list and the registrar's "none" at the same instant cast doubt over the whole span after them; fixed in
+ * subscription-log.ts `tiedStart` (test tie-stays-at-its-instant), and this test is its end-to-end proof.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -38,13 +47,14 @@ describe('Issue 19 stale-unalarmed: a retry refused as stale after the backfill 
     history: 'unbounded',
     heygenSkewSeconds: -360,
     actors: [
-      // Down for the first attempt only; HeyGen retries 2 h 5 min later, after the 02:00 run.
+      // Down for the first attempt only (at 00:20, HeyGen's 00:14: more than LOG_SKEW_MS after the registrar
+      // made our endpoint at 00:00); HeyGen retries 2 h 5 min later, after the 02:00 run.
       { kind: 'delivery', relayDown: true, retries: 1, attempts: [[], []], toSecond: [false, false], retryMinutes: [125] },
       // As in the replay: the endpoint is disabled later (alarmed as such), so no later event of
       // ours is recovered and no later HeyGenBackfilled is raised.
       { kind: 'provider', op: 'disable' },
     ],
-    startMinutes: [5, 300],
+    startMinutes: [20, 300],
     ticks: Array.from({ length: 3 }, () => quiet),
   };
 

@@ -110,6 +110,27 @@ describe('mergeSighting: sightings arriving in any order', () => {
   });
 });
 
+describe('tiedAt: sightings at one instant', () => {
+  it("tie-stays-at-its-instant: the registrar's sighting before it made our endpoint, at the instant a backfill run listed it (a clock that stood still), casts doubt at that instant and within the clock skew of it, not over the hours our endpoint then stayed unchanged", () => {
+    const keep = Number.NEGATIVE_INFINITY;
+    const at = (atMs: number, events: readonly string[] | null, found = true) =>
+      ({ atMs, found, events, createdAtMs: found ? -3 * HOUR : null }) as DatedSighting;
+    let log = mergeSighting(undefined, at(-2 * HOUR, [A]), keep); // a backfill run
+    log = mergeSighting(log, at(0, [A]), keep); // the next run: one span [A] -2 h..0
+    log = mergeSighting(log, at(0, null, false), keep); // the registrar at the same instant: none at our URL (no order between them)
+    log = mergeSighting(log, at(1, [A]), keep); // the registrar after its change: causally later (+1 ms)
+    log = mergeSighting(log, at(2 * HOUR, [A]), keep); // the next backfill run
+    log = mergeSighting(log, at(4 * HOUR, [A]), keep);
+    const judge = (type: string, t: number) => addressedAt(type, t, log ?? [], { configured: [A] });
+    expect(judge(A, 20 * MIN)).toBe('ours'); // the main before this fix: unsure (the tie at 0 judged the whole span to 4 h)
+    expect(judge(A, 3 * HOUR)).toBe('ours');
+    expect(judge(B, 20 * MIN)).toBe('foreign');
+    expect(judge(A, 1 * MIN)).toBe('unsure'); // next to the tie: either sighting may be the later one
+    expect(judge(A, -1 * MIN)).toBe('unsure');
+    expect(judge(A, 8 * MIN)).toBe('unsure'); // within the log's skew bound (LOG_SKEW_MS, 10 min) of it
+  });
+});
+
 describe('registrar and backfill interleaved (fast-check scheduler)', () => {
   const hg = useFakeHeyGen();
   const { clock } = hg;

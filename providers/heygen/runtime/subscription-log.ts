@@ -96,7 +96,7 @@ export function recordSubscription(
   const last = spans.at(-1);
   // The same types on endpoints all made since the last sighting: a replacement, a span of its own.
   const replaced = last !== undefined && createdAtMs !== null && replacedSince(last, createdAtMs);
-  if (last && !replaced && sameSet(last.events, events))
+  if (last && !replaced && !tiedStart(last, spans) && sameSet(last.events, events))
     spans[spans.length - 1] = { ...last, seenMs: Math.max(last.seenMs, now) };
   else
     spans.push({
@@ -188,9 +188,22 @@ export function mergeSighting(
   const before = spans[i - 1];
   // A replacement by the rule time order applies (`replacedSince`; test review4-merge-late-replacement-bolder).
   const madeSince = before !== undefined && createdAtMs !== null && replacedSince(before, createdAtMs);
-  if (before && !madeSince && sameSet(before.events, events))
+  if (before && !madeSince && !tiedStart(before, spans) && sameSet(before.events, events))
     return pruned([...spans.slice(0, i - 1), { ...before, seenMs: t }, ...spans.slice(i)], keepFromMs);
   return pruned([...spans.slice(0, i), point, ...spans.slice(i)], keepFromMs);
+}
+
+/**
+ * Whether `span` starts at an instant another span of another set was seen at too (`tiedAt`: no order
+ * among them). Such a span is never extended by a later sighting of its set: that sighting starts a
+ * span of its own, after the tie, so the tie's doubt stays at its instant (and the skew around it,
+ * `edges`) instead of spreading over every hour the extended span would cover (test
+ * tie-stays-at-its-instant: the backfill's list and the registrar's before-sighting at one instant on
+ * a clock that stood still, our endpoint unchanged for hours after).
+ */
+function tiedStart(span: SubscriptionSpan, log: SubscriptionLog): boolean {
+  const t = span.fromMs;
+  return log.some((s) => s !== span && s.fromMs <= t && t <= s.seenMs && !sameSet(s.events, span.events));
 }
 
 /** Spans last seen before `keepFromMs` go; the newest always stays. */
