@@ -18,7 +18,7 @@ import { ourEndpoint, type UncoveredPeriod } from '../../providers/heygen/runtim
 import { firstRunOrigin, MemoryBackfillCheckpoint, scheduledBackfill } from '../../providers/heygen/runtime/backfill-plan.js';
 import { heygenEventKey } from '../../providers/heygen/runtime/event-key.js';
 import { historyProof, WATCH_GAP_MS } from '../../providers/heygen/runtime/history-proof.js';
-import { CLOCK_SKEW_MS } from '../../providers/heygen/runtime/subscription-log.js';
+import { LOG_SKEW_MS } from '../../providers/heygen/runtime/subscription-log.js';
 import { sharedMemoryDedup } from '../support/backfill-dedup.js';
 import { useFakeHeyGen } from '../support/fake-heygen.js';
 
@@ -179,7 +179,7 @@ describe('Issue 19: HeyGen history that does not reach back far enough is report
     const lost = await w.event(w.bornAtMs + 20 * 60_000);
     clock.t += 50 * 60_000;
     const run = await w.scheduled();
-    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run', sinceMs: w.bornAtMs - CLOCK_SKEW_MS });
+    expect(run.plan).toMatchObject({ kind: 'sweep', reason: 'first_run', sinceMs: w.bornAtMs - LOG_SKEW_MS }); // originFloor: the log's skew bound
     const ids = w.bus.map((x) => x.id);
     expect(ids).not.toContain(heygenEventKey(JSON.stringify(before)));
     expect(ids).toEqual([lost]);

@@ -500,6 +500,41 @@ describe('Issue 19: the backfill judges each history entry by the subscription o
     later = recordSubscription(later, [A], 180 * MIN, 0);
     expect(addressedAt(B, 126 * MIN, later)).toBe('unsure');
   });
+  // Chaos replay --seed 897592139 --path 1058: the stack born at T, its first backfill run at T finds no endpoint
+  // at our URL (the origin is the birth); the registrar makes ours right after, stamped T - 6 min by HeyGen's
+  // clock 6 min behind; our event at T + 30 s is stamped T - 5.5 min, its delivery failed. The origin floor was
+  // the birth less CLOCK_SKEW_MS (5 min): the entry was `foreign`, never published nor reported, no alarm.
+  it('origin-floor-beyond-ingress-tolerance: HeyGen 6 min behind, our event right after the stack was born is reported (or published), never dropped as before the origin', async () => {
+    const MIN = 60_000;
+    const w = world([A], [A]);
+    hg.fake.deleteBehindOurBack(w.ep.endpoint_id); // not registered yet: the first run sees no endpoint
+    const bornAtMs = clock.t;
+    const theirs = w.event(w.neighbour.endpoint_id, A, bornAtMs - 11 * MIN); // before the birth, even on HeyGen's clock
+    const dedup = sharedMemoryDedup(() => clock.t, WINDOW);
+    await scheduledBackfill({
+      windowMs: WINDOW,
+      checkpoint: w.checkpoint,
+      evidence: new MemoryEvidenceStore(),
+      sightings: w.sightings,
+      deps: {
+        history: hg.client,
+        endpoint: await ourEndpoint(hg.client, OUR_URL, [A], undefined, () => clock.t),
+        bornAtMs,
+        ...dedup,
+        publisher: { publish: async (e) => void w.bus.push(e) },
+        now: () => clock.t,
+      },
+    });
+    expect(w.checkpoint.state.originMs).toBe(bornAtMs);
+    clock.t = bornAtMs - 6 * MIN; // HeyGen's clock, 6 min behind, stamps the registrar's endpoint
+    const ep = hg.fake.seedEndpoint(OUR_URL, [A]);
+    const ours = w.event(ep.endpoint_id, A, bornAtMs - 5.5 * MIN); // made at T + 30 s
+    clock.t = bornAtMs + 2 * HOUR;
+    await w.scheduled(true); // a 5xx was answered: the run sweeps
+    expect(w.onBus(theirs)).toBe(false);
+    expect(w.onBus(ours) || w.reported().includes(ours)).toBe(true);
+    expect(w.reported()).not.toContain(theirs);
+  });
   // Chaos replays --seed 1864934608 --path 1271; --seed -346711796 --path 561: HeyGen's endpoint list keeps no
   // trace of a URL edited away and back (same id, same `created_at`, same types), so two backfill runs around it
   // see one set. The registrar saw it (its `update_url` PATCH) and tells the log (sightings.ts): a sighting

@@ -95,7 +95,7 @@ export interface BackfillState {
   /**
    * The stack's origin (`firstRunOrigin`), fixed by its first run and kept: nothing created before it
    * was addressed to us, so every run (and the CLI) counts an entry created before it (less
-   * `CLOCK_SKEW_MS`, backfill.ts `originFloor`) `foreign` (`addressedAfterMs`). Absent or null:
+   * `LOG_SKEW_MS`, backfill.ts `originFloor`) `foreign` (`addressedAfterMs`). Absent or null:
    * unknown (a checkpoint from before it: no floor).
    */
   readonly originMs?: number | null;

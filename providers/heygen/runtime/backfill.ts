@@ -67,7 +67,7 @@ import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
 import { normalizeUrl } from './route-url.js';
-import { type Addressed, addressedAt, CLOCK_SKEW_MS, type JudgedBy, type SubscriptionLog } from './subscription-log.js';
+import { type Addressed, addressedAt, type JudgedBy, LOG_SKEW_MS, type SubscriptionLog } from './subscription-log.js';
 
 /** The relay's key of an entry: its event key, per source (core/event-key.ts). */
 const keyOf = (entry: HistoryEvent, deps: BackfillDeps): string => sourceEventKey(deps.source ?? heygen.name, entry.eventKey);
@@ -299,7 +299,7 @@ export interface BackfillOptions {
   /**
    * The stack's origin as its first run fixed it (checkpoint `originMs`; the CLI: the same, or its own
    * `firstRunOrigin`): no endpoint of ours existed before it, so an entry created then (more than
-   * `CLOCK_SKEW_MS` before: `originFloor`) was addressed to a neighbour whatever its type. Counted `foreign`, never looked up, in every run (a
+   * `LOG_SKEW_MS` before: `originFloor`) was addressed to a neighbour whatever its type. Counted `foreign`, never looked up, in every run (a
    * sweep's overlap reaches up to 6 h before its checkpoint). Absent or null: unknown, no floor.
    */
   readonly addressedAfterMs?: number | null;
@@ -544,11 +544,16 @@ function judgedBy(endpoint: OurEndpoint | undefined): JudgedBy {
 }
 
 /**
- * Where a run stops looking for entries of ours: the stack's origin less `CLOCK_SKEW_MS` (the birth is
- * on AWS's clock, `created_at` on HeyGen's). An entry created before this was a neighbour's.
+ * Where a run stops looking for entries of ours: the stack's origin less `LOG_SKEW_MS` (the birth is
+ * on AWS's clock, `created_at` on HeyGen's). An entry created before this was a neighbour's. The log's
+ * bound, not the ingress's (`CLOCK_SKEW_MS`): with HeyGen's clock beyond the ingress's tolerance every
+ * live delivery is refused stale and the backfill is the only path, so an entry of ours made right
+ * after the birth, stamped more than 5 min before it, was dropped as a neighbour's with no alarm (chaos
+ * replay --seed 897592139 --path 1058; test origin-floor-beyond-ingress-tolerance). Between the two
+ * bounds the subscription log judges it: unsure at most before its first span (reported, never published).
  */
 export function originFloor(originMs: number): number {
-  return originMs - CLOCK_SKEW_MS;
+  return originMs - LOG_SKEW_MS;
 }
 
 /** Created before the stack's origin (`addressedAfterMs`, `originFloor`): no endpoint of ours existed. An undated entry is not. */
