@@ -63,6 +63,10 @@ export const SEED_BUGS = {
     what: "the registrar's heals never reach the heal journal (review3-heal-not-journaled): the 24 h heal limit never stops a second heal, and no second_writer alarm",
     caughtBy: ['needless-rotation', 'second-writer-unalarmed'],
   },
+  'registrar-silent': {
+    what: "the registrar tells the backfill's subscription log nothing it saw (its sightings never merged): our URL edited away and patched back leaves one span over the time a neighbour had our types (url-edited-away-and-back)",
+    caughtBy: ['foreign'],
+  },
   'publish-without-claim': {
     what: 'the backfill publishes without claiming the key first (its claim is a plain lookup)',
     caughtBy: ['duplicate-uncounted'],
@@ -162,7 +166,7 @@ export const seedBugs = {
    * bugs that judge without HeyGen's list (`configured-types`, `no-type-filter`) keep no log, so none.
    */
   backfillSightings<T extends object>(seed: SeedBug | undefined, sightings: T): { sightings: T } | Record<string, never> {
-    return seed === 'configured-types' || seed === 'no-type-filter' ? {} : { sightings };
+    return seed === 'configured-types' || seed === 'no-type-filter' || seed === 'registrar-silent' ? {} : { sightings };
   },
   /** The backfill's checkpoint as the scheduled run reads it. */
   backfillCheckpoint(seed: SeedBug | undefined, checkpoint: BackfillCheckpoint): BackfillCheckpoint {
