@@ -1803,7 +1803,9 @@ class Model {
     // Traffic after quiet: what a heal needs as proof (and what a dead secret refuses). It comes after
     // the proof's grace (proof.ts): entries created within it of the quiet run's changes (a stored
     // secret, a URL patched back) prove nothing by design, so traffic inside it could never heal.
-    this.clock.advance(MISMATCH_GRACE_MS + 60_000);
+    // After the grace on HeyGen's clock too: it stamps the entries' created_at, and when it runs behind
+    // ours they would fall inside the grace (chaos-lockout-skew.test.ts: a delay by the skew, no lockout).
+    this.clock.advance(MISMATCH_GRACE_MS + Math.max(0, -this.skewMs) + 60_000);
     for (let i = 0; i < 2; i++) {
       await this.drive(
         this.delivery(`quiet-delivery${i}`, {
