@@ -1323,7 +1323,8 @@ async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: 
         },
         freshKey && leftover.op !== HEAL_OP ? 'rotate' : leftover.op,
       );
-      if (freshKey) await cancelRotationKeyedBy(deps, leftover.key);
+      // The change a rotation's createSecret asked for is made and stored: its staged version goes.
+      await cancelRotationKeyedBy(deps, leftover.key);
     } catch (err) {
       if (!(err instanceof HeyGenNotFoundError)) throw err;
       await writer.clearIntent(); // the endpoint is gone: nothing to recover, the run re-creates it
@@ -1490,10 +1491,13 @@ async function replayCreate(ctx: RunContext, writer: SecretWriter, leftover: Lea
 }
 
 /**
- * A Secrets Manager rotation whose token is HeyGen's Idempotency-Key `key` (rotation.ts) can never
- * finish while HeyGen replays its 5xx: once its change is made under a fresh key, its AWSPENDING stub
- * is removed, so its retried steps find it superseded and do nothing (else each retry would record the
- * failing intent again and cost one more fresh-key rotation).
+ * A Secrets Manager rotation whose token is HeyGen's Idempotency-Key `key` (rotation.ts), once the
+ * registrar made and stored its change (a replay of its intent), has nothing left to do: its AWSPENDING
+ * stub is removed, so its retried steps find it superseded and do nothing. Else its retry sends `key`
+ * again: within 24 h HeyGen answers with the first call's secret, dead once a later write (a heal, a
+ * person) changed it, and finishSecret would make it current (chaos `--seed -680817482 --path 301`,
+ * review4-recovered-rotation.test.ts); after a fresh key (HeyGen replaying its 5xx) each retry would
+ * record the failing intent again and cost one more fresh-key rotation.
  */
 async function cancelRotationKeyedBy(deps: RegistrarDeps, key: string): Promise<void> {
   const pending = (await deps.secretStore.read(deps.signal)).pending;
