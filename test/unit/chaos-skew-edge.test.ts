@@ -15,9 +15,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LOG_SKEW_MS } from '../../providers/heygen/runtime/subscription-log.js';
 import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
 import { useChaosHeyGen } from '../support/fake-heygen.js';
-import { LOG_SKEW_MS } from '../../providers/heygen/runtime/subscription-log.js';
 import { type ChaosScenario, emptyStats, HEYGEN_SKEW_SECONDS, runScenario } from '../support/lifecycle-chaos.js';
 
 async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario, numRuns: number) {

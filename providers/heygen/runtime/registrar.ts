@@ -1295,7 +1295,7 @@ function clockOf(deps: RegistrarDeps): () => number {
  * change is made under a fresh key instead (a create is dropped: the run creates or adopts anew).
  */
 async function recoverLeftover(ctx: RunContext, writer: SecretWriter, leftover: LeaseIntent): Promise<void> {
-  const { desired, deps, client, actions } = ctx;
+  const { desired, deps, actions } = ctx;
   const freshKey = (leftover.replayFailures ?? 0) >= MAX_REPLAY_FAILURES;
   const action: Extract<ReconcileAction, { type: 'recover' }> = {
     type: 'recover',

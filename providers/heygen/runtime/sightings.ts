@@ -67,7 +67,8 @@ export function decodeSighting(raw: string): DatedSighting | null {
       v.events === null || (Array.isArray(v.events) && v.events.every((e) => typeof e === 'string')) ? v.events : undefined;
     if (typeof v.atMs !== 'number' || typeof v.found !== 'boolean' || events === undefined) return null;
     const createdAtMs = typeof v.createdAtMs === 'number' ? v.createdAtMs : null;
-    const live = v.liveCreatedAtMs === null || typeof v.liveCreatedAtMs === 'number' ? { liveCreatedAtMs: v.liveCreatedAtMs } : {};
+    const live =
+      v.liveCreatedAtMs === null || typeof v.liveCreatedAtMs === 'number' ? { liveCreatedAtMs: v.liveCreatedAtMs } : {};
     return { atMs: v.atMs, found: v.found, events, createdAtMs, ...live };
   } catch {
     return null;
