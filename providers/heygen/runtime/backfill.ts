@@ -66,7 +66,7 @@ import { HeyGenApiError } from './api/errors.js';
 import { historyUncovered, type ListingWatch } from './history-proof.js';
 import { heygen } from './index.js';
 import { addressedToUs } from './proof.js';
-import { normalizeUrl } from './route-url.js';
+import { sightingOf } from './sightings.js';
 import { type Addressed, addressedAt, type JudgedBy, LOG_SKEW_MS, type SubscriptionLog } from './subscription-log.js';
 
 /** The relay's key of an entry: its event key, per source (core/event-key.ts). */
@@ -397,25 +397,14 @@ export async function ourEndpoint(
   signal?: AbortSignal,
   now: () => number = Date.now,
 ): Promise<OurEndpoint & { readonly found: boolean }> {
-  const same = normalizeUrl; // the route a URL reaches (a trailing slash, capitals, a query: still ours)
   const seenAtMs = now();
   const endpoints = await api.listEndpoints(signal ? { signal } : {});
-  // Every endpoint at our URL: HeyGen delivers each one's types to our URL (a stale or second stack's
-  // endpoint listed first must not make the types of the one we hold the secret of look foreign).
-  const ours = endpoints.filter((e) => same(e.url) === same(url));
-  if (ours.length === 0) return { events: configured, found: false, configured, seenAtMs };
-  const createdAtMs = oldestCreated(ours);
-  // HeyGen sends a disabled endpoint nothing: it subscribes to no type (all disabled: `[]`, still found).
-  const live = ours.filter((e) => e.status !== 'disabled');
-  const seen = { found: true, createdAtMs, liveCreatedAtMs: oldestCreated(live), configured, seenAtMs } as const;
-  if (live.some((e) => e.events == null)) return { events: null, ...seen };
-  return { events: [...new Set(live.flatMap((e) => e.events ?? []))], ...seen };
-}
-
-/** The oldest `created_at` of `endpoints` (HeyGen's clock; null: none, or none readable). */
-function oldestCreated(endpoints: readonly WebhookEndpoint[]): number | null {
-  const created = endpoints.map((e) => Date.parse(e.created_at)).filter(Number.isFinite);
-  return created.length > 0 ? Math.min(...created) : null;
+  // The registrar's sightings read the list by the same rule (sightings.ts): every endpoint at our route
+  // (a trailing slash, capitals, a query: still ours), a disabled one subscribing to no type.
+  const seen = sightingOf(endpoints, url, seenAtMs);
+  if (!seen.found) return { events: configured, found: false, configured, seenAtMs };
+  const { events, createdAtMs = null, liveCreatedAtMs = null } = seen;
+  return { events, found: true, createdAtMs, liveCreatedAtMs, configured, seenAtMs };
 }
 
 /**
