@@ -13,23 +13,13 @@
  *    model excused that only for a second stack; it now excuses any other writer (an operator, a
  *    person in HeyGen's dashboard) when the writer alarm is up.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { exploreScenario } from '../support/chaos-explore.js';
 import { useChaosHeyGen } from '../support/fake-heygen.js';
-import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
+import type { ChaosScenario } from '../support/lifecycle-chaos.js';
 
-async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario) {
-  const stats = emptyStats();
-  const kinds: string[] = [];
-  await fc.assert(
-    fc.asyncProperty(fc.scheduler(), async (s) => {
-      kinds.push(...(await runScenario(s, scenario, heygen, stats)).map((v) => v.kind));
-    }),
-    { numRuns: 3, seed: 19 },
-  );
-  return { kinds, coverage: stats.coverage };
-}
+const explore = (heygen: FakeHeyGenApi, scenario: ChaosScenario) => exploreScenario(heygen, scenario);
 
 describe('Issue 19 lockout: the quiet phase gives the heal its proof, and excuses what a person was told about', () => {
   const server = useChaosHeyGen();

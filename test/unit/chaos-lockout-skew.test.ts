@@ -19,11 +19,11 @@
  * after the grace (chaos-lockout-model.test.ts, lockout-quiet-proof); it now comes after it on HeyGen's
  * clock too, and the registrar heals on it. Both cases below failed with the old model (lockout/skew).
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { exploreScenario } from '../support/chaos-explore.js';
 import { useChaosHeyGen } from '../support/fake-heygen.js';
-import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
+import type { ChaosScenario } from '../support/lifecycle-chaos.js';
 
 /** The replay's shape without its incidental actors and faults: a dashboard rotation, later our URL edited away. */
 const rotatedThenUrlEdited = (heygenSkewSeconds: number): ChaosScenario => ({
@@ -39,17 +39,7 @@ const rotatedThenUrlEdited = (heygenSkewSeconds: number): ChaosScenario => ({
   ticks: [],
 });
 
-async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario) {
-  const stats = emptyStats();
-  const kinds: string[] = [];
-  await fc.assert(
-    fc.asyncProperty(fc.scheduler(), async (s) => {
-      kinds.push(...(await runScenario(s, scenario, heygen, stats)).map((v) => v.kind));
-    }),
-    { numRuns: 3, seed: 1178 },
-  );
-  return { kinds, coverage: stats.coverage };
-}
+const explore = (heygen: FakeHeyGenApi, scenario: ChaosScenario) => exploreScenario(heygen, scenario, { seed: 1178 });
 
 describe('Issue 19 lockout/skew: the quiet proof comes after the grace on HeyGen clock too', () => {
   const server = useChaosHeyGen();

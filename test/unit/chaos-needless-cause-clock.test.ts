@@ -6,23 +6,14 @@
  * left out and the heal named by an older entry, or by none. A neighbour's replay of our missed event,
  * the design's bound (one heal a day, then second_writer), then read as a plain `needless-rotation`.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { exploreScenario } from '../support/chaos-explore.js';
 import { useChaosHeyGen } from '../support/fake-heygen.js';
-import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
+import type { ChaosScenario } from '../support/lifecycle-chaos.js';
 
-async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario, numRuns: number) {
-  const stats = emptyStats();
-  const kinds: string[] = [];
-  await fc.assert(
-    fc.asyncProperty(fc.scheduler(), async (s) => {
-      kinds.push(...(await runScenario(s, scenario, heygen, stats)).map((v) => v.kind));
-    }),
-    { numRuns, seed: 19 },
-  );
-  return { kinds, coverage: stats.coverage };
-}
+const explore = (heygen: FakeHeyGenApi, scenario: ChaosScenario, numRuns: number) =>
+  exploreScenario(heygen, scenario, { numRuns });
 
 const quiet = { backfill: [], registrar: [] };
 

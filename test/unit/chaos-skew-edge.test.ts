@@ -13,23 +13,16 @@
  * draws (guarded below); left in, it could only have excused a loss with another cause that happened
  * to lie near a subscription change. Removed (branch skewfix): such a loss must be reported.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LOG_SKEW_MS } from '../../providers/heygen/runtime/subscription-log.js';
 import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { exploreScenario } from '../support/chaos-explore.js';
 import { useChaosHeyGen } from '../support/fake-heygen.js';
-import { type ChaosScenario, emptyStats, HEYGEN_SKEW_SECONDS, runScenario } from '../support/lifecycle-chaos.js';
+import { type ChaosScenario, HEYGEN_SKEW_SECONDS } from '../support/lifecycle-chaos.js';
 
 async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario, numRuns: number) {
-  const stats = emptyStats();
-  const kinds: string[] = [];
-  await fc.assert(
-    fc.asyncProperty(fc.scheduler(), async (s) => {
-      kinds.push(...(await runScenario(s, scenario, heygen, stats)).map((v) => v.kind));
-    }),
-    { numRuns, seed: 19 },
-  );
-  return { kinds, coverage: stats.coverage, lostAlarmed: stats.lostAlarmed };
+  const r = await exploreScenario(heygen, scenario, { numRuns });
+  return { ...r, lostAlarmed: r.stats.lostAlarmed };
 }
 
 const delivery = (relayDown: boolean) =>

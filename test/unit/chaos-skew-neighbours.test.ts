@@ -6,24 +6,15 @@
  * a model that cannot fail proves nothing, so each seeded bug is shown caught where the code without
  * it keeps the invariant.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { exploreScenario } from '../support/chaos-explore.js';
 import type { SeedBug } from '../support/chaos-seeds.js';
 import { useChaosHeyGen } from '../support/fake-heygen.js';
-import { type ActorSpec, type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
+import type { ActorSpec, ChaosScenario } from '../support/lifecycle-chaos.js';
 
-async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario, seedBug?: SeedBug) {
-  const stats = emptyStats();
-  const kinds: string[] = [];
-  await fc.assert(
-    fc.asyncProperty(fc.scheduler(), async (s) => {
-      kinds.push(...(await runScenario(s, scenario, heygen, stats, seedBug ? { seedBug } : {})).map((v) => v.kind));
-    }),
-    { numRuns: 2, seed: 19 },
-  );
-  return { kinds, coverage: stats.coverage };
-}
+const explore = (heygen: FakeHeyGenApi, scenario: ChaosScenario, seedBug?: SeedBug) =>
+  exploreScenario(heygen, scenario, { numRuns: 2, seedBug });
 
 const delivery = (relayDown = false): ActorSpec => ({
   kind: 'delivery',

@@ -17,24 +17,15 @@
  * list and the registrar's "none" at the same instant cast doubt over the whole span after them; fixed in
  * subscription-log.ts `tiedStart` (test tie-stays-at-its-instant), and this test is its end-to-end proof.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FakeHeyGenApi } from '../fakes/heygen-api.js';
+import { exploreScenario } from '../support/chaos-explore.js';
 import type { SeedBug } from '../support/chaos-seeds.js';
 import { useChaosHeyGen } from '../support/fake-heygen.js';
-import { type ChaosScenario, emptyStats, runScenario } from '../support/lifecycle-chaos.js';
+import type { ChaosScenario } from '../support/lifecycle-chaos.js';
 
-async function explore(heygen: FakeHeyGenApi, scenario: ChaosScenario, numRuns: number, seedBug?: SeedBug) {
-  const stats = emptyStats();
-  const kinds: string[] = [];
-  await fc.assert(
-    fc.asyncProperty(fc.scheduler(), async (s) => {
-      kinds.push(...(await runScenario(s, scenario, heygen, stats, seedBug ? { seedBug } : {})).map((v) => v.kind));
-    }),
-    { numRuns, seed: 19 },
-  );
-  return { kinds, coverage: stats.coverage };
-}
+const explore = (heygen: FakeHeyGenApi, scenario: ChaosScenario, numRuns: number, seedBug?: SeedBug) =>
+  exploreScenario(heygen, scenario, { numRuns, seedBug });
 
 const quiet = { backfill: [], registrar: [] };
 
